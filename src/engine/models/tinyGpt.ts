@@ -1,0 +1,213 @@
+import * as tf from '@tensorflow/tfjs'
+
+/** A small decoder-only transformer (GPT-style, pre-LayerNorm, tied embeddings).
+ *  Weights are plain tf.Variables owned by this object, so tuning code (freezing, LoRA,
+ *  adapters, interpolation) works on named variables instead of fighting tf.layers. */
+export interface TinyGptConfig {
+  vocabSize: number // tokenizer vocabulary, incl. special ids
+  seqLen: number // longest context the position table covers
+  dModel: number // width of the residual stream
+  nLayers: number // transformer blocks
+  nHeads: number // attention heads; dModel % nHeads === 0
+  dFF: number // hidden width of each block's MLP
+}
+
+export interface Param {
+  name: string // stable key, e.g. "h0.attn.qkv.kernel"
+  layer: string // the layer it belongs to, e.g. "h0.attn.qkv"
+  block: number // -1 = embeddings, 0..n-1 = transformer blocks, n = final norm
+  variable: tf.Variable
+}
+
+/** Extra low-rank or bottleneck pieces a tuning method plugs into the forward pass. */
+export interface ForwardHooks {
+  /** Called for each projection; returns a delta [N, out] to add, or null. */
+  linearDelta?: (layer: string, x2d: tf.Tensor2D, training: boolean) => tf.Tensor2D | null
+  /** Called on the residual stream after block i; returns the new stream. */
+  afterBlock?: (block: number, x: tf.Tensor3D, training: boolean) => tf.Tensor3D
+}
+
+export interface ForwardOptions {
+  training?: boolean
+  dropout?: number // residual/attention dropout rate while training
+  hooks?: ForwardHooks
+  seed?: number // dropout seed for reproducible runs
+}
+
+export const LINEAR_LAYERS = ['attn.qkv', 'attn.proj', 'mlp.fc', 'mlp.out'] as const
+
+export class TinyGpt {
+  readonly params: Param[] = []
+  private readonly byName = new Map<string, tf.Variable>()
+  private dropoutCalls = 0
+  private dropoutSeed: number | undefined
+
+  constructor(
+    readonly config: TinyGptConfig,
+    init?: Map<string, tf.Tensor>,
+    seed = 1,
+  ) {
+    const { vocabSize, seqLen, dModel, nLayers, dFF } = config
+    if (dModel % config.nHeads !== 0) throw new Error('dModel must be divisible by nHeads')
+    let s = seed
+    const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', s++)
+    // GPT-2 scales the residual projections down by depth so the stream does not grow.
+    const residStd = 0.02 / Math.sqrt(2 * nLayers)
+    const add = (name: string, block: number, make: () => tf.Tensor) => {
+      const given = init?.get(name)
+      const value = given ?? make()
+      const layer = name.slice(0, name.lastIndexOf('.'))
+      const v = tf.variable(value, true, name)
+      if (!given) value.dispose()
+      this.params.push({ name, layer, block, variable: v })
+      this.byName.set(name, v)
+    }
+    add('wte.embeddings', -1, () => normal([vocabSize, dModel], 0.02))
+    add('wpe.embeddings', -1, () => normal([seqLen, dModel], 0.01))
+    for (let i = 0; i < nLayers; i++) {
+      add(`h${i}.ln1.gamma`, i, () => tf.ones([dModel]))
+      add(`h${i}.ln1.beta`, i, () => tf.zeros([dModel]))
+      add(`h${i}.attn.qkv.kernel`, i, () => normal([dModel, 3 * dModel], 0.02))
+      add(`h${i}.attn.qkv.bias`, i, () => tf.zeros([3 * dModel]))
+      add(`h${i}.attn.proj.kernel`, i, () => normal([dModel, dModel], residStd))
+      add(`h${i}.attn.proj.bias`, i, () => tf.zeros([dModel]))
+      add(`h${i}.ln2.gamma`, i, () => tf.ones([dModel]))
+      add(`h${i}.ln2.beta`, i, () => tf.zeros([dModel]))
+      add(`h${i}.mlp.fc.kernel`, i, () => normal([dModel, dFF], 0.02))
+      add(`h${i}.mlp.fc.bias`, i, () => tf.zeros([dFF]))
+      add(`h${i}.mlp.out.kernel`, i, () => normal([dFF, dModel], residStd))
+      add(`h${i}.mlp.out.bias`, i, () => tf.zeros([dModel]))
+    }
+    add('lnf.gamma', nLayers, () => tf.ones([dModel]))
+    add('lnf.beta', nLayers, () => tf.zeros([dModel]))
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.byName.get(name)
+    if (!v) throw new Error(`TinyGpt has no weight named ${name}`)
+    return v
+  }
+
+  /** Token + position embeddings. tokens: [B, T] int32 → [B, T, D]. */
+  embed(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const [b, t] = tokens.shape
+    const { dModel, vocabSize } = this.config
+    // One-hot matmul instead of gather: its gradient is a matmul, which every backend
+    // (wasm included) can train; gather's gradient needs UnsortedSegmentSum.
+    const oneHot = tf.oneHot(tokens.reshape([b * t]), vocabSize) as tf.Tensor2D
+    const tok = tf.matMul(oneHot, this.get('wte.embeddings') as tf.Tensor2D).reshape([b, t, dModel])
+    const pos = this.get('wpe.embeddings').slice([0, 0], [t, dModel])
+    return this.drop(tf.add(tok, pos) as tf.Tensor3D, opts)
+  }
+
+  /** One pre-LN transformer block with causal self-attention. x: [B, T, D] → [B, T, D]. */
+  block(i: number, x: tf.Tensor3D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const [b, t, d] = x.shape
+    const h = this.config.nHeads
+    const hd = d / h
+    const training = opts.training ?? false
+    const a = this.layerNorm(x, `h${i}.ln1`)
+    const qkv = this.linear(a.reshape([b * t, d]) as tf.Tensor2D, `h${i}.attn.qkv`, opts) // [B*T, 3D]
+    const heads = qkv.reshape([b, t, 3, h, hd]).transpose([2, 0, 3, 1, 4]) // [3, B, H, T, hd]
+    const [q, k, v] = tf.unstack(heads, 0) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]
+    let att = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, T]
+    att = tf.add(att, causalMask(t)) as tf.Tensor4D
+    let probs = tf.softmax(att)
+    if (training && opts.dropout) probs = this.drop(probs, opts)
+    const y = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([b * t, d]) as tf.Tensor2D
+    const attnOut = this.linear(y, `h${i}.attn.proj`, opts).reshape([b, t, d]) as tf.Tensor3D
+    x = tf.add(x, this.drop(attnOut, opts)) as tf.Tensor3D
+    const m = this.layerNorm(x, `h${i}.ln2`).reshape([b * t, d]) as tf.Tensor2D
+    const hidden = gelu(this.linear(m, `h${i}.mlp.fc`, opts))
+    const mlpOut = this.linear(hidden, `h${i}.mlp.out`, opts).reshape([b, t, d]) as tf.Tensor3D
+    x = tf.add(x, this.drop(mlpOut, opts)) as tf.Tensor3D
+    return opts.hooks?.afterBlock ? opts.hooks.afterBlock(i, x, training) : x
+  }
+
+  /** Blocks from..nLayers-1 and the final norm: the part a frozen-prefix cache skips to. */
+  forwardFrom(x: tf.Tensor3D, from: number, opts: ForwardOptions = {}): tf.Tensor3D {
+    for (let i = from; i < this.config.nLayers; i++) x = this.block(i, x, opts)
+    return this.layerNorm(x, 'lnf')
+  }
+
+  /** Full forward pass to the final hidden states [B, T, D]. */
+  forward(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    return this.forwardFrom(this.embed(tokens, opts), 0, opts)
+  }
+
+  /** Residual stream after the first `n` blocks (no final norm): the cacheable prefix. */
+  prefix(tokens: tf.Tensor2D, n: number, opts: ForwardOptions = {}): tf.Tensor3D {
+    let x = this.embed(tokens, opts)
+    for (let i = 0; i < n; i++) x = this.block(i, x, opts)
+    return x
+  }
+
+  /** Next-token logits with the tied embedding. hidden: [B, T, D] → [B, T, V]. */
+  lmLogits(hidden: tf.Tensor3D): tf.Tensor3D {
+    const [b, t, d] = hidden.shape
+    const wte = this.get('wte.embeddings') as tf.Tensor2D
+    return tf.matMul(hidden.reshape([b * t, d]) as tf.Tensor2D, wte, false, true).reshape([b, t, this.config.vocabSize])
+  }
+
+  /** Mean of the hidden states over real (non-pad) positions. → [B, D]. */
+  static meanPool(hidden: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
+    const m = mask.expandDims(2) // [B, T, 1]
+    const sum = tf.sum(tf.mul(hidden, m), 1)
+    const count = tf.maximum(tf.sum(m, 1), 1)
+    return tf.div(sum, count) as tf.Tensor2D
+  }
+
+  parameterCount(): number {
+    return this.params.reduce((n, p) => n + p.variable.size, 0)
+  }
+
+  dispose(): void {
+    for (const p of this.params) p.variable.dispose()
+    this.params.length = 0
+    this.byName.clear()
+  }
+
+  private linear(x: tf.Tensor2D, layer: string, opts: ForwardOptions): tf.Tensor2D {
+    const y = tf.add(tf.matMul(x, this.get(`${layer}.kernel`) as tf.Tensor2D), this.get(`${layer}.bias`)) as tf.Tensor2D
+    const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false)
+    return delta ? (tf.add(y, delta) as tf.Tensor2D) : y
+  }
+
+  private layerNorm(x: tf.Tensor3D, name: string): tf.Tensor3D {
+    const { mean, variance } = tf.moments(x, -1, true)
+    const norm = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)))
+    return tf.add(tf.mul(norm, this.get(`${name}.gamma`)), this.get(`${name}.beta`)) as tf.Tensor3D
+  }
+
+  private drop<T extends tf.Tensor>(x: T, opts: ForwardOptions): T {
+    if (!opts.training || !opts.dropout) return x
+    // Each call in a step gets its own mask; the same step seed gives the same masks.
+    if (opts.seed !== this.dropoutSeed) {
+      this.dropoutSeed = opts.seed
+      this.dropoutCalls = 0
+    }
+    const seed = opts.seed === undefined ? undefined : opts.seed * 7919 + this.dropoutCalls++
+    return tf.dropout(x, opts.dropout, undefined, seed) as T
+  }
+}
+
+/** tanh approximation of GELU, as in GPT-2. */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(tf.mul(x, x), x))))
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner))) as T
+}
+
+const masks = new Map<number, tf.Tensor2D>()
+/** [T, T] additive mask: 0 on and below the diagonal, -1e9 above; cached per length. */
+export function causalMask(t: number): tf.Tensor2D {
+  let m = masks.get(t)
+  if (!m || m.isDisposed) {
+    m = tf.tidy(() => {
+      const lower = tf.linalg.bandPart(tf.ones([t, t]), -1, 0)
+      return tf.mul(tf.sub(1, lower), -1e9) as tf.Tensor2D
+    })
+    tf.keep(m)
+    masks.set(t, m)
+  }
+  return m
+}

@@ -1,0 +1,45 @@
+/** The engine's typed view of every setting. The schema (schema.ts) declares each key once
+ *  with its default, range, help text and URL short name; this type mirrors it. */
+export type Method = 'full' | 'freeze' | 'head' | 'lora' | 'adapter'
+export type OptimizerKind = 'adamw' | 'adam' | 'sgd'
+export type Schedule = 'constant' | 'linear' | 'cosine' | 'step'
+export type BackendChoice = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu'
+export type MonitorMetric = 'val_loss' | 'val_acc'
+
+export interface Settings {
+  // method
+  method: Method // how much of the network trains
+  freezeFirst: number // 'freeze': number of blocks (from the input side) kept frozen
+  unfreezeEvery: number // gradual unfreezing: unfreeze one more block every K epochs (0 = off)
+  headFirstEpochs: number // two-stage: epochs training the head alone before unfreezing (0 = off)
+  loraRank: number
+  loraAlpha: number
+  loraDropout: number
+  loraTargets: string // comma list of projection kinds: qkv,proj,fc,out
+  adapterSize: number // bottleneck width of adapters
+  // optimisation
+  learningRate: number
+  batchSize: number
+  epochs: number
+  optimizer: OptimizerKind
+  momentum: number // SGD momentum
+  weightDecay: number // decoupled (AdamW) weight decay
+  schedule: Schedule
+  warmupSteps: number
+  stepEvery: number // 'step' schedule: epochs between decays
+  stepGamma: number // 'step' schedule: factor per decay
+  plateauPatience: number // reduce-on-plateau: epochs without improvement before halving LR (0 = off)
+  clipNorm: number // clip gradients by global norm (0 = off)
+  accumSteps: number // micro-batches per optimizer step
+  dropout: number // dropout in the body (training only) and on new heads
+  labelSmoothing: number
+  // validation
+  valSplit: number // fraction held out for validation
+  earlyStopPatience: number // epochs without improvement before stopping (0 = off)
+  monitor: MonitorMetric
+  restoreBest: boolean // restore the best weights when training ends
+  seed: number
+  seqLen: number // tokens per example (text models)
+  // environment
+  backend: BackendChoice
+}
