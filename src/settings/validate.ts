@@ -1,0 +1,137 @@
+/** Refuses settings that cannot train on this data and model, before a run starts. Each
+ *  message names the control and says what to change. Only impossible or do-nothing
+ *  combinations are refused; merely unusual ones (a long warm-up) are left to the person. */
+import { coerce, SCHEMA, SPEC } from './schema'
+import type { Settings } from './types'
+
+export interface ValidationContext {
+  trainSize: number // training examples AFTER the validation split
+  nLayers: number // transformer blocks in the model
+  dModel: number // width of the layers LoRA and adapters attach to
+  hasHead: boolean // the model has a separate output head that can train on its own
+  maxSeqLen?: number // longest sequence the model's position table covers, when known
+}
+
+export interface SettingProblem {
+  field: keyof Settings
+  message: string
+}
+
+export function validateSettings(s: Settings, ctx: ValidationContext): SettingProblem[] {
+  const problems: SettingProblem[] = []
+  // One message per field: the specific checks come first because they say more.
+  const add = (field: keyof Settings, message: string) => {
+    if (!problems.some((p) => p.field === field)) problems.push({ field, message })
+  }
+  const label = (k: keyof Settings) => SPEC[k].label
+  const { trainSize, nLayers, dModel, hasHead } = ctx
+
+  if (s.learningRate === 0 || s.learningRate < 0) {
+    add(
+      'learningRate',
+      `${label('learningRate')} is ${s.learningRate}, so no weight would change; set it to about 1e-3 (1e-4 for full fine-tuning).`,
+    )
+  }
+
+  if (trainSize < 1) {
+    add(
+      'valSplit',
+      `No examples are left for training after holding out ${Math.round(s.valSplit * 100)}% for validation; lower ${label('valSplit')} or add data.`,
+    )
+  } else if (s.batchSize > trainSize) {
+    add(
+      'batchSize',
+      `${label('batchSize')} ${s.batchSize} is larger than the ${trainSize} training examples; set it to ${trainSize} or less, or add data.`,
+    )
+  } else if (s.accumSteps > 1 && s.accumSteps * s.batchSize > trainSize) {
+    const most = Math.max(1, Math.floor(trainSize / s.batchSize))
+    add(
+      'accumSteps',
+      `Each optimizer step needs ${s.batchSize} \u00d7 ${s.accumSteps} = ${s.batchSize * s.accumSteps} examples but there are only ${trainSize}, so no step would complete; set ${label('accumSteps')} to ${most} or less, or lower ${label('batchSize')}.`,
+    )
+  }
+
+  switch (s.method) {
+    case 'head':
+      if (!hasHead) {
+        add(
+          'method',
+          `This model has no separate head to train on its own; choose "Freeze early blocks", LoRA or adapters.`,
+        )
+      }
+      break
+    case 'freeze':
+      if (s.freezeFirst > nLayers) {
+        add(
+          'freezeFirst',
+          `The model has only ${nLayers} blocks; set ${label('freezeFirst')} to ${hasHead ? nLayers : nLayers - 1} or less.`,
+        )
+      } else if (s.freezeFirst >= nLayers && !hasHead) {
+        add(
+          'freezeFirst',
+          `All ${nLayers} blocks are frozen and the model has no separate head, so nothing would train; set ${label('freezeFirst')} to ${nLayers - 1} or less, or pick LoRA or adapters.`,
+        )
+      }
+      break
+    case 'lora':
+      if (s.loraRank > dModel) {
+        add(
+          'loraRank',
+          `${label('loraRank')} ${s.loraRank} is larger than the layer width ${dModel}, so the update cannot be low-rank; set it to ${dModel} or less (4\u201316 is typical).`,
+        )
+      }
+      break
+    case 'adapter':
+      if (s.adapterSize > dModel) {
+        add(
+          'adapterSize',
+          `${label('adapterSize')} ${s.adapterSize} is wider than the layer width ${dModel}, so it is no longer a bottleneck; set it to ${Math.max(2, Math.floor(dModel / 4))} or so.`,
+        )
+      }
+      break
+    case 'full':
+      break
+  }
+
+  if (s.method !== 'head' && s.headFirstEpochs > 0) {
+    if (!hasHead) {
+      add(
+        'headFirstEpochs',
+        `This model has no separate head to train first; set ${label('headFirstEpochs')} to 0.`,
+      )
+    } else if (s.headFirstEpochs >= s.epochs) {
+      add(
+        'headFirstEpochs',
+        `The head-only stage takes all ${s.epochs} epochs, so the body never trains; set ${label('headFirstEpochs')} below ${s.epochs} or raise ${label('epochs')}.`,
+      )
+    }
+  }
+
+  if (s.valSplit === 0) {
+    const needsVal = (k: 'earlyStopPatience' | 'plateauPatience') => {
+      if (s[k] > 0) {
+        add(
+          k,
+          `${label(k)} watches the validation score, but ${label('valSplit')} is 0; set a split of 0.1\u20130.2 or set ${label(k)} to 0.`,
+        )
+      }
+    }
+    needsVal('earlyStopPatience')
+    needsVal('plateauPatience')
+  }
+
+  if (ctx.maxSeqLen !== undefined && s.seqLen > ctx.maxSeqLen) {
+    add(
+      'seqLen',
+      `The model's position table covers only ${ctx.maxSeqLen} tokens; set ${label('seqLen')} to ${ctx.maxSeqLen} or less.`,
+    )
+  }
+
+  // Then the schema's own ranges, for settings in effect (hidden ones do not affect the run).
+  for (const spec of SCHEMA) {
+    if (spec.showWhen && !spec.showWhen(s)) continue
+    const c = coerce(spec.key, s[spec.key])
+    if (!c.ok) add(spec.key, `${spec.label}: ${c.reason}.`)
+  }
+  return problems
+}
