@@ -1,0 +1,120 @@
+import type * as tf from '@tensorflow/tfjs'
+import type { Param, TinyGpt } from '../models/tinyGpt'
+import type { Settings } from '../../settings/types'
+import type { ParamOwner } from './namedVariable'
+
+/** Which of the model's own weights train at a given epoch (0-based), from the method and
+ *  the two schedules:
+ *  - full: everything; freeze: blocks ≥ freezeFirst and the final norm, embeddings too only
+ *    when freezeFirst is 0; head, lora, adapter: none of the body.
+ *  - two-stage (headFirstEpochs > 0): the first headFirstEpochs epochs train the head alone
+ *    (LoRA and adapter weights wait too).
+ *  - gradual unfreezing (unfreezeEvery = K > 0, full/freeze only): the head alone for K
+ *    epochs, then every K epochs one more unit from the top: the last block with the final
+ *    norm, the block below, …, the embeddings last. With two-stage also on, the head-first
+ *    stage replaces the first head-only stage.
+ *  The method's set caps the schedule: 'freeze' never unfreezes below freezeFirst. */
+export type FreezeSettings = Pick<Settings, 'method' | 'freezeFirst' | 'unfreezeEvery' | 'headFirstEpochs'>
+
+/** Block ids (-1 = embeddings, 0..n-1 = blocks, n = final norm) whose weights train. */
+export function trainableBlocks(nLayers: number, settings: FreezeSettings, epoch: number): Set<number> {
+  const out = new Set<number>()
+  if (inHeadOnlyStage(settings, epoch)) return out
+  const all = Array.from({ length: nLayers + 2 }, (_, i) => i - 1)
+  let chosen: number[]
+  switch (settings.method) {
+    case 'full':
+      chosen = all
+      break
+    case 'freeze': {
+      const first = clampInt(settings.freezeFirst, 0, nLayers)
+      chosen = all.filter((b) => b >= first || (b === -1 && first === 0))
+      break
+    }
+    case 'head':
+    case 'lora':
+    case 'adapter':
+      chosen = []
+      break
+  }
+  const stage = unfreezeStage(settings, epoch)
+  for (const b of chosen) if (stage === null || unfrozenAt(b, nLayers, stage)) out.add(b)
+  return out
+}
+
+/** The body weights to train, ordered top block first (final norm, block n-1, …, embeddings
+ *  last) so that under gradual unfreezing the list only grows at its end: Adam keys its
+ *  moments by position, and appended variables keep the earlier positions valid. */
+export function trainableBodyParams(model: TinyGpt, settings: FreezeSettings, epoch: number): Param[] {
+  const blocks = trainableBlocks(model.config.nLayers, settings, epoch)
+  return model.params.filter((p) => blocks.has(p.block)).sort((a, b) => b.block - a.block) // stable: model order within a block
+}
+
+/** Whether LoRA/adapter weights train at this epoch (not during the head-first stage). */
+export function tuningParamsTrain(settings: FreezeSettings, epoch: number): boolean {
+  return !inHeadOnlyStage(settings, epoch)
+}
+
+/** Whether gradual unfreezing or two-stage training changes the trainable set over the run. */
+export function hasSchedule(settings: FreezeSettings): boolean {
+  return settings.headFirstEpochs > 0 || (settings.unfreezeEvery > 0 && (settings.method === 'full' || settings.method === 'freeze'))
+}
+
+export interface TuningParts {
+  head?: ParamOwner // always trains
+  tuning?: readonly ParamOwner[] // LoRA, adapters: train unless in the head-first stage
+}
+
+/** The explicit variable list for `tf.variableGrads` / an optimizer: head, then LoRA or
+ *  adapters, then the body (see trainableBodyParams for why this order). */
+export function trainableVariables(model: TinyGpt, settings: FreezeSettings, epoch: number, parts: TuningParts = {}): tf.Variable[] {
+  const vars = (parts.head?.params ?? []).map((p) => p.variable)
+  if (tuningParamsTrain(settings, epoch)) for (const t of parts.tuning ?? []) vars.push(...t.params.map((p) => p.variable))
+  vars.push(...trainableBodyParams(model, settings, epoch).map((p) => p.variable))
+  return vars
+}
+
+/** How many leading blocks (0..nLayers) are wholly frozen and carry no LoRA/adapter, so the
+ *  loop can cache `model.prefix(tokens, n)` once per example (computed without dropout) and
+ *  run only `forwardFrom(x, n)`. 0 when the embeddings train: nothing is cacheable.
+ *  `tuning` lists the blocks hooks touch (`lora.blocks`, `adapters.blocks`); without it a
+ *  lora/adapter method is assumed to touch every block. */
+export function frozenPrefixBlocks(
+  model: TinyGpt,
+  settings: FreezeSettings,
+  epoch: number,
+  tuning?: readonly { readonly blocks: readonly number[] }[],
+): number {
+  const n = model.config.nLayers
+  const trainable = trainableBlocks(n, settings, epoch)
+  if (trainable.has(-1)) return 0
+  const hooked = new Set<number>()
+  if (tuning) for (const t of tuning) for (const b of t.blocks) hooked.add(b)
+  else if (settings.method === 'lora' || settings.method === 'adapter') return 0
+  for (let i = 0; i < n; i++) if (trainable.has(i) || hooked.has(i)) return i
+  return n
+}
+
+function inHeadOnlyStage(settings: FreezeSettings, epoch: number): boolean {
+  return settings.headFirstEpochs > 0 && epoch < settings.headFirstEpochs
+}
+
+/** Units unfrozen from the top at this epoch, or null when gradual unfreezing is off. */
+function unfreezeStage(settings: FreezeSettings, epoch: number): number | null {
+  const k = settings.unfreezeEvery
+  if (!(k > 0)) return null
+  const hf = Math.max(0, settings.headFirstEpochs)
+  return hf > 0 ? Math.floor((epoch - hf) / k) + 1 : Math.floor(epoch / k)
+}
+
+/** Stage j unfreezes the final norm and the top j blocks; stage n+1 the embeddings. */
+function unfrozenAt(block: number, nLayers: number, stage: number): boolean {
+  if (stage < 1) return false
+  if (block === nLayers) return true
+  if (block === -1) return stage > nLayers
+  return block >= nLayers - stage
+}
+
+function clampInt(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, Math.round(x)))
+}

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { TinyGpt } from '../models/tinyGpt'
+import { applyInterpolation, disposeWeights, interpolateWeights, snapshotWeights, type WeightMap } from './interpolate'
+import { bitsEqual, maxAbsDiff, smallModel, useCpu } from './testUtils'
+
+let model: TinyGpt
+let base: WeightMap
+let tuned: WeightMap
+beforeAll(useCpu)
+afterEach(() => {
+  disposeWeights(base)
+  disposeWeights(tuned)
+  model.dispose()
+})
+
+/** A model, its weights, then every weight moved: base and tuned snapshots. */
+function setUp(): void {
+  model = smallModel()
+  base = snapshotWeights(model.params)
+  let s = 50
+  for (const p of model.params) p.variable.assign(tf.tidy(() => tf.add(p.variable, tf.randomNormal(p.variable.shape, 0, 0.1, 'float32', s++))))
+  tuned = snapshotWeights(model.params)
+}
+
+describe('interpolation', () => {
+  it('snapshots keep the old values after the variables move', async () => {
+    setUp()
+    const name = 'h0.attn.qkv.kernel'
+    expect(await bitsEqual(base.get(name)!, tuned.get(name)!)).toBe(false)
+    expect(await bitsEqual(model.get(name), tuned.get(name)!)).toBe(true)
+  })
+
+  it('α = 0 gives the base, α = 1 the tuned weights exactly, α = ½ the midpoint', async () => {
+    setUp()
+    const before = tf.memory().numTensors
+    applyInterpolation(model, base, tuned, 0)
+    for (const p of model.params) expect(await bitsEqual(p.variable, base.get(p.name)!)).toBe(true)
+    applyInterpolation(model, base, tuned, 1)
+    for (const p of model.params) expect(await bitsEqual(p.variable, tuned.get(p.name)!)).toBe(true)
+    applyInterpolation(model, base, tuned, 0.5)
+    expect(tf.memory().numTensors).toBe(before)
+    for (const p of model.params) {
+      const mid = tf.tidy(() => tf.mul(tf.add(base.get(p.name)!, tuned.get(p.name)!), 0.5))
+      expect(await maxAbsDiff(p.variable, mid)).toBeLessThanOrEqual(1e-7)
+      mid.dispose()
+    }
+  })
+
+  it('interpolateWeights returns new tensors the caller owns', async () => {
+    setUp()
+    const mixed = interpolateWeights(base, tuned, 0.25)
+    expect([...mixed.keys()]).toEqual([...tuned.keys()])
+    const name = 'lnf.gamma'
+    const expected = tf.tidy(() => tf.add(tf.mul(base.get(name)!, 0.75), tf.mul(tuned.get(name)!, 0.25)))
+    expect(await bitsEqual(mixed.get(name)!, expected)).toBe(true)
+    expected.dispose()
+    disposeWeights(mixed)
+  })
+
+  it('reports missing names and shape mismatches', () => {
+    setUp()
+    const partial: WeightMap = new Map([['lnf.gamma', base.get('lnf.gamma')!]])
+    expect(() => interpolateWeights(partial, tuned, 0.5)).toThrow(/base weights have no "wte.embeddings"/)
+    const wrong: WeightMap = new Map([['lnf.gamma', base.get('lnf.beta')!.reshape([4, 4])]])
+    expect(() => interpolateWeights(base, wrong, 0.5)).toThrow(/"lnf.gamma" is \[16\] in the base but \[4, 4\] tuned/)
+    const stranger: WeightMap = new Map([['nope', base.get('lnf.gamma')!]])
+    expect(() => applyInterpolation(model, stranger, stranger, 0.5)).toThrow(/model has no weight "nope"/)
+    expect(() => interpolateWeights(base, tuned, Number.NaN)).toThrow(/finite/)
+    wrong.get('lnf.gamma')!.dispose()
+  })
+})

@@ -1,0 +1,149 @@
+import * as tf from '@tensorflow/tfjs'
+import type { ForwardHooks, TinyGpt } from '../models/tinyGpt'
+import { type NamedVariable, disposeAll, ownVariable } from './namedVariable'
+
+/** LoRA (Hu et al. 2021): each targeted projection W [in, out] gets a trainable low-rank
+ *  update scale·A·B with A [in, r] random and B [r, out] zero, so training starts exactly
+ *  at the base model and only r·(in+out) weights per layer train. */
+export const LORA_TARGETS = { qkv: 'attn.qkv', proj: 'attn.proj', fc: 'mlp.fc', out: 'mlp.out' } as const
+export type LoraTarget = keyof typeof LORA_TARGETS
+
+export interface LoraOptions {
+  rank: number
+  alpha: number // update scale is alpha / rank
+  dropout?: number // on the LoRA input, training only
+  targets?: readonly LoraTarget[] // projection kinds; default all four
+  blocks?: readonly number[] // blocks to adapt; default all
+  seed?: number
+}
+
+interface LoraPair {
+  a: tf.Variable // [in, r]
+  b: tf.Variable // [r, out]
+}
+
+export class Lora {
+  readonly params: NamedVariable[] = []
+  readonly layers: string[] = [] // e.g. "h0.attn.qkv"
+  readonly scale: number
+  readonly hooks: ForwardHooks
+  private readonly pairs = new Map<string, LoraPair>()
+  private readonly dropout: number
+  private readonly dropoutSeed: number | undefined
+  private dropoutCalls = 0
+
+  constructor(model: TinyGpt, opts: LoraOptions) {
+    const { rank, alpha } = opts
+    if (!Number.isInteger(rank) || rank < 1) throw new Error(`LoRA rank must be a positive integer, got ${rank}`)
+    if (!(alpha > 0)) throw new Error(`LoRA alpha must be positive, got ${alpha}`)
+    this.dropout = opts.dropout ?? 0
+    if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${this.dropout}`)
+    this.scale = alpha / rank
+    this.dropoutSeed = opts.seed
+    const layers = targetLayers(model, opts.targets ?? (Object.keys(LORA_TARGETS) as LoraTarget[]), opts.blocks)
+    // Check every layer before allocating anything, so a bad rank leaks nothing.
+    for (const layer of layers) {
+      const [nIn, nOut] = kernelShape(model, layer)
+      if (rank > Math.min(nIn, nOut)) {
+        throw new Error(`LoRA rank ${rank} is too large for layer ${layer}: at most min(in ${nIn}, out ${nOut}) = ${Math.min(nIn, nOut)}`)
+      }
+    }
+    let s = opts.seed ?? 1
+    for (const layer of layers) {
+      const [nIn, nOut] = kernelShape(model, layer)
+      // Kaiming-uniform with a = √5 as PEFT does: bound = 1/√in keeps x·A near unit scale.
+      const bound = 1 / Math.sqrt(nIn)
+      const a = ownVariable(`${layer}.lora_A`, tf.randomUniform([nIn, rank], -bound, bound, 'float32', s++))
+      const b = ownVariable(`${layer}.lora_B`, tf.zeros([rank, nOut]))
+      this.params.push(a, b)
+      this.pairs.set(layer, { a: a.variable, b: b.variable })
+      this.layers.push(layer)
+    }
+    this.hooks = { linearDelta: (layer, x, training) => this.delta(layer, x, training) }
+  }
+
+  /** Blocks holding at least one adapted layer, ascending. */
+  get blocks(): number[] {
+    return [...new Set(this.layers.map((l) => Number(l.slice(1, l.indexOf('.')))))]
+  }
+
+  /** x: [N, in] → scale·drop(x)·A·B [N, out], or null for a layer without LoRA. */
+  delta(layer: string, x: tf.Tensor2D, training: boolean): tf.Tensor2D | null {
+    const pair = this.pairs.get(layer)
+    if (!pair) return null
+    const input = training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, this.nextSeed()) as tf.Tensor2D) : x
+    const low = tf.matMul(input, pair.a as tf.Tensor2D) // [N, r]
+    return tf.mul(tf.matMul(low, pair.b as tf.Tensor2D), this.scale) as tf.Tensor2D
+  }
+
+  /** Kernel name → W + scale·A·B, the model left untouched; caller disposes the tensors. */
+  mergedKernels(model: TinyGpt): Map<string, tf.Tensor2D> {
+    const out = new Map<string, tf.Tensor2D>()
+    for (const [layer, { a, b }] of this.pairs) {
+      const name = `${layer}.kernel`
+      const w = model.get(name)
+      out.set(name, tf.keep(tf.tidy(() => tf.add(w, tf.mul(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), this.scale)) as tf.Tensor2D)))
+    }
+    return out
+  }
+
+  /** Folds the update into the model's kernels (W += scale·A·B). Afterwards the model alone
+   *  is the tuned model: do not also pass these hooks, or the update counts twice. */
+  merge(model: TinyGpt): void {
+    const merged = this.mergedKernels(model)
+    for (const [name, w] of merged) {
+      model.get(name).assign(w)
+      w.dispose()
+    }
+  }
+
+  dispose(): void {
+    disposeAll(this.params)
+    this.pairs.clear()
+    this.layers.length = 0
+  }
+
+  // Fresh mask per call; the same seed and call order give the same masks.
+  private nextSeed(): number | undefined {
+    return this.dropoutSeed === undefined ? undefined : this.dropoutSeed * 7919 + 104729 + this.dropoutCalls++
+  }
+}
+
+/** Parses the settings string "qkv,proj" into target kinds, rejecting unknown ones. */
+export function parseLoraTargets(list: string): LoraTarget[] {
+  const kinds = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+  if (kinds.length === 0) throw new Error('LoRA needs at least one target layer kind (qkv, proj, fc, out)')
+  const out: LoraTarget[] = []
+  for (const k of kinds) {
+    if (!isLoraTarget(k)) throw new Error(`Unknown LoRA target "${k}": use qkv, proj, fc or out`)
+    if (!out.includes(k)) out.push(k)
+  }
+  return out
+}
+
+function isLoraTarget(s: string): s is LoraTarget {
+  return Object.prototype.hasOwnProperty.call(LORA_TARGETS, s)
+}
+
+/** Layer names for the chosen kinds and blocks, in block order. */
+export function targetLayers(model: TinyGpt, targets: readonly LoraTarget[], blocks?: readonly number[]): string[] {
+  const n = model.config.nLayers
+  const chosen = blocks ?? Array.from({ length: n }, (_, i) => i)
+  for (const b of chosen) {
+    if (!Number.isInteger(b) || b < 0 || b >= n) throw new Error(`LoRA block ${b} does not exist: the model has blocks 0..${n - 1}`)
+  }
+  for (const t of targets) if (!isLoraTarget(t)) throw new Error(`Unknown LoRA target "${String(t)}": use qkv, proj, fc or out`)
+  if (targets.length === 0) throw new Error('LoRA needs at least one target layer kind (qkv, proj, fc, out)')
+  const sorted = [...new Set(chosen)].sort((x, y) => x - y)
+  const kinds = [...new Set(targets)]
+  return sorted.flatMap((b) => kinds.map((t) => `h${b}.${LORA_TARGETS[t]}`))
+}
+
+function kernelShape(model: TinyGpt, layer: string): [number, number] {
+  const [nIn, nOut] = model.get(`${layer}.kernel`).shape
+  if (nIn === undefined || nOut === undefined) throw new Error(`Layer ${layer} has no 2-D kernel`)
+  return [nIn, nOut]
+}
