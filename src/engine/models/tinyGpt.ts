@@ -57,7 +57,8 @@ export class TinyGpt {
       const given = init?.get(name)
       const value = given ?? make()
       const layer = name.slice(0, name.lastIndexOf('.'))
-      const v = tf.variable(value, true, name)
+      // tfjs names the variable: fixed engine names would collide as soon as two models exist.
+      const v = tf.variable(value, true)
       if (!given) value.dispose()
       this.params.push({ name, layer, block, variable: v })
       this.byName.set(name, v)

@@ -1,0 +1,46 @@
+import { defineConfig } from '@playwright/test'
+
+// Debian's Chromium by default (Playwright cannot download its own browser here);
+// CHROMIUM_PATH overrides it, and an empty CHROMIUM_PATH uses Playwright's own browser.
+const envPath = process.env.CHROMIUM_PATH
+const executablePath = envPath === undefined ? '/usr/bin/chromium' : envPath || undefined
+
+const baseArgs = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+// WebGPU on a machine without a GPU: Vulkan through SwiftShader (see shared field notes).
+const webgpuArgs = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--disable-vulkan-surface',
+]
+
+const PORT = Number(process.env.PORT ?? 4173)
+
+export default defineConfig({
+  testDir: 'e2e',
+  timeout: 240_000,
+  expect: { timeout: 30_000 },
+  fullyParallel: false,
+  workers: 1, // two cores: parallel training runs would only slow each other down
+  retries: process.env.CI ? 1 : 0,
+  reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
+  use: {
+    baseURL: `http://localhost:${PORT}`,
+    trace: process.env.CI ? 'retain-on-failure' : 'off',
+    launchOptions: { ...(executablePath ? { executablePath } : {}), args: [...baseArgs, ...webgpuArgs] },
+  },
+  webServer: {
+    command: `npx vite build && npx vite preview --port ${PORT} --strictPort`,
+    url: `http://localhost:${PORT}`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 180_000,
+  },
+})

@@ -1,0 +1,442 @@
+import * as tf from '@tensorflow/tfjs'
+import type { Settings } from '../../settings/types'
+import type { DoneReason, Metrics, RunSummary, StepEvent } from '../../worker/protocol'
+import { mulberry32, shuffleInPlace } from '../data/rng'
+import { TinyGpt, type ForwardHooks, type Param } from '../models/tinyGpt'
+import { Adapters, combineHooks } from '../tuning/adapters'
+import { frozenPrefixBlocks, trainableBlocks, trainableBodyParams, trainableVariables } from '../tuning/freeze'
+import { Head } from '../tuning/heads'
+import { Lora, parseLoraTargets } from '../tuning/lora'
+import type { ParamOwner } from '../tuning/namedVariable'
+import { paramCounts, type ParamCounts } from '../tuning/paramCounts'
+import { clipByGlobalNorm } from './clipping'
+import { EarlyStopping } from './earlyStopping'
+import { maskedTokenCrossEntropy, softmaxCrossEntropy } from './losses'
+import { accuracy, confusionMatrix, macroF1, perplexity } from './metrics'
+import { createOptimizer, type StudioOptimizer } from './optimizers'
+import { ReduceLrOnPlateau } from './plateau'
+import type { RunControl } from './runControl'
+import { learningRateAt } from './schedules'
+
+/** Examples already turned into token ids by the model's tokenizer. */
+export type Encoded =
+  | { kind: 'classification'; n: number; seqLen: number; tokens: Int32Array; mask: Float32Array; labels: Int32Array; classes: string[] }
+  | { kind: 'lm'; n: number; seqLen: number; tokens: Int32Array } // n blocks of seqLen + 1 ids
+
+export interface EpochEvent {
+  epoch: number
+  train: Metrics
+  val: Metrics
+  lr: number
+  isBest: boolean
+}
+
+export interface FineTuneCallbacks {
+  onBaseline?: (metrics: Metrics, note: string) => void
+  onStep?: (e: StepEvent) => void
+  onEpoch?: (e: EpochEvent) => void | Promise<void>
+  onProgress?: (task: 'features' | 'baseline', done: number, total: number, label: string) => void
+  onState?: (state: 'running' | 'paused') => void
+}
+
+/** The trainable pieces a run adds to the base model; kept after the run for the
+ *  playground, evaluation and export. */
+export class Tuning {
+  readonly head: Head | null
+  readonly lora: Lora | null
+  readonly adapters: Adapters | null
+  readonly hooks: ForwardHooks | undefined
+
+  constructor(
+    readonly model: TinyGpt,
+    readonly settings: Settings,
+    numClasses: number | null,
+  ) {
+    const seed = settings.seed
+    this.head = numClasses === null ? null : new Head({ name: 'task', kind: 'classification', inputDim: model.config.dModel, numClasses }, seed + 11)
+    this.lora =
+      settings.method === 'lora'
+        ? new Lora(model, { rank: settings.loraRank, alpha: settings.loraAlpha, dropout: settings.loraDropout, targets: parseLoraTargets(settings.loraTargets), seed: seed + 13 })
+        : null
+    this.adapters = settings.method === 'adapter' ? new Adapters(model, { size: settings.adapterSize, seed: seed + 17 }) : null
+    const hooks = [this.lora?.hooks, this.adapters?.hooks].filter((h): h is ForwardHooks => !!h)
+    this.hooks = hooks.length ? combineHooks(...hooks) : undefined
+  }
+
+  get parts(): { head?: ParamOwner; tuning: ParamOwner[] } {
+    const tuning = [this.lora, this.adapters].filter((t): t is Lora | Adapters => t !== null)
+    return { ...(this.head ? { head: this.head } : {}), tuning }
+  }
+
+  counts(epoch: number): ParamCounts {
+    return paramCounts(this.model, this.settings, epoch, this.parts)
+  }
+
+  dispose(): void {
+    this.head?.dispose()
+    this.lora?.dispose()
+    this.adapters?.dispose()
+  }
+}
+
+interface Cache {
+  prefixBlocks: number // blocks already applied to the cached tensors
+  pooled: boolean // true: cached features are the final pooled [N, D] (head-only)
+  train: tf.Tensor
+  val: tf.Tensor
+}
+
+const EVAL_BATCH = 64
+
+/**
+ * Fine-tunes `model` on encoded data, minGPT-style: knows nothing of workers or React.
+ * Frozen leading blocks are run once and their output cached (no dropout there), so
+ * head-only and last-block runs cost a fraction of full fine-tuning per epoch.
+ */
+export async function fineTune(
+  model: TinyGpt,
+  tuning: Tuning,
+  data: { train: Encoded; val: Encoded },
+  s: Settings,
+  control: RunControl,
+  cb: FineTuneCallbacks = {},
+): Promise<{ reason: DoneReason; summary: RunSummary; message: string }> {
+  const t0 = Date.now()
+  const { train, val } = data
+  const nLayers = model.config.nLayers
+  const microBatches = Math.ceil(train.n / s.batchSize)
+  const stepsPerEpoch = Math.ceil(microBatches / s.accumSteps)
+  const totalSteps = stepsPerEpoch * s.epochs
+  const optimizers: { vars: tf.Variable[]; opt: StudioOptimizer }[] = []
+  const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: 'min' })
+  const monitorMode = s.monitor === 'val_acc' && train.kind === 'classification' ? 'max' : 'min'
+  const early = new EarlyStopping({ patience: s.earlyStopPatience, mode: monitorMode })
+  const watched = new Set<tf.Variable>() // everything that may change during the run
+  for (let e = 0; e < s.epochs; e++) trainableVariables(model, s, e, tuning.parts).forEach((v) => watched.add(v))
+  let best: Map<tf.Variable, tf.Tensor> | null = null
+  let lastGood: Map<tf.Variable, tf.Tensor> | null = null
+  let cache: Cache | null = null
+  let step = 0
+  let reason: DoneReason = 'finished'
+  let message = ''
+  let epochsDone = 0
+  let lastVal: Metrics = { loss: NaN }
+
+  const snapshot = () => new Map([...watched].map((v) => [v, tf.keep(v.clone())] as const))
+  const restore = (m: Map<tf.Variable, tf.Tensor>) => m.forEach((t, v) => v.assign(t))
+  const drop = (m: Map<tf.Variable, tf.Tensor> | null) => m?.forEach((t) => t.dispose())
+
+  cb.onProgress?.('baseline', 0, 1, 'Evaluating the base model')
+  cache = await buildCache(model, tuning, train, val, s, 0, null, cb)
+  const baseline = await evaluate(model, tuning, val, cache, 'val')
+  const baseNote =
+    val.kind === 'lm'
+      ? 'the pretrained model before fine-tuning'
+      : `the pretrained body with an untrained head (chance level is ${(100 / Math.max(2, val.classes.length)).toFixed(0)}%)`
+  cb.onBaseline?.(baseline, baseNote)
+  lastGood = snapshot()
+
+  // Per-window timing for throughput and ETA; the first window includes warm-up.
+  let windowStart = Date.now()
+  let windowSamples = 0
+  let windowLoss = 0
+  let windowCount = 0
+  let secPerStep = 0
+
+  try {
+    for (let epoch = 0; epoch < s.epochs && !control.stopped; epoch++) {
+      const vars = trainableVariables(model, s, epoch, tuning.parts)
+      // Parameter groups: a newly unfrozen set gets its own optimizer, the rest keep their moments.
+      const known = new Set(optimizers.flatMap((g) => g.vars))
+      const fresh = vars.filter((v) => !known.has(v))
+      if (fresh.length) optimizers.push({ vars: fresh, opt: createOptimizer(s.optimizer, { weightDecay: s.weightDecay, momentum: s.momentum }) })
+      const active = new Set(vars)
+      cache = await buildCache(model, tuning, train, val, s, epoch, cache, cb)
+
+      const order = shuffleInPlace(Array.from({ length: train.n }, (_, i) => i), mulberry32(s.seed * 1009 + epoch))
+      let trainLossSum = 0
+      let trainCount = 0
+      for (let st = 0; st < stepsPerEpoch && !control.stopped; st++) {
+        await control.checkpoint(() => cb.onState?.('paused'), () => {
+          cb.onState?.('running')
+          windowStart = Date.now()
+          windowSamples = 0
+        })
+        if (control.stopped) break
+        const lr = plateau.apply(learningRateAt(step, totalSteps, { ...s, stepEvery: Math.max(1, s.stepEvery) * stepsPerEpoch }))
+        // Gradient accumulation: sum example-weighted grads over micro-batches, then one step.
+        let gradSum: tf.Tensor[] | null = null
+        let lossSum = 0
+        let examples = 0
+        for (let m = 0; m < s.accumSteps; m++) {
+          const start = (st * s.accumSteps + m) * s.batchSize
+          if (start >= train.n) break
+          const idx = order.slice(start, start + s.batchSize)
+          const { value, grads } = tf.tidy(() => {
+            const batch = gatherBatch(train, cache!, 'train', idx)
+            const fn = () => lossOf(model, tuning, batch, cache!, s, true, s.seed * 100003 + step * 31 + m)
+            const r = tf.variableGrads(fn, vars)
+            return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
+          })
+          const lossValue = (await value.data())[0] ?? NaN
+          value.dispose()
+          lossSum += lossValue * idx.length
+          examples += idx.length
+          if (gradSum === null) gradSum = grads.map((g) => tf.mul(g, idx.length))
+          else {
+            const next: tf.Tensor[] = gradSum.map((acc, i) => tf.add(acc, tf.mul(grads[i]!, idx.length)))
+            tf.dispose(gradSum)
+            gradSum = next
+          }
+          tf.dispose(grads)
+        }
+        if (!gradSum || examples === 0) break
+        const loss = lossSum / examples
+        if (!Number.isFinite(loss) || loss > 1e4) {
+          tf.dispose(gradSum)
+          reason = 'diverged'
+          message = `Training diverged at step ${step + 1} (loss ${Number.isFinite(loss) ? loss.toExponential(2) : String(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
+          if (lastGood) restore(lastGood)
+          break
+        }
+        tf.tidy(() => {
+          const mean = gradSum!.map((g) => tf.div(g, examples))
+          const { grads: clipped } = clipByGlobalNorm(mean, s.clipNorm)
+          for (const g of optimizers) {
+            const sel = g.vars.map((v, i) => [v, i] as const).filter(([v]) => active.has(v))
+            if (!sel.length) continue
+            const byVar = new Map(vars.map((v, i) => [v, clipped[i]!] as const))
+            g.opt.step(
+              sel.map(([v]) => byVar.get(v)!),
+              sel.map(([v]) => v),
+              lr,
+            )
+          }
+        })
+        tf.dispose(gradSum)
+        step++
+        trainLossSum += loss * examples
+        trainCount += examples
+        windowLoss += loss
+        windowCount++
+        windowSamples += examples
+        const elapsed = (Date.now() - windowStart) / 1000
+        if (windowCount >= 1 && (elapsed > 0.25 || st === stepsPerEpoch - 1)) {
+          const sps = windowSamples / Math.max(elapsed, 1e-3)
+          secPerStep = secPerStep === 0 ? elapsed / windowCount : 0.7 * secPerStep + 0.3 * (elapsed / windowCount)
+          cb.onStep?.({
+            step,
+            totalSteps,
+            epoch,
+            epochs: s.epochs,
+            loss: windowLoss / windowCount,
+            lr,
+            samplesPerSec: sps,
+            etaSec: secPerStep * (totalSteps - step),
+          })
+          windowStart = Date.now()
+          windowSamples = 0
+          windowLoss = 0
+          windowCount = 0
+        }
+      }
+      if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
+      const valMetrics = await evaluate(model, tuning, val, cache, 'val')
+      lastVal = valMetrics
+      const trainMetrics: Metrics = { loss: trainLossSum / Math.max(trainCount, 1) }
+      if (train.kind === 'lm') trainMetrics.perplexity = perplexity(trainMetrics.loss)
+      const monitored = monitorMode === 'max' ? (valMetrics.accuracy ?? 0) : valMetrics.loss
+      const verdict = early.update(epoch, monitored)
+      plateau.update(valMetrics.loss)
+      epochsDone = epoch + 1
+      if (verdict.isBest && s.restoreBest) {
+        drop(best)
+        best = snapshot()
+      }
+      drop(lastGood)
+      lastGood = snapshot()
+      await cb.onEpoch?.({ epoch, train: trainMetrics, val: valMetrics, lr: plateau.apply(learningRateAt(Math.max(step - 1, 0), totalSteps, { ...s, stepEvery: Math.max(1, s.stepEvery) * stepsPerEpoch })), isBest: verdict.isBest })
+      if (control.stopped) break
+      if (verdict.stop && s.earlyStopPatience > 0) {
+        reason = 'early-stopped'
+        break
+      }
+    }
+    if (control.stopped && reason === 'finished') reason = 'stopped'
+    let bestMetrics = lastVal
+    if (best && s.restoreBest && early.bestEpoch >= 0 && early.bestEpoch !== epochsDone - 1) {
+      restore(best)
+      bestMetrics = await evaluate(model, tuning, val, cache, 'val')
+    }
+    const summary: RunSummary = {
+      epochs: epochsDone,
+      bestEpoch: Math.max(early.bestEpoch, 0),
+      best: bestMetrics,
+      baseline,
+      seconds: (Date.now() - t0) / 1000,
+    }
+    if (!message) message = describeEnd(reason, summary, val.kind)
+    return { reason, summary, message }
+  } finally {
+    drop(best)
+    drop(lastGood)
+    if (cache) tf.dispose([cache.train, cache.val])
+    for (const g of optimizers) g.opt.dispose()
+  }
+}
+
+function describeEnd(reason: DoneReason, s: RunSummary, kind: Encoded['kind']): string {
+  const epochs = `${s.epochs} epoch${s.epochs === 1 ? '' : 's'}`
+  const metric =
+    kind === 'lm'
+      ? `best validation perplexity ${fmt(s.best.perplexity)} (base model ${fmt(s.baseline.perplexity)})`
+      : `best validation accuracy ${pct(s.best.accuracy)} (baseline ${pct(s.baseline.accuracy)})`
+  const head = { finished: 'Training complete', stopped: 'Training stopped', 'early-stopped': 'Stopped early (validation stopped improving)', diverged: 'Training diverged' }[reason]
+  return `${head} — ${epochs}, ${metric}`
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
+const fmt = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2))
+
+/** Leading blocks to cache at this epoch, and whether the cache can hold final pooled features. */
+function cachePlan(model: TinyGpt, tuning: Tuning, s: Settings, epoch: number): { blocks: number; pooled: boolean } {
+  const n = model.config.nLayers
+  const blocks = frozenPrefixBlocks(model, s, epoch, [tuning.lora, tuning.adapters].filter((t): t is Lora | Adapters => t !== null))
+  const lnfFrozen = !trainableBlocks(n, s, epoch).has(n)
+  return { blocks, pooled: blocks === n && lnfFrozen }
+}
+
+async function buildCache(
+  model: TinyGpt,
+  tuning: Tuning,
+  train: Encoded,
+  val: Encoded,
+  s: Settings,
+  epoch: number,
+  old: Cache | null,
+  cb: FineTuneCallbacks,
+): Promise<Cache> {
+  const plan = cachePlan(model, tuning, s, epoch)
+  if (old && old.prefixBlocks === plan.blocks && old.pooled === plan.pooled) return old
+  if (old) tf.dispose([old.train, old.val])
+  const total = train.n + val.n
+  let done = 0
+  const run = async (set: Encoded) => {
+    if (plan.blocks === 0 && !plan.pooled) return tf.tensor(new Int32Array(0)) // nothing to cache: read tokens directly
+    const parts: tf.Tensor[] = []
+    for (let start = 0; start < set.n; start += EVAL_BATCH) {
+      const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
+      parts.push(
+        tf.tidy(() => {
+          const { tokens, mask } = tokensOf(set, idx)
+          if (plan.pooled) return pooledFeatures(mask, set.kind, model.forward(tokens, { hooks: tuning.hooks }))
+          return model.prefix(tokens, plan.blocks, { hooks: tuning.hooks })
+        }),
+      )
+      done += idx.length
+      await parts[parts.length - 1]!.data() // keep the worker's queue moving and report real progress
+      cb.onProgress?.('features', done, total, `Running the frozen blocks once (${plan.pooled ? 'all' : plan.blocks} of ${model.config.nLayers})`)
+    }
+    const all = tf.concat(parts, 0)
+    tf.dispose(parts)
+    return all
+  }
+  const trainT = await run(train)
+  const valT = await run(val)
+  return { prefixBlocks: plan.blocks, pooled: plan.pooled, train: trainT, val: valT }
+}
+
+/** Pooled features for classification; for LM the hidden states themselves. */
+function pooledFeatures(mask: tf.Tensor2D, kind: Encoded['kind'], hidden: tf.Tensor3D): tf.Tensor {
+  return kind === 'classification' ? TinyGpt.meanPool(hidden, mask) : hidden
+}
+
+interface Batch {
+  input: tf.Tensor // tokens [B, T] int32, cached prefix [B, T, D] or pooled [B, D]
+  mask: tf.Tensor2D // [B, T]
+  labels?: tf.Tensor1D // classification
+  targets?: tf.Tensor2D // lm: next ids [B, T]
+}
+
+function range(a: number, b: number): number[] {
+  return Array.from({ length: b - a }, (_, i) => a + i)
+}
+
+/** Token ids and mask for the chosen rows; LM rows are split into inputs and targets. */
+function tokensOf(set: Encoded, idx: number[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D; targets?: tf.Tensor2D } {
+  const T = set.seqLen
+  const b = idx.length
+  if (set.kind === 'classification') {
+    const tok = new Int32Array(b * T)
+    const mask = new Float32Array(b * T)
+    idx.forEach((r, i) => {
+      tok.set(set.tokens.subarray(r * T, (r + 1) * T), i * T)
+      mask.set(set.mask.subarray(r * T, (r + 1) * T), i * T)
+    })
+    return { tokens: tf.tensor2d(tok, [b, T], 'int32'), mask: tf.tensor2d(mask, [b, T]) }
+  }
+  const tok = new Int32Array(b * T)
+  const tgt = new Int32Array(b * T)
+  idx.forEach((r, i) => {
+    const row = set.tokens.subarray(r * (T + 1), (r + 1) * (T + 1))
+    tok.set(row.subarray(0, T), i * T)
+    tgt.set(row.subarray(1), i * T)
+  })
+  return { tokens: tf.tensor2d(tok, [b, T], 'int32'), mask: tf.ones([b, T]), targets: tf.tensor2d(tgt, [b, T], 'int32') }
+}
+
+function gatherBatch(set: Encoded, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
+  const { tokens, mask, targets } = tokensOf(set, idx)
+  const cached = side === 'train' ? cache.train : cache.val
+  const input = cached.size > 0 ? tf.gather(cached, tf.tensor1d(idx, 'int32')) : tokens
+  const labels = set.kind === 'classification' ? tf.tensor1d(Array.from(idx, (r) => set.labels[r]!), 'int32') : undefined
+  return { input, mask, ...(labels ? { labels } : {}), ...(targets ? { targets } : {}) }
+}
+
+/** Logits for a batch, starting from whatever the cache already computed. */
+function logitsOf(model: TinyGpt, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Tensor {
+  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }) }
+  let features: tf.Tensor
+  if (cache.pooled) features = batch.input
+  else {
+    const x = cache.prefixBlocks === 0 && cache.train.size === 0 ? model.embed(batch.input as tf.Tensor2D, opts) : (batch.input as tf.Tensor3D)
+    const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
+    features = tuning.head ? TinyGpt.meanPool(hidden, batch.mask) : hidden
+  }
+  if (tuning.head) return tuning.head.apply(features as tf.Tensor2D, training, s.dropout, seed)
+  return model.lmLogits(features as tf.Tensor3D)
+}
+
+function lossOf(model: TinyGpt, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Scalar {
+  const logits = logitsOf(model, tuning, batch, cache, s, training, seed)
+  if (batch.labels) return softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, training ? s.labelSmoothing : 0)
+  return maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask)
+}
+
+/** Loss and task metrics on a whole set, in batches, reading values with await. */
+export async function evaluate(model: TinyGpt, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+  let lossSum = 0
+  const preds: number[] = []
+  const truth: number[] = []
+  for (let start = 0; start < set.n; start += EVAL_BATCH) {
+    const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
+    const [lossT, predT] = tf.tidy(() => {
+      const batch = gatherBatch(set, cache, side, idx)
+      const logits = logitsOf(model, tuning, batch, cache, tuning.settings, false)
+      if (batch.labels) return [softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, 0), tf.argMax(logits, 1)]
+      return [maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask), tf.scalar(0)]
+    })
+    lossSum += ((await lossT.data())[0] ?? NaN) * idx.length
+    if (set.kind === 'classification') {
+      preds.push(...(await predT.data()))
+      idx.forEach((r) => truth.push(set.labels[r]!))
+    }
+    tf.dispose([lossT, predT])
+  }
+  const loss = lossSum / Math.max(set.n, 1)
+  if (set.kind === 'lm') return { loss, perplexity: perplexity(loss) }
+  const cm = confusionMatrix(truth, preds, set.classes.length)
+  return { loss, accuracy: accuracy(truth, preds), macroF1: macroF1(cm), confusion: cm }
+}
+
+export type { Param }

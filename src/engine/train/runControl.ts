@@ -1,0 +1,38 @@
+/** Pause / resume / stop for a running loop. The loop calls `checkpoint()` between steps;
+ *  while paused it waits there, so no step is ever cut in half. */
+export class RunControl {
+  private pausedFlag = false
+  private stoppedFlag = false
+  private wake: (() => void) | null = null
+
+  get paused(): boolean {
+    return this.pausedFlag
+  }
+  get stopped(): boolean {
+    return this.stoppedFlag
+  }
+
+  pause(): void {
+    this.pausedFlag = true
+  }
+
+  resume(): void {
+    this.pausedFlag = false
+    this.wake?.()
+  }
+
+  stop(): void {
+    this.stoppedFlag = true
+    this.wake?.()
+  }
+
+  /** Yields to the event loop (so pause/stop messages are heard), then waits while paused. */
+  async checkpoint(onPause?: () => void, onResume?: () => void): Promise<void> {
+    await new Promise<void>((r) => setTimeout(r, 0))
+    if (!this.pausedFlag || this.stoppedFlag) return
+    onPause?.()
+    while (this.pausedFlag && !this.stoppedFlag) await new Promise<void>((r) => (this.wake = r))
+    this.wake = null
+    if (!this.stoppedFlag) onResume?.()
+  }
+}
