@@ -76,7 +76,7 @@ export interface RunSummary {
 export type ToWorker =
   | { type: 'init'; backend: BackendChoice }
   | { type: 'loadDataset'; source: { kind: 'url'; url: string; name: string } | { kind: 'file'; file: File } }
-  | { type: 'loadModel'; source: { kind: 'builtin'; id: string } | { kind: 'url'; url: string } }
+  | { type: 'loadModel'; source: { kind: 'builtin'; id: string; url: string } | { kind: 'url'; url: string } }
   | { type: 'configure'; settings: Settings }
   | { type: 'train'; runId: string; settings: Settings }
   | { type: 'pause'; runId: string }

@@ -79,7 +79,7 @@ export class Tuning {
   }
 }
 
-interface Cache {
+export interface Cache {
   prefixBlocks: number // blocks already applied to the cached tensors
   pooled: boolean // true: cached features are the final pooled [N, D] (head-only)
   train: tf.Tensor

@@ -1,0 +1,85 @@
+import type { EngineClient } from '../worker/client'
+import type { FromWorker } from '../worker/protocol'
+import { useStudio } from './store'
+
+/** Worker events → store updates. The only place that knows both. */
+export function connectBridge(client: EngineClient): () => void {
+  const set = useStudio.setState
+  const get = useStudio.getState
+  const mine = (runId: string | undefined) => runId !== undefined && runId === get().runId
+
+  return client.on((e: FromWorker) => {
+    switch (e.type) {
+      case 'ready':
+        set({ busy: null })
+        break
+      case 'backend':
+        set({ backend: e.info })
+        break
+      case 'progress':
+        set({ busy: e.done >= e.total && e.task !== 'features' ? null : { task: e.task, done: e.done, total: e.total, label: e.label } })
+        break
+      case 'dataset':
+        set({ dataset: e.summary, busy: null })
+        break
+      case 'model':
+        set({ model: e.summary, busy: null })
+        break
+      case 'plan':
+        set({ trainableParams: e.trainableParams, totalParams: e.totalParams, problems: e.problems })
+        break
+      case 'baseline':
+        if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note }, busy: null })
+        break
+      case 'state':
+        if (mine(e.runId)) set({ status: e.state })
+        break
+      case 'step':
+        if (!mine(e.runId)) break
+        set((st) => ({
+          status: st.status === 'starting' ? 'running' : st.status,
+          busy: null,
+          steps: [...st.steps, { step: e.step, loss: e.loss, lr: e.lr }],
+          progress: { step: e.step, totalSteps: e.totalSteps, epoch: e.epoch, epochs: e.epochs, samplesPerSec: e.samplesPerSec, etaSec: e.etaSec },
+        }))
+        break
+      case 'epoch':
+        if (!mine(e.runId)) break
+        set((st) => ({
+          lastVal: e.val,
+          epochs: [
+            ...st.epochs,
+            {
+              epoch: e.epoch + 1,
+              trainLoss: e.train.loss,
+              valLoss: e.val.loss,
+              ...(e.val.accuracy !== undefined ? { valAcc: 100 * e.val.accuracy } : {}),
+              ...(e.val.perplexity !== undefined ? { valPpl: e.val.perplexity } : {}),
+            },
+          ],
+        }))
+        break
+      case 'done':
+        if (mine(e.runId)) {
+          set({ status: 'done', result: { reason: e.reason, summary: e.summary, message: e.message }, busy: null })
+          get().notify({ kind: 'info', text: e.message })
+        }
+        break
+      case 'evaluation':
+        set({ lastVal: e.metrics })
+        break
+      case 'error': {
+        const st = get()
+        // A failed run (or a dead worker) ends the run, but the page and its data stay.
+        if (e.where === 'worker' || (e.runId && e.runId === st.runId && st.status !== 'done')) set({ status: 'idle', runId: null })
+        set({ busy: null })
+        st.notify({ kind: 'error', text: e.message, ...(e.where ? { where: e.where } : {}) })
+        break
+      }
+      default: {
+        const never: never = e
+        void never
+      }
+    }
+  })
+}

@@ -1,0 +1,138 @@
+import { create, type StateCreator } from 'zustand'
+import type { BackendInfo } from '../engine/backend'
+import { decodeSettings, encodeSettings, type DecodeReport } from '../settings/codec'
+import { DEFAULTS } from '../settings/schema'
+import type { Settings } from '../settings/types'
+import type { DatasetSummary, DoneReason, Metrics, ModelSummary, RunSummary } from '../worker/protocol'
+
+export interface Notice {
+  id: number
+  kind: 'error' | 'info'
+  text: string
+  where?: string
+}
+
+export interface SettingsSlice {
+  settings: Settings
+  linkReport: DecodeReport | null // what an opened link set and what it ignored
+  problems: { field: string; message: string }[]
+  setSetting: <K extends keyof Settings>(key: K, value: Settings[K]) => void
+  replaceSettings: (s: Settings) => void
+}
+
+export interface AssetsSlice {
+  backend: BackendInfo | null
+  dataset: DatasetSummary | null
+  model: ModelSummary | null
+  trainableParams: number | null
+  totalParams: number | null
+  busy: { task: string; done: number; total: number; label: string } | null
+}
+
+export interface StepPoint {
+  step: number
+  loss: number
+  lr: number
+}
+export interface EpochPoint {
+  epoch: number // 1-based for the chart
+  trainLoss: number
+  valLoss: number
+  valAcc?: number // percent
+  valPpl?: number
+}
+
+export interface RunSlice {
+  runId: string | null
+  status: 'idle' | 'starting' | 'running' | 'paused' | 'stopping' | 'done'
+  steps: StepPoint[]
+  epochs: EpochPoint[]
+  progress: { step: number; totalSteps: number; epoch: number; epochs: number; samplesPerSec: number; etaSec: number } | null
+  baseline: { metrics: Metrics; note: string } | null
+  lastVal: Metrics | null
+  result: { reason: DoneReason; summary: RunSummary; message: string } | null
+  startRun: (runId: string) => void
+}
+
+export interface NoticeSlice {
+  notices: Notice[]
+  notify: (n: Omit<Notice, 'id'>) => void
+  dismiss: (id: number) => void
+}
+
+export type Studio = SettingsSlice & AssetsSlice & RunSlice & NoticeSlice
+
+const BACKEND_KEY = 'studio.backend'
+
+/** Settings come from the link first, then the remembered backend, then defaults. */
+function initialSettings(): { settings: Settings; report: DecodeReport | null } {
+  const query = typeof location === 'undefined' ? '' : location.search
+  const decoded = query.length > 1 ? decodeSettings(query) : null
+  const settings = decoded ? decoded.settings : { ...DEFAULTS }
+  const remembered = typeof localStorage === 'undefined' ? null : localStorage.getItem(BACKEND_KEY)
+  if (remembered && !/(^|[?&])b=/.test(query) && ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'].includes(remembered)) {
+    settings.backend = remembered as Settings['backend']
+  }
+  return { settings, report: decoded?.report ?? null }
+}
+
+/** Keeps the address bar a shareable link of the current settings. */
+function syncUrl(s: Settings) {
+  if (typeof history === 'undefined') return
+  const q = encodeSettings(s)
+  history.replaceState(history.state, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`)
+}
+
+const settingsSlice: StateCreator<Studio, [], [], SettingsSlice> = (set, get) => {
+  const init = initialSettings()
+  return {
+    settings: init.settings,
+    linkReport: init.report,
+    problems: [],
+    setSetting: (key, value) => {
+      const settings = { ...get().settings, [key]: value }
+      if (key === 'backend') localStorage.setItem(BACKEND_KEY, String(value))
+      set({ settings })
+      syncUrl(settings)
+    },
+    replaceSettings: (settings) => {
+      set({ settings })
+      syncUrl(settings)
+    },
+  }
+}
+
+const assetsSlice: StateCreator<Studio, [], [], AssetsSlice> = () => ({
+  backend: null,
+  dataset: null,
+  model: null,
+  trainableParams: null,
+  totalParams: null,
+  busy: null,
+})
+
+const runSlice: StateCreator<Studio, [], [], RunSlice> = (set) => ({
+  runId: null,
+  status: 'idle',
+  steps: [],
+  epochs: [],
+  progress: null,
+  baseline: null,
+  lastVal: null,
+  result: null,
+  startRun: (runId) => set({ runId, status: 'starting', steps: [], epochs: [], progress: null, baseline: null, lastVal: null, result: null }),
+})
+
+let nextNotice = 1
+const noticeSlice: StateCreator<Studio, [], [], NoticeSlice> = (set) => ({
+  notices: [],
+  notify: (n) => set((st) => ({ notices: [...st.notices.slice(-4), { ...n, id: nextNotice++ }] })),
+  dismiss: (id) => set((st) => ({ notices: st.notices.filter((n) => n.id !== id) })),
+})
+
+export const useStudio = create<Studio>()((...a) => ({
+  ...settingsSlice(...a),
+  ...assetsSlice(...a),
+  ...runSlice(...a),
+  ...noticeSlice(...a),
+}))

@@ -1,0 +1,16 @@
+import { useStudio } from '../../state/store'
+
+const NAMES = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WebAssembly', cpu: 'CPU' } as const
+
+/** Always says which backend trains and why, so a slow run is never a mystery. */
+export function BackendBadge() {
+  const info = useStudio((s) => s.backend)
+  if (!info) return <span className="badge pending" role="status">Backend: choosing…</span>
+  const probes = info.probes.map((p) => `${p.name}: ${p.gflops === null ? p.note ?? 'n/a' : `${p.gflops.toFixed(1)} GFLOP/s`}`).join(', ')
+  return (
+    <span className={`badge ${info.software ? 'soft' : 'gpu'}`} data-testid="backend-badge" data-backend={info.name} title={`${info.reason}${probes ? `. Measured: ${probes}` : ''}`}>
+      Backend: <strong>{NAMES[info.name]}</strong>
+      <span className="why"> — {info.reason}</span>
+    </span>
+  )
+}

@@ -1,0 +1,35 @@
+import { useStudio } from '../../state/store'
+
+/** Errors as role=alert with where they happened; everything is text, never HTML. */
+export function Notices() {
+  const notices = useStudio((s) => s.notices)
+  const dismiss = useStudio((s) => s.dismiss)
+  const report = useStudio((s) => s.linkReport)
+  return (
+    <div className="notices">
+      {report && (report.applied.length > 0 || report.ignored.length > 0) && (
+        <div className="notice info" role="status" data-testid="link-report">
+          <strong>This link set:</strong> {report.applied.map((a) => `${String(a.key)} = ${String(a.value)}`).join(', ') || 'nothing'}
+          {report.ignored.length > 0 && (
+            <>
+              {' '}
+              <strong>Ignored:</strong> {report.ignored.map((i) => `${i.param} (${i.reason})`).join('; ')}
+            </>
+          )}
+          <button type="button" className="link" onClick={() => useStudio.setState({ linkReport: null })}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      {notices.map((n) => (
+        <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
+          {n.where && <span className="where">{n.where}: </span>}
+          {n.text}
+          <button type="button" className="link" onClick={() => dismiss(n.id)} aria-label="Dismiss message">
+            Dismiss
+          </button>
+        </div>
+      ))}
+    </div>
+  )
+}

@@ -1,0 +1,91 @@
+import { useStudio } from '../../state/store'
+import type { Metrics } from '../../worker/protocol'
+import { Panel } from '../common/Panel'
+
+const pct = (x?: number) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
+const num = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3))
+
+/** Step 5: did fine-tuning beat the base model? Side by side, on the validation split. */
+export function EvaluatePanel() {
+  const baseline = useStudio((s) => s.baseline)
+  const result = useStudio((s) => s.result)
+  const lastVal = useStudio((s) => s.lastVal)
+  const dataset = useStudio((s) => s.dataset)
+  const classes = dataset?.classes.map((c) => c.name) ?? []
+  const tuned: Metrics | null = result?.summary.best ?? lastVal
+  const isLm = tuned?.perplexity !== undefined || baseline?.metrics.perplexity !== undefined
+  return (
+    <Panel step={5} title="Evaluate" id="evaluate">
+      {!baseline ? (
+        <p className="muted">After you click Train, the base model is measured first; the fine-tuned model is compared with it here.</p>
+      ) : (
+        <>
+          <table className="compare" data-testid="compare">
+            <caption>Validation split: base model ({baseline.note}) against the fine-tuned model</caption>
+            <thead>
+              <tr>
+                <th scope="col">Metric</th>
+                <th scope="col">Base</th>
+                <th scope="col">Fine-tuned</th>
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                <th scope="row">Loss</th>
+                <td>{num(baseline.metrics.loss)}</td>
+                <td>{num(tuned?.loss)}</td>
+              </tr>
+              {isLm ? (
+                <tr>
+                  <th scope="row">Perplexity</th>
+                  <td>{num(baseline.metrics.perplexity)}</td>
+                  <td>{num(tuned?.perplexity)}</td>
+                </tr>
+              ) : (
+                <>
+                  <tr>
+                    <th scope="row">Accuracy</th>
+                    <td>{pct(baseline.metrics.accuracy)}</td>
+                    <td data-testid="tuned-accuracy">{pct(tuned?.accuracy)}</td>
+                  </tr>
+                  <tr>
+                    <th scope="row">Macro-F1</th>
+                    <td>{num(baseline.metrics.macroF1)}</td>
+                    <td>{num(tuned?.macroF1)}</td>
+                  </tr>
+                </>
+              )}
+            </tbody>
+          </table>
+          {tuned?.confusion && (
+            <table className="confusion">
+              <caption>Confusion matrix (rows: true class, columns: predicted)</caption>
+              <thead>
+                <tr>
+                  <td />
+                  {classes.map((c) => (
+                    <th key={c} scope="col">
+                      {c}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {tuned.confusion.map((row, i) => (
+                  <tr key={i}>
+                    <th scope="row">{classes[i] ?? i}</th>
+                    {row.map((v, j) => (
+                      <td key={j} className={i === j ? 'diag' : ''}>
+                        {v}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
+      )}
+    </Panel>
+  )
+}

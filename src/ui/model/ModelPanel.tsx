@@ -1,0 +1,72 @@
+import { useStudio } from '../../state/store'
+import { Panel } from '../common/Panel'
+
+const fmt = (n: number) => n.toLocaleString('en')
+
+/** Step 2: what we start from — the card and the layers, marked trainable or frozen. */
+export function ModelPanel() {
+  const model = useStudio((s) => s.model)
+  const trainable = useStudio((s) => s.trainableParams)
+  const total = useStudio((s) => s.totalParams)
+  if (!model) {
+    return (
+      <Panel step={2} title="Base model" id="model">
+        <p className="muted">Loading the pretrained model…</p>
+      </Panel>
+    )
+  }
+  const card = model.card ?? {}
+  const facts: [string, unknown][] = [
+    ['Pretraining data', card.data ?? card.pretrainingData],
+    ['Licence', card.licence ?? card.license],
+    ['Validation perplexity after pretraining', card.validationPerplexity ?? card.valPerplexity],
+  ]
+  return (
+    <Panel step={2} title="Base model" id="model">
+      <p data-testid="model-title">
+        <strong>{model.title}</strong> — {model.pretrained ? 'pretrained' : 'randomly initialised'}, {fmt(model.totalParams)} weights in the body ({model.nLayers} blocks, width{' '}
+        {model.dModel}, context {model.seqLen} tokens, vocabulary {fmt(model.vocabSize)}).
+      </p>
+      {model.description && <p className="muted">{model.description}</p>}
+      <dl className="facts">
+        {facts
+          .filter(([, v]) => v !== undefined && v !== null)
+          .map(([k, v]) => (
+            <div key={k}>
+              <dt>{k}</dt>
+              <dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>
+            </div>
+          ))}
+      </dl>
+      <p data-testid="param-counts">
+        Trainable with these settings: <strong>{trainable === null ? '…' : fmt(trainable)}</strong> of {total === null ? '…' : fmt(total)} weights
+        {trainable !== null && total ? ` (${((100 * trainable) / total).toFixed(1)}%)` : ''}.
+      </p>
+      <details>
+        <summary>Layers ({model.layers.length})</summary>
+        <table className="layers">
+          <thead>
+            <tr>
+              <th scope="col">Layer</th>
+              <th scope="col">Type</th>
+              <th scope="col">Output shape</th>
+              <th scope="col">Weights</th>
+              <th scope="col">Trains?</th>
+            </tr>
+          </thead>
+          <tbody>
+            {model.layers.map((l) => (
+              <tr key={l.name} className={l.trainable ? 'trainable' : 'frozen'}>
+                <td>{l.name}</td>
+                <td>{l.type}</td>
+                <td>{l.outputShape}</td>
+                <td>{fmt(l.params)}</td>
+                <td>{l.trainable ? 'trainable' : 'frozen'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+    </Panel>
+  )
+}
