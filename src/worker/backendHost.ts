@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs'
 import type { BackendHost } from '../engine/backend'
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
@@ -17,7 +18,6 @@ export function browserBackendHost(nav: WorkerNavigator): BackendHost {
         const wasm = await import('@tensorflow/tfjs-backend-wasm')
         // The threaded build's pthread workers fail to start from a bundled module worker
         // ("e is not defined" in the blob); the single-threaded SIMD build works.
-        const tf = await import('@tensorflow/tfjs')
         tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
         wasm.setWasmPaths({
           'tfjs-backend-wasm.wasm': wasmPlain,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { matMulFast, swapLast } from './matMulFast'
 
 /** A small decoder-only transformer (GPT-style, pre-LayerNorm, tied embeddings).
  *  Weights are plain tf.Variables owned by this object, so tuning code (freezing, LoRA,
@@ -96,7 +97,7 @@ export class TinyGpt {
     // One-hot matmul instead of gather: its gradient is a matmul, which every backend
     // (wasm included) can train; gather's gradient needs UnsortedSegmentSum.
     const oneHot = tf.oneHot(tokens.reshape([b * t]), vocabSize) as tf.Tensor2D
-    const tok = tf.matMul(oneHot, this.get('wte.embeddings') as tf.Tensor2D).reshape([b, t, dModel])
+    const tok = matMulFast(oneHot, this.get('wte.embeddings') as tf.Tensor2D).reshape([b, t, dModel])
     const pos = this.get('wpe.embeddings').slice([0, 0], [t, dModel])
     return this.drop(tf.add(tok, pos) as tf.Tensor3D, opts)
   }
@@ -109,13 +110,13 @@ export class TinyGpt {
     const training = opts.training ?? false
     const a = this.layerNorm(x, `h${i}.ln1`)
     const qkv = this.linear(a.reshape([b * t, d]) as tf.Tensor2D, `h${i}.attn.qkv`, opts) // [B*T, 3D]
-    const heads = qkv.reshape([b, t, 3, h, hd]).transpose([2, 0, 3, 1, 4]) // [3, B, H, T, hd]
-    const [q, k, v] = tf.unstack(heads, 0) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]
-    let att = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, T]
+    // Split, then a 4-D transpose per part: one 5-D transpose is ~100× slower on wasm.
+    const [q, k, v] = tf.split(qkv, 3, 1).map((p) => p.reshape([b, t, h, hd]).transpose([0, 2, 1, 3])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] // [B, H, T, hd]
+    let att = matMulFast(q, swapLast(k)).mul(1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, T]
     att = tf.add(att, causalMask(t)) as tf.Tensor4D
     let probs = tf.softmax(att)
     if (training && opts.dropout) probs = this.drop(probs, opts)
-    const y = tf.matMul(probs, v).transpose([0, 2, 1, 3]).reshape([b * t, d]) as tf.Tensor2D
+    const y = matMulFast(probs as tf.Tensor4D, v).transpose([0, 2, 1, 3]).reshape([b * t, d]) as tf.Tensor2D
     const attnOut = this.linear(y, `h${i}.attn.proj`, opts).reshape([b, t, d]) as tf.Tensor3D
     x = tf.add(x, this.drop(attnOut, opts)) as tf.Tensor3D
     const m = this.layerNorm(x, `h${i}.ln2`).reshape([b * t, d]) as tf.Tensor2D
@@ -147,7 +148,7 @@ export class TinyGpt {
   lmLogits(hidden: tf.Tensor3D): tf.Tensor3D {
     const [b, t, d] = hidden.shape
     const wte = this.get('wte.embeddings') as tf.Tensor2D
-    return tf.matMul(hidden.reshape([b * t, d]) as tf.Tensor2D, wte, false, true).reshape([b, t, this.config.vocabSize])
+    return matMulFast(hidden.reshape([b * t, d]) as tf.Tensor2D, tf.transpose(wte)).reshape([b, t, this.config.vocabSize])
   }
 
   /** Mean of the hidden states over real (non-pad) positions. → [B, D]. */
@@ -169,7 +170,7 @@ export class TinyGpt {
   }
 
   private linear(x: tf.Tensor2D, layer: string, opts: ForwardOptions): tf.Tensor2D {
-    const y = tf.add(tf.matMul(x, this.get(`${layer}.kernel`) as tf.Tensor2D), this.get(`${layer}.bias`)) as tf.Tensor2D
+    const y = tf.add(matMulFast(x, this.get(`${layer}.kernel`) as tf.Tensor2D), this.get(`${layer}.bias`)) as tf.Tensor2D
     const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false)
     return delta ? (tf.add(y, delta) as tf.Tensor2D) : y
   }

@@ -8,9 +8,16 @@ export function BackendBadge() {
   if (!info) return <span className="badge pending" role="status">Backend: choosing…</span>
   const probes = info.probes.map((p) => `${p.name}: ${p.gflops === null ? p.note ?? 'n/a' : `${p.gflops.toFixed(1)} GFLOP/s`}`).join(', ')
   return (
+    <>
     <span className={`badge ${info.software ? 'soft' : 'gpu'}`} data-testid="backend-badge" data-backend={info.name} title={`${info.reason}${probes ? `. Measured: ${probes}` : ''}`}>
       Backend: <strong>{NAMES[info.name]}</strong>
       <span className="why"> — {info.reason}</span>
     </span>
+      {info.software && (
+        <p className="cpu-notice" data-testid="cpu-notice" role="note">
+          No GPU in use: training runs on this computer's processor, so bigger runs take minutes. The default run is sized for that; the progress bar shows an honest time left.
+        </p>
+      )}
+    </>
   )
 }

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs'
+import { test as base } from '@playwright/test'
+import { parseCsvText } from '../src/engine/data/csv'
+import { StudioPage } from './pages/studio'
+
+/** Records main-thread long tasks from the first script on, so a test can report them. */
+const recordLongTasks = () => {
+  const w = window as unknown as { __longTasks: number[] }
+  w.__longTasks = []
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) w.__longTasks.push(e.duration)
+  }).observe({ type: 'longtask', buffered: true })
+}
+
+export const test = base.extend<{ studio: StudioPage }>({
+  studio: async ({ page }, use) => {
+    await page.addInitScript(recordLongTasks)
+    await use(new StudioPage(page))
+  },
+})
+
+export { expect } from '@playwright/test'
+
+/** A small real dataset for quick runs: the first rows of the shipped spam/ham sample,
+ *  re-quoted so the file stays valid CSV. */
+export function smallSpamHam(rows: number): string {
+  const text = readFileSync(new URL('../public/samples/spam-ham.csv', import.meta.url), 'utf8')
+  const { records } = parseCsvText(text)
+  const quote = (c: string) => `"${c.replace(/"/g, '""')}"`
+  return records.slice(0, rows + 1).map((r) => r.cells.map(quote).join(',')).join('\n') + '\n'
+}

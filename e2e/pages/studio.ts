@@ -1,0 +1,53 @@
+import { expect, type Page } from '@playwright/test'
+
+/** The studio as a person sees it: find things by role and label, read what the page says. */
+export class StudioPage {
+  constructor(readonly page: Page) {}
+
+  async open(query = '') {
+    await this.page.goto(`/${query ? `?${query}` : ''}`)
+    await expect(this.badge).toBeVisible({ timeout: 90_000 })
+    await expect(this.page.getByTestId('dataset-summary')).toBeVisible({ timeout: 60_000 })
+    await expect(this.page.getByTestId('model-title')).toBeVisible({ timeout: 60_000 })
+    await expect(this.trainButton).toBeEnabled({ timeout: 30_000 })
+  }
+
+  get badge() {
+    return this.page.getByTestId('backend-badge')
+  }
+  get trainButton() {
+    return this.page.getByRole('button', { name: 'Train', exact: true })
+  }
+  get status() {
+    return this.page.getByTestId('run-status')
+  }
+  get alerts() {
+    return this.page.getByRole('alert')
+  }
+
+  async backend(): Promise<string | null> {
+    return this.badge.getAttribute('data-backend')
+  }
+
+  /** Number of loss points the chart has received. */
+  async lossPoints(): Promise<number> {
+    return Number(await this.page.getByTestId('loss-chart').getAttribute('data-points'))
+  }
+
+  async uploadDataset(name: string, contents: string | Buffer, mimeType = 'text/csv') {
+    await this.page.getByLabel(/Your own file/).setInputFiles({ name, mimeType, buffer: Buffer.isBuffer(contents) ? contents : Buffer.from(contents) })
+  }
+
+  async waitForDataset(name: string) {
+    await expect(this.page.getByTestId('dataset-summary')).toContainText(name, { timeout: 60_000 })
+  }
+
+  /** Steps and losses as the store holds them (the chart's own data). */
+  async series(): Promise<{ steps: { step: number; loss: number }[]; epochs: { valAcc?: number; valLoss: number }[] }> {
+    return this.page.evaluate(() => (window as unknown as { __studio: () => { steps: { step: number; loss: number }[]; epochs: { valAcc?: number; valLoss: number }[] } }).__studio())
+  }
+
+  async waitFinished(timeout = 240_000) {
+    await expect(this.status).toContainText(/Training complete|Stopped early|Training stopped|diverged/, { timeout })
+  }
+}
