@@ -23,6 +23,8 @@ const webgpuArgs = [
 ]
 
 const PORT = Number(process.env.PORT ?? 4173)
+// Several checkouts or people can run the suite side by side with their own port and build folder.
+const DIST = process.env.E2E_DIST ?? 'dist'
 
 export default defineConfig({
   testDir: 'e2e',
@@ -38,7 +40,7 @@ export default defineConfig({
     launchOptions: { ...(executablePath ? { executablePath } : {}), args: [...baseArgs, ...webgpuArgs] },
   },
   webServer: {
-    command: `npx vite build && npx vite preview --port ${PORT} --strictPort`,
+    command: `npx vite build --outDir ${DIST} && npx vite preview --outDir ${DIST} --port ${PORT} --strictPort`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: !process.env.CI,
     timeout: 180_000,

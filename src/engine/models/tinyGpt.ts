@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import type { Body } from './body'
 import { matMulFast, swapLast } from './matMulFast'
 
 /** A small decoder-only transformer (GPT-style, pre-LayerNorm, tied embeddings).
@@ -37,7 +38,8 @@ export interface ForwardOptions {
 
 export const LINEAR_LAYERS = ['attn.qkv', 'attn.proj', 'mlp.fc', 'mlp.out'] as const
 
-export class TinyGpt {
+export class TinyGpt implements Body {
+  readonly kind = 'text' as const
   readonly params: Param[] = []
   private readonly byName = new Map<string, tf.Variable>()
   private dropoutCalls = 0
@@ -84,6 +86,15 @@ export class TinyGpt {
     add('lnf.beta', nLayers, () => tf.zeros([dModel]))
   }
 
+  get featureDim(): number {
+    return this.config.dModel
+  }
+
+  pool(hidden: tf.Tensor, mask: tf.Tensor2D | null): tf.Tensor2D {
+    const h = hidden as tf.Tensor3D
+    return TinyGpt.meanPool(h, mask ?? (tf.ones([h.shape[0], h.shape[1]]) as tf.Tensor2D))
+  }
+
   get(name: string): tf.Variable {
     const v = this.byName.get(name)
     if (!v) throw new Error(`TinyGpt has no weight named ${name}`)
@@ -91,7 +102,8 @@ export class TinyGpt {
   }
 
   /** Token + position embeddings. tokens: [B, T] int32 → [B, T, D]. */
-  embed(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+  embed(input: tf.Tensor, opts: ForwardOptions = {}): tf.Tensor3D {
+    const tokens = input as tf.Tensor2D
     const [b, t] = tokens.shape
     const { dModel, vocabSize } = this.config
     // One-hot matmul instead of gather: its gradient is a matmul, which every backend
@@ -127,7 +139,8 @@ export class TinyGpt {
   }
 
   /** Blocks from..nLayers-1 and the final norm: the part a frozen-prefix cache skips to. */
-  forwardFrom(x: tf.Tensor3D, from: number, opts: ForwardOptions = {}): tf.Tensor3D {
+  forwardFrom(input: tf.Tensor, from: number, opts: ForwardOptions = {}): tf.Tensor3D {
+    let x = input as tf.Tensor3D
     for (let i = from; i < this.config.nLayers; i++) x = this.block(i, x, opts)
     return this.layerNorm(x, 'lnf')
   }
@@ -138,7 +151,7 @@ export class TinyGpt {
   }
 
   /** Residual stream after the first `n` blocks (no final norm): the cacheable prefix. */
-  prefix(tokens: tf.Tensor2D, n: number, opts: ForwardOptions = {}): tf.Tensor3D {
+  prefix(tokens: tf.Tensor, n: number, opts: ForwardOptions = {}): tf.Tensor3D {
     let x = this.embed(tokens, opts)
     for (let i = 0; i < n; i++) x = this.block(i, x, opts)
     return x

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Settings } from '../../settings/types'
 import type { DoneReason, Metrics, RunSummary, StepEvent } from '../../worker/protocol'
 import { mulberry32, shuffleInPlace } from '../data/rng'
+import type { Body } from '../models/body'
 import { TinyGpt, type ForwardHooks, type Param } from '../models/tinyGpt'
 import { Adapters, combineHooks } from '../tuning/adapters'
 import { frozenPrefixBlocks, trainableBlocks, trainableBodyParams, trainableVariables } from '../tuning/freeze'
@@ -48,17 +49,19 @@ export class Tuning {
   readonly hooks: ForwardHooks | undefined
 
   constructor(
-    readonly model: TinyGpt,
+    readonly model: Body,
     readonly settings: Settings,
     numClasses: number | null,
   ) {
     const seed = settings.seed
-    this.head = numClasses === null ? null : new Head({ name: 'task', kind: 'classification', inputDim: model.config.dModel, numClasses }, seed + 11)
+    this.head = numClasses === null ? null : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses }, seed + 11)
+    const needsGpt = settings.method === 'lora' || settings.method === 'adapter'
+    if (needsGpt && !(model instanceof TinyGpt)) throw new Error(`${settings.method} is available for the text transformer only; choose another method for this model.`)
     this.lora =
       settings.method === 'lora'
-        ? new Lora(model, { rank: settings.loraRank, alpha: settings.loraAlpha, dropout: settings.loraDropout, targets: parseLoraTargets(settings.loraTargets), seed: seed + 13 })
+        ? new Lora(model as TinyGpt, { rank: settings.loraRank, alpha: settings.loraAlpha, dropout: settings.loraDropout, targets: parseLoraTargets(settings.loraTargets), seed: seed + 13 })
         : null
-    this.adapters = settings.method === 'adapter' ? new Adapters(model, { size: settings.adapterSize, seed: seed + 17 }) : null
+    this.adapters = settings.method === 'adapter' ? new Adapters(model as TinyGpt, { size: settings.adapterSize, seed: seed + 17 }) : null
     const hooks = [this.lora?.hooks, this.adapters?.hooks].filter((h): h is ForwardHooks => !!h)
     this.hooks = hooks.length ? combineHooks(...hooks) : undefined
   }
@@ -94,7 +97,7 @@ const EVAL_BATCH = 64
  * head-only and last-block runs cost a fraction of full fine-tuning per epoch.
  */
 export async function fineTune(
-  model: TinyGpt,
+  model: Body,
   tuning: Tuning,
   data: { train: Encoded; val: Encoded },
   s: Settings,
@@ -299,7 +302,7 @@ const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).t
 const fmt = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2))
 
 /** Leading blocks to cache at this epoch, and whether the cache can hold final pooled features. */
-function cachePlan(model: TinyGpt, tuning: Tuning, s: Settings, epoch: number): { blocks: number; pooled: boolean } {
+function cachePlan(model: Body, tuning: Tuning, s: Settings, epoch: number): { blocks: number; pooled: boolean } {
   const n = model.config.nLayers
   const blocks = frozenPrefixBlocks(model, s, epoch, [tuning.lora, tuning.adapters].filter((t): t is Lora | Adapters => t !== null))
   const lnfFrozen = !trainableBlocks(n, s, epoch).has(n)
@@ -307,7 +310,7 @@ function cachePlan(model: TinyGpt, tuning: Tuning, s: Settings, epoch: number): 
 }
 
 async function buildCache(
-  model: TinyGpt,
+  model: Body,
   tuning: Tuning,
   train: Encoded,
   val: Encoded,
@@ -329,7 +332,7 @@ async function buildCache(
       parts.push(
         tf.tidy(() => {
           const { tokens, mask } = tokensOf(set, idx)
-          if (plan.pooled) return pooledFeatures(mask, set.kind, model.forward(tokens, { hooks: tuning.hooks }))
+          if (plan.pooled) return set.kind === 'classification' ? model.pool(model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks }), mask) : model.forwardFrom(model.prefix(tokens, 0), 0)
           return model.prefix(tokens, plan.blocks, { hooks: tuning.hooks })
         }),
       )
@@ -344,11 +347,6 @@ async function buildCache(
   const trainT = await run(train)
   const valT = await run(val)
   return { prefixBlocks: plan.blocks, pooled: plan.pooled, train: trainT, val: valT }
-}
-
-/** Pooled features for classification; for LM the hidden states themselves. */
-function pooledFeatures(mask: tf.Tensor2D, kind: Encoded['kind'], hidden: tf.Tensor3D): tf.Tensor {
-  return kind === 'classification' ? TinyGpt.meanPool(hidden, mask) : hidden
 }
 
 interface Batch {
@@ -394,27 +392,28 @@ function gatherBatch(set: Encoded, cache: Cache, side: 'train' | 'val', idx: num
 }
 
 /** Logits for a batch, starting from whatever the cache already computed. */
-function logitsOf(model: TinyGpt, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Tensor {
+function logitsOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Tensor {
   const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }) }
   let features: tf.Tensor
   if (cache.pooled) features = batch.input
   else {
-    const x = cache.prefixBlocks === 0 && cache.train.size === 0 ? model.embed(batch.input as tf.Tensor2D, opts) : (batch.input as tf.Tensor3D)
+    const x = cache.prefixBlocks === 0 && cache.train.size === 0 ? model.embed(batch.input, opts) : batch.input
     const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
-    features = tuning.head ? TinyGpt.meanPool(hidden, batch.mask) : hidden
+    features = tuning.head ? model.pool(hidden, batch.mask) : hidden
   }
   if (tuning.head) return tuning.head.apply(features as tf.Tensor2D, training, s.dropout, seed)
+  if (!(model instanceof TinyGpt)) throw new Error('Language modelling needs the text transformer.')
   return model.lmLogits(features as tf.Tensor3D)
 }
 
-function lossOf(model: TinyGpt, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Scalar {
+function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Scalar {
   const logits = logitsOf(model, tuning, batch, cache, s, training, seed)
   if (batch.labels) return softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, training ? s.labelSmoothing : 0)
   return maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask)
 }
 
 /** Loss and task metrics on a whole set, in batches, reading values with await. */
-export async function evaluate(model: TinyGpt, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
   let lossSum = 0
   const preds: number[] = []
   const truth: number[] = []

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs'
-import type { Param, TinyGpt } from '../models/tinyGpt'
+import type { Body } from '../models/body'
+import type { Param } from '../models/tinyGpt'
 import type { Settings } from '../../settings/types'
 import type { ParamOwner } from './namedVariable'
 
@@ -45,7 +46,7 @@ export function trainableBlocks(nLayers: number, settings: FreezeSettings, epoch
 /** The body weights to train, ordered top block first (final norm, block n-1, …, embeddings
  *  last) so that under gradual unfreezing the list only grows at its end: Adam keys its
  *  moments by position, and appended variables keep the earlier positions valid. */
-export function trainableBodyParams(model: TinyGpt, settings: FreezeSettings, epoch: number): Param[] {
+export function trainableBodyParams(model: Body, settings: FreezeSettings, epoch: number): Param[] {
   const blocks = trainableBlocks(model.config.nLayers, settings, epoch)
   return model.params.filter((p) => blocks.has(p.block)).sort((a, b) => b.block - a.block) // stable: model order within a block
 }
@@ -67,7 +68,7 @@ export interface TuningParts {
 
 /** The explicit variable list for `tf.variableGrads` / an optimizer: head, then LoRA or
  *  adapters, then the body (see trainableBodyParams for why this order). */
-export function trainableVariables(model: TinyGpt, settings: FreezeSettings, epoch: number, parts: TuningParts = {}): tf.Variable[] {
+export function trainableVariables(model: Body, settings: FreezeSettings, epoch: number, parts: TuningParts = {}): tf.Variable[] {
   const vars = (parts.head?.params ?? []).map((p) => p.variable)
   if (tuningParamsTrain(settings, epoch)) for (const t of parts.tuning ?? []) vars.push(...t.params.map((p) => p.variable))
   vars.push(...trainableBodyParams(model, settings, epoch).map((p) => p.variable))
@@ -80,7 +81,7 @@ export function trainableVariables(model: TinyGpt, settings: FreezeSettings, epo
  *  `tuning` lists the blocks hooks touch (`lora.blocks`, `adapters.blocks`); without it a
  *  lora/adapter method is assumed to touch every block. */
 export function frozenPrefixBlocks(
-  model: TinyGpt,
+  model: Body,
   settings: FreezeSettings,
   epoch: number,
   tuning?: readonly { readonly blocks: readonly number[] }[],
