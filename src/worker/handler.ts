@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs'
 import { chooseBackend, type BackendHost, type BackendInfo } from '../engine/backend'
 import { parseDataset, type Dataset, type ByteInput } from '../engine/data/dataset'
 import { splitDataset } from '../engine/data/split'
@@ -6,6 +5,7 @@ import { datasetTexts, encodeClassification, encodeLanguageModel } from '../engi
 import { loadTinyGpt, type LoadedTinyGpt } from '../engine/models/modelFile'
 import { describeLayers } from '../engine/models/layerTable'
 import { evaluate, fineTune, Tuning, type Encoded } from '../engine/train/fineTune'
+import { FeatureCache } from '../engine/train/featureCache'
 import { RunControl } from '../engine/train/runControl'
 import { trainableBlocks } from '../engine/tuning/freeze'
 import { applyInterpolation, disposeWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
@@ -270,12 +270,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
 }
 
 async function evaluateNow(model: LoadedTinyGpt['model'], tuning: Tuning, val: Encoded) {
-  const empty = tf.tensor1d([], 'int32')
-  try {
-    return await evaluate(model, tuning, val, { prefixBlocks: 0, pooled: false, train: empty, val: empty }, 'val')
-  } finally {
-    empty.dispose()
-  }
+  return evaluate(model, tuning, val, new FeatureCache(0, false, { train: 0, val: val.n }), 'val')
 }
 
 function toTask(d: Dataset): TaskKind | null {

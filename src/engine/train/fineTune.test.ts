@@ -65,6 +65,17 @@ describe('fineTune', () => {
     model.dispose()
   })
 
+  it('fills the frozen-prefix cache in epoch 1 and then holds the tensor count flat', async () => {
+    for (const method of ['freeze', 'head'] as const) {
+      const { model, tuning, result, counts } = await run({ method, freezeFirst: 1, learningRate: 3e-3, epochs: 4 })
+      expect(result.summary.best.loss, method).toBeLessThan(result.summary.baseline.loss)
+      expect(counts[1], method).toBe(counts[3])
+      expect(counts[2], method).toBe(counts[3])
+      tuning.dispose()
+      model.dispose()
+    }
+  })
+
   it('leaves frozen blocks bit-identical (freeze first block)', async () => {
     const model = new TinyGpt(cfg, undefined, 3)
     const before = await Promise.all(model.params.map((p) => p.variable.data()))

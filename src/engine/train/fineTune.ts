@@ -14,10 +14,12 @@ import { clipByGlobalNorm } from './clipping'
 import { EarlyStopping } from './earlyStopping'
 import { maskedTokenCrossEntropy, softmaxCrossEntropy } from './losses'
 import { accuracy, confusionMatrix, macroF1, perplexity } from './metrics'
+import { FeatureCache } from './featureCache'
 import { createOptimizer, type StudioOptimizer } from './optimizers'
 import { ReduceLrOnPlateau } from './plateau'
 import type { RunControl } from './runControl'
 import { learningRateAt } from './schedules'
+import { chooseBaseline } from './zeroShot'
 
 /** Examples already turned into token ids by the model's tokenizer. */
 export type Encoded =
@@ -82,12 +84,7 @@ export class Tuning {
   }
 }
 
-export interface Cache {
-  prefixBlocks: number // blocks already applied to the cached tensors
-  pooled: boolean // true: cached features are the final pooled [N, D] (head-only)
-  train: tf.Tensor
-  val: tf.Tensor
-}
+export type Cache = FeatureCache
 
 const EVAL_BATCH = 64
 
@@ -99,7 +96,7 @@ const EVAL_BATCH = 64
 export async function fineTune(
   model: Body,
   tuning: Tuning,
-  data: { train: Encoded; val: Encoded },
+  data: { train: Encoded; val: Encoded; zeroShot?: Metrics | null },
   s: Settings,
   control: RunControl,
   cb: FineTuneCallbacks = {},
@@ -129,13 +126,12 @@ export async function fineTune(
   const restore = (m: Map<tf.Variable, tf.Tensor>) => m.forEach((t, v) => v.assign(t))
   const drop = (m: Map<tf.Variable, tf.Tensor> | null) => m?.forEach((t) => t.dispose())
 
-  cb.onProgress?.('baseline', 0, 1, 'Evaluating the base model')
-  cache = await buildCache(model, tuning, train, val, s, 0, null, cb)
-  const baseline = await evaluate(model, tuning, val, cache, 'val')
-  const baseNote =
-    val.kind === 'lm'
-      ? 'the pretrained model before fine-tuning'
-      : `the pretrained body with an untrained head (chance level is ${(100 / Math.max(2, val.classes.length)).toFixed(0)}%)`
+  cb.onProgress?.('baseline', 0, 1, 'Evaluating the base model on the validation split')
+  cache = planCache(model, tuning, train, val, s, 0, null)
+  const headBaseline = await evaluate(model, tuning, val, cache, 'val')
+  // Classification: the zero-shot LM (scored by the caller) is the reference when it beats the untrained head.
+  const { metrics: baseline, note: baseNote } =
+    val.kind === 'lm' ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning' } : chooseBaseline(headBaseline, val.classes.length, data.zeroShot ?? null)
   cb.onBaseline?.(baseline, baseNote)
   lastGood = snapshot()
 
@@ -154,7 +150,7 @@ export async function fineTune(
       const fresh = vars.filter((v) => !known.has(v))
       if (fresh.length) optimizers.push({ vars: fresh, opt: createOptimizer(s.optimizer, { weightDecay: s.weightDecay, momentum: s.momentum }) })
       const active = new Set(vars)
-      cache = await buildCache(model, tuning, train, val, s, epoch, cache, cb)
+      cache = planCache(model, tuning, train, val, s, epoch, cache)
 
       const order = shuffleInPlace(Array.from({ length: train.n }, (_, i) => i), mulberry32(s.seed * 1009 + epoch))
       let trainLossSum = 0
@@ -175,6 +171,7 @@ export async function fineTune(
           const start = (st * s.accumSteps + m) * s.batchSize
           if (start >= train.n) break
           const idx = order.slice(start, start + s.batchSize)
+          await fillCache(model, tuning, cache, train, 'train', idx)
           const { value, grads } = tf.tidy(() => {
             const batch = gatherBatch(train, cache!, 'train', idx)
             const fn = () => lossOf(model, tuning, batch, cache!, s, true, s.seed * 100003 + step * 31 + m)
@@ -283,7 +280,7 @@ export async function fineTune(
   } finally {
     drop(best)
     drop(lastGood)
-    if (cache) tf.dispose([cache.train, cache.val])
+    cache?.dispose()
     for (const g of optimizers) g.opt.dispose()
   }
 }
@@ -309,44 +306,22 @@ function cachePlan(model: Body, tuning: Tuning, s: Settings, epoch: number): { b
   return { blocks, pooled: blocks === n && lnfFrozen }
 }
 
-async function buildCache(
-  model: Body,
-  tuning: Tuning,
-  train: Encoded,
-  val: Encoded,
-  s: Settings,
-  epoch: number,
-  old: Cache | null,
-  cb: FineTuneCallbacks,
-): Promise<Cache> {
+/** The cache for this epoch's frozen prefix: the old one while the plan is unchanged. */
+function planCache(model: Body, tuning: Tuning, train: Encoded, val: Encoded, s: Settings, epoch: number, old: Cache | null): Cache {
   const plan = cachePlan(model, tuning, s, epoch)
   if (old && old.prefixBlocks === plan.blocks && old.pooled === plan.pooled) return old
-  if (old) tf.dispose([old.train, old.val])
-  const total = train.n + val.n
-  let done = 0
-  const run = async (set: Encoded) => {
-    if (plan.blocks === 0 && !plan.pooled) return tf.tensor(new Int32Array(0)) // nothing to cache: read tokens directly
-    const parts: tf.Tensor[] = []
-    for (let start = 0; start < set.n; start += EVAL_BATCH) {
-      const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
-      parts.push(
-        tf.tidy(() => {
-          const { tokens, mask } = tokensOf(set, idx)
-          if (plan.pooled) return set.kind === 'classification' ? model.pool(model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks }), mask) : model.forwardFrom(model.prefix(tokens, 0), 0)
-          return model.prefix(tokens, plan.blocks, { hooks: tuning.hooks })
-        }),
-      )
-      done += idx.length
-      await parts[parts.length - 1]!.data() // keep the worker's queue moving and report real progress
-      cb.onProgress?.('features', done, total, `Running the frozen blocks once (${plan.pooled ? 'all' : plan.blocks} of ${model.config.nLayers})`)
-    }
-    const all = tf.concat(parts, 0)
-    tf.dispose(parts)
-    return all
-  }
-  const trainT = await run(train)
-  const valT = await run(val)
-  return { prefixBlocks: plan.blocks, pooled: plan.pooled, train: trainT, val: valT }
+  old?.dispose()
+  return new FeatureCache(plan.blocks, plan.pooled, { train: train.n, val: val.n })
+}
+
+/** Runs the frozen prefix (no dropout, no gradient) for rows of `idx` not cached yet. */
+async function fillCache(model: Body, tuning: Tuning, cache: Cache, set: Encoded, side: 'train' | 'val', idx: number[]): Promise<void> {
+  await cache.ensure(side, idx, (part) => {
+    const { tokens, mask } = tokensOf(set, part)
+    if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, { hooks: tuning.hooks })
+    const hidden = model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks })
+    return set.kind === 'classification' ? model.pool(hidden, mask) : hidden
+  })
 }
 
 interface Batch {
@@ -385,8 +360,7 @@ function tokensOf(set: Encoded, idx: number[]): { tokens: tf.Tensor2D; mask: tf.
 
 function gatherBatch(set: Encoded, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
   const { tokens, mask, targets } = tokensOf(set, idx)
-  const cached = side === 'train' ? cache.train : cache.val
-  const input = cached.size > 0 ? tf.gather(cached, tf.tensor1d(idx, 'int32')) : tokens
+  const input = cache.active ? cache.gather(side, idx) : tokens
   const labels = set.kind === 'classification' ? tf.tensor1d(Array.from(idx, (r) => set.labels[r]!), 'int32') : undefined
   return { input, mask, ...(labels ? { labels } : {}), ...(targets ? { targets } : {}) }
 }
@@ -397,7 +371,7 @@ function logitsOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Se
   let features: tf.Tensor
   if (cache.pooled) features = batch.input
   else {
-    const x = cache.prefixBlocks === 0 && cache.train.size === 0 ? model.embed(batch.input, opts) : batch.input
+    const x = cache.active ? batch.input : model.embed(batch.input, opts)
     const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
     features = tuning.head ? model.pool(hidden, batch.mask) : hidden
   }
@@ -419,6 +393,7 @@ export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache:
   const truth: number[] = []
   for (let start = 0; start < set.n; start += EVAL_BATCH) {
     const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
+    await fillCache(model, tuning, cache, set, side, idx)
     const [lossT, predT] = tf.tidy(() => {
       const batch = gatherBatch(set, cache, side, idx)
       const logits = logitsOf(model, tuning, batch, cache, tuning.settings, false)
