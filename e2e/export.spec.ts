@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs'
+import { DEFAULTS } from '../src/settings/schema'
+import { decodeSettings } from '../src/settings/codec'
+import { expect, smallSpamHam, test } from './fixtures'
+
+// Export, import, report and share: after a quick run on a small uploaded file.
+const QUICK = 'ep=1&sl=32&bs=16&wu=0'
+
+test('a merged export downloads, loads back as the model, and gives the same validation accuracy', async ({ studio, page }) => {
+  await studio.open(QUICK)
+  await studio.uploadDataset('small-spam-ham.csv', smallSpamHam(64))
+  await studio.waitForDataset('small-spam-ham.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const tuned = (await page.getByTestId('tuned-accuracy').textContent())!.trim()
+  expect(tuned).toMatch(/^\d+\.\d%$/)
+
+  await test.step('sweep α and keep the best', async () => {
+    await page.getByRole('button', { name: 'Sweep α from 0 to 1' }).click()
+    await expect(page.getByTestId('sweep-chart')).toHaveAttribute('data-points', '11', { timeout: 120_000 })
+    await page.getByRole('button', { name: /Keep best α/ }).click()
+    await expect(page.getByTestId('alpha-metrics')).toContainText(/At α = [01]\.\d\d: accuracy \d+\.\d%/)
+  })
+
+  const file = await test.step('export the merged model', async () => {
+    const download = page.waitForEvent('download')
+    await page.getByLabel('Merged model').check()
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const d = await download
+    expect(d.suggestedFilename()).toMatch(/^[a-z0-9-]+-merged\.zip$/)
+    await expect(page.getByTestId('export-status')).toContainText(d.suggestedFilename())
+    return { name: d.suggestedFilename(), buffer: readFileSync((await d.path())!) }
+  })
+  expect(file.buffer.subarray(0, 2).toString()).toBe('PK')
+
+  await test.step('the printable report opens in a new tab with the run in it', async () => {
+    const popup = page.waitForEvent('popup')
+    await page.getByRole('button', { name: 'Open printable report' }).click()
+    const report = await popup
+    await expect(report.locator('h1')).toContainText('small-spam-ham.csv')
+    await expect(report.locator('svg')).toHaveCount(3)
+  })
+
+  await test.step('load it back through the model file input', async () => {
+    await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles({ name: file.name, mimeType: 'application/zip', buffer: file.buffer })
+    await expect(page.getByTestId('imported-model')).toContainText(file.name, { timeout: 60_000 })
+    await expect(page.getByTestId('imported-accuracy')).toHaveText(`Validation accuracy ${tuned}.`)
+    await expect(page.getByTestId('model-title')).toContainText('fine-tuned on small-spam-ham.csv')
+  })
+
+  await test.step('a file that is not a studio zip is refused with a clear error', async () => {
+    await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles({ name: 'notes.zip', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') })
+    await expect(page.getByRole('alert')).toContainText('notes.zip is not a zip file')
+  })
+})
+
+test('Copy link gives a URL that reproduces every changed setting in a new page', async ({ studio, page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'])
+  await studio.open(QUICK)
+  await page.getByLabel('Optimizer', { exact: true }).selectOption('sgd')
+  await page.getByLabel('Schedule', { exact: true }).selectOption('cosine')
+  await page.getByRole('button', { name: 'Copy link' }).click()
+  await expect(page.getByTestId('copy-status')).toHaveText('Link copied.')
+  const link = await page.evaluate(() => navigator.clipboard.readText())
+  const expected = { ...DEFAULTS, epochs: 1, seqLen: 32, batchSize: 16, warmupSteps: 0, optimizer: 'sgd', schedule: 'cosine' }
+  expect(decodeSettings(new URL(link).search).settings).toEqual(expected)
+
+  const other = await context.newPage()
+  await other.goto(link)
+  await expect(other.getByTestId('link-report')).toContainText('Optimizer sgd')
+  for (const [label, value] of [['Epochs', '1'], ['Batch size', '16'], ['Warm-up steps', '0'], ['Optimizer', 'sgd'], ['Schedule', 'cosine']] as const) {
+    await expect(other.getByLabel(label, { exact: true })).toHaveValue(value)
+  }
+  expect(decodeSettings(new URL(other.url()).search).settings).toEqual(expected)
+})
+
+test('a hostile link is reported, changes nothing but defaults, and runs no script', async ({ page }) => {
+  const dialogs: string[] = []
+  page.on('dialog', (d) => {
+    dialogs.push(d.message())
+    void d.dismiss()
+  })
+  const hostile = [
+    'v=2',
+    `ep=${encodeURIComponent('<script>window.__pwned=1</script>')}`,
+    'lr=1e308',
+    'bs=abc',
+    `m=${encodeURIComponent('lora"><img src=x onerror="window.__pwned=2">')}`,
+    'sl=[32]',
+    'zz=1',
+    `${encodeURIComponent('<b>x</b>')}=1`,
+  ].join('&')
+  await page.goto(`/?${hostile}`)
+  const report = page.getByTestId('link-report')
+  await expect(report).toContainText('Ignored, so left at the default', { timeout: 60_000 })
+  await expect(report).toContainText('Learning rate (1e308 is outside')
+  await expect(report).toContainText('zz (unknown setting)')
+  const html = await report.innerHTML()
+  expect(html).not.toContain('<script')
+  expect(html).not.toContain('<img')
+  expect(await page.locator('img[src="x"]').count()).toBe(0)
+  await expect(page.getByLabel('Learning rate', { exact: true })).toHaveValue(String(DEFAULTS.learningRate))
+  await expect(page.getByLabel('Epochs', { exact: true })).toHaveValue(String(DEFAULTS.epochs))
+  expect(decodeSettings(new URL(page.url()).search).settings).toEqual(DEFAULTS)
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+  expect(dialogs).toEqual([])
+})

@@ -1,0 +1,75 @@
+import { useId, useState } from 'react'
+import { reportHtml, reportJson } from '../../engine/export/report'
+import { exportModel } from '../../state/actions'
+import { openHtml, saveBlob } from '../../state/download'
+import { useExport } from '../../state/exportState'
+import { useStudio } from '../../state/store'
+import type { ExportChoice } from '../../worker/protocol'
+import { Panel } from '../common/Panel'
+import { CopyLink } from './CopyLink'
+import { reportFromStore } from './reportFromStore'
+
+const CHOICES: { value: ExportChoice; label: string; help: string }[] = [
+  { value: 'merged', label: 'Merged model', help: 'The whole fine-tuned model in one file, LoRA folded into the weights. Loads on its own.' },
+  { value: 'adapter', label: 'Adapter only', help: 'Only what fine-tuning added or changed (head, LoRA, adapters): small, but needs the same base model loaded first.' },
+  { value: 'interpolated', label: 'Interpolated at the kept α', help: 'The whole model at θ(α) between base and fine-tuned; choose α in Evaluate (Keep best α).' },
+]
+
+const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`
+
+/** Step 7: take the result away — the model as a .zip, a report, a link to the settings. */
+export function ExportPanel() {
+  const id = useId()
+  const [choice, setChoice] = useState<ExportChoice>('merged')
+  const trained = useStudio((s) => s.status === 'done' && s.result !== null)
+  const hasImported = useExport((s) => s.imported !== null && s.imported.metrics !== null)
+  const busy = useStudio((s) => s.busy)
+  const { kept, pending, lastExport } = useExport()
+  const canExport = (trained || hasImported) && pending === null
+  const report = () => reportFromStore()
+  return (
+    <Panel step={7} title="Export and share" id="export">
+      {!trained && !hasImported && <p className="muted">Train a model first; then download it, a report of the run, or a link to its settings.</p>}
+      <fieldset className="export-choice" disabled={!canExport}>
+        <legend>What to download</legend>
+        {CHOICES.map((c) => (
+          <div key={c.value} className="radio">
+            <input type="radio" id={`${id}-${c.value}`} name={`${id}-choice`} value={c.value} checked={choice === c.value} onChange={() => setChoice(c.value)} aria-describedby={`${id}-${c.value}-help`} />
+            <label htmlFor={`${id}-${c.value}`}>
+              {c.label}
+              {c.value === 'interpolated' ? ` (α = ${kept.toFixed(2)})` : ''}
+            </label>
+            <p className="help" id={`${id}-${c.value}-help`}>
+              {c.help}
+            </p>
+          </div>
+        ))}
+      </fieldset>
+      <div className="controls">
+        <button type="button" className="primary" disabled={!canExport} onClick={() => exportModel(choice, choice === 'interpolated' ? kept : 1)} title="Builds a .zip with model.json, weights.bin, the task head and a model card">
+          Download model (.zip)
+        </button>
+        {pending === 'export' && (
+          <label>
+            {busy?.task === 'export' ? busy.label : 'Preparing the export'}
+            <progress max={busy?.task === 'export' ? busy.total : 1} {...(busy?.task === 'export' ? { value: busy.done } : {})} aria-label="Export progress" />
+          </label>
+        )}
+        {lastExport && pending !== 'export' && (
+          <span role="status" data-testid="export-status">
+            Downloaded {lastExport.fileName} ({mb(lastExport.bytes)}).
+          </span>
+        )}
+      </div>
+      <div className="controls">
+        <button type="button" disabled={!trained} onClick={() => saveBlob(new Blob([reportJson(report())], { type: 'application/json' }), 'training-report.json')} title="Settings, data, metrics and curves as JSON">
+          Download report (JSON)
+        </button>
+        <button type="button" disabled={!trained} onClick={() => openHtml(reportHtml(report()))} title="A printable page with the charts, in a new tab">
+          Open printable report
+        </button>
+      </div>
+      <CopyLink />
+    </Panel>
+  )
+}
