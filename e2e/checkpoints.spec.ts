@@ -1,0 +1,71 @@
+import AxeBuilder from '@axe-core/playwright'
+import { expect, smallSpamHam, test } from './fixtures'
+
+// Three quick epochs; keep the last 2 checkpoints plus the best.
+const quick = 'ep=3&sl=32&bs=16&wu=0&kl=2'
+
+test('checkpoints appear after epochs; restore, rename and delete them', async ({ studio, page }) => {
+  await studio.open(quick)
+  await studio.uploadDataset('ck.csv', smallSpamHam(60))
+  await studio.waitForDataset('ck.csv')
+  const rows = page.getByTestId('checkpoint-row')
+  await expect(page.getByTestId('no-checkpoints')).toBeVisible()
+
+  await test.step('a checkpoint is listed after each epoch, pruned to the last 2 plus the best', async () => {
+    await studio.trainButton.click()
+    await expect(rows.first()).toBeVisible({ timeout: 120_000 })
+    await studio.waitFinished()
+    const { epochs } = await studio.series()
+    expect(epochs).toHaveLength(3)
+    const best = 1 + epochs.reduce((b, e, i) => (e.valLoss < epochs[b]!.valLoss ? i : b), 0)
+    const expected = [...new Set([3, 2, best])].sort()
+    await expect.poll(async () => (await rows.evaluateAll((r) => r.map((x) => Number(x.getAttribute('data-epoch'))))).sort()).toEqual(expected)
+    await expect(rows.filter({ hasText: 'best' })).toHaveCount(1)
+    await expect(page.getByTestId('run-list').getByTestId('run-item')).toHaveCount(1)
+    await expect(page.getByTestId('run-item')).toContainText('finished')
+  })
+
+  await test.step('restore puts that epoch’s weights in use: Evaluate shows its accuracy', async () => {
+    const row = rows.filter({ has: page.getByText('Epoch 2', { exact: true }) })
+    const acc = (await row.locator('td').nth(4).innerText()).match(/accuracy ([\d.]+%)/)![1]!
+    await page.getByRole('button', { name: 'Restore Epoch 2' }).click()
+    await expect(page.getByRole('status').filter({ hasText: 'Restored "Epoch 2"' })).toBeVisible()
+    await expect(page.getByTestId('tuned-accuracy')).toHaveText(acc)
+    await expect(row).toContainText('in use')
+  })
+
+  await test.step('rename (labelled input) survives a reload', async () => {
+    await page.getByRole('button', { name: 'Rename Epoch 2' }).click()
+    await page.getByLabel('New name for Epoch 2').fill('my <b>keeper</b>')
+    await page.getByRole('button', { name: 'Save name' }).click()
+    await expect(page.getByTestId('checkpoint-name').filter({ hasText: 'my <b>keeper</b>' })).toBeVisible() // as text, not HTML
+    await page.reload()
+    await expect(page.getByTestId('checkpoint-name').filter({ hasText: 'my <b>keeper</b>' })).toBeVisible({ timeout: 60_000 })
+  })
+
+  await test.step('delete removes it, also after a reload', async () => {
+    const before = await rows.count()
+    await page.getByRole('button', { name: 'Delete Epoch 3' }).click()
+    await expect(rows).toHaveCount(before - 1)
+    await page.reload()
+    await expect(page.getByTestId('checkpoint-name').first()).toBeVisible({ timeout: 60_000 })
+    await expect(rows).toHaveCount(before - 1)
+    await expect(page.getByTestId('checkpoint-name').filter({ hasText: /^Epoch 3$/ })).toHaveCount(0)
+  })
+
+  await test.step('storage use is shown, and the runs view overlays curves with a log scale', async () => {
+    await expect(page.getByTestId('storage')).toContainText(/Storage used: .* of /)
+    await expect(page.getByTestId('storage')).toContainText(/checkpoints take \d/)
+    await page.getByTestId('run-item').getByRole('checkbox').check()
+    await expect(page.getByTestId('runs-chart-step')).toHaveAttribute('data-series', '1')
+    await expect(page.getByTestId('runs-chart-epoch').locator('.recharts-line')).toHaveCount(1)
+    await page.getByLabel('Log scale').check()
+    await expect(page.getByTestId('runs-chart-step').locator('.recharts-line')).toHaveCount(1)
+  })
+
+  await test.step('the filled panel keeps every control labelled', async () => {
+    await page.getByRole('button', { name: /^Rename / }).first().click() // the inline rename input too
+    const results = await new AxeBuilder({ page }).include('#checkpoints').withRules(['label', 'button-name', 'aria-input-field-name', 'label-title-only']).analyze()
+    expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
+  })
+})

@@ -1,0 +1,87 @@
+import { expect, smallSpamHam, test } from './fixtures'
+import type { StudioPage } from './pages/studio'
+
+// Slow enough to act between epochs: 64 training rows, 8 per step, 8 steps an epoch.
+const slow = 'ep=4&sl=32&bs=8&wu=0'
+
+async function startRun(studio: StudioPage, name: string, rows = 80) {
+  await studio.uploadDataset(name, smallSpamHam(rows))
+  await studio.waitForDataset(name)
+  await studio.trainButton.click()
+}
+
+const stepsOf = async (studio: StudioPage) => (await studio.series()).steps.map((s) => s.step)
+
+test('a reload mid-run offers to resume, and resuming continues the same chart', async ({ studio, page }) => {
+  await studio.open(slow)
+  await startRun(studio, 'reload.csv')
+  await expect(page.getByTestId('checkpoint-row').first()).toBeVisible({ timeout: 120_000 })
+  await page.reload()
+
+  const prompt = page.getByTestId('resume-prompt')
+  await expect(prompt).toContainText(/Resume from epoch (\d)\?/, { timeout: 60_000 })
+  const epoch = Number((await prompt.innerText()).match(/Resume from epoch (\d)\?/)![1])
+  const row = page.locator(`[data-testid=checkpoint-row][data-epoch="${epoch}"]`)
+  const ckStep = Number(await row.locator('td').nth(3).innerText())
+  expect(ckStep).toBe(8 * epoch)
+
+  await expect(prompt.getByRole('button', { name: 'Resume', exact: true })).toBeEnabled({ timeout: 60_000 })
+  await prompt.getByRole('button', { name: 'Resume', exact: true }).click()
+  await expect(prompt).toHaveCount(0)
+  await studio.waitFinished()
+  await expect(studio.status).toContainText('4 epochs')
+  const steps = await stepsOf(studio)
+  // The stored curve up to the checkpoint, then new steps after it: increasing, never restarting at 1.
+  expect(steps.some((s) => s <= ckStep)).toBe(true)
+  expect(steps.some((s) => s > ckStep)).toBe(true)
+  expect(steps.every((s, i) => i === 0 || s > steps[i - 1]!)).toBe(true)
+  expect(steps.at(-1)).toBe(32)
+  expect((await studio.series()).epochs).toHaveLength(4)
+  await expect(page.getByTestId('run-item')).toHaveCount(1) // the same run, continued
+  await expect(page.getByTestId('run-item')).toContainText('finished')
+})
+
+test('a full disk pauses the run with a clear alert, nothing half-written is listed, and freeing space continues it', async ({ studio, page }) => {
+  await studio.open('ep=2&sl=32&bs=8&wu=0')
+  // Test hook: the worker's storage estimate now reports no free space (see checkpointProtocol.ts).
+  await page.evaluate(() => (window as unknown as { __storageFault: (f: string) => void }).__storageFault('quota'))
+  await startRun(studio, 'quota.csv', 60)
+
+  const alert = page.getByTestId('storage-full')
+  await expect(alert).toBeVisible({ timeout: 120_000 })
+  await expect(alert).toHaveAttribute('role', 'alert')
+  await expect(alert).toContainText('storage for this site is full')
+  await expect(alert).toContainText('Training is paused and nothing is lost')
+  await expect(studio.status).toHaveText('Paused.')
+  const held = await studio.lossPoints()
+  await page.waitForTimeout(1500)
+  expect(await studio.lossPoints()).toBe(held)
+  await expect(page.getByTestId('checkpoint-row')).toHaveCount(0) // the refused checkpoint is not listed
+
+  await page.evaluate(() => (window as unknown as { __storageFault: (f: string) => void }).__storageFault('none'))
+  await alert.getByRole('button', { name: 'Delete older checkpoints and continue' }).click()
+  await studio.waitFinished()
+  await expect(studio.status).toContainText('Training complete')
+  await expect.poll(async () => (await page.getByTestId('checkpoint-row').evaluateAll((r) => r.map((x) => x.getAttribute('data-epoch')))).sort()).toEqual(['1', '2'])
+})
+
+test('the worker dying mid-run: a clear alert, Train usable again, the last checkpoint intact and restorable', async ({ studio, page }) => {
+  await studio.open(slow)
+  await startRun(studio, 'crash.csv')
+  await expect(page.getByTestId('checkpoint-row').first()).toBeVisible({ timeout: 120_000 })
+  await page.evaluate(() => (window as unknown as { __killWorker: () => void }).__killWorker())
+
+  await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible()
+  await expect(studio.trainButton).toBeEnabled({ timeout: 90_000 })
+  const prompt = page.getByTestId('resume-prompt')
+  await expect(prompt).toContainText(/Resume from epoch \d\?/, { timeout: 30_000 })
+  const rows = page.getByTestId('checkpoint-row')
+  await expect(rows.first()).toBeVisible()
+  const name = await rows.first().getByTestId('checkpoint-name').innerText()
+  await page.getByRole('button', { name: `Restore ${name}` }).click()
+  await expect(page.getByRole('status').filter({ hasText: `Restored "${name}"` })).toBeVisible({ timeout: 60_000 })
+  await expect(page.getByTestId('tuned-accuracy')).toHaveText(/\d+\.\d%/)
+  await prompt.getByRole('button', { name: 'Dismiss', exact: true }).click()
+  await expect(prompt).toHaveCount(0)
+  await expect(page.getByTestId('run-item')).toContainText('interrupted')
+})

@@ -1,0 +1,129 @@
+import { useEffect, useState } from 'react'
+import { bestOf } from '../../engine/storage/checkpoints'
+import { resumeCheckpoint, sendCheckpoint } from '../../state/actions'
+import { useCheckpoints } from '../../state/checkpoints'
+import { useStudio } from '../../state/store'
+import type { CheckpointMeta } from '../../worker/checkpointProtocol'
+import { Panel } from '../common/Panel'
+import { bytes, metricsText, when } from './format'
+import { RunsView } from './RunsView'
+import { StorageBar } from './StorageBar'
+
+/** Step 6: every epoch is saved in this browser; restore, continue, rename, delete. */
+export function CheckpointsPanel() {
+  const items = useCheckpoints((s) => s.items)
+  const restoredId = useCheckpoints((s) => s.restoredId)
+  const status = useStudio((s) => s.status)
+  const busy = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
+  const bestIds = new Set(bestIdsByRun(items))
+
+  useEffect(() => {
+    sendCheckpoint({ type: 'storageEstimate' })
+  }, [items])
+
+  return (
+    <Panel step={6} title="Checkpoints and runs" id="checkpoints">
+      <p className="help">
+        A checkpoint (weights and optimizer state) is saved in this browser after every epoch; the last few and the best are kept (see Validation settings).
+        Nothing leaves your machine.
+      </p>
+      <StorageBar />
+      {items.length === 0 ? (
+        <p className="muted" data-testid="no-checkpoints">
+          No checkpoints yet: they appear here after each epoch of training.
+        </p>
+      ) : (
+        <table className="checkpoints" data-testid="checkpoint-list">
+          <caption>Saved checkpoints, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Saved</th>
+              <th scope="col">Epoch</th>
+              <th scope="col">Step</th>
+              <th scope="col">Validation</th>
+              <th scope="col">Method</th>
+              <th scope="col">Size</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((c) => (
+              <CheckpointRow key={c.id} c={c} best={bestIds.has(c.id)} restored={c.id === restoredId} busy={busy} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      <RunsView />
+    </Panel>
+  )
+}
+
+function bestIdsByRun(items: CheckpointMeta[]): string[] {
+  const byRun = new Map<string, CheckpointMeta[]>()
+  for (const c of items) byRun.set(c.runId, [...(byRun.get(c.runId) ?? []), c])
+  return [...byRun.values()].map((l) => bestOf(l)?.id).filter((x): x is string => !!x)
+}
+
+function CheckpointRow({ c, best, restored, busy }: { c: CheckpointMeta; best: boolean; restored: boolean; busy: boolean }) {
+  const [editing, setEditing] = useState(false)
+  const [name, setName] = useState(c.name)
+  const inputId = `rename-${c.id}`
+  return (
+    <tr data-testid="checkpoint-row" data-epoch={c.epoch}>
+      <td>
+        {editing ? (
+          <form
+            onSubmit={(e) => {
+              e.preventDefault()
+              sendCheckpoint({ type: 'renameCheckpoint', id: c.id, name })
+              setEditing(false)
+            }}
+          >
+            <label htmlFor={inputId}>New name for {c.name}</label>{' '}
+            <input id={inputId} value={name} maxLength={80} onChange={(e) => setName(e.target.value)} title="A renamed checkpoint is never deleted by pruning" autoFocus />{' '}
+            <button type="submit">Save name</button>{' '}
+            <button type="button" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+          </form>
+        ) : (
+          <span data-testid="checkpoint-name">{c.name}</span>
+        )}
+        {best && <strong title="Best epoch of its run by the monitored metric"> · best</strong>}
+        {c.pinned && <span className="muted" title="Renamed: kept when older checkpoints are pruned"> · kept</span>}
+        {restored && <span title="Evaluation and the playground use these weights"> · in use</span>}
+      </td>
+      <td>{when(c.createdAt)}</td>
+      <td>
+        {c.epoch} / {c.settings.epochs}
+      </td>
+      <td>{c.step}</td>
+      <td>{metricsText(c.val)}</td>
+      <td>{c.method}</td>
+      <td>{bytes(c.bytes)}</td>
+      <td>
+        <div className="controls">
+          <button type="button" disabled={busy} aria-label={`Restore ${c.name}`} title="Load these weights so Evaluate and the playground use them" onClick={() => sendCheckpoint({ type: 'restoreCheckpoint', id: c.id })}>
+            Restore
+          </button>
+          <button
+            type="button"
+            disabled={busy || c.epoch >= c.settings.epochs}
+            aria-label={`Continue training from ${c.name}`}
+            title={c.epoch >= c.settings.epochs ? 'This run trained all its epochs' : 'Continue this run from here with the same settings and data; the chart continues'}
+            onClick={() => resumeCheckpoint(c.id, c.runId)}
+          >
+            Continue training
+          </button>
+          <button type="button" aria-label={`Rename ${c.name}`} title="Give it a name; renamed checkpoints are never pruned" onClick={() => setEditing(true)}>
+            Rename
+          </button>
+          <button type="button" aria-label={`Delete ${c.name}`} title="Delete this checkpoint from the browser's storage" onClick={() => sendCheckpoint({ type: 'deleteCheckpoint', id: c.id })}>
+            Delete
+          </button>
+        </div>
+      </td>
+    </tr>
+  )
+}

@@ -1,0 +1,93 @@
+import 'fake-indexeddb/auto'
+import { describe, expect, it } from 'vitest'
+import { openStudioDb } from '../engine/storage/db'
+import { getRun } from '../engine/storage/runs'
+import type { LoopCheckpoint } from '../engine/train/loopState'
+import { RunControl } from '../engine/train/runControl'
+import { DEFAULTS } from '../settings/schema'
+import { CheckpointHost, type CheckpointSessionView } from './checkpointHost'
+import type { FromWorker } from './protocol'
+
+let n = 0
+function setup() {
+  const name = `host-${n++}`
+  const events: FromWorker[] = []
+  const session: CheckpointSessionView = { datasetSummary: null, loaded: null, tuning: null, lastVal: null, base: null, run: null }
+  const host = new CheckpointHost(session, (e) => events.push(e), {
+    encode: () => {
+      throw new Error('not used')
+    },
+    evaluate: async () => ({ loss: 0 }),
+    selectDataset: async () => undefined,
+    openDb: () => openStudioDb(name),
+  })
+  return { host, events, session, db: () => openStudioDb(name) }
+}
+
+const ck = (epoch: number, val: number): LoopCheckpoint => ({
+  loop: { epoch, step: epoch * 5, early: { best: val, bestEpoch: epoch - 1, bad: 0 }, plateau: { best: null, bad: 0, scale: 1 }, baseline: { loss: 2 }, baselineNote: 'base' },
+  weights: [{ name: 'tuning/head.task.kernel', shape: [2], data: new Float32Array([epoch, val]).buffer }],
+  optimizer: [],
+  train: { loss: val },
+  val: { loss: val },
+  isBest: true,
+  monitored: val,
+  mode: 'min',
+})
+
+describe('CheckpointHost', () => {
+  it('records the run, saves each epoch in the background and prunes to keepLast + best', async () => {
+    const { host, events, session, db } = setup()
+    const control = new RunControl()
+    session.run = { id: 'r1', control }
+    const rec = await host.startRun('r1', { ...DEFAULTS, keepLast: 1, keepBest: true }, control, null, {})
+    const cb = rec.callbacks()
+    for (const [e, v] of [[1, 0.5], [2, 0.3], [3, 0.4]] as const) {
+      await cb.onEpoch?.({ epoch: e - 1, train: { loss: v }, val: { loss: v }, lr: 1e-3, isBest: false })
+      await cb.onCheckpoint?.(ck(e, v))
+    }
+    await rec.finish({ reason: 'finished', summary: { epochs: 3, bestEpoch: 1, best: { loss: 0.3 }, baseline: { loss: 2 }, seconds: 1 }, message: 'done' })
+    const last = events.filter((e) => e.type === 'checkpoints').at(-1)
+    expect(last?.type === 'checkpoints' && last.items.map((c) => c.epoch).sort()).toEqual([2, 3]) // last 1 + best (epoch 2)
+    const run = await getRun(await db(), 'r1')
+    expect(run?.status).toBe('finished')
+    expect(run?.epochs.map((e) => e.epoch)).toEqual([1, 2, 3])
+  })
+
+  it('pauses the run when the disk is full, lists nothing half-written, and continues after freeing space', async () => {
+    const { host, events, session } = setup()
+    const control = new RunControl()
+    session.run = { id: 'r2', control }
+    await host.handle({ type: 'storageFault', fault: 'quota' })
+    const rec = await host.startRun('r2', { ...DEFAULTS }, control, null, {})
+    await rec.callbacks().onCheckpoint?.(ck(1, 0.5))
+    await host.flush()
+    expect(control.paused).toBe(true)
+    const full = events.find((e) => e.type === 'storageFull')
+    expect(full?.type === 'storageFull' && full.message).toMatch(/full.*Training is paused/)
+    await host.handle({ type: 'listCheckpoints' })
+    const listed = events.filter((e) => e.type === 'checkpoints').at(-1)
+    expect(listed?.type === 'checkpoints' && listed.items).toEqual([])
+
+    await host.handle({ type: 'storageFault', fault: 'none' })
+    await host.handle({ type: 'freeSpace', runId: 'r2' })
+    expect(control.paused).toBe(false)
+    const after = events.filter((e) => e.type === 'checkpoints').at(-1)
+    expect(after?.type === 'checkpoints' && after.items.map((c) => c.epoch)).toEqual([1])
+  })
+
+  it('offers a run left running with a checkpoint, and forgets it when dismissed', async () => {
+    const { host, events } = setup()
+    const control = new RunControl()
+    const rec = await host.startRun('r3', { ...DEFAULTS, epochs: 5 }, control, null, {})
+    await rec.callbacks().onCheckpoint?.(ck(2, 0.5))
+    await host.flush()
+    await host.handle({ type: 'findInterrupted' })
+    const found = events.filter((e) => e.type === 'interrupted').at(-1)
+    expect(found?.type === 'interrupted' && found.run).toMatchObject({ runId: 'r3', epoch: 2, epochs: 5 })
+    await host.handle({ type: 'dismissInterrupted', runId: 'r3' })
+    await host.handle({ type: 'findInterrupted' })
+    const gone = events.filter((e) => e.type === 'interrupted').at(-1)
+    expect(gone?.type === 'interrupted' && gone.run).toBeNull()
+  })
+})

@@ -1,0 +1,399 @@
+/**
+ * Checkpoints and run history for the worker: saves a checkpoint after every epoch in the
+ * background (the loop only waits for the weights to be read), prunes to keepLast + best,
+ * records every run, restores and resumes. A full disk pauses the run instead of losing it.
+ */
+import type { LoadedTinyGpt } from '../engine/models/modelFile'
+import { bestOf, deleteAllCheckpointsExcept, deleteCheckpoints, listCheckpoints, loadCheckpoint, pruneRun, renameCheckpoint, saveCheckpoint } from '../engine/storage/checkpoints'
+import { openStudioDb, type StudioDb } from '../engine/storage/db'
+import { checkpointBytes, deleteRun, findInterrupted, getRun, listRuns, markInterrupted, putRun } from '../engine/storage/runs'
+import type { CheckpointBlob, CheckpointMeta, DatasetRef, EstimateFn, RunRecord } from '../engine/storage/types'
+import { Tuning, type Encoded, type FineTuneCallbacks } from '../engine/train/fineTune'
+import { assignTensors, stableNames, type LoopCheckpoint, type ResumeInput } from '../engine/train/loopState'
+import type { RunControl } from '../engine/train/runControl'
+import { applyInterpolation, type WeightMap } from '../engine/tuning/interpolate'
+import type { Settings } from '../settings/types'
+import type { StorageCommand, StorageFault } from './checkpointProtocol'
+import type { DatasetSummary, DoneReason, FromWorker, Metrics, ModelSummary, RunSummary } from './protocol'
+
+/** The part of the handler's session these commands read and change. */
+export interface CheckpointSessionView {
+  datasetSummary: DatasetSummary | null
+  loaded: (LoadedTinyGpt & { summary: ModelSummary }) | null
+  tuning: Tuning | null
+  lastVal: Encoded | null
+  base: WeightMap | null
+  run: { id: string; control: RunControl } | null
+}
+
+export interface CheckpointDeps {
+  encode(settings: Settings): { train: Encoded; val: Encoded }
+  evaluate(tuning: Tuning, val: Encoded): Promise<Metrics>
+  /** Makes the run's dataset the current one (from the dataset store or its URL); throws,
+   *  naming it, when that is not possible. */
+  selectDataset(ref: DatasetRef): Promise<void>
+  estimate?: EstimateFn
+  openDb?: () => Promise<StudioDb>
+}
+
+/** What resuming needs from the handler's train(): the settings and the loop's state. */
+export interface PreparedResume {
+  runId: string
+  settings: Settings
+  input: ResumeInput
+  record: RunRecord
+}
+
+const FULL: EstimateFn = async () => ({ usage: 1e12, quota: 1e12 })
+const MAX_LISTED_STEPS = 400 // per run in the runs view; the chart thins anyway
+
+export class CheckpointHost {
+  private dbPromise: Promise<StudioDb | null> | null = null
+  private fault: StorageFault = 'none'
+  private writes: Promise<void> = Promise.resolve() // checkpoint writes, one at a time, in order
+  private pending: { runId: string; meta: Omit<CheckpointMeta, 'bytes'>; blob: Omit<CheckpointBlob, 'id'>; control: RunControl; keepLast: number; keepBest: boolean } | null = null
+
+  constructor(
+    private readonly s: CheckpointSessionView,
+    private readonly post: (e: FromWorker) => void,
+    private readonly deps: CheckpointDeps,
+  ) {}
+
+  /** Null where IndexedDB is missing or refused: training still works, nothing is saved. */
+  private db(): Promise<StudioDb | null> {
+    this.dbPromise ??= (this.deps.openDb ?? (() => openStudioDb()))().catch((e: unknown) => {
+      console.warn('Checkpoints are off: IndexedDB could not be opened.', e)
+      return null
+    })
+    return this.dbPromise
+  }
+
+  private estimate(): EstimateFn | undefined {
+    return this.fault === 'quota' ? FULL : this.deps.estimate
+  }
+
+  private async need(): Promise<StudioDb> {
+    const db = await this.db()
+    if (!db) throw new Error('This browser refused local storage (IndexedDB), so checkpoints and run history are unavailable here.')
+    return db
+  }
+
+  /** Storage commands never touch the model, so they are answered even mid-run. */
+  async handle(msg: StorageCommand): Promise<void> {
+    switch (msg.type) {
+      case 'storageFault':
+        this.fault = msg.fault
+        return
+      case 'listCheckpoints':
+        return this.publishCheckpoints()
+      case 'renameCheckpoint':
+        await renameCheckpoint(await this.need(), msg.id, msg.name)
+        return this.publishCheckpoints()
+      case 'deleteCheckpoint':
+        await deleteCheckpoints(await this.need(), [msg.id])
+        await this.publishCheckpoints()
+        return this.publishStorage()
+      case 'storageEstimate':
+        return this.publishStorage()
+      case 'listRuns':
+        return this.publishRuns()
+      case 'deleteRun':
+        if (this.s.run?.id === msg.id) throw new Error('This run is training now: stop it before deleting it.')
+        await deleteRun(await this.need(), msg.id)
+        await this.publishRuns()
+        await this.publishCheckpoints()
+        return this.publishStorage()
+      case 'findInterrupted': {
+        const db = await this.db()
+        const found = db ? await findInterrupted(db) : null
+        const live = found && found.run.id !== this.s.run?.id ? found : null
+        this.post({
+          type: 'interrupted',
+          run: live && {
+            runId: live.run.id,
+            name: live.run.name,
+            checkpointId: live.checkpoint.id,
+            epoch: live.checkpoint.epoch,
+            epochs: live.run.settings.epochs,
+            datasetName: live.run.dataset.name,
+          },
+        })
+        return
+      }
+      case 'dismissInterrupted':
+        await markInterrupted(await this.need(), [msg.runId])
+        this.post({ type: 'interrupted', run: null })
+        return this.publishRuns()
+      case 'freeSpace':
+        return this.freeSpace(msg.runId)
+      default: {
+        const never: never = msg
+        throw new Error(`Unknown storage command ${JSON.stringify(never)}`)
+      }
+    }
+  }
+
+  async publishCheckpoints(): Promise<void> {
+    const db = await this.db()
+    this.post({ type: 'checkpoints', items: db ? await listCheckpoints(db) : [] })
+  }
+
+  async publishRuns(): Promise<void> {
+    const db = await this.db()
+    const runs = db ? await listRuns(db) : []
+    const thin = (r: RunRecord): RunRecord => {
+      const stride = Math.ceil(r.steps.length / MAX_LISTED_STEPS)
+      return stride > 1 ? { ...r, steps: r.steps.filter((_, i) => i % stride === 0 || i === r.steps.length - 1) } : r
+    }
+    this.post({ type: 'runs', items: runs.map(thin) })
+  }
+
+  async publishStorage(): Promise<void> {
+    const db = await this.db()
+    let usage: number | null = null
+    let quota: number | null = null
+    try {
+      const est = await this.estimate()?.()
+      usage = est?.usage ?? null
+      quota = est?.quota ?? null
+    } catch {
+      // unknown: the panel says so
+    }
+    this.post({ type: 'storage', usage, quota, checkpointBytes: db ? await checkpointBytes(db) : 0 })
+  }
+
+  /** Starts recording a run; returns the callbacks to give the loop (wrapping the handler's). */
+  async startRun(runId: string, settings: Settings, control: RunControl, prior: RunRecord | null, cb: FineTuneCallbacks): Promise<RunRecorder> {
+    const s = this.s
+    const now = Date.now()
+    const d = s.datasetSummary
+    const record: RunRecord = prior
+      ? { ...prior, status: 'running', updatedAt: now, settings }
+      : {
+          id: runId,
+          name: `${d?.name ?? 'data'} · ${settings.method} · ${new Date(now).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`,
+          status: 'running',
+          startedAt: now,
+          updatedAt: now,
+          settings,
+          dataset: datasetRef(d),
+          model: { id: s.loaded?.summary.id ?? '', url: '', title: s.loaded?.summary.title ?? '' },
+          steps: [],
+          epochs: [],
+          baseline: null,
+          message: '',
+        }
+    const rec = new RunRecorder(this, record, control, cb)
+    await rec.save()
+    return rec
+  }
+
+  /** Queues a checkpoint write behind earlier ones; the loop goes on meanwhile. */
+  enqueueCheckpoint(record: RunRecord, c: LoopCheckpoint, control: RunControl): void {
+    const s = this.s
+    const id = `${record.id}-e${c.loop.epoch}-${Date.now().toString(36)}`
+    const meta: Omit<CheckpointMeta, 'bytes'> = {
+      id,
+      runId: record.id,
+      name: `Epoch ${c.loop.epoch}`,
+      createdAt: Date.now(),
+      epoch: c.loop.epoch,
+      step: c.loop.step,
+      train: c.train,
+      val: withoutConfusion(c.val),
+      monitored: c.monitored,
+      mode: c.mode,
+      isBest: c.isBest,
+      pinned: false,
+      method: record.settings.method,
+      settings: record.settings,
+      modelId: s.loaded?.summary.id ?? record.model.id,
+      datasetId: record.dataset.id,
+      datasetName: record.dataset.name,
+    }
+    const blob = { weights: c.weights, optimizer: c.optimizer, loop: c.loop }
+    const job = { runId: record.id, meta, blob, control, keepLast: record.settings.keepLast, keepBest: record.settings.keepBest }
+    this.writes = this.writes.then(async () => void (await this.write(job))).catch((e: unknown) => console.warn('Checkpoint write failed', e))
+  }
+
+  /** Resolves when every queued checkpoint write has finished. */
+  flush(): Promise<void> {
+    return this.writes
+  }
+
+  private async write(job: NonNullable<CheckpointHost['pending']>): Promise<boolean> {
+    const db = await this.db()
+    if (!db) return false
+    const r = await saveCheckpoint(db, job.meta, job.blob, this.estimate())
+    if (!r.ok) {
+      this.pending = job
+      if (r.error.kind === 'quota') job.control.pause() // the loop halts before its next step: nothing lost
+      this.post({ type: 'storageFull', runId: job.runId, message: r.error.message })
+      return false
+    }
+    this.pending = null
+    await pruneRun(db, job.runId, job.keepLast, job.keepBest)
+    await this.publishCheckpoints()
+    return true
+  }
+
+  /** A person agreed to delete older checkpoints: keep this run's newest and best, retry the
+   *  save that failed, and continue the run if it was paused for it. */
+  private async freeSpace(runId: string): Promise<void> {
+    const db = await this.need()
+    const mine = await listCheckpoints(db, runId)
+    const keep = new Set([mine.sort((a, b) => b.epoch - a.epoch)[0]?.id, bestOf(mine)?.id].filter((x): x is string => !!x))
+    await deleteAllCheckpointsExcept(db, keep)
+    const job = this.pending
+    const saved = job && job.runId === runId ? await this.write(job) : true
+    await this.publishCheckpoints()
+    await this.publishStorage()
+    if (saved && job && this.s.run?.id === runId) job.control.resume()
+  }
+
+  /** Loads a checkpoint's weights into the session so evaluation and the playground use them. */
+  async restore(id: string): Promise<void> {
+    const db = await this.need()
+    const found = await loadCheckpoint(db, id)
+    if (!found) throw new Error('That checkpoint is no longer stored (it may have been deleted in another tab).')
+    const { meta, blob } = found
+    const tuning = await this.install(meta, blob.weights)
+    let metrics: Metrics | null = null
+    try {
+      const { val } = this.deps.encode(meta.settings)
+      this.s.lastVal = val
+      metrics = await this.deps.evaluate(tuning, val)
+    } catch (e) {
+      console.warn('Restored without evaluating', e)
+    }
+    this.post({ type: 'restored', checkpoint: meta, metrics, baseline: blob.loop.baseline, baselineNote: blob.loop.baselineNote })
+    if (metrics) this.post({ type: 'evaluation', metrics })
+  }
+
+  /** The model, dataset and loop state to continue `checkpointId`'s run. */
+  async prepareResume(checkpointId: string): Promise<PreparedResume> {
+    const db = await this.need()
+    const found = await loadCheckpoint(db, checkpointId)
+    if (!found) throw new Error('That checkpoint is no longer stored.')
+    const { meta, blob } = found
+    await this.checkCompatible(meta)
+    const record = (await getRun(db, meta.runId)) ?? null
+    if (!record) throw new Error(`The run of checkpoint "${meta.name}" is no longer stored.`)
+    const best = bestOf((await listCheckpoints(db, meta.runId)).filter((c) => c.epoch <= meta.epoch))
+    const bestBlob = best && best.id !== meta.id ? await loadCheckpoint(db, best.id) : null
+    // The series up to the checkpoint: steps after it will be trained again.
+    const trimmed: RunRecord = { ...record, steps: record.steps.filter((p) => p.step <= meta.step), epochs: record.epochs.filter((p) => p.epoch <= meta.epoch) }
+    this.post({ type: 'runSeries', runId: record.id, settings: meta.settings, steps: trimmed.steps, epochs: trimmed.epochs, baseline: blob.loop.baseline })
+    return {
+      runId: record.id,
+      settings: meta.settings,
+      input: { loop: blob.loop, weights: blob.weights, optimizer: blob.optimizer, ...(bestBlob ? { bestWeights: bestBlob.blob.weights } : {}) },
+      record: trimmed,
+    }
+  }
+
+  private async checkCompatible(meta: CheckpointMeta): Promise<void> {
+    const s = this.s
+    if (!s.loaded) throw new Error('Load a model before restoring a checkpoint.')
+    if (meta.modelId && s.loaded.summary.id !== meta.modelId) {
+      throw new Error(`Checkpoint "${meta.name}" was trained from model ${meta.modelId}, but ${s.loaded.summary.id} is loaded. Load that model first.`)
+    }
+    if (s.datasetSummary?.id !== meta.datasetId) {
+      const run = await getRun(await this.need(), meta.runId)
+      await this.deps.selectDataset(run?.dataset ?? { id: meta.datasetId, name: meta.datasetName })
+    }
+  }
+
+  /** Base weights, then a fresh Tuning for the checkpoint's settings, then its weights. */
+  private async install(meta: CheckpointMeta, weights: CheckpointBlob['weights']): Promise<Tuning> {
+    await this.checkCompatible(meta)
+    const s = this.s
+    const loaded = s.loaded!
+    const headBias = weights.find((w) => w.name === 'tuning/head.task.bias')
+    const tuning = new Tuning(loaded.model, meta.settings, headBias ? headBias.shape[0]! : null)
+    try {
+      if (s.base) applyInterpolation(loaded.model, s.base, s.base, 0)
+      assignTensors(weights, stableNames(loaded.model, tuning.parts))
+    } catch (e) {
+      tuning.dispose()
+      throw e
+    }
+    s.tuning?.dispose()
+    s.tuning = tuning
+    return tuning
+  }
+
+  /** Internal for RunRecorder. */
+  async saveRun(record: RunRecord): Promise<void> {
+    const db = await this.db()
+    if (db) await putRun(db, { ...record, updatedAt: Date.now() })
+  }
+}
+
+/** Records one run as it goes: the series in memory, written at each epoch and at the end. */
+export class RunRecorder {
+  constructor(
+    private readonly host: CheckpointHost,
+    readonly record: RunRecord,
+    private readonly control: RunControl,
+    private readonly cb: FineTuneCallbacks,
+  ) {}
+
+  save(): Promise<void> {
+    return this.host.saveRun(this.record)
+  }
+
+  /** The handler's callbacks, plus recording and checkpointing. */
+  callbacks(): FineTuneCallbacks {
+    const { cb, record } = this
+    return {
+      ...cb,
+      onBaseline: (m, note) => {
+        record.baseline = m
+        cb.onBaseline?.(m, note)
+      },
+      onStep: (e) => {
+        record.steps.push({ step: e.step, loss: e.loss, lr: e.lr })
+        cb.onStep?.(e)
+      },
+      onEpoch: async (e) => {
+        record.epochs.push({
+          epoch: e.epoch + 1,
+          trainLoss: e.train.loss,
+          valLoss: e.val.loss,
+          ...(e.val.accuracy !== undefined ? { valAcc: 100 * e.val.accuracy } : {}),
+          ...(e.val.perplexity !== undefined ? { valPpl: e.val.perplexity } : {}),
+        })
+        await cb.onEpoch?.(e)
+        void this.save() // throttled: once per epoch
+      },
+      onCheckpoint: (c) => this.host.enqueueCheckpoint(record, c, this.control),
+    }
+  }
+
+  async finish(result: { reason: DoneReason; summary: RunSummary; message: string }): Promise<void> {
+    await this.host.flush()
+    this.record.status = result.reason
+    this.record.message = result.message
+    await this.save()
+  }
+
+  async fail(message: string): Promise<void> {
+    await this.host.flush()
+    this.record.status = 'failed'
+    this.record.message = message
+    await this.save()
+  }
+}
+
+function datasetRef(d: DatasetSummary | null): DatasetRef {
+  if (!d) return { id: '', name: '' }
+  const storedId = d.details?.storedId
+  return { id: d.id, name: d.name, ...(storedId ? { storedId } : {}) }
+}
+
+/** The confusion matrix can be large and is not needed to list a checkpoint. */
+function withoutConfusion(m: Metrics): Metrics {
+  const { confusion: _c, ...rest } = m
+  return rest
+}
