@@ -12,7 +12,7 @@
  * are parsed with the studio's own parser (through tsx) to fill in rows and task, so a card
  * can never disagree with what the app reads.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -339,9 +339,12 @@ async function main() {
     entries.push(card)
   }
 
+  // Entries other scripts add (the image sample, scripts/build-image-samples.mjs) stay.
+  const indexPath = join(outDir, 'index.json')
+  const others = existsSync(indexPath) ? JSON.parse(readFileSync(indexPath, 'utf8')).datasets.filter((d) => !entries.some((e) => e.name === d.name)) : []
   const index = {
     default: 'spam-ham',
-    datasets: entries.map(({ name, title, file, task, rows, bytes }) => ({ name, title, file, card: `${name}.card.json`, task, rows, bytes })),
+    datasets: [...entries.map(({ name, title, file, task, rows, bytes }) => ({ name, title, file, card: `${name}.card.json`, task, rows, bytes })), ...others],
   }
   write('index.json', JSON.stringify(index, null, 2) + '\n')
   for (const e of entries) console.log(`${e.file}: ${e.rows} rows, ${e.bytes} bytes, ${e.task}`)

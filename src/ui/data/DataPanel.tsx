@@ -1,7 +1,14 @@
 import { useEffect, useId, useState } from 'react'
-import { loadSample, uploadDataset } from '../../state/actions'
+import { formatBytes } from '../../engine/data/decodeText'
+import { loadImageSample, loadSample, sendData } from '../../state/actions'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
+import { AugmentPreview } from './AugmentPreview'
+import { LengthHistogram } from './LengthHistogram'
+import { RoleSelect } from './RoleSelect'
+import { SplitSummary } from './SplitSummary'
+import { StoredDatasets } from './StoredDatasets'
+import { DropArea, UploadControls } from './UploadControls'
 
 interface SampleCard {
   file: string
@@ -12,12 +19,32 @@ interface SampleCard {
   description?: string
 }
 
+const TASK_NAMES: Record<string, string> = {
+  'language-modelling': 'language modelling',
+  'text-classification': 'text classification',
+  'image-classification': 'image classification',
+}
+
+/** Reading progress (bytes and rows). Its own component, so progress events re-render
+ *  only this bar, not the charts of the dataset already shown. */
+function DataProgress() {
+  const busy = useStudio((s) => (s.busy?.task === 'dataset' ? s.busy : null))
+  if (!busy) return null
+  return (
+    <div className="data-progress" data-testid="data-progress">
+      <label>
+        {busy.label}
+        <progress max={busy.total || 1} value={busy.done} aria-label={busy.label} />
+      </label>
+    </div>
+  )
+}
+
 /** Step 1: which examples to learn from. */
 export function DataPanel() {
   const dataset = useStudio((s) => s.dataset)
   const running = useStudio((s) => s.status === 'running' || s.status === 'paused' || s.status === 'starting')
   const [samples, setSamples] = useState<SampleCard[]>([])
-  const fileId = useId()
   const sampleId = useId()
 
   useEffect(() => {
@@ -25,64 +52,89 @@ export function DataPanel() {
       .then((r) => (r.ok ? r.json() : []))
       .then((index: { datasets?: SampleCard[] }) => setSamples(Array.isArray(index.datasets) ? index.datasets : []))
       .catch(() => setSamples([]))
+    sendData({ type: 'listDatasets' })
   }, [])
 
+  const details = dataset?.details
+  const multitask = (details?.roles.labels.length ?? 0) > 1
   const maxCount = Math.max(1, ...(dataset?.classes.map((c) => c.count) ?? [1]))
+  const total = dataset?.classes.reduce((s, c) => s + c.count, 0) ?? 0
   return (
     <Panel step={1} title="Data" id="data">
-      <div className="row">
-        <div className="field">
-          <label htmlFor={sampleId}>Sample dataset</label>
-          <select id={sampleId} value="" disabled={running} onChange={(e) => e.target.value && loadSample(e.target.value)} title="Real datasets that ship with the studio, each with a card saying where it comes from.">
-            <option value="">Choose a sample…</option>
-            {samples.map((s) => (
-              <option key={s.file} value={s.file}>
-                {s.title} ({s.task}
-                {s.rows ? `, ${s.rows} rows` : ''})
-              </option>
-            ))}
-          </select>
+      <DropArea disabled={running}>
+        <div className="row">
+          <div className="field">
+            <label htmlFor={sampleId}>Sample dataset</label>
+            <select
+              id={sampleId}
+              value=""
+              disabled={running}
+              onChange={(e) => {
+                const s = samples.find((x) => x.file === e.target.value)
+                if (s) (s.task === 'image-classification' ? loadImageSample : loadSample)(s.file)
+              }}
+              title="Real datasets that ship with the studio, each with a card saying where it comes from."
+            >
+              <option value="">Choose a sample…</option>
+              {samples.map((s) => (
+                <option key={s.file} value={s.file}>
+                  {s.title} ({TASK_NAMES[s.task] ?? s.task}
+                  {s.rows ? `, ${s.rows} ${s.task === 'image-classification' ? 'images' : 'rows'}` : ''})
+                </option>
+              ))}
+            </select>
+          </div>
         </div>
-        <div className="field">
-          <label htmlFor={fileId}>Your own file (CSV, TSV, JSON Lines, JSON, or plain text)</label>
-          <input
-            id={fileId}
-            type="file"
-            accept=".csv,.tsv,.txt,.json,.jsonl,.ndjson,text/csv,text/plain,application/json"
-            disabled={running}
-            onChange={(e) => {
-              const f = e.target.files?.[0]
-              if (f) uploadDataset(f)
-              e.target.value = ''
-            }}
-            aria-describedby={`${fileId}-help`}
-          />
-          <p className="help" id={`${fileId}-help`}>
-            Read in a background thread and kept in this browser only. A CSV needs a text column and a label column.
-          </p>
-        </div>
-      </div>
+        <UploadControls disabled={running} hasTable={details?.kind === 'table'} validationName={details?.split?.mode === 'file' ? (details.split.validationFile ?? null) : null} />
+        <DataProgress />
+      </DropArea>
+      <StoredDatasets disabled={running} />
       {dataset ? (
         <div className="dataset" data-testid="dataset-summary">
           <p>
-            <strong>{dataset.name}</strong> ({dataset.source}) — {dataset.task === 'language-modelling' ? 'language modelling' : 'text classification'},{' '}
-            <span data-testid="dataset-rows">{dataset.rows.toLocaleString('en')}</span> rows kept
-            {dataset.rejected > 0 && <>, {dataset.rejected.toLocaleString('en')} rejected</>}, {(dataset.bytes / 1024).toFixed(0)} KB.
+            <strong>{dataset.name}</strong> ({dataset.source}) — {TASK_NAMES[dataset.task] ?? dataset.task}
+            {multitask && <> with {details?.roles.labels.length} label columns (multitask)</>},{' '}
+            <span data-testid="dataset-rows">{dataset.rows.toLocaleString('en')}</span> {details?.kind === 'images' ? 'images' : 'rows'} kept
+            {dataset.rejected > 0 && (
+              <>
+                , <span data-testid="dataset-rejected">{dataset.rejected.toLocaleString('en')}</span> rejected
+              </>
+            )}
+            , {formatBytes(dataset.bytes)}.{' '}
+            {details && <span className="muted">{details.storedId ? 'Kept in this browser.' : 'Not saved in this browser.'}</span>}
           </p>
+          {details?.kind === 'table' && <RoleSelect details={details} disabled={running} />}
+          {details?.split?.mode === 'file' && (
+            <p>
+              <button type="button" className="link" disabled={running} onClick={() => sendData({ type: 'clearValidation' })} title="Hold out part of the training file instead.">
+                Stop using {details.split.validationFile} for validation
+              </button>
+            </p>
+          )}
           {dataset.classes.length > 0 && (
-            <figure className="balance" aria-label="Class balance">
-              <figcaption>Class balance</figcaption>
+            <figure className="balance" aria-label="Class balance" data-testid="class-balance">
+              <figcaption>Class balance{multitask && details ? ` ("${details.roles.labels[0]}")` : ''}</figcaption>
               {dataset.classes.map((c) => (
                 <div className="bar-row" key={c.name}>
                   <span className="bar-label">{c.name}</span>
                   <span className="bar" style={{ width: `${(60 * c.count) / maxCount}%` }} />
-                  <span className="bar-count">{c.count}</span>
+                  <span className="bar-count">
+                    {c.count} ({total ? ((100 * c.count) / total).toFixed(0) : 0}%)
+                  </span>
                 </div>
               ))}
             </figure>
           )}
+          {details && <LengthHistogram bins={details.lengthHistogram} stats={details.lengths} />}
+          {details && <SplitSummary split={details.split} error={details.splitError} />}
+          {details?.images && (
+            <p className="muted">
+              Images from {details.images.minSide} to {details.images.maxSide} pixels on a side, {formatBytes(details.images.storedBytes)} stored; decoded batch by batch when training.
+            </p>
+          )}
+          {details?.kind === 'images' && <AugmentPreview disabled={running} />}
           {dataset.warnings.length > 0 && (
-            <ul className="warnings">
+            <ul className="warnings" data-testid="dataset-warnings">
               {dataset.warnings.map((w, i) => (
                 <li key={i}>{w}</li>
               ))}
@@ -90,42 +142,42 @@ export function DataPanel() {
           )}
           {dataset.rejectedReasons.length > 0 && (
             <details>
-              <summary>Why rows were rejected</summary>
-              <ul>
+              <summary>Why {details?.kind === 'images' ? 'files were' : 'rows were'} rejected</summary>
+              <ul data-testid="rejected-reasons">
                 {dataset.rejectedReasons.map((r) => (
-                  <li key={r.row}>
-                    Row {r.row}: {r.reason}
-                  </li>
+                  <li key={r.row}>{details?.kind === 'images' ? r.reason : `Row ${r.row}: ${r.reason}`}</li>
                 ))}
               </ul>
             </details>
           )}
-          <details>
-            <summary>First rows</summary>
-            <table className="preview">
-              <thead>
-                <tr>
-                  {dataset.columns.map((c) => (
-                    <th key={c} scope="col">
-                      {c}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {dataset.preview.map((r, i) => (
-                  <tr key={i}>
-                    {r.map((cell, j) => (
-                      <td key={j}>{cell}</td>
+          {dataset.preview.length > 0 && (
+            <details>
+              <summary>First rows</summary>
+              <table className="preview">
+                <thead>
+                  <tr>
+                    {dataset.columns.map((c) => (
+                      <th key={c} scope="col">
+                        {c}
+                      </th>
                     ))}
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </details>
+                </thead>
+                <tbody>
+                  {dataset.preview.map((r, i) => (
+                    <tr key={i}>
+                      {r.map((cell, j) => (
+                        <td key={j}>{cell}</td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          )}
         </div>
       ) : (
-        <p className="muted">Loading the sample dataset…</p>
+        <p className="muted">Loading the dataset…</p>
       )}
     </Panel>
   )

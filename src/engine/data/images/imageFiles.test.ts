@@ -1,0 +1,82 @@
+import { zipSync } from 'fflate'
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_IMAGE_LIMITS, mimeFromName, planImageFiles, unsafePath } from './imageFiles'
+import { listZip, readImageZip } from './zipImages'
+
+const e = (path: string, size = 100) => ({ path, size })
+
+describe('planImageFiles', () => {
+  it('takes the class from the first folder, sorted, and skips clutter and non-images', () => {
+    const r = planImageFiles('up', [e('dogs/1.png'), e('cats/a.JPG'), e('cats/b.webp'), e('cats/notes.txt'), e('readme.png'), e('__MACOSX/cats/._a.JPG'), e('cats/.DS_Store')])
+    if (!r.ok) throw new Error(r.error.message)
+    expect(r.plan.classes).toEqual(['cats', 'dogs'])
+    expect(r.plan.images).toEqual([
+      { path: 'dogs/1.png', mime: 'image/png', label: 1 },
+      { path: 'cats/a.JPG', mime: 'image/jpeg', label: 0 },
+      { path: 'cats/b.webp', mime: 'image/webp', label: 0 },
+    ])
+    expect(r.plan.skipped.map((s) => s.path)).toEqual(['cats/notes.txt', 'readme.png'])
+  })
+
+  it('strips one common top folder (a zipped folder of class folders)', () => {
+    const r = planImageFiles('z', [e('emoji/faces/1.png'), e('emoji/food/2.png')])
+    if (!r.ok) throw new Error(r.error.message)
+    expect(r.plan.classes).toEqual(['faces', 'food'])
+  })
+
+  it('refuses paths that climb out of the folder, naming the entry', () => {
+    const r = planImageFiles('evil.zip', [e('cats/1.png'), e('cats/../../etc/passwd.png')])
+    expect(r.ok).toBe(false)
+    if (!r.ok) {
+      expect(r.error.message).toContain('cats/../../etc/passwd.png')
+      expect(r.error.field).toBe('cats/../../etc/passwd.png')
+    }
+    expect(unsafePath('/abs/x.png')).toMatch(/absolute/)
+    expect(unsafePath('C:\\x.png')).toMatch(/absolute/)
+    expect(unsafePath('a\\..\\b.png')).toMatch(/\.\./)
+    expect(unsafePath('a/b..c.png')).toBeUndefined()
+  })
+
+  it('enforces the file-count, total-size and ratio limits', () => {
+    const limits = { ...DEFAULT_IMAGE_LIMITS, maxFiles: 2, maxTotalBytes: 1000 }
+    expect(planImageFiles('a', [e('x/1.png'), e('x/2.png'), e('y/3.png')], limits)).toMatchObject({ ok: false, error: { message: expect.stringMatching(/3 files; the limit is 2/) } })
+    expect(planImageFiles('b', [e('x/1.png', 600), e('y/2.png', 600)], limits)).toMatchObject({ ok: false, error: { message: expect.stringMatching(/more than/) } })
+    const bomb = planImageFiles('c', [{ path: 'x/1.png', size: 50 * 1024 * 1024, compressedSize: 50_000 }, e('y/2.png')])
+    expect(bomb).toMatchObject({ ok: false, error: { message: expect.stringMatching(/zip bomb/) } })
+  })
+
+  it('needs two classes', () => {
+    const r = planImageFiles('one', [e('cats/1.png'), e('cats/2.png')])
+    expect(r).toMatchObject({ ok: false, error: { field: 'cats' } })
+  })
+
+  it('knows the image types', () => {
+    expect(mimeFromName('a.PNG')).toBe('image/png')
+    expect(mimeFromName('a.jpeg')).toBe('image/jpeg')
+    expect(mimeFromName('a.gif')).toBeUndefined()
+  })
+})
+
+describe('readImageZip', () => {
+  it('lists entries without inflating and unpacks only the planned images', () => {
+    const zip = zipSync({ 'cats/1.png': new Uint8Array([1, 2, 3]), 'dogs/2.png': new Uint8Array([4]), 'dogs/x.txt': new Uint8Array([5]) })
+    expect(listZip(zip).map((x) => x.path).sort()).toEqual(['cats/1.png', 'dogs/2.png', 'dogs/x.txt'])
+    const r = readImageZip('pets.zip', zip)
+    if (!r.ok) throw new Error(r.error.message)
+    expect([...r.files.keys()].sort()).toEqual(['cats/1.png', 'dogs/2.png'])
+    expect([...r.files.get('cats/1.png')!]).toEqual([1, 2, 3])
+  })
+
+  it('refuses a zip bomb before inflating it', () => {
+    const zeros = new Uint8Array(20 * 1024 * 1024)
+    const zip = zipSync({ 'a/big.png': zeros, 'b/1.png': new Uint8Array([1]) }, { level: 9 })
+    expect(zip.length).toBeLessThan(100_000)
+    const r = readImageZip('bomb.zip', zip)
+    expect(r).toMatchObject({ ok: false, error: { file: 'bomb.zip', message: expect.stringMatching(/zip bomb/) } })
+  })
+
+  it('says when the bytes are not a zip', () => {
+    const r = readImageZip('fake.zip', new TextEncoder().encode('hello, not a zip'))
+    expect(r).toMatchObject({ ok: false, error: { message: expect.stringMatching(/not a readable \.zip/) } })
+  })
+})
