@@ -1,0 +1,55 @@
+import { create } from 'zustand'
+import type { FromWorker, Which } from '../worker/protocol'
+
+/** The playground's own small store: answers to "try the model" requests, by side.
+ *  Kept apart from the studio store because nothing else reads it. */
+export interface Side {
+  classes: { name: string; prob: number }[] | null
+  text: string | null
+  note: string
+  done: boolean
+  stopped: boolean
+}
+
+export interface PlaygroundState {
+  requestId: string | null
+  pending: boolean
+  message: string | null // why a request got no (full) answer
+  sides: Record<Which, Side>
+}
+
+const empty = (): Side => ({ classes: null, text: null, note: '', done: false, stopped: false })
+
+export const usePlayground = create<PlaygroundState>()(() => ({
+  requestId: null,
+  pending: false,
+  message: null,
+  sides: { before: empty(), after: empty() },
+}))
+
+export function startRequest(requestId: string): void {
+  usePlayground.setState({ requestId, pending: true, message: null, sides: { before: empty(), after: empty() } })
+}
+
+/** Applies one playground event; events of an older request are dropped. */
+export function onPlaygroundEvent(e: Extract<FromWorker, { type: 'prediction' | 'generation' | 'playground' }>): void {
+  const st = usePlayground.getState()
+  if (e.requestId !== st.requestId) return
+  if (e.type === 'playground') {
+    usePlayground.setState({ message: e.message, pending: false })
+    return
+  }
+  const side: Side =
+    e.type === 'prediction'
+      ? { classes: e.classes, text: null, note: e.note, done: true, stopped: false }
+      : { ...st.sides[e.which], text: e.text, done: e.done, stopped: e.stopped, note: e.which === 'before' ? 'the pretrained model' : 'after fine-tuning' }
+  const sides = { ...st.sides, [e.which]: side }
+  // Done when "after" answers, or when generation was stopped on either side.
+  const finished = (e.which === 'after' && side.done) || side.stopped
+  usePlayground.setState({ sides, pending: st.pending && !finished })
+}
+
+/** A worker error ends whatever request was waiting. */
+export function endPending(): void {
+  if (usePlayground.getState().pending) usePlayground.setState({ pending: false })
+}

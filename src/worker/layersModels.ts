@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs'
+import { dataFitProblem } from '../engine/models/dataFit'
+import { FILES_BASE, filesFetch } from '../engine/models/filesFetch'
+import { defaultMemoryBudget, mb } from '../engine/models/layersLoader'
+import type { LayersBody } from '../engine/models/layersBody'
+import { loadAnyModel, type AnyLoaded } from '../engine/models/loadAnyModel'
+import { fileName } from '../engine/models/modelLoadError'
+import { softmax } from '../engine/infer/sampling'
+import type { ModelCache } from '../engine/storage/modelCache'
+import type { DatasetSummary, FromWorker, ModelSummary, ToWorker } from './protocol'
+
+/** The handler's side of loading any model by URL or chosen files, and of a layers model
+ *  being the current one (its summary, whether it fits the data, trying it on an image). */
+type Post = (e: FromWorker) => void
+
+export interface CurrentLayers {
+  body: LayersBody
+  summary: ModelSummary
+}
+
+export async function loadFromSource(
+  source: { kind: 'url'; url: string } | { kind: 'files'; files: File[] },
+  fetchFn: (url: string) => Promise<Response>,
+  cache: ModelCache | null,
+  post: Post,
+): Promise<AnyLoaded> {
+  const { url, fetch } = source.kind === 'url' ? { url: source.url, fetch: fetchFn } : (({ url: u, fetchFn: f }) => ({ url: u, fetch: f }))(filesFetch(source.files))
+  const name = url.startsWith(FILES_BASE) ? decodeURIComponent(url.slice(FILES_BASE.length)) : url
+  post({ type: 'progress', task: 'model', done: 0, total: 1, label: `Reading ${fileName(name)}` })
+  return loadAnyModel(url, {
+    fetchFn: fetch,
+    cache,
+    budgetBytes: defaultMemoryBudget(),
+    onProgress: (done, total) => post({ type: 'progress', task: 'model', done, total: Math.max(total, 1), label: `Downloading the weights of ${fileName(name)}: ${mb(done)} of ${mb(total)}` }),
+  })
+}
+
+export function layersSummary(body: LayersBody, url: string, trainable: Set<number>): ModelSummary {
+  const total = body.parameterCount()
+  return {
+    id: url,
+    title: body.full.name || fileName(url),
+    description: `A TensorFlow.js layers model from ${url.startsWith(FILES_BASE) ? 'chosen files' : url}. The studio cuts it at its feature layer (${body.features.outputs[0]!.shape.length === 2 ? 'pooled' : 'last'} features, width ${body.featureDim}) and trains a new head on top; "freeze" and "full" fine-tune its last blocks too.`,
+    pretrained: true,
+    layers: body.describeLayers(trainable),
+    totalParams: total,
+    trainableParams: 0,
+    nLayers: body.config.nLayers,
+    dModel: body.featureDim,
+    seqLen: 0,
+    vocabSize: 0,
+    input: body.describeInput(),
+  }
+}
+
+/** Why the current layers model cannot train on the dataset (null if nothing to say). */
+export function layersFitProblem(cur: CurrentLayers, dataset: DatasetSummary | null): string {
+  return (
+    dataFitProblem({ title: cur.summary.title, input: cur.summary.input!, hasTokenizer: false }, dataset) ??
+    (dataset?.task === 'image-classification'
+      ? `Fine-tuning a loaded TensorFlow.js layers model (${cur.summary.title}) on an image dataset is not wired into training yet; only the studio's own image model trains on ${dataset.name}. Load that model to fine-tune, and use this one in the playground.`
+      : `${cur.summary.title} needs an image dataset to fine-tune. The model stays loaded: try it in the playground, or load the built-in Tiny LM to fine-tune on text.`)
+  )
+}
+
+/** "Before" for an image: the original model's own classes; there is no tuned image head yet. */
+export async function predictImage(cur: CurrentLayers, msg: Extract<ToWorker, { type: 'predict' }>, post: Post): Promise<void> {
+  if (msg.input.kind !== 'image') {
+    post({ type: 'playground', requestId: msg.requestId, message: `${cur.summary.title} reads ${cur.summary.input!.description}, not text: choose an image, or load a text model.` })
+    return
+  }
+  const { width, height, rgba, name } = msg.input
+  const out = tf.tidy(() => {
+    const y = cur.body.predictOriginal(cur.body.pixelsToInput(rgba, width, height))
+    return y.reshape([-1])
+  })
+  const values = await out.data()
+  out.dispose()
+  // Softmax outputs already sum to 1; raw logits are turned into probabilities.
+  const sum = Array.from(values).reduce((a, b) => a + b, 0)
+  const probs = Math.abs(sum - 1) < 1e-3 && Array.from(values).every((v) => v >= 0) ? Array.from(values) : Array.from(softmax(values))
+  const classes = probs.map((prob, i) => ({ name: `class ${i}`, prob }))
+  post({ type: 'prediction', requestId: msg.requestId, which: 'before', classes, note: `${name}: the pretrained model's own ${classes.length} classes (numbered as in its training labels)` })
+  post({ type: 'playground', requestId: msg.requestId, message: 'After fine-tuning appears once this model has been fine-tuned on an image dataset.' })
+}
