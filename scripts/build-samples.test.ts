@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseDataset } from '../src/engine/data/dataset'
@@ -24,7 +24,9 @@ describe('committed sample datasets', () => {
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { default: string; datasets: { name: string; card: string }[] }
 
   it('index lists every card, the default among them', () => {
-    expect(index.datasets.map((d) => d.name)).toEqual(['spam-ham', 'spam-ham-large', 'moby-dick-excerpt'])
+    const cards = readdirSync(dir).filter((f) => f.endsWith('.card.json')).map((f) => f.replace('.card.json', ''))
+    expect(index.datasets.map((d) => d.name).sort()).toEqual(cards.sort())
+    expect(cards).toEqual(expect.arrayContaining(['spam-ham', 'spam-ham-large', 'moby-dick-excerpt']))
     expect(index.datasets.some((d) => d.name === index.default)).toBe(true)
   })
 
