@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs'
+
+/** Labelled images for an image body: pixels [n, H, W, 3] in [-1, 1] (see data/imageInput),
+ *  held in memory or loaded batch by batch (e.g. decoded from IndexedDB). */
+export interface EncodedImages {
+  kind: 'image'
+  n: number
+  height: number
+  width: number
+  /** All pixels, row-major [n, H, W, 3]; or leave out and give loadBatch. */
+  pixels?: Float32Array
+  /** Pixels of the given rows, in that order ([idx.length, H, W, 3]). */
+  loadBatch?: (idx: number[]) => Promise<Float32Array>
+  labels: Int32Array
+  classes: string[]
+}
+
+// Rows fetched by the last prefetch of each set: the loop's tf.tidy blocks are synchronous,
+// so asynchronous loading happens just before them.
+const fetched = new WeakMap<EncodedImages, Map<number, Float32Array>>()
+
+/** Loads the rows of `idx` when the set streams from storage; a no-op for in-memory sets. */
+export async function prefetchImages(set: { kind: string }, idx: readonly number[]): Promise<void> {
+  if (set.kind !== 'image') return
+  const img = set as EncodedImages
+  if (img.pixels) return
+  if (!img.loadBatch) throw new Error('Image data has neither pixels nor a batch loader')
+  const size = img.height * img.width * 3
+  const data = await img.loadBatch([...idx])
+  if (data.length !== idx.length * size) {
+    throw new Error(`Image loader returned ${data.length} values for ${idx.length} images of ${img.width}×${img.height}×3`)
+  }
+  fetched.set(img, new Map(idx.map((r, i) => [r, data.subarray(i * size, (i + 1) * size)] as const)))
+}
+
+/** [b, H, W, 3] input for the rows of `idx` (in memory, or from the last prefetch). */
+export function imageTensor(set: EncodedImages, idx: readonly number[]): tf.Tensor4D {
+  const size = set.height * set.width * 3
+  const out = new Float32Array(idx.length * size)
+  const got = fetched.get(set)
+  idx.forEach((r, i) => {
+    const row = set.pixels ? set.pixels.subarray(r * size, (r + 1) * size) : got?.get(r)
+    if (!row || row.length !== size) throw new Error(`Image row ${r} was not loaded before use`)
+    out.set(row, i * size)
+  })
+  return tf.tensor4d(out, [idx.length, set.height, set.width, 3])
+}
