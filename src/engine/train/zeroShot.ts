@@ -1,0 +1,168 @@
+import * as tf from '@tensorflow/tfjs'
+import type { TokenizerLike } from '../data/textBatches'
+import type { TinyGpt } from '../models/tinyGpt'
+import type { Metrics } from '../../worker/protocol'
+import { ZERO_SHOT_NOTE } from './baselineNote'
+import { accuracy, confusionMatrix, macroF1 } from './metrics'
+
+/**
+ * Zero-shot text classification with the pretrained language model: each class name is
+ * scored as a continuation of "<text>\nLabel:" by its mean token log-probability, less the
+ * same score after an empty text (calibration), and the best-scoring class is the prediction. It is what the base model can do before any
+ * training, so it is a fairer baseline than an untrained head's chance level.
+ */
+
+export interface ZeroShotOptions {
+  /** Text between the example and the class name (the class gets a leading space). */
+  suffix?: string
+  /** Sequences per forward pass. */
+  batchSize?: number
+  /** Text tokens kept per example (BOS included): the cost grows with it, and the opening
+   *  of a text usually says what it is. */
+  maxTextTokens?: number
+  /** Subtract each class's score after an empty text (contextual calibration, Zhao et al.
+   *  2021): a small LM's prior for one class name otherwise decides every example. */
+  calibrate?: boolean
+}
+
+export interface ZeroShotResult {
+  /** [n * C] mean log-probability of each class's tokens, row-major (before calibration). */
+  scores: Float32Array
+  /** [C] the same after an empty text: the prior that calibration removes (zeros when off). */
+  prior: Float32Array
+  predictions: number[]
+  metrics: Metrics
+  seconds: number
+}
+
+const DEFAULT_SUFFIX = '\nLabel:'
+const DEFAULT_TEXT_TOKENS = 32
+
+/**
+ * texts: per example its token ids, BOS first (already truncated as the loop sees them).
+ * A class whose tokens are [l0..lk] is scored from the input prompt + [l0..l(k-1)]; inputs
+ * that coincide (every single-token class of one example) run once, so two one-token
+ * labels cost one forward pass per example, not two.
+ */
+export async function zeroShotScores(
+  model: TinyGpt,
+  tokenizer: TokenizerLike,
+  texts: readonly (readonly number[])[],
+  classes: readonly string[],
+  options: ZeroShotOptions = {},
+): Promise<Float32Array> {
+  const suffix = tokenizer.encode(options.suffix ?? DEFAULT_SUFFIX)
+  const labelIds = classes.map((c) => tokenizer.encode(` ${c}`))
+  const maxLabel = Math.max(1, ...labelIds.map((l) => l.length))
+  const maxLen = model.config.seqLen
+  const textBudget = Math.min(options.maxTextTokens ?? DEFAULT_TEXT_TOKENS, maxLen - suffix.length - maxLabel)
+  if (textBudget < 1) throw new Error(`Zero-shot scoring: class names are too long for a context of ${maxLen} tokens`)
+
+  // One input per distinct (example, label prefix); each class reads log-probs from one input.
+  const inputs = new Map<string, { ids: number[]; reads: { cls: number; example: number; pos: number; target: number }[] }>()
+  texts.forEach((text, example) => {
+    const prompt = [...text.slice(0, textBudget), ...suffix]
+    labelIds.forEach((label, cls) => {
+      if (label.length === 0) return
+      const ids = [...prompt, ...label.slice(0, -1)]
+      const key = ids.join(',')
+      const entry = inputs.get(key) ?? { ids, reads: [] }
+      label.forEach((target, k) => entry.reads.push({ cls, example, pos: prompt.length - 1 + k, target }))
+      inputs.set(key, entry)
+    })
+  })
+
+  const sums = new Float64Array(texts.length * classes.length)
+  const list = [...inputs.values()].sort((a, b) => a.ids.length - b.ids.length) // similar lengths share a batch
+  const batchSize = options.batchSize ?? 32
+  for (let start = 0; start < list.length; start += batchSize) {
+    const batch = list.slice(start, start + batchSize)
+    const T = batch[batch.length - 1]!.ids.length
+    const tokens = new Int32Array(batch.length * T).fill(tokenizer.padId) // right padding: causal attention never sees it
+    const rows: number[] = []
+    const targets: number[] = []
+    batch.forEach((inp, b) => {
+      tokens.set(inp.ids, b * T)
+      for (const r of inp.reads) {
+        rows.push(b * T + r.pos)
+        targets.push(r.target)
+      }
+    })
+    const logProbs = tf.tidy(() => {
+      const hidden = model.forward(tf.tensor2d(tokens, [batch.length, T], 'int32')) // [B, T, D]
+      const d = hidden.shape[2]
+      // Logits only where a label token is predicted: the vocabulary product dominates otherwise.
+      const picked = tf.gather(hidden.reshape([batch.length * T, d]), tf.tensor1d(rows, 'int32')) // [M, D]
+      const logits = model.lmLogits(picked.reshape([1, rows.length, d]) as tf.Tensor3D).reshape([rows.length, -1]) // [M, V]
+      const lp = tf.logSoftmax(logits)
+      const oneHot = tf.oneHot(tf.tensor1d(targets, 'int32'), lp.shape[1]!)
+      return tf.sum(tf.mul(lp, oneHot), 1) // [M]
+    })
+    const values = await logProbs.data()
+    logProbs.dispose()
+    let m = 0
+    for (const inp of batch) for (const r of inp.reads) sums[r.example * classes.length + r.cls]! += values[m++]!
+  }
+  const scores = new Float32Array(sums.length)
+  for (let i = 0; i < texts.length; i++) {
+    labelIds.forEach((label, c) => {
+      scores[i * classes.length + c] = label.length ? sums[i * classes.length + c]! / label.length : -Infinity
+    })
+  }
+  return scores
+}
+
+/** The non-padding ids of each row of an encoded classification set (BOS first). */
+export function rowsFromEncoded(set: { n: number; seqLen: number; tokens: Int32Array; mask: Float32Array }): number[][] {
+  const out: number[][] = []
+  for (let r = 0; r < set.n; r++) {
+    const row: number[] = []
+    for (let t = 0; t < set.seqLen; t++) if (set.mask[r * set.seqLen + t]! > 0) row.push(set.tokens[r * set.seqLen + t]!)
+    out.push(row)
+  }
+  return out
+}
+
+/** Scores, predictions and metrics (no loss: it is not a trained head) on a labelled set. */
+export async function zeroShotClassify(
+  model: TinyGpt,
+  tokenizer: TokenizerLike,
+  set: { n: number; seqLen: number; tokens: Int32Array; mask: Float32Array; labels: Int32Array; classes: string[] },
+  options: ZeroShotOptions = {},
+): Promise<ZeroShotResult> {
+  const t0 = Date.now()
+  const C = set.classes.length
+  const rows = rowsFromEncoded(set)
+  const calibrate = options.calibrate ?? true
+  // The empty text rides along as one more row, so calibration costs one batch entry per class.
+  const all = await zeroShotScores(model, tokenizer, calibrate ? [...rows, [tokenizer.bosId]] : rows, set.classes, options)
+  const scores = all.subarray(0, set.n * C)
+  const prior = calibrate ? all.slice(set.n * C) : new Float32Array(C)
+  const predictions = Array.from({ length: set.n }, (_, i) => {
+    let best = 0
+    for (let c = 1; c < C; c++) if (scores[i * C + c]! - prior[c]! > scores[i * C + best]! - prior[best]!) best = c
+    return best
+  })
+  const truth = Array.from(set.labels)
+  const cm = confusionMatrix(truth, predictions, C)
+  const metrics: Metrics = { loss: NaN, accuracy: accuracy(truth, predictions), macroF1: macroF1(cm), confusion: cm }
+  return { scores: scores.slice(), prior, predictions, metrics, seconds: (Date.now() - t0) / 1000 }
+}
+
+/**
+ * The reference a classification run must beat: the zero-shot LM when it does better than
+ * the untrained head (whose accuracy is near chance or the majority share), else the head.
+ * The note names both, so the page can say what the line means.
+ */
+export function chooseBaseline(head: Metrics, numClasses: number, zeroShot: Metrics | null): { metrics: Metrics; note: string } {
+  const chance = `chance level is ${(100 / Math.max(2, numClasses)).toFixed(0)}%`
+  const headNote = `untrained head ${pct(head.accuracy)}`
+  if (!zeroShot) return { metrics: head, note: `the pretrained body with an untrained head (${chance})` }
+  const zs = `zero-shot LM label scoring ${pct(zeroShot.accuracy)}`
+  if ((zeroShot.accuracy ?? 0) > (head.accuracy ?? 0)) {
+    return { metrics: { ...zeroShot, loss: NaN }, note: `${ZERO_SHOT_NOTE} (${zs}; ${headNote}; ${chance})` }
+  }
+  return { metrics: head, note: `the pretrained body with an untrained head (${headNote}; ${zs}; ${chance})` }
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
