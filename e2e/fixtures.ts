@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { test as base } from '@playwright/test'
+import { test as base, type Page } from '@playwright/test'
 import { parseCsvText } from '../src/engine/data/csv'
 import { StudioPage } from './pages/studio'
 
@@ -12,9 +12,19 @@ const recordLongTasks = () => {
   }).observe({ type: 'longtask', buffered: true })
 }
 
+/** Records Content-Security-Policy violations in the page (read them with cspViolations()). */
+const recordCspViolations = () => {
+  const w = window as unknown as { __cspViolations: string[] }
+  w.__cspViolations = []
+  document.addEventListener('securitypolicyviolation', (e) => w.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`))
+}
+
+export const cspViolations = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations)
+
 export const test = base.extend<{ studio: StudioPage }>({
   studio: async ({ page }, use) => {
     await page.addInitScript(recordLongTasks)
+    await page.addInitScript(recordCspViolations)
     await use(new StudioPage(page))
   },
 })

@@ -28,7 +28,8 @@ function nonDefault(spec: SettingSpec): Settings[keyof Settings] {
       return other.value
     }
     case 'text':
-      return 'qkv,proj,fc,out'
+      // Each text setting has its own vocabulary: its placeholder is a valid non-default example.
+      return spec.placeholder !== undefined && spec.parse(spec.placeholder) === spec.placeholder && spec.placeholder !== spec.default ? spec.placeholder : 'qkv,proj,fc,out'
   }
 }
 

@@ -15,11 +15,11 @@ import type { Settings } from './types'
 // Every key of the Settings type, written out so a key missing from the schema fails here
 // as well as in the compiler.
 const ALL_KEYS: (keyof Settings)[] = [
-  'method', 'freezeFirst', 'unfreezeEvery', 'headFirstEpochs', 'loraRank', 'loraAlpha',
+  'method', 'freezeFirst', 'frozenBlocks', 'unfreezeEvery', 'headFirstEpochs', 'loraRank', 'loraAlpha',
   'loraDropout', 'loraTargets', 'adapterSize', 'learningRate', 'batchSize', 'epochs',
   'optimizer', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'stepEvery', 'stepGamma',
-  'plateauPatience', 'clipNorm', 'accumSteps', 'dropout', 'labelSmoothing', 'valSplit',
-  'earlyStopPatience', 'monitor', 'restoreBest', 'seed', 'seqLen', 'backend',
+  'plateauPatience', 'clipNorm', 'accumSteps', 'dropout', 'labelSmoothing', 'taskWeights', 'valSplit',
+  'earlyStopPatience', 'monitor', 'restoreBest', 'keepLast', 'keepBest', 'seed', 'seqLen', 'backend',
 ]
 
 describe('schema', () => {

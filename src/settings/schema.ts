@@ -1,6 +1,8 @@
 /** One declaration per setting: type, default, range or choices, help, URL short name.
  *  Controls, clamping, validation, the URL codec and the README table all derive from
  *  SPEC below; adding a knob is one entry here plus its use in the engine. */
+import { parseFrozenBlocks } from './frozenBlocks'
+import { parseTaskWeights } from './taskWeights'
 import type { Settings } from './types'
 
 export type Group =
@@ -103,6 +105,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
       { value: 'lora', label: 'LoRA' },
       { value: 'adapter', label: 'Adapters' },
       { value: 'full', label: 'Full fine-tune' },
+      { value: 'custom', label: 'Choose blocks to freeze' },
     ],
     label: 'Method',
     help: 'How much of the network trains: fewer trainable weights train faster and forget less, but can fit the new task less closely.',
@@ -123,6 +126,19 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     unit: 'blocks',
     showWhen: isFreeze,
   },
+  frozenBlocks: {
+    key: 'frozenBlocks',
+    kind: 'text',
+    default: 'emb,0-2',
+    maxLength: 32,
+    parse: parseFrozenBlocks,
+    placeholder: 'emb,0-2,norm',
+    label: 'Frozen units',
+    help: 'Which units stay frozen (emb = embeddings, block numbers or ranges, norm = final norm); also set by the checkboxes in the model\u2019s layer table.',
+    short: 'fb',
+    group: 'method',
+    showWhen: (s) => s.method === 'custom',
+  },
   unfreezeEvery: {
     key: 'unfreezeEvery',
     kind: 'int',
@@ -136,7 +152,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     zeroMeans: 'off',
     group: 'method',
     unit: 'epochs',
-    showWhen: isFreeze,
+    showWhen: (s) => s.method === 'freeze' || s.method === 'custom',
   },
   headFirstEpochs: {
     key: 'headFirstEpochs',
@@ -420,6 +436,18 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     short: 'ls',
     group: 'regularisation',
   },
+  taskWeights: {
+    key: 'taskWeights',
+    kind: 'text',
+    default: '',
+    maxLength: 32,
+    parse: parseTaskWeights,
+    placeholder: '1,0.5',
+    label: 'Task loss weights',
+    help: 'Multitask data only: one weight per label column, in order (empty = all 1); a heavy task dominates the shared body, a zero weight ignores that task.',
+    short: 'tw',
+    group: 'regularisation',
+  },
 
   // ── validation ───────────────────────────────────────────────────────────────────
   valSplit: {
@@ -468,6 +496,28 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     label: 'Restore best weights',
     help: 'When training ends, go back to the epoch with the best monitored score; off keeps the last epoch even if it overfitted.',
     short: 'rb',
+    group: 'validation',
+  },
+  keepLast: {
+    key: 'keepLast',
+    kind: 'int',
+    default: 2,
+    min: 1,
+    max: 20,
+    step: 1,
+    label: 'Keep last checkpoints',
+    help: 'A checkpoint is saved in this browser after every epoch; keep this many recent ones (older ones are deleted), more costs storage space.',
+    short: 'kl',
+    group: 'validation',
+    unit: 'epochs',
+  },
+  keepBest: {
+    key: 'keepBest',
+    kind: 'bool',
+    default: true,
+    label: 'Keep best checkpoint',
+    help: 'Also keep the checkpoint of the best epoch (by the monitored metric) even when it is older than the last ones kept.',
+    short: 'kb',
     group: 'validation',
   },
 

@@ -1,6 +1,6 @@
 /** The engine's typed view of every setting. The schema (schema.ts) declares each key once
  *  with its default, range, help text and URL short name; this type mirrors it. */
-export type Method = 'full' | 'freeze' | 'head' | 'lora' | 'adapter'
+export type Method = 'full' | 'freeze' | 'head' | 'lora' | 'adapter' | 'custom'
 export type OptimizerKind = 'adamw' | 'adam' | 'sgd'
 export type Schedule = 'constant' | 'linear' | 'cosine' | 'step'
 export type BackendChoice = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu'
@@ -10,6 +10,7 @@ export interface Settings {
   // method
   method: Method // how much of the network trains
   freezeFirst: number // 'freeze': number of blocks (from the input side) kept frozen
+  frozenBlocks: string // 'custom': frozen units, e.g. "emb,0-1,norm" (settings/frozenBlocks.ts)
   unfreezeEvery: number // gradual unfreezing: unfreeze one more block every K epochs (0 = off)
   headFirstEpochs: number // two-stage: epochs training the head alone before unfreezing (0 = off)
   loraRank: number
@@ -33,11 +34,14 @@ export interface Settings {
   accumSteps: number // micro-batches per optimizer step
   dropout: number // dropout in the body (training only) and on new heads
   labelSmoothing: number
+  taskWeights: string // multitask: loss weight per label column, e.g. "1,0.5" ('' = all 1)
   // validation
   valSplit: number // fraction held out for validation
   earlyStopPatience: number // epochs without improvement before stopping (0 = off)
   monitor: MonitorMetric
   restoreBest: boolean // restore the best weights when training ends
+  keepLast: number // checkpoints: keep the last K epochs' checkpoints (older ones are deleted)
+  keepBest: boolean // checkpoints: also keep the best epoch's checkpoint
   seed: number
   seqLen: number // tokens per example (text models)
   // environment

@@ -1,6 +1,7 @@
 /** Refuses settings that cannot train on this data and model, before a run starts. Each
  *  message names the control and says what to change. Only impossible or do-nothing
  *  combinations are refused; merely unusual ones (a long warm-up) are left to the person. */
+import { readFrozenBlocks } from './frozenBlocks'
 import { coerce, SCHEMA, SPEC } from './schema'
 import type { Settings } from './types'
 
@@ -91,6 +92,16 @@ export function validateSettings(s: Settings, ctx: ValidationContext): SettingPr
       break
     case 'full':
       break
+    case 'custom': {
+      const u = readFrozenBlocks(s.frozenBlocks)
+      const beyond = u?.blocks.filter((b) => b >= nLayers) ?? []
+      if (beyond.length) {
+        add('frozenBlocks', `The model has blocks 0\u2013${nLayers - 1} only, so block ${beyond[0]} cannot be frozen; remove it from ${label('frozenBlocks')}.`)
+      } else if (u && u.embeddings && u.finalNorm && u.blocks.length >= nLayers && !hasHead) {
+        add('frozenBlocks', `Every unit is frozen and the model has no separate head, so nothing would train; unfreeze at least one block.`)
+      }
+      break
+    }
   }
 
   if (s.method !== 'head' && s.headFirstEpochs > 0) {

@@ -2,6 +2,12 @@ import { BUILTIN_MODELS } from '../engine/models/builtins'
 import { createEngineClient, type EngineClient } from '../worker/client'
 import { connectBridge } from './bridge'
 import { useStudio } from './store'
+import { startRequest, usePlayground } from './playground'
+import { beginExport } from './exportState'
+import type { ExportChoice } from '../worker/protocol'
+import type { PlaygroundInput } from '../worker/protocol'
+import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
+import type { CheckpointCommand } from '../worker/checkpointProtocol'
 
 /** The page's commands: each turns a user intent into protocol messages. */
 let client: EngineClient | null = null
@@ -25,8 +31,10 @@ export function startStudio() {
   e.send({ type: 'init', backend: settings.backend })
   const model = BUILTIN_MODELS[0]!
   e.send({ type: 'loadModel', source: { kind: 'builtin', id: model.id, url: appUrl(model.url) } })
-  e.send({ type: 'loadDataset', source: { kind: 'url', url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
+  // The last dataset used in this browser, or the sample on a first visit.
+  e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
   configure()
+  refreshCheckpoints() // and offer to resume a run the last visit did not see end
   // Re-plan whenever settings change; the worker answers with counts and problems.
   useStudio.subscribe((st, prev) => {
     if (st.settings !== prev.settings || st.dataset !== prev.dataset) configure()
@@ -73,4 +81,107 @@ export function stop() {
 /** Test hook (and a real recovery path): a failure inside the worker reaches the page. */
 export function crashWorker() {
   engine().send({ type: 'crash' })
+}
+
+/** Checkpoints and run history (answers land in state/checkpoints.ts). */
+export function sendCheckpoint(msg: CheckpointCommand) {
+  engine().send(msg)
+}
+export function refreshCheckpoints() {
+  const e = engine()
+  e.send({ type: 'listCheckpoints' })
+  e.send({ type: 'findInterrupted' })
+  e.send({ type: 'storageEstimate' })
+}
+/** Continues a stored run from a checkpoint under the same run id, so the chart and the
+ *  step numbers go on where they stopped. */
+export function resumeCheckpoint(checkpointId: string, runId: string) {
+  useStudio.getState().startRun(runId)
+  engine().send({ type: 'resumeRun', checkpointId })
+}
+/** Ends the worker as a crash or running out of memory would, starts a fresh one, loads the
+ *  model and dataset again and offers the last checkpoint (test hook and recovery path). */
+export function restartEngine(reason: string) {
+  const e = engine()
+  e.restart()
+  useStudio.setState({ status: 'idle', runId: null, busy: null })
+  useStudio.getState().notify({ kind: 'error', text: reason, where: 'worker' })
+  const model = BUILTIN_MODELS[0]!
+  e.send({ type: 'init', backend: useStudio.getState().settings.backend })
+  e.send({ type: 'loadModel', source: { kind: 'builtin', id: model.id, url: appUrl(model.url) } })
+  e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
+  configure()
+  refreshCheckpoints()
+}
+
+/** Interpolation, export and import (answers land in state/exportState.ts). */
+export function interpolate(alpha: number, keep = false) {
+  beginExport('interpolate')
+  engine().send(keep ? { type: 'keepAlpha', alpha } : { type: 'interpolate', alpha })
+}
+export function sweepAlpha(points = 11) {
+  beginExport('sweep')
+  engine().send({ type: 'sweep', points })
+}
+export function exportModel(choice: ExportChoice, alpha: number) {
+  const st = useStudio.getState()
+  beginExport('export')
+  engine().send({ type: 'export', choice, alpha, metrics: { base: st.baseline?.metrics ?? null, tuned: st.result?.summary.best ?? st.lastVal } })
+}
+export function loadModelFile(file: File) {
+  beginExport('import')
+  useStudio.setState({ busy: { task: 'model', done: 0, total: file.size, label: `Reading ${file.name}` } })
+  engine().send({ type: 'loadModel', source: { kind: 'file', file } })
+}
+
+/** Playground: try the model before and after fine-tuning (answers land in state/playground.ts). */
+export function tryModel(input: PlaygroundInput) {
+  const requestId = `try-${Date.now().toString(36)}`
+  startRequest(requestId)
+  engine().send({ type: 'predict', requestId, input })
+}
+export function generateText(opts: { prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }) {
+  const requestId = `gen-${Date.now().toString(36)}`
+  startRequest(requestId)
+  engine().send({ type: 'generate', requestId, ...opts })
+}
+export function stopGenerating() {
+  const { requestId } = usePlayground.getState()
+  if (requestId) engine().send({ type: 'stopGenerate', requestId })
+}
+
+/** Datasets: storage, roles, a validation file and image sets (worker/dataHost.ts). */
+export function sendData(msg: DataCommand) {
+  engine().send(msg)
+}
+export function uploadValidation(file: File) {
+  useStudio.setState({ busy: { task: 'dataset', done: 0, total: file.size, label: `Reading ${file.name}` } })
+  sendData({ type: 'loadValidation', file })
+}
+export function uploadImages(source: ImageUpload) {
+  useStudio.setState({ busy: { task: 'dataset', done: 0, total: 1, label: `Reading ${source.kind === 'zip' ? source.file.name : source.name}` } })
+  sendData({ type: 'loadImages', source })
+}
+export function loadImageSample(file: string) {
+  uploadImages({ kind: 'url', url: appUrl(`samples/${file}`), name: file })
+}
+
+/** Any TensorFlow.js layers model (or a studio model.json) by URL, cached in IndexedDB. */
+export function loadModelUrl(url: string) {
+  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Fetching ${url}` } })
+  engine().send({ type: 'loadModel', source: { kind: 'url', url } })
+}
+/** model.json with its .bin shards chosen together; a studio .zip goes to the zip import. */
+export function loadModelFiles(files: File[]) {
+  const zip = files.find((f) => f.name.toLowerCase().endsWith('.zip'))
+  if (zip) return loadModelFile(zip)
+  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Reading ${files.map((f) => f.name).join(', ')}` } })
+  engine().send({ type: 'loadModel', source: { kind: 'files', files } })
+}
+/** Loads the built-in model with this id (see engine/models/builtins.ts), e.g. 'emoji-cnn'. */
+export function loadBuiltinModelById(id: string) {
+  const model = BUILTIN_MODELS.find((m) => m.id === id)
+  if (!model) throw new Error(`No built-in model "${id}"`)
+  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Loading ${model.title}` } })
+  engine().send({ type: 'loadModel', source: { kind: 'builtin', id: model.id, url: appUrl(model.url) } })
 }

@@ -1,6 +1,10 @@
 import type { EngineClient } from '../worker/client'
 import type { FromWorker } from '../worker/protocol'
 import { useStudio } from './store'
+import { onDataEvent } from './datasets'
+import { onCheckpointEvent } from './checkpoints'
+import { endPending, onPlaygroundEvent } from './playground'
+import { endExportPending, onExportEvent } from './exportState'
 
 /** Worker events → store updates. The only place that knows both. */
 export function connectBridge(client: EngineClient): () => void {
@@ -65,6 +69,30 @@ export function connectBridge(client: EngineClient): () => void {
           get().notify({ kind: 'info', text: e.message })
         }
         break
+      case 'prediction':
+      case 'generation':
+      case 'playground':
+        onPlaygroundEvent(e)
+        break
+      case 'datasets':
+      case 'augmentPreview':
+        onDataEvent(e)
+        break
+      case 'interpolation':
+      case 'sweep':
+      case 'exported':
+      case 'imported':
+        onExportEvent(e)
+        break
+      case 'checkpoints':
+      case 'runs':
+      case 'storage':
+      case 'storageFull':
+      case 'interrupted':
+      case 'restored':
+      case 'runSeries':
+        onCheckpointEvent(e)
+        break
       case 'evaluation':
         set({ lastVal: e.metrics })
         break
@@ -73,6 +101,8 @@ export function connectBridge(client: EngineClient): () => void {
         // A failed run (or a dead worker) ends the run, but the page and its data stay.
         if (e.where === 'worker' || (e.runId && e.runId === st.runId && st.status !== 'done')) set({ status: 'idle', runId: null })
         set({ busy: null })
+        endPending()
+        endExportPending()
         st.notify({ kind: 'error', text: e.message, ...(e.where ? { where: e.where } : {}) })
         break
       }

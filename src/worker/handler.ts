@@ -1,17 +1,29 @@
 import { chooseBackend, type BackendHost, type BackendInfo } from '../engine/backend'
-import { parseDataset, type Dataset, type ByteInput } from '../engine/data/dataset'
-import { splitDataset } from '../engine/data/split'
+import type { Dataset } from '../engine/data/dataset'
+import type { ImageDecoder } from '../engine/data/images/types'
+import { DataHost } from './dataHost'
+import { ImageModelHost, isImageModel, probeModel, type ModelProbe } from './imageModelHost'
 import { datasetTexts, encodeClassification, encodeLanguageModel } from '../engine/data/textBatches'
 import { loadTinyGpt, type LoadedTinyGpt } from '../engine/models/modelFile'
 import { describeLayers } from '../engine/models/layerTable'
 import { evaluate, fineTune, Tuning, type Encoded } from '../engine/train/fineTune'
 import { FeatureCache } from '../engine/train/featureCache'
 import { RunControl } from '../engine/train/runControl'
+import { zeroShotClassify } from '../engine/train/zeroShot'
+import { tasksOf } from '../engine/train/multitaskData'
 import { trainableBlocks } from '../engine/tuning/freeze'
 import { applyInterpolation, disposeWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
 import { validateSettings } from '../settings/validate'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, FromWorker, ModelSummary, TaskKind, ToWorker } from './protocol'
+import { createExportCommands } from './exportCommands'
+import { CheckpointHost, type PreparedResume } from './checkpointHost'
+import { isStorageCommand } from './checkpointProtocol'
+import type { EstimateFn } from '../engine/storage/types'
+import { generate, predictText, type PlaygroundSession } from './playground'
+import { layersFitProblem, layersSummary, loadFromSource, predictImage, type CurrentLayers } from './layersModels'
+import { ModelLoadError } from '../engine/models/modelLoadError'
+import { indexedDbModelCache } from '../engine/storage/modelCache'
 
 interface Session {
   backend: BackendInfo | null
@@ -22,13 +34,25 @@ interface Session {
   tuning: Tuning | null // what the last run trained, kept for evaluation and the playground
   lastVal: Encoded | null
   base: WeightMap | null // the pretrained body, so every run starts from it
+  layers: CurrentLayers | null // a TensorFlow.js layers model, when it is the current model
 }
 
 /** Turns commands into engine calls and engine progress into events. It never touches
  *  `self`, so Node tests drive it by calling the returned function and reading `post`. */
-export function createHandler(post: (e: FromWorker) => void, host: BackendHost = {}, fetchFn: typeof fetch = (u, i) => fetch(u, i)) {
-  const s: Session = { backend: null, dataset: null, datasetSummary: null, loaded: null, run: null, tuning: null, lastVal: null, base: null }
+export function createHandler(post: (e: FromWorker) => void, host: BackendHost = {}, fetchFn: typeof fetch = (u, i) => fetch(u, i), decoder: ImageDecoder | null = null, storage: { estimate?: EstimateFn } = {}) {
+  const s: Session = { backend: null, dataset: null, datasetSummary: null, loaded: null, run: null, tuning: null, lastVal: null, base: null, layers: null }
   let ready: Promise<void> = Promise.resolve()
+  const data = new DataHost(post, fetchFn, decoder)
+  const images = new ImageModelHost(post, decoder) // image CNNs (TinyCnn); text models stay in s.loaded
+  const imageSet = () => data.imageSet // read where `data` is shadowed by the encoded split
+  const stoppedGenerations = new Set<string>() // generate requests asked to stop
+
+  /** What the playground needs from the session; null while no text model is loaded. */
+  function playground(): PlaygroundSession | null {
+    if (!s.loaded) return null
+    const classes = s.lastVal?.kind === 'classification' ? s.lastVal.classes : null
+    return { model: s.loaded.model, tokenizer: s.loaded.tokenizer, base: s.base, tuning: s.tuning, classes, seqLen: s.tuning?.settings.seqLen ?? s.loaded.model.config.seqLen }
+  }
 
   async function ensureBackend(pref: Settings['backend'] = 'auto') {
     if (s.backend) return
@@ -37,67 +61,59 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     post({ type: 'backend', info: s.backend })
   }
 
-  async function loadDataset(msg: Extract<ToWorker, { type: 'loadDataset' }>) {
-    const src = msg.source
-    let name: string
-    let input: ByteInput
-    let totalBytes: number | undefined
-    let origin: string
-    if (src.kind === 'url') {
-      const res = await fetchFn(src.url)
-      if (!res.ok || !res.body) throw new Error(`Could not download ${src.name} (HTTP ${res.status}).`)
-      name = src.name
-      input = res.body
-      const len = Number(res.headers.get('content-length'))
-      totalBytes = len > 0 ? len : undefined
-      origin = `sample: ${src.name}`
-    } else {
-      name = src.file.name
-      input = src.file.stream()
-      totalBytes = src.file.size
-      origin = `file: ${src.file.name}`
-    }
-    const result = await parseDataset(name, input, (p) => {
-      post({ type: 'progress', task: 'dataset', done: p.bytesRead, total: p.totalBytes ?? totalBytes ?? p.bytesRead, label: `Reading ${name}: ${p.rows.toLocaleString('en')} rows` })
-    }, totalBytes !== undefined ? { totalBytes } : {})
-    if (!result.ok) {
-      // The dataset already loaded stays: a bad file loses nothing.
-      post({ type: 'error', message: result.error.message, where: `dataset ${result.error.file}${result.error.row ? `, row ${result.error.row}` : ''}${result.error.field ? `, field ${result.error.field}` : ''}` })
-      return
-    }
-    const d = result.dataset
-    const task = toTask(d)
-    if (!task) {
-      post({ type: 'error', message: `${name}: the studio's text model can fine-tune text classification and language modelling; this file looks like ${d.task}. Choose a file with a text column and a label column, or plain text.`, where: `dataset ${name}` })
-      return
-    }
-    s.dataset = d
-    const labelCol = d.roles.labels[0]
-    const textCol = d.roles.text
-    const cols = [textCol, labelCol].filter((c): c is string => c !== undefined)
-    const idx = cols.map((c) => d.columns.indexOf(c))
-    s.datasetSummary = {
-      id: `${name}:${d.bytes}`,
-      name,
-      task,
-      rows: d.rows.length,
-      rejected: d.rejectedCount,
-      rejectedReasons: d.rejected.slice(0, 10),
-      warnings: d.warnings.map((w) => w.message),
-      classes: labelCol ? (d.classes[labelCol] ?? []).map((c) => ({ name: c.label, count: c.count })) : [],
-      preview: d.rows.slice(0, 8).map((r) => idx.map((i) => (r[i] ?? '').slice(0, 300))),
-      columns: cols,
-      bytes: d.bytes,
-      source: origin,
-    }
-    post({ type: 'dataset', summary: s.datasetSummary })
+  /** Datasets live in DataHost (parse, storage, roles, validation file, images); the
+   *  session mirrors what is current. */
+  function syncData() {
+    s.dataset = data.dataset
+    s.datasetSummary = data.summary
   }
 
   async function loadModel(msg: Extract<ToWorker, { type: 'loadModel' }>) {
+    if (msg.source.kind === 'file') return exportCommands.importFile(msg.source.file)
+    if (msg.source.kind === 'files' || msg.source.kind === 'url') return loadOther(msg.source)
     const url = msg.source.url
-    const loaded = await loadTinyGpt(url, (u) => fetchFn(u), (done, total) =>
+    const probe = await probeModel(url, (u) => fetchFn(u)) // dispatch on model.json's format
+    if (isImageModel(probe)) return loadImageModel(probe, msg.source.kind === 'builtin' ? msg.source.id : url)
+    const loaded = await loadTinyGpt(url, probe.fetch, (done, total) =>
       post({ type: 'progress', task: 'model', done, total, label: `Downloading the model: ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` }),
     )
+    installModel(loaded, msg.source.kind === 'builtin' ? msg.source.id : url)
+  }
+
+  /** Makes `loaded` the session's model; its weights become the base every run starts from. */
+  /** Any model.json by URL or chosen files; a bad one leaves the current model in place. */
+  async function loadOther(source: { kind: 'url'; url: string } | { kind: 'files'; files: File[] }) {
+    const got = await loadFromSource(source, (u) => fetchFn(u), indexedDbModelCache(), post)
+    if (got.kind === 'tinygpt') return installModel(got.loaded, source.kind === 'url' ? source.url : 'files')
+    if (got.kind === 'other') {
+      const probe = { url: got.url, json: got.json, fetch: got.fetchFn }
+      if (isImageModel(probe)) return loadImageModel(probe, got.url)
+      throw new ModelLoadError(`${got.url}: this studio cannot read its own "${got.format}" model files in this version.`, `model ${got.url}`)
+    }
+    images.clear()
+    s.layers?.body.dispose()
+    s.layers = { body: got.body, summary: layersSummary(got.body, got.url, new Set()) }
+    post({ type: 'model', summary: s.layers.summary })
+    if (s.datasetSummary) post({ type: 'error', message: layersFitProblem(s.layers, s.datasetSummary), where: `model ${s.layers.summary.title} and dataset ${s.datasetSummary.name}` })
+  }
+
+  /** An image CNN replaces whatever model was loaded. */
+  async function loadImageModel(probe: ModelProbe, id: string) {
+    await images.load(probe, id)
+    s.layers?.body.dispose()
+    s.layers = null
+    s.loaded?.model.dispose()
+    s.loaded = null
+    s.tuning?.dispose()
+    s.tuning = null
+    if (s.base) disposeWeights(s.base)
+    s.base = null
+  }
+
+  function installModel(loaded: LoadedTinyGpt, id: string) {
+    images.clear()
+    s.layers?.body.dispose()
+    s.layers = null
     s.loaded?.model.dispose()
     s.tuning?.dispose()
     s.tuning = null
@@ -106,7 +122,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     const { config } = loaded.model
     const card = loaded.card
     const summary: ModelSummary = {
-      id: msg.source.kind === 'builtin' ? msg.source.id : url,
+      id,
       title: String(card.title ?? card.name ?? 'TinyGpt model'),
       description: String(card.description ?? card.intendedUse ?? ''),
       pretrained: true,
@@ -125,6 +141,8 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
 
   /** Parameter counts and problems for these settings, before anything trains. */
   function plan(settings: Settings) {
+    if (s.layers) return post({ type: 'plan', trainableParams: 0, totalParams: s.layers.summary.totalParams, problems: [{ field: 'dataset', message: layersFitProblem(s.layers, s.datasetSummary) }] })
+    if (images.loaded) return images.plan(settings, data.imageSet)
     if (!s.loaded) return
     const { model } = s.loaded
     const task = s.datasetSummary?.task ?? 'text-classification'
@@ -140,7 +158,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     })
     if (!problems.length) {
       try {
-        const t = new Tuning(model, settings, task === 'text-classification' ? Math.max(2, s.datasetSummary?.classes.length ?? 2) : null)
+        const t = new Tuning(model, settings, task === 'text-classification' ? Math.max(2, s.datasetSummary?.classes.length ?? 2) : null, s.dataset ? tasksOf(s.dataset, {}) : undefined)
         counts = t.counts(0)
         t.dispose()
       } catch (e) {
@@ -156,25 +174,32 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     const d = s.dataset!
     const tok = s.loaded!.tokenizer
     const seqLen = Math.min(settings.seqLen, s.loaded!.model.config.seqLen)
-    const split = splitDataset(d, { validationFraction: settings.valSplit, seed: settings.seed })
+    // Held out from the dataset, or the separate validation file (DataHost.plan).
+    const split = data.plan(settings)
     if (toTask(d) === 'language-modelling') {
-      const enc = (idx: number[]): Encoded => {
-        const b = encodeLanguageModel(datasetTexts(d, idx), tok, seqLen)
+      const enc = (ds: Dataset, idx: number[]): Encoded => {
+        const b = encodeLanguageModel(datasetTexts(ds, idx), tok, seqLen)
         return { kind: 'lm', n: b.n, seqLen, tokens: b.blocks }
       }
-      return { train: enc(split.train), val: enc(split.validation) }
+      return { train: enc(split.train, split.trainIdx), val: enc(split.validation, split.validationIdx) }
     }
     const classes = (d.classes[d.roles.labels[0] ?? ''] ?? []).map((c) => c.label)
-    const enc = (idx: number[]): Encoded => {
-      const a = encodeClassification(d, tok, { seqLen, indices: idx })
-      return { kind: 'classification', n: a.n, seqLen, tokens: a.ids, mask: a.mask, labels: a.labels, classes }
+    const enc = (ds: Dataset, idx: number[]): Encoded => {
+      const a = encodeClassification(ds, tok, { seqLen, indices: idx })
+      const tasks = tasksOf(d, a.labelsByColumn) // several label columns: one head each
+      return { kind: 'classification', n: a.n, seqLen, tokens: a.ids, mask: a.mask, labels: a.labels, classes, ...(tasks.length ? { tasks } : {}) }
     }
-    return { train: enc(split.train), val: enc(split.validation) }
+    return { train: enc(split.train, split.trainIdx), val: enc(split.validation, split.validationIdx) }
   }
 
-  async function train(msg: Extract<ToWorker, { type: 'train' }>) {
+  async function train(msg: Extract<ToWorker, { type: 'train' }>, resume?: PreparedResume) {
     const { runId, settings } = msg
     if (s.run) throw new Error('A run is already in progress: stop it first.')
+    if (s.layers) throw new ModelLoadError(layersFitProblem(s.layers, s.datasetSummary), `model ${s.layers.summary.title}`)
+    if (images.loaded) {
+      await ensureBackend(settings.backend)
+      return images.train(msg, imageSet(), (r) => (s.run = r))
+    }
     if (!s.dataset || !s.loaded) throw new Error('Load a dataset and a model before training.')
     await ensureBackend(settings.backend)
     const data = encode(settings)
@@ -197,28 +222,58 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     s.tuning?.dispose()
     s.tuning = null
     if (s.base) applyInterpolation(s.loaded.model, s.base, s.base, 0)
-    const tuning = new Tuning(s.loaded.model, settings, data.train.kind === 'classification' ? data.train.classes.length : null)
+    const tuning = new Tuning(s.loaded.model, settings, data.train.kind === 'classification' ? data.train.classes.length : null, data.train.kind === 'classification' ? data.train.tasks : undefined)
     s.tuning = tuning
     s.lastVal = data.val
     const control = new RunControl()
     s.run = { id: runId, control }
     post({ type: 'state', runId, state: 'running' })
     try {
-      const result = await fineTune(s.loaded.model, tuning, data, settings, control, {
+      // What the pretrained LM does with no training: scored before the body changes.
+      post({ type: 'progress', task: 'baseline', done: 0, total: 1, label: 'Scoring each class name with the pretrained LM (zero-shot baseline)' })
+      const zeroShot = !resume && data.val.kind === 'classification' && !data.val.tasks ? (await zeroShotClassify(s.loaded.model, s.loaded.tokenizer, data.val)).metrics : null
+      // Every epoch is checkpointed and the run recorded in IndexedDB (checkpointHost.ts).
+      const recorder = await checkpoints.startRun(runId, settings, control, resume?.record ?? null, {
         onBaseline: (metrics, note) => post({ type: 'baseline', runId, metrics, note }),
         onStep: (e) => post({ type: 'step', runId, ...e }),
         onEpoch: (e) => post({ type: 'epoch', runId, ...e }),
         onProgress: (task, done, total, label) => post({ type: 'progress', task, done, total, label }),
         onState: (state) => post({ type: 'state', runId, state }),
       })
+      const result = await fineTune(s.loaded.model, tuning, { ...data, zeroShot }, settings, control, recorder.callbacks(), resume?.input).catch(async (e: unknown) => {
+        await recorder.fail(errorText(e))
+        throw e
+      })
+      await recorder.finish(result)
       post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: result.message })
     } finally {
       s.run = null
     }
   }
 
+  const exportCommands = createExportCommands(s, post, { encode, install: installModel, evaluate: (tuning, val) => evaluateNow(s.loaded!.model, tuning, val) })
+
+  const checkpoints = new CheckpointHost(s, post, {
+    encode,
+    evaluate: (tuning, val) => evaluateNow(s.loaded!.model, tuning, val),
+    selectDataset: async (ref) => {
+      if (ref.storedId) await data.handle({ type: 'selectDataset', id: ref.storedId })
+      syncData()
+      if (s.datasetSummary?.id !== ref.id) throw new Error(`This run trained on ${ref.name}, which is not stored in this browser any more: load it in step 1, then try again.`)
+    },
+    ...(storage.estimate ? { estimate: storage.estimate } : {}),
+  })
+
   return async function handle(msg: ToWorker): Promise<void> {
     // Run control must not wait behind a long command (training is one long command).
+    if (isStorageCommand(msg)) {
+      await checkpoints.handle(msg).catch((e: unknown) => post({ type: 'error', message: errorText(e), where: msg.type }))
+      return
+    }
+    if (msg.type === 'stopGenerate') {
+      stoppedGenerations.add(msg.requestId)
+      return
+    }
     if (msg.type === 'pause' || msg.type === 'resume' || msg.type === 'stop') {
       const run = s.run
       if (!run || run.id !== msg.runId) return
@@ -236,31 +291,88 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
             post({ type: 'ready' })
             break
           case 'loadDataset':
-            await loadDataset(msg)
+            await data.load(msg)
+            syncData()
+            break
+          case 'loadValidation':
+          case 'clearValidation':
+          case 'setRoles':
+          case 'listDatasets':
+          case 'selectDataset':
+          case 'deleteDataset':
+          case 'restoreDataset':
+          case 'loadImages':
+          case 'augmentPreview':
+          case 'setDataLimits':
+            await data.handle(msg)
+            syncData()
             break
           case 'loadModel':
             await ensureBackend()
             await loadModel(msg)
             break
           case 'configure':
+            data.configure(msg.settings)
+            syncData()
             plan(msg.settings)
             break
           case 'train':
             await train(msg)
             break
           case 'evaluate':
+            if (images.loaded) {
+              post({ type: 'evaluation', metrics: await images.evaluateLast() })
+              break
+            }
             if (!s.loaded || !s.tuning || !s.lastVal) throw new Error('Train a model before evaluating it.')
             post({ type: 'evaluation', metrics: await evaluateNow(s.loaded.model, s.tuning, s.lastVal) })
             break
+          case 'interpolate':
+          case 'keepAlpha':
+          case 'sweep':
+          case 'export':
+            await exportCommands.handle(msg)
+            break
+          case 'restoreCheckpoint':
+            await checkpoints.restore(msg.id)
+            break
+          case 'resumeRun': {
+            if (s.run) throw new Error('A run is already in progress: stop it first.')
+            const prepared = await checkpoints.prepareResume(msg.checkpointId)
+            await train({ type: 'train', runId: prepared.runId, settings: prepared.settings }, prepared)
+            break
+          }
           case 'crash':
             throw new Error('Simulated failure inside the worker (test hook)')
+          case 'predict': {
+            if (images.loaded && msg.input.kind === 'image') {
+              await images.predict(msg.requestId, { width: msg.input.width, height: msg.input.height, data: msg.input.rgba, name: msg.input.name })
+              break
+            }
+            if (s.layers) {
+              await predictImage(s.layers, msg, post)
+              break
+            }
+            const p = playground()
+            if (!p) throw new Error('Load a model before trying it.')
+            if (msg.input.kind === 'text') await predictText(p, msg, msg.input.text, post)
+            else post({ type: 'playground', requestId: msg.requestId, message: `${msg.input.name}: the loaded model reads text, not images. Load an image model to try images.` })
+            break
+          }
+          case 'generate': {
+            const p = playground()
+            if (!p) throw new Error('Load a model before trying it.')
+            await generate(p, msg, post, () => stoppedGenerations.has(msg.requestId))
+            stoppedGenerations.delete(msg.requestId)
+            break
+          }
           default: {
             const never: never = msg
             throw new Error(`Unknown command ${JSON.stringify(never)}`)
           }
         }
       } catch (e) {
-        post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), message: errorText(e), where: msg.type })
+        post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), message: errorText(e), where: e instanceof ModelLoadError ? e.where : msg.type })
       }
     })
     // One command at a time: a model must not be swapped out under a running loop.

@@ -2,8 +2,14 @@
  *  this file from each other; `type` narrows every payload, so no casts are needed. */
 import type { BackendInfo } from '../engine/backend'
 import type { BackendChoice, Settings } from '../settings/types'
+import type { ExportChoice } from '../engine/export/tuningPack'
+import type { SweepPoint } from '../engine/tuning/blend'
 
-export type TaskKind = 'text-classification' | 'language-modelling'
+export type { ExportChoice, SweepPoint }
+import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
+import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
+
+export type TaskKind = 'text-classification' | 'language-modelling' | 'image-classification'
 
 export interface DatasetSummary {
   id: string
@@ -18,6 +24,7 @@ export interface DatasetSummary {
   columns: string[]
   bytes: number
   source: string // where it came from: "sample: spam-ham", "file: mine.csv"
+  details?: DatasetDetails // roles, split, lengths, storage, images (see dataProtocol.ts)
 }
 
 export interface LayerSummary {
@@ -42,6 +49,14 @@ export interface ModelSummary {
   dModel: number
   seqLen: number
   vocabSize: number
+  /** What the model reads, for the panel and the playground (absent: TinyGpt text). */
+  input?: ModelInput
+}
+
+export interface ModelInput {
+  kind: 'text' | 'image'
+  shape: string // e.g. "[B, 224, 224, 3]"
+  description: string // e.g. "224×224 RGB images, pixels scaled to [-1, 1]"
 }
 
 export interface Metrics {
@@ -50,6 +65,15 @@ export interface Metrics {
   macroF1?: number
   perplexity?: number
   confusion?: number[][] // [truth][prediction]
+  tasks?: TaskMetrics[] // multitask: one entry per label column; the fields above are their means (confusion: first task)
+}
+
+export interface TaskMetrics {
+  name: string // the label column
+  weight: number // its weight in the summed loss
+  loss: number
+  accuracy: number
+  macroF1: number
 }
 
 export interface StepEvent {
@@ -73,10 +97,18 @@ export interface RunSummary {
   seconds: number
 }
 
+/** "before" = the base weights (with the run's head as it was before training), "after" = tuned. */
+export type Which = 'before' | 'after'
+
+/** What the playground sends to a model: text, or an image's RGBA pixels. */
+export type PlaygroundInput =
+  | { kind: 'text'; text: string }
+  | { kind: 'image'; width: number; height: number; rgba: Uint8ClampedArray; name: string }
+
 export type ToWorker =
   | { type: 'init'; backend: BackendChoice }
   | { type: 'loadDataset'; source: { kind: 'url'; url: string; name: string } | { kind: 'file'; file: File } }
-  | { type: 'loadModel'; source: { kind: 'builtin'; id: string; url: string } | { kind: 'url'; url: string } }
+  | { type: 'loadModel'; source: { kind: 'builtin'; id: string; url: string } | { kind: 'url'; url: string } | { kind: 'file'; file: File } | { kind: 'files'; files: File[] } }
   | { type: 'configure'; settings: Settings }
   | { type: 'train'; runId: string; settings: Settings }
   | { type: 'pause'; runId: string }
@@ -84,11 +116,22 @@ export type ToWorker =
   | { type: 'stop'; runId: string }
   | { type: 'evaluate' }
   | { type: 'crash' } // test hook: throws inside the worker to prove errors reach the page
+  // Interpolation θ(α) = (1−α)·θ_base + α·θ_tuned and export (see worker/exportCommands.ts).
+  | { type: 'interpolate'; alpha: number } // apply α to the model (head stays tuned)
+  | { type: 'keepAlpha'; alpha: number } // apply α and keep it as the chosen one
+  | { type: 'sweep'; points: number } // validation metric at `points` α values from 0 to 1
+  | { type: 'export'; choice: ExportChoice; alpha: number; metrics: { base: Metrics | null; tuned: Metrics | null } }
+  | DataCommand // datasets: storage, roles, validation file, images (dataProtocol.ts)
+  | CheckpointCommand // checkpoints and run history (checkpointProtocol.ts)
+  // Playground: try the model before and after fine-tuning (see worker/playground.ts).
+  | { type: 'predict'; requestId: string; input: PlaygroundInput }
+  | { type: 'generate'; requestId: string; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }
+  | { type: 'stopGenerate'; requestId: string }
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'backend'; info: BackendInfo }
-  | { type: 'progress'; task: 'backend' | 'dataset' | 'model' | 'features' | 'baseline'; done: number; total: number; label: string }
+  | { type: 'progress'; task: 'backend' | 'dataset' | 'model' | 'features' | 'baseline' | 'sweep' | 'export'; done: number; total: number; label: string }
   | { type: 'dataset'; summary: DatasetSummary }
   | { type: 'model'; summary: ModelSummary }
   | { type: 'plan'; trainableParams: number; totalParams: number; problems: { field: string; message: string }[] }
@@ -99,3 +142,12 @@ export type FromWorker =
   | { type: 'done'; runId: string; reason: DoneReason; summary: RunSummary; message: string }
   | { type: 'evaluation'; metrics: Metrics }
   | { type: 'error'; runId?: string; message: string; where?: string }
+  | { type: 'interpolation'; alpha: number; kept: number; metrics: Metrics }
+  | { type: 'sweep'; points: SweepPoint[]; best: number | null }
+  | { type: 'exported'; fileName: string; choice: ExportChoice; bytes: ArrayBuffer } // transfer `bytes`
+  | { type: 'imported'; fileName: string; choice: ExportChoice; title: string; metrics: Metrics | null; note: string }
+  | DataEvent // stored datasets list, augmentation preview (dataProtocol.ts)
+  | CheckpointEvent // checkpoints, runs, storage, recovery (checkpointProtocol.ts)
+  | { type: 'prediction'; requestId: string; which: Which; classes: { name: string; prob: number }[]; note: string }
+  | { type: 'generation'; requestId: string; which: Which; text: string; done: boolean; stopped: boolean }
+  | { type: 'playground'; requestId: string; message: string } // why a playground request gave no answer

@@ -40,6 +40,11 @@ export class FeatureCache {
     }
   }
 
+  /** Whether row r of `side` is cached (so its raw input need not be loaded). */
+  has(side: Side, r: number): boolean {
+    return this.rows[side][r] != null
+  }
+
   /** [b, ...] batch of cached rows; call inside tf.tidy (the result is a new tensor). */
   gather(side: Side, idx: readonly number[]): tf.Tensor {
     const rows = this.rows[side]

@@ -4,6 +4,7 @@ import type { DoneReason, Metrics, RunSummary, StepEvent } from '../../worker/pr
 import { mulberry32, shuffleInPlace } from '../data/rng'
 import type { Body } from '../models/body'
 import { TinyGpt, type ForwardHooks, type Param } from '../models/tinyGpt'
+import { TinyCnn, pointwiseLayers } from '../models/tinyCnn'
 import { Adapters, combineHooks } from '../tuning/adapters'
 import { frozenPrefixBlocks, trainableBlocks, trainableBodyParams, trainableVariables } from '../tuning/freeze'
 import { Head } from '../tuning/heads'
@@ -17,14 +18,19 @@ import { accuracy, confusionMatrix, macroF1, perplexity } from './metrics'
 import { FeatureCache } from './featureCache'
 import { createOptimizer, type StudioOptimizer } from './optimizers'
 import { ReduceLrOnPlateau } from './plateau'
+import { assignTensors, readOptimizers, readTensors, restoreOptimizers, stableNames, tensorsByVariable, type LoopCheckpoint, type ResumeInput } from './loopState'
 import type { RunControl } from './runControl'
 import { learningRateAt } from './schedules'
 import { chooseBaseline } from './zeroShot'
+import { multiHeadFor, multitaskMetrics, type TaskLabels } from './multitaskData'
+import type { MultiHead } from '../tuning/multitask'
+import { imageTensor, prefetchImages, type EncodedImages } from './imageBatches'
 
 /** Examples already turned into token ids by the model's tokenizer. */
 export type Encoded =
-  | { kind: 'classification'; n: number; seqLen: number; tokens: Int32Array; mask: Float32Array; labels: Int32Array; classes: string[] }
+  | { kind: 'classification'; n: number; seqLen: number; tokens: Int32Array; mask: Float32Array; labels: Int32Array; classes: string[]; tasks?: TaskLabels[] } // tasks: ≥ 2 label columns (multitask)
   | { kind: 'lm'; n: number; seqLen: number; tokens: Int32Array } // n blocks of seqLen + 1 ids
+  | EncodedImages // pixels [n, H, W, 3] for an image body (classification)
 
 export interface EpochEvent {
   epoch: number
@@ -40,12 +46,15 @@ export interface FineTuneCallbacks {
   onEpoch?: (e: EpochEvent) => void | Promise<void>
   onProgress?: (task: 'features' | 'baseline', done: number, total: number, label: string) => void
   onState?: (state: 'running' | 'paused') => void
+  /** After each full epoch: the weights, optimizer and loop state a checkpoint needs. */
+  onCheckpoint?: (c: LoopCheckpoint) => void | Promise<void>
 }
 
 /** The trainable pieces a run adds to the base model; kept after the run for the
  *  playground, evaluation and export. */
 export class Tuning {
-  readonly head: Head | null
+  readonly head: Head | null // with several tasks: the first task's head
+  readonly multi: MultiHead | null // one head per label column (multitask), or null
   readonly lora: Lora | null
   readonly adapters: Adapters | null
   readonly hooks: ForwardHooks | undefined
@@ -54,14 +63,18 @@ export class Tuning {
     readonly model: Body,
     readonly settings: Settings,
     numClasses: number | null,
+    tasks?: readonly Pick<TaskLabels, 'name' | 'classes'>[],
   ) {
     const seed = settings.seed
-    this.head = numClasses === null ? null : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses }, seed + 11)
-    const needsGpt = settings.method === 'lora' || settings.method === 'adapter'
+    this.multi = tasks && tasks.length > 1 ? multiHeadFor(model.featureDim, tasks, settings.taskWeights, seed + 11) : null
+    this.head = this.multi ? this.multi.heads[0]! : numClasses === null ? null : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses }, seed + 11)
+    const needsGpt = settings.method === 'adapter' || (settings.method === 'lora' && !(model instanceof TinyCnn))
     if (needsGpt && !(model instanceof TinyGpt)) throw new Error(`${settings.method} is available for the text transformer only; choose another method for this model.`)
+    // The image CNN adapts all its pointwise (1×1) convs; loraTargets names transformer layers.
+    const loraLayers = model instanceof TinyCnn ? { layers: pointwiseLayers(model.config) } : { targets: parseLoraTargets(settings.loraTargets) }
     this.lora =
       settings.method === 'lora'
-        ? new Lora(model as TinyGpt, { rank: settings.loraRank, alpha: settings.loraAlpha, dropout: settings.loraDropout, targets: parseLoraTargets(settings.loraTargets), seed: seed + 13 })
+        ? new Lora(model, { rank: settings.loraRank, alpha: settings.loraAlpha, dropout: settings.loraDropout, ...loraLayers, seed: seed + 13 })
         : null
     this.adapters = settings.method === 'adapter' ? new Adapters(model as TinyGpt, { size: settings.adapterSize, seed: seed + 17 }) : null
     const hooks = [this.lora?.hooks, this.adapters?.hooks].filter((h): h is ForwardHooks => !!h)
@@ -70,7 +83,8 @@ export class Tuning {
 
   get parts(): { head?: ParamOwner; tuning: ParamOwner[] } {
     const tuning = [this.lora, this.adapters].filter((t): t is Lora | Adapters => t !== null)
-    return { ...(this.head ? { head: this.head } : {}), tuning }
+    const head = this.multi ?? this.head
+    return { ...(head ? { head } : {}), tuning }
   }
 
   counts(epoch: number): ParamCounts {
@@ -78,7 +92,8 @@ export class Tuning {
   }
 
   dispose(): void {
-    this.head?.dispose()
+    if (this.multi) this.multi.dispose()
+    else this.head?.dispose()
     this.lora?.dispose()
     this.adapters?.dispose()
   }
@@ -100,6 +115,7 @@ export async function fineTune(
   s: Settings,
   control: RunControl,
   cb: FineTuneCallbacks = {},
+  resume?: ResumeInput, // continue from a checkpoint of this run: same settings and data
 ): Promise<{ reason: DoneReason; summary: RunSummary; message: string }> {
   const t0 = Date.now()
   const { train, val } = data
@@ -109,7 +125,7 @@ export async function fineTune(
   const totalSteps = stepsPerEpoch * s.epochs
   const optimizers: { vars: tf.Variable[]; opt: StudioOptimizer }[] = []
   const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: 'min' })
-  const monitorMode = s.monitor === 'val_acc' && train.kind === 'classification' ? 'max' : 'min'
+  const monitorMode = s.monitor === 'val_acc' && train.kind !== 'lm' ? 'max' : 'min'
   const early = new EarlyStopping({ patience: s.earlyStopPatience, mode: monitorMode })
   const watched = new Set<tf.Variable>() // everything that may change during the run
   for (let e = 0; e < s.epochs; e++) trainableVariables(model, s, e, tuning.parts).forEach((v) => watched.add(v))
@@ -128,11 +144,22 @@ export async function fineTune(
 
   cb.onProgress?.('baseline', 0, 1, 'Evaluating the base model on the validation split')
   cache = planCache(model, tuning, train, val, s, 0, null)
-  const headBaseline = await evaluate(model, tuning, val, cache, 'val')
+  const headBaseline = resume ? resume.loop.baseline : await evaluate(model, tuning, val, cache, 'val')
   // Classification: the zero-shot LM (scored by the caller) is the reference when it beats the untrained head.
-  const { metrics: baseline, note: baseNote } =
-    val.kind === 'lm' ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning' } : chooseBaseline(headBaseline, val.classes.length, data.zeroShot ?? null)
+  const { metrics: baseline, note: baseNote } = resume
+    ? { metrics: resume.loop.baseline, note: resume.loop.baselineNote }
+    : val.kind === 'lm' ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning' } : chooseBaseline(headBaseline, val.classes.length, data.zeroShot ?? null)
   cb.onBaseline?.(baseline, baseNote)
+  const names = stableNames(model, tuning.parts)
+  if (resume) {
+    assignTensors(resume.weights, names)
+    optimizers.push(...restoreOptimizers(resume.optimizer, names, s))
+    early.restore(resume.loop.early)
+    plateau.restore(resume.loop.plateau)
+    step = resume.loop.step
+    epochsDone = resume.loop.epoch
+    if (resume.bestWeights && s.restoreBest) best = tensorsByVariable(resume.bestWeights, names)
+  }
   lastGood = snapshot()
 
   // Per-window timing for throughput and ETA; the first window includes warm-up.
@@ -143,7 +170,7 @@ export async function fineTune(
   let secPerStep = 0
 
   try {
-    for (let epoch = 0; epoch < s.epochs && !control.stopped; epoch++) {
+    for (let epoch = resume?.loop.epoch ?? 0; epoch < s.epochs && !control.stopped; epoch++) {
       const vars = trainableVariables(model, s, epoch, tuning.parts)
       // Parameter groups: a newly unfrozen set gets its own optimizer, the rest keep their moments.
       const known = new Set(optimizers.flatMap((g) => g.vars))
@@ -256,6 +283,10 @@ export async function fineTune(
       drop(lastGood)
       lastGood = snapshot()
       await cb.onEpoch?.({ epoch, train: trainMetrics, val: valMetrics, lr: plateau.apply(learningRateAt(Math.max(step - 1, 0), totalSteps, { ...s, stepEvery: Math.max(1, s.stepEvery) * stepsPerEpoch })), isBest: verdict.isBest })
+      if (cb.onCheckpoint && trainCount === train.n) {
+        const loop = { epoch: epoch + 1, step, early: early.state(), plateau: plateau.state(), baseline, baselineNote: baseNote }
+        await cb.onCheckpoint({ loop, weights: await readTensors(watched, names), optimizer: await readOptimizers(optimizers, names), train: trainMetrics, val: valMetrics, isBest: verdict.isBest, monitored, mode: monitorMode })
+      }
       if (control.stopped) break
       if (verdict.stop && s.earlyStopPatience > 0) {
         reason = 'early-stopped'
@@ -316,11 +347,14 @@ function planCache(model: Body, tuning: Tuning, train: Encoded, val: Encoded, s:
 
 /** Runs the frozen prefix (no dropout, no gradient) for rows of `idx` not cached yet. */
 async function fillCache(model: Body, tuning: Tuning, cache: Cache, set: Encoded, side: 'train' | 'val', idx: number[]): Promise<void> {
+  // Images stored outside memory are loaded here, before the synchronous tidy; cached rows are not loaded again.
+  const need = cache.active ? idx.filter((r) => !cache.has(side, r)) : idx
+  if (need.length) await prefetchImages(set, need)
   await cache.ensure(side, idx, (part) => {
     const { tokens, mask } = tokensOf(set, part)
     if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, { hooks: tuning.hooks })
     const hidden = model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks })
-    return set.kind === 'classification' ? model.pool(hidden, mask) : hidden
+    return set.kind !== 'lm' ? model.pool(hidden, mask) : hidden
   })
 }
 
@@ -329,14 +363,17 @@ interface Batch {
   mask: tf.Tensor2D // [B, T]
   labels?: tf.Tensor1D // classification
   targets?: tf.Tensor2D // lm: next ids [B, T]
+  taskLabels?: Map<string, tf.Tensor1D> // multitask: labels per task name
 }
 
 function range(a: number, b: number): number[] {
   return Array.from({ length: b - a }, (_, i) => a + i)
 }
 
-/** Token ids and mask for the chosen rows; LM rows are split into inputs and targets. */
-function tokensOf(set: Encoded, idx: number[]): { tokens: tf.Tensor2D; mask: tf.Tensor2D; targets?: tf.Tensor2D } {
+/** Token ids and mask for the chosen rows; LM rows are split into inputs and targets.
+ *  Images: `tokens` is the pixel batch [B, H, W, 3] and the mask is unused. */
+function tokensOf(set: Encoded, idx: number[]): { tokens: tf.Tensor; mask: tf.Tensor2D; targets?: tf.Tensor2D } {
+  if (set.kind === 'image') return { tokens: imageTensor(set, idx), mask: tf.ones([idx.length, 1]) }
   const T = set.seqLen
   const b = idx.length
   if (set.kind === 'classification') {
@@ -359,28 +396,38 @@ function tokensOf(set: Encoded, idx: number[]): { tokens: tf.Tensor2D; mask: tf.
 }
 
 function gatherBatch(set: Encoded, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
-  const { tokens, mask, targets } = tokensOf(set, idx)
-  const input = cache.active ? cache.gather(side, idx) : tokens
-  const labels = set.kind === 'classification' ? tf.tensor1d(Array.from(idx, (r) => set.labels[r]!), 'int32') : undefined
-  return { input, mask, ...(labels ? { labels } : {}), ...(targets ? { targets } : {}) }
+  const cachedImages = cache.active && set.kind === 'image' // pixels of cached rows may not be loaded
+  const { tokens, mask, targets } = cachedImages ? { tokens: null, mask: tf.ones([idx.length, 1]) as tf.Tensor2D, targets: undefined } : tokensOf(set, idx)
+  const input = cache.active ? cache.gather(side, idx) : tokens!
+  const labels = set.kind !== 'lm' ? tf.tensor1d(Array.from(idx, (r) => set.labels[r]!), 'int32') : undefined
+  const tasks = set.kind === 'classification' && set.tasks && set.tasks.length > 1 ? set.tasks : null
+  const taskLabels = tasks ? new Map(tasks.map((t) => [t.name, tf.tensor1d(Array.from(idx, (r) => t.labels[r]!), 'int32')] as const)) : null
+  return { input, mask, ...(labels ? { labels } : {}), ...(targets ? { targets } : {}), ...(taskLabels ? { taskLabels } : {}) }
+}
+
+/** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
+function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Tensor {
+  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }) }
+  if (cache.pooled) return batch.input
+  const x = cache.active ? batch.input : model.embed(batch.input, opts)
+  const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
+  return tuning.head ? model.pool(hidden, batch.mask) : hidden
 }
 
 /** Logits for a batch, starting from whatever the cache already computed. */
 function logitsOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Tensor {
-  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }) }
-  let features: tf.Tensor
-  if (cache.pooled) features = batch.input
-  else {
-    const x = cache.active ? batch.input : model.embed(batch.input, opts)
-    const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
-    features = tuning.head ? model.pool(hidden, batch.mask) : hidden
-  }
+  const features = featuresOf(model, tuning, batch, cache, s, training, seed)
   if (tuning.head) return tuning.head.apply(features as tf.Tensor2D, training, s.dropout, seed)
   if (!(model instanceof TinyGpt)) throw new Error('Language modelling needs the text transformer.')
   return model.lmLogits(features as tf.Tensor3D)
 }
 
 function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Scalar {
+  if (tuning.multi && batch.taskLabels) {
+    // Multitask: the weighted sum of every head's loss on the shared features.
+    const outputs = tuning.multi.apply(featuresOf(model, tuning, batch, cache, s, training, seed) as tf.Tensor2D, training, s.dropout, seed)
+    return tuning.multi.loss(outputs, batch.taskLabels, training ? s.labelSmoothing : 0)
+  }
   const logits = logitsOf(model, tuning, batch, cache, s, training, seed)
   if (batch.labels) return softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, training ? s.labelSmoothing : 0)
   return maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask)
@@ -388,6 +435,7 @@ function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Sett
 
 /** Loss and task metrics on a whole set, in batches, reading values with await. */
 export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+  if (tuning.multi && set.kind === 'classification' && set.tasks && set.tasks.length > 1) return evaluateTasks(model, tuning, tuning.multi, set, set.tasks, cache, side)
   let lossSum = 0
   const preds: number[] = []
   const truth: number[] = []
@@ -401,7 +449,7 @@ export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache:
       return [maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask), tf.scalar(0)]
     })
     lossSum += ((await lossT.data())[0] ?? NaN) * idx.length
-    if (set.kind === 'classification') {
+    if (set.kind !== 'lm') {
       preds.push(...(await predT.data()))
       idx.forEach((r) => truth.push(set.labels[r]!))
     }
@@ -411,6 +459,32 @@ export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache:
   if (set.kind === 'lm') return { loss, perplexity: perplexity(loss) }
   const cm = confusionMatrix(truth, preds, set.classes.length)
   return { loss, accuracy: accuracy(truth, preds), macroF1: macroF1(cm), confusion: cm }
+}
+
+/** Multitask evaluation: each head's loss, accuracy and macro-F1 on its own label column. */
+async function evaluateTasks(model: Body, tuning: Tuning, multi: MultiHead, set: Encoded, tasks: TaskLabels[], cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+  const lossSums = tasks.map(() => 0)
+  const preds: number[][] = tasks.map(() => [])
+  const truth: number[][] = tasks.map(() => [])
+  for (let start = 0; start < set.n; start += EVAL_BATCH) {
+    const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
+    await fillCache(model, tuning, cache, set, side, idx)
+    const parts = tf.tidy(() => {
+      const batch = gatherBatch(set, cache, side, idx)
+      const outputs = multi.apply(featuresOf(model, tuning, batch, cache, tuning.settings, false) as tf.Tensor2D, false)
+      return tasks.map((t) => {
+        const out = outputs.get(t.name)!
+        return [softmaxCrossEntropy(out, batch.taskLabels!.get(t.name)!, 0), tf.argMax(out, 1)] as const
+      })
+    })
+    for (const [i, [lossT, predT]] of parts.entries()) {
+      lossSums[i]! += ((await lossT.data())[0] ?? NaN) * idx.length
+      preds[i]!.push(...(await predT.data()))
+      idx.forEach((r) => truth[i]!.push(tasks[i]!.labels[r]!))
+    }
+    tf.dispose(parts.flat())
+  }
+  return multitaskMetrics(tasks, multi.weights, truth, preds, lossSums.map((l) => l / Math.max(set.n, 1)))
 }
 
 export type { Param }

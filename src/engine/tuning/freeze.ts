@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs'
 import type { Body } from '../models/body'
 import type { Param } from '../models/tinyGpt'
+import { frozenBlockIds } from '../../settings/frozenBlocks'
 import type { Settings } from '../../settings/types'
 import type { ParamOwner } from './namedVariable'
 
@@ -14,8 +15,10 @@ import type { ParamOwner } from './namedVariable'
  *    epochs, then every K epochs one more unit from the top: the last block with the final
  *    norm, the block below, …, the embeddings last. With two-stage also on, the head-first
  *    stage replaces the first head-only stage.
- *  The method's set caps the schedule: 'freeze' never unfreezes below freezeFirst. */
-export type FreezeSettings = Pick<Settings, 'method' | 'freezeFirst' | 'unfreezeEvery' | 'headFirstEpochs'>
+ *  - custom: every unit not listed in frozenBlocks ("emb,0-1,norm"), in any pattern.
+ *  The method's set caps the schedule: 'freeze' never unfreezes below freezeFirst, 'custom'
+ *  never unfreezes a listed unit. */
+export type FreezeSettings = Pick<Settings, 'method' | 'freezeFirst' | 'unfreezeEvery' | 'headFirstEpochs'> & Partial<Pick<Settings, 'frozenBlocks'>>
 
 /** Block ids (-1 = embeddings, 0..n-1 = blocks, n = final norm) whose weights train. */
 export function trainableBlocks(nLayers: number, settings: FreezeSettings, epoch: number): Set<number> {
@@ -30,6 +33,11 @@ export function trainableBlocks(nLayers: number, settings: FreezeSettings, epoch
     case 'freeze': {
       const first = clampInt(settings.freezeFirst, 0, nLayers)
       chosen = all.filter((b) => b >= first || (b === -1 && first === 0))
+      break
+    }
+    case 'custom': {
+      const frozen = frozenBlockIds(settings.frozenBlocks ?? '', nLayers)
+      chosen = all.filter((b) => !frozen.has(b))
       break
     }
     case 'head':
@@ -58,7 +66,7 @@ export function tuningParamsTrain(settings: FreezeSettings, epoch: number): bool
 
 /** Whether gradual unfreezing or two-stage training changes the trainable set over the run. */
 export function hasSchedule(settings: FreezeSettings): boolean {
-  return settings.headFirstEpochs > 0 || (settings.unfreezeEvery > 0 && (settings.method === 'full' || settings.method === 'freeze'))
+  return settings.headFirstEpochs > 0 || (settings.unfreezeEvery > 0 && (settings.method === 'full' || settings.method === 'freeze' || settings.method === 'custom'))
 }
 
 export interface TuningParts {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
-import type { ForwardHooks, TinyGpt } from '../models/tinyGpt'
+import type { Body } from '../models/body'
+import type { ForwardHooks } from '../models/tinyGpt'
 import { type NamedVariable, disposeAll, ownVariable } from './namedVariable'
 
 /** LoRA (Hu et al. 2021): each targeted projection W [in, out] gets a trainable low-rank
@@ -8,12 +9,16 @@ import { type NamedVariable, disposeAll, ownVariable } from './namedVariable'
 export const LORA_TARGETS = { qkv: 'attn.qkv', proj: 'attn.proj', fc: 'mlp.fc', out: 'mlp.out' } as const
 export type LoraTarget = keyof typeof LORA_TARGETS
 
+/** What LoRA needs of a model: named 2-D kernels and the block count (TinyGpt, TinyCnn). */
+export type LoraModel = Pick<Body, 'get' | 'config'>
+
 export interface LoraOptions {
   rank: number
   alpha: number // update scale is alpha / rank
   dropout?: number // on the LoRA input, training only
   targets?: readonly LoraTarget[] // projection kinds; default all four
   blocks?: readonly number[] // blocks to adapt; default all
+  layers?: readonly string[] // explicit layer names (e.g. a CNN's "b3.pw"); overrides targets/blocks
   seed?: number
 }
 
@@ -32,7 +37,7 @@ export class Lora {
   private readonly dropoutSeed: number | undefined
   private dropoutCalls = 0
 
-  constructor(model: TinyGpt, opts: LoraOptions) {
+  constructor(model: LoraModel, opts: LoraOptions) {
     const { rank, alpha } = opts
     if (!Number.isInteger(rank) || rank < 1) throw new Error(`LoRA rank must be a positive integer, got ${rank}`)
     if (!(alpha > 0)) throw new Error(`LoRA alpha must be positive, got ${alpha}`)
@@ -40,7 +45,7 @@ export class Lora {
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${this.dropout}`)
     this.scale = alpha / rank
     this.dropoutSeed = opts.seed
-    const layers = targetLayers(model, opts.targets ?? (Object.keys(LORA_TARGETS) as LoraTarget[]), opts.blocks)
+    const layers = opts.layers ? [...opts.layers] : targetLayers(model, opts.targets ?? (Object.keys(LORA_TARGETS) as LoraTarget[]), opts.blocks)
     // Check every layer before allocating anything, so a bad rank leaks nothing.
     for (const layer of layers) {
       const [nIn, nOut] = kernelShape(model, layer)
@@ -77,7 +82,7 @@ export class Lora {
   }
 
   /** Kernel name → W + scale·A·B, the model left untouched; caller disposes the tensors. */
-  mergedKernels(model: TinyGpt): Map<string, tf.Tensor2D> {
+  mergedKernels(model: LoraModel): Map<string, tf.Tensor2D> {
     const out = new Map<string, tf.Tensor2D>()
     for (const [layer, { a, b }] of this.pairs) {
       const name = `${layer}.kernel`
@@ -89,7 +94,7 @@ export class Lora {
 
   /** Folds the update into the model's kernels (W += scale·A·B). Afterwards the model alone
    *  is the tuned model: do not also pass these hooks, or the update counts twice. */
-  merge(model: TinyGpt): void {
+  merge(model: LoraModel): void {
     const merged = this.mergedKernels(model)
     for (const [name, w] of merged) {
       model.get(name).assign(w)
@@ -129,7 +134,7 @@ function isLoraTarget(s: string): s is LoraTarget {
 }
 
 /** Layer names for the chosen kinds and blocks, in block order. */
-export function targetLayers(model: TinyGpt, targets: readonly LoraTarget[], blocks?: readonly number[]): string[] {
+export function targetLayers(model: LoraModel, targets: readonly LoraTarget[], blocks?: readonly number[]): string[] {
   const n = model.config.nLayers
   const chosen = blocks ?? Array.from({ length: n }, (_, i) => i)
   for (const b of chosen) {
@@ -142,7 +147,7 @@ export function targetLayers(model: TinyGpt, targets: readonly LoraTarget[], blo
   return sorted.flatMap((b) => kinds.map((t) => `h${b}.${LORA_TARGETS[t]}`))
 }
 
-function kernelShape(model: TinyGpt, layer: string): [number, number] {
+function kernelShape(model: LoraModel, layer: string): [number, number] {
   const [nIn, nOut] = model.get(`${layer}.kernel`).shape
   if (nIn === undefined || nOut === undefined) throw new Error(`Layer ${layer} has no 2-D kernel`)
   return [nIn, nOut]

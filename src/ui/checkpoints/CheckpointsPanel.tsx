@@ -22,7 +22,7 @@ export function CheckpointsPanel() {
   }, [items])
 
   return (
-    <Panel step={6} title="Checkpoints and runs" id="checkpoints">
+    <Panel step={7} title="Checkpoints and runs" id="checkpoints">
       <p className="help">
         A checkpoint (weights and optimizer state) is saved in this browser after every epoch; the last few and the best are kept (see Validation settings).
         Nothing leaves your machine.

@@ -1,4 +1,5 @@
 import { useStudio } from '../../state/store'
+import { linkSummary } from './linkSummary'
 
 /** Errors as role=alert with where they happened; everything is text, never HTML. */
 export function Notices() {
@@ -9,11 +10,11 @@ export function Notices() {
     <div className="notices">
       {report && (report.applied.length > 0 || report.ignored.length > 0) && (
         <div className="notice info" role="status" data-testid="link-report">
-          <strong>This link set:</strong> {report.applied.map((a) => `${String(a.key)} = ${String(a.value)}`).join(', ') || 'nothing'}
+          <strong>This link set:</strong> {linkSummary(report).applied || 'nothing'}.
           {report.ignored.length > 0 && (
             <>
               {' '}
-              <strong>Ignored:</strong> {report.ignored.map((i) => `${i.param} (${i.reason})`).join('; ')}
+              <strong>Ignored, so left at the default:</strong> {linkSummary(report).ignored}.
             </>
           )}
           <button type="button" className="link" onClick={() => useStudio.setState({ linkReport: null })}>

@@ -1,6 +1,8 @@
 import { useStudio } from '../../state/store'
 import type { Metrics } from '../../worker/protocol'
 import { Panel } from '../common/Panel'
+import { InterpolateSection } from './InterpolateSection'
+import { TaskMetricsTable } from './TaskMetricsTable'
 
 const pct = (x?: number) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
 const num = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3))
@@ -57,6 +59,7 @@ export function EvaluatePanel() {
               )}
             </tbody>
           </table>
+          <TaskMetricsTable base={baseline.metrics} tuned={tuned} />
           {tuned?.confusion && (
             <table className="confusion">
               <caption>Confusion matrix (rows: true class, columns: predicted)</caption>
@@ -86,6 +89,7 @@ export function EvaluatePanel() {
           )}
         </>
       )}
+      <InterpolateSection />
     </Panel>
   )
 }

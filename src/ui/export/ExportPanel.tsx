@@ -28,7 +28,7 @@ export function ExportPanel() {
   const canExport = (trained || hasImported) && pending === null
   const report = () => reportFromStore()
   return (
-    <Panel step={7} title="Export and share" id="export">
+    <Panel step={8} title="Export and share" id="export">
       {!trained && !hasImported && <p className="muted">Train a model first; then download it, a report of the run, or a link to its settings.</p>}
       <fieldset className="export-choice" disabled={!canExport}>
         <legend>What to download</legend>

@@ -1,6 +1,7 @@
 import { useId, useState, type DragEvent } from 'react'
 import { WELL_KNOWN_MODELS } from '../../engine/models/wellKnownModels'
-import { loadBuiltinModel, loadModelFiles, loadModelUrl } from '../../state/actions'
+import { BUILTIN_MODELS } from '../../engine/models/builtins'
+import { loadBuiltinModelById, loadModelFiles, loadModelUrl } from '../../state/actions'
 import { useStudio } from '../../state/store'
 
 /** Load another base model: a TensorFlow.js layers model by URL (or a well-known one), or
@@ -17,6 +18,18 @@ export function LoadModelSection() {
     if (files.length) loadModelFiles(files)
   }
   return (
+    <>
+    <div className="field" role="group" aria-labelledby={`${id}-builtins`}>
+      <span id={`${id}-builtins`} className="label">Built-in pretrained models</span>
+      <div className="controls">
+        {BUILTIN_MODELS.map((m) => (
+          <button key={m.id} type="button" disabled={busy} onClick={() => loadBuiltinModelById(m.id)} title={m.description}>
+            {m.title}
+          </button>
+        ))}
+      </div>
+      <p className="help">The text model fine-tunes on text classification and language modelling; the emoji CNN on image folders or zips.</p>
+    </div>
     <details className="model-load">
       <summary>Load a model</summary>
       <form
@@ -89,9 +102,7 @@ export function LoadModelSection() {
           Choose model.json together with all its .bin files (hold Ctrl or Shift), or drop them here.
         </p>
       </div>
-      <button type="button" disabled={busy} onClick={loadBuiltinModel} title="Go back to the studio's own pretrained text model">
-        Use the built-in Tiny LM
-      </button>
     </details>
+    </>
   )
 }

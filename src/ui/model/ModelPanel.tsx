@@ -1,5 +1,8 @@
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
+import { BlockFreezeToggles } from './BlockFreezeToggles'
+import { ModelFileInput } from './ModelFileInput'
+import { LoadModelSection } from './LoadModelSection'
 
 const fmt = (n: number) => n.toLocaleString('en')
 
@@ -12,6 +15,7 @@ export function ModelPanel() {
     return (
       <Panel step={2} title="Base model" id="model">
         <p className="muted">Loading the pretrained model…</p>
+        <LoadModelSection />
       </Panel>
     )
   }
@@ -25,8 +29,14 @@ export function ModelPanel() {
     <Panel step={2} title="Base model" id="model">
       <p data-testid="model-title">
         <strong>{model.title}</strong> — {model.pretrained ? 'pretrained' : 'randomly initialised'}, {fmt(model.totalParams)} weights in the body ({model.nLayers} blocks, width{' '}
-        {model.dModel}, context {model.seqLen} tokens, vocabulary {fmt(model.vocabSize)}).
+        {model.dModel}
+        {model.input ? '' : `, context ${model.seqLen} tokens, vocabulary ${fmt(model.vocabSize)}`}).
       </p>
+      {model.input && (
+        <p data-testid="model-input">
+          Expects input <code>{model.input.shape}</code>: {model.input.description}.
+        </p>
+      )}
       {model.description && <p className="muted">{model.description}</p>}
       <dl className="facts">
         {facts
@@ -42,6 +52,7 @@ export function ModelPanel() {
         Trainable with these settings: <strong>{trainable === null ? '…' : fmt(trainable)}</strong> of {total === null ? '…' : fmt(total)} weights
         {trainable !== null && total ? ` (${((100 * trainable) / total).toFixed(1)}%)` : ''}.
       </p>
+      <BlockFreezeToggles nLayers={model.nLayers} />
       <details>
         <summary>Layers ({model.layers.length})</summary>
         <table className="layers">
@@ -67,6 +78,8 @@ export function ModelPanel() {
           </tbody>
         </table>
       </details>
+      <ModelFileInput />
+      <LoadModelSection />
     </Panel>
   )
 }

@@ -68,6 +68,7 @@ export function SettingControl({ spec, value, onChange, disabled, problem }: Pro
     const text = spec as TextSpec
     control = (
       <input
+        key={value as string} // uncontrolled while typing; remounts when the value changes elsewhere (presets, block toggles)
         id={id}
         type="text"
         aria-describedby={described}

@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react'
 import { pause, resume, stop, train } from '../../state/actions'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
@@ -19,19 +20,39 @@ export function TrainPanel() {
   const problems = useStudio((s) => s.problems)
   const active = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
   const pct = progress ? (100 * progress.step) / Math.max(1, progress.totalSteps) : 0
+  const trainRef = useRef<HTMLButtonElement>(null)
+  const pauseRef = useRef<HTMLButtonElement>(null)
+  const focusInControls = useRef(false) // the last focus inside the page was on these buttons
+  // Keyboard users: the button they pressed gets disabled, so move focus to the control that
+  // matters next (Pause while running, Train when it ends) instead of dropping it on <body>.
+  useEffect(() => {
+    const at = document.activeElement
+    const lost = !at || at === document.body || (at instanceof HTMLButtonElement && at.disabled)
+    if (!focusInControls.current || !(lost || at === trainRef.current || at === pauseRef.current)) return
+    if (status === 'running') pauseRef.current?.focus()
+    if ((status === 'done' || status === 'idle') && trainRef.current && !trainRef.current.disabled) trainRef.current.focus()
+  }, [status])
 
   return (
     <Panel step={4} title="Train" id="train">
-      <div className="controls" role="group" aria-label="Training controls">
-        <button type="button" className="primary" onClick={train} disabled={!ready || active} title="Fine-tune the base model on the training split with the settings above">
+      <div
+        className="controls"
+        role="group"
+        aria-label="Training controls"
+        onFocus={() => (focusInControls.current = true)}
+        onBlur={(e) => {
+          if (e.relatedTarget) focusInControls.current = e.currentTarget.contains(e.relatedTarget)
+        }}
+      >
+        <button ref={trainRef} type="button" className="primary" onClick={train} disabled={!ready || active} title="Fine-tune the base model on the training split with the settings above">
           Train
         </button>
         {status === 'paused' ? (
-          <button type="button" onClick={resume} title="Continue from the step where it paused">
+          <button ref={pauseRef} type="button" onClick={resume} title="Continue from the step where it paused">
             Resume
           </button>
         ) : (
-          <button type="button" onClick={pause} disabled={status !== 'running'} title="Hold training between two steps; nothing is lost">
+          <button ref={pauseRef} type="button" onClick={pause} disabled={status !== 'running'} title="Hold training between two steps; nothing is lost">
             Pause
           </button>
         )}

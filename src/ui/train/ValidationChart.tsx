@@ -1,4 +1,5 @@
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { ZERO_SHOT_NOTE } from '../../engine/train/baselineNote'
 import { useStudio } from '../../state/store'
 
 /** Validation per epoch against the base model's score (the dashed line to beat). */
@@ -30,7 +31,7 @@ export function ValidationChart() {
           <Line yAxisId="m" dataKey={metricKey} name={isLm ? 'val perplexity' : 'val accuracy %'} isAnimationActive={false} stroke="#16a34a" />
           <Line yAxisId="loss" dataKey="valLoss" name="val loss" isAnimationActive={false} stroke="#dc2626" />
           <Line yAxisId="loss" dataKey="trainLoss" name="train loss" isAnimationActive={false} stroke="#2563eb" strokeDasharray="4 2" />
-          {base !== undefined && <ReferenceLine yAxisId="m" y={base} stroke="#6b7280" strokeDasharray="6 3" label={{ value: 'base model', position: 'insideTopLeft' }} />}
+          {base !== undefined && <ReferenceLine yAxisId="m" y={base} stroke="#6b7280" strokeDasharray="6 3" label={{ value: baseline?.note.startsWith(ZERO_SHOT_NOTE) ? 'base model (zero-shot LM)' : 'base model', position: 'insideTopLeft' }} />}
         </LineChart>
       </ResponsiveContainer>
     </figure>
