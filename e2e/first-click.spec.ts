@@ -13,6 +13,8 @@ test('first click: the default run trains, the loss falls, and it beats the base
 
   const clickedAt = Date.now()
   await test.step('click Train and see steps arrive on the chart', async () => {
+    // Long tasks are counted from the click on: page start-up is not training.
+    await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks.length = 0))
     await studio.trainButton.click()
     await expect.poll(() => studio.lossPoints(), { timeout: 60_000 }).toBeGreaterThan(0)
     test.info().annotations.push({ type: 'first chart point after (ms)', description: String(Date.now() - clickedAt) })
@@ -40,7 +42,7 @@ test('first click: the default run trains, the loss falls, and it beats the base
     await expect(page.getByTestId('compare')).toBeVisible()
   })
 
-  await test.step('the page stayed responsive: report the longest main-thread task', async () => {
+  await test.step('the page stayed responsive while training: report the longest main-thread task', async () => {
     const longest = await page.evaluate(() => Math.max(0, ...(window as unknown as { __longTasks: number[] }).__longTasks))
     test.info().annotations.push({ type: 'longest main-thread task (ms)', description: longest.toFixed(0) })
     console.log(`longest main-thread task during the run: ${longest.toFixed(0)} ms`)

@@ -1,6 +1,8 @@
 import type { EngineClient } from '../worker/client'
 import type { FromWorker } from '../worker/protocol'
-import { useStudio } from './store'
+import { useStudio, type StepPoint, type Studio } from './store'
+
+const STEP_FLUSH_MS = 500
 import { onDataEvent } from './datasets'
 import { onCheckpointEvent } from './checkpoints'
 import { endPending, onPlaygroundEvent } from './playground'
@@ -11,6 +13,21 @@ export function connectBridge(client: EngineClient): () => void {
   const set = useStudio.setState
   const get = useStudio.getState
   const mine = (runId: string | undefined) => runId !== undefined && runId === get().runId
+
+  // Step events are batched: redrawing the charts for every message made main-thread
+  // tasks of a few hundred ms on slow machines (bench: longestMainThreadTaskMs).
+  let pendingSteps: StepPoint[] = []
+  let pendingProgress: Studio['progress'] = null
+  let flushTimer: ReturnType<typeof setTimeout> | null = null
+  const flushSteps = () => {
+    if (flushTimer) clearTimeout(flushTimer)
+    flushTimer = null
+    if (!pendingSteps.length) return
+    const add = pendingSteps
+    const progress = pendingProgress
+    pendingSteps = []
+    set((st) => ({ status: st.status === 'starting' ? 'running' : st.status, busy: null, steps: [...st.steps, ...add], progress }))
+  }
 
   return client.on((e: FromWorker) => {
     switch (e.type) {
@@ -40,15 +57,15 @@ export function connectBridge(client: EngineClient): () => void {
         break
       case 'step':
         if (!mine(e.runId)) break
-        set((st) => ({
-          status: st.status === 'starting' ? 'running' : st.status,
-          busy: null,
-          steps: [...st.steps, { step: e.step, loss: e.loss, lr: e.lr }],
-          progress: { step: e.step, totalSteps: e.totalSteps, epoch: e.epoch, epochs: e.epochs, samplesPerSec: e.samplesPerSec, etaSec: e.etaSec },
-        }))
+        pendingSteps.push({ step: e.step, loss: e.loss, lr: e.lr })
+        pendingProgress = { step: e.step, totalSteps: e.totalSteps, epoch: e.epoch, epochs: e.epochs, samplesPerSec: e.samplesPerSec, etaSec: e.etaSec }
+        // The first point shows at once; after that the charts redraw at most every STEP_FLUSH_MS.
+        if (get().steps.length === 0) flushSteps()
+        else flushTimer ??= setTimeout(flushSteps, STEP_FLUSH_MS)
         break
       case 'epoch':
         if (!mine(e.runId)) break
+        flushSteps()
         set((st) => ({
           lastVal: e.val,
           epochs: [
@@ -65,6 +82,7 @@ export function connectBridge(client: EngineClient): () => void {
         break
       case 'done':
         if (mine(e.runId)) {
+          flushSteps()
           set({ status: 'done', result: { reason: e.reason, summary: e.summary, message: e.message }, busy: null })
           get().notify({ kind: 'info', text: e.message })
         }

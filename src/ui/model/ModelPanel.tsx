@@ -21,9 +21,9 @@ export function ModelPanel() {
   }
   const card = model.card ?? {}
   const facts: [string, unknown][] = [
-    ['Pretraining data', card.data ?? card.pretrainingData],
+    ['Pretraining data', describeSources(card.data ?? card.pretrainingData)],
     ['Licence', card.licence ?? card.license],
-    ['Validation perplexity after pretraining', card.validationPerplexity ?? card.valPerplexity],
+    ['Validation after pretraining', describeResults(card.results ?? card)],
   ]
   return (
     <Panel step={2} title="Base model" id="model">
@@ -82,4 +82,20 @@ export function ModelPanel() {
       <LoadModelSection />
     </Panel>
   )
+}
+
+/** "what (licence); …" from a card's data block, whatever shape the card gives it. */
+function describeSources(data: unknown): string | undefined {
+  if (data === undefined || data === null) return undefined
+  const sources = (data as { sources?: { what?: string; package?: string; licence?: string }[] }).sources
+  if (!Array.isArray(sources)) return typeof data === 'string' ? data : undefined
+  return sources.map((s) => `${s.what ?? s.package ?? 'unknown'}${s.licence ? ` (${s.licence})` : ''}`).join('; ')
+}
+
+function describeResults(r: unknown): string | undefined {
+  const x = r as { validationPerplexity?: number; validationAccuracy?: number; valAccuracy?: number }
+  if (typeof x.validationPerplexity === 'number') return `perplexity ${x.validationPerplexity.toFixed(1)}`
+  const acc = x.validationAccuracy ?? x.valAccuracy
+  if (typeof acc === 'number') return `accuracy ${(acc > 1 ? acc : 100 * acc).toFixed(1)}%`
+  return undefined
 }
