@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite'
 import react from '@vitejs/plugin-react'
+import { cspHeader } from './csp.config'
 
 // Cross-origin isolation lets the page use SharedArrayBuffer (wasm threads, precise timers).
 // Static hosts must send the same two headers; see README "Hosting".
@@ -9,9 +10,17 @@ const isolation = {
 }
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [
+    react(),
+    {
+      name: 'csp-meta',
+      apply: 'build',
+      transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: cspHeader() }, injectTo: 'head-prepend' }],
+    },
+  ],
   worker: { format: 'es' },
   server: { headers: isolation },
-  preview: { headers: isolation },
+  // CSP in preview and the build, not in dev: the dev server's React refresh uses an inline script.
+  preview: { headers: { ...isolation, 'Content-Security-Policy': cspHeader() } },
   build: { chunkSizeWarningLimit: 4000 },
 })

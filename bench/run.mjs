@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// The studio's benchmark: `npm run bench` (about 10-15 minutes on a 2-core CPU machine).
+//   npm run bench -- --quick            # fewer steps and backends, a smoke test
+//   npm run bench -- --backends wasm,cpu
+// Figures, not pass/fail: writes bench/results/<timestamp>.json and a markdown table
+// (printed, and copied to bench/results/latest.md). The targets of issue 7 are printed as
+// met / not met with their numbers. See bench/README.md for what each figure means.
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { chromium } from 'playwright-core'
+import { build, createServer, preview } from 'vite'
+import { markdownReport, targets } from './report.mjs'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    backends: { type: 'string' },
+    'skip-app': { type: 'boolean', default: false },
+    'csv-mb': { type: 'string' },
+  },
+})
+const quick = opts.quick
+const backends = (opts.backends ?? (quick ? 'wasm' : 'wasm,webgl,cpu,webgpu')).split(',')
+const started = Date.now()
+const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s]`, ...a)
+
+// Same flags as playwright.config.ts: WebGPU through SwiftShader on a machine without a GPU.
+const launchArgs = [
+  '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-vulkan-surface',
+  '--enable-blink-features=ForceEagerMeasureMemory',
+]
+// Seconds of timed steps per loop and method; software WebGPU/CPU get less (they are 10-50× slower).
+const budgets = { wasm: 4, webgl: 3, cpu: 2, webgpu: 2 }
+const backendArgs = (backend) => ({
+  backend,
+  methods: ['full', 'last-block', 'lora', 'head'],
+  batchSize: 8,
+  seqLen: 32,
+  budgetSec: quick ? 1 : (budgets[backend] ?? 2),
+  maxSteps: quick ? 4 : 30,
+  // model.fit comparison on the fast backends only: on software WebGPU and plain-JS cpu it
+  // alone took minutes (the machine's total budget is ~15 min).
+  fit: backend === 'wasm' || backend === 'webgl',
+})
+
+/** Dataset parsing throughput and peak memory for a generated CSV (Node, the engine's parser). */
+async function benchParsing(server, megabytes) {
+  const { parseDataset } = await server.ssrLoadModule('/src/engine/data/dataset.ts')
+  const words = 'the whale ship sea captain harpoon ocean deck sail storm water boat crew voyage night'.split(' ')
+  let seed = 7
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+  const lines = ['text,label']
+  let size = 11
+  const target = megabytes * 1024 * 1024
+  while (size < target) {
+    const n = 8 + Math.floor(rand() * 40)
+    const text = Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]).join(' ')
+    const line = `"${text}, said ""he""",${rand() < 0.5 ? 'spam' : 'ham'}`
+    lines.push(line)
+    size += line.length + 1
+  }
+  const bytes = new TextEncoder().encode(lines.join('\n') + '\n')
+  lines.length = 0
+  global.gc?.()
+  const mem = () => { const m = process.memoryUsage(); return { rss: m.rss, heap: m.heapUsed + m.arrayBuffers } }
+  const base = mem()
+  let peak = { ...base }
+  const sample = () => { const m = mem(); peak = { rss: Math.max(peak.rss, m.rss), heap: Math.max(peak.heap, m.heap) } }
+  const timer = setInterval(sample, 25)
+  const t0 = performance.now()
+  const result = await parseDataset('generated.csv', bytes, sample)
+  const sec = (performance.now() - t0) / 1000
+  clearInterval(timer)
+  sample()
+  return {
+    where: 'Node (same V8 as Chromium), src/engine/data/dataset.ts parseDataset on one Uint8Array',
+    megabytes: bytes.length / 1e6,
+    ok: result.ok,
+    rows: result.ok ? result.dataset.rows.length : 0,
+    error: result.ok ? undefined : result.error.message,
+    seconds: sec,
+    mbPerSec: bytes.length / 1e6 / sec,
+    peakRssMB: peak.rss / 1e6,
+    rssGrowthMB: (peak.rss - base.rss) / 1e6,
+    peakHeapGrowthMB: (peak.heap - base.heap) / 1e6,
+  }
+}
+
+/** Longest main-thread task on the real app while its worker trains: build, preview, click Train. */
+async function benchApp(browser) {
+  const outDir = path.join(root, 'node_modules/.bench-app')
+  await build({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+  const server = await preview({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } })
+  const url = server.resolvedUrls?.local[0]
+  const page = await browser.newPage()
+  try {
+    await page.addInitScript(() => {
+      const w = window
+      w.__longTasks = []
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) w.__longTasks.push({ start: e.startTime, ms: e.duration }) }).observe({ type: 'longtask', buffered: true })
+    })
+    // One epoch of the default method on the default sample: the first-click run, shortened.
+    await page.goto(`${url}?v=2&ep=1`)
+    const train = page.getByRole('button', { name: 'Train', exact: true })
+    await train.waitFor({ state: 'visible', timeout: 120_000 })
+    await page.waitForFunction(() => { const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Train'); return b && !b.disabled }, null, { timeout: 180_000 })
+    const backend = await page.getByTestId('backend-badge').getAttribute('data-backend')
+    const clickedAt = await page.evaluate(() => performance.now())
+    const t0 = Date.now()
+    await train.click()
+    await page.getByTestId('run-status').filter({ hasText: /Training complete|Stopped early|Training stopped|diverged/ }).waitFor({ timeout: 400_000 })
+    const runSeconds = (Date.now() - t0) / 1000
+    const tasks = await page.evaluate((since) => window.__longTasks.filter((t) => t.start >= since), clickedAt)
+    return { backend, runSeconds, longTasks: tasks.length, longestMainThreadTaskMs: Math.max(0, ...tasks.map((t) => t.ms)), url: '?v=2&ep=1 (one epoch, defaults otherwise)' }
+  } finally {
+    await page.close()
+    await new Promise((r) => server.httpServer.close(r))
+  }
+}
+
+/** Writes what is measured so far (after every stage, so an interrupted run still leaves figures). */
+async function save() {
+  results.seconds = (Date.now() - started) / 1000
+  results.targets = targets(results)
+  const md = markdownReport(results)
+  const dir = path.join(root, 'bench/results')
+  await mkdir(dir, { recursive: true })
+  const stamp = results.startedAt.replace(/[:.]/g, '-')
+  await writeFile(path.join(dir, `${stamp}.json`), JSON.stringify(results, null, 2) + '\n')
+  await writeFile(path.join(dir, `${stamp}.md`), md)
+  await writeFile(path.join(dir, 'latest.md'), md)
+  return md
+}
+
+const server = await createServer({
+  root,
+  configFile: path.join(root, 'vite.config.ts'),
+  cacheDir: path.join(root, 'node_modules/.vite-bench'),
+  logLevel: 'warn',
+  server: { host: '127.0.0.1', port: 0, hmr: false, ws: false, watch: null },
+  optimizeDeps: { entries: ['bench/page/index.html'] },
+})
+let browser
+const results = {
+  startedAt: new Date(started).toISOString(),
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: os.totalmem() / 2 ** 30, node: process.version },
+  quick,
+  backends: [],
+}
+try {
+  await server.listen()
+  const base = server.resolvedUrls?.local[0]
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: launchArgs })
+  results.machine.browser = browser.version()
+
+  const openBench = async () => {
+    const page = await browser.newPage()
+    page.on('pageerror', (e) => log('page error', e.message))
+    page.on('console', (m) => { if (m.type() === 'error' && !/WebSocket|\[vite\]/.test(m.text())) log('page console error', m.text()) })
+    await page.goto(`${base}bench/page/index.html`)
+    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 180_000 })
+    return page
+  }
+
+  {
+    const page = await openBench()
+    const leakBackend = 'wasm'
+    log(`tensor count over a multi-epoch run (${leakBackend})`)
+    results.tensors = await page.evaluate((a) => window.benchLeaks(a), { backend: leakBackend, seqLen: 32, epochs: 3 })
+    log('checkpoint save/load (IndexedDB)')
+    results.checkpoint = await page.evaluate(() => window.benchStorage({ reps: 5 }))
+    await page.close()
+  }
+
+  await save()
+  log('dataset parsing')
+  results.parsing = await benchParsing(server, Number(opts['csv-mb'] ?? (quick ? 10 : 100)))
+
+  await save()
+  if (!opts['skip-app']) {
+    log('longest main-thread task in the real app while the worker trains')
+    try {
+      results.app = await benchApp(browser)
+    } catch (e) {
+      results.app = { error: e.message.slice(0, 500) }
+    }
+  }
+
+  // Per-backend training figures last: the slow software backends take most of the time.
+  for (const backend of backends) {
+    const page = await openBench()
+    log(`${backend}: running`)
+    try {
+      const r = await page.evaluate((a) => window.benchBackend(a), backendArgs(backend))
+      if (r.available) r.uaMemoryBytes = await page.evaluate(() => window.uaMemory())
+      results.backends.push(r)
+      if (r.available) for (const m of r.methods) log(`  ${backend} ${m.method}: ${m.samplesPerSec.toFixed(1)} samples/s, ${m.gflops.toFixed(2)} GFLOP/s, studio/lean ${m.overheadVsLeanLoop.toFixed(3)}`)
+      else log(`  ${backend}: not available (${r.note})`)
+    } catch (e) {
+      log(`  ${backend} failed: ${e.message}`)
+      results.backends.push({ backend, available: false, note: `failed: ${e.message.slice(0, 300)}` })
+    } finally {
+      await page.close()
+      await save()
+    }
+  }
+
+} finally {
+  await browser?.close()
+  await server.close()
+}
+
+const md = await save()
+console.log('\n' + md)
+log(`wrote bench/results/${results.startedAt.replace(/[:.]/g, '-')}.json and latest.md`)
