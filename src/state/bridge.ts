@@ -53,7 +53,10 @@ export function connectBridge(client: EngineClient): () => void {
         if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note }, busy: null })
         break
       case 'state':
-        if (mine(e.runId)) set({ status: e.state })
+        if (!mine(e.runId)) break
+        // Steps sent before the pause belong on the chart before the page says "Paused".
+        flushSteps()
+        set({ status: e.state })
         break
       case 'step':
         if (!mine(e.runId)) break
