@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { TinyGpt } from '../models/tinyGpt'
+import { mulberry32 } from '../data/rng'
 
 /** Plain next-token pretraining for TinyGpt on one long token stream. */
 export interface PretrainConfig {
@@ -68,17 +69,8 @@ class ScheduledAdam extends tf.AdamOptimizer {
   }
 }
 
-/** Small seeded PRNG (mulberry32): the same seed samples the same windows. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The seeded PRNG the rest of the engine uses; the same seed samples the same windows. */
+export { mulberry32 }
 
 type TokenStream = ArrayLike<number>
 
