@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import type { FetchFn, LoadProgress, ModelCard, WeightSpec, WeightsGroup } from './modelFile'
 import { TinyCnn, expectedCnnWeightShapes, type TinyCnnConfig } from './tinyCnn'
+import { fetchOk } from './modelFetch'
+import { resolveNextTo } from './modelLoadError'
 
 /** The studio's file format for a TinyCnn: `model.json` (config, input convention, class
  *  names of the pretraining task, card, tf.io-style weights manifest) + float32 `weights.bin`. */
@@ -98,21 +100,6 @@ export function tinyCnnFromParts(json: TinyCnnModelJson, bytes: Uint8Array, wher
   }
 }
 
-function resolveNextTo(modelUrl: string, path: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('/')) return path
-  return modelUrl.slice(0, modelUrl.lastIndexOf('/') + 1) + path
-}
-
-async function fetchOk(fetchFn: FetchFn, url: string): Promise<Response> {
-  let res: Response
-  try {
-    res = await fetchFn(url)
-  } catch (e) {
-    throw new Error(`Could not fetch ${url}: ${e instanceof Error ? e.message : String(e)}`)
-  }
-  if (!res.ok) throw new Error(`Could not fetch ${url} (HTTP ${res.status})`)
-  return res
-}
 
 /** Loads a TinyCnn from `model.json` at `url` and the shards it names. */
 export async function loadTinyCnn(url: string, fetchFn: FetchFn = (u) => fetch(u), onProgress?: LoadProgress): Promise<LoadedTinyCnn> {

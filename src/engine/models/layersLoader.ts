@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { ModelCache } from '../storage/modelCache'
+import { readBody } from './modelFetch'
 import { fileName, ModelLoadError, resolveNextTo } from './modelLoadError'
 
 /** Loads a TensorFlow.js LAYERS model (model.json + weight shards) with byte-level download
@@ -84,31 +85,6 @@ export async function fetchModelJson(fetchFn: FetchFn, url: string): Promise<unk
   }
 }
 
-/** Reads a response body chunk by chunk, reporting bytes as they arrive. */
-async function readBody(res: Response, onBytes: (n: number) => void): Promise<Uint8Array> {
-  if (!res.body) {
-    const all = new Uint8Array(await res.arrayBuffer())
-    onBytes(all.length)
-    return all
-  }
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    length += value.length
-    onBytes(value.length)
-  }
-  const all = new Uint8Array(length)
-  let at = 0
-  for (const c of chunks) {
-    all.set(c, at)
-    at += c.length
-  }
-  return all
-}
 
 export interface LayersLoadOptions {
   fetchFn: FetchFn

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { BpeTokenizer, type BpeTokenizerJson } from '../data/bpeTokenizer'
+import { fetchOk, readBody } from './modelFetch'
+import { resolveNextTo } from './modelLoadError'
 import { TinyGpt, type TinyGptConfig } from './tinyGpt'
 
 /** The studio's file format for a TinyGpt: `model.json` (config, tokenizer, card and a
@@ -71,52 +73,12 @@ export async function serializeTinyGpt(
   return { json, weights: data.buffer }
 }
 
-/** Resolves a file named in model.json against model.json's own URL. */
-function resolveNextTo(modelUrl: string, path: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('/')) return path
-  return modelUrl.slice(0, modelUrl.lastIndexOf('/') + 1) + path
-}
 
 function fileName(url: string): string {
   return url.slice(url.lastIndexOf('/') + 1) || url
 }
 
-async function fetchOk(fetchFn: FetchFn, url: string): Promise<Response> {
-  let res: Response
-  try {
-    res = await fetchFn(url)
-  } catch (e) {
-    throw new Error(`Could not fetch ${url}: ${e instanceof Error ? e.message : String(e)}`)
-  }
-  if (!res.ok) throw new Error(`Could not fetch ${url} (HTTP ${res.status})`)
-  return res
-}
 
-/** Reads a body chunk by chunk so callers can show progress; falls back to arrayBuffer(). */
-async function readBody(res: Response, onChunk: (bytes: number) => void): Promise<Uint8Array> {
-  if (!res.body) {
-    const all = new Uint8Array(await res.arrayBuffer())
-    onChunk(all.length)
-    return all
-  }
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    length += value.length
-    onChunk(value.length)
-  }
-  const all = new Uint8Array(length)
-  let at = 0
-  for (const c of chunks) {
-    all.set(c, at)
-    at += c.length
-  }
-  return all
-}
 
 function checkModelJson(json: unknown, url: string): TinyGptModelJson {
   const j = json as Partial<TinyGptModelJson> | null
