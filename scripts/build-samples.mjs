@@ -241,6 +241,50 @@ function buildMoby() {
   return { text: parts.join('\n\n') + '\n', chapters: parts.length }
 }
 
+// ---------------------------------------------------------------- numeric samples
+
+const bostonPkgDir = dirname(require.resolve('@stdlib/datasets-harrison-boston-house-prices/package.json'))
+const afinnPkgDir = dirname(require.resolve('@stdlib/datasets-afinn-111/package.json'))
+const stdlibLicence = 'Data as distributed by the @stdlib package: ODC Public Domain Dedication & License 1.0 (database) and CC0 1.0 (contents); package code Apache-2.0.'
+
+/** Tabular regression: the 506 Boston census tracts, median home value from 12 features.
+ *  The original "b" column (a transform of the share of Black residents) is left out: it
+ *  encodes a racist assumption and is no feature a model should learn from. */
+function bostonSample() {
+  const lines = readFileSync(join(bostonPkgDir, 'data', 'data.csv'), 'utf8').trim().split(/\r?\n/)
+  const header = lines[0].split(',')
+  const drop = header.indexOf('b')
+  const keep = (cells) => cells.filter((_, i) => i !== drop)
+  const csv = [keep(header).join(','), ...lines.slice(1).map((l) => keep(l.split(',')).join(','))].join('\n') + '\n'
+  return {
+    name: 'boston-housing',
+    title: 'Boston house prices (506 tracts, regression)',
+    file: 'boston-housing.csv',
+    csv,
+    source: { package: `@stdlib/datasets-harrison-boston-house-prices@${pkgVersion(bostonPkgDir)}`, original: 'Harrison, D. and Rubinfeld, D.L., "Hedonic prices and the demand for clean air", J. Environ. Economics & Management 5, 81-102 (1978)' },
+    licence: stdlibLicence,
+    description:
+      'Numeric features of 506 Boston census tracts in 1970 (crime rate, rooms per dwelling, distance to employment centres, pupil-teacher ratio, …) and medv, ' +
+      'the median value of owner-occupied homes in $1000s, to predict. The "b" column of the original is removed (it encodes a racist assumption). ' +
+      'A tabular regression set: the studio trains a small MLP on standardised features and reports MAE and RMSE in $1000s.',
+  }
+}
+
+/** Text regression: AFINN-111 words and their valence from -5 (very negative) to +5. */
+function afinnSample() {
+  const rows = JSON.parse(readFileSync(join(afinnPkgDir, 'data', 'words.json'), 'utf8'))
+  const csv = 'text,score\n' + rows.map(([w, v]) => `${csvField(w)},${v}`).join('\n') + '\n'
+  return {
+    name: 'afinn-valence',
+    title: `Word sentiment scores (${rows.length} words, regression)`,
+    file: 'afinn-valence.csv',
+    csv,
+    source: { package: `@stdlib/datasets-afinn-111@${pkgVersion(afinnPkgDir)}`, original: 'Finn Årup Nielsen, AFINN-111 sentiment lexicon (2011), https://www2.imm.dtu.dk/pubdb/pubs/6010-full.html' },
+    licence: 'Data: Open Data Commons Attribution 1.0 (database) and CC BY 4.0 (contents), attributed to Finn Årup Nielsen, as stated by the @stdlib package; package code Apache-2.0.',
+    description: 'English words and phrases with a sentiment score from -5 (very negative) to +5 (very positive). A text regression set: the text model reads the word and a regression head predicts its score.',
+  }
+}
+
 // ---------------------------------------------------------------- cards and output
 
 async function describe(file, content) {
@@ -340,6 +384,14 @@ async function main() {
   }
 
   // Entries other scripts add (the image sample, scripts/build-image-samples.mjs) stay.
+  for (const sample of [bostonSample(), afinnSample()]) {
+    const info = await describe(sample.file, sample.csv)
+    write(sample.file, sample.csv)
+    const card = { name: sample.name, title: sample.title, file: sample.file, task: info.task, columns: info.columns, source: sample.source, licence: sample.licence, rows: info.rows, bytes: info.bytes, description: sample.description, howBuilt: 'npm run data:samples' }
+    write(`${sample.name}.card.json`, JSON.stringify(card, null, 2) + '\n')
+    entries.push(card)
+  }
+
   const indexPath = join(outDir, 'index.json')
   const others = existsSync(indexPath) ? JSON.parse(readFileSync(indexPath, 'utf8')).datasets.filter((d) => !entries.some((e) => e.name === d.name)) : []
   const index = {

@@ -26,10 +26,12 @@ export function detectRoles(profiles: readonly ColumnProfile[], format: DatasetF
   const hintedLabels = hinted.filter(labelLike)
 
   if (textCol) {
+    // A number named like a target ("score", "rating") with more than two values is a
+    // quantity to predict, even when it has few distinct values (ratings 1-5, scores -5..5).
+    const target = hintedLabels.length === 0 ? rest.find((p) => isNumericColumn(p) && TARGET_NAME.test(p.name) && p.distinct > 2) : undefined
+    if (target) return { text: textCol.name, labels: [], features: [], target: target.name }
     const labels = hintedLabels.length > 0 ? hintedLabels : rest.filter((p) => p.kind === 'categorical')
     if (labels.length > 0) return { text: textCol.name, labels: labels.map((p) => p.name), features: [] }
-    const target = rest.find((p) => isNumericColumn(p) && TARGET_NAME.test(p.name))
-    if (target) return { text: textCol.name, labels: [], features: [], target: target.name }
     return { text: textCol.name, labels: [], features: [] }
   }
 
