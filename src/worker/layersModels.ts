@@ -53,14 +53,19 @@ export function layersSummary(body: LayersBody, url: string, trainable: Set<numb
   }
 }
 
-/** Why the current layers model cannot train on the dataset (null if nothing to say). */
-export function layersFitProblem(cur: CurrentLayers, dataset: DatasetSummary | null): string {
-  return (
-    dataFitProblem({ title: cur.summary.title, input: cur.summary.input!, hasTokenizer: false }, dataset) ??
-    (dataset?.task === 'image-classification'
-      ? `Fine-tuning a loaded TensorFlow.js layers model (${cur.summary.title}) on an image dataset is not wired into training yet; only the studio's own image model trains on ${dataset.name}. Load that model to fine-tune, and use this one in the playground.`
-      : `${cur.summary.title} needs an image dataset to fine-tune. The model stays loaded: try it in the playground, or load the built-in Tiny LM to fine-tune on text.`)
-  )
+/** Why the current layers model cannot be fine-tuned on the dataset, or null when it can
+ *  (an image model with a fixed square input, on an image dataset; none loaded yet is fine). */
+export function layersFitProblem(cur: CurrentLayers, dataset: DatasetSummary | null): string | null {
+  const { title } = cur.summary
+  const fit = dataFitProblem({ title, input: cur.summary.input!, hasTokenizer: false }, dataset)
+  if (fit) return fit
+  const keep = 'The model stays loaded: try it in the playground.'
+  if (cur.body.kind !== 'image') return `${title} reads ${cur.summary.input!.description}; only image layers models (input [B, H, W, 3]) can be fine-tuned here. ${keep}`
+  const [h, w] = cur.body.inputShape
+  if (!(h! > 0 && w! > 0)) return `${title} accepts images of any size; the studio fine-tunes image models at one fixed, square input size. Re-save the model with a fixed input shape (e.g. [224, 224, 3]). ${keep}`
+  if (h !== w) return `${title} reads ${w}×${h} images; the studio fine-tunes image models on square inputs only. ${keep}`
+  if (dataset && dataset.task !== 'image-classification') return `${title} needs an image dataset (a zip of class folders) to fine-tune; ${dataset.name} is a ${dataset.task} dataset. ${keep}`
+  return null
 }
 
 /** "Before" for an image: the original model's own classes; there is no tuned image head yet. */

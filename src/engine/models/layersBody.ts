@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { LayerSummary, ModelInput } from '../../worker/protocol'
 import type { Body } from './body'
 import type { ForwardOptions, Param } from './tinyGpt'
+import { registerWasmConvGrads } from './wasmConvGrads'
 
 /**
  * A tf.LayersModel as a fine-tunable Body. The model is cut at its feature layer (the last
@@ -62,6 +63,7 @@ export class LayersBody implements Body {
   private readonly byName = new Map<string, tf.Variable>()
 
   constructor(readonly full: tf.LayersModel) {
+    registerWasmConvGrads() // so conv blocks can train on wasm too
     const input = full.inputs[0]
     if (full.inputs.length !== 1 || !input) throw new Error(`${full.name} has ${full.inputs.length} inputs; only single-input models can be fine-tuned here.`)
     this.inputShape = input.shape.slice(1).map((d) => d ?? -1)
@@ -138,9 +140,12 @@ export class LayersBody implements Body {
     return { kind: 'text', shape, description: `sequences of ${this.inputShape.join('×')} values (no tokenizer comes with a layers model)` }
   }
 
-  /** Pixels 0-255 → the model's input scale. Other inputs pass unchanged. */
+  /** Pixels 0-255 → the model's input scale (RGB averaged for a greyscale model, as
+   *  pixelsToInput does). Other inputs pass unchanged. */
   embed(input: tf.Tensor): tf.Tensor {
-    return this.kind === 'image' ? tf.sub(tf.div(tf.cast(input, 'float32'), 127.5), 1) : input
+    if (this.kind !== 'image') return input
+    const x = this.inputShape[2] === 1 && input.shape[3] === 3 ? tf.mean(input, 3, true) : input
+    return tf.sub(tf.div(tf.cast(x, 'float32'), 127.5), 1)
   }
 
   prefix(input: tf.Tensor, n: number, _opts?: ForwardOptions): tf.Tensor {

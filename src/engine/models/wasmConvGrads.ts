@@ -1,0 +1,138 @@
+import * as tf from '@tensorflow/tfjs'
+
+/**
+ * The gradient kernels the tfjs wasm backend lacks for convolutions (see the field notes):
+ * Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter and
+ * DepthwiseConv2dNativeBackpropInput, as plain loops over the wasm heap. With them a loaded
+ * layers model's conv blocks ("freeze", "full") train on wasm too — the fastest backend on a
+ * machine without a GPU. Channels-last (NHWC) only, as tfjs layers models in the browser are.
+ * Registered once, and only where the backend has no kernel of that name.
+ */
+interface WasmLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array
+}
+
+type ConvAttrs = {
+  strides: [number, number] | number
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding
+  dilations?: [number, number] | number
+  dimRoundingMode?: 'floor' | 'round' | 'ceil'
+  dataFormat?: 'NHWC' | 'NCHW'
+  filterShape?: [number, number, number, number]
+  inputShape?: [number, number, number, number]
+}
+
+function nhwcOnly(attrs: ConvAttrs, kernel: string): void {
+  if (attrs.dataFormat === 'NCHW') throw new Error(`${kernel} on wasm: only channels-last (NHWC) data is supported`)
+}
+
+/** dW[kh, kw, ci, co] = Σ x[b, oh·s + kh − pad, ow·s + kw − pad, ci] · dy[b, oh, ow, co]. */
+function conv2DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const a = attrs as unknown as ConvAttrs
+  nhwcOnly(a, 'Conv2DBackpropFilter')
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo }
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape!, a.strides, 1, a.pad, a.dimRoundingMode, false)
+  const b = backend as WasmLike
+  const out = b.makeOutput(info.filterShape, 'float32') // first: allocating may move the heap
+  const dW = b.typedArrayFromHeap(out)
+  dW.fill(0)
+  const xv = b.typedArrayFromHeap(x)
+  const dyv = b.typedArrayFromHeap(dy)
+  const { batchSize, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info
+  const { top, left } = info.padInfo
+  for (let n = 0; n < batchSize; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const dyOff = ((n * OH + oh) * OW + ow) * Co
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh + kh - top
+          if (ih < 0 || ih >= H) continue
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw + kw - left
+            if (iw < 0 || iw >= W) continue
+            const xOff = ((n * H + ih) * W + iw) * Ci
+            const wBase = (kh * KW + kw) * Ci
+            for (let ci = 0; ci < Ci; ci++) {
+              const xval = xv[xOff + ci]!
+              if (xval === 0) continue // after ReLU many inputs are zero
+              const wOff = (wBase + ci) * Co
+              for (let co = 0; co < Co; co++) dW[wOff + co]! += xval * dyv[dyOff + co]!
+            }
+          }
+        }
+      }
+    }
+  }
+  return out
+}
+
+/** Shared walk over a depthwise convolution: calls f(xIndex, wIndex, dyIndex) for every product. */
+function depthwiseWalk(info: tf.backend_util.Conv2DInfo, f: (xi: number, wi: number, dyi: number) => void): void {
+  const { batchSize, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info
+  const M = Co / Ci
+  const { top, left } = info.padInfo
+  for (let n = 0; n < batchSize; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const dyOff = ((n * OH + oh) * OW + ow) * Co
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh + kh * dh - top
+          if (ih < 0 || ih >= H) continue
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw + kw * dw - left
+            if (iw < 0 || iw >= W) continue
+            const xOff = ((n * H + ih) * W + iw) * Ci
+            const wOff = (kh * KW + kw) * Ci * M
+            for (let ci = 0; ci < Ci; ci++) for (let m = 0; m < M; m++) f(xOff + ci, wOff + ci * M + m, dyOff + ci * M + m)
+          }
+        }
+      }
+    }
+  }
+}
+
+/** dW[kh, kw, ci, m] = Σ x[b, ih, iw, ci] · dy[b, oh, ow, ci·M + m]. */
+function depthwiseBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const a = attrs as unknown as ConvAttrs
+  nhwcOnly(a, 'DepthwiseConv2dNativeBackpropFilter')
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo }
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape!, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true)
+  const b = backend as WasmLike
+  const out = b.makeOutput(info.filterShape, 'float32')
+  const dW = b.typedArrayFromHeap(out)
+  dW.fill(0)
+  const xv = b.typedArrayFromHeap(x)
+  const dyv = b.typedArrayFromHeap(dy)
+  depthwiseWalk(info, (xi, wi, dyi) => (dW[wi]! += xv[xi]! * dyv[dyi]!))
+  return out
+}
+
+/** dx[b, ih, iw, ci] = Σ W[kh, kw, ci, m] · dy[b, oh, ow, ci·M + m]. */
+function depthwiseBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const a = attrs as unknown as ConvAttrs
+  nhwcOnly(a, 'DepthwiseConv2dNativeBackpropInput')
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo }
+  const info = tf.backend_util.computeConv2DInfo(a.inputShape!, filter.shape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, true)
+  const b = backend as WasmLike
+  const out = b.makeOutput(info.inShape, 'float32')
+  const dx = b.typedArrayFromHeap(out)
+  dx.fill(0)
+  const wv = b.typedArrayFromHeap(filter)
+  const dyv = b.typedArrayFromHeap(dy)
+  depthwiseWalk(info, (xi, wi, dyi) => (dx[xi]! += wv[wi]! * dyv[dyi]!))
+  return out
+}
+
+const KERNELS: [string, tf.KernelFunc][] = [
+  ['Conv2DBackpropFilter', conv2DBackpropFilter as tf.KernelFunc],
+  ['DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilter as tf.KernelFunc],
+  ['DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInput as tf.KernelFunc],
+]
+
+/** Adds the missing kernels to the wasm backend (idempotent; harmless where wasm is unused). */
+export function registerWasmConvGrads(): void {
+  for (const [kernelName, kernelFunc] of KERNELS) {
+    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc })
+  }
+}

@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { describe, expect, it } from 'vitest'
+import { LayersBody } from './layersBody'
+import { tinyImageModel } from './testModels'
+import { registerWasmConvGrads } from './wasmConvGrads'
+
+const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k + 0.3))
+
+/** Gradients of sum(conv(x, w) · r) with respect to x and w, on the current backend. */
+async function convGrads(kind: 'conv' | 'depthwise', xShape: [number, number, number, number], wShape: [number, number, number, number], stride: number, pad: 'same' | 'valid', dilation = 1) {
+  const x = tf.tensor4d(wave(xShape.reduce((a, b) => a * b), 0.37), xShape)
+  const w = tf.tensor4d(wave(wShape.reduce((a, b) => a * b), 0.71), wShape)
+  const f = (xx: tf.Tensor4D, ww: tf.Tensor4D) => {
+    const y = kind === 'conv' ? tf.conv2d(xx, ww, stride, pad) : tf.depthwiseConv2d(xx, ww, stride, pad, 'NHWC', dilation)
+    return tf.sum(tf.mul(y, tf.tensor(wave(y.size, 0.13), y.shape))) as tf.Scalar
+  }
+  const [dx, dw] = tf.grads(f as (...a: tf.Tensor[]) => tf.Tensor)([x, w])
+  const out = { dx: (await dx!.data()) as Float32Array, dw: (await dw!.data()) as Float32Array }
+  tf.dispose([x, w, dx!, dw!])
+  return out
+}
+
+const CASES: [string, 'conv' | 'depthwise', [number, number, number, number], [number, number, number, number], number, 'same' | 'valid', number?][] = [
+  ['conv 3×3 stride 1 same', 'conv', [2, 6, 6, 3], [3, 3, 3, 4], 1, 'same'],
+  ['conv 3×3 stride 2 same (odd size)', 'conv', [2, 7, 7, 2], [3, 3, 2, 5], 2, 'same'],
+  ['conv 1×1 valid', 'conv', [1, 4, 4, 6], [1, 1, 6, 3], 1, 'valid'],
+  ['depthwise 3×3 stride 1 same', 'depthwise', [2, 6, 6, 3], [3, 3, 3, 1], 1, 'same'],
+  ['depthwise 3×3 stride 2 same, multiplier 2', 'depthwise', [2, 7, 7, 2], [3, 3, 2, 2], 2, 'same'],
+]
+
+describe('conv gradient kernels added to the wasm backend', () => {
+  it('are missing from wasm before registration and then match the cpu backend', async () => {
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined()
+    registerWasmConvGrads()
+    registerWasmConvGrads() // idempotent
+    for (const [name, ...args] of CASES) {
+      await tf.setBackend('cpu')
+      const cpu = await convGrads(...args)
+      expect(await tf.setBackend('wasm')).toBe(true)
+      const wasm = await convGrads(...args)
+      for (const k of ['dx', 'dw'] as const) {
+        expect(wasm[k].length, `${name} ${k}`).toBe(cpu[k].length)
+        const err = Math.max(...Array.from(cpu[k], (v, i) => Math.abs(v - wasm[k][i]!)))
+        expect(err, `${name} ${k}`).toBeLessThan(1e-4)
+      }
+    }
+  })
+
+  it('lets a layers model train every conv block on wasm, with the cpu backend\'s gradients', async () => {
+    registerWasmConvGrads()
+    const grads = async () => {
+      const body = new LayersBody(tinyImageModel(4)) // conv (stride 2) → depthwise → pointwise
+      const vars = body.params.map((p) => p.variable)
+      const x = tf.tensor4d(wave(2 * 16 * 16 * 3, 0.5).map((v) => 127 + 100 * v), [2, 16, 16, 3])
+      const r = tf.variableGrads(() => tf.mean(tf.square(body.pool(body.forwardFrom(body.prefix(x, 0), 0), null))) as tf.Scalar, vars)
+      const out = new Map<string, Float32Array>()
+      for (const p of body.params) out.set(p.name, (await r.grads[p.variable.name]!.data()) as Float32Array)
+      tf.dispose([r.value, x, ...Object.values(r.grads)])
+      body.dispose()
+      return out
+    }
+    await tf.setBackend('cpu')
+    const cpu = await grads()
+    expect(await tf.setBackend('wasm')).toBe(true)
+    const wasm = await grads()
+    for (const [name, g] of cpu) {
+      const scale = Math.max(...Array.from(g, Math.abs))
+      expect(scale, name).toBeGreaterThan(0)
+      const err = Math.max(...Array.from(g, (v, i) => Math.abs(v - wasm.get(name)![i]!)))
+      expect(err / scale, name).toBeLessThan(1e-3)
+    }
+    await tf.setBackend('cpu')
+  })
+})
