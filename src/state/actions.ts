@@ -37,7 +37,8 @@ export function startStudio() {
   refreshCheckpoints() // and offer to resume a run the last visit did not see end
   // Re-plan whenever settings change; the worker answers with counts and problems.
   useStudio.subscribe((st, prev) => {
-    if (st.settings !== prev.settings || st.dataset !== prev.dataset) configure()
+    // …and when another model is loaded (by id: a plan re-posts the same model's summary).
+    if (st.settings !== prev.settings || st.dataset !== prev.dataset || st.model?.id !== prev.model?.id) configure()
     if (st.settings.backend !== prev.settings.backend && st.status !== 'running' && st.status !== 'paused') {
       engine().send({ type: 'init', backend: st.settings.backend })
     }

@@ -12,12 +12,9 @@ let n = 0
 function setup() {
   const name = `host-${n++}`
   const events: FromWorker[] = []
-  const session: CheckpointSessionView = { datasetSummary: null, loaded: null, tuning: null, lastVal: null, base: null, run: null }
+  const session: CheckpointSessionView = { datasetSummary: null, run: null }
   const host = new CheckpointHost(session, (e) => events.push(e), {
-    encode: () => {
-      throw new Error('not used')
-    },
-    evaluate: async () => ({ loss: 0 }),
+    current: () => null,
     selectDataset: async () => undefined,
     openDb: () => openStudioDb(name),
   })

@@ -3,32 +3,28 @@
  * background (the loop only waits for the weights to be read), prunes to keepLast + best,
  * records every run, restores and resumes. A full disk pauses the run instead of losing it.
  */
-import type { LoadedTinyGpt } from '../engine/models/modelFile'
 import { bestOf, deleteAllCheckpointsExcept, deleteCheckpoints, listCheckpoints, loadCheckpoint, pruneRun, renameCheckpoint, saveCheckpoint } from '../engine/storage/checkpoints'
 import { openStudioDb, type StudioDb } from '../engine/storage/db'
 import { checkpointBytes, deleteRun, findInterrupted, getRun, listRuns, markInterrupted, putRun } from '../engine/storage/runs'
 import type { CheckpointBlob, CheckpointMeta, DatasetRef, EstimateFn, RunRecord } from '../engine/storage/types'
-import { Tuning, type Encoded, type FineTuneCallbacks } from '../engine/train/fineTune'
+import { Tuning, type FineTuneCallbacks } from '../engine/train/fineTune'
 import { assignTensors, stableNames, type LoopCheckpoint, type ResumeInput } from '../engine/train/loopState'
 import type { RunControl } from '../engine/train/runControl'
-import { applyInterpolation, type WeightMap } from '../engine/tuning/interpolate'
+import { applyInterpolation } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
 import type { StorageCommand, StorageFault } from './checkpointProtocol'
-import type { DatasetSummary, DoneReason, FromWorker, Metrics, ModelSummary, RunSummary } from './protocol'
+import type { DatasetSummary, DoneReason, FromWorker, Metrics, RunSummary } from './protocol'
+import type { TrainedModel } from './trainedModel'
 
 /** The part of the handler's session these commands read and change. */
 export interface CheckpointSessionView {
   datasetSummary: DatasetSummary | null
-  loaded: (LoadedTinyGpt & { summary: ModelSummary }) | null
-  tuning: Tuning | null
-  lastVal: Encoded | null
-  base: WeightMap | null
   run: { id: string; control: RunControl } | null
 }
 
 export interface CheckpointDeps {
-  encode(settings: Settings): { train: Encoded; val: Encoded }
-  evaluate(tuning: Tuning, val: Encoded): Promise<Metrics>
+  /** The loaded model (text or image) runs train and checkpoints restore into; null when none. */
+  current(): TrainedModel | null
   /** Makes the run's dataset the current one (from the dataset store or its URL); throws,
    *  naming it, when that is not possible. */
   selectDataset(ref: DatasetRef): Promise<void>
@@ -167,8 +163,9 @@ export class CheckpointHost {
     const s = this.s
     const now = Date.now()
     const d = s.datasetSummary
+    const m = this.deps.current()
     const record: RunRecord = prior
-      ? { ...prior, status: 'running', updatedAt: now, settings }
+      ? { ...prior, status: 'running', updatedAt: now, settings, steps: [...prior.steps], epochs: [...prior.epochs] } // copies: the series posted for the resume must not grow
       : {
           id: runId,
           name: `${d?.name ?? 'data'} · ${settings.method} · ${new Date(now).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`,
@@ -177,7 +174,7 @@ export class CheckpointHost {
           updatedAt: now,
           settings,
           dataset: datasetRef(d),
-          model: { id: s.loaded?.summary.id ?? '', url: '', title: s.loaded?.summary.title ?? '' },
+          model: { id: m?.summary.id ?? '', url: '', title: m?.summary.title ?? '', ...(m ? { kind: m.kind } : {}) },
           steps: [],
           epochs: [],
           baseline: null,
@@ -190,7 +187,7 @@ export class CheckpointHost {
 
   /** Queues a checkpoint write behind earlier ones; the loop goes on meanwhile. */
   enqueueCheckpoint(record: RunRecord, c: LoopCheckpoint, control: RunControl): void {
-    const s = this.s
+    const m = this.deps.current()
     const id = `${record.id}-e${c.loop.epoch}-${Date.now().toString(36)}`
     const meta: Omit<CheckpointMeta, 'bytes'> = {
       id,
@@ -207,7 +204,9 @@ export class CheckpointHost {
       pinned: false,
       method: record.settings.method,
       settings: record.settings,
-      modelId: s.loaded?.summary.id ?? record.model.id,
+      modelId: m?.summary.id ?? record.model.id,
+      ...(m ? { modelKind: m.kind } : {}),
+      ...datasetClasses(this.s.datasetSummary),
       datasetId: record.dataset.id,
       datasetName: record.dataset.name,
     }
@@ -257,12 +256,12 @@ export class CheckpointHost {
     const found = await loadCheckpoint(db, id)
     if (!found) throw new Error('That checkpoint is no longer stored (it may have been deleted in another tab).')
     const { meta, blob } = found
-    const tuning = await this.install(meta, blob.weights)
+    const { model, tuning } = await this.install(meta, blob.weights)
     let metrics: Metrics | null = null
     try {
-      const { val } = this.deps.encode(meta.settings)
-      this.s.lastVal = val
-      metrics = await this.deps.evaluate(tuning, val)
+      const { val } = model.encode(meta.settings)
+      model.adopt(tuning, val)
+      metrics = await model.evaluate(tuning, val)
     } catch (e) {
       console.warn('Restored without evaluating', e)
     }
@@ -292,35 +291,47 @@ export class CheckpointHost {
     }
   }
 
-  private async checkCompatible(meta: CheckpointMeta): Promise<void> {
+  /** The loaded model must be the run's base model; the run's dataset is opened when another
+   *  one is current, and must still have the classes the head was trained for. */
+  private async checkCompatible(meta: CheckpointMeta): Promise<TrainedModel> {
     const s = this.s
-    if (!s.loaded) throw new Error('Load a model before restoring a checkpoint.')
-    if (meta.modelId && s.loaded.summary.id !== meta.modelId) {
-      throw new Error(`Checkpoint "${meta.name}" was trained from model ${meta.modelId}, but ${s.loaded.summary.id} is loaded. Load that model first.`)
+    // A tabular MLP is built for its dataset's columns: open the run's dataset first.
+    if (meta.modelKind === 'tabular' && s.datasetSummary?.id !== meta.datasetId) {
+      const run = await getRun(await this.need(), meta.runId)
+      await this.deps.selectDataset(run?.dataset ?? { id: meta.datasetId, name: meta.datasetName })
+    }
+    const model = this.deps.current()
+    if (!model) throw new Error(`Load the model checkpoint "${meta.name}" was trained from (${meta.modelId || 'its base model'}) before restoring it.`)
+    const kindOf = (k: string | undefined) => (k ? `${k} model ` : 'model ')
+    if ((meta.modelId && model.summary.id !== meta.modelId) || (meta.modelKind && meta.modelKind !== model.kind)) {
+      throw new Error(`Checkpoint "${meta.name}" was trained from ${kindOf(meta.modelKind)}${meta.modelId}, but ${kindOf(model.kind)}${model.summary.id} is loaded. Load that model first.`)
     }
     if (s.datasetSummary?.id !== meta.datasetId) {
       const run = await getRun(await this.need(), meta.runId)
       await this.deps.selectDataset(run?.dataset ?? { id: meta.datasetId, name: meta.datasetName })
     }
+    const have = datasetClasses(s.datasetSummary).classes
+    if (meta.classes && have && meta.classes.join('\u0000') !== have.join('\u0000')) {
+      throw new Error(`Checkpoint "${meta.name}" was trained on ${meta.datasetName} with classes ${meta.classes.join(', ')}, but the loaded dataset has ${have.join(', ')}. Load that dataset first.`)
+    }
+    return model
   }
 
   /** Base weights, then a fresh Tuning for the checkpoint's settings, then its weights. */
-  private async install(meta: CheckpointMeta, weights: CheckpointBlob['weights']): Promise<Tuning> {
-    await this.checkCompatible(meta)
-    const s = this.s
-    const loaded = s.loaded!
+  private async install(meta: CheckpointMeta, weights: CheckpointBlob['weights']): Promise<{ model: TrainedModel; tuning: Tuning }> {
+    const model = await this.checkCompatible(meta)
     const headBias = weights.find((w) => w.name === 'tuning/head.task.bias')
-    const tuning = new Tuning(loaded.model, meta.settings, headBias ? headBias.shape[0]! : null)
+    // One output is a regression head (a classifier has at least two classes).
+    const tuning = new Tuning(model.model, meta.settings, headBias ? (headBias.shape[0] === 1 ? 'regression' : headBias.shape[0]!) : null)
     try {
-      if (s.base) applyInterpolation(loaded.model, s.base, s.base, 0)
-      assignTensors(weights, stableNames(loaded.model, tuning.parts))
+      if (model.base) applyInterpolation(model.model, model.base, model.base, 0)
+      assignTensors(weights, stableNames(model.model, tuning.parts))
     } catch (e) {
       tuning.dispose()
       throw e
     }
-    s.tuning?.dispose()
-    s.tuning = tuning
-    return tuning
+    model.adopt(tuning)
+    return { model, tuning }
   }
 
   /** Internal for RunRecorder. */
@@ -363,6 +374,7 @@ export class RunRecorder {
           valLoss: e.val.loss,
           ...(e.val.accuracy !== undefined ? { valAcc: 100 * e.val.accuracy } : {}),
           ...(e.val.perplexity !== undefined ? { valPpl: e.val.perplexity } : {}),
+          ...(e.val.rmse !== undefined ? { valRmse: e.val.rmse } : {}),
         })
         await cb.onEpoch?.(e)
         void this.save() // throttled: once per epoch
@@ -390,6 +402,11 @@ function datasetRef(d: DatasetSummary | null): DatasetRef {
   if (!d) return { id: '', name: '' }
   const storedId = d.details?.storedId
   return { id: d.id, name: d.name, ...(storedId ? { storedId } : {}) }
+}
+
+/** Class names are part of a classification dataset's identity: a head only fits them. */
+function datasetClasses(d: DatasetSummary | null): { classes?: string[] } {
+  return d && d.task !== 'language-modelling' && d.classes.length ? { classes: d.classes.map((c) => c.name) } : {}
 }
 
 /** The confusion matrix can be large and is not needed to list a checkpoint. */

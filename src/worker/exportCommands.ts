@@ -1,29 +1,28 @@
-import type { Dataset } from '../engine/data/dataset'
-import { buildModelZip } from '../engine/export/modelZip'
-import { readModelZip } from '../engine/export/modelZip'
+import { buildModelZip, readModelZip, type ZippedCnn } from '../engine/export/modelZip'
 import { fingerprintWeights, restoreTuning } from '../engine/export/tuningPack'
 import type { LoadedTinyGpt } from '../engine/models/modelFile'
+import { TinyCnn } from '../engine/models/tinyCnn'
 import { TinyGpt } from '../engine/models/tinyGpt'
-import type { Encoded, Tuning } from '../engine/train/fineTune'
 import { bestAlpha, sweepBlend, TunedBlend } from '../engine/tuning/blend'
-import { applyInterpolation, type WeightMap } from '../engine/tuning/interpolate'
-import type { Settings } from '../settings/types'
+import { tabularLayersZip } from '../engine/export/tabularLayers'
+import { TabularMlp } from '../engine/models/tabularMlp'
+import { applyInterpolation } from '../engine/tuning/interpolate'
 import type { DatasetSummary, FromWorker, Metrics, ModelSummary, ToWorker } from './protocol'
+import { classesOf, classesOnly, type TrainedModel } from './trainedModel'
 
-/** The part of the handler's session these commands read and change. */
+/** The part of the handler's session these commands read (the model itself comes from
+ *  `deps.current()`, text or image). */
 export interface ExportSessionView {
-  dataset: Dataset | null
   datasetSummary: DatasetSummary | null
-  loaded: (LoadedTinyGpt & { summary: ModelSummary }) | null
-  tuning: Tuning | null
-  lastVal: Encoded | null
-  base: WeightMap | null
+  loaded: (LoadedTinyGpt & { summary: ModelSummary }) | null // for the text model's tokenizer
 }
 
 export interface ExportDeps {
-  encode(settings: Settings): { train: Encoded; val: Encoded }
+  /** The loaded model, text or image, with its run's tuning. */
+  current(): TrainedModel | null
   install(loaded: LoadedTinyGpt, id: string): void
-  evaluate(tuning: Tuning, val: Encoded): Promise<Metrics>
+  /** Makes an image model read from an export the current model. */
+  installImage(model: ZippedCnn, id: string): Promise<void>
 }
 
 type Cmd = Extract<ToWorker, { type: 'interpolate' | 'sweep' | 'keepAlpha' | 'export' }>
@@ -34,19 +33,21 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
 
   /** The blend for the current run, made when first needed (the model then holds the tuned weights). */
   function currentBlend(): TunedBlend {
-    if (!s.loaded || !s.tuning || !s.base) throw new Error('Train a model (or load a fine-tuned one) before interpolating or exporting it.')
-    if (blend && blend.tuning === s.tuning && blend.model === s.loaded.model) return blend
+    const t = deps.current()
+    if (!t || !t.tuning || !t.base) throw new Error('Train a model (or load a fine-tuned one) before interpolating or exporting it.')
+    if (blend && blend.tuning === t.tuning && blend.model === t.model) return blend
     blend?.dispose()
-    blend = new TunedBlend(s.loaded.model, s.base, s.tuning)
+    blend = new TunedBlend(t.model, t.base, t.tuning)
     return blend
   }
 
   async function measure(): Promise<Metrics> {
-    if (!s.tuning || !s.lastVal) throw new Error('There is no validation split to measure: train first.')
-    return deps.evaluate(s.tuning, s.lastVal)
+    const t = deps.current()
+    if (!t?.tuning || !t.lastVal || t.lastVal.n === 0) throw new Error('There is no validation split to measure: train first.')
+    return t.evaluate(t.tuning, t.lastVal)
   }
 
-  const lean = (m: Metrics) => ({ loss: m.loss, ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}), ...(m.perplexity !== undefined ? { perplexity: m.perplexity } : {}) })
+  const lean = (m: Metrics) => ({ loss: m.loss, ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}), ...(m.perplexity !== undefined ? { perplexity: m.perplexity } : {}), ...(m.rmse !== undefined ? { rmse: m.rmse } : {}) })
 
   async function handle(msg: Cmd): Promise<void> {
     switch (msg.type) {
@@ -60,7 +61,7 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
       }
       case 'sweep': {
         const b = currentBlend()
-        if (!s.lastVal) throw new Error('There is no validation split to sweep over: train first.')
+        if (!deps.current()?.lastVal) throw new Error('There is no validation split to sweep over: train first.')
         const points = await sweepBlend(b, msg.points, async () => lean(await measure()), (done, total, p) =>
           post({ type: 'progress', task: 'sweep', done, total, label: `Measuring α = ${p.alpha.toFixed(2)} (${done} of ${total})` }),
         )
@@ -69,10 +70,12 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
       }
       case 'export': {
         const b = currentBlend()
-        const { loaded, tuning, base } = s
-        if (!(loaded!.model instanceof TinyGpt)) throw new Error('Export writes the studio TinyGpt format; this model is not a TinyGpt.')
+        const t = deps.current()!
+        const { model, tuning, base, lastVal } = t
+        if (t.kind === 'tabular') return exportTabular(t, b, msg)
+        if (!(model instanceof TinyGpt) && !(model instanceof TinyCnn)) throw new Error('Export writes the studio TinyGpt or TinyCnn format; this model is neither.')
         let exported: Metrics | null = null
-        if (msg.choice === 'interpolated' && s.lastVal) {
+        if (msg.choice === 'interpolated' && lastVal && lastVal.n > 0) {
           const before = b.alpha
           b.apply(msg.alpha)
           try {
@@ -85,16 +88,16 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
         const built = await buildModelZip({
           choice: msg.choice,
           alpha: msg.alpha,
-          model: loaded!.model,
-          tokenizer: loaded!.tokenizer,
-          baseCard: loaded!.card,
+          model,
+          tokenizer: t.kind === 'text' ? (s.loaded?.tokenizer ?? null) : null,
+          baseCard: t.card,
           base: base!,
           tuning: tuning!,
           blend: b,
-          task: tuning!.head ? 'text-classification' : 'language-modelling',
-          classes: s.lastVal?.kind === 'classification' ? s.lastVal.classes : null,
+          task: t.kind === 'image' ? 'image-classification' : tuning!.head?.spec.kind === 'regression' ? 'text-regression' : tuning!.head ? 'text-classification' : 'language-modelling',
+          classes: lastVal ? classesOf(lastVal) : null,
           facts: {
-            baseModel: { id: loaded!.summary.id, title: loaded!.summary.title },
+            baseModel: { id: t.summary.id, title: t.summary.title },
             dataset: d ? { name: d.name, source: d.source, task: d.task, rows: d.rows, classes: d.classes } : null,
             settings: tuning!.settings,
             metrics: { base: msg.metrics.base, tuned: msg.metrics.tuned, exported: exported ?? (msg.choice === 'interpolated' ? null : msg.metrics.tuned) },
@@ -113,6 +116,35 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
     }
   }
 
+  /** A tabular MLP leaves as a plain TensorFlow.js layers model reading raw feature values,
+   *  at the kept α for 'interpolated' (there is no base model to apply adapter weights to). */
+  async function exportTabular(t: TrainedModel, b: TunedBlend, msg: Extract<Cmd, { type: 'export' }>): Promise<void> {
+    const { model, tuning, lastVal } = t
+    if (msg.choice === 'adapter') throw new Error('A tabular MLP is not pretrained, so there is no base model for an adapter-only file: export the merged model.')
+    if (!(model instanceof TabularMlp) || !tuning?.head || lastVal?.kind !== 'tabular') throw new Error('Train the tabular model before exporting it.')
+    const before = b.alpha
+    if (msg.choice === 'interpolated') b.apply(msg.alpha)
+    try {
+      post({ type: 'progress', task: 'export', done: 0, total: 1, label: 'Building a TensorFlow.js layers model' })
+      const d = s.datasetSummary
+      const card = {
+        title: `${t.summary.title}${d ? ` trained on ${d.name}` : ''}`,
+        architecture: t.summary.description,
+        dataset: d ? { name: d.name, source: d.source, task: d.task, rows: d.rows } : null,
+        settings: tuning.settings,
+        metrics: msg.metrics,
+        alpha: msg.choice === 'interpolated' ? msg.alpha : 1,
+        date: new Date().toISOString(),
+      }
+      const bytes = await tabularLayersZip({ model, head: tuning.head, standardizer: lastVal.standardizer, ...(lastVal.scale ? { scale: lastVal.scale } : {}), ...(lastVal.classes ? { classes: lastVal.classes } : {}), card })
+      post({ type: 'progress', task: 'export', done: 1, total: 1, label: '' })
+      const fileName = `${(d?.name ?? 'tabular').replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_')}-mlp-tfjs.zip`
+      post({ type: 'exported', fileName, choice: msg.choice, bytes: bytes.slice().buffer as ArrayBuffer })
+    } finally {
+      b.apply(before)
+    }
+  }
+
   /** Loads a .zip the studio exported: a full model replaces the loaded one; an adapter-only
    *  file is applied to the loaded base model, which must be the one it was made for. */
   async function importFile(file: File): Promise<void> {
@@ -122,47 +154,55 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
       post({ type: 'progress', task: 'model', done, total, label: `Loading ${file.name}: ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` }),
     )
     const pack = read.pack
-    if (read.loaded) {
+    if (read.image) {
+      await deps.installImage(read.image, `file: ${file.name}`)
+    } else if (read.loaded) {
       deps.install(read.loaded, `file: ${file.name}`)
     } else {
       if (!pack) throw new Error(`${file.name} holds no model`)
-      if (!s.loaded || !s.base) throw new Error(`${file.name} holds only fine-tuned weights for "${pack.json.base.title}": load that base model first.`)
-      const have = await fingerprintWeights(s.base)
+      const t = deps.current()
+      if (!t || !t.base) throw new Error(`${file.name} holds only fine-tuned weights for "${pack.json.base.title}": load that base model first.`)
+      const have = await fingerprintWeights(t.base)
       if (have !== pack.json.base.fingerprint) {
-        throw new Error(`${file.name} was made for "${pack.json.base.title}" (fingerprint ${pack.json.base.fingerprint}), but the loaded base model is "${s.loaded.summary.title}" (fingerprint ${have}). Load the base model it was made for.`)
+        throw new Error(`${file.name} was made for "${pack.json.base.title}" (fingerprint ${pack.json.base.fingerprint}), but the loaded base model is "${t.summary.title}" (fingerprint ${have}). Load the base model it was made for.`)
       }
       // Start from the pretrained weights, as the run did.
-      s.tuning?.dispose()
-      s.tuning = null
-      applyInterpolation(s.loaded.model, s.base, s.base, 0)
+      applyInterpolation(t.model, t.base, t.base, 0)
     }
-    const loaded = s.loaded!
+    const t = deps.current()
+    if (!t) throw new Error(`${file.name}: the model in it could not be made current`)
     let metrics: Metrics | null = null
     let note = ''
     if (pack) {
-      if (!(loaded.model instanceof TinyGpt)) throw new Error(`${file.name}: fine-tuned weights apply to a TinyGpt model only`)
-      s.tuning?.dispose()
-      s.tuning = restoreTuning(loaded.model, pack)
+      if ((pack.json.task === 'image-classification') !== (t.kind === 'image')) {
+        throw new Error(`${file.name} holds fine-tuned weights for ${pack.json.task}, which do not apply to the loaded ${t.kind} model "${t.summary.title}".`)
+      }
+      if (!(t.model instanceof TinyGpt) && !(t.model instanceof TinyCnn)) throw new Error(`${file.name}: fine-tuned weights apply to a TinyGpt or TinyCnn model only`)
+      const tuning = restoreTuning(t.model, pack)
+      t.adopt(tuning)
       const task = s.datasetSummary?.task
-      if (!s.dataset || !task) note = 'Load the dataset it was trained on to measure it.'
+      if (!task) note = 'Load the dataset it was trained on to measure it.'
       else if (task !== pack.json.task) note = `It was trained for ${pack.json.task}; the loaded dataset is ${task}, so it was not measured.`
       else {
-        const { val } = deps.encode(s.tuning.settings)
-        if (val.kind === 'classification' && JSON.stringify(val.classes) !== JSON.stringify(pack.json.classes)) {
-          note = `Its classes (${(pack.json.classes ?? []).join(', ')}) differ from the loaded dataset's (${val.classes.join(', ')}), so it was not measured.`
+        const { val } = t.encode(tuning.settings)
+        const classes = classesOf(val)
+        if (classes && JSON.stringify(classes) !== JSON.stringify(pack.json.classes)) {
+          note = `Its classes (${(pack.json.classes ?? []).join(', ')}) differ from the loaded dataset's (${classes.join(', ')}), so it was not measured.`
         } else if (val.n === 0) note = 'The validation split is empty.'
         else {
-          s.lastVal = val
-          metrics = await deps.evaluate(s.tuning, val)
+          t.adopt(tuning, val)
+          metrics = await t.evaluate(tuning, val)
           note = 'Measured on the validation split of the loaded dataset, with the settings it was trained with.'
         }
       }
+      // The playground names an image head's classes even when nothing could be measured.
+      if (!metrics && t.model instanceof TinyCnn && pack.json.classes) t.adopt(tuning, classesOnly(pack.json.classes, t.model.config.imageSize))
     } else note = 'A model without a task head: ready to fine-tune.'
     post({
       type: 'imported',
       fileName: file.name,
       choice: pack?.json.choice ?? 'merged',
-      title: String(read.card.title ?? loaded.summary.title),
+      title: String(read.card.title ?? t.summary.title),
       metrics,
       note,
     })

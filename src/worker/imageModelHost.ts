@@ -12,7 +12,8 @@ import { encodeImageSplit } from '../engine/data/imageEncode'
 import { CNN_FORMAT, checkCnnModelJson, loadTinyCnnFromJson, type LoadedTinyCnn } from '../engine/models/cnnFile'
 import type { FetchFn } from '../engine/models/modelFile'
 import type { TinyCnn } from '../engine/models/tinyCnn'
-import { fineTune, evaluate, Tuning } from '../engine/train/fineTune'
+import { fineTune, evaluate, Tuning, type Encoded, type FineTuneCallbacks } from '../engine/train/fineTune'
+import type { ResumeInput } from '../engine/train/loopState'
 import { FeatureCache } from '../engine/train/featureCache'
 import type { EncodedImages } from '../engine/train/imageBatches'
 import { RunControl } from '../engine/train/runControl'
@@ -22,6 +23,9 @@ import { applyInterpolation, disposeWeights, snapshotWeights, type WeightMap } f
 import { validateSettings } from '../settings/validate'
 import type { Settings } from '../settings/types'
 import type { FromWorker, LayerSummary, Metrics, ModelSummary, ToWorker } from './protocol'
+import type { RunRecorder } from './checkpointHost'
+import { layersImageBody, type ImageBody } from './imageBodies'
+import type { CurrentLayers } from './layersModels'
 
 type Post = (e: FromWorker) => void
 
@@ -67,6 +71,42 @@ export class ImageModelHost {
     private readonly decoder: ImageDecoder | null,
   ) {}
 
+  private layers: CurrentLayers | null = null // a loaded layers image model (the handler owns and disposes it)
+
+  /** Fine-tune a loaded layers model (LayersBody) instead of a TinyCnn; its pretrained
+   *  weights become the base every run starts from. */
+  useLayers(cur: CurrentLayers): void {
+    this.clear()
+    this.layers = cur
+    this.base = snapshotWeights(cur.body.params)
+  }
+
+  /** Whether an image body (TinyCnn or layers model) is current. */
+  get active(): boolean {
+    return this.current() !== null
+  }
+
+  /** Whether the playground should ask this host (a TinyCnn, or a layers model after a run). */
+  get predicts(): boolean {
+    return !!this.loaded || (!!this.layers && !!this.tuning?.head)
+  }
+
+  /** The body being fine-tuned, with its input size, normalisation and layer table. */
+  current(): ImageBody | null {
+    if (this.layers) return layersImageBody(this.layers)
+    if (!this.loaded) return null
+    const { model, summary } = this.loaded
+    return {
+      body: model,
+      size: model.config.imageSize,
+      norm: SYMMETRIC,
+      summary,
+      toInput: (img) => rgbaToInput(img, model.config.imageSize),
+      describe: (trainable) => describeCnnLayers(model, trainable),
+      methodProblem: () => null,
+    }
+  }
+
   async load(probe: ModelProbe, id: string): Promise<void> {
     const json = checkCnnModelJson(probe.json, probe.url.slice(probe.url.lastIndexOf('/') + 1))
     const loaded = await loadTinyCnnFromJson(json, probe.url, probe.fetch, (done, total) =>
@@ -105,14 +145,18 @@ export class ImageModelHost {
     this.base = null
     this.loaded?.model.dispose()
     this.loaded = null
+    this.layers = null
   }
 
   /** Parameter counts and problems for these settings, as the handler's plan does for text. */
-  plan(settings: Settings, images: ImageData | null): void {
-    if (!this.loaded) return
-    const { model } = this.loaded
+  plan(settings: Settings, images: ImageData | null, fitProblem: string | null = null): void {
+    const cur = this.current()
+    if (!cur) return
+    const model = cur.body
     const n = images?.info.count ?? 0
-    const problems = validateSettings(settings, { trainSize: n - Math.round(n * settings.valSplit), nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true })
+    const problems: { field: string; message: string }[] = validateSettings(settings, { trainSize: n - Math.round(n * settings.valSplit), nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true })
+    const methodProblem = cur.methodProblem(settings)
+    if (methodProblem) problems.push({ field: 'method', message: methodProblem })
     let counts = { total: model.parameterCount(), trainable: 0 }
     if (!problems.length) {
       try {
@@ -123,37 +167,47 @@ export class ImageModelHost {
         problems.push({ field: 'method', message: e instanceof Error ? e.message : String(e) })
       }
     }
+    if (fitProblem) problems.unshift({ field: 'dataset', message: fitProblem }) // counts stay meaningful
     this.post({ type: 'plan', trainableParams: counts.trainable, totalParams: counts.total, problems })
-    const layers = describeCnnLayers(model, trainableBlocks(model.config.nLayers, settings, 0))
-    this.post({ type: 'model', summary: { ...this.loaded.summary, layers, trainableParams: counts.trainable, totalParams: counts.total } })
+    const layers = cur.describe(trainableBlocks(model.config.nLayers, settings, 0))
+    this.post({ type: 'model', summary: { ...cur.summary, layers, trainableParams: counts.trainable, totalParams: counts.total } })
   }
 
   /** Train/validation images at the model's input size, decoded batch by batch. */
   encode(settings: Settings, images: ImageData): { train: EncodedImages; val: EncodedImages } {
     const decoder = this.decoder
     if (!decoder) throw new Error('This worker has no image decoder, so it cannot read images.')
-    const size = this.loaded!.model.config.imageSize
+    const { size, norm } = this.current()!
     return encodeImageSplit(
       {
         labels: images.info.labels,
         classes: images.info.classes.map((c) => c.name),
-        loadPixels: async (rows) => (await loadImageBatch(images.source, rows, decoder, { size, norm: SYMMETRIC })).x,
+        loadPixels: async (rows) => (await loadImageBatch(images.source, rows, decoder, { size, norm })).x,
       },
       { size, valSplit: settings.valSplit, seed: settings.seed },
     )
   }
 
   /** One fine-tuning run of the image model; `setRun` lets the handler route pause/stop. */
-  async train(msg: Extract<ToWorker, { type: 'train' }>, images: ImageData | null, setRun: (r: { id: string; control: RunControl } | null) => void): Promise<void> {
+  async train(
+    msg: Extract<ToWorker, { type: 'train' }>,
+    images: ImageData | null,
+    setRun: (r: { id: string; control: RunControl } | null) => void,
+    // Recording and checkpointing (CheckpointHost.startRun) and, to continue a run, its saved state.
+    rec?: { start: (control: RunControl, cb: FineTuneCallbacks) => Promise<RunRecorder>; resume?: ResumeInput },
+  ): Promise<void> {
     const { runId, settings } = msg
-    if (!this.loaded) throw new Error('Load an image model before training it.')
+    const cur = this.current()
+    if (!cur) throw new Error('Load an image model before training it.')
     if (!images) throw new Error('The loaded model reads images: load an image dataset (a zip of class folders) before training.')
-    const { model } = this.loaded
+    const model = cur.body
     const data = this.encode(settings, images)
     if (data.train.n === 0 || data.val.n === 0) {
       throw new Error(`The split left ${data.train.n} training and ${data.val.n} validation images. Add images, or change the validation split.`)
     }
     const problems = validateSettings(settings, { trainSize: data.train.n, nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true })
+    const methodProblem = cur.methodProblem(settings)
+    if (methodProblem) problems.push({ field: 'method', message: methodProblem })
     if (problems.length) {
       this.post({ type: 'error', runId, message: problems.map((p) => p.message).join(' '), where: `settings: ${problems.map((p) => p.field).join(', ')}` })
       this.post({ type: 'plan', trainableParams: 0, totalParams: model.parameterCount(), problems })
@@ -169,13 +223,19 @@ export class ImageModelHost {
     setRun({ id: runId, control })
     this.post({ type: 'state', runId, state: 'running' })
     try {
-      const result = await fineTune(model, tuning, data, settings, control, {
+      const cb: FineTuneCallbacks = {
         onBaseline: (metrics, note) => this.post({ type: 'baseline', runId, metrics, note }),
         onStep: (e) => this.post({ type: 'step', runId, ...e }),
         onEpoch: (e) => this.post({ type: 'epoch', runId, ...e }),
         onProgress: (task, done, total, label) => this.post({ type: 'progress', task, done, total, label }),
         onState: (state) => this.post({ type: 'state', runId, state }),
+      }
+      const recorder = rec ? await rec.start(control, cb) : null
+      const result = await fineTune(model, tuning, data, settings, control, recorder?.callbacks() ?? cb, rec?.resume).catch(async (e: unknown) => {
+        await recorder?.fail(e instanceof Error ? e.message : String(e))
+        throw e
       })
+      await recorder?.finish(result)
       this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: result.message })
     } finally {
       setRun(null)
@@ -187,15 +247,17 @@ export class ImageModelHost {
   async predict(requestId: string, img: Rgba & { name: string }): Promise<void> {
     const tuning = this.tuning
     const classes = this.lastVal?.classes
-    if (!this.loaded || !tuning?.head || !classes) {
+    const cur = this.current()
+    if (!cur || !tuning?.head || !classes) {
       this.post({ type: 'playground', requestId, message: `${img.name}: train the image model on an image dataset first; then before = pretrained body with the untrained head, after = fine-tuned.` })
       return
     }
-    const { model } = this.loaded
-    const x = rgbaToInput(img, model.config.imageSize)
+    const { body: model, size } = cur
+    const x = cur.toInput(img)
     const named = (probs: Float32Array) => Array.from(probs, (prob, i) => ({ name: classes[i] ?? `class ${i}`, prob }))
     const classify = async (head: Head, hooks: Tuning['hooks']) => {
-      const p = tf.tidy(() => tf.softmax(head.apply(model.pool(model.forward(tf.tensor4d(x, [1, model.config.imageSize, model.config.imageSize, 3]), { hooks }), null), false)))
+      // The loop's own path (fillCache): stem, every block, pool, head.
+      const p = tf.tidy(() => tf.softmax(head.apply(model.pool(model.forwardFrom(model.prefix(tf.tensor4d(x, [1, size, size, 3]), 0, { hooks }), 0, { hooks }), null), false)))
       const v = (await p.data()) as Float32Array
       p.dispose()
       return v
@@ -215,10 +277,30 @@ export class ImageModelHost {
     this.post({ type: 'prediction', requestId, which: 'after', classes: named(after), note: `after fine-tuning (${tuning.settings.method})` })
   }
 
+  /** The pretrained weights every run starts from (not a copy: do not dispose). */
+  get baseWeights(): WeightMap | null {
+    return this.base
+  }
+
+  /** Makes a restored or imported tuning current (the model already holds its body weights). */
+  adopt(tuning: Tuning, val?: EncodedImages): void {
+    if (this.tuning !== tuning) this.tuning?.dispose()
+    this.tuning = tuning
+    if (val) this.lastVal = val
+  }
+
+  /** Validation metrics of `tuning` on `val` (the model as it is now). */
+  async evaluateWith(tuning: Tuning, val: Encoded): Promise<Metrics> {
+    const cur = this.current()
+    if (!cur) throw new Error('Load an image model first.')
+    return evaluate(cur.body, tuning, val, new FeatureCache(0, false, { train: 0, val: val.n }), 'val')
+  }
+
   /** Validation metrics of the last run's tuned model. */
   async evaluateLast(): Promise<Metrics> {
-    if (!this.loaded || !this.tuning || !this.lastVal) throw new Error('Train a model before evaluating it.')
-    return evaluate(this.loaded.model, this.tuning, this.lastVal, new FeatureCache(0, false, { train: 0, val: this.lastVal.n }), 'val')
+    const cur = this.current()
+    if (!cur || !this.tuning || !this.lastVal) throw new Error('Train a model before evaluating it.')
+    return evaluate(cur.body, this.tuning, this.lastVal, new FeatureCache(0, false, { train: 0, val: this.lastVal.n }), 'val')
   }
 }
 

@@ -77,7 +77,7 @@ export function cardReadme(card: ExportCard): string {
       : 'Not recorded.',
     '',
     '## Settings',
-    `Method ${t(s.method)}, learning rate ${s.learningRate}, batch ${s.batchSize}, ${s.epochs} epochs, optimizer ${t(s.optimizer)}, schedule ${t(s.schedule)}, sequence length ${s.seqLen}, seed ${s.seed}.`,
+    `Method ${t(s.method)}, learning rate ${s.learningRate}, batch ${s.batchSize}, ${s.epochs} epochs, optimizer ${t(s.optimizer)}, schedule ${t(s.schedule)}, ${card.dataset?.task === 'image-classification' ? 'images at the model\'s input size' : `sequence length ${s.seqLen}`}, seed ${s.seed}.`,
     `Interpolation α = ${card.alpha} (1 = fully fine-tuned).`,
     '',
     '## Validation metrics',

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs'
 import { zipSync, strToU8 } from 'fflate'
 import type { BpeTokenizer } from '../data/bpeTokenizer'
-import { loadTinyGpt, serializeTinyGpt, type LoadedTinyGpt, type ModelCard } from '../models/modelFile'
+import type { Body } from '../models/body'
+import { CNN_FORMAT, checkCnnModelJson, serializeTinyCnn, type TinyCnnModelJson } from '../models/cnnFile'
+import { loadTinyGpt, serializeTinyGpt, type FetchFn, type LoadedTinyGpt, type ModelCard } from '../models/modelFile'
+import { TinyCnn } from '../models/tinyCnn'
 import { TinyGpt } from '../models/tinyGpt'
 import type { Tuning } from '../train/fineTune'
 import type { TunedBlend } from '../tuning/blend'
@@ -13,7 +16,8 @@ import { fingerprintWeights, packBytes, readTuningPack, type ExportChoice, type 
 /**
  * One .zip per export:
  *  merged / interpolated: model.json + weights.bin (the studio's TinyGpt format, loadable by
- *    loadTinyGpt, LoRA folded in) + tuning.json/.bin (task head; adapters, which cannot fold)
+ *    loadTinyGpt, or for an image CNN the studio-tinycnn format of cnnFile.ts; LoRA folded in)
+ *    + tuning.json/.bin (task head with its class names; adapters, which cannot fold)
  *  adapter: tuning.json/.bin only (head, LoRA, adapters and any body weight the run changed)
  *    + the fingerprint of the base model they apply to
  *  all: card.json + README.md.
@@ -21,8 +25,8 @@ import { fingerprintWeights, packBytes, readTuningPack, type ExportChoice, type 
 export interface ExportInput {
   choice: ExportChoice
   alpha: number // used by 'interpolated'
-  model: TinyGpt
-  tokenizer: BpeTokenizer
+  model: TinyGpt | TinyCnn
+  tokenizer: BpeTokenizer | null // null for an image model
   baseCard: ModelCard
   base: WeightMap // the pretrained body
   tuning: Tuning
@@ -72,7 +76,7 @@ export async function buildModelZip(x: ExportInput): Promise<BuiltExport> {
     const card = makeCard(x.facts, choice, alpha, names, x.baseCard)
     if (choice !== 'adapter') {
       progress(2, 'Writing the model weights')
-      const { json, weights } = await withMergedLora(model, tuning, () => serializeTinyGpt(model, x.tokenizer, card))
+      const { json, weights } = await withMergedLora(model, tuning, () => serializeModel(model, x.tokenizer, card))
       files['model.json'] = strToU8(JSON.stringify(json))
       files['weights.bin'] = [new Uint8Array(weights), { level: 0 }] // float32 barely compresses
     }
@@ -101,8 +105,14 @@ export async function buildModelZip(x: ExportInput): Promise<BuiltExport> {
   }
 }
 
+function serializeModel(model: TinyGpt | TinyCnn, tokenizer: BpeTokenizer | null, card: ExportCard): Promise<{ json: unknown; weights: ArrayBuffer }> {
+  if (model instanceof TinyCnn) return serializeTinyCnn(model, card)
+  if (!tokenizer) throw new Error('A text model is exported with its tokenizer, and none was given.')
+  return serializeTinyGpt(model, tokenizer, card)
+}
+
 /** Runs `fn` with the LoRA update folded into the kernels, then puts the kernels back bit for bit. */
-async function withMergedLora<T>(model: TinyGpt, tuning: Tuning, fn: () => Promise<T>): Promise<T> {
+async function withMergedLora<T>(model: Body, tuning: Tuning, fn: () => Promise<T>): Promise<T> {
   if (!tuning.lora) return fn()
   const merged = tuning.lora.mergedKernels(model)
   const saved = new Map([...merged.keys()].map((n) => [n, tf.keep(model.get(n).clone())] as const))
@@ -131,8 +141,16 @@ function exportFileName(card: ExportCard, choice: ExportChoice, alpha: number): 
   return `${slug(String(card.baseModel.id))}-${data}-${suffix}.zip`
 }
 
+/** A studio-tinycnn model.json from a zip, with a fetch that reads its weights from the zip. */
+export interface ZippedCnn {
+  url: string
+  json: TinyCnnModelJson
+  fetch: FetchFn
+}
+
 export interface ReadExport {
-  loaded: LoadedTinyGpt | null // null for an adapter-only file
+  loaded: LoadedTinyGpt | null // null for an adapter-only file or an image model
+  image: ZippedCnn | null // an image model (studio-tinycnn), loaded by the image host
   pack: TuningPack | null
   card: Record<string, unknown>
 }
@@ -158,6 +176,7 @@ export async function readModelZip(bytes: Uint8Array, fileName: string, limits?:
   }
   const pack = tuningJson ? readTuningPack(tuningJson, files.get('tuning.bin'), fileName) : null
   let loaded: LoadedTinyGpt | null = null
+  let image: ZippedCnn | null = null
   if (hasModel) {
     const prefix = 'zip:/'
     const fromZip = async (url: string) => {
@@ -167,10 +186,20 @@ export async function readModelZip(bytes: Uint8Array, fileName: string, limits?:
       return new Response(data.slice())
     }
     try {
-      loaded = await loadTinyGpt(`${prefix}model.json`, fromZip, onProgress)
+      const json = modelJsonOf(files.get('model.json')!)
+      if ((json as { format?: unknown } | null)?.format === CNN_FORMAT) image = { url: `${prefix}model.json`, json: checkCnnModelJson(json, 'model.json'), fetch: fromZip }
+      else loaded = await loadTinyGpt(`${prefix}model.json`, fromZip, onProgress)
     } catch (e) {
       throw new Error(`${fileName}: ${e instanceof Error ? e.message : String(e)}`)
     }
   }
-  return { loaded, pack, card: Object.keys(card).length ? card : (loaded?.card ?? {}) }
+  return { loaded, image, pack, card: Object.keys(card).length ? card : (loaded?.card ?? image?.json.card ?? {}) }
+}
+
+function modelJsonOf(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    throw new Error('model.json is not valid JSON')
+  }
 }

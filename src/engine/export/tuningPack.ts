@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Settings } from '../../settings/types'
-import type { TinyGpt } from '../models/tinyGpt'
+import type { Body } from '../models/body'
 import { Tuning } from '../train/fineTune'
 import type { WeightMap } from '../tuning/interpolate'
 import { crc32 } from './crc32'
@@ -29,7 +29,7 @@ export interface TuningJson {
   base: { title: string; fingerprint: string } // the pretrained model the pack applies to
   settings: Settings // as trained
   method: Settings['method'] // what to rebuild: 'lora' becomes 'full' once LoRA is folded in
-  task: 'text-classification' | 'language-modelling'
+  task: 'text-classification' | 'text-regression' | 'language-modelling' | 'image-classification'
   classes: string[] | null
   weights: PackWeight[]
 }
@@ -79,7 +79,7 @@ export function readTuningPack(jsonBytes: Uint8Array, bin: Uint8Array | undefine
   }
   if (!j || typeof j !== 'object' || j.format !== TUNING_FORMAT) throw new Error(`${fileName}: tuning.json is not a ${TUNING_FORMAT} file`)
   if (j.version !== TUNING_FORMAT_VERSION) throw new Error(`${fileName}: tuning.json has version ${String(j.version)}; this studio reads version ${TUNING_FORMAT_VERSION}`)
-  if (!Array.isArray(j.weights) || !j.settings || typeof j.settings !== 'object' || !j.base || (j.task !== 'text-classification' && j.task !== 'language-modelling')) {
+  if (!Array.isArray(j.weights) || !j.settings || typeof j.settings !== 'object' || !j.base || !(['text-classification', 'text-regression', 'language-modelling', 'image-classification'] as unknown[]).includes(j.task)) {
     throw new Error(`${fileName}: tuning.json lacks weights, settings, base or task`)
   }
   if (j.classes !== null && !(Array.isArray(j.classes) && j.classes.every((c) => typeof c === 'string'))) throw new Error(`${fileName}: tuning.json has unreadable classes`)
@@ -105,7 +105,7 @@ export function readTuningPack(jsonBytes: Uint8Array, bin: Uint8Array | undefine
 /** Rebuilds the run's Tuning on `model` from a pack; writes any body weights into the model
  *  (the caller puts the model at its base weights first). Throws before changing anything
  *  when a weight is missing or has the wrong shape. */
-export function restoreTuning(model: TinyGpt, pack: TuningPack): Tuning {
+export function restoreTuning(model: Body, pack: TuningPack): Tuning {
   const { json, values } = pack
   const shapes = new Map(json.weights.map((w) => [key(w.section, w.name), w.shape] as const))
   for (const w of json.weights.filter((x) => x.section === 'body')) {
@@ -118,7 +118,8 @@ export function restoreTuning(model: TinyGpt, pack: TuningPack): Tuning {
     })()
     if (!tf.util.arraysEqual(v.shape, w.shape)) throw new Error(`Body weight ${w.name} is [${w.shape.join(', ')}] in the file but [${v.shape.join(', ')}] in the model`)
   }
-  const tuning = new Tuning(model, { ...json.settings, method: json.method }, json.task === 'text-classification' ? Math.max(2, json.classes?.length ?? 2) : null)
+  const need = json.task === 'language-modelling' ? null : json.task === 'text-regression' ? 'regression' : Math.max(2, json.classes?.length ?? 2)
+  const tuning = new Tuning(model, { ...json.settings, method: json.method }, need)
   try {
     const parts: [PackSection, readonly { name: string; variable: tf.Variable }[]][] = [
       ['head', tuning.head?.params ?? []],

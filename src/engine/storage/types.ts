@@ -18,6 +18,7 @@ export interface EpochPoint {
   valLoss: number
   valAcc?: number // percent
   valPpl?: number
+  valRmse?: number // regression, in the target's units
 }
 
 /** One stored tensor: float32 values under a stable name ("body/h0.attn.qkv.kernel",
@@ -64,8 +65,10 @@ export interface CheckpointMeta {
   bytes: number // weights + optimizer state
   settings: Settings
   modelId: string
+  modelKind?: 'text' | 'image' | 'tabular' // absent in checkpoints saved before image runs were recorded
   datasetId: string
   datasetName: string
+  classes?: string[] // the dataset's class names (classification): a head fits only these
 }
 
 export interface CheckpointBlob {
@@ -91,7 +94,7 @@ export interface RunRecord {
   updatedAt: number
   settings: Settings
   dataset: DatasetRef
-  model: { id: string; url: string; title: string }
+  model: { id: string; url: string; title: string; kind?: 'text' | 'image' | 'tabular' }
   steps: StepPoint[]
   epochs: EpochPoint[]
   baseline: Metrics | null

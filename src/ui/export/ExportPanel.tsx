@@ -2,6 +2,7 @@ import { useId, useState } from 'react'
 import { reportHtml, reportJson } from '../../engine/export/report'
 import { exportModel } from '../../state/actions'
 import { openHtml, saveBlob } from '../../state/download'
+import { useCheckpoints } from '../../state/checkpoints'
 import { useExport } from '../../state/exportState'
 import { useStudio } from '../../state/store'
 import type { ExportChoice } from '../../worker/protocol'
@@ -23,13 +24,17 @@ export function ExportPanel() {
   const [choice, setChoice] = useState<ExportChoice>('merged')
   const trained = useStudio((s) => s.status === 'done' && s.result !== null)
   const hasImported = useExport((s) => s.imported !== null && s.imported.metrics !== null)
+  // A restored checkpoint's weights are in use, so they can be exported too (not while a run trains).
+  const hasRestored = useCheckpoints((s) => s.restoredId !== null)
+  const idle = useStudio((s) => s.status === 'done' || s.status === 'idle')
+  const restored = hasRestored && idle
   const busy = useStudio((s) => s.busy)
   const { kept, pending, lastExport } = useExport()
-  const canExport = (trained || hasImported) && pending === null
+  const canExport = (trained || restored || hasImported) && pending === null
   const report = () => reportFromStore()
   return (
     <Panel step={8} title="Export and share" id="export">
-      {!trained && !hasImported && <p className="muted">Train a model first; then download it, a report of the run, or a link to its settings.</p>}
+      {!trained && !restored && !hasImported && <p className="muted">Train a model first; then download it, a report of the run, or a link to its settings.</p>}
       <fieldset className="export-choice" disabled={!canExport}>
         <legend>What to download</legend>
         {CHOICES.map((c) => (
