@@ -94,7 +94,7 @@ test.describe('loading datasets', () => {
     await expect(summary(page)).not.toContainText('multitask')
     // A choice the data cannot support is refused with a reason, and nothing changes.
     await form.getByLabel('Text column').selectOption('')
-    await form.getByRole('checkbox', { name: 'text' }).check()
+    await form.getByRole('group', { name: 'Label column(s)' }).getByRole('checkbox', { name: 'text' }).check()
     await form.getByRole('button', { name: 'Use these columns' }).click()
     await expect(studio.alerts.last()).toContainText('roles.csv')
     await expect(page.getByTestId('class-balance')).toContainText('work')

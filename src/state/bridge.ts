@@ -79,6 +79,7 @@ export function connectBridge(client: EngineClient): () => void {
               valLoss: e.val.loss,
               ...(e.val.accuracy !== undefined ? { valAcc: 100 * e.val.accuracy } : {}),
               ...(e.val.perplexity !== undefined ? { valPpl: e.val.perplexity } : {}),
+              ...(e.val.rmse !== undefined ? { valRmse: e.val.rmse } : {}),
             },
           ],
         }))
@@ -120,7 +121,8 @@ export function connectBridge(client: EngineClient): () => void {
       case 'error': {
         const st = get()
         // A failed run (or a dead worker) ends the run, but the page and its data stay.
-        if (e.where === 'worker' || (e.runId && e.runId === st.runId && st.status !== 'done')) set({ status: 'idle', runId: null })
+        // A refused "continue training" carries no run id: it never started.
+        if (e.where === 'worker' || (e.runId && e.runId === st.runId && st.status !== 'done') || (e.where === 'resumeRun' && st.status === 'starting')) set({ status: 'idle', runId: null })
         set({ busy: null })
         endPending()
         endExportPending()

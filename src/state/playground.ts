@@ -5,6 +5,7 @@ import type { FromWorker, Which } from '../worker/protocol'
  *  Kept apart from the studio store because nothing else reads it. */
 export interface Side {
   classes: { name: string; prob: number }[] | null
+  value: { name: string; value: number } | null // regression: the predicted number
   text: string | null
   note: string
   done: boolean
@@ -18,7 +19,7 @@ export interface PlaygroundState {
   sides: Record<Which, Side>
 }
 
-const empty = (): Side => ({ classes: null, text: null, note: '', done: false, stopped: false })
+const empty = (): Side => ({ classes: null, value: null, text: null, note: '', done: false, stopped: false })
 
 export const usePlayground = create<PlaygroundState>()(() => ({
   requestId: null,
@@ -41,7 +42,7 @@ export function onPlaygroundEvent(e: Extract<FromWorker, { type: 'prediction' | 
   }
   const side: Side =
     e.type === 'prediction'
-      ? { classes: e.classes, text: null, note: e.note, done: true, stopped: false }
+      ? { classes: e.classes, value: e.value ?? null, text: null, note: e.note, done: true, stopped: false }
       : { ...st.sides[e.which], text: e.text, done: e.done, stopped: e.stopped, note: e.which === 'before' ? 'the pretrained model' : 'after fine-tuning' }
   const sides = { ...st.sides, [e.which]: side }
   // Done when "after" answers, or when generation was stopped on either side.

@@ -40,6 +40,7 @@ export interface EpochPoint {
   valLoss: number
   valAcc?: number // percent
   valPpl?: number
+  valRmse?: number // regression, in the target's units
 }
 
 export interface RunSlice {

@@ -30,7 +30,7 @@ describe('DataHost: tables', () => {
     expect(s.rows).toBe(30)
     expect(s.details?.kind).toBe('table')
     expect(s.details?.allColumns).toEqual(['text', 'label', 'topic'])
-    expect(s.details?.roles).toEqual({ text: 'text', labels: ['label', 'topic'] })
+    expect(s.details?.roles).toEqual({ text: 'text', labels: ['label', 'topic'], features: [] })
     expect(s.details?.storedId).toBeDefined()
     expect(s.details?.split?.train! + s.details?.split?.validation!).toBe(30)
     expect(s.details?.lengthHistogram.reduce((a, b) => a + b.count, 0)).toBe(30)

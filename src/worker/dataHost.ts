@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { parseDataset, withRoles, type ByteInput, type Dataset, type DataError, type Roles } from '../engine/data/dataset'
-import { lengthHistogram, planSplit, type SplitPlan } from '../engine/data/datasetPreview'
+import { lengthHistogram, planSplit, valueHistogram, type SplitPlan } from '../engine/data/datasetPreview'
 import { LIGHT_AUGMENT, augmentBatch } from '../engine/data/images/augment'
 import { loadImageBatch, type ImageSource } from '../engine/data/images/imageBatches'
 import { DEFAULT_IMAGE_LIMITS, planImageFiles, type ImageFilePlan, type ImageLimits } from '../engine/data/images/imageFiles'
@@ -144,7 +144,7 @@ export class DataHost {
     }
     const task = toTask(result.dataset)
     if (!task) {
-      this.fail({ file: name, message: `${name} looks like ${result.dataset.task} data; the studio's text model fine-tunes text classification and language modelling. Choose a file with a text column and a label column, or plain text — or pick the roles below.` }, what)
+      this.fail({ file: name, message: `${name} looks like ${result.dataset.task} data, which the studio cannot train yet (several label columns need a text column). Choose a file with a text column and a label column, a numeric target, numeric feature columns with one label, or plain text.` }, what)
       return null
     }
     return result.dataset
@@ -194,14 +194,14 @@ export class DataHost {
     this.publish(true)
   }
 
-  private async setRoles(r: { text?: string; labels: string[] }): Promise<void> {
+  private async setRoles(r: { text?: string; labels: string[]; features?: string[]; target?: string }): Promise<void> {
     const d = this.dataset
     if (!d) throw new Error('Load a dataset before choosing its columns.')
-    const roles: Roles = { labels: r.labels, features: [], ...(r.text !== undefined ? { text: r.text } : {}) }
+    const roles: Roles = { labels: r.labels, features: r.features ?? [], ...(r.text !== undefined ? { text: r.text } : {}), ...(r.target !== undefined && r.labels.length === 0 ? { target: r.target } : {}) }
     const result = withRoles(d, roles)
     if (!result.ok) return this.fail(result.error, 'dataset')
     if (!toTask(result.dataset)) {
-      return this.fail({ file: d.name, message: `With these columns ${d.name} would be ${result.dataset.task} data, which the text model cannot learn. Choose a text column.` }, 'dataset')
+      return this.fail({ file: d.name, message: `With these columns ${d.name} would be ${result.dataset.task} data, which the studio cannot train: several label columns need a text column. Choose a text column, or one label column.` }, 'dataset')
     }
     let validation = this.validation
     if (validation) {
@@ -483,15 +483,17 @@ export class DataHost {
     if (!d) return
     const task = toTask(d) ?? 'text-classification'
     const labelCol = d.roles.labels[0]
-    const cols = [d.roles.text, ...d.roles.labels].filter((c): c is string => c !== undefined)
+    // Preview: what is read and what is predicted (features too: the playground starts from row 1).
+    const cols = [d.roles.text, ...d.roles.labels, d.roles.target, ...d.roles.features].filter((c): c is string => c !== undefined)
     const idx = cols.map((c) => d.columns.indexOf(c))
     const split = planSplit(d, this.validation, this.split)
     const details: DatasetDetails = {
       kind: 'table',
       ...storedId,
       allColumns: d.columns,
-      roles: { labels: d.roles.labels, ...(d.roles.text !== undefined ? { text: d.roles.text } : {}) },
+      roles: { labels: d.roles.labels, features: d.roles.features, ...(d.roles.text !== undefined ? { text: d.roles.text } : {}), ...(d.roles.target !== undefined ? { target: d.roles.target } : {}) },
       lengthHistogram: lengthHistogram(d),
+      ...(d.roles.target && !d.roles.labels.length ? { targetHistogram: valueHistogram(d, d.roles.target) } : {}),
       ...(d.textLengths ? { lengths: d.textLengths } : {}),
       ...(split.ok ? { split: split.summary } : { splitError: split.error.message }),
     }
@@ -514,9 +516,12 @@ export class DataHost {
   }
 }
 
+/** The task the studio trains for this dataset; null when it cannot train it. */
 export function toTask(d: Dataset): TaskKind | null {
   if (d.task === 'language-modelling') return 'language-modelling'
   if (d.task === 'text-classification' || (d.task === 'multitask' && d.roles.text)) return 'text-classification'
+  if (d.task === 'regression') return d.roles.text ? 'text-regression' : 'tabular-regression'
+  if (d.task === 'tabular-classification') return 'tabular-classification'
   return null
 }
 

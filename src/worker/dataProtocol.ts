@@ -11,8 +11,9 @@ export interface DatasetDetails {
   storedId?: string
   /** Every column of the file, for the role selects. */
   allColumns: string[]
-  roles: { text?: string; labels: string[] }
+  roles: { text?: string; labels: string[]; features?: string[]; target?: string }
   lengthHistogram: HistogramBin[]
+  targetHistogram?: HistogramBin[] // regression: the numeric target's spread
   lengths?: TextLengthStats
   split?: SplitSummary
   /** Why the current split cannot be made (such as a validation file with unknown classes). */
@@ -47,7 +48,7 @@ export type ImageUpload =
 export type DataCommand =
   | { type: 'loadValidation'; file: File }
   | { type: 'clearValidation' }
-  | { type: 'setRoles'; roles: { text?: string; labels: string[] } }
+  | { type: 'setRoles'; roles: { text?: string; labels: string[]; features?: string[]; target?: string } }
   | { type: 'listDatasets' }
   | { type: 'selectDataset'; id: string }
   | { type: 'deleteDataset'; id: string }

@@ -1,12 +1,12 @@
 import { chooseBackend, type BackendHost, type BackendInfo } from '../engine/backend'
 import type { Dataset } from '../engine/data/dataset'
 import type { ImageDecoder } from '../engine/data/images/types'
-import { DataHost } from './dataHost'
+import { DataHost, toTask } from './dataHost'
 import { ImageModelHost, isImageModel, probeModel, type ModelProbe } from './imageModelHost'
 import { datasetTexts, encodeClassification, encodeLanguageModel } from '../engine/data/textBatches'
 import { loadTinyGpt, type LoadedTinyGpt } from '../engine/models/modelFile'
 import { describeLayers } from '../engine/models/layerTable'
-import { evaluate, fineTune, Tuning, type Encoded } from '../engine/train/fineTune'
+import { evaluate, fineTune, Tuning, type Encoded, type FineTuneCallbacks } from '../engine/train/fineTune'
 import { FeatureCache } from '../engine/train/featureCache'
 import { RunControl } from '../engine/train/runControl'
 import { zeroShotClassify } from '../engine/train/zeroShot'
@@ -18,9 +18,13 @@ import type { Settings } from '../settings/types'
 import type { DatasetSummary, FromWorker, ModelSummary, TaskKind, ToWorker } from './protocol'
 import { createExportCommands } from './exportCommands'
 import { CheckpointHost, type PreparedResume } from './checkpointHost'
+import { imageTrainedModel, tabularTrainedModel, textTrainedModel, type TrainedModel } from './trainedModel'
 import { isStorageCommand } from './checkpointProtocol'
 import type { EstimateFn } from '../engine/storage/types'
 import { generate, predictText, type PlaygroundSession } from './playground'
+import { isTabularTask, TabularHost } from './tabularHost'
+import { encodeTabular, encodeTextRegression } from '../engine/train/encodeNumeric'
+import { headNeedOf } from '../engine/train/encoded'
 import { layersFitProblem, layersSummary, loadFromSource, predictImage, type CurrentLayers } from './layersModels'
 import { ModelLoadError } from '../engine/models/modelLoadError'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
@@ -44,6 +48,8 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   let ready: Promise<void> = Promise.resolve()
   const data = new DataHost(post, fetchFn, decoder)
   const images = new ImageModelHost(post, decoder) // image CNNs (TinyCnn); text models stay in s.loaded
+  const tabular = new TabularHost(post) // numeric columns: an MLP built for the dataset
+  const splitPlan = (settings: Settings) => data.plan(settings) // read where `data` is shadowed by the encoded split
   const imageSet = () => data.imageSet // read where `data` is shadowed by the encoded split
   const stoppedGenerations = new Set<string>() // generate requests asked to stop
 
@@ -51,7 +57,8 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   function playground(): PlaygroundSession | null {
     if (!s.loaded) return null
     const classes = s.lastVal?.kind === 'classification' ? s.lastVal.classes : null
-    return { model: s.loaded.model, tokenizer: s.loaded.tokenizer, base: s.base, tuning: s.tuning, classes, seqLen: s.tuning?.settings.seqLen ?? s.loaded.model.config.seqLen }
+    const scale = s.lastVal?.kind === 'regression' ? s.lastVal.scale : null
+    return { model: s.loaded.model, tokenizer: s.loaded.tokenizer, base: s.base, tuning: s.tuning, classes, scale, seqLen: s.tuning?.settings.seqLen ?? s.loaded.model.config.seqLen }
   }
 
   async function ensureBackend(pref: Settings['backend'] = 'auto') {
@@ -93,8 +100,10 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     images.clear()
     s.layers?.body.dispose()
     s.layers = { body: got.body, summary: layersSummary(got.body, got.url, new Set()) }
+    images.useLayers(s.layers) // image layers models fine-tune through the image host
     post({ type: 'model', summary: s.layers.summary })
-    if (s.datasetSummary) post({ type: 'error', message: layersFitProblem(s.layers, s.datasetSummary), where: `model ${s.layers.summary.title} and dataset ${s.datasetSummary.name}` })
+    const misfit = layersFitProblem(s.layers, s.datasetSummary)
+    if (s.datasetSummary && misfit) post({ type: 'error', message: misfit, where: `model ${s.layers.summary.title} and dataset ${s.datasetSummary.name}` })
   }
 
   /** An image CNN replaces whatever model was loaded. */
@@ -141,8 +150,8 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
 
   /** Parameter counts and problems for these settings, before anything trains. */
   function plan(settings: Settings) {
-    if (s.layers) return post({ type: 'plan', trainableParams: 0, totalParams: s.layers.summary.totalParams, problems: [{ field: 'dataset', message: layersFitProblem(s.layers, s.datasetSummary) }] })
-    if (images.loaded) return images.plan(settings, data.imageSet)
+    if (s.dataset && isTabularTask(s.datasetSummary?.task)) return tabular.plan(settings, s.dataset, s.datasetSummary!.rows - Math.round(s.datasetSummary!.rows * settings.valSplit))
+    if (images.active) return images.plan(settings, data.imageSet, s.layers ? layersFitProblem(s.layers, s.datasetSummary) : null)
     if (!s.loaded) return
     const { model } = s.loaded
     const task = s.datasetSummary?.task ?? 'text-classification'
@@ -153,12 +162,13 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       trainSize: task === 'language-modelling' ? Number.MAX_SAFE_INTEGER : trainSize,
       nLayers: model.config.nLayers,
       dModel: model.config.dModel,
-      hasHead: task === 'text-classification',
+      hasHead: task === 'text-classification' || task === 'text-regression',
       maxSeqLen: model.config.seqLen,
     })
     if (!problems.length) {
       try {
-        const t = new Tuning(model, settings, task === 'text-classification' ? Math.max(2, s.datasetSummary?.classes.length ?? 2) : null, s.dataset ? tasksOf(s.dataset, {}) : undefined)
+        const need = task === 'text-classification' ? Math.max(2, s.datasetSummary?.classes.length ?? 2) : task === 'text-regression' ? 'regression' : null
+        const t = new Tuning(model, settings, need, s.dataset ? tasksOf(s.dataset, {}) : undefined)
         counts = t.counts(0)
         t.dispose()
       } catch (e) {
@@ -183,6 +193,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       }
       return { train: enc(split.train, split.trainIdx), val: enc(split.validation, split.validationIdx) }
     }
+    if (toTask(d) === 'text-regression') return encodeTextRegression(split, tok, seqLen)
     const classes = (d.classes[d.roles.labels[0] ?? ''] ?? []).map((c) => c.label)
     const enc = (ds: Dataset, idx: number[]): Encoded => {
       const a = encodeClassification(ds, tok, { seqLen, indices: idx })
@@ -195,10 +206,18 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   async function train(msg: Extract<ToWorker, { type: 'train' }>, resume?: PreparedResume) {
     const { runId, settings } = msg
     if (s.run) throw new Error('A run is already in progress: stop it first.')
-    if (s.layers) throw new ModelLoadError(layersFitProblem(s.layers, s.datasetSummary), `model ${s.layers.summary.title}`)
-    if (images.loaded) {
+    // Numeric columns train the tabular MLP, whichever pretrained model is loaded.
+    if (s.dataset && isTabularTask(s.datasetSummary?.task)) {
       await ensureBackend(settings.backend)
-      return images.train(msg, imageSet(), (r) => (s.run = r))
+      return tabular.train(msg, splitPlan(settings), (r) => (s.run = r), (st, control, cb) => checkpoints.startRun(runId, st, control, resume?.record ?? null, cb), resume?.input)
+    }
+    const misfit = s.layers && layersFitProblem(s.layers, s.datasetSummary)
+    if (s.layers && misfit) throw new ModelLoadError(misfit, `model ${s.layers.summary.title}`)
+    if (images.active) {
+      await ensureBackend(settings.backend)
+      // Recorded and checkpointed like text runs (checkpointHost.ts).
+      const rec = { start: (control: RunControl, cb: FineTuneCallbacks) => checkpoints.startRun(runId, settings, control, resume?.record ?? null, cb), ...(resume ? { resume: resume.input } : {}) }
+      return images.train(msg, imageSet(), (r) => (s.run = r), rec)
     }
     if (!s.dataset || !s.loaded) throw new Error('Load a dataset and a model before training.')
     await ensureBackend(settings.backend)
@@ -210,7 +229,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       trainSize: data.train.n,
       nLayers: s.loaded.model.config.nLayers,
       dModel: s.loaded.model.config.dModel,
-      hasHead: data.train.kind === 'classification',
+      hasHead: headNeedOf(data.train) !== null,
       maxSeqLen: s.loaded.model.config.seqLen,
     })
     if (problems.length) {
@@ -222,7 +241,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     s.tuning?.dispose()
     s.tuning = null
     if (s.base) applyInterpolation(s.loaded.model, s.base, s.base, 0)
-    const tuning = new Tuning(s.loaded.model, settings, data.train.kind === 'classification' ? data.train.classes.length : null, data.train.kind === 'classification' ? data.train.tasks : undefined)
+    const tuning = new Tuning(s.loaded.model, settings, headNeedOf(data.train), data.train.kind === 'classification' ? data.train.tasks : undefined)
     s.tuning = tuning
     s.lastVal = data.val
     const control = new RunControl()
@@ -251,11 +270,18 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     }
   }
 
-  const exportCommands = createExportCommands(s, post, { encode, install: installModel, evaluate: (tuning, val) => evaluateNow(s.loaded!.model, tuning, val) })
+  const exportCommands = createExportCommands(s, post, { current: () => currentModel(), install: installModel, installImage: loadImageModel })
+
+  /** The loaded model, text or image, as checkpoints and export see it. */
+  const currentModel = (): TrainedModel | null =>
+    s.dataset && isTabularTask(s.datasetSummary?.task)
+      ? tabularTrainedModel(tabular, s.dataset, (settings) => encodeTabular(splitPlan(settings)))
+      : images.active
+        ? imageTrainedModel(images, imageSet)
+        : textTrainedModel(s, encode, (tuning, val) => evaluateNow(s.loaded!.model, tuning, val))
 
   const checkpoints = new CheckpointHost(s, post, {
-    encode,
-    evaluate: (tuning, val) => evaluateNow(s.loaded!.model, tuning, val),
+    current: currentModel,
     selectDataset: async (ref) => {
       if (ref.storedId) await data.handle({ type: 'selectDataset', id: ref.storedId })
       syncData()
@@ -320,7 +346,11 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
             await train(msg)
             break
           case 'evaluate':
-            if (images.loaded) {
+            if (tabular.tuning && isTabularTask(s.datasetSummary?.task)) {
+              post({ type: 'evaluation', metrics: await tabular.evaluateLast() })
+              break
+            }
+            if (images.active) {
               post({ type: 'evaluation', metrics: await images.evaluateLast() })
               break
             }
@@ -345,7 +375,11 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
           case 'crash':
             throw new Error('Simulated failure inside the worker (test hook)')
           case 'predict': {
-            if (images.loaded && msg.input.kind === 'image') {
+            if (msg.input.kind === 'row') {
+              await tabular.predict(msg.requestId, msg.input.values)
+              break
+            }
+            if (images.predicts && msg.input.kind === 'image') {
               await images.predict(msg.requestId, { width: msg.input.width, height: msg.input.height, data: msg.input.rgba, name: msg.input.name })
               break
             }
@@ -385,11 +419,6 @@ async function evaluateNow(model: LoadedTinyGpt['model'], tuning: Tuning, val: E
   return evaluate(model, tuning, val, new FeatureCache(0, false, { train: 0, val: val.n }), 'val')
 }
 
-function toTask(d: Dataset): TaskKind | null {
-  if (d.task === 'language-modelling') return 'language-modelling'
-  if (d.task === 'text-classification' || (d.task === 'multitask' && d.roles.text)) return 'text-classification'
-  return null
-}
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)

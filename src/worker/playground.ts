@@ -1,4 +1,5 @@
-import { classifyText, generateText, withWeights, type Decoder } from '../engine/infer/playground'
+import { classifyText, generateText, headOutput, withWeights, type Decoder } from '../engine/infer/playground'
+import type { TargetScale } from '../engine/data/numericEncode'
 import type { TinyGpt } from '../engine/models/tinyGpt'
 import { Tuning } from '../engine/train/fineTune'
 import type { WeightMap } from '../engine/tuning/interpolate'
@@ -12,6 +13,7 @@ export interface PlaygroundSession {
   base: WeightMap | null // pretrained weights
   tuning: Tuning | null // the last run's pieces
   classes: string[] | null // the last run's classes (classification runs only)
+  scale?: TargetScale | null // the last run's target (regression runs only)
   seqLen: number
 }
 
@@ -20,6 +22,7 @@ type Post = (e: FromWorker) => void
 export async function predictText(s: PlaygroundSession, msg: Extract<ToWorker, { type: 'predict' }>, text: string, post: Post): Promise<void> {
   const { requestId } = msg
   const { tuning, classes } = s
+  if (tuning?.head?.spec.kind === 'regression' && s.scale) return predictNumber(s, tuning, s.scale, requestId, text, post)
   if (!tuning?.head || !classes) {
     post({ type: 'playground', requestId, message: 'Class probabilities need a classifier: train on a text-classification dataset first. Before = the base model with the untrained head, after = the fine-tuned model.' })
     return
@@ -36,6 +39,20 @@ export async function predictText(s: PlaygroundSession, msg: Extract<ToWorker, {
   }
   const after = await classifyText(s.model, s.tokenizer, head, tuning.hooks, text, s.seqLen)
   post({ type: 'prediction', requestId, which: 'after', classes: named(after), note: `after fine-tuning (${tuning.settings.method})` })
+}
+
+/** Text regression: the predicted number before (untrained head) and after, in the target's units. */
+async function predictNumber(s: PlaygroundSession, tuning: Tuning, scale: TargetScale, requestId: string, text: string, post: Post): Promise<void> {
+  const value = (z: Float32Array) => ({ name: scale.name, value: (z[0] ?? NaN) * scale.std + scale.mean })
+  const fresh = new Tuning(s.model, tuning.settings, 'regression')
+  try {
+    const before = s.base ? await withWeights(s.model, s.base, () => headOutput(s.model, s.tokenizer, fresh.head!, fresh.hooks, text, s.seqLen)) : null
+    if (before) post({ type: 'prediction', requestId, which: 'before', classes: [], value: value(before), note: 'base weights, untrained head' })
+  } finally {
+    fresh.dispose()
+  }
+  const after = await headOutput(s.model, s.tokenizer, tuning.head!, tuning.hooks, text, s.seqLen)
+  post({ type: 'prediction', requestId, which: 'after', classes: [], value: value(after), note: `after fine-tuning (${tuning.settings.method})` })
 }
 
 export async function generate(s: PlaygroundSession, msg: Extract<ToWorker, { type: 'generate' }>, post: Post, shouldStop: () => boolean): Promise<void> {

@@ -9,7 +9,7 @@ export type { ExportChoice, SweepPoint }
 import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
 import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
 
-export type TaskKind = 'text-classification' | 'language-modelling' | 'image-classification'
+export type TaskKind = 'text-classification' | 'text-regression' | 'tabular-classification' | 'tabular-regression' | 'language-modelling' | 'image-classification'
 
 export interface DatasetSummary {
   id: string
@@ -54,7 +54,7 @@ export interface ModelSummary {
 }
 
 export interface ModelInput {
-  kind: 'text' | 'image'
+  kind: 'text' | 'image' | 'tabular'
   shape: string // e.g. "[B, 224, 224, 3]"
   description: string // e.g. "224×224 RGB images, pixels scaled to [-1, 1]"
 }
@@ -64,6 +64,8 @@ export interface Metrics {
   accuracy?: number // 0..1
   macroF1?: number
   perplexity?: number
+  mae?: number // regression: mean absolute error, in the target's units
+  rmse?: number // regression: root mean squared error, in the target's units
   confusion?: number[][] // [truth][prediction]
   tasks?: TaskMetrics[] // multitask: one entry per label column; the fields above are their means (confusion: first task)
 }
@@ -104,6 +106,7 @@ export type Which = 'before' | 'after'
 export type PlaygroundInput =
   | { kind: 'text'; text: string }
   | { kind: 'image'; width: number; height: number; rgba: Uint8ClampedArray; name: string }
+  | { kind: 'row'; values: Record<string, string> } // a table row: feature column → typed value
 
 export type ToWorker =
   | { type: 'init'; backend: BackendChoice }
@@ -148,6 +151,6 @@ export type FromWorker =
   | { type: 'imported'; fileName: string; choice: ExportChoice; title: string; metrics: Metrics | null; note: string }
   | DataEvent // stored datasets list, augmentation preview (dataProtocol.ts)
   | CheckpointEvent // checkpoints, runs, storage, recovery (checkpointProtocol.ts)
-  | { type: 'prediction'; requestId: string; which: Which; classes: { name: string; prob: number }[]; note: string }
+  | { type: 'prediction'; requestId: string; which: Which; classes: { name: string; prob: number }[]; note: string; value?: { name: string; value: number } } // value: regression, in the target's units
   | { type: 'generation'; requestId: string; which: Which; text: string; done: boolean; stopped: boolean }
   | { type: 'playground'; requestId: string; message: string } // why a playground request gave no answer

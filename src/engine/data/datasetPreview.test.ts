@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseDatasetText, type Dataset } from './dataset'
-import { lengthHistogram, planSplit } from './datasetPreview'
+import { lengthHistogram, planSplit, valueHistogram } from './datasetPreview'
 
 async function load(name: string, text: string, roles?: Dataset['roles']): Promise<Dataset> {
   const r = await parseDatasetText(name, text, roles ? { roles } : {})
@@ -76,5 +76,20 @@ describe('planSplit', () => {
     const p = planSplit(train, val, { validationFraction: 0.2, seed: 1 })
     expect(p.ok).toBe(false)
     if (!p.ok) expect(p.error.message).toContain('"zzz"')
+  })
+})
+
+describe('valueHistogram', () => {
+  it('bins a numeric target from its minimum to its maximum and counts every row', async () => {
+    const { parseDataset } = await import('./dataset')
+    const csv = 'text,score\n' + Array.from({ length: 50 }, (_, i) => `word ${i},${i % 10}`).join('\n')
+    const r = await parseDataset('s.csv', new TextEncoder().encode(csv))
+    if (!r.ok) throw new Error(r.error.message)
+    const bins = valueHistogram(r.dataset, 'score', 5)
+    expect(bins).toHaveLength(5)
+    expect(bins[0]!.from).toBe(0)
+    expect(bins[4]!.to).toBe(9)
+    expect(bins.reduce((a, b) => a + b.count, 0)).toBe(50)
+    expect(bins.map((b) => b.count)).toEqual([10, 10, 10, 10, 10])
   })
 })

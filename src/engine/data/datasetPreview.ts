@@ -119,3 +119,19 @@ export function planSplit(train: Dataset, validation: Dataset | null, options: {
     },
   }
 }
+
+/** Distribution of a numeric column (a regression target) in `bins` equal-width bins from
+ *  its minimum to its maximum: the regression counterpart of the class-balance chart. */
+export function valueHistogram(dataset: Dataset, column: string, bins = 20): HistogramBin[] {
+  const col = dataset.columns.indexOf(column)
+  if (col < 0 || dataset.rows.length === 0) return []
+  const xs = dataset.rows.map((r) => Number((r[col] ?? '').trim())).filter(Number.isFinite)
+  if (xs.length === 0) return []
+  const lo = Math.min(...xs)
+  const hi = Math.max(...xs)
+  const n = hi > lo ? bins : 1
+  const width = hi > lo ? (hi - lo) / n : 1
+  const out: HistogramBin[] = Array.from({ length: n }, (_, b) => ({ from: lo + b * width, to: lo + (b + 1) * width, count: 0 }))
+  for (const x of xs) out[Math.min(n - 1, Math.floor((x - lo) / width))]!.count++
+  return out
+}

@@ -2,6 +2,7 @@ import type { Settings } from '../../settings/types'
 import type { Metrics } from '../../worker/protocol'
 import { escapeHtml } from './escapeHtml'
 import { lineChartSvg } from './svgChart'
+import { headlineFor } from '../train/headlineMetric'
 
 export { escapeHtml }
 
@@ -18,8 +19,8 @@ export interface TrainingReport {
   metrics: { base: Metrics | null; tuned: Metrics | null }
   series: {
     steps: { step: number; loss: number }[]
-    epochs: { epoch: number; trainLoss: number; valLoss: number; valAcc?: number; valPpl?: number }[]
-    sweep: { alpha: number; loss: number; accuracy?: number; perplexity?: number }[]
+    epochs: { epoch: number; trainLoss: number; valLoss: number; valAcc?: number; valPpl?: number; valRmse?: number }[]
+    sweep: { alpha: number; loss: number; accuracy?: number; perplexity?: number; rmse?: number }[]
   }
 }
 
@@ -34,7 +35,14 @@ const num = (x?: number, d = 3) => (x === undefined || !Number.isFinite(x) ? '�
 export function reportHtml(r: TrainingReport): string {
   const e = escapeHtml
   const isLm = r.metrics.base?.perplexity !== undefined || r.metrics.tuned?.perplexity !== undefined
-  const metricRows: [string, (m: Metrics) => string][] = isLm
+  const headline = headlineFor(null, r.metrics.tuned ?? r.metrics.base)
+  const metricRows: [string, (m: Metrics) => string][] = headline.key === 'valRmse'
+    ? [
+        ['Loss (standardised MSE)', (m) => num(m.loss)],
+        ['MAE', (m) => headline.format(m.mae)],
+        ['RMSE', (m) => headline.format(m.rmse)],
+      ]
+    : isLm
     ? [
         ['Loss', (m) => num(m.loss)],
         ['Perplexity', (m) => num(m.perplexity, 2)],
@@ -54,24 +62,23 @@ export function reportHtml(r: TrainingReport): string {
     series: [{ name: 'train loss', color: '#2563eb', points: r.series.steps.map((p) => [p.step, p.loss]) }],
   })
   const valChart = lineChartSvg({
-    title: isLm ? 'Validation perplexity by epoch' : 'Validation accuracy (%) and loss by epoch',
+    title: `Validation ${headline.name} and loss by epoch`,
     xLabel: 'epoch',
     series: [
-      isLm
-        ? { name: 'val perplexity', color: '#16a34a', points: r.series.epochs.flatMap((p) => (p.valPpl === undefined ? [] : [[p.epoch, p.valPpl] as [number, number]])) }
-        : { name: 'val accuracy %', color: '#16a34a', points: r.series.epochs.flatMap((p) => (p.valAcc === undefined ? [] : [[p.epoch, p.valAcc] as [number, number]])) },
+      { name: `val ${headline.name}`, color: '#16a34a', points: r.series.epochs.flatMap((p) => (p[headline.key] === undefined ? [] : [[p.epoch, p[headline.key]!] as [number, number]])) },
       { name: 'val loss', color: '#dc2626', points: r.series.epochs.map((p) => [p.epoch, p.valLoss]) },
       { name: 'train loss', color: '#2563eb', points: r.series.epochs.map((p) => [p.epoch, p.trainLoss]) },
     ],
   })
   const sweepChart = r.series.sweep.length
     ? lineChartSvg({
-        title: `Validation ${isLm ? 'perplexity' : 'accuracy (%)'} against interpolation α`,
+        title: `Validation ${headline.name} against interpolation α`,
         xLabel: 'α',
-        series: [{ name: isLm ? 'perplexity' : 'accuracy %', color: '#7c3aed', points: r.series.sweep.map((p) => [p.alpha, isLm ? (p.perplexity ?? NaN) : 100 * (p.accuracy ?? NaN)]) }],
+        series: [{ name: headline.name, color: '#7c3aed', points: r.series.sweep.map((p) => [p.alpha, headline.of(p) ?? NaN]) }],
       })
     : ''
   const d = r.dataset
+  const unit = d?.task === 'image-classification' ? 'images' : 'rows' // an image set counts pictures
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -96,8 +103,8 @@ ${r.outcome ? `<p class="muted">${r.outcome.epochs} epoch(s), best epoch ${r.out
 <h2>Dataset</h2>
 ${
   d
-    ? `<p>${e(d.name)} — ${e(d.task)}, ${d.rows} rows kept, ${d.rejected} rejected (${e(d.source)}).</p>
-${d.classes.length ? `<table><thead><tr><th scope="col">Class</th><th scope="col">Rows</th></tr></thead><tbody>${d.classes.map((c) => `<tr><td>${e(c.name)}</td><td>${c.count}</td></tr>`).join('')}</tbody></table>` : ''}`
+    ? `<p>${e(d.name)} — ${e(d.task)}, ${d.rows} ${unit} kept, ${d.rejected} rejected (${e(d.source)}).</p>
+${d.classes.length ? `<table><thead><tr><th scope="col">Class</th><th scope="col">${unit[0]!.toUpperCase() + unit.slice(1)}</th></tr></thead><tbody>${d.classes.map((c) => `<tr><td>${e(c.name)}</td><td>${c.count}</td></tr>`).join('')}</tbody></table>` : ''}`
     : '<p>Not loaded.</p>'
 }
 <h2>Curves</h2>

@@ -29,15 +29,20 @@ export async function withWeights<T>(model: TinyGpt, weights: WeightMap, fn: () 
 /** Class probabilities for one text, encoded exactly as training encodes it (BOS + tokens,
  *  cut to seqLen, mean-pooled), through `head`. */
 export async function classifyText(model: TinyGpt, tokenizer: TokenizerLike, head: Head, hooks: ForwardHooks | undefined, text: string, seqLen: number): Promise<number[]> {
+  return Array.from(softmax(await headOutput(model, tokenizer, head, hooks, text, seqLen)))
+}
+
+/** The head's raw output for one text: logits, or a standardised number for regression. */
+export async function headOutput(model: TinyGpt, tokenizer: TokenizerLike, head: Head, hooks: ForwardHooks | undefined, text: string, seqLen: number): Promise<Float32Array> {
   const ids = [tokenizer.bosId, ...tokenizer.encode(text)].slice(0, Math.min(seqLen, model.config.seqLen))
   const logits = tf.tidy(() => {
     const tokens = tf.tensor2d([ids], [1, ids.length], 'int32')
     const hidden = model.forward(tokens, { hooks })
     return head.apply(model.pool(hidden, tf.ones([1, ids.length])), false)
   })
-  const values = await logits.data()
+  const values = (await logits.data()) as Float32Array
   logits.dispose()
-  return Array.from(softmax(values))
+  return values
 }
 
 export interface GenerateOptions extends SamplingOptions {

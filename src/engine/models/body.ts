@@ -9,7 +9,7 @@ import type { ForwardOptions, Param } from './tinyGpt'
  * TinyGpt (text) implements it; an image CNN in the same style can too.
  */
 export interface Body {
-  readonly kind: 'text' | 'image'
+  readonly kind: 'text' | 'image' | 'tabular'
   readonly config: { nLayers: number; dModel: number }
   readonly params: Param[]
   /** Width of the pooled features a head sees. */

@@ -24,13 +24,12 @@ import { learningRateAt } from './schedules'
 import { chooseBaseline } from './zeroShot'
 import { multiHeadFor, multitaskMetrics, type TaskLabels } from './multitaskData'
 import type { MultiHead } from '../tuning/multitask'
-import { imageTensor, prefetchImages, type EncodedImages } from './imageBatches'
+import { imageTensor, prefetchImages } from './imageBatches'
+import { labelsOf, valuesOf, type Encoded } from './encoded'
+import { headLoss } from '../tuning/heads'
+import { regressionBaseline, regressionMetrics } from './regression'
 
-/** Examples already turned into token ids by the model's tokenizer. */
-export type Encoded =
-  | { kind: 'classification'; n: number; seqLen: number; tokens: Int32Array; mask: Float32Array; labels: Int32Array; classes: string[]; tasks?: TaskLabels[] } // tasks: ≥ 2 label columns (multitask)
-  | { kind: 'lm'; n: number; seqLen: number; tokens: Int32Array } // n blocks of seqLen + 1 ids
-  | EncodedImages // pixels [n, H, W, 3] for an image body (classification)
+export type { Encoded }
 
 export interface EpochEvent {
   epoch: number
@@ -62,12 +61,18 @@ export class Tuning {
   constructor(
     readonly model: Body,
     readonly settings: Settings,
-    numClasses: number | null,
+    need: number | 'regression' | null, // classes of a classification head, one number, or no head (LM)
     tasks?: readonly Pick<TaskLabels, 'name' | 'classes'>[],
   ) {
     const seed = settings.seed
     this.multi = tasks && tasks.length > 1 ? multiHeadFor(model.featureDim, tasks, settings.taskWeights, seed + 11) : null
-    this.head = this.multi ? this.multi.heads[0]! : numClasses === null ? null : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses }, seed + 11)
+    this.head = this.multi
+      ? this.multi.heads[0]!
+      : need === null
+        ? null
+        : need === 'regression'
+          ? new Head({ name: 'task', kind: 'regression', inputDim: model.featureDim }, seed + 11)
+          : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses: need }, seed + 11)
     const needsGpt = settings.method === 'adapter' || (settings.method === 'lora' && !(model instanceof TinyCnn))
     if (needsGpt && !(model instanceof TinyGpt)) throw new Error(`${settings.method} is available for the text transformer only; choose another method for this model.`)
     // The image CNN adapts all its pointwise (1×1) convs; loraTargets names transformer layers.
@@ -102,6 +107,16 @@ export class Tuning {
 export type Cache = FeatureCache
 
 const EVAL_BATCH = 64
+const LOSS_READ_EVERY = 8 // steps between loss reads at most (divergence is caught within this many)
+
+/** A step's loss not read yet: a device scalar, or a number (accumulated micro-batches). */
+interface PendingLoss {
+  loss: tf.Tensor | number
+  examples: number
+  lr: number
+  step: number // 1-based step number
+  st: number // step within the epoch
+}
 
 /**
  * Fine-tunes `model` on encoded data, minGPT-style: knows nothing of workers or React.
@@ -125,7 +140,7 @@ export async function fineTune(
   const totalSteps = stepsPerEpoch * s.epochs
   const optimizers: { vars: tf.Variable[]; opt: StudioOptimizer }[] = []
   const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: 'min' })
-  const monitorMode = s.monitor === 'val_acc' && train.kind !== 'lm' ? 'max' : 'min'
+  const monitorMode = s.monitor === 'val_acc' && labelsOf(train) ? 'max' : 'min'
   const early = new EarlyStopping({ patience: s.earlyStopPatience, mode: monitorMode })
   const watched = new Set<tf.Variable>() // everything that may change during the run
   for (let e = 0; e < s.epochs; e++) trainableVariables(model, s, e, tuning.parts).forEach((v) => watched.add(v))
@@ -148,7 +163,11 @@ export async function fineTune(
   // Classification: the zero-shot LM (scored by the caller) is the reference when it beats the untrained head.
   const { metrics: baseline, note: baseNote } = resume
     ? { metrics: resume.loop.baseline, note: resume.loop.baselineNote }
-    : val.kind === 'lm' ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning' } : chooseBaseline(headBaseline, val.classes.length, data.zeroShot ?? null)
+    : val.kind === 'lm'
+      ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning' }
+      : valuesOf(val)
+        ? regressionBaseline(valuesOf(val)!, headBaseline)
+        : chooseBaseline(headBaseline, labelsOf(val)!.classes.length, data.zeroShot ?? null)
   cb.onBaseline?.(baseline, baseNote)
   const names = stableNames(model, tuning.parts)
   if (resume) {
@@ -168,6 +187,9 @@ export async function fineTune(
   let windowLoss = 0
   let windowCount = 0
   let secPerStep = 0
+  // Losses are read in batches (every LOSS_READ_EVERY steps, when an event is due and at
+  // epoch end), not every step: a read per step stalls the GPU backends' pipeline.
+  let pending: PendingLoss[] = []
 
   try {
     for (let epoch = resume?.loop.epoch ?? 0; epoch < s.epochs && !control.stopped; epoch++) {
@@ -182,6 +204,52 @@ export async function fineTune(
       const order = shuffleInPlace(Array.from({ length: train.n }, (_, i) => i), mulberry32(s.seed * 1009 + epoch))
       let trainLossSum = 0
       let trainCount = 0
+      // Once per epoch, not per step: which of this epoch's gradients each optimizer updates.
+      const at = new Map(vars.map((v, i) => [v, i] as const))
+      const groups = optimizers.map((g) => ({ opt: g.opt, vars: g.vars.filter((v) => active.has(v)) })).filter((g) => g.vars.length)
+      const groupGrads = groups.map((g) => g.vars.map((v) => at.get(v)!))
+      /** Reads the pending losses: divergence check, train loss and step events, in step order.
+       *  False when the run diverged (the last good weights are restored). */
+      const settle = async (): Promise<boolean> => {
+        const items = pending
+        pending = []
+        const values = await Promise.all(items.map(async (p) => (typeof p.loss === 'number' ? p.loss : ((await p.loss.data())[0] ?? NaN))))
+        items.forEach((p) => typeof p.loss !== 'number' && p.loss.dispose())
+        for (const [k, p] of items.entries()) {
+          const loss = values[k]!
+          if (!Number.isFinite(loss) || loss > 1e4) {
+            reason = 'diverged'
+            message = `Training diverged at step ${p.step} (loss ${Number.isFinite(loss) ? loss.toExponential(2) : String(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
+            if (lastGood) restore(lastGood)
+            return false
+          }
+          trainLossSum += loss * p.examples
+          trainCount += p.examples
+          windowLoss += loss
+          windowCount++
+          windowSamples += p.examples
+          const elapsed = (Date.now() - windowStart) / 1000
+          if (windowCount >= 1 && (elapsed > 0.25 || p.st === stepsPerEpoch - 1)) {
+            const sps = windowSamples / Math.max(elapsed, 1e-3)
+            secPerStep = secPerStep === 0 ? elapsed / windowCount : 0.7 * secPerStep + 0.3 * (elapsed / windowCount)
+            cb.onStep?.({
+              step: p.step,
+              totalSteps,
+              epoch,
+              epochs: s.epochs,
+              loss: windowLoss / windowCount,
+              lr: p.lr,
+              samplesPerSec: sps,
+              etaSec: secPerStep * (totalSteps - p.step),
+            })
+            windowStart = Date.now()
+            windowSamples = 0
+            windowLoss = 0
+            windowCount = 0
+          }
+        }
+        return true
+      }
       for (let st = 0; st < stepsPerEpoch && !control.stopped; st++) {
         await control.checkpoint(() => cb.onState?.('paused'), () => {
           cb.onState?.('running')
@@ -194,6 +262,7 @@ export async function fineTune(
         let gradSum: tf.Tensor[] | null = null
         let lossSum = 0
         let examples = 0
+        let lossT: tf.Tensor | null = null // one micro-batch: read later with the others
         for (let m = 0; m < s.accumSteps; m++) {
           const start = (st * s.accumSteps + m) * s.batchSize
           if (start >= train.n) break
@@ -205,6 +274,13 @@ export async function fineTune(
             const r = tf.variableGrads(fn, vars)
             return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
           })
+          if (s.accumSteps === 1) {
+            // No accumulation: the batch-mean grads as they are (no ×n then ÷n round trip).
+            lossT = value
+            gradSum = grads
+            examples = idx.length
+            break
+          }
           const lossValue = (await value.data())[0] ?? NaN
           value.dispose()
           lossSum += lossValue * idx.length
@@ -217,9 +293,12 @@ export async function fineTune(
           }
           tf.dispose(grads)
         }
-        if (!gradSum || examples === 0) break
+        if (!gradSum || examples === 0) {
+          lossT?.dispose()
+          break
+        }
         const loss = lossSum / examples
-        if (!Number.isFinite(loss) || loss > 1e4) {
+        if (!lossT && (!Number.isFinite(loss) || loss > 1e4)) {
           tf.dispose(gradSum)
           reason = 'diverged'
           message = `Training diverged at step ${step + 1} (loss ${Number.isFinite(loss) ? loss.toExponential(2) : String(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
@@ -227,46 +306,18 @@ export async function fineTune(
           break
         }
         tf.tidy(() => {
-          const mean = gradSum!.map((g) => tf.div(g, examples))
-          const { grads: clipped } = clipByGlobalNorm(mean, s.clipNorm)
-          for (const g of optimizers) {
-            const sel = g.vars.map((v, i) => [v, i] as const).filter(([v]) => active.has(v))
-            if (!sel.length) continue
-            const byVar = new Map(vars.map((v, i) => [v, clipped[i]!] as const))
-            g.opt.step(
-              sel.map(([v]) => byVar.get(v)!),
-              sel.map(([v]) => v),
-              lr,
-            )
-          }
+          const mean = lossT ? gradSum! : gradSum!.map((g) => tf.div(g, examples))
+          // Without clipping the global norm is not computed at all (it was work every step).
+          const clipped = s.clipNorm > 0 ? clipByGlobalNorm(mean, s.clipNorm).grads : mean
+          groups.forEach((g, k) => g.opt.step(groupGrads[k]!.map((i) => clipped[i]!), g.vars, lr))
         })
         tf.dispose(gradSum)
         step++
-        trainLossSum += loss * examples
-        trainCount += examples
-        windowLoss += loss
-        windowCount++
-        windowSamples += examples
-        const elapsed = (Date.now() - windowStart) / 1000
-        if (windowCount >= 1 && (elapsed > 0.25 || st === stepsPerEpoch - 1)) {
-          const sps = windowSamples / Math.max(elapsed, 1e-3)
-          secPerStep = secPerStep === 0 ? elapsed / windowCount : 0.7 * secPerStep + 0.3 * (elapsed / windowCount)
-          cb.onStep?.({
-            step,
-            totalSteps,
-            epoch,
-            epochs: s.epochs,
-            loss: windowLoss / windowCount,
-            lr,
-            samplesPerSec: sps,
-            etaSec: secPerStep * (totalSteps - step),
-          })
-          windowStart = Date.now()
-          windowSamples = 0
-          windowLoss = 0
-          windowCount = 0
-        }
+        pending.push({ loss: lossT ?? loss, examples, lr, step, st })
+        const due = pending.length >= LOSS_READ_EVERY || st === stepsPerEpoch - 1 || Date.now() - windowStart > 250
+        if (due && !(await settle())) break
       }
+      if (pending.length && reason !== 'diverged' && !(await settle())) break
       if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
       const valMetrics = await evaluate(model, tuning, val, cache, 'val')
       lastVal = valMetrics
@@ -306,9 +357,10 @@ export async function fineTune(
       baseline,
       seconds: (Date.now() - t0) / 1000,
     }
-    if (!message) message = describeEnd(reason, summary, val.kind)
+    if (!message) message = describeEnd(reason, summary, val)
     return { reason, summary, message }
   } finally {
+    pending.forEach((p) => typeof p.loss !== 'number' && p.loss.dispose())
     drop(best)
     drop(lastGood)
     cache?.dispose()
@@ -316,18 +368,21 @@ export async function fineTune(
   }
 }
 
-function describeEnd(reason: DoneReason, s: RunSummary, kind: Encoded['kind']): string {
+function describeEnd(reason: DoneReason, s: RunSummary, val: Encoded): string {
   const epochs = `${s.epochs} epoch${s.epochs === 1 ? '' : 's'}`
   const metric =
-    kind === 'lm'
+    val.kind === 'lm'
       ? `best validation perplexity ${fmt(s.best.perplexity)} (base model ${fmt(s.baseline.perplexity)})`
-      : `best validation accuracy ${pct(s.best.accuracy)} (baseline ${pct(s.baseline.accuracy)})`
+      : valuesOf(val)
+        ? `best validation RMSE ${fmtNum(s.best.rmse)} ${valuesOf(val)!.scale.name} (baseline ${fmtNum(s.baseline.rmse)})`
+        : `best validation accuracy ${pct(s.best.accuracy)} (baseline ${pct(s.baseline.accuracy)})`
   const head = { finished: 'Training complete', stopped: 'Training stopped', 'early-stopped': 'Stopped early (validation stopped improving)', diverged: 'Training diverged' }[reason]
   return `${head} — ${epochs}, ${metric}`
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
 const fmt = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2))
+const fmtNum = (x: number | undefined) => (x === undefined ? '–' : x.toPrecision(4))
 
 /** Leading blocks to cache at this epoch, and whether the cache can hold final pooled features. */
 function cachePlan(model: Body, tuning: Tuning, s: Settings, epoch: number): { blocks: number; pooled: boolean } {
@@ -362,6 +417,7 @@ interface Batch {
   input: tf.Tensor // tokens [B, T] int32, cached prefix [B, T, D] or pooled [B, D]
   mask: tf.Tensor2D // [B, T]
   labels?: tf.Tensor1D // classification
+  values?: tf.Tensor1D // regression: standardised targets
   targets?: tf.Tensor2D // lm: next ids [B, T]
   taskLabels?: Map<string, tf.Tensor1D> // multitask: labels per task name
 }
@@ -374,9 +430,14 @@ function range(a: number, b: number): number[] {
  *  Images: `tokens` is the pixel batch [B, H, W, 3] and the mask is unused. */
 function tokensOf(set: Encoded, idx: number[]): { tokens: tf.Tensor; mask: tf.Tensor2D; targets?: tf.Tensor2D } {
   if (set.kind === 'image') return { tokens: imageTensor(set, idx), mask: tf.ones([idx.length, 1]) }
+  if (set.kind === 'tabular') {
+    const x = new Float32Array(idx.length * set.dim)
+    idx.forEach((r, i) => x.set(set.features.subarray(r * set.dim, (r + 1) * set.dim), i * set.dim))
+    return { tokens: tf.tensor2d(x, [idx.length, set.dim]), mask: tf.ones([idx.length, 1]) }
+  }
   const T = set.seqLen
   const b = idx.length
-  if (set.kind === 'classification') {
+  if (set.kind === 'classification' || set.kind === 'regression') {
     const tok = new Int32Array(b * T)
     const mask = new Float32Array(b * T)
     idx.forEach((r, i) => {
@@ -399,10 +460,13 @@ function gatherBatch(set: Encoded, cache: Cache, side: 'train' | 'val', idx: num
   const cachedImages = cache.active && set.kind === 'image' // pixels of cached rows may not be loaded
   const { tokens, mask, targets } = cachedImages ? { tokens: null, mask: tf.ones([idx.length, 1]) as tf.Tensor2D, targets: undefined } : tokensOf(set, idx)
   const input = cache.active ? cache.gather(side, idx) : tokens!
-  const labels = set.kind !== 'lm' ? tf.tensor1d(Array.from(idx, (r) => set.labels[r]!), 'int32') : undefined
+  const lab = labelsOf(set)
+  const labels = lab ? tf.tensor1d(Array.from(idx, (r) => lab.labels[r]!), 'int32') : undefined
+  const val = valuesOf(set)
+  const values = val ? tf.tensor1d(Array.from(idx, (r) => val.values[r]!)) : undefined
   const tasks = set.kind === 'classification' && set.tasks && set.tasks.length > 1 ? set.tasks : null
   const taskLabels = tasks ? new Map(tasks.map((t) => [t.name, tf.tensor1d(Array.from(idx, (r) => t.labels[r]!), 'int32')] as const)) : null
-  return { input, mask, ...(labels ? { labels } : {}), ...(targets ? { targets } : {}), ...(taskLabels ? { taskLabels } : {}) }
+  return { input, mask, ...(labels ? { labels } : {}), ...(values ? { values } : {}), ...(targets ? { targets } : {}), ...(taskLabels ? { taskLabels } : {}) }
 }
 
 /** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
@@ -430,12 +494,15 @@ function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Sett
   }
   const logits = logitsOf(model, tuning, batch, cache, s, training, seed)
   if (batch.labels) return softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, training ? s.labelSmoothing : 0)
+  if (batch.values) return headLoss('regression', logits as tf.Tensor2D, batch.values)
   return maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask)
 }
 
 /** Loss and task metrics on a whole set, in batches, reading values with await. */
 export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
   if (tuning.multi && set.kind === 'classification' && set.tasks && set.tasks.length > 1) return evaluateTasks(model, tuning, tuning.multi, set, set.tasks, cache, side)
+  if (valuesOf(set)) return evaluateRegression(model, tuning, set, valuesOf(set)!, cache, side)
+  const lab = labelsOf(set)
   let lossSum = 0
   const preds: number[] = []
   const truth: number[] = []
@@ -449,16 +516,29 @@ export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache:
       return [maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask), tf.scalar(0)]
     })
     lossSum += ((await lossT.data())[0] ?? NaN) * idx.length
-    if (set.kind !== 'lm') {
+    if (lab) {
       preds.push(...(await predT.data()))
-      idx.forEach((r) => truth.push(set.labels[r]!))
+      idx.forEach((r) => truth.push(lab.labels[r]!))
     }
     tf.dispose([lossT, predT])
   }
   const loss = lossSum / Math.max(set.n, 1)
-  if (set.kind === 'lm') return { loss, perplexity: perplexity(loss) }
-  const cm = confusionMatrix(truth, preds, set.classes.length)
+  if (!lab) return { loss, perplexity: perplexity(loss) }
+  const cm = confusionMatrix(truth, preds, lab.classes.length)
   return { loss, accuracy: accuracy(truth, preds), macroF1: macroF1(cm), confusion: cm }
+}
+
+/** Regression: MSE on standardised targets as the loss; MAE and RMSE in the target's units. */
+async function evaluateRegression(model: Body, tuning: Tuning, set: Encoded, target: NonNullable<ReturnType<typeof valuesOf>>, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+  const preds = new Float32Array(set.n)
+  for (let start = 0; start < set.n; start += EVAL_BATCH) {
+    const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
+    await fillCache(model, tuning, cache, set, side, idx)
+    const out = tf.tidy(() => logitsOf(model, tuning, gatherBatch(set, cache, side, idx), cache, tuning.settings, false).reshape([-1]))
+    preds.set(await out.data(), start)
+    out.dispose()
+  }
+  return regressionMetrics(preds, target.values, target.scale)
 }
 
 /** Multitask evaluation: each head's loss, accuracy and macro-F1 on its own label column. */

@@ -63,6 +63,7 @@ export interface SweepPoint {
   loss: number
   accuracy?: number
   perplexity?: number
+  rmse?: number // regression
 }
 
 /** Measures the validation metric at each α, then puts back the α that was applied before,
@@ -70,7 +71,7 @@ export interface SweepPoint {
 export async function sweepBlend(
   blend: TunedBlend,
   points: number,
-  measure: () => Promise<{ loss: number; accuracy?: number; perplexity?: number }>,
+  measure: () => Promise<{ loss: number; accuracy?: number; perplexity?: number; rmse?: number }>,
   onPoint?: (done: number, total: number, p: SweepPoint) => void,
 ): Promise<SweepPoint[]> {
   const before = blend.alpha
@@ -80,7 +81,7 @@ export async function sweepBlend(
     for (const [i, alpha] of alphas.entries()) {
       blend.apply(alpha)
       const m = await measure()
-      const p: SweepPoint = { alpha, loss: m.loss, ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}), ...(m.perplexity !== undefined ? { perplexity: m.perplexity } : {}) }
+      const p: SweepPoint = { alpha, loss: m.loss, ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}), ...(m.perplexity !== undefined ? { perplexity: m.perplexity } : {}), ...(m.rmse !== undefined ? { rmse: m.rmse } : {}) }
       out.push(p)
       onPoint?.(i + 1, alphas.length, p)
     }
@@ -90,10 +91,10 @@ export async function sweepBlend(
   return out
 }
 
-/** The α with the best metric (accuracy up, else perplexity/loss down); ties go to the larger α. */
+/** The α with the best metric (accuracy up, else perplexity, RMSE or loss down); ties go to the larger α. */
 export function bestAlpha(points: readonly SweepPoint[]): number | null {
   let best: SweepPoint | null = null
-  const score = (p: SweepPoint) => (p.accuracy !== undefined ? p.accuracy : -(p.perplexity ?? p.loss))
+  const score = (p: SweepPoint) => (p.accuracy !== undefined ? p.accuracy : -(p.perplexity ?? p.rmse ?? p.loss))
   for (const p of points) if (!best || score(p) >= score(best)) best = p
   return best?.alpha ?? null
 }

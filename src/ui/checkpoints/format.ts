@@ -12,6 +12,7 @@ export function metricsText(m: Metrics): string {
   const parts = [`val loss ${m.loss.toFixed(3)}`]
   if (m.accuracy !== undefined) parts.push(`accuracy ${(100 * m.accuracy).toFixed(1)}%`)
   if (m.perplexity !== undefined) parts.push(`perplexity ${m.perplexity.toFixed(2)}`)
+  if (m.rmse !== undefined) parts.push(`RMSE ${m.rmse.toPrecision(4)}`)
   return parts.join(' · ')
 }
 

@@ -7,6 +7,7 @@ import { AugmentPreview } from './AugmentPreview'
 import { LengthHistogram } from './LengthHistogram'
 import { RoleSelect } from './RoleSelect'
 import { SplitSummary } from './SplitSummary'
+import { TargetHistogram } from './TargetHistogram'
 import { StoredDatasets } from './StoredDatasets'
 import { DropArea, UploadControls } from './UploadControls'
 
@@ -23,6 +24,10 @@ const TASK_NAMES: Record<string, string> = {
   'language-modelling': 'language modelling',
   'text-classification': 'text classification',
   'image-classification': 'image classification',
+  'text-regression': 'text regression (predict a number from text)',
+  'tabular-classification': 'tabular classification (numeric columns → a class)',
+  'tabular-regression': 'tabular regression (numeric columns → a number)',
+  regression: 'regression',
 }
 
 /** Reading progress (bytes and rows). Its own component, so progress events re-render
@@ -125,6 +130,7 @@ export function DataPanel() {
               ))}
             </figure>
           )}
+          {details?.targetHistogram && details.roles.target && <TargetHistogram bins={details.targetHistogram} name={details.roles.target} />}
           {details && <LengthHistogram bins={details.lengthHistogram} stats={details.lengths} />}
           {details && <SplitSummary split={details.split} error={details.splitError} />}
           {details?.images && (

@@ -1,9 +1,11 @@
+import { memo } from 'react'
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import type { HistogramBin } from '../../engine/data/datasetPreview'
 import type { TextLengthStats } from '../../engine/data/types'
 
 /** How long the texts are, in characters: tells whether the sequence length cuts them. */
-export function LengthHistogram({ bins, stats }: { bins: HistogramBin[]; stats?: TextLengthStats | undefined }) {
+// memo: a recharts chart costs tens of ms to re-render; skip it when its props did not change.
+export const LengthHistogram = memo(function LengthHistogram({ bins, stats }: { bins: HistogramBin[]; stats?: TextLengthStats | undefined }) {
   if (bins.length === 0) return null
   const data = bins.map((b) => ({ range: `${b.from}–${b.to - 1}`, count: b.count }))
   return (
@@ -28,4 +30,4 @@ export function LengthHistogram({ bins, stats }: { bins: HistogramBin[]; stats?:
       </ResponsiveContainer>
     </figure>
   )
-}
+})

@@ -9,7 +9,7 @@ export function SplitSummary({ split, error }: { split?: Summary | undefined; er
       <h3>Split</h3>
       <p>
         {split.train.toLocaleString('en')} training and {split.validation.toLocaleString('en')} validation examples{' '}
-        {split.mode === 'file' ? <>(validation from {split.validationFile})</> : <>(held out from this file, by class)</>}.
+        {split.mode === 'file' ? <>(validation from {split.validationFile})</> : <>(held out from this file{split.perClass.length === 0 ? ', at random' : ', by class'})</>}.
       </p>
       {split.perClass.length > 0 && (
         <table>

@@ -73,7 +73,7 @@ export function UploadControls({ disabled, hasTable, validationName }: { disable
           aria-describedby={`${fileId}-help`}
         />
         <p className="help" id={`${fileId}-help`}>
-          Or drop a file or folder on this panel. Read in a background thread and kept in this browser only. A CSV needs a text column and a label column.
+          Or drop a file or folder on this panel. Read in a background thread and kept in this browser only. A CSV needs a text column with a label or a numeric target, or numeric feature columns with one of those.
         </p>
       </div>
       <div className="field">

@@ -6,6 +6,7 @@ import { TaskMetricsTable } from './TaskMetricsTable'
 
 const pct = (x?: number) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
 const num = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3))
+const sig = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toPrecision(4))
 
 /** Step 5: did fine-tuning beat the base model? Side by side, on the validation split. */
 export function EvaluatePanel() {
@@ -16,6 +17,8 @@ export function EvaluatePanel() {
   const classes = dataset?.classes.map((c) => c.name) ?? []
   const tuned: Metrics | null = result?.summary.best ?? lastVal
   const isLm = tuned?.perplexity !== undefined || baseline?.metrics.perplexity !== undefined
+  const isRegression = tuned?.rmse !== undefined || baseline?.metrics.rmse !== undefined
+  const target = dataset?.details?.roles.target
   return (
     <Panel step={5} title="Evaluate" id="evaluate">
       {!baseline ? (
@@ -33,11 +36,24 @@ export function EvaluatePanel() {
             </thead>
             <tbody>
               <tr>
-                <th scope="row">Loss</th>
+                <th scope="row" title={isRegression ? 'Mean squared error on the standardised target: what training minimises' : 'Cross-entropy: what training minimises'}>{isRegression ? 'Loss (standardised MSE)' : 'Loss'}</th>
                 <td>{num(baseline.metrics.loss)}</td>
                 <td>{num(tuned?.loss)}</td>
               </tr>
-              {isLm ? (
+              {isRegression ? (
+                <>
+                  <tr>
+                    <th scope="row" title="Mean absolute error: the typical size of a miss, in the target's units">MAE{target ? ` (${target})` : ''}</th>
+                    <td>{sig(baseline.metrics.mae)}</td>
+                    <td data-testid="tuned-mae">{sig(tuned?.mae)}</td>
+                  </tr>
+                  <tr>
+                    <th scope="row" title="Root mean squared error: like MAE, but large misses weigh more">RMSE{target ? ` (${target})` : ''}</th>
+                    <td>{sig(baseline.metrics.rmse)}</td>
+                    <td data-testid="tuned-rmse">{sig(tuned?.rmse)}</td>
+                  </tr>
+                </>
+              ) : isLm ? (
                 <tr>
                   <th scope="row">Perplexity</th>
                   <td>{num(baseline.metrics.perplexity)}</td>

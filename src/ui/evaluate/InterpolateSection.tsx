@@ -4,9 +4,10 @@ import { interpolate, sweepAlpha } from '../../state/actions'
 import { useExport } from '../../state/exportState'
 import { useStudio } from '../../state/store'
 import type { Metrics } from '../../worker/protocol'
+import { headlineFor } from '../../engine/train/headlineMetric'
 
 const pct = (x?: number) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
-const describe = (m: Metrics) => (m.perplexity !== undefined ? `perplexity ${m.perplexity.toFixed(2)}` : `accuracy ${pct(m.accuracy)}`) + `, loss ${m.loss.toFixed(3)}`
+const describe = (m: Metrics) => (m.perplexity !== undefined ? `perplexity ${m.perplexity.toFixed(2)}` : m.rmse !== undefined ? `RMSE ${m.rmse.toPrecision(4)}` : `accuracy ${pct(m.accuracy)}`) + `, loss ${m.loss.toFixed(3)}`
 
 /** WiSE-FT in the Evaluate panel: slide between the base and the fine-tuned weights,
  *  sweep α to see where validation peaks, and keep the best α for export. */
@@ -20,8 +21,8 @@ export function InterpolateSection() {
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null)
   useEffect(() => () => void (timer.current && clearTimeout(timer.current)), [])
   if (!canRun) return null
-  const isLm = sweep[0]?.perplexity !== undefined || applied?.metrics.perplexity !== undefined
-  const data = sweep.map((p) => ({ alpha: p.alpha, value: isLm ? p.perplexity : 100 * (p.accuracy ?? NaN), loss: p.loss }))
+  const h = headlineFor(null, sweep[0] ?? applied?.metrics)
+  const data = sweep.map((p) => ({ alpha: p.alpha, value: h.of(p), loss: p.loss }))
   const onSlide = (v: number) => {
     useExport.setState({ alpha: v })
     // Measuring runs the validation set: wait until the slider rests.
@@ -79,15 +80,18 @@ export function InterpolateSection() {
         )}
       </div>
       {sweep.length > 0 && (
-        <figure className="chart" aria-label={`Validation ${isLm ? 'perplexity' : 'accuracy'} against α`} data-testid="sweep-chart" data-points={sweep.length}>
-          <figcaption>Validation {isLm ? 'perplexity (lower is better)' : 'accuracy %'} against α</figcaption>
+        <figure className="chart" aria-label={`Validation ${h.name} against α`} data-testid="sweep-chart" data-points={sweep.length}>
+          <figcaption>
+            Validation {h.name}
+            {h.lowerIsBetter ? ' (lower is better)' : ''} against α
+          </figcaption>
           <ResponsiveContainer width="100%" height={200}>
             <LineChart data={data} margin={{ left: 8, right: 16, top: 8, bottom: 8 }}>
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis dataKey="alpha" type="number" domain={[0, 1]} ticks={[0, 0.2, 0.4, 0.6, 0.8, 1]} />
               <YAxis width={48} domain={['auto', 'auto']} />
               <Tooltip formatter={(v) => Number(v).toFixed(2)} labelFormatter={(a) => `α = ${String(a)}`} />
-              <Line dataKey="value" name={isLm ? 'perplexity' : 'accuracy %'} stroke="#7c3aed" isAnimationActive={false} />
+              <Line dataKey="value" name={h.name} stroke="#7c3aed" isAnimationActive={false} />
               {best !== null && <ReferenceLine x={best} stroke="#16a34a" strokeDasharray="4 2" label={{ value: 'best', position: 'insideTopRight' }} />}
             </LineChart>
           </ResponsiveContainer>

@@ -52,7 +52,11 @@ export function ModelPanel() {
         Trainable with these settings: <strong>{trainable === null ? '…' : fmt(trainable)}</strong> of {total === null ? '…' : fmt(total)} weights
         {trainable !== null && total ? ` (${((100 * trainable) / total).toFixed(1)}%)` : ''}.
       </p>
-      <BlockFreezeToggles nLayers={model.nLayers} />
+      {model.pretrained ? (
+        <BlockFreezeToggles nLayers={model.nLayers} />
+      ) : (
+        <p className="help">Not pretrained, so nothing is worth keeping frozen: every layer trains, whichever method is chosen.</p>
+      )}
       <details>
         <summary>Layers ({model.layers.length})</summary>
         <table className="layers">

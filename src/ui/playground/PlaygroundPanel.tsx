@@ -3,6 +3,7 @@ import { Panel } from '../common/Panel'
 import { ImageTry } from './ImageTry'
 import { TextClassification } from './TextClassification'
 import { TextGeneration } from './TextGeneration'
+import { TabularTry } from './TabularTry'
 
 /** Step 6: try the model by hand, before and after fine-tuning, side by side. */
 export function PlaygroundPanel() {
@@ -15,8 +16,10 @@ export function PlaygroundPanel() {
         <p className="muted">Load a model first.</p>
       ) : isImage ? (
         <ImageTry />
-      ) : task === 'text-classification' ? (
-        <TextClassification />
+      ) : task === 'tabular-classification' || task === 'tabular-regression' ? (
+        <TabularTry />
+      ) : task === 'text-classification' || task === 'text-regression' ? (
+        <TextClassification regression={task === 'text-regression'} />
       ) : (
         <TextGeneration />
       )}

@@ -1,10 +1,11 @@
-import { useMemo } from 'react'
+import { memo, useMemo } from 'react'
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { scheduleCurve } from '../../engine/train/schedules'
 import type { Settings } from '../../settings/types'
 
 /** The learning rate over the whole run, before anything trains. */
-export function LrPreview({ settings, trainSize }: { settings: Settings; trainSize: number }) {
+// memo: a recharts chart costs tens of ms to re-render; skip it when its props did not change.
+export const LrPreview = memo(function LrPreview({ settings, trainSize }: { settings: Settings; trainSize: number }) {
   const stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(trainSize / settings.batchSize) / settings.accumSteps))
   const total = stepsPerEpoch * settings.epochs
   const data = useMemo(
@@ -27,4 +28,4 @@ export function LrPreview({ settings, trainSize }: { settings: Settings; trainSi
       </ResponsiveContainer>
     </figure>
   )
-}
+})

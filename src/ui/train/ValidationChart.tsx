@@ -1,39 +1,64 @@
-import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { memo, useDeferredValue } from 'react'
 import { ZERO_SHOT_NOTE } from '../../engine/train/baselineNote'
+import { headlineFor } from '../../engine/train/headlineMetric'
 import { useStudio } from '../../state/store'
+import { LineSvg, type Series } from './LineSvg'
+
+type Epochs = ReturnType<typeof useStudio.getState>['epochs']
+type Baseline = ReturnType<typeof useStudio.getState>['baseline']
+type Task = Parameters<typeof headlineFor>[0]
 
 /** Validation per epoch against the base model's score (the dashed line to beat). */
 export function ValidationChart() {
   const epochs = useStudio((s) => s.epochs)
   const baseline = useStudio((s) => s.baseline)
-  const isLm = useStudio((s) => s.dataset?.task === 'language-modelling')
-  const metricKey = isLm ? 'valPpl' : 'valAcc'
-  const base = baseline ? (isLm ? baseline.metrics.perplexity : baseline.metrics.accuracy !== undefined ? 100 * baseline.metrics.accuracy : undefined) : undefined
+  const task = useStudio((s) => s.dataset?.task)
+  const h = headlineFor(task, baseline?.metrics)
+  const base = h.of(baseline?.metrics)
+  // The chart redraws from deferred values: a separate, lower-priority render after the
+  // urgent one (status text, buttons), so one worker event is not one long main-thread task.
+  const chart = { epochs: useDeferredValue(epochs), baseline: useDeferredValue(baseline), task: useDeferredValue(task) }
   return (
     <figure className="chart" aria-label="Validation metrics by epoch" data-testid="val-chart" data-points={epochs.length}>
       <figcaption>
-        Validation {isLm ? 'perplexity (lower is better)' : 'accuracy % and loss'} by epoch
+        Validation {h.name}
+        {h.lowerIsBetter ? ' (lower is better)' : ''} and loss by epoch
         {base !== undefined && (
           <span className="muted">
             {' '}
-            — base model: {isLm ? base.toFixed(1) : `${base.toFixed(1)}%`}
+            — base model: {h.format(base)}
           </span>
         )}
       </figcaption>
-      <ResponsiveContainer width="100%" height={220}>
-        <LineChart data={epochs} margin={{ left: 8, right: 16, top: 8, bottom: 8 }}>
-          <CartesianGrid strokeDasharray="3 3" />
-          <XAxis dataKey="epoch" type="number" domain={[0, 'dataMax']} allowDecimals={false} />
-          <YAxis yAxisId="m" width={48} domain={isLm ? ['auto', 'auto'] : [0, 100]} />
-          <YAxis yAxisId="loss" orientation="right" width={48} tickFormatter={(v: number) => v.toFixed(2)} />
-          <Tooltip formatter={(v) => Number(v).toFixed(3)} />
-          <Legend />
-          <Line yAxisId="m" dataKey={metricKey} name={isLm ? 'val perplexity' : 'val accuracy %'} isAnimationActive={false} stroke="#16a34a" />
-          <Line yAxisId="loss" dataKey="valLoss" name="val loss" isAnimationActive={false} stroke="#dc2626" />
-          <Line yAxisId="loss" dataKey="trainLoss" name="train loss" isAnimationActive={false} stroke="#2563eb" strokeDasharray="4 2" />
-          {base !== undefined && <ReferenceLine yAxisId="m" y={base} stroke="#6b7280" strokeDasharray="6 3" label={{ value: baseline?.note.startsWith(ZERO_SHOT_NOTE) ? 'base model (zero-shot LM)' : 'base model', position: 'insideTopLeft' }} />}
-        </LineChart>
-      </ResponsiveContainer>
+      <ValidationLines {...chart} />
     </figure>
   )
 }
+
+const right = (v: number) => v.toFixed(2)
+const left = (v: number) => String(Number(v.toPrecision(3)))
+
+const ValidationLines = memo(function ValidationLines({ epochs, baseline, task }: { epochs: Epochs; baseline: Baseline; task: Task }) {
+  const h = headlineFor(task, baseline?.metrics)
+  const base = h.of(baseline?.metrics)
+  const xs = epochs.map((e) => e.epoch)
+  const series: Series[] = [
+    { name: `val ${h.name}`, ys: epochs.map((e) => e[h.key]), color: '#16a34a' },
+    { name: 'val loss', ys: epochs.map((e) => e.valLoss), color: '#dc2626', axis: 'right' },
+    { name: 'train loss', ys: epochs.map((e) => e.trainLoss), color: '#2563eb', axis: 'right', dash: '4 2' },
+  ]
+  const label = baseline?.note.startsWith(ZERO_SHOT_NOTE) ? 'base model (zero-shot LM)' : 'base model'
+  return (
+    <LineSvg
+      xs={xs}
+      xFrom={0}
+      series={series}
+      xLabel="epoch"
+      format={left}
+      formatRight={right}
+      {...(h.key === 'valAcc' ? { leftDomain: [0, 100] as const } : {})}
+      {...(base !== undefined ? { reference: { y: base, label } } : {})}
+      legend
+    />
+  )
+})
