@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
 import { build, createServer, preview } from 'vite'
+import { benchImages } from './images.mjs'
 import { markdownReport, targets } from './report.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -20,10 +21,16 @@ const { values: opts } = parseArgs({
     quick: { type: 'boolean', default: false },
     backends: { type: 'string' },
     'skip-app': { type: 'boolean', default: false },
+    'skip-images': { type: 'boolean', default: false },
+    'skip-backends': { type: 'boolean', default: false },
+    images: { type: 'string' },
+    only: { type: 'string' }, // comma list of sections: misc (tensors, checkpoint, parsing), app, images, backends
     'csv-mb': { type: 'string' },
   },
 })
 const quick = opts.quick
+const only = opts.only ? new Set(opts.only.split(',')) : null
+const want = (section) => (!only || only.has(section)) && !opts[`skip-${section}`]
 const backends = (opts.backends ?? (quick ? 'wasm' : 'wasm,webgl,cpu,webgpu')).split(',')
 const started = Date.now()
 const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s]`, ...a)
@@ -42,7 +49,8 @@ const backendArgs = (backend) => ({
   batchSize: 8,
   seqLen: 32,
   budgetSec: quick ? 1 : (budgets[backend] ?? 2),
-  maxSteps: quick ? 4 : 30,
+  // wasm steps are fast enough for more of them: 30 head-only steps were ~12 ms in all, too few to time.
+  maxSteps: quick ? 4 : backend === 'wasm' ? 120 : 30,
   // model.fit comparison on the fast backends only: on software WebGPU and plain-JS cpu it
   // alone took minutes (the machine's total budget is ~15 min).
   fit: backend === 'wasm' || backend === 'webgl',
@@ -91,12 +99,20 @@ async function benchParsing(server, megabytes) {
   }
 }
 
-/** Longest main-thread task on the real app while its worker trains: build, preview, click Train. */
-async function benchApp(browser) {
+/** The built app served by `vite preview` (CSP, cross-origin isolation as in production). */
+async function withBuiltApp(fn) {
   const outDir = path.join(root, 'node_modules/.bench-app')
   await build({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
   const server = await preview({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } })
-  const url = server.resolvedUrls?.local[0]
+  try {
+    return await fn(server.resolvedUrls?.local[0])
+  } finally {
+    await new Promise((r) => server.httpServer.close(r))
+  }
+}
+
+/** Longest main-thread task on the real app while its worker trains: click Train. */
+async function benchApp(browser, url) {
   const page = await browser.newPage()
   try {
     await page.addInitScript(() => {
@@ -119,7 +135,6 @@ async function benchApp(browser) {
     return { backend, runSeconds, longTasks: tasks.length, longestMainThreadTaskMs: Math.max(0, ...tasks.map((t) => t.ms)), url: '?v=2&ep=1 (one epoch, defaults otherwise)' }
   } finally {
     await page.close()
-    await new Promise((r) => server.httpServer.close(r))
   }
 }
 
@@ -133,7 +148,7 @@ async function save() {
   const stamp = results.startedAt.replace(/[:.]/g, '-')
   await writeFile(path.join(dir, `${stamp}.json`), JSON.stringify(results, null, 2) + '\n')
   await writeFile(path.join(dir, `${stamp}.md`), md)
-  await writeFile(path.join(dir, 'latest.md'), md)
+  if (!only) await writeFile(path.join(dir, 'latest.md'), md) // partial runs leave latest.md alone
   return md
 }
 
@@ -167,7 +182,7 @@ try {
     return page
   }
 
-  {
+  if (want('misc')) {
     const page = await openBench()
     const leakBackend = 'wasm'
     log(`tensor count over a multi-epoch run (${leakBackend})`)
@@ -178,21 +193,37 @@ try {
   }
 
   await save()
-  log('dataset parsing')
-  results.parsing = await benchParsing(server, Number(opts['csv-mb'] ?? (quick ? 10 : 100)))
+  if (want('misc')) {
+    log('dataset parsing')
+    results.parsing = await benchParsing(server, Number(opts['csv-mb'] ?? (quick ? 10 : 100)))
+  }
 
   await save()
-  if (!opts['skip-app']) {
-    log('longest main-thread task in the real app while the worker trains')
-    try {
-      results.app = await benchApp(browser)
-    } catch (e) {
-      results.app = { error: e.message.slice(0, 500) }
-    }
+  if (want('app') || want('images')) {
+    await withBuiltApp(async (url) => {
+      if (want('app')) {
+        log('longest main-thread task in the real app while the worker trains')
+        try {
+          results.app = await benchApp(browser, url)
+        } catch (e) {
+          results.app = { error: e.message.slice(0, 500) }
+        }
+        await save()
+      }
+      if (want('images')) {
+        const count = Number(opts.images ?? (quick ? 1000 : 10_000))
+        log(`${count} images through the real app: upload, head-only and last-block epochs, memory`)
+        try {
+          results.images = await benchImages(browser, url, { root, count, log })
+        } catch (e) {
+          results.images = { count, error: e.message.slice(0, 500) }
+        }
+      }
+    })
   }
 
   // Per-backend training figures last: the slow software backends take most of the time.
-  for (const backend of backends) {
+  for (const backend of want('backends') ? backends : []) {
     const page = await openBench()
     log(`${backend}: running`)
     try {

@@ -41,6 +41,7 @@ export interface BackendArgs {
 }
 
 const now = () => performance.now()
+const LOSS_READ_EVERY = 8 // as src/engine/train/fineTune.ts
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
@@ -154,8 +155,19 @@ async function referenceLoop(model: LoadedTinyGpt['model'], all: Encoded & { kin
   const tokens = tf.tensor2d(data.tokens, [rows, T], 'int32')
   const mask = tf.tensor2d(data.mask, [rows, T])
   const labels = tf.tensor1d(data.labels, 'int32')
-  const cache = plan.blocks === 0 && !plan.pooled ? null : tf.tidy(() => (plan.pooled ? model.pool(model.forward(tokens), mask) : model.prefix(tokens, plan.blocks)))
-  const oneStep = async (i: number) => {
+  // The cache in chunks of 64 rows: all rows at once kept every block's activations alive
+  // together and ran the wasm heap out of memory at 120 steps.
+  const cacheRows = (a: number, b: number) =>
+    tf.tidy(() => {
+      const tok = tokens.slice([a, 0], [b - a, T])
+      return plan.pooled ? model.pool(model.forward(tok), mask.slice([a, 0], [b - a, T]) as tf.Tensor2D) : model.prefix(tok, plan.blocks)
+    })
+  const chunks: tf.Tensor[] = []
+  if (plan.blocks > 0 || plan.pooled) for (let a = 0; a < rows; a += 64) chunks.push(cacheRows(a, Math.min(rows, a + 64)))
+  const cache = chunks.length ? tf.concat(chunks) : null
+  tf.dispose(chunks)
+  let unread: tf.Tensor[] = []
+  const oneStep = async (i: number, read = true) => {
     const cost = opt.minimize(
       () => {
         const idx = tf.range(i * B, (i + 1) * B, 1, 'int32')
@@ -172,8 +184,11 @@ async function referenceLoop(model: LoadedTinyGpt['model'], all: Encoded & { kin
       true,
       vars,
     )!
-    await cost.data()
-    cost.dispose()
+    unread.push(cost)
+    if (!read) return
+    await Promise.all(unread.map((c) => c.data()))
+    tf.dispose(unread)
+    unread = []
   }
   try {
     // Warm-up (kernel compilation) under tf.profile: the transient peak of one step.
@@ -182,15 +197,13 @@ async function referenceLoop(model: LoadedTinyGpt['model'], all: Encoded & { kin
     await oneStep(1)
     const estimate = now() - t
     const steps = Math.max(3, Math.min(maxSteps, Math.round((budgetSec * 1000) / Math.max(estimate, 1))))
-    const times: number[] = []
-    for (let i = 0; i < steps; i++) {
-      t = now()
-      await oneStep(2 + i)
-      times.push(now() - t)
-    }
-    return { steps, stepMs: median(times), peakBytes: prof.peakBytes, trainableParams: vars.reduce((n, v) => n + v.size, 0) }
+    // Losses read every LOSS_READ_EVERY steps and after the last, as the studio loop does
+    // (a read per step stalls the GPU backends); the mean over all timed steps.
+    t = now()
+    for (let i = 0; i < steps; i++) await oneStep(2 + i, (i + 1) % LOSS_READ_EVERY === 0 || i === steps - 1)
+    return { steps, stepMs: (now() - t) / steps, peakBytes: prof.peakBytes, trainableParams: vars.reduce((n, v) => n + v.size, 0) }
   } finally {
-    tf.dispose([tokens, mask, labels, ...(cache ? [cache] : [])])
+    tf.dispose([tokens, mask, labels, ...unread, ...(cache ? [cache] : [])])
     opt.dispose()
     tuning.dispose()
   }
@@ -218,14 +231,19 @@ async function studioLoop(model: LoadedTinyGpt['model'], all: Encoded & { kind: 
   const control = new TimedControl()
   const train = slice(all, 0, spe * s.batchSize)
   const val = slice(all, 500, 8)
+  const stepAt = new Map<number, number>() // step number → when its (batched) loss was read
   const t0 = now()
   try {
-    await fineTune(model, tuning, { train, val }, s, control)
+    await fineTune(model, tuning, { train, val }, s, control, { onStep: (e) => void stepAt.set(e.step, now()) })
     const st = control.stamps
     const span = (from: number, to: number) => st.slice(from + 1, to + 1).map((x, i) => x - st[from + i]!)
     const first = span(1, spe - 1)
     const intervals = cached ? span(spe, 2 * spe - 1) : first
-    return { intervals, stepMs: median(intervals), firstEpochStepMs: median(first), setupMs: (st[0] ?? now()) - t0, residentBytes: Math.max(...control.bytes) }
+    // Mean step time: from a step's start to the read of the epoch's last loss (the loop
+    // reads losses in batches, so single intervals on GPU backends are enqueue times only).
+    const mean = (from: number, lastStep: number) => ((stepAt.get(lastStep) ?? NaN) - st[from]!) / (lastStep - from)
+    const firstMean = mean(1, spe)
+    return { intervals, stepMs: cached ? mean(spe, 2 * spe) : firstMean, firstEpochStepMs: firstMean, setupMs: (st[0] ?? now()) - t0, residentBytes: Math.max(...control.bytes) }
   } finally {
     tuning.dispose()
   }
@@ -245,6 +263,11 @@ async function fitComparison(model: LoadedTinyGpt['model'], all: Encoded & { kin
     return model.pool(model.forward(tok), m)
   })
   const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), C)
+  // The studio epoch ends with a validation pass on 16 rows; model.fit gets the same rows
+  // as validationData, so both epochs do the same work.
+  const valRows = slice(all, 500, 16) as Encoded & { kind: 'classification' }
+  const valX = tf.tidy(() => model.pool(model.forward(tf.tensor2d(valRows.tokens, [16, all.seqLen], 'int32')), tf.tensor2d(valRows.mask, [16, all.seqLen])))
+  const valY = tf.oneHot(tf.tensor1d(valRows.labels, 'int32'), C)
   const seq = tf.sequential({ layers: [tf.layers.dense({ inputShape: [D], units: C, activation: 'softmax' })] })
   seq.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' })
   const fitEpochs: number[] = []
@@ -254,16 +277,17 @@ async function fitComparison(model: LoadedTinyGpt['model'], all: Encoded & { kin
     epochs,
     shuffle: true,
     verbose: 0,
+    validationData: [valX, valY],
     callbacks: { onEpochBegin: async () => void (t = now()), onEpochEnd: async () => void fitEpochs.push(now() - t) },
   })
-  tf.dispose([feats, y])
+  tf.dispose([feats, y, valX, valY])
   seq.dispose()
 
   const s = benchSettings('head', batchSize, all.seqLen, epochs)
   const tuning = new Tuning(model, s, C)
   const epochStamps: number[] = []
   const t0 = now()
-  const val = slice(all, 500, 16)
+  const val = valRows
   await fineTune(model, tuning, { train: data, val }, s, new RunControl(), { onEpoch: () => void epochStamps.push(now()) })
   tuning.dispose()
   const studioEpochs = epochStamps.map((x, i) => x - (i ? epochStamps[i - 1]! : t0))
