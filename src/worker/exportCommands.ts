@@ -5,6 +5,8 @@ import { TinyCnn } from '../engine/models/tinyCnn'
 import { TinyGpt } from '../engine/models/tinyGpt'
 import { bestAlpha, sweepBlend, TunedBlend } from '../engine/tuning/blend'
 import { tabularLayersZip } from '../engine/export/tabularLayers'
+import { layersRunZip } from '../engine/export/layersExport'
+import { LayersBody } from '../engine/models/layersBody'
 import { TabularMlp } from '../engine/models/tabularMlp'
 import { applyInterpolation } from '../engine/tuning/interpolate'
 import type { DatasetSummary, FromWorker, Metrics, ModelSummary, ToWorker } from './protocol'
@@ -23,6 +25,8 @@ export interface ExportDeps {
   install(loaded: LoadedTinyGpt, id: string): void
   /** Makes an image model read from an export the current model. */
   installImage(model: ZippedCnn, id: string): Promise<void>
+  /** Loads a TensorFlow.js layers model from its files, as "choose files" does. */
+  installLayers(files: File[]): Promise<void>
 }
 
 type Cmd = Extract<ToWorker, { type: 'interpolate' | 'sweep' | 'keepAlpha' | 'export' }>
@@ -73,6 +77,7 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
         const t = deps.current()!
         const { model, tuning, base, lastVal } = t
         if (t.kind === 'tabular') return exportTabular(t, b, msg)
+        if (model instanceof LayersBody) return exportLayers(t, model, b, msg)
         if (!(model instanceof TinyGpt) && !(model instanceof TinyCnn)) throw new Error('Export writes the studio TinyGpt or TinyCnn format; this model is neither.')
         let exported: Metrics | null = null
         if (msg.choice === 'interpolated' && lastVal && lastVal.n > 0) {
@@ -145,6 +150,30 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
     }
   }
 
+  /** A fine-tuned layers model: its own network (tuned blocks included) plus the new head,
+   *  as a TensorFlow.js layers model, at the kept α for 'interpolated'. */
+  async function exportLayers(t: TrainedModel, body: LayersBody, b: TunedBlend, msg: Extract<Cmd, { type: 'export' }>): Promise<void> {
+    const { tuning, lastVal } = t
+    if (msg.choice === 'adapter') throw new Error(`${t.summary.title} is a TensorFlow.js layers model: export the merged model (it holds the new head and any tuned blocks).`)
+    const classes = lastVal ? classesOf(lastVal) : null
+    if (!tuning?.head || !classes) throw new Error('Fine-tune the model on an image dataset before exporting it.')
+    const before = b.alpha
+    if (msg.choice === 'interpolated') b.apply(msg.alpha)
+    try {
+      post({ type: 'progress', task: 'export', done: 0, total: 1, label: 'Building a TensorFlow.js layers model' })
+      const d = s.datasetSummary
+      const title = `${t.summary.title} fine-tuned${d ? ` on ${d.name}` : ''}`
+      const card = { title, baseModel: t.summary.id, classes, dataset: d ? { name: d.name, source: d.source, task: d.task, rows: d.rows } : null, settings: tuning.settings, metrics: msg.metrics, alpha: msg.choice === 'interpolated' ? msg.alpha : 1, date: new Date().toISOString() }
+      const readme = `# ${title}\n\nA TensorFlow.js layers model: ${t.summary.input?.description ?? 'the original input'}; output: probabilities of ${JSON.stringify(classes)}.\n\n\`\`\`js\nconst model = await tf.loadLayersModel('model.json')\n\`\`\`\n`
+      const bytes = await layersRunZip(body, tuning.head, classes, card, readme)
+      post({ type: 'progress', task: 'export', done: 1, total: 1, label: '' })
+      const fileName = `${(t.summary.title || 'model').replace(/[^\w.-]+/g, '_')}-finetuned-tfjs.zip`
+      post({ type: 'exported', fileName, choice: msg.choice, bytes: bytes.slice().buffer as ArrayBuffer })
+    } finally {
+      b.apply(before)
+    }
+  }
+
   /** Loads a .zip the studio exported: a full model replaces the loaded one; an adapter-only
    *  file is applied to the loaded base model, which must be the one it was made for. */
   async function importFile(file: File): Promise<void> {
@@ -154,6 +183,12 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
       post({ type: 'progress', task: 'model', done, total, label: `Loading ${file.name}: ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` }),
     )
     const pack = read.pack
+    if (read.layersFiles) {
+      // A fine-tuned layers or tabular model exported by the studio: a plain layers model now.
+      await deps.installLayers(read.layersFiles)
+      post({ type: 'imported', fileName: file.name, choice: 'merged', title: String(read.card.title ?? file.name), metrics: null, note: 'A TensorFlow.js layers model: its classes are its own outputs, in the order of the card. Fine-tune it again, or try it in the playground.' })
+      return
+    }
     if (read.image) {
       await deps.installImage(read.image, `file: ${file.name}`)
     } else if (read.loaded) {

@@ -270,7 +270,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     }
   }
 
-  const exportCommands = createExportCommands(s, post, { current: () => currentModel(), install: installModel, installImage: loadImageModel })
+  const exportCommands = createExportCommands(s, post, { current: () => currentModel(), install: installModel, installImage: loadImageModel, installLayers: (files) => loadOther({ kind: 'files', files }) })
 
   /** The loaded model, text or image, as checkpoints and export see it. */
   const currentModel = (): TrainedModel | null =>

@@ -145,6 +145,32 @@ describe('fine-tuning a loaded TensorFlow.js layers image model', () => {
     expect(rows).toBeGreaterThanOrEqual(2 * 18 + 3 * 6) // every epoch's training images, the baseline and two validation passes
   })
 
+  it('exports a fine-tuned layers model (last block and new head) that loads back with the same probabilities', async () => {
+    const { handle, events, last } = await setUp()
+    await handle({ type: 'loadImages', source: { kind: 'zip', file: new File([colourZip(12) as BlobPart], 'colours.zip') } })
+    await handle({ type: 'train', runId: 'x', settings: { ...base, method: 'freeze', freezeFirst: 2, epochs: 4 } })
+    expect(last('done')!.runId).toBe('x')
+    const red = new Uint8ClampedArray(20 * 20 * 4)
+    for (let i = 0; i < 400; i++) red.set(i % 20 > 5 && i % 20 < 14 && i > 120 && i < 280 ? [230, 20, 30, 255] : [235, 235, 225, 255], i * 4)
+    const predict = async (requestId: string) => {
+      await handle({ type: 'predict', requestId, input: { kind: 'image', width: 20, height: 20, rgba: red, name: 'red.png' } })
+      return events.filter((e): e is Extract<FromWorker, { type: 'prediction' }> => e.type === 'prediction' && e.requestId === requestId)
+    }
+    const tuned = (await predict('a')).find((p) => p.which === 'after')!.classes
+    await handle({ type: 'export', choice: 'adapter', alpha: 1, metrics: { base: null, tuned: null } })
+    expect(last('error')!.message).toMatch(/export the merged model/)
+    await handle({ type: 'export', choice: 'merged', alpha: 1, metrics: { base: null, tuned: last('done')!.summary.best } })
+    const exported = last('exported')!
+    expect(exported.fileName).toMatch(/-finetuned-tfjs\.zip$/)
+    await handle({ type: 'loadModel', source: { kind: 'file', file: new File([exported.bytes], exported.fileName) } })
+    expect(last('imported')!.fileName).toBe(exported.fileName)
+    // The imported model's own outputs are the tuned head's classes, in the dataset's order.
+    const own = (await predict('b')).find((p) => p.which === 'before')!.classes
+    expect(own).toHaveLength(2)
+    const order = JSON.parse(JSON.stringify(tuned.map((c) => c.name)))
+    own.forEach((c, i) => expect(c.prob).toBeCloseTo(tuned.find((t) => t.name === order[i])!.prob, 4))
+  })
+
   it('says why a layers model cannot train on a dataset', () => {
     const square = new LayersBody(tinyImageModel(1, 16))
     const cur = { body: square, summary: layersSummary(square, URL, new Set()) }

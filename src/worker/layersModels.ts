@@ -6,6 +6,7 @@ import type { LayersBody } from '../engine/models/layersBody'
 import { loadAnyModel, type AnyLoaded } from '../engine/models/loadAnyModel'
 import { fileName } from '../engine/models/modelLoadError'
 import { softmax } from '../engine/infer/sampling'
+import { layersImageBody } from './imageBodies'
 import type { ModelCache } from '../engine/storage/modelCache'
 import type { DatasetSummary, FromWorker, ModelSummary, ToWorker } from './protocol'
 
@@ -75,9 +76,13 @@ export async function predictImage(cur: CurrentLayers, msg: Extract<ToWorker, { 
     return
   }
   const { width, height, rgba, name } = msg.input
+  const [h, w, c] = cur.body.inputShape
+  // Square RGB models read the picture exactly as training and "after" do (bilinear resize,
+  // transparency on white), so the same picture gives the same numbers on either side.
+  const same = cur.body.kind === 'image' && h === w && h! > 0 && c === 3
   const out = tf.tidy(() => {
-    const y = cur.body.predictOriginal(cur.body.pixelsToInput(rgba, width, height))
-    return y.reshape([-1])
+    const x = same ? tf.tensor4d(layersImageBody(cur).toInput({ width, height, data: rgba }), [1, h!, h!, 3]) : cur.body.pixelsToInput(rgba, width, height)
+    return cur.body.predictOriginal(x).reshape([-1])
   })
   const values = await out.data()
   out.dispose()

@@ -151,6 +151,7 @@ export interface ZippedCnn {
 export interface ReadExport {
   loaded: LoadedTinyGpt | null // null for an adapter-only file or an image model
   image: ZippedCnn | null // an image model (studio-tinycnn), loaded by the image host
+  layersFiles: File[] | null // a TensorFlow.js layers model (model.json + weights), loaded like chosen files
   pack: TuningPack | null
   card: Record<string, unknown>
 }
@@ -177,6 +178,7 @@ export async function readModelZip(bytes: Uint8Array, fileName: string, limits?:
   const pack = tuningJson ? readTuningPack(tuningJson, files.get('tuning.bin'), fileName) : null
   let loaded: LoadedTinyGpt | null = null
   let image: ZippedCnn | null = null
+  let layersFiles: File[] | null = null
   if (hasModel) {
     const prefix = 'zip:/'
     const fromZip = async (url: string) => {
@@ -187,13 +189,16 @@ export async function readModelZip(bytes: Uint8Array, fileName: string, limits?:
     }
     try {
       const json = modelJsonOf(files.get('model.json')!)
-      if ((json as { format?: unknown } | null)?.format === CNN_FORMAT) image = { url: `${prefix}model.json`, json: checkCnnModelJson(json, 'model.json'), fetch: fromZip }
+      const format = (json as { format?: unknown } | null)?.format
+      if (format === CNN_FORMAT) image = { url: `${prefix}model.json`, json: checkCnnModelJson(json, 'model.json'), fetch: fromZip }
+      // A TensorFlow.js layers model (a fine-tuned layers or tabular model): its files, to load as one.
+      else if (format === 'layers-model') layersFiles = [...files].map(([name, data]) => new File([data.slice()], name))
       else loaded = await loadTinyGpt(`${prefix}model.json`, fromZip, onProgress)
     } catch (e) {
       throw new Error(`${fileName}: ${e instanceof Error ? e.message : String(e)}`)
     }
   }
-  return { loaded, image, pack, card: Object.keys(card).length ? card : (loaded?.card ?? image?.json.card ?? {}) }
+  return { loaded, image, layersFiles, pack, card: Object.keys(card).length ? card : (loaded?.card ?? image?.json.card ?? {}) }
 }
 
 function modelJsonOf(bytes: Uint8Array): unknown {

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { strToU8, zipSync } from 'fflate'
+import { layersModelFiles } from './layersExport'
 import type { Standardizer, TargetScale } from '../data/numericEncode'
 import type { TabularMlp } from '../models/tabularMlp'
 import type { Head } from '../tuning/heads'
@@ -74,22 +75,7 @@ export async function tabularLayersModel(x: TabularExportInput): Promise<tf.Laye
 export async function tabularLayersZip(x: TabularExportInput): Promise<Uint8Array> {
   const lm = await tabularLayersModel(x)
   try {
-    let files: Record<string, Uint8Array> = {}
-    await lm.save(
-      tf.io.withSaveHandler(async (a) => {
-        const weightData = a.weightData instanceof ArrayBuffer ? a.weightData : tf.io.concatenateArrayBuffers(a.weightData as ArrayBuffer[])
-        const json = {
-          format: 'layers-model',
-          generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-          convertedBy: 'fine-tuning studio',
-          modelTopology: a.modelTopology,
-          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-          userDefinedMetadata: { features: x.standardizer.columns, ...(x.scale ? { target: x.scale.name } : { classes: x.classes ?? [] }) },
-        }
-        files = { 'model.json': strToU8(JSON.stringify(json)), 'weights.bin': new Uint8Array(weightData) }
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
-      }),
-    )
+    const files = await layersModelFiles(lm, { features: x.standardizer.columns, ...(x.scale ? { target: x.scale.name } : { classes: x.classes ?? [] }) })
     const cols = x.standardizer.columns.join(', ')
     const readme =
       `# ${String(x.card.title ?? 'Tabular MLP')}\n\n` +
