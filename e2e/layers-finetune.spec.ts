@@ -96,4 +96,25 @@ test('a loaded layers model fine-tunes a new head on an image set and the playgr
     expect(Number(m![1])).toBeGreaterThan(Number(m![2]))
     await expect(studio.alerts).toHaveCount(0)
   })
+  await test.step('export the tuned model as a layers model, load it back, and it answers as the tuned one', async () => {
+    const picture = { name: 'red.png', mimeType: 'image/png', buffer: png(30, 30, [230, 20, 30], 8, 8, 14) }
+    await page.getByLabel('Image to classify').setInputFiles(picture)
+    const after = page.getByTestId('prediction-after')
+    await expect(after.getByRole('listitem')).toHaveCount(2, { timeout: 30_000 })
+    const tunedTop = (await after.getByRole('listitem').first().locator('.prob').textContent()) ?? ''
+    const download = page.waitForEvent('download')
+    await page.getByLabel('Merged model').check()
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const d = await download
+    expect(d.suggestedFilename()).toMatch(/-finetuned-tfjs\.zip$/)
+    const { readFileSync } = await import('node:fs')
+    await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles({ name: d.suggestedFilename(), mimeType: 'application/zip', buffer: readFileSync((await d.path())!) })
+    await expect(page.getByTestId('model-title')).toContainText('finetuned', { timeout: 60_000 })
+    await page.getByLabel('Image to classify').setInputFiles(picture)
+    const before = page.getByTestId('prediction-before')
+    await expect(before.getByRole('listitem')).toHaveCount(2, { timeout: 30_000 })
+    // The loaded model's own two outputs carry the tuned probabilities (named class 0/1).
+    expect(await before.getByRole('listitem').first().locator('.prob').textContent()).toBe(tunedTop)
+    await expect(studio.alerts).toHaveCount(0)
+  })
 })
