@@ -248,4 +248,4 @@ try {
 
 const md = await save()
 console.log('\n' + md)
-log(`wrote bench/results/${results.startedAt.replace(/[:.]/g, '-')}.json and latest.md`)
+log(`wrote bench/results/${results.startedAt.replace(/[:.]/g, '-')}.json and .md${only ? ' (a partial run: latest.md left as it was)' : ' and latest.md'}`)
