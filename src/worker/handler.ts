@@ -1,3 +1,4 @@
+import { refuseSettings, runEvents } from './runEvents'
 import { chooseBackend, type BackendHost, type BackendInfo } from '../engine/backend'
 import type { Dataset } from '../engine/data/dataset'
 import type { ImageDecoder } from '../engine/data/images/types'
@@ -233,8 +234,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       maxSeqLen: s.loaded.model.config.seqLen,
     })
     if (problems.length) {
-      post({ type: 'error', runId, message: problems.map((p) => p.message).join(' '), where: `settings: ${problems.map((p) => p.field).join(', ')}` })
-      post({ type: 'plan', trainableParams: 0, totalParams: s.loaded.model.parameterCount(), problems })
+      refuseSettings(post, runId, problems, s.loaded.model.parameterCount())
       return
     }
     // A new run starts from the base weights: drop what the last run added.
@@ -252,13 +252,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       post({ type: 'progress', task: 'baseline', done: 0, total: 1, label: 'Scoring each class name with the pretrained LM (zero-shot baseline)' })
       const zeroShot = !resume && data.val.kind === 'classification' && !data.val.tasks ? (await zeroShotClassify(s.loaded.model, s.loaded.tokenizer, data.val)).metrics : null
       // Every epoch is checkpointed and the run recorded in IndexedDB (checkpointHost.ts).
-      const recorder = await checkpoints.startRun(runId, settings, control, resume?.record ?? null, {
-        onBaseline: (metrics, note) => post({ type: 'baseline', runId, metrics, note }),
-        onStep: (e) => post({ type: 'step', runId, ...e }),
-        onEpoch: (e) => post({ type: 'epoch', runId, ...e }),
-        onProgress: (task, done, total, label) => post({ type: 'progress', task, done, total, label }),
-        onState: (state) => post({ type: 'state', runId, state }),
-      })
+      const recorder = await checkpoints.startRun(runId, settings, control, resume?.record ?? null, runEvents(post, runId))
       const result = await fineTune(s.loaded.model, tuning, { ...data, zeroShot }, settings, control, recorder.callbacks(), resume?.input).catch(async (e: unknown) => {
         await recorder.fail(errorText(e))
         throw e

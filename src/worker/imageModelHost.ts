@@ -3,6 +3,7 @@
  * describes it, plans and trains it on the current image set. The handler keeps the text
  * model; it asks `probeModel` which kind a URL holds and delegates image models here.
  */
+import { refuseSettings, runEvents } from './runEvents'
 import * as tf from '@tensorflow/tfjs'
 import { rgbaToInput } from '../engine/data/imageInput'
 import { SYMMETRIC } from '../engine/data/images/pixels'
@@ -209,8 +210,7 @@ export class ImageModelHost {
     const methodProblem = cur.methodProblem(settings)
     if (methodProblem) problems.push({ field: 'method', message: methodProblem })
     if (problems.length) {
-      this.post({ type: 'error', runId, message: problems.map((p) => p.message).join(' '), where: `settings: ${problems.map((p) => p.field).join(', ')}` })
-      this.post({ type: 'plan', trainableParams: 0, totalParams: model.parameterCount(), problems })
+      refuseSettings(this.post, runId, problems, model.parameterCount())
       return
     }
     this.tuning?.dispose()
@@ -223,13 +223,7 @@ export class ImageModelHost {
     setRun({ id: runId, control })
     this.post({ type: 'state', runId, state: 'running' })
     try {
-      const cb: FineTuneCallbacks = {
-        onBaseline: (metrics, note) => this.post({ type: 'baseline', runId, metrics, note }),
-        onStep: (e) => this.post({ type: 'step', runId, ...e }),
-        onEpoch: (e) => this.post({ type: 'epoch', runId, ...e }),
-        onProgress: (task, done, total, label) => this.post({ type: 'progress', task, done, total, label }),
-        onState: (state) => this.post({ type: 'state', runId, state }),
-      }
+      const cb: FineTuneCallbacks = runEvents(this.post, runId)
       const recorder = rec ? await rec.start(control, cb) : null
       const result = await fineTune(model, tuning, data, settings, control, recorder?.callbacks() ?? cb, rec?.resume).catch(async (e: unknown) => {
         await recorder?.fail(e instanceof Error ? e.message : String(e))

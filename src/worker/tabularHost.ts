@@ -5,6 +5,7 @@
  * trains whatever method is chosen (freezing random weights, or LoRA on them, would only
  * cost accuracy); the plan says so. The handler routes tabular datasets here.
  */
+import { refuseSettings, runEvents } from './runEvents'
 import type { Dataset } from '../engine/data/types'
 import { DEFAULT_TABULAR, TabularMlp } from '../engine/models/tabularMlp'
 import { encodeTabular, type SplitRows } from '../engine/train/encodeNumeric'
@@ -13,7 +14,7 @@ import { evaluate, fineTune, Tuning, type FineTuneCallbacks } from '../engine/tr
 import { FeatureCache } from '../engine/train/featureCache'
 import { RunControl } from '../engine/train/runControl'
 import type { ResumeInput } from '../engine/train/loopState'
-import { snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
+import { applyInterpolation, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
 import { validateSettings } from '../settings/validate'
 import type { Settings } from '../settings/types'
 import * as tf from '@tensorflow/tfjs'
@@ -129,14 +130,13 @@ export class TabularHost {
     if (data.train.n === 0 || data.val.n === 0) throw new Error(`The split left ${data.train.n} training and ${data.val.n} validation rows. Add data, or change the validation split.`)
     const problems = validateSettings(settings, { trainSize: data.train.n, nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true })
     if (problems.length) {
-      this.post({ type: 'error', runId, message: problems.map((p) => p.message).join(' '), where: `settings: ${problems.map((p) => p.field).join(', ')}` })
-      this.post({ type: 'plan', trainableParams: 0, totalParams: model.parameterCount(), problems })
+      refuseSettings(this.post, runId, problems, model.parameterCount())
       return
     }
     this.tuning?.dispose()
     this.tuning = null
     // Every run starts from the same seeded initialisation.
-    for (const p of model.params) p.variable.assign(this.base!.get(p.name)!)
+    applyInterpolation(model, this.base!, this.base!, 0)
     const tuning = new Tuning(model, settings, headNeedOf(data.train))
     this.tuning = tuning
     this.lastVal = data.val
@@ -144,13 +144,7 @@ export class TabularHost {
     setRun({ id: runId, control })
     this.post({ type: 'state', runId, state: 'running' })
     try {
-      const recorder = await record(settings, control, {
-        onBaseline: (metrics, note) => this.post({ type: 'baseline', runId, metrics, note }),
-        onStep: (e) => this.post({ type: 'step', runId, ...e }),
-        onEpoch: (e) => this.post({ type: 'epoch', runId, ...e }),
-        onProgress: (task, done, total, label) => this.post({ type: 'progress', task, done, total, label }),
-        onState: (state) => this.post({ type: 'state', runId, state }),
-      })
+      const recorder = await record(settings, control, runEvents(this.post, runId))
       const result = await fineTune(model, tuning, data, settings, control, recorder.callbacks(), resume).catch(async (e: unknown) => {
         await recorder.fail(e instanceof Error ? e.message : String(e))
         throw e
