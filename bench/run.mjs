@@ -2,6 +2,7 @@
 // The studio's benchmark: `npm run bench` (about 10-15 minutes on a 2-core CPU machine).
 //   npm run bench -- --quick            # fewer steps and backends, a smoke test
 //   npm run bench -- --backends wasm,cpu
+//   npm run bench -- --only backends --backends webgl --methods lora   # one figure, minutes
 // Figures, not pass/fail: writes bench/results/<timestamp>.json and a markdown table
 // (printed, and copied to bench/results/latest.md). The targets of issue 7 are printed as
 // met / not met with their numbers. See bench/README.md for what each figure means.
@@ -24,6 +25,7 @@ const { values: opts } = parseArgs({
     'skip-images': { type: 'boolean', default: false },
     'skip-backends': { type: 'boolean', default: false },
     images: { type: 'string' },
+    methods: { type: 'string' }, // comma list of full, last-block, lora, head
     only: { type: 'string' }, // comma list of sections: misc (tensors, checkpoint, parsing), app, images, backends
     'csv-mb': { type: 'string' },
   },
@@ -45,12 +47,15 @@ const launchArgs = [
 const budgets = { wasm: 4, webgl: 3, cpu: 2, webgpu: 2 }
 const backendArgs = (backend) => ({
   backend,
-  methods: ['full', 'last-block', 'lora', 'head'],
+  methods: opts.methods ? opts.methods.split(',') : ['full', 'last-block', 'lora', 'head'],
   batchSize: 8,
   seqLen: 32,
   budgetSec: quick ? 1 : (budgets[backend] ?? 2),
   // wasm steps are fast enough for more of them: 30 head-only steps were ~12 ms in all, too few to time.
   maxSteps: quick ? 4 : backend === 'wasm' ? 120 : 30,
+  // At least this many timed steps, whatever the budget: 3 on the slow backends left the
+  // studio/lean ratio at the mercy of one slow step (lean runs either side differed by 20 %).
+  minSteps: quick ? 3 : 8,
   // model.fit comparison on the fast backends only: on software WebGPU and plain-JS cpu it
   // alone took minutes (the machine's total budget is ~15 min).
   fit: backend === 'wasm' || backend === 'webgl',

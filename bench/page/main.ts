@@ -37,6 +37,7 @@ export interface BackendArgs {
   seqLen: number
   budgetSec: number // target measured seconds per loop and method
   maxSteps: number
+  minSteps: number
   fit: boolean // also run the model.fit comparison
 }
 
@@ -143,7 +144,7 @@ function planOf(model: LoadedTinyGpt['model'], tuning: Tuning, s: Settings) {
 /** The leanest loop we can write for the same work: the same frozen-prefix cache as the
  *  studio (computed once, outside the timing), then optimizer.minimize over the same
  *  variables, reading the loss each step. No metrics, events, shuffling or yields. */
-async function referenceLoop(model: LoadedTinyGpt['model'], all: Encoded & { kind: 'classification' }, s: Settings, budgetSec: number, maxSteps: number) {
+async function referenceLoop(model: LoadedTinyGpt['model'], all: Encoded & { kind: 'classification' }, s: Settings, budgetSec: number, maxSteps: number, minSteps: number) {
   const tuning = new Tuning(model, s, all.classes.length)
   const vars = trainableVariables(model, s, 0, tuning.parts)
   const opt = tf.train.adam(s.learningRate)
@@ -196,7 +197,7 @@ async function referenceLoop(model: LoadedTinyGpt['model'], all: Encoded & { kin
     let t = now()
     await oneStep(1)
     const estimate = now() - t
-    const steps = Math.max(3, Math.min(maxSteps, Math.round((budgetSec * 1000) / Math.max(estimate, 1))))
+    const steps = Math.max(minSteps, Math.min(maxSteps, Math.round((budgetSec * 1000) / Math.max(estimate, 1))))
     // Losses read every LOSS_READ_EVERY steps and after the last, as the studio loop does
     // (a read per step stalls the GPU backends); the mean over all timed steps.
     t = now()
@@ -321,9 +322,9 @@ async function benchBackend(args: BackendArgs) {
     const flops = countFlops(config, args.seqLen, C, { trainableBlocks: trainableBlocks(config.nLayers, s, 0), cachedBlocks: plan.blocks, pooled: plan.pooled, ...(lora ? { lora } : {}) })
     // Lean, studio, lean again: the machine is shared and noisy, so the studio run is
     // compared with the mean of the lean runs on either side of it.
-    const ref1 = await referenceLoop(model, all, s, args.budgetSec, args.maxSteps)
+    const ref1 = await referenceLoop(model, all, s, args.budgetSec, args.maxSteps, args.minSteps)
     const studio = await studioLoop(model, all, s, ref1.steps, plan.blocks > 0 || plan.pooled)
-    const ref2 = await referenceLoop(model, all, s, args.budgetSec, ref1.steps)
+    const ref2 = await referenceLoop(model, all, s, args.budgetSec, ref1.steps, ref1.steps)
     const ref = { ...ref1, stepMs: (ref1.stepMs + ref2.stepMs) / 2, stepMsEachSide: [ref1.stepMs, ref2.stepMs] }
     const samplesPerSec = (1000 * args.batchSize) / studio.stepMs
     methods.push({

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { TinyGpt } from '../models/tinyGpt'
-import { fineTune, Tuning, type Encoded } from './fineTune'
+import { fineTune, inFlightLimit, Tuning, type Encoded } from './fineTune'
 import { RunControl } from './runControl'
 
 beforeAll(async () => {
@@ -124,6 +124,31 @@ describe('fineTune', () => {
     expect(steps).toBeLessThan(20)
     tuning.dispose()
     model.dispose()
+  })
+
+  it('disposes the losses still being read when a run stops or diverges mid-epoch', async () => {
+    const model = new TinyGpt(cfg, undefined, 3)
+    const before = tf.memory().numTensors
+    for (const over of [{ epochs: 5 }, { method: 'full' as const, learningRate: 1e6, optimizer: 'sgd' as const, clipNorm: 0 }]) {
+      const s = settings({ batchSize: 4, ...over })
+      const tuning = new Tuning(model, s, 2)
+      const control = new RunControl()
+      const result = await fineTune(model, tuning, { train: toyClassification(64, 1), val: toyClassification(16, 2) }, s, control, {
+        onStep: (e) => void (e.step >= 5 && control.stop()),
+      })
+      expect(['stopped', 'diverged']).toContain(result.reason)
+      tuning.dispose()
+    }
+    expect(tf.memory().numTensors).toBe(before)
+    model.dispose()
+  })
+
+  it('keeps enough steps in flight to overlap, but no more than ~0.5 s of device work', () => {
+    expect(inFlightLimit(0)).toBe(2) // unknown step time
+    expect(inFlightLimit(NaN)).toBe(2)
+    expect(inFlightLimit(1.2)).toBe(2) // slow steps: build the next while the device runs this one
+    expect(inFlightLimit(0.1)).toBe(5)
+    expect(inFlightLimit(0.001)).toBe(8) // fast steps: capped, so divergence is caught within 8
   })
 
   it('reports divergence instead of training garbage', async () => {
