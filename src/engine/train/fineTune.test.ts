@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { TinyGpt } from '../models/tinyGpt'
-import { fineTune, inFlightLimit, Tuning, type Encoded } from './fineTune'
+import { fineTune, Tuning, type Encoded } from './fineTune'
 import { RunControl } from './runControl'
 
 beforeAll(async () => {
@@ -141,14 +141,6 @@ describe('fineTune', () => {
     }
     expect(tf.memory().numTensors).toBe(before)
     model.dispose()
-  })
-
-  it('keeps enough steps in flight to overlap, but no more than ~0.5 s of device work', () => {
-    expect(inFlightLimit(0)).toBe(2) // unknown step time
-    expect(inFlightLimit(NaN)).toBe(2)
-    expect(inFlightLimit(1.2)).toBe(2) // slow steps: build the next while the device runs this one
-    expect(inFlightLimit(0.1)).toBe(5)
-    expect(inFlightLimit(0.001)).toBe(8) // fast steps: capped, so divergence is caught within 8
   })
 
   it('reports divergence instead of training garbage', async () => {

@@ -16,6 +16,7 @@ import { EarlyStopping } from './earlyStopping'
 import { maskedTokenCrossEntropy, softmaxCrossEntropy } from './losses'
 import { accuracy, confusionMatrix, macroF1, perplexity } from './metrics'
 import { FeatureCache } from './featureCache'
+import { LossReader } from './lossReads'
 import { createOptimizer, type StudioOptimizer } from './optimizers'
 import { ReduceLrOnPlateau } from './plateau'
 import { assignTensors, readOptimizers, readTensors, restoreOptimizers, stableNames, tensorsByVariable, type LoopCheckpoint, type ResumeInput } from './loopState'
@@ -107,49 +108,6 @@ export class Tuning {
 export type Cache = FeatureCache
 
 const EVAL_BATCH = 64
-const LOSS_READ_EVERY = 8 // queued steps whose loss is unread, at most (divergence is caught within this many)
-
-/** A step's loss on its way back from the device. Its read starts when the step is queued
- *  and is awaited only when too many are outstanding (inFlightLimit), so GPU backends keep
- *  running queued steps while JS builds the next one (a blocking read per step drained that
- *  pipeline: LoRA on WebGL/WebGPU ran 1.18× the lean loop). Accumulated micro-batches were
- *  read already and arrive as a number. */
-interface PendingLoss {
-  read: Promise<void> // resolves once `value` is set (and the device scalar is disposed)
-  done: boolean
-  value: number
-  examples: number
-  lr: number
-  step: number // 1-based step number
-  st: number // step within the epoch
-}
-
-/** How many queued steps may be unread: enough for JS to build the next step while the
- *  device runs the last, but never much more than half a second of device work, so pause,
- *  stop and the charts lag the device by little. Before a step time is known: 2. */
-export function inFlightLimit(secPerStep: number): number {
-  if (!(secPerStep > 0)) return 2
-  return Math.max(2, Math.min(LOSS_READ_EVERY, Math.ceil(0.5 / secPerStep)))
-}
-
-function pendingLoss(loss: tf.Tensor | number, rest: Pick<PendingLoss, 'examples' | 'lr' | 'step' | 'st'>): PendingLoss {
-  if (typeof loss === 'number') return { ...rest, read: Promise.resolve(), done: true, value: loss }
-  const p: PendingLoss = { ...rest, read: Promise.resolve(), done: false, value: NaN }
-  p.read = loss.data().then(
-    (d) => {
-      p.value = d[0] ?? NaN
-      p.done = true
-      loss.dispose()
-    },
-    (e: unknown) => {
-      loss.dispose()
-      throw e
-    },
-  )
-  p.read.catch(() => {}) // a failed read is rethrown where it is awaited, not reported as unhandled
-  return p
-}
-
 /**
  * Fine-tunes `model` on encoded data, minGPT-style: knows nothing of workers or React.
  * Frozen leading blocks are run once and their output cached (no dropout there), so
@@ -219,9 +177,9 @@ export async function fineTune(
   let windowLoss = 0
   let windowCount = 0
   let secPerStep = 0
-  // Losses are read asynchronously and awaited only to bound the steps in flight, not one
-  // blocking read per step, which stalled the GPU backends' pipeline.
-  let pending: PendingLoss[] = []
+  // Losses are read asynchronously, a group at a time (lossReads.ts): a blocking read per
+  // step stalled the GPU backends' pipeline.
+  const losses = new LossReader()
 
   try {
     for (let epoch = resume?.loop.epoch ?? 0; epoch < s.epochs && !control.stopped; epoch++) {
@@ -240,19 +198,12 @@ export async function fineTune(
       const at = new Map(vars.map((v, i) => [v, i] as const))
       const groups = optimizers.map((g) => ({ opt: g.opt, vars: g.vars.filter((v) => active.has(v)) })).filter((g) => g.vars.length)
       const groupGrads = groups.map((g) => g.vars.map((v) => at.get(v)!))
-      /** Takes read losses off the front of `pending`, in step order: divergence check, train
-       *  loss and step events. 'bound' waits only while too many steps are in flight (see
-       *  inFlightLimit); 'all' waits for every one (epoch end). False when the run diverged
-       *  (the last good weights are restored). */
-      const drain = async (mode: 'bound' | 'all'): Promise<boolean> => {
-        while (pending.length) {
-          const p = pending[0]!
-          if (!p.done) {
-            if (mode === 'bound' && pending.length < inFlightLimit(secPerStep)) return true
-            await p.read
-          }
-          pending.shift()
-          const loss = p.value
+      /** Handles read losses in step order: divergence check, train loss and step events.
+       *  'ready' waits only while too many reads are in flight; 'all' waits for every one
+       *  (epoch end). False when the run diverged (the last good weights are restored). */
+      const drain = async (mode: 'ready' | 'all'): Promise<boolean> => {
+        for (const p of await losses.take(mode)) {
+          const loss = p.loss
           if (!Number.isFinite(loss) || loss > 1e4) {
             reason = 'diverged'
             message = `Training diverged at step ${p.step} (loss ${Number.isFinite(loss) ? loss.toExponential(2) : String(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
@@ -349,10 +300,11 @@ export async function fineTune(
         })
         tf.dispose(gradSum)
         step++
-        pending.push(pendingLoss(lossT ?? loss, { examples, lr, step, st }))
-        if (!(await drain(st === stepsPerEpoch - 1 ? 'all' : 'bound'))) break
+        const last = st === stepsPerEpoch - 1
+        losses.push(lossT ?? loss, { examples, lr, step, st }, secPerStep, last)
+        if (!(await drain(last ? 'all' : 'ready'))) break
       }
-      if (pending.length && reason !== 'diverged' && !(await drain('all'))) break
+      if (reason !== 'diverged' && !(await drain('all'))) break
       if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
       const valMetrics = await evaluate(model, tuning, val, cache, 'val')
       lastVal = valMetrics
@@ -395,8 +347,7 @@ export async function fineTune(
     if (!message) message = describeEnd(reason, summary, val)
     return { reason, summary, message }
   } finally {
-    // Reads still in flight (a stop or divergence) dispose their scalars when they land.
-    await Promise.allSettled(pending.map((p) => p.read))
+    await losses.dispose()
     drop(best)
     drop(lastGood)
     cache?.dispose()
