@@ -402,7 +402,7 @@ async function fillCache(model: Body, tuning: Tuning, cache: Cache, set: Encoded
 
 interface Batch {
   input: tf.Tensor // tokens [B, T] int32, cached prefix [B, T, D] or pooled [B, D]
-  mask: tf.Tensor2D // [B, T]
+  mask?: tf.Tensor2D // [B, T]; absent when the cache holds pooled features (nothing left to pool)
   labels?: tf.Tensor1D // classification
   values?: tf.Tensor1D // regression: standardised targets
   targets?: tf.Tensor2D // lm: next ids [B, T]
@@ -445,7 +445,13 @@ function tokensOf(set: Encoded, idx: number[]): { tokens: tf.Tensor; mask: tf.Te
 
 function gatherBatch(set: Encoded, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
   const cachedImages = cache.active && set.kind === 'image' // pixels of cached rows may not be loaded
-  const { tokens, mask, targets } = cachedImages ? { tokens: null, mask: tf.ones([idx.length, 1]) as tf.Tensor2D, targets: undefined } : tokensOf(set, idx)
+  // Pooled features need neither tokens nor a mask: building them was two uploads per
+  // head-only step for nothing (a measurable share of a 16 ms WebGPU step).
+  const { tokens, mask, targets } = cache.pooled
+    ? { tokens: null, mask: undefined, targets: undefined }
+    : cachedImages
+      ? { tokens: null, mask: tf.ones([idx.length, 1]) as tf.Tensor2D, targets: undefined }
+      : tokensOf(set, idx)
   const input = cache.active ? cache.gather(side, idx) : tokens!
   const lab = labelsOf(set)
   const labels = lab ? tf.tensor1d(Array.from(idx, (r) => lab.labels[r]!), 'int32') : undefined
@@ -453,7 +459,7 @@ function gatherBatch(set: Encoded, cache: Cache, side: 'train' | 'val', idx: num
   const values = val ? tf.tensor1d(Array.from(idx, (r) => val.values[r]!)) : undefined
   const tasks = set.kind === 'classification' && set.tasks && set.tasks.length > 1 ? set.tasks : null
   const taskLabels = tasks ? new Map(tasks.map((t) => [t.name, tf.tensor1d(Array.from(idx, (r) => t.labels[r]!), 'int32')] as const)) : null
-  return { input, mask, ...(labels ? { labels } : {}), ...(values ? { values } : {}), ...(targets ? { targets } : {}), ...(taskLabels ? { taskLabels } : {}) }
+  return { input, ...(mask ? { mask } : {}), ...(labels ? { labels } : {}), ...(values ? { values } : {}), ...(targets ? { targets } : {}), ...(taskLabels ? { taskLabels } : {}) }
 }
 
 /** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
@@ -462,7 +468,7 @@ function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: 
   if (cache.pooled) return batch.input
   const x = cache.active ? batch.input : model.embed(batch.input, opts)
   const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
-  return tuning.head ? model.pool(hidden, batch.mask) : hidden
+  return tuning.head ? model.pool(hidden, batch.mask!) : hidden
 }
 
 /** Logits for a batch, starting from whatever the cache already computed. */
@@ -482,7 +488,7 @@ function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Sett
   const logits = logitsOf(model, tuning, batch, cache, s, training, seed)
   if (batch.labels) return softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, training ? s.labelSmoothing : 0)
   if (batch.values) return headLoss('regression', logits as tf.Tensor2D, batch.values)
-  return maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask)
+  return maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask!)
 }
 
 /** Loss and task metrics on a whole set, in batches, reading values with await. */
@@ -500,7 +506,7 @@ export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache:
       const batch = gatherBatch(set, cache, side, idx)
       const logits = logitsOf(model, tuning, batch, cache, tuning.settings, false)
       if (batch.labels) return [softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, 0), tf.argMax(logits, 1)]
-      return [maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask), tf.scalar(0)]
+      return [maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask!), tf.scalar(0)]
     })
     lossSum += ((await lossT.data())[0] ?? NaN) * idx.length
     if (lab) {
