@@ -64,7 +64,7 @@ export function markdownReport(r) {
   L.push('')
   L.push('## Training throughput per backend and method', '')
   L.push('TinyGpt tiny-lm (4 blocks, d=128, vocab 2048) on the spam-ham sample, batch 8, 32 tokens, Adam, no dropout/clipping/decay (both loops).')
-  L.push('"studio" = src/engine/train/fineTune.ts; "lean" = optimizer.minimize over the same variables and the same frozen-prefix cache, no events or metrics; both read the loss every 8 steps and at the end, and both step times are means over the timed steps.')
+  L.push('"studio" = src/engine/train/fineTune.ts; "lean" = optimizer.minimize over the same variables and the same frozen-prefix cache, no events or metrics; the lean loop reads the loss every 8 steps and at the end, the studio asynchronously a group of steps at a time (src/engine/train/lossReads.ts); step times are means over the timed steps, medians over the runs.')
   L.push('GFLOP/s counts matrix products only (bench/page/flops.ts): forward 2·m·n·k, + weight gradient where the weight trains, + input gradient where gradients flow.', '')
   L.push('| backend | matmul GFLOP/s (256 / 512) | method | trainable params | cached blocks | MFLOP/sample | studio step ms | lean step ms | studio/lean | samples/s | achieved GFLOP/s | set-up ms | resident MB | step peak MB |')
   L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')

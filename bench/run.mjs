@@ -2,7 +2,7 @@
 // The studio's benchmark: `npm run bench` (about 10-15 minutes on a 2-core CPU machine).
 //   npm run bench -- --quick            # fewer steps and backends, a smoke test
 //   npm run bench -- --backends wasm,cpu
-//   npm run bench -- --only backends --backends webgl --methods lora   # one figure, minutes
+//   npm run bench -- --only backends --backends webgl --methods lora --repeats 3   # one figure, medians of 3
 // Figures, not pass/fail: writes bench/results/<timestamp>.json and a markdown table
 // (printed, and copied to bench/results/latest.md). The targets of issue 7 are printed as
 // met / not met with their numbers. See bench/README.md for what each figure means.
@@ -26,6 +26,7 @@ const { values: opts } = parseArgs({
     'skip-backends': { type: 'boolean', default: false },
     images: { type: 'string' },
     methods: { type: 'string' }, // comma list of full, last-block, lora, head
+    repeats: { type: 'string' }, // studio/lean pairs per method (default: wasm 3, webgl 2, others 1)
     only: { type: 'string' }, // comma list of sections: misc (tensors, checkpoint, parsing), app, images, backends
     'csv-mb': { type: 'string' },
   },
@@ -57,6 +58,8 @@ const backendArgs = (backend) => ({
   // At least this many timed steps, whatever the budget: 3 on the slow backends left the
   // studio/lean ratio at the mercy of one slow step (lean runs either side differed by 20 %).
   minSteps: quick ? 3 : 8,
+  // Studio runs per method, each followed by a lean run: more where a run is cheap.
+  repeats: Number(opts.repeats ?? (quick ? 1 : ({ wasm: 3, webgl: 2 }[backend] ?? 1))),
   // model.fit comparison on the fast backends only: on software WebGPU and plain-JS cpu it
   // alone took minutes (the machine's total budget is ~15 min).
   fit: backend === 'wasm' || backend === 'webgl',

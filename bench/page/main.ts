@@ -38,6 +38,7 @@ export interface BackendArgs {
   budgetSec: number // target measured seconds per loop and method
   maxSteps: number
   minSteps: number
+  repeats: number // studio runs, each followed by a lean run (the first lean run comes before them)
   fit: boolean // also run the model.fit comparison
 }
 
@@ -320,12 +321,17 @@ async function benchBackend(args: BackendArgs) {
     const lora = probe.lora ? { rank: s.loraRank, targets: parseLoraTargets(s.loraTargets).map((t) => LORA_TARGETS[t]), blocks: probe.lora.blocks } : undefined
     probe.dispose()
     const flops = countFlops(config, args.seqLen, C, { trainableBlocks: trainableBlocks(config.nLayers, s, 0), cachedBlocks: plan.blocks, pooled: plan.pooled, ...(lora ? { lora } : {}) })
-    // Lean, studio, lean again: the machine is shared and noisy, so the studio run is
-    // compared with the mean of the lean runs on either side of it.
+    // Lean, studio, lean (and again, `repeats` times): the machine is shared and noisy, so
+    // studio runs are compared with lean runs on either side of them, median against median.
     const ref1 = await referenceLoop(model, all, s, args.budgetSec, args.maxSteps, args.minSteps)
-    const studio = await studioLoop(model, all, s, ref1.steps, plan.blocks > 0 || plan.pooled)
-    const ref2 = await referenceLoop(model, all, s, args.budgetSec, ref1.steps, ref1.steps)
-    const ref = { ...ref1, stepMs: (ref1.stepMs + ref2.stepMs) / 2, stepMsEachSide: [ref1.stepMs, ref2.stepMs] }
+    const refs = [ref1]
+    const studios = []
+    for (let r = 0; r < Math.max(1, args.repeats); r++) {
+      studios.push(await studioLoop(model, all, s, ref1.steps, plan.blocks > 0 || plan.pooled))
+      refs.push(await referenceLoop(model, all, s, args.budgetSec, ref1.steps, ref1.steps))
+    }
+    const studio = { ...studios[0]!, stepMs: median(studios.map((x) => x.stepMs)), stepMsEach: studios.map((x) => x.stepMs) }
+    const ref = { ...ref1, stepMs: median(refs.map((x) => x.stepMs)), stepMsEachSide: refs.map((x) => x.stepMs) }
     const samplesPerSec = (1000 * args.batchSize) / studio.stepMs
     methods.push({
       method: m,
@@ -336,6 +342,7 @@ async function benchBackend(args: BackendArgs) {
       cacheFlopsPerSample: flops.cacheOnce,
       studioStepMs: studio.stepMs,
       studioFirstEpochStepMs: studio.firstEpochStepMs,
+      studioStepMsEach: studio.stepMsEach,
       studioIntervalsMs: studio.intervals.map((x) => Math.round(x * 10) / 10),
       referenceStepMs: ref.stepMs,
       referenceStepMsEachSide: ref.stepMsEachSide,

@@ -302,9 +302,10 @@ export async function fineTune(
         step++
         const last = st === stepsPerEpoch - 1
         losses.push(lossT ?? loss, { examples, lr, step, st }, secPerStep, last)
-        if (!(await drain(last ? 'all' : 'ready'))) break
+        const mode = last ? 'all' : 'ready'
+        if (losses.due(mode) && !(await drain(mode))) break
       }
-      if (reason !== 'diverged' && !(await drain('all'))) break
+      if (reason !== 'diverged' && losses.due('all') && !(await drain('all'))) break
       if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
       const valMetrics = await evaluate(model, tuning, val, cache, 'val')
       lastVal = valMetrics

@@ -49,6 +49,14 @@ export class LossReader {
     if (last || this.filling.length >= groupSize(secPerStep)) this.seal()
   }
 
+  /** Whether take(mode) has anything to do now: a read has landed, too many are in flight,
+   *  or ('all') anything is queued. Saves an await per step when nothing is due. */
+  due(mode: 'ready' | 'all'): boolean {
+    if (mode === 'all') return this.filling.length > 0 || this.groups.length > 0
+    const first = this.groups[0]
+    return !!first && (first.done || this.groups.length > GROUPS_IN_FLIGHT)
+  }
+
   /** Steps read so far, in order. 'ready' waits only while more than GROUPS_IN_FLIGHT groups
    *  are unread; 'all' closes the open group and waits for every queued step. */
   async take(mode: 'ready' | 'all'): Promise<ReadStep[]> {
@@ -84,7 +92,7 @@ export class LossReader {
     const tensors = items.flatMap((x) => (typeof x.loss === 'number' ? [] : [x.loss]))
     const g: Group = { read: Promise.resolve(), done: tensors.length === 0, steps }
     if (tensors.length) {
-      const stacked = tensors.length === 1 ? tensors[0]! : tf.tidy(() => tf.stack(tensors.map((t) => t.reshape([]))))
+      const stacked = tensors.length === 1 ? tensors[0]! : tf.stack(tensors) // scalars → [n]
       if (tensors.length > 1) tf.dispose(tensors)
       g.read = stacked
         .data()
