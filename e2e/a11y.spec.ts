@@ -91,4 +91,28 @@ test('a run can be started, paused, resumed and stopped with the keyboard alone'
     await expect(studio.status).toContainText('Training stopped', { timeout: 30_000 })
     await expect(studio.trainButton).toBeFocused()
   })
+
+  await test.step('Tab to the loss chart; the arrow keys, Home and End read its points aloud', async () => {
+    const chart = page.getByTestId('loss-chart').getByRole('group')
+    let onChart = false
+    for (let i = 0; i < 300 && !onChart; i++) {
+      await page.keyboard.press('Tab')
+      onChart = await chart.evaluate((el) => el === document.activeElement)
+    }
+    expect(onChart).toBe(true)
+    const readout = page.getByTestId('loss-chart').getByTestId('chart-readout')
+    await expect(readout).toHaveAttribute('aria-live', 'polite')
+    await expect(readout).toHaveText(/^step \d+: training loss \d+\.\d\d$/) // focus shows the latest point
+    const stepOf = async () => Number(/^step (\d+)/.exec((await readout.textContent()) ?? '')?.[1])
+    const last = await stepOf()
+    await page.keyboard.press('Home')
+    await expect.poll(stepOf).toBeLessThan(last)
+    const first = await stepOf()
+    await page.keyboard.press('ArrowRight')
+    await expect.poll(stepOf).toBeGreaterThan(first)
+    await page.keyboard.press('End')
+    await expect.poll(stepOf).toBe(last)
+    await page.keyboard.press('Escape')
+    await expect(readout).toHaveText('')
+  })
 })

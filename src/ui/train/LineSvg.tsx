@@ -3,7 +3,8 @@ import { memo, useState } from 'react'
 /** A plain SVG line chart for the training charts. Recharts re-rendered in 50-80 ms
  *  main-thread tasks on a slow machine (bench: longestMainThreadTaskMs); this draws a few
  *  polylines and ticks in about a millisecond. Left axis, optional right axis, an optional
- *  dashed reference line on the left axis, a legend and a hover read-out. */
+ *  dashed reference line on the left axis, a legend, and a read-out of one point that follows
+ *  the mouse, or the arrow keys when the chart has focus (announced to screen readers). */
 export interface Series {
   name: string
   ys: readonly (number | undefined)[]
@@ -72,9 +73,33 @@ export const LineSvg = memo(function LineSvg({ xs, series, xLabel, xFrom, format
     for (let i = 1; i < n; i++) if (Math.abs(xs[i]! - x) < Math.abs(xs[best]! - x)) best = i
     setHover(best)
   }
+  const readout = (i: number) =>
+    `${xLabel} ${xs[i]}: ${series
+      .filter((s) => finite(s.ys[i]))
+      .map((s) => `${s.name} ${(s.axis === 'right' ? formatRight : format)(s.ys[i]!)}`)
+      .join(' · ')}`
+  const onKey = (e: React.KeyboardEvent<HTMLDivElement>) => {
+    if (!n) return
+    const at = h ?? n - 1
+    const to = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: n - 1, PageUp: at - 10, PageDown: at + 10 }[e.key]
+    if (to === undefined) {
+      if (e.key === 'Escape') setHover(null)
+      return
+    }
+    e.preventDefault()
+    setHover(Math.max(0, Math.min(n - 1, to)))
+  }
   const latest = series.map((s) => (n && finite(s.ys[n - 1]) ? `${s.name} ${(s.axis === 'right' ? formatRight : format)(s.ys[n - 1]!)}` : null)).filter(Boolean)
   return (
-    <>
+    <div
+      className="line-svg-wrap"
+      tabIndex={0}
+      role="group"
+      aria-label={`${series.map((s) => s.name).join(' and ')} chart: left and right arrow keys read its points`}
+      onKeyDown={onKey}
+      onFocus={() => n && h === null && setHover(n - 1)}
+      onBlur={() => setHover(null)}
+    >
       <svg viewBox={`0 0 ${W} ${height}`} width="100%" height={height} className="line-svg" role="img" aria-label={`${series.map((s) => s.name).join(', ')} by ${xLabel}${latest.length ? `; latest: ${latest.join(', ')}` : ''}`} onMouseMove={onMove} onMouseLeave={() => setHover(null)}>
         {niceTicks(left[0], left[1]).map((t) => (
           <g key={`l${t}`}>
@@ -124,12 +149,16 @@ export const LineSvg = memo(function LineSvg({ xs, series, xLabel, xFrom, format
             {series.map((s) =>
               finite(s.ys[h]) ? <circle key={s.name} cx={px(xs[h]!)} cy={py(s.ys[h]!, dom(s))} r="3" fill={s.color} /> : null,
             )}
+            <line x1={px(xs[h]!)} x2={px(xs[h]!)} y1={pad.top} y2={height - pad.bottom} stroke="#9ca3af" />
             <text x={pad.left + 6} y={pad.top + 14} fontSize="12" fill="#111827">
-              {xLabel} {xs[h]}: {series.filter((s) => finite(s.ys[h])).map((s) => `${s.name} ${(s.axis === 'right' ? formatRight : format)(s.ys[h]!)}`).join(' · ')}
+              {readout(h)}
             </text>
           </g>
         )}
       </svg>
+      <p className="sr-only" aria-live="polite" data-testid="chart-readout">
+        {h !== null ? readout(h) : ''}
+      </p>
       {legend && (
         <p className="legend">
           {series.map((s) => (
@@ -142,6 +171,6 @@ export const LineSvg = memo(function LineSvg({ xs, series, xLabel, xFrom, format
           ))}
         </p>
       )}
-    </>
+    </div>
   )
 })
