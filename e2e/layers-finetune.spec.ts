@@ -102,6 +102,7 @@ test('a loaded layers model fine-tunes a new head on an image set and the playgr
     const after = page.getByTestId('prediction-after')
     await expect(after.getByRole('listitem')).toHaveCount(2, { timeout: 30_000 })
     const tunedTop = (await after.getByRole('listitem').first().locator('.prob').textContent()) ?? ''
+    const tunedTopItem = (await after.getByRole('listitem').first().textContent()) ?? ''
     const download = page.waitForEvent('download')
     await page.getByLabel('Merged model').check()
     await page.getByRole('button', { name: 'Download model (.zip)' }).click()
@@ -109,12 +110,14 @@ test('a loaded layers model fine-tunes a new head on an image set and the playgr
     expect(d.suggestedFilename()).toMatch(/-finetuned-tfjs\.zip$/)
     const { readFileSync } = await import('node:fs')
     await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles({ name: d.suggestedFilename(), mimeType: 'application/zip', buffer: readFileSync((await d.path())!) })
-    await expect(page.getByTestId('model-title')).toContainText('finetuned', { timeout: 60_000 })
+    await expect(page.getByTestId('model-title')).toContainText('fine-tuned on colours.zip', { timeout: 60_000 })
     await page.getByLabel('Image to classify').setInputFiles(picture)
     const before = page.getByTestId('prediction-before')
     await expect(before.getByRole('listitem')).toHaveCount(2, { timeout: 30_000 })
-    // The loaded model's own two outputs carry the tuned probabilities (named class 0/1).
+    // The loaded model's own two outputs carry the tuned probabilities, under the class names saved in the file.
     expect(await before.getByRole('listitem').first().locator('.prob').textContent()).toBe(tunedTop)
+    expect(await before.getByRole('listitem').first().textContent()).toBe(tunedTopItem)
+    await expect(before).not.toContainText('class 0')
     await expect(studio.alerts).toHaveCount(0)
   })
 })

@@ -27,6 +27,8 @@ test('tabular regression on the Boston sample: an MLP for its columns beats pred
   await studio.trainButton.click()
   await studio.waitFinished(180_000)
   await expect(studio.status).toContainText('Training complete')
+  let trainedAnswer = '' // the trained MLP's price for the first tract, as the page shows it
+  let zip = Buffer.alloc(0) // the exported model
   await expect(page.getByTestId('val-chart')).toContainText('RMSE')
   const rmse = await compareRow(page, /^RMSE/)
   const mae = await compareRow(page, /^MAE/)
@@ -38,8 +40,8 @@ test('tabular regression on the Boston sample: an MLP for its columns beats pred
     await expect(rm).toHaveValue('6.5750') // the first row, to change by hand
     await page.getByRole('button', { name: 'Predict' }).click()
     for (const which of ['before', 'after']) await expect(page.getByTestId(`prediction-${which}`).getByTestId('predicted-value')).toContainText(/medv: -?\d/)
-    const after = Number((await page.getByTestId('prediction-after').getByTestId('predicted-value').locator('strong').textContent()) ?? '')
-    expect(Math.abs(after - 24)).toBeLessThan(8) // the first tract's medv is 24.0
+    trainedAnswer = (await page.getByTestId('prediction-after').getByTestId('predicted-value').locator('strong').textContent()) ?? ''
+    expect(Math.abs(Number(trainedAnswer) - 24)).toBeLessThan(8) // the first tract's medv is 24.0
     await rm.fill('not a number')
     await page.getByRole('button', { name: 'Predict' }).click()
     await expect(page.getByRole('status').filter({ hasText: 'Feature "rm" is not a number' })).toBeVisible()
@@ -58,6 +60,27 @@ test('tabular regression on the Boston sample: an MLP for its columns beats pred
     const json = JSON.parse(strFromU8(files['model.json']!))
     expect(json.format).toBe('layers-model')
     expect(json.userDefinedMetadata.target).toBe('medv')
+    zip = readFileSync((await d.path())!)
+  })
+  await test.step('the export loads back beside a text dataset and answers a typed row as the trained model did', async () => {
+    await chooseSample(page, /Spam or ham \(600/)
+    await studio.waitForDataset('spam-ham.csv')
+    await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles({ name: 'boston-housing-mlp-tfjs.zip', mimeType: 'application/zip', buffer: zip })
+    await expect(page.getByTestId('model-title')).toContainText('Tabular MLP for 12 numeric columns trained on boston-housing.csv', { timeout: 60_000 })
+    const form = page.getByRole('form', { name: 'Feature values' })
+    await expect(form.getByLabel('rm')).toHaveValue(/^6\.\d+$/) // starts from the training mean (≈ 6.3 rooms)
+    const [header, first] = readFileSync('public/samples/boston-housing.csv', 'utf8').split('\n') as [string, string]
+    const cols = header.split(',').slice(0, -1) // medv is the target
+    for (const [i, c] of cols.entries()) await form.getByLabel(c, { exact: true }).fill(first.split(',')[i]!)
+    await page.getByRole('button', { name: 'Predict' }).click()
+    const loaded = page.getByTestId('prediction-before')
+    await expect(loaded).toContainText('The loaded model')
+    await expect(loaded.getByTestId('predicted-value')).toContainText(`medv: ${trainedAnswer}`)
+    await expect(page.getByTestId('prediction-after')).toHaveCount(0)
+    // It cannot fine-tune on the text dataset beside it, and the page says why, once.
+    await expect(studio.alerts).toHaveCount(1)
+    await expect(studio.alerts.first()).toContainText('reads rows of 12 raw numbers')
+    await studio.alerts.first().getByRole('button', { name: 'Dismiss message' }).click()
   })
   await test.step('the run and its checkpoints are kept', async () => {
     await expect(page.getByTestId('checkpoint-row').first()).toBeVisible()

@@ -186,7 +186,7 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
     if (read.layersFiles) {
       // A fine-tuned layers or tabular model exported by the studio: a plain layers model now.
       await deps.installLayers(read.layersFiles)
-      post({ type: 'imported', fileName: file.name, choice: 'merged', title: String(read.card.title ?? file.name), metrics: null, note: 'A TensorFlow.js layers model: its classes are its own outputs, in the order of the card. Fine-tune it again, or try it in the playground.' })
+      post({ type: 'imported', fileName: file.name, choice: 'merged', title: String(read.card.title ?? file.name), metrics: null, note: 'A TensorFlow.js layers model, as it was exported: the playground shows its classes (or the number it predicts) with the names saved in the file.' })
       return
     }
     if (read.image) {

@@ -26,7 +26,7 @@ import { generate, predictText, type PlaygroundSession } from './playground'
 import { isTabularTask, TabularHost } from './tabularHost'
 import { encodeTabular, encodeTextRegression } from '../engine/train/encodeNumeric'
 import { headNeedOf } from '../engine/train/encoded'
-import { layersFitProblem, layersSummary, loadFromSource, predictImage, type CurrentLayers } from './layersModels'
+import { layersFitProblem, layersSummary, loadFromSource, predictImage, predictRow, type CurrentLayers } from './layersModels'
 import { ModelLoadError } from '../engine/models/modelLoadError'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 
@@ -370,7 +370,10 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
             throw new Error('Simulated failure inside the worker (test hook)')
           case 'predict': {
             if (msg.input.kind === 'row') {
-              await tabular.predict(msg.requestId, msg.input.values)
+              // With a tabular dataset its MLP is the model (as for training and export);
+              // otherwise a tabular model loaded from a file answers.
+              if (!isTabularTask(s.datasetSummary?.task) && s.layers?.summary.input?.kind === 'tabular') await predictRow(s.layers, msg, post)
+              else await tabular.predict(msg.requestId, msg.input.values)
               break
             }
             if (images.predicts && msg.input.kind === 'image') {

@@ -155,7 +155,9 @@ export class ImageModelHost {
     if (!cur) return
     const model = cur.body
     const n = images?.info.count ?? 0
-    const problems: { field: string; message: string }[] = validateSettings(settings, { trainSize: n - Math.round(n * settings.valSplit), nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true })
+    // A model that does not fit the dataset at all: say that alone, not "no examples left
+    // for training" about an image set that is not there.
+    const problems: { field: string; message: string }[] = fitProblem ? [] : validateSettings(settings, { trainSize: n - Math.round(n * settings.valSplit), nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true })
     const methodProblem = cur.methodProblem(settings)
     if (methodProblem) problems.push({ field: 'method', message: methodProblem })
     let counts = { total: model.parameterCount(), trainable: 0 }

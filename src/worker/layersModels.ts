@@ -6,6 +6,7 @@ import type { LayersBody } from '../engine/models/layersBody'
 import { loadAnyModel, type AnyLoaded } from '../engine/models/loadAnyModel'
 import { fileName } from '../engine/models/modelLoadError'
 import { softmax } from '../engine/infer/sampling'
+import { parseRow } from '../engine/data/rowInput'
 import { layersImageBody } from './imageBodies'
 import type { ModelCache } from '../engine/storage/modelCache'
 import type { DatasetSummary, FromWorker, ModelSummary, ToWorker } from './protocol'
@@ -40,7 +41,7 @@ export function layersSummary(body: LayersBody, url: string, trainable: Set<numb
   const total = body.parameterCount()
   return {
     id: url,
-    title: body.full.name || fileName(url),
+    title: body.meta.title ?? (body.full.name || fileName(url)),
     description: `A TensorFlow.js layers model from ${url.startsWith(FILES_BASE) ? 'chosen files' : url}. The studio cuts it at its feature layer (${body.features.outputs[0]!.shape.length === 2 ? 'pooled' : 'last'} features, width ${body.featureDim}) and trains a new head on top; "freeze" and "full" fine-tune its last blocks too.`,
     pretrained: true,
     layers: body.describeLayers(trainable),
@@ -89,7 +90,33 @@ export async function predictImage(cur: CurrentLayers, msg: Extract<ToWorker, { 
   // Softmax outputs already sum to 1; raw logits are turned into probabilities.
   const sum = Array.from(values).reduce((a, b) => a + b, 0)
   const probs = Math.abs(sum - 1) < 1e-3 && Array.from(values).every((v) => v >= 0) ? Array.from(values) : Array.from(softmax(values))
-  const classes = probs.map((prob, i) => ({ name: `class ${i}`, prob }))
-  post({ type: 'prediction', requestId: msg.requestId, which: 'before', classes, note: `${name}: the pretrained model's own ${classes.length} classes (numbered as in its training labels)` })
+  const named = cur.body.meta.classes?.length === probs.length ? cur.body.meta.classes : null
+  const classes = probs.map((prob, i) => ({ name: named?.[i] ?? `class ${i}`, prob }))
+  const how = named ? 'named as in its file' : 'numbered as in its training labels'
+  post({ type: 'prediction', requestId: msg.requestId, which: 'before', classes, note: `${name}: the loaded model's own ${classes.length} classes (${how})` })
   post({ type: 'playground', requestId: msg.requestId, message: 'After fine-tuning appears once this model has been fine-tuned on an image dataset.' })
+}
+
+/** A typed row into a tabular layers model (a studio tabular export loaded back): raw values
+ *  in, since its standardisation is folded into the first layer; a number in the target's
+ *  units or named class probabilities out, as the model file describes them. */
+export async function predictRow(cur: CurrentLayers, msg: Extract<ToWorker, { type: 'predict' }>, post: Post): Promise<void> {
+  const features = cur.summary.input?.kind === 'tabular' ? cur.summary.input.features : undefined
+  if (msg.input.kind !== 'row' || !features) {
+    post({ type: 'playground', requestId: msg.requestId, message: `${cur.summary.title} does not read table rows: it reads ${cur.summary.input?.description ?? 'another kind of input'}.` })
+    return
+  }
+  const row = parseRow(features, msg.input.values)
+  if (!row.ok) {
+    post({ type: 'playground', requestId: msg.requestId, message: row.message })
+    return
+  }
+  const out = tf.tidy(() => (cur.body.full.predict(tf.tensor2d(row.x, [1, features.length])) as tf.Tensor).reshape([-1]))
+  const values = Array.from(await out.data())
+  out.dispose()
+  const { target, classes: names } = cur.body.meta
+  const note = `${cur.summary.title} as loaded from its file`
+  if (target) post({ type: 'prediction', requestId: msg.requestId, which: 'before', classes: [], value: { name: target, value: values[0] ?? NaN }, note })
+  else post({ type: 'prediction', requestId: msg.requestId, which: 'before', classes: values.map((prob, i) => ({ name: names?.[i] ?? `class ${i}`, prob })), note })
+  post({ type: 'playground', requestId: msg.requestId, message: 'This is the exported model as it was saved. To train again, load its dataset: the studio trains tabular data on a fresh MLP built for the columns.' })
 }

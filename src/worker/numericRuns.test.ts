@@ -108,6 +108,25 @@ describe('tabular runs (Boston house prices)', () => {
     const out = model.predict(tf.tensor2d([features.map((f) => Number(values[f]))])) as tf.Tensor
     expect((await out.data())[0]).toBeCloseTo(after.value!.value, 3)
     model.dispose()
+
+    // Loaded back into a fresh studio with no dataset: it names its columns, starts a row
+    // from the training means and answers a typed row with the trained model's number.
+    const again = await studio()
+    await again.handle({ type: 'loadModel', source: { kind: 'file', file: new File([exported.bytes], exported.fileName) } })
+    expect(again.last('error')).toBeUndefined()
+    const input = again.last('model')!.summary.input!
+    expect(input.kind).toBe('tabular')
+    expect(input.features).toEqual(features)
+    expect(input.description).toMatch(/predicts medv/)
+    expect(input.typical!.length).toBe(features.length)
+    expect(input.typical![features.indexOf('rm')]).toBeGreaterThan(5) // mean rooms per dwelling ≈ 6.3
+    await again.handle({ type: 'predict', requestId: 'r3', input: { kind: 'row', values } })
+    const loaded = again.all('prediction').find((p) => p.requestId === 'r3')!
+    expect(loaded.which).toBe('before')
+    expect(loaded.value!.name).toBe('medv')
+    expect(loaded.value!.value).toBeCloseTo(after.value!.value, 3)
+    await again.handle({ type: 'predict', requestId: 'r4', input: { kind: 'row', values: { ...values, crim: '' } } })
+    expect(again.last('playground')!.message).toMatch(/Feature "crim" is empty/)
   }, 120_000)
 })
 

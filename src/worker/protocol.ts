@@ -57,6 +57,8 @@ export interface ModelInput {
   kind: 'text' | 'image' | 'tabular'
   shape: string // e.g. "[B, 224, 224, 3]"
   description: string // e.g. "224×224 RGB images, pixels scaled to [-1, 1]"
+  features?: string[] // tabular: the feature columns, in input order
+  typical?: number[] // tabular: a typical value per feature (training means), to start a row from
 }
 
 export interface Metrics {

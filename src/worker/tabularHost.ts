@@ -7,6 +7,7 @@
  */
 import { refuseSettings, runEvents } from './runEvents'
 import type { Dataset } from '../engine/data/types'
+import { parseRow } from '../engine/data/rowInput'
 import { DEFAULT_TABULAR, TabularMlp } from '../engine/models/tabularMlp'
 import { encodeTabular, type SplitRows } from '../engine/train/encodeNumeric'
 import { headNeedOf, type TabularEncoded } from '../engine/train/encoded'
@@ -164,16 +165,12 @@ export class TabularHost {
       return
     }
     const st = lastVal.standardizer
-    const x = new Float32Array(st.columns.length)
-    for (const [j, col] of st.columns.entries()) {
-      const raw = (values[col] ?? '').trim()
-      const v = Number(raw)
-      if (raw === '' || !Number.isFinite(v)) {
-        this.post({ type: 'playground', requestId, message: `Feature "${col}" is ${raw === '' ? 'empty' : `not a number ("${raw.slice(0, 40)}")`}: type a number for every feature column.` })
-        return
-      }
-      x[j] = (v - st.mean[j]!) / st.std[j]!
+    const row = parseRow(st.columns, values)
+    if (!row.ok) {
+      this.post({ type: 'playground', requestId, message: row.message })
+      return
     }
+    const x = row.x.map((v, j) => (v - st.mean[j]!) / st.std[j]!)
     const outputOf = async (t: Tuning) => {
       const out = tf.tidy(() => t.head!.apply(model.pool(model.forwardFrom(model.prefix(tf.tensor2d(x, [1, x.length]), 0), 0)), false))
       const v = (await out.data()) as Float32Array

@@ -31,6 +31,11 @@ export async function layersModelFiles(model: tf.LayersModel, meta: Record<strin
   return files
 }
 
+/** The card's title, for the model panel when the file is loaded back. */
+export function titleOf(card: Record<string, unknown>): { title?: string } {
+  return typeof card.title === 'string' && card.title ? { title: card.title } : {}
+}
+
 /** The tuned layers body with its classification head, as one tf.LayersModel (caller disposes
  *  only the new head layer's weights with it: the body's layers stay the studio's). */
 export async function layersRunZip(body: LayersBody, head: Head, classes: string[], card: Record<string, unknown>, readme: string): Promise<Uint8Array> {
@@ -43,7 +48,7 @@ export async function layersRunZip(body: LayersBody, head: Head, classes: string
   dense.setWeights([tw, tb])
   tf.dispose([tw, tb])
   try {
-    const files = await layersModelFiles(model, { classes })
+    const files = await layersModelFiles(model, { ...titleOf(card), classes })
     return zipSync({ ...files, 'card.json': strToU8(JSON.stringify(card, null, 2)), 'README.md': strToU8(readme) })
   } finally {
     for (const v of dense.weights) v.dispose()

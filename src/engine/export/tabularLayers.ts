@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { strToU8, zipSync } from 'fflate'
-import { layersModelFiles } from './layersExport'
+import { layersModelFiles, titleOf } from './layersExport'
 import type { Standardizer, TargetScale } from '../data/numericEncode'
 import type { TabularMlp } from '../models/tabularMlp'
 import type { Head } from '../tuning/heads'
@@ -75,7 +75,7 @@ export async function tabularLayersModel(x: TabularExportInput): Promise<tf.Laye
 export async function tabularLayersZip(x: TabularExportInput): Promise<Uint8Array> {
   const lm = await tabularLayersModel(x)
   try {
-    const files = await layersModelFiles(lm, { features: x.standardizer.columns, ...(x.scale ? { target: x.scale.name } : { classes: x.classes ?? [] }) })
+    const files = await layersModelFiles(lm, { ...titleOf(x.card), features: x.standardizer.columns, typical: Array.from(x.standardizer.mean), ...(x.scale ? { target: x.scale.name } : { classes: x.classes ?? [] }) })
     const cols = x.standardizer.columns.join(', ')
     const readme =
       `# ${String(x.card.title ?? 'Tabular MLP')}\n\n` +

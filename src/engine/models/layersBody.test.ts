@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Head } from '../tuning/heads'
 import { createOptimizer } from '../train/optimizers'
-import { LayersBody, featureLayer } from './layersBody'
+import { LayersBody, featureLayer, studioMetadata } from './layersBody'
 import { residualModel, tinyImageModel } from './testModels'
 
 beforeAll(async () => {
@@ -86,5 +86,31 @@ describe('LayersBody', () => {
     expect(px.shape).toEqual([1, 16, 16, 3])
     px.dispose()
     body.dispose()
+  })
+})
+
+describe('studioMetadata', () => {
+  const model = (meta: unknown, inputDim = 3) => {
+    const m = tf.sequential({ layers: [tf.layers.dense({ inputShape: [inputDim], units: 4, activation: 'relu' }), tf.layers.dense({ units: 2, activation: 'softmax' })] })
+    if (meta !== undefined) m.setUserDefinedMetadata(meta as {})
+    return m
+  }
+
+  it('keeps well-formed fields and drops anything else a foreign file may carry', () => {
+    const m = model({ title: 'T', classes: ['a', 'b'], features: ['x', 'y', 'z'], target: 7, typical: [1, 'two', 3], extra: { deep: true } })
+    expect(studioMetadata(m)).toEqual({ title: 'T', classes: ['a', 'b'], features: ['x', 'y', 'z'] })
+    m.dispose()
+    const none = model(undefined)
+    expect(studioMetadata(none)).toEqual({})
+    none.dispose()
+  })
+
+  it('makes a tabular input of a vector model whose file names its feature columns', () => {
+    const tab = new LayersBody(model({ features: ['x', 'y', 'z'], typical: [0.5, 1, 2], target: 'price' }))
+    expect(tab.describeInput()).toMatchObject({ kind: 'tabular', features: ['x', 'y', 'z'], typical: [0.5, 1, 2], description: 'rows of 3 raw numbers: x, y, z; predicts price' })
+    tab.dispose()
+    const mismatch = new LayersBody(model({ features: ['x', 'y'] })) // 2 names for 3 inputs: not trusted
+    expect(mismatch.describeInput().kind).toBe('text')
+    mismatch.dispose()
   })
 })

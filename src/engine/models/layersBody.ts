@@ -48,6 +48,34 @@ export function featureLayer(model: tf.LayersModel): Layer {
   return cut
 }
 
+/** What a studio export writes into model.json's userDefinedMetadata (layersExport.ts,
+ *  tabularLayers.ts): the card's title, class names in output order; for a tabular model its feature columns in
+ *  input order, the target's name (regression) and typical values (the training means). */
+export interface StudioMetadata {
+  title?: string
+  classes?: string[]
+  features?: string[]
+  target?: string
+  typical?: number[]
+}
+
+const strings = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')
+
+/** The metadata above from any layers model, keeping only well-formed fields (a model from
+ *  elsewhere may carry anything there, or nothing). */
+export function studioMetadata(model: tf.LayersModel): StudioMetadata {
+  const m: unknown = model.getUserDefinedMetadata()
+  if (!m || typeof m !== 'object') return {}
+  const r = m as Record<string, unknown>
+  const out: StudioMetadata = {}
+  if (typeof r.title === 'string' && r.title) out.title = r.title.slice(0, 200)
+  if (strings(r.classes)) out.classes = r.classes
+  if (strings(r.features)) out.features = r.features
+  if (typeof r.target === 'string' && r.target) out.target = r.target
+  if (Array.isArray(r.typical) && r.typical.every((x) => typeof x === 'number' && Number.isFinite(x))) out.typical = r.typical as number[]
+  return out
+}
+
 const shapeText = (s: (number | null)[]) => `[${s.map((d) => (d === null ? 'B' : String(d))).join(', ')}]`
 
 export class LayersBody implements Body {
@@ -61,6 +89,7 @@ export class LayersBody implements Body {
   private readonly order: Layer[] // the feature model's layers, input layer excluded, in topological order
   private readonly blockEnd: number[] // index in `order` of each block's last layer
   private readonly byName = new Map<string, tf.Variable>()
+  readonly meta: StudioMetadata
 
   constructor(readonly full: tf.LayersModel) {
     registerWasmConvGrads() // so conv blocks can train on wasm too
@@ -68,6 +97,7 @@ export class LayersBody implements Body {
     if (full.inputs.length !== 1 || !input) throw new Error(`${full.name} has ${full.inputs.length} inputs; only single-input models can be fine-tuned here.`)
     this.inputShape = input.shape.slice(1).map((d) => d ?? -1)
     this.kind = this.inputShape.length === 3 ? 'image' : 'text'
+    this.meta = studioMetadata(full)
     const cut = featureLayer(full)
     this.features = cut === full.layers[full.layers.length - 1] ? full : tf.model({ inputs: full.inputs, outputs: cut.output as tf.SymbolicTensor, name: `${full.name}_features` })
     this.order = this.features.layers.filter((l) => l.getClassName() !== 'InputLayer')
@@ -136,6 +166,11 @@ export class LayersBody implements Body {
     if (this.kind === 'image') {
       const [h, w, c] = this.inputShape
       return { kind: 'image', shape, description: `${w}×${h} ${c === 1 ? 'greyscale' : 'RGB'} images, pixels scaled from 0–255 to [-1, 1]` }
+    }
+    const { features, target, typical } = this.meta
+    if (features && this.inputShape.length === 1 && features.length === this.inputShape[0]) {
+      const predicts = target ? `; predicts ${target}` : this.meta.classes ? `; classifies into ${this.meta.classes.join(', ')}` : ''
+      return { kind: 'tabular', shape, description: `rows of ${features.length} raw numbers: ${features.join(', ')}${predicts}`, features, ...(typical?.length === features.length ? { typical } : {}) }
     }
     return { kind: 'text', shape, description: `sequences of ${this.inputShape.join('×')} values (no tokenizer comes with a layers model)` }
   }

@@ -149,6 +149,16 @@ export async function loadLayersModel(url: string, json: unknown, opts: LayersLo
     } finally {
       tf.dispose(Object.values(named))
     }
+    // Class names, feature columns and a title a studio export saved (layersBody.studioMetadata);
+    // optional, so a malformed value is ignored rather than failing the load.
+    const meta: unknown = (json as { userDefinedMetadata?: unknown }).userDefinedMetadata
+    if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
+      try {
+        model.setUserDefinedMetadata(meta as {})
+      } catch {
+        /* not a plain JSON object */
+      }
+    }
     return { model, url, diskBytes: total, fromCache: !!cached }
   } catch (e) {
     model.dispose()

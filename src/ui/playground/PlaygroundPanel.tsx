@@ -16,7 +16,7 @@ export function PlaygroundPanel() {
         <p className="muted">Load a model first.</p>
       ) : isImage ? (
         <ImageTry />
-      ) : task === 'tabular-classification' || task === 'tabular-regression' ? (
+      ) : task === 'tabular-classification' || task === 'tabular-regression' || model.input?.kind === 'tabular' ? (
         <TabularTry />
       ) : task === 'text-classification' || task === 'text-regression' ? (
         <TextClassification regression={task === 'text-regression'} />

@@ -5,19 +5,23 @@ import { useStudio } from '../../state/store'
 import { SideResult } from './TextClassification'
 
 /** Type one row of feature values (filled with the dataset's first row), see the untrained
- *  MLP's answer and the trained one's side by side. */
+ *  MLP's answer and the trained one's side by side. A tabular model loaded from a file (no
+ *  tabular dataset) names its own columns and typical values, and answers on the "before" side. */
 export function TabularTry() {
   const dataset = useStudio((s) => s.dataset)
-  const features = dataset?.details?.roles.features ?? []
+  const input = useStudio((s) => s.model?.input)
+  const fromData = dataset?.task === 'tabular-classification' || dataset?.task === 'tabular-regression'
+  const features = (fromData ? dataset?.details?.roles.features : input?.features) ?? []
   const pending = usePlayground((s) => s.pending)
   const sides = usePlayground((s) => s.sides)
   const message = usePlayground((s) => s.message)
   const [values, setValues] = useState<Record<string, string>>({})
   // Start from the first preview row so a person sees realistic values to change.
   useEffect(() => {
-    const first = dataset?.preview[0] ?? []
-    setValues(Object.fromEntries(features.map((f) => [f, first[dataset?.columns.indexOf(f) ?? -1] ?? ''])))
-  }, [dataset?.id, features.join('\u0001')])
+    const first = fromData ? (dataset?.preview[0] ?? []) : []
+    const typical = fromData ? undefined : input?.typical
+    setValues(Object.fromEntries(features.map((f, j) => [f, first[dataset?.columns.indexOf(f) ?? -1] ?? (typical?.[j] !== undefined ? String(Number(typical[j].toPrecision(4))) : '')])))
+  }, [dataset?.id, fromData, features.join('\u0001')])
   return (
     <div className="playground-cls">
       <form
@@ -31,11 +35,11 @@ export function TabularTry() {
         {features.map((f) => (
           <label key={f} className="field compact">
             {f}
-            <input type="text" inputMode="decimal" value={values[f] ?? ''} onChange={(e) => setValues({ ...values, [f]: e.target.value })} title={`Value of "${f}" (standardised like the training rows)`} />
+            <input type="text" inputMode="decimal" value={values[f] ?? ''} onChange={(e) => setValues({ ...values, [f]: e.target.value })} title={`Value of "${f}" in its own units (the model standardises it as in training)`} />
           </label>
         ))}
         <div className="controls">
-          <button type="submit" disabled={pending || features.length === 0} title="Predict with the untrained and the trained model">
+          <button type="submit" disabled={pending || features.length === 0} title={fromData ? 'Predict with the untrained and the trained model' : 'Predict with the loaded model'}>
             Predict
           </button>
         </div>
@@ -46,8 +50,8 @@ export function TabularTry() {
         </p>
       )}
       <div className="side-by-side">
-        {(['before', 'after'] as const).map((which) => {
-          const title = which === 'before' ? 'Before training' : 'After training'
+        {(fromData ? (['before', 'after'] as const) : (['before'] as const)).map((which) => {
+          const title = !fromData ? 'The loaded model' : which === 'before' ? 'Before training' : 'After training'
           return (
             <figure key={which} className="side" data-testid={`prediction-${which}`}>
               <figcaption>{title}</figcaption>
