@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import type { Page } from '@playwright/test'
+import { strToU8, zipSync } from 'fflate'
 import { mulberry32 } from '../src/engine/data/rng'
 import { expect, smallSpamHam, test } from './fixtures'
 import type { StudioPage } from './pages/studio'
@@ -104,4 +106,66 @@ test('malformed preset links never break the page (30 seeded random queries)', a
     })
   }
   expect(seen.errors).toEqual([])
+})
+
+test('random bytes and truncated files as models are refused by name with what to do, and the loaded model stays', async ({ studio, page }) => {
+  const seen = watch(page)
+  await studio.open()
+  const workersAtStart = seen.workers()
+  const title = page.getByTestId('model-title')
+  const before = await title.innerText()
+  const rand = mulberry32(20261201)
+  // The shipped base model as files, to cut and corrupt.
+  const json = readFileSync(new URL('../public/models/tiny-lm/model.json', import.meta.url))
+  const weights = readFileSync(new URL('../public/models/tiny-lm/weights.bin', import.meta.url))
+  const zip = (files: Record<string, Uint8Array>) => Buffer.from(zipSync(files, { level: 0 }))
+  const studioZip = zip({ 'model.json': new Uint8Array(json), 'weights.bin': new Uint8Array(weights) })
+  const meta = JSON.parse(json.toString()) as Record<string, unknown> & { config: Record<string, number> }
+  const again = /export the model again|Choose a \.zip exported by the studio/
+  const zips: { name: string; body: Buffer; says: RegExp[] }[] = [
+    { name: 'noise.zip', body: bytes(rand, 4096), says: [/is not a zip file/, again] },
+    { name: 'cut-archive.zip', body: studioZip.subarray(0, Math.floor(studioZip.length * 0.6)), says: [/truncated/, again] },
+    { name: 'noise-inside.zip', body: zip({ 'model.json': new Uint8Array(bytes(rand, 2000)), 'weights.bin': new Uint8Array(bytes(rand, 1000)) }), says: [/model\.json is not valid JSON/, again] },
+    { name: 'short-weights.zip', body: zip({ 'model.json': new Uint8Array(json), 'weights.bin': new Uint8Array(weights.subarray(0, weights.length >> 1)) }), says: [/weights\.bin: expected 4287488 bytes of weights, got 2143744/, again] },
+    // A config that asks for a model far bigger than its weight file: refused before anything is allocated.
+    { name: 'giant-config.zip', body: zip({ 'model.json': strToU8(JSON.stringify({ ...meta, config: { ...meta.config, dModel: 65536, nLayers: 4096 } })), 'weights.bin': new Uint8Array(weights) }), says: [/config needs/, again] },
+    { name: 'empty.zip', body: zip({}), says: [/not a studio export: it has neither model\.json nor tuning\.json/] },
+  ]
+  const files: { name: string; files: { name: string; buffer: Buffer }[]; says: RegExp[] }[] = [
+    { name: 'random model.json', files: [{ name: 'model.json', buffer: bytes(rand, 3000) }], says: [/model\.json is not JSON \(it holds binary data\)/, /choose/] },
+    { name: 'truncated model.json', files: [{ name: 'model.json', buffer: json.subarray(0, json.length >> 1) }], says: [/model\.json is not JSON \(it starts with "\{"format":"studio-tinygpt"/, /choose/] },
+    { name: 'a JSON array', files: [{ name: 'model.json', buffer: Buffer.from('[1, 2, 3]') }], says: [/model\.json is not a TensorFlow\.js model\.json/, /choose/] },
+    {
+      name: 'a manifest for weights no layer has',
+      files: [
+        { name: 'model.json', buffer: Buffer.from(JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { layers: [] } }, weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'k', shape: [4, 4], dtype: 'float32' }] }] })) },
+        { name: 'w.bin', buffer: bytes(rand, 7) },
+      ],
+      says: [/manifest of model\.json has k, which no layer of the topology uses/],
+    },
+  ]
+  const cases = [
+    ...zips.map((c) => ({ name: `studio zip ${c.name}`, choose: () => page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles({ name: c.name, mimeType: 'application/zip', buffer: c.body }), says: [new RegExp(c.name.replace('.', '\\.')), ...c.says] })),
+    ...files.map((c) => ({ name: `model files: ${c.name}`, choose: () => page.getByLabel(/Model files \(model\.json/).setInputFiles(c.files.map((f) => ({ ...f, mimeType: 'application/octet-stream' }))), says: c.says })),
+  ]
+  const dismiss = page.getByRole('button', { name: 'Dismiss message' })
+  for (const c of cases) {
+    await test.step(c.name, async () => {
+      while ((await dismiss.count()) > 0) await dismiss.first().click()
+      await c.choose()
+      const alert = studio.alerts.first()
+      await expect(alert).toBeVisible({ timeout: 60_000 })
+      for (const re of c.says) await expect(alert).toContainText(re)
+      await expect(title).toHaveText(before)
+      await stillUsable(studio, page, c.name)
+    })
+  }
+  expect(seen.errors).toEqual([])
+  expect(seen.workers()).toBe(workersAtStart)
+  // Still the base model it was: a run trains on it.
+  await studio.open('ep=1&sl=32&bs=16&wu=0')
+  await studio.uploadDataset('after-models.csv', smallSpamHam(40))
+  await studio.waitForDataset('after-models.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
 })

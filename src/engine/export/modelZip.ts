@@ -172,7 +172,7 @@ export async function readModelZip(bytes: Uint8Array, fileName: string, limits?:
       const c: unknown = JSON.parse(new TextDecoder().decode(cardBytes))
       if (c && typeof c === 'object' && !Array.isArray(c)) card = c as Record<string, unknown>
     } catch {
-      throw new Error(`${fileName}: card.json is not valid JSON`)
+      throw new Error(`${fileName}: card.json is not valid JSON; the file is damaged: export the model again`)
     }
   }
   const pack = tuningJson ? readTuningPack(tuningJson, files.get('tuning.bin'), fileName) : null
@@ -195,7 +195,8 @@ export async function readModelZip(bytes: Uint8Array, fileName: string, limits?:
       else if (format === 'layers-model') layersFiles = [...files].map(([name, data]) => new File([data.slice()], name))
       else loaded = await loadTinyGpt(`${prefix}model.json`, fromZip, onProgress)
     } catch (e) {
-      throw new Error(`${fileName}: ${e instanceof Error ? e.message : String(e)}`)
+      // Whatever is wrong inside, the way out is the same: a good export.
+      throw new Error(`${fileName}: ${e instanceof Error ? e.message : String(e)}. The file is damaged or was not made by the studio: export the model again, or choose another file.`)
     }
   }
   return { loaded, image, layersFiles, pack, card: Object.keys(card).length ? card : (loaded?.card ?? image?.json.card ?? {}) }
@@ -205,6 +206,6 @@ function modelJsonOf(bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes))
   } catch {
-    throw new Error('model.json is not valid JSON')
+    throw new Error('model.json is not valid JSON (cut short, or not text)')
   }
 }

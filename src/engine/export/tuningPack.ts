@@ -75,7 +75,7 @@ export function readTuningPack(jsonBytes: Uint8Array, bin: Uint8Array | undefine
   try {
     j = JSON.parse(new TextDecoder().decode(jsonBytes)) as Partial<TuningJson>
   } catch {
-    throw new Error(`${fileName}: tuning.json is not valid JSON`)
+    throw new Error(`${fileName}: tuning.json is not valid JSON; the file is damaged: export the model again`)
   }
   if (!j || typeof j !== 'object' || j.format !== TUNING_FORMAT) throw new Error(`${fileName}: tuning.json is not a ${TUNING_FORMAT} file`)
   if (j.version !== TUNING_FORMAT_VERSION) throw new Error(`${fileName}: tuning.json has version ${String(j.version)}; this studio reads version ${TUNING_FORMAT_VERSION}`)

@@ -81,8 +81,17 @@ export async function fetchModelJson(fetchFn: FetchFn, url: string): Promise<unk
   try {
     return JSON.parse(text)
   } catch {
-    throw new ModelLoadError(`${fileName(url)} is not JSON (it starts with "${text.slice(0, 40)}"): give the address of a model.json file.`, `file ${fileName(url)}`)
+    throw new ModelLoadError(`${fileName(url)} is not JSON (${startText(text)}): choose, or give the address of, the model.json of a TensorFlow.js model.`, `file ${fileName(url)}`)
   }
+}
+
+/** What a file that should be JSON starts with, fit to show: its first characters, or
+ *  "binary data" when it is not text at all (random bytes printed as text are noise). */
+function startText(text: string): string {
+  const head = text.slice(0, 40)
+  // U+FFFD: bytes that were not UTF-8; control characters other than whitespace.
+  const odd = [...head].filter((c) => c === '\uFFFD' || (c < ' ' && !/\s/.test(c))).length
+  return odd > head.length / 10 ? 'it holds binary data' : `it starts with "${head.replace(/\s+/g, ' ')}"`
 }
 
 
