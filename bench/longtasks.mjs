@@ -2,7 +2,8 @@
 // Diagnosis helper for the longestMainThreadTaskMs figure: builds the app, clicks Train
 // (?v=2&ep=1 as bench/run.mjs does) and records a Chrome trace; prints every main-thread
 // task ≥ 50 ms after the click with its heaviest children (scripts, layout, paint...).
-//   node bench/longtasks.mjs [--out dir] [--query '?v=2&ep=1'] [--no-build]
+// With --upload FILE it chooses that file in the dataset input instead of clicking Train.
+//   node bench/longtasks.mjs [--out dir] [--query '?v=2&ep=1'] [--no-build] [--upload big.csv]
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,7 +12,7 @@ import { chromium } from 'playwright-core'
 import { build, preview } from 'vite'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const { values: opts } = parseArgs({ options: { out: { type: 'string', default: 'node_modules/.bench-longtasks' }, query: { type: 'string', default: '?v=2&ep=1' }, 'no-build': { type: 'boolean', default: false }, trace: { type: 'string' }, profile: { type: 'boolean', default: false }, min: { type: 'string', default: '50' }, shot: { type: 'string' } } })
+const { values: opts } = parseArgs({ options: { out: { type: 'string', default: 'node_modules/.bench-longtasks' }, query: { type: 'string', default: '?v=2&ep=1' }, 'no-build': { type: 'boolean', default: false }, trace: { type: 'string' }, profile: { type: 'boolean', default: false }, min: { type: 'string', default: '50' }, shot: { type: 'string' }, upload: { type: 'string' } } })
 const outDir = path.resolve(root, opts.out)
 if (!opts['no-build']) await build({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true, ...(opts.profile ? { minify: false } : {}) } })
 const server = await preview({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } })
@@ -36,8 +37,13 @@ try {
   }
   const clickedAt = await page.evaluate(() => performance.now())
   const t0 = Date.now()
-  await page.getByRole('button', { name: 'Train', exact: true }).click()
-  await page.getByTestId('run-status').filter({ hasText: /Training complete|Stopped early|Training stopped|diverged/ }).waitFor({ timeout: 400_000 })
+  if (opts.upload) {
+    await page.getByLabel(/Your own file/).setInputFiles(opts.upload)
+    await page.getByTestId('dataset-summary').filter({ hasText: path.basename(opts.upload) }).waitFor({ timeout: 600_000 })
+  } else {
+    await page.getByRole('button', { name: 'Train', exact: true }).click()
+    await page.getByTestId('run-status').filter({ hasText: /Training complete|Stopped early|Training stopped|diverged/ }).waitFor({ timeout: 400_000 })
+  }
   const runSeconds = (Date.now() - t0) / 1000
   await page.waitForTimeout(500)
   const buf = await browser.stopTracing()

@@ -1,37 +1,49 @@
 // Turns bench/run.mjs results into the targets check and a markdown report.
 const f = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(d))
 const mb = (b) => (b === null || b === undefined ? '–' : (b / 1e6).toFixed(1))
+/** "1.012 [0.981–1.044]": the paired estimate and its 90 % interval (bench/page/stats.ts). */
+const est = (e) => (e ? `${f(e.ratio, 3)}${Number.isNaN(e.lo ?? NaN) || e.lo === null ? '' : ` [${f(e.lo, 3)}–${f(e.hi, 3)}]`}` : '–')
+const VERDICT = { met: 'met', 'not met': '**not met**', undecided: 'undecided (interval straddles the limit)' }
+/** All met → met; any missed → not met; otherwise undecided. */
+const overall = (vs) => (vs.every((v) => v === 'met') ? 'met' : vs.includes('not met') ? 'not met' : 'undecided')
 
 /** The issue's targets, each with the numbers behind the verdict. */
 export function targets(r) {
   const out = []
-  const avail = r.backends.filter((b) => b.available)
-  for (const b of avail) {
-    const worst = b.methods.reduce((w, m) => (m.overheadVsLeanLoop > w.overheadVsLeanLoop ? m : w))
-    out.push({
-      target: `overheadVsFit ≤ 1.05 (studio loop / lean minimize loop, ${b.backend}, worst method)`,
-      value: worst.overheadVsLeanLoop,
-      met: worst.overheadVsLeanLoop <= 1.05,
-      detail: b.methods.map((m) => `${m.method} ${f(m.overheadVsLeanLoop, 3)}`).join(', '),
-    })
-    if (b.fit) {
-      const ratio = b.fit.studioEpochMs / b.fit.fitEpochMs
+  for (const b of r.backends.filter((x) => x.available)) {
+    for (const w of b.models ?? []) {
       out.push({
-        target: `overheadVsFit ≤ 1.05 (studio head-only epoch / tf.sequential model.fit epoch, ${b.backend})`,
-        value: ratio,
-        met: ratio <= 1.05,
-        detail: `${f(b.fit.studioEpochMs)} ms vs ${f(b.fit.fitEpochMs)} ms per epoch of ${b.fit.rows} rows, batch ${b.fit.batchSize}`,
+        target: `overheadVsFit ≤ 1.05: studio loop / lean minimize loop (${b.backend}, ${w.id}, every method)`,
+        value: Math.max(...w.methods.map((m) => m.overhead.ratio)),
+        verdict: overall(w.methods.map((m) => m.overhead.verdict)),
+        detail: w.methods.map((m) => `${m.method} ${est(m.overhead)}`).join(', '),
       })
+      if (w.fit && !w.fit.error) {
+        out.push({
+          target: `overheadVsFit ≤ 1.05: studio head-only epoch / tf.sequential model.fit epoch (${b.backend}, ${w.id})`,
+          value: w.fit.overhead.ratio,
+          verdict: w.fit.overhead.verdict,
+          detail: `${est(w.fit.overhead)}; ${f(w.fit.studioEpochMs)} ms vs ${f(w.fit.fitEpochMs)} ms per epoch of ${w.fit.rows} rows, batch ${w.fit.batchSize}`,
+        })
+      }
+      const full = w.methods.find((m) => m.method === 'full')
+      const head = w.methods.find((m) => m.method === 'head')
+      if (full && head) {
+        const ratio = full.studioStepMs / head.studioStepMs
+        out.push({
+          target: `head-only ≥ 10× faster per epoch than full (${b.backend}, ${w.id}, steady epochs; the cache is built once per run)`,
+          value: ratio,
+          verdict: ratio >= 10 ? 'met' : 'not met',
+          detail: `step ${f(full.studioStepMs)} ms vs ${f(head.studioStepMs, 2)} ms; one-off set-up (cache + baseline) full ${f(full.studioSetupMs, 0)} ms, head ${f(head.studioSetupMs, 0)} ms`,
+        })
+      }
     }
-    const full = b.methods.find((m) => m.method === 'full')
-    const head = b.methods.find((m) => m.method === 'head')
-    if (full && head) {
-      const ratio = full.studioStepMs / head.studioStepMs
+    if (b.layersFit && !b.layersFit.error) {
       out.push({
-        target: `head-only ≥ 10× faster per epoch than full (${b.backend}, steady epochs; cache is built once per run)`,
-        value: ratio,
-        met: ratio >= 10,
-        detail: `step ${f(full.studioStepMs)} ms vs ${f(head.studioStepMs, 2)} ms; one-off set-up (cache + baseline) full ${f(full.studioSetupMs, 0)} ms, head ${f(head.studioSetupMs, 0)} ms`,
+        target: `overheadVsFit ≤ 1.05: studio / model.fit, full fine-tuning of a tf.LayersModel (${b.backend})`,
+        value: b.layersFit.overhead.ratio,
+        verdict: b.layersFit.overhead.verdict,
+        detail: `${est(b.layersFit.overhead)}; ${f(b.layersFit.studioEpochMs)} ms vs ${f(b.layersFit.fitEpochMs)} ms per epoch of ${b.layersFit.rows} images, batch ${b.layersFit.batchSize}`,
       })
     }
   }
@@ -39,16 +51,16 @@ export function targets(r) {
     out.push({
       target: 'longestMainThreadTaskMs < 50 (real app, worker training)',
       value: r.app.longestMainThreadTaskMs ?? null,
-      met: r.app.longestMainThreadTaskMs !== undefined && r.app.longestMainThreadTaskMs < 50,
+      verdict: r.app.longestMainThreadTaskMs !== undefined && r.app.longestMainThreadTaskMs < 50 ? 'met' : 'not met',
       detail: r.app.error ?? `${r.app.longTasks} long tasks during a ${f(r.app.runSeconds, 0)} s run on ${r.app.backend}`,
     })
   }
-  if (r.tensors) {
+  for (const t of [r.tensors ?? []].flat()) {
     out.push({
-      target: `tensor count flat over a ${r.tensors.epochs}-epoch run (${r.tensors.backend})`,
-      value: r.tensors.end - r.tensors.start,
-      met: r.tensors.flat,
-      detail: `start ${r.tensors.start}, after each epoch ${r.tensors.afterEpoch.join(' / ')}, end ${r.tensors.end}`,
+      target: `tensor count flat over a ${t.epochs}-epoch run (${t.backend}, ${t.model ?? 'tiny-lm'})`,
+      value: t.end - t.start,
+      verdict: t.flat ? 'met' : 'not met',
+      detail: `start ${t.start}, after each epoch ${t.afterEpoch.join(' / ')}, end ${t.end}`,
     })
   }
   return out
@@ -59,46 +71,86 @@ export function markdownReport(r) {
   L.push(`# Benchmark ${r.startedAt}${r.quick ? ' (quick)' : ''}`, '')
   L.push(`${r.machine.cpus} × ${r.machine.cpuModel}, ${f(r.machine.memGB, 0)} GiB, Node ${r.machine.node}, Chromium ${r.machine.browser ?? '?'}; total ${f(r.seconds, 0)} s.`, '')
   for (const n of r.notes ?? []) L.push(`> ${n}`, '')
-  L.push('## Targets', '', '| target | value | verdict | numbers |', '|---|---|---|---|')
-  for (const t of r.targets) L.push(`| ${t.target} | ${typeof t.value === 'number' ? f(t.value, 3) : '–'} | ${t.met ? 'met' : '**not met**'} | ${t.detail} |`)
+  L.push('## Targets', '')
+  L.push('Ratios are paired: each studio run is compared with the reference runs just before and after it; the figure is their geometric mean and [lo–hi] its 90 % interval over the pairs. A ratio target is met when the whole interval is at or below the limit, missed when the whole interval is above it, and undecided otherwise.', '')
+  L.push('| target | value | verdict | numbers |', '|---|---|---|---|')
+  for (const t of r.targets) L.push(`| ${t.target} | ${typeof t.value === 'number' ? f(t.value, 3) : '–'} | ${VERDICT[t.verdict] ?? t.verdict} | ${t.detail} |`)
   L.push('')
-  L.push('## Training throughput per backend and method', '')
-  L.push('TinyGpt tiny-lm (4 blocks, d=128, vocab 2048) on the spam-ham sample, batch 8, 32 tokens, Adam, no dropout/clipping/decay (both loops).')
-  L.push('"studio" = src/engine/train/fineTune.ts; "lean" = optimizer.minimize over the same variables and the same frozen-prefix cache, no events or metrics; the lean loop reads the loss every 8 steps and at the end, the studio asynchronously a group of steps at a time (src/engine/train/lossReads.ts); step times are means over the timed steps, medians over the runs.')
-  L.push('GFLOP/s counts matrix products only (bench/page/flops.ts): forward 2·m·n·k, + weight gradient where the weight trains, + input gradient where gradients flow.', '')
-  L.push('| backend | matmul GFLOP/s (256 / 512) | method | trainable params | cached blocks | MFLOP/sample | studio step ms | lean step ms | studio/lean | samples/s | achieved GFLOP/s | set-up ms | resident MB | step peak MB |')
-  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+  L.push('## Training throughput per backend, model and method', '')
+  const described = new Map()
+  for (const b of r.backends.filter((x) => x.available)) for (const w of b.models ?? []) described.set(w.id, w.describe)
+  for (const [id, d] of described) L.push(`- **${id}**: ${d}.`)
+  L.push('')
+  L.push('Batch 8, Adam, no dropout/clipping/decay in both loops. "studio" = src/engine/train/fineTune.ts; "lean" = optimizer.minimize over the same variables and the same frozen-prefix cache, batches gathered on the device, losses read every 8 steps, no events or metrics; the studio reads losses asynchronously a group of steps at a time (src/engine/train/lossReads.ts). Step times are means over the timed steps, medians over the runs.')
+  L.push('GFLOP/s counts matrix products (and the CNN\'s depthwise multiply-adds) only (bench/page/flops.ts): forward 2·m·n·k, + weight gradient where the weight trains, + input gradient where gradients flow.', '')
+  L.push('| backend | matmul GFLOP/s (256 / 512) | model | method | trainable params | cached blocks | MFLOP/sample | studio step ms | lean step ms | studio/lean [90 %] | samples/s | achieved GFLOP/s | set-up ms | resident MB | step peak MB |')
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const b of r.backends) {
     if (!b.available) {
-      L.push(`| ${b.backend} | – | not available: ${String(b.note).replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | | | |`)
+      L.push(`| ${b.backend} | – | – | not available: ${String(b.note).replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | | | |`)
       continue
     }
-    for (const m of b.methods) {
-      L.push(`| ${b.backend} | ${f(b.matmul.n256, 2)} / ${f(b.matmul.n512, 2)} | ${m.method} | ${m.trainableParams.toLocaleString('en')} | ${m.cachedBlocks} | ${f(m.flopsPerSample / 1e6, 1)} | ${f(m.studioStepMs, 1)} | ${f(m.referenceStepMs, 1)} | ${f(m.overheadVsLeanLoop, 3)} | ${f(m.samplesPerSec, 1)} | ${f(m.gflops, 2)} | ${f(m.studioSetupMs, 0)} | ${mb(m.residentBytes)} | ${mb(m.stepPeakBytes)} |`)
+    for (const w of b.models ?? []) {
+      for (const m of w.methods) {
+        L.push(`| ${b.backend} | ${f(b.matmul.n256, 2)} / ${f(b.matmul.n512, 2)} | ${w.id} | ${m.method} | ${m.trainableParams.toLocaleString('en')} | ${m.cachedBlocks} | ${f(m.flopsPerSample / 1e6, 1)} | ${f(m.studioStepMs, 1)} | ${f(m.referenceStepMs, 1)} | ${est(m.overhead)} | ${f(m.samplesPerSec, 1)} | ${f(m.gflops, 2)} | ${f(m.studioSetupMs, 0)} | ${mb(m.residentBytes)} | ${mb(m.stepPeakBytes)} |`)
+      }
     }
   }
   L.push('')
-  L.push('"resident MB" = largest tf.memory().numBytes between steps of the studio run (model, cache, optimizer state); "step peak MB" = tf.profile peakBytes of one lean-loop step (activations included).')
+  L.push('"resident MB" = largest tf.memory().numBytes between steps of the studio runs (model, cache, optimizer state); "step peak MB" = tf.profile peakBytes of one lean-loop step (activations included).')
   const ua = r.backends.filter((b) => b.available).map((b) => `${b.backend} ${b.uaMemoryBytes ? mb(b.uaMemoryBytes) + ' MB' : 'n/a'}`)
   L.push(`performance.measureUserAgentSpecificMemory() after each backend's runs: ${ua.join(', ')}.`, '')
-  L.push('## model.fit comparison (head-only)', '')
-  L.push('A tf.sequential dense softmax head fitted with model.fit on pooled features computed once, vs the studio\'s head-only path (which caches the same pooled features); epochs 2-3 timed, both epochs include a validation pass on the same 16 rows (model.fit through validationData).', '')
-  L.push('| backend | rows | batch | steps/epoch | model.fit epoch ms | studio epoch ms | ratio | studio first epoch ms (incl. feature cache) |', '|---|---|---|---|---|---|---|---|')
-  for (const b of r.backends.filter((x) => x.available && x.fit)) {
-    L.push(`| ${b.backend} | ${b.fit.rows} | ${b.fit.batchSize} | ${b.fit.stepsPerEpoch} | ${f(b.fit.fitEpochMs)} | ${f(b.fit.studioEpochMs)} | ${f(b.fit.studioEpochMs / b.fit.fitEpochMs, 2)} | ${f(b.fit.studioFirstEpochMs, 0)} |`)
+  lowRankReport(L, r)
+  L.push('## model.fit comparisons', '')
+  L.push('Both sides train the same model on the same rows with the same batch size, fit and studio runs alternating; epochs after the first are timed, and every epoch of both includes a validation pass on the same rows (model.fit through validationData).')
+  L.push('- *dense head on pooled features*: a tf.sequential dense softmax head fitted on features computed once, vs the studio\'s head-only path (which caches the same pooled features).')
+  L.push('- *layers model*: full fine-tuning of a MobileNet-style tf.LayersModel without batch norm (bench/page/fitComparisons.ts) with a new softmax head: model.fit of the model vs the studio through LayersBody, the path a loaded layers model takes.', '')
+  L.push('| backend | comparison | rows | batch | steps/epoch | model.fit epoch ms | studio epoch ms | studio/model.fit [90 %] | studio first epoch ms |', '|---|---|---|---|---|---|---|---|---|')
+  for (const b of r.backends.filter((x) => x.available)) {
+    for (const fit of [...(b.models ?? []).map((w) => w.fit), b.layersFit].filter(Boolean)) {
+      if (fit.error) {
+        L.push(`| ${b.backend} | failed: ${String(fit.error).replace(/\|/g, '/').slice(0, 200)} | | | | | | | |`)
+        continue
+      }
+      L.push(`| ${b.backend} | ${fit.what} | ${fit.rows} | ${fit.batchSize} | ${fit.stepsPerEpoch} | ${f(fit.fitEpochMs)} | ${f(fit.studioEpochMs)} | ${est(fit.overhead)} | ${f(fit.studioFirstEpochMs, 0)} |`)
+    }
   }
   L.push('')
   L.push('## Other figures', '')
-  if (r.checkpoint) L.push(`- Checkpoint to IndexedDB (${r.checkpoint.via}): ${f(r.checkpoint.megabytes, 1)} MB, save ${f(r.checkpoint.saveMBps)} MB/s, load ${f(r.checkpoint.loadMBps)} MB/s.`)
+  if (r.checkpoint) {
+    const c = r.checkpoint
+    L.push(`- Checkpoint (${c.via}; ${c.model} full fine-tuning, ${c.tensors} weight tensors and AdamW moments, ${c.backend}): ${f(c.megabytes, 1)} MB; read off the device ${f(c.readFromDeviceMs, 0)} ms; save ${f(c.saveMs, 0)} ms = ${f(c.saveMBps)} MB/s; load ${f(c.loadMs, 0)} ms = ${f(c.loadMBps)} MB/s; load + assign to the model ${f(c.restoreMBps)} MB/s.`)
+  }
+  if (r.csvUpload) {
+    const c = r.csvUpload
+    L.push(c.error ? `- CSV upload through the app: failed: ${c.error}` : `- Dataset parsing in the browser (${c.via}): ${f(c.megabytes, 0)} MB CSV, ${c.rows?.toLocaleString('en')} rows in ${f(c.seconds, 1)} s = **${f(c.mbPerSec, 1)} MB/s**; renderer RSS ${mb(c.rendererRssBeforeBytes)} MB before, peak ${mb(c.peakRendererRssBytes)} MB, ${mb(c.rendererRssAfterBytes)} MB after; JS heaps (page + worker) at the end ${mb(c.uaMemoryAtEndBytes)} MB; IndexedDB grew ${mb(c.indexedDbBytes)} MB; main thread meanwhile: ${c.longTasks} long tasks, longest ${f(c.longestMainThreadTaskMs, 0)} ms.`)
+  }
   if (r.parsing) {
     const p = r.parsing
-    L.push(`- Dataset parsing (${p.where}): ${f(p.megabytes, 0)} MB CSV, ${p.ok ? `${p.rows.toLocaleString('en')} rows` : `error: ${p.error}`}, ${f(p.seconds, 1)} s = ${f(p.mbPerSec, 1)} MB/s; peak RSS ${f(p.peakRssMB, 0)} MB (+${f(p.rssGrowthMB, 0)} MB), heap+buffers growth ${f(p.peakHeapGrowthMB, 0)} MB.`)
+    L.push(`- The parser alone (${p.where}): ${f(p.megabytes, 0)} MB CSV, ${p.ok ? `${p.rows.toLocaleString('en')} rows` : `error: ${p.error}`}, ${f(p.seconds, 1)} s = ${f(p.mbPerSec, 1)} MB/s; peak RSS ${f(p.peakRssMB, 0)} MB (+${f(p.rssGrowthMB, 0)} MB), heap+buffers growth ${f(p.peakHeapGrowthMB, 0)} MB.`)
   }
-  if (r.tensors) L.push(`- Tensors (${r.tensors.backend}, method ${r.tensors.method}, defaults, ${r.tensors.epochs} epochs): start ${r.tensors.start}, after each epoch ${r.tensors.afterEpoch.join(' / ')}, end ${r.tensors.end}.`)
+  for (const t of [r.tensors ?? []].flat()) L.push(`- Tensors (${t.backend}, ${t.model ?? 'tiny-lm'}, method ${t.method}, defaults, ${t.epochs} epochs): start ${t.start}, after each epoch ${t.afterEpoch.join(' / ')}, end ${t.end}.`)
   if (r.app) L.push(r.app.error ? `- Real app: failed: ${r.app.error}` : `- Real app (${r.app.url}) on ${r.app.backend}: run ${f(r.app.runSeconds, 0)} s, ${r.app.longTasks} long tasks, longest ${f(r.app.longestMainThreadTaskMs, 0)} ms.`)
   L.push('')
   if (r.images) imagesReport(L, r.images)
   return L.join('\n')
+}
+
+/** LoRA and frozen-body runs against full fine-tuning of the same model on the same backend. */
+function lowRankReport(L, r) {
+  const rows = []
+  for (const b of r.backends.filter((x) => x.available)) {
+    for (const w of b.models ?? []) {
+      const full = w.methods.find((m) => m.method === 'full')
+      if (!full) continue
+      for (const m of w.methods.filter((x) => x.method !== 'full')) {
+        rows.push(`| ${b.backend} | ${w.id} | ${m.method} | ${f((100 * m.trainableParams) / full.trainableParams, 2)} % | ${f(full.studioStepMs / m.studioStepMs, 1)}× | ${f(m.residentBytes / full.residentBytes, 2)}× | ${f(m.stepPeakBytes / full.stepPeakBytes, 2)}× |`)
+      }
+    }
+  }
+  if (!rows.length) return
+  L.push('## LoRA and frozen bodies against full fine-tuning', '')
+  L.push('| backend | model | method | trainable weights (of full) | step speed-up | resident memory | step peak memory |', '|---|---|---|---|---|---|---|', ...rows, '')
 }
 
 /** Issue 4: 10,000 images through the real app, with memory before, during and after. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The studio's benchmark: `npm run bench` (about 10-15 minutes on a 2-core CPU machine).
+// The studio's benchmark: `npm run bench` (see bench/README.md for how long it takes).
 //   npm run bench -- --quick            # fewer steps and backends, a smoke test
 //   npm run bench -- --backends wasm,cpu
 //   npm run bench -- --only backends --backends webgl --methods lora --repeats 3   # one figure, medians of 3
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
 import { build, createServer, preview } from 'vite'
+import { benchCsvUpload } from './csvUpload.mjs'
 import { benchImages } from './images.mjs'
 import { markdownReport, targets } from './report.mjs'
 
@@ -26,8 +27,11 @@ const { values: opts } = parseArgs({
     'skip-backends': { type: 'boolean', default: false },
     images: { type: 'string' },
     methods: { type: 'string' }, // comma list of full, last-block, lora, head
-    repeats: { type: 'string' }, // studio/lean pairs per method (default: wasm 3, webgl 2, others 1)
-    only: { type: 'string' }, // comma list of sections: misc (tensors, checkpoint, parsing), app, images, backends
+    models: { type: 'string' }, // comma list of tiny-lm, emoji-cnn (the built-in models)
+    repeats: { type: 'string' }, // studio runs per method, each between two lean runs (default: wasm 5, webgl 3, others 2)
+    'fit-repeats': { type: 'string' }, // studio runs per model.fit comparison (default 3)
+    only: { type: 'string' }, // comma list of sections: misc (tensors, checkpoint, parsing), app, csv, images, backends
+    'skip-csv': { type: 'boolean', default: false },
     'csv-mb': { type: 'string' },
   },
 })
@@ -48,24 +52,29 @@ const launchArgs = [
 const budgets = { wasm: 4, webgl: 3, cpu: 2, webgpu: 2 }
 const backendArgs = (backend) => ({
   backend,
+  workloads: (opts.models ?? 'tiny-lm,emoji-cnn').split(','),
   methods: opts.methods ? opts.methods.split(',') : ['full', 'last-block', 'lora', 'head'],
   batchSize: 8,
   seqLen: 32,
   budgetSec: quick ? 1 : (budgets[backend] ?? 2),
-  // Up to 120 steps within the budget: 30 head-only steps were 12 ms in all on wasm and 0.5 s
-  // on WebGPU, where the two lean runs either side of the studio's then differed by 50 %.
-  maxSteps: quick ? 4 : 120,
+  // As many steps as fit the budget, up to 2000: a head-only step takes under a millisecond on
+  // wasm, and 120 of them (the old cap) were too short a run to time (lean runs either side
+  // of a studio run differed by 50 %). Loops cycle through at most 512 distinct rows.
+  maxSteps: quick ? 4 : 2000,
   // At least this many timed steps, whatever the budget: 3 on the slow backends left the
   // studio/lean ratio at the mercy of one slow step (lean runs either side differed by 20 %).
   minSteps: quick ? 3 : 8,
-  // Studio runs per method, each followed by a lean run: more where a run is cheap.
-  repeats: Number(opts.repeats ?? (quick ? 1 : ({ wasm: 3, webgl: 2 }[backend] ?? 1))),
-  // model.fit comparison on the fast backends only: on software WebGPU and plain-JS cpu it
-  // alone took minutes (the machine's total budget is ~15 min).
+  // Studio runs per method, each between two lean runs: each gives one paired ratio, and the
+  // verdict needs the 90 % interval over them (bench/page/stats.ts), so at least two.
+  repeats: Number(opts.repeats ?? (quick ? 2 : ({ wasm: 5, webgl: 3 }[backend] ?? 2))),
+  // model.fit comparisons on the fast backends only: on software WebGPU and plain-JS cpu they
+  // alone took minutes.
   fit: backend === 'wasm' || backend === 'webgl',
+  fitRepeats: Number(opts['fit-repeats'] ?? (quick ? 2 : 4)),
 })
 
-/** Dataset parsing throughput and peak memory for a generated CSV (Node, the engine's parser). */
+/** The engine's parser alone in Node (same V8 as Chromium) on a generated CSV, beside the
+ *  in-browser figure of benchCsvUpload: how much of an upload is parsing. */
 async function benchParsing(server, megabytes) {
   const { parseDataset } = await server.ssrLoadModule('/src/engine/data/dataset.ts')
   const words = 'the whale ship sea captain harpoon ocean deck sail storm water boat crew voyage night'.split(' ')
@@ -194,21 +203,24 @@ try {
   if (want('misc')) {
     const page = await openBench()
     const leakBackend = 'wasm'
-    log(`tensor count over a multi-epoch run (${leakBackend})`)
-    results.tensors = await page.evaluate((a) => window.benchLeaks(a), { backend: leakBackend, seqLen: 32, epochs: 3 })
-    log('checkpoint save/load (IndexedDB)')
-    results.checkpoint = await page.evaluate(() => window.benchStorage({ reps: 5 }))
+    results.tensors = []
+    for (const model of ['tiny-lm', 'emoji-cnn']) {
+      log(`tensor count over a multi-epoch run (${leakBackend}, ${model})`)
+      results.tensors.push(await page.evaluate((a) => window.benchLeaks(a), { backend: leakBackend, seqLen: 32, epochs: 3, model }))
+    }
+    log('checkpoint save/load (studio storage code, IndexedDB)')
+    results.checkpoint = await page.evaluate(() => window.benchCheckpoint({ backend: 'wasm', reps: 5, model: 'tiny-lm' }))
     await page.close()
   }
 
   await save()
   if (want('misc')) {
-    log('dataset parsing')
+    log('dataset parsing (Node, the parser alone)')
     results.parsing = await benchParsing(server, Number(opts['csv-mb'] ?? (quick ? 10 : 100)))
   }
 
   await save()
-  if (want('app') || want('images')) {
+  if (want('app') || want('images') || want('csv')) {
     await withBuiltApp(async (url) => {
       if (want('app')) {
         log('longest main-thread task in the real app while the worker trains')
@@ -216,6 +228,15 @@ try {
           results.app = await benchApp(browser, url)
         } catch (e) {
           results.app = { error: e.message.slice(0, 500) }
+        }
+        await save()
+      }
+      if (want('csv')) {
+        log('a 100 MB CSV through the real app: parse in the worker, IndexedDB, memory')
+        try {
+          results.csvUpload = await benchCsvUpload(browser, url, { root, megabytes: Number(opts['csv-mb'] ?? (quick ? 10 : 100)), log })
+        } catch (e) {
+          results.csvUpload = { error: e.message.slice(0, 500) }
         }
         await save()
       }
@@ -239,7 +260,10 @@ try {
       const r = await page.evaluate((a) => window.benchBackend(a), backendArgs(backend))
       if (r.available) r.uaMemoryBytes = await page.evaluate(() => window.uaMemory())
       results.backends.push(r)
-      if (r.available) for (const m of r.methods) log(`  ${backend} ${m.method}: ${m.samplesPerSec.toFixed(1)} samples/s, ${m.gflops.toFixed(2)} GFLOP/s, studio/lean ${m.overheadVsLeanLoop.toFixed(3)}`)
+      if (r.available) {
+        for (const w of r.models) for (const m of w.methods) log(`  ${backend} ${w.id} ${m.method}: ${m.samplesPerSec.toFixed(1)} samples/s, ${m.gflops.toFixed(2)} GFLOP/s, studio/lean ${m.overhead.ratio.toFixed(3)} [${m.overhead.lo.toFixed(3)}, ${m.overhead.hi.toFixed(3)}]`)
+        for (const fit of [...r.models.map((w) => w.fit), r.layersFit].filter((x) => x && !x.error)) log(`  ${backend} ${fit.what}: studio/model.fit ${fit.overhead.ratio.toFixed(3)} [${fit.overhead.lo.toFixed(3)}, ${fit.overhead.hi.toFixed(3)}]`)
+      }
       else log(`  ${backend}: not available (${r.note})`)
     } catch (e) {
       log(`  ${backend} failed: ${e.message}`)

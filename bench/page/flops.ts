@@ -98,3 +98,58 @@ export function countFlops(c: GptShape, seqLen: number, classes: number, plan: S
 
 /** FLOPs of one square n×n matmul. */
 export const matmulFlops = (n: number) => 2 * n * n * n
+
+export interface CnnShape {
+  imageSize: number
+  stemChannels: number
+  blocks: { channels: number; stride: 1 | 2 }[]
+}
+
+/** The same rules for one TinyCnn classification training step, per image. The 3×3 stem is an
+ *  im2col product [S², 27]·[27, C] at full resolution (then a 2×2 average pool); a block is a
+ *  depthwise 3×3 (9 multiply-adds per output value, counted as 2·9·H·W·C like a product) and a
+ *  pointwise [H·W, Cin]·[Cin, Cout] product, with LoRA's two thin products beside it. */
+export function countCnnFlops(c: CnnShape, classes: number, plan: StepPlan): FlopCount {
+  let step = 0
+  let cache = 0
+  let forwardAll = 0
+  let flows = false
+  const op = (f: number, trains: boolean, inCache: boolean, inputNeedsNoGrad = false) => {
+    forwardAll += f
+    if (inCache) {
+      cache += f
+      return
+    }
+    step += f * (1 + (trains ? 1 : 0) + (flows && !inputNeedsNoGrad ? 1 : 0))
+    if (trains) flows = true
+  }
+  const embCached = plan.cachedBlocks > 0 || plan.pooled
+  let side = c.imageSize
+  op(2 * side * side * 27 * c.stemChannels, plan.trainableBlocks.has(-1), embCached, true)
+  side /= 2
+  let cin = c.stemChannels
+  c.blocks.forEach((b, i) => {
+    const inCache = plan.pooled || i < plan.cachedBlocks
+    const trains = plan.trainableBlocks.has(i)
+    if (b.stride === 2) side /= 2
+    const hw = side * side
+    op(2 * 9 * hw * cin, trains, inCache)
+    const before = flows
+    op(2 * hw * cin * b.channels, trains, inCache)
+    const rank = plan.lora && plan.lora.blocks.includes(i) && plan.lora.targets.includes('pw') ? plan.lora.rank : 0
+    if (rank && !inCache) {
+      const after = flows
+      flows = before
+      op(2 * hw * cin * rank, true, false)
+      op(2 * hw * rank * b.channels, true, false)
+      flows = after || true
+    }
+    if (trains && !inCache) flows = true // the block's norm gamma/beta train
+    cin = b.channels
+  })
+  if (plan.trainableBlocks.has(c.blocks.length) && !plan.pooled) flows = true
+  const headF = 2 * cin * classes
+  forwardAll += headF
+  step += headF * (2 + (flows ? 1 : 0))
+  return { perSampleStep: step, perSampleForward: forwardAll, cacheOnce: cache }
+}
