@@ -39,6 +39,21 @@ test('a reload mid-run offers to resume, and resuming continues the same chart',
   expect((await studio.series()).epochs).toHaveLength(4)
   await expect(page.getByTestId('run-item')).toHaveCount(1) // the same run, continued
   await expect(page.getByTestId('run-item')).toContainText('finished')
+
+  // No checkpoint is corrupt: each one kept (the one the reload interrupted after, and those
+  // written after resuming) restores, and gives back the validation accuracy it was saved with.
+  const rows = page.getByTestId('checkpoint-row')
+  const count = await rows.count()
+  expect(count).toBeGreaterThanOrEqual(2)
+  for (let i = 0; i < count; i++) {
+    const row = rows.nth(i)
+    const name = await row.getByTestId('checkpoint-name').innerText()
+    const saved = /accuracy (\d+\.\d)%/.exec(await row.locator('td').nth(4).innerText())?.[1]
+    expect(saved, `${name} lists its accuracy`).toBeTruthy()
+    await page.getByRole('button', { name: `Restore ${name}` }).click()
+    await expect(page.getByRole('status').filter({ hasText: `Restored "${name}"` })).toBeVisible({ timeout: 60_000 })
+    await expect(page.getByTestId('tuned-accuracy')).toHaveText(`${saved}%`)
+  }
 })
 
 test('a full disk pauses the run with a clear alert, nothing half-written is listed, and freeing space continues it', async ({ studio, page }) => {
