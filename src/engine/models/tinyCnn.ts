@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Body } from './body'
+import { addMany } from '../ops/addMany'
 import { matMulFast } from './matMulFast'
 import type { ForwardOptions, Param } from './tinyGpt'
 
@@ -16,7 +17,8 @@ import type { ForwardOptions, Param } from './tinyGpt'
  *   DepthwiseConv2dNativeBackpropFilter) are not registered on wasm. The stem is an im2col
  *   (9 shifted slices) times a [27, C] matrix; a depthwise 3×3 is 9 shifted slices times
  *   per-channel weights, summed; pointwise convs are [B·H·W, Cin]·[Cin, Cout] matMulFast.
- *   Slice, pad, mul, addN, matMul and avgPool all have gradients on every backend.
+ *   Slice, pad, mul, addN, matMul and avgPool all have gradients on every backend (the 9
+ *   taps are summed in groups: ops/addMany.ts).
  * - Stride 2 is a 2×2 average pool at the start of the block (before the depthwise), which
  *   also keeps the depthwise at the lower resolution.
  * Input: [B, S, S, 3] float in [-1, 1] (pixel / 127.5 − 1, transparency composited on white).
@@ -117,7 +119,7 @@ export class TinyCnn implements Body {
     const [b, h, w, cin] = input.shape
     const kernel = this.get(`b${i}.dw.kernel`) // [3, 3, Cin]
     const taps = shifted3x3(input).map((t, k) => tf.mul(t, kernel.slice([Math.floor(k / 3), k % 3, 0], [1, 1, cin]).reshape([cin])))
-    const dw = relu6(tf.add(tf.addN(taps), this.get(`b${i}.dw.bias`)) as tf.Tensor4D)
+    const dw = relu6(tf.add(addMany(taps), this.get(`b${i}.dw.bias`)) as tf.Tensor4D) // 9 taps: one AddN is too wide for WebGPU
     const pw = this.linear(dw.reshape([b * h * w, cin]) as tf.Tensor2D, `b${i}.pw`, opts)
     const out = relu6(this.channelNorm(pw, `b${i}.norm`)).reshape([b, h, w, spec.channels]) as tf.Tensor4D
     return cin === spec.channels ? (tf.add(input, out) as tf.Tensor4D) : out

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs'
+import { addMany } from '../ops/addMany'
 
 /** √(Σ‖g‖²) over all gradients, as a scalar on the device. */
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   return tf.tidy((): tf.Scalar => {
     if (grads.length === 0) return tf.scalar(0)
     const sums = grads.map((g) => tf.sum(tf.square(g)))
-    return tf.sqrt(tf.addN(sums)) as tf.Scalar
+    return tf.sqrt(addMany(sums)) as tf.Scalar // one term per variable: dozens
   })
 }
 

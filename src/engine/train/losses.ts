@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { addMany } from '../ops/addMany'
 
 /** Per-row cross-entropy from logits and integer labels, with label smoothing as in PyTorch:
  *  target = (1 − ε)·onehot + ε/C. Uses logSoftmax for stability and a one-hot product rather
@@ -51,6 +52,6 @@ export interface WeightedLoss {
 export function weightedSum(parts: WeightedLoss[]): tf.Scalar {
   return tf.tidy(() => {
     if (parts.length === 0) return tf.scalar(0)
-    return tf.addN(parts.map((p) => tf.mul(p.loss, p.weight))) as tf.Scalar
+    return addMany(parts.map((p) => tf.mul(p.loss, p.weight))) as tf.Scalar
   })
 }
