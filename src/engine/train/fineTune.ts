@@ -25,7 +25,8 @@ import { learningRateAt } from './schedules'
 import { chooseBaseline } from './zeroShot'
 import { multiHeadFor, multitaskMetrics, type TaskLabels } from './multitaskData'
 import type { MultiHead } from '../tuning/multitask'
-import { imageTensor, prefetchImages } from './imageBatches'
+import { prefetchImages } from './imageBatches'
+import { BatchSource } from './batchSource'
 import { labelsOf, valuesOf, type Encoded } from './encoded'
 import { headLoss } from '../tuning/heads'
 import { regressionBaseline, regressionMetrics } from './regression'
@@ -149,7 +150,9 @@ export async function fineTune(
 
   cb.onProgress?.('baseline', 0, 1, 'Evaluating the base model on the validation split')
   cache = planCache(model, tuning, train, val, s, 0, null)
-  const headBaseline = resume ? resume.loop.baseline : await evaluate(model, tuning, val, cache, 'val')
+  // Both sets on the device when they fit: a step gathers its batch with one index upload.
+  const sources = { train: BatchSource.device(train), val: BatchSource.device(val) }
+  const headBaseline = resume ? resume.loop.baseline : await evaluate(model, tuning, val, cache, 'val', sources.val)
   // Classification: the zero-shot LM (scored by the caller) is the reference when it beats the untrained head.
   const { metrics: baseline, note: baseNote } = resume
     ? { metrics: resume.loop.baseline, note: resume.loop.baselineNote }
@@ -254,9 +257,9 @@ export async function fineTune(
           const start = (st * s.accumSteps + m) * s.batchSize
           if (start >= train.n) break
           const idx = order.slice(start, start + s.batchSize)
-          await fillCache(model, tuning, cache, train, 'train', idx)
+          await fillCache(model, tuning, cache, sources.train, 'train', idx)
           const { value, grads } = tf.tidy(() => {
-            const batch = gatherBatch(train, cache!, 'train', idx)
+            const batch = gatherBatch(sources.train, cache!, 'train', idx)
             const fn = () => lossOf(model, tuning, batch, cache!, s, true, s.seed * 100003 + step * 31 + m)
             const r = tf.variableGrads(fn, vars)
             return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
@@ -307,7 +310,7 @@ export async function fineTune(
       }
       if (reason !== 'diverged' && losses.due('all') && !(await drain('all'))) break
       if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
-      const valMetrics = await evaluate(model, tuning, val, cache, 'val')
+      const valMetrics = await evaluate(model, tuning, val, cache, 'val', sources.val)
       lastVal = valMetrics
       const trainMetrics: Metrics = { loss: trainLossSum / Math.max(trainCount, 1) }
       if (train.kind === 'lm') trainMetrics.perplexity = perplexity(trainMetrics.loss)
@@ -336,7 +339,7 @@ export async function fineTune(
     let bestMetrics = lastVal
     if (best && s.restoreBest && early.bestEpoch >= 0 && early.bestEpoch !== epochsDone - 1) {
       restore(best)
-      bestMetrics = await evaluate(model, tuning, val, cache, 'val')
+      bestMetrics = await evaluate(model, tuning, val, cache, 'val', sources.val)
     }
     const summary: RunSummary = {
       epochs: epochsDone,
@@ -349,6 +352,8 @@ export async function fineTune(
     return { reason, summary, message }
   } finally {
     await losses.dispose()
+    sources.train.dispose()
+    sources.val.dispose()
     drop(best)
     drop(lastGood)
     cache?.dispose()
@@ -389,12 +394,13 @@ function planCache(model: Body, tuning: Tuning, train: Encoded, val: Encoded, s:
 }
 
 /** Runs the frozen prefix (no dropout, no gradient) for rows of `idx` not cached yet. */
-async function fillCache(model: Body, tuning: Tuning, cache: Cache, set: Encoded, side: 'train' | 'val', idx: number[]): Promise<void> {
+async function fillCache(model: Body, tuning: Tuning, cache: Cache, source: BatchSource, side: 'train' | 'val', idx: number[]): Promise<void> {
+  const set = source.set
   // Images stored outside memory are loaded here, before the synchronous tidy; cached rows are not loaded again.
   const need = cache.active ? idx.filter((r) => !cache.has(side, r)) : idx
   if (need.length) await prefetchImages(set, need)
   await cache.ensure(side, idx, (part) => {
-    const { tokens, mask } = tokensOf(set, part)
+    const { tokens, mask } = source.inputs(part)
     if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, { hooks: tuning.hooks })
     const hidden = model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks })
     return set.kind !== 'lm' ? model.pool(hidden, mask) : hidden
@@ -414,53 +420,18 @@ function range(a: number, b: number): number[] {
   return Array.from({ length: b - a }, (_, i) => a + i)
 }
 
-/** Token ids and mask for the chosen rows; LM rows are split into inputs and targets.
- *  Images: `tokens` is the pixel batch [B, H, W, 3] and the mask is unused. */
-function tokensOf(set: Encoded, idx: number[]): { tokens: tf.Tensor; mask: tf.Tensor2D; targets?: tf.Tensor2D } {
-  if (set.kind === 'image') return { tokens: imageTensor(set, idx), mask: tf.ones([idx.length, 1]) }
-  if (set.kind === 'tabular') {
-    const x = new Float32Array(idx.length * set.dim)
-    idx.forEach((r, i) => x.set(set.features.subarray(r * set.dim, (r + 1) * set.dim), i * set.dim))
-    return { tokens: tf.tensor2d(x, [idx.length, set.dim]), mask: tf.ones([idx.length, 1]) }
-  }
-  const T = set.seqLen
-  const b = idx.length
-  if (set.kind === 'classification' || set.kind === 'regression') {
-    const tok = new Int32Array(b * T)
-    const mask = new Float32Array(b * T)
-    idx.forEach((r, i) => {
-      tok.set(set.tokens.subarray(r * T, (r + 1) * T), i * T)
-      mask.set(set.mask.subarray(r * T, (r + 1) * T), i * T)
-    })
-    return { tokens: tf.tensor2d(tok, [b, T], 'int32'), mask: tf.tensor2d(mask, [b, T]) }
-  }
-  const tok = new Int32Array(b * T)
-  const tgt = new Int32Array(b * T)
-  idx.forEach((r, i) => {
-    const row = set.tokens.subarray(r * (T + 1), (r + 1) * (T + 1))
-    tok.set(row.subarray(0, T), i * T)
-    tgt.set(row.subarray(1), i * T)
-  })
-  return { tokens: tf.tensor2d(tok, [b, T], 'int32'), mask: tf.ones([b, T]), targets: tf.tensor2d(tgt, [b, T], 'int32') }
-}
-
-function gatherBatch(set: Encoded, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
-  const cachedImages = cache.active && set.kind === 'image' // pixels of cached rows may not be loaded
+/** A training or evaluation batch: the cached prefix or pooled features when the cache holds
+ *  them, else the raw inputs, with the mask for pooling and the targets. */
+function gatherBatch(source: BatchSource, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
+  const set = source.set
   // Pooled features need neither tokens nor a mask: building them was two uploads per
-  // head-only step for nothing (a measurable share of a 16 ms WebGPU step).
-  const { tokens, mask, targets } = cache.pooled
-    ? { tokens: null, mask: undefined, targets: undefined }
-    : cachedImages
-      ? { tokens: null, mask: tf.ones([idx.length, 1]) as tf.Tensor2D, targets: undefined }
-      : tokensOf(set, idx)
-  const input = cache.active ? cache.gather(side, idx) : tokens!
-  const lab = labelsOf(set)
-  const labels = lab ? tf.tensor1d(Array.from(idx, (r) => lab.labels[r]!), 'int32') : undefined
-  const val = valuesOf(set)
-  const values = val ? tf.tensor1d(Array.from(idx, (r) => val.values[r]!)) : undefined
-  const tasks = set.kind === 'classification' && set.tasks && set.tasks.length > 1 ? set.tasks : null
-  const taskLabels = tasks ? new Map(tasks.map((t) => [t.name, tf.tensor1d(Array.from(idx, (r) => t.labels[r]!), 'int32')] as const)) : null
-  return { input, ...(mask ? { mask } : {}), ...(labels ? { labels } : {}), ...(values ? { values } : {}), ...(targets ? { targets } : {}), ...(taskLabels ? { taskLabels } : {}) }
+  // head-only step for nothing. Cached image rows need no pixels (they may not be loaded).
+  const cachedImages = cache.active && set.kind === 'image'
+  const rows = source.rows(idx, !cache.pooled && !cachedImages)
+  const mask = cache.pooled ? undefined : (rows.inputs?.mask ?? (tf.ones([idx.length, 1]) as tf.Tensor2D))
+  const input = cache.active ? cache.gather(side, idx) : rows.inputs!.tokens
+  const targets = rows.inputs?.targets
+  return { input, ...(mask ? { mask } : {}), ...(rows.labels ? { labels: rows.labels } : {}), ...(rows.values ? { values: rows.values } : {}), ...(targets ? { targets } : {}), ...(rows.taskLabels ? { taskLabels: rows.taskLabels } : {}) }
 }
 
 /** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
@@ -493,18 +464,18 @@ function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Sett
 }
 
 /** Loss and task metrics on a whole set, in batches, reading values with await. */
-export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
-  if (tuning.multi && set.kind === 'classification' && set.tasks && set.tasks.length > 1) return evaluateTasks(model, tuning, tuning.multi, set, set.tasks, cache, side)
-  if (valuesOf(set)) return evaluateRegression(model, tuning, set, valuesOf(set)!, cache, side)
+export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val', source = BatchSource.host(set)): Promise<Metrics> {
+  if (tuning.multi && set.kind === 'classification' && set.tasks && set.tasks.length > 1) return evaluateTasks(model, tuning, tuning.multi, source, set.tasks, cache, side)
+  if (valuesOf(set)) return evaluateRegression(model, tuning, source, valuesOf(set)!, cache, side)
   const lab = labelsOf(set)
   let lossSum = 0
   const preds: number[] = []
   const truth: number[] = []
   for (let start = 0; start < set.n; start += EVAL_BATCH) {
     const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
-    await fillCache(model, tuning, cache, set, side, idx)
+    await fillCache(model, tuning, cache, source, side, idx)
     const [lossT, predT] = tf.tidy(() => {
-      const batch = gatherBatch(set, cache, side, idx)
+      const batch = gatherBatch(source, cache, side, idx)
       const logits = logitsOf(model, tuning, batch, cache, tuning.settings, false)
       if (batch.labels) return [softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, 0), tf.argMax(logits, 1)]
       return [maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask!), tf.scalar(0)]
@@ -523,12 +494,13 @@ export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache:
 }
 
 /** Regression: MSE on standardised targets as the loss; MAE and RMSE in the target's units. */
-async function evaluateRegression(model: Body, tuning: Tuning, set: Encoded, target: NonNullable<ReturnType<typeof valuesOf>>, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+async function evaluateRegression(model: Body, tuning: Tuning, source: BatchSource, target: NonNullable<ReturnType<typeof valuesOf>>, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+  const set = source.set
   const preds = new Float32Array(set.n)
   for (let start = 0; start < set.n; start += EVAL_BATCH) {
     const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
-    await fillCache(model, tuning, cache, set, side, idx)
-    const out = tf.tidy(() => logitsOf(model, tuning, gatherBatch(set, cache, side, idx), cache, tuning.settings, false).reshape([-1]))
+    await fillCache(model, tuning, cache, source, side, idx)
+    const out = tf.tidy(() => logitsOf(model, tuning, gatherBatch(source, cache, side, idx), cache, tuning.settings, false).reshape([-1]))
     preds.set(await out.data(), start)
     out.dispose()
   }
@@ -536,15 +508,16 @@ async function evaluateRegression(model: Body, tuning: Tuning, set: Encoded, tar
 }
 
 /** Multitask evaluation: each head's loss, accuracy and macro-F1 on its own label column. */
-async function evaluateTasks(model: Body, tuning: Tuning, multi: MultiHead, set: Encoded, tasks: TaskLabels[], cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+async function evaluateTasks(model: Body, tuning: Tuning, multi: MultiHead, source: BatchSource, tasks: TaskLabels[], cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
+  const set = source.set
   const lossSums = tasks.map(() => 0)
   const preds: number[][] = tasks.map(() => [])
   const truth: number[][] = tasks.map(() => [])
   for (let start = 0; start < set.n; start += EVAL_BATCH) {
     const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
-    await fillCache(model, tuning, cache, set, side, idx)
+    await fillCache(model, tuning, cache, source, side, idx)
     const parts = tf.tidy(() => {
-      const batch = gatherBatch(set, cache, side, idx)
+      const batch = gatherBatch(source, cache, side, idx)
       const outputs = multi.apply(featuresOf(model, tuning, batch, cache, tuning.settings, false) as tf.Tensor2D, false)
       return tasks.map((t) => {
         const out = outputs.get(t.name)!
