@@ -63,7 +63,20 @@ test.describe('loading datasets', () => {
       await studio.uploadDataset('picked.csv', CSV)
       await studio.waitForDataset('picked.csv')
       await expect(page.getByTestId('dataset-rows')).toHaveText('40')
-      await expect(page.getByTestId('length-histogram')).toBeVisible()
+      const histogram = page.getByTestId('length-histogram')
+      await expect(histogram).toBeVisible()
+      // Its bins read with the keyboard too: Tab lands on it, End reads the last bin's count.
+      await histogram.getByRole('group').focus()
+      await page.keyboard.press('End')
+      const bins = Number(await histogram.getAttribute('data-bins'))
+      await expect(histogram.getByTestId('chart-readout')).toHaveText(/^\d+–\d+: \d+ texts$/)
+      const counts: number[] = []
+      await page.keyboard.press('Home')
+      for (let i = 0; i < bins; i++) {
+        counts.push(Number(/: (\d+) texts$/.exec((await histogram.getByTestId('chart-readout').textContent()) ?? '')?.[1]))
+        await page.keyboard.press('ArrowRight')
+      }
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(40) // every row is in one bin
       await expect(page.getByTestId('split-summary')).toContainText(/32 training and 8 validation examples/)
       await expect(page.getByTestId('split-summary').getByRole('row', { name: /ham/ })).toContainText('4')
     })

@@ -1,32 +1,9 @@
-import { create } from 'zustand'
-import type { FromWorker, Which } from '../worker/protocol'
+import type { FromWorker } from '../worker/protocol'
+import { emptySide as empty, type Side } from './parts'
+export type { PlaygroundState, Side } from './parts'
+import { sliceHook } from './sliceHook'
 
-/** The playground's own small store: answers to "try the model" requests, by side.
- *  Kept apart from the studio store because nothing else reads it. */
-export interface Side {
-  classes: { name: string; prob: number }[] | null
-  value: { name: string; value: number } | null // regression: the predicted number
-  text: string | null
-  note: string
-  done: boolean
-  stopped: boolean
-}
-
-export interface PlaygroundState {
-  requestId: string | null
-  pending: boolean
-  message: string | null // why a request got no (full) answer
-  sides: Record<Which, Side>
-}
-
-const empty = (): Side => ({ classes: null, value: null, text: null, note: '', done: false, stopped: false })
-
-export const usePlayground = create<PlaygroundState>()(() => ({
-  requestId: null,
-  pending: false,
-  message: null,
-  sides: { before: empty(), after: empty() },
-}))
+export const usePlayground = sliceHook('playground')
 
 export function startRequest(requestId: string): void {
   usePlayground.setState({ requestId, pending: true, message: null, sides: { before: empty(), after: empty() } })

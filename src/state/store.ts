@@ -4,6 +4,7 @@ import { decodeSettings, encodeSettings, type DecodeReport } from '../settings/c
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, DoneReason, Metrics, ModelSummary, RunSummary } from '../worker/protocol'
+import { freshExport, initialCheckpoints, initialDatasets, initialExport, initialPlayground, type CheckpointsState, type DatasetsState, type ExportState, type PlaygroundState } from './parts'
 
 export interface Notice {
   id: number
@@ -61,7 +62,16 @@ export interface NoticeSlice {
   dismiss: (id: number) => void
 }
 
-export type Studio = SettingsSlice & AssetsSlice & RunSlice & NoticeSlice
+/** The parts worker events feed, each read through its own hook (sliceHook.ts) with its
+ *  handlers beside it (datasets.ts, playground.ts, checkpoints.ts, exportState.ts). */
+export interface PartsSlice {
+  datasets: DatasetsState
+  playground: PlaygroundState
+  checkpoints: CheckpointsState
+  exporting: ExportState
+}
+
+export type Studio = SettingsSlice & AssetsSlice & RunSlice & NoticeSlice & PartsSlice
 
 const BACKEND_KEY = 'studio.backend'
 
@@ -121,7 +131,8 @@ const runSlice: StateCreator<Studio, [], [], RunSlice> = (set) => ({
   baseline: null,
   lastVal: null,
   result: null,
-  startRun: (runId) => set({ runId, status: 'starting', steps: [], epochs: [], progress: null, baseline: null, lastVal: null, result: null }),
+  // A new run starts from the tuned end again: the last run's α and sweep are forgotten.
+  startRun: (runId) => set((st) => ({ runId, status: 'starting', steps: [], epochs: [], progress: null, baseline: null, lastVal: null, result: null, exporting: { ...st.exporting, ...freshExport() } })),
 })
 
 let nextNotice = 1
@@ -131,9 +142,18 @@ const noticeSlice: StateCreator<Studio, [], [], NoticeSlice> = (set) => ({
   dismiss: (id) => set((st) => ({ notices: st.notices.filter((n) => n.id !== id) })),
 })
 
+const partsSlice: StateCreator<Studio, [], [], PartsSlice> = () => ({
+  datasets: initialDatasets(),
+  playground: initialPlayground(),
+  checkpoints: initialCheckpoints(),
+  exporting: initialExport(),
+})
+
+/** The one store, made of slices. */
 export const useStudio = create<Studio>()((...a) => ({
   ...settingsSlice(...a),
   ...assetsSlice(...a),
   ...runSlice(...a),
   ...noticeSlice(...a),
+  ...partsSlice(...a),
 }))

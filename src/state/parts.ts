@@ -1,0 +1,68 @@
+/** The shapes and starting values of the store's parts that worker events feed (datasets,
+ *  playground, checkpoints, export). Kept apart from their event handlers, which use the
+ *  store, so that store.ts can build itself from these without importing them back. */
+import type { AugmentSample, StoredDatasetInfo } from '../worker/dataProtocol'
+import type { CheckpointMeta, InterruptedRun, RunInfo } from '../worker/checkpointProtocol'
+import type { ExportChoice, Metrics, SweepPoint, Which } from '../worker/protocol'
+
+/** Datasets kept in this browser and the augmentation preview, as the worker reports them. */
+export interface DatasetsState {
+  stored: StoredDatasetInfo[]
+  currentId: string | null
+  usage: { used: number; quota: number } | null
+  augment: { size: number; samples: AugmentSample[] } | null
+}
+
+export const initialDatasets = (): DatasetsState => ({ stored: [], currentId: null, usage: null, augment: null })
+
+/** The playground's part of the store: answers to "try the model" requests, by side. */
+export interface Side {
+  classes: { name: string; prob: number }[] | null
+  value: { name: string; value: number } | null // regression: the predicted number
+  text: string | null
+  note: string
+  done: boolean
+  stopped: boolean
+}
+
+export interface PlaygroundState {
+  requestId: string | null
+  pending: boolean
+  message: string | null // why a request got no (full) answer
+  sides: Record<Which, Side>
+}
+
+export const emptySide = (): Side => ({ classes: null, value: null, text: null, note: '', done: false, stopped: false })
+
+export const initialPlayground = (): PlaygroundState => ({ requestId: null, pending: false, message: null, sides: { before: emptySide(), after: emptySide() } })
+
+/** Checkpoints, run history and storage: their part of the store, fed by worker events. */
+export interface CheckpointsState {
+  items: CheckpointMeta[]
+  runs: RunInfo[]
+  storage: { usage: number | null; quota: number | null; checkpointBytes: number } | null
+  persisted: boolean | null // navigator.storage.persisted(); null: unknown or unsupported
+  storageFull: { runId: string; message: string } | null // a save was refused: the run is paused
+  interrupted: InterruptedRun | null // a run the last visit did not see end
+  restoredId: string | null // the checkpoint whose weights the session holds
+}
+
+export const initialCheckpoints = (): CheckpointsState => ({ items: [], runs: [], storage: null, persisted: null, storageFull: null, interrupted: null, restoredId: null })
+
+/** Interpolation, sweep, export and import: their part of the store. */
+export interface ExportState {
+  alpha: number // the slider
+  applied: { alpha: number; metrics: Metrics } | null // what the worker last applied and measured
+  kept: number // α chosen with "Keep best α" (1 = the fine-tuned model)
+  sweep: SweepPoint[]
+  best: number | null
+  pending: 'interpolate' | 'sweep' | 'export' | 'import' | null
+  lastExport: { fileName: string; bytes: number; choice: ExportChoice } | null
+  imported: { fileName: string; title: string; choice: ExportChoice; metrics: Metrics | null; note: string } | null
+}
+
+/** The export part with nothing applied yet (a new run starts from the tuned end again). */
+export const freshExport = (): Omit<ExportState, 'imported' | 'lastExport'> => ({ alpha: 1, applied: null, kept: 1, sweep: [], best: null, pending: null })
+
+export const initialExport = (): ExportState => ({ ...freshExport(), lastExport: null, imported: null })
+
