@@ -12,6 +12,14 @@ export function targets(r) {
   const out = []
   for (const b of r.backends.filter((x) => x.available)) {
     for (const w of b.models ?? []) {
+      if (w.check) {
+        out.push({
+          target: `a training step on ${b.backend} equals the cpu backend's (${w.id}: loss and every gradient)`,
+          value: w.check.error ? null : w.check.worstGradRelError,
+          verdict: !w.check.error && w.check.ok ? 'met' : 'not met',
+          detail: w.check.error ?? `loss ${f(w.check.loss, 5)} vs ${f(w.check.cpuLoss, 5)}; worst gradient ${w.check.worstGradient}, relative error ${Number(w.check.worstGradRelError).toExponential(1)}; ${w.check.nonFinite} non-finite values`,
+        })
+      }
       out.push({
         target: `overheadVsFit ≤ 1.05: studio loop / lean minimize loop (${b.backend}, ${w.id}, every method)`,
         value: Math.max(...w.methods.map((m) => m.overhead.ratio)),

@@ -50,6 +50,8 @@ const launchArgs = [
 ]
 // Seconds of timed steps per loop and method; software WebGPU/CPU get less (they are 10-50× slower).
 const budgets = { wasm: 4, webgl: 3, cpu: 2, webgpu: 2 }
+/** Plain-JS cpu and software WebGPU: 10-50× slower than wasm here. */
+const slow = (backend) => backend === 'cpu' || backend === 'webgpu'
 const backendArgs = (backend) => ({
   backend,
   workloads: (opts.models ?? 'tiny-lm,emoji-cnn').split(','),
@@ -63,7 +65,11 @@ const backendArgs = (backend) => ({
   maxSteps: quick ? 4 : 2000,
   // At least this many timed steps, whatever the budget: 3 on the slow backends left the
   // studio/lean ratio at the mercy of one slow step (lean runs either side differed by 20 %).
-  minSteps: quick ? 3 : 8,
+  // The software backends take seconds a step, so 6 of them are already a long sample.
+  minSteps: quick ? 3 : slow(backend) ? 6 : 8,
+  // Distinct rows per loop: their feature cache is filled in an untimed first epoch, which
+  // on the software backends took minutes for 512 rows (27 of the 45 CPU minutes in one run).
+  maxRows: quick ? 64 : slow(backend) ? 128 : 512,
   // Studio runs per method, each between two lean runs: each gives one paired ratio, and the
   // verdict needs the 90 % interval over them (bench/page/stats.ts), so at least two.
   repeats: Number(opts.repeats ?? (quick ? 2 : ({ wasm: 5, webgl: 3 }[backend] ?? 2))),

@@ -11,14 +11,11 @@ import { inputTensors, slice, type BenchMethod, type Rows, type Workload } from 
 
 export const now = () => performance.now()
 const LOSS_READ_EVERY = 8
-/** Distinct rows a loop cycles through: enough for 64 steps of 8. More cost their feature
- *  cache up front (a TinyGpt forward pass per row), and a sub-millisecond head-only step
- *  needs thousands of steps to be timed at all. */
-const MAX_ROWS = 512
-
-/** Rows for `steps` batches of `batchSize`, at most MAX_ROWS, a whole number of batches. */
-export function distinctRows(steps: number, batchSize: number): number {
-  return Math.max(batchSize, Math.min(steps * batchSize, Math.floor(MAX_ROWS / batchSize) * batchSize))
+/** Rows for `steps` batches of `batchSize`, at most `maxRows` (a whole number of batches):
+ *  loops cycle through them. More rows cost their feature cache up front (a forward pass per
+ *  row), and a sub-millisecond head-only step needs thousands of steps to be timed at all. */
+export function distinctRows(steps: number, batchSize: number, maxRows: number): number {
+  return Math.max(batchSize, Math.min(steps * batchSize, Math.floor(maxRows / batchSize) * batchSize))
 }
 
 /** Settings shared by the studio run and the reference: everything that adds work beyond
@@ -66,14 +63,14 @@ export interface LeanRun {
  *  once, outside the timing), every batch gathered on the device, then
  *  optimizer.minimize over the same variables; losses read every 8 steps and after the last.
  *  No metrics, events, shuffling or yields. */
-export async function referenceLoop(w: Workload, s: Settings, budgetSec: number, maxSteps: number, minSteps: number): Promise<LeanRun> {
+export async function referenceLoop(w: Workload, s: Settings, budgetSec: number, maxSteps: number, minSteps: number, maxRows: number): Promise<LeanRun> {
   const model = w.model
   const tuning = new Tuning(model, s, w.classes)
   const vars = trainableVariables(model, s, 0, tuning.parts)
   const opt = tf.train.adam(s.learningRate)
   const plan = planOf(model, tuning, s)
   const B = s.batchSize
-  const rows = distinctRows(maxSteps + 3, B)
+  const rows = distinctRows(maxSteps + 3, B, maxRows)
   const { x, mask, labels } = inputTensors(slice(w.all, 0, rows))
   const part = (t: tf.Tensor, a: number, n: number) => t.slice([a, ...t.shape.slice(1).map(() => 0)], [n, ...t.shape.slice(1)])
   // The cache in chunks of 64 rows: all rows at once kept every block's activations alive
@@ -155,9 +152,9 @@ export interface StudioRun {
  *  read of the epoch's last loss, leaving out what happens between epochs (validation,
  *  snapshots, callbacks), which the lean loop does not do; without a cache the first epoch
  *  is timed from the first loss read after the warm-up step. */
-export async function studioLoop(w: Workload, s0: Settings, steps: number, cached: boolean): Promise<StudioRun> {
+export async function studioLoop(w: Workload, s0: Settings, steps: number, cached: boolean, maxRows: number): Promise<StudioRun> {
   const B = s0.batchSize
-  const rows = distinctRows(steps + (cached ? 0 : 2), B)
+  const rows = distinctRows(steps + (cached ? 0 : 2), B, maxRows)
   const spe = rows / B // steps per epoch
   const timedEpochs = cached ? Math.ceil(steps / spe) : Math.ceil((steps + 2) / spe)
   const s = { ...s0, epochs: (cached ? 1 : 0) + timedEpochs }

@@ -15,6 +15,7 @@ import { LORA_TARGETS, parseLoraTargets } from '../../src/engine/tuning/lora'
 import { DEFAULTS } from '../../src/settings/schema'
 import type { Settings } from '../../src/settings/types'
 import { checkpointBench } from './checkpointBench'
+import { gradientCheck } from './gradientCheck'
 import { headFitComparison, layersFitComparison } from './fitComparisons'
 import { countCnnFlops, countFlops, matmulFlops } from './flops'
 import { benchSettings, planOf, referenceLoop, studioLoop } from './loops'
@@ -34,6 +35,7 @@ export interface BackendArgs {
   budgetSec: number // target measured seconds per loop and method
   maxSteps: number
   minSteps: number
+  maxRows: number // distinct rows a loop cycles through (their cache is filled up front)
   repeats: number // studio runs, each between two lean runs
   fit: boolean // also run the model.fit comparisons
   fitRepeats: number
@@ -95,12 +97,12 @@ async function benchMethod(w: Workload, m: BenchMethod, args: BackendArgs) {
   const flops = flopsOf(w, s, probe)
   probe.dispose()
   const cached = plan.blocks > 0 || plan.pooled
-  const ref1 = await referenceLoop(w, s, args.budgetSec, args.maxSteps, args.minSteps)
+  const ref1 = await referenceLoop(w, s, args.budgetSec, args.maxSteps, args.minSteps, args.maxRows)
   const refs = [ref1]
   const studios = []
   for (let r = 0; r < Math.max(1, args.repeats); r++) {
-    studios.push(await studioLoop(w, s, ref1.steps, cached))
-    refs.push(await referenceLoop(w, s, args.budgetSec, ref1.steps, ref1.steps))
+    studios.push(await studioLoop(w, s, ref1.steps, cached, args.maxRows))
+    refs.push(await referenceLoop(w, s, args.budgetSec, ref1.steps, ref1.steps, args.maxRows))
   }
   const studioMs = studios.map((x) => x.stepMs)
   const refMs = refs.map((x) => x.stepMs)
@@ -150,13 +152,15 @@ async function benchBackend(args: BackendArgs) {
   const models = []
   for (const id of args.workloads) {
     const w = await workload(id, args.seqLen)
+    // First: does this backend train this model correctly at all (against the cpu backend)?
+    const check = args.backend === 'cpu' ? null : await safely(() => gradientCheck(w, args.backend))
     const methods = []
     for (const m of args.methods) methods.push(await benchMethod(w, m, args))
     const fit = args.fit ? await safely(async () => {
       const head = await headFitComparison(w, 16, args.fitRepeats)
       return { ...head, overhead: withVerdict(head.overhead) }
     }) : null
-    models.push({ id, describe: w.describe, batchSize: args.batchSize, methods, fit })
+    models.push({ id, describe: w.describe, batchSize: args.batchSize, check, methods, fit })
   }
   const layersFit = args.fit && args.workloads.includes('emoji-cnn') ? await safely(async () => {
     const layers = await layersFitComparison(await workload('emoji-cnn', args.seqLen), 8, args.fitRepeats)
@@ -205,7 +209,7 @@ async function benchStudio(args: { backend: string; model: WorkloadId; method: B
   const probe = new Tuning(w.model, s, w.classes)
   const plan = planOf(w.model, probe, s)
   probe.dispose()
-  return studioLoop(w, s, args.steps, plan.blocks > 0 || plan.pooled)
+  return studioLoop(w, s, args.steps, plan.blocks > 0 || plan.pooled, 512)
 }
 
 const win = window as unknown as Record<string, unknown>
