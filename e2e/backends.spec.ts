@@ -27,3 +27,27 @@ test('the backend choice is remembered across visits', async ({ studio, page }) 
   await expect.poll(() => studio.backend(), { timeout: 90_000 }).toBe('webgl')
   await expect(page.getByLabel('Backend', { exact: true })).toHaveValue('webgl')
 })
+
+// The emoji CNN sums 9 depthwise taps per block: one AddN that wide is more storage buffers
+// than a WebGPU shader may bind by default, and every image run there diverged at step 1
+// (src/engine/ops/addMany.ts). Head only, so the slow software adapter runs the body once.
+test('the emoji CNN trains on WebGPU too, and beats its baseline', async ({ studio, page, baseURL }) => {
+  test.setTimeout(480_000)
+  await studio.open('b=webgpu&m=head&ep=10&lr=0.01')
+  await expect.poll(() => studio.backend(), { timeout: 60_000 }).toBe('webgpu')
+  await page.getByLabel('Sample dataset').selectOption('emoji-openmoji.zip')
+  await studio.waitForDataset('emoji-openmoji.zip')
+  await page.getByText('Load a model', { exact: true }).click()
+  await page.getByLabel('Model URL (model.json)').fill(`${baseURL}/models/emoji-cnn/model.json`)
+  await page.getByRole('button', { name: 'Load model from URL' }).click()
+  await expect(page.getByTestId('model-title')).toContainText('Emoji CNN', { timeout: 120_000 })
+  await expect(studio.trainButton).toBeEnabled({ timeout: 30_000 })
+  await studio.trainButton.click()
+  await studio.waitFinished(420_000)
+  const text = (await studio.status.textContent()) ?? ''
+  test.info().annotations.push({ type: 'webgpu image run', description: text })
+  const m = /Training complete — 10 epochs, best validation accuracy ([\d.]+)% \(baseline ([\d.]+)%\)/.exec(text)
+  expect(m, text).not.toBeNull()
+  expect(Number(m![1])).toBeGreaterThan(Number(m![2]))
+  expect((await studio.series()).steps.every((s) => Number.isFinite(s.loss))).toBe(true)
+})
