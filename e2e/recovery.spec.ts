@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { chromium } from '@playwright/test'
 import { expect, smallSpamHam, test } from './fixtures'
-import type { StudioPage } from './pages/studio'
+import { StudioPage } from './pages/studio'
 
 // Slow enough to act between epochs: 64 training rows, 8 per step, 8 steps an epoch.
 const slow = 'ep=4&sl=32&bs=8&wu=0'
@@ -78,6 +82,56 @@ test('a full disk pauses the run with a clear alert, nothing half-written is lis
   await studio.waitFinished()
   await expect(studio.status).toContainText('Training complete')
   await expect.poll(async () => (await page.getByTestId('checkpoint-row').evaluateAll((r) => r.map((x) => x.getAttribute('data-epoch')))).sort()).toEqual(['1', '2'])
+})
+
+test('a real quota: IndexedDB refuses the checkpoint, the run pauses with the alert, the dataset stays, and more room continues it', async () => {
+  // A real quota through DevTools (what "Simulate custom storage quota" in Chrome's
+  // Application panel uses). It binds IndexedDB writes only in a persistent profile (not in
+  // Playwright's default incognito contexts) and only if set before the origin first opens
+  // its storage, so it is set on a blank page of the same origin before the studio loads.
+  // navigator.storage.estimate() still reports the disk's quota, so this goes past the
+  // studio's estimate check to a real QuotaExceededError from IndexedDB, as a full disk does.
+  const use = test.info().project.use
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'studio-quota-'))
+  const context = await chromium.launchPersistentContext(dir, { ...use.launchOptions, baseURL: use.baseURL })
+  try {
+    const page = context.pages()[0] ?? (await context.newPage())
+    await page.route('**/__blank', (r) => r.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>blank</title>' }))
+    await page.goto('/__blank')
+    const origin = new URL(page.url()).origin
+    const cdp = await context.newCDPSession(page)
+    // 1 MB: room for the dataset and the settings, not for a checkpoint (about 2.4 MB here).
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1024 * 1024 })
+    const studio = new StudioPage(page)
+    await studio.open('ep=2&sl=32&bs=8&wu=0')
+    await studio.uploadDataset('quota-real.csv', smallSpamHam(60))
+    await studio.waitForDataset('quota-real.csv')
+    await studio.trainButton.click()
+
+    const alert = page.getByTestId('storage-full')
+    await expect(alert).toBeVisible({ timeout: 120_000 })
+    await expect(alert).toContainText('storage for this site is full')
+    await expect(alert).toContainText('Training is paused and nothing is lost')
+    await expect(studio.status).toHaveText('Paused.')
+    const held = await studio.lossPoints()
+    expect(held).toBeGreaterThan(0)
+    await page.waitForTimeout(1500)
+    expect(await studio.lossPoints()).toBe(held)
+    await expect(page.getByTestId('checkpoint-row')).toHaveCount(0)
+    await expect(page.getByTestId('dataset-summary')).toContainText('quota-real.csv')
+
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1024 ** 3 }) // the person made room
+    await alert.getByRole('button', { name: 'Delete older checkpoints and continue' }).click()
+    await studio.waitFinished()
+    await expect(studio.status).toContainText('Training complete')
+    await expect.poll(async () => (await page.getByTestId('checkpoint-row').evaluateAll((r) => r.map((x) => x.getAttribute('data-epoch')))).sort()).toEqual(['1', '2'])
+    // The stored dataset survived: it is still offered after a reload.
+    await page.reload()
+    await expect(page.getByTestId('stored-datasets')).toContainText('quota-real.csv', { timeout: 60_000 })
+  } finally {
+    await context.close()
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test('the worker dying mid-run: a clear alert, Train usable again, the last checkpoint intact and restorable', async ({ studio, page }) => {
