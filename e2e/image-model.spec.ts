@@ -8,12 +8,7 @@ test('the emoji CNN fine-tunes a head on the OpenMoji sample and beats its basel
   test.setTimeout(600_000)
   await studio.open()
   await test.step('load the OpenMoji sample and the built-in image model', async () => {
-    await page.getByLabel('Sample dataset').selectOption('emoji-openmoji.zip')
-    await studio.waitForDataset('emoji-openmoji.zip')
-    await page.getByText('Load a model', { exact: true }).click()
-    await page.getByLabel('Model URL (model.json)').fill(`${baseURL}/models/emoji-cnn/model.json`)
-    await page.getByRole('button', { name: 'Load model from URL' }).click()
-    await expect(page.getByTestId('model-title')).toContainText('Emoji CNN', { timeout: 120_000 })
+    await studio.loadEmojiSampleAndCnn(baseURL!)
   })
   await test.step('train the head on frozen features', async () => {
     await page.getByLabel('Method', { exact: true }).selectOption({ label: 'Head only (linear probe)' })

@@ -47,6 +47,16 @@ export class StudioPage {
     return this.page.evaluate(() => (window as unknown as { __studio: () => { steps: { step: number; loss: number }[]; epochs: { valAcc?: number; valLoss: number }[] } }).__studio())
   }
 
+  /** The OpenMoji sample and the built-in emoji CNN, loaded through the page as a person would. */
+  async loadEmojiSampleAndCnn(baseURL: string) {
+    await this.page.getByLabel('Sample dataset').selectOption('emoji-openmoji.zip')
+    await this.waitForDataset('emoji-openmoji.zip')
+    await this.page.getByText('Load a model', { exact: true }).click()
+    await this.page.getByLabel('Model URL (model.json)').fill(`${baseURL}/models/emoji-cnn/model.json`)
+    await this.page.getByRole('button', { name: 'Load model from URL' }).click()
+    await expect(this.page.getByTestId('model-title')).toContainText('Emoji CNN', { timeout: 120_000 })
+  }
+
   async waitFinished(timeout = 240_000) {
     await expect(this.status).toContainText(/Training complete|Stopped early|Training stopped|diverged/, { timeout })
   }
