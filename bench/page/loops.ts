@@ -11,6 +11,9 @@ import { inputTensors, slice, type BenchMethod, type Rows, type Workload } from 
 
 export const now = () => performance.now()
 const LOSS_READ_EVERY = 8
+/** Distinct rows on the fast backends (bench/run.mjs uses fewer on the slow ones). */
+export const MAX_ROWS = 512
+
 /** Rows for `steps` batches of `batchSize`, at most `maxRows` (a whole number of batches):
  *  loops cycle through them. More rows cost their feature cache up front (a forward pass per
  *  row), and a sub-millisecond head-only step needs thousands of steps to be timed at all. */

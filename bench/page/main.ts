@@ -18,7 +18,7 @@ import { checkpointBench } from './checkpointBench'
 import { gradientCheck } from './gradientCheck'
 import { headFitComparison, layersFitComparison } from './fitComparisons'
 import { countCnnFlops, countFlops, matmulFlops } from './flops'
-import { benchSettings, planOf, referenceLoop, studioLoop } from './loops'
+import { benchSettings, MAX_ROWS, planOf, referenceLoop, studioLoop } from './loops'
 import { atMost, pairedRatio, type RatioEstimate } from './stats'
 import { isText, slice, workload, type BenchMethod, type Workload, type WorkloadId } from './workloads'
 
@@ -209,7 +209,7 @@ async function benchStudio(args: { backend: string; model: WorkloadId; method: B
   const probe = new Tuning(w.model, s, w.classes)
   const plan = planOf(w.model, probe, s)
   probe.dispose()
-  return studioLoop(w, s, args.steps, plan.blocks > 0 || plan.pooled, 512)
+  return studioLoop(w, s, args.steps, plan.blocks > 0 || plan.pooled, MAX_ROWS)
 }
 
 const win = window as unknown as Record<string, unknown>

@@ -1,6 +1,6 @@
-import { useStudio, type Studio } from './store'
+import { useStudio, type PartsSlice, type Studio } from './store'
 
-type Part = 'datasets' | 'playground' | 'checkpoints' | 'exporting'
+type Part = keyof PartsSlice
 
 /** A hook over one part of the studio store, with the API the parts had as stores of their
  *  own (`useX(selector)`, `useX.getState()`, `useX.setState(patch)`). There is one store, so

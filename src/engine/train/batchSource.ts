@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { labelsOf, valuesOf, type Encoded } from './encoded'
+import { labelsOf, tasksOf, valuesOf, type Encoded } from './encoded'
 import { imageTensor } from './imageBatches'
 
 /** A batch's raw inputs and targets, before any cached prefix. */
@@ -48,7 +48,7 @@ export class BatchSource {
     const set = this.set
     const lab = labelsOf(set)
     const val = valuesOf(set)
-    const tasks = set.kind === 'classification' && set.tasks && set.tasks.length > 1 ? set.tasks : null
+    const tasks = tasksOf(set)
     const dev = this.dev
     if (!dev) {
       return {
@@ -131,7 +131,7 @@ function hostArrays(set: Encoded): HostArray[] | null {
   if (lab) out.push({ key: 'labels', data: lab.labels, shape: [n], dtype: 'int32' })
   const val = valuesOf(set)
   if (val) out.push({ key: 'values', data: val.values, shape: [n], dtype: 'float32' })
-  if (set.kind === 'classification' && set.tasks && set.tasks.length > 1) for (const t of set.tasks) out.push({ key: `task:${t.name}`, data: t.labels, shape: [n], dtype: 'int32' })
+  for (const t of tasksOf(set) ?? []) out.push({ key: `task:${t.name}`, data: t.labels, shape: [n], dtype: 'int32' })
   return out
 }
 

@@ -44,6 +44,11 @@ export function valuesOf(set: Encoded): { values: Float32Array; scale: TargetSca
   return null
 }
 
+/** The label columns of a multitask set (text classification with two or more); null otherwise. */
+export function tasksOf(set: Encoded): TaskLabels[] | null {
+  return set.kind === 'classification' && set.tasks && set.tasks.length > 1 ? set.tasks : null
+}
+
 /** What the task head must output for this set: classes, one number, or none (LM). */
 export function headNeedOf(set: Encoded): number | 'regression' | null {
   if (valuesOf(set)) return 'regression'

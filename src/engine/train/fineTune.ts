@@ -27,7 +27,7 @@ import { multiHeadFor, multitaskMetrics, type TaskLabels } from './multitaskData
 import type { MultiHead } from '../tuning/multitask'
 import { prefetchImages } from './imageBatches'
 import { BatchSource } from './batchSource'
-import { labelsOf, valuesOf, type Encoded } from './encoded'
+import { labelsOf, tasksOf, valuesOf, type Encoded } from './encoded'
 import { headLoss } from '../tuning/heads'
 import { regressionBaseline, regressionMetrics } from './regression'
 
@@ -465,7 +465,8 @@ function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Sett
 
 /** Loss and task metrics on a whole set, in batches, reading values with await. */
 export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val', source = BatchSource.host(set)): Promise<Metrics> {
-  if (tuning.multi && set.kind === 'classification' && set.tasks && set.tasks.length > 1) return evaluateTasks(model, tuning, tuning.multi, source, set.tasks, cache, side)
+  const tasks = tasksOf(set)
+  if (tuning.multi && tasks) return evaluateTasks(model, tuning, tuning.multi, source, tasks, cache, side)
   if (valuesOf(set)) return evaluateRegression(model, tuning, source, valuesOf(set)!, cache, side)
   const lab = labelsOf(set)
   let lossSum = 0

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { addMany } from '../ops/addMany'
+import { globalNorm } from './clipping'
 import type { TinyGpt } from '../models/tinyGpt'
 import { mulberry32 } from '../data/rng'
 
@@ -110,8 +110,7 @@ function clipByGlobalNorm(vars: tf.Variable[], grads: tf.NamedTensorMap, clip: n
     return { name: v.name, tensor: g }
   })
   if (clip <= 0) return list
-  const sq = addMany(list.map((g) => tf.sum(tf.square(g.tensor))))
-  const scale = tf.minimum(1, tf.div(clip, tf.maximum(tf.sqrt(sq), 1e-6)))
+  const scale = tf.minimum(1, tf.div(clip, tf.maximum(globalNorm(list.map((g) => g.tensor)), 1e-6)))
   return list.map((g) => ({ name: g.name, tensor: tf.mul(g.tensor, scale) }))
 }
 

@@ -1,4 +1,4 @@
-import { memo, useState } from 'react'
+import { useState } from 'react'
 import { niceTicks } from '../train/LineSvg'
 
 /** A plain SVG bar chart for the dataset histograms. Recharts took 60-120 ms of main thread
@@ -12,7 +12,8 @@ export interface Bar {
 
 const W = 600
 
-export const BarsSvg = memo(function BarsSvg({ bars, unit, color, height = 180 }: { bars: readonly Bar[]; unit: string; color: string; height?: number }) {
+// Not memo'd: its parents are, and they build `bars` afresh each time they render.
+export function BarsSvg({ bars, unit, color, height = 180 }: { bars: readonly Bar[]; unit: string; color: string; height?: number }) {
   const [at, setAt] = useState<number | null>(null)
   const n = bars.length
   const pad = { left: 48, right: 12, top: 8, bottom: 28 }
@@ -70,4 +71,4 @@ export const BarsSvg = memo(function BarsSvg({ bars, unit, color, height = 180 }
       </p>
     </div>
   )
-})
+}
