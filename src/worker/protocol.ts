@@ -6,10 +6,11 @@ import type { ExportChoice } from '../engine/export/tuningPack'
 import type { SweepPoint } from '../engine/tuning/blend'
 
 export type { ExportChoice, SweepPoint }
+// The engine owns its domain types; the page gets them here, never from src/engine.
+import type { DoneReason, LayerSummary, Metrics, ModelInput, RunSummary, StepEvent, TaskKind, TaskMetrics } from '../engine/types'
+export type { BackendInfo, DoneReason, LayerSummary, Metrics, ModelInput, RunSummary, StepEvent, TaskKind, TaskMetrics }
 import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
 import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
-
-export type TaskKind = 'text-classification' | 'text-regression' | 'tabular-classification' | 'tabular-regression' | 'language-modelling' | 'image-classification'
 
 export interface DatasetSummary {
   id: string
@@ -27,15 +28,6 @@ export interface DatasetSummary {
   details?: DatasetDetails // roles, split, lengths, storage, images (see dataProtocol.ts)
 }
 
-export interface LayerSummary {
-  name: string
-  type: string
-  block: number
-  outputShape: string
-  params: number
-  trainable: boolean
-}
-
 export interface ModelSummary {
   id: string
   title: string
@@ -51,54 +43,6 @@ export interface ModelSummary {
   vocabSize: number
   /** What the model reads, for the panel and the playground (absent: TinyGpt text). */
   input?: ModelInput
-}
-
-export interface ModelInput {
-  kind: 'text' | 'image' | 'tabular'
-  shape: string // e.g. "[B, 224, 224, 3]"
-  description: string // e.g. "224×224 RGB images, pixels scaled to [-1, 1]"
-  features?: string[] // tabular: the feature columns, in input order
-  typical?: number[] // tabular: a typical value per feature (training means), to start a row from
-}
-
-export interface Metrics {
-  loss: number
-  accuracy?: number // 0..1
-  macroF1?: number
-  perplexity?: number
-  mae?: number // regression: mean absolute error, in the target's units
-  rmse?: number // regression: root mean squared error, in the target's units
-  confusion?: number[][] // [truth][prediction]
-  tasks?: TaskMetrics[] // multitask: one entry per label column; the fields above are their means (confusion: first task)
-}
-
-export interface TaskMetrics {
-  name: string // the label column
-  weight: number // its weight in the summed loss
-  loss: number
-  accuracy: number
-  macroF1: number
-}
-
-export interface StepEvent {
-  step: number // optimizer steps done
-  totalSteps: number
-  epoch: number // 0-based epoch in progress
-  epochs: number
-  loss: number // mean training loss over the last reporting window
-  lr: number
-  samplesPerSec: number
-  etaSec: number
-}
-
-export type DoneReason = 'finished' | 'stopped' | 'early-stopped' | 'diverged'
-
-export interface RunSummary {
-  epochs: number // epochs completed
-  bestEpoch: number
-  best: Metrics
-  baseline: Metrics
-  seconds: number
 }
 
 /** "before" = the base weights (with the run's head as it was before training), "after" = tuned. */

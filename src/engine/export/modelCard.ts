@@ -1,5 +1,5 @@
 import type { Settings } from '../../settings/types'
-import type { Metrics } from '../../worker/protocol'
+import type { Metrics } from '../types/metrics'
 import type { ExportChoice } from './tuningPack'
 
 /** What an export says about itself: card.json (for programs) and README.md (for people). */

@@ -1,5 +1,5 @@
 import type { Settings } from '../../settings/types'
-import type { Metrics } from '../../worker/protocol'
+import type { Metrics } from '../types/metrics'
 import { escapeHtml } from './escapeHtml'
 import { lineChartSvg } from './svgChart'
 import { headlineFor } from '../train/headlineMetric'

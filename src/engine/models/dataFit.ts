@@ -1,4 +1,4 @@
-import type { ModelInput, TaskKind } from '../../worker/protocol'
+import type { ModelInput, TaskKind } from '../types/model'
 
 /** Why this model cannot be fine-tuned on this dataset, or null when it can. */
 export function dataFitProblem(model: { title: string; input: ModelInput; hasTokenizer: boolean }, dataset: { name: string; task: TaskKind } | null): string | null {

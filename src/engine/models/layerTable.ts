@@ -1,4 +1,4 @@
-import type { LayerSummary } from '../../worker/protocol'
+import type { LayerSummary } from '../types/model'
 import type { TinyGpt } from './tinyGpt'
 
 const TYPES: Record<string, string> = {

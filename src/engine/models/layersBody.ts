@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import type { LayerSummary, ModelInput } from '../../worker/protocol'
+import type { LayerSummary, ModelInput } from '../types/model'
 import type { Body } from './body'
 import type { ForwardOptions, Param } from './tinyGpt'
 import { registerWasmConvGrads } from './wasmConvGrads'

@@ -1,7 +1,8 @@
 /** What the studio keeps in IndexedDB. Plain, structured-clone friendly records: the worker
  *  writes them, the page only ever sees the metadata (never the weights). */
 import type { Settings } from '../../settings/types'
-import type { DoneReason, Metrics } from '../../worker/protocol'
+import type { Metrics } from '../types/metrics'
+import type { DoneReason } from '../types/run'
 import type { EarlyStoppingState } from '../train/earlyStopping'
 import type { OptimizerState } from '../train/optimizers'
 import type { PlateauState } from '../train/plateau'

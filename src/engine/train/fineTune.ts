@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Settings } from '../../settings/types'
-import type { DoneReason, Metrics, RunSummary, StepEvent } from '../../worker/protocol'
+import type { Metrics } from '../types/metrics'
+import type { DoneReason, RunSummary, StepEvent } from '../types/run'
 import { mulberry32, shuffleInPlace } from '../data/rng'
 import type { Body } from '../models/body'
 import { TinyGpt, type ForwardHooks, type Param } from '../models/tinyGpt'

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import type { Metrics } from '../../worker/protocol'
+import type { Metrics } from '../types/metrics'
 import type { Body } from '../models/body'
 import type { LoopResumeState, StoredOptimizerGroup, StoredTensor } from '../storage/types'
 import type { ParamOwner } from '../tuning/namedVariable'

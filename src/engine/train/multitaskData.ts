@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/types'
 import { MultiHead } from '../tuning/multitask'
 import { taskWeightsFor } from '../../settings/taskWeights'
-import type { Metrics, TaskMetrics } from '../../worker/protocol'
+import type { Metrics, TaskMetrics } from '../types/metrics'
 import { accuracy, confusionMatrix, macroF1 } from './metrics'
 
 /** One label column of a multitask set: its classes and each row's class index. */

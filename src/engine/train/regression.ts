@@ -1,5 +1,5 @@
 /** Metrics and the reference score for predicting a number. */
-import type { Metrics } from '../../worker/protocol'
+import type { Metrics } from '../types/metrics'
 import { unscale, type TargetScale } from '../data/numericEncode'
 import { meanAbsoluteError, rootMeanSquaredError } from './metrics'
 

@@ -1,0 +1,23 @@
+/** What a training run reports as it goes and when it ends. */
+import type { Metrics } from './metrics'
+
+export interface StepEvent {
+  step: number // optimizer steps done
+  totalSteps: number
+  epoch: number // 0-based epoch in progress
+  epochs: number
+  loss: number // mean training loss over the last reporting window
+  lr: number
+  samplesPerSec: number
+  etaSec: number
+}
+
+export type DoneReason = 'finished' | 'stopped' | 'early-stopped' | 'diverged'
+
+export interface RunSummary {
+  epochs: number // epochs completed
+  bestEpoch: number
+  best: Metrics
+  baseline: Metrics
+  seconds: number
+}
