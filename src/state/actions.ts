@@ -1,4 +1,4 @@
-import { BUILTIN_MODELS } from '../engine/models/builtins'
+import { BUILTIN_MODELS } from '../shared/builtinModels'
 import { createEngineClient, type EngineClient } from '../worker/client'
 import { connectBridge } from './bridge'
 import { useStudio } from './store'

@@ -1,5 +1,5 @@
 import { create, type StateCreator } from 'zustand'
-import type { BackendInfo } from '../engine/backend'
+import type { BackendInfo } from '../worker/protocol'
 import { decodeSettings, encodeSettings, type DecodeReport } from '../settings/codec'
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'

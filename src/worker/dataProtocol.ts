@@ -4,6 +4,8 @@ import type { HistogramBin, SplitSummary } from '../engine/data/datasetPreview'
 import type { ImageSetInfo } from '../engine/data/images/types'
 import type { TextLengthStats } from '../engine/data/types'
 
+export type { HistogramBin, SplitSummary, TextLengthStats } // the Data panel's charts read these
+
 /** Everything the Data panel shows beyond the basic summary. */
 export interface DatasetDetails {
   kind: 'table' | 'images'

@@ -1,5 +1,8 @@
 import type { StudioDb } from './db'
+import { bestOf } from '../../shared/bestCheckpoint'
 import type { CheckpointBlob, CheckpointMeta, EstimateFn, StorageError, StorageResult } from './types'
+
+export { bestOf } // the page marks the best checkpoint with the same rule
 
 /** Bytes a checkpoint's blob takes: its weight buffers and optimizer slots. */
 export function blobBytes(blob: Omit<CheckpointBlob, 'id'>): number {
@@ -101,17 +104,6 @@ export async function deleteCheckpoints(db: StudioDb, ids: readonly string[]): P
   const tx = db.transaction(['checkpoints', 'weights'], 'readwrite')
   await Promise.all(ids.flatMap((id) => [tx.objectStore('checkpoints').delete(id), tx.objectStore('weights').delete(id)]))
   await tx.done
-}
-
-/** The run's best checkpoint by its monitored value (ties: the earlier one). */
-export function bestOf(list: readonly CheckpointMeta[]): CheckpointMeta | null {
-  let best: CheckpointMeta | null = null
-  for (const c of list) {
-    if (!Number.isFinite(c.monitored)) continue
-    const better = best === null || (c.mode === 'max' ? c.monitored > best.monitored : c.monitored < best.monitored) || (c.monitored === best.monitored && c.epoch < best.epoch)
-    if (better) best = c
-  }
-  return best
 }
 
 /** Which of a run's checkpoints to drop: all but the last `keepLast` epochs, the best (when

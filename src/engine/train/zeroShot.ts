@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { TokenizerLike } from '../data/textBatches'
 import type { TinyGpt } from '../models/tinyGpt'
 import type { Metrics } from '../types/metrics'
-import { ZERO_SHOT_NOTE } from './baselineNote'
+import { ZERO_SHOT_NOTE } from '../../shared/baselineNote'
 import { accuracy, confusionMatrix, macroF1 } from './metrics'
 
 /**

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react'
-import { bestOf } from '../../engine/storage/checkpoints'
+import { bestOf } from '../../shared/bestCheckpoint'
 import { resumeCheckpoint, sendCheckpoint } from '../../state/actions'
 import { useCheckpoints } from '../../state/checkpoints'
 import { useStudio } from '../../state/store'

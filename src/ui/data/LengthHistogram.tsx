@@ -1,6 +1,5 @@
 import { memo } from 'react'
-import type { HistogramBin } from '../../engine/data/datasetPreview'
-import type { TextLengthStats } from '../../engine/data/types'
+import type { HistogramBin, TextLengthStats } from '../../worker/dataProtocol'
 import { BarsSvg } from './BarsSvg'
 
 /** How long the texts are, in characters: tells whether the sequence length cuts them. */

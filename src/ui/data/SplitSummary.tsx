@@ -1,4 +1,4 @@
-import type { SplitSummary as Summary } from '../../engine/data/datasetPreview'
+import type { SplitSummary as Summary } from '../../worker/dataProtocol'
 
 /** Train/validation counts per class and duplicates across the split. */
 export function SplitSummary({ split, error }: { split?: Summary | undefined; error?: string | undefined }) {

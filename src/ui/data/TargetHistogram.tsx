@@ -1,5 +1,5 @@
 import { memo } from 'react'
-import type { HistogramBin } from '../../engine/data/datasetPreview'
+import type { HistogramBin } from '../../worker/dataProtocol'
 import { BarsSvg } from './BarsSvg'
 
 const short = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3))

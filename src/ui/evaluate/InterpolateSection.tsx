@@ -4,7 +4,7 @@ import { interpolate, sweepAlpha } from '../../state/actions'
 import { useExport } from '../../state/exportState'
 import { useStudio } from '../../state/store'
 import type { Metrics } from '../../worker/protocol'
-import { headlineFor } from '../../engine/train/headlineMetric'
+import { headlineFor } from '../../shared/headlineMetric'
 
 const pct = (x?: number) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
 const describe = (m: Metrics) => (m.perplexity !== undefined ? `perplexity ${m.perplexity.toFixed(2)}` : m.rmse !== undefined ? `RMSE ${m.rmse.toPrecision(4)}` : `accuracy ${pct(m.accuracy)}`) + `, loss ${m.loss.toFixed(3)}`

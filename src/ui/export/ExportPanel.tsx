@@ -1,5 +1,5 @@
 import { useId, useState } from 'react'
-import { reportHtml, reportJson } from '../../engine/export/report'
+import { reportHtml, reportJson } from '../../shared/report'
 import { exportModel } from '../../state/actions'
 import { openHtml, saveBlob } from '../../state/download'
 import { useCheckpoints } from '../../state/checkpoints'

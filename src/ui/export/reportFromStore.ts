@@ -1,4 +1,4 @@
-import type { TrainingReport } from '../../engine/export/report'
+import type { TrainingReport } from '../../shared/report'
 import { useExport } from '../../state/exportState'
 import { useStudio } from '../../state/store'
 

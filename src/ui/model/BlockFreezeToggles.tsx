@@ -1,5 +1,5 @@
 import { useId } from 'react'
-import { trainableBlocks } from '../../engine/tuning/freeze'
+import { trainableBlocks } from '../../settings/trainableBlocks'
 import { frozenBlocksText } from '../../settings/frozenBlocks'
 import { useStudio } from '../../state/store'
 

@@ -1,6 +1,6 @@
 import { useId, useState, type DragEvent } from 'react'
-import { WELL_KNOWN_MODELS } from '../../engine/models/wellKnownModels'
-import { BUILTIN_MODELS } from '../../engine/models/builtins'
+import { WELL_KNOWN_MODELS } from '../../shared/wellKnownModels'
+import { BUILTIN_MODELS } from '../../shared/builtinModels'
 import { loadBuiltinModelById, loadModelFiles, loadModelUrl } from '../../state/actions'
 import { useStudio } from '../../state/store'
 

@@ -1,6 +1,6 @@
 import { memo, useMemo } from 'react'
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { scheduleCurve } from '../../engine/train/schedules'
+import { scheduleCurve } from '../../shared/schedules'
 import type { Settings } from '../../settings/types'
 
 /** The learning rate over the whole run, before anything trains. */

@@ -1,6 +1,6 @@
 import { memo, useDeferredValue } from 'react'
-import { ZERO_SHOT_NOTE } from '../../engine/train/baselineNote'
-import { headlineFor } from '../../engine/train/headlineMetric'
+import { ZERO_SHOT_NOTE } from '../../shared/baselineNote'
+import { headlineFor } from '../../shared/headlineMetric'
 import { useStudio } from '../../state/store'
 import { LineSvg, type Series } from './LineSvg'
 

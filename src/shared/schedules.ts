@@ -1,4 +1,4 @@
-import type { Settings } from '../../settings/types'
+import type { Settings } from '../settings/types'
 
 /** What the schedule needs. Unlike Settings.stepEvery (epochs), stepEvery here counts
  *  optimizer steps: the caller multiplies by steps per epoch. */

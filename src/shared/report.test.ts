@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULTS } from '../../settings/schema'
+import { DEFAULTS } from '../settings/schema'
 import { reportHtml, reportJson, type TrainingReport } from './report'
 
 const evil = '<script>alert(1)</script>'

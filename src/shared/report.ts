@@ -1,8 +1,8 @@
-import type { Settings } from '../../settings/types'
-import type { Metrics } from '../types/metrics'
+import type { Settings } from '../settings/types'
+import type { Metrics } from '../engine/types/metrics'
 import { escapeHtml } from './escapeHtml'
 import { lineChartSvg } from './svgChart'
-import { headlineFor } from '../train/headlineMetric'
+import { headlineFor } from './headlineMetric'
 
 export { escapeHtml }
 

@@ -1,6 +1,6 @@
 /** The one validation number each task is judged by, for charts, tables and reports. */
-import type { Metrics } from '../types/metrics'
-import type { TaskKind } from '../types/model'
+import type { Metrics } from '../engine/types/metrics'
+import type { TaskKind } from '../engine/types/model'
 
 export interface Headline {
   key: 'valAcc' | 'valPpl' | 'valRmse' // field of an epoch point (store, run records)
