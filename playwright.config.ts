@@ -39,8 +39,9 @@ export default defineConfig({
     trace: process.env.CI ? 'retain-on-failure' : 'off',
     launchOptions: { ...(executablePath ? { executablePath } : {}), args: [...baseArgs, ...webgpuArgs] },
   },
+  // The e2e build mode adds test hooks on window (src/testHooks.ts); `vite build` (npm start) leaves them out.
   webServer: {
-    command: `npx vite build --outDir ${DIST} && npx vite preview --outDir ${DIST} --port ${PORT} --strictPort`,
+    command: `npx vite build --mode e2e --outDir ${DIST} && npx vite preview --outDir ${DIST} --port ${PORT} --strictPort`,
     url: `http://localhost:${PORT}`,
     reuseExistingServer: !process.env.CI,
     timeout: 180_000,

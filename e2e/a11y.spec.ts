@@ -32,7 +32,7 @@ test('axe finds no serious or critical violations when loaded, during a run and 
   await test.step('during a run', async () => expect(await seriousViolations(page)).toEqual([]))
 
   await page.getByRole('button', { name: 'Stop' }).click()
-  await studio.waitFinished()
+  expect(await studio.waitEnded()).toMatch(/^Training stopped — /)
   await test.step('after a run', async () => expect(await seriousViolations(page)).toEqual([]))
 })
 

@@ -19,7 +19,7 @@ function watch(page: Page) {
 async function stillUsable(studio: StudioPage, page: Page, what: string) {
   await expect(studio.trainButton, `${what}: Train enabled`).toBeEnabled({ timeout: 60_000 })
   await expect(page.getByLabel('Sample dataset').locator('option', { hasText: 'Spam or ham (600 e-mails)' }), `${what}: sample listed`).toHaveCount(1)
-  await expect(page.getByText(/training worker failed/i), `${what}: worker alive`).toHaveCount(0)
+  await expect(page.getByText(/training worker (failed|stopped unexpectedly)/i), `${what}: worker alive`).toHaveCount(0)
 }
 
 const bytes = (rand: () => number, n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)))

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { chromium } from '@playwright/test'
+import { chromium, type Page, type Worker } from '@playwright/test'
 import { expect, smallSpamHam, test } from './fixtures'
 import { StudioPage } from './pages/studio'
 
@@ -134,23 +134,57 @@ test('a real quota: IndexedDB refuses the checkpoint, the run pauses with the al
   }
 })
 
-test('the worker dying mid-run: a clear alert, Train usable again, the last checkpoint intact and restorable', async ({ studio, page }) => {
+/** The training worker as Playwright sees it (the page may also run other workers). */
+async function trainingWorker(page: Page): Promise<Worker> {
+  await expect.poll(() => page.workers().filter((w) => w.url().includes('engine.worker')).length, { timeout: 30_000 }).toBeGreaterThan(0)
+  return page.workers().filter((w) => w.url().includes('engine.worker')).at(-1)!
+}
+
+test('the worker really ending mid-run: a message in words, a new worker, the last checkpoint offered, and resuming it finishes the run', async ({ studio, page }) => {
+  const started: Worker[] = []
+  page.on('worker', (w) => started.push(w))
   await studio.open(slow)
   await startRun(studio, 'crash.csv')
   await expect(page.getByTestId('checkpoint-row').first()).toBeVisible({ timeout: 120_000 })
-  await page.evaluate(() => (window as unknown as { __killWorker: () => void }).__killWorker())
+  const dying = await trainingWorker(page)
+  const before = started.length
+  // End it from inside, through the DevTools protocol (Runtime.evaluate in the worker's target):
+  // the worker closes itself mid-run, as a crash would end it, and fires no event on the page.
+  await dying.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
 
-  await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible()
+  await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
+  await expect(studio.alerts.filter({ hasText: 'resume from the last one' })).toBeVisible()
+  await expect(studio.alerts.filter({ hasText: /Error|undefined|at \w+ \(/ })).toHaveCount(0) // words, not a stack
+  await expect.poll(() => started.length).toBeGreaterThan(before) // a new worker
   await expect(studio.trainButton).toBeEnabled({ timeout: 90_000 })
   const prompt = page.getByTestId('resume-prompt')
   await expect(prompt).toContainText(/Resume from epoch \d\?/, { timeout: 30_000 })
   const rows = page.getByTestId('checkpoint-row')
   await expect(rows.first()).toBeVisible()
-  const name = await rows.first().getByTestId('checkpoint-name').innerText()
-  await page.getByRole('button', { name: `Restore ${name}` }).click()
-  await expect(page.getByRole('status').filter({ hasText: `Restored "${name}"` })).toBeVisible({ timeout: 60_000 })
-  await expect(page.getByTestId('tuned-accuracy')).toHaveText(/\d+\.\d%/)
-  await prompt.getByRole('button', { name: 'Dismiss', exact: true }).click()
-  await expect(prompt).toHaveCount(0)
-  await expect(page.getByTestId('run-item')).toContainText('interrupted')
+  const epoch = Number((await prompt.innerText()).match(/Resume from epoch (\d)\?/)![1])
+  expect(epoch).toBeGreaterThanOrEqual(1)
+  expect(epoch).toBeLessThan(4)
+
+  // The new worker trains: resuming the offered checkpoint runs the rest of the epochs.
+  await prompt.getByRole('button', { name: 'Resume', exact: true }).click()
+  await studio.waitFinished()
+  await expect(studio.status).toContainText('4 epochs')
+  expect((await studio.series()).steps.at(-1)?.step).toBe(32)
+  await expect(page.getByTestId('run-item')).toHaveCount(1) // the same run, continued
+  await expect(page.getByTestId('run-item')).toContainText('finished')
+})
+
+test('an uncaught error inside the worker: it is replaced, the page says so in words, and Train works', async ({ studio, page }) => {
+  await studio.open('ep=1&sl=32&bs=16&wu=0')
+  const worker = await trainingWorker(page)
+  // A real uncaught error in the worker (the Worker's error event), not a message the page sends.
+  await worker.evaluate(() => void setTimeout(() => { throw new Error('boom from a worker callback') }))
+  await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly after an error' })).toBeVisible({ timeout: 30_000 })
+  await expect(studio.alerts.filter({ hasText: 'boom' })).toHaveCount(0) // the raw message stays out
+  await expect(studio.trainButton).toBeEnabled({ timeout: 90_000 })
+  await studio.uploadDataset('after-error.csv', smallSpamHam(40))
+  await studio.waitForDataset('after-error.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  await expect(studio.status).toContainText('Training complete — 1 epoch,')
 })

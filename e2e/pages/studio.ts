@@ -57,7 +57,16 @@ export class StudioPage {
     await expect(this.page.getByTestId('model-title')).toContainText('Emoji CNN', { timeout: 120_000 })
   }
 
+  /** Waits for the run to end and fails unless it completed every epoch (not stopped,
+   *  stopped early or diverged). */
   async waitFinished(timeout = 240_000) {
-    await expect(this.status).toContainText(/Training complete|Stopped early|Training stopped|diverged/, { timeout })
+    const text = await this.waitEnded(timeout)
+    expect(text, 'the run completed').toMatch(/^Training complete — /)
+  }
+
+  /** Waits for the run to end in any way and returns what the page says about it. */
+  async waitEnded(timeout = 240_000): Promise<string> {
+    await expect(this.status).toContainText(/Training complete|Stopped early|Training stopped|Training diverged/, { timeout })
+    return (await this.status.innerText()).trim()
   }
 }

@@ -18,6 +18,7 @@ function engine(): EngineClient {
   if (!client) {
     client = createEngineClient()
     connectBridge(client)
+    client.onExit(recoverFromExit)
   }
   return client
 }
@@ -100,15 +101,33 @@ export function resumeCheckpoint(checkpointId: string, runId: string) {
   useStudio.getState().startRun(runId)
   engine().send({ type: 'resumeRun', checkpointId })
 }
+/** The worker ended or broke on its own (client.ts says how that is noticed): start a fresh
+ *  one, load the model and dataset again and offer the last checkpoint. A worker that keeps
+ *  dying right after starting is not restarted forever. */
+const recentExits: number[] = []
+function recoverFromExit(why: 'ended' | 'error') {
+  const now = Date.now()
+  while (recentExits.length && now - recentExits[0]! > 60_000) recentExits.shift()
+  recentExits.push(now)
+  if (recentExits.length > 3) {
+    useStudio.setState({ status: 'idle', runId: null, busy: null })
+    useStudio.getState().notify({ kind: 'error', where: 'worker', text: 'The training worker keeps stopping right after it starts, so the page stopped restarting it. Reload the page; if it happens again, choose another Backend in the settings.' })
+    return
+  }
+  const what = why === 'error' ? 'stopped unexpectedly after an error it could not handle' : 'stopped unexpectedly (it may have run out of memory)'
+  restartEngine(`The training worker ${what}. The page started a new one; your checkpoints are kept — resume from the last one below.`)
+}
+
 /** Ends the worker as a crash or running out of memory would, starts a fresh one, loads the
- *  model and dataset again and offers the last checkpoint (test hook and recovery path). */
+ *  model and dataset again and offers the last checkpoint (the recovery path). */
 export function restartEngine(reason: string) {
   const e = engine()
+  const { model: current, settings } = useStudio.getState()
   e.restart()
   useStudio.setState({ status: 'idle', runId: null, busy: null })
   useStudio.getState().notify({ kind: 'error', text: reason, where: 'worker' })
-  const model = BUILTIN_MODELS[0]!
-  e.send({ type: 'init', backend: useStudio.getState().settings.backend })
+  const model = BUILTIN_MODELS.find((m) => m.id === current?.id) ?? BUILTIN_MODELS[0]!
+  e.send({ type: 'init', backend: settings.backend })
   e.send({ type: 'loadModel', source: { kind: 'builtin', id: model.id, url: appUrl(model.url) } })
   e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
   configure()
