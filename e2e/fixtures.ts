@@ -21,10 +21,18 @@ const recordCspViolations = () => {
 
 export const cspViolations = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations)
 
-export const test = base.extend<{ studio: StudioPage }>({
-  studio: async ({ page }, use) => {
+/** Opens the settings' "Advanced" disclosure on a first visit, as a person who had left it
+ *  open would see it, unless a spec asks for the beginner view (workspace.spec.ts). */
+const openAdvanced = () => {
+  if (localStorage.getItem('studio.advancedOpen') === null) localStorage.setItem('studio.advancedOpen', '1')
+}
+
+export const test = base.extend<{ studio: StudioPage; advancedOpen: boolean }>({
+  advancedOpen: [true, { option: true }],
+  studio: async ({ page, advancedOpen }, use) => {
     await page.addInitScript(recordLongTasks)
     await page.addInitScript(recordCspViolations)
+    if (advancedOpen) await page.addInitScript(openAdvanced)
     await use(new StudioPage(page))
   },
 })

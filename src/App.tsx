@@ -1,5 +1,6 @@
-import { BackendBadge } from './ui/common/BackendBadge'
+import { useLayoutEffect, useRef } from 'react'
 import { BusyBar } from './ui/common/BusyBar'
+import { CpuNotice } from './ui/common/BackendBadge'
 import { CheckpointsPanel } from './ui/checkpoints/CheckpointsPanel'
 import { RecoveryAlerts } from './ui/checkpoints/RecoveryAlerts'
 import { Notices } from './ui/common/Notices'
@@ -10,30 +11,55 @@ import { ModelPanel } from './ui/model/ModelPanel'
 import { PlaygroundPanel } from './ui/playground/PlaygroundPanel'
 import { SettingsPanel } from './ui/settings/SettingsPanel'
 import { TrainPanel } from './ui/train/TrainPanel'
+import { LivePane } from './ui/workspace/LivePane'
+import { RunBar } from './ui/workspace/RunBar'
+import { StepNav } from './ui/workspace/StepNav'
 
-/** The panels in the order of the work: data → model → method & hyperparameters → train →
- *  evaluate → try it → keep (checkpoints) → export and share. */
+/** A workspace: the run bar stays on top; on a wide screen the steps are a column on the
+ *  left, the panels in the order of the work (data → model → method & hyperparameters →
+ *  train → evaluate → try it → keep → export) in the middle and the live charts on the right;
+ *  on a phone it is one column in that order, the charts just before the Train step. */
 export function App() {
+  const top = useRef<HTMLElement>(null)
+  // The sticky bar's height, for the sticky columns and scroll targets under it.
+  useLayoutEffect(() => {
+    const el = top.current
+    if (!el || typeof ResizeObserver === 'undefined') return
+    const set = () => document.documentElement.style.setProperty('--bar-h', `${el.offsetHeight}px`)
+    set()
+    const ro = new ResizeObserver(set)
+    ro.observe(el)
+    return () => ro.disconnect()
+  }, [])
   return (
     <>
-      <header className="top">
-        <h1>Fine-tuning Studio</h1>
-        <p className="tagline">Fine-tune a pretrained model on your own data, in this tab. Nothing leaves your machine.</p>
-        <BackendBadge />
+      <header className="top" ref={top}>
+        <div className="brand">
+          <h1>Fine-tuning Studio</h1>
+          <p className="tagline">Fine-tune a pretrained model on your own data, in this tab. Nothing leaves your machine.</p>
+        </div>
+        <RunBar />
+        <BusyBar />
       </header>
-      <BusyBar />
-      <Notices />
-      <RecoveryAlerts />
-      <main className="flow">
-        <DataPanel />
-        <ModelPanel />
-        <SettingsPanel />
-        <TrainPanel />
-        <EvaluatePanel />
-        <PlaygroundPanel />
-        <CheckpointsPanel />
-        <ExportPanel />
-      </main>
+      <div className="workspace">
+        <StepNav />
+        <main className="flow">
+          <div className="messages">
+            <CpuNotice />
+            <Notices />
+            <RecoveryAlerts />
+          </div>
+          <DataPanel />
+          <ModelPanel />
+          <SettingsPanel />
+          <LivePane />
+          <TrainPanel />
+          <EvaluatePanel />
+          <PlaygroundPanel />
+          <CheckpointsPanel />
+          <ExportPanel />
+        </main>
+      </div>
     </>
   )
 }

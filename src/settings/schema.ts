@@ -30,6 +30,7 @@ interface Base<K extends keyof Settings> {
   short: string // 1–3 characters, the URL parameter name; never reused for another meaning
   group: Group
   showWhen?: (s: Settings) => boolean // hidden controls keep their value but do nothing
+  level?: 'basic' // shown in the beginner view; every other setting sits under "Advanced"
 }
 
 export interface NumberSpec<K extends keyof Settings = keyof Settings> extends Base<K> {
@@ -111,6 +112,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     help: 'How much of the network trains: fewer trainable weights train faster and forget less, but can fit the new task less closely.',
     short: 'm',
     group: 'method',
+    level: 'basic',
   },
   freezeFirst: {
     key: 'freezeFirst',
@@ -249,6 +251,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     help: 'Size of each update; too high makes the loss jump or blow up to NaN, too low and the loss barely moves (use ~10\u00d7 lower for full fine-tuning).',
     short: 'lr',
     group: 'optimisation',
+    level: 'basic',
   },
   batchSize: {
     key: 'batchSize',
@@ -262,6 +265,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     help: 'Examples per gradient step; too large gives few, slow steps and uses more memory, too small gives noisy gradients.',
     short: 'bs',
     group: 'optimisation',
+    level: 'basic',
   },
   epochs: {
     key: 'epochs',
@@ -274,6 +278,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     help: 'Passes over the training set; too many overfits (validation loss rises while training loss falls), too few underfits.',
     short: 'ep',
     group: 'optimisation',
+    level: 'basic',
   },
   optimizer: {
     key: 'optimizer',

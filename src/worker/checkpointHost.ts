@@ -93,6 +93,13 @@ export class CheckpointHost {
         return this.publishStorage()
       case 'listRuns':
         return this.publishRuns()
+      case 'renameRun': {
+        const db = await this.need()
+        const run = await getRun(db, msg.id)
+        const name = msg.name.trim().slice(0, 80)
+        if (run && name) await putRun(db, { ...run, name })
+        return this.publishRuns()
+      }
       case 'deleteRun':
         if (this.s.run?.id === msg.id) throw new Error('This run is training now: stop it before deleting it.')
         await deleteRun(await this.need(), msg.id)

@@ -30,6 +30,7 @@ export type StorageCommand =
   | { type: 'storageEstimate' }
   | { type: 'listRuns' }
   | { type: 'deleteRun'; id: string }
+  | { type: 'renameRun'; id: string; name: string }
   | { type: 'findInterrupted' }
   | { type: 'dismissInterrupted'; runId: string }
   | { type: 'freeSpace'; runId: string } // quota hit: delete older checkpoints, retry the save, continue

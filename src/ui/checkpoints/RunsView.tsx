@@ -1,5 +1,8 @@
 import { useEffect, useId, useState } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
+import { formatNumber } from '../../format/format'
+import { describeSetting, SCHEMA } from '../../settings/schema'
+import type { Settings } from '../../settings/types'
 import { sendCheckpoint } from '../../state/actions'
 import { useCheckpoints } from '../../state/checkpoints'
 import { useStudio } from '../../state/store'
@@ -8,13 +11,28 @@ import { when } from './format'
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2']
 
-/** Past runs: pick some and overlay their loss and validation curves. */
+/** A setting's value as the settings panel writes it ("Cosine decay", "10 steps", "on"). */
+const valueText = <K extends keyof Settings>(key: K, value: Settings[K]) => describeSetting(key, value).replace(/^[^:]*: /, '')
+
+/** The settings on which the chosen runs do not all agree, in schema order. */
+export function differingSettings(runs: { settings: Settings }[]): (keyof Settings)[] {
+  if (runs.length < 2) return []
+  return SCHEMA.map((s) => s.key).filter((k) => new Set(runs.map((r) => JSON.stringify(r.settings[k] ?? null))).size > 1)
+}
+
+/** Past runs side by side: pick some to see the settings that differ and their curves
+ *  overlaid (linear or log, by step or by epoch); rename, delete, or start again from one. */
 export function RunsView() {
   const runs = useCheckpoints((s) => s.runs)
   const status = useStudio((s) => s.status)
+  const replace = useStudio((s) => s.replaceSettings)
+  const notify = useStudio((s) => s.notify)
   const [chosen, setChosen] = useState<string[]>([])
   const [log, setLog] = useState(false)
+  const [by, setBy] = useState<'step' | 'epoch'>('step')
   const logId = useId()
+  const byName = useId()
+  const busy = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
 
   // Re-read the history when a run starts or ends.
   useEffect(() => {
@@ -22,6 +40,11 @@ export function RunsView() {
   }, [status])
 
   const shown = runs.filter((r) => chosen.includes(r.id))
+  const startFrom = (r: RunInfo) => {
+    replace({ ...r.settings })
+    notify({ kind: 'info', text: `Settings of "${r.name}" loaded: change what you like in step 3, then click Train.` })
+    document.getElementById('settings')?.scrollIntoView({ block: 'start' })
+  }
   return (
     <section aria-labelledby="runs-title" className="runs">
       <h3 id="runs-title">Runs</h3>
@@ -29,6 +52,7 @@ export function RunsView() {
         <p className="muted">Every training run is recorded here (settings, data, curves), so you can compare them later.</p>
       ) : (
         <>
+          <p className="help">Tick two or more runs to see the settings that differ and their curves on the same axes.</p>
           <ul className="run-list" data-testid="run-list">
             {runs.map((r) => (
               <RunItem
@@ -36,22 +60,37 @@ export function RunsView() {
                 run={r}
                 checked={chosen.includes(r.id)}
                 onToggle={(on) => setChosen((c) => (on ? [...c, r.id] : c.filter((x) => x !== r.id)))}
-                live={r.status === 'running' && status !== 'idle' && status !== 'done'}
+                live={r.status === 'running' && busy}
+                busy={busy}
+                onStartFrom={() => startFrom(r)}
               />
             ))}
           </ul>
-          <div className="field">
+          {shown.length >= 2 && <DiffTable runs={shown} />}
+          <div className="run-options">
             <label htmlFor={logId}>
               <input id={logId} type="checkbox" checked={log} onChange={(e) => setLog(e.target.checked)} /> Log scale
             </label>
-            <p className="help">A log scale separates curves that differ late in training, when losses are small.</p>
+            <fieldset>
+              <legend>Training loss by</legend>
+              {(['step', 'epoch'] as const).map((x) => (
+                <label key={x}>
+                  <input type="radio" name={byName} value={x} checked={by === x} onChange={() => setBy(x)} /> {x}
+                </label>
+              ))}
+            </fieldset>
+            <p className="help">A log scale separates curves that differ late in training, when losses are small; by epoch lines up runs with different batch sizes.</p>
           </div>
           {shown.length === 0 ? (
             <p className="muted">Tick runs above to compare their curves.</p>
           ) : (
             <div className="charts">
-              <Overlay runs={shown} log={log} x="step" title="Training loss of chosen runs" pick={(r) => r.steps.map((p) => ({ x: p.step, y: p.loss }))} />
-              <Overlay runs={shown} log={log} x="epoch" title="Validation loss of chosen runs" pick={(r) => r.epochs.map((p) => ({ x: p.epoch, y: p.valLoss }))} />
+              {by === 'step' ? (
+                <Overlay runs={shown} log={log} x="step" id="step" title="Training loss of chosen runs, by step" pick={(r) => r.steps.map((p) => ({ x: p.step, y: p.loss }))} />
+              ) : (
+                <Overlay runs={shown} log={log} x="epoch" id="train-epoch" title="Training loss of chosen runs, by epoch" pick={(r) => r.epochs.map((p) => ({ x: p.epoch, y: p.trainLoss }))} />
+              )}
+              <Overlay runs={shown} log={log} x="epoch" id="epoch" title="Validation loss of chosen runs, by epoch" pick={(r) => r.epochs.map((p) => ({ x: p.epoch, y: p.valLoss }))} />
             </div>
           )}
         </>
@@ -60,15 +99,84 @@ export function RunsView() {
   )
 }
 
-function RunItem({ run, checked, onToggle, live }: { run: RunInfo; checked: boolean; onToggle: (on: boolean) => void; live: boolean }) {
+/** One row per setting on which the chosen runs differ; one column per run. */
+function DiffTable({ runs }: { runs: RunInfo[] }) {
+  const keys = differingSettings(runs)
+  const label = (k: keyof Settings) => SCHEMA.find((s) => s.key === k)?.label ?? k
+  const dataDiffers = new Set(runs.map((r) => r.dataset.name)).size > 1
+  return (
+    <div className="diff-wrap">
+      <table className="diff" data-testid="runs-diff">
+        <caption>{keys.length === 0 ? 'The chosen runs have the same settings' : `Settings that differ between the ${runs.length} chosen runs`}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Setting</th>
+            {runs.map((r) => (
+              <th scope="col" key={r.id}>
+                {r.name}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((k) => (
+            <tr key={k} data-setting={k}>
+              <th scope="row">{label(k)}</th>
+              {runs.map((r) => (
+                <td key={r.id}>{valueText(k, r.settings[k])}</td>
+              ))}
+            </tr>
+          ))}
+          {dataDiffers && (
+            <tr data-setting="dataset">
+              <th scope="row">Dataset</th>
+              {runs.map((r) => (
+                <td key={r.id}>{r.dataset.name}</td>
+              ))}
+            </tr>
+          )}
+        </tbody>
+      </table>
+    </div>
+  )
+}
+
+function RunItem({ run, checked, onToggle, live, busy, onStartFrom }: { run: RunInfo; checked: boolean; onToggle: (on: boolean) => void; live: boolean; busy: boolean; onStartFrom: () => void }) {
   const id = useId()
+  const [editing, setEditing] = useState(false)
+  const [name, setName] = useState(run.name)
   return (
     <li data-testid="run-item">
-      <input id={id} type="checkbox" checked={checked} onChange={(e) => onToggle(e.target.checked)} title="Show this run on the comparison charts" />{' '}
-      <label htmlFor={id}>{run.name}</label>{' '}
+      {editing ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault()
+            sendCheckpoint({ type: 'renameRun', id: run.id, name })
+            setEditing(false)
+          }}
+        >
+          <label htmlFor={`${id}-name`}>New name for run {run.name}</label>{' '}
+          <input id={`${id}-name`} value={name} maxLength={80} onChange={(e) => setName(e.target.value)} autoFocus />{' '}
+          <button type="submit">Save run name</button>{' '}
+          <button type="button" onClick={() => setEditing(false)}>
+            Cancel
+          </button>
+        </form>
+      ) : (
+        <>
+          <input id={id} type="checkbox" checked={checked} onChange={(e) => onToggle(e.target.checked)} title="Compare this run: its settings and curves" />
+          <label htmlFor={id}>{run.name}</label>
+        </>
+      )}
       <span className="muted">
-        · {run.status} · {run.epochs.length} epoch{run.epochs.length === 1 ? '' : 's'} · {run.settings.method}, lr {run.settings.learningRate} · started {when(run.startedAt)}
-      </span>{' '}
+        · {run.status} · {run.epochs.length} epoch{run.epochs.length === 1 ? '' : 's'} · {valueText('method', run.settings.method)}, learning rate {formatNumber(run.settings.learningRate)} · started {when(run.startedAt)}
+      </span>
+      <button type="button" className="link" disabled={busy} aria-label={`Start a new run from the settings of ${run.name}`} title="Load this run's settings into step 3 (data and model stay as they are)" onClick={onStartFrom}>
+        Use these settings
+      </button>
+      <button type="button" className="link" disabled={live} aria-label={`Rename run ${run.name}`} title="Give this run a name you will recognise" onClick={() => setEditing(true)}>
+        Rename
+      </button>
       <button type="button" className="link" disabled={live} aria-label={`Delete run ${run.name}`} title="Delete this run's record and its checkpoints" onClick={() => sendCheckpoint({ type: 'deleteRun', id: run.id })}>
         Delete
       </button>
@@ -76,16 +184,16 @@ function RunItem({ run, checked, onToggle, live }: { run: RunInfo; checked: bool
   )
 }
 
-function Overlay({ runs, log, x, title, pick }: { runs: RunInfo[]; log: boolean; x: string; title: string; pick: (r: RunInfo) => { x: number; y: number }[] }) {
+function Overlay({ runs, log, x, id, title, pick }: { runs: RunInfo[]; log: boolean; x: string; id: string; title: string; pick: (r: RunInfo) => { x: number; y: number }[] }) {
   return (
-    <figure className="chart" aria-label={title} data-testid={`runs-chart-${x}`} data-series={runs.length}>
+    <figure className="chart" aria-label={title} data-testid={`runs-chart-${id}`} data-series={runs.length} data-scale={log ? 'log' : 'linear'}>
       <figcaption>{title}</figcaption>
       <ResponsiveContainer width="100%" height={220}>
         <LineChart margin={{ left: 8, right: 16, top: 8, bottom: 8 }}>
           <CartesianGrid strokeDasharray="3 3" />
           <XAxis dataKey="x" type="number" domain={['dataMin', 'dataMax']} allowDuplicatedCategory={false} label={{ value: x, position: 'insideBottomRight', offset: -4 }} />
-          <YAxis width={52} scale={log ? 'log' : 'auto'} domain={['auto', 'auto']} allowDataOverflow tickFormatter={(v: number) => v.toFixed(2)} />
-          <Tooltip formatter={(v) => Number(v).toFixed(4)} />
+          <YAxis width={52} scale={log ? 'log' : 'auto'} domain={['auto', 'auto']} allowDataOverflow tickFormatter={(v: number) => formatNumber(v, 2)} />
+          <Tooltip formatter={(v) => formatNumber(Number(v), 4)} />
           <Legend />
           {runs.map((r, i) => (
             <Line key={r.id} data={pick(r).filter((p) => !log || p.y > 0)} dataKey="y" name={r.name} dot={x === 'epoch'} isAnimationActive={false} stroke={COLORS[i % COLORS.length]} />

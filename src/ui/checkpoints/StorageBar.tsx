@@ -1,6 +1,6 @@
 import { useEffect } from 'react'
 import { useCheckpoints } from '../../state/checkpoints'
-import { bytes } from './format'
+import { formatBytes as bytes, formatPercent } from '../../format/format'
 
 /** The page-side storage API: persistence is asked for here, never in the worker. */
 function storageApi(): StorageManager | null {
@@ -17,12 +17,13 @@ export function StorageBar() {
     void api?.persisted().then((p) => useCheckpoints.setState({ persisted: p }))
   }, [api])
 
-  const pct = storage?.usage != null && storage.quota ? (100 * storage.usage) / storage.quota : null
+  const frac = storage?.usage != null && storage.quota ? storage.usage / storage.quota : null
+  const pct = frac === null ? null : 100 * frac
   return (
     <div className="storage-bar" data-testid="storage">
       <label>
         Storage used: {bytes(storage?.usage)} of {bytes(storage?.quota)}
-        {pct !== null && ` (${pct.toFixed(pct < 1 ? 2 : 0)}%)`}; checkpoints take {bytes(storage?.checkpointBytes ?? 0)}{' '}
+        {frac !== null && ` (${formatPercent(frac, frac < 0.01 ? 2 : 0)})`}; checkpoints take {bytes(storage?.checkpointBytes ?? 0)}{' '}
         <progress max={100} value={pct ?? 0} aria-label="Storage used of the browser's quota for this site" />
       </label>{' '}
       {api &&

@@ -1,3 +1,4 @@
+import { formatCount } from '../../format/format'
 import { useState } from 'react'
 import { niceTicks } from '../train/LineSvg'
 
@@ -23,7 +24,7 @@ export function BarsSvg({ bars, unit, color, height = 180 }: { bars: readonly Ba
   const py = (y: number) => pad.top + (1 - y / max) * (height - pad.top - pad.bottom)
   // Label about six bins, always the first and last, so labels never overlap.
   const every = Math.max(1, Math.ceil(n / 6))
-  const readout = (i: number) => `${bars[i]!.label}: ${bars[i]!.count.toLocaleString('en')} ${unit}`
+  const readout = (i: number) => `${bars[i]!.label}: ${formatCount(bars[i]!.count)} ${unit}`
   const onKey = (e: React.KeyboardEvent<HTMLDivElement>) => {
     if (!n) return
     const from = at ?? 0
@@ -43,7 +44,7 @@ export function BarsSvg({ bars, unit, color, height = 180 }: { bars: readonly Ba
           <g key={t}>
             <line x1={pad.left} x2={W - pad.right} y1={py(t)} y2={py(t)} stroke="#e5e7eb" strokeDasharray="3 3" />
             <text x={pad.left - 6} y={py(t) + 4} textAnchor="end" fontSize="11" fill="#6b7280">
-              {t.toLocaleString('en')}
+              {formatCount(t)}
             </text>
           </g>
         ))}

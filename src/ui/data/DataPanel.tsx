@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from 'react'
-import { formatBytes } from '../../engine/data/decodeText'
+import { formatBytes, formatCount, formatPercent } from '../../format/format'
 import { loadImageSample, loadSample, sendData } from '../../state/actions'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
@@ -99,10 +99,10 @@ export function DataPanel() {
           <p>
             <strong>{dataset.name}</strong> ({dataset.source}) — {TASK_NAMES[dataset.task] ?? dataset.task}
             {multitask && <> with {details?.roles.labels.length} label columns (multitask)</>},{' '}
-            <span data-testid="dataset-rows">{dataset.rows.toLocaleString('en')}</span> {details?.kind === 'images' ? 'images' : 'rows'} kept
+            <span data-testid="dataset-rows">{formatCount(dataset.rows)}</span> {details?.kind === 'images' ? 'images' : 'rows'} kept
             {dataset.rejected > 0 && (
               <>
-                , <span data-testid="dataset-rejected">{dataset.rejected.toLocaleString('en')}</span> rejected
+                , <span data-testid="dataset-rejected">{formatCount(dataset.rejected)}</span> rejected
               </>
             )}
             , {formatBytes(dataset.bytes)}.{' '}
@@ -124,7 +124,7 @@ export function DataPanel() {
                   <span className="bar-label">{c.name}</span>
                   <span className="bar" style={{ width: `${(60 * c.count) / maxCount}%` }} />
                   <span className="bar-count">
-                    {c.count} ({total ? ((100 * c.count) / total).toFixed(0) : 0}%)
+                    {c.count} ({formatPercent(total ? c.count / total : 0, 0)})
                   </span>
                 </div>
               ))}

@@ -1,3 +1,4 @@
+import { formatCount } from '../../format/format'
 import type { SplitSummary as Summary } from '../../worker/dataProtocol'
 
 /** Train/validation counts per class and duplicates across the split. */
@@ -8,7 +9,7 @@ export function SplitSummary({ split, error }: { split?: Summary | undefined; er
     <section className="split" aria-label="Train and validation split" data-testid="split-summary">
       <h3>Split</h3>
       <p>
-        {split.train.toLocaleString('en')} training and {split.validation.toLocaleString('en')} validation examples{' '}
+        {formatCount(split.train)} training and {formatCount(split.validation)} validation examples{' '}
         {split.mode === 'file' ? <>(validation from {split.validationFile})</> : <>(held out from this file{split.perClass.length === 0 ? ', at random' : ', by class'})</>}.
       </p>
       {split.perClass.length > 0 && (

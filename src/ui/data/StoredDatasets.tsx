@@ -1,6 +1,6 @@
 import { sendData } from '../../state/actions'
 import { useDatasets } from '../../state/datasets'
-import { formatBytes } from '../../engine/data/decodeText'
+import { formatBytes, formatCount } from '../../format/format'
 
 /** Datasets kept in this browser: open one, or delete it. */
 export function StoredDatasets({ disabled }: { disabled: boolean }) {
@@ -38,7 +38,7 @@ export function StoredDatasets({ disabled }: { disabled: boolean }) {
                 {d.id === currentId && <strong> (open)</strong>}
               </td>
               <td>{d.kind === 'images' ? 'images' : d.task}</td>
-              <td>{d.rows.toLocaleString('en')}</td>
+              <td>{formatCount(d.rows)}</td>
               <td>{formatBytes(d.bytes)}</td>
               <td>
                 <button type="button" disabled={disabled || d.id === currentId} onClick={() => sendData({ type: 'selectDataset', id: d.id })} aria-label={`Open ${d.name}`} title="Use this dataset (no re-parsing)">

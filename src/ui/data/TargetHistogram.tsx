@@ -1,8 +1,9 @@
+import { formatNumber } from '../../format/format'
 import { memo } from 'react'
 import type { HistogramBin } from '../../worker/dataProtocol'
 import { BarsSvg } from './BarsSvg'
 
-const short = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3))
+const short = (x: number) => formatNumber(x, 3)
 
 /** How the numeric target is spread: a narrow spread makes a small RMSE easy, a skewed one
  *  means the mean is a poor guess for many rows. */

@@ -1,12 +1,13 @@
+import { formatDecimal, formatNumber, formatPercent } from '../../format/format'
 import { useStudio } from '../../state/store'
 import type { Metrics } from '../../worker/protocol'
 import { Panel } from '../common/Panel'
 import { InterpolateSection } from './InterpolateSection'
 import { TaskMetricsTable } from './TaskMetricsTable'
 
-const pct = (x?: number) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
-const num = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3))
-const sig = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toPrecision(4))
+const pct = (x?: number) => formatPercent(x)
+const num = (x?: number) => formatDecimal(x, 3)
+const sig = (x?: number) => formatNumber(x, 4)
 
 /** Step 5: did fine-tuning beat the base model? Side by side, on the validation split. */
 export function EvaluatePanel() {

@@ -1,3 +1,4 @@
+import { formatDecimal, formatNumber, formatPercent } from '../../format/format'
 import { useEffect, useId, useRef } from 'react'
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { interpolate, sweepAlpha } from '../../state/actions'
@@ -6,8 +7,8 @@ import { useStudio } from '../../state/store'
 import type { Metrics } from '../../worker/protocol'
 import { headlineFor } from '../../shared/headlineMetric'
 
-const pct = (x?: number) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
-const describe = (m: Metrics) => (m.perplexity !== undefined ? `perplexity ${m.perplexity.toFixed(2)}` : m.rmse !== undefined ? `RMSE ${m.rmse.toPrecision(4)}` : `accuracy ${pct(m.accuracy)}`) + `, loss ${m.loss.toFixed(3)}`
+const pct = (x?: number) => formatPercent(x)
+const describe = (m: Metrics) => (m.perplexity !== undefined ? `perplexity ${formatDecimal(m.perplexity, 2)}` : m.rmse !== undefined ? `RMSE ${formatNumber(m.rmse, 4)}` : `accuracy ${pct(m.accuracy)}`) + `, loss ${formatDecimal(m.loss, 3)}`
 
 /** WiSE-FT in the Evaluate panel: slide between the base and the fine-tuned weights,
  *  sweep α to see where validation peaks, and keep the best α for export. */
@@ -34,7 +35,7 @@ export function InterpolateSection() {
     <section className="interpolate" aria-labelledby={`${id}-h`} data-testid="interpolate">
       <h3 id={`${id}-h`}>Interpolate between base and fine-tuned weights</h3>
       <div className="field">
-        <label htmlFor={`${id}-alpha`}>Interpolation α: {alpha.toFixed(2)}</label>
+        <label htmlFor={`${id}-alpha`}>Interpolation α: {formatDecimal(alpha, 2)}</label>
         <input
           id={`${id}-alpha`}
           type="range"
@@ -43,7 +44,7 @@ export function InterpolateSection() {
           step={0.05}
           value={alpha}
           aria-describedby={`${id}-help`}
-          aria-valuetext={`α ${alpha.toFixed(2)}`}
+          aria-valuetext={`α ${formatDecimal(alpha, 2)}`}
           disabled={sweeping}
           onChange={(e) => onSlide(Number(e.target.value))}
         />
@@ -53,8 +54,8 @@ export function InterpolateSection() {
         </p>
       </div>
       <p role="status" data-testid="alpha-metrics">
-        {pending === 'interpolate' ? 'Measuring…' : applied ? `At α = ${applied.alpha.toFixed(2)}: ${describe(applied.metrics)} on the validation split.` : 'Move the slider to measure the model at another α.'}
-        {kept !== 1 && <> Kept α = {kept.toFixed(2)} (used by the interpolated export).</>}
+        {pending === 'interpolate' ? 'Measuring…' : applied ? `At α = ${formatDecimal(applied.alpha, 2)}: ${describe(applied.metrics)} on the validation split.` : 'Move the slider to measure the model at another α.'}
+        {kept !== 1 && <> Kept α = {formatDecimal(kept, 2)} (used by the interpolated export).</>}
       </p>
       <div className="controls">
         <button type="button" onClick={() => sweepAlpha(11)} disabled={pending !== null} title="Measure the validation metric at α = 0, 0.1, …, 1; the fine-tuned weights are kept">
@@ -70,7 +71,7 @@ export function InterpolateSection() {
           disabled={best === null || pending !== null}
           title="Apply the α with the best validation metric and keep it for export"
         >
-          Keep best α{best !== null ? ` (${best.toFixed(1)})` : ''}
+          Keep best α{best !== null ? ` (${formatDecimal(best, 1)})` : ''}
         </button>
         {sweeping && busy?.task === 'sweep' && (
           <label>
@@ -90,7 +91,7 @@ export function InterpolateSection() {
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis dataKey="alpha" type="number" domain={[0, 1]} ticks={[0, 0.2, 0.4, 0.6, 0.8, 1]} />
               <YAxis width={48} domain={['auto', 'auto']} />
-              <Tooltip formatter={(v) => Number(v).toFixed(2)} labelFormatter={(a) => `α = ${String(a)}`} />
+              <Tooltip formatter={(v) => formatDecimal(Number(v), 2)} labelFormatter={(a) => `α = ${String(a)}`} />
               <Line dataKey="value" name={h.name} stroke="#7c3aed" isAnimationActive={false} />
               {best !== null && <ReferenceLine x={best} stroke="#16a34a" strokeDasharray="4 2" label={{ value: 'best', position: 'insideTopRight' }} />}
             </LineChart>

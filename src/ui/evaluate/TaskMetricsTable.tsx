@@ -1,7 +1,8 @@
+import { formatDecimal, formatPercent } from '../../format/format'
 import type { Metrics } from '../../worker/protocol'
 
-const pct = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`)
-const num = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3))
+const pct = (x?: number) => formatPercent(x)
+const num = (x?: number) => formatDecimal(x, 3)
 
 /** Multitask runs: one row per label column (task), base against fine-tuned. Task names
  *  come from the user's file and are rendered as text. */

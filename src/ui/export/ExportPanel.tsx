@@ -1,3 +1,4 @@
+import { formatBytes, formatDecimal } from '../../format/format'
 import { useId, useState } from 'react'
 import { reportHtml, reportJson } from '../../shared/report'
 import { exportModel } from '../../state/actions'
@@ -16,7 +17,7 @@ const CHOICES: { value: ExportChoice; label: string; help: string }[] = [
   { value: 'interpolated', label: 'Interpolated at the kept α', help: 'The whole model at θ(α) between base and fine-tuned; choose α in Evaluate (Keep best α).' },
 ]
 
-const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`
+const mb = (n: number) => formatBytes(n)
 
 /** Step 7: take the result away — the model as a .zip, a report, a link to the settings. */
 export function ExportPanel() {
@@ -42,7 +43,7 @@ export function ExportPanel() {
             <input type="radio" id={`${id}-${c.value}`} name={`${id}-choice`} value={c.value} checked={choice === c.value} onChange={() => setChoice(c.value)} aria-describedby={`${id}-${c.value}-help`} />
             <label htmlFor={`${id}-${c.value}`}>
               {c.label}
-              {c.value === 'interpolated' ? ` (α = ${kept.toFixed(2)})` : ''}
+              {c.value === 'interpolated' ? ` (α = ${formatDecimal(kept, 2)})` : ''}
             </label>
             <p className="help" id={`${id}-${c.value}-help`}>
               {c.help}

@@ -1,10 +1,11 @@
+import { formatCount, formatDecimal, formatPercent } from '../../format/format'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
 import { BlockFreezeToggles } from './BlockFreezeToggles'
 import { ModelFileInput } from './ModelFileInput'
 import { LoadModelSection } from './LoadModelSection'
 
-const fmt = (n: number) => n.toLocaleString('en')
+const fmt = (n: number) => formatCount(n)
 
 /** Step 2: what we start from — the card and the layers, marked trainable or frozen. */
 export function ModelPanel() {
@@ -50,7 +51,7 @@ export function ModelPanel() {
       </dl>
       <p data-testid="param-counts">
         Trainable with these settings: <strong>{trainable === null ? '…' : fmt(trainable)}</strong> of {total === null ? '…' : fmt(total)} weights
-        {trainable !== null && total ? ` (${((100 * trainable) / total).toFixed(1)}%)` : ''}.
+        {trainable !== null && total ? ` (${formatPercent(trainable / total)})` : ''}.
       </p>
       {model.pretrained ? (
         <BlockFreezeToggles nLayers={model.nLayers} />
@@ -98,8 +99,8 @@ function describeSources(data: unknown): string | undefined {
 
 function describeResults(r: unknown): string | undefined {
   const x = r as { validationPerplexity?: number; validationAccuracy?: number; valAccuracy?: number }
-  if (typeof x.validationPerplexity === 'number') return `perplexity ${x.validationPerplexity.toFixed(1)}`
+  if (typeof x.validationPerplexity === 'number') return `perplexity ${formatDecimal(x.validationPerplexity, 1)}`
   const acc = x.validationAccuracy ?? x.valAccuracy
-  if (typeof acc === 'number') return `accuracy ${(acc > 1 ? acc : 100 * acc).toFixed(1)}%`
+  if (typeof acc === 'number') return `accuracy ${formatPercent(acc > 1 ? acc / 100 : acc)}`
   return undefined
 }

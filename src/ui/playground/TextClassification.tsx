@@ -1,3 +1,4 @@
+import { formatNumber } from '../../format/format'
 import { useState } from 'react'
 import { tryModel } from '../../state/actions'
 import { usePlayground, type Side } from '../../state/playground'
@@ -9,7 +10,7 @@ export function SideResult({ side, title }: { side: Side; title: string }) {
     <>
       {side.value ? (
         <p className="predicted-value" data-testid="predicted-value">
-          {side.value.name}: <strong>{Number.isFinite(side.value.value) ? side.value.value.toPrecision(4) : '–'}</strong>
+          {side.value.name}: <strong>{formatNumber(side.value.value, 4)}</strong>
         </p>
       ) : side.classes ? (
         <ProbabilityBars classes={side.classes} label={`${title}: class probabilities`} />

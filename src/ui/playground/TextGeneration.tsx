@@ -1,3 +1,4 @@
+import { formatDecimal } from '../../format/format'
 import { useState } from 'react'
 import { generateText, stopGenerating } from '../../state/actions'
 import { usePlayground } from '../../state/playground'
@@ -23,7 +24,7 @@ export function TextGeneration() {
         </p>
       </div>
       <div className="group">
-        <SliderField label="Temperature" help="Divides the logits before sampling: 0 always picks the likeliest token, higher values give more varied (and more random) text." min={0} max={2} step={0.05} value={temperature} onChange={setTemperature} format={(v) => v.toFixed(2)} />
+        <SliderField label="Temperature" help="Divides the logits before sampling: 0 always picks the likeliest token, higher values give more varied (and more random) text." min={0} max={2} step={0.05} value={temperature} onChange={setTemperature} format={(v) => formatDecimal(v, 2)} />
         <SliderField label="Top-k" help="Sample only among the k likeliest next tokens; 0 means all tokens, 1 is greedy." min={0} max={100} step={1} value={topK} onChange={setTopK} />
         <SliderField label="Tokens to generate" help="How many tokens each model adds (it may stop earlier at an end-of-text token)." min={1} max={200} step={1} value={maxTokens} onChange={setMaxTokens} />
         <SliderField label="Seed" help="Seed of the sampler: change it to draw a different continuation." min={1} max={100} step={1} value={seed} onChange={setSeed} />

@@ -1,12 +1,32 @@
-import { useId } from 'react'
+import { useId, useState } from 'react'
 import { applyPreset, matchPreset, PRESETS, presetById } from '../../settings/presets'
-import { GROUPS, SCHEMA } from '../../settings/schema'
+import { describeSetting, GROUPS, SCHEMA, type SettingSpec } from '../../settings/schema'
+import type { Settings } from '../../settings/types'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
 import { LrPreview } from './LrPreview'
 import { SettingControl } from './SettingControl'
 
-/** Step 3: how to tune — method first, then every hyperparameter, each explained. */
+/** Remembers whether "Advanced" was left open, across visits. */
+export const ADVANCED_KEY = 'studio.advancedOpen'
+
+const readOpen = () => {
+  try {
+    return localStorage.getItem(ADVANCED_KEY) === '1'
+  } catch {
+    return false
+  }
+}
+
+const inEffect = (spec: SettingSpec, s: Settings) => !spec.showWhen || spec.showWhen(s)
+
+/** Settings not at their schema default (and in effect), in schema order. */
+export function changedFromDefault(specs: readonly SettingSpec[], s: Settings): SettingSpec[] {
+  return specs.filter((spec) => inEffect(spec, s) && s[spec.key] !== spec.default)
+}
+
+/** Step 3: how to tune. The beginner view is the preset, method, learning rate, epochs and
+ *  batch size; every other setting sits under "Advanced", whose changes stay listed when folded. */
 export function SettingsPanel() {
   const settings = useStudio((s) => s.settings)
   const setSetting = useStudio((s) => s.setSetting)
@@ -15,9 +35,18 @@ export function SettingsPanel() {
   const rows = useStudio((s) => s.dataset?.rows ?? 0)
   const locked = useStudio((s) => s.status === 'running' || s.status === 'paused' || s.status === 'starting' || s.status === 'stopping')
   const presetId = useId()
+  const [open, setOpen] = useState(readOpen)
   const current = matchPreset(settings)
   const trainSize = Math.max(1, rows - Math.round(rows * settings.valSplit))
   const problemOf = (key: string) => problems.find((p) => p.field === key)?.message
+  const basic = SCHEMA.filter((s) => s.level === 'basic')
+  const advanced = SCHEMA.filter((s) => s.level !== 'basic')
+  const changed = changedFromDefault(advanced, settings)
+  const advancedProblems = advanced.filter((s) => problemOf(s.key) && inEffect(s, settings)).length
+
+  const control = (spec: SettingSpec) => (
+    <SettingControl key={spec.key} spec={spec} value={settings[spec.key]} disabled={locked} problem={problemOf(spec.key)} onChange={(v) => setSetting(spec.key, v as never)} />
+  )
 
   return (
     <Panel step={3} title="Method and hyperparameters" id="settings">
@@ -44,26 +73,57 @@ export function SettingsPanel() {
           {current ? current.sentence : 'Your own combination. Pick a preset to start from a known-good recipe.'}
         </p>
       </div>
-      {GROUPS.map((g) => {
-        const specs = SCHEMA.filter((s) => s.group === g.id && (!s.showWhen || s.showWhen(settings)))
-        if (!specs.length) return null
-        return (
-          <fieldset key={g.id} className="group">
-            <legend>{g.label}</legend>
-            {specs.map((spec) => (
-              <SettingControl
-                key={spec.key}
-                spec={spec}
-                value={settings[spec.key]}
-                disabled={locked}
-                problem={problemOf(spec.key)}
-                onChange={(v) => setSetting(spec.key, v as never)}
-              />
-            ))}
-            {g.id === 'schedule' && <LrPreview settings={settings} trainSize={trainSize} />}
-          </fieldset>
-        )
-      })}
+      <div className="group basic" data-testid="basic-settings">
+        {basic.filter((s) => inEffect(s, settings)).map(control)}
+      </div>
+      <div className="changed" data-testid="changed-settings" aria-live="polite">
+        {changed.length === 0 ? (
+          <span className="muted">Every advanced setting is at its default.</span>
+        ) : (
+          <>
+            <strong>
+              {changed.length} advanced setting{changed.length === 1 ? '' : 's'} changed from the default
+            </strong>
+            {!open && ' (folded below)'}:
+            <ul>
+              {changed.map((spec) => (
+                <li key={spec.key}>{describeSetting(spec.key, settings[spec.key])}</li>
+              ))}
+            </ul>
+          </>
+        )}
+      </div>
+      <details
+        className="advanced"
+        data-testid="advanced-settings"
+        open={open}
+        onToggle={(e) => {
+          const now = e.currentTarget.open
+          setOpen(now)
+          try {
+            localStorage.setItem(ADVANCED_KEY, now ? '1' : '0')
+          } catch {
+            // private mode: it simply is not remembered
+          }
+        }}
+      >
+        <summary>
+          Advanced settings ({advanced.filter((s) => inEffect(s, settings)).length}
+          {changed.length ? `, ${changed.length} changed` : ''}
+          {advancedProblems ? `, ${advancedProblems} to fix` : ''})
+        </summary>
+        {GROUPS.map((g) => {
+          const specs = advanced.filter((s) => s.group === g.id && inEffect(s, settings))
+          if (!specs.length) return null
+          return (
+            <fieldset key={g.id} className="group">
+              <legend>{g.label}</legend>
+              {specs.map(control)}
+              {g.id === 'schedule' && <LrPreview settings={settings} trainSize={trainSize} />}
+            </fieldset>
+          )
+        })}
+      </details>
     </Panel>
   )
 }

@@ -1,3 +1,4 @@
+import { formatDecimal } from '../../format/format'
 import { useMemo } from 'react'
 import { useStudio } from '../../state/store'
 import { LineSvg } from './LineSvg'
@@ -5,7 +6,7 @@ import { LineSvg } from './LineSvg'
 /** At most this many points are drawn; longer runs are thinned evenly. */
 const MAX_POINTS = 400
 
-const fmt = (v: number) => v.toFixed(2)
+const fmt = (v: number) => formatDecimal(v, 2)
 
 /** Live training loss, one point per reporting window of steps. */
 export function LossChart() {

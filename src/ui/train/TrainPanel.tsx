@@ -1,93 +1,27 @@
-import { useEffect, useRef } from 'react'
-import { pause, resume, stop, train } from '../../state/actions'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
-import { LossChart } from './LossChart'
-import { ValidationChart } from './ValidationChart'
 
-const time = (sec: number) => {
-  if (!Number.isFinite(sec)) return '–'
-  const s = Math.round(sec)
-  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`
-}
-
-/** Step 4: run it and watch it learn. */
+/** Step 4: what the run needs and how it ended. The buttons and progress live in the run bar
+ *  (always in view); the charts in the live pane beside the settings. */
 export function TrainPanel() {
   const status = useStudio((s) => s.status)
-  const progress = useStudio((s) => s.progress)
-  const result = useStudio((s) => s.result)
-  const ready = useStudio((s) => !!s.dataset && !!s.model && s.problems.length === 0)
   const problems = useStudio((s) => s.problems)
   const active = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
-  const pct = progress ? (100 * progress.step) / Math.max(1, progress.totalSteps) : 0
-  const trainRef = useRef<HTMLButtonElement>(null)
-  const pauseRef = useRef<HTMLButtonElement>(null)
-  const focusInControls = useRef(false) // the last focus inside the page was on these buttons
-  // Keyboard users: the button they pressed gets disabled, so move focus to the control that
-  // matters next (Pause while running, Train when it ends) instead of dropping it on <body>.
-  useEffect(() => {
-    const at = document.activeElement
-    const lost = !at || at === document.body || (at instanceof HTMLButtonElement && at.disabled)
-    if (!focusInControls.current || !(lost || at === trainRef.current || at === pauseRef.current)) return
-    if (status === 'running') pauseRef.current?.focus()
-    if ((status === 'done' || status === 'idle') && trainRef.current && !trainRef.current.disabled) trainRef.current.focus()
-  }, [status])
-
   return (
     <Panel step={4} title="Train" id="train">
-      <div
-        className="controls"
-        role="group"
-        aria-label="Training controls"
-        onFocus={() => (focusInControls.current = true)}
-        onBlur={(e) => {
-          if (e.relatedTarget) focusInControls.current = e.currentTarget.contains(e.relatedTarget)
-        }}
-      >
-        <button ref={trainRef} type="button" className="primary" onClick={train} disabled={!ready || active} title="Fine-tune the base model on the training split with the settings above">
-          Train
-        </button>
-        {status === 'paused' ? (
-          <button ref={pauseRef} type="button" onClick={resume} title="Continue from the step where it paused">
-            Resume
-          </button>
-        ) : (
-          <button ref={pauseRef} type="button" onClick={pause} disabled={status !== 'running'} title="Hold training between two steps; nothing is lost">
-            Pause
-          </button>
-        )}
-        <button type="button" onClick={stop} disabled={!active || status === 'stopping'} title="End the run after the current step and keep what it learnt so far">
-          Stop
-        </button>
-        <span className="run-status" role="status" aria-live="polite" data-testid="run-status">
-          {status === 'idle' && (ready ? 'Ready: click Train.' : problems.length ? 'Fix the settings marked above to train.' : 'Loading…')}
-          {status === 'starting' && 'Starting: measuring the base model first…'}
-          {status === 'running' && 'Training…'}
-          {status === 'paused' && 'Paused.'}
-          {status === 'stopping' && 'Stopping after this step…'}
-          {status === 'done' && result?.message}
-        </span>
-      </div>
+      <p className="help">
+        Train, Pause and Stop are in the bar at the top, which stays in view; the loss and validation charts sit beside the settings on a wide screen and just above
+        this step on a narrow one.
+      </p>
       {problems.length > 0 && !active && (
         <ul className="problems" aria-label="Settings to fix before training">
           {problems.map((p) => (
-            <li key={p.field}>{p.message}</li>
+            <li key={p.field}>
+              <a href="#settings">{p.message}</a>
+            </li>
           ))}
         </ul>
       )}
-      {progress && (
-        <div className="progress" data-testid="progress">
-          <progress max={100} value={pct} aria-label="Training progress" />
-          <span>
-            Step {progress.step} / {progress.totalSteps} · epoch {Math.min(progress.epoch + 1, progress.epochs)} / {progress.epochs} ·{' '}
-            {progress.samplesPerSec.toFixed(1)} samples/s · {status === 'done' ? 'done' : `about ${time(progress.etaSec)} left`}
-          </span>
-        </div>
-      )}
-      <div className="charts">
-        <LossChart />
-        <ValidationChart />
-      </div>
     </Panel>
   )
 }

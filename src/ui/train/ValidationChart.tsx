@@ -1,3 +1,4 @@
+import { formatDecimal, formatNumber } from '../../format/format'
 import { memo, useDeferredValue } from 'react'
 import { ZERO_SHOT_NOTE } from '../../shared/baselineNote'
 import { headlineFor } from '../../shared/headlineMetric'
@@ -35,8 +36,8 @@ export function ValidationChart() {
   )
 }
 
-const right = (v: number) => v.toFixed(2)
-const left = (v: number) => String(Number(v.toPrecision(3)))
+const right = (v: number) => formatDecimal(v, 2)
+const left = (v: number) => formatNumber(v, 3)
 
 const ValidationLines = memo(function ValidationLines({ epochs, baseline, task }: { epochs: Epochs; baseline: Baseline; task: Task }) {
   const h = headlineFor(task, baseline?.metrics)

@@ -1,0 +1,69 @@
+import { useEffect, useState } from 'react'
+import { useStudio } from '../../state/store'
+
+export type StepState = 'done' | 'attention' | 'active' | 'not-yet'
+
+const WORDS: Record<StepState, string> = { done: 'done', attention: 'needs attention', active: 'in progress', 'not-yet': 'not yet' }
+const MARKS: Record<StepState, string> = { done: '✓', attention: '!', active: '…', 'not-yet': '' }
+
+/** Each step's state from the store: what is done, what needs the person, what is still ahead. */
+function useStepStates(): { id: string; title: string; state: StepState }[] {
+  const dataset = useStudio((s) => !!s.dataset)
+  const model = useStudio((s) => !!s.model)
+  const problems = useStudio((s) => s.problems.length)
+  const status = useStudio((s) => s.status)
+  const result = useStudio((s) => !!s.result)
+  const storageFull = useStudio((s) => !!s.checkpoints.storageFull)
+  const checkpoints = useStudio((s) => s.checkpoints.items.length)
+  const exported = useStudio((s) => !!s.exporting.lastExport)
+  const loading = useStudio((s) => s.busy?.task)
+  const running = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
+  return [
+    { id: 'data', title: 'Data', state: dataset ? 'done' : loading === 'dataset' ? 'active' : 'not-yet' },
+    { id: 'model', title: 'Base model', state: model ? 'done' : loading === 'model' ? 'active' : 'not-yet' },
+    { id: 'settings', title: 'Method and settings', state: problems ? 'attention' : dataset && model ? 'done' : 'not-yet' },
+    { id: 'train', title: 'Train', state: storageFull ? 'attention' : running ? 'active' : status === 'done' ? 'done' : 'not-yet' },
+    { id: 'evaluate', title: 'Evaluate', state: result ? 'done' : 'not-yet' },
+    { id: 'playground', title: 'Try it', state: result ? 'done' : 'not-yet' },
+    { id: 'checkpoints', title: 'Checkpoints and runs', state: checkpoints ? 'done' : 'not-yet' },
+    { id: 'export', title: 'Export and share', state: exported ? 'done' : 'not-yet' },
+  ]
+}
+
+/** The steps as a navigation column: each with its state; the one in view is marked current. */
+export function StepNav() {
+  const steps = useStepStates()
+  const [current, setCurrent] = useState('data')
+  useEffect(() => {
+    if (typeof IntersectionObserver === 'undefined') return
+    const seen = new Map<string, number>()
+    // A step is current when its top third is in the band under the run bar.
+    const io = new IntersectionObserver(
+      (entries) => {
+        for (const e of entries) seen.set(e.target.id, e.isIntersecting ? e.boundingClientRect.top : Number.POSITIVE_INFINITY)
+        const best = [...seen.entries()].filter(([, top]) => Number.isFinite(top)).sort((a, b) => a[1] - b[1])[0]
+        if (best) setCurrent(best[0])
+      },
+      { rootMargin: '-120px 0px -55% 0px' },
+    )
+    for (const s of document.querySelectorAll('main.flow > section.panel')) io.observe(s)
+    return () => io.disconnect()
+  }, [])
+  return (
+    <nav className="steps" aria-label="Steps">
+      <ol>
+        {steps.map((s, i) => (
+          <li key={s.id} className={`step-link ${s.state}`} data-testid={`step-${s.id}`} data-state={s.state}>
+            <a href={`#${s.id}`} aria-current={current === s.id ? 'step' : undefined} onClick={() => setCurrent(s.id)}>
+              <span className="step-no" aria-hidden="true">
+                {MARKS[s.state] || i + 1}
+              </span>
+              <span className="step-title">{s.title}</span>
+              <span className="step-state">{WORDS[s.state]}</span>
+            </a>
+          </li>
+        ))}
+      </ol>
+    </nav>
+  )
+}
