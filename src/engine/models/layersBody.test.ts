@@ -53,7 +53,7 @@ describe('LayersBody', () => {
     const features = tf.tidy(() => body.pool(body.forwardFrom(body.prefix(x, 0), 0), null)) // cached once
     const head = new Head({ name: 'task', kind: 'classification', inputDim: body.featureDim, numClasses: 2 }, 7)
     const vars = head.params.map((p) => p.variable)
-    const opt = createOptimizer('adam', { weightDecay: 0, momentum: 0.9 })
+    const opt = createOptimizer('adam', { weightDecay: 0, momentum: 0.9, decayMask: new Map(head.params.map((p) => [p.variable, p.decay] as const)) })
     const lossNow = async () => (await tf.tidy(() => head.loss(head.apply(features, false), y)).data())[0]!
     const start = await lossNow()
     for (let i = 0; i < 60; i++) {

@@ -78,6 +78,14 @@ export function studioMetadata(model: tf.LayersModel): StudioMetadata {
 
 const shapeText = (s: (number | null)[]) => `[${s.map((d) => (d === null ? 'B' : String(d))).join(', ')}]`
 
+/** Keras names a layer's weights kernel, depthwise_kernel, pointwise_kernel,
+ *  recurrent_kernel, bias, gamma, beta, embeddings…: kernels decay, the rest (biases, batch-
+ *  norm gains and shifts, embedding tables) do not. */
+export function decaysInLayers(weightName: string): boolean {
+  const leaf = weightName.slice(weightName.lastIndexOf('/') + 1)
+  return /kernel(_\d+)?$/.test(leaf)
+}
+
 export class LayersBody implements Body {
   readonly kind: 'text' | 'image'
   readonly config: { nLayers: number; dModel: number }
@@ -113,7 +121,7 @@ export class LayersBody implements Body {
       for (const w of l.trainableWeights) {
         const variable = w.read() as tf.Variable
         const name = w.originalName.replace(/\//g, '.')
-        this.params.push({ name, layer: l.name, block, variable })
+        this.params.push({ name, layer: l.name, block, variable, decay: decaysInLayers(w.originalName) })
         this.byName.set(name, variable)
       }
     })

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Body } from './body'
 import { glorotUniform } from '../tuning/heads'
 import { matMulFast } from './matMulFast'
+import { subSeed } from '../train/seeds'
 import type { ForwardOptions, Param } from './tinyGpt'
 
 /**
@@ -41,7 +42,7 @@ export class TabularMlp implements Body {
       const v = tf.variable(value, true)
       value.dispose()
       this.byName.set(name, v)
-      this.params.push({ name, layer, block, variable: v })
+      this.params.push({ name, layer, block, variable: v, decay: name.endsWith('.kernel') }) // kernels decay, biases not
     }
     put(`${layer}.kernel`, glorotUniform([fanIn, fanOut], seed))
     put(`${layer}.bias`, tf.zeros([fanOut]))
@@ -73,7 +74,7 @@ export class TabularMlp implements Body {
     let h = x
     for (let i = from; i < to; i++) {
       let y = tf.relu(this.dense(h, `h${i}`))
-      if (opts.training && (opts.dropout ?? 0) > 0) y = tf.dropout(y, opts.dropout!, undefined, opts.seed === undefined ? undefined : opts.seed + i) as tf.Tensor2D
+      if (opts.training && (opts.dropout ?? 0) > 0) y = tf.dropout(y, opts.dropout!, undefined, subSeed(opts.seed, `drop${i}`)) as tf.Tensor2D
       h = tf.add(h, y) as tf.Tensor2D
     }
     return h

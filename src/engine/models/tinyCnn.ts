@@ -76,7 +76,8 @@ export class TinyCnn implements Body {
       const value = given ?? make()
       const v = tf.variable(value, true)
       if (!given) value.dispose()
-      this.params.push({ name, layer: name.slice(0, name.lastIndexOf('.')), block, variable: v })
+      // Conv and dense kernels decay; biases and channel-norm gains and shifts do not.
+      this.params.push({ name, layer: name.slice(0, name.lastIndexOf('.')), block, variable: v, decay: name.endsWith('.kernel') })
       this.byName.set(name, v)
     }
     for (const [name, shape] of expectedCnnWeightShapes(config)) {
@@ -163,7 +164,7 @@ export class TinyCnn implements Body {
   /** x [N, in] · kernel + bias, plus whatever a tuning hook (LoRA) adds for this layer. */
   private linear(x: tf.Tensor2D, layer: string, opts: ForwardOptions): tf.Tensor2D {
     const y = tf.add(matMulFast(x, this.get(`${layer}.kernel`) as tf.Tensor2D), this.get(`${layer}.bias`)) as tf.Tensor2D
-    const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false)
+    const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false, opts.seed)
     return delta ? (tf.add(y, delta) as tf.Tensor2D) : y
   }
 

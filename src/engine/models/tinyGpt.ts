@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Body } from './body'
 import { matMulFast, swapLast } from './matMulFast'
+import { subSeed, type Seed } from '../train/seeds'
 
 /** A small decoder-only transformer (GPT-style, pre-LayerNorm, tied embeddings).
  *  Weights are plain tf.Variables owned by this object, so tuning code (freezing, LoRA,
@@ -19,12 +20,16 @@ export interface Param {
   layer: string // the layer it belongs to, e.g. "h0.attn.qkv"
   block: number // -1 = embeddings, 0..n-1 = transformer blocks, n = final norm
   variable: tf.Variable
+  /** Whether weight decay applies: the model says so for each weight (dense and conv
+   *  kernels yes; biases, norm gains and shifts, embedding tables no). The optimizer reads
+   *  this, never tfjs' variable names. */
+  decay: boolean
 }
 
 /** Extra low-rank or bottleneck pieces a tuning method plugs into the forward pass. */
 export interface ForwardHooks {
   /** Called for each projection; returns a delta [N, out] to add, or null. */
-  linearDelta?: (layer: string, x2d: tf.Tensor2D, training: boolean) => tf.Tensor2D | null
+  linearDelta?: (layer: string, x2d: tf.Tensor2D, training: boolean, seed?: Seed) => tf.Tensor2D | null
   /** Called on the residual stream after block i; returns the new stream. */
   afterBlock?: (block: number, x: tf.Tensor3D, training: boolean) => tf.Tensor3D
 }
@@ -33,7 +38,7 @@ export interface ForwardOptions {
   training?: boolean
   dropout?: number // residual/attention dropout rate while training
   hooks?: ForwardHooks
-  seed?: number // dropout seed for reproducible runs
+  seed?: Seed // the step's seed: every dropout mask of the pass derives from it (train/seeds.ts)
 }
 
 export const LINEAR_LAYERS = ['attn.qkv', 'attn.proj', 'mlp.fc', 'mlp.out'] as const
@@ -43,7 +48,7 @@ export class TinyGpt implements Body {
   readonly params: Param[] = []
   private readonly byName = new Map<string, tf.Variable>()
   private dropoutCalls = 0
-  private dropoutSeed: number | undefined
+  private dropoutSeed: Seed | undefined
 
   constructor(
     readonly config: TinyGptConfig,
@@ -63,7 +68,9 @@ export class TinyGpt implements Body {
       // tfjs names the variable: fixed engine names would collide as soon as two models exist.
       const v = tf.variable(value, true)
       if (!given) value.dispose()
-      this.params.push({ name, layer, block, variable: v })
+      // Decay the projections' kernels only: embedding rows a batch never uses would shrink
+      // by (1 − lr·wd) every step, and biases and norm gains have no reason to go to zero.
+      this.params.push({ name, layer, block, variable: v, decay: name.endsWith('.kernel') })
       this.byName.set(name, v)
     }
     add('wte.embeddings', -1, () => normal([vocabSize, dModel], 0.02))
@@ -184,7 +191,7 @@ export class TinyGpt implements Body {
 
   private linear(x: tf.Tensor2D, layer: string, opts: ForwardOptions): tf.Tensor2D {
     const y = tf.add(matMulFast(x, this.get(`${layer}.kernel`) as tf.Tensor2D), this.get(`${layer}.bias`)) as tf.Tensor2D
-    const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false)
+    const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false, opts.seed)
     return delta ? (tf.add(y, delta) as tf.Tensor2D) : y
   }
 
@@ -196,12 +203,13 @@ export class TinyGpt implements Body {
 
   private drop<T extends tf.Tensor>(x: T, opts: ForwardOptions): T {
     if (!opts.training || !opts.dropout) return x
-    // Each call in a step gets its own mask; the same step seed gives the same masks.
+    // Each call in a pass gets its own mask, numbered in call order from the pass's seed
+    // (the counter restarts with every new seed): the same step seed gives the same masks.
     if (opts.seed !== this.dropoutSeed) {
       this.dropoutSeed = opts.seed
       this.dropoutCalls = 0
     }
-    const seed = opts.seed === undefined ? undefined : opts.seed * 7919 + this.dropoutCalls++
+    const seed = subSeed(opts.seed, `drop${this.dropoutCalls++}`)
     return tf.dropout(x, opts.dropout, undefined, seed) as T
   }
 }

@@ -20,7 +20,7 @@ import { FeatureCache } from './featureCache'
 import { LossReader } from './lossReads'
 import { createOptimizer, type StudioOptimizer } from './optimizers'
 import { ReduceLrOnPlateau } from './plateau'
-import { assignTensors, readOptimizers, readTensors, restoreOptimizers, stableNames, tensorsByVariable, type LoopCheckpoint, type ResumeInput } from './loopState'
+import { assignTensors, decayFlags, readOptimizers, readTensors, restoreOptimizers, stableNames, tensorsByVariable, type LoopCheckpoint, type ResumeInput } from './loopState'
 import type { RunControl } from './runControl'
 import { learningRateAt } from '../../shared/schedules'
 import { chooseBaseline } from './zeroShot'
@@ -28,6 +28,7 @@ import { multiHeadFor, multitaskMetrics, type TaskLabels } from './multitaskData
 import type { MultiHead } from '../tuning/multitask'
 import { prefetchImages } from './imageBatches'
 import { BatchSource } from './batchSource'
+import { microBatchSeed, type Seed } from './seeds'
 import { labelsOf, tasksOf, valuesOf, type Encoded } from './encoded'
 import { headLoss } from '../tuning/heads'
 import { regressionBaseline, regressionMetrics } from './regression'
@@ -38,7 +39,7 @@ export interface EpochEvent {
   epoch: number
   train: Metrics
   val: Metrics
-  lr: number
+  lr: number // the rate the epoch's last step used (a plateau halving at its end shows next epoch)
   isBest: boolean
 }
 
@@ -131,8 +132,9 @@ export async function fineTune(
   const stepsPerEpoch = Math.ceil(microBatches / s.accumSteps)
   const totalSteps = stepsPerEpoch * s.epochs
   const optimizers: { vars: tf.Variable[]; opt: StudioOptimizer }[] = []
-  const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: 'min' })
   const monitorMode = s.monitor === 'val_acc' && labelsOf(train) ? 'max' : 'min'
+  // Plateau halving watches the Monitor setting, as early stopping and "restore best" do.
+  const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: monitorMode })
   const early = new EarlyStopping({ patience: s.earlyStopPatience, mode: monitorMode })
   const watched = new Set<tf.Variable>() // everything that may change during the run
   for (let e = 0; e < s.epochs; e++) trainableVariables(model, s, e, tuning.parts).forEach((v) => watched.add(v))
@@ -164,9 +166,10 @@ export async function fineTune(
         : chooseBaseline(headBaseline, labelsOf(val)!.classes.length, data.zeroShot ?? null)
   cb.onBaseline?.(baseline, baseNote)
   const names = stableNames(model, tuning.parts)
+  const decay = decayFlags(model, tuning.parts) // which weights take weight decay, as the model declares
   if (resume) {
     assignTensors(resume.weights, names)
-    optimizers.push(...restoreOptimizers(resume.optimizer, names, s))
+    optimizers.push(...restoreOptimizers(resume.optimizer, names, s, decay))
     early.restore(resume.loop.early)
     plateau.restore(resume.loop.plateau)
     step = resume.loop.step
@@ -191,13 +194,14 @@ export async function fineTune(
       // Parameter groups: a newly unfrozen set gets its own optimizer, the rest keep their moments.
       const known = new Set(optimizers.flatMap((g) => g.vars))
       const fresh = vars.filter((v) => !known.has(v))
-      if (fresh.length) optimizers.push({ vars: fresh, opt: createOptimizer(s.optimizer, { weightDecay: s.weightDecay, momentum: s.momentum }) })
+      if (fresh.length) optimizers.push({ vars: fresh, opt: createOptimizer(s.optimizer, { weightDecay: s.weightDecay, momentum: s.momentum, decayMask: decay }) })
       const active = new Set(vars)
       cache = planCache(model, tuning, train, val, s, epoch, cache)
 
       const order = shuffleInPlace(Array.from({ length: train.n }, (_, i) => i), mulberry32(s.seed * 1009 + epoch))
       let trainLossSum = 0
       let trainCount = 0
+      let lastLr = NaN // the rate this epoch's last step used: what the epoch event reports
       // Once per epoch, not per step: which of this epoch's gradients each optimizer updates.
       const at = new Map(vars.map((v, i) => [v, i] as const))
       const groups = optimizers.map((g) => ({ opt: g.opt, vars: g.vars.filter((v) => active.has(v)) })).filter((g) => g.vars.length)
@@ -249,6 +253,7 @@ export async function fineTune(
         })
         if (control.stopped) break
         const lr = plateau.apply(learningRateAt(step, totalSteps, { ...s, stepEvery: Math.max(1, s.stepEvery) * stepsPerEpoch }))
+        lastLr = lr
         // Gradient accumulation: sum example-weighted grads over micro-batches, then one step.
         let gradSum: tf.Tensor[] | null = null
         let lossSum = 0
@@ -261,7 +266,7 @@ export async function fineTune(
           await fillCache(model, tuning, cache, sources.train, 'train', idx)
           const { value, grads } = tf.tidy(() => {
             const batch = gatherBatch(sources.train, cache!, 'train', idx)
-            const fn = () => lossOf(model, tuning, batch, cache!, s, true, s.seed * 100003 + step * 31 + m)
+            const fn = () => lossOf(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))
             const r = tf.variableGrads(fn, vars)
             return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
           })
@@ -317,7 +322,7 @@ export async function fineTune(
       if (train.kind === 'lm') trainMetrics.perplexity = perplexity(trainMetrics.loss)
       const monitored = monitorMode === 'max' ? (valMetrics.accuracy ?? 0) : valMetrics.loss
       const verdict = early.update(epoch, monitored)
-      plateau.update(valMetrics.loss)
+      plateau.update(monitored)
       epochsDone = epoch + 1
       if (verdict.isBest && s.restoreBest) {
         drop(best)
@@ -325,7 +330,7 @@ export async function fineTune(
       }
       drop(lastGood)
       lastGood = snapshot()
-      await cb.onEpoch?.({ epoch, train: trainMetrics, val: valMetrics, lr: plateau.apply(learningRateAt(Math.max(step - 1, 0), totalSteps, { ...s, stepEvery: Math.max(1, s.stepEvery) * stepsPerEpoch })), isBest: verdict.isBest })
+      await cb.onEpoch?.({ epoch, train: trainMetrics, val: valMetrics, lr: lastLr, isBest: verdict.isBest })
       if (cb.onCheckpoint && trainCount === train.n) {
         const loop = { epoch: epoch + 1, step, early: early.state(), plateau: plateau.state(), baseline, baselineNote: baseNote }
         await cb.onCheckpoint({ loop, weights: await readTensors(watched, names), optimizer: await readOptimizers(optimizers, names), train: trainMetrics, val: valMetrics, isBest: verdict.isBest, monitored, mode: monitorMode })
@@ -436,7 +441,7 @@ function gatherBatch(source: BatchSource, cache: Cache, side: 'train' | 'val', i
 }
 
 /** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
-function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Tensor {
+function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor {
   const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }) }
   if (cache.pooled) return batch.input
   const x = cache.active ? batch.input : model.embed(batch.input, opts)
@@ -445,14 +450,14 @@ function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: 
 }
 
 /** Logits for a batch, starting from whatever the cache already computed. */
-function logitsOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Tensor {
+function logitsOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor {
   const features = featuresOf(model, tuning, batch, cache, s, training, seed)
   if (tuning.head) return tuning.head.apply(features as tf.Tensor2D, training, s.dropout, seed)
   if (!(model instanceof TinyGpt)) throw new Error('Language modelling needs the text transformer.')
   return model.lmLogits(features as tf.Tensor3D)
 }
 
-function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: number): tf.Scalar {
+function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Scalar {
   if (tuning.multi && batch.taskLabels) {
     // Multitask: the weighted sum of every head's loss on the shared features.
     const outputs = tuning.multi.apply(featuresOf(model, tuning, batch, cache, s, training, seed) as tf.Tensor2D, training, s.dropout, seed)

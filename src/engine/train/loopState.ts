@@ -35,6 +35,15 @@ export function stableNames(model: Body, parts: { head?: ParamOwner; tuning: Par
   return out
 }
 
+/** Weight decay for every weight a run can train, as the model and the tuning pieces declare
+ *  it (Param.decay, NamedVariable.decay): the optimizers' decay mask. */
+export function decayFlags(model: Body, parts: { head?: ParamOwner; tuning: ParamOwner[] }): Map<tf.Variable, boolean> {
+  const out = new Map<tf.Variable, boolean>()
+  for (const p of model.params) out.set(p.variable, p.decay)
+  for (const owner of [parts.head, ...parts.tuning]) for (const p of owner?.params ?? []) out.set(p.variable, p.decay)
+  return out
+}
+
 /** Copies variable values out as float32 buffers (await, never dataSync). */
 export async function readTensors(vars: Iterable<tf.Variable>, names: Map<tf.Variable, string>): Promise<StoredTensor[]> {
   const out: StoredTensor[] = []
@@ -59,7 +68,7 @@ export function assignTensors(stored: readonly StoredTensor[], names: Map<tf.Var
 }
 
 /** Rebuilds the optimizer parameter groups in their original order with their moments. */
-export function restoreOptimizers(groups: readonly StoredOptimizerGroup[], names: Map<tf.Variable, string>, s: Settings): { vars: tf.Variable[]; opt: StudioOptimizer }[] {
+export function restoreOptimizers(groups: readonly StoredOptimizerGroup[], names: Map<tf.Variable, string>, s: Settings, decay: ReadonlyMap<tf.Variable, boolean>): { vars: tf.Variable[]; opt: StudioOptimizer }[] {
   const byName = new Map([...names].map(([v, n]) => [n, v] as const))
   return groups.map((g) => {
     const vars = g.names.map((n) => {
@@ -67,7 +76,7 @@ export function restoreOptimizers(groups: readonly StoredOptimizerGroup[], names
       if (!v) throw new Error(`The checkpoint's optimizer steps ${n}, which this model does not have.`)
       return v
     })
-    const opt = createOptimizer(s.optimizer, { weightDecay: s.weightDecay, momentum: s.momentum })
+    const opt = createOptimizer(s.optimizer, { weightDecay: s.weightDecay, momentum: s.momentum, decayMask: decay })
     opt.restore(g.state)
     return { vars, opt }
   })

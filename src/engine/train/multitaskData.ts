@@ -48,7 +48,11 @@ export function multitaskMetrics(
     if (i === 0) firstConfusion = cm
     per.push({ name: t.name, weight: weights[i] ?? 1, loss: meanLosses[i]!, accuracy: accuracy(truth[i]!, preds[i]!), macroF1: macroF1(cm) })
   })
-  const mean = (f: (m: TaskMetrics) => number) => per.reduce((a, m) => a + f(m), 0) / Math.max(per.length, 1)
+  // Weighted as in the loss, so a task weighted 0 cannot drive early stopping or "best";
+  // all weights 0 (nothing trains) falls back to the plain mean.
+  const total = per.reduce((a, m) => a + m.weight, 0)
+  const mean = (f: (m: TaskMetrics) => number) =>
+    total > 0 ? per.reduce((a, m) => a + m.weight * f(m), 0) / total : per.reduce((a, m) => a + f(m), 0) / Math.max(per.length, 1)
   const loss = per.reduce((a, m) => a + m.weight * m.loss, 0)
   return { loss, accuracy: mean((m) => m.accuracy), macroF1: mean((m) => m.macroF1), ...(firstConfusion ? { confusion: firstConfusion } : {}), tasks: per }
 }

@@ -121,10 +121,14 @@ describe('multitask fine-tuning', () => {
     model.dispose()
   })
 
-  it('multitaskMetrics: means on top, the weighted loss sum, the first task\u2019s confusion', () => {
+  it('multitaskMetrics: task-weighted means on top, the weighted loss sum, the first task\u2019s confusion', () => {
     const m = multitaskMetrics(TASKS, [1, 3], [[0, 1, 1, 0], [0, 1, 2, 2]], [[0, 1, 0, 0], [0, 1, 2, 2]], [0.5, 0.1])
     expect(m.tasks!.map((t) => t.accuracy)).toEqual([0.75, 1])
-    expect(m.accuracy).toBeCloseTo(0.875, 10)
+    expect(m.accuracy).toBeCloseTo((1 * 0.75 + 3 * 1) / 4, 10)
+    // A task weighted 0 does not count: the accuracy early stopping watches is topic's alone.
+    const zero = multitaskMetrics(TASKS, [1, 0], [[0, 1, 1, 0], [0, 1, 2, 2]], [[0, 1, 0, 0], [0, 0, 0, 0]], [0.5, 2])
+    expect(zero.accuracy).toBeCloseTo(0.75, 10)
+    expect(zero.loss).toBeCloseTo(0.5, 10)
     expect(m.loss).toBeCloseTo(0.5 + 0.3, 10)
     expect(m.confusion).toEqual([
       [2, 0],

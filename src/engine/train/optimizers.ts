@@ -26,8 +26,10 @@ export interface StudioOptimizer {
   dispose(): void
 }
 
-/** Which variables get weight decay: a list by position, or a rule. */
-export type DecayMask = boolean[] | ((v: tf.Variable, index: number) => boolean)
+/** Which variables get weight decay: what the model and tuning pieces declare for each
+ *  weight (Param.decay, NamedVariable.decay; see loopState.decayFlags). Never guessed from
+ *  tfjs' variable names, which are bare numbers for the built-in models. */
+export type DecayMask = ReadonlyMap<tf.Variable, boolean>
 
 export interface OptimizerOptions {
   weightDecay: number
@@ -35,14 +37,7 @@ export interface OptimizerOptions {
   beta1?: number // default 0.9
   beta2?: number // default 0.999
   epsilon?: number // default 1e-8 (PyTorch's)
-  decayMask?: DecayMask // default: defaultDecays
-}
-
-/** Default rule (minGPT's): decay matrices and conv kernels (rank ≥ 2), but not biases,
- *  norm gammas/betas (rank 1) nor embedding tables, whose rows are looked up rarely and
- *  would be pulled to zero between their updates. */
-export function defaultDecays(v: tf.Variable): boolean {
-  return v.rank >= 2 && !/embedding/i.test(v.name)
+  decayMask: DecayMask // a flag for every variable step() will be given
 }
 
 /** Moment buffers ("slots"), one tf.Variable per (slot, position), created lazily as zeros
@@ -131,7 +126,7 @@ abstract class SlotOptimizer implements StudioOptimizer {
 
   constructor(
     slotNames: readonly string[],
-    private readonly decayMask: DecayMask | undefined,
+    private readonly decayMask: DecayMask,
   ) {
     this.slots = new Slots(slotNames)
   }
@@ -145,7 +140,9 @@ abstract class SlotOptimizer implements StudioOptimizer {
         if (!g) return
         if (!sameShape(g.shape, p.shape))
           throw new Error(`Gradient for ${p.name} has shape [${g.shape}], variable has [${p.shape}]`)
-        this.update(i, p, g, lr, this.decays(p, i))
+        const decay = this.decayMask.get(p)
+        if (decay === undefined) throw new Error(`No weight-decay flag for variable ${p.name}: its model or tuning piece must declare one`)
+        this.update(i, p, g, lr, decay)
       })
     })
   }
@@ -165,12 +162,6 @@ abstract class SlotOptimizer implements StudioOptimizer {
   dispose(): void {
     this.slots.dispose()
   }
-
-  private decays(p: tf.Variable, i: number): boolean {
-    const mask = this.decayMask
-    if (Array.isArray(mask)) return mask[i] ?? false
-    return mask ? mask(p, i) : defaultDecays(p)
-  }
 }
 
 /** Adam with bias correction. 'adamw': decoupled decay p ← p·(1 − lr·wd) before the Adam
@@ -183,7 +174,7 @@ class AdamFamily extends SlotOptimizer {
     private readonly b1: number,
     private readonly b2: number,
     private readonly eps: number,
-    mask: DecayMask | undefined,
+    mask: DecayMask,
   ) {
     super(['m', 'v'], mask)
   }
@@ -215,7 +206,7 @@ class Sgd extends SlotOptimizer {
   constructor(
     private readonly wd: number,
     private readonly momentum: number,
-    mask: DecayMask | undefined,
+    mask: DecayMask,
   ) {
     super(['momentum'], mask)
   }

@@ -124,7 +124,8 @@ export async function pretrainCnn(
 ): Promise<CnnPretrainResult> {
   const t0 = Date.now()
   const vars = [...model.params.map((p) => p.variable), ...head.params.map((p) => p.variable)]
-  const opt = createOptimizer('adamw', { weightDecay: cfg.weightDecay, momentum: 0 })
+  const decay = new Map([...model.params, ...head.params].map((p) => [p.variable, p.decay] as const)) // as the model and head declare
+  const opt = createOptimizer('adamw', { weightDecay: cfg.weightDecay, momentum: 0, decayMask: decay })
   const rand = mulberry32(cfg.seed)
   let total = cfg.steps
   let order: number[] = []

@@ -38,10 +38,10 @@ export class Adapters {
     let s = opts.seed ?? 1
     for (const b of this.blocks) {
       const p = `h${b}.adapter`
-      const down = ownVariable(`${p}.down.kernel`, tf.truncatedNormal([dModel, m], 0, std, 'float32', s++))
-      const downBias = ownVariable(`${p}.down.bias`, tf.zeros([m]))
-      const up = ownVariable(`${p}.up.kernel`, tf.zeros([m, dModel]))
-      const upBias = ownVariable(`${p}.up.bias`, tf.zeros([dModel]))
+      const down = ownVariable(`${p}.down.kernel`, tf.truncatedNormal([dModel, m], 0, std, 'float32', s++), true)
+      const downBias = ownVariable(`${p}.down.bias`, tf.zeros([m]), false)
+      const up = ownVariable(`${p}.up.kernel`, tf.zeros([m, dModel]), true)
+      const upBias = ownVariable(`${p}.up.bias`, tf.zeros([dModel]), false)
       this.params.push(down, downBias, up, upBias)
       this.weights.set(b, { down: down.variable, downBias: downBias.variable, up: up.variable, upBias: upBias.variable })
     }
@@ -74,10 +74,10 @@ export function combineHooks(...all: (ForwardHooks | undefined)[]): ForwardHooks
   const blocks = hooks.flatMap((h) => (h.afterBlock ? [h.afterBlock] : []))
   const combined: ForwardHooks = {}
   if (deltas.length > 0) {
-    combined.linearDelta = (layer, x, training) => {
+    combined.linearDelta = (layer, x, training, seed) => {
       let sum: tf.Tensor2D | null = null
       for (const f of deltas) {
-        const d = f(layer, x, training)
+        const d = f(layer, x, training, seed)
         if (d) sum = sum ? (tf.add(sum, d) as tf.Tensor2D) : d
       }
       return sum

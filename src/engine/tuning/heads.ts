@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { type NamedVariable, disposeAll, ownVariable } from './namedVariable'
+import type { Seed } from '../train/seeds'
 
 /** A task head trained from scratch on pooled features: dropout, then one dense layer.
  *  Kept to a single dense so the head adds capacity only where the body cannot. */
@@ -24,15 +25,15 @@ export class Head {
   ) {
     this.outputDim = outputDimOf(spec)
     const prefix = `head.${spec.name}`
-    const kernel = ownVariable(`${prefix}.kernel`, glorotUniform([spec.inputDim, this.outputDim], seed))
-    const bias = ownVariable(`${prefix}.bias`, tf.zeros([this.outputDim]))
+    const kernel = ownVariable(`${prefix}.kernel`, glorotUniform([spec.inputDim, this.outputDim], seed), true)
+    const bias = ownVariable(`${prefix}.bias`, tf.zeros([this.outputDim]), false)
     this.kernel = kernel.variable
     this.bias = bias.variable
     this.params = [kernel, bias]
   }
 
   /** features: [B, D] → logits [B, C] (classification) or predictions [B, 1] (regression). */
-  apply(features: tf.Tensor2D, training: boolean, dropout = 0, seed?: number): tf.Tensor2D {
+  apply(features: tf.Tensor2D, training: boolean, dropout = 0, seed?: Seed): tf.Tensor2D {
     return tf.tidy(() => {
       const x = training && dropout > 0 ? (tf.dropout(features, dropout, undefined, seed) as tf.Tensor2D) : features
       return tf.add(tf.matMul(x, this.kernel as tf.Tensor2D), this.bias) as tf.Tensor2D

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Body } from '../models/body'
 import type { ForwardHooks } from '../models/tinyGpt'
 import { type NamedVariable, disposeAll, ownVariable } from './namedVariable'
+import { subSeed, type Seed } from '../train/seeds'
 
 /** LoRA (Hu et al. 2021): each targeted projection W [in, out] gets a trainable low-rank
  *  update scale·A·B with A [in, r] random and B [r, out] zero, so training starts exactly
@@ -19,7 +20,7 @@ export interface LoraOptions {
   targets?: readonly LoraTarget[] // projection kinds; default all four
   blocks?: readonly number[] // blocks to adapt; default all
   layers?: readonly string[] // explicit layer names (e.g. a CNN's "b3.pw"); overrides targets/blocks
-  seed?: number
+  seed?: number // initialisation of A
 }
 
 interface LoraPair {
@@ -34,8 +35,6 @@ export class Lora {
   readonly hooks: ForwardHooks
   private readonly pairs = new Map<string, LoraPair>()
   private readonly dropout: number
-  private readonly dropoutSeed: number | undefined
-  private dropoutCalls = 0
 
   constructor(model: LoraModel, opts: LoraOptions) {
     const { rank, alpha } = opts
@@ -44,7 +43,6 @@ export class Lora {
     this.dropout = opts.dropout ?? 0
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${this.dropout}`)
     this.scale = alpha / rank
-    this.dropoutSeed = opts.seed
     const layers = opts.layers ? [...opts.layers] : targetLayers(model, opts.targets ?? (Object.keys(LORA_TARGETS) as LoraTarget[]), opts.blocks)
     // Check every layer before allocating anything, so a bad rank leaks nothing.
     for (const layer of layers) {
@@ -58,13 +56,13 @@ export class Lora {
       const [nIn, nOut] = kernelShape(model, layer)
       // Kaiming-uniform with a = √5 as PEFT does: bound = 1/√in keeps x·A near unit scale.
       const bound = 1 / Math.sqrt(nIn)
-      const a = ownVariable(`${layer}.lora_A`, tf.randomUniform([nIn, rank], -bound, bound, 'float32', s++))
-      const b = ownVariable(`${layer}.lora_B`, tf.zeros([rank, nOut]))
+      const a = ownVariable(`${layer}.lora_A`, tf.randomUniform([nIn, rank], -bound, bound, 'float32', s++), true)
+      const b = ownVariable(`${layer}.lora_B`, tf.zeros([rank, nOut]), true)
       this.params.push(a, b)
       this.pairs.set(layer, { a: a.variable, b: b.variable })
       this.layers.push(layer)
     }
-    this.hooks = { linearDelta: (layer, x, training) => this.delta(layer, x, training) }
+    this.hooks = { linearDelta: (layer, x, training, seed) => this.delta(layer, x, training, seed) }
   }
 
   /** Blocks holding at least one adapted layer, ascending. */
@@ -72,11 +70,13 @@ export class Lora {
     return [...new Set(this.layers.map((l) => Number(l.slice(1, l.indexOf('.')))))]
   }
 
-  /** x: [N, in] → scale·drop(x)·A·B [N, out], or null for a layer without LoRA. */
-  delta(layer: string, x: tf.Tensor2D, training: boolean): tf.Tensor2D | null {
+  /** x: [N, in] → scale·drop(x)·A·B [N, out], or null for a layer without LoRA. The dropout
+   *  mask derives from the pass's seed and the layer name alone (no counter kept between
+   *  steps), so a resumed run draws the masks an uninterrupted one would. */
+  delta(layer: string, x: tf.Tensor2D, training: boolean, seed?: Seed): tf.Tensor2D | null {
     const pair = this.pairs.get(layer)
     if (!pair) return null
-    const input = training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, this.nextSeed()) as tf.Tensor2D) : x
+    const input = training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, subSeed(seed, `lora.${layer}`)) as tf.Tensor2D) : x
     const low = tf.matMul(input, pair.a as tf.Tensor2D) // [N, r]
     return tf.mul(tf.matMul(low, pair.b as tf.Tensor2D), this.scale) as tf.Tensor2D
   }
@@ -106,11 +106,6 @@ export class Lora {
     disposeAll(this.params)
     this.pairs.clear()
     this.layers.length = 0
-  }
-
-  // Fresh mask per call; the same seed and call order give the same masks.
-  private nextSeed(): number | undefined {
-    return this.dropoutSeed === undefined ? undefined : this.dropoutSeed * 7919 + 104729 + this.dropoutCalls++
   }
 }
 

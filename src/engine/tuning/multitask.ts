@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { Head, type HeadSpec } from './heads'
 import type { NamedVariable } from './namedVariable'
+import { subSeed, type Seed } from '../train/seeds'
 
 export interface TaskSpec extends HeadSpec {
   lossWeight?: number // weight of this task in the summed loss (default 1)
@@ -30,9 +31,9 @@ export class MultiHead {
   }
 
   /** features: [B, D] → one output per task name ([B, C] or [B, 1]). */
-  apply(features: tf.Tensor2D, training: boolean, dropout = 0, seed?: number): Map<string, tf.Tensor2D> {
+  apply(features: tf.Tensor2D, training: boolean, dropout = 0, seed?: Seed): Map<string, tf.Tensor2D> {
     const out = new Map<string, tf.Tensor2D>()
-    this.heads.forEach((h, i) => out.set(h.spec.name, h.apply(features, training, dropout, seed === undefined ? undefined : seed + i)))
+    this.heads.forEach((h, i) => out.set(h.spec.name, h.apply(features, training, dropout, subSeed(seed, `head${i}`))))
     return out
   }
 

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs'
 export interface NamedVariable {
   name: string
   variable: tf.Variable
+  decay: boolean // whether weight decay applies (kernels and LoRA factors yes, biases no)
 }
 
 /** Anything that owns trainable weights: heads, LoRA, adapters. */
@@ -14,10 +15,10 @@ export interface ParamOwner {
 }
 
 /** Wraps `value` in a trainable variable and disposes `value` (the variable holds its data). */
-export function ownVariable(name: string, value: tf.Tensor): NamedVariable {
+export function ownVariable(name: string, value: tf.Tensor, decay: boolean): NamedVariable {
   const variable = tf.variable(value, true)
   value.dispose()
-  return { name, variable }
+  return { name, variable, decay }
 }
 
 export function disposeAll(params: NamedVariable[]): void {
