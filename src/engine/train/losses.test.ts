@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { maskedTokenCrossEntropy, meanSquaredError, softmaxCrossEntropy, weightedSum } from './losses'
+import { maskedTokenCrossEntropy, softmaxCrossEntropy } from './losses'
 
 beforeAll(async () => {
   await tf.setBackend('cpu')
@@ -66,15 +66,5 @@ describe('losses', () => {
     expect(d.slice(0, 2).map(Math.abs)).toEqual([0, 0])
     expect(d[2]).toBeCloseTo(1 / (1 + Math.exp(-1)) - 1, 5) // softmax − onehot
     tf.dispose([logits, targets, mask, g])
-  })
-
-  it('MSE and the weighted multitask sum', async () => {
-    const p = tf.tensor1d([1, 2, 3])
-    const y = tf.tensor1d([1, 0, 6])
-    expect(await scalar(meanSquaredError(p, y))).toBeCloseTo((0 + 4 + 9) / 3, 6)
-    const a = tf.scalar(2)
-    const b = tf.scalar(0.5)
-    expect(await scalar(weightedSum([{ loss: a, weight: 1 }, { loss: b, weight: 4 }]))).toBeCloseTo(4, 6)
-    tf.dispose([p, y, a, b])
   })
 })

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs'
-import { addMany } from '../ops/addMany'
 
 /** Per-row cross-entropy from logits and integer labels, with label smoothing as in PyTorch:
  *  target = (1 − ε)·onehot + ε/C. Uses logSoftmax for stability and a one-hot product rather
@@ -35,23 +34,5 @@ export function maskedTokenCrossEntropy(
     const m = tf.cast(mask, 'float32').reshape([b * t]) // [B·T]
     const count = tf.maximum(tf.sum(m), 1)
     return tf.div(tf.sum(tf.mul(perToken, m)), count) as tf.Scalar
-  })
-}
-
-/** Mean squared error over all elements. pred, target: same shape → scalar */
-export function meanSquaredError(pred: tf.Tensor, target: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.mean(tf.squaredDifference(pred, tf.cast(target, 'float32'))) as tf.Scalar)
-}
-
-export interface WeightedLoss {
-  loss: tf.Scalar
-  weight: number
-}
-
-/** Multitask loss: Σ wᵢ·lossᵢ. The parts are not disposed (they may be logged separately). */
-export function weightedSum(parts: WeightedLoss[]): tf.Scalar {
-  return tf.tidy(() => {
-    if (parts.length === 0) return tf.scalar(0)
-    return addMany(parts.map((p) => tf.mul(p.loss, p.weight))) as tf.Scalar
   })
 }
