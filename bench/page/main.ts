@@ -11,7 +11,7 @@ import { TinyCnn } from '../../src/engine/models/tinyCnn'
 import { fineTune, Tuning } from '../../src/engine/train/fineTune'
 import { RunControl } from '../../src/engine/train/runControl'
 import { trainableBlocks } from '../../src/engine/tuning/freeze'
-import { LORA_TARGETS, parseLoraTargets } from '../../src/engine/tuning/lora'
+import { LORA_LAYER_OF, parseLoraTargets } from '../../src/engine/tuning/lora'
 import { DEFAULTS } from '../../src/settings/schema'
 import type { Settings } from '../../src/settings/types'
 import { checkpointBench } from './checkpointBench'
@@ -80,7 +80,7 @@ function flopsOf(w: Workload, s: Settings, tuning: Tuning) {
   const plan = planOf(w.model, tuning, s)
   const base = { trainableBlocks: trainableBlocks(w.model.config.nLayers, s, 0), cachedBlocks: plan.blocks, pooled: plan.pooled }
   if (isText(w)) {
-    const lora = tuning.lora ? { lora: { rank: s.loraRank, targets: parseLoraTargets(s.loraTargets).map((t) => LORA_TARGETS[t]), blocks: tuning.lora.blocks } } : {}
+    const lora = tuning.lora ? { lora: { rank: s.loraRank, targets: parseLoraTargets(s.loraTargets).map((t) => LORA_LAYER_OF[t]), blocks: tuning.lora.blocks } } : {}
     return countFlops(w.model.config, s.seqLen, w.classes, { ...base, ...lora })
   }
   const cnn = w.model as TinyCnn

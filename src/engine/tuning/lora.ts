@@ -3,12 +3,14 @@ import type { Body } from '../models/body'
 import type { ForwardHooks } from '../models/tinyGpt'
 import { type NamedVariable, disposeAll, ownVariable } from './namedVariable'
 import { subSeed, type Seed } from '../train/seeds'
+import { LORA_TARGETS } from '../../settings/schema'
 
 /** LoRA (Hu et al. 2021): each targeted projection W [in, out] gets a trainable low-rank
  *  update scale·A·B with A [in, r] random and B [r, out] zero, so training starts exactly
  *  at the base model and only r·(in+out) weights per layer train. */
-export const LORA_TARGETS = { qkv: 'attn.qkv', proj: 'attn.proj', fc: 'mlp.fc', out: 'mlp.out' } as const
-export type LoraTarget = keyof typeof LORA_TARGETS
+export type LoraTarget = (typeof LORA_TARGETS)[number] // the setting's list (settings/schema.ts)
+/** The layer each target names inside a block: "qkv" in block 3 is "h3.attn.qkv". */
+export const LORA_LAYER_OF: Readonly<Record<LoraTarget, string>> = { qkv: 'attn.qkv', proj: 'attn.proj', fc: 'mlp.fc', out: 'mlp.out' }
 
 /** What LoRA needs of a model: named 2-D kernels and the block count (TinyGpt, TinyCnn). */
 export type LoraModel = Pick<Body, 'get' | 'config'>
@@ -43,7 +45,7 @@ export class Lora {
     this.dropout = opts.dropout ?? 0
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${this.dropout}`)
     this.scale = alpha / rank
-    const layers = opts.layers ? [...opts.layers] : targetLayers(model, opts.targets ?? (Object.keys(LORA_TARGETS) as LoraTarget[]), opts.blocks)
+    const layers = opts.layers ? [...opts.layers] : targetLayers(model, opts.targets ?? LORA_TARGETS, opts.blocks)
     // Check every layer before allocating anything, so a bad rank leaks nothing.
     for (const layer of layers) {
       const [nIn, nOut] = kernelShape(model, layer)
@@ -125,7 +127,7 @@ export function parseLoraTargets(list: string): LoraTarget[] {
 }
 
 function isLoraTarget(s: string): s is LoraTarget {
-  return Object.prototype.hasOwnProperty.call(LORA_TARGETS, s)
+  return (LORA_TARGETS as readonly string[]).includes(s)
 }
 
 /** Layer names for the chosen kinds and blocks, in block order. */
@@ -139,7 +141,7 @@ export function targetLayers(model: LoraModel, targets: readonly LoraTarget[], b
   if (targets.length === 0) throw new Error('LoRA needs at least one target layer kind (qkv, proj, fc, out)')
   const sorted = [...new Set(chosen)].sort((x, y) => x - y)
   const kinds = [...new Set(targets)]
-  return sorted.flatMap((b) => kinds.map((t) => `h${b}.${LORA_TARGETS[t]}`))
+  return sorted.flatMap((b) => kinds.map((t) => `h${b}.${LORA_LAYER_OF[t]}`))
 }
 
 function kernelShape(model: LoraModel, layer: string): [number, number] {
