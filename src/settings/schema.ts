@@ -10,6 +10,7 @@ export type Group =
   | 'optimisation'
   | 'schedule'
   | 'regularisation'
+  | 'augmentation'
   | 'validation'
   | 'environment'
 
@@ -19,6 +20,7 @@ export const GROUPS: readonly { id: Group; label: string }[] = [
   { id: 'optimisation', label: 'Optimisation' },
   { id: 'schedule', label: 'Learning-rate schedule' },
   { id: 'regularisation', label: 'Regularisation' },
+  { id: 'augmentation', label: 'Image augmentation (training images only)' },
   { id: 'validation', label: 'Validation' },
   { id: 'environment', label: 'Environment' },
 ]
@@ -452,6 +454,56 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     help: 'Multitask data only: one weight per label column, in order (empty = all 1); a heavy task dominates the shared body, a zero weight ignores that task.',
     short: 'tw',
     group: 'regularisation',
+  },
+
+  // ── augmentation (image data; training batches only, never validation) ─────────────
+  augFlip: {
+    key: 'augFlip',
+    kind: 'bool',
+    default: false,
+    label: 'Random flips',
+    help: 'Images only: mirror each training image left-right half the time, so the model ignores which way things face; wrong when direction matters (text, arrows, left vs right).',
+    short: 'af',
+    group: 'augmentation',
+  },
+  augShift: {
+    key: 'augShift',
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 0.3,
+    step: 0.05,
+    zeroMeans: 'off',
+    label: 'Shift and crop',
+    help: 'Images only: crop a random square of at least (1 − this) of each training image and scale it back, shifting and zooming it (0 = off); too much cuts off the object itself.',
+    short: 'at',
+    group: 'augmentation',
+  },
+  augRotate: {
+    key: 'augRotate',
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 30,
+    unit: 'degrees',
+    zeroMeans: 'off',
+    label: 'Rotation',
+    help: 'Images only: turn each training image by a random angle up to this many degrees either way (0 = off); a few degrees teach tilt tolerance, too many make upright classes look alike.',
+    short: 'ar',
+    group: 'augmentation',
+  },
+  augColor: {
+    key: 'augColor',
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 0.5,
+    step: 0.05,
+    zeroMeans: 'off',
+    label: 'Colour jitter',
+    help: 'Images only: change brightness, contrast and saturation of each training image by up to this fraction (0 = off); too much hides colour when colour is what tells classes apart.',
+    short: 'aj',
+    group: 'augmentation',
   },
 
   // ── validation ───────────────────────────────────────────────────────────────────

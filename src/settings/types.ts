@@ -35,6 +35,11 @@ export interface Settings {
   dropout: number // dropout in the body (training only) and on new heads
   labelSmoothing: number
   taskWeights: string // multitask: loss weight per label column, e.g. "1,0.5" ('' = all 1)
+  // image augmentation of training batches (engine/data/images/augment.ts)
+  augFlip: boolean // random horizontal flips (half the images)
+  augShift: number // random crop of at least 1 − augShift of the side, resized back (0 = off)
+  augRotate: number // random rotation up to ± this many degrees (0 = off)
+  augColor: number // brightness, contrast and saturation jitter, relative (0 = off)
   // validation
   valSplit: number // fraction held out for validation
   earlyStopPatience: number // epochs without improvement before stopping (0 = off)

@@ -6,5 +6,5 @@ export const useDatasets = sliceHook('datasets')
 
 export function onDataEvent(e: DataEvent): void {
   if (e.type === 'datasets') useDatasets.setState({ stored: e.list, currentId: e.currentId, usage: e.usage ?? null })
-  else useDatasets.setState({ augment: { size: e.size, samples: e.samples } })
+  else useDatasets.setState({ augment: { size: e.size, samples: e.samples, note: e.note } })
 }

@@ -10,7 +10,7 @@ export interface DatasetsState {
   stored: StoredDatasetInfo[]
   currentId: string | null
   usage: { used: number; quota: number } | null
-  augment: { size: number; samples: AugmentSample[] } | null
+  augment: { size: number; samples: AugmentSample[]; note: string } | null
 }
 
 export const initialDatasets = (): DatasetsState => ({ stored: [], currentId: null, usage: null, augment: null })

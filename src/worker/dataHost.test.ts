@@ -131,7 +131,7 @@ describe('DataHost: images', () => {
     expect(h.imageSet?.info.count).toBe(3)
     const got = await h.imageSet!.source.get([0])
     expect(got[0]!.path).toMatch(/^set\//)
-    await h.handle({ type: 'augmentPreview', count: 2, size: 8, seed: 1 })
+    await h.handle({ type: 'augmentPreview', count: 2, size: 8, step: 0 })
     const prev = last('augmentPreview')!
     expect(prev.samples.map((x) => x.label).sort()).toEqual(['blue', 'red'])
     expect(prev.samples[0]!.original).toHaveLength(8 * 8 * 4)

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { parseDataset, withRoles, type ByteInput, type Dataset, type DataError, type Roles } from '../engine/data/dataset'
 import { lengthHistogram, planSplit, valueHistogram, type SplitPlan } from '../engine/data/datasetPreview'
-import { LIGHT_AUGMENT, augmentBatch } from '../engine/data/images/augment'
+import { augmentBatch, augmentOptions, augmentSeed, describeAugment, NO_AUGMENT, type AugmentSettings } from '../engine/data/images/augment'
 import { loadImageBatch, type ImageSource } from '../engine/data/images/imageBatches'
 import { DEFAULT_IMAGE_LIMITS, planImageFiles, type ImageFilePlan, type ImageLimits } from '../engine/data/images/imageFiles'
 import { importImages } from '../engine/data/images/importImages'
@@ -40,6 +40,7 @@ export class DataHost {
   private currentId: string | null = null
   private origin = ''
   private split = { validationFraction: DEFAULTS.valSplit, seed: DEFAULTS.seed }
+  private augment: AugmentSettings & { seed: number } = pickAugment(DEFAULTS) // what the preview shows
   private maxBytes = MAX_DATASET_BYTES
   private imageLimits: ImageLimits = { ...DEFAULT_IMAGE_LIMITS }
   private storeP: Promise<DatasetStore | null> | null = null
@@ -77,7 +78,7 @@ export class DataHost {
       case 'loadImages':
         return this.loadImages(msg.source)
       case 'augmentPreview':
-        return this.augmentPreview(msg.count, msg.size, msg.seed)
+        return this.augmentPreview(msg.count, msg.size, msg.step)
       case 'setDataLimits':
         if (msg.maxBytes !== undefined) this.maxBytes = msg.maxBytes
         if (msg.maxImageFiles !== undefined) this.imageLimits.maxFiles = msg.maxImageFiles
@@ -219,6 +220,7 @@ export class DataHost {
 
   /** Recomputes the split summary when the split settings change. */
   configure(settings: Settings): void {
+    this.augment = pickAugment(settings)
     const next = { validationFraction: settings.valSplit, seed: settings.seed }
     if (next.validationFraction === this.split.validationFraction && next.seed === this.split.seed) return
     this.split = next
@@ -427,13 +429,20 @@ export class DataHost {
   }
 
   /** A few images, one per class in turn, as loaded and as augmented. */
-  private async augmentPreview(count: number, size: number, seed: number): Promise<void> {
+  /** The first images of each class as training step `step` would augment them: the loop's
+   *  own augmentBatch with the current settings and augmentSeed(seed, step, 0). */
+  private async augmentPreview(count: number, size: number, step: number): Promise<void> {
     const set = this.imageSet
     if (!set || !this.decoder) throw new Error('Load an image dataset to preview augmentation.')
     const indices = previewIndices(set.info, count)
     const batch = await loadImageBatch(set.source, indices, this.decoder, { size, norm: UNIT })
     const x = tf.tensor4d(batch.x, [batch.n, size, size, 3])
-    const aug = augmentBatch(x, LIGHT_AUGMENT, seed)
+    const s = this.augment
+    const opts = augmentOptions(s)
+    const aug = augmentBatch(x, opts ?? NO_AUGMENT, augmentSeed(s.seed, step, 0), UNIT)
+    const note = opts
+      ? `The draws of training step ${step + 1} (seed ${s.seed}) applied to these images: ${describeAugment(s)}. Validation images are never augmented. Augmented images differ at every step, so frozen blocks (head only included) run on each training batch instead of once per image: epochs take longer.`
+      : 'Augmentation is off, so training sees the images as loaded. Turn on flips, shift and crop, rotation or colour jitter under Advanced settings, Image augmentation, in step 3.'
     const augData = await aug.data()
     tf.dispose([x, aug])
     const per = size * size
@@ -450,7 +459,7 @@ export class DataHost {
       original: toRgba(batch.x, k),
       augmented: toRgba(augData, k),
     }))
-    this.post({ type: 'augmentPreview', size, samples })
+    this.post({ type: 'augmentPreview', size, samples, note })
   }
 
   /** Builds and posts the summary of what is current. */
@@ -535,6 +544,10 @@ function imageWarnings(info: ImageSetInfo): string[] {
 }
 
 /** Up to `count` indices, cycling through the classes so each shows. */
+function pickAugment(s: Settings): AugmentSettings & { seed: number } {
+  return { augFlip: s.augFlip, augShift: s.augShift, augRotate: s.augRotate, augColor: s.augColor, seed: s.seed }
+}
+
 function previewIndices(info: ImageSetInfo, count: number): number[] {
   const byClass = info.classes.map(() => [] as number[])
   info.labels.forEach((l, i) => byClass[l]?.push(i))

@@ -57,13 +57,15 @@ export type DataCommand =
   /** Opens the last used stored dataset, or loads the sample when there is none. */
   | { type: 'restoreDataset'; fallback: { url: string; name: string } }
   | { type: 'loadImages'; source: ImageUpload }
-  | { type: 'augmentPreview'; count: number; size: number; seed: number }
+  /** A few images as training step `step` (0-based) would augment them, with the current
+   *  settings' augmentation and seed (the same code and draws as the training loop). */
+  | { type: 'augmentPreview'; count: number; size: number; step: number }
   /** Test hook: lower the size limits so tests need no 200 MB files. */
   | { type: 'setDataLimits'; maxBytes?: number; maxImageFiles?: number; maxImageBytes?: number }
 
 export type DataEvent =
   | { type: 'datasets'; list: StoredDatasetInfo[]; currentId: string | null; usage?: { used: number; quota: number } }
-  | { type: 'augmentPreview'; size: number; samples: AugmentSample[] }
+  | { type: 'augmentPreview'; size: number; samples: AugmentSample[]; note: string }
 
 export const DATA_COMMANDS = [
   'loadValidation',

@@ -7,6 +7,7 @@ import { refuseSettings, runEvents } from './runEvents'
 import * as tf from '@tensorflow/tfjs'
 import { rgbaToInput } from '../engine/data/imageInput'
 import { SYMMETRIC } from '../engine/data/images/pixels'
+import { describeAugment } from '../engine/data/images/augment'
 import { loadImageBatch, type ImageSource } from '../engine/data/images/imageBatches'
 import type { ImageDecoder, ImageSetInfo, Rgba } from '../engine/data/images/types'
 import { encodeImageSplit } from '../engine/data/imageEncode'
@@ -187,7 +188,7 @@ export class ImageModelHost {
         classes: images.info.classes.map((c) => c.name),
         loadPixels: async (rows) => (await loadImageBatch(images.source, rows, decoder, { size, norm })).x,
       },
-      { size, valSplit: settings.valSplit, seed: settings.seed },
+      { size, valSplit: settings.valSplit, seed: settings.seed, norm },
     )
   }
 
@@ -231,6 +232,8 @@ export class ImageModelHost {
         await recorder?.fail(e instanceof Error ? e.message : String(e))
         throw e
       })
+      const augmented = describeAugment(settings)
+      if (augmented) result.message += `. Training images were augmented (${augmented}); validation images were not.`
       await recorder?.finish(result)
       this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: result.message })
     } finally {

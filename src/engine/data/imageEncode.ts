@@ -1,5 +1,6 @@
 import type { EncodedImages } from '../train/imageBatches'
 import { rgbaToInput } from './imageInput'
+import type { Normalisation } from './images/pixels'
 import type { Rgba } from './images/types'
 import { mulberry32, shuffleInPlace } from './rng'
 
@@ -14,7 +15,7 @@ export interface ImageRows {
 
 /** Stratified, seeded train/validation split of an image set into the loop's `Encoded`
  *  images at the model's input size; pixels are loaded per batch, not up front. */
-export function encodeImageSplit(src: ImageRows, opts: { size: number; valSplit: number; seed: number }): { train: EncodedImages; val: EncodedImages } {
+export function encodeImageSplit(src: ImageRows, opts: { size: number; valSplit: number; seed: number; norm?: Normalisation }): { train: EncodedImages; val: EncodedImages } {
   const rand = mulberry32(opts.seed * 7907 + 17)
   const train: number[] = []
   const val: number[] = []
@@ -37,6 +38,7 @@ export function encodeImageSplit(src: ImageRows, opts: { size: number; valSplit:
     labels: Int32Array.from(rows, (r) => src.labels[r]!),
     classes: src.classes,
     loadBatch: (idx) => src.loadPixels(idx.map((i) => rows[i]!)),
+    ...(opts.norm ? { norm: opts.norm } : {}),
   })
   return { train: side(train), val: side(val) }
 }

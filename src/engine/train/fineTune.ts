@@ -27,6 +27,8 @@ import { chooseBaseline } from './zeroShot'
 import { multiHeadFor, multitaskMetrics, type TaskLabels } from './multitaskData'
 import type { MultiHead } from '../tuning/multitask'
 import { prefetchImages } from './imageBatches'
+import { augmentBatch, augmentOptions, augmentSeed, type AugmentOptions } from '../data/images/augment'
+import { SYMMETRIC } from '../data/images/pixels'
 import { BatchSource } from './batchSource'
 import { microBatchSeed, type Seed } from './seeds'
 import { labelsOf, tasksOf, valuesOf, type Encoded } from './encoded'
@@ -132,6 +134,8 @@ export async function fineTune(
   const stepsPerEpoch = Math.ceil(microBatches / s.accumSteps)
   const totalSteps = stepsPerEpoch * s.epochs
   const optimizers: { vars: tf.Variable[]; opt: StudioOptimizer }[] = []
+  // Image augmentation of training batches (never validation), seeded by run seed and step.
+  const augment = train.kind === 'image' ? augmentOptions(s) : null
   const monitorMode = s.monitor === 'val_acc' && labelsOf(train) ? 'max' : 'min'
   // Plateau halving watches the Monitor setting, as early stopping and "restore best" do.
   const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: monitorMode })
@@ -263,9 +267,11 @@ export async function fineTune(
           const start = (st * s.accumSteps + m) * s.batchSize
           if (start >= train.n) break
           const idx = order.slice(start, start + s.batchSize)
-          await fillCache(model, tuning, cache, sources.train, 'train', idx)
+          // Augmented images differ at every step, so their frozen prefix cannot be cached.
+          if (augment) await prefetchImages(train, idx)
+          else await fillCache(model, tuning, cache, sources.train, 'train', idx)
           const { value, grads } = tf.tidy(() => {
-            const batch = gatherBatch(sources.train, cache!, 'train', idx)
+            const batch = augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx)
             const fn = () => lossOf(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))
             const r = tf.variableGrads(fn, vars)
             return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
@@ -407,10 +413,29 @@ async function fillCache(model: Body, tuning: Tuning, cache: Cache, source: Batc
   if (need.length) await prefetchImages(set, need)
   await cache.ensure(side, idx, (part) => {
     const { tokens, mask } = source.inputs(part)
-    if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, { hooks: tuning.hooks })
-    const hidden = model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks })
-    return set.kind !== 'lm' ? model.pool(hidden, mask) : hidden
+    return frozenPrefix(model, tuning, cache, tokens, mask, set.kind)
   })
+}
+
+/** What the cache holds for a batch of inputs: the frozen blocks' output, or pooled features. */
+function frozenPrefix(model: Body, tuning: Tuning, cache: Cache, tokens: tf.Tensor, mask: tf.Tensor2D, kind: Encoded['kind']): tf.Tensor {
+  if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, { hooks: tuning.hooks })
+  const hidden = model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks })
+  return kind !== 'lm' ? model.pool(hidden, mask) : hidden
+}
+
+/** A training batch of augmented images: the raw pixels of `idx`, augmented on the device
+ *  (engine/data/images/augment.ts), then run through the frozen prefix here instead of being
+ *  read from the cache, in the form gatherBatch would give. Call inside tf.tidy, outside
+ *  the gradient (the prefix is frozen). */
+function augmentedBatch(model: Body, tuning: Tuning, source: BatchSource, cache: Cache, idx: number[], opts: AugmentOptions, seed: number): Batch {
+  const set = source.set
+  if (set.kind !== 'image') throw new Error('Augmentation applies to image data only')
+  const rows = source.rows(idx, true)
+  const mask = rows.inputs!.mask
+  const pixels = augmentBatch(rows.inputs!.tokens as tf.Tensor4D, opts, seed, set.norm ?? SYMMETRIC)
+  const input = cache.active ? frozenPrefix(model, tuning, cache, pixels, mask, set.kind) : pixels
+  return { input, ...(cache.pooled ? {} : { mask }), ...(rows.labels ? { labels: rows.labels } : {}) }
 }
 
 interface Batch {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import type { Normalisation } from '../data/images/pixels'
 
 /** Labelled images for an image body: pixels [n, H, W, 3] in [-1, 1] (see data/imageInput),
  *  held in memory or loaded batch by batch (e.g. decoded from IndexedDB). */
@@ -13,6 +14,8 @@ export interface EncodedImages {
   loadBatch?: (idx: number[]) => Promise<Float32Array>
   labels: Int32Array
   classes: string[]
+  /** How the pixels were scaled from 0–255 (augmentation needs black and white); SYMMETRIC when absent. */
+  norm?: Normalisation
 }
 
 // Rows fetched by the last prefetch of each set: the loop's tf.tidy blocks are synchronous,

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { augmentBatch, LIGHT_AUGMENT, NO_AUGMENT } from './augment'
 import { batchIndices, loadImageBatch, loadImageBatchTensors, type ImageSource } from './imageBatches'
 import { importImages } from './importImages'
 import { UNIT } from './pixels'
@@ -75,41 +74,5 @@ describe('loadImageBatch', () => {
     expect(await y.data()).toEqual(new Int32Array([0, 1, 0]))
     tf.dispose([x, y])
     expect([...batchIndices([4, 3, 2, 1, 0], 2)]).toEqual([[4, 3], [2, 1], [0]])
-  })
-})
-
-describe('augmentBatch', () => {
-  const x = tf.tensor4d(Array.from({ length: 2 * 4 * 4 * 3 }, (_, i) => (i % 7) / 7), [2, 4, 4, 3])
-
-  it('is repeatable for a seed, differs across seeds, keeps the shape', async () => {
-    const a = augmentBatch(x, LIGHT_AUGMENT, 1)
-    const b = augmentBatch(x, LIGHT_AUGMENT, 1)
-    const c = augmentBatch(x, LIGHT_AUGMENT, 2)
-    expect(a.shape).toEqual([2, 4, 4, 3])
-    expect(await a.data()).toEqual(await b.data())
-    expect(await a.data()).not.toEqual(await c.data())
-    tf.dispose([a, b, c])
-  })
-
-  it('does nothing with no augmentation, and a sure flip mirrors each row', async () => {
-    const same = augmentBatch(x, NO_AUGMENT, 5)
-    expect(await same.data()).toEqual(await x.data())
-    const flipped = augmentBatch(x, { ...NO_AUGMENT, flip: 1 }, 5)
-    const want = tf.reverse(x, 2)
-    expect(await flipped.data()).toEqual(await want.data())
-    tf.dispose([same, flipped, want])
-  })
-
-  it('keeps each image mean under a contrast change, and shifts it by the brightness', async () => {
-    const con = augmentBatch(x, { ...NO_AUGMENT, contrast: 0.5 }, 3)
-    const m0 = await tf.mean(x, [1, 2, 3]).data()
-    const m1 = await tf.mean(con, [1, 2, 3]).data()
-    for (let i = 0; i < 2; i++) expect(m1[i]).toBeCloseTo(m0[i]!, 5)
-    const br = augmentBatch(x, { ...NO_AUGMENT, brightness: 0.3 }, 3)
-    const d = await tf.sub(br, x).data()
-    const shift0 = d[0]!
-    expect(Math.abs(shift0)).toBeLessThanOrEqual(0.3)
-    for (let i = 0; i < 48; i++) expect(d[i]).toBeCloseTo(shift0, 5)
-    tf.dispose([con, br])
   })
 })
