@@ -23,6 +23,9 @@ export interface Body {
   forwardFrom(x: tf.Tensor, n: number, opts?: ForwardOptions): tf.Tensor
   /** Final hidden states → [B, featureDim]; `mask` marks real tokens for text. */
   pool(hidden: tf.Tensor, mask: tf.Tensor2D | null): tf.Tensor2D
+  /** Most rows one inference pass (feature caching, evaluation) should hold, where
+   *  activations are large (64 when absent). */
+  readonly rowsPerPass?: number
   parameterCount(): number
   dispose(): void
 }

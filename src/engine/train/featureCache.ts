@@ -24,14 +24,16 @@ export class FeatureCache {
     return this.prefixBlocks > 0 || this.pooled
   }
 
-  /** Computes the rows of `idx` not cached yet; `compute` maps a batch of row ids to a
-   *  [b, ...] tensor (it runs inside tf.tidy here). */
-  async ensure(side: Side, idx: readonly number[], compute: (idx: number[]) => tf.Tensor): Promise<void> {
+  /** Computes the rows of `idx` not cached yet, at most `rowsPerPass` at a time (the body's
+   *  bound on activation memory); `compute` maps a batch of row ids to a [b, ...] tensor (it
+   *  runs inside tf.tidy here). */
+  async ensure(side: Side, idx: readonly number[], rowsPerPass: number, compute: (idx: number[]) => tf.Tensor): Promise<void> {
     if (!this.active) return
     const rows = this.rows[side]
     const missing = idx.filter((r) => rows[r] === null)
-    for (let start = 0; start < missing.length; start += 64) {
-      const part = missing.slice(start, start + 64)
+    const step = Math.max(1, Math.floor(rowsPerPass))
+    for (let start = 0; start < missing.length; start += step) {
+      const part = missing.slice(start, start + step)
       const out = tf.tidy(() => compute(part))
       const split = tf.unstack(out) // keeps each row alive on its own
       out.dispose()

@@ -113,6 +113,9 @@ export class Tuning {
 export type Cache = FeatureCache
 
 const EVAL_BATCH = 64
+/** Rows per evaluation pass: 64, or fewer where the body says a pass of 64 would not fit
+ *  (a 224 px MobileNet on the wasm heap). */
+const evalBatch = (model: Body) => Math.min(EVAL_BATCH, model.rowsPerPass ?? EVAL_BATCH)
 /**
  * Fine-tunes `model` on encoded data, minGPT-style: knows nothing of workers or React.
  * Frozen leading blocks are run once and their output cached (no dropout there), so
@@ -411,7 +414,7 @@ async function fillCache(model: Body, tuning: Tuning, cache: Cache, source: Batc
   // Images stored outside memory are loaded here, before the synchronous tidy; cached rows are not loaded again.
   const need = cache.active ? idx.filter((r) => !cache.has(side, r)) : idx
   if (need.length) await prefetchImages(set, need)
-  await cache.ensure(side, idx, (part) => {
+  await cache.ensure(side, idx, model.rowsPerPass ?? 64, (part) => {
     const { tokens, mask } = source.inputs(part)
     return frozenPrefix(model, tuning, cache, tokens, mask, set.kind)
   })
@@ -503,8 +506,8 @@ export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache:
   let lossSum = 0
   const preds: number[] = []
   const truth: number[] = []
-  for (let start = 0; start < set.n; start += EVAL_BATCH) {
-    const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
+  for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
+    const idx = range(start, Math.min(set.n, start + rows))
     await fillCache(model, tuning, cache, source, side, idx)
     const [lossT, predT] = tf.tidy(() => {
       const batch = gatherBatch(source, cache, side, idx)
@@ -529,8 +532,8 @@ export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache:
 async function evaluateRegression(model: Body, tuning: Tuning, source: BatchSource, target: NonNullable<ReturnType<typeof valuesOf>>, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
   const set = source.set
   const preds = new Float32Array(set.n)
-  for (let start = 0; start < set.n; start += EVAL_BATCH) {
-    const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
+  for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
+    const idx = range(start, Math.min(set.n, start + rows))
     await fillCache(model, tuning, cache, source, side, idx)
     const out = tf.tidy(() => logitsOf(model, tuning, gatherBatch(source, cache, side, idx), cache, tuning.settings, false).reshape([-1]))
     preds.set(await out.data(), start)
@@ -545,8 +548,8 @@ async function evaluateTasks(model: Body, tuning: Tuning, multi: MultiHead, sour
   const lossSums = tasks.map(() => 0)
   const preds: number[][] = tasks.map(() => [])
   const truth: number[][] = tasks.map(() => [])
-  for (let start = 0; start < set.n; start += EVAL_BATCH) {
-    const idx = range(start, Math.min(set.n, start + EVAL_BATCH))
+  for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
+    const idx = range(start, Math.min(set.n, start + rows))
     await fillCache(model, tuning, cache, source, side, idx)
     const parts = tf.tidy(() => {
       const batch = gatherBatch(source, cache, side, idx)

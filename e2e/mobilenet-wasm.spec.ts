@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { makeFixture } from '../scripts/make-mobilenet-fixture.mjs'
+import { expect, test } from './fixtures'
+
+// Issue 15, point 10: a MobileNetV2-class layers model (224×224, uint8-quantised weights,
+// 2.6 M parameters) chosen as model.json + .bin, and a zip of four class folders, trained
+// head-only on the WebAssembly backend — the backend a machine without a GPU gets. It used to
+// end at once with "train: Aborted(). Build with -sASSERTIONS for more info.": the baseline
+// evaluation ran 64 images at 224 px through the whole network in one tf.tidy, every
+// intermediate kept, far past the wasm heap's 4 GB.
+let fixture: { model: string[]; zip: string }
+
+test.beforeAll(async () => {
+  fixture = await makeFixture(path.join(os.tmpdir(), `studio-mobilenet-${process.pid}`), { images: 136, classes: 4, side: 64 })
+})
+
+test('a MobileNetV2-class model trains head-only on wasm at 224 px and beats its baseline', async ({ studio, page }) => {
+  test.setTimeout(180_000)
+  await studio.open('b=wasm')
+  await expect.poll(() => studio.backend(), { timeout: 60_000 }).toBe('wasm')
+  await test.step('the zip of four class folders, then the model by its files', async () => {
+    await studio.uploadDataset('images.zip', await readFile(fixture.zip), 'application/zip')
+    await studio.waitForDataset('images.zip')
+    await page.getByText('Load a model', { exact: true }).click()
+    const files = await Promise.all(fixture.model.map(async (p) => ({ name: path.basename(p), mimeType: 'application/octet-stream', buffer: await readFile(p) })))
+    await page.getByLabel(/Model files \(model\.json/).setInputFiles(files)
+    await expect(page.getByTestId('model-title')).toContainText('mobilenetv2_1.00_224', { timeout: 60_000 })
+    await expect(page.getByTestId('model-input')).toContainText('[B, 224, 224, 3]')
+  })
+  await test.step('head only, then train on wasm: it finishes above the baseline, with no alert', async () => {
+    await page.getByLabel('Method', { exact: true }).selectOption({ label: 'Head only (linear probe)' })
+    await page.getByLabel('Epochs', { exact: true }).fill('8')
+    await page.getByLabel('Learning rate', { exact: true }).fill('0.05')
+    await page.getByLabel('Batch size', { exact: true }).fill('16')
+    // Half for validation: 68 images, more than the 46 whose intermediates filled the wasm heap.
+    await page.getByLabel('Validation split', { exact: true }).fill('0.5')
+    await expect(page.getByTestId('param-counts')).toContainText('Trainable with these settings: 5,124 of') // 1280 features × 4 classes + 4 biases
+    await expect(studio.trainButton).toBeEnabled({ timeout: 30_000 })
+    await studio.trainButton.click()
+    await expect(studio.status).toContainText(/Training complete|Stopped early/, { timeout: 150_000 })
+    const text = (await studio.status.textContent()) ?? ''
+    test.info().annotations.push({ type: 'result', description: `${await studio.backend()}: ${text}` })
+    expect(await studio.backend()).toBe('wasm')
+    const m = /best validation accuracy ([\d.]+)% \(baseline ([\d.]+)%/.exec(text)
+    expect(m, text).not.toBeNull()
+    expect(Number(m![1])).toBeGreaterThan(Number(m![2]))
+    expect(Number(m![1])).toBeGreaterThanOrEqual(50) // four balanced colours: chance is 25 % (this run: 66 %)
+    await expect(studio.alerts).toHaveCount(0)
+  })
+})
