@@ -10,7 +10,7 @@ import type { CheckpointBlob, CheckpointMeta, DatasetRef, EstimateFn, RunRecord 
 import { Tuning, type FineTuneCallbacks } from '../engine/train/fineTune'
 import { assignTensors, stableNames, type LoopCheckpoint, type ResumeInput } from '../engine/train/loopState'
 import type { RunControl } from '../engine/train/runControl'
-import { applyInterpolation } from '../engine/tuning/interpolate'
+import { resetWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
 import type { StorageCommand, StorageFault } from './checkpointProtocol'
 import type { DatasetSummary, DoneReason, FromWorker, Metrics, RunSummary } from './protocol'
@@ -331,7 +331,7 @@ export class CheckpointHost {
     // One output is a regression head (a classifier has at least two classes).
     const tuning = new Tuning(model.model, meta.settings, headBias ? (headBias.shape[0] === 1 ? 'regression' : headBias.shape[0]!) : null)
     try {
-      if (model.base) applyInterpolation(model.model, model.base, model.base, 0)
+      if (model.base) resetWeights(model.model, model.base)
       assignTensors(weights, stableNames(model.model, tuning.parts))
     } catch (e) {
       tuning.dispose()

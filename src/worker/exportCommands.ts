@@ -8,7 +8,7 @@ import { tabularLayersZip } from '../engine/export/tabularLayers'
 import { layersRunZip } from '../engine/export/layersExport'
 import { LayersBody } from '../engine/models/layersBody'
 import { TabularMlp } from '../engine/models/tabularMlp'
-import { applyInterpolation } from '../engine/tuning/interpolate'
+import { resetWeights } from '../engine/tuning/interpolate'
 import type { DatasetSummary, FromWorker, Metrics, ModelSummary, ToWorker } from './protocol'
 import { classesOf, classesOnly, type TrainedModel } from './trainedModel'
 
@@ -202,7 +202,7 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
         throw new Error(`${file.name} was made for "${pack.json.base.title}" (fingerprint ${pack.json.base.fingerprint}), but the loaded base model is "${t.summary.title}" (fingerprint ${have}). Load the base model it was made for.`)
       }
       // Start from the pretrained weights, as the run did.
-      applyInterpolation(t.model, t.base, t.base, 0)
+      resetWeights(t.model, t.base)
     }
     const t = deps.current()
     if (!t) throw new Error(`${file.name}: the model in it could not be made current`)

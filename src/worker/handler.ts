@@ -13,7 +13,7 @@ import { RunControl } from '../engine/train/runControl'
 import { zeroShotClassify } from '../engine/train/zeroShot'
 import { tasksOf } from '../engine/train/multitaskData'
 import { trainableBlocks } from '../engine/tuning/freeze'
-import { applyInterpolation, disposeWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
+import { resetWeights, disposeWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
 import { validateSettings } from '../settings/validate'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, FromWorker, ModelSummary, TaskKind, ToWorker } from './protocol'
@@ -240,7 +240,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     // A new run starts from the base weights: drop what the last run added.
     s.tuning?.dispose()
     s.tuning = null
-    if (s.base) applyInterpolation(s.loaded.model, s.base, s.base, 0)
+    if (s.base) resetWeights(s.loaded.model, s.base)
     const tuning = new Tuning(s.loaded.model, settings, headNeedOf(data.train), data.train.kind === 'classification' ? data.train.tasks : undefined)
     s.tuning = tuning
     s.lastVal = data.val

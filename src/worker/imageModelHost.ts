@@ -21,7 +21,7 @@ import type { EncodedImages } from '../engine/train/imageBatches'
 import { RunControl } from '../engine/train/runControl'
 import { trainableBlocks } from '../engine/tuning/freeze'
 import type { Head } from '../engine/tuning/heads'
-import { applyInterpolation, disposeWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
+import { resetWeights, disposeWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
 import { validateSettings } from '../settings/validate'
 import type { Settings } from '../settings/types'
 import type { FromWorker, LayerSummary, Metrics, ModelSummary, ToWorker } from './protocol'
@@ -218,7 +218,7 @@ export class ImageModelHost {
     }
     this.tuning?.dispose()
     this.tuning = null
-    if (this.base) applyInterpolation(model, this.base, this.base, 0) // every run starts from the pretrained body
+    if (this.base) resetWeights(model, this.base) // every run starts from the pretrained body
     const tuning = new Tuning(model, settings, data.train.classes.length)
     this.tuning = tuning
     this.lastVal = data.val
@@ -264,11 +264,11 @@ export class ImageModelHost {
     const fresh = new Tuning(model, tuning.settings, tuning.head.outputDim) // same seed: the head as before step one
     const current = snapshotWeights(model.params)
     try {
-      if (this.base) applyInterpolation(model, this.base, this.base, 0)
+      if (this.base) resetWeights(model, this.base)
       const before = await classify(fresh.head!, fresh.hooks)
       this.post({ type: 'prediction', requestId, which: 'before', classes: named(before), note: 'pretrained body, untrained head (what the baseline measured)' })
     } finally {
-      applyInterpolation(model, current, current, 0)
+      resetWeights(model, current)
       disposeWeights(current)
       fresh.dispose()
     }

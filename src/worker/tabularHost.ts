@@ -15,7 +15,7 @@ import { evaluate, fineTune, Tuning, type FineTuneCallbacks } from '../engine/tr
 import { FeatureCache } from '../engine/train/featureCache'
 import { RunControl } from '../engine/train/runControl'
 import type { ResumeInput } from '../engine/train/loopState'
-import { applyInterpolation, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
+import { resetWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
 import { validateSettings } from '../settings/validate'
 import type { Settings } from '../settings/types'
 import * as tf from '@tensorflow/tfjs'
@@ -137,7 +137,7 @@ export class TabularHost {
     this.tuning?.dispose()
     this.tuning = null
     // Every run starts from the same seeded initialisation.
-    applyInterpolation(model, this.base!, this.base!, 0)
+    resetWeights(model, this.base!)
     const tuning = new Tuning(model, settings, headNeedOf(data.train))
     this.tuning = tuning
     this.lastVal = data.val

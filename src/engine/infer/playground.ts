@@ -3,7 +3,7 @@ import { mulberry32 } from '../data/rng'
 import type { TokenizerLike } from '../data/textBatches'
 import { TinyGpt, type ForwardHooks } from '../models/tinyGpt'
 import type { Head } from '../tuning/heads'
-import { applyInterpolation, disposeWeights, snapshotWeights, type WeightMap } from '../tuning/interpolate'
+import { resetWeights, disposeWeights, snapshotWeights, type WeightMap } from '../tuning/interpolate'
 import { sampleToken, softmax, type SamplingOptions } from './sampling'
 
 /** Trying a model by hand: class probabilities for one text, or a sampled continuation,
@@ -18,10 +18,10 @@ export interface Decoder extends TokenizerLike {
 export async function withWeights<T>(model: TinyGpt, weights: WeightMap, fn: () => Promise<T>): Promise<T> {
   const current = snapshotWeights(model.params)
   try {
-    applyInterpolation(model, weights, weights, 0)
+    resetWeights(model, weights)
     return await fn()
   } finally {
-    applyInterpolation(model, current, current, 0)
+    resetWeights(model, current)
     disposeWeights(current)
   }
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { TinyGpt } from '../models/tinyGpt'
-import { applyInterpolation, disposeWeights, interpolateWeights, snapshotWeights, type WeightMap } from './interpolate'
+import { applyInterpolation, disposeWeights, interpolateWeights, resetWeights, snapshotWeights, type WeightMap } from './interpolate'
 import { bitsEqual, maxAbsDiff, smallModel, useCpu } from './testUtils'
 
 let model: TinyGpt
@@ -56,6 +56,35 @@ describe('interpolation', () => {
     expect(await bitsEqual(mixed.get(name)!, expected)).toBe(true)
     expected.dispose()
     disposeWeights(mixed)
+  })
+
+  it('resetWeights puts a snapshot back bit-exact, survives the snapshot being freed, and leaks nothing', async () => {
+    setUp() // the model holds the tuned weights
+    const before = tf.memory().numTensors
+    resetWeights(model, base)
+    expect(tf.memory().numTensors).toBe(before)
+    for (const p of model.params) expect(await bitsEqual(p.variable, base.get(p.name)!)).toBe(true)
+    const name = 'h0.attn.qkv.kernel'
+    const expected = Array.from(await base.get(name)!.data())
+    // The variables keep their values once the snapshot is disposed and after a later step moves them.
+    const copy = snapshotWeights(model.params)
+    resetWeights(model, copy)
+    disposeWeights(copy)
+    expect(Array.from(await model.get(name).data())).toEqual(expected)
+    resetWeights(model, tuned)
+    expect(await bitsEqual(model.get(name), tuned.get(name)!)).toBe(true)
+    expect(Array.from(await base.get(name)!.data())).toEqual(expected)
+  })
+
+  it('resetWeights refuses a name the model lacks or another shape, writing nothing', async () => {
+    setUp()
+    const name = 'lnf.gamma'
+    const stranger: WeightMap = new Map([[name, base.get(name)!], ['nope', base.get(name)!]])
+    expect(() => resetWeights(model, stranger)).toThrow(/Reset: the model has no weight "nope"/)
+    const wrongShape = base.get('lnf.beta')!.reshape([4, 4])
+    expect(() => resetWeights(model, new Map([[name, wrongShape]]))).toThrow(/Reset: "lnf.gamma" is \[16\] in the model but \[4, 4\] saved/)
+    wrongShape.dispose()
+    expect(await bitsEqual(model.get(name), tuned.get(name)!)).toBe(true) // untouched
   })
 
   it('reports missing names and shape mismatches', () => {

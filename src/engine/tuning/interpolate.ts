@@ -53,6 +53,20 @@ export function applyInterpolation(owner: WeightOwner, base: WeightMap, tuned: W
   disposeWeights(mixed)
 }
 
+/** Puts saved weights back into the owner's variables of the same names — the pretrained body
+ *  before a run, the tuned weights after a before/after preview — bit-exact. Names the map
+ *  lacks are left as they are; a name the owner lacks, or another shape, is an error and
+ *  nothing is written. The map keeps its tensors (the variables share their storage). */
+export function resetWeights(owner: WeightOwner, weights: WeightMap): void {
+  const vars = new Map(owner.params.map((p) => [p.name, p.variable] as const))
+  for (const [name, w] of weights) {
+    const v = vars.get(name)
+    if (!v) throw new Error(`Reset: the model has no weight "${name}"`)
+    if (!tf.util.arraysEqual(v.shape, w.shape)) throw new Error(`Reset: "${name}" is [${v.shape.join(', ')}] in the model but [${w.shape.join(', ')}] saved`)
+  }
+  for (const [name, w] of weights) vars.get(name)!.assign(w)
+}
+
 function lerp(b: tf.Tensor, t: tf.Tensor, alpha: number): tf.Tensor {
   if (alpha === 0) return b.clone()
   if (alpha === 1) return t.clone()
