@@ -70,7 +70,7 @@ async function rasterise(svgs) {
         const canvas = document.createElement('canvas')
         canvas.width = size
         canvas.height = size
-        const ctx = canvas.getContext('2d')
+        const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'))
         const result = []
         for (const svg of svgs) {
           const img = new Image()
@@ -99,9 +99,10 @@ async function main() {
   const list = Object.entries(picked).flatMap(([cls, emoji]) => emoji.map((e) => ({ cls, e })))
   const svgs = list.map(({ e }) => readFileSync(join(pkgDir, 'color', 'svg', `${e.hexcode}.svg`), 'utf8'))
   const pngs = await rasterise(svgs)
+  /** @type {Record<string, Uint8Array>} */
   const files = {}
   list.forEach(({ cls, e }, i) => {
-    files[`${NAME}/${cls}/${e.hexcode.toLowerCase()}.png`] = new Uint8Array(Buffer.from(pngs[i], 'base64'))
+    files[`${NAME}/${cls}/${e.hexcode.toLowerCase()}.png`] = new Uint8Array(Buffer.from(/** @type {string} */ (pngs[i]), 'base64'))
   })
   // A fixed date keeps the zip byte-identical across runs.
   const zip = zipSync(files, { level: 9, mtime: new Date('2026-01-01T00:00:00Z') })

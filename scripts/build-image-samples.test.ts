@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { unzipSync } from 'fflate'
 import { describe, expect, it } from 'vitest'
-// @ts-expect-error: a plain .mjs script without types
 import { pickEmoji } from './build-image-samples.mjs'
 
 type Emoji = { hexcode: string; group: string; skintone: string }

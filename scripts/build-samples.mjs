@@ -252,7 +252,7 @@ const stdlibLicence = 'Data as distributed by the @stdlib package: ODC Public Do
  *  encodes a racist assumption and is no feature a model should learn from. */
 function bostonSample() {
   const lines = readFileSync(join(bostonPkgDir, 'data', 'data.csv'), 'utf8').trim().split(/\r?\n/)
-  const header = lines[0].split(',')
+  const header = /** @type {string} */ (lines[0]).split(',')
   const drop = header.indexOf('b')
   const keep = (cells) => cells.filter((_, i) => i !== drop)
   const csv = [keep(header).join(','), ...lines.slice(1).map((l) => keep(l.split(',')).join(','))].join('\n') + '\n'

@@ -2,7 +2,6 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseDataset } from '../src/engine/data/dataset'
-// @ts-expect-error: a plain .mjs script without type declarations
 import { emailToText } from './build-samples.mjs'
 
 const dir = join(__dirname, '..', 'public', 'samples')

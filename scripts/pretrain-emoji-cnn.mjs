@@ -123,12 +123,12 @@ log(`${classes.length} classes; train ${train.n} images (${trainList.length} emo
 
 // ---- train ------------------------------------------------------------------------------
 let model = new TinyCnn(EMOJI_CNN_CONFIG, undefined, cfg.seed)
-let previous = null // card of the run continued from, if any
+let previous = /** @type {any} */ (null) // card of the run continued from, if any
 if (opts.init) {
   const dir = path.resolve(opts.init)
   const json = checkCnnModelJson(JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')), path.join(dir, 'model.json'))
   model.dispose()
-  model = tinyCnnFromParts(json, new Uint8Array(await readFile(path.join(dir, json.weightsManifest[0].paths[0]))))
+  model = tinyCnnFromParts(json, new Uint8Array(await readFile(path.join(dir, /** @type {string} */ (json.weightsManifest[0]?.paths[0])))))
   previous = json.card
   log(`continuing from ${dir} (${previous?.training?.steps ?? '?'} steps before)`)
 }

@@ -90,6 +90,7 @@ async function verifyAndSample(dir) {
   }
 }
 
+/** @type {import('playwright-core').Browser | undefined} */
 let browser
 
 /** Corpus → tokenizer → pretraining in the page → files in outDir. */
@@ -151,7 +152,7 @@ async function pretrain() {
   await page.waitForFunction(() => window.pretrainReady === true, null, { timeout: 120_000 })
   const isolated = await page.evaluate(() => crossOriginIsolated)
   log(`page ready at ${base} (cross-origin isolated: ${isolated})`)
-  const result = await page.evaluate((args) => window.runPretrain(args), {
+  const result = await page.evaluate((args) => /** @type {NonNullable<typeof window.runPretrain>} */ (window.runPretrain)(args), {
     modelConfig,
     train,
     tokenizer: tokenizer.toJSON(),

@@ -35,10 +35,10 @@ try {
     args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   })
   const page = await browser.newPage()
-  await page.goto(`${server.resolvedUrls.local[0]}scripts/pretrain/profile.html`)
+  await page.goto(`${/** @type {import('vite').ResolvedServerUrls} */ (server.resolvedUrls).local[0]}scripts/pretrain/profile.html`)
   await page.waitForFunction(() => !!window.profileStep)
   const threads = Number(opts.threads)
-  const result = await page.evaluate(([c, b, t, fast, hc]) => window.profileStep(c, b, t, fast, hc), [
+  const result = await page.evaluate(([c, b, t, fast, hc]) => /** @type {NonNullable<typeof window.profileStep>} */ (window.profileStep)(c, b, t, fast, hc), [
     config,
     Number(opts.batch),
     threads,
