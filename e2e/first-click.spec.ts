@@ -18,7 +18,7 @@ test('first click: the default run trains, the loss falls, and it beats the base
     await studio.trainButton.click()
     await expect.poll(() => studio.lossPoints(), { timeout: 60_000 }).toBeGreaterThan(0)
     test.info().annotations.push({ type: 'first chart point after (ms)', description: String(Date.now() - clickedAt) })
-    await expect(page.getByTestId('progress')).toContainText(/Step \d+ \/ \d+ · epoch \d+ \/ \d+ · [\d.]+ samples\/s · about .* left/)
+    await expect(page.getByTestId('progress')).toContainText(/Step \d+ \/ \d+ · epoch \d+ \/ \d+ · [\d.,]+ samples\/s · about .* left/)
   })
 
   await test.step('the run finishes and says so in words', async () => {

@@ -59,6 +59,7 @@ const STORAGE_COMMANDS: ReadonlySet<string> = new Set<StorageCommand['type']>([
   'storageEstimate',
   'listRuns',
   'deleteRun',
+  'renameRun',
   'findInterrupted',
   'dismissInterrupted',
   'freeSpace',
