@@ -152,7 +152,7 @@ describe('weight decay follows what each model declares', () => {
     const D = model.config.dModel
     const wte = model.get('wte.embeddings')
     const fc = model.get('h0.mlp.fc.kernel')
-    const snapshot = tf.keep(model.params.map((p) => p.variable.clone()))
+    const snapshot = model.params.map((p) => tf.keep(p.variable.clone()))
     const row = async () => (await wte.slice([unused, 0], [1, D]).data()) as Float32Array
     const rowBefore = (await row()).slice()
     const fcBefore = ((await fc.data()) as Float32Array).slice()
