@@ -1,6 +1,7 @@
 /** Refuses settings that cannot train on this data and model, before a run starts. Each
  *  message names the control and says what to change. Only impossible or do-nothing
  *  combinations are refused; merely unusual ones (a long warm-up) are left to the person. */
+import type { ModelLimits } from '../engine/types/model'
 import { readFrozenBlocks } from './frozenBlocks'
 import { coerce, SCHEMA, SPEC } from './schema'
 import type { Settings } from './types'
@@ -11,6 +12,33 @@ export interface ValidationContext {
   dModel: number // width of the layers LoRA and adapters attach to
   hasHead: boolean // the model has a separate output head that can train on its own
   maxSeqLen?: number // longest sequence the model's position table covers, when known
+  /** What the model declares it allows (methods, LoRA rank per target); the page gets it with
+   *  the model (ModelSummary.limits) and the worker from the model itself. */
+  limits?: ModelLimits
+}
+
+/** The context a model's limits and a dataset give, the same on the page and in the worker:
+ *  `rows` kept examples, of which the validation split is held out (language modelling
+ *  counts blocks of text, known only in the worker, so it is not limited here). */
+export function contextFromLimits(limits: ModelLimits, data: { rows: number; task: string }, s: Pick<Settings, 'valSplit'>): ValidationContext {
+  const lm = data.task === 'language-modelling'
+  return {
+    trainSize: lm ? Number.MAX_SAFE_INTEGER : data.rows - Math.round(data.rows * s.valSplit),
+    nLayers: limits.nLayers,
+    dModel: limits.width,
+    hasHead: !lm,
+    ...(limits.maxSeqLen === undefined ? {} : { maxSeqLen: limits.maxSeqLen }),
+    limits,
+  }
+}
+
+/** The largest LoRA rank the targets in effect allow, and the layer that sets it. */
+export function loraRankLimit(limits: ModelLimits, loraTargets: string): { maxRank: number; layer: string } | null {
+  const chosen = loraTargets.split(',').map((t) => t.trim().toLowerCase())
+  const inEffect = limits.lora.filter((l) => !limits.loraTargetsChosen || chosen.includes(l.target))
+  if (!inEffect.length) return null
+  const narrowest = inEffect.reduce((a, b) => (b.maxRank < a.maxRank ? b : a))
+  return { maxRank: narrowest.maxRank, layer: narrowest.layer }
 }
 
 export interface SettingProblem {
@@ -25,7 +53,13 @@ export function validateSettings(s: Settings, ctx: ValidationContext): SettingPr
     if (!problems.some((p) => p.field === field)) problems.push({ field, message })
   }
   const label = (k: keyof Settings) => SPEC[k].label
-  const { trainSize, nLayers, dModel, hasHead } = ctx
+  const { trainSize, nLayers, dModel, hasHead, limits } = ctx
+
+  // What the model allows comes first: another method makes the other checks moot.
+  if (limits && !limits.methods.includes(s.method)) {
+    const names = limits.methods.map(methodLabel)
+    add('method', `This model cannot train with ${methodLabel(s.method)}; choose ${names.slice(0, -1).join(', ')}${names.length > 1 ? ' or ' : ''}${names.at(-1) ?? ''}.`)
+  }
 
   if (s.learningRate === 0 || s.learningRate < 0) {
     add(
@@ -74,14 +108,21 @@ export function validateSettings(s: Settings, ctx: ValidationContext): SettingPr
         )
       }
       break
-    case 'lora':
-      if (s.loraRank > dModel) {
+    case 'lora': {
+      const cap = limits ? loraRankLimit(limits, s.loraTargets) : null
+      if (cap && s.loraRank > cap.maxRank) {
+        add(
+          'loraRank',
+          `${label('loraRank')} ${s.loraRank} is larger than layer ${cap.layer} allows (its kernel is ${cap.maxRank} wide on its narrower side); set ${label('loraRank')} to ${cap.maxRank} or less (4\u201316 is typical).`,
+        )
+      } else if (s.loraRank > dModel) {
         add(
           'loraRank',
           `${label('loraRank')} ${s.loraRank} is larger than the layer width ${dModel}, so the update cannot be low-rank; set it to ${dModel} or less (4\u201316 is typical).`,
         )
       }
       break
+    }
     case 'adapter':
       if (s.adapterSize > dModel) {
         add(
@@ -145,4 +186,10 @@ export function validateSettings(s: Settings, ctx: ValidationContext): SettingPr
     if (!c.ok) add(spec.key, `${spec.label}: ${c.reason}.`)
   }
   return problems
+}
+
+function methodLabel(m: Settings['method']): string {
+  const spec = SPEC.method
+  const choice = 'choices' in spec ? spec.choices?.find((c) => c.value === m) : undefined
+  return choice ? `"${choice.label}"` : m
 }

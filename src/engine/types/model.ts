@@ -1,5 +1,6 @@
 /** What a model is, as the rest of the studio sees it: the task it is trained for, what it
- *  reads, and its layers. */
+ *  reads, its layers and its limits. */
+import type { Method } from '../../settings/types'
 
 export type TaskKind = 'text-classification' | 'text-regression' | 'tabular-classification' | 'tabular-regression' | 'language-modelling' | 'image-classification'
 
@@ -18,4 +19,20 @@ export interface ModelInput {
   description: string // e.g. "224×224 RGB images, pixels scaled to [-1, 1]"
   features?: string[] // tabular: the feature columns, in input order
   typical?: number[] // tabular: a typical value per feature (training means), to start a row from
+}
+
+/** What a model allows, declared by the engine and sent with the model (ModelSummary.limits),
+ *  so the page checks settings against it as they change and the worker re-checks with the
+ *  same rules (settings/validate.ts). */
+export interface ModelLimits {
+  nLayers: number // blocks the freezing settings count
+  width: number // width of the layers adapters attach to
+  methods: readonly Method[] // how this model can train; the rest are refused on the Method control
+  /** For each LoRA target the model has, the narrowest layer it wraps and the largest rank
+   *  that layer allows (min(in, out) of its kernel). Empty when LoRA is not available. */
+  lora: readonly { target: string; layer: string; maxRank: number }[]
+  /** True when the LoRA targets setting picks among `lora` (the LM's qkv, proj, fc, out);
+   *  false when LoRA always wraps all of them (the CNN's pointwise convs). */
+  loraTargetsChosen: boolean
+  maxSeqLen?: number // longest sequence the model's position table covers (text models)
 }
