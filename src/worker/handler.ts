@@ -15,6 +15,7 @@ import { tasksOf } from '../engine/train/multitaskData'
 import { trainableBlocks } from '../engine/tuning/freeze'
 import { resetWeights, disposeWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
 import { validateSettings } from '../settings/validate'
+import { modelLimits } from '../engine/models/limits'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, FromWorker, ModelSummary, TaskKind, ToWorker } from './protocol'
 import { createExportCommands } from './exportCommands'
@@ -144,6 +145,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       dModel: config.dModel,
       seqLen: config.seqLen,
       vocabSize: config.vocabSize,
+      limits: modelLimits(loaded.model),
     }
     s.loaded = { ...loaded, summary }
     post({ type: 'model', summary })
@@ -165,6 +167,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       dModel: model.config.dModel,
       hasHead: task === 'text-classification' || task === 'text-regression',
       maxSeqLen: model.config.seqLen,
+      limits: modelLimits(model),
     })
     if (!problems.length) {
       try {
@@ -232,6 +235,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       dModel: s.loaded.model.config.dModel,
       hasHead: headNeedOf(data.train) !== null,
       maxSeqLen: s.loaded.model.config.seqLen,
+      limits: modelLimits(s.loaded.model),
     })
     if (problems.length) {
       refuseSettings(post, runId, problems, s.loaded.model.parameterCount())

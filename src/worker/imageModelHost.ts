@@ -23,6 +23,7 @@ import { trainableBlocks } from '../engine/tuning/freeze'
 import type { Head } from '../engine/tuning/heads'
 import { resetWeights, disposeWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
 import { validateSettings } from '../settings/validate'
+import { modelLimits } from '../engine/models/limits'
 import type { Settings } from '../settings/types'
 import type { FromWorker, LayerSummary, Metrics, ModelSummary, ToWorker } from './protocol'
 import type { RunRecorder } from './checkpointHost'
@@ -132,6 +133,7 @@ export class ImageModelHost {
       dModel: model.config.dModel,
       seqLen: 0,
       vocabSize: 0,
+      limits: modelLimits(model),
       input: { kind: 'image', shape: `[B, ${size}, ${size}, 3]`, description: `${size}×${size} RGB images, pixels scaled to [-1, 1], transparency on white` },
     }
     this.loaded = { ...loaded, summary }
@@ -158,7 +160,7 @@ export class ImageModelHost {
     const n = images?.info.count ?? 0
     // A model that does not fit the dataset at all: say that alone, not "no examples left
     // for training" about an image set that is not there.
-    const problems: { field: string; message: string }[] = fitProblem ? [] : validateSettings(settings, { trainSize: n - Math.round(n * settings.valSplit), nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true })
+    const problems: { field: string; message: string }[] = fitProblem ? [] : validateSettings(settings, { trainSize: n - Math.round(n * settings.valSplit), nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true, limits: modelLimits(model) })
     const methodProblem = cur.methodProblem(settings)
     if (methodProblem) problems.push({ field: 'method', message: methodProblem })
     let counts = { total: model.parameterCount(), trainable: 0 }
@@ -209,7 +211,7 @@ export class ImageModelHost {
     if (data.train.n === 0 || data.val.n === 0) {
       throw new Error(`The split left ${data.train.n} training and ${data.val.n} validation images. Add images, or change the validation split.`)
     }
-    const problems = validateSettings(settings, { trainSize: data.train.n, nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true })
+    const problems = validateSettings(settings, { trainSize: data.train.n, nLayers: model.config.nLayers, dModel: model.config.dModel, hasHead: true, limits: modelLimits(model) })
     const methodProblem = cur.methodProblem(settings)
     if (methodProblem) problems.push({ field: 'method', message: methodProblem })
     if (problems.length) {

@@ -8,6 +8,7 @@ import { fileName } from '../engine/models/modelLoadError'
 import { softmax } from '../engine/infer/sampling'
 import { parseRow } from '../engine/data/rowInput'
 import { layersImageBody } from './imageBodies'
+import { modelLimits } from '../engine/models/limits'
 import type { ModelCache } from '../engine/storage/modelCache'
 import type { DatasetSummary, FromWorker, ModelSummary, ToWorker } from './protocol'
 
@@ -52,6 +53,7 @@ export function layersSummary(body: LayersBody, url: string, trainable: Set<numb
     seqLen: 0,
     vocabSize: 0,
     input: body.describeInput(),
+    limits: modelLimits(body),
   }
 }
 

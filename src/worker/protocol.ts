@@ -7,8 +7,8 @@ import type { SweepPoint } from '../engine/tuning/blend'
 
 export type { ExportChoice, SweepPoint }
 // The engine owns its domain types; the page gets them here, never from src/engine.
-import type { DoneReason, LayerSummary, Metrics, ModelInput, RunSummary, StepEvent, TaskKind, TaskMetrics } from '../engine/types'
-export type { BackendInfo, DoneReason, LayerSummary, Metrics, ModelInput, RunSummary, StepEvent, TaskKind, TaskMetrics }
+import type { DoneReason, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics } from '../engine/types'
+export type { BackendInfo, DoneReason, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics }
 import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
 import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
 
@@ -43,6 +43,10 @@ export interface ModelSummary {
   vocabSize: number
   /** What the model reads, for the panel and the playground (absent: TinyGpt text). */
   input?: ModelInput
+  /** What the model allows (methods, LoRA rank per target, context length): the page checks
+   *  settings against it as they change (settings/validate.ts). Absent for the tabular MLP,
+   *  whose method is fixed. */
+  limits?: ModelLimits
 }
 
 /** "before" = the base weights (with the run's head as it was before training), "after" = tuned. */
