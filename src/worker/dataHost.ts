@@ -5,6 +5,7 @@
  * A bad file never replaces what is loaded: every failure is an 'error' event and a return.
  */
 import * as tf from '@tensorflow/tfjs'
+import { formatBytes, formatCount } from '../format/format'
 import { parseDataset, withRoles, type ByteInput, type Dataset, type DataError, type Roles } from '../engine/data/dataset'
 import { lengthHistogram, planSplit, valueHistogram, type SplitPlan } from '../engine/data/datasetPreview'
 import { augmentBatch, augmentOptions, augmentSeed, describeAugment, NO_AUGMENT, type AugmentSettings } from '../engine/data/images/augment'
@@ -135,7 +136,7 @@ export class DataHost {
         if (now - lastPost < PROGRESS_EVERY_MS) return
         lastPost = now
         const total = p.totalBytes ?? totalBytes ?? p.bytesRead
-        this.post({ type: 'progress', task: 'dataset', done: p.bytesRead, total, label: `Reading ${name}: ${mb(p.bytesRead)} of ${mb(total)}, ${p.rows.toLocaleString('en')} rows` })
+        this.post({ type: 'progress', task: 'dataset', done: p.bytesRead, total, label: `Reading ${name}: ${mb(p.bytesRead)} of ${mb(total)}, ${formatCount(p.rows)} rows` })
       },
       { maxBytes: this.maxBytes, ...(totalBytes !== undefined ? { totalBytes } : {}), ...(roles ? { roles } : {}) },
     )
@@ -567,9 +568,8 @@ function withoutStoredId(d: DatasetDetails): DatasetDetails {
   return rest
 }
 
-function mb(n: number): string {
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`
-}
+/** Sizes in progress labels, written as everywhere else (src/format). */
+const mb = formatBytes
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e)

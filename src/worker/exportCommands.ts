@@ -1,4 +1,5 @@
 import { buildModelZip, readModelZip, type ZippedCnn } from '../engine/export/modelZip'
+import { formatBytesOf, formatDecimal } from '../format/format'
 import { fingerprintWeights, restoreTuning } from '../engine/export/tuningPack'
 import type { LoadedTinyGpt } from '../engine/models/modelFile'
 import { TinyCnn } from '../engine/models/tinyCnn'
@@ -67,7 +68,7 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
         const b = currentBlend()
         if (!deps.current()?.lastVal) throw new Error('There is no validation split to sweep over: train first.')
         const points = await sweepBlend(b, msg.points, async () => lean(await measure()), (done, total, p) =>
-          post({ type: 'progress', task: 'sweep', done, total, label: `Measuring α = ${p.alpha.toFixed(2)} (${done} of ${total})` }),
+          post({ type: 'progress', task: 'sweep', done, total, label: `Measuring α = ${formatDecimal(p.alpha, 2)} (${done} of ${total})` }),
         )
         post({ type: 'sweep', points, best: bestAlpha(points) })
         break
@@ -180,7 +181,7 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
     post({ type: 'progress', task: 'model', done: 0, total: file.size, label: `Reading ${file.name}` })
     const bytes = new Uint8Array(await file.arrayBuffer())
     const read = await readModelZip(bytes, file.name, undefined, (done, total) =>
-      post({ type: 'progress', task: 'model', done, total, label: `Loading ${file.name}: ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` }),
+      post({ type: 'progress', task: 'model', done, total, label: `Loading ${file.name}: ${formatBytesOf(done, total)}` }),
     )
     const pack = read.pack
     if (read.layersFiles) {

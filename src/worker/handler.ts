@@ -1,4 +1,5 @@
 import { refuseSettings, runEvents } from './runEvents'
+import { formatBytesOf } from '../format/format'
 import { chooseBackend, type BackendHost, type BackendInfo } from '../engine/backend'
 import type { Dataset } from '../engine/data/dataset'
 import type { ImageDecoder } from '../engine/data/images/types'
@@ -84,7 +85,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     const probe = await probeModel(url, (u) => fetchFn(u)) // dispatch on model.json's format
     if (isImageModel(probe)) return loadImageModel(probe, msg.source.kind === 'builtin' ? msg.source.id : url)
     const loaded = await loadTinyGpt(url, probe.fetch, (done, total) =>
-      post({ type: 'progress', task: 'model', done, total, label: `Downloading the model: ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` }),
+      post({ type: 'progress', task: 'model', done, total, label: `Downloading the model: ${formatBytesOf(done, total)}` }),
     )
     installModel(loaded, msg.source.kind === 'builtin' ? msg.source.id : url)
   }

@@ -4,6 +4,7 @@
  * model; it asks `probeModel` which kind a URL holds and delegates image models here.
  */
 import { refuseSettings, runEvents } from './runEvents'
+import { formatBytesOf } from '../format/format'
 import * as tf from '@tensorflow/tfjs'
 import { rgbaToInput } from '../engine/data/imageInput'
 import { SYMMETRIC } from '../engine/data/images/pixels'
@@ -113,7 +114,7 @@ export class ImageModelHost {
   async load(probe: ModelProbe, id: string): Promise<void> {
     const json = checkCnnModelJson(probe.json, probe.url.slice(probe.url.lastIndexOf('/') + 1))
     const loaded = await loadTinyCnnFromJson(json, probe.url, probe.fetch, (done, total) =>
-      this.post({ type: 'progress', task: 'model', done, total, label: `Downloading the model: ${(done / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB` }),
+      this.post({ type: 'progress', task: 'model', done, total, label: `Downloading the model: ${formatBytesOf(done, total)}` }),
     )
     this.clear()
     this.base = snapshotWeights(loaded.model.params)

@@ -1,7 +1,7 @@
 import { useEffect, useId, useState } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { formatNumber } from '../../format/format'
-import { describeSetting, SCHEMA } from '../../settings/schema'
+import { DEFAULTS, describeSetting, SCHEMA } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { sendCheckpoint } from '../../state/actions'
 import { useCheckpoints } from '../../state/checkpoints'
@@ -41,7 +41,7 @@ export function RunsView() {
 
   const shown = runs.filter((r) => chosen.includes(r.id))
   const startFrom = (r: RunInfo) => {
-    replace({ ...r.settings })
+    replace({ ...DEFAULTS, ...r.settings }) // a run saved before a setting existed gets its default
     notify({ kind: 'info', text: `Settings of "${r.name}" loaded: change what you like in step 3, then click Train.` })
     document.getElementById('settings')?.scrollIntoView({ block: 'start' })
   }
