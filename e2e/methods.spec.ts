@@ -121,7 +121,14 @@ test('two label columns train two heads, with accuracy per task in the Evaluate 
   const table = page.getByTestId('task-metrics')
   await expect(table).toBeVisible()
   await expect(table.getByRole('row')).toHaveCount(3) // header + 2 tasks
-  await expect(table.getByRole('row', { name: /^label/ })).toContainText('1')
-  await expect(table.getByRole('row', { name: /^category/ })).toContainText('0.5')
+  // Each task's own "Loss weight" cell holds the weight typed above, and its accuracies are percentages.
+  await expect(table.getByRole('columnheader').nth(1)).toHaveText('Loss weight')
+  const cells = (task: RegExp) => table.getByRole('row', { name: task }).getByRole('cell')
+  await expect(cells(/^label/).nth(0)).toHaveText('1')
+  await expect(cells(/^category/).nth(0)).toHaveText('0.5')
+  for (const task of [/^label/, /^category/]) {
+    await expect(cells(task).nth(1)).toHaveText(/^\d+\.\d%$/)
+    await expect(cells(task).nth(2)).toHaveText(/^\d+\.\d%$/)
+  }
   await expect(page.getByRole('alert')).toHaveCount(0)
 })

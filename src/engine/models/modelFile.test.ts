@@ -80,8 +80,16 @@ describe('model file', () => {
     const split = { ...json, tokenizer: 'tokenizer.json' }
     const f = files(weights, split)
     f.set(base + 'tokenizer.json', JSON.stringify(tokenizer.toJSON()))
-    const { model } = await loadTinyGpt(base + 'model.json', fakeFetch(f))
-    model.dispose()
+    const fetched: string[] = []
+    const fetcher = fakeFetch(f)
+    const { model, tokenizer: tok } = await loadTinyGpt(base + 'model.json', async (url) => (fetched.push(url), fetcher(url)))
+    try {
+      expect(fetched).toContain(base + 'tokenizer.json')
+      expect(tok.toJSON()).toEqual(tokenizer.toJSON())
+      expect(tok.decode(tok.encode('the whale and the sea'))).toBe('the whale and the sea')
+    } finally {
+      model.dispose()
+    }
   })
 
   it('names the file and the byte counts when weights are truncated', async () => {
