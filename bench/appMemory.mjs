@@ -41,7 +41,8 @@ export const uaMemory = (page) =>
 
 /** tf.memory() inside the app's worker (tfjs keeps its engine on the global `_tfengine`). */
 async function workerTf(page) {
-  for (const w of page.workers()) {
+  // Not the wasm backend's pthread workers (blob: URLs): one blocked on a lock never answers.
+  for (const w of page.workers().filter((x) => !x.url().startsWith('blob:'))) {
     const m = await w.evaluate(() => { const e = globalThis._tfengine; return e ? { numBytes: e.memory().numBytes, numTensors: e.memory().numTensors, backend: e.backendName } : null }).catch(() => null)
     if (m) return m
   }

@@ -8,6 +8,7 @@ export interface BackendInfo {
   reason: string // one sentence for the badge: why this one
   adapter?: string // WebGPU adapter description, when there is one
   software: boolean // true when the chosen backend runs on the CPU (SwiftShader, wasm, cpu)
+  threads?: number // wasm only: the threads XNNPACK really runs (1 = one core)
   probes: { name: BackendName; gflops: number | null; note?: string }[]
 }
 
@@ -17,6 +18,8 @@ export interface BackendHost {
   /** Registers tfjs-backend-webgpu / -wasm on demand (dynamic imports live in the worker). */
   loadBackend?: (name: 'webgpu' | 'wasm') => Promise<void>
   now?: () => number
+  /** wasm only, once it runs: XNNPACK's real thread count, and why it is 1 on a multi-core machine. */
+  wasmThreads?: () => { count: number; note?: string } | undefined
 }
 
 export interface GpuAdapterLike {
@@ -121,7 +124,16 @@ export async function chooseBackend(pref: BackendChoice, host: BackendHost = {})
         ...(adapterText ? { adapter: adapterText } : {}),
       }
     }
-    return { name, reason, software: name !== 'webgpu' || software, probes, ...(adapterText ? { adapter: adapterText } : {}) }
+    const threads = name === 'wasm' ? host.wasmThreads?.() : undefined
+    const threadText = threads ? (threads.count > 1 ? `, on ${threads.count} threads` : `, on one thread${threads.note ? ` (${threads.note})` : ''}`) : ''
+    return {
+      name,
+      reason: reason + threadText,
+      software: name !== 'webgpu' || software,
+      probes,
+      ...(adapterText ? { adapter: adapterText } : {}),
+      ...(threads ? { threads: threads.count } : {}),
+    }
   }
 
   if (pref !== 'auto') {

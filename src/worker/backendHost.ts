@@ -4,10 +4,46 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
 
+type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm')
+
+/** tfjs-backend-wasm starts 8 pthread workers up front; asking XNNPACK for more threads than
+ *  that would create workers that cannot load while the worker is busy computing. */
+const WASM_PTHREAD_POOL = 8
+
+/** One thread per core the browser reports, within the pthread pool. tfjs' own default is
+ *  half the cores (one thread on a 2-core machine). */
+export function wasmThreadsFor(hardwareConcurrency: number | undefined): number {
+  return Math.max(1, Math.min(WASM_PTHREAD_POOL, Math.floor(hardwareConcurrency ?? 1)))
+}
+
+/**
+ * Starts tfjs' wasm backend with `threads` threads. Its C++ side caps the thread count at
+ * navigator.hardwareConcurrency / 2, read once as the module starts ("many x86-64
+ * processors have 2 threads per core"), so a 2-core machine got one thread whatever
+ * setThreadsCount said. While the module starts, hardwareConcurrency reads twice the
+ * threads wanted; the real value comes back as soon as the module has started.
+ */
+export async function startWasmWithThreads(
+  nav: { hardwareConcurrency?: number },
+  threads: number,
+  setThreadsCount: (n: number) => void,
+): Promise<boolean> {
+  setThreadsCount(threads)
+  const own = Object.getOwnPropertyDescriptor(nav, 'hardwareConcurrency')
+  Object.defineProperty(nav, 'hardwareConcurrency', { value: threads * 2, configurable: true })
+  try {
+    return await tf.setBackend('wasm')
+  } finally {
+    if (own) Object.defineProperty(nav, 'hardwareConcurrency', own)
+    else delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency
+  }
+}
+
 /** Backends other than webgl/cpu are imported on demand: a browser that never uses
  *  WebGPU or WebAssembly never downloads them. */
-export function browserBackendHost(nav: WorkerNavigator): BackendHost {
+export function browserBackendHost(nav: WorkerNavigator, isolated: boolean): BackendHost {
   const gpu = (nav as WorkerNavigator & { gpu?: BackendHost['gpu'] }).gpu
+  let wasmModule: WasmModule | undefined
   return {
     gpu,
     async loadBackend(name) {
@@ -15,15 +51,33 @@ export function browserBackendHost(nav: WorkerNavigator): BackendHost {
         if (!gpu) throw new Error('WebGPU is not exposed in this browser')
         await import('@tensorflow/tfjs-backend-webgpu')
       } else {
+        if (wasmModule) return // started already
         const wasm = await import('@tensorflow/tfjs-backend-wasm')
-        // The threaded build's pthread workers fail to start from a bundled module worker
-        // ("e is not defined" in the blob); the single-threaded SIMD build works.
-        tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
+        wasmModule = wasm
         wasm.setWasmPaths({
           'tfjs-backend-wasm.wasm': wasmPlain,
           'tfjs-backend-wasm-simd.wasm': wasmSimd,
           'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
         })
+        // Threads need a cross-origin isolated page (SharedArrayBuffer); without it tfjs falls
+        // back to single-threaded SIMD. The built app's pthreads need wasmThreads.plugin.ts.
+        // Started here (which also makes wasm the active backend, as the caller is about to).
+        await startWasmWithThreads(nav, wasmThreadsFor(nav.hardwareConcurrency), wasm.setThreadsCount)
+      }
+    },
+    wasmThreads() {
+      let count: number
+      try {
+        count = wasmModule?.getThreadsCount() ?? 1 // XNNPACK's real thread count, set at start-up
+      } catch {
+        return undefined // not started
+      }
+      if (count > 1 || (nav.hardwareConcurrency ?? 1) <= 1) return { count }
+      return {
+        count,
+        note: isolated
+          ? 'this browser refused WebAssembly threads'
+          : 'WebAssembly threads need a cross-origin isolated page (see README "Hosting")',
       }
     },
   }
