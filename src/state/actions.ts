@@ -1,6 +1,7 @@
 import { BUILTIN_MODELS } from '../shared/builtinModels'
 import { createEngineClient, type EngineClient } from '../worker/client'
 import { connectBridge } from './bridge'
+import { checkedProblems, sameProblems } from './settingsCheck'
 import { useStudio } from './store'
 import { startRequest, usePlayground } from './playground'
 import { beginExport } from './exportState'
@@ -40,6 +41,11 @@ export function startStudio() {
   useStudio.subscribe((st, prev) => {
     // …and when another model is loaded (by id: a plan re-posts the same model's summary).
     if (st.settings !== prev.settings || st.dataset !== prev.dataset || st.model?.id !== prev.model?.id) configure()
+    // Checked here at once, against the model's limits; the worker's plan follows.
+    if (st.settings !== prev.settings || st.dataset !== prev.dataset || st.model !== prev.model) {
+      const problems = checkedProblems(st)
+      if (!sameProblems(problems, st.problems)) useStudio.setState({ problems })
+    }
     if (st.settings.backend !== prev.settings.backend && st.status !== 'running' && st.status !== 'paused') {
       engine().send({ type: 'init', backend: st.settings.backend })
     }

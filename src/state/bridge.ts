@@ -1,6 +1,7 @@
 import type { EngineClient } from '../worker/client'
 import type { FromWorker } from '../worker/protocol'
 import { useStudio, type StepPoint, type Studio } from './store'
+import { checkedProblems } from './settingsCheck'
 
 const STEP_FLUSH_MS = 500
 import { onDataEvent } from './datasets'
@@ -47,7 +48,7 @@ export function connectBridge(client: EngineClient): () => void {
         set({ model: e.summary, busy: null })
         break
       case 'plan':
-        set({ trainableParams: e.trainableParams, totalParams: e.totalParams, problems: e.problems })
+        set({ trainableParams: e.trainableParams, totalParams: e.totalParams, planProblems: e.problems, problems: checkedProblems({ ...get(), planProblems: e.problems }) })
         break
       case 'baseline':
         if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note }, busy: null })

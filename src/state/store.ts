@@ -16,7 +16,8 @@ export interface Notice {
 export interface SettingsSlice {
   settings: Settings
   linkReport: DecodeReport | null // what an opened link set and what it ignored
-  problems: { field: string; message: string }[]
+  problems: { field: string; message: string }[] // what the page shows: its own checks, then planProblems (state/settingsCheck.ts)
+  planProblems: { field: string; message: string }[] // the worker's last plan
   setSetting: <K extends keyof Settings>(key: K, value: Settings[K]) => void
   replaceSettings: (s: Settings) => void
 }
@@ -100,6 +101,7 @@ const settingsSlice: StateCreator<Studio, [], [], SettingsSlice> = (set, get) =>
     settings: init.settings,
     linkReport: init.report,
     problems: [],
+    planProblems: [],
     setSetting: (key, value) => {
       const settings = { ...get().settings, [key]: value }
       if (key === 'backend') localStorage.setItem(BACKEND_KEY, String(value))
