@@ -96,6 +96,11 @@ describe('import rules', () => {
     expect(show(bad)).toEqual([])
   })
 
+  it('the worker imports nothing from the store or the page', () => {
+    const bad = importsUnder('worker').filter((i) => inside(i.target, 'state', 'ui', 'App.tsx', 'main.tsx') || /^(react|react-dom|zustand|recharts)(\/|$)/.test(i.target))
+    expect(show(bad)).toEqual([])
+  })
+
   it('shared modules (shared, settings, format) import neither side, only the engine’s types', () => {
     const bad = importsUnder('shared', 'settings', 'format').filter(
       (i) => inside(i.target, 'worker', 'state', 'ui') || i.target.startsWith('@tensorflow/') || /^(react|react-dom|zustand)(\/|$)/.test(i.target) || (inside(i.target, 'engine') && !i.typeOnly),

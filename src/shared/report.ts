@@ -16,7 +16,7 @@ export interface TrainingReport {
   dataset: { name: string; source: string; task: string; rows: number; rejected: number; classes: { name: string; count: number }[] } | null
   settings: Settings
   outcome: { reason: string; message: string; epochs: number; bestEpoch: number; seconds: number } | null
-  metrics: { base: Metrics | null; tuned: Metrics | null }
+  metrics: { base: Metrics | null; tuned: Metrics | null; baseName?: string | null } // baseName: what the line to beat is
   series: {
     steps: { step: number; loss: number }[]
     epochs: { epoch: number; trainLoss: number; valLoss: number; valAcc?: number; valPpl?: number; valRmse?: number }[]
@@ -94,7 +94,7 @@ table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding
 <p class="muted">Generated ${e(r.date)} by the Fine-tuning Studio.${r.link ? ` Settings link: <span>${e(r.link)}</span>` : ''}</p>
 <h2>Outcome</h2>
 <p>${r.outcome ? e(r.outcome.message) : 'No completed run.'}</p>
-<table><thead><tr><th scope="col">Validation metric</th><th scope="col">Base model</th><th scope="col">Fine-tuned</th></tr></thead><tbody>
+<table><thead><tr><th scope="col">Validation metric</th><th scope="col">${r.metrics.baseName ? `Line to beat: ${e(r.metrics.baseName)}` : 'Base model'}</th><th scope="col">Fine-tuned</th></tr></thead><tbody>
 ${metricRows.map(([name, f]) => `<tr><th scope="row">${name}</th><td>${cell(r.metrics.base, f)}</td><td>${cell(r.metrics.tuned, f)}</td></tr>`).join('\n')}
 </tbody></table>
 ${r.outcome ? `<p class="muted">${r.outcome.epochs} epoch(s), best epoch ${r.outcome.bestEpoch + 1}, ${num(r.outcome.seconds, 1)} s.</p>` : ''}

@@ -51,7 +51,7 @@ export function connectBridge(client: EngineClient): () => void {
         set({ trainableParams: e.trainableParams, totalParams: e.totalParams, planProblems: e.problems, problems: checkedProblems({ ...get(), planProblems: e.problems }) })
         break
       case 'baseline':
-        if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note }, busy: null })
+        if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note, name: e.name }, busy: null })
         break
       case 'state':
         if (!mine(e.runId)) break

@@ -27,7 +27,7 @@ export function onCheckpointEvent(e: CheckpointEvent): void {
       // One update: Evaluate compares the restored weights with the base model of that run.
       useStudio.setState((st) => ({
         checkpoints: { ...st.checkpoints, restoredId: e.checkpoint.id },
-        baseline: e.baseline ? { metrics: e.baseline, note: e.baselineNote } : null,
+        baseline: e.baseline ? { metrics: e.baseline, note: e.baselineNote, ...(e.baselineName ? { name: e.baselineName } : {}) } : null,
         lastVal: e.metrics,
         result: null,
         busy: null,

@@ -51,7 +51,7 @@ export interface RunSlice {
   steps: StepPoint[]
   epochs: EpochPoint[]
   progress: { step: number; totalSteps: number; epoch: number; epochs: number; samplesPerSec: number; etaSec: number } | null
-  baseline: { metrics: Metrics; note: string } | null
+  baseline: { metrics: Metrics; note: string; name?: string } | null // name: the line to beat ("majority class (ham)")
   lastVal: Metrics | null
   result: { reason: DoneReason; summary: RunSummary; message: string } | null
   startRun: (runId: string) => void

@@ -43,7 +43,7 @@ describe('CheckpointHost', () => {
       await cb.onEpoch?.({ epoch: e - 1, train: { loss: v }, val: { loss: v }, lr: 1e-3, isBest: false })
       await cb.onCheckpoint?.(ck(e, v))
     }
-    await rec.finish({ reason: 'finished', summary: { epochs: 3, bestEpoch: 1, best: { loss: 0.3 }, baseline: { loss: 2 }, seconds: 1 }, message: 'done' })
+    await rec.finish({ reason: 'finished', summary: { epochs: 3, bestEpoch: 1, best: { loss: 0.3 }, baseline: { loss: 2 }, baselineName: 'untrained head', seconds: 1 }, message: 'done' })
     const last = events.filter((e) => e.type === 'checkpoints').at(-1)
     expect(last?.type === 'checkpoints' && last.items.map((c) => c.epoch).sort()).toEqual([2, 3]) // last 1 + best (epoch 2)
     const run = await getRun(await db(), 'r1')

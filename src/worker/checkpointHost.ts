@@ -272,7 +272,7 @@ export class CheckpointHost {
     } catch (e) {
       console.warn('Restored without evaluating', e)
     }
-    this.post({ type: 'restored', checkpoint: meta, metrics, baseline: blob.loop.baseline, baselineNote: blob.loop.baselineNote })
+    this.post({ type: 'restored', checkpoint: meta, metrics, baseline: blob.loop.baseline, baselineNote: blob.loop.baselineNote, ...(blob.loop.baselineName ? { baselineName: blob.loop.baselineName } : {}) })
     if (metrics) this.post({ type: 'evaluation', metrics })
   }
 
@@ -366,9 +366,9 @@ export class RunRecorder {
     const { cb, record } = this
     return {
       ...cb,
-      onBaseline: (m, note) => {
+      onBaseline: (m, note, name) => {
         record.baseline = m
-        cb.onBaseline?.(m, note)
+        cb.onBaseline?.(m, note, name)
       },
       onStep: (e) => {
         record.steps.push({ step: e.step, loss: e.loss, lr: e.lr })

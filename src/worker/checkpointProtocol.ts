@@ -49,7 +49,7 @@ export type CheckpointEvent =
   | { type: 'storage'; usage: number | null; quota: number | null; checkpointBytes: number }
   | { type: 'storageFull'; runId: string; message: string }
   | { type: 'interrupted'; run: InterruptedRun | null }
-  | { type: 'restored'; checkpoint: CheckpointMeta; metrics: Metrics | null; baseline: Metrics | null; baselineNote: string }
+  | { type: 'restored'; checkpoint: CheckpointMeta; metrics: Metrics | null; baseline: Metrics | null; baselineNote: string; baselineName?: string }
   | { type: 'runSeries'; runId: string; settings: Settings; steps: StepPoint[]; epochs: EpochPoint[]; baseline: Metrics | null }
 
 const STORAGE_COMMANDS: ReadonlySet<string> = new Set<StorageCommand['type']>([

@@ -106,7 +106,7 @@ export function createExportCommands(s: ExportSessionView, post: (e: FromWorker)
             baseModel: { id: t.summary.id, title: t.summary.title },
             dataset: d ? { name: d.name, source: d.source, task: d.task, rows: d.rows, classes: d.classes } : null,
             settings: tuning!.settings,
-            metrics: { base: msg.metrics.base, tuned: msg.metrics.tuned, exported: exported ?? (msg.choice === 'interpolated' ? null : msg.metrics.tuned) },
+            metrics: { base: msg.metrics.base, baseName: msg.metrics.baseName ?? null, tuned: msg.metrics.tuned, exported: exported ?? (msg.choice === 'interpolated' ? null : msg.metrics.tuned) },
             date: new Date().toISOString(),
           },
           onProgress: (done, total, label) => post({ type: 'progress', task: 'export', done, total, label }),

@@ -73,7 +73,7 @@ export type ToWorker =
   | { type: 'interpolate'; alpha: number } // apply α to the model (head stays tuned)
   | { type: 'keepAlpha'; alpha: number } // apply α and keep it as the chosen one
   | { type: 'sweep'; points: number } // validation metric at `points` α values from 0 to 1
-  | { type: 'export'; choice: ExportChoice; alpha: number; metrics: { base: Metrics | null; tuned: Metrics | null } }
+  | { type: 'export'; choice: ExportChoice; alpha: number; metrics: { base: Metrics | null; tuned: Metrics | null; baseName?: string | null } }
   | DataCommand // datasets: storage, roles, validation file, images (dataProtocol.ts)
   | CheckpointCommand // checkpoints and run history (checkpointProtocol.ts)
   // Playground: try the model before and after fine-tuning (see worker/playground.ts).
@@ -88,7 +88,7 @@ export type FromWorker =
   | { type: 'dataset'; summary: DatasetSummary }
   | { type: 'model'; summary: ModelSummary }
   | { type: 'plan'; trainableParams: number; totalParams: number; problems: { field: string; message: string }[] }
-  | { type: 'baseline'; runId: string; metrics: Metrics; note: string }
+  | { type: 'baseline'; runId: string; metrics: Metrics; note: string; name: string } // name: the line to beat, e.g. "majority class (ham)"
   | ({ type: 'step'; runId: string } & StepEvent)
   | { type: 'epoch'; runId: string; epoch: number; train: Metrics; val: Metrics; lr: number; isBest: boolean }
   | { type: 'state'; runId: string; state: 'running' | 'paused' }

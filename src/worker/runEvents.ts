@@ -7,7 +7,7 @@ type Post = (e: FromWorker) => void
 /** The loop's callbacks as protocol events of run `runId`. */
 export function runEvents(post: Post, runId: string): FineTuneCallbacks {
   return {
-    onBaseline: (metrics, note) => post({ type: 'baseline', runId, metrics, note }),
+    onBaseline: (metrics, note, name) => post({ type: 'baseline', runId, metrics, note, name }),
     onStep: (e) => post({ type: 'step', runId, ...e }),
     onEpoch: (e) => post({ type: 'epoch', runId, ...e }),
     onProgress: (task, done, total, label) => post({ type: 'progress', task, done, total, label }),

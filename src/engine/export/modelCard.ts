@@ -7,7 +7,7 @@ export interface ExportFacts {
   baseModel: { id: string; title: string }
   dataset: { name: string; source: string; task: string; rows: number; classes: { name: string; count: number }[] } | null
   settings: Settings
-  metrics: { base?: Metrics | null; tuned?: Metrics | null; exported?: Metrics | null }
+  metrics: { base?: Metrics | null; tuned?: Metrics | null; exported?: Metrics | null; baseName?: string | null } // baseName: what the line to beat is
   date: string // ISO time of the export
 }
 
@@ -51,7 +51,7 @@ export function makeCard(facts: ExportFacts, choice: ExportChoice, alpha: number
 
 function stripConfusion(m: ExportFacts['metrics']): ExportFacts['metrics'] {
   const one = (x: Metrics | null | undefined) => (x ? Object.fromEntries(Object.entries(x).filter(([k]) => k !== 'confusion')) as Metrics : x)
-  return { base: one(m.base), tuned: one(m.tuned), exported: one(m.exported) }
+  return { base: one(m.base), tuned: one(m.tuned), exported: one(m.exported), ...(m.baseName ? { baseName: m.baseName } : {}) }
 }
 
 /** Markdown whose user-provided parts cannot turn into HTML or links. */
@@ -83,7 +83,7 @@ export function cardReadme(card: ExportCard): string {
     '## Validation metrics',
     `| Model | Loss | ${metricName} |`,
     '|---|---|---|',
-    ...[row('Base', card.metrics.base), row('Fine-tuned', card.metrics.tuned), row('This export', card.metrics.exported)].filter((l): l is string => l !== null),
+    ...[row(card.metrics.baseName ? `Line to beat: ${t(card.metrics.baseName)}` : 'Base', card.metrics.base), row('Fine-tuned', card.metrics.tuned), row('This export', card.metrics.exported)].filter((l): l is string => l !== null),
     '',
     '## Files',
     ...card.files.map((f) => `- \`${f}\``),

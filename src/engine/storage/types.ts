@@ -44,6 +44,7 @@ export interface LoopResumeState {
   plateau: PlateauState
   baseline: Metrics
   baselineNote: string
+  baselineName?: string // absent in checkpoints saved before the line to beat was named
 }
 
 export type CheckpointStatus = 'complete'

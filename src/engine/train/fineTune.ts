@@ -23,7 +23,7 @@ import { ReduceLrOnPlateau } from './plateau'
 import { assignTensors, decayFlags, readOptimizers, readTensors, restoreOptimizers, stableNames, tensorsByVariable, type LoopCheckpoint, type ResumeInput } from './loopState'
 import type { RunControl } from './runControl'
 import { learningRateAt } from '../../shared/schedules'
-import { chooseBaseline } from './zeroShot'
+import { lineToBeat, majorityClass } from './baselines'
 import { multiHeadFor, multitaskMetrics, type TaskLabels } from './multitaskData'
 import type { MultiHead } from '../tuning/multitask'
 import { prefetchImages } from './imageBatches'
@@ -46,7 +46,7 @@ export interface EpochEvent {
 }
 
 export interface FineTuneCallbacks {
-  onBaseline?: (metrics: Metrics, note: string) => void
+  onBaseline?: (metrics: Metrics, note: string, name: string) => void
   onStep?: (e: StepEvent) => void
   onEpoch?: (e: EpochEvent) => void | Promise<void>
   onProgress?: (task: 'features' | 'baseline', done: number, total: number, label: string) => void
@@ -163,15 +163,16 @@ export async function fineTune(
   // Both sets on the device when they fit: a step gathers its batch with one index upload.
   const sources = { train: BatchSource.device(train), val: BatchSource.device(val) }
   const headBaseline = resume ? resume.loop.baseline : await evaluate(model, tuning, val, cache, 'val', sources.val)
-  // Classification: the zero-shot LM (scored by the caller) is the reference when it beats the untrained head.
-  const { metrics: baseline, note: baseNote } = resume
-    ? { metrics: resume.loop.baseline, note: resume.loop.baselineNote }
+  // The line to beat: classification takes the best of the majority class, the zero-shot LM
+  // (scored by the caller) and the untrained head; regression the training mean.
+  const { metrics: baseline, note: baseNote, name: baseName } = resume
+    ? { metrics: resume.loop.baseline, note: resume.loop.baselineNote, name: resume.loop.baselineName ?? 'base model' }
     : val.kind === 'lm'
-      ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning' }
+      ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning', name: 'pretrained model' }
       : valuesOf(val)
-        ? regressionBaseline(valuesOf(val)!, headBaseline)
-        : chooseBaseline(headBaseline, labelsOf(val)!.classes.length, data.zeroShot ?? null)
-  cb.onBaseline?.(baseline, baseNote)
+        ? { ...regressionBaseline(valuesOf(val)!, headBaseline), name: 'training mean' }
+        : lineToBeat(headBaseline, labelsOf(val)!.classes.length, data.zeroShot ?? null, majorityOf(train, val, tuning))
+  cb.onBaseline?.(baseline, baseNote, baseName)
   const names = stableNames(model, tuning.parts)
   const decay = decayFlags(model, tuning.parts) // which weights take weight decay, as the model declares
   if (resume) {
@@ -341,7 +342,7 @@ export async function fineTune(
       lastGood = snapshot()
       await cb.onEpoch?.({ epoch, train: trainMetrics, val: valMetrics, lr: lastLr, isBest: verdict.isBest })
       if (cb.onCheckpoint && trainCount === train.n) {
-        const loop = { epoch: epoch + 1, step, early: early.state(), plateau: plateau.state(), baseline, baselineNote: baseNote }
+        const loop = { epoch: epoch + 1, step, early: early.state(), plateau: plateau.state(), baseline, baselineNote: baseNote, baselineName: baseName }
         await cb.onCheckpoint({ loop, weights: await readTensors(watched, names), optimizer: await readOptimizers(optimizers, names), train: trainMetrics, val: valMetrics, isBest: verdict.isBest, monitored, mode: monitorMode })
       }
       if (control.stopped) break
@@ -361,6 +362,7 @@ export async function fineTune(
       bestEpoch: Math.max(early.bestEpoch, 0),
       best: bestMetrics,
       baseline,
+      baselineName: baseName,
       seconds: (Date.now() - t0) / 1000,
     }
     if (!message) message = describeEnd(reason, summary, val)
@@ -376,14 +378,31 @@ export async function fineTune(
   }
 }
 
+/** Always answering the commonest training class; with several label columns, each task's
+ *  own, averaged with the task weights as validation accuracy is. */
+function majorityOf(train: Encoded, val: Encoded, tuning: Tuning): { metrics: Metrics; className: string } | null {
+  const tasks = tasksOf(train)
+  const valTasks = tasksOf(val)
+  if (tasks && valTasks && tuning.multi) {
+    const per = tasks.map((t, i) => majorityClass(t.labels, valTasks[i]!.labels, t.classes))
+    const w = tuning.multi.weights
+    const total = w.reduce((a, x) => a + x, 0) || 1
+    const acc = per.reduce((a, p, i) => a + (w[i] ?? 1) * (p.metrics.accuracy ?? 0), 0) / total
+    return { metrics: { loss: NaN, accuracy: acc }, className: per.map((p) => p.className).join(', ') }
+  }
+  const a = labelsOf(train)
+  const b = labelsOf(val)
+  return a && b ? majorityClass(a.labels, b.labels, a.classes) : null
+}
+
 function describeEnd(reason: DoneReason, s: RunSummary, val: Encoded): string {
   const epochs = `${s.epochs} epoch${s.epochs === 1 ? '' : 's'}`
   const metric =
     val.kind === 'lm'
-      ? `best validation perplexity ${fmt(s.best.perplexity)} (base model ${fmt(s.baseline.perplexity)})`
+      ? `best validation perplexity ${fmt(s.best.perplexity)} (line to beat: ${s.baselineName} ${fmt(s.baseline.perplexity)})`
       : valuesOf(val)
-        ? `best validation RMSE ${fmtNum(s.best.rmse)} ${valuesOf(val)!.scale.name} (baseline ${fmtNum(s.baseline.rmse)})`
-        : `best validation accuracy ${pct(s.best.accuracy)} (baseline ${pct(s.baseline.accuracy)})`
+        ? `best validation RMSE ${fmtNum(s.best.rmse)} ${valuesOf(val)!.scale.name} (line to beat: ${s.baselineName} ${fmtNum(s.baseline.rmse)})`
+        : `best validation accuracy ${pct(s.best.accuracy)} (line to beat: ${s.baselineName} ${pct(s.baseline.accuracy)})`
   const head = { finished: 'Training complete', stopped: 'Training stopped', 'early-stopped': 'Stopped early (validation stopped improving)', diverged: 'Training diverged' }[reason]
   return `${head} — ${epochs}, ${metric}`
 }

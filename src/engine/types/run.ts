@@ -18,6 +18,7 @@ export interface RunSummary {
   epochs: number // epochs completed
   bestEpoch: number
   best: Metrics
-  baseline: Metrics
+  baseline: Metrics // the line to beat
+  baselineName: string // what it is: "majority class (ham)", "zero-shot LM", "training mean"…
   seconds: number
 }

@@ -1,6 +1,5 @@
 import { formatDecimal, formatNumber } from '../../format/format'
 import { memo, useDeferredValue } from 'react'
-import { ZERO_SHOT_NOTE } from '../../shared/baselineNote'
 import { headlineFor } from '../../shared/headlineMetric'
 import { useStudio } from '../../state/store'
 import { LineSvg, type Series } from './LineSvg'
@@ -27,7 +26,7 @@ export function ValidationChart() {
         {base !== undefined && (
           <span className="muted">
             {' '}
-            — base model: {h.format(base)}
+            — line to beat, {baseline?.name ?? 'base model'}: {h.format(base)}
           </span>
         )}
       </figcaption>
@@ -48,7 +47,7 @@ const ValidationLines = memo(function ValidationLines({ epochs, baseline, task }
     { name: 'val loss', ys: epochs.map((e) => e.valLoss), color: '#dc2626', axis: 'right' },
     { name: 'train loss', ys: epochs.map((e) => e.trainLoss), color: '#2563eb', axis: 'right', dash: '4 2' },
   ]
-  const label = baseline?.note.startsWith(ZERO_SHOT_NOTE) ? 'base model (zero-shot LM)' : 'base model'
+  const label = `line to beat: ${baseline?.name ?? 'base model'}`
   return (
     <LineSvg
       xs={xs}
