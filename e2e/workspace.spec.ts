@@ -73,6 +73,26 @@ test('wide screen (1280×800): run bar always in view, steps with their state, s
     expect(await page.evaluate(() => window.scrollY)).toBeGreaterThan(2000)
   })
 
+  await test.step('keyboard focus is visible and never hidden under the sticky bar', async () => {
+    await page.evaluate(() => window.scrollTo(0, 0))
+    await page.locator('body').click({ position: { x: 640, y: 790 } })
+    const barHeight = await page.locator('header.top').evaluate((el) => el.getBoundingClientRect().bottom)
+    for (let i = 0; i < 45; i++) {
+      await page.keyboard.press('Tab')
+      const f = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null
+        if (!el || el === document.body) return null
+        const r = el.getBoundingClientRect()
+        const style = getComputedStyle(el)
+        return { inBar: !!el.closest('header.top'), top: r.top, bottom: r.bottom, visible: el.matches(':focus-visible'), outline: style.outlineStyle, what: el.outerHTML.slice(0, 80) }
+      })
+      if (!f) continue
+      expect(f.visible && f.outline !== 'none', `focus ring on ${f.what}`).toBe(true)
+      if (!f.inBar) expect(f.top, `${f.what} is not under the bar`).toBeGreaterThanOrEqual(barHeight - 1)
+      expect(f.bottom, `${f.what} is on screen`).toBeLessThanOrEqual(800)
+    }
+  })
+
   await test.step('axe finds nothing at this width, in light and in dark mode', async () => {
     expect(await axeViolations(page)).toEqual([])
     const lightBg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)

@@ -35,26 +35,34 @@ export function StepNav() {
   const steps = useStepStates()
   const [current, setCurrent] = useState('data')
   useEffect(() => {
-    if (typeof IntersectionObserver === 'undefined') return
-    const seen = new Map<string, number>()
-    // A step is current when its top third is in the band under the run bar.
-    const io = new IntersectionObserver(
-      (entries) => {
-        for (const e of entries) seen.set(e.target.id, e.isIntersecting ? e.boundingClientRect.top : Number.POSITIVE_INFINITY)
-        const best = [...seen.entries()].filter(([, top]) => Number.isFinite(top)).sort((a, b) => a[1] - b[1])[0]
-        if (best) setCurrent(best[0])
-      },
-      { rootMargin: '-120px 0px -55% 0px' },
-    )
-    for (const s of document.querySelectorAll('main.flow > section.panel')) io.observe(s)
-    return () => io.disconnect()
+    // The current step is the last one whose heading has passed a line a third of the way
+    // down the space under the run bar; measured once per frame while scrolling.
+    let frame = 0
+    const measure = () => {
+      frame = 0
+      const bar = document.querySelector('header.top')?.getBoundingClientRect().bottom ?? 0
+      const line = bar + (window.innerHeight - bar) / 3
+      let at: string | null = null
+      for (const s of document.querySelectorAll<HTMLElement>('main.flow > section.panel')) if (s.getBoundingClientRect().top <= line) at = s.id
+      setCurrent(at ?? 'data')
+    }
+    const onScroll = () => {
+      if (!frame) frame = requestAnimationFrame(measure)
+    }
+    window.addEventListener('scroll', onScroll, { passive: true })
+    window.addEventListener('resize', onScroll)
+    return () => {
+      window.removeEventListener('scroll', onScroll)
+      window.removeEventListener('resize', onScroll)
+      if (frame) cancelAnimationFrame(frame)
+    }
   }, [])
   return (
     <nav className="steps" aria-label="Steps">
       <ol>
         {steps.map((s, i) => (
           <li key={s.id} className={`step-link ${s.state}`} data-testid={`step-${s.id}`} data-state={s.state}>
-            <a href={`#${s.id}`} aria-current={current === s.id ? 'step' : undefined} onClick={() => setCurrent(s.id)}>
+            <a href={`#${s.id}`} aria-current={current === s.id ? 'step' : undefined}>
               <span className="step-no" aria-hidden="true">
                 {MARKS[s.state] || i + 1}
               </span>
