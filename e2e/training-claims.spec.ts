@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import type { Page } from '@playwright/test'
 import { expect, smallSpamHam, test } from './fixtures'
 
 // README claims about training, each shown in a real run in the page with small data.
@@ -30,4 +32,113 @@ test('early stopping ends the run early, the message counts the epochs really ru
   test.info().annotations.push({ type: 'val losses', description: `${losses.map((l) => l.toFixed(4)).join(', ')}; shown ${tunedLoss}` })
   expect(Math.abs(tunedLoss - best)).toBeLessThanOrEqual(0.0005 + 1e-9)
   if (losses.at(-1)! - best > 0.002) expect(Math.abs(tunedLoss - losses.at(-1)!)).toBeGreaterThan(0.001)
+})
+
+/** The class probabilities one side of the playground shows, as name → percent. */
+async function shownProbabilities(page: Page, which: 'before' | 'after'): Promise<Record<string, number>> {
+  const rows = page.getByTestId(`prediction-${which}`).getByRole('listitem')
+  await expect(rows.first()).toBeVisible({ timeout: 60_000 })
+  const out: Record<string, number> = {}
+  for (const r of await rows.all()) out[(await r.locator('.bar-label').innerText()).trim()] = Number((await r.locator('.prob').innerText()).replace('%', ''))
+  return out
+}
+
+async function classify(page: Page, text: string): Promise<Record<string, number>> {
+  await page.getByLabel('Text to classify').fill(text)
+  const before = await page.getByTestId('prediction-after').innerText()
+  await page.getByRole('button', { name: 'Classify' }).click()
+  await expect(page.getByRole('button', { name: 'Classify' })).toBeEnabled({ timeout: 60_000 })
+  await expect.poll(async () => (await page.getByTestId('prediction-after').getByRole('listitem').count()) > 0 && (await page.getByTestId('prediction-after').innerText()) !== before, { timeout: 60_000 }).toBe(true)
+  return shownProbabilities(page, 'after')
+}
+
+const SPAMMY = 'Congratulations! You have won a FREE prize. Click here now to claim your cash reward, limited offer!!!'
+
+test('text classification: the confusion matrix agrees with the split and the accuracy, and the playground answers before and after', async ({ studio, page }) => {
+  await studio.open('ep=1&sl=32&bs=16&wu=0')
+  await studio.uploadDataset('cls.csv', smallSpamHam(64))
+  await studio.waitForDataset('cls.csv')
+  // Validation examples per class, as the data panel's split table states them.
+  const split: Record<string, number> = {}
+  for (const row of await page.getByTestId('split-summary').locator('tbody tr').all()) {
+    const cells = await row.locator('td').allInnerTexts()
+    split[cells[0]!.trim()] = Number(cells[2])
+  }
+  expect(Object.keys(split).sort()).toEqual(['ham', 'spam'])
+  await studio.trainButton.click()
+  await studio.waitFinished()
+
+  await test.step('the confusion matrix: one row per true class, rows summing to the validation counts, diagonal over total = the accuracy shown', async () => {
+    const matrix = page.getByRole('table', { name: /Confusion matrix/ })
+    await expect(matrix).toBeVisible()
+    await expect(matrix.getByRole('columnheader')).toHaveText(['ham', 'spam'])
+    let diag = 0
+    let total = 0
+    for (const [i, cls] of ['ham', 'spam'].entries()) {
+      const row = matrix.locator('tbody tr').filter({ has: page.getByRole('rowheader', { name: cls, exact: true }) })
+      const cells = (await row.getByRole('cell').allInnerTexts()).map(Number)
+      expect(cells).toHaveLength(2)
+      expect(cells[0]! + cells[1]!).toBe(split[cls])
+      diag += cells[i]!
+      total += cells[0]! + cells[1]!
+    }
+    await expect(page.getByTestId('tuned-accuracy')).toHaveText(`${((100 * diag) / total).toFixed(1)}%`)
+  })
+
+  await test.step('the playground: class probabilities of the base model and the tuned one, each summing to 100 %', async () => {
+    const after = await classify(page, SPAMMY)
+    const before = await shownProbabilities(page, 'before')
+    for (const side of [before, after]) {
+      expect(Object.keys(side).sort()).toEqual(['ham', 'spam'])
+      expect(Math.abs(side.ham! + side.spam! - 100)).toBeLessThanOrEqual(0.11)
+    }
+    expect(after).not.toEqual(before) // fine-tuning changed the answer
+  })
+})
+
+test('LoRA: the adapter-only and the interpolated export each load back into a fresh page and answer like the model they came from', async ({ studio, page }) => {
+  await studio.open('m=lora&lr=0.003&ep=1&sl=32&bs=16&wu=0')
+  await studio.uploadDataset('lora.csv', smallSpamHam(64))
+  await studio.waitForDataset('lora.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const tunedAccuracy = (await page.getByTestId('tuned-accuracy').innerText()).trim()
+  const tunedAnswer = await classify(page, SPAMMY)
+
+  const download = async (choice: 'Adapter only' | 'Interpolated at the kept α') => {
+    const d = page.waitForEvent('download')
+    await page.getByLabel(choice).check()
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const file = await d
+    return { name: file.suggestedFilename(), mimeType: 'application/zip', buffer: readFileSync((await file.path())!) }
+  }
+  const adapter = await download('Adapter only')
+
+  // Keep the best α from a sweep; the page now answers with θ(α).
+  await page.getByRole('button', { name: 'Sweep α from 0 to 1' }).click()
+  await expect(page.getByTestId('sweep-chart')).toHaveAttribute('data-points', '11', { timeout: 120_000 })
+  await page.getByRole('button', { name: /Keep best α/ }).click()
+  await expect(page.getByTestId('alpha-metrics')).toContainText(/At α = [01]\.\d\d: accuracy \d+\.\d%/)
+  const kept = /At α = ([01]\.\d\d): accuracy (\d+\.\d%)/.exec(await page.getByTestId('alpha-metrics').innerText())!
+  test.info().annotations.push({ type: 'kept α', description: kept[1]! })
+  const interpolatedAnswer = await classify(page, SPAMMY)
+  const interpolated = await download('Interpolated at the kept α')
+  expect(adapter.name).not.toBe(interpolated.name)
+
+  // A fresh page: a new worker with only the base model, then each file through the file input.
+  await page.reload()
+  await expect(studio.trainButton).toBeEnabled({ timeout: 90_000 })
+  const fileInput = page.getByLabel('Load a fine-tuned model (.zip)')
+  await test.step('adapter-only, applied to the loaded base model', async () => {
+    await fileInput.setInputFiles(adapter)
+    await expect(page.getByTestId('imported-model')).toContainText(`${adapter.name} (adapter)`, { timeout: 60_000 })
+    await expect(page.getByTestId('imported-accuracy')).toHaveText(`Validation accuracy ${tunedAccuracy}.`)
+    expect(await classify(page, SPAMMY)).toEqual(tunedAnswer)
+  })
+  await test.step('interpolated at the kept α', async () => {
+    await fileInput.setInputFiles(interpolated)
+    await expect(page.getByTestId('imported-model')).toContainText(`${interpolated.name} (interpolated)`, { timeout: 60_000 })
+    await expect(page.getByTestId('imported-accuracy')).toHaveText(`Validation accuracy ${kept[2]}.`)
+    expect(await classify(page, SPAMMY)).toEqual(interpolatedAnswer)
+  })
 })
