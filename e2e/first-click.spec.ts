@@ -23,7 +23,9 @@ test('first click: the default run trains, the loss falls, and it beats the base
 
   await test.step('the run finishes and says so in words', async () => {
     await studio.waitFinished(300_000)
-    await expect(studio.status).toContainText(/Training complete — \d+ epochs, best validation accuracy [\d.]+% \(baseline [\d.]+%\)/)
+    // The line to beat is named: the best of the majority class, the zero-shot LM and the untrained head.
+    await expect(studio.status).toContainText(/Training complete — \d+ epochs, best validation accuracy [\d.]+% \(line to beat: (majority class \(\w+\)|zero-shot LM|untrained head) [\d.]+%\)/)
+    await expect(page.getByTestId('val-chart')).toContainText(/line to beat, (majority class \(\w+\)|zero-shot LM|untrained head): [\d.]+%/)
     test.info().annotations.push({ type: 'run finished after (ms)', description: String(Date.now() - clickedAt) })
   })
 

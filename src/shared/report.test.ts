@@ -45,4 +45,11 @@ describe('training report', () => {
     expect(json.dataset.name).toBe(`${evil}.csv`) // JSON keeps the data as data
     expect(json.series.steps).toHaveLength(3)
   })
+
+  it('names the line to beat in the metrics table, escaped', () => {
+    const r = report()
+    const html = reportHtml({ ...r, metrics: { ...r.metrics, baseName: `majority class (${evil})` } })
+    expect(html).toContain('<th scope="col">Line to beat: majority class (&lt;script&gt;alert(1)&lt;/script&gt;)</th>')
+    expect(html).not.toContain('<th scope="col">Base model</th>')
+  })
 })

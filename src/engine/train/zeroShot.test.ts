@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { TinyGpt } from '../models/tinyGpt'
 import { lmLoss } from './pretrainLm'
-import { chooseBaseline, zeroShotClassify, zeroShotScores } from './zeroShot'
+import { zeroShotClassify, zeroShotScores } from './zeroShot'
 
 beforeAll(async () => {
   await tf.setBackend('cpu')
@@ -84,20 +84,6 @@ describe('zero-shot label scoring', () => {
     await run()
     expect(tf.memory().numTensors).toBe(n0)
     model.dispose()
-  })
-})
-
-describe('chooseBaseline', () => {
-  const head = { loss: 0.69, accuracy: 0.5, macroF1: 0.33 }
-  it('uses the zero-shot LM when it beats the untrained head, and names both', () => {
-    const b = chooseBaseline(head, 2, { loss: NaN, accuracy: 0.7, macroF1: 0.68 })
-    expect(b.metrics.accuracy).toBe(0.7)
-    expect(b.note).toContain('zero-shot')
-    expect(b.note).toContain('untrained head 50.0%')
-  })
-  it('keeps the head when zero-shot does worse or is missing', () => {
-    expect(chooseBaseline(head, 2, { loss: NaN, accuracy: 0.4 }).metrics).toBe(head)
-    expect(chooseBaseline(head, 4, null).note).toContain('chance level is 25%')
   })
 })
 

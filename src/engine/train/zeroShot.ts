@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs'
 import type { TokenizerLike } from '../data/textBatches'
 import type { TinyGpt } from '../models/tinyGpt'
 import type { Metrics } from '../types/metrics'
-import { ZERO_SHOT_NOTE } from '../../shared/baselineNote'
 import { accuracy, confusionMatrix, macroF1 } from './metrics'
 
 /**
@@ -148,21 +147,3 @@ export async function zeroShotClassify(
   const metrics: Metrics = { loss: NaN, accuracy: accuracy(truth, predictions), macroF1: macroF1(cm), confusion: cm }
   return { scores: scores.slice(), prior, predictions, metrics, seconds: (Date.now() - t0) / 1000 }
 }
-
-/**
- * The reference a classification run must beat: the zero-shot LM when it does better than
- * the untrained head (whose accuracy is near chance or the majority share), else the head.
- * The note names both, so the page can say what the line means.
- */
-export function chooseBaseline(head: Metrics, numClasses: number, zeroShot: Metrics | null): { metrics: Metrics; note: string } {
-  const chance = `chance level is ${(100 / Math.max(2, numClasses)).toFixed(0)}%`
-  const headNote = `untrained head ${pct(head.accuracy)}`
-  if (!zeroShot) return { metrics: head, note: `the pretrained body with an untrained head (${chance})` }
-  const zs = `zero-shot LM label scoring ${pct(zeroShot.accuracy)}`
-  if ((zeroShot.accuracy ?? 0) > (head.accuracy ?? 0)) {
-    return { metrics: { ...zeroShot, loss: NaN }, note: `${ZERO_SHOT_NOTE} (${zs}; ${headNote}; ${chance})` }
-  }
-  return { metrics: head, note: `the pretrained body with an untrained head (${headNote}; ${zs}; ${chance})` }
-}
-
-const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
