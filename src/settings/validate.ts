@@ -58,7 +58,8 @@ export function validateSettings(s: Settings, ctx: ValidationContext): SettingPr
   // What the model allows comes first: another method makes the other checks moot.
   if (limits && !limits.methods.includes(s.method)) {
     const names = limits.methods.map(methodLabel)
-    add('method', `This model cannot train with ${methodLabel(s.method)}; choose ${names.slice(0, -1).join(', ')}${names.length > 1 ? ' or ' : ''}${names.at(-1) ?? ''}.`)
+    const why = limits.why?.[s.method] ?? `This model cannot train with ${methodLabel(s.method)}`
+    add('method', `${why}; choose ${names.slice(0, -1).join(', ')}${names.length > 1 ? ' or ' : ''}${names.at(-1) ?? ''}.`)
   }
 
   if (s.learningRate === 0 || s.learningRate < 0) {

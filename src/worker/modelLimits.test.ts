@@ -42,7 +42,7 @@ describe('the worker and the model’s limits', () => {
 
     await handle({ type: 'loadModel', source: { kind: 'builtin', id: 'emoji-cnn', url: 'http://app/models/emoji-cnn/model.json' } })
     expect(last('error')).toBeUndefined()
-    expect(last('model')!.summary.limits).toEqual({ nLayers: 7, width: 256, methods: ['head', 'freeze', 'lora', 'full', 'custom'], lora: [{ target: 'pointwise', layer: 'b0.pw', maxRank: 32 }], loraTargetsChosen: false })
+    expect(last('model')!.summary.limits).toEqual({ nLayers: 7, width: 256, methods: ['head', 'freeze', 'lora', 'full', 'custom'], why: { adapter: 'Adapters go between the blocks of a transformer; this CNN has none' }, lora: [{ target: 'pointwise', layer: 'b0.pw', maxRank: 32 }], loraTargetsChosen: false })
 
     await handle({ type: 'loadImages', source: { kind: 'zip', file: new File([sides(10) as BlobPart], 'sides.zip') } })
     expect(last('dataset')!.summary.task).toBe('image-classification')

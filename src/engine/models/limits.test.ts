@@ -40,7 +40,7 @@ describe('model limits', () => {
   it('the emoji CNN: LoRA on its pointwise convs, capped by b0.pw (32 → 64 channels); no adapters', () => {
     // Its card: a 32-channel stem, then blocks of 64, 96, 96, 192, 192, 192, 256 channels.
     const limits = modelLimits(cnn)
-    expect(limits).toEqual({ nLayers: 7, width: 256, methods: ['head', 'freeze', 'lora', 'full', 'custom'], lora: [{ target: 'pointwise', layer: 'b0.pw', maxRank: 32 }], loraTargetsChosen: false })
+    expect(limits).toEqual({ nLayers: 7, width: 256, methods: ['head', 'freeze', 'lora', 'full', 'custom'], why: { adapter: 'Adapters go between the blocks of a transformer; this CNN has none' }, lora: [{ target: 'pointwise', layer: 'b0.pw', maxRank: 32 }], loraTargetsChosen: false })
   })
 
   it('the tiny LM: every method, each LoRA target capped by d = 128, 128-token context', () => {
@@ -77,9 +77,12 @@ describe('model limits', () => {
     const ctx = contextFromLimits(modelLimits(cnn), images, DEFAULTS)
     const problems = validateSettings({ ...DEFAULTS, method: 'adapter' }, ctx)
     expect(problems).toEqual([
-      { field: 'method', message: 'This model cannot train with "Adapters"; choose "Head only (linear probe)", "Freeze early blocks", "LoRA", "Full fine-tune" or "Choose blocks to freeze".' },
+      { field: 'method', message: 'Adapters go between the blocks of a transformer; this CNN has none; choose "Head only (linear probe)", "Freeze early blocks", "LoRA", "Full fine-tune" or "Choose blocks to freeze".' },
     ])
     expect(() => new Tuning(cnn, { ...DEFAULTS, method: 'adapter' }, 5)).toThrow()
+    // A model that gives no reason gets a plain refusal, still naming what works.
+    const plain = { ...ctx, limits: { ...ctx.limits!, why: undefined, methods: ['head', 'full'] as const } }
+    expect(validateSettings({ ...DEFAULTS, method: 'lora' }, plain)).toEqual([{ field: 'method', message: 'This model cannot train with "LoRA"; choose "Head only (linear probe)" or "Full fine-tune".' }])
   })
 
   it('a transformer caps LoRA rank at its width, and sequence length at its context', () => {

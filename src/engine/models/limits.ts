@@ -7,6 +7,7 @@ import type { ModelLimits } from '../types/model'
 import type { Body } from './body'
 import { TinyCnn, pointwiseLayers } from './tinyCnn'
 import { TinyGpt } from './tinyGpt'
+import { LayersBody } from './layersBody'
 import { LORA_TARGETS } from '../../settings/schema'
 import { LORA_LAYER_OF } from '../tuning/lora'
 
@@ -18,6 +19,7 @@ export function modelLimits(model: Body): ModelLimits {
   let methods: readonly Method[]
   let lora: ModelLimits['lora'] = []
   let loraTargetsChosen = false
+  let why: ModelLimits['why']
   if (model instanceof TinyGpt) {
     methods = EVERY_METHOD
     lora = LORA_TARGETS.map((target) => narrowest(model, target, blocks.map((b) => `h${b}.${LORA_LAYER_OF[target]}`)))
@@ -25,12 +27,17 @@ export function modelLimits(model: Body): ModelLimits {
   } else if (model instanceof TinyCnn) {
     // Adapters sit between transformer blocks (afterBlock hooks), which the CNN has not.
     methods = EVERY_METHOD.filter((m) => m !== 'adapter')
+    why = { adapter: 'Adapters go between the blocks of a transformer; this CNN has none' }
     lora = [narrowest(model, 'pointwise', pointwiseLayers(model.config))]
   } else {
     // A loaded layers model or the tabular MLP: whole layers, no place for LoRA or adapters.
     methods = EVERY_METHOD.filter((m) => m !== 'lora' && m !== 'adapter')
+    if (model instanceof LayersBody) {
+      const wholeUnits = 'a loaded TensorFlow.js layers model: its layers run as whole units, with no place to insert'
+      why = { lora: `LoRA cannot be added to ${wholeUnits} low-rank updates`, adapter: `Adapters cannot be added to ${wholeUnits} adapter blocks` }
+    }
   }
-  return { nLayers, width: dModel, methods, lora, loraTargetsChosen, ...(model instanceof TinyGpt ? { maxSeqLen: model.config.seqLen } : {}) }
+  return { nLayers, width: dModel, methods, ...(why ? { why } : {}), lora, loraTargetsChosen, ...(model instanceof TinyGpt ? { maxSeqLen: model.config.seqLen } : {}) }
 }
 
 /** The layer among `layers` whose kernel [in, out] has the smallest side: it caps the rank. */

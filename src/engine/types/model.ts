@@ -28,6 +28,8 @@ export interface ModelLimits {
   nLayers: number // blocks the freezing settings count
   width: number // width of the layers adapters attach to
   methods: readonly Method[] // how this model can train; the rest are refused on the Method control
+  /** Why a method is not offered, in words for the Method control (absent: a plain refusal). */
+  why?: Partial<Record<Method, string>>
   /** For each LoRA target the model has, the narrowest layer it wraps and the largest rank
    *  that layer allows (min(in, out) of its kernel). Empty when LoRA is not available. */
   lora: readonly { target: string; layer: string; maxRank: number }[]
