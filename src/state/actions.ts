@@ -5,7 +5,7 @@ import { checkedProblems, sameProblems } from './settingsCheck'
 import { useStudio } from './store'
 import { startRequest, usePlayground } from './playground'
 import { beginExport } from './exportState'
-import type { ExportChoice } from '../worker/protocol'
+import type { ExportChoice, ToWorker } from '../worker/protocol'
 import type { PlaygroundInput } from '../worker/protocol'
 import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
@@ -20,11 +20,25 @@ function engine(): EngineClient {
     client = createEngineClient()
     connectBridge(client)
     client.onExit(recoverFromExit)
+    // An engine that cannot go on (an aborted WebAssembly module): the bridge shows the
+    // worker's words; a fresh worker with the same model and dataset keeps the page usable.
+    client.on((e) => {
+      if (e.type === 'error' && e.restart) restartEngine(e.message, false)
+    })
   }
   return client
 }
 
+type ModelSource = Extract<ToWorker, { type: 'loadModel' }>['source']
+/** The model last asked for, so a restarted worker loads it again (chosen files included). */
+let lastModelSource: ModelSource | null = null
+function sendLoadModel(source: ModelSource) {
+  lastModelSource = source
+  engine().send({ type: 'loadModel', source })
+}
+
 const appUrl = (path: string) => new URL(path, document.baseURI).href
+const builtinSource = (m: (typeof BUILTIN_MODELS)[number]) => ({ kind: 'builtin' as const, id: m.id, url: appUrl(m.url) })
 
 export function startStudio() {
   const e = engine()
@@ -126,15 +140,17 @@ function recoverFromExit(why: 'ended' | 'error') {
 
 /** Ends the worker as a crash or running out of memory would, starts a fresh one, loads the
  *  model and dataset again and offers the last checkpoint (the recovery path). */
-export function restartEngine(reason: string) {
+export function restartEngine(reason: string, notify = true) {
   const e = engine()
   const { model: current, settings } = useStudio.getState()
   e.restart()
   useStudio.setState({ status: 'idle', runId: null, busy: null })
-  useStudio.getState().notify({ kind: 'error', text: reason, where: 'worker' })
-  const model = BUILTIN_MODELS.find((m) => m.id === current?.id) ?? BUILTIN_MODELS[0]!
+  if (notify) useStudio.getState().notify({ kind: 'error', text: reason, where: 'worker' })
+  const model = BUILTIN_MODELS.find((m) => m.id === current?.id)
   e.send({ type: 'init', backend: settings.backend })
-  e.send({ type: 'loadModel', source: { kind: 'builtin', id: model.id, url: appUrl(model.url) } })
+  // The same model again: a built-in by id, else the URL or files it was loaded from.
+  const source: ModelSource = model || !lastModelSource ? builtinSource(model ?? BUILTIN_MODELS[0]!) : lastModelSource
+  e.send({ type: 'loadModel', source })
   e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
   configure()
   refreshCheckpoints()
@@ -157,7 +173,7 @@ export function exportModel(choice: ExportChoice, alpha: number) {
 export function loadModelFile(file: File) {
   beginExport('import')
   useStudio.setState({ busy: { task: 'model', done: 0, total: file.size, label: `Reading ${file.name}` } })
-  engine().send({ type: 'loadModel', source: { kind: 'file', file } })
+  sendLoadModel({ kind: 'file', file })
 }
 
 /** Playground: try the model before and after fine-tuning (answers land in state/playground.ts). */
@@ -195,19 +211,19 @@ export function loadImageSample(file: string) {
 /** Any TensorFlow.js layers model (or a studio model.json) by URL, cached in IndexedDB. */
 export function loadModelUrl(url: string) {
   useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Fetching ${url}` } })
-  engine().send({ type: 'loadModel', source: { kind: 'url', url } })
+  sendLoadModel({ kind: 'url', url })
 }
 /** model.json with its .bin shards chosen together; a studio .zip goes to the zip import. */
 export function loadModelFiles(files: File[]) {
   const zip = files.find((f) => f.name.toLowerCase().endsWith('.zip'))
   if (zip) return loadModelFile(zip)
   useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Reading ${files.map((f) => f.name).join(', ')}` } })
-  engine().send({ type: 'loadModel', source: { kind: 'files', files } })
+  sendLoadModel({ kind: 'files', files })
 }
 /** Loads the built-in model with this id (see engine/models/builtins.ts), e.g. 'emoji-cnn'. */
 export function loadBuiltinModelById(id: string) {
   const model = BUILTIN_MODELS.find((m) => m.id === id)
   if (!model) throw new Error(`No built-in model "${id}"`)
   useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Loading ${model.title}` } })
-  engine().send({ type: 'loadModel', source: { kind: 'builtin', id: model.id, url: appUrl(model.url) } })
+  sendLoadModel(builtinSource(model))
 }

@@ -30,6 +30,8 @@ import { encodeTabular, encodeTextRegression } from '../engine/train/encodeNumer
 import { headNeedOf } from '../engine/train/encoded'
 import { layersFitProblem, layersSummary, loadFromSource, predictImage, predictRow, type CurrentLayers } from './layersModels'
 import { ModelLoadError } from '../engine/models/modelLoadError'
+import { explainEngineError } from '../engine/engineErrors'
+import { getBackend } from '@tensorflow/tfjs'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 
 interface Session {
@@ -408,7 +410,9 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
           }
         }
       } catch (e) {
-        post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), message: errorText(e), where: e instanceof ModelLoadError ? e.where : msg.type })
+        // Engine failures (a wasm abort, out of memory, a GPU error) in words; restart when the engine is dead.
+        const why = explainEngineError(e, { doing: DOING[msg.type] ?? 'working', backend: backendName() })
+        post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), message: why.message, where: e instanceof ModelLoadError ? e.where : msg.type, ...(why.restart ? { restart: true } : {}) })
       }
     })
     // One command at a time: a model must not be swapped out under a running loop.
@@ -422,6 +426,29 @@ async function evaluateNow(model: LoadedTinyGpt['model'], tuning: Tuning, val: E
 }
 
 
+/** A message for a person: the error's own text, or an engine failure explained (engineErrors.ts). */
 function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
+  return explainEngineError(e, { backend: backendName() }).message
+}
+
+function backendName(): string | undefined {
+  try {
+    return getBackend()
+  } catch {
+    return undefined
+  }
+}
+
+/** What each command was doing when it failed, for the words of an engine failure. */
+const DOING: Partial<Record<ToWorker['type'], string>> = {
+  train: 'training',
+  loadModel: 'loading the model',
+  loadDataset: 'reading the dataset',
+  evaluate: 'evaluating',
+  predict: 'trying the model',
+  generate: 'generating text',
+  interpolate: 'interpolating weights',
+  sweep: 'sweeping the interpolation',
+  export: 'exporting the model',
+  init: 'starting the backend',
 }

@@ -29,6 +29,7 @@ import type { Settings } from '../settings/types'
 import type { FromWorker, LayerSummary, Metrics, ModelSummary, ToWorker } from './protocol'
 import type { RunRecorder } from './checkpointHost'
 import { layersImageBody, type ImageBody } from './imageBodies'
+import { explainEngineError } from '../engine/engineErrors'
 import type { CurrentLayers } from './layersModels'
 
 type Post = (e: FromWorker) => void
@@ -232,7 +233,7 @@ export class ImageModelHost {
       const cb: FineTuneCallbacks = runEvents(this.post, runId)
       const recorder = rec ? await rec.start(control, cb) : null
       const result = await fineTune(model, tuning, data, settings, control, recorder?.callbacks() ?? cb, rec?.resume).catch(async (e: unknown) => {
-        await recorder?.fail(e instanceof Error ? e.message : String(e))
+        await recorder?.fail(explainEngineError(e, { doing: 'training', backend: tf.getBackend() }).message)
         throw e
       })
       const augmented = describeAugment(settings)

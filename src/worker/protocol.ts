@@ -94,7 +94,8 @@ export type FromWorker =
   | { type: 'state'; runId: string; state: 'running' | 'paused' }
   | { type: 'done'; runId: string; reason: DoneReason; summary: RunSummary; message: string }
   | { type: 'evaluation'; metrics: Metrics }
-  | { type: 'error'; runId?: string; message: string; where?: string }
+  // restart: the engine cannot go on in this worker (an aborted WebAssembly module): start a fresh one
+  | { type: 'error'; runId?: string; message: string; where?: string; restart?: boolean }
   | { type: 'interpolation'; alpha: number; kept: number; metrics: Metrics }
   | { type: 'sweep'; points: SweepPoint[]; best: number | null }
   | { type: 'exported'; fileName: string; choice: ExportChoice; bytes: ArrayBuffer } // transfer `bytes`
