@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Body } from './body'
+import { embeddingLookup } from './embeddingLookup'
 import { matMulFast, swapLast } from './matMulFast'
 import { subSeed, type Seed } from '../train/seeds'
 
@@ -112,11 +113,9 @@ export class TinyGpt implements Body {
   embed(input: tf.Tensor, opts: ForwardOptions = {}): tf.Tensor3D {
     const tokens = input as tf.Tensor2D
     const [b, t] = tokens.shape
-    const { dModel, vocabSize } = this.config
-    // One-hot matmul instead of gather: its gradient is a matmul, which every backend
-    // (wasm included) can train; gather's gradient needs UnsortedSegmentSum.
-    const oneHot = tf.oneHot(tokens.reshape([b * t]), vocabSize) as tf.Tensor2D
-    const tok = matMulFast(oneHot, this.get('wte.embeddings') as tf.Tensor2D).reshape([b, t, dModel])
+    const { dModel } = this.config
+    // A lookup whose gradient is a scatter-add (embeddingLookup.ts), not a vocabulary-wide product.
+    const tok = embeddingLookup(this.get('wte.embeddings') as tf.Tensor2D, tokens.reshape([b * t]) as tf.Tensor1D).reshape([b, t, dModel])
     const pos = this.get('wpe.embeddings').slice([0, 0], [t, dModel])
     return this.drop(tf.add(tok, pos) as tf.Tensor3D, opts)
   }
