@@ -415,7 +415,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     max: 0.5,
     step: 0.001,
     label: 'Weight decay',
-    help: 'Pulls weights toward zero each step (decoupled, as in AdamW); too high erases what pretraining learnt, too low lets small data overfit.',
+    help: 'Pulls the kernels toward zero each step (AdamW shrinks them directly; Adam and SGD add it to the gradient as an L2 penalty; biases, norms and embeddings are left alone); too high erases what pretraining learnt, too low lets small data overfit.',
     short: 'wd',
     group: 'regularisation',
   },

@@ -257,10 +257,14 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     try {
       // What the pretrained LM does with no training: scored before the body changes.
       post({ type: 'progress', task: 'baseline', done: 0, total: 1, label: 'Scoring each class name with the pretrained LM (zero-shot baseline)' })
-      const zeroShot = !resume && data.val.kind === 'classification' && !data.val.tasks ? (await zeroShotClassify(s.loaded.model, s.loaded.tokenizer, data.val)).metrics : null
+      const zs = !resume && data.val.kind === 'classification' && !data.val.tasks ? await zeroShotClassify(s.loaded.model, s.loaded.tokenizer, data.val) : null
+      const zeroShot = zs?.metrics ?? null
+      // It reads as many text tokens as the model trains on, unless the prompt needs the room.
+      const readBy = data.val.kind === 'classification' ? data.val.seqLen : 0
+      const zeroShotNote = zs && zs.textTokens < readBy ? `reads the first ${zs.textTokens} of the ${readBy} tokens the fine-tuned model reads` : undefined
       // Every epoch is checkpointed and the run recorded in IndexedDB (checkpointHost.ts).
       const recorder = await checkpoints.startRun(runId, settings, control, resume?.record ?? null, runEvents(post, runId))
-      const result = await fineTune(s.loaded.model, tuning, { ...data, zeroShot }, settings, control, recorder.callbacks(), resume?.input).catch(async (e: unknown) => {
+      const result = await fineTune(s.loaded.model, tuning, { ...data, zeroShot, ...(zeroShotNote ? { zeroShotNote } : {}) }, settings, control, recorder.callbacks(), resume?.input).catch(async (e: unknown) => {
         await recorder.fail(errorText(e))
         throw e
       })

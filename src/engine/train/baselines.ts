@@ -33,7 +33,7 @@ export function majorityClass(trainLabels: ArrayLike<number>, valLabels: ArrayLi
  * head. A tie goes to the simpler reference (majority, then zero-shot). The note lists them
  * all beside chance level.
  */
-export function lineToBeat(head: Metrics, numClasses: number, zeroShot: Metrics | null, majority: { metrics: Metrics; className: string } | null): Baseline {
+export function lineToBeat(head: Metrics, numClasses: number, zeroShot: Metrics | null, majority: { metrics: Metrics; className: string } | null, zeroShotNote?: string): Baseline {
   const candidates: Baseline[] = []
   if (majority) candidates.push({ metrics: majority.metrics, name: `majority class (${majority.className})`, note: `always answering the commonest training class, “${majority.className}”` })
   if (zeroShot) candidates.push({ metrics: { ...zeroShot, loss: NaN }, name: 'zero-shot LM', note: ZERO_SHOT_NOTE })
@@ -42,7 +42,7 @@ export function lineToBeat(head: Metrics, numClasses: number, zeroShot: Metrics 
   for (const c of candidates) if ((c.metrics.accuracy ?? -1) > (best.metrics.accuracy ?? -1)) best = c
   const scores = [
     majority ? `majority class ${pct(majority.metrics.accuracy)}` : null,
-    zeroShot ? `zero-shot LM label scoring ${pct(zeroShot.accuracy)}` : null,
+    zeroShot ? `zero-shot LM label scoring ${pct(zeroShot.accuracy)}${zeroShotNote ? ` (${zeroShotNote})` : ''}` : null,
     `untrained head ${pct(head.accuracy)}`,
     `chance level ${(100 / Math.max(2, numClasses)).toFixed(0)}%`,
   ].filter((x): x is string => x !== null)

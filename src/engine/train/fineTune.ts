@@ -124,7 +124,7 @@ const evalBatch = (model: Body) => Math.min(EVAL_BATCH, model.rowsPerPass ?? EVA
 export async function fineTune(
   model: Body,
   tuning: Tuning,
-  data: { train: Encoded; val: Encoded; zeroShot?: Metrics | null },
+  data: { train: Encoded; val: Encoded; zeroShot?: Metrics | null; zeroShotNote?: string }, // zeroShotNote: what the zero-shot score read, when less than the model
   s: Settings,
   control: RunControl,
   cb: FineTuneCallbacks = {},
@@ -171,7 +171,7 @@ export async function fineTune(
       ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning', name: 'pretrained model' }
       : valuesOf(val)
         ? { ...regressionBaseline(valuesOf(val)!, headBaseline), name: 'training mean' }
-        : lineToBeat(headBaseline, labelsOf(val)!.classes.length, data.zeroShot ?? null, majorityOf(train, val, tuning))
+        : lineToBeat(headBaseline, labelsOf(val)!.classes.length, data.zeroShot ?? null, majorityOf(train, val, tuning), data.zeroShotNote)
   cb.onBaseline?.(baseline, baseNote, baseName)
   const names = stableNames(model, tuning.parts)
   const decay = decayFlags(model, tuning.parts) // which weights take weight decay, as the model declares

@@ -100,3 +100,39 @@ function encodedOf(texts: string[], labels: number[], classes: string[]) {
   })
   return { n: texts.length, seqLen, tokens, mask, labels: Int32Array.from(labels), classes }
 }
+
+describe('zero-shot reads what the fine-tuned model reads', () => {
+  it('scores the whole encoded row (not only its first 32 tokens), and says when the prompt cuts it', async () => {
+    const model = new TinyGpt({ ...cfg, seqLen: 64 }, undefined, 9)
+    // Two texts equal in their first 40 characters, different after: only a reader of more than 32 tokens tells them apart.
+    const head = 'the same opening words for both of them, '
+    const texts = [`${head}then red`, `${head}then sky`]
+    const set = encodedOf48(texts, [0, 1], ['a', 'b'])
+    const read = await zeroShotClassify(model, charTok, set)
+    expect(read.textTokens).toBe(48) // 48 ≤ 64 − "\nLabel:" (7) − " a" (2)
+    const row = (k: number) => Array.from(read.scores.slice(2 * k, 2 * k + 2))
+    expect(row(0)).not.toEqual(row(1))
+    // The old default, 32 tokens, cannot see the difference.
+    const short = await zeroShotClassify(model, charTok, set, { maxTextTokens: 32 })
+    expect(short.textTokens).toBe(32)
+    expect(Array.from(short.scores.slice(0, 2))).toEqual(Array.from(short.scores.slice(2, 4)))
+    model.dispose()
+    // A 24-token context leaves 24 − 7 − 2 = 15 text tokens: fewer than the rows hold, and reported.
+    const small = new TinyGpt(cfg, undefined, 9)
+    expect((await zeroShotClassify(small, charTok, { ...encodedOf48(texts, [0, 1], ['a', 'b']) })).textTokens).toBe(15)
+    small.dispose()
+  })
+})
+
+function encodedOf48(texts: string[], labels: number[], classes: string[]) {
+  const seqLen = 48
+  const tokens = new Int32Array(texts.length * seqLen)
+  const mask = new Float32Array(texts.length * seqLen)
+  texts.forEach((t, r) => {
+    withBos(t).slice(0, seqLen).forEach((id, k) => {
+      tokens[r * seqLen + k] = id
+      mask[r * seqLen + k] = 1
+    })
+  })
+  return { n: texts.length, seqLen, tokens, mask, labels: Int32Array.from(labels), classes }
+}

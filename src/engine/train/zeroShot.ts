@@ -16,8 +16,9 @@ export interface ZeroShotOptions {
   suffix?: string
   /** Sequences per forward pass. */
   batchSize?: number
-  /** Text tokens kept per example (BOS included): the cost grows with it, and the opening
-   *  of a text usually says what it is. */
+  /** Text tokens kept per example (BOS included): the cost grows with it. zeroShotClassify
+   *  reads as many as the fine-tuned model does (the encoded rows' length), so the two
+   *  compare on the same text; the prompt's context may cut it shorter (see textTokens). */
   maxTextTokens?: number
   /** Subtract each class's score after an empty text (contextual calibration, Zhao et al.
    *  2021): a small LM's prior for one class name otherwise decides every example. */
@@ -32,6 +33,8 @@ export interface ZeroShotResult {
   predictions: number[]
   metrics: Metrics
   seconds: number
+  /** Text tokens each example was scored on at most (BOS included). */
+  textTokens: number
 }
 
 const DEFAULT_SUFFIX = '\nLabel:'
@@ -52,10 +55,7 @@ export async function zeroShotScores(
 ): Promise<Float32Array> {
   const suffix = tokenizer.encode(options.suffix ?? DEFAULT_SUFFIX)
   const labelIds = classes.map((c) => tokenizer.encode(` ${c}`))
-  const maxLabel = Math.max(1, ...labelIds.map((l) => l.length))
-  const maxLen = model.config.seqLen
-  const textBudget = Math.min(options.maxTextTokens ?? DEFAULT_TEXT_TOKENS, maxLen - suffix.length - maxLabel)
-  if (textBudget < 1) throw new Error(`Zero-shot scoring: class names are too long for a context of ${maxLen} tokens`)
+  const textBudget = zeroShotTextTokens(model, tokenizer, classes, options)
 
   // One input per distinct (example, label prefix); each class reads log-probs from one input.
   const inputs = new Map<string, { ids: number[]; reads: { cls: number; example: number; pos: number; target: number }[] }>()
@@ -111,6 +111,17 @@ export async function zeroShotScores(
   return scores
 }
 
+/** Text tokens per example the prompt leaves room for: the asked-for count, cut so that the
+ *  text, the suffix and the longest class name fit the model's context. */
+export function zeroShotTextTokens(model: TinyGpt, tokenizer: TokenizerLike, classes: readonly string[], options: ZeroShotOptions = {}): number {
+  const suffix = tokenizer.encode(options.suffix ?? DEFAULT_SUFFIX)
+  const maxLabel = Math.max(1, ...classes.map((c) => tokenizer.encode(` ${c}`).length))
+  const maxLen = model.config.seqLen
+  const budget = Math.min(options.maxTextTokens ?? DEFAULT_TEXT_TOKENS, maxLen - suffix.length - maxLabel)
+  if (budget < 1) throw new Error(`Zero-shot scoring: class names are too long for a context of ${maxLen} tokens`)
+  return budget
+}
+
 /** The non-padding ids of each row of an encoded classification set (BOS first). */
 export function rowsFromEncoded(set: { n: number; seqLen: number; tokens: Int32Array; mask: Float32Array }): number[][] {
   const out: number[][] = []
@@ -133,8 +144,10 @@ export async function zeroShotClassify(
   const C = set.classes.length
   const rows = rowsFromEncoded(set)
   const calibrate = options.calibrate ?? true
+  // As many text tokens as the fine-tuned model reads: the same text on both sides of the comparison.
+  const opts = { ...options, maxTextTokens: options.maxTextTokens ?? set.seqLen }
   // The empty text rides along as one more row, so calibration costs one batch entry per class.
-  const all = await zeroShotScores(model, tokenizer, calibrate ? [...rows, [tokenizer.bosId]] : rows, set.classes, options)
+  const all = await zeroShotScores(model, tokenizer, calibrate ? [...rows, [tokenizer.bosId]] : rows, set.classes, opts)
   const scores = all.subarray(0, set.n * C)
   const prior = calibrate ? all.slice(set.n * C) : new Float32Array(C)
   const predictions = Array.from({ length: set.n }, (_, i) => {
@@ -145,5 +158,5 @@ export async function zeroShotClassify(
   const truth = Array.from(set.labels)
   const cm = confusionMatrix(truth, predictions, C)
   const metrics: Metrics = { loss: NaN, accuracy: accuracy(truth, predictions), macroF1: macroF1(cm), confusion: cm }
-  return { scores: scores.slice(), prior, predictions, metrics, seconds: (Date.now() - t0) / 1000 }
+  return { scores: scores.slice(), prior, predictions, metrics, seconds: (Date.now() - t0) / 1000, textTokens: zeroShotTextTokens(model, tokenizer, set.classes, opts) }
 }
