@@ -4,6 +4,7 @@ import { decodeSettings, encodeSettings, type DecodeReport } from '../settings/c
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, DoneReason, Metrics, ModelSummary, RunSummary } from '../worker/protocol'
+import type { EpochPoint, StepPoint } from '../worker/checkpointProtocol'
 import { freshExport, initialCheckpoints, initialDatasets, initialExport, initialPlayground, type CheckpointsState, type DatasetsState, type ExportState, type PlaygroundState } from './parts'
 
 export interface Notice {
@@ -31,19 +32,8 @@ export interface AssetsSlice {
   busy: { task: string; done: number; total: number; label: string } | null
 }
 
-export interface StepPoint {
-  step: number
-  loss: number
-  lr: number
-}
-export interface EpochPoint {
-  epoch: number // 1-based for the chart
-  trainLoss: number
-  valLoss: number
-  valAcc?: number // percent
-  valPpl?: number
-  valRmse?: number // regression, in the target's units
-}
+// The chart's points are the engine's own (engine/types/run.ts), as runs store them.
+export type { EpochPoint, StepPoint }
 
 export interface RunSlice {
   runId: string | null

@@ -2,25 +2,13 @@
  *  writes them, the page only ever sees the metadata (never the weights). */
 import type { Settings } from '../../settings/types'
 import type { Metrics } from '../types/metrics'
-import type { DoneReason } from '../types/run'
+import type { DoneReason, EpochPoint, StepPoint } from '../types/run'
 import type { EarlyStoppingState } from '../train/earlyStopping'
 import type { OptimizerState } from '../train/optimizers'
 import type { PlateauState } from '../train/plateau'
 
-export interface StepPoint {
-  step: number
-  loss: number
-  lr: number
-}
-
-export interface EpochPoint {
-  epoch: number // 1-based
-  trainLoss: number
-  valLoss: number
-  valAcc?: number // percent
-  valPpl?: number
-  valRmse?: number // regression, in the target's units
-}
+// A run's chart points are domain types (engine/types/run.ts); runs store them as they are.
+export type { EpochPoint, StepPoint } from '../types/run'
 
 /** One stored tensor: float32 values under a stable name ("body/h0.attn.qkv.kernel",
  *  "tuning/head.task.kernel"). */

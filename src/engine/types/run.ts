@@ -12,6 +12,24 @@ export interface StepEvent {
   etaSec: number
 }
 
+/** One point of a run's loss chart: a reporting window's mean loss at an optimizer step. */
+export interface StepPoint {
+  step: number
+  loss: number
+  lr: number
+}
+
+/** One point of a run's validation chart, per epoch; the headline metric is one of the
+ *  optional fields (shared/headlineMetric.ts says which). */
+export interface EpochPoint {
+  epoch: number // 1-based
+  trainLoss: number
+  valLoss: number
+  valAcc?: number // percent
+  valPpl?: number
+  valRmse?: number // regression, in the target's units
+}
+
 export type DoneReason = 'finished' | 'stopped' | 'early-stopped' | 'diverged'
 
 export interface RunSummary {
