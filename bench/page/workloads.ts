@@ -11,6 +11,7 @@ import { loadTinyGpt } from '../../src/engine/models/modelFile'
 import { TinyGpt } from '../../src/engine/models/tinyGpt'
 import type { Encoded } from '../../src/engine/train/fineTune'
 import type { EncodedImages } from '../../src/engine/train/imageBatches'
+import type { ImageDecoder } from '../../src/engine/data/images/types'
 import { browserImageDecoder } from '../../src/worker/imageDecoder'
 import type { Settings } from '../../src/settings/types'
 
@@ -32,6 +33,12 @@ export interface Workload {
 export const WORKLOAD_IDS: readonly WorkloadId[] = ['tiny-lm', 'emoji-cnn']
 
 const cache = new Map<string, Promise<Workload>>()
+
+/** How sample images are decoded: the page's own decoder, or pngjs in Node (bench/node/). */
+let imageDecoder: () => ImageDecoder | null = browserImageDecoder
+export function useImageDecoder(d: ImageDecoder): void {
+  imageDecoder = () => d
+}
 
 /** Loads a workload once per page (and per sequence length for text). */
 export function workload(id: WorkloadId, seqLen: number): Promise<Workload> {
@@ -73,7 +80,7 @@ async function imageWorkload(): Promise<Workload> {
   const bytes = new Uint8Array(await (await fetch('/samples/emoji-openmoji.zip')).arrayBuffer())
   const zip = readImageZip('emoji-openmoji.zip', bytes)
   if (!zip.ok) throw new Error(zip.error.message)
-  const decoder = browserImageDecoder()
+  const decoder = imageDecoder()
   if (!decoder) throw new Error('This browser page cannot decode images (no createImageBitmap / OffscreenCanvas)')
   const size = model.config.imageSize
   const per = size * size * 3
