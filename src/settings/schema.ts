@@ -81,8 +81,9 @@ export type SettingSpec = { [K in keyof Settings]: SpecFor<K> }[keyof Settings]
 /** The projection kinds LoRA can wrap; mirrors LINEAR_LAYERS in the model. */
 export const LORA_TARGETS = ['qkv', 'proj', 'fc', 'out'] as const
 
-/** Accepts a comma list of known targets; returns it deduplicated in canonical order. */
-export function parseLoraTargets(raw: string): string | null {
+/** Accepts a comma list of known targets; returns it deduplicated in canonical order (the
+ *  engine's parseLoraTargets turns the canonical list into target kinds). */
+export function canonicalLoraTargets(raw: string): string | null {
   const parts = raw.split(',').map((p) => p.trim().toLowerCase())
   if (parts.length === 0 || parts.some((p) => !(LORA_TARGETS as readonly string[]).includes(p))) {
     return null
@@ -218,7 +219,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     kind: 'text',
     default: 'qkv,proj',
     maxLength: 20,
-    parse: parseLoraTargets,
+    parse: canonicalLoraTargets,
     placeholder: 'qkv,proj,fc,out',
     label: 'LoRA targets',
     help: 'Which projections get a LoRA update (qkv, proj, fc, out); more targets fit better but train more weights and run slower.',

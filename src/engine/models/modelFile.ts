@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { BpeTokenizer, type BpeTokenizerJson } from '../data/bpeTokenizer'
 import { fetchOk, readBody } from './modelFetch'
-import { resolveNextTo } from './modelLoadError'
+import { fileName, resolveNextTo } from './modelLoadError'
 import { TinyGpt, type TinyGptConfig } from './tinyGpt'
 
 /** The studio's file format for a TinyGpt: `model.json` (config, tokenizer, card and a
@@ -73,10 +73,6 @@ export async function serializeTinyGpt(
   return { json, weights: data.buffer }
 }
 
-
-function fileName(url: string): string {
-  return url.slice(url.lastIndexOf('/') + 1) || url
-}
 
 
 
