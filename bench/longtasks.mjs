@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
 import { build, preview } from 'vite'
+import { TRACE_CATEGORIES } from './traceTasks.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({ options: { out: { type: 'string', default: 'node_modules/.bench-longtasks' }, query: { type: 'string', default: '?v=2&ep=1' }, 'no-build': { type: 'boolean', default: false }, trace: { type: 'string' }, profile: { type: 'boolean', default: false }, min: { type: 'string', default: '50' }, shot: { type: 'string' }, upload: { type: 'string' } } })
@@ -17,7 +18,14 @@ const outDir = path.resolve(root, opts.out)
 if (!opts['no-build']) await build({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true, ...(opts.profile ? { minify: false } : {}) } })
 const server = await preview({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } })
 const url = server.resolvedUrls?.local[0]
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--enable-blink-features=ForceEagerMeasureMemory'] })
+// The bench's own flags (bench/run.mjs): with WebGPU on SwiftShader the app's backend probe
+// and the page behave as they do in `npm run bench`.
+const launchArgs = [
+  '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-vulkan-surface',
+  '--enable-blink-features=ForceEagerMeasureMemory',
+]
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: launchArgs })
 const page = await browser.newPage()
 try {
   await page.addInitScript(() => {
@@ -28,7 +36,7 @@ try {
   await page.goto(`${url}${opts.query}`)
   await page.waitForFunction(() => { const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Train'); return b && !b.disabled }, null, { timeout: 180_000 })
   await page.waitForTimeout(1000)
-  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink.user_timing'] })
+  await browser.startTracing(page, { categories: TRACE_CATEGORIES })
   const cdp = opts.profile ? await page.context().newCDPSession(page) : null
   if (cdp) {
     await cdp.send('Profiler.enable')
@@ -51,6 +59,11 @@ try {
   const profile = cdp ? (await cdp.send('Profiler.stop')).profile : null
   const tasks = await page.evaluate((since) => window.__longTasks.filter((t) => t.start >= since), clickedAt)
   if (opts.trace) await writeFile(opts.trace, buf)
+  if (opts.trace && profile) await writeFile(`${opts.trace}.cpuprofile`, JSON.stringify(profile))
+  if (profile) {
+    console.log('main-thread JS over the whole run:')
+    printProfile(profile)
+  }
   const events = JSON.parse(buf.toString()).traceEvents
   const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && events.some((x) => x.pid === e.pid && x.name === 'FunctionCall'))
   const mine = events.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X')

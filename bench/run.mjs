@@ -6,7 +6,7 @@
 // Figures, not pass/fail: writes bench/results/<timestamp>.json and a markdown table
 // (printed, and copied to bench/results/latest.md). The targets of issue 7 are printed as
 // met / not met with their numbers. See bench/README.md for what each figure means.
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +16,7 @@ import { build, createServer, preview } from 'vite'
 import { benchCsvUpload } from './csvUpload.mjs'
 import { benchImages } from './images.mjs'
 import { markdownReport, targets } from './report.mjs'
+import { longTraceTasks, TRACE_CATEGORIES } from './traceTasks.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({
@@ -33,6 +34,8 @@ const { values: opts } = parseArgs({
     only: { type: 'string' }, // comma list of sections: misc (tensors, checkpoint, parsing), app, csv, images, backends
     'skip-csv': { type: 'boolean', default: false },
     'csv-mb': { type: 'string' },
+    'app-runs': { type: 'string' }, // one-epoch runs of the built app; the worst is reported (default 3)
+    'app-out': { type: 'string' }, // build folder of the app (default node_modules/.bench-app), for side-by-side checkouts
   },
 })
 const quick = opts.quick
@@ -123,10 +126,30 @@ async function benchParsing(server, megabytes) {
   }
 }
 
+/** Refuses a bundle that carries React's development build (its DevTools hook calls). */
+async function assertProductionBuild(outDir) {
+  const dir = path.join(outDir, 'assets')
+  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.js'))) {
+    if ((await readFile(path.join(dir, f), 'utf8')).includes('registerInternalModuleStop')) throw new Error(`${f} carries React's development build: the bench must measure the production app`)
+  }
+}
+
 /** The built app served by `vite preview` (CSP, cross-origin isolation as in production). */
 async function withBuiltApp(fn) {
-  const outDir = path.join(root, 'node_modules/.bench-app')
-  await build({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+  const outDir = path.resolve(root, opts['app-out'] ?? 'node_modules/.bench-app')
+  // The bench page's dev server (createServer, above) sets NODE_ENV=development for this
+  // process, and a build() after it bundled React's development build: every app figure
+  // before 2026-12-06 measured that (React's dev checks and per-component performance.measure
+  // calls were the main thread's long tasks). Build as `vite build` does, then check.
+  const env = process.env.NODE_ENV
+  process.env.NODE_ENV = 'production'
+  try {
+    await build({ root, configFile: path.join(root, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+  } finally {
+    if (env === undefined) delete process.env.NODE_ENV
+    else process.env.NODE_ENV = env
+  }
+  await assertProductionBuild(outDir)
   const server = await preview({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } })
   try {
     return await fn(server.resolvedUrls?.local[0])
@@ -135,7 +158,22 @@ async function withBuiltApp(fn) {
   }
 }
 
-/** Longest main-thread task on the real app while its worker trains: click Train. */
+/** Longest main-thread task on the real app while its worker trains, over `runs` fresh
+ *  pages (one run is not enough to judge: a task near 50 ms shows in some runs only). The
+ *  worst run's figures are the result; every run is kept with its trace's long tasks. */
+async function benchAppRuns(browser, url, runs) {
+  const all = []
+  for (let i = 0; i < runs; i++) {
+    log(`  app run ${i + 1} of ${runs}`)
+    all.push(await benchApp(browser, url))
+  }
+  const worst = all.reduce((w, r) => (r.longestMainThreadTaskMs > w.longestMainThreadTaskMs || (r.longestMainThreadTaskMs === w.longestMainThreadTaskMs && r.longTasks > w.longTasks) ? r : w))
+  return { ...worst, longTasks: Math.max(...all.map((r) => r.longTasks)), appRuns: runs, runs: all }
+}
+
+/** One default run of the built app: click Train, count the main-thread long tasks the page
+ *  itself observes (PerformanceObserver 'longtask') and, from a Chrome trace of the same run,
+ *  every main-thread task of 50 ms or more with what ran inside it. */
 async function benchApp(browser, url) {
   const page = await browser.newPage()
   try {
@@ -151,12 +189,21 @@ async function benchApp(browser, url) {
     await page.waitForFunction(() => { const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Train'); return b && !b.disabled }, null, { timeout: 180_000 })
     const backend = await page.getByTestId('backend-badge').getAttribute('data-backend')
     const clickedAt = await page.evaluate(() => performance.now())
-    const t0 = Date.now()
-    await train.click()
-    await page.getByTestId('run-status').filter({ hasText: /Training complete|Stopped early|Training stopped|diverged/ }).waitFor({ timeout: 400_000 })
-    const runSeconds = (Date.now() - t0) / 1000
-    const tasks = await page.evaluate((since) => window.__longTasks.filter((t) => t.start >= since), clickedAt)
-    return { backend, runSeconds, longTasks: tasks.length, longestMainThreadTaskMs: Math.max(0, ...tasks.map((t) => t.ms)), url: '?v=2&ep=1 (one epoch, defaults otherwise)' }
+    await browser.startTracing(page, { categories: TRACE_CATEGORIES })
+    let traced = true
+    try {
+      const t0 = Date.now()
+      await train.click()
+      await page.getByTestId('run-status').filter({ hasText: /Training complete|Stopped early|Training stopped|diverged/ }).waitFor({ timeout: 400_000 })
+      const runSeconds = (Date.now() - t0) / 1000
+      await page.waitForTimeout(300) // the page's handling of the end of the run
+      const tasks = await page.evaluate((since) => window.__longTasks.filter((t) => t.start >= since), clickedAt)
+      const trace = await browser.stopTracing()
+      traced = false
+      return { backend, runSeconds, longTasks: tasks.length, longestMainThreadTaskMs: Math.max(0, ...tasks.map((t) => t.ms)), observed: tasks.map((t) => Math.round(t.ms)), traceTasks: longTraceTasks(trace, { minMs: 50 }), url: '?v=2&ep=1 (one epoch, defaults otherwise)' }
+    } finally {
+      if (traced) await browser.stopTracing().catch(() => undefined)
+    }
   } finally {
     await page.close()
   }
@@ -231,7 +278,7 @@ try {
       if (want('app')) {
         log('longest main-thread task in the real app while the worker trains')
         try {
-          results.app = await benchApp(browser, url)
+          results.app = await benchAppRuns(browser, url, Number(opts['app-runs'] ?? 3))
         } catch (e) {
           results.app = { error: e.message.slice(0, 500) }
         }

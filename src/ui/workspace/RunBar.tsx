@@ -19,12 +19,24 @@ export function RunBar() {
   const focusInControls = useRef(false) // the last focus inside the page was on these buttons
   // Keyboard users: the button they pressed gets disabled, so move focus to the control that
   // matters next (Pause while running, Train when it ends) instead of dropping it on <body>.
+  // Moved after the frame that shows the new state: focus() inside the commit forced a
+  // synchronous layout of the freshly changed page (a 128 ms main-thread task at a run's end,
+  // 112 ms of it in focus; bench/longtasks.mjs --profile). The bar is sticky: no scrolling.
   useEffect(() => {
-    const at = document.activeElement
-    const lost = !at || at === document.body || (at instanceof HTMLButtonElement && at.disabled)
-    if (!focusInControls.current || !(lost || at === trainRef.current || at === pauseRef.current)) return
-    if (status === 'running') pauseRef.current?.focus()
-    if ((status === 'done' || status === 'idle') && trainRef.current && !trainRef.current.disabled) trainRef.current.focus()
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => {
+        const at = document.activeElement
+        const lost = !at || at === document.body || (at instanceof HTMLButtonElement && at.disabled)
+        if (!focusInControls.current || !(lost || at === trainRef.current || at === pauseRef.current)) return
+        if (status === 'running') pauseRef.current?.focus({ preventScroll: true })
+        if ((status === 'done' || status === 'idle') && trainRef.current && !trainRef.current.disabled) trainRef.current.focus({ preventScroll: true })
+      })
+    })
+    return () => {
+      cancelAnimationFrame(frame)
+      clearTimeout(timer)
+    }
   }, [status])
 
   return (
