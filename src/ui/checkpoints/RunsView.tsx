@@ -1,24 +1,16 @@
 import { useEffect, useId, useState } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { formatNumber } from '../../format/format'
-import { DEFAULTS, describeSetting, SCHEMA } from '../../settings/schema'
+import { DEFAULTS, SCHEMA } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { sendCheckpoint } from '../../state/actions'
 import { useCheckpoints } from '../../state/checkpoints'
 import { useStudio } from '../../state/store'
 import type { RunInfo } from '../../worker/checkpointProtocol'
 import { when } from './format'
+import { differingSettings, valueText } from './runDiff'
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2']
-
-/** A setting's value as the settings panel writes it ("Cosine decay", "10 steps", "on"). */
-const valueText = <K extends keyof Settings>(key: K, value: Settings[K]) => describeSetting(key, value).replace(/^[^:]*: /, '')
-
-/** The settings on which the chosen runs do not all agree, in schema order. */
-export function differingSettings(runs: { settings: Settings }[]): (keyof Settings)[] {
-  if (runs.length < 2) return []
-  return SCHEMA.map((s) => s.key).filter((k) => new Set(runs.map((r) => JSON.stringify(r.settings[k] ?? null))).size > 1)
-}
 
 /** Past runs side by side: pick some to see the settings that differ and their curves
  *  overlaid (linear or log, by step or by epoch); rename, delete, or start again from one. */

@@ -5,6 +5,7 @@ import type { Settings } from '../../settings/types'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
 import { LrPreview } from './LrPreview'
+import { changedFromDefault, inEffect } from './changedSettings'
 import { SettingControl } from './SettingControl'
 
 /** Remembers whether "Advanced" was left open, across visits. */
@@ -16,13 +17,6 @@ const readOpen = () => {
   } catch {
     return false
   }
-}
-
-const inEffect = (spec: SettingSpec, s: Settings) => !spec.showWhen || spec.showWhen(s)
-
-/** Settings not at their schema default (and in effect), in schema order. */
-export function changedFromDefault(specs: readonly SettingSpec[], s: Settings): SettingSpec[] {
-  return specs.filter((spec) => inEffect(spec, s) && s[spec.key] !== spec.default)
 }
 
 /** Step 3: how to tune. The beginner view is the preset, method, learning rate, epochs and
