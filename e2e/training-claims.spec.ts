@@ -142,3 +142,107 @@ test('LoRA: the adapter-only and the interpolated export each load back into a f
     expect(await classify(page, SPAMMY)).toEqual(interpolatedAnswer)
   })
 })
+
+test('language modelling on the Moby-Dick sample, set up with the Quick check preset: the loss falls, perplexity is shown, and the playground generates text', async ({ studio, page }) => {
+  await studio.open()
+  await page.getByLabel('Sample dataset').selectOption('moby-dick-excerpt.txt')
+  await studio.waitForDataset('moby-dick-excerpt.txt')
+  await expect(page.getByTestId('dataset-summary')).toContainText('language modelling')
+  // A run over the whole excerpt takes about a minute here: train on its first 40 kB (chapters 1–4).
+  const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
+  const part = text.slice(0, text.indexOf('\n', 40_000))
+  await studio.uploadDataset('moby-dick-part.txt', part, 'text/plain')
+  await studio.waitForDataset('moby-dick-part.txt')
+  await expect(page.getByTestId('dataset-summary')).toContainText('language modelling')
+
+  await test.step('the Quick check preset, applied from the settings panel, sets its values (presets.ts by hand)', async () => {
+    await page.getByLabel('Preset', { exact: true }).selectOption({ label: 'Quick check' })
+    for (const [label, value] of [['Epochs', '1'], ['Sequence length', '32'], ['Batch size', '32'], ['Warm-up steps', '0'], ['Learning rate', '0.001']] as const) {
+      await expect(page.getByLabel(label, { exact: true })).toHaveValue(value)
+    }
+    await expect(page.getByLabel('Preset', { exact: true })).toHaveValue('quick-check')
+    await expect.poll(() => Object.fromEntries(new URL(page.url()).searchParams)).toMatchObject({ ep: '1', sl: '32', bs: '32', wu: '0' })
+  })
+  // The base model was pretrained on the whole novel: a higher rate makes it adapt to these
+  // chapters within one short epoch; batches of 16 give enough steps to see the loss fall.
+  await page.getByLabel('Learning rate', { exact: true }).fill('0.005')
+  await page.getByLabel('Batch size', { exact: true }).fill('16')
+  await expect.poll(() => new URL(page.url()).searchParams.get('lr')).toBe('0.005')
+
+  await expect(studio.trainButton).toBeEnabled({ timeout: 30_000 })
+  await test.step('train', async () => {
+    await studio.trainButton.click()
+    await studio.waitFinished(180_000)
+  })
+  await expect(studio.status).toContainText(/^Training complete — 1 epoch, best validation perplexity [\d.]+ \(base model [\d.]+\)/)
+
+  await test.step('the training loss falls', async () => {
+    const losses = (await studio.series()).steps.map((s) => s.loss)
+    expect(losses.length).toBeGreaterThanOrEqual(10)
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    test.info().annotations.push({ type: 'loss', description: `${losses.length} steps, first ${losses[0]!.toFixed(3)}, last ${losses.at(-1)!.toFixed(3)}` })
+    expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)))
+  })
+
+  await test.step('perplexity: base and fine-tuned, lower after, and exp(validation loss)', async () => {
+    const compare = page.getByTestId('compare')
+    const row = async (name: RegExp) => (await compare.getByRole('row', { name }).getByRole('cell').allInnerTexts()).map(Number)
+    const [baseLoss, tunedLoss] = await row(/^Loss/)
+    const [basePpl, tunedPpl] = await row(/^Perplexity/)
+    test.info().annotations.push({ type: 'perplexity', description: `base ${basePpl}, tuned ${tunedPpl}` })
+    expect(tunedPpl).toBeLessThan(basePpl!)
+    // Shown to 3 and 2 decimals: allow for that rounding.
+    expect(Math.abs(Math.exp(baseLoss!) - basePpl!) / basePpl!).toBeLessThan(0.002)
+    expect(Math.abs(Math.exp(tunedLoss!) - tunedPpl!) / tunedPpl!).toBeLessThan(0.002)
+  })
+
+  await test.step('the playground continues a prompt with the base and the fine-tuned model', async () => {
+    await page.getByLabel('Prompt').fill('Call me Ishmael. Some years ago')
+    await page.getByLabel('Tokens to generate').fill('12')
+    await page.getByRole('button', { name: 'Generate', exact: true }).click()
+    await expect(page.getByRole('button', { name: 'Stop generating' })).toBeDisabled({ timeout: 90_000 })
+    for (const which of ['before', 'after'] as const) {
+      const text = await page.getByTestId(`generation-${which}`).locator('.generated').innerText()
+      expect(text.startsWith('Call me Ishmael. Some years ago')).toBe(true)
+      expect(text.length, `${which}: generated text`).toBeGreaterThan('Call me Ishmael. Some years ago'.length + 5)
+    }
+  })
+})
+
+test('presets applied from the settings panel set their own values and reset the rest; editing one makes it Custom', async ({ studio, page }) => {
+  await studio.open('ep=7&do=0.3')
+  const preset = page.getByLabel('Preset', { exact: true })
+  const expectValues = async (values: [string, string][]) => {
+    for (const [label, value] of values) await expect(page.getByLabel(label, { exact: true }), label).toHaveValue(value)
+  }
+  // Values from presets.ts and the README's settings table, by hand.
+  await preset.selectOption({ label: 'LoRA r=8' })
+  await expectValues([['Method', 'lora'], ['LoRA rank', '8'], ['LoRA alpha', '16'], ['Learning rate', '0.002'], ['Weight decay', '0'], ['Epochs', '4'], ['Dropout', '0.1']])
+  await expect.poll(() => Object.fromEntries(new URL(page.url()).searchParams)).toMatchObject({ m: 'lora', lr: '0.002', wd: '0' })
+  await preset.selectOption({ label: 'Head only (linear probe)' })
+  await expectValues([['Method', 'head'], ['Learning rate', '0.003'], ['Epochs', '6'], ['Warm-up steps', '0'], ['Dropout', '0'], ['Weight decay', '0.01']])
+  await expect(preset).toHaveValue('head-only')
+  await page.getByLabel('Epochs', { exact: true }).fill('2')
+  await expect(preset.locator('option:checked')).toHaveText('Custom')
+})
+
+test('"Keep my data": refused, the page says the browser may clear it; granted, the browser keeps this site\'s data across a reload', async ({ studio, page, browser }) => {
+  await studio.open()
+  const keep = page.getByRole('button', { name: 'Keep my data' })
+  await expect(keep).toBeVisible()
+  // A fresh profile has no reason to be granted persistence: Chromium refuses.
+  await keep.click()
+  await expect(page.getByText('The browser may clear stored data under storage pressure.')).toBeVisible()
+  expect(await page.evaluate(() => navigator.storage.persisted())).toBe(false)
+
+  // The permission a person grants (or Chromium grants an installed or bookmarked site), set through DevTools.
+  const { targetInfo } = await (await page.context().newCDPSession(page)).send('Target.getTargetInfo')
+  const cdp = await browser.newBrowserCDPSession()
+  await cdp.send('Browser.grantPermissions', { origin: new URL(page.url()).origin, permissions: ['durableStorage'], ...(targetInfo.browserContextId ? { browserContextId: targetInfo.browserContextId } : {}) })
+  await keep.click()
+  await expect(page.getByTestId('persisted')).toHaveText("Kept: the browser will not clear this site's data to free space.")
+  expect(await page.evaluate(() => navigator.storage.persisted())).toBe(true)
+  await page.reload()
+  await expect(page.getByTestId('persisted')).toBeVisible({ timeout: 60_000 })
+  await expect(keep).toHaveCount(0)
+})
