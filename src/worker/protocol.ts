@@ -7,8 +7,8 @@ import type { SweepPoint } from '../engine/tuning/blend'
 
 export type { ExportChoice, SweepPoint }
 // The engine owns its domain types; the page gets them here, never from src/engine.
-import type { DoneReason, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics } from '../engine/types'
-export type { BackendInfo, DoneReason, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics }
+import type { DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics } from '../engine/types'
+export type { BackendInfo, DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics }
 import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
 import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
 
@@ -90,7 +90,7 @@ export type FromWorker =
   | { type: 'plan'; trainableParams: number; totalParams: number; problems: { field: string; message: string }[] }
   | { type: 'baseline'; runId: string; metrics: Metrics; note: string; name: string } // name: the line to beat, e.g. "majority class (ham)"
   | ({ type: 'step'; runId: string } & StepEvent)
-  | { type: 'epoch'; runId: string; epoch: number; train: Metrics; val: Metrics; lr: number; isBest: boolean }
+  | ({ type: 'epoch'; runId: string } & EpochEvent)
   | { type: 'state'; runId: string; state: 'running' | 'paused' }
   | { type: 'done'; runId: string; reason: DoneReason; summary: RunSummary; message: string }
   | { type: 'evaluation'; metrics: Metrics }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Settings } from '../../settings/types'
 import type { Metrics } from '../types/metrics'
-import type { DoneReason, RunSummary, StepEvent } from '../types/run'
+import type { DoneReason, EpochEvent, RunSummary, StepEvent } from '../types/run'
 import { mulberry32, shuffleInPlace } from '../data/rng'
 import type { Body } from '../models/body'
 import { TinyGpt, type ForwardHooks, type Param } from '../models/tinyGpt'
@@ -37,13 +37,7 @@ import { regressionBaseline, regressionMetrics } from './regression'
 
 export type { Encoded }
 
-export interface EpochEvent {
-  epoch: number
-  train: Metrics
-  val: Metrics
-  lr: number // the rate the epoch's last step used (a plateau halving at its end shows next epoch)
-  isBest: boolean
-}
+export type { EpochEvent } // declared with the other run events in engine/types/run.ts
 
 export interface FineTuneCallbacks {
   onBaseline?: (metrics: Metrics, note: string, name: string) => void

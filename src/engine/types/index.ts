@@ -1,4 +1,4 @@
 /** The engine's domain types in one import (src/worker/protocol.ts re-exports them). */
 export type { Metrics, TaskMetrics } from './metrics'
-export type { DoneReason, EpochPoint, RunSummary, StepEvent, StepPoint } from './run'
+export type { DoneReason, EpochEvent, EpochPoint, RunSummary, StepEvent, StepPoint } from './run'
 export type { LayerSummary, ModelInput, ModelLimits, TaskKind } from './model'

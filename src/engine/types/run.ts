@@ -30,6 +30,15 @@ export interface EpochPoint {
   valRmse?: number // regression, in the target's units
 }
 
+/** What the loop reports after each epoch's validation. */
+export interface EpochEvent {
+  epoch: number
+  train: Metrics
+  val: Metrics
+  lr: number // the rate the epoch's last step used (a plateau halving at its end shows next epoch)
+  isBest: boolean
+}
+
 export type DoneReason = 'finished' | 'stopped' | 'early-stopped' | 'diverged'
 
 export interface RunSummary {
