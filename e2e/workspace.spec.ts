@@ -175,6 +175,11 @@ test('phone (390 px): one usable column, Train always in view, axe clean; README
       expect(b!.x + b!.width).toBeLessThanOrEqual(390)
     }
     for (let i = 1; i < boxes.length; i++) expect(boxes[i]!.y).toBeGreaterThan(boxes[i - 1]!.y)
+    // Every setting open still fits the width.
+    await page.getByText(/^Advanced settings/).click()
+    await expect(page.getByLabel('Seed', { exact: true })).toBeVisible()
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    await page.getByText(/^Advanced settings/).click()
   })
 
   await page.screenshot({ path: docs('screenshot-phone.png') })
