@@ -26,9 +26,13 @@ async function valueAndGrad(lookup: (t: tf.Tensor2D, ids: tf.Tensor1D) => tf.Ten
 
 /** The same gradient by hand: for every position n, add w[n] into row ids[n]. */
 function handGrad(): Float32Array {
+  return handGradFor(IDS)
+}
+
+function handGradFor(ids: number[]): Float32Array {
   const w = upstream().dataSync()
   const g = new Float32Array(V * D)
-  IDS.forEach((id, n) => {
+  ids.forEach((id, n) => {
     for (let k = 0; k < D; k++) g[id * D + k]! += w[n * D + k]!
   })
   return g
@@ -55,6 +59,39 @@ describe('embeddingLookup', () => {
       })
     }
   }
+
+  it('trains inside optimizer.minimize when the ids are computed in the step (wasm)', async () => {
+    // The ids of a real step come from a gather of the batch rows, reshaped; a gradient that
+    // captured them instead of saving them read freed memory on wasm.
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend)
+      const t = tf.variable(table())
+      const rows = tf.tensor2d(IDS, [2, IDS.length / 2], 'int32')
+      const opt = tf.train.sgd(0.5)
+      const w = upstream()
+      for (let k = 0; k < 3; k++) {
+        const cost = opt.minimize(() => {
+          const ids = tf.gather(rows, tf.tensor1d([1, 0], 'int32')).reshape([IDS.length]) as tf.Tensor1D
+          return tf.sum(tf.mul(embeddingLookup(t, ids), w)) as tf.Scalar
+        }, true, [t])!
+        await cost.data()
+        cost.dispose()
+      }
+      const out = (await t.data()) as Float32Array
+      tf.dispose([t, rows, w])
+      opt.dispose()
+      return out
+    }
+    const cpu = await run('cpu')
+    const wasm = await run('wasm')
+    // Three SGD steps of 0.5 on a linear loss: the table moves by -1.5 × the scatter-added w.
+    const start = table().dataSync()
+    const hand = handGradFor([...IDS.slice(IDS.length / 2), ...IDS.slice(0, IDS.length / 2)])
+    for (let i = 0; i < V * D; i++) {
+      expect(wasm[i]).toBeCloseTo(cpu[i]!, 5)
+      expect(wasm[i]).toBeCloseTo(start[i]! - 1.5 * hand[i]!, 4)
+    }
+  })
 
   it('wasm has no UnsortedSegmentSum of its own, so the registration above is what trains gather there', () => {
     // If a tfjs upgrade brings its own kernel, registerWasmSegmentSum steps aside (it checks first).

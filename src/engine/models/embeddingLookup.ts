@@ -16,15 +16,21 @@ import * as tf from '@tensorflow/tfjs'
  */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D, gradient: 'auto' | 'product' = 'auto'): tf.Tensor2D {
   registerWasmSegmentSum()
-  const lookup = tf.customGrad(((t: tf.Tensor) => ({
-    value: tf.gather(t, ids),
-    gradFunc: (dy: tf.Tensor) => {
-      const v = t.shape[0]!
-      if (gradient === 'auto' && tf.getKernel('UnsortedSegmentSum', tf.getBackend())) return tf.unsortedSegmentSum(dy, ids, v)
-      const oneHotT = tf.cast(tf.equal(tf.range(0, v, 1, 'int32').expandDims(1), ids.expandDims(0)), 'float32') // [V, N]
-      return tf.matMul(oneHotT, dy)
-    },
-  })) as never) as (t: tf.Tensor2D) => tf.Tensor2D
+  const lookup = tf.customGrad(((t: tf.Tensor, save: tf.GradSaveFunc) => {
+    // Saved, not captured: the engine keeps saved tensors alive for the backward pass (a
+    // captured id tensor had been freed by then on wasm inside optimizer.minimize).
+    save([ids])
+    return {
+      value: tf.gather(t, ids),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const v = t.shape[0]!
+        const keptIds = saved[0]!
+        if (gradient === 'auto' && tf.getKernel('UnsortedSegmentSum', tf.getBackend())) return tf.unsortedSegmentSum(dy, keptIds, v)
+        const oneHotT = tf.cast(tf.equal(tf.range(0, v, 1, 'int32').expandDims(1), keptIds.expandDims(0)), 'float32') // [V, N]
+        return tf.matMul(oneHotT, dy)
+      },
+    }
+  }) as never) as (t: tf.Tensor2D) => tf.Tensor2D
   return lookup(table)
 }
 
