@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../../settings/schema'
 import { augmentBatch, augmentOptions, augmentSeed, NO_AUGMENT, rotateBatch } from './augment'
-import { UNIT } from './pixels'
+import { UNIT, type Normalisation } from './pixels'
 
 /** A [1, H, W, 3] image whose three channels all hold the given grey rows. */
 function grey(rows: number[][]): tf.Tensor4D {
@@ -18,6 +19,9 @@ async function rowsOf(t: tf.Tensor4D, i = 0): Promise<number[][]> {
   const per = h * w * 3
   return Array.from({ length: h }, (_, y) => Array.from({ length: w }, (_, x) => v[i * per + (y * w + x) * 3]!))
 }
+
+// wasm registers itself with a higher priority: stay on cpu unless a test asks for wasm.
+await tf.setBackend('cpu')
 
 describe('augmentation settings', () => {
   it('is off by default, and each setting turns on its own kind', () => {
@@ -99,6 +103,12 @@ describe('augmentBatch', () => {
       [9, 6, 3],
     ]
     rows.forEach((r, y) => r.forEach((v, i) => expect(v).toBeCloseTo(want[y]![i]!, 4)))
+    // Each image of a batch turns by its own angle (tfjs' cpu kernel once left all but the first at 0).
+    const pair = tf.concat([img, img]) as tf.Tensor4D
+    const both = rotateBatch(pair, [Math.PI / 2, 0])
+    ;(await rowsOf(both, 0)).forEach((r, y) => r.forEach((v, i) => expect(v).toBeCloseTo(want[y]![i]!, 4)))
+    ;(await rowsOf(both, 1)).forEach((r, y) => r.forEach((v, i) => expect(v).toBeCloseTo(3 * y + i + 1, 4)))
+    tf.dispose([pair, both])
     // Small angles keep the centre pixel and fill the corners from the edge, not with zeros.
     const tilted = await rowsOf(rotateBatch(img, [0.2]))
     expect(tilted[1]![1]).toBeCloseTo(5, 4)
@@ -152,6 +162,30 @@ describe('augmentBatch', () => {
       expect(p).toBeGreaterThanOrEqual(-1)
     }
     tf.dispose([dark, bright])
+  })
+
+  it('keeps 0–255 pixels (the input of a loaded layers model) within 0–255', async () => {
+    const raw: Normalisation = { mean: [0, 0, 0], std: [1 / 255, 1 / 255, 1 / 255] }
+    const px = tf.tensor4d(Array.from({ length: 3 * 4 * 4 * 3 }, (_, i) => (i * 37) % 256), [3, 4, 4, 3])
+    const out = await augmentBatch(px, { ...all, brightness: 0.5, contrast: 0.5, saturation: 0.5 }, 5, raw).data()
+    expect(Math.min(...out)).toBeGreaterThanOrEqual(0)
+    expect(Math.max(...out)).toBeLessThanOrEqual(255)
+    expect(Math.max(...out)).toBeGreaterThan(100) // not squashed to [-1, 1]
+    px.dispose()
+  })
+
+  it('computes the same pixels on the wasm backend (the default without a GPU) as on cpu', async () => {
+    const data = Array.from({ length: 4 * 6 * 6 * 3 }, (_, i) => Math.sin(i) * 0.9)
+    const onCpu = await augmentBatch(tf.tensor4d(data, [4, 6, 6, 3]), all, 21).data()
+    await tf.setBackend('wasm')
+    try {
+      const img = tf.tensor4d(data, [4, 6, 6, 3])
+      const onWasm = await augmentBatch(img, all, 21).data()
+      img.dispose()
+      onWasm.forEach((v, i) => expect(v).toBeCloseTo(onCpu[i]!, 4))
+    } finally {
+      await tf.setBackend('cpu')
+    }
   })
 
   it('keeps the tensor count flat', () => {

@@ -130,5 +130,12 @@ export function rotateBatch(x: tf.Tensor4D, angles: readonly number[]): tf.Tenso
     const s = Math.sin(a)
     return [c, s, cx - c * cx - s * cy, -s, c, cy + s * cx - c * cy, 0, 0]
   })
-  return tf.tidy(() => tf.image.transform(x, tf.tensor2d(rows, [b, 8]), 'bilinear', 'nearest'))
+  return tf.tidy(() => {
+    // tfjs 4.22's cpu Transform kernel returns after the first image of a batch, leaving the
+    // others at the fill value (0): there, transform one image at a time.
+    if (tf.getBackend() === 'cpu' && b > 1) {
+      return tf.concat(rows.map((r, i) => tf.image.transform(tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]), tf.tensor2d([r], [1, 8]), 'bilinear', 'nearest')), 0)
+    }
+    return tf.image.transform(x, tf.tensor2d(rows, [b, 8]), 'bilinear', 'nearest')
+  })
 }
