@@ -48,7 +48,7 @@ export function connectBridge(client: EngineClient): () => void {
         set({ model: e.summary, busy: null })
         break
       case 'plan':
-        set({ trainableParams: e.trainableParams, totalParams: e.totalParams, planProblems: e.problems, problems: checkedProblems({ ...get(), planProblems: e.problems }) })
+        set({ trainableParams: e.trainableParams, totalParams: e.totalParams, trainExamples: e.trainExamples ?? null, planProblems: e.problems, problems: checkedProblems({ ...get(), planProblems: e.problems }) })
         break
       case 'baseline':
         if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note, name: e.name }, busy: null })

@@ -29,6 +29,7 @@ export interface AssetsSlice {
   model: ModelSummary | null
   trainableParams: number | null
   totalParams: number | null
+  trainExamples: number | null // what one epoch steps over, as the worker will encode it (its plan)
   busy: { task: string; done: number; total: number; label: string } | null
 }
 
@@ -111,6 +112,7 @@ const assetsSlice: StateCreator<Studio, [], [], AssetsSlice> = () => ({
   model: null,
   trainableParams: null,
   totalParams: null,
+  trainExamples: null,
   busy: null,
 })
 

@@ -154,9 +154,34 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     post({ type: 'model', summary })
   }
 
+  const lmWindows = new WeakMap<Dataset, Map<string, number>>() // token windows per (rows, length, tokenizer)
+  /** Examples one epoch steps over, as the run will encode them: the training split's rows
+   *  (a separate validation file leaves them all), or token windows for language modelling.
+   *  The page's learning-rate preview counts its steps from this (settings/runSteps.ts). */
+  function trainExamples(settings: Settings): number | undefined {
+    if (!s.dataset) return undefined
+    try {
+      const split = data.plan(settings)
+      if (toTask(s.dataset) !== 'language-modelling') return split.trainIdx.length
+      if (!s.loaded) return undefined
+      const seqLen = Math.min(settings.seqLen, s.loaded.model.config.seqLen)
+      const key = `${s.loaded.summary.id}|${seqLen}|${split.trainIdx.length}|${split.trainIdx.reduce((a, i) => (a * 31 + i) % 1_000_000_007, 0)}`
+      const known = lmWindows.get(split.train) ?? new Map<string, number>()
+      lmWindows.set(split.train, known)
+      let n = known.get(key)
+      if (n === undefined) {
+        n = encodeLanguageModel(datasetTexts(split.train, split.trainIdx), s.loaded.tokenizer, seqLen).n
+        known.set(key, n)
+      }
+      return n
+    } catch {
+      return undefined // no plan yet (the split's own message reaches the page elsewhere)
+    }
+  }
+
   /** Parameter counts and problems for these settings, before anything trains. */
   function plan(settings: Settings) {
-    if (s.dataset && isTabularTask(s.datasetSummary?.task)) return tabular.plan(settings, s.dataset, s.datasetSummary!.rows - Math.round(s.datasetSummary!.rows * settings.valSplit))
+    if (s.dataset && isTabularTask(s.datasetSummary?.task)) return tabular.plan(settings, s.dataset, trainExamples(settings) ?? s.datasetSummary!.rows - Math.round(s.datasetSummary!.rows * settings.valSplit))
     if (images.active) return images.plan(settings, data.imageSet, s.layers ? layersFitProblem(s.layers, s.datasetSummary) : null)
     if (!s.loaded) return
     const { model } = s.loaded
@@ -183,7 +208,8 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       }
     }
     const trainable = trainableBlocks(model.config.nLayers, settings, 0)
-    post({ type: 'plan', trainableParams: counts.trainable, totalParams: counts.total, problems })
+    const examples = trainExamples(settings)
+    post({ type: 'plan', trainableParams: counts.trainable, totalParams: counts.total, problems, ...(examples === undefined ? {} : { trainExamples: examples }) })
     post({ type: 'model', summary: { ...s.loaded.summary, layers: describeLayers(model, trainable), trainableParams: counts.trainable, totalParams: counts.total } })
   }
 

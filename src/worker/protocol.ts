@@ -87,7 +87,8 @@ export type FromWorker =
   | { type: 'progress'; task: 'backend' | 'dataset' | 'model' | 'features' | 'baseline' | 'sweep' | 'export'; done: number; total: number; label: string }
   | { type: 'dataset'; summary: DatasetSummary }
   | { type: 'model'; summary: ModelSummary }
-  | { type: 'plan'; trainableParams: number; totalParams: number; problems: { field: string; message: string }[] }
+  // trainExamples: what one epoch steps over (rows, or token windows for language modelling), when the worker knows
+  | { type: 'plan'; trainableParams: number; totalParams: number; problems: { field: string; message: string }[]; trainExamples?: number }
   | { type: 'baseline'; runId: string; metrics: Metrics; note: string; name: string } // name: the line to beat, e.g. "majority class (ham)"
   | ({ type: 'step'; runId: string } & StepEvent)
   | ({ type: 'epoch'; runId: string } & EpochEvent)

@@ -111,7 +111,7 @@ export class TabularHost {
     } catch (e) {
       problems.push({ field: 'method', message: e instanceof Error ? e.message : String(e) })
     }
-    this.post({ type: 'plan', trainableParams: counts.trainable, totalParams: counts.total, problems })
+    this.post({ type: 'plan', trainableParams: counts.trainable, totalParams: counts.total, problems, trainExamples: trainSize })
     this.post({ type: 'model', summary: this.describe(d, model, counts) })
   }
 

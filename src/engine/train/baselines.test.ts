@@ -9,6 +9,8 @@ describe('majorityClass', () => {
     expect(m.metrics.accuracy).toBeCloseTo(2 / 5, 12)
     // F1 of c: precision 2/5, recall 1 → 4/7; a and b: 0. Macro: (4/7)/3.
     expect(m.metrics.macroF1).toBeCloseTo(4 / 7 / 3, 6)
+    // Loss of the training frequencies (add-one, counts a 2, b 1, c 3): a 3/9, b 2/9, c 4/9 on validation labels c, b, a, c, b.
+    expect(m.metrics.loss).toBeCloseTo(-(2 * Math.log(4 / 9) + 2 * Math.log(2 / 9) + Math.log(3 / 9)) / 5, 9)
   })
 })
 

@@ -13,7 +13,9 @@ export interface Baseline {
 }
 
 /** Always answering the training split's commonest class, scored on validation: what a
- *  model that learned nothing from the inputs gets on an imbalanced set. */
+ *  model that learned nothing from the inputs gets on an imbalanced set. Its loss is that of
+ *  the same know-nothing model giving every row the training class frequencies (add-one
+ *  smoothed), whose answer is the majority class too: a one-hot guess has no finite loss. */
 export function majorityClass(trainLabels: ArrayLike<number>, valLabels: ArrayLike<number>, classes: readonly string[]): { metrics: Metrics; className: string } {
   const counts = new Array<number>(Math.max(classes.length, 1)).fill(0)
   for (let i = 0; i < trainLabels.length; i++) counts[trainLabels[i]!] = (counts[trainLabels[i]!] ?? 0) + 1
@@ -24,7 +26,9 @@ export function majorityClass(trainLabels: ArrayLike<number>, valLabels: ArrayLi
   const truth = Array.from(valLabels)
   const preds = truth.map(() => top)
   const cm = confusionMatrix(truth, preds, Math.max(2, classes.length))
-  return { metrics: { loss: NaN, accuracy: accuracy(truth, preds), macroF1: macroF1(cm), confusion: cm }, className: classes[top] ?? String(top) }
+  const total = trainLabels.length + counts.length
+  const loss = truth.reduce((a, y) => a - Math.log(((counts[y] ?? 0) + 1) / total), 0) / Math.max(truth.length, 1)
+  return { metrics: { loss, accuracy: accuracy(truth, preds), macroF1: macroF1(cm), confusion: cm }, className: classes[top] ?? String(top) }
 }
 
 /**

@@ -67,7 +67,8 @@ describe('fineTune', () => {
 
   it('fills the frozen-prefix cache in epoch 1 and then holds the tensor count flat', async () => {
     for (const method of ['freeze', 'head'] as const) {
-      const { model, tuning, result, counts } = await run({ method, freezeFirst: 1, learningRate: 3e-3, epochs: 4 })
+      // Head only on this random body needs a higher rate to beat the line (the class prior's loss here).
+      const { model, tuning, result, counts } = await run({ method, freezeFirst: 1, learningRate: method === 'head' ? 3e-2 : 3e-3, epochs: 4 })
       expect(result.summary.best.loss, method).toBeLessThan(result.summary.baseline.loss)
       expect(counts[1], method).toBe(counts[3])
       expect(counts[2], method).toBe(counts[3])

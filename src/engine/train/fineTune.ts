@@ -31,6 +31,8 @@ import { augmentBatch, augmentOptions, augmentSeed, type AugmentOptions } from '
 import { SYMMETRIC } from '../data/images/pixels'
 import { BatchSource } from './batchSource'
 import { microBatchSeed, type Seed } from './seeds'
+import { EtaEstimator } from './eta'
+import { runSteps } from '../../settings/runSteps'
 import { labelsOf, tasksOf, valuesOf, type Encoded } from './encoded'
 import { headLoss } from '../tuning/heads'
 import { regressionBaseline, regressionMetrics } from './regression'
@@ -127,9 +129,8 @@ export async function fineTune(
   const t0 = Date.now()
   const { train, val } = data
   const nLayers = model.config.nLayers
-  const microBatches = Math.ceil(train.n / s.batchSize)
-  const stepsPerEpoch = Math.ceil(microBatches / s.accumSteps)
-  const totalSteps = stepsPerEpoch * s.epochs
+  // The same count the learning-rate preview shows (settings/runSteps.ts).
+  const { stepsPerEpoch, totalSteps } = runSteps(train.n, s)
   const optimizers: { vars: tf.Variable[]; opt: StudioOptimizer }[] = []
   // Image augmentation of training batches (never validation), seeded by run seed and step.
   const augment = train.kind === 'image' ? augmentOptions(s) : null
@@ -186,6 +187,17 @@ export async function fineTune(
   let windowLoss = 0
   let windowCount = 0
   let secPerStep = 0
+  // Time left by phase: steps that fill the feature cache cost far more than cached ones (eta.ts).
+  const eta = new EtaEstimator()
+  const caches = (e: number) => {
+    const p = cachePlan(model, tuning, s, e)
+    return p.blocks > 0 || p.pooled
+  }
+  const samePlan = (a: number, b: number) => {
+    const x = cachePlan(model, tuning, s, a)
+    const y = cachePlan(model, tuning, s, b)
+    return x.blocks === y.blocks && x.pooled === y.pooled
+  }
   // Losses are read asynchronously, a group at a time (lossReads.ts): a blocking read per
   // step stalled the GPU backends' pipeline.
   const losses = new LossReader()
@@ -204,6 +216,13 @@ export async function fineTune(
       let trainLossSum = 0
       let trainCount = 0
       let lastLr = NaN // the rate this epoch's last step used: what the epoch event reports
+      // Whether this epoch's steps fill the cache (its first epoch, or rows not cached yet), and
+      // how many steps of later epochs will fill a new cache (a plan that changes, e.g. unfreezing).
+      const fillingEpoch = !augment && cache.active && order.some((r) => !cache!.has('train', r))
+      let laterCaching = 0
+      for (let e = epoch + 1; e < s.epochs; e++) if (!augment && caches(e) && !samePlan(e, e - 1)) laterCaching += stepsPerEpoch
+      const cachingLeft = (st: number) => (fillingEpoch ? stepsPerEpoch - st - 1 : 0) + laterCaching
+      let stepMark = Date.now() // end of the last step (epoch-end validation is timed on its own)
       // Once per epoch, not per step: which of this epoch's gradients each optimizer updates.
       const at = new Map(vars.map((v, i) => [v, i] as const))
       const groups = optimizers.map((g) => ({ opt: g.opt, vars: g.vars.filter((v) => active.has(v)) })).filter((g) => g.vars.length)
@@ -237,7 +256,7 @@ export async function fineTune(
               loss: windowLoss / windowCount,
               lr: p.lr,
               samplesPerSec: sps,
-              etaSec: secPerStep * (totalSteps - p.step),
+              etaSec: eta.remaining(totalSteps - p.step, cachingLeft(p.st), s.epochs - epoch),
             })
             windowStart = Date.now()
             windowSamples = 0
@@ -252,8 +271,10 @@ export async function fineTune(
           cb.onState?.('running')
           windowStart = Date.now()
           windowSamples = 0
+          stepMark = Date.now() // a pause is no step's time
         })
         if (control.stopped) break
+        let fillMs = 0
         const lr = plateau.apply(learningRateAt(step, totalSteps, { ...s, stepEvery: Math.max(1, s.stepEvery) * stepsPerEpoch }))
         lastLr = lr
         // Gradient accumulation: sum example-weighted grads over micro-batches, then one step.
@@ -267,7 +288,11 @@ export async function fineTune(
           const idx = order.slice(start, start + s.batchSize)
           // Augmented images differ at every step, so their frozen prefix cannot be cached.
           if (augment) await prefetchImages(train, idx)
-          else await fillCache(model, tuning, cache, sources.train, 'train', idx)
+          else {
+            const f0 = Date.now()
+            await fillCache(model, tuning, cache, sources.train, 'train', idx)
+            fillMs += Date.now() - f0
+          }
           const { value, grads } = tf.tidy(() => {
             const batch = augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx)
             const fn = () => lossOf(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))
@@ -315,12 +340,17 @@ export async function fineTune(
         step++
         const last = st === stepsPerEpoch - 1
         losses.push(lossT ?? loss, { examples, lr, step, st }, secPerStep, last)
+        // A step's time runs from the last one's mark, so waiting for loss reads counts too.
+        eta.step((Date.now() - stepMark) / 1000, fillMs / 1000)
+        stepMark = Date.now()
         const mode = last ? 'all' : 'ready'
         if (losses.due(mode) && !(await drain(mode))) break
       }
       if (reason !== 'diverged' && losses.due('all') && !(await drain('all'))) break
       if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
+      const evalStart = Date.now()
       const valMetrics = await evaluate(model, tuning, val, cache, 'val', sources.val)
+      eta.evaluation((Date.now() - evalStart) / 1000)
       lastVal = valMetrics
       const trainMetrics: Metrics = { loss: trainLossSum / Math.max(trainCount, 1) }
       if (train.kind === 'lm') trainMetrics.perplexity = perplexity(trainMetrics.loss)

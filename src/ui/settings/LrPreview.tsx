@@ -2,11 +2,13 @@ import { memo, useMemo } from 'react'
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { scheduleCurve } from '../../shared/schedules'
 import type { Settings } from '../../settings/types'
+import { runSteps } from '../../settings/runSteps'
 
 /** The learning rate over the whole run, before anything trains. */
 // memo: a recharts chart costs tens of ms to re-render; skip it when its props did not change.
 export const LrPreview = memo(function LrPreview({ settings, trainSize }: { settings: Settings; trainSize: number }) {
-  const stepsPerEpoch = Math.max(1, Math.ceil(Math.ceil(trainSize / settings.batchSize) / settings.accumSteps))
+  // The loop's own count (settings/runSteps.ts) of what the worker says one epoch steps over.
+  const stepsPerEpoch = Math.max(1, runSteps(trainSize, settings).stepsPerEpoch)
   const total = stepsPerEpoch * settings.epochs
   const data = useMemo(
     () => scheduleCurve(total, { ...settings, stepEvery: Math.max(1, settings.stepEvery) * stepsPerEpoch }, 120),

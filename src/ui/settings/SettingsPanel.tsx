@@ -31,7 +31,10 @@ export function SettingsPanel() {
   const presetId = useId()
   const [open, setOpen] = useState(readOpen)
   const current = matchPreset(settings)
-  const trainSize = Math.max(1, rows - Math.round(rows * settings.valSplit))
+  // What one epoch steps over as the worker encodes it (token windows for language modelling,
+  // every row when a separate validation file is loaded); rows less the split until it says.
+  const planned = useStudio((s) => s.trainExamples)
+  const trainSize = planned ?? Math.max(1, rows - Math.round(rows * settings.valSplit))
   const problemOf = (key: string) => problems.find((p) => p.field === key)?.message
   const basic = SCHEMA.filter((s) => s.level === 'basic')
   const advanced = SCHEMA.filter((s) => s.level !== 'basic')
