@@ -101,7 +101,16 @@ export function formatRate(perSecond: number | null | undefined, unit: string): 
 }
 
 /** A moment, in the user's time zone, day first: "06/12/2026, 05:04:45". */
+// One formatter per style: toLocaleString with options builds a new Intl.DateTimeFormat on
+// every call (milliseconds each), and the checkpoint and run lists format a date per row.
+const dateTimeFormats = new Map<boolean, Intl.DateTimeFormat>()
+
 export function formatDateTime(ms: number, withSeconds = true): string {
   if (!Number.isFinite(ms)) return DASH
-  return new Date(ms).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: withSeconds ? 'medium' : 'short' })
+  let f = dateTimeFormats.get(withSeconds)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { dateStyle: 'short', timeStyle: withSeconds ? 'medium' : 'short' })
+    dateTimeFormats.set(withSeconds, f)
+  }
+  return f.format(ms)
 }
