@@ -41,7 +41,7 @@ export function onCheckpointEvent(e: CheckpointEvent): void {
       useStudio.setState((st) => ({
         steps: e.steps,
         epochs: e.epochs,
-        ...(e.baseline ? { baseline: { metrics: e.baseline, note: 'the base model, as measured when this run started' } } : {}),
+        ...(e.baseline ? { baseline: { metrics: e.baseline, note: 'the base model, as measured when this run started', ...(e.baselineName ? { name: e.baselineName } : {}) } } : {}),
         checkpoints: { ...st.checkpoints, interrupted: null, storageFull: null },
       }))
       break

@@ -289,7 +289,7 @@ export class CheckpointHost {
     const bestBlob = best && best.id !== meta.id ? await loadCheckpoint(db, best.id) : null
     // The series up to the checkpoint: steps after it will be trained again.
     const trimmed: RunRecord = { ...record, steps: record.steps.filter((p) => p.step <= meta.step), epochs: record.epochs.filter((p) => p.epoch <= meta.epoch) }
-    this.post({ type: 'runSeries', runId: record.id, settings: meta.settings, steps: trimmed.steps, epochs: trimmed.epochs, baseline: blob.loop.baseline })
+    this.post({ type: 'runSeries', runId: record.id, settings: meta.settings, steps: trimmed.steps, epochs: trimmed.epochs, baseline: blob.loop.baseline, ...(blob.loop.baselineName ? { baselineName: blob.loop.baselineName } : {}) })
     return {
       runId: record.id,
       settings: meta.settings,

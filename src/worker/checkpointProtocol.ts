@@ -50,7 +50,7 @@ export type CheckpointEvent =
   | { type: 'storageFull'; runId: string; message: string }
   | { type: 'interrupted'; run: InterruptedRun | null }
   | { type: 'restored'; checkpoint: CheckpointMeta; metrics: Metrics | null; baseline: Metrics | null; baselineNote: string; baselineName?: string }
-  | { type: 'runSeries'; runId: string; settings: Settings; steps: StepPoint[]; epochs: EpochPoint[]; baseline: Metrics | null }
+  | { type: 'runSeries'; runId: string; settings: Settings; steps: StepPoint[]; epochs: EpochPoint[]; baseline: Metrics | null; baselineName?: string }
 
 const STORAGE_COMMANDS: ReadonlySet<string> = new Set<StorageCommand['type']>([
   'listCheckpoints',
