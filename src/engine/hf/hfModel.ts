@@ -1,0 +1,339 @@
+/**
+ * Forward passes of Hugging Face GPT-2, Llama and BERT/DistilBERT checkpoints in TensorFlow.js,
+ * written from the Hugging Face modelling code's maths (modeling_gpt2.py, modeling_llama.py,
+ * modeling_bert.py, modeling_distilbert.py) with matMul/softmax only, so every op has a
+ * gradient (no einsum) and projections are 2-D matmuls (the BatchMatMul gradient does not
+ * reduce broadcast batch dimensions).
+ *
+ * Weights live in variables under the checkpoint's canonical names (no model-class prefix),
+ * except that every projection is stored as `<module>.kernel` in [in, out] layout (GPT-2's
+ * Conv1D weights as they are, nn.Linear weights transposed once at load) with `<module>.bias`:
+ * the studio's own convention, so its LoRA (tuning/lora.ts, layers named by module path such
+ * as "h.0.attn.c_attn" or "layers.3.self_attn.q_proj") plugs in unchanged through
+ * `hooks.linearDelta`.
+ */
+import * as tf from '@tensorflow/tfjs'
+import { matMulFast } from '../models/matMulFast'
+import type { ForwardHooks } from '../models/tinyGpt'
+import { type BertConfig, type Gpt2Config, type HfConfig, type LlamaConfig, expectedWeights, matchWeights, parseHfConfig } from './config'
+import type { LoadedTensor } from './safetensors'
+
+export interface HfForwardOptions {
+  training?: boolean
+  hooks?: ForwardHooks
+  /** [B, T], 1 for real tokens and 0 for padding: padded keys get no attention. */
+  attentionMask?: tf.Tensor2D
+  /** [B, T] token type ids (BERT only; zeros when absent). */
+  tokenTypeIds?: tf.Tensor2D
+}
+
+/** The projections LoRA may target in each family, named as Hugging Face and PEFT name them. */
+export const HF_LORA_TARGETS = {
+  gpt2: ['c_attn', 'c_proj', 'c_fc'],
+  llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  bert: ['query', 'key', 'value', 'dense'],
+  distilbert: ['q_lin', 'k_lin', 'v_lin', 'out_lin', 'lin1', 'lin2'],
+} as const
+
+const NEG = -1e9 // added to masked attention scores (HF adds the dtype's minimum; softmax gives 0 either way)
+
+export class HfModel {
+  readonly hf: HfConfig
+  /** What the studio's generic pieces (LoRA, freezing) read. */
+  readonly config: { nLayers: number; dModel: number }
+  private readonly weights = new Map<string, tf.Variable>()
+  /** Module paths of every projection (kernel + bias), in block order. */
+  readonly linearLayers: string[] = []
+
+  constructor(hf: HfConfig, weights: Map<string, tf.Variable>) {
+    this.hf = hf
+    this.weights = weights
+    this.config = hf.modelType === 'gpt2' ? { nLayers: hf.nLayer, dModel: hf.nEmbd } : { nLayers: hf.numLayers, dModel: hf.hiddenSize }
+    for (const name of weights.keys()) if (name.endsWith('.kernel') && name !== 'lm_head.kernel') this.linearLayers.push(name.slice(0, -'.kernel'.length))
+  }
+
+  get(name: string): tf.Variable {
+    const v = this.weights.get(name)
+    if (!v) throw new Error(`HfModel has no weight "${name}"`)
+    return v
+  }
+
+  has(name: string): boolean {
+    return this.weights.has(name)
+  }
+
+  /** Every weight by name (for export, freezing and counting). */
+  entries(): [string, tf.Variable][] {
+    return [...this.weights]
+  }
+
+  parameterCount(): number {
+    let n = 0
+    for (const v of this.weights.values()) n += v.size
+    return n
+  }
+
+  /** Token ids [B, T] → input of block 0, [B, T, D]. */
+  embed(ids: tf.Tensor2D, opts: HfForwardOptions = {}): tf.Tensor3D {
+    const [b, t] = ids.shape
+    const d = this.config.dModel
+    const flat = ids.reshape([b * t]) as tf.Tensor1D
+    const hf = this.hf
+    if (hf.modelType === 'gpt2') {
+      const tok = tf.gather(this.get('wte.weight'), flat)
+      const pos = this.get('wpe.weight').slice([0, 0], [t, d])
+      return tf.add(tok.reshape([b, t, d]), pos) as tf.Tensor3D
+    }
+    if (hf.modelType === 'llama') return tf.gather(this.get('embed_tokens.weight'), flat).reshape([b, t, d])
+    let x = tf.add(tf.gather(this.get('embeddings.word_embeddings.weight'), flat).reshape([b, t, d]), this.get('embeddings.position_embeddings.weight').slice([0, 0], [t, d])) as tf.Tensor3D
+    if (hf.modelType === 'bert') {
+      const types = opts.tokenTypeIds ?? tf.zeros([b, t], 'int32')
+      x = tf.add(x, tf.gather(this.get('embeddings.token_type_embeddings.weight'), types.reshape([b * t]) as tf.Tensor1D).reshape([b, t, d])) as tf.Tensor3D
+    }
+    return this.layerNorm(x, 'embeddings.LayerNorm', hf.layerNormEps)
+  }
+
+  /** Block i: [B, T, D] → [B, T, D]. */
+  block(i: number, x: tf.Tensor3D, opts: HfForwardOptions = {}): tf.Tensor3D {
+    const hf = this.hf
+    if (hf.modelType === 'gpt2') return this.gpt2Block(hf, i, x, opts)
+    if (hf.modelType === 'llama') return this.llamaBlock(hf, i, x, opts)
+    return this.bertBlock(hf, i, x, opts)
+  }
+
+  /** After the last block: GPT-2's ln_f, Llama's norm; BERT has none (post-LN blocks). */
+  final(x: tf.Tensor3D): tf.Tensor3D {
+    const hf = this.hf
+    if (hf.modelType === 'gpt2') return this.layerNorm(x, 'ln_f', hf.layerNormEps)
+    if (hf.modelType === 'llama') return this.rmsNorm(x, 'norm', hf.rmsNormEps)
+    return x
+  }
+
+  /** Token ids [B, T] → final hidden states [B, T, D]. */
+  forward(ids: tf.Tensor2D, opts: HfForwardOptions = {}): tf.Tensor3D {
+    let x = this.embed(ids, opts)
+    for (let i = 0; i < this.config.nLayers; i++) x = this.block(i, x, opts)
+    return this.final(x)
+  }
+
+  /** Hidden [B, T, D] → next-token logits [B, T, V] (tied to the embedding unless the
+   *  checkpoint has its own lm_head). Decoders only. */
+  logits(hidden: tf.Tensor3D): tf.Tensor3D {
+    const [b, t, d] = hidden.shape
+    const flat = hidden.reshape([b * t, d]) as tf.Tensor2D
+    let out: tf.Tensor2D
+    if (this.weights.has('lm_head.kernel')) out = matMulFast(flat, this.get('lm_head.kernel') as tf.Tensor2D)
+    else if (this.hf.modelType === 'gpt2') out = tf.matMul(flat, this.get('wte.weight'), false, true)
+    else if (this.hf.modelType === 'llama') out = tf.matMul(flat, this.get('embed_tokens.weight'), false, true)
+    else throw new Error(`A ${this.hf.modelType} encoder has no language-modelling head`)
+    return out.reshape([b, t, out.shape[1]])
+  }
+
+  /** Encoder features [B, D]: the [CLS] token's hidden state, or the mean over real tokens. */
+  pool(hidden: tf.Tensor3D, how: 'cls' | 'mean', mask?: tf.Tensor2D): tf.Tensor2D {
+    const [b, t, d] = hidden.shape
+    if (how === 'cls') return hidden.slice([0, 0, 0], [b, 1, d]).reshape([b, d])
+    const m = (mask ?? tf.ones([b, t])).toFloat().reshape([b, t, 1])
+    return tf.div(tf.sum(tf.mul(hidden, m), 1), tf.maximum(tf.sum(m, 1), 1e-9)) as tf.Tensor2D
+  }
+
+  dispose(): void {
+    for (const v of this.weights.values()) v.dispose()
+    this.weights.clear()
+  }
+
+  // ---- blocks -------------------------------------------------------------------------
+
+  private gpt2Block(c: Gpt2Config, i: number, x: tf.Tensor3D, opts: HfForwardOptions): tf.Tensor3D {
+    const [b, t, d] = x.shape
+    const p = `h.${i}.`
+    const a = this.layerNorm(x, `${p}ln_1`, c.layerNormEps).reshape([b * t, d]) as tf.Tensor2D
+    const qkv = this.linear(a, `${p}attn.c_attn`, opts) // [B*T, 3D]: q | k | v
+    const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
+    const y = this.attention(this.heads(q, b, t, c.nHead), this.heads(k, b, t, c.nHead), this.heads(v, b, t, c.nHead), true, opts.attentionMask)
+    x = tf.add(x, this.linear(y, `${p}attn.c_proj`, opts).reshape([b, t, d])) as tf.Tensor3D
+    const m = this.layerNorm(x, `${p}ln_2`, c.layerNormEps).reshape([b * t, d]) as tf.Tensor2D
+    const h = geluTanh(this.linear(m, `${p}mlp.c_fc`, opts))
+    return tf.add(x, this.linear(h, `${p}mlp.c_proj`, opts).reshape([b, t, d])) as tf.Tensor3D
+  }
+
+  private llamaBlock(c: LlamaConfig, i: number, x: tf.Tensor3D, opts: HfForwardOptions): tf.Tensor3D {
+    const [b, t, d] = x.shape
+    const p = `layers.${i}.`
+    const a = this.rmsNorm(x, `${p}input_layernorm`, c.rmsNormEps).reshape([b * t, d]) as tf.Tensor2D
+    const { cos, sin } = rotaryTables(c, t)
+    const q = applyRotary(this.heads(this.linear(a, `${p}self_attn.q_proj`, opts), b, t, c.numHeads), cos, sin)
+    let k = applyRotary(this.heads(this.linear(a, `${p}self_attn.k_proj`, opts), b, t, c.numKvHeads), cos, sin)
+    let v = this.heads(this.linear(a, `${p}self_attn.v_proj`, opts), b, t, c.numKvHeads)
+    const rep = c.numHeads / c.numKvHeads
+    if (rep > 1) {
+      // repeat_kv: kv head j serves query heads j·rep … j·rep + rep − 1
+      const expand = (z: tf.Tensor4D) => tf.tile(z.reshape([b, c.numKvHeads, 1, t, c.headDim]), [1, 1, rep, 1, 1]).reshape([b, c.numHeads, t, c.headDim]) as tf.Tensor4D
+      k = expand(k)
+      v = expand(v)
+    }
+    const y = this.attention(q, k, v, true, opts.attentionMask)
+    x = tf.add(x, this.linear(y, `${p}self_attn.o_proj`, opts).reshape([b, t, d])) as tf.Tensor3D
+    const m = this.rmsNorm(x, `${p}post_attention_layernorm`, c.rmsNormEps).reshape([b * t, d]) as tf.Tensor2D
+    const gate = this.linear(m, `${p}mlp.gate_proj`, opts)
+    const swish = tf.mul(gate, tf.sigmoid(gate)) as tf.Tensor2D
+    const inner = tf.mul(swish, this.linear(m, `${p}mlp.up_proj`, opts)) as tf.Tensor2D
+    return tf.add(x, this.linear(inner, `${p}mlp.down_proj`, opts).reshape([b, t, d])) as tf.Tensor3D
+  }
+
+  private bertBlock(c: BertConfig, i: number, x: tf.Tensor3D, opts: HfForwardOptions): tf.Tensor3D {
+    const [b, t, d] = x.shape
+    const distil = c.modelType === 'distilbert'
+    const p = distil ? `transformer.layer.${i}.` : `encoder.layer.${i}.`
+    const n = {
+      q: distil ? `${p}attention.q_lin` : `${p}attention.self.query`,
+      k: distil ? `${p}attention.k_lin` : `${p}attention.self.key`,
+      v: distil ? `${p}attention.v_lin` : `${p}attention.self.value`,
+      o: distil ? `${p}attention.out_lin` : `${p}attention.output.dense`,
+      ln1: distil ? `${p}sa_layer_norm` : `${p}attention.output.LayerNorm`,
+      fc: distil ? `${p}ffn.lin1` : `${p}intermediate.dense`,
+      out: distil ? `${p}ffn.lin2` : `${p}output.dense`,
+      ln2: distil ? `${p}output_layer_norm` : `${p}output.LayerNorm`,
+    }
+    const flat = x.reshape([b * t, d]) as tf.Tensor2D
+    const y = this.attention(this.heads(this.linear(flat, n.q, opts), b, t, c.numHeads), this.heads(this.linear(flat, n.k, opts), b, t, c.numHeads), this.heads(this.linear(flat, n.v, opts), b, t, c.numHeads), false, opts.attentionMask)
+    const h1 = this.layerNorm(tf.add(x, this.linear(y, n.o, opts).reshape([b, t, d])) as tf.Tensor3D, n.ln1, c.layerNormEps)
+    const f = geluErf(this.linear(h1.reshape([b * t, d]) as tf.Tensor2D, n.fc, opts))
+    return this.layerNorm(tf.add(h1, this.linear(f, n.out, opts).reshape([b, t, d])) as tf.Tensor3D, n.ln2, c.layerNormEps)
+  }
+
+  // ---- pieces -------------------------------------------------------------------------
+
+  /** x [N, in] · kernel [in, out] + bias, plus a LoRA delta when a hook gives one. */
+  private linear(x: tf.Tensor2D, layer: string, opts: HfForwardOptions): tf.Tensor2D {
+    let y = matMulFast(x, this.get(`${layer}.kernel`) as tf.Tensor2D)
+    const bias = this.weights.get(`${layer}.bias`)
+    if (bias) y = tf.add(y, bias) as tf.Tensor2D
+    const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false)
+    return delta ? (tf.add(y, delta) as tf.Tensor2D) : y
+  }
+
+  /** [B·T, H·hd] → [B, H, T, hd]. */
+  private heads(x: tf.Tensor2D, b: number, t: number, h: number): tf.Tensor4D {
+    const hd = x.shape[1] / h
+    return x.reshape([b, t, h, hd]).transpose([0, 2, 1, 3])
+  }
+
+  /** Scaled dot-product attention over [B, H, T, hd] → [B·T, H·hd]. */
+  private attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, causal: boolean, mask?: tf.Tensor2D): tf.Tensor2D {
+    const [b, h, t, hd] = q.shape
+    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, T]
+    if (causal) scores = tf.add(scores, causalBias(t)) as tf.Tensor4D
+    if (mask) scores = tf.add(scores, tf.mul(tf.sub(1, mask.toFloat()), NEG).reshape([b, 1, 1, t])) as tf.Tensor4D
+    const y = tf.matMul(tf.softmax(scores, -1), v) // [B, H, T, hd]
+    return y.transpose([0, 2, 1, 3]).reshape([b * t, h * hd])
+  }
+
+  private layerNorm(x: tf.Tensor3D, name: string, eps: number): tf.Tensor3D {
+    const { mean, variance } = tf.moments(x, -1, true)
+    const norm = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)))
+    return tf.add(tf.mul(norm, this.get(`${name}.weight`)), this.get(`${name}.bias`)) as tf.Tensor3D
+  }
+
+  private rmsNorm(x: tf.Tensor3D, name: string, eps: number): tf.Tensor3D {
+    const ms = tf.mean(tf.square(x), -1, true)
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), this.get(`${name}.weight`)) as tf.Tensor3D
+  }
+}
+
+/** [1, 1, T, T]: 0 where key ≤ query, a large negative number above the diagonal. */
+function causalBias(t: number): tf.Tensor4D {
+  return tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)), NEG).reshape([1, 1, t, t]))
+}
+
+/** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+function geluTanh(x: tf.Tensor2D): tf.Tensor2D {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner))) as tf.Tensor2D
+}
+
+/** BERT's gelu: 0.5·x·(1 + erf(x/√2)). */
+function geluErf(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as tf.Tensor2D
+}
+
+/** Rotary tables [T, hd]: angle(pos, j) = pos·θ^(−2(j mod hd/2)/hd), the two halves repeated
+ *  (HF's cat(freqs, freqs)); linear scaling divides the positions by its factor. */
+export function rotaryTables(c: LlamaConfig, t: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+  const half = c.headDim / 2
+  const angles = new Float32Array(t * c.headDim)
+  const scale = c.ropeScaling?.type === 'linear' ? c.ropeScaling.factor : 1
+  for (let pos = 0; pos < t; pos++) {
+    for (let j = 0; j < half; j++) {
+      // as HF: inv_freq in float32, then the product in float32
+      const invFreq = Math.fround(1 / Math.pow(c.ropeTheta, (2 * j) / c.headDim))
+      const a = Math.fround(Math.fround(pos / scale) * invFreq)
+      angles[pos * c.headDim + j] = a
+      angles[pos * c.headDim + j + half] = a
+    }
+  }
+  const cos = new Float32Array(angles.length)
+  const sin = new Float32Array(angles.length)
+  for (let i = 0; i < angles.length; i++) {
+    cos[i] = Math.cos(angles[i]!)
+    sin[i] = Math.sin(angles[i]!)
+  }
+  return { cos: tf.tensor2d(cos, [t, c.headDim]), sin: tf.tensor2d(sin, [t, c.headDim]) }
+}
+
+/** x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x₂, x₁) over the last axis's halves. */
+function applyRotary(x: tf.Tensor4D, cos: tf.Tensor2D, sin: tf.Tensor2D): tf.Tensor4D {
+  const hd = x.shape[3]
+  const [x1, x2] = tf.split(x, [hd / 2, hd / 2], 3)
+  const rotated = tf.concat([tf.neg(x2!), x1!], 3)
+  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D
+}
+
+/** Builds the model from config.json and a checkpoint's tensors (any prefix), checking every
+ *  shape first (nothing is allocated for a mismatched checkpoint). */
+export function buildHfModel(config: string | HfConfig, tensors: ReadonlyMap<string, LoadedTensor>, file = 'model.safetensors'): HfModel {
+  const hf = typeof config === 'string' ? parseHfConfig(config) : config
+  const shapes = new Map<string, readonly number[]>()
+  for (const [k, v] of tensors) shapes.set(k, v.shape)
+  const names = matchWeights(hf, shapes, file)
+  const want = expectedWeights(hf)
+  const weights = new Map<string, tf.Variable>()
+  const conv1d = hf.modelType === 'gpt2'
+  for (const [name, key] of names) {
+    const src = tensors.get(key)!
+    const shape = want.get(name)!
+    const isProjection = name.endsWith('.weight') && shape.length === 2 && !/(^|\.)(wte|wpe|embed_tokens|word_embeddings|position_embeddings|token_type_embeddings)\.weight$/.test(name)
+    if (isProjection) {
+      const base = name.slice(0, -'.weight'.length)
+      const w = tf.tensor2d(src.data, shape as [number, number])
+      // Conv1D is [in, out] already; nn.Linear [out, in] is transposed once here.
+      const kernel = conv1d ? w : tf.tidy(() => w.transpose())
+      weights.set(`${base}.kernel`, tf.variable(kernel, true))
+      if (kernel !== w) w.dispose()
+      kernel.dispose()
+    } else {
+      const t = tf.tensor(src.data, shape)
+      weights.set(name, tf.variable(t, true))
+      t.dispose()
+    }
+  }
+  return new HfModel(hf, weights)
+}
+
+/** Greedy decoding: appends the arg-max token `steps` times (full recompute each step; the
+ *  reference fixtures are tiny). Returns the generated ids only. */
+export async function greedyGenerate(model: HfModel, prompt: number[], steps: number, opts: HfForwardOptions = {}): Promise<number[]> {
+  const ids = [...prompt]
+  const out: number[] = []
+  for (let s = 0; s < steps; s++) {
+    const next = tf.tidy(() => {
+      const logits = model.logits(model.forward(tf.tensor2d([ids], [1, ids.length], 'int32'), opts))
+      return logits.slice([0, ids.length - 1, 0], [1, 1, logits.shape[2]]).reshape([-1]).argMax()
+    })
+    const id = (await next.data())[0]!
+    next.dispose()
+    ids.push(id)
+    out.push(id)
+  }
+  return out
+}
