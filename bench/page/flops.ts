@@ -8,8 +8,9 @@
  *    weight (tfjs prunes the tape to paths from the trained variables, so frozen layers
  *    below every trained one cost only their forward pass, and frozen layers above one
  *    cost forward + input gradient = ×2). Fully trained layers therefore cost ×3;
- *  - the embedding is a one-hot [T, V]·[V, D] product (see TinyGpt.embed), so it counts
- *    2·T·V·D, and its input (one-hot ids) never needs a gradient;
+ *  - the embedding is a lookup, its gradient a scatter-add (src/engine/models/embeddingLookup.ts):
+ *    no product, so it counts nothing (until 2026-12-06 it was a one-hot [T, V]·[V, D]
+ *    product counted as 2·T·V·D, ×2 when the table trained: figures before then include it);
  *  - attention: Q·Kᵀ and P·V cost 2·T·T·D each per sample (all heads together, the causal
  *    mask does not skip work), ×3 when gradients flow through them;
  *  - blocks the loop caches (frozen prefix, or all of the body for head-only) cost nothing
@@ -40,7 +41,7 @@ export interface FlopCount {
 
 export function countFlops(c: GptShape, seqLen: number, classes: number, plan: StepPlan): FlopCount {
   const T = seqLen
-  const { dModel: D, dFF: F, vocabSize: V, nLayers: L } = c
+  const { dModel: D, dFF: F, nLayers: L } = c
   let step = 0
   let cache = 0
   let forwardAll = 0
@@ -64,8 +65,7 @@ export function countFlops(c: GptShape, seqLen: number, classes: number, plan: S
     else step += f * (flows ? 3 : 1)
   }
 
-  const embCached = plan.cachedBlocks > 0 || plan.pooled
-  linear(T, V, D, plan.trainableBlocks.has(-1), embCached, true)
+  // The embedding is a lookup: no FLOPs, but gradients flow from it when its tables train.
   if (plan.trainableBlocks.has(-1)) flows = true
   const proj = (i: number, name: string, k: number, n: number, inCache: boolean) => {
     const trains = plan.trainableBlocks.has(i)

@@ -60,7 +60,13 @@ export interface LeanRun {
   stepMs: number
   peakBytes: number
   trainableParams: number
+  kernelsPerStep: number // kernels one step runs (tf.profile of the warm-up step)
+  /** Of them, those touching a tensor of 1,000 elements or more: what tfjs' webgpu backend
+   *  dispatches to the GPU (smaller ones whose data is on the CPU it runs with cpu kernels). */
+  largeKernelsPerStep: number
 }
+
+const elements = (shape: number[] | null) => (shape ?? []).reduce((a, b) => a * b, 1)
 
 /** The leanest loop for the same work: the same frozen-prefix cache as the studio (computed
  *  once, outside the timing), every batch gathered on the device, then
@@ -123,7 +129,7 @@ export async function referenceLoop(w: Workload, s: Settings, budgetSec: number,
     const steps = Math.max(minSteps, Math.min(maxSteps, Math.round((budgetSec * 1000) / Math.max(estimate, 1))))
     t = now()
     for (let i = 0; i < steps; i++) await oneStep(2 + i, (i + 1) % LOSS_READ_EVERY === 0 || i === steps - 1)
-    return { steps, stepMs: (now() - t) / steps, peakBytes: prof.peakBytes, trainableParams: vars.reduce((n, v) => n + v.size, 0) }
+    return { steps, stepMs: (now() - t) / steps, peakBytes: prof.peakBytes, trainableParams: vars.reduce((n, v) => n + v.size, 0), kernelsPerStep: prof.kernels.length, largeKernelsPerStep: prof.kernels.filter((k) => [...k.inputShapes, ...k.outputShapes].some((x) => elements(x) >= 1000)).length }
   } finally {
     tf.dispose([x, labels, ...(mask ? [mask] : []), ...unread, ...(cache ? [cache] : [])])
     opt.dispose()

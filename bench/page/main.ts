@@ -3,11 +3,13 @@
  *  cross-origin-isolated page. */
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-webgpu'
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import plainWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import simdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import threadedWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
 import { TinyCnn } from '../../src/engine/models/tinyCnn'
+import { startWasmWithThreads, wasmThreadsFor } from '../../src/worker/backendHost'
+import { useOneHotEmbedding } from './oneHotEmbedding'
 import { fineTune, Tuning } from '../../src/engine/train/fineTune'
 import { RunControl } from '../../src/engine/train/runControl'
 import { trainableBlocks } from '../../src/engine/tuning/freeze'
@@ -22,9 +24,15 @@ import { benchSettings, MAX_ROWS, planOf, referenceLoop, studioLoop } from './lo
 import { atMost, pairedRatio, type RatioEstimate } from './stats'
 import { isText, slice, workload, type BenchMethod, type Workload, type WorkloadId } from './workloads'
 
-// Same wasm set-up as the app's worker (src/worker/backendHost.ts): SIMD, one thread.
-tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
+// Same wasm set-up as the app's worker (src/worker/backendHost.ts): one thread per core.
+// `?threads=1`: the single-threaded SIMD build the app used until 2026-12-06, and
+// `?embed=onehot`: the embedding as it was then (bench/threads.mjs compares them side by side).
+const query = new URLSearchParams(location.search)
+const singleThread = query.get('threads') === '1'
+if (singleThread) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
+if (query.get('embed') === 'onehot') useOneHotEmbedding()
 setWasmPaths({ 'tfjs-backend-wasm.wasm': plainWasm, 'tfjs-backend-wasm-simd.wasm': simdWasm, 'tfjs-backend-wasm-threaded-simd.wasm': threadedWasm })
+const wasmStarted = startWasmWithThreads(navigator, singleThread ? 1 : wasmThreadsFor(navigator.hardwareConcurrency), setThreadsCount)
 
 export interface BackendArgs {
   backend: string
@@ -212,5 +220,23 @@ async function benchStudio(args: { backend: string; model: WorkloadId; method: B
   return studioLoop(w, s, args.steps, plan.blocks > 0 || plan.pooled, MAX_ROWS)
 }
 
+/** One method's lean and studio step times on one backend (bench/threads.mjs alternates pages
+ *  that differ in one thing: wasm threads, or the embedding's gradient). */
+async function benchSteps(args: { backend: string; model: WorkloadId; method: BenchMethod; batchSize: number; seqLen: number; budgetSec: number; minSteps: number; maxRows: number }) {
+  await setBackend(args.backend)
+  const w = await workload(args.model, args.seqLen)
+  const s = benchSettings(w, args.method, args.batchSize, args.seqLen, 1)
+  const probe = new Tuning(w.model, s, w.classes)
+  const plan = planOf(w.model, probe, s)
+  const flops = flopsOf(w, s, probe)
+  probe.dispose()
+  const lean = await referenceLoop(w, s, args.budgetSec, 2000, args.minSteps, args.maxRows)
+  const studio = await studioLoop(w, s, lean.steps, plan.blocks > 0 || plan.pooled, args.maxRows)
+  return { steps: lean.steps, leanStepMs: lean.stepMs, studioStepMs: studio.stepMs, flopsPerSample: flops.perSampleStep, threads: args.backend === 'wasm' ? getThreadsCount() : null }
+}
+
+const wasmInfo = () => ({ threads: getThreadsCount(), isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency })
+
+await wasmStarted
 const win = window as unknown as Record<string, unknown>
-Object.assign(win, { benchStudio, benchBackend, benchLeaks, benchCheckpoint, uaMemory, benchReady: true })
+Object.assign(win, { benchStudio, benchBackend, benchLeaks, benchCheckpoint, uaMemory, benchSteps, matmulGflops, wasmInfo, benchReady: true })

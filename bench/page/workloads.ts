@@ -34,6 +34,14 @@ export const WORKLOAD_IDS: readonly WorkloadId[] = ['tiny-lm', 'emoji-cnn']
 
 const cache = new Map<string, Promise<Workload>>()
 
+/** Disposes the loaded models and forgets them: a model's weights live on the backend that
+ *  loaded it, so a page or process that changes backend loads them again (bench/node/). */
+export async function forgetWorkloads(): Promise<void> {
+  const loaded = await Promise.all(cache.values())
+  cache.clear()
+  for (const w of loaded) w.model.dispose()
+}
+
 /** How sample images are decoded: the page's own decoder, or pngjs in Node (bench/node/). */
 let imageDecoder: () => ImageDecoder | null = browserImageDecoder
 export function useImageDecoder(d: ImageDecoder): void {
