@@ -324,7 +324,10 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   return async function handle(msg: ToWorker): Promise<void> {
     // Run control must not wait behind a long command (training is one long command).
     if (isStorageCommand(msg)) {
-      await checkpoints.handle(msg).catch((e: unknown) => post({ type: 'error', message: errorText(e), where: msg.type }))
+      await checkpoints.handle(msg).catch((e: unknown) => {
+        const why = explainEngineError(e, { doing: 'working with checkpoints', backend: backendName() })
+        post({ type: 'error', message: why.message, where: msg.type, ...(why.restart ? { restart: true } : {}) })
+      })
       return
     }
     if (msg.type === 'stopGenerate') {
@@ -472,6 +475,7 @@ function backendName(): string | undefined {
 /** What each command was doing when it failed, for the words of an engine failure. */
 const DOING: Partial<Record<ToWorker['type'], string>> = {
   train: 'training',
+  resumeRun: 'training',
   loadModel: 'loading the model',
   loadDataset: 'reading the dataset',
   evaluate: 'evaluating',
