@@ -52,13 +52,15 @@ function paired(b, a) {
   return { ratio: Math.exp(mean), lo: Math.exp(mean - half), hi: Math.exp(mean + half), n }
 }
 
-const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: os.totalmem() / 2 ** 30 }, repeats }
+// The load average says how much else ran: threads cannot speed anything up on cores that are busy.
+const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: os.totalmem() / 2 ** 30, loadAtStart: os.loadavg() }, repeats }
 
 async function save() {
   const dir = path.join(root, 'bench/results')
   await mkdir(dir, { recursive: true })
   const stamp = `${results.startedAt.replace(/[:.]/g, '-')}-threads`
   results.seconds = (Date.now() - started) / 1000
+  results.machine.loadNow = os.loadavg()
   await writeFile(path.join(dir, `${stamp}.json`), JSON.stringify(results, null, 2) + '\n')
   const md = markdown()
   await writeFile(path.join(dir, `${stamp}.md`), md)
@@ -67,7 +69,7 @@ async function save() {
 
 function markdown() {
   const r = results
-  const L = [`# WebAssembly threads and the embedding gradient, side by side (${r.startedAt}, ${f(r.seconds / 60, 0)} min)`, '', `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${f(r.machine.memGB, 0)} GiB; ${r.machine.browser ?? ''}. Alternating runs, ${r.repeats} paired ratios each; [90 % interval].`, '']
+  const L = [`# WebAssembly threads and the embedding gradient, side by side (${r.startedAt}, ${f(r.seconds / 60, 0)} min)`, '', `Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${f(r.machine.memGB, 0)} GiB; ${r.machine.browser ?? ''}; load average (1 min) ${f(r.machine.loadAtStart[0], 1)} at the start, ${f(r.machine.loadNow?.[0], 1)} at the end (${r.machine.cpus} = both cores busy). Alternating runs, ${r.repeats} paired ratios each; [90 % interval].`, '']
   if (r.pages) L.push(`Pages: ${r.pages.map((p) => `${p.name}: ${p.info.threads} thread(s), cross-origin isolated ${p.info.isolated}, ${p.info.cores} cores`).join('; ')}.`, '')
   if (r.matmul) L.push(`All-core matmul rate (wasm, ${r.matmul.threads} threads): ${f(r.matmul.n256, 1)} GFLOP/s at 256, ${f(r.matmul.n512, 1)} at 512; one thread: ${f(r.matmul.single512, 1)} at 512.`, '')
   if (r.steps) {

@@ -197,7 +197,7 @@ export async function runNodeBench(o: NodeBenchOptions, log: (s: string) => void
   const results: Record<string, unknown> & { backends: unknown[] } = {
     startedAt: new Date().toISOString(),
     where: 'Node, no browser (bench/node/webgpuBench.ts)',
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform}-${process.arch}`, loadAtStart: os.loadavg().map((x) => round(x, 1)) },
     options: o,
     backends: [],
   }
