@@ -1,0 +1,1 @@
+export function gpt2TokenizerFiles(): { tokenizerJson: object; tokenizerConfig: object }
