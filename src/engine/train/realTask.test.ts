@@ -50,7 +50,9 @@ describe('on the real spam/ham sample with the committed pretrained model', () =
     expect(data.val.n).toBeGreaterThan(100)
     expect(zs.predictions).toHaveLength(data.val.n)
     expect(zs.scores.every((x) => Number.isFinite(x) && x < 0)).toBe(true) // log-probabilities
-    expect(zs.seconds).toBeLessThan(20) // Node wasm without threads; the browser is ~5x faster
+    // Node wasm without threads; the browser is ~5x faster. It reads the 64 tokens the
+    // fine-tuned model reads (it read 32 before), so about twice the old 20 s bound.
+    expect(zs.seconds).toBeLessThan(40)
   })
 
   it('fine-tuning with the default settings beats the base model by a clear margin', async () => {
