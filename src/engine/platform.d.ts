@@ -60,7 +60,7 @@ interface Response {
   blob(): Promise<Blob>
 }
 declare var Response: { prototype: Response; new (body?: BodyInit | null, init?: ResponseInit): Response }
-declare function fetch(input: string, init?: { signal?: unknown }): Promise<Response>
+declare function fetch(input: string, init?: { signal?: unknown; method?: string; headers?: Record<string, string> }): Promise<Response>
 
 // Storage: the `idb` package wraps IndexedDB; the engine only checks it exists and builds key ranges.
 declare var indexedDB: unknown

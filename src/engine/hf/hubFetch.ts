@@ -1,0 +1,286 @@
+/**
+ * Downloading a Hugging Face repository's files by URL
+ * (https://huggingface.co/<repo>/resolve/<revision>/<file>; the Hub redirects large files to its
+ * CDN, cdn-lfs*.huggingface.co or cas-bridge.xethub.hf.co, which fetch follows), with progress,
+ * resume by HTTP Range after a cut connection, and a cache in IndexedDB so a reload does not
+ * fetch the files again. HTTP failures become messages that say what to check: a repo id that
+ * does not exist, a gated or private repo, a file the repo lacks.
+ */
+import { openDB, type IDBPDatabase } from 'idb'
+import { ModelLoadError } from '../models/modelLoadError'
+import { parseShardIndex } from './safetensors'
+
+export const HUB = 'https://huggingface.co'
+
+/** Repo ids are "name" or "owner/name" of letters, digits, '-', '_', '.'. */
+const REPO_ID = /^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/
+
+export function checkRepoId(repo: string): string {
+  const r = repo.trim()
+  if (!REPO_ID.test(r) || r.includes('..') || r.endsWith('.')) throw new ModelLoadError(`"${repo}" is not a Hugging Face repo id. Type it as owner/name, for example openai-community/gpt2 or HuggingFaceTB/SmolLM2-135M.`, repo)
+  return r
+}
+
+export function hubFileUrl(repo: string, file: string, revision = 'main', base = HUB): string {
+  return `${base}/${checkRepoId(repo)}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`
+}
+
+export interface FetchInit {
+  method?: string
+  headers?: Record<string, string>
+}
+export type FetchFn = (url: string, init?: FetchInit) => Promise<Response>
+
+export interface DownloadOptions {
+  fetchFn?: FetchFn
+  /** bytes so far, total (null until known) */
+  onProgress?: (loaded: number, total: number | null) => void
+  /** How many times a cut connection is resumed before giving up (default 4). */
+  retries?: number
+  /** Wait before a resume, ms (default 500; tests use 0). */
+  retryDelayMs?: number
+  /** The repo and file the URL is for, for messages. */
+  what?: { repo: string; file: string; revision?: string }
+}
+
+function describeHttp(res: Response, url: string, what?: DownloadOptions['what']): ModelLoadError {
+  const code = res.headers.get('x-error-code')
+  const file = what?.file ?? url
+  const repo = what?.repo ?? url
+  const rev = what?.revision && what.revision !== 'main' ? ` at revision "${what.revision}"` : ''
+  if (code === 'GatedRepo' || (res.status === 403 && code !== 'RepoNotFound')) {
+    return new ModelLoadError(`${repo} is a gated model: its files need you to accept its licence on huggingface.co and a signed-in download. Download the files there and load them from your disk instead (config.json, model.safetensors, tokenizer.json, tokenizer_config.json).`, file)
+  }
+  if (code === 'RepoNotFound' || res.status === 401) {
+    return new ModelLoadError(`Repo "${repo}" not found on the Hugging Face Hub (or it is private or gated). Check the id (owner/name, as in the model page's address), or download the files and load them from your disk.`, file)
+  }
+  if (code === 'RevisionNotFound') return new ModelLoadError(`Revision "${what?.revision ?? ''}" not found in ${repo}. Check the branch, tag or commit name, or leave the revision empty for main.`, file)
+  if (res.status === 404) return new ModelLoadError(`File ${file} not found in ${repo}${rev}. Check the repo id and revision; the studio needs config.json and model.safetensors (or a sharded set with model.safetensors.index.json).`, file)
+  return new ModelLoadError(`Could not download ${file} from ${repo}${rev} (HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}). Try again later, or load the files from your disk.`, file)
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Total size from a 206's Content-Range ("bytes 100-199/1000"). */
+function rangeTotal(res: Response): number | null {
+  const m = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '')
+  return m ? Number(m[1]) : null
+}
+
+/** Downloads one URL with progress. If the connection is cut mid-body, asks for the rest with
+ *  `Range: bytes=<received>-` (a server that answers 200 instead of 206 is read from the start
+ *  again), up to `retries` times. A body shorter than its Content-Length is refused. */
+export async function downloadWithResume(url: string, opts: DownloadOptions = {}): Promise<Uint8Array<ArrayBuffer>> {
+  const fetchFn: FetchFn = opts.fetchFn ?? ((u, i) => fetch(u, i))
+  const retries = opts.retries ?? 4
+  const delay = opts.retryDelayMs ?? 500
+  const name = opts.what?.file ?? url
+  let chunks: Uint8Array[] = []
+  let got = 0
+  let total: number | null = null
+  let failures = 0
+  let lastError = ''
+  for (;;) {
+    let res: Response
+    try {
+      res = await fetchFn(url, got > 0 ? { headers: { Range: `bytes=${got}-` } } : undefined)
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e)
+      if (++failures > retries) break
+      await sleep(delay)
+      continue
+    }
+    if (!res.ok) throw describeHttp(res, url, opts.what)
+    if (got > 0 && res.status !== 206) {
+      chunks = [] // the server ignored Range: it sends the whole file again
+      got = 0
+    }
+    if (total == null) {
+      const len = Number(res.headers.get('content-length'))
+      total = res.status === 206 ? rangeTotal(res) : Number.isFinite(len) && res.headers.get('content-length') != null ? len : null
+    }
+    opts.onProgress?.(got, total)
+    try {
+      if (!res.body) {
+        const all = new Uint8Array(await res.arrayBuffer())
+        chunks.push(all)
+        got += all.length
+      } else {
+        const reader = res.body.getReader()
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) break
+          chunks.push(value)
+          got += value.length
+          opts.onProgress?.(got, total)
+        }
+      }
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e)
+      if (++failures > retries) break
+      await sleep(delay)
+      continue
+    }
+    if (total != null && got < total) {
+      lastError = `the server closed the connection after ${got} of ${total} bytes`
+      if (++failures > retries) break
+      await sleep(delay)
+      continue
+    }
+    const out = new Uint8Array(got)
+    let at = 0
+    for (const c of chunks) {
+      out.set(c, at)
+      at += c.length
+    }
+    return out
+  }
+  throw new ModelLoadError(`The download of ${name} was cut off after ${got}${total != null ? ` of ${total}` : ''} bytes and did not resume after ${retries} tries (${lastError}). Check the connection and load the model again.`, name)
+}
+
+/** The size of a file without downloading it (HEAD; the Hub gives LFS files' real size in
+ *  X-Linked-Size, since Content-Length there is the redirect's). Null when the server says not. */
+export async function probeSize(url: string, opts: Pick<DownloadOptions, 'fetchFn' | 'what'> = {}): Promise<number | null> {
+  const fetchFn: FetchFn = opts.fetchFn ?? ((u, i) => fetch(u, i))
+  const res = await fetchFn(url, { method: 'HEAD' })
+  if (!res.ok) throw describeHttp(res, url, opts.what)
+  const n = Number(res.headers.get('x-linked-size') ?? res.headers.get('content-length'))
+  return Number.isFinite(n) && n > 0 ? n : null
+}
+
+// ---- cache -------------------------------------------------------------------------------
+
+/** Downloaded Hub files kept in IndexedDB, in chunks (one huge record runs browsers out of
+ *  memory near 1–2 GB). Its own database, so clearing it touches nothing else. */
+export const HUB_CACHE_DB = 'studio-hf-cache'
+const CHUNK = 32 * 1024 * 1024
+
+export interface CachedFileInfo {
+  url: string
+  repo: string
+  revision: string
+  file: string
+  bytes: number
+  chunks: number
+  savedAt: number
+}
+
+export interface HubCache {
+  get(url: string): Promise<Uint8Array | undefined>
+  put(info: Omit<CachedFileInfo, 'bytes' | 'chunks' | 'savedAt'>, bytes: Uint8Array): Promise<void>
+  list(): Promise<CachedFileInfo[]>
+  /** Deletes every file of a repo (all revisions); returns the bytes freed. */
+  deleteRepo(repo: string): Promise<number>
+}
+
+/** The IndexedDB cache, or null where there is no IndexedDB. */
+export function indexedDbHubCache(dbName = HUB_CACHE_DB, chunkBytes = CHUNK): HubCache | null {
+  if (typeof indexedDB === 'undefined') return null
+  let db: Promise<IDBPDatabase> | null = null
+  const open = () =>
+    (db ??= openDB(dbName, 1, {
+      upgrade(d) {
+        d.createObjectStore('files', { keyPath: 'url' })
+        d.createObjectStore('chunks') // key: [url, index]
+      },
+    }))
+  return {
+    async get(url) {
+      const d = await open()
+      const info = (await d.get('files', url)) as CachedFileInfo | undefined
+      if (!info) return undefined
+      const out = new Uint8Array(info.bytes)
+      let at = 0
+      for (let i = 0; i < info.chunks; i++) {
+        const part = (await d.get('chunks', [url, i])) as ArrayBuffer | undefined
+        if (!part) return undefined // an interrupted write: treat as absent
+        out.set(new Uint8Array(part), at)
+        at += part.byteLength
+      }
+      return at === info.bytes ? out : undefined
+    },
+    async put(meta, bytes) {
+      const d = await open()
+      const n = Math.max(1, Math.ceil(bytes.length / chunkBytes))
+      // chunks first, the file record last: a reader never sees a record whose chunks are missing
+      for (let i = 0; i < n; i++) await d.put('chunks', bytes.slice(i * chunkBytes, (i + 1) * chunkBytes).buffer, [meta.url, i])
+      await d.put('files', { ...meta, bytes: bytes.length, chunks: n, savedAt: Date.now() } satisfies CachedFileInfo)
+    },
+    async list() {
+      return ((await (await open()).getAll('files')) as CachedFileInfo[]).sort((a, b) => a.repo.localeCompare(b.repo) || a.file.localeCompare(b.file))
+    },
+    async deleteRepo(repo) {
+      const d = await open()
+      let freed = 0
+      for (const info of (await d.getAll('files')) as CachedFileInfo[]) {
+        if (info.repo !== repo) continue
+        await d.delete('files', info.url)
+        for (let i = 0; i < info.chunks; i++) await d.delete('chunks', [info.url, i])
+        freed += info.bytes
+      }
+      return freed
+    },
+  }
+}
+
+// ---- a repo's files ------------------------------------------------------------------------
+
+export interface HubRepoFiles {
+  repo: string
+  revision: string
+  files: Map<string, Uint8Array>
+  /** Files that came from the cache rather than the network. */
+  fromCache: string[]
+}
+
+export interface RepoOptions extends Omit<DownloadOptions, 'onProgress' | 'what'> {
+  revision?: string
+  base?: string
+  cache?: HubCache | null
+  /** per file: name, bytes so far, total */
+  onProgress?: (file: string, loaded: number, total: number | null) => void
+}
+
+/** Fetches (or reads from the cache) one file of a repo; `optional` files that do not exist
+ *  come back as null instead of an error. */
+export async function hubFile(repo: string, file: string, opts: RepoOptions & { optional?: boolean }, fromCache?: string[]): Promise<Uint8Array | null> {
+  const revision = opts.revision || 'main'
+  const url = hubFileUrl(repo, file, revision, opts.base)
+  const cached = await opts.cache?.get(url)
+  if (cached) {
+    fromCache?.push(file)
+    opts.onProgress?.(file, cached.length, cached.length)
+    return cached
+  }
+  try {
+    const bytes = await downloadWithResume(url, { ...opts, what: { repo, file, revision }, onProgress: (l, t) => opts.onProgress?.(file, l, t) })
+    await opts.cache?.put({ url, repo, revision, file }, bytes)
+    return bytes
+  } catch (e) {
+    if (opts.optional && e instanceof ModelLoadError && /^File .* not found in /.test(e.message)) return null
+    throw e
+  }
+}
+
+/** The files the studio needs from a model repo: config.json, model.safetensors or a sharded
+ *  set (index + shards), and the tokenizer and generation configs when present. */
+export async function fetchHubRepo(repoId: string, opts: RepoOptions = {}): Promise<HubRepoFiles> {
+  const repo = checkRepoId(repoId)
+  const revision = opts.revision || 'main'
+  const files = new Map<string, Uint8Array>()
+  const fromCache: string[] = []
+  const get = async (file: string, optional = false) => {
+    const b = await hubFile(repo, file, { ...opts, revision, optional }, fromCache)
+    if (b) files.set(file, b)
+    return b
+  }
+  await get('config.json')
+  const index = await get('model.safetensors.index.json', true)
+  if (index) {
+    for (const shard of parseShardIndex(new TextDecoder().decode(index)).shards) await get(shard)
+  } else {
+    await get('model.safetensors')
+  }
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) await get(f, true)
+  return { repo, revision, files, fromCache }
+}
