@@ -2,7 +2,8 @@
 // WebAssembly threads and the embedding gradient, each measured side by side in one run
 // (issue 19): `npm run bench:threads` (about 10 minutes on a 2-core machine).
 //   node bench/threads.mjs --repeats 3 --models tiny-lm,emoji-cnn [--skip-app] [--skip-embedding]
-// 1. Full fine-tuning of both built-in models on wasm, in two bench pages that differ only in
+// 1. Full fine-tuning of both built-in models on wasm, in the training workers of two bench
+//    pages (bench/page/stepsWorker.ts, set up as the app's worker) that differ only in
 //    threads: `?threads=1` (the single-threaded SIMD build the studio ran until 2026-12-06)
 //    and the default (one thread per core, as the app's worker now runs). Runs alternate
 //    1, N, 1, N, …, 1, and each N-thread run is divided by the 1-thread runs on either side
@@ -116,7 +117,7 @@ try {
     page.on('pageerror', (e) => log(`${name}: page error`, e.message))
     await page.goto(`${base}bench/page/index.html${query}`)
     await page.waitForFunction(() => window.benchReady === true, null, { timeout: 180_000 })
-    return { name, page, info: await page.evaluate(() => window.wasmInfo()) }
+    return { name, page, info: await page.evaluate(() => window.workerInfo()) }
   }
   const stepArgs = (model) => ({ backend: 'wasm', model, method: 'full', batchSize: 8, seqLen: 32, budgetSec: Number(opts.budget), minSteps: 8, maxRows: 256 })
   const run = async (p, model) => {
@@ -141,7 +142,7 @@ try {
     results.pages = [one, many].map((p) => ({ name: p.name, info: p.info }))
     log(`pages: ${JSON.stringify(results.pages)}`)
     if (!opts['skip-steps']) {
-      results.matmul = { threads: many.info.threads, n256: await many.page.evaluate(() => window.matmulGflops(256, 8)), n512: await many.page.evaluate(() => window.matmulGflops(512, 4)), single512: await one.page.evaluate(() => window.matmulGflops(512, 4)) }
+      results.matmul = { threads: many.info.threads, n256: await many.page.evaluate(() => window.workerMatmul(256, 8)), n512: await many.page.evaluate(() => window.workerMatmul(512, 4)), single512: await one.page.evaluate(() => window.workerMatmul(512, 4)) }
       log(`matmul: ${JSON.stringify(results.matmul)}`)
       results.steps = []
       for (const model of opts.models.split(',')) {

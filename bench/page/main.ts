@@ -7,22 +7,20 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import plainWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import simdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import threadedWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
-import { TinyCnn } from '../../src/engine/models/tinyCnn'
 import { startWasmWithThreads, wasmThreadsFor } from '../../src/worker/backendHost'
 import { useOneHotEmbedding } from './oneHotEmbedding'
 import { fineTune, Tuning } from '../../src/engine/train/fineTune'
 import { RunControl } from '../../src/engine/train/runControl'
-import { trainableBlocks } from '../../src/engine/tuning/freeze'
-import { LORA_LAYER_OF, parseLoraTargets } from '../../src/engine/tuning/lora'
 import { DEFAULTS } from '../../src/settings/schema'
 import type { Settings } from '../../src/settings/types'
 import { checkpointBench } from './checkpointBench'
 import { gradientCheck } from './gradientCheck'
 import { headFitComparison, layersFitComparison } from './fitComparisons'
-import { countCnnFlops, countFlops, matmulFlops } from './flops'
+import { matmulFlops } from './flops'
+import { flopsOf } from './steps'
 import { benchSettings, MAX_ROWS, planOf, referenceLoop, studioLoop } from './loops'
 import { atMost, pairedRatio, type RatioEstimate } from './stats'
-import { isText, slice, workload, type BenchMethod, type Workload, type WorkloadId } from './workloads'
+import { slice, workload, type BenchMethod, type Workload, type WorkloadId } from './workloads'
 
 // Same wasm set-up as the app's worker (src/worker/backendHost.ts): one thread per core.
 // `?threads=1`: the single-threaded SIMD build the app used until 2026-12-06, and
@@ -81,19 +79,6 @@ async function matmulGflops(n: number, reps: number): Promise<number> {
   const sec = (now() - t0) / 1000
   tf.dispose([a, b])
   return (matmulFlops(n) * reps) / sec / 1e9
-}
-
-/** Analytic FLOPs per training sample of this method on this model (bench/page/flops.ts). */
-function flopsOf(w: Workload, s: Settings, tuning: Tuning) {
-  const plan = planOf(w.model, tuning, s)
-  const base = { trainableBlocks: trainableBlocks(w.model.config.nLayers, s, 0), cachedBlocks: plan.blocks, pooled: plan.pooled }
-  if (isText(w)) {
-    const lora = tuning.lora ? { lora: { rank: s.loraRank, targets: parseLoraTargets(s.loraTargets).map((t) => LORA_LAYER_OF[t]), blocks: tuning.lora.blocks } } : {}
-    return countFlops(w.model.config, s.seqLen, w.classes, { ...base, ...lora })
-  }
-  const cnn = w.model as TinyCnn
-  const lora = tuning.lora ? { lora: { rank: s.loraRank, targets: ['pw'], blocks: tuning.lora.blocks } } : {}
-  return countCnnFlops(cnn.config, w.classes, { ...base, ...lora })
 }
 
 /** One method on one model: lean, studio, lean, studio, …, lean, so each studio run is
@@ -220,23 +205,35 @@ async function benchStudio(args: { backend: string; model: WorkloadId; method: B
   return studioLoop(w, s, args.steps, plan.blocks > 0 || plan.pooled, MAX_ROWS)
 }
 
-/** One method's lean and studio step times on one backend (bench/threads.mjs alternates pages
- *  that differ in one thing: wasm threads, or the embedding's gradient). */
-async function benchSteps(args: { backend: string; model: WorkloadId; method: BenchMethod; batchSize: number; seqLen: number; budgetSec: number; minSteps: number; maxRows: number }) {
-  await setBackend(args.backend)
-  const w = await workload(args.model, args.seqLen)
-  const s = benchSettings(w, args.method, args.batchSize, args.seqLen, 1)
-  const probe = new Tuning(w.model, s, w.classes)
-  const plan = planOf(w.model, probe, s)
-  const flops = flopsOf(w, s, probe)
-  probe.dispose()
-  const lean = await referenceLoop(w, s, args.budgetSec, 2000, args.minSteps, args.maxRows)
-  const studio = await studioLoop(w, s, lean.steps, plan.blocks > 0 || plan.pooled, args.maxRows)
-  return { steps: lean.steps, leanStepMs: lean.stepMs, studioStepMs: studio.stepMs, flopsPerSample: flops.perSampleStep, threads: args.backend === 'wasm' ? getThreadsCount() : null }
+/** Training in a dedicated worker set up as the app's is (bench/page/stepsWorker.ts): wasm
+ *  threads wait there as in the app; on this page's main thread Emscripten must spin.
+ *  bench/threads.mjs alternates pages that differ in one thing (threads, or the embedding). */
+let stepsWorker: Worker | null = null
+let asked = 0
+const pending = new Map<number, { resolve: (x: unknown) => void; reject: (e: Error) => void }>()
+function ask<T>(msg: Record<string, unknown>): Promise<T> {
+  if (!stepsWorker) {
+    stepsWorker = new Worker(new URL('./stepsWorker.ts', import.meta.url), { type: 'module' })
+    stepsWorker.onmessage = (e: MessageEvent<{ id: number; result?: unknown; error?: string }>) => {
+      const p = pending.get(e.data.id)
+      pending.delete(e.data.id)
+      if (e.data.error !== undefined) p?.reject(new Error(e.data.error))
+      else p?.resolve(e.data.result)
+    }
+  }
+  const id = ++asked
+  return new Promise<T>((resolve, reject) => {
+    pending.set(id, { resolve: resolve as (x: unknown) => void, reject })
+    stepsWorker!.postMessage({ ...msg, id })
+  })
 }
+let workerStarted: Promise<unknown> | null = null
+const workerInfo = () => (workerStarted ??= ask({ type: 'init', threads: singleThread ? 'one' : 'all', embed: query.get('embed') === 'onehot' ? 'onehot' : 'lookup' }))
+const benchSteps = async (args: Record<string, unknown>) => (await workerInfo(), ask({ type: 'steps', args }))
+const workerMatmul = async (n: number, reps: number) => (await workerInfo(), ask<number>({ type: 'matmul', n, reps }))
 
 const wasmInfo = () => ({ threads: getThreadsCount(), isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency })
 
 await wasmStarted
 const win = window as unknown as Record<string, unknown>
-Object.assign(win, { benchStudio, benchBackend, benchLeaks, benchCheckpoint, uaMemory, benchSteps, matmulGflops, wasmInfo, benchReady: true })
+Object.assign(win, { benchStudio, benchBackend, benchLeaks, benchCheckpoint, uaMemory, benchSteps, workerInfo, workerMatmul, wasmInfo, benchReady: true })
