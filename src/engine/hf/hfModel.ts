@@ -167,8 +167,9 @@ export class HfModel {
     let v = this.heads(this.linear(a, `${p}self_attn.v_proj`, opts), b, t, c.numKvHeads)
     const rep = c.numHeads / c.numKvHeads
     if (rep > 1) {
-      // repeat_kv: kv head j serves query heads j·rep … j·rep + rep − 1
-      const expand = (z: tf.Tensor4D) => tf.tile(z.reshape([b, c.numKvHeads, 1, t, c.headDim]), [1, 1, rep, 1, 1]).reshape([b, c.numHeads, t, c.headDim]) as tf.Tensor4D
+      // repeat_kv: kv head j serves query heads j·rep … j·rep + rep − 1 (tiled at rank 4:
+      // tfjs has no tile gradient for rank 5)
+      const expand = (z: tf.Tensor4D) => tf.tile(z.reshape([b, c.numKvHeads, 1, t * c.headDim]), [1, 1, rep, 1]).reshape([b, c.numHeads, t, c.headDim]) as tf.Tensor4D
       k = expand(k)
       v = expand(v)
     }
