@@ -3,11 +3,10 @@
  *  cross-origin-isolated page. */
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-webgpu'
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import plainWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import simdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import threadedWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
-import { startWasmWithThreads, wasmThreadsFor } from '../../src/worker/backendHost'
 import { useOneHotEmbedding } from './oneHotEmbedding'
 import { fineTune, Tuning } from '../../src/engine/train/fineTune'
 import { RunControl } from '../../src/engine/train/runControl'
@@ -22,15 +21,16 @@ import { benchSettings, MAX_ROWS, planOf, referenceLoop, studioLoop } from './lo
 import { atMost, pairedRatio, type RatioEstimate } from './stats'
 import { slice, workload, type BenchMethod, type Workload, type WorkloadId } from './workloads'
 
-// Same wasm set-up as the app's worker (src/worker/backendHost.ts): one thread per core.
-// `?threads=1`: the single-threaded SIMD build the app used until 2026-12-06, and
-// `?embed=onehot`: the embedding as it was then (bench/threads.mjs compares them side by side).
+// On this page's main thread wasm runs single-threaded SIMD, as the studio did until
+// 2026-12-06: Emscripten cannot block the main thread, so XNNPACK's threads spin-wait here and
+// ran 3-10× slower than one thread. Threads are measured where the app uses them, in a worker
+// set up as the app's (stepsWorker.ts, bench/threads.mjs). There `?threads=1` keeps one thread
+// and `?embed=onehot` brings back the embedding's old one-hot product, for side-by-side runs.
 const query = new URLSearchParams(location.search)
 const singleThread = query.get('threads') === '1'
-if (singleThread) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
 if (query.get('embed') === 'onehot') useOneHotEmbedding()
 setWasmPaths({ 'tfjs-backend-wasm.wasm': plainWasm, 'tfjs-backend-wasm-simd.wasm': simdWasm, 'tfjs-backend-wasm-threaded-simd.wasm': threadedWasm })
-const wasmStarted = startWasmWithThreads(navigator, singleThread ? 1 : wasmThreadsFor(navigator.hardwareConcurrency), setThreadsCount)
 
 export interface BackendArgs {
   backend: string
@@ -232,8 +232,6 @@ const workerInfo = () => (workerStarted ??= ask({ type: 'init', threads: singleT
 const benchSteps = async (args: Record<string, unknown>) => (await workerInfo(), ask({ type: 'steps', args }))
 const workerMatmul = async (n: number, reps: number) => (await workerInfo(), ask<number>({ type: 'matmul', n, reps }))
 
-const wasmInfo = () => ({ threads: getThreadsCount(), isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency })
 
-await wasmStarted
 const win = window as unknown as Record<string, unknown>
-Object.assign(win, { benchStudio, benchBackend, benchLeaks, benchCheckpoint, uaMemory, benchSteps, workerInfo, workerMatmul, wasmInfo, benchReady: true })
+Object.assign(win, { benchStudio, benchBackend, benchLeaks, benchCheckpoint, uaMemory, benchSteps, workerInfo, workerMatmul, benchReady: true })
