@@ -42,6 +42,7 @@ test('first click: the default run trains, the loss falls, and it beats the base
     expect(epochs.length).toBeGreaterThan(0)
     expect(result.summary.best.accuracy).toBeGreaterThan(baseline.metrics.accuracy + 0.1)
     await expect(page.getByTestId('compare')).toBeVisible()
+    await expect(page.getByTestId('compare').locator('caption')).toContainText(/the line to beat, (majority class \(\w+\)|zero-shot LM|untrained head) \(.*majority class [\d.]+%.*untrained head [\d.]+%/)
   })
 
   await test.step('the page stayed responsive while training: report the longest main-thread task', async () => {

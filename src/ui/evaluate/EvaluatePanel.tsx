@@ -27,11 +27,13 @@ export function EvaluatePanel() {
       ) : (
         <>
           <table className="compare" data-testid="compare">
-            <caption>Validation split: base model ({baseline.note}) against the fine-tuned model</caption>
+            <caption>
+              Validation split: the line to beat, {baseline.name ?? 'the base model'} ({baseline.note}), against the fine-tuned model
+            </caption>
             <thead>
               <tr>
                 <th scope="col">Metric</th>
-                <th scope="col">Base</th>
+                <th scope="col">Line to beat</th>
                 <th scope="col">Fine-tuned</th>
               </tr>
             </thead>
