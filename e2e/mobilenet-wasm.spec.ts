@@ -95,6 +95,8 @@ test('running out of wasm memory says what happened and what to try; the page, t
     await expect(page.getByTestId('dataset-summary')).toContainText('discs.zip')
     await page.getByLabel('Method', { exact: true }).selectOption({ label: 'Head only (linear probe)' })
     await page.getByLabel('Epochs', { exact: true }).fill('2')
+    // Counted by the fresh worker's plan: 64 features × 4 classes + 4 biases, so it holds this model.
+    await expect(page.getByTestId('param-counts')).toContainText('Trainable with these settings: 260 of', { timeout: 60_000 })
     await expect(studio.trainButton).toBeEnabled({ timeout: 60_000 })
     await studio.trainButton.click()
     await expect(studio.status).toContainText(/Training complete|Stopped early/, { timeout: 120_000 })
