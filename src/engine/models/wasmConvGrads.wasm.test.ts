@@ -25,6 +25,8 @@ const CASES: [string, 'conv' | 'depthwise', [number, number, number, number], [n
   ['conv 3×3 stride 1 same', 'conv', [2, 6, 6, 3], [3, 3, 3, 4], 1, 'same'],
   ['conv 3×3 stride 2 same (odd size)', 'conv', [2, 7, 7, 2], [3, 3, 2, 5], 2, 'same'],
   ['conv 1×1 valid', 'conv', [1, 4, 4, 6], [1, 1, 6, 3], 1, 'valid'],
+  ['conv 1×1 same, batch 3 (the matrix-product path, as in MobileNet pointwise convs)', 'conv', [3, 5, 5, 8], [1, 1, 8, 12], 1, 'same'],
+  ['conv 1×1 stride 2 (the loops)', 'conv', [2, 6, 6, 4], [1, 1, 4, 3], 2, 'same'],
   ['depthwise 3×3 stride 1 same', 'depthwise', [2, 6, 6, 3], [3, 3, 3, 1], 1, 'same'],
   ['depthwise 3×3 stride 2 same, multiplier 2', 'depthwise', [2, 7, 7, 2], [3, 3, 2, 2], 2, 'same'],
 ]
