@@ -121,8 +121,7 @@ def strip(w, prefixes):
     return dict(w)
 
 
-def gpt2_forward(cfg, w, ids):
-    w = strip(w, ['transformer.'])
+def gpt2_hidden(cfg, w, ids):
     d, nh = cfg['n_embd'], cfg['n_head']
     eps = cfg.get('layer_norm_epsilon', 1e-5)
     t = ids.shape[1]
@@ -136,8 +135,12 @@ def gpt2_forward(cfg, w, ids):
         x = x + y @ w[p + 'attn.c_proj.weight'] + w[p + 'attn.c_proj.bias']
         m = layer_norm(x, w[p + 'ln_2.weight'], w[p + 'ln_2.bias'], eps)
         x = x + gelu_new(m @ w[p + 'mlp.c_fc.weight'] + w[p + 'mlp.c_fc.bias']) @ w[p + 'mlp.c_proj.weight'] + w[p + 'mlp.c_proj.bias']
-    x = layer_norm(x, w['ln_f.weight'], w['ln_f.bias'], eps)
-    return x @ w['wte.weight'].T  # tied head
+    return layer_norm(x, w['ln_f.weight'], w['ln_f.bias'], eps)
+
+
+def gpt2_forward(cfg, w, ids):
+    w = strip(w, ['transformer.'])
+    return gpt2_hidden(cfg, w, ids) @ w['wte.weight'].T  # tied head
 
 
 def rms_norm(x, weight, eps):
@@ -149,8 +152,7 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
-def llama_forward(cfg, w, ids):
-    w = strip(w, ['model.'])
+def llama_hidden(cfg, w, ids):
     d, nh = cfg['hidden_size'], cfg['num_attention_heads']
     nkv = cfg.get('num_key_value_heads', nh)
     hd = cfg.get('head_dim', d // nh)
@@ -187,9 +189,13 @@ def llama_forward(cfg, w, ids):
         x = x + lin(attend(q, k, v, True), 'self_attn.o_proj')
         m = rms_norm(x, w[p + 'post_attention_layernorm.weight'], eps)
         x = x + lin(torch.nn.functional.silu(lin(m, 'mlp.gate_proj')) * lin(m, 'mlp.up_proj'), 'mlp.down_proj')
-    x = rms_norm(x, w['norm.weight'], eps)
+    return rms_norm(x, w['norm.weight'], eps)
+
+
+def llama_forward(cfg, w, ids):
+    w = strip(w, ['model.'])
     head = w['lm_head.weight'] if 'lm_head.weight' in w and not cfg.get('tie_word_embeddings', False) else w['embed_tokens.weight']
-    return x @ head.T
+    return llama_hidden(cfg, w, ids) @ head.T
 
 
 def bert_forward(cfg, w, ids, types, mask):
@@ -385,6 +391,46 @@ def reference_for(name, cfg, w):
     return out
 
 
+# ---- sequence classification heads, as the *ForSequenceClassification classes apply them ----
+
+SEQCLS_LABELS = 3
+
+
+def make_head(g, cfg):
+    mt, n = cfg['model_type'], SEQCLS_LABELS
+    if mt == 'gpt2':
+        return [('score.weight', rnd(g, n, cfg['n_embd']))]  # GPT2ForSequenceClassification: no bias
+    if mt == 'llama':
+        return [('score.weight', rnd(g, n, cfg['hidden_size']))]
+    if mt == 'bert':
+        d = cfg['hidden_size']
+        return [('bert.pooler.dense.weight', rnd(g, d, d)), ('bert.pooler.dense.bias', rnd(g, d, std=0.1)), ('classifier.weight', rnd(g, n, d)), ('classifier.bias', rnd(g, n, std=0.1))]
+    d = cfg['dim']
+    return [('pre_classifier.weight', rnd(g, d, d)), ('pre_classifier.bias', rnd(g, d, std=0.1)), ('classifier.weight', rnd(g, n, d)), ('classifier.bias', rnd(g, n, std=0.1))]
+
+
+def seqcls_logits(cfg, w, head, ids, mask, types=None):
+    mt = cfg['model_type']
+    if mt in ('gpt2', 'llama'):
+        # the hidden state of each row's last real token (right padding), times score.weight^T
+        w2 = dict(w)
+        if mt == 'gpt2':
+            w2 = strip(w2, ['transformer.'])
+            hidden = gpt2_hidden(cfg, w2, ids)
+        else:
+            hidden = llama_hidden(cfg, strip(w2, ['model.']), ids)
+        last = mask.sum(1) - 1
+        pooled = hidden[torch.arange(ids.shape[0]), last]
+        return pooled @ head['score.weight'].T
+    if mt == 'bert':
+        hidden = bert_forward(cfg, w, ids, types, mask)
+        pooled = torch.tanh(hidden[:, 0] @ head['bert.pooler.dense.weight'].T + head['bert.pooler.dense.bias'])
+        return pooled @ head['classifier.weight'].T + head['classifier.bias']
+    hidden = distilbert_forward(cfg, w, ids, mask)
+    pre = torch.relu(hidden[:, 0] @ head['pre_classifier.weight'].T + head['pre_classifier.bias'])
+    return pre @ head['classifier.weight'].T + head['classifier.bias']
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', '..', 'src', 'engine', 'hf', 'fixtures')
     refs = {}
@@ -405,6 +451,17 @@ def main():
                 break
         margin = refs[name].get('greedyMinMargin')
         print(f'{name}: {os.path.getsize(os.path.join(d, "model.safetensors"))} bytes ({dtype})' + (f', greedy min top-2 margin {margin:.4f}' if margin is not None else ''))
+    # a classification head per architecture (head weights only; the body is the fixture above)
+    os.makedirs(os.path.join(out_dir, 'heads'), exist_ok=True)
+    for i, (name, (dtype, cfg, make)) in enumerate(FIXTURES.items()):
+        g = torch.Generator().manual_seed(5000 + i)
+        path = os.path.join(out_dir, 'heads', f'{name}.safetensors')
+        write_safetensors(path, make_head(g, cfg))
+        w = read_safetensors(os.path.join(out_dir, name, 'model.safetensors'))
+        head = read_safetensors(path)
+        types = torch.tensor(TYPES) if cfg['model_type'] == 'bert' else None
+        logits = seqcls_logits(cfg, w, head, torch.tensor(IDS), torch.tensor(MASK), types)
+        refs[name]['seqcls'] = {'labels': SEQCLS_LABELS, 'logits': logits.flatten().tolist()}
     with open(os.path.join(out_dir, 'reference.json'), 'w') as f:
         json.dump(refs, f, separators=(',', ':'))
         f.write('\n')
