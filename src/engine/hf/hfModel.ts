@@ -13,6 +13,7 @@
  * `hooks.linearDelta`.
  */
 import * as tf from '@tensorflow/tfjs'
+import { embeddingLookup } from '../models/embeddingLookup'
 import { matMulFast } from '../models/matMulFast'
 import type { ForwardHooks } from '../models/tinyGpt'
 import { type BertConfig, type Gpt2Config, type HfConfig, type LlamaConfig, expectedWeights, matchWeights, parseHfConfig } from './config'
@@ -80,15 +81,15 @@ export class HfModel {
     const flat = ids.reshape([b * t]) as tf.Tensor1D
     const hf = this.hf
     if (hf.modelType === 'gpt2') {
-      const tok = tf.gather(this.get('wte.weight'), flat)
+      const tok = embeddingLookup(this.get('wte.weight') as tf.Tensor2D, flat)
       const pos = this.get('wpe.weight').slice([0, 0], [t, d])
       return tf.add(tok.reshape([b, t, d]), pos) as tf.Tensor3D
     }
-    if (hf.modelType === 'llama') return tf.gather(this.get('embed_tokens.weight'), flat).reshape([b, t, d])
-    let x = tf.add(tf.gather(this.get('embeddings.word_embeddings.weight'), flat).reshape([b, t, d]), this.get('embeddings.position_embeddings.weight').slice([0, 0], [t, d])) as tf.Tensor3D
+    if (hf.modelType === 'llama') return embeddingLookup(this.get('embed_tokens.weight') as tf.Tensor2D, flat).reshape([b, t, d])
+    let x = tf.add(embeddingLookup(this.get('embeddings.word_embeddings.weight') as tf.Tensor2D, flat).reshape([b, t, d]), this.get('embeddings.position_embeddings.weight').slice([0, 0], [t, d])) as tf.Tensor3D
     if (hf.modelType === 'bert') {
       const types = opts.tokenTypeIds ?? tf.zeros([b, t], 'int32')
-      x = tf.add(x, tf.gather(this.get('embeddings.token_type_embeddings.weight'), types.reshape([b * t]) as tf.Tensor1D).reshape([b, t, d])) as tf.Tensor3D
+      x = tf.add(x, embeddingLookup(this.get('embeddings.token_type_embeddings.weight') as tf.Tensor2D, types.reshape([b * t]) as tf.Tensor1D).reshape([b, t, d])) as tf.Tensor3D
     }
     return this.layerNorm(x, 'embeddings.LayerNorm', hf.layerNormEps)
   }
