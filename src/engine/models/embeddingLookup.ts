@@ -24,7 +24,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D, gradient: 
       value: tf.gather(t, ids),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const v = t.shape[0]!
-        const keptIds = saved[0]!
+        const keptIds = saved[0]! as tf.Tensor1D
         if (gradient === 'auto' && tf.getKernel('UnsortedSegmentSum', tf.getBackend())) return tf.unsortedSegmentSum(dy, keptIds, v)
         const oneHotT = tf.cast(tf.equal(tf.range(0, v, 1, 'int32').expandDims(1), keptIds.expandDims(0)), 'float32') // [V, N]
         return tf.matMul(oneHotT, dy)
