@@ -119,14 +119,16 @@ export class HfModel {
 
   /** Hidden [B, T, D] → next-token logits [B, T, V] (tied to the embedding unless the
    *  checkpoint has its own lm_head). Decoders only. */
-  logits(hidden: tf.Tensor3D): tf.Tensor3D {
+  logits(hidden: tf.Tensor3D, opts: { headFrozen?: boolean } = {}): tf.Tensor3D {
     const [b, t, d] = hidden.shape
     const flat = hidden.reshape([b * t, d]) as tf.Tensor2D
     let out: tf.Tensor2D
-    if (this.weights.has('lm_head.kernel')) out = matMulFast(flat, this.get('lm_head.kernel') as tf.Tensor2D)
-    else if (this.hf.modelType === 'gpt2') out = tf.matMul(flat, this.get('wte.weight'), false, true)
-    else if (this.hf.modelType === 'llama') out = tf.matMul(flat, this.get('embed_tokens.weight'), false, true)
-    else throw new Error(`A ${this.hf.modelType} encoder has no language-modelling head`)
+    const untied = this.weights.has('lm_head.kernel')
+    if (this.hf.modelType !== 'gpt2' && this.hf.modelType !== 'llama') throw new Error(`A ${this.hf.modelType} encoder has no language-modelling head`)
+    const w = this.get(untied ? 'lm_head.kernel' : this.hf.modelType === 'gpt2' ? 'wte.weight' : 'embed_tokens.weight') as tf.Tensor2D
+    if (opts.headFrozen) out = frozenHead(flat, w, !untied)
+    else if (untied) out = matMulFast(flat, w)
+    else out = tf.matMul(flat, w, false, true)
     return out.reshape([b, t, out.shape[1]])
   }
 
@@ -241,6 +243,21 @@ export class HfModel {
     const ms = tf.mean(tf.square(x), -1, true)
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), this.get(`${name}.weight`)) as tf.Tensor3D
   }
+}
+
+/** x [N, D] times the head (tied: the embedding [V, D], transposed; untied: a kernel [D, V])
+ *  with a gradient for x only. The head is not an input of the op, so backpropagation never
+ *  computes a [V, D] gradient nobody trains (154 MB for GPT-2, plus the backend's transposed
+ *  copies): for LoRA, heads and frozen embeddings. Do not use it when the head trains. */
+function frozenHead(x: tf.Tensor2D, w: tf.Tensor2D, tied: boolean): tf.Tensor2D {
+  const f = tf.customGrad(((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([input])
+    return {
+      value: tied ? tf.matMul(input, w, false, true) : tf.matMul(input, w),
+      gradFunc: (dy: tf.Tensor2D) => (tied ? tf.matMul(dy, w) : tf.matMul(dy, w, false, true)),
+    }
+  }) as never) as (x: tf.Tensor2D) => tf.Tensor2D
+  return f(x)
 }
 
 /** [1, 1, T, T]: 0 where key ≤ query, a large negative number above the diagonal. */

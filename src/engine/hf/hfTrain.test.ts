@@ -44,6 +44,27 @@ beforeAll(async () => {
   await tf.setBackend('cpu')
 })
 
+describe.each(['gpt2', 'llama-untied'])('a frozen language-modelling head on %s', (name) => {
+  it('gives the same logits and the same gradient for the hidden states, and none for the head', async () => {
+    const model = load(name)
+    const ids = tf.tensor2d(IDS, undefined, 'int32')
+    const hidden = tf.variable(model.forward(ids))
+    const head = model.has('lm_head.kernel') ? model.get('lm_head.kernel') : model.get('wte.weight')
+    const f = (frozen: boolean) => () => tf.sum(tf.square(model.logits(hidden as unknown as tf.Tensor3D, { headFrozen: frozen }))) as tf.Scalar
+    const normal = tf.variableGrads(f(false), [hidden, head])
+    const frozen = tf.variableGrads(f(true), [hidden])
+    expect(Math.abs((await frozen.value.data())[0]! - (await normal.value.data())[0]!)).toBeLessThan(1e-3)
+    const a = await frozen.grads[hidden.name]!.data()
+    const b = await normal.grads[hidden.name]!.data()
+    let worst = 0
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)))
+    expect(worst).toBeLessThan(1e-5)
+    expect(Object.keys(frozen.grads)).toEqual([hidden.name])
+    tf.dispose([ids, hidden, normal.value, frozen.value, ...Object.values(normal.grads), ...Object.values(frozen.grads)])
+    model.dispose()
+  })
+})
+
 describe.each(['gpt2', 'llama-gqa-tied', 'llama-untied', 'bert', 'distilbert'])('training through %s', (name) => {
   it('every weight gets a gradient, and the loss changes along it as the gradient says (finite difference)', async () => {
     const model = load(name)
