@@ -86,7 +86,7 @@ async function main() {
         const vars = lora ? lora.params.map((p) => p.variable) : model.entries().map(([, v]) => v)
         const opt = tf.train.adam(1e-4)
         const step = async () => {
-          const cost = opt.minimize(() => lm(lora ? { hooks: lora.hooks, training: true } : { training: true }, !!lora), true, vars)!
+          const cost = opt.minimize(() => lm(lora ? { hooks: lora.hooks, training: true, frozenBase: true } : { training: true }, !!lora), true, vars)!
           await cost.data()
           cost.dispose()
         }

@@ -26,6 +26,10 @@ export interface HfForwardOptions {
   attentionMask?: tf.Tensor2D
   /** [B, T] token type ids (BERT only; zeros when absent). */
   tokenTypeIds?: tf.Tensor2D
+  /** The base projections do not train (LoRA, head only): their matmuls then keep no copy of
+   *  the kernel for the backward pass (the engine clones every saved tensor, and on wasm a
+   *  clone is a real copy: every kernel of the model, per step). */
+  frozenBase?: boolean
 }
 
 /** The projections LoRA may target in each family, named as Hugging Face and PEFT name them. */
@@ -210,7 +214,8 @@ export class HfModel {
 
   /** x [N, in] · kernel [in, out] + bias, plus a LoRA delta when a hook gives one. */
   private linear(x: tf.Tensor2D, layer: string, opts: HfForwardOptions): tf.Tensor2D {
-    let y = matMulFast(x, this.get(`${layer}.kernel`) as tf.Tensor2D)
+    const kernel = this.get(`${layer}.kernel`) as tf.Tensor2D
+    let y = opts.frozenBase ? frozenMatMul(x, kernel) : matMulFast(x, kernel)
     const bias = this.weights.get(`${layer}.bias`)
     if (bias) y = tf.add(y, bias) as tf.Tensor2D
     const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false)
@@ -256,6 +261,15 @@ function frozenHead(x: tf.Tensor2D, w: tf.Tensor2D, tied: boolean): tf.Tensor2D 
       value: tied ? tf.matMul(input, w, false, true) : tf.matMul(input, w),
       gradFunc: (dy: tf.Tensor2D) => (tied ? tf.matMul(dy, w) : tf.matMul(dy, w, false, true)),
     }
+  }) as never) as (x: tf.Tensor2D) => tf.Tensor2D
+  return f(x)
+}
+
+/** x [N, in] · w [in, out] with a gradient for x only (dy · wᵀ); w is closed over, not saved. */
+function frozenMatMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const f = tf.customGrad(((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([])
+    return { value: tf.matMul(input, w), gradFunc: (dy: tf.Tensor2D) => tf.matMul(dy, w, false, true) }
   }) as never) as (x: tf.Tensor2D) => tf.Tensor2D
   return f(x)
 }

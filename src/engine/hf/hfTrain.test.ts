@@ -93,6 +93,25 @@ describe.each(['gpt2', 'llama-gqa-tied', 'llama-untied', 'bert', 'distilbert'])(
     model.dispose()
   })
 
+  it('frozen base projections: the same loss and LoRA gradients as the trainable ones', async () => {
+    const model = load(name)
+    const lora = new Lora(model, { rank: 2, alpha: 4, layers: model.linearLayers, seed: 4 })
+    for (const p of lora.params) p.variable.assign(tf.randomNormal(p.variable.shape, 0, 0.1, 'float32', 21))
+    const vars = lora.params.map((p) => p.variable)
+    const a = tf.variableGrads(() => lossOf(model, { hooks: lora.hooks }), vars)
+    const b = tf.variableGrads(() => lossOf(model, { hooks: lora.hooks, frozenBase: true }), vars)
+    expect(Math.abs((await a.value.data())[0]! - (await b.value.data())[0]!)).toBeLessThan(1e-5)
+    for (const v of vars) {
+      const ga = await a.grads[v.name]!.data()
+      const gb = await b.grads[v.name]!.data()
+      const scale = Math.max(1e-6, ...Array.from(ga, Math.abs))
+      expect(Math.max(...Array.from(ga, (x, i) => Math.abs(x - gb[i]!))) / scale).toBeLessThan(1e-4)
+    }
+    tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)])
+    lora.dispose()
+    model.dispose()
+  })
+
   it('a few LoRA steps with Adam lower the loss, with no tensors left behind', async () => {
     const model = load(name)
     const lora = new Lora(model, { rank: 4, alpha: 8, layers: model.linearLayers, seed: 3 })
@@ -103,7 +122,7 @@ describe.each(['gpt2', 'llama-gqa-tied', 'llama-untied', 'bert', 'distilbert'])(
     first.dispose()
     let before = -1
     for (let step = 0; step < 8; step++) {
-      const cost = opt.minimize(() => lossOf(model, { hooks: lora.hooks, training: true }), true, vars)!
+      const cost = opt.minimize(() => lossOf(model, { hooks: lora.hooks, training: true, frozenBase: true }), true, vars)!
       cost.dispose()
       if (step === 1) before = tf.memory().numTensors // after Adam has made its moment variables
       if (step > 1) expect(tf.memory().numTensors).toBe(before)
