@@ -15,6 +15,10 @@ export interface CausalLm {
   readonly maxLen: number
   /** ids [B, T] int32 → next-token logits [B, T, V]: row t predicts the token at t + 1. */
   logits(ids: tf.Tensor2D, opts?: LmCallOptions): tf.Tensor3D
+  /** Optional shortcut: logits only at the given flat positions (b·T + t) → [M, V]. The
+   *  vocabulary-wide product dominates a small model's cost, and DPO or zero-shot scoring
+   *  needs it only where answer tokens are predicted. */
+  logitsAt?(ids: tf.Tensor2D, positions: tf.Tensor1D, opts?: LmCallOptions): tf.Tensor2D
 }
 
 export interface LmCallOptions {
@@ -48,6 +52,13 @@ export function tinyGptLm(model: TinyGpt, options: TinyGptLmOptions = {}): Causa
       const hooks = options.hooks?.()
       const hidden = model.forward(ids, { training: opts.training ?? false, dropout: options.dropout, hooks, seed: opts.seed })
       return model.lmLogits(hidden)
+    },
+    logitsAt(ids, positions, opts = {}) {
+      const hooks = options.hooks?.()
+      const hidden = model.forward(ids, { training: opts.training ?? false, dropout: options.dropout, hooks, seed: opts.seed })
+      const [b, t, d] = hidden.shape
+      const picked = tf.gather(hidden.reshape([b * t, d]), positions) // [M, D]
+      return model.lmLogits(picked.reshape([1, positions.shape[0], d]) as tf.Tensor3D).reshape([positions.shape[0], model.config.vocabSize]) as tf.Tensor2D
     },
   }
 }

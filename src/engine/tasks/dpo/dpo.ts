@@ -41,6 +41,34 @@ export function sequenceLogProbs(logits: tf.Tensor3D, ids: tf.Tensor2D, mask: tf
   })
 }
 
+/**
+ * The same sums as sequenceLogProbs, computing logits only where an answer token is
+ * predicted when the model offers logitsAt (mask read on the host: it is data, not a
+ * tensor to differentiate). ids/mask as host arrays [B·T] row-major.
+ */
+export function answerLogProbs(lm: CausalLm, ids: Int32Array, mask: Float32Array, b: number, t: number, opts?: LmCallOptions): tf.Tensor1D {
+  return tf.tidy(() => {
+    const idsT = tf.tensor2d(ids, [b, t], 'int32')
+    if (!lm.logitsAt) return sequenceLogProbs(lm.logits(idsT, opts), idsT, tf.tensor2d(mask, [b, t]))
+    const positions: number[] = []
+    const targets: number[] = []
+    const rowOf: number[] = []
+    for (let r = 0; r < b; r++) {
+      for (let k = 1; k < t; k++) {
+        if (mask[r * t + k]! > 0) {
+          positions.push(r * t + k - 1)
+          targets.push(ids[r * t + k]!)
+          rowOf.push(r)
+        }
+      }
+    }
+    if (positions.length === 0) return tf.zeros([b]) as tf.Tensor1D
+    const logits = lm.logitsAt(idsT, tf.tensor1d(positions, 'int32'), opts) // [M, V]
+    const lp = tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(tf.tensor1d(targets, 'int32'), logits.shape[1])), 1) // [M]
+    return tf.unsortedSegmentSum(lp, tf.tensor1d(rowOf, 'int32'), b) as tf.Tensor1D
+  })
+}
+
 /** The DPO loss and its implicit rewards from four [N] log-probability tensors. */
 export function dpoLoss(
   policyChosen: tf.Tensor1D,
@@ -61,6 +89,12 @@ export function dpoLoss(
 
 /** Pairs as one [2N, T] batch: chosen rows first, then rejected; T the longest sequence. */
 export function pairBatch(pairs: readonly DpoPair[], padId: number): { ids: tf.Tensor2D; mask: tf.Tensor2D; n: number } {
+  const h = pairArrays(pairs, padId)
+  return { ids: tf.tensor2d(h.ids, [h.b, h.t], 'int32'), mask: tf.tensor2d(h.mask, [h.b, h.t]), n: pairs.length }
+}
+
+/** The same batch as host arrays. */
+export function pairArrays(pairs: readonly DpoPair[], padId: number): { ids: Int32Array; mask: Float32Array; b: number; t: number } {
   const seqs: SftExample[] = [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)]
   const T = Math.max(2, ...seqs.map((s) => s.ids.length))
   const ids = new Int32Array(seqs.length * T).fill(padId) // right padding: causal attention never sees it
@@ -69,7 +103,7 @@ export function pairBatch(pairs: readonly DpoPair[], padId: number): { ids: tf.T
     ids.set(s.ids, i * T)
     mask.set(s.mask, i * T)
   })
-  return { ids: tf.tensor2d(ids, [seqs.length, T], 'int32'), mask: tf.tensor2d(mask, [seqs.length, T]), n: pairs.length }
+  return { ids, mask, b: seqs.length, t: T }
 }
 
 /** Answer log-probabilities of every pair under one model: { chosen, rejected } per pair. */
@@ -78,10 +112,8 @@ export async function pairLogProbs(lm: CausalLm, pairs: readonly DpoPair[], padI
   const rejected = new Float32Array(pairs.length)
   for (let i = 0; i < pairs.length; i += batchSize) {
     const part = pairs.slice(i, i + batchSize)
-    const lp = tf.tidy(() => {
-      const { ids, mask } = pairBatch(part, padId)
-      return sequenceLogProbs(lm.logits(ids), ids, mask)
-    })
+    const h = pairArrays(part, padId)
+    const lp = answerLogProbs(lm, h.ids, h.mask, h.b, h.t)
     const v = await lp.data()
     lp.dispose()
     chosen.set(v.subarray(0, part.length), i)
@@ -176,13 +208,13 @@ export async function dpoStep(
   const sftWeight = options.sftWeight ?? 0
   const n = pairs.length
   const out = tf.tidy(() => {
-    const { ids, mask } = pairBatch(pairs, padId)
+    const h = pairArrays(pairs, padId)
+    const mask = tf.tensor2d(h.mask, [h.b, h.t])
     const rc = tf.tensor1d(reference.chosen)
     const rr = tf.tensor1d(reference.rejected)
     let logps: tf.Tensor1D | null = null
     const { value, grads } = tf.variableGrads(() => {
-      const logits = policy.logits(ids, { training: true, ...options.call })
-      const lp = sequenceLogProbs(logits, ids, mask)
+      const lp = answerLogProbs(policy, h.ids, h.mask, h.b, h.t, { training: true, ...options.call })
       logps = tf.keep(lp)
       const pc = lp.slice(0, n)
       const pr = lp.slice(n, n)
