@@ -132,7 +132,7 @@ export class HfModel {
     const w = this.get(untied ? 'lm_head.kernel' : this.hf.modelType === 'gpt2' ? 'wte.weight' : 'embed_tokens.weight') as tf.Tensor2D
     if (opts.headFrozen) out = frozenHead(flat, w, !untied)
     else if (untied) out = matMulFast(flat, w)
-    else out = tf.matMul(flat, w, false, true)
+    else out = tiedLogits(flat, w)
     return out.reshape([b, t, out.shape[1]])
   }
 
@@ -250,6 +250,13 @@ export class HfModel {
   }
 }
 
+/** x [N, D] · embᵀ for a tied head emb [V, D], as (emb · xᵀ)ᵀ: backends that transpose a
+ *  `transposeB` operand by copying it (wasm) then copy the small x, not the V × D table
+ *  (154 MB for GPT-2, on every forward pass). */
+function tiedLogits(x: tf.Tensor2D, emb: tf.Tensor2D): tf.Tensor2D {
+  return tf.transpose(tf.matMul(emb, x, false, true)) as tf.Tensor2D
+}
+
 /** x [N, D] times the head (tied: the embedding [V, D], transposed; untied: a kernel [D, V])
  *  with a gradient for x only. The head is not an input of the op, so backpropagation never
  *  computes a [V, D] gradient nobody trains (154 MB for GPT-2, plus the backend's transposed
@@ -258,7 +265,7 @@ function frozenHead(x: tf.Tensor2D, w: tf.Tensor2D, tied: boolean): tf.Tensor2D 
   const f = tf.customGrad(((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([input])
     return {
-      value: tied ? tf.matMul(input, w, false, true) : tf.matMul(input, w),
+      value: tied ? tiedLogits(input, w) : tf.matMul(input, w),
       gradFunc: (dy: tf.Tensor2D) => (tied ? tf.matMul(dy, w) : tf.matMul(dy, w, false, true)),
     }
   }) as never) as (x: tf.Tensor2D) => tf.Tensor2D
@@ -360,8 +367,10 @@ export async function greedyGenerate(model: HfModel, prompt: number[], steps: nu
   const out: number[] = []
   for (let s = 0; s < steps; s++) {
     const next = tf.tidy(() => {
-      const logits = model.logits(model.forward(tf.tensor2d([ids], [1, ids.length], 'int32'), opts))
-      return logits.slice([0, ids.length - 1, 0], [1, 1, logits.shape[2]]).reshape([-1]).argMax()
+      const hidden = model.forward(tf.tensor2d([ids], [1, ids.length], 'int32'), opts)
+      // only the last position's logits: the vocabulary-wide product is most of a small model's pass
+      const last = hidden.slice([0, ids.length - 1, 0], [1, 1, hidden.shape[2]])
+      return model.logits(last).reshape([-1]).argMax()
     })
     const id = (await next.data())[0]!
     next.dispose()
