@@ -131,10 +131,19 @@ describe('image runs are recorded, checkpointed, restored, resumed and exported'
       expect(e.val.loss).toBeCloseTo(straight[2 + i]!.val.loss, 4)
     })
     const steps = st.events.slice(before).filter((e): e is Extract<FromWorker, { type: 'step' }> => e.type === 'step')
-    // The step count continues from the checkpoint, with the same losses step by step.
+    // The step count continues from the checkpoint to the same last step. Step events are
+    // emitted per ~0.25 s window (mean loss of the window), so which steps appear depends on
+    // timing: compare losses only where both runs closed the same window (same start and end).
     expect(steps.length).toBeGreaterThan(0)
-    expect(steps.map((e) => e.step)).toEqual(stepsStraight.filter((e) => e.step > at2.step).map((e) => e.step))
-    for (const e of steps) expect(e.loss).toBeCloseTo(stepsStraight.find((x) => x.step === e.step)!.loss, 4)
+    expect(steps.every((e) => e.step > at2.step)).toBe(true)
+    expect(steps.at(-1)!.step).toBe(stepsStraight.at(-1)!.step)
+    const windowOf = (list: { step: number }[], i: number) => `${i === 0 ? at2.step : list[i - 1]!.step}-${list[i]!.step}`
+    const straightAfter = stepsStraight.filter((e) => e.step > at2.step)
+    const straightWindows = new Map(straightAfter.map((e, i) => [windowOf(straightAfter, i), e.loss]))
+    steps.forEach((e, i) => {
+      const same = straightWindows.get(windowOf(steps, i))
+      if (same !== undefined) expect(e.loss).toBeCloseTo(same, 4)
+    })
     const series = st.events.slice(before).find((e) => e.type === 'runSeries')
     expect(series?.type === 'runSeries' && series.epochs.map((e) => e.epoch)).toEqual([1, 2])
     const run = await getRun(await openStudioDb(), 'img-full')
