@@ -69,3 +69,17 @@ export async function evaluateSft(lm: CausalLm, windows: readonly SftWindow[], b
   const loss = sum / count
   return { loss, perplexity: Math.exp(loss), tokens: count }
 }
+
+/** One optimisation step of SFT on a batch of windows; the gradient flows into `variables`
+ *  only. Returns the batch's loss (mean per answer token, before the update). */
+export async function sftStep(lm: CausalLm, windows: readonly SftWindow[], variables: tf.Variable[], optimizer: tf.Optimizer): Promise<number> {
+  const value = tf.tidy(() => {
+    const { ids, mask } = windowBatch(windows)
+    const { value, grads } = tf.variableGrads(() => maskedNextTokenLoss(lm.logits(ids, { training: true }), ids, mask), variables)
+    optimizer.applyGradients(grads)
+    return value
+  })
+  const loss = (await value.data())[0]!
+  value.dispose()
+  return loss
+}
