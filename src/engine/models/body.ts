@@ -26,6 +26,9 @@ export interface Body {
   /** Most rows one inference pass (feature caching, evaluation) should hold, where
    *  activations are large (64 when absent). */
   readonly rowsPerPass?: number
+  /** Final hidden states [B, T, D] → next-token logits [B, T, V]: bodies with their own
+   *  output layer (a causal LM) only; language modelling needs it. */
+  lmLogits?(hidden: tf.Tensor3D): tf.Tensor3D
   parameterCount(): number
   dispose(): void
 }

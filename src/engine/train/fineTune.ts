@@ -4,38 +4,33 @@ import type { Metrics } from '../types/metrics'
 import type { DoneReason, EpochEvent, RunSummary, StepEvent } from '../types/run'
 import { mulberry32, shuffleInPlace } from '../data/rng'
 import type { Body } from '../models/body'
-import { TinyGpt, type ForwardHooks, type Param } from '../models/tinyGpt'
-import { TinyCnn, pointwiseLayers } from '../models/tinyCnn'
+import type { TinyGpt, ForwardHooks, Param } from '../models/tinyGpt'
+import { bodyKindOf } from '../bodies'
+import { taskFor, type Task } from '../tasks'
 import { Adapters, combineHooks } from '../tuning/adapters'
-import { frozenPrefixBlocks, trainableBlocks, trainableBodyParams, trainableVariables } from '../tuning/freeze'
+import { trainableVariables } from '../tuning/freeze'
 import { Head } from '../tuning/heads'
-import { Lora, parseLoraTargets } from '../tuning/lora'
+import { Lora } from '../tuning/lora'
 import type { ParamOwner } from '../tuning/namedVariable'
 import { paramCounts, type ParamCounts } from '../tuning/paramCounts'
 import { clipByGlobalNorm } from './clipping'
 import { EarlyStopping } from './earlyStopping'
-import { maskedTokenCrossEntropy, softmaxCrossEntropy } from './losses'
-import { accuracy, confusionMatrix, macroF1, perplexity } from './metrics'
-import { FeatureCache } from './featureCache'
 import { LossReader } from './lossReads'
 import { createOptimizer, type StudioOptimizer } from './optimizers'
 import { ReduceLrOnPlateau } from './plateau'
 import { assignTensors, decayFlags, readOptimizers, readTensors, restoreOptimizers, stableNames, tensorsByVariable, type LoopCheckpoint, type ResumeInput } from './loopState'
 import type { RunControl } from './runControl'
 import { learningRateAt } from '../../shared/schedules'
-import { lineToBeat, majorityClass } from './baselines'
-import { multiHeadFor, multitaskMetrics, type TaskLabels } from './multitaskData'
+import { multiHeadFor, type TaskLabels } from './multitaskData'
 import type { MultiHead } from '../tuning/multitask'
 import { prefetchImages } from './imageBatches'
-import { augmentBatch, augmentOptions, augmentSeed, type AugmentOptions } from '../data/images/augment'
-import { SYMMETRIC } from '../data/images/pixels'
+import { augmentOptions, augmentSeed } from '../data/images/augment'
 import { BatchSource } from './batchSource'
-import { microBatchSeed, type Seed } from './seeds'
+import { microBatchSeed } from './seeds'
 import { EtaEstimator } from './eta'
 import { runSteps } from '../../settings/runSteps'
-import { labelsOf, tasksOf, valuesOf, type Encoded } from './encoded'
-import { headLoss } from '../tuning/heads'
-import { regressionBaseline, regressionMetrics } from './regression'
+import type { Encoded } from './encoded'
+import { augmentedBatch, cachePlan, fillCache, gatherBatch, planCache, type Cache } from './forward'
 
 export type { Encoded }
 
@@ -75,14 +70,13 @@ export class Tuning {
         : need === 'regression'
           ? new Head({ name: 'task', kind: 'regression', inputDim: model.featureDim }, seed + 11)
           : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses: need }, seed + 11)
-    const needsGpt = settings.method === 'adapter' || (settings.method === 'lora' && !(model instanceof TinyCnn))
-    if (needsGpt && !(model instanceof TinyGpt)) throw new Error(`${settings.method} is available for the text transformer only; choose another method for this model.`)
-    // The image CNN adapts all its pointwise (1×1) convs; loraTargets names transformer layers.
-    const loraLayers = model instanceof TinyCnn ? { layers: pointwiseLayers(model.config) } : { targets: parseLoraTargets(settings.loraTargets) }
-    this.lora =
-      settings.method === 'lora'
-        ? new Lora(model, { rank: settings.loraRank, alpha: settings.loraAlpha, dropout: settings.loraDropout, ...loraLayers, seed: seed + 13 })
-        : null
+    // Where LoRA and adapters go is the body's to say (engine/bodies/).
+    const kind = bodyKindOf(model)
+    const placement = settings.method === 'lora' ? kind.loraPlacement(model, settings) : null
+    if ((settings.method === 'lora' && !placement) || (settings.method === 'adapter' && !kind.adapters)) {
+      throw new Error(`${settings.method} is available for the text transformer only; choose another method for this model.`)
+    }
+    this.lora = placement ? new Lora(model, { rank: settings.loraRank, alpha: settings.loraAlpha, dropout: settings.loraDropout, ...placement, seed: seed + 13 }) : null
     this.adapters = settings.method === 'adapter' ? new Adapters(model as TinyGpt, { size: settings.adapterSize, seed: seed + 17 }) : null
     const hooks = [this.lora?.hooks, this.adapters?.hooks].filter((h): h is ForwardHooks => !!h)
     this.hooks = hooks.length ? combineHooks(...hooks) : undefined
@@ -106,12 +100,7 @@ export class Tuning {
   }
 }
 
-export type Cache = FeatureCache
-
-const EVAL_BATCH = 64
-/** Rows per evaluation pass: 64, or fewer where the body says a pass of 64 would not fit
- *  (a 224 px MobileNet on the wasm heap). */
-const evalBatch = (model: Body) => Math.min(EVAL_BATCH, model.rowsPerPass ?? EVAL_BATCH)
+export type { Cache }
 /**
  * Fine-tunes `model` on encoded data, minGPT-style: knows nothing of workers or React.
  * Frozen leading blocks are run once and their output cached (no dropout there), so
@@ -134,7 +123,9 @@ export async function fineTune(
   const optimizers: { vars: tf.Variable[]; opt: StudioOptimizer }[] = []
   // Image augmentation of training batches (never validation), seeded by run seed and step.
   const augment = train.kind === 'image' ? augmentOptions(s) : null
-  const monitorMode = s.monitor === 'val_acc' && labelsOf(train) ? 'max' : 'min'
+  // What the run learns and how it is judged (engine/tasks/): the loop asks, never branches.
+  const task = taskFor(train, tuning)
+  const monitorMode = s.monitor === 'val_acc' && task.hasAccuracy ? 'max' : 'min'
   // Plateau halving watches the Monitor setting, as early stopping and "restore best" do.
   const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: monitorMode })
   const early = new EarlyStopping({ patience: s.earlyStopPatience, mode: monitorMode })
@@ -157,16 +148,12 @@ export async function fineTune(
   cache = planCache(model, tuning, train, val, s, 0, null)
   // Both sets on the device when they fit: a step gathers its batch with one index upload.
   const sources = { train: BatchSource.device(train), val: BatchSource.device(val) }
-  const headBaseline = resume ? resume.loop.baseline : await evaluate(model, tuning, val, cache, 'val', sources.val)
+  const untrained = resume ? resume.loop.baseline : await task.evaluate(model, tuning, sources.val, cache, 'val')
   // The line to beat: classification takes the best of the majority class, the zero-shot LM
   // (scored by the caller) and the untrained head; regression the training mean.
   const { metrics: baseline, note: baseNote, name: baseName } = resume
     ? { metrics: resume.loop.baseline, note: resume.loop.baselineNote, name: resume.loop.baselineName ?? 'base model' }
-    : val.kind === 'lm'
-      ? { metrics: headBaseline, note: 'the pretrained model before fine-tuning', name: 'pretrained model' }
-      : valuesOf(val)
-        ? { ...regressionBaseline(valuesOf(val)!, headBaseline), name: 'training mean' }
-        : lineToBeat(headBaseline, labelsOf(val)!.classes.length, data.zeroShot ?? null, majorityOf(train, val, tuning), data.zeroShotNote)
+    : task.baseline({ untrained, train, val, tuning, zeroShot: data.zeroShot ?? null, ...(data.zeroShotNote ? { zeroShotNote: data.zeroShotNote } : {}) })
   cb.onBaseline?.(baseline, baseNote, baseName)
   const names = stableNames(model, tuning.parts)
   const decay = decayFlags(model, tuning.parts) // which weights take weight decay, as the model declares
@@ -295,7 +282,7 @@ export async function fineTune(
           }
           const { value, grads } = tf.tidy(() => {
             const batch = augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx)
-            const fn = () => lossOf(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))
+            const fn = () => task.loss(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))
             const r = tf.variableGrads(fn, vars)
             return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
           })
@@ -349,11 +336,10 @@ export async function fineTune(
       if (reason !== 'diverged' && losses.due('all') && !(await drain('all'))) break
       if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
       const evalStart = Date.now()
-      const valMetrics = await evaluate(model, tuning, val, cache, 'val', sources.val)
+      const valMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val')
       eta.evaluation((Date.now() - evalStart) / 1000)
       lastVal = valMetrics
-      const trainMetrics: Metrics = { loss: trainLossSum / Math.max(trainCount, 1) }
-      if (train.kind === 'lm') trainMetrics.perplexity = perplexity(trainMetrics.loss)
+      const trainMetrics: Metrics = task.trainMetrics(trainLossSum / Math.max(trainCount, 1))
       const monitored = monitorMode === 'max' ? (valMetrics.accuracy ?? 0) : valMetrics.loss
       const verdict = early.update(epoch, monitored)
       plateau.update(monitored)
@@ -379,7 +365,7 @@ export async function fineTune(
     let bestMetrics = lastVal
     if (best && s.restoreBest && early.bestEpoch >= 0 && early.bestEpoch !== epochsDone - 1) {
       restore(best)
-      bestMetrics = await evaluate(model, tuning, val, cache, 'val', sources.val)
+      bestMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val')
     }
     const summary: RunSummary = {
       epochs: epochsDone,
@@ -389,7 +375,7 @@ export async function fineTune(
       baselineName: baseName,
       seconds: (Date.now() - t0) / 1000,
     }
-    if (!message) message = describeEnd(reason, summary, val)
+    if (!message) message = describeEnd(task, reason, summary, val)
     return { reason, summary, message }
   } finally {
     await losses.dispose()
@@ -402,214 +388,15 @@ export async function fineTune(
   }
 }
 
-/** Always answering the commonest training class; with several label columns, each task's
- *  own, averaged with the task weights as validation accuracy is. */
-function majorityOf(train: Encoded, val: Encoded, tuning: Tuning): { metrics: Metrics; className: string } | null {
-  const tasks = tasksOf(train)
-  const valTasks = tasksOf(val)
-  if (tasks && valTasks && tuning.multi) {
-    const per = tasks.map((t, i) => majorityClass(t.labels, valTasks[i]!.labels, t.classes))
-    const w = tuning.multi.weights
-    const total = w.reduce((a, x) => a + x, 0) || 1
-    const acc = per.reduce((a, p, i) => a + (w[i] ?? 1) * (p.metrics.accuracy ?? 0), 0) / total
-    return { metrics: { loss: NaN, accuracy: acc }, className: per.map((p) => p.className).join(', ') }
-  }
-  const a = labelsOf(train)
-  const b = labelsOf(val)
-  return a && b ? majorityClass(a.labels, b.labels, a.classes) : null
-}
-
-function describeEnd(reason: DoneReason, s: RunSummary, val: Encoded): string {
+function describeEnd(task: Task, reason: DoneReason, s: RunSummary, val: Encoded): string {
   const epochs = `${s.epochs} epoch${s.epochs === 1 ? '' : 's'}`
-  const metric =
-    val.kind === 'lm'
-      ? `best validation perplexity ${fmt(s.best.perplexity)} (line to beat: ${s.baselineName} ${fmt(s.baseline.perplexity)})`
-      : valuesOf(val)
-        ? `best validation RMSE ${fmtNum(s.best.rmse)} ${valuesOf(val)!.scale.name} (line to beat: ${s.baselineName} ${fmtNum(s.baseline.rmse)})`
-        : `best validation accuracy ${pct(s.best.accuracy)} (line to beat: ${s.baselineName} ${pct(s.baseline.accuracy)})`
   const head = { finished: 'Training complete', stopped: 'Training stopped', 'early-stopped': 'Stopped early (validation stopped improving)', diverged: 'Training diverged' }[reason]
-  return `${head} — ${epochs}, ${metric}`
-}
-
-const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
-const fmt = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2))
-const fmtNum = (x: number | undefined) => (x === undefined ? '–' : x.toPrecision(4))
-
-/** Leading blocks to cache at this epoch, and whether the cache can hold final pooled features. */
-function cachePlan(model: Body, tuning: Tuning, s: Settings, epoch: number): { blocks: number; pooled: boolean } {
-  const n = model.config.nLayers
-  const blocks = frozenPrefixBlocks(model, s, epoch, [tuning.lora, tuning.adapters].filter((t): t is Lora | Adapters => t !== null))
-  const lnfFrozen = !trainableBlocks(n, s, epoch).has(n)
-  return { blocks, pooled: blocks === n && lnfFrozen }
-}
-
-/** The cache for this epoch's frozen prefix: the old one while the plan is unchanged. */
-function planCache(model: Body, tuning: Tuning, train: Encoded, val: Encoded, s: Settings, epoch: number, old: Cache | null): Cache {
-  const plan = cachePlan(model, tuning, s, epoch)
-  if (old && old.prefixBlocks === plan.blocks && old.pooled === plan.pooled) return old
-  old?.dispose()
-  return new FeatureCache(plan.blocks, plan.pooled, { train: train.n, val: val.n })
-}
-
-/** Runs the frozen prefix (no dropout, no gradient) for rows of `idx` not cached yet. */
-async function fillCache(model: Body, tuning: Tuning, cache: Cache, source: BatchSource, side: 'train' | 'val', idx: number[]): Promise<void> {
-  const set = source.set
-  // Images stored outside memory are loaded here, before the synchronous tidy; cached rows are not loaded again.
-  const need = cache.active ? idx.filter((r) => !cache.has(side, r)) : idx
-  if (need.length) await prefetchImages(set, need)
-  await cache.ensure(side, idx, model.rowsPerPass ?? 64, (part) => {
-    const { tokens, mask } = source.inputs(part)
-    return frozenPrefix(model, tuning, cache, tokens, mask, set.kind)
-  })
-}
-
-/** What the cache holds for a batch of inputs: the frozen blocks' output, or pooled features. */
-function frozenPrefix(model: Body, tuning: Tuning, cache: Cache, tokens: tf.Tensor, mask: tf.Tensor2D, kind: Encoded['kind']): tf.Tensor {
-  if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, { hooks: tuning.hooks })
-  const hidden = model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks })
-  return kind !== 'lm' ? model.pool(hidden, mask) : hidden
-}
-
-/** A training batch of augmented images: the raw pixels of `idx`, augmented on the device
- *  (engine/data/images/augment.ts), then run through the frozen prefix here instead of being
- *  read from the cache, in the form gatherBatch would give. Call inside tf.tidy, outside
- *  the gradient (the prefix is frozen). */
-function augmentedBatch(model: Body, tuning: Tuning, source: BatchSource, cache: Cache, idx: number[], opts: AugmentOptions, seed: number): Batch {
-  const set = source.set
-  if (set.kind !== 'image') throw new Error('Augmentation applies to image data only')
-  const rows = source.rows(idx, true)
-  const mask = rows.inputs!.mask
-  const pixels = augmentBatch(rows.inputs!.tokens as tf.Tensor4D, opts, seed, set.norm ?? SYMMETRIC)
-  const input = cache.active ? frozenPrefix(model, tuning, cache, pixels, mask, set.kind) : pixels
-  return { input, ...(cache.pooled ? {} : { mask }), ...(rows.labels ? { labels: rows.labels } : {}) }
-}
-
-interface Batch {
-  input: tf.Tensor // tokens [B, T] int32, cached prefix [B, T, D] or pooled [B, D]
-  mask?: tf.Tensor2D // [B, T]; absent when the cache holds pooled features (nothing left to pool)
-  labels?: tf.Tensor1D // classification
-  values?: tf.Tensor1D // regression: standardised targets
-  targets?: tf.Tensor2D // lm: next ids [B, T]
-  taskLabels?: Map<string, tf.Tensor1D> // multitask: labels per task name
-}
-
-function range(a: number, b: number): number[] {
-  return Array.from({ length: b - a }, (_, i) => a + i)
-}
-
-/** A training or evaluation batch: the cached prefix or pooled features when the cache holds
- *  them, else the raw inputs, with the mask for pooling and the targets. */
-function gatherBatch(source: BatchSource, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
-  const set = source.set
-  // Pooled features need neither tokens nor a mask: building them was two uploads per
-  // head-only step for nothing. Cached image rows need no pixels (they may not be loaded).
-  const cachedImages = cache.active && set.kind === 'image'
-  const rows = source.rows(idx, !cache.pooled && !cachedImages)
-  const mask = cache.pooled ? undefined : (rows.inputs?.mask ?? (tf.ones([idx.length, 1]) as tf.Tensor2D))
-  const input = cache.active ? cache.gather(side, idx) : rows.inputs!.tokens
-  const targets = rows.inputs?.targets
-  return { input, ...(mask ? { mask } : {}), ...(rows.labels ? { labels: rows.labels } : {}), ...(rows.values ? { values: rows.values } : {}), ...(targets ? { targets } : {}), ...(rows.taskLabels ? { taskLabels: rows.taskLabels } : {}) }
-}
-
-/** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
-function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor {
-  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }) }
-  if (cache.pooled) return batch.input
-  const x = cache.active ? batch.input : model.embed(batch.input, opts)
-  const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
-  return tuning.head ? model.pool(hidden, batch.mask!) : hidden
-}
-
-/** Logits for a batch, starting from whatever the cache already computed. */
-function logitsOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor {
-  const features = featuresOf(model, tuning, batch, cache, s, training, seed)
-  if (tuning.head) return tuning.head.apply(features as tf.Tensor2D, training, s.dropout, seed)
-  if (!(model instanceof TinyGpt)) throw new Error('Language modelling needs the text transformer.')
-  return model.lmLogits(features as tf.Tensor3D)
-}
-
-function lossOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Scalar {
-  if (tuning.multi && batch.taskLabels) {
-    // Multitask: the weighted sum of every head's loss on the shared features.
-    const outputs = tuning.multi.apply(featuresOf(model, tuning, batch, cache, s, training, seed) as tf.Tensor2D, training, s.dropout, seed)
-    return tuning.multi.loss(outputs, batch.taskLabels, training ? s.labelSmoothing : 0)
-  }
-  const logits = logitsOf(model, tuning, batch, cache, s, training, seed)
-  if (batch.labels) return softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, training ? s.labelSmoothing : 0)
-  if (batch.values) return headLoss('regression', logits as tf.Tensor2D, batch.values)
-  return maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask!)
+  return `${head} — ${epochs}, ${task.describeBest(s, val)}`
 }
 
 /** Loss and task metrics on a whole set, in batches, reading values with await. */
 export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val', source = BatchSource.host(set)): Promise<Metrics> {
-  const tasks = tasksOf(set)
-  if (tuning.multi && tasks) return evaluateTasks(model, tuning, tuning.multi, source, tasks, cache, side)
-  if (valuesOf(set)) return evaluateRegression(model, tuning, source, valuesOf(set)!, cache, side)
-  const lab = labelsOf(set)
-  let lossSum = 0
-  const preds: number[] = []
-  const truth: number[] = []
-  for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
-    const idx = range(start, Math.min(set.n, start + rows))
-    await fillCache(model, tuning, cache, source, side, idx)
-    const [lossT, predT] = tf.tidy(() => {
-      const batch = gatherBatch(source, cache, side, idx)
-      const logits = logitsOf(model, tuning, batch, cache, tuning.settings, false)
-      if (batch.labels) return [softmaxCrossEntropy(logits as tf.Tensor2D, batch.labels, 0), tf.argMax(logits, 1)]
-      return [maskedTokenCrossEntropy(logits as tf.Tensor3D, batch.targets!, batch.mask!), tf.scalar(0)]
-    })
-    lossSum += ((await lossT.data())[0] ?? NaN) * idx.length
-    if (lab) {
-      preds.push(...(await predT.data()))
-      idx.forEach((r) => truth.push(lab.labels[r]!))
-    }
-    tf.dispose([lossT, predT])
-  }
-  const loss = lossSum / Math.max(set.n, 1)
-  if (!lab) return { loss, perplexity: perplexity(loss) }
-  const cm = confusionMatrix(truth, preds, lab.classes.length)
-  return { loss, accuracy: accuracy(truth, preds), macroF1: macroF1(cm), confusion: cm }
-}
-
-/** Regression: MSE on standardised targets as the loss; MAE and RMSE in the target's units. */
-async function evaluateRegression(model: Body, tuning: Tuning, source: BatchSource, target: NonNullable<ReturnType<typeof valuesOf>>, cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
-  const set = source.set
-  const preds = new Float32Array(set.n)
-  for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
-    const idx = range(start, Math.min(set.n, start + rows))
-    await fillCache(model, tuning, cache, source, side, idx)
-    const out = tf.tidy(() => logitsOf(model, tuning, gatherBatch(source, cache, side, idx), cache, tuning.settings, false).reshape([-1]))
-    preds.set(await out.data(), start)
-    out.dispose()
-  }
-  return regressionMetrics(preds, target.values, target.scale)
-}
-
-/** Multitask evaluation: each head's loss, accuracy and macro-F1 on its own label column. */
-async function evaluateTasks(model: Body, tuning: Tuning, multi: MultiHead, source: BatchSource, tasks: TaskLabels[], cache: Cache, side: 'train' | 'val'): Promise<Metrics> {
-  const set = source.set
-  const lossSums = tasks.map(() => 0)
-  const preds: number[][] = tasks.map(() => [])
-  const truth: number[][] = tasks.map(() => [])
-  for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
-    const idx = range(start, Math.min(set.n, start + rows))
-    await fillCache(model, tuning, cache, source, side, idx)
-    const parts = tf.tidy(() => {
-      const batch = gatherBatch(source, cache, side, idx)
-      const outputs = multi.apply(featuresOf(model, tuning, batch, cache, tuning.settings, false) as tf.Tensor2D, false)
-      return tasks.map((t) => {
-        const out = outputs.get(t.name)!
-        return [softmaxCrossEntropy(out, batch.taskLabels!.get(t.name)!, 0), tf.argMax(out, 1)] as const
-      })
-    })
-    for (const [i, [lossT, predT]] of parts.entries()) {
-      lossSums[i]! += ((await lossT.data())[0] ?? NaN) * idx.length
-      preds[i]!.push(...(await predT.data()))
-      idx.forEach((r) => truth[i]!.push(tasks[i]!.labels[r]!))
-    }
-    tf.dispose(parts.flat())
-  }
-  return multitaskMetrics(tasks, multi.weights, truth, preds, lossSums.map((l) => l / Math.max(set.n, 1)))
+  return taskFor(set, tuning).evaluate(model, tuning, source, cache, side)
 }
 
 export type { Param }

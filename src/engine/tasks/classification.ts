@@ -1,0 +1,50 @@
+/** Classification (text, image or tabular rows → one class): cross-entropy with label
+ *  smoothing; accuracy, macro-F1 and the confusion matrix; the line to beat is the best of
+ *  the majority class, the zero-shot LM and the untrained head. */
+import * as tf from '@tensorflow/tfjs'
+import type { Metrics } from '../types/metrics'
+import { lineToBeat, majorityClass } from '../train/baselines'
+import { labelsOf } from '../train/encoded'
+import { evalBatch, fillCache, gatherBatch, headLogits, range } from '../train/forward'
+import { softmaxCrossEntropy } from '../train/losses'
+import { accuracy, confusionMatrix, macroF1 } from '../train/metrics'
+import { pct, type Task } from './task'
+
+export const classification: Task = {
+  name: 'classification',
+  hasAccuracy: true,
+  loss(model, tuning, batch, cache, s, training, seed) {
+    return softmaxCrossEntropy(headLogits(model, tuning, batch, cache, s, training, seed), batch.labels!, training ? s.labelSmoothing : 0)
+  },
+  async evaluate(model, tuning, source, cache, side) {
+    const set = source.set
+    const lab = labelsOf(set)!
+    let lossSum = 0
+    const preds: number[] = []
+    const truth: number[] = []
+    for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
+      const idx = range(start, Math.min(set.n, start + rows))
+      await fillCache(model, tuning, cache, source, side, idx)
+      const [lossT, predT] = tf.tidy(() => {
+        const batch = gatherBatch(source, cache, side, idx)
+        const logits = headLogits(model, tuning, batch, cache, tuning.settings, false)
+        return [softmaxCrossEntropy(logits, batch.labels!, 0), tf.argMax(logits, 1)]
+      })
+      lossSum += ((await lossT.data())[0] ?? NaN) * idx.length
+      preds.push(...(await predT.data()))
+      idx.forEach((r) => truth.push(lab.labels[r]!))
+      tf.dispose([lossT, predT])
+    }
+    const loss = lossSum / Math.max(set.n, 1)
+    const cm = confusionMatrix(truth, preds, lab.classes.length)
+    return { loss, accuracy: accuracy(truth, preds), macroF1: macroF1(cm), confusion: cm }
+  },
+  trainMetrics: (loss): Metrics => ({ loss }),
+  baseline({ untrained, train, val, zeroShot, zeroShotNote }) {
+    const a = labelsOf(train)
+    const b = labelsOf(val)!
+    const majority = a ? majorityClass(a.labels, b.labels, a.classes) : null
+    return lineToBeat(untrained, b.classes.length, zeroShot, majority, zeroShotNote)
+  },
+  describeBest: (s) => `best validation accuracy ${pct(s.best.accuracy)} (line to beat: ${s.baselineName} ${pct(s.baseline.accuracy)})`,
+}

@@ -1,0 +1,45 @@
+/** Language modelling (next token at every position): cross-entropy over the vocabulary on
+ *  the real tokens; loss and perplexity; the line to beat is the pretrained model itself. */
+import * as tf from '@tensorflow/tfjs'
+import type { Metrics } from '../types/metrics'
+import type { Body } from '../models/body'
+import { evalBatch, featuresOf, fillCache, gatherBatch, range, type Batch, type Cache } from '../train/forward'
+import type { Tuning } from '../train/fineTune'
+import { maskedTokenCrossEntropy } from '../train/losses'
+import { perplexity } from '../train/metrics'
+import type { Seed } from '../train/seeds'
+import type { Settings } from '../../settings/types'
+import { fmt, type Task } from './task'
+
+/** Next-token logits [B, T, V] from the body's own output layer. */
+function lmLogits(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor3D {
+  if (!model.lmLogits) throw new Error('Language modelling needs the text transformer.')
+  return model.lmLogits(featuresOf(model, tuning, batch, cache, s, training, seed) as tf.Tensor3D)
+}
+
+export const languageModelling: Task = {
+  name: 'language-modelling',
+  hasAccuracy: false,
+  loss(model, tuning, batch, cache, s, training, seed) {
+    return maskedTokenCrossEntropy(lmLogits(model, tuning, batch, cache, s, training, seed), batch.targets!, batch.mask!)
+  },
+  async evaluate(model, tuning, source, cache, side) {
+    const set = source.set
+    let lossSum = 0
+    for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
+      const idx = range(start, Math.min(set.n, start + rows))
+      await fillCache(model, tuning, cache, source, side, idx)
+      const lossT = tf.tidy(() => {
+        const batch = gatherBatch(source, cache, side, idx)
+        return maskedTokenCrossEntropy(lmLogits(model, tuning, batch, cache, tuning.settings, false), batch.targets!, batch.mask!)
+      })
+      lossSum += ((await lossT.data())[0] ?? NaN) * idx.length
+      lossT.dispose()
+    }
+    const loss = lossSum / Math.max(set.n, 1)
+    return { loss, perplexity: perplexity(loss) }
+  },
+  trainMetrics: (loss): Metrics => ({ loss, perplexity: perplexity(loss) }),
+  baseline: ({ untrained }) => ({ metrics: untrained, note: 'the pretrained model before fine-tuning', name: 'pretrained model' }),
+  describeBest: (s) => `best validation perplexity ${fmt(s.best.perplexity)} (line to beat: ${s.baselineName} ${fmt(s.baseline.perplexity)})`,
+}

@@ -1,0 +1,33 @@
+/** Regression (text or tabular rows → a number): MSE on standardised targets; MAE and RMSE
+ *  in the target's units; the line to beat is always predicting the training mean. */
+import * as tf from '@tensorflow/tfjs'
+import type { Metrics } from '../types/metrics'
+import { valuesOf } from '../train/encoded'
+import { evalBatch, fillCache, gatherBatch, headLogits, range } from '../train/forward'
+import { regressionBaseline, regressionMetrics } from '../train/regression'
+import { headLoss } from '../tuning/heads'
+import { fmtNum, type Task } from './task'
+
+export const regression: Task = {
+  name: 'regression',
+  hasAccuracy: false,
+  loss(model, tuning, batch, cache, s, training, seed) {
+    return headLoss('regression', headLogits(model, tuning, batch, cache, s, training, seed), batch.values!)
+  },
+  async evaluate(model, tuning, source, cache, side) {
+    const set = source.set
+    const target = valuesOf(set)!
+    const preds = new Float32Array(set.n)
+    for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
+      const idx = range(start, Math.min(set.n, start + rows))
+      await fillCache(model, tuning, cache, source, side, idx)
+      const out = tf.tidy(() => headLogits(model, tuning, gatherBatch(source, cache, side, idx), cache, tuning.settings, false).reshape([-1]))
+      preds.set(await out.data(), start)
+      out.dispose()
+    }
+    return regressionMetrics(preds, target.values, target.scale)
+  },
+  trainMetrics: (loss): Metrics => ({ loss }),
+  baseline: ({ untrained, val }) => ({ ...regressionBaseline(valuesOf(val)!, untrained), name: 'training mean' }),
+  describeBest: (s, val) => `best validation RMSE ${fmtNum(s.best.rmse)} ${valuesOf(val)!.scale.name} (line to beat: ${s.baselineName} ${fmtNum(s.baseline.rmse)})`,
+}

@@ -1,0 +1,119 @@
+/**
+ * The forward pass the loop and every task share: which leading blocks are frozen and
+ * cached, filling that cache, gathering a batch (cached prefix, pooled features or raw
+ * inputs) and running the rest of the body to features. Tasks (engine/tasks/) turn the
+ * features into a loss and metrics; none of this knows which task or model kind runs.
+ */
+import * as tf from '@tensorflow/tfjs'
+import type { Settings } from '../../settings/types'
+import type { Body } from '../models/body'
+import type { Adapters } from '../tuning/adapters'
+import { frozenPrefixBlocks, trainableBlocks } from '../tuning/freeze'
+import type { Lora } from '../tuning/lora'
+import { FeatureCache } from './featureCache'
+import { prefetchImages } from './imageBatches'
+import { augmentBatch, type AugmentOptions } from '../data/images/augment'
+import { SYMMETRIC } from '../data/images/pixels'
+import type { BatchSource } from './batchSource'
+import type { Seed } from './seeds'
+import type { Encoded } from './encoded'
+import type { Tuning } from './fineTune'
+
+export type Cache = FeatureCache
+
+const EVAL_BATCH = 64
+/** Rows per evaluation pass: 64, or fewer where the body says a pass of 64 would not fit
+ *  (a 224 px MobileNet on the wasm heap). */
+export const evalBatch = (model: Body) => Math.min(EVAL_BATCH, model.rowsPerPass ?? EVAL_BATCH)
+
+/** Leading blocks to cache at this epoch, and whether the cache can hold final pooled features. */
+export function cachePlan(model: Body, tuning: Tuning, s: Settings, epoch: number): { blocks: number; pooled: boolean } {
+  const n = model.config.nLayers
+  const blocks = frozenPrefixBlocks(model, s, epoch, [tuning.lora, tuning.adapters].filter((t): t is Lora | Adapters => t !== null))
+  const lnfFrozen = !trainableBlocks(n, s, epoch).has(n)
+  return { blocks, pooled: blocks === n && lnfFrozen }
+}
+
+/** The cache for this epoch's frozen prefix: the old one while the plan is unchanged. */
+export function planCache(model: Body, tuning: Tuning, train: Encoded, val: Encoded, s: Settings, epoch: number, old: Cache | null): Cache {
+  const plan = cachePlan(model, tuning, s, epoch)
+  if (old && old.prefixBlocks === plan.blocks && old.pooled === plan.pooled) return old
+  old?.dispose()
+  return new FeatureCache(plan.blocks, plan.pooled, { train: train.n, val: val.n })
+}
+
+/** Runs the frozen prefix (no dropout, no gradient) for rows of `idx` not cached yet. */
+export async function fillCache(model: Body, tuning: Tuning, cache: Cache, source: BatchSource, side: 'train' | 'val', idx: number[]): Promise<void> {
+  const set = source.set
+  // Images stored outside memory are loaded here, before the synchronous tidy; cached rows are not loaded again.
+  const need = cache.active ? idx.filter((r) => !cache.has(side, r)) : idx
+  if (need.length) await prefetchImages(set, need)
+  await cache.ensure(side, idx, model.rowsPerPass ?? 64, (part) => {
+    const { tokens, mask } = source.inputs(part)
+    return frozenPrefix(model, tuning, cache, tokens, mask)
+  })
+}
+
+/** What the cache holds for a batch of inputs: the frozen blocks' output, or pooled features. */
+export function frozenPrefix(model: Body, tuning: Tuning, cache: Cache, tokens: tf.Tensor, mask: tf.Tensor2D): tf.Tensor {
+  if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, { hooks: tuning.hooks })
+  const hidden = model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks })
+  // A head reads pooled features; without one (language modelling) every position's state.
+  return tuning.head ? model.pool(hidden, mask) : hidden
+}
+
+/** A training batch of augmented images: the raw pixels of `idx`, augmented on the device
+ *  (engine/data/images/augment.ts), then run through the frozen prefix here instead of being
+ *  read from the cache, in the form gatherBatch would give. Call inside tf.tidy, outside
+ *  the gradient (the prefix is frozen). */
+export function augmentedBatch(model: Body, tuning: Tuning, source: BatchSource, cache: Cache, idx: number[], opts: AugmentOptions, seed: number): Batch {
+  const set = source.set
+  if (set.kind !== 'image') throw new Error('Augmentation applies to image data only')
+  const rows = source.rows(idx, true)
+  const mask = rows.inputs!.mask
+  const pixels = augmentBatch(rows.inputs!.tokens as tf.Tensor4D, opts, seed, set.norm ?? SYMMETRIC)
+  const input = cache.active ? frozenPrefix(model, tuning, cache, pixels, mask) : pixels
+  return { input, ...(cache.pooled ? {} : { mask }), ...(rows.labels ? { labels: rows.labels } : {}) }
+}
+
+export interface Batch {
+  input: tf.Tensor // tokens [B, T] int32, cached prefix [B, T, D] or pooled [B, D]
+  mask?: tf.Tensor2D // [B, T]; absent when the cache holds pooled features (nothing left to pool)
+  labels?: tf.Tensor1D // classification
+  values?: tf.Tensor1D // regression: standardised targets
+  targets?: tf.Tensor2D // lm: next ids [B, T]
+  taskLabels?: Map<string, tf.Tensor1D> // multitask: labels per task name
+}
+
+export function range(a: number, b: number): number[] {
+  return Array.from({ length: b - a }, (_, i) => a + i)
+}
+
+/** A training or evaluation batch: the cached prefix or pooled features when the cache holds
+ *  them, else the raw inputs, with the mask for pooling and the targets. */
+export function gatherBatch(source: BatchSource, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
+  const set = source.set
+  // Pooled features need neither tokens nor a mask: building them was two uploads per
+  // head-only step for nothing. Cached image rows need no pixels (they may not be loaded).
+  const cachedImages = cache.active && set.kind === 'image'
+  const rows = source.rows(idx, !cache.pooled && !cachedImages)
+  const mask = cache.pooled ? undefined : (rows.inputs?.mask ?? (tf.ones([idx.length, 1]) as tf.Tensor2D))
+  const input = cache.active ? cache.gather(side, idx) : rows.inputs!.tokens
+  const targets = rows.inputs?.targets
+  return { input, ...(mask ? { mask } : {}), ...(rows.labels ? { labels: rows.labels } : {}), ...(rows.values ? { values: rows.values } : {}), ...(targets ? { targets } : {}), ...(rows.taskLabels ? { taskLabels: rows.taskLabels } : {}) }
+}
+
+/** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
+export function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor {
+  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }) }
+  if (cache.pooled) return batch.input
+  const x = cache.active ? batch.input : model.embed(batch.input, opts)
+  const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
+  return tuning.head ? model.pool(hidden, batch.mask!) : hidden
+}
+
+/** The task head's output for a batch (classification logits or one regression value). */
+export function headLogits(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor2D {
+  if (!tuning.head) throw new Error('This task needs a head on the model: the run built none.')
+  return tuning.head.apply(featuresOf(model, tuning, batch, cache, s, training, seed) as tf.Tensor2D, training, s.dropout, seed)
+}
