@@ -181,10 +181,10 @@ test.describe('bad input: a clear alert, nothing lost', () => {
       await expectRefused(studio, page, 'oneclass.csv', /only one class \("a"\)/)
     })
     await test.step('over the size limit (lowered for the test)', async () => {
-      await page.evaluate(() => (window as unknown as { __setDataLimits: (l: { maxBytes: number }) => void }).__setDataLimits({ maxBytes: 2048 }))
+      await page.evaluate(() => (window as unknown as { __setDataLimits: (l: { maxBytes: number }) => void }).__setDataLimits({ maxBytes: 2000 }))
       await studio.uploadDataset('big.csv', smallSpamHam(40))
-      await expectRefused(studio, page, 'big.csv', /the limit is 2\.0 kB/)
-      await page.evaluate(() => (window as unknown as { __setDataLimits: (l: { maxBytes: number }) => void }).__setDataLimits({ maxBytes: 200 * 1024 * 1024 }))
+      await expectRefused(studio, page, 'big.csv', /the limit is 2\.00 kB/)
+      await page.evaluate(() => (window as unknown as { __setDataLimits: (l: { maxBytes: number }) => void }).__setDataLimits({ maxBytes: 200e6 }))
     })
   })
 

@@ -52,7 +52,7 @@ describe('DataHost: tables', () => {
     const { h, last } = host()
     await h.handle({ type: 'setDataLimits', maxBytes: 100 })
     await h.load({ type: 'loadDataset', source: { kind: 'file', file: file('big.csv', CSV) } })
-    expect(last('error')!.message).toMatch(/big\.csv is .*the limit is 100 bytes/)
+    expect(last('error')!.message).toMatch(/big\.csv is .*the limit is 100 B/)
     expect(h.dataset).toBeNull()
   })
 

@@ -3,6 +3,7 @@
  * replacement characters), binary detection, a size limit, and progress.
  */
 import type { DataError } from './types'
+import { formatBytes } from '../../format/format'
 
 export type ByteInput =
   | Uint8Array
@@ -28,11 +29,6 @@ export interface DecodeOptions {
 
 const DEFAULT_CHUNK_BYTES = 1 << 20
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`
-}
 
 export function tooLargeError(file: string, bytes: number, maxBytes: number, atLeast: boolean): DataError {
   return {

@@ -100,7 +100,7 @@ export interface ParseProgress {
 }
 
 /** Files above this are refused: rows are held in memory as strings. */
-export const MAX_DATASET_BYTES = 200 * 1024 * 1024
+export const MAX_DATASET_BYTES = 200e6 // 200 MB, written as src/format writes sizes
 
 /** At most this many rejections are listed one by one (all are counted). */
 export const MAX_REJECTIONS_LISTED = 1000

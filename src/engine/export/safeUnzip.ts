@@ -1,5 +1,6 @@
 import { unzipSync } from 'fflate'
 import { crc32 } from './crc32'
+import { formatBytes } from '../../format/format'
 
 /** Reads a zip someone handed us without trusting it: every entry's declared size is
  *  checked against limits BEFORE anything is inflated (fflate inflates into a buffer of
@@ -27,7 +28,7 @@ interface DirEntry {
   method: number
 }
 
-const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`
+const MiB = formatBytes // sizes as everywhere else (src/format)
 
 /** Entry name → bytes. Throws an Error whose message names the file and what is wrong. */
 export function safeUnzip(bytes: Uint8Array, fileName: string, limits: UnzipLimits = DEFAULT_UNZIP_LIMITS): Map<string, Uint8Array> {

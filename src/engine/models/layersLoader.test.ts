@@ -132,7 +132,7 @@ describe('loading a layers model', () => {
   it('refuses a model over the memory budget before downloading any weights', async () => {
     const { fetchFn, requests } = fakeFetch(files)
     const e = await failure(loadAnyModel(URL_, { fetchFn, budgetBytes: 1000, cache: null }))
-    expect(e.message).toMatch(/budget for one model on this device is 0\.00 MB/)
+    expect(e.message).toMatch(/budget for one model on this device is 1\.00 kB/)
     expect(e.message).toMatch(/Nothing was downloaded/)
     expect(requests).toEqual([URL_])
   })

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { ModelCache } from '../storage/modelCache'
 import { readBody } from './modelFetch'
 import { fileName, ModelLoadError, resolveNextTo } from './modelLoadError'
+import { formatBytes } from '../../format/format'
 
 /** Loads a TensorFlow.js LAYERS model (model.json + weight shards) with byte-level download
  *  progress, a memory check before downloading, and errors that name the file, URL or layer.
@@ -53,7 +54,7 @@ export function defaultMemoryBudget(deviceMemoryGb?: number): number {
   return Math.round((gb * 2 ** 30) / 8)
 }
 
-export const mb = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 2 : 0)} MB`
+export const mb = (bytes: number) => formatBytes(bytes)
 
 /** fetch, with the failures a person can act on spelled out (CORS, 404, …). */
 export async function fetchExplained(fetchFn: FetchFn, url: string): Promise<Response> {

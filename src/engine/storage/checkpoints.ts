@@ -1,6 +1,7 @@
 import type { StudioDb } from './db'
 import { bestOf } from '../../shared/bestCheckpoint'
 import type { CheckpointBlob, CheckpointMeta, EstimateFn, StorageError, StorageResult } from './types'
+import { formatBytes } from '../../format/format'
 
 export { bestOf } // the page marks the best checkpoint with the same rule
 
@@ -58,7 +59,7 @@ export async function saveCheckpoint(
 }
 
 export function quotaError(needed: number, available: number | null): StorageError {
-  const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`
+  const mb = formatBytes
   return {
     kind: 'quota',
     needed,

@@ -5,6 +5,7 @@
  */
 import type { DataError } from '../types'
 import type { ImageMime, ImageRejection } from './types'
+import { formatBytes } from '../../../format/format'
 
 export interface ImageLimits {
   /** Most files (images or not) in one upload. */
@@ -132,9 +133,5 @@ export function planImageFiles(file: string, entries: readonly FileEntry[], limi
   }
 }
 
-function mb(n: number): string {
-  return `${(n / (1024 * 1024)).toFixed(0)} MB`
-}
-function kb(n: number): string {
-  return `${(n / 1024).toFixed(1)} kB`
-}
+const mb = formatBytes
+const kb = formatBytes
