@@ -15,6 +15,7 @@ import type { Settings } from '../settings/types'
 import type { StorageCommand, StorageFault } from './checkpointProtocol'
 import type { DatasetSummary, DoneReason, FromWorker, Metrics, RunSummary } from './protocol'
 import type { TrainedModel } from './trainedModel'
+import { formatDateTime } from '../format/format'
 
 /** The part of the handler's session these commands read and change. */
 export interface CheckpointSessionView {
@@ -175,7 +176,7 @@ export class CheckpointHost {
       ? { ...prior, status: 'running', updatedAt: now, settings, steps: [...prior.steps], epochs: [...prior.epochs] } // copies: the series posted for the resume must not grow
       : {
           id: runId,
-          name: `${d?.name ?? 'data'} · ${settings.method} · ${new Date(now).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' })}`,
+          name: `${d?.name ?? 'data'} · ${settings.method} · ${formatDateTime(now, false)}`,
           status: 'running',
           startedAt: now,
           updatedAt: now,

@@ -5,7 +5,7 @@
  */
 import type { DataError } from '../types'
 import type { ImageMime, ImageRejection } from './types'
-import { formatBytes } from '../../../format/format'
+import { formatBytes, formatCount } from '../../../format/format'
 
 export interface ImageLimits {
   /** Most files (images or not) in one upload. */
@@ -73,7 +73,7 @@ function isClutter(path: string): boolean {
 export function planImageFiles(file: string, entries: readonly FileEntry[], limits: ImageLimits = DEFAULT_IMAGE_LIMITS): PlanResult {
   const fail = (message: string, field?: string): PlanResult => ({ ok: false, error: { file, message, ...(field ? { field } : {}) } })
   if (entries.length > limits.maxFiles) {
-    return fail(`${file} has ${entries.length.toLocaleString('en')} files; the limit is ${limits.maxFiles.toLocaleString('en')}. Upload fewer images (a sample of each class).`)
+    return fail(`${file} has ${formatCount(entries.length)} files; the limit is ${formatCount(limits.maxFiles)}. Upload fewer images (a sample of each class).`)
   }
   let total = 0
   for (const e of entries) {
