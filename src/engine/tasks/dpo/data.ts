@@ -1,5 +1,5 @@
 import type { LmTokenizer } from '../lm'
-import { checkMessages, encodeSft, type ChatFormat, type ChatMessage, type RowProblem, type SftExample, type SftRow } from '../sft/data'
+import { checkMessages, encodeSft, readJsonlRows, type ChatFormat, type ChatMessage, type RowProblem, type SftExample, type SftRow } from '../sft/data'
 
 /**
  * Preference pairs for DPO: JSON Lines with `prompt`, `chosen`, `rejected`, either
@@ -60,21 +60,7 @@ export function dpoRowFromObject(obj: unknown, row: number): DpoRow | RowProblem
 }
 
 export function parseDpoJsonl(text: string, fileName = 'the file'): ParsedDpo {
-  const rows: DpoRow[] = []
-  const problems: RowProblem[] = []
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return
-    let obj: unknown
-    try {
-      obj = JSON.parse(line)
-    } catch {
-      problems.push({ row: i + 1, message: `Row ${i + 1} is not valid JSON: each line of a JSON Lines file is one complete object.` })
-      return
-    }
-    const r = dpoRowFromObject(obj, i + 1)
-    if ('kind' in r) rows.push(r)
-    else problems.push(r)
-  })
+  const { rows, problems } = readJsonlRows(text, dpoRowFromObject)
   if (rows.length === 0) {
     throw new Error(problems.length ? `${fileName} has no usable pair: ${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}` : `${fileName} has no rows: add lines of {"prompt": …, "chosen": …, "rejected": …}.`)
   }

@@ -104,7 +104,15 @@ export function sftRowFromObject(obj: unknown, row: number): SftRow | RowProblem
 
 /** JSON Lines: one object per line; blank lines skipped; the row is the line number. */
 export function parseSftJsonl(text: string, fileName = 'the file'): ParsedSft {
-  const rows: SftRow[] = []
+  const { rows, problems } = readJsonlRows(text, sftRowFromObject)
+  refuseIfNothing(rows.length, problems, fileName)
+  return { rows, problems }
+}
+
+/** The lines of a JSON Lines file as rows, each object read by `fromObject` (row = line
+ *  number); a line that is not JSON, or an object refused, becomes a named problem. */
+export function readJsonlRows<R extends { kind: string }>(text: string, fromObject: (obj: unknown, row: number) => R | RowProblem): { rows: R[]; problems: RowProblem[] } {
+  const rows: R[] = []
   const problems: RowProblem[] = []
   text.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === '') return
@@ -115,11 +123,10 @@ export function parseSftJsonl(text: string, fileName = 'the file'): ParsedSft {
       problems.push(problem(i + 1, `Row ${i + 1} is not valid JSON: each line of a JSON Lines file is one complete object.`))
       return
     }
-    const r = sftRowFromObject(obj, i + 1)
+    const r = fromObject(obj, i + 1)
     if ('kind' in r) rows.push(r)
     else problems.push(r)
   })
-  refuseIfNothing(rows.length, problems, fileName)
   return { rows, problems }
 }
 
