@@ -7,10 +7,11 @@ import { layersKind } from './layers'
 import { wholeLayersKind } from './tabular'
 import { tinyCnnKind } from './tinyCnn'
 import { tinyGptKind } from './tinyGpt'
+import { hfKind } from './hf'
 
 export type { BodyKind }
 
-const KINDS: readonly BodyKind<never>[] = [tinyGptKind, tinyCnnKind, layersKind, wholeLayersKind] as unknown as BodyKind<never>[]
+const KINDS: readonly BodyKind<never>[] = [tinyGptKind, hfKind, tinyCnnKind, layersKind, wholeLayersKind] as unknown as BodyKind<never>[]
 
 /** The adapter that declares `model`. */
 export function bodyKindOf(model: Body): BodyKind {

@@ -40,6 +40,8 @@ export interface ForwardOptions {
   dropout?: number // residual/attention dropout rate while training
   hooks?: ForwardHooks
   seed?: Seed // the step's seed: every dropout mask of the pass derives from it (train/seeds.ts)
+  /** [B, T] 1 on real tokens: encoders (BERT) keep padding out of attention; causal bodies ignore it. */
+  attentionMask?: tf.Tensor2D
 }
 
 export const LINEAR_LAYERS = ['attn.qkv', 'attn.proj', 'mlp.fc', 'mlp.out'] as const

@@ -56,8 +56,9 @@ export async function fillCache(model: Body, tuning: Tuning, cache: Cache, sourc
 
 /** What the cache holds for a batch of inputs: the frozen blocks' output, or pooled features. */
 export function frozenPrefix(model: Body, tuning: Tuning, cache: Cache, tokens: tf.Tensor, mask: tf.Tensor2D): tf.Tensor {
-  if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, { hooks: tuning.hooks })
-  const hidden = model.forwardFrom(model.prefix(tokens, 0), 0, { hooks: tuning.hooks })
+  const opts = { hooks: tuning.hooks, attentionMask: mask }
+  if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, opts)
+  const hidden = model.forwardFrom(model.prefix(tokens, 0, opts), 0, opts)
   // A head reads pooled features; without one (language modelling) every position's state.
   return tuning.head ? model.pool(hidden, mask) : hidden
 }
@@ -105,7 +106,7 @@ export function gatherBatch(source: BatchSource, cache: Cache, side: 'train' | '
 
 /** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
 export function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor {
-  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }) }
+  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }), ...(batch.mask ? { attentionMask: batch.mask } : {}) }
   if (cache.pooled) return batch.input
   const x = cache.active ? batch.input : model.embed(batch.input, opts)
   const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)

@@ -69,7 +69,8 @@ export class Lora {
 
   /** Blocks holding at least one adapted layer, ascending. */
   get blocks(): number[] {
-    return [...new Set(this.layers.map((l) => Number(l.slice(1, l.indexOf('.')))))]
+    // the first number in the layer's name: "h3.attn.qkv", "b3.pw", Hugging Face's "h.3.attn.c_attn"
+    return [...new Set(this.layers.map((l) => Number(/\d+/.exec(l)?.[0] ?? NaN)))].sort((a, b) => a - b)
   }
 
   /** x: [N, in] → scale·drop(x)·A·B [N, out], or null for a layer without LoRA. The dropout

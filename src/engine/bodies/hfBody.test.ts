@@ -1,0 +1,122 @@
+// Hugging Face checkpoints trained by the studio's own loop through the HfBody adapter: LoRA on
+// GPT-2's Conv1D projections (named as PEFT names them) lowers the language-modelling loss and
+// leaves every base weight bit-identical; a BERT encoder keeps padding out of attention (the
+// padded row's [CLS] features equal the unpadded row's), and its classification head learns.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULTS } from '../../settings/schema'
+import type { Settings } from '../../settings/types'
+import { buildHfModel } from '../hf/hfModel'
+import { parseSafetensors } from '../hf/safetensors'
+import { fineTune, Tuning, type Encoded } from '../train/fineTune'
+import { RunControl } from '../train/runControl'
+import { modelLimits } from '../models/limits'
+import { HfBody, hfBlockOf } from './hfBody'
+
+const DIR = path.join(__dirname, '../hf/fixtures')
+function body(name: string): HfBody {
+  const model = buildHfModel(readFileSync(path.join(DIR, name, 'config.json'), 'utf8'), parseSafetensors(new Uint8Array(readFileSync(path.join(DIR, name, 'model.safetensors')))).tensors)
+  return new HfBody(model)
+}
+
+function settings(over: Partial<Settings>): Settings {
+  return { ...DEFAULTS, batchSize: 4, epochs: 3, warmupSteps: 1, seqLen: 8, dropout: 0, valSplit: 0.25, ...over }
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu')
+})
+
+/** Blocks of seqLen + 1 tokens from a stream that repeats 1..7: learnable next tokens. */
+function lmBlocks(n: number, seqLen: number, offset: number): Encoded {
+  const blockLen = seqLen + 1
+  const tokens = new Int32Array(n * blockLen)
+  for (let b = 0; b < n; b++) for (let t = 0; t < blockLen; t++) tokens[b * blockLen + t] = 1 + ((b * seqLen + t + offset) % 7)
+  return { kind: 'lm', n, seqLen, tokens }
+}
+
+describe('HfBody', () => {
+  it('names blocks by the checkpoint’s module paths', () => {
+    expect(hfBlockOf('wte.weight', 2)).toBe(-1)
+    expect(hfBlockOf('h.1.attn.c_attn.kernel', 2)).toBe(1)
+    expect(hfBlockOf('layers.0.mlp.down_proj.kernel', 2)).toBe(0)
+    expect(hfBlockOf('encoder.layer.1.output.LayerNorm.weight', 2)).toBe(1)
+    expect(hfBlockOf('embeddings.word_embeddings.weight', 2)).toBe(-1)
+    expect(hfBlockOf('ln_f.weight', 2)).toBe(2)
+  })
+
+  it('GPT-2 with LoRA on c_attn, c_proj, c_fc: the LM loss falls and the base weights stay bit-identical', async () => {
+    const model = body('gpt2')
+    const limits = modelLimits(model)
+    expect(limits.methods).not.toContain('adapter')
+    expect(limits.lora.map((l) => l.layer)).toEqual(['h.0.attn.c_attn', 'h.0.attn.c_proj', 'h.0.mlp.c_fc', 'h.0.mlp.c_proj']) // narrowest = first block (equal widths)
+    const s = settings({ method: 'lora', loraRank: 4, loraAlpha: 8, learningRate: 2e-2, epochs: 4, loraTargets: 'qkv,proj,fc,out' })
+    const tuning = new Tuning(model, s, null)
+    expect(tuning.lora!.layers).toEqual(['h.0.attn.c_attn', 'h.0.attn.c_proj', 'h.0.mlp.c_fc', 'h.0.mlp.c_proj', 'h.1.attn.c_attn', 'h.1.attn.c_proj', 'h.1.mlp.c_fc', 'h.1.mlp.c_proj'])
+    expect(tuning.lora!.blocks).toEqual([0, 1])
+    model.frozenBase = true
+    const before = await Promise.all(model.params.map((p) => p.variable.data()))
+    const losses: number[] = []
+    const counts: number[] = []
+    const result = await fineTune(model, tuning, { train: lmBlocks(24, 8, 0), val: lmBlocks(8, 8, 3) }, s, new RunControl(), {
+      onEpoch: (e) => {
+        losses.push(e.val.loss)
+        counts.push(tf.memory().numTensors)
+      },
+    })
+    expect(result.reason).toBe('finished')
+    expect(losses.length).toBe(4)
+    expect(losses[3]!).toBeLessThan(losses[0]! * 0.8)
+    expect(new Set(counts.slice(1)).size).toBe(1) // flat tensor count per epoch
+    const after = await Promise.all(model.params.map((p) => p.variable.data()))
+    model.params.forEach((p, i) => expect(Array.from(after[i]!).every((v, j) => Object.is(v, before[i]![j])), p.name).toBe(true))
+    tuning.dispose()
+    model.dispose()
+  })
+
+  it('BERT: padding is kept out of attention, and a [CLS] classification head learns', async () => {
+    const model = body('bert')
+    const ids = [2, 17, 9, 33, 5]
+    const short = tf.tensor2d([ids], [1, 5], 'int32')
+    const padded = tf.tensor2d([[...ids, 0, 0, 0]], [1, 8], 'int32')
+    const mask = tf.tensor2d([[1, 1, 1, 1, 1, 0, 0, 0]])
+    const a = await model.pool(model.forwardFrom(model.embed(short), 0), null).data()
+    const b = await model.pool(model.forwardFrom(model.embed(padded, { attentionMask: mask }), 0, { attentionMask: mask }), mask).data()
+    const c = await model.pool(model.forwardFrom(model.embed(padded), 0), null).data()
+    let same = 0
+    let differs = 0
+    for (let i = 0; i < a.length; i++) {
+      same = Math.max(same, Math.abs(a[i]! - b[i]!))
+      differs = Math.max(differs, Math.abs(a[i]! - c[i]!))
+    }
+    expect(same).toBeLessThan(1e-5)
+    expect(differs).toBeGreaterThan(1e-3) // without the mask the padding changes [CLS]
+    // class 1 rows hold token 11, class 0 rows token 12
+    const n = 32
+    const T = 8
+    const make = (seed: number): Encoded => {
+      const tokens = new Int32Array(n * T)
+      const maskArr = new Float32Array(n * T)
+      const labels = new Int32Array(n)
+      for (let i = 0; i < n; i++) {
+        const y = (i + seed) % 2
+        labels[i] = y
+        const len = 4 + ((i * 7 + seed) % 4)
+        for (let t = 0; t < len; t++) {
+          tokens[i * T + t] = t === 0 ? 2 : t === 2 ? (y ? 11 : 12) : 20 + ((i * 13 + t * 5 + seed) % 30)
+          maskArr[i * T + t] = 1
+        }
+      }
+      return { kind: 'classification', n, seqLen: T, tokens, mask: maskArr, labels, classes: ['no', 'yes'] }
+    }
+    const s = settings({ method: 'full', learningRate: 3e-3, epochs: 6, batchSize: 8 })
+    const tuning = new Tuning(model, s, 2)
+    const acc: number[] = []
+    await fineTune(model, tuning, { train: make(0), val: make(1) }, s, new RunControl(), { onEpoch: (e) => void acc.push(e.val.accuracy ?? 0) })
+    expect(acc[acc.length - 1]!).toBeGreaterThanOrEqual(0.9)
+    tuning.dispose()
+    model.dispose()
+  })
+})

@@ -1,0 +1,171 @@
+/**
+ * A Hugging Face checkpoint (GPT-2, Llama, BERT/DistilBERT: engine/hf/hfModel.ts) as a `Body`,
+ * so the studio's loop trains it as it trains its own models: language modelling through
+ * `lmLogits`, classification and regression heads on pooled features (BERT's [CLS] token or
+ * the mean over real tokens), frozen leading blocks cached, full / freeze / LoRA.
+ *
+ * Blocks: -1 = embeddings, 0..n-1 = the transformer blocks, n = the final norm and an untied
+ * LM head. LoRA targets the projections by their Hugging Face module paths
+ * ("h.0.attn.c_attn", "layers.3.self_attn.q_proj", "encoder.layer.1.attention.self.query"),
+ * the names PEFT writes in an adapter.
+ */
+import * as tf from '@tensorflow/tfjs'
+import type { Body } from '../models/body'
+import type { ForwardOptions, Param } from '../models/tinyGpt'
+import type { HfForwardOptions, HfModel } from '../hf/hfModel'
+import type { HfTokenizer } from '../hf/hfTokenizer'
+import type { TokenizerLike } from '../data/textBatches'
+
+/** The studio's LoRA target kinds (settings: qkv, proj, fc, out) as each family's module
+ *  names inside a block, named as Hugging Face names them. */
+export const HF_TARGET_MODULES: Readonly<Record<HfModel['hf']['modelType'], Readonly<Record<'qkv' | 'proj' | 'fc' | 'out', readonly string[]>>>> = {
+  gpt2: { qkv: ['attn.c_attn'], proj: ['attn.c_proj'], fc: ['mlp.c_fc'], out: ['mlp.c_proj'] },
+  llama: { qkv: ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], proj: ['self_attn.o_proj'], fc: ['mlp.gate_proj', 'mlp.up_proj'], out: ['mlp.down_proj'] },
+  bert: { qkv: ['attention.self.query', 'attention.self.key', 'attention.self.value'], proj: ['attention.output.dense'], fc: ['intermediate.dense'], out: ['output.dense'] },
+  distilbert: { qkv: ['attention.q_lin', 'attention.k_lin', 'attention.v_lin'], proj: ['attention.out_lin'], fc: ['ffn.lin1'], out: ['ffn.lin2'] },
+}
+
+/** The module path prefix of block i. */
+export function hfBlockPrefix(model: HfModel, i: number): string {
+  switch (model.hf.modelType) {
+    case 'gpt2':
+      return `h.${i}.`
+    case 'llama':
+      return `layers.${i}.`
+    case 'bert':
+      return `encoder.layer.${i}.`
+    default:
+      return `transformer.layer.${i}.`
+  }
+}
+
+const BLOCK = /^(?:h|layers|encoder\.layer|transformer\.layer)\.(\d+)\./
+
+/** The block a weight belongs to: -1 embeddings, i a transformer block, n the final norm / head. */
+export function hfBlockOf(name: string, nLayers: number): number {
+  const m = BLOCK.exec(name)
+  if (m) return Number(m[1])
+  if (/^(wte|wpe|embed_tokens|embeddings)\./.test(name)) return -1
+  return nLayers
+}
+
+export type HfPooling = 'cls' | 'mean'
+
+export class HfBody implements Body {
+  readonly kind = 'text' as const
+  readonly params: Param[]
+  readonly config: { nLayers: number; dModel: number; seqLen: number; vocabSize: number }
+  /** The base projections do not train in this run (LoRA, head only): their matmuls keep no
+   *  copy of the kernel for the backward pass, and the LM head computes no gradient of its own
+   *  (hfModel.ts). The host sets it per run. */
+  frozenBase = false
+  /** How an encoder pools for a head: [CLS] (BERT's own classifier reads it) or the mean. */
+  pooling: HfPooling
+
+  constructor(
+    readonly model: HfModel,
+    tokenizer: Pick<HfTokenizer, 'maxLength'> | null = null,
+  ) {
+    const n = model.config.nLayers
+    const hf = model.hf
+    const seqLen = hf.modelType === 'gpt2' ? hf.nPositions : hf.modelType === 'llama' ? Math.min(hf.maxPositions, tokenizer?.maxLength ?? hf.maxPositions) : hf.maxPositions
+    this.config = { nLayers: n, dModel: model.config.dModel, seqLen, vocabSize: hf.vocabSize }
+    this.pooling = this.isEncoder ? 'cls' : 'mean'
+    this.params = model.entries().map(([name, variable]) => ({
+      name,
+      layer: name.slice(0, name.lastIndexOf('.')),
+      block: hfBlockOf(name, n),
+      variable,
+      // projections' kernels decay; embeddings, biases and norm gains do not
+      decay: name.endsWith('.kernel'),
+    }))
+  }
+
+  get isEncoder(): boolean {
+    return this.model.hf.modelType === 'bert' || this.model.hf.modelType === 'distilbert'
+  }
+
+  get featureDim(): number {
+    return this.config.dModel
+  }
+
+  /** Rows per inference pass: a real-size model's activations are large. */
+  get rowsPerPass(): number {
+    return this.config.dModel >= 512 ? 8 : 64
+  }
+
+  get(name: string): tf.Variable {
+    return this.model.get(name)
+  }
+
+  private opts(o: ForwardOptions = {}): HfForwardOptions {
+    const mask = (o as ForwardOptions & { attentionMask?: tf.Tensor2D }).attentionMask
+    return {
+      training: o.training ?? false,
+      ...(o.hooks ? { hooks: o.hooks } : {}),
+      ...(this.frozenBase ? { frozenBase: true } : {}),
+      // only encoders need the mask in attention (decoders are causal and pad at the end)
+      ...(mask && this.isEncoder ? { attentionMask: mask } : {}),
+    }
+  }
+
+  embed(input: tf.Tensor, o: ForwardOptions = {}): tf.Tensor3D {
+    return this.model.embed(input as tf.Tensor2D, this.opts(o))
+  }
+
+  prefix(input: tf.Tensor, n: number, o: ForwardOptions = {}): tf.Tensor3D {
+    let x = this.embed(input, o)
+    const opts = this.opts(o)
+    for (let i = 0; i < n; i++) x = this.afterBlock(i, this.model.block(i, x, opts), o)
+    return x
+  }
+
+  forwardFrom(input: tf.Tensor, from: number, o: ForwardOptions = {}): tf.Tensor3D {
+    let x = input as tf.Tensor3D
+    const opts = this.opts(o)
+    for (let i = from; i < this.config.nLayers; i++) x = this.afterBlock(i, this.model.block(i, x, opts), o)
+    return this.model.final(x)
+  }
+
+  private afterBlock(i: number, x: tf.Tensor3D, o: ForwardOptions): tf.Tensor3D {
+    return o.hooks?.afterBlock ? o.hooks.afterBlock(i, x, o.training ?? false) : x
+  }
+
+  pool(hidden: tf.Tensor, mask: tf.Tensor2D | null): tf.Tensor2D {
+    const h = hidden as tf.Tensor3D
+    return this.model.pool(h, this.isEncoder ? this.pooling : 'mean', mask ?? undefined)
+  }
+
+  lmLogits(hidden: tf.Tensor3D): tf.Tensor3D {
+    return this.model.logits(hidden, { headFrozen: this.frozenBase })
+  }
+
+  parameterCount(): number {
+    return this.model.parameterCount()
+  }
+
+  dispose(): void {
+    this.model.dispose()
+  }
+}
+
+/** The tokenizer as the studio's text encoders use it (encodeClassification puts `bosId`
+ *  first, then `encode(text)`, then `padId`s; language modelling joins texts with `bosId`):
+ *  the leading special token the model's own post-processor adds (BERT's [CLS], Llama's <s>)
+ *  becomes `bosId`, and the rest of what the tokenizer adds ([SEP]) stays in `encode`.
+ *  GPT-2 adds nothing: its <|endoftext|> separates texts, as in its pretraining. */
+export function hfTokenizerLike(tok: HfTokenizer): TokenizerLike & { decode(ids: number[]): string } {
+  const empty = tok.encode('', { addSpecialTokens: true })
+  const lead = empty.length > 0 ? empty[0]! : null
+  const bosId = lead ?? tok.bosId ?? tok.eosId ?? 0
+  const padId = tok.padId ?? tok.eosId ?? 0
+  return {
+    bosId,
+    padId,
+    encode(text: string): number[] {
+      const ids = tok.encode(text, { addSpecialTokens: true })
+      return lead !== null && ids[0] === lead ? ids.slice(1) : ids
+    },
+    decode: (ids: number[]) => tok.decode(ids, { skipSpecialTokens: true }),
+  }
+}
