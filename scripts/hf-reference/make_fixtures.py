@@ -242,15 +242,24 @@ def pools(hidden, mask):
     return hidden[:, 0], (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
 
-def greedy(fn, prompt, steps):
+def greedy(fn, prompt, steps, penalty=1.0, eos=()):
+    """GenerationMixin's greedy search: the arg-max after RepetitionPenaltyLogitsProcessor (each
+    token already in the text has its logit divided by the penalty when positive, multiplied when
+    negative); stops after an eos token. The whole prefix is recomputed at every step (no cache)."""
     ids, out, margins = list(prompt), [], []
     for _ in range(steps):
-        logits = fn(torch.tensor([ids]))[0, -1]
+        logits = fn(torch.tensor([ids]))[0, -1].clone()
+        if penalty != 1.0:
+            seen = torch.tensor(sorted(set(ids)))
+            s = logits[seen]
+            logits[seen] = torch.where(s < 0, s * penalty, s / penalty)
         top = torch.topk(logits, 2).values
         margins.append(float(top[0] - top[1]))
         nxt = int(torch.argmax(logits))
         ids.append(nxt)
         out.append(nxt)
+        if nxt in eos:
+            break
     return out, min(margins)
 
 
@@ -373,6 +382,13 @@ PROMPT = [3, 14, 15, 9, 2]
 GEN_STEPS = 12
 MASK = [[1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0, 0]]
 TYPES = [[0, 0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1, 0, 0]]
+REP_PENALTY = 1.3
+# src/engine/hf/generate.test.ts's ChatML conversation [system 'be brief', user 'the whale'] with
+# the generation prompt, through its small WordPiece vocabulary ('<|im_start|>' 1, '<|im_end|>' 2,
+# 'system' 3, 'user' 4, 'assistant' 5, 'be' 6, 'brief' 7, 'the' 8, 'whale' 9): the ids worked out
+# by hand; generation stops at '<|im_end|>'.
+CHAT_IDS = [1, 3, 6, 7, 2, 1, 4, 8, 9, 2, 1, 5]
+CHAT_EOS = 2
 
 
 def reference_for(name, cfg, w):
@@ -381,7 +397,15 @@ def reference_for(name, cfg, w):
     if mt in ('gpt2', 'llama'):
         fn = (lambda x: gpt2_forward(cfg, w, x)) if mt == 'gpt2' else (lambda x: llama_forward(cfg, w, x))
         gen, margin = greedy(fn, PROMPT, GEN_STEPS)
-        return {'ids': IDS, 'logits': fn(ids).flatten().tolist(), 'shape': list(fn(ids).shape), 'prompt': PROMPT, 'greedy': gen, 'greedyMinMargin': margin}
+        out = {'ids': IDS, 'logits': fn(ids).flatten().tolist(), 'shape': list(fn(ids).shape), 'prompt': PROMPT, 'greedy': gen, 'greedyMinMargin': margin}
+        # extras, after the seed choice (they do not change which weights are written)
+        rp, rp_margin = greedy(fn, PROMPT, GEN_STEPS, penalty=REP_PENALTY)
+        out['greedyRepetitionPenalty'] = {'penalty': REP_PENALTY, 'greedy': rp, 'minMargin': rp_margin}
+        n_pos = cfg.get('n_positions', cfg.get('max_position_embeddings'))
+        if cfg['vocab_size'] >= 16 and n_pos >= len(CHAT_IDS) + GEN_STEPS:
+            chat, chat_margin = greedy(fn, CHAT_IDS, GEN_STEPS, eos=(CHAT_EOS,))
+            out['chat'] = {'prompt': CHAT_IDS, 'eos': CHAT_EOS, 'greedy': chat, 'minMargin': chat_margin}
+        return out
     mask = torch.tensor(MASK)
     hidden = bert_forward(cfg, w, ids, torch.tensor(TYPES), mask) if mt == 'bert' else distilbert_forward(cfg, w, ids, mask)
     cls, mean = pools(hidden, mask)

@@ -30,6 +30,56 @@ export interface HfForwardOptions {
    *  the kernel for the backward pass (the engine clones every saved tensor, and on wasm a
    *  clone is a real copy: every kernel of the model, per step). */
   frozenBase?: boolean
+  /** Decoders, inference only: the positions already seen, whose keys and values each block
+   *  reads instead of recomputing them; the ids given are the next positions (from
+   *  `cache.length` on) and each block appends theirs. See `KvCache`. */
+  cache?: KvCache
+}
+
+/** Keys and values of every block for the positions seen so far ([B, kv heads, T, head size],
+ *  before grouped-query attention's repeat), so decoding one more token costs one position of
+ *  work instead of the whole prefix. The tensors are kept outside any tf.tidy; each append
+ *  disposes the block's previous pair, so the tensor count stays flat while the cache grows.
+ *  `dispose()` when generation ends. */
+export class KvCache {
+  /** Positions cached. */
+  length = 0
+  private readonly keys: (tf.Tensor4D | null)[]
+  private readonly values: (tf.Tensor4D | null)[]
+
+  constructor(layers: number) {
+    this.keys = new Array<tf.Tensor4D | null>(layers).fill(null)
+    this.values = new Array<tf.Tensor4D | null>(layers).fill(null)
+  }
+
+  /** Block i's keys and values for all positions so far, this call's appended. */
+  append(i: number, k: tf.Tensor4D, v: tf.Tensor4D): { k: tf.Tensor4D; v: tf.Tensor4D } {
+    const pk = this.keys[i]
+    const pv = this.values[i]
+    const nk = pk ? (tf.concat([pk, k], 2) as tf.Tensor4D) : k
+    const nv = pv ? (tf.concat([pv, v], 2) as tf.Tensor4D) : v
+    tf.keep(nk)
+    tf.keep(nv)
+    pk?.dispose()
+    pv?.dispose()
+    this.keys[i] = nk
+    this.values[i] = nv
+    return { k: nk, v: nv }
+  }
+
+  /** Bytes the cache holds now. */
+  bytes(): number {
+    let n = 0
+    for (const t of [...this.keys, ...this.values]) if (t && !t.isDisposed) n += t.size * 4
+    return n
+  }
+
+  dispose(): void {
+    for (const t of [...this.keys, ...this.values]) t?.dispose()
+    this.keys.fill(null)
+    this.values.fill(null)
+    this.length = 0
+  }
 }
 
 /** The projections LoRA may target in each family, named as Hugging Face and PEFT name them. */
@@ -84,9 +134,12 @@ export class HfModel {
     const d = this.config.dModel
     const flat = ids.reshape([b * t]) as tf.Tensor1D
     const hf = this.hf
+    const offset = opts.cache?.length ?? 0
+    const limit = hf.modelType === 'gpt2' ? hf.nPositions : hf.maxPositions
+    if (hf.modelType !== 'llama' && offset + t > limit) throw new Error(`This ${hf.modelType} model reads at most ${limit} positions (its config's ${hf.modelType === 'gpt2' ? 'n_positions' : 'max_position_embeddings'}); ${offset + t} were given. Use a shorter text.`)
     if (hf.modelType === 'gpt2') {
       const tok = embeddingLookup(this.get('wte.weight') as tf.Tensor2D, flat)
-      const pos = this.get('wpe.weight').slice([0, 0], [t, d])
+      const pos = this.get('wpe.weight').slice([offset, 0], [t, d])
       return tf.add(tok.reshape([b, t, d]), pos) as tf.Tensor3D
     }
     if (hf.modelType === 'llama') return embeddingLookup(this.get('embed_tokens.weight') as tf.Tensor2D, flat).reshape([b, t, d])
@@ -116,8 +169,10 @@ export class HfModel {
 
   /** Token ids [B, T] → final hidden states [B, T, D]. */
   forward(ids: tf.Tensor2D, opts: HfForwardOptions = {}): tf.Tensor3D {
+    if (opts.cache && this.hf.modelType !== 'gpt2' && this.hf.modelType !== 'llama') throw new Error('A key/value cache is for decoders (GPT-2, Llama) only')
     let x = this.embed(ids, opts)
     for (let i = 0; i < this.config.nLayers; i++) x = this.block(i, x, opts)
+    if (opts.cache) opts.cache.length += ids.shape[1]
     return this.final(x)
   }
 
@@ -157,7 +212,10 @@ export class HfModel {
     const a = this.layerNorm(x, `${p}ln_1`, c.layerNormEps).reshape([b * t, d]) as tf.Tensor2D
     const qkv = this.linear(a, `${p}attn.c_attn`, opts) // [B*T, 3D]: q | k | v
     const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D]
-    const y = this.attention(this.heads(q, b, t, c.nHead), this.heads(k, b, t, c.nHead), this.heads(v, b, t, c.nHead), true, opts.attentionMask)
+    let kh = this.heads(k, b, t, c.nHead)
+    let vh = this.heads(v, b, t, c.nHead)
+    if (opts.cache) ({ k: kh, v: vh } = opts.cache.append(i, kh, vh))
+    const y = this.attention(this.heads(q, b, t, c.nHead), kh, vh, true, opts.attentionMask)
     x = tf.add(x, this.linear(y, `${p}attn.c_proj`, opts).reshape([b, t, d])) as tf.Tensor3D
     const m = this.layerNorm(x, `${p}ln_2`, c.layerNormEps).reshape([b * t, d]) as tf.Tensor2D
     const h = geluTanh(this.linear(m, `${p}mlp.c_fc`, opts))
@@ -168,15 +226,18 @@ export class HfModel {
     const [b, t, d] = x.shape
     const p = `layers.${i}.`
     const a = this.rmsNorm(x, `${p}input_layernorm`, c.rmsNormEps).reshape([b * t, d]) as tf.Tensor2D
-    const { cos, sin } = rotaryTables(c, t)
+    const offset = opts.cache?.length ?? 0
+    const { cos, sin } = rotaryTables(c, t, offset)
     const q = applyRotary(this.heads(this.linear(a, `${p}self_attn.q_proj`, opts), b, t, c.numHeads), cos, sin)
     let k = applyRotary(this.heads(this.linear(a, `${p}self_attn.k_proj`, opts), b, t, c.numKvHeads), cos, sin)
     let v = this.heads(this.linear(a, `${p}self_attn.v_proj`, opts), b, t, c.numKvHeads)
+    if (opts.cache) ({ k, v } = opts.cache.append(i, k, v))
+    const tk = k.shape[2] // keys: the cached positions and these
     const rep = c.numHeads / c.numKvHeads
     if (rep > 1) {
       // repeat_kv: kv head j serves query heads j·rep … j·rep + rep − 1 (tiled at rank 4:
       // tfjs has no tile gradient for rank 5)
-      const expand = (z: tf.Tensor4D) => tf.tile(z.reshape([b, c.numKvHeads, 1, t * c.headDim]), [1, 1, rep, 1]).reshape([b, c.numHeads, t, c.headDim]) as tf.Tensor4D
+      const expand = (z: tf.Tensor4D) => tf.tile(z.reshape([b, c.numKvHeads, 1, tk * c.headDim]), [1, 1, rep, 1]).reshape([b, c.numHeads, tk, c.headDim]) as tf.Tensor4D
       k = expand(k)
       v = expand(v)
     }
@@ -228,12 +289,15 @@ export class HfModel {
     return x.reshape([b, t, h, hd]).transpose([0, 2, 1, 3])
   }
 
-  /** Scaled dot-product attention over [B, H, T, hd] → [B·T, H·hd]. */
+  /** Scaled dot-product attention of queries [B, H, T, hd] over keys and values [B, H, Tk, hd]
+   *  (Tk ≥ T: with a cache the queries are the last T of Tk positions; `mask` is [B, Tk]) →
+   *  [B·T, H·hd]. */
   private attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, causal: boolean, mask?: tf.Tensor2D): tf.Tensor2D {
     const [b, h, t, hd] = q.shape
-    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, T]
-    if (causal) scores = tf.add(scores, causalBias(t)) as tf.Tensor4D
-    if (mask) scores = tf.add(scores, tf.mul(tf.sub(1, mask.toFloat()), NEG).reshape([b, 1, 1, t])) as tf.Tensor4D
+    const tk = k.shape[2]
+    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, Tk]
+    if (causal && t > 1) scores = tf.add(scores, causalBias(t, tk)) as tf.Tensor4D // one query (decoding) sees every key
+    if (mask) scores = tf.add(scores, tf.mul(tf.sub(1, mask.toFloat()), NEG).reshape([b, 1, 1, tk])) as tf.Tensor4D
     const y = tf.matMul(tf.softmax(scores, -1), v) // [B, H, T, hd]
     return y.transpose([0, 2, 1, 3]).reshape([b * t, h * hd])
   }
@@ -281,9 +345,10 @@ function frozenMatMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return f(x)
 }
 
-/** [1, 1, T, T]: 0 where key ≤ query, a large negative number above the diagonal. */
-function causalBias(t: number): tf.Tensor4D {
-  return tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, t]), -1, 0)), NEG).reshape([1, 1, t, t]))
+/** [1, 1, T, Tk]: query i sits at position Tk − T + i; 0 where the key's position is at most
+ *  the query's, a large negative number after it. */
+function causalBias(t: number, tk = t): tf.Tensor4D {
+  return tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, tk]), -1, tk - t)), NEG).reshape([1, 1, t, tk]))
 }
 
 /** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
@@ -297,19 +362,21 @@ function geluErf(x: tf.Tensor2D): tf.Tensor2D {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as tf.Tensor2D
 }
 
-/** Rotary tables [T, hd]: angle(pos, j) = pos·θ^(−2(j mod hd/2)/hd), the two halves repeated
- *  (HF's cat(freqs, freqs)); linear scaling divides the positions by its factor. */
-export function rotaryTables(c: LlamaConfig, t: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+/** Rotary tables [T, hd] for positions offset … offset + T − 1: angle(pos, j) =
+ *  pos·θ^(−2(j mod hd/2)/hd), the two halves repeated (HF's cat(freqs, freqs)); linear scaling
+ *  divides the positions by its factor. */
+export function rotaryTables(c: LlamaConfig, t: number, offset = 0): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
   const half = c.headDim / 2
   const angles = new Float32Array(t * c.headDim)
   const scale = c.ropeScaling?.type === 'linear' ? c.ropeScaling.factor : 1
-  for (let pos = 0; pos < t; pos++) {
+  for (let row = 0; row < t; row++) {
+    const pos = offset + row
     for (let j = 0; j < half; j++) {
       // as HF: inv_freq in float32, then the product in float32
       const invFreq = Math.fround(1 / Math.pow(c.ropeTheta, (2 * j) / c.headDim))
       const a = Math.fround(Math.fround(pos / scale) * invFreq)
-      angles[pos * c.headDim + j] = a
-      angles[pos * c.headDim + j + half] = a
+      angles[row * c.headDim + j] = a
+      angles[row * c.headDim + j + half] = a
     }
   }
   const cos = new Float32Array(angles.length)
