@@ -4,6 +4,7 @@ import { createHandler } from './handler'
 import { browserBackendHost } from './backendHost'
 import { browserImageDecoder } from './imageDecoder'
 import type { ToWorker } from './protocol'
+import { explainUncaught, type UncaughtLike } from './uncaughtErrors'
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope
 // Liveness: hold a Web Lock named after this worker until it ends; the page queues for it
@@ -13,3 +14,15 @@ const handle = createHandler((e) => ctx.postMessage(e, e.type === 'exported' ? [
   estimate: () => ctx.navigator.storage.estimate(), // checkpoints check free space before writing
 })
 ctx.onmessage = (m: MessageEvent<ToWorker>) => void handle(m.data)
+
+// An engine failure nothing caught (a WebAssembly thread that aborted when memory ran out,
+// rethrown by Emscripten's glue): say it in words and ask the page for a fresh engine, as a
+// caught one does, instead of leaving the page only "an error it could not handle".
+function onUncaught(ev: Event & UncaughtLike) {
+  const why = explainUncaught(ev, handle.context())
+  if (!why) return // an ordinary error: the page hears of it through the Worker's error event
+  ev.preventDefault()
+  ctx.postMessage({ type: 'error', message: why.message, where: 'worker', restart: why.restart })
+}
+ctx.addEventListener('error', (ev) => onUncaught(ev))
+ctx.addEventListener('unhandledrejection', (ev) => onUncaught(Object.assign(ev, { message: '', error: ev.reason })))

@@ -30,7 +30,7 @@ import { encodeTabular, encodeTextRegression } from '../engine/train/encodeNumer
 import { headNeedOf } from '../engine/train/encoded'
 import { layersFitProblem, layersSummary, loadFromSource, predictImage, predictRow, type CurrentLayers } from './layersModels'
 import { ModelLoadError } from '../engine/models/modelLoadError'
-import { explainEngineError } from '../engine/engineErrors'
+import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
 import { getBackend } from '@tensorflow/tfjs'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 
@@ -321,7 +321,8 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     ...(storage.estimate ? { estimate: storage.estimate } : {}),
   })
 
-  return async function handle(msg: ToWorker): Promise<void> {
+  let active: ToWorker['type'] | null = null // the command being carried out, for uncaught errors' words
+  const handle = async function handle(msg: ToWorker): Promise<void> {
     // Run control must not wait behind a long command (training is one long command).
     if (isStorageCommand(msg)) {
       await checkpoints.handle(msg).catch((e: unknown) => {
@@ -343,6 +344,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       return
     }
     const job = ready.then(async () => {
+      active = msg.type
       try {
         switch (msg.type) {
           case 'init':
@@ -446,12 +448,17 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
         // Engine failures (a wasm abort, out of memory, a GPU error) in words; restart when the engine is dead.
         const why = explainEngineError(e, { doing: DOING[msg.type] ?? 'working', backend: backendName() })
         post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), message: why.message, where: e instanceof ModelLoadError ? e.where : msg.type, ...(why.restart ? { restart: true } : {}) })
+      } finally {
+        active = null
       }
     })
     // One command at a time: a model must not be swapped out under a running loop.
     ready = job
     await job
   }
+  /** What the worker is doing and on which backend, for the words of an error nothing caught. */
+  const context = (): ErrorContext => ({ doing: (active && DOING[active]) || 'working', ...(backendName() ? { backend: backendName() } : {}) })
+  return Object.assign(handle, { context })
 }
 
 async function evaluateNow(model: LoadedTinyGpt['model'], tuning: Tuning, val: Encoded) {
