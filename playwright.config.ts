@@ -28,13 +28,15 @@ const DIST = process.env.E2E_DIST ?? 'dist'
 
 export default defineConfig({
   testDir: 'e2e',
+  // Side-by-side runs (own E2E_DIST) keep their own traces: one run's cleanup must not delete another's.
+  outputDir: DIST === 'dist' ? 'test-results' : `test-results/${DIST}`,
   timeout: 240_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
   workers: 1, // two cores: parallel training runs would only slow each other down
   retries: 0, // a test that passes only on a retry is not a pass (scripts/test-all.mjs counts flaky as failed too)
   forbidOnly: !!process.env.CI,
-  reporter: [['list'], ['json', { outputFile: 'test-results/e2e.json' }]],
+  reporter: [['list'], ['json', { outputFile: DIST === 'dist' ? 'test-results/e2e.json' : `test-results/${DIST}/e2e.json` }]],
   use: {
     baseURL: `http://localhost:${PORT}`,
     trace: process.env.CI ? 'retain-on-failure' : 'off',
