@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BackendChoice } from '../settings/types'
+import { formatPercent } from '../format/format'
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu'
 
@@ -10,6 +11,9 @@ export interface BackendInfo {
   software: boolean // true when the chosen backend runs on the CPU (SwiftShader, wasm, cpu)
   threads?: number // wasm only: the threads XNNPACK really runs (1 = one core)
   probes: { name: BackendName; gflops: number | null; note?: string }[]
+  /** Backends that computed wrong numbers in the start-up self-test, with their error
+   *  relative to the largest expected value; the page says so once. */
+  selfTestFailed?: { name: BackendName; maxError: number }[]
 }
 
 /** What the host offers; the worker entry fills it so this module never touches globals. */
@@ -71,28 +75,115 @@ async function probeMatmul(now: () => number): Promise<number> {
   return (2 * n * n * n * reps) / seconds / 1e9
 }
 
-/** One gradient of a tiny two-layer net on the active backend, compared with the cpu
- *  backend: catches drivers that silently train garbage (tfjs#8590, #7733). */
-export async function gradientSelfTest(): Promise<{ ok: boolean; maxError: number }> {
-  const compute = async () => {
-    const w1 = tf.variable(tf.tensor2d([0.1, -0.2, 0.3, 0.4, -0.5, 0.6], [2, 3]))
-    const w2 = tf.variable(tf.tensor2d([0.7, -0.1, 0.2], [3, 1]))
-    const x = tf.tensor2d([1, 2, -1, 0.5], [2, 2])
-    const { grads, value } = tf.variableGrads(
-      () => tf.mean(tf.square(tf.matMul(tf.tanh(tf.matMul(x, w1)), w2))) as tf.Scalar,
-      [w1, w2],
-    )
-    const out = [await value.data(), ...(await Promise.all(Object.values(grads).map((g) => g.data())))]
-    tf.dispose([w1, w2, x, value, ...Object.values(grads)])
-    return out.flatMap((a) => Array.from(a))
+/** How a backend is named in words the page shows. */
+export const BACKEND_WORDS: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', wasm: 'WebAssembly', cpu: 'plain JavaScript on the CPU' }
+
+// The self-test network: x [B, D] → tanh(x·w1) [B, H] → ·w2 [B, O], loss = mean of squares.
+// Every tensor has more than 128 elements, so WebGL cannot hand an op to the CPU (its
+// CPU_HANDOFF_SIZE_THRESHOLD): each op really runs on the backend under test.
+const ST = { B: 16, D: 12, H: 16, O: 9 }
+/** Fixed inputs of order 1, different in every element (so a shifted or transposed result shows). */
+export function selfTestInputs(shape = ST): { x: Float32Array; w1: Float32Array; w2: Float32Array } {
+  const { B, D, H, O } = shape
+  return {
+    x: Float32Array.from({ length: B * D }, (_, i) => Math.sin(0.37 * i + 0.1)),
+    w1: Float32Array.from({ length: D * H }, (_, i) => 0.5 * Math.cos(1.7 * i + 0.5)),
+    w2: Float32Array.from({ length: H * O }, (_, i) => Math.sin(2.3 * i - 0.7)),
   }
-  const active = tf.getBackend()
-  const got = await compute()
-  await tf.setBackend('cpu')
-  const want = await compute()
-  await tf.setBackend(active)
-  const maxError = Math.max(...got.map((g, i) => Math.abs(g - (want[i] ?? NaN))))
-  return { ok: Number.isFinite(maxError) && maxError < 1e-4, maxError }
+}
+
+/** The loss and its gradients [loss, ...dL/dw1, ...dL/dw2] by plain loops in float64 — the
+ *  expected values, computed without TensorFlow.js. */
+export function selfTestReference(shape = ST, inputs = selfTestInputs(shape)): number[] {
+  const { B, D, H, O } = shape
+  const { x, w1, w2 } = inputs
+  const h = new Float64Array(B * H)
+  const y = new Float64Array(B * O)
+  for (let b = 0; b < B; b++)
+    for (let k = 0; k < H; k++) {
+      let z = 0
+      for (let d = 0; d < D; d++) z += x[b * D + d]! * w1[d * H + k]!
+      h[b * H + k] = Math.tanh(z)
+    }
+  let loss = 0
+  for (let b = 0; b < B; b++)
+    for (let o = 0; o < O; o++) {
+      let v = 0
+      for (let k = 0; k < H; k++) v += h[b * H + k]! * w2[k * O + o]!
+      y[b * O + o] = v
+      loss += v * v
+    }
+  const n = B * O
+  loss /= n
+  const dw1 = new Float64Array(D * H)
+  const dw2 = new Float64Array(H * O)
+  for (let b = 0; b < B; b++)
+    for (let k = 0; k < H; k++) {
+      let dh = 0
+      for (let o = 0; o < O; o++) {
+        const dy = (2 * y[b * O + o]!) / n
+        dw2[k * O + o]! += h[b * H + k]! * dy
+        dh += dy * w2[k * O + o]!
+      }
+      const dz = dh * (1 - h[b * H + k]! ** 2)
+      for (let d = 0; d < D; d++) dw1[d * H + k]! += x[b * D + d]! * dz
+    }
+  return [loss, ...dw1, ...dw2]
+}
+
+/** Largest error relative to the largest expected value of its part (the loss, each
+ *  gradient: `parts` are their lengths); float32 arithmetic stays far below the tolerance, a
+ *  driver fault (zeros, NaN, a wrong kernel) lands far above it. */
+export function compareSelfTest(got: ArrayLike<number>, want: readonly number[], parts = [1, ST.D * ST.H, ST.H * ST.O]): { ok: boolean; maxError: number } {
+  let maxError = got.length === want.length ? 0 : Infinity
+  let start = 0
+  for (const n of parts) {
+    const scale = Math.max(...want.slice(start, start + n).map(Math.abs))
+    for (let i = start; i < start + n; i++) {
+      const e = Math.abs((got[i] ?? NaN) - want[i]!) / scale
+      maxError = Number.isNaN(e) ? Infinity : Math.max(maxError, e)
+    }
+    start += n
+  }
+  return { ok: maxError < SELF_TEST_TOLERANCE, maxError }
+}
+export const SELF_TEST_TOLERANCE = 1e-3
+
+/** One training step's loss and gradients of a small tanh network on the active backend,
+ *  checked against values computed by hand (selfTestReference): catches drivers that
+ *  silently train garbage (tfjs#8590, #7733). Reads with await data(): webgpu's sync reads
+ *  returned zeros in the field notes. */
+export async function gradientSelfTest(): Promise<{ ok: boolean; maxError: number }> {
+  const { B, D, H, O } = ST
+  const inputs = selfTestInputs()
+  const variable = (values: Float32Array, shape: [number, number]) => {
+    const t = tf.tensor2d(values, shape)
+    const v = tf.variable(t) // shares t's data; disposing t leaves the variable whole
+    t.dispose()
+    return v
+  }
+  const w1 = variable(inputs.w1, [D, H])
+  const w2 = variable(inputs.w2, [H, O])
+  const x = tf.tensor2d(inputs.x, [B, D])
+  try {
+    const { grads, value } = tf.variableGrads(() => tf.mean(tf.square(tf.matMul(tf.tanh(tf.matMul(x, w1)), w2))) as tf.Scalar, [w1, w2])
+    const parts = [value, grads[w1.name], grads[w2.name]]
+    const read = await Promise.all(parts.map((t) => (t ? t.data() : Promise.resolve(new Float32Array(0)))))
+    tf.dispose(parts.filter((t): t is tf.Tensor => !!t))
+    return compareSelfTest(read.flatMap((a) => Array.from(a)), selfTestReference())
+  } catch {
+    return { ok: false, maxError: Infinity } // a backend that throws on a tanh network cannot train either
+  } finally {
+    tf.dispose([w1, w2, x])
+  }
+}
+
+/** The sentence for the badge and the notice when backends failed the self-test. */
+function selfTestWords(failed: { name: BackendName; maxError: number }[], now: BackendName): string {
+  const names = failed.map((f) => BACKEND_WORDS[f.name]).join(' and ')
+  const worst = Math.max(...failed.map((f) => f.maxError))
+  const off = Number.isFinite(worst) ? `off by ${formatPercent(worst)} of the largest value` : 'unreadable (not a number)'
+  return `${names} computed wrong numbers in the start-up check (one training step of a small network came out ${off}; a graphics-driver fault), so training uses ${BACKEND_WORDS[now]} instead`
 }
 
 /**
@@ -112,16 +203,19 @@ export async function chooseBackend(pref: BackendChoice, host: BackendHost = {})
   const adapterText = adapter ? describeAdapter(adapter) : undefined
   const software = adapter ? isSoftwareAdapter(adapter) : true
 
+  const failed: { name: BackendName; maxError: number }[] = []
   const finish = async (name: BackendName, reason: string): Promise<BackendInfo> => {
     const check = await gradientSelfTest()
     if (!check.ok && name !== 'cpu') {
-      await tf.setBackend('cpu')
-      return {
-        name: 'cpu',
-        reason: `${name} failed the gradient self-test (error ${check.maxError.toExponential(1)}), so training uses the CPU`,
-        software: true,
-        probes,
-        ...(adapterText ? { adapter: adapterText } : {}),
+      failed.push({ name, maxError: check.maxError })
+      // The next backend: the fastest measured one not yet failed, then any that starts, then the CPU.
+      const measured = probes.filter((p) => p.gflops !== null).sort((a, b) => (b.gflops ?? 0) - (a.gflops ?? 0)).map((p) => p.name)
+      const order = [...measured, 'wasm', 'webgl', ...(adapter ? (['webgpu'] as const) : []), 'cpu'] as BackendName[]
+      for (const next of order) {
+        if (failed.some((f) => f.name === next)) continue
+        if (next === 'cpu') await tf.setBackend('cpu')
+        else if (!(await trySet(next, host))) continue
+        return finish(next, selfTestWords(failed, next))
       }
     }
     const threads = name === 'wasm' ? host.wasmThreads?.() : undefined
@@ -133,6 +227,7 @@ export async function chooseBackend(pref: BackendChoice, host: BackendHost = {})
       probes,
       ...(adapterText ? { adapter: adapterText } : {}),
       ...(threads ? { threads: threads.count } : {}),
+      ...(failed.length ? { selfTestFailed: [...failed] } : {}),
     }
   }
 

@@ -618,7 +618,7 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
       { value: 'cpu', label: 'CPU (slowest)' },
     ],
     label: 'Backend',
-    help: 'Where the maths runs; auto picks the fastest backend that passes a self-test, forcing one that is missing falls back with a notice.',
+    help: 'Where the maths runs; auto picks the fastest backend that passes a self-test. One that is missing, or computes wrong numbers in that test, falls back to the next with a notice.',
     short: 'b',
     group: 'environment',
   },

@@ -37,6 +37,8 @@ export function connectBridge(client: EngineClient): () => void {
         break
       case 'backend':
         set({ backend: e.info })
+        // A backend that failed the self-test is worth a message, not only the badge's tooltip.
+        if (e.info.selfTestFailed?.length) get().notify({ kind: 'info', text: `${e.info.reason[0]!.toUpperCase()}${e.info.reason.slice(1)}.` })
         break
       case 'progress':
         set({ busy: e.done >= e.total && e.task !== 'features' ? null : { task: e.task, done: e.done, total: e.total, label: e.label } })
