@@ -41,7 +41,7 @@ const tally = (name, p, f) => {
 }
 
 // 1. The type check (`npm run typecheck`: the app and tests, the engine on its own, the Node
-//    scripts) counts as one test.
+//    scripts, the Node WebGPU bench) counts as one test.
 {
   const ok = run('npm', ['run', 'typecheck']) === 0
   tally('type check', ok ? 1 : 0, ok ? 0 : 1)
