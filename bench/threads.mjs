@@ -142,6 +142,11 @@ try {
     results.pages = [one, many].map((p) => ({ name: p.name, info: p.info }))
     log(`pages: ${JSON.stringify(results.pages)}`)
     if (!opts['skip-steps']) {
+      // Warm both pages first: V8 runs a fresh page's wasm in its baseline tier and compiles hot
+      // functions with the optimising one in the background, so a cold probe measured the
+      // compiler (until 2026-12-06 this probe was cold: 19.6 GFLOP/s on two threads at 512²,
+      // where warm runs give 45-55; bench/threadCount.mjs).
+      for (const p of [many, one]) for (const [n, reps] of [[256, 40], [512, 12]]) await p.page.evaluate(([n, reps]) => window.workerMatmul(n, reps), [n, reps])
       results.matmul = { threads: many.info.threads, n256: await many.page.evaluate(() => window.workerMatmul(256, 8)), n512: await many.page.evaluate(() => window.workerMatmul(512, 4)), single512: await one.page.evaluate(() => window.workerMatmul(512, 4)) }
       log(`matmul: ${JSON.stringify(results.matmul)}`)
       results.steps = []

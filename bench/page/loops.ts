@@ -64,6 +64,10 @@ export interface LeanRun {
   /** Of them, those touching a tensor of 1,000 elements or more: what tfjs' webgpu backend
    *  dispatches to the GPU (smaller ones whose data is on the CPU it runs with cpu kernels). */
   largeKernelsPerStep: number
+  /** With `profileSteps`: that many further steps under tf.profile, after the timed ones:
+   *  milliseconds a step per kernel name (wasm runs kernels synchronously, so this is each
+   *  kernel's wall time) and the steps' own wall time, the rest being JavaScript between them. */
+  profile?: { stepMs: number; kernelMs: Record<string, number>; matMulMs: Record<string, number> }
 }
 
 const elements = (shape: number[] | null) => (shape ?? []).reduce((a, b) => a * b, 1)
@@ -72,14 +76,14 @@ const elements = (shape: number[] | null) => (shape ?? []).reduce((a, b) => a * 
  *  once, outside the timing), every batch gathered on the device, then
  *  optimizer.minimize over the same variables; losses read every 8 steps and after the last.
  *  No metrics, events, shuffling or yields. */
-export async function referenceLoop(w: Workload, s: Settings, budgetSec: number, maxSteps: number, minSteps: number, maxRows: number): Promise<LeanRun> {
+export async function referenceLoop(w: Workload, s: Settings, budgetSec: number, maxSteps: number, minSteps: number, maxRows: number, profileSteps = 0): Promise<LeanRun> {
   const model = w.model
   const tuning = new Tuning(model, s, w.classes)
   const vars = trainableVariables(model, s, 0, tuning.parts)
   const opt = tf.train.adam(s.learningRate)
   const plan = planOf(model, tuning, s)
   const B = s.batchSize
-  const rows = distinctRows(maxSteps + 3, B, maxRows)
+  const rows = distinctRows(maxSteps + 3 + profileSteps, B, maxRows)
   const { x, mask, labels } = inputTensors(slice(w.all, 0, rows))
   const part = (t: tf.Tensor, a: number, n: number) => t.slice([a, ...t.shape.slice(1).map(() => 0)], [n, ...t.shape.slice(1)])
   // The cache in chunks of 64 rows: all rows at once kept every block's activations alive
@@ -129,7 +133,27 @@ export async function referenceLoop(w: Workload, s: Settings, budgetSec: number,
     const steps = Math.max(minSteps, Math.min(maxSteps, Math.round((budgetSec * 1000) / Math.max(estimate, 1))))
     t = now()
     for (let i = 0; i < steps; i++) await oneStep(2 + i, (i + 1) % LOSS_READ_EVERY === 0 || i === steps - 1)
-    return { steps, stepMs: (now() - t) / steps, peakBytes: prof.peakBytes, trainableParams: vars.reduce((n, v) => n + v.size, 0), kernelsPerStep: prof.kernels.length, largeKernelsPerStep: prof.kernels.filter((k) => [...k.inputShapes, ...k.outputShapes].some((x) => elements(x) >= 1000)).length }
+    const stepMs = (now() - t) / steps
+    let profile: LeanRun['profile']
+    if (profileSteps > 0) {
+      const kernelMs: Record<string, number> = {}
+      const matMulMs: Record<string, number> = {} // BatchMatMul by its input shapes
+      t = now()
+      for (let i = 0; i < profileSteps; i++) {
+        const p = await tf.profile(() => oneStep(2 + steps + i))
+        // Backend kernels only: a custom gradient's 'forward' wraps kernels that are listed too.
+        for (const k of p.kernels) {
+          if (!tf.getKernel(k.name, tf.getBackend())) continue
+          kernelMs[k.name] = (kernelMs[k.name] ?? 0) + Number(k.kernelTimeMs) / profileSteps
+          if (k.name === 'BatchMatMul') {
+            const key = k.inputShapes.map((x) => `[${(x ?? []).join(',')}]`).join('·')
+            matMulMs[key] = (matMulMs[key] ?? 0) + Number(k.kernelTimeMs) / profileSteps
+          }
+        }
+      }
+      profile = { stepMs: (now() - t) / profileSteps, kernelMs, matMulMs }
+    }
+    return { steps, stepMs, ...(profile ? { profile } : {}), peakBytes: prof.peakBytes, trainableParams: vars.reduce((n, v) => n + v.size, 0), kernelsPerStep: prof.kernels.length, largeKernelsPerStep: prof.kernels.filter((k) => [...k.inputShapes, ...k.outputShapes].some((x) => elements(x) >= 1000)).length }
   } finally {
     tf.dispose([x, labels, ...(mask ? [mask] : []), ...unread, ...(cache ? [cache] : [])])
     opt.dispose()

@@ -228,10 +228,13 @@ function ask<T>(msg: Record<string, unknown>): Promise<T> {
   })
 }
 let workerStarted: Promise<unknown> | null = null
-const workerInfo = () => (workerStarted ??= ask({ type: 'init', threads: singleThread ? 'one' : 'all', embed: query.get('embed') === 'onehot' ? 'onehot' : 'lookup' }))
+// `?pool=N`: the threaded build with N threads (N = 1 too), to compare counts on one binary.
+const poolThreads = query.get('pool') === null ? null : Number(query.get('pool'))
+const workerInfo = () => (workerStarted ??= ask({ type: 'init', threads: poolThreads ?? (singleThread ? 'one' : 'all'), embed: query.get('embed') === 'onehot' ? 'onehot' : 'lookup' }))
 const benchSteps = async (args: Record<string, unknown>) => (await workerInfo(), ask({ type: 'steps', args }))
 const workerMatmul = async (n: number, reps: number) => (await workerInfo(), ask<number>({ type: 'matmul', n, reps }))
+const workerAdd = async (n: number, reps: number, gapUs = 0, bias = false) => (await workerInfo(), ask<number>({ type: 'add', n, reps, gapUs, bias }))
 
 
 const win = window as unknown as Record<string, unknown>
-Object.assign(win, { benchStudio, benchBackend, benchLeaks, benchCheckpoint, uaMemory, benchSteps, workerInfo, workerMatmul, benchReady: true })
+Object.assign(win, { benchStudio, benchBackend, benchLeaks, benchCheckpoint, uaMemory, benchSteps, workerInfo, workerMatmul, workerAdd, benchReady: true })

@@ -31,6 +31,8 @@ export interface StepsArgs {
   budgetSec: number
   minSteps: number
   maxRows: number
+  /** Lean steps to run under tf.profile after the timed ones (kernel time by name). */
+  profileSteps?: number
 }
 
 /** The lean loop's and the studio loop's step time for one method (the backend is current). */
@@ -42,7 +44,7 @@ export async function benchSteps(args: StepsArgs, threads: () => number | null) 
   const plan = planOf(w.model, probe, s)
   const flops = flopsOf(w, s, probe)
   probe.dispose()
-  const lean = await referenceLoop(w, s, args.budgetSec, 2000, args.minSteps, args.maxRows)
+  const lean = await referenceLoop(w, s, args.budgetSec, 2000, args.minSteps, args.maxRows, args.profileSteps ?? 0)
   const studio = await studioLoop(w, s, lean.steps, plan.blocks > 0 || plan.pooled, args.maxRows)
-  return { steps: lean.steps, leanStepMs: lean.stepMs, studioStepMs: studio.stepMs, flopsPerSample: flops.perSampleStep, threads: threads() }
+  return { steps: lean.steps, leanStepMs: lean.stepMs, studioStepMs: studio.stepMs, flopsPerSample: flops.perSampleStep, threads: threads(), ...(lean.profile ? { profile: lean.profile } : {}) }
 }
