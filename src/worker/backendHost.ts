@@ -10,10 +10,20 @@ type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm')
  *  that would create workers that cannot load while the worker is busy computing. */
 const WASM_PTHREAD_POOL = 8
 
-/** One thread per core the browser reports, within the pthread pool. tfjs' own default is
- *  half the cores (one thread on a 2-core machine). */
+/** XNNPACK's threads (the training worker itself plus pthreads) for the cores the browser
+ *  reports: one fewer than the cores, within the pthread pool, but 2 on a 2-core machine.
+ *  tfjs' own default is half the cores (one thread on a 2-core machine).
+ *  Why not one per core: every operation XNNPACK splits waits for its slowest thread, so a
+ *  pool that needs more cores than are free stalls at every operation. With 3 threads on 2
+ *  cores, full fine-tuning ran at 0.42× (tiny-lm) and 0.23× (emoji-cnn) the speed of one
+ *  thread (bench/results/2026-12-06T08-32-07-988Z-threadcount.md); while training, the
+ *  page's main thread redraws the charts and the browser works too, so one core is left to
+ *  them. On 2 cores that would leave one thread, but two measured no worse: 1.09× / 1.02× on
+ *  an idle machine and the first click's run 1.2× faster (…07-27-08-026Z-threads.md), 0.98× /
+ *  0.80× on a busy one; large products (512²) 1.86×. */
 export function wasmThreadsFor(hardwareConcurrency: number | undefined): number {
-  return Math.max(1, Math.min(WASM_PTHREAD_POOL, Math.floor(hardwareConcurrency ?? 1)))
+  const cores = Math.max(1, Math.floor(hardwareConcurrency ?? 1))
+  return Math.min(WASM_PTHREAD_POOL, cores <= 2 ? cores : cores - 1)
 }
 
 /**
