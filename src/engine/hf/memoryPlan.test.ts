@@ -4,21 +4,38 @@ import { memoryPlan, settingsThatFit } from './memoryPlan'
 
 // GPT-2 124M: n_embd 768, 12 layers, 12 heads, MLP 3072, vocabulary 50257, 1024 positions.
 const GPT2 = parseHfConfig({ model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12, n_positions: 1024, vocab_size: 50257 })
+// Measured tape coefficients (memoryPlan.ts header): per block and token 116·h + 30·ff + 12.4·a·s,
+// per block h², per token 20·h + (language modelling) 15·V, full fine-tuning 3.7·V·h.
+const close = (got: number, want: number) => expect(Math.abs(got - want)).toBeLessThan(1e-6 * want)
 
 describe('memory plan on GPT-2 124M shapes (expected values by hand)', () => {
-  it('full fine-tuning with AdamW, language modelling, batch 8 × 256 tokens', () => {
+  it('full fine-tuning with AdamW, language modelling, batch 8 × 256 tokens: the backward phase sets the peak', () => {
     const p = memoryPlan(GPT2, { method: 'full', task: 'lm', batch: 8, seq: 256 })
     expect(p.params).toBe(124_439_808)
     expect(p.weightsBytes).toBe(497_759_232) // × 4 bytes
     expect(p.gradBytes).toBe(497_759_232)
     expect(p.optimizerBytes).toBe(995_518_464) // two moments
-    // per block per token 8·768 + 2·3072 + 2·12·256 = 18,432 floats; × 12 blocks × 2,048 tokens = 452,984,832
-    // + embedding out and final norm 3·768·2,048 = 4,718,592 + logits and their gradient 2·50,257·2,048 = 205,852,672
-    expect(p.activationBytes).toBe((452_984_832 + 4_718_592 + 205_852_672) * 4)
-    expect(p.activationBytes).toBe(2_654_224_384)
-    expect(p.totalBytes).toBe(4_645_261_312)
+    // per block per token 116·768 + 30·3072 + 12.4·12·256 = 89,088 + 92,160 + 38,092.8 = 219,340.8
+    // 12 blocks · (219,340.8 · 2,048 tokens + 768²) = 5,397,597,388.8; embeddings 20·768·2,048 = 31,457,280;
+    // logits 15·50,257·2,048 = 1,543,895,040; embedding gradients 3.7·50,257·768 = 142,810,291.2 → 7,115,760,000 floats
+    close(p.activationBytes, 7_115_760_000 * 4)
+    // AdamW's scratch for the largest variable, the 50,257 × 768 embedding: 15 · 38,597,376 · 4
+    expect(p.updateScratchBytes).toBe(2_315_842_560)
+    expect(p.peakPhase).toBe('backward')
+    close(p.totalBytes, 497_759_232 + 995_518_464 + 28_463_040_000 + 497_759_232) // 30.45 GB
     // the logits of 2,048 tokens are the largest tensor: 50,257 · 2,048 · 4 bytes
     expect([p.largestTensor, p.largestTensorBytes]).toEqual(['logits', 411_705_344])
+  })
+
+  it('one sequence of 31 tokens, full fine-tuning: the optimizer update sets the peak', () => {
+    const p = memoryPlan(GPT2, { method: 'full', task: 'lm', batch: 1, seq: 31 })
+    // backward: 12·((89,088 + 92,160 + 12.4·12·31) · 31 + 768²) + 20·768·31 + 15·50,257·31 + 3.7·50,257·768
+    //         = 12·(185,860.8·31 + 589,824) = 12·(5,761,684.8 + 589,824) = 76,218,105.6, + 476,160 + 23,369,505 + 142,810,291.2
+    //         = 242,874,061.8 floats → 971 MB, + grads 498 MB
+    close(p.activationBytes, 242_874_061.8 * 4)
+    // update: grads 497,759,232 + 15 · 38,597,376 · 4 = 2,813,601,792 bytes, more than the backward's 1,469,255,479
+    expect(p.peakPhase).toBe('update')
+    close(p.totalBytes, 497_759_232 + 995_518_464 + 497_759_232 + 2_315_842_560)
   })
 
   it('the embedding matrix alone is beyond WebGPU’s default 128 MiB binding', () => {
@@ -27,43 +44,55 @@ describe('memory plan on GPT-2 124M shapes (expected values by hand)', () => {
     expect(p.largestTensorBytes).toBeGreaterThan(128 * 1024 * 1024)
   })
 
-  it('LoRA rank 8: PEFT’s own count on c_attn only (294,912), and on every projection', () => {
+  it('LoRA rank 8: PEFT’s own count on c_attn only (294,912), and on every projection; the bench’s 1 × 31 tokens', () => {
     expect(memoryPlan(GPT2, { method: 'lora', task: 'lm', batch: 1, seq: 64, loraRank: 8, loraTargets: ['c_attn'] }).trainable).toBe(294_912) // 12 · 8 · (768 + 2304)
-    const p = memoryPlan(GPT2, { method: 'lora', task: 'lm', batch: 8, seq: 256, loraRank: 8 })
+    const p = memoryPlan(GPT2, { method: 'lora', task: 'lm', batch: 1, seq: 31, loraRank: 8 })
     // per block: c_attn 8·(768+2304) + attn.c_proj 8·(768+768) + c_fc 8·(768+3072) + mlp.c_proj 8·(3072+768) = 98,304
     expect(p.trainable).toBe(1_179_648)
     expect(p.weightsBytes).toBe((124_439_808 + 1_179_648) * 4)
     expect(p.gradBytes).toBe(4_718_592)
     expect(p.optimizerBytes).toBe(9_437_184)
-    expect(p.activationBytes).toBe(2_654_224_384) // the update sits in every block: all activations kept
-    expect(p.totalBytes).toBe(3_170_857_984)
+    // as full fine-tuning's backward without the embedding gradients: 242,874,061.8 − 142,810,291.2 = 100,063,770.6 floats
+    close(p.activationBytes, 100_063_770.6 * 4)
+    expect(p.updateScratchBytes).toBe(15 * 8 * 3072 * 4) // the largest factor: c_fc's B or mlp.c_proj's A, 8 × 3072
+    expect(p.peakPhase).toBe('backward')
+    close(p.totalBytes, 502_477_824 + 9_437_184 + 4_718_592 + 400_255_082.4) // 916.9 MB; the bench measured the peak beside it
   })
 
   it('freezing the first 10 blocks trains 2 blocks and the final norm, and keeps only their activations', () => {
     const p = memoryPlan(GPT2, { method: 'freeze', frozenBlocks: 10, task: 'lm', batch: 8, seq: 256 })
     // one block: (124,439,808 − wte 38,597,376 − wpe 786,432 − ln_f 1,536) / 12 = 7,087,872
     expect(p.trainable).toBe(2 * 7_087_872 + 1_536)
-    expect(p.activationBytes).toBe((2 * 18_432 * 2_048 + 4_718_592 + 205_852_672) * 4)
+    // 2·(219,340.8·2,048 + 768²) + 20·768·2,048 + 15·50,257·2,048
+    close(p.activationBytes, (899_599_564.8 + 31_457_280 + 1_543_895_040) * 4)
+    expect(p.updateScratchBytes).toBe(15 * 768 * 3072 * 4) // c_fc's kernel
   })
 
   it('a classification head on cached features trains 2·768 + 2 weights and keeps no block activations; SGD keeps no moments', () => {
     const p = memoryPlan(GPT2, { method: 'head', task: 'classify', labels: 2, batch: 32, seq: 128, optimizer: 'sgd' })
     expect(p.trainable).toBe(1_538)
-    expect(p.activationBytes).toBe(0)
+    expect(p.activationBytes).toBe(10 * 32 * (768 + 2) * 4) // pooled features and logits
     expect(p.optimizerBytes).toBe(0)
-    expect(p.totalBytes).toBe((124_439_808 + 1_538) * 4 + 1_538 * 4)
+    expect(p.updateScratchBytes).toBe(6 * 1_536 * 4)
+    expect(p.totalBytes).toBe((124_439_808 + 1_538) * 4 + 985_600 + 1_538 * 4)
   })
 
   it('a run that does not fit gets the settings that would, each priced', () => {
-    const input = { method: 'full', task: 'lm', batch: 8, seq: 256 } as const
-    const fits = settingsThatFit(GPT2, input, 4_000_000_000)
-    expect(fits.map((f) => [f.change, f.totalBytes])).toEqual([
-      ['use LoRA (rank 8)', 3_170_857_984],
-      ['batch size 4', 1_991_036_928 + 2_654_224_384 / 2],
-      // seq 128: per block per token 6144 + 6144 + 3072 = 15,360 → (12·15,360·1,024 + 3·768·1,024 + 2·50,257·1,024) · 4
-      ['sequence length 128', 1_991_036_928 + (188_743_680 + 2_359_296 + 102_926_336) * 4],
-    ])
-    expect(settingsThatFit(GPT2, input, 1_000_000_000)).toEqual([]) // nothing close fits in 1 GB: weights alone are 0.5 GB
+    const input = { method: 'full', task: 'lm', batch: 4, seq: 128 } as const
+    // full 4 × 128: per block per token 89,088 + 92,160 + 12.4·12·128 = 200,294.4;
+    // 12·(200,294.4·512 + 768²) + 20·768·512 + 15·50,257·512 + 142,810,291.2 = 1,774,335,052.8 floats
+    close(memoryPlan(GPT2, input).totalBytes, 1_991_036_928 + 1_774_335_052.8 * 4) // 9.09 GB
+    const fits = settingsThatFit(GPT2, input, 8e9)
+    expect(fits.map((f) => f.change)).toEqual(['use LoRA (rank 8)', 'batch size 2', 'sequence length 64'])
+    // LoRA: 502,477,824 + 9,437,184 + 4,718,592 + (1,774,335,052.8 − 142,810,291.2)·4
+    close(fits[0]!.totalBytes, 516_633_600 + 1_631_524_761.6 * 4)
+    // batch 2: 12·(200,294.4·256 + 768²) + 20·768·256 + 15·50,257·256 + 142,810,291.2 = 962,111,616 floats
+    close(fits[1]!.totalBytes, 1_991_036_928 + 962_111_616 * 4)
+    // sequence 64: 12·((89,088 + 92,160 + 12.4·12·64)·256 + 768²) + 3,932,160 + 192,986,880 + 142,810,291.2 = 932,856,345.6
+    close(fits[2]!.totalBytes, 1_991_036_928 + 932_856_345.6 * 4)
+    // 6 GB: LoRA at batch 4 (7.04 GB) does not fit, so LoRA with a smaller batch is offered too
+    expect(settingsThatFit(GPT2, input, 6e9).map((f) => f.change)).toEqual(['batch size 2', 'sequence length 64', 'use LoRA (rank 8) with batch size 2'])
+    expect(settingsThatFit(GPT2, input, 1e9)).toEqual([]) // nothing close fits in 1 GB: weights alone are 0.5 GB
   })
 })
 
@@ -75,8 +104,8 @@ describe('memory plan on a Llama shape', () => {
     const perLayer = 8 * (1152 + 768 + 768 + 1152 + 3 * 2112)
     expect(p.trainable).toBe(30 * perLayer)
     expect(p.trainable).toBe(2_442_240) // 30 · 81,408
-    // activations per token per layer: 4·576 + 3·576 + 2·576 + 2·9·8 + 576 + 4·1536 = 2304 + 1728 + 1152 + 144 + 576 + 6144 = 12,048; × 30 × 8 tokens,
-    // + 3·576·8, + logits 2·49,152·8
-    expect(p.activationBytes).toBe((30 * 12_048 * 8 + 3 * 576 * 8 + 2 * 49_152 * 8) * 4)
+    // per layer per token 116·576 + 30·1536 + 12.4·9·8 = 66,816 + 46,080 + 892.8 = 113,788.8;
+    // 30·(113,788.8·8 + 576²) + 20·576·8 + 15·49,152·8 = 37,262,592 + 92,160 + 5,898,240
+    close(p.activationBytes, 43_252_992 * 4)
   })
 })

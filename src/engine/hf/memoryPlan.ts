@@ -1,20 +1,26 @@
 /**
- * How much memory a training run on a Hugging Face body will need, before it starts: weights +
- * gradients + optimizer state + activations kept for the backward pass, for a method, batch and
- * sequence length. All float32 (tfjs has no half-precision tensors).
+ * How much memory a training run on a Hugging Face body will need, before it starts, for a
+ * method, batch and sequence length. All float32 (tfjs has no half-precision tensors).
  *
- * Activations are counted as the tensors each block keeps for its backward pass, per token
- * (h = hidden size, ff = MLP width, a = query heads, hd = head size, s = sequence length):
- *   GPT-2 / BERT block: norm in + out (2h), q, k, v (3h), scores + softmax (2·a·s), context (h),
- *                       second norm in + out (2h), MLP in-projection + activation (2·ff)
- *                       = 8h + 2ff + 2as
- *   Llama block:        norms (4h), q, k, v after repeat (3·a·hd), rotated q, k (2·a·hd),
- *                       scores + softmax (2·a·s), context (a·hd), gate, up, silu(gate), product (4·ff)
- * plus the embedding output and the final norm (3h per token) and, for language modelling, the
- * logits and their gradient (2·V per token). Only blocks the gradient flows through keep
- * activations: all of them for full fine-tuning and LoRA (the update sits in every block), the
- * unfrozen ones when the first n blocks are frozen, none for a head on cached features.
- * The bench compares this estimate with measured peaks.
+ * The peak of a step is the resident part (weights, the method's extra weights, the optimizer's
+ * moments) plus the larger of two phases:
+ *   - backward: what TensorFlow.js's tape holds until the gradients are done (every op's output
+ *     that a gradient needs, the engine's copy of each saved tensor, the LoRA deltas) plus the
+ *     gradients; full fine-tuning adds the embedding table's gradient pieces;
+ *   - update: the gradients plus the optimizer's scratch for one variable at a time (AdamW makes
+ *     about 15 temporaries of the variable's size; src/engine/train/optimizers.ts frees them per
+ *     variable), so the largest trainable tensor (GPT-2's embedding) sets it.
+ * The activation coefficients are measured, not derived: tf.profile() peak bytes of one LoRA and
+ * one full step (the studio's AdamW, logSoftmax·one-hot loss) on the wasm backend, tfjs 4.22,
+ * over 40 shapes of GPT-2, Llama and BERT (1–3 blocks, hidden 128–512, MLP 256–2048, vocabulary
+ * 4k–16k, 16–256 tokens), fitted per token and block (h = hidden size, ff = MLP width, a = query
+ * heads, s = sequence length, V = vocabulary), each within 3 % of the measured shapes:
+ *   per block and token: 116·h + 30·ff + 12.4·a·s;  per block: h² (a transposed kernel copy)
+ *   per token: 20·h (embeddings, final norm), and for language modelling 15·V (logits,
+ *   log-softmax, one-hot, their gradients and copies)
+ *   full fine-tuning: + 3.7·V·h (the embedding's scatter-add and the tied head's gradient)
+ * That is an order of magnitude above the tensors a block strictly needs (8h + 2ff + 2as for
+ * GPT-2): the tape keeps every intermediate. bench/node/hfBench.ts prints plan beside measured.
  */
 import { expectedWeights, type HfConfig } from './config'
 import { HF_LORA_TARGETS } from './hfModel'
@@ -42,7 +48,13 @@ export interface MemoryPlan {
   weightsBytes: number
   gradBytes: number
   optimizerBytes: number
+  /** What the tape holds for the backward pass (see the header). */
   activationBytes: number
+  /** The optimizer's scratch for its largest variable. */
+  updateScratchBytes: number
+  /** Which phase of the step sets the peak. */
+  peakPhase: 'backward' | 'update'
+  /** The step's peak: weights + moments + the larger phase. */
   totalBytes: number
   /** The largest single tensor (a WebGPU storage-buffer binding must hold it). */
   largestTensorBytes: number
@@ -57,11 +69,23 @@ function dims(cfg: HfConfig) {
   return { h: cfg.hiddenSize, ff: cfg.intermediateSize, a: cfg.numHeads, hd: cfg.hiddenSize / cfg.numHeads, layers: cfg.numLayers, vocab: cfg.vocabSize }
 }
 
-/** Floats one block keeps per token for its backward pass (see the header). */
+/** Measured coefficients (see the header). */
+export const TAPE = {
+  perTokenHidden: 116,
+  perTokenMlp: 30,
+  perTokenScore: 12.4,
+  perTokenEmbedding: 20,
+  perTokenVocab: 15,
+  fullEmbeddingGrads: 3.7,
+  /** Temporaries of one variable's size while the optimizer updates it. */
+  adamScratch: 15,
+  sgdScratch: 6,
+} as const
+
+/** Floats the tape holds per token for one block the gradient flows through (see the header). */
 export function blockActivationsPerToken(cfg: HfConfig, seq: number): number {
-  const { h, ff, a, hd } = dims(cfg)
-  if (cfg.modelType === 'llama') return 4 * h + 3 * a * hd + 2 * a * hd + 2 * a * seq + a * hd + 4 * ff
-  return 8 * h + 2 * ff + 2 * a * seq
+  const { h, ff, a } = dims(cfg)
+  return TAPE.perTokenHidden * h + TAPE.perTokenMlp * ff + TAPE.perTokenScore * a * seq
 }
 
 /** Block index of a canonical weight name (-1 embeddings, layers = final norm / head). */
@@ -86,13 +110,20 @@ export function memoryPlan(cfg: HfConfig, p: PlanInput): MemoryPlan {
   const head = p.task === 'classify' ? labels * h + labels : 0
   let trainable = head
   let extra = head // weights the method adds (head, LoRA factors)
+  let largestTrainable = head ? labels * h : 0
   let firstTrained = layers // first block whose activations are kept
   if (p.method === 'full') {
     trainable += params
+    largestTrainable = Math.max(largestTrainable, largest)
     firstTrained = 0
   } else if (p.method === 'freeze') {
     const n = p.frozenBlocks ?? 0
-    for (const [name, shape] of weights) if (blockOf(name, layers) >= n) trainable += shape.reduce((x, y) => x * y, 1)
+    for (const [name, shape] of weights) {
+      if (blockOf(name, layers) < n) continue
+      const size = shape.reduce((x, y) => x * y, 1)
+      trainable += size
+      largestTrainable = Math.max(largestTrainable, size)
+    }
     firstTrained = n
   } else if (p.method === 'lora') {
     const r = p.loraRank ?? 8
@@ -104,23 +135,31 @@ export function memoryPlan(cfg: HfConfig, p: PlanInput): MemoryPlan {
       const lora = r * (shape[0]! + shape[1]!) // in + out, whichever layout
       trainable += lora
       extra += lora
+      largestTrainable = Math.max(largestTrainable, r * Math.max(shape[0]!, shape[1]!))
     }
     firstTrained = 0
   }
   const tokens = p.batch * p.seq
-  const optimizerSlots = (p.optimizer ?? 'adamw') === 'sgd' ? 0 : 2
+  const optimizer = p.optimizer ?? 'adamw'
+  const optimizerSlots = optimizer === 'sgd' ? 0 : 2
   let activations = 0
-  if (firstTrained < layers) {
-    activations += (layers - firstTrained) * blockActivationsPerToken(cfg, p.seq) * tokens
-    activations += 3 * h * tokens // embedding output, final norm in + out
+  const trainedBlocks = layers - firstTrained
+  if (trainedBlocks > 0) {
+    activations += trainedBlocks * (blockActivationsPerToken(cfg, p.seq) * tokens + h * h)
+    activations += TAPE.perTokenEmbedding * h * tokens
   }
-  if (p.task === 'lm' && p.method !== 'head') activations += 2 * vocab * tokens
+  if (p.task === 'lm' && p.method !== 'head') activations += TAPE.perTokenVocab * vocab * tokens
+  if (p.task === 'classify') activations += 10 * p.batch * (h + labels) // pooled features, head logits
+  if (p.method === 'full') activations += TAPE.fullEmbeddingGrads * vocab * h
   const logitsFloats = p.task === 'lm' ? vocab * tokens : 0
   if (logitsFloats > largest) [largest, largestName] = [logitsFloats, 'logits']
   const weightsBytes = (params + extra) * F32
   const gradBytes = trainable * F32
   const optimizerBytes = optimizerSlots * trainable * F32
   const activationBytes = activations * F32
+  const updateScratchBytes = (optimizer === 'sgd' ? TAPE.sgdScratch : TAPE.adamScratch) * largestTrainable * F32
+  const backward = activationBytes + gradBytes
+  const update = gradBytes + updateScratchBytes
   return {
     params,
     trainable,
@@ -128,7 +167,9 @@ export function memoryPlan(cfg: HfConfig, p: PlanInput): MemoryPlan {
     gradBytes,
     optimizerBytes,
     activationBytes,
-    totalBytes: weightsBytes + gradBytes + optimizerBytes + activationBytes,
+    updateScratchBytes,
+    peakPhase: backward >= update ? 'backward' : 'update',
+    totalBytes: weightsBytes + optimizerBytes + Math.max(backward, update),
     largestTensorBytes: largest * F32,
     largestTensor: largestName,
   }
@@ -141,7 +182,8 @@ export interface FitSuggestion {
 }
 
 /** Settings close to `p` that fit in `budgetBytes`, cheapest change first: LoRA instead of full
- *  fine-tuning, then halving the batch, then halving the sequence (down to 1 and 32). */
+ *  fine-tuning or freezing, then the largest batch (halving) that fits, then the longest sequence
+ *  (halving, down to 32), then LoRA with the largest batch that fits. */
 export function settingsThatFit(cfg: HfConfig, p: PlanInput, budgetBytes: number): FitSuggestion[] {
   const out: FitSuggestion[] = []
   const tryInput = (change: string, input: PlanInput) => {
@@ -149,8 +191,11 @@ export function settingsThatFit(cfg: HfConfig, p: PlanInput, budgetBytes: number
     if (t <= budgetBytes) out.push({ change, input, totalBytes: t })
     return t <= budgetBytes
   }
-  if (p.method === 'full' || p.method === 'freeze') tryInput('use LoRA (rank 8)', { ...p, method: 'lora', loraRank: p.loraRank ?? 8 })
+  const toLora = p.method === 'full' || p.method === 'freeze'
+  const lora: PlanInput = { ...p, method: 'lora', loraRank: p.loraRank ?? 8 }
+  const loraFits = toLora && tryInput(`use LoRA (rank ${lora.loraRank})`, lora)
   for (let b = Math.floor(p.batch / 2); b >= 1; b = Math.floor(b / 2)) if (tryInput(`batch size ${b}`, { ...p, batch: b })) break
   for (let s = Math.floor(p.seq / 2); s >= 32; s = Math.floor(s / 2)) if (tryInput(`sequence length ${s}`, { ...p, seq: s })) break
+  if (toLora && !loraFits) for (let b = Math.floor(p.batch / 2); b >= 1; b = Math.floor(b / 2)) if (tryInput(`use LoRA (rank ${lora.loraRank}) with batch size ${b}`, { ...lora, batch: b })) break
   return out
 }
