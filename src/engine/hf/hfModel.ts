@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { embeddingLookup } from '../models/embeddingLookup'
+import { chunkedEmbeddingLookup, chunkedTiedLogits, splitRows } from './bindingLimits'
 import { matMulFast } from '../models/matMulFast'
 import type { ForwardHooks } from '../models/tinyGpt'
 import { type BertConfig, type Gpt2Config, type HfConfig, type LlamaConfig, expectedWeights, matchWeights, parseHfConfig } from './config'
@@ -99,6 +100,8 @@ export class HfModel {
   private readonly weights = new Map<string, tf.Variable>()
   /** Module paths of every projection (kernel + bias), in block order. */
   readonly linearLayers: string[] = []
+  /** Copies of tables over a WebGPU binding limit, in chunks (see `splitLargeTables`). */
+  private readonly chunks = new Map<string, tf.Tensor2D[]>()
 
   constructor(hf: HfConfig, weights: Map<string, tf.Variable>) {
     this.hf = hf
@@ -122,6 +125,35 @@ export class HfModel {
     return [...this.weights]
   }
 
+  /** For a WebGPU device whose storage-buffer binding cannot hold the token embedding or the LM
+   *  head (GPT-2's 50,257 × 768 table is 154 MB; WebGPU's default binding is 128 MiB): keeps a
+   *  copy of each such table in chunks of at most `maxBindingBytes` (embedding tables by rows,
+   *  an untied head kernel [D, V] by columns), which `embed` and `logits` then use, so no op binds
+   *  the whole table. The chunks are copies of the frozen table: for inference, LoRA and heads,
+   *  not for full fine-tuning (the trained variable would move away from them). Returns the
+   *  names split; `unsplitTables()` drops the copies. */
+  async splitLargeTables(maxBindingBytes: number): Promise<string[]> {
+    this.unsplitTables()
+    const names = ['wte.weight', 'embed_tokens.weight', 'embeddings.word_embeddings.weight', 'lm_head.kernel']
+    for (const name of names) {
+      const w = this.weights.get(name) as tf.Tensor2D | undefined
+      if (!w || w.size * 4 <= maxBindingBytes) continue
+      this.chunks.set(name, await splitRows(w, maxBindingBytes, name === 'lm_head.kernel'))
+    }
+    return [...this.chunks.keys()]
+  }
+
+  unsplitTables(): void {
+    for (const parts of this.chunks.values()) tf.dispose(parts)
+    this.chunks.clear()
+  }
+
+  /** A token table's rows for ids, from its chunks when it is split. */
+  private lookup(name: string, ids: tf.Tensor1D): tf.Tensor2D {
+    const parts = this.chunks.get(name)
+    return parts ? chunkedEmbeddingLookup(parts, ids) : embeddingLookup(this.get(name) as tf.Tensor2D, ids)
+  }
+
   parameterCount(): number {
     let n = 0
     for (const v of this.weights.values()) n += v.size
@@ -138,12 +170,12 @@ export class HfModel {
     const limit = hf.modelType === 'gpt2' ? hf.nPositions : hf.maxPositions
     if (hf.modelType !== 'llama' && offset + t > limit) throw new Error(`This ${hf.modelType} model reads at most ${limit} positions (its config's ${hf.modelType === 'gpt2' ? 'n_positions' : 'max_position_embeddings'}); ${offset + t} were given. Use a shorter text.`)
     if (hf.modelType === 'gpt2') {
-      const tok = embeddingLookup(this.get('wte.weight') as tf.Tensor2D, flat)
+      const tok = this.lookup('wte.weight', flat)
       const pos = this.get('wpe.weight').slice([offset, 0], [t, d])
       return tf.add(tok.reshape([b, t, d]), pos) as tf.Tensor3D
     }
-    if (hf.modelType === 'llama') return embeddingLookup(this.get('embed_tokens.weight') as tf.Tensor2D, flat).reshape([b, t, d])
-    let x = tf.add(embeddingLookup(this.get('embeddings.word_embeddings.weight') as tf.Tensor2D, flat).reshape([b, t, d]), this.get('embeddings.position_embeddings.weight').slice([0, 0], [t, d])) as tf.Tensor3D
+    if (hf.modelType === 'llama') return this.lookup('embed_tokens.weight', flat).reshape([b, t, d])
+    let x = tf.add(this.lookup('embeddings.word_embeddings.weight', flat).reshape([b, t, d]), this.get('embeddings.position_embeddings.weight').slice([0, 0], [t, d])) as tf.Tensor3D
     if (hf.modelType === 'bert') {
       const types = opts.tokenTypeIds ?? tf.zeros([b, t], 'int32')
       x = tf.add(x, embeddingLookup(this.get('embeddings.token_type_embeddings.weight') as tf.Tensor2D, types.reshape([b * t]) as tf.Tensor1D).reshape([b, t, d])) as tf.Tensor3D
@@ -184,8 +216,13 @@ export class HfModel {
     let out: tf.Tensor2D
     const untied = this.weights.has('lm_head.kernel')
     if (this.hf.modelType !== 'gpt2' && this.hf.modelType !== 'llama') throw new Error(`A ${this.hf.modelType} encoder has no language-modelling head`)
-    const w = this.get(untied ? 'lm_head.kernel' : this.hf.modelType === 'gpt2' ? 'wte.weight' : 'embed_tokens.weight') as tf.Tensor2D
-    if (opts.headFrozen) out = frozenHead(flat, w, !untied)
+    const headName = untied ? 'lm_head.kernel' : this.hf.modelType === 'gpt2' ? 'wte.weight' : 'embed_tokens.weight'
+    const w = this.get(headName) as tf.Tensor2D
+    const parts = this.chunks.get(headName)
+    // split (a WebGPU binding limit): each chunk's product separately; the chunks are constants,
+    // so the gradient reaches the hidden states only, as with headFrozen
+    if (parts) out = untied ? (tf.concat(parts.map((c) => tf.matMul(flat, c)), 1) as tf.Tensor2D) : chunkedTiedLogits(flat, parts)
+    else if (opts.headFrozen) out = frozenHead(flat, w, !untied)
     else if (untied) out = matMulFast(flat, w)
     else out = tiedLogits(flat, w)
     return out.reshape([b, t, out.shape[1]])
@@ -200,6 +237,7 @@ export class HfModel {
   }
 
   dispose(): void {
+    this.unsplitTables()
     for (const v of this.weights.values()) v.dispose()
     this.weights.clear()
   }
