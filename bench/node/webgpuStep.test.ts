@@ -4,6 +4,7 @@
 // No adapter is a failure with what to install, never a skip (.ci/run installs lavapipe).
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { gradientSelfTest, SELF_TEST_TOLERANCE } from '../../src/engine/backend'
 import { TinyCnn } from '../../src/engine/models/tinyCnn'
 import { TinyGpt } from '../../src/engine/models/tinyGpt'
 import { startDawn, type AdapterInfo } from './dawn'
@@ -66,4 +67,13 @@ describe('tfjs on WebGPU in Node (Dawn + lavapipe)', () => {
       }
     }, 120_000)
   }
+
+  // The studio's start-up self-test (src/engine/backend.ts) must pass a WebGPU that computes
+  // correctly, or every user with a good GPU would be sent to a slower backend.
+  it('passes the start-up self-test, with float32 error far under its tolerance', async () => {
+    await tf.setBackend('webgpu')
+    const r = await gradientSelfTest()
+    expect(r.ok).toBe(true)
+    expect(r.maxError).toBeLessThan(SELF_TEST_TOLERANCE / 10)
+  }, 120_000)
 })
