@@ -9,6 +9,7 @@ import type { ExportChoice, ToWorker } from '../worker/protocol'
 import type { PlaygroundInput } from '../worker/protocol'
 import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
+import type { HfCommand } from '../worker/hfProtocol'
 
 /** The page's commands: each turns a user intent into protocol messages. */
 let client: EngineClient | null = null
@@ -190,6 +191,11 @@ export function generateText(opts: { prompt: string; maxTokens: number; temperat
 export function stopGenerating() {
   const { requestId } = usePlayground.getState()
   if (requestId) engine().send({ type: 'stopGenerate', requestId })
+}
+
+/** Hugging Face models: probe, load, stored files (worker/hfModelHost.ts; state/hfModels.ts). */
+export function sendHf(msg: HfCommand) {
+  engine().send(msg)
 }
 
 /** Datasets: storage, roles, a validation file and image sets (worker/dataHost.ts). */

@@ -8,6 +8,7 @@ import { onDataEvent } from './datasets'
 import { onCheckpointEvent } from './checkpoints'
 import { endPending, onPlaygroundEvent } from './playground'
 import { endExportPending, onExportEvent } from './exportState'
+import { onHfEvent } from './hfModels'
 
 /** Worker events → store updates. The only place that knows both. */
 export function connectBridge(client: EngineClient): () => void {
@@ -117,6 +118,10 @@ export function connectBridge(client: EngineClient): () => void {
       case 'restored':
       case 'runSeries':
         onCheckpointEvent(e)
+        break
+      case 'hfProbe':
+      case 'hfStored':
+        onHfEvent(e)
         break
       case 'evaluation':
         set({ lastVal: e.metrics })

@@ -33,6 +33,8 @@ import { ModelLoadError } from '../engine/models/modelLoadError'
 import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
 import { getBackend } from '@tensorflow/tfjs'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
+import { HfModelHost } from './hfModelHost'
+import { indexedDbHubCache } from '../engine/hf/hubFetch'
 
 interface Session {
   backend: BackendInfo | null
@@ -54,6 +56,24 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   const data = new DataHost(post, fetchFn, decoder)
   const images = new ImageModelHost(post, decoder) // image CNNs (TinyCnn); text models stay in s.loaded
   const tabular = new TabularHost(post) // numeric columns: an MLP built for the dataset
+  // Hugging Face checkpoints (hfModelHost.ts): when one is current, it trains, evaluates and exports
+  const hf = new HfModelHost(post, {
+    fetchFn: (u, i) => fetchFn(u, i),
+    cache: indexedDbHubCache(),
+    data: () => ({ dataset: data.dataset, summary: data.summary, plan: (st) => data.plan(st) }),
+    ensureBackend: () => ensureBackend(),
+    dropOthers: () => {
+      images.clear()
+      s.layers?.body.dispose()
+      s.layers = null
+      s.loaded?.model.dispose()
+      s.loaded = null
+      s.tuning?.dispose()
+      s.tuning = null
+      if (s.base) disposeWeights(s.base)
+      s.base = null
+    },
+  })
   const splitPlan = (settings: Settings) => data.plan(settings) // read where `data` is shadowed by the encoded split
   const imageSet = () => data.imageSet // read where `data` is shadowed by the encoded split
   const stoppedGenerations = new Set<string>() // generate requests asked to stop
@@ -103,6 +123,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       throw new ModelLoadError(`${got.url}: this studio cannot read its own "${got.format}" model files in this version.`, `model ${got.url}`)
     }
     images.clear()
+    hf.clear()
     s.layers?.body.dispose()
     s.layers = { body: got.body, summary: layersSummary(got.body, got.url, new Set()) }
     images.useLayers(s.layers) // image layers models fine-tune through the image host
@@ -114,6 +135,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   /** An image CNN replaces whatever model was loaded. */
   async function loadImageModel(probe: ModelProbe, id: string) {
     await images.load(probe, id)
+    hf.clear()
     s.layers?.body.dispose()
     s.layers = null
     s.loaded?.model.dispose()
@@ -126,6 +148,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
 
   function installModel(loaded: LoadedTinyGpt, id: string) {
     images.clear()
+    hf.clear()
     s.layers?.body.dispose()
     s.layers = null
     s.loaded?.model.dispose()
@@ -183,6 +206,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   function plan(settings: Settings) {
     if (s.dataset && isTabularTask(s.datasetSummary?.task)) return tabular.plan(settings, s.dataset, trainExamples(settings) ?? s.datasetSummary!.rows - Math.round(s.datasetSummary!.rows * settings.valSplit))
     if (images.active) return images.plan(settings, data.imageSet, s.layers ? layersFitProblem(s.layers, s.datasetSummary) : null)
+    if (hf.active) return hf.plan(settings)
     if (!s.loaded) return
     const { model } = s.loaded
     const task = s.datasetSummary?.task ?? 'text-classification'
@@ -244,6 +268,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       await ensureBackend(settings.backend)
       return tabular.train(msg, splitPlan(settings), (r) => (s.run = r), (st, control, cb) => checkpoints.startRun(runId, st, control, resume?.record ?? null, cb), resume?.input)
     }
+    if (hf.active) return hf.train(msg, (r) => (s.run = r))
     const misfit = s.layers && layersFitProblem(s.layers, s.datasetSummary)
     if (s.layers && misfit) throw new ModelLoadError(misfit, `model ${s.layers.summary.title}`)
     if (images.active) {
@@ -390,6 +415,10 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
               post({ type: 'evaluation', metrics: await images.evaluateLast() })
               break
             }
+            if (hf.active) {
+              post({ type: 'evaluation', metrics: await hf.evaluate() })
+              break
+            }
             if (!s.loaded || !s.tuning || !s.lastVal) throw new Error('Train a model before evaluating it.')
             post({ type: 'evaluation', metrics: await evaluateNow(s.loaded.model, s.tuning, s.lastVal) })
             break
@@ -397,7 +426,14 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
           case 'keepAlpha':
           case 'sweep':
           case 'export':
-            await exportCommands.handle(msg)
+            if (msg.type === 'export' && hf.active) await hf.export(msg.choice)
+            else await exportCommands.handle(msg)
+            break
+          case 'hfProbe':
+          case 'hfLoad':
+          case 'hfListStored':
+          case 'hfDeleteStored':
+            await hf.handle(msg)
             break
           case 'restoreCheckpoint':
             await checkpoints.restore(msg.id)
@@ -484,6 +520,8 @@ const DOING: Partial<Record<ToWorker['type'], string>> = {
   train: 'training',
   resumeRun: 'training',
   loadModel: 'loading the model',
+  hfLoad: 'loading the model',
+  hfProbe: 'looking at the model repo',
   loadDataset: 'reading the dataset',
   evaluate: 'evaluating',
   predict: 'trying the model',

@@ -11,6 +11,7 @@ import type { DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLi
 export type { BackendInfo, DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics }
 import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
 import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
+import type { HfCommand, HfEvent } from './hfProtocol'
 
 export interface DatasetSummary {
   id: string
@@ -76,6 +77,7 @@ export type ToWorker =
   | { type: 'export'; choice: ExportChoice; alpha: number; metrics: { base: Metrics | null; tuned: Metrics | null; baseName?: string | null } }
   | DataCommand // datasets: storage, roles, validation file, images (dataProtocol.ts)
   | CheckpointCommand // checkpoints and run history (checkpointProtocol.ts)
+  | HfCommand // Hugging Face models: probe a repo, load, stored files (hfProtocol.ts)
   // Playground: try the model before and after fine-tuning (see worker/playground.ts).
   | { type: 'predict'; requestId: string; input: PlaygroundInput }
   | { type: 'generate'; requestId: string; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }
@@ -103,6 +105,7 @@ export type FromWorker =
   | { type: 'imported'; fileName: string; choice: ExportChoice; title: string; metrics: Metrics | null; note: string }
   | DataEvent // stored datasets list, augmentation preview (dataProtocol.ts)
   | CheckpointEvent // checkpoints, runs, storage, recovery (checkpointProtocol.ts)
+  | HfEvent // Hugging Face repo sizes and memory plans, stored repos (hfProtocol.ts)
   | { type: 'prediction'; requestId: string; which: Which; classes: { name: string; prob: number }[]; note: string; value?: { name: string; value: number } } // value: regression, in the target's units
   | { type: 'generation'; requestId: string; which: Which; text: string; done: boolean; stopped: boolean }
   | { type: 'playground'; requestId: string; message: string } // why a playground request gave no answer

@@ -45,7 +45,9 @@ function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
 export function writePeftAdapter(
   modelType: HfModelType,
   factors: readonly LoraFactors[],
-  opts: { rank: number; alpha: number; dropout: number; baseModel: string; taskType: PeftTaskType },
+  /** targetModules: PEFT's target_modules when the module names alone would match layers the
+   *  adapter leaves out (GPT-2's "c_proj" is both attn.c_proj and mlp.c_proj); default: the names. */
+  opts: { rank: number; alpha: number; dropout: number; baseModel: string; taskType: PeftTaskType; targetModules?: readonly string[] },
 ): { config: Record<string, unknown>; configText: string; safetensors: Uint8Array<ArrayBuffer> } {
   const prefix = MODULE_PREFIX[modelType]
   const tensors: TensorToWrite[] = []
@@ -64,7 +66,7 @@ export function writePeftAdapter(
     r: opts.rank,
     lora_alpha: opts.alpha,
     lora_dropout: opts.dropout,
-    target_modules: [...targets].sort(),
+    target_modules: [...(opts.targetModules ?? targets)].sort(),
     fan_in_fan_out: modelType === 'gpt2', // Conv1D stores [in, out]
     bias: 'none',
     use_rslora: false,

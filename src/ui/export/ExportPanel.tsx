@@ -17,12 +17,20 @@ const CHOICES: { value: ExportChoice; label: string; help: string }[] = [
   { value: 'interpolated', label: 'Interpolated at the kept α', help: 'The whole model at θ(α) between base and fine-tuned; choose α in Evaluate (Keep best α).' },
 ]
 
+/** For a Hugging Face model: the formats its own tools load (worker/hfModelHost.ts). */
+const HF_CHOICES: typeof CHOICES = [
+  { value: 'adapter', label: 'PEFT LoRA adapter (Hugging Face)', help: 'adapter_config.json + adapter_model.safetensors in a .zip: PeftModel.from_pretrained loads it on the same base model, and so does this studio (choose its files under Hugging Face models). Needs a LoRA run.' },
+  { value: 'merged', label: 'Merged model (Hugging Face)', help: 'model.safetensors (LoRA merged into the weights) + config.json + the tokenizer files in a .zip: from_pretrained loads it, and so does this studio.' },
+]
+
 const mb = (n: number) => formatBytes(n)
 
 /** Step 7: take the result away — the model as a .zip, a report, a link to the settings. */
 export function ExportPanel() {
   const id = useId()
   const [choice, setChoice] = useState<ExportChoice>('merged')
+  const hf = useStudio((s) => s.model?.card?.source === 'huggingface')
+  const choices = hf ? HF_CHOICES : CHOICES
   const trained = useStudio((s) => s.status === 'done' && s.result !== null)
   const hasImported = useExport((s) => s.imported !== null && s.imported.metrics !== null)
   // A restored checkpoint's weights are in use, so they can be exported too (not while a run trains).
@@ -38,7 +46,7 @@ export function ExportPanel() {
       {!trained && !restored && !hasImported && <p className="muted">Train a model first; then download it, a report of the run, or a link to its settings.</p>}
       <fieldset className="export-choice" disabled={!canExport}>
         <legend>What to download</legend>
-        {CHOICES.map((c) => (
+        {choices.map((c) => (
           <div key={c.value} className="radio">
             <input type="radio" id={`${id}-${c.value}`} name={`${id}-choice`} value={c.value} checked={choice === c.value} onChange={() => setChoice(c.value)} aria-describedby={`${id}-${c.value}-help`} />
             <label htmlFor={`${id}-${c.value}`}>

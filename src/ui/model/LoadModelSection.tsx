@@ -3,6 +3,7 @@ import { WELL_KNOWN_MODELS } from '../../shared/wellKnownModels'
 import { BUILTIN_MODELS } from '../../shared/builtinModels'
 import { loadBuiltinModelById, loadModelFiles, loadModelUrl } from '../../state/actions'
 import { useStudio } from '../../state/store'
+import { HfModelPanel } from '../models/HfModelPanel'
 
 /** Load another base model: a TensorFlow.js layers model by URL (or a well-known one), or
  *  model.json + its weight files from disk. Progress shows in the busy bar; errors as alerts. */
@@ -32,6 +33,7 @@ export function LoadModelSection() {
     </div>
     <details className="model-load">
       <summary>Load a model</summary>
+      <HfModelPanel />
       <form
         className="field"
         onSubmit={(e) => {

