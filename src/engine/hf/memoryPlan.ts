@@ -7,18 +7,21 @@
  *   - backward: what TensorFlow.js's tape holds until the gradients are done (every op's output
  *     that a gradient needs, the engine's copy of each saved tensor, the LoRA deltas) plus the
  *     gradients; full fine-tuning adds the embedding table's gradient pieces;
- *   - update: the gradients plus the optimizer's scratch for one variable at a time (AdamW makes
- *     about 15 temporaries of the variable's size; src/engine/train/optimizers.ts frees them per
- *     variable), so the largest trainable tensor (GPT-2's embedding) sets it.
+ *   - update: the gradients plus the optimizer's scratch for one variable at a time (measured:
+ *     about 6 tensors of the variable's size for AdamW, src/engine/train/optimizers.ts freeing
+ *     each stage's temporaries; SGD's 6 is an estimate, not measured), so the largest
+ *     trainable tensor (GPT-2's embedding) sets it.
  * The activation coefficients are measured, not derived: tf.profile() peak bytes of one LoRA and
  * one full step (the studio's AdamW, logSoftmax·one-hot loss) on the wasm backend, tfjs 4.22,
- * over 40 shapes of GPT-2, Llama and BERT (1–3 blocks, hidden 128–512, MLP 256–2048, vocabulary
+ * over 41 shapes of GPT-2, Llama and BERT (1–3 blocks, hidden 128–512, MLP 256–2048, vocabulary
  * 4k–16k, 16–256 tokens), fitted per token and block (h = hidden size, ff = MLP width, a = query
- * heads, s = sequence length, V = vocabulary), each within 3 % of the measured shapes:
+ * heads, s = sequence length, V = vocabulary); the plan is within 6 % of each measured peak
+ * (the cpu backend measures the same bytes):
  *   per block and token: 116·h + 30·ff + 12.4·a·s;  per block: h² (a transposed kernel copy)
  *   per token: 20·h (embeddings, final norm), and for language modelling 15·V (logits,
  *   log-softmax, one-hot, their gradients and copies)
  *   full fine-tuning: + 3.7·V·h (the embedding's scatter-add and the tied head's gradient)
+ *   full / freeze: + 1.2 × the trained blocks' weights (the copies the tape saves)
  * That is an order of magnitude above the tensors a block strictly needs (8h + 2ff + 2as for
  * GPT-2): the tape keeps every intermediate. bench/node/hfBench.ts prints plan beside measured.
  */
@@ -77,8 +80,10 @@ export const TAPE = {
   perTokenEmbedding: 20,
   perTokenVocab: 15,
   fullEmbeddingGrads: 3.7,
+  /** Full / freeze: copies of the trained blocks' weights the tape saves for their gradients. */
+  trainedBlockCopies: 1.2,
   /** Temporaries of one variable's size while the optimizer updates it. */
-  adamScratch: 15,
+  adamScratch: 6,
   sgdScratch: 6,
 } as const
 
@@ -112,7 +117,9 @@ export function memoryPlan(cfg: HfConfig, p: PlanInput): MemoryPlan {
   let extra = head // weights the method adds (head, LoRA factors)
   let largestTrainable = head ? labels * h : 0
   let firstTrained = layers // first block whose activations are kept
+  let trainedBlockWeights = 0 // full / freeze: weights inside the trained blocks
   if (p.method === 'full') {
+    for (const [name, shape] of weights) if (blockOf(name, layers) >= 0 && blockOf(name, layers) < layers) trainedBlockWeights += shape.reduce((x, y) => x * y, 1)
     trainable += params
     largestTrainable = Math.max(largestTrainable, largest)
     firstTrained = 0
@@ -122,6 +129,7 @@ export function memoryPlan(cfg: HfConfig, p: PlanInput): MemoryPlan {
       if (blockOf(name, layers) < n) continue
       const size = shape.reduce((x, y) => x * y, 1)
       trainable += size
+      if (blockOf(name, layers) < layers) trainedBlockWeights += size
       largestTrainable = Math.max(largestTrainable, size)
     }
     firstTrained = n
@@ -151,6 +159,7 @@ export function memoryPlan(cfg: HfConfig, p: PlanInput): MemoryPlan {
   if (p.task === 'lm' && p.method !== 'head') activations += TAPE.perTokenVocab * vocab * tokens
   if (p.task === 'classify') activations += 10 * p.batch * (h + labels) // pooled features, head logits
   if (p.method === 'full') activations += TAPE.fullEmbeddingGrads * vocab * h
+  activations += TAPE.trainedBlockCopies * trainedBlockWeights
   const logitsFloats = p.task === 'lm' ? vocab * tokens : 0
   if (logitsFloats > largest) [largest, largestName] = [logitsFloats, 'logits']
   const weightsBytes = (params + extra) * F32

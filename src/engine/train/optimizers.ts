@@ -187,16 +187,18 @@ class AdamFamily extends SlotOptimizer {
     const grad = useDecay && this.name === 'adam' ? tf.add(g, tf.mul(p, wd)) : g
     const m = this.slots.get('m', i, p)
     const v = this.slots.get('v', i, p)
-    const mNew = tf.add(tf.mul(m, b1), tf.mul(grad, 1 - b1))
-    const vNew = tf.add(tf.mul(v, b2), tf.mul(tf.square(grad), 1 - b2))
-    m.assign(mNew)
-    v.assign(vNew)
+    // Each stage in its own tidy, so no more than a few temporaries of the variable's size live
+    // at once (GPT-2's 154 MB embedding: 15 of them were 2.3 GB on top of the model).
+    m.assign(tf.tidy(() => tf.add(tf.mul(m, b1), tf.mul(grad, 1 - b1))))
+    v.assign(tf.tidy(() => tf.add(tf.mul(v, b2), tf.mul(tf.square(grad), 1 - b2))))
     const bc1 = 1 - Math.pow(b1, this.t)
     const bc2 = 1 - Math.pow(b2, this.t)
     // lr · m̂ / (√v̂ + ε) with m̂ = m / bc1, v̂ = v / bc2
-    const adam = tf.div(tf.div(mNew, bc1), tf.add(tf.sqrt(tf.div(vNew, bc2)), eps))
-    const base = useDecay && this.name === 'adamw' ? tf.mul(p, 1 - lr * wd) : p
-    p.assign(tf.sub(base, tf.mul(adam, lr)))
+    const denom = tf.tidy(() => tf.add(tf.sqrt(tf.div(v, bc2)), eps))
+    const adam = tf.tidy(() => tf.div(tf.div(m, bc1), denom))
+    denom.dispose()
+    p.assign(tf.tidy(() => tf.sub(useDecay && this.name === 'adamw' ? tf.mul(p, 1 - lr * wd) : p, tf.mul(adam, lr))))
+    adam.dispose()
   }
 }
 
