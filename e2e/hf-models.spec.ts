@@ -87,6 +87,18 @@ const FILES = new Map<string, Buffer>([
   ['generation_config.json', Buffer.from(JSON.stringify({ bos_token_id: 50256, eos_token_id: 50256, max_new_tokens: 20 }))],
 ])
 
+const gpt2Config = (over: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ ...JSON.parse(FILES.get('config.json')!.toString('utf8')), ...over }))
+const tokenizerFiles = (['tokenizer.json', 'tokenizer_config.json'] as const).map((f) => [f, FILES.get(f)!] as const)
+/** Repos that are wrong in one way each, and the words the page must answer with. */
+const BAD: [string, Map<string, Buffer>, RegExp][] = [
+  ['studio-e2e/t5-like', new Map([['config.json', Buffer.from(JSON.stringify({ model_type: 't5', d_model: 16 }))]]), /config\.json: names model_type "t5", which the studio cannot run\. Supported: gpt2, llama, bert, distilbert/],
+  ['studio-e2e/bin-only', new Map([['config.json', gpt2Config()], ['pytorch_model.bin', Buffer.alloc(64)], ...tokenizerFiles]), /studio-e2e\/bin-only has its weights only as pytorch_model\.bin, a format the studio does not read: it reads model\.safetensors/],
+  ['studio-e2e/no-tokenizer', new Map([['config.json', gpt2Config()], ['model.safetensors', FILES.get('model.safetensors')!]]), /tokenizer\.json: the model has none\./],
+  ['studio-e2e/cut-weights', new Map([['config.json', gpt2Config()], ['model.safetensors', FILES.get('model.safetensors')!.subarray(0, 1_000_000)], ...tokenizerFiles]), /model\.safetensors: is cut off: its tensors need \d+ bytes of data but the file has \d+\. Download the file again/],
+  ['studio-e2e/wrong-config', new Map([['config.json', gpt2Config({ n_embd: 32 })], ['model.safetensors', FILES.get('model.safetensors')!], ...tokenizerFiles]), /model\.safetensors: tensor "wte\.weight" has shape \[50257, 16\] but config\.json needs \[50257, 32\]\. The weights and config\.json come from different models/],
+]
+const REPOS = new Map<string, Map<string, Buffer>>([[REPO, FILES], ...BAD.map(([r, f]) => [r, f] as const)])
+
 const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range, x-linked-size, x-error-code, etag' }
 
 /** What the page fetched from the Hub, by path. */
@@ -98,8 +110,9 @@ function serveHub(page: Page): string[] {
     if (req.method() === 'OPTIONS') return route.fulfill({ status: 204, headers: { ...CORS, 'access-control-allow-headers': '*', 'access-control-allow-methods': 'GET, HEAD' } })
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname)
     fetched.push(`${req.method()} ${url.pathname}`)
-    if (!m || m[1] !== REPO) return route.fulfill({ status: 401, headers: { ...CORS, 'x-error-code': 'RepoNotFound' }, body: 'Repository not found' })
-    const file = FILES.get(decodeURIComponent(m[3]!))
+    const repo = m ? REPOS.get(m[1]!) : undefined
+    if (!repo) return route.fulfill({ status: 401, headers: { ...CORS, 'x-error-code': 'RepoNotFound' }, body: 'Repository not found' })
+    const file = repo.get(decodeURIComponent(m![3]!))
     if (!file) return route.fulfill({ status: 404, headers: { ...CORS, 'x-error-code': 'EntryNotFound' }, body: 'Entry not found' })
     if (req.method() === 'HEAD') return route.fulfill({ status: 200, headers: { ...CORS, 'x-linked-size': String(file.length) }, body: '' })
     return route.fulfill({ status: 200, headers: { ...CORS, 'content-type': 'application/octet-stream' }, body: file })
@@ -169,6 +182,15 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     await expect(page.getByTestId('hf-stored')).toContainText(`${REPO}: 5 files`)
   })
 
+  await test.step('each wrong repo refused by name with what to do, and the loaded model stays', async () => {
+    for (const [repo, , words] of BAD) {
+      await page.getByLabel('Hugging Face repo id').fill(repo)
+      await page.getByRole('button', { name: 'Download and load' }).click()
+      await expect(studio.alerts.filter({ hasText: words }), repo).toBeVisible()
+      await expect(title).toContainText(`${REPO} — pretrained`)
+    }
+  })
+
   await test.step('LoRA on plain text: the loss falls', async () => {
     const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
     const part = text.slice(0, text.indexOf('\n', 3_000))
@@ -191,6 +213,18 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     expect(losses.length).toBeGreaterThanOrEqual(6)
     expect(losses[0]!).toBeGreaterThan(Math.log(VOCAB) - 3) // an untrained 50,257-way model starts near ln V
     expect(mean(losses.slice(-3))).toBeLessThan(mean(losses.slice(0, 3)) - 0.3)
+  })
+
+  await test.step('the playground continues a prompt with the base and the fine-tuned model (the real tokenizer decodes the prompt back exactly)', async () => {
+    const prompt = 'Call me Ishmael. Some years ago'
+    await page.getByRole('textbox', { name: 'Prompt', exact: true }).fill(prompt)
+    await page.getByRole('button', { name: 'Generate', exact: true }).click()
+    await expect(page.getByRole('button', { name: 'Stop generating' })).toBeDisabled({ timeout: 60_000 })
+    for (const which of ['before', 'after'] as const) {
+      const text = await page.getByTestId(`generation-${which}`).locator('.generated').innerText()
+      expect(text.startsWith(prompt), text).toBe(true)
+      expect(text.length, `${which}: generated text`).toBeGreaterThan(prompt.length + 3)
+    }
   })
 
   let adapterZip: Buffer
@@ -219,6 +253,27 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     await expect(page.getByRole('status').filter({ hasText: /Loaded studio-e2e\/tiny-gpt2 \+ PEFT adapter \(r = 4, 4 layers\) from adapter_model\.safetensors/ })).toBeVisible()
   })
 
+  await test.step('export the merged model and load it back from its .zip', async () => {
+    await page.getByLabel('Merged model (Hugging Face)').check()
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const file = await download
+    expect(file.suggestedFilename()).toBe('studio-e2e-tiny-gpt2-merged.zip')
+    const zip = readFileSync((await file.path())!)
+    const files = unzipSync(new Uint8Array(zip))
+    expect(Object.keys(files).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'])
+    const st = readSafetensors(files['model.safetensors']!)
+    // GPT2LMHeadModel's names, Conv1D [in, out]; the merged c_attn differs from the base by the adapter's update
+    expect(st.header['transformer.h.0.attn.c_attn.weight']).toMatchObject({ dtype: 'F32', shape: [D, 3 * D] })
+    const base = readSafetensors(FILES.get('model.safetensors')!)
+    const merged = st.floats('transformer.h.0.attn.c_attn.weight')
+    const original = base.floats('h.0.attn.c_attn.weight')
+    expect(merged.some((x, i) => Math.abs(x - original[i]!) > 1e-5)).toBe(true)
+    expect(st.floats('transformer.h.0.mlp.c_fc.weight')).toEqual(base.floats('h.0.mlp.c_fc.weight')) // not a LoRA target: unchanged
+    await page.getByLabel('Hugging Face model files').setInputFiles({ name: 'studio-e2e-tiny-gpt2-merged.zip', mimeType: 'application/zip', buffer: zip })
+    await expect(title).toContainText('studio-e2e-tiny-gpt2-merged.zip — pretrained', { timeout: 60_000 })
+  })
+
   await test.step('after a reload the files are stored: listed, loaded again without fetching the weights, deletable', async () => {
     fetched.length = 0
     await page.reload()
@@ -231,6 +286,8 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     await expect(title).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
     expect(fetched.filter((f) => /model\.safetensors$|tokenizer\.json$|config\.json$/.test(f))).toEqual([])
     await page.getByRole('button', { name: `Delete ${REPO} from this browser` }).click()
+    await expect(page.getByRole('button', { name: `Delete ${REPO} from this browser` })).toHaveCount(0)
+    // the wrong repos' files were not kept: nothing is left
     await expect(page.getByTestId('hf-stored')).toContainText('No Hugging Face model files are stored.')
   })
   expect(await cspViolations(page)).toEqual([])

@@ -469,6 +469,11 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
             break
           }
           case 'generate': {
+            if (hf.active) {
+              await hf.generate(msg, () => stoppedGenerations.has(msg.requestId))
+              stoppedGenerations.delete(msg.requestId)
+              break
+            }
             const p = playground()
             if (!p) throw new Error('Load a model before trying it.')
             await generate(p, msg, post, () => stoppedGenerations.has(msg.requestId))

@@ -18,6 +18,7 @@ import { DEFAULTS } from '../settings/schema'
 import { toTask } from './dataHost'
 import { SUPPORTED_MODEL_TYPES, expectedWeights, parseHfConfig, type HfConfig } from '../engine/hf/config'
 import { loadHfBundle, mapSource, writeHfCheckpoint, type GenerationConfig } from '../engine/hf/hfLoad'
+import { generateText } from '../engine/hf/generate'
 import type { HfTokenizer } from '../engine/hf/hfTokenizer'
 import { checkRepoId, hubFile, hubFileUrl, HUB, probeSize, type FetchFn, type HubCache } from '../engine/hf/hubFetch'
 import { memoryPlan, settingsThatFit, type PlanInput, type PlanMethod } from '../engine/hf/memoryPlan'
@@ -183,22 +184,35 @@ export class HfModelHost {
     const files = new Map<string, Uint8Array>()
     const progress = (file: string) => (loaded: number, total: number | null) =>
       this.post({ type: 'progress', task: 'model', done: loaded, total: total ?? Math.max(loaded, 1) * 2, label: `Downloading ${file} of ${repo}: ${formatBytesOf(loaded, total ?? 0)}` })
+    const network = new WeakSet<object>() // failures of the download itself (kept files stay kept)
     const get = async (file: string, optional = false) => {
-      const b = await hubFile(repo, file, { ...opts, optional, onProgress: (f, l, t) => progress(f)(l, t) })
-      if (b) files.set(file, b)
-      return b
+      try {
+        const b = await hubFile(repo, file, { ...opts, optional, onProgress: (f, l, t) => progress(f)(l, t) })
+        if (b) files.set(file, b)
+        return b
+      } catch (e) {
+        if (e instanceof Error) network.add(e)
+        throw e
+      }
     }
-    const configBytes = (await get('config.json'))!
-    parseHfConfig(new TextDecoder().decode(configBytes)) // an unsupported model is refused before the weights download
-    const index = await get(SHARD_INDEX, true)
-    if (index) {
-      for (const shard of parseShardIndex(new TextDecoder().decode(index)).shards) await get(shard)
-    } else if (!(await get('model.safetensors', true))) {
-      throw await this.noSafetensors(repo, opts.revision, opts.base)
+    try {
+      const configBytes = (await get('config.json'))!
+      parseHfConfig(new TextDecoder().decode(configBytes)) // an unsupported model is refused before the weights download
+      const index = await get(SHARD_INDEX, true)
+      if (index) {
+        for (const shard of parseShardIndex(new TextDecoder().decode(index)).shards) await get(shard)
+      } else if (!(await get('model.safetensors', true))) {
+        throw await this.noSafetensors(repo, opts.revision, opts.base)
+      }
+      for (const f of TOKENIZER_FILES) await get(f, true)
+      const rev = opts.revision === 'main' ? '' : `@${opts.revision}`
+      await this.install(files, `${repo}${rev}`, `hf:${repo}${rev}`, `from the Hugging Face Hub${baseOf(ref) === HUB ? '' : ` (${baseOf(ref)})`}`)
+    } catch (e) {
+      // Files that do not make a model (cut, mismatched, no tokenizer, unsupported) are not kept:
+      // the next try downloads them again. A failed download keeps the files that came whole.
+      if (e instanceof ModelLoadError && !network.has(e)) await this.deps.cache?.deleteRepo(repo)
+      throw e
     }
-    for (const f of TOKENIZER_FILES) await get(f, true)
-    const rev = opts.revision === 'main' ? '' : `@${opts.revision}`
-    await this.install(files, `${repo}${rev}`, `hf:${repo}${rev}`, `from the Hugging Face Hub${baseOf(ref) === HUB ? '' : ` (${baseOf(ref)})`}`)
   }
 
   /** Chosen files: a model's files (or a merged export's .zip), or a PEFT adapter for the
@@ -439,6 +453,62 @@ export class HfModelHost {
     return evaluate(this.current.body, this.tuning, this.lastVal, new FeatureCache(0, false, { train: 0, val: this.lastVal.n }), 'val')
   }
 
+  // ---- playground ------------------------------------------------------------------------
+
+  /** Text from the base model and from the fine-tuned one, with the model's generation config
+   *  (generation_config.json) under the playground's controls; temperature 0 is greedy. */
+  async generate(msg: Extract<ToWorker, { type: 'generate' }>, shouldStop: () => boolean): Promise<void> {
+    const c = this.current!
+    const { requestId } = msg
+    if (c.body.isEncoder) {
+      this.post({ type: 'playground', requestId, message: `${c.summary.title} is an encoder (${c.body.model.hf.modelType}): it classifies text but does not write it. Load a GPT-2 or Llama model to generate text.` })
+      return
+    }
+    const bundle = { model: c.body.model, tokenizer: c.tokenizer, generation: c.generation, configText: c.configText }
+    const overrides = { maxNewTokens: msg.maxTokens, doSample: msg.temperature > 0, temperature: msg.temperature, topK: msg.topK, seed: msg.seed, onToken: () => !shouldStop() }
+    const runOne = async (which: 'before' | 'after') => {
+      const r = await generateText(bundle, msg.prompt, overrides)
+      // the prompt and its continuation, as the playground shows them
+      const text = c.tokenizer.decode([...r.promptIds, ...r.ids], { skipSpecialTokens: true })
+      this.post({ type: 'generation', requestId, which, text, done: true, stopped: r.stoppedBy === 'stopped' })
+      return r.stoppedBy === 'stopped'
+    }
+    const tuning = this.tuning && !this.tuning.head ? this.tuning : null
+    // "before": the pretrained weights; "after": the run's (LoRA merged for the while)
+    const stopped = this.base && tuning && !tuning.lora ? await this.withWeights(this.base, () => runOne('before')) : await runOne('before')
+    if (stopped) return
+    if (!tuning) {
+      this.post({ type: 'playground', requestId, message: 'No language-model run yet: train on a plain-text dataset to compare with the fine-tuned model.' })
+      return
+    }
+    if (!tuning.lora) {
+      await runOne('after')
+      return
+    }
+    const merged = tuning.lora.mergedKernels(c.body)
+    await this.withWeights(merged, () => runOne('after'))
+    for (const w of merged.values()) w.dispose()
+  }
+
+  /** Runs `fn` with these weights (by name) in place of the model's, then puts them back. */
+  private async withWeights<T>(weights: ReadonlyMap<string, tf.Tensor>, fn: () => Promise<T>): Promise<T> {
+    const body = this.current!.body
+    const saved = new Map<string, tf.Tensor>()
+    for (const [name, w] of weights) {
+      const v = body.get(name)
+      saved.set(name, tf.keep(v.clone()))
+      v.assign(w)
+    }
+    try {
+      return await fn()
+    } finally {
+      for (const [name, w] of saved) {
+        body.get(name).assign(w)
+        w.dispose()
+      }
+    }
+  }
+
   // ---- export ----------------------------------------------------------------------------
 
   /** 'adapter': a PEFT LoRA adapter; 'merged' (and 'interpolated'): the model with LoRA merged,
@@ -469,22 +539,8 @@ export class HfModelHost {
     }
     step(1, 'Merging the fine-tuned weights')
     const merged = tuning?.lora ? tuning.lora.mergedKernels(c.body) : new Map<string, tf.Tensor2D>()
-    const saved = new Map<string, tf.Tensor>()
-    for (const [name, w] of merged) {
-      const v = c.body.get(name)
-      saved.set(name, tf.keep(v.clone()))
-      v.assign(w)
-      w.dispose()
-    }
-    let weights: Uint8Array
-    try {
-      weights = await writeHfCheckpoint(c.body.model)
-    } finally {
-      for (const [name, w] of saved) {
-        c.body.get(name).assign(w)
-        w.dispose()
-      }
-    }
+    const weights = await this.withWeights(merged, () => writeHfCheckpoint(c.body.model))
+    for (const w of merged.values()) w.dispose()
     step(2, 'Writing model.safetensors')
     const files: Record<string, Uint8Array> = { 'config.json': strToU8(mergedConfig(c.configText, c.body.model.hf)), 'model.safetensors': weights }
     for (const [name, b] of c.tokenizerFiles) files[name] = b
