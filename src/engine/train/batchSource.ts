@@ -7,6 +7,8 @@ export interface RawBatch {
   tokens: tf.Tensor // token ids [B, T] int32, pixels [B, H, W, 3] or features [B, dim]
   mask: tf.Tensor2D // [B, T]; [B, 1] ones for images and tabular rows (unused there)
   targets?: tf.Tensor2D // lm: next ids [B, T]
+  lossMask?: tf.Tensor2D // sft, pairs: [B, T] (pairs: [2B, T]) 1 where the target counts in the loss
+  reference?: tf.Tensor2D // pairs: [B, 2] the reference policy's chosen, rejected answer log-probabilities
 }
 
 /** Largest set kept on the device; bigger ones are copied batch by batch. */
@@ -76,6 +78,11 @@ export class BatchSource {
     return this.deviceInputs((key) => tf.gather(dev.get(key)!, at), idx.length)
   }
 
+  /** A source over tensors already holding the set's rows (used for one host batch). */
+  static fromTensors(set: Encoded, dev: Map<string, tf.Tensor>): BatchSource {
+    return new BatchSource(set, dev)
+  }
+
   dispose(): void {
     if (this.dev) tf.dispose([...this.dev.values()])
     this.dev?.clear()
@@ -87,6 +94,20 @@ export class BatchSource {
     if (set.kind === 'lm') {
       const T = set.seqLen
       return { tokens: x.slice([0, 0], [b, T]), mask: tf.fill([b, T], 1) as tf.Tensor2D, targets: x.slice([0, 1], [b, T]) as tf.Tensor2D }
+    }
+    if (set.kind === 'sft' || set.kind === 'pairs') {
+      // Pairs: the chosen rows, then the rejected rows of the same pairs ([2B, T]).
+      const T = set.seqLen
+      const ids = set.kind === 'pairs' ? tf.concat([x, take('xr')]) : x
+      const lossMask = (set.kind === 'pairs' ? tf.concat([take('lossMask'), take('lossMaskR')]) : take('lossMask')) as tf.Tensor2D
+      const rows = ids.shape[0]!
+      return {
+        tokens: ids.slice([0, 0], [rows, T]),
+        mask: tf.fill([rows, T], 1) as tf.Tensor2D,
+        targets: ids.slice([0, 1], [rows, T]) as tf.Tensor2D,
+        lossMask,
+        ...(set.kind === 'pairs' ? { reference: take('reference') as tf.Tensor2D } : {}),
+      }
     }
     return { tokens: x, mask: this.dev!.has('mask') ? (take('mask') as tf.Tensor2D) : (tf.fill([b, 1], 1) as tf.Tensor2D) }
   }
@@ -119,6 +140,18 @@ function hostArrays(set: Encoded): HostArray[] | null {
     case 'lm':
       out.push({ key: 'x', data: set.tokens, shape: [n, set.seqLen + 1], dtype: 'int32' })
       break
+    case 'sft':
+      out.push({ key: 'x', data: set.tokens, shape: [n, set.seqLen + 1], dtype: 'int32' }, { key: 'lossMask', data: set.lossMask, shape: [n, set.seqLen], dtype: 'float32' })
+      break
+    case 'pairs':
+      out.push(
+        { key: 'x', data: set.chosen, shape: [n, set.seqLen + 1], dtype: 'int32' },
+        { key: 'xr', data: set.rejected, shape: [n, set.seqLen + 1], dtype: 'int32' },
+        { key: 'lossMask', data: set.chosenMask, shape: [n, set.seqLen], dtype: 'float32' },
+        { key: 'lossMaskR', data: set.rejectedMask, shape: [n, set.seqLen], dtype: 'float32' },
+        { key: 'reference', data: interleave(set.refChosen, set.refRejected), shape: [n, 2], dtype: 'float32' },
+      )
+      break
     case 'tabular':
       out.push({ key: 'x', data: set.features, shape: [n, set.dim], dtype: 'float32' })
       break
@@ -147,6 +180,17 @@ function hostInputs(set: Encoded, idx: readonly number[]): RawBatch {
   }
   const T = set.seqLen
   const b = idx.length
+  if (set.kind === 'sft' || set.kind === 'pairs') {
+    // The same values the device path gathers (see deviceInputs): copy the rows, upload, reuse it.
+    const dev = new Map<string, tf.Tensor>()
+    for (const a of hostArrays(set)!) {
+      const width = a.shape.slice(1).reduce((x, y) => x * y, 1)
+      const data = a.dtype === 'int32' ? new Int32Array(b * width) : new Float32Array(b * width)
+      idx.forEach((r, i) => data.set(a.data.subarray(r * width, (r + 1) * width), i * width))
+      dev.set(a.key, tf.tensor(data, [b, ...a.shape.slice(1)], a.dtype))
+    }
+    return BatchSource.fromTensors(set, dev).inputs(range(b))
+  }
   if (set.kind === 'classification' || set.kind === 'regression') {
     const tok = new Int32Array(b * T)
     const mask = new Float32Array(b * T)
@@ -165,3 +209,15 @@ function hostInputs(set: Encoded, idx: readonly number[]): RawBatch {
   })
   return { tokens: tf.tensor2d(tok, [b, T], 'int32'), mask: tf.ones([b, T]), targets: tf.tensor2d(tgt, [b, T], 'int32') }
 }
+
+/** [a0, b0, a1, b1, …]: two per-row values as one [n, 2] array. */
+function interleave(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length * 2)
+  for (let i = 0; i < a.length; i++) {
+    out[2 * i] = a[i]!
+    out[2 * i + 1] = b[i]!
+  }
+  return out
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i)

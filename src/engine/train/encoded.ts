@@ -2,6 +2,7 @@
 import type { Standardizer, TargetScale } from '../data/numericEncode'
 import type { EncodedImages } from './imageBatches'
 import type { TaskLabels } from './multitaskData'
+import type { PairsEncoded, SftEncoded } from '../tasks/lmEncoded'
 
 export type { TargetScale }
 
@@ -16,6 +17,9 @@ export type Encoded =
   | TabularEncoded
   // Pixels [n, H, W, 3] for an image body (classification).
   | EncodedImages
+  // Instruction tuning (loss on answer tokens only) and preference pairs (DPO): tasks/lmEncoded.ts.
+  | SftEncoded
+  | PairsEncoded
 
 export interface TabularEncoded {
   kind: 'tabular'

@@ -36,7 +36,8 @@ export function cachePlan(model: Body, tuning: Tuning, s: Settings, epoch: numbe
 
 /** The cache for this epoch's frozen prefix: the old one while the plan is unchanged. */
 export function planCache(model: Body, tuning: Tuning, train: Encoded, val: Encoded, s: Settings, epoch: number, old: Cache | null): Cache {
-  const plan = cachePlan(model, tuning, s, epoch)
+  // A pair is two sequences under one row index: no cache keyed by row holds it.
+  const plan = train.kind === 'pairs' ? { blocks: 0, pooled: false } : cachePlan(model, tuning, s, epoch)
   if (old && old.prefixBlocks === plan.blocks && old.pooled === plan.pooled) return old
   old?.dispose()
   return new FeatureCache(plan.blocks, plan.pooled, { train: train.n, val: val.n })
@@ -83,6 +84,8 @@ export interface Batch {
   labels?: tf.Tensor1D // classification
   values?: tf.Tensor1D // regression: standardised targets
   targets?: tf.Tensor2D // lm: next ids [B, T]
+  lossMask?: tf.Tensor2D // sft, pairs: 1 where the target counts in the loss (pairs: chosen rows, then rejected)
+  reference?: tf.Tensor2D // pairs: [B, 2] the reference policy's chosen, rejected log-probabilities
   taskLabels?: Map<string, tf.Tensor1D> // multitask: labels per task name
 }
 
@@ -101,7 +104,8 @@ export function gatherBatch(source: BatchSource, cache: Cache, side: 'train' | '
   const mask = cache.pooled ? undefined : (rows.inputs?.mask ?? (tf.ones([idx.length, 1]) as tf.Tensor2D))
   const input = cache.active ? cache.gather(side, idx) : rows.inputs!.tokens
   const targets = rows.inputs?.targets
-  return { input, ...(mask ? { mask } : {}), ...(rows.labels ? { labels: rows.labels } : {}), ...(rows.values ? { values: rows.values } : {}), ...(targets ? { targets } : {}), ...(rows.taskLabels ? { taskLabels: rows.taskLabels } : {}) }
+  const { lossMask, reference } = rows.inputs ?? {}
+  return { input, ...(lossMask ? { lossMask } : {}), ...(reference ? { reference } : {}), ...(mask ? { mask } : {}), ...(rows.labels ? { labels: rows.labels } : {}), ...(rows.values ? { values: rows.values } : {}), ...(targets ? { targets } : {}), ...(rows.taskLabels ? { taskLabels: rows.taskLabels } : {}) }
 }
 
 /** Pooled features (with a head) or final hidden states, from whatever the cache computed. */

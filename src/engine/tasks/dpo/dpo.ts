@@ -168,6 +168,17 @@ function metricsFrom(
   }
 }
 
+/** DPO metrics from per-pair log-probabilities of the policy and the reference, on the host
+ *  (loss: mean of −log σ(β·((pc − rc) − (pr − rr))), in the stable softplus form). */
+export function preferenceMetrics(p: { chosen: Float32Array; rejected: Float32Array }, ref: { chosen: Float32Array; rejected: Float32Array }, beta: number): DpoMetrics {
+  let loss = 0
+  for (let i = 0; i < p.chosen.length; i++) {
+    const z = beta * (p.chosen[i]! - ref.chosen[i]! - (p.rejected[i]! - ref.rejected[i]!))
+    loss += Math.max(-z, 0) + Math.log1p(Math.exp(-Math.abs(z)))
+  }
+  return metricsFrom(loss / Math.max(p.chosen.length, 1), p.chosen, p.rejected, ref.chosen, ref.rejected, beta)
+}
+
 /** Metrics of the policy against reference log-probabilities, e.g. on validation pairs. */
 export async function evaluateDpo(
   policy: CausalLm,
