@@ -269,6 +269,21 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     const merged = st.floats('transformer.h.0.attn.c_attn.weight')
     const original = base.floats('h.0.attn.c_attn.weight')
     expect(merged.some((x, i) => Math.abs(x - original[i]!) > 1e-5)).toBe(true)
+    // …by exactly (lora_alpha / r)·(B·A)ᵀ of the exported adapter (Conv1D keeps [in, out]), worked out here
+    const adapter = unzipSync(new Uint8Array(adapterZip))
+    const { r, lora_alpha: alpha } = JSON.parse(Buffer.from(adapter['adapter_config.json']!).toString('utf8')) as { r: number; lora_alpha: number }
+    const pa = readSafetensors(adapter['adapter_model.safetensors']!)
+    const A = pa.floats('base_model.model.transformer.h.0.attn.c_attn.lora_A.weight') // [r, in]
+    const B = pa.floats('base_model.model.transformer.h.0.attn.c_attn.lora_B.weight') // [out, r]
+    let worst = 0
+    for (let i = 0; i < D; i++) {
+      for (let o = 0; o < 3 * D; o++) {
+        let delta = 0
+        for (let k = 0; k < r; k++) delta += B[o * r + k]! * A[k * D + i]!
+        worst = Math.max(worst, Math.abs(original[i * 3 * D + o]! + (alpha / r) * delta - merged[i * 3 * D + o]!))
+      }
+    }
+    expect(worst).toBeLessThan(1e-5)
     expect(st.floats('transformer.h.0.mlp.c_fc.weight')).toEqual(base.floats('h.0.mlp.c_fc.weight')) // not a LoRA target: unchanged
     await page.getByLabel('Hugging Face model files').setInputFiles({ name: 'studio-e2e-tiny-gpt2-merged.zip', mimeType: 'application/zip', buffer: zip })
     await expect(title).toContainText('studio-e2e-tiny-gpt2-merged.zip — pretrained', { timeout: 60_000 })

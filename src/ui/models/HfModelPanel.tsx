@@ -45,14 +45,11 @@ export function HfModelPanel() {
         <p className="help" id={`${id}-repo-help`}>
           As in the model page's address, owner/name. Revision: a branch, tag or commit (empty for main). Only config.json, the safetensors weights and the tokenizer files are downloaded; they stay in this browser, so loading again needs no network.
         </p>
-        <details>
-          <summary>Hub address</summary>
-          <label htmlFor={`${id}-base`}>Hub address</label>
-          <input id={`${id}-base`} type="url" size={40} value={base} onChange={(e) => setBase(e.target.value)} aria-describedby={`${id}-base-help`} />
-          <p className="help" id={`${id}-base-help`}>
-            Where the files are fetched from: {HUB}/&lt;repo&gt;/resolve/&lt;revision&gt;/&lt;file&gt;. A mirror works only if this page's security policy lists its host (csp.config.ts).
-          </p>
-        </details>
+        <label htmlFor={`${id}-base`}>Hub address</label>
+        <input id={`${id}-base`} type="url" size={40} value={base} onChange={(e) => setBase(e.target.value)} aria-describedby={`${id}-base-help`} />
+        <p className="help" id={`${id}-base-help`}>
+          Where the files are fetched from: {HUB}/&lt;repo&gt;/resolve/&lt;revision&gt;/&lt;file&gt;. A mirror works only if this page's security policy lists its host (csp.config.ts).
+        </p>
       </form>
       {sameAsProbed && probe && (
         <div className="hf-probe" data-testid="hf-probe" role="region" aria-label={`${probe.repo}: size and memory`}>
@@ -79,17 +76,15 @@ export function HfModelPanel() {
               ))}
             </tbody>
           </table>
-          <details>
-            <summary>Files</summary>
-            <ul>
+          <p id={`${id}-files-list`}>Files:</p>
+          <ul aria-labelledby={`${id}-files-list`}>
               {probe.files.map((f) => (
                 <li key={f.name}>
                   {f.name}: {f.bytes === null ? 'size unknown' : formatBytes(f.bytes)}
                   {f.stored ? ' (stored)' : ''}
                 </li>
               ))}
-            </ul>
-          </details>
+          </ul>
         </div>
       )}
       <div className="field">
