@@ -5,6 +5,7 @@
 // IndexedDB cache and worker all run. Loaded by repo id with size and memory shown first,
 // trained with LoRA on plain text, exported as a PEFT adapter checked here by reading the
 // zip and the safetensors header by hand, loaded back, and found stored after a reload.
+import AxeBuilder from '@axe-core/playwright'
 import { unzipSync } from 'fflate'
 import type { Page, Route } from '@playwright/test'
 import { readFileSync } from 'node:fs'
@@ -170,6 +171,8 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
       await expect(probe.getByRole('row', { name: new RegExp(`^${method.replace(/[()]/g, '\\$&')} [\\d.]+ [kMG]B yes$`) })).toBeVisible()
     }
     expect(fetched.filter((f) => f.startsWith('GET') && f.endsWith('model.safetensors'))).toEqual([])
+    const { violations } = await new AxeBuilder({ page }).include('.hf-models').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
+    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
     expect(fetched).toContain(`HEAD /${REPO}/resolve/main/model.safetensors`)
   })
 
@@ -306,4 +309,116 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     await expect(page.getByTestId('hf-stored')).toContainText('No Hugging Face model files are stored.')
   })
   expect(await cspViolations(page)).toEqual([])
+})
+
+// ---- a BERT encoder from files on disk, with a classification head on [CLS] ----------------
+
+const WORDS = ['the', 'a', 'film', 'book', 'was', 'is', 'really', 'quite', 'very', 'plot', 'acting', 'story', 'and', 'but', 'ending', 'music', 'great', 'awful', 'i', 'it', 'this', 'felt', 'so']
+const BERT_VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...WORDS, '.', ',', '##s']
+
+/** A WordPiece tokenizer.json in the layout of bert-base-uncased's (lower-casing BertNormalizer,
+ *  BertPreTokenizer, [CLS] $A [SEP] template), over a small vocabulary. */
+function bertTokenizerJson(): object {
+  const vocab = Object.fromEntries(BERT_VOCAB.map((w, i) => [w, i]))
+  const special = (content: string) => ({ id: vocab[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].map(special),
+    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      pair: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } }],
+      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+  }
+}
+
+function tinyBert(hidden: number): Buffer {
+  let s = 777
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1
+  const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => rnd() * scale)
+  const ones = (n: number) => new Float32Array(n).fill(1)
+  const zeros = (n: number) => new Float32Array(n)
+  const h = hidden
+  const ff = 2 * h
+  const t: [string, number[], Float32Array][] = [
+    ['embeddings.word_embeddings.weight', [BERT_VOCAB.length, h], fill(BERT_VOCAB.length * h, 0.5)],
+    ['embeddings.position_embeddings.weight', [64, h], fill(64 * h, 0.1)],
+    ['embeddings.token_type_embeddings.weight', [2, h], fill(2 * h, 0.1)],
+    ['embeddings.LayerNorm.weight', [h], ones(h)],
+    ['embeddings.LayerNorm.bias', [h], zeros(h)],
+  ]
+  for (let i = 0; i < 2; i++) {
+    const p = `encoder.layer.${i}.`
+    for (const m of ['query', 'key', 'value']) t.push([`${p}attention.self.${m}.weight`, [h, h], fill(h * h, 0.3)], [`${p}attention.self.${m}.bias`, [h], zeros(h)])
+    t.push([`${p}attention.output.dense.weight`, [h, h], fill(h * h, 0.3)], [`${p}attention.output.dense.bias`, [h], zeros(h)])
+    t.push([`${p}attention.output.LayerNorm.weight`, [h], ones(h)], [`${p}attention.output.LayerNorm.bias`, [h], zeros(h)])
+    t.push([`${p}intermediate.dense.weight`, [ff, h], fill(ff * h, 0.3)], [`${p}intermediate.dense.bias`, [ff], zeros(ff)])
+    t.push([`${p}output.dense.weight`, [h, ff], fill(h * ff, 0.3)], [`${p}output.dense.bias`, [h], zeros(h)])
+    t.push([`${p}output.LayerNorm.weight`, [h], ones(h)], [`${p}output.LayerNorm.bias`, [h], zeros(h)])
+  }
+  return safetensors(t)
+}
+
+/** Reviews whose label is carried by one word ("great" or "awful") among neutral ones. */
+function reviews(n: number): string {
+  let s = 99
+  const rnd = (k: number) => ((s = (s * 1103515245 + 12345) % 2147483648) % k)
+  const neutral = WORDS.filter((w) => w !== 'great' && w !== 'awful')
+  const rows = ['text,label']
+  for (let i = 0; i < n; i++) {
+    const good = i % 2 === 0
+    const words = Array.from({ length: 4 + rnd(4) }, () => neutral[rnd(neutral.length)]!)
+    words.splice(rnd(words.length + 1), 0, good ? 'great' : 'awful')
+    rows.push(`"${words.join(' ')}.",${good ? 'positive' : 'negative'}`)
+  }
+  return rows.join('\n') + '\n'
+}
+
+test('a BERT encoder from files on disk: a classification head on [CLS] learns; a config that does not match its weights is refused by name', async ({ studio, page }) => {
+  const config = { model_type: 'bert', architectures: ['BertModel'], vocab_size: BERT_VOCAB.length, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, hidden_act: 'gelu', max_position_embeddings: 64, type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 0 }
+  const file = (name: string, body: string | Buffer) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.isBuffer(body) ? body : Buffer.from(body) })
+  const tokenizer = [file('tokenizer.json', JSON.stringify(bertTokenizerJson())), file('tokenizer_config.json', JSON.stringify({ do_lower_case: true, cls_token: '[CLS]', sep_token: '[SEP]', pad_token: '[PAD]', unk_token: '[UNK]', mask_token: '[MASK]', model_max_length: 64 }))]
+  await studio.open()
+  const title = page.getByTestId('model-title')
+  await studio.uploadDataset('reviews.csv', reviews(80))
+  await studio.waitForDataset('reviews.csv')
+  await openHfSection(page)
+
+  await test.step('weights of another width than config.json says: refused, the built-in model stays', async () => {
+    const before = await title.innerText()
+    await page.getByLabel('Hugging Face model files').setInputFiles([file('config.json', JSON.stringify(config)), file('model.safetensors', tinyBert(8)), ...tokenizer])
+    await expect(studio.alerts.filter({ hasText: /model\.safetensors: tensor "embeddings\.word_embeddings\.weight" has shape \[31, 8\] but config\.json needs \[31, 16\]/ })).toBeVisible()
+    await expect(title).toHaveText(before)
+  })
+
+  await test.step('the matching files load as an encoder', async () => {
+    await page.getByLabel('Hugging Face model files').setInputFiles([file('config.json', JSON.stringify(config)), file('model.safetensors', tinyBert(16)), ...tokenizer])
+    await expect(title).toContainText('chosen files — pretrained', { timeout: 60_000 })
+    await expect(page.getByText(/A bert model \([\d.]+ k parameters, [\d.]+ kB of weights\) from files on this computer\. An encoder/)).toBeVisible()
+  })
+
+  await test.step('full fine-tuning with a head on [CLS]: validation accuracy well above chance', async () => {
+    await page.getByLabel('Method', { exact: true }).selectOption({ label: 'Full fine-tune' })
+    await page.getByLabel('Learning rate', { exact: true }).fill('0.003')
+    await page.getByLabel('Sequence length', { exact: true }).fill('16')
+    await page.getByLabel('Batch size', { exact: true }).fill('8')
+    await page.getByLabel('Epochs', { exact: true }).fill('6')
+    await page.getByLabel('Warm-up steps', { exact: true }).fill('0')
+    await expect(studio.trainButton).toBeEnabled()
+    await studio.trainButton.click()
+    await studio.waitFinished(120_000)
+    const { epochs } = await studio.series()
+    test.info().annotations.push({ type: 'accuracy', description: epochs.map((e) => e.valAcc).join(', ') })
+    expect(epochs).toHaveLength(6)
+    // percent; the classes are balanced, so chance (and the majority class) is 50 %
+    expect(epochs.at(-1)!.valAcc!).toBeGreaterThanOrEqual(90)
+    expect(epochs.at(-1)!.valAcc!).toBeLessThanOrEqual(100)
+  })
 })
