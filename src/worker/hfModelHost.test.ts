@@ -1,0 +1,101 @@
+// The worker's Hugging Face host in Node, against a fetch that answers as the Hub does: the probe
+// reads config.json and HEAD sizes only (no weight downloaded), prices each method with the memory
+// plan against the device (a GPT-2-124M-shaped config: full fine-tuning at batch 8 × 1024 tokens
+// does not fit 2 GB, LoRA at 1 × 32 does), refuses an unsupported model_type before any weight,
+// and PEFT's target_modules are widened exactly where a bare name would match more layers.
+import { describe, expect, it } from 'vitest'
+import { HfModelHost, peftTargets, trainingBudget } from './hfModelHost'
+import type { FromWorker } from './protocol'
+
+const GPT2_124M = { model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5 }
+
+function hub(files: Record<string, { body?: string; size: number }>) {
+  const calls: string[] = []
+  const fetchFn = async (url: string, init?: { method?: string }) => {
+    const file = decodeURIComponent(url.slice(url.indexOf('/resolve/main/') + '/resolve/main/'.length))
+    calls.push(`${init?.method ?? 'GET'} ${file}`)
+    const f = files[file]
+    if (!f) return new Response('Entry not found', { status: 404, headers: { 'x-error-code': 'EntryNotFound' } })
+    if (init?.method === 'HEAD') return new Response(null, { status: 200, headers: { 'x-linked-size': String(f.size) } })
+    return new Response(f.body ?? 'x'.repeat(f.size), { status: 200, headers: { 'content-length': String(f.size) } })
+  }
+  return { fetchFn, calls }
+}
+
+function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Response>) {
+  const events: FromWorker[] = []
+  const h = new HfModelHost((e) => events.push(e), {
+    fetchFn,
+    cache: null,
+    data: () => ({ dataset: null, summary: null, plan: () => { throw new Error('no data') } }),
+    dropOthers: () => {},
+    ensureBackend: async () => {},
+  })
+  return { h, events }
+}
+
+describe('HfModelHost.probe', () => {
+  it('sizes every file by HEAD, downloads no weights, and prices each method against the device', async () => {
+    const config = JSON.stringify(GPT2_124M)
+    const { fetchFn, calls } = hub({ 'config.json': { body: config, size: config.length }, 'model.safetensors': { size: 548_105_171 }, 'tokenizer.json': { size: 1_356_917 }, 'tokenizer_config.json': { size: 26 }, 'generation_config.json': { size: 124 } })
+    const { h } = host(fetchFn)
+    const full = await h.probe({ repo: 'openai-community/gpt2', revision: 'main' }, 8, 1024)
+    expect(calls.filter((c) => c.startsWith('GET'))).toEqual(['GET config.json', `GET model.safetensors.index.json`])
+    expect(full.files.map((f) => [f.name, f.bytes])).toEqual([
+      ['config.json', config.length],
+      ['model.safetensors', 548_105_171],
+      ['tokenizer.json', 1_356_917],
+      ['tokenizer_config.json', 26],
+      ['generation_config.json', 124],
+    ])
+    expect(full.totalBytes).toBe(config.length + 548_105_171 + 1_356_917 + 26 + 124)
+    expect(full.params).toBe(124_439_808) // GPT-2 small, as every model card says
+    expect(full.budgetBytes).toBe(2 * 2 ** 30) // no navigator.deviceMemory in Node: 4 GB assumed, half of it
+    const byMethod = Object.fromEntries(full.plans.map((p) => [p.method, p]))
+    expect(byMethod.full!.fits).toBe(false) // weights + grads + two Adam moments alone are 2 GB
+    expect(byMethod.full!.totalBytes).toBeGreaterThan(4 * 124_439_808 * 4)
+    expect(byMethod.lora!.totalBytes).toBeLessThan(byMethod.full!.totalBytes)
+    const small = await h.probe({ repo: 'openai-community/gpt2', revision: 'main' }, 1, 32)
+    expect(small.plans.find((p) => p.method === 'lora')!.fits).toBe(true)
+    expect(small.plans.find((p) => p.method === 'head')!.fits).toBe(true)
+  })
+
+  it('refuses an unsupported model_type with the supported list before any weight is asked for', async () => {
+    const config = JSON.stringify({ model_type: 't5', d_model: 512 })
+    const { fetchFn, calls } = hub({ 'config.json': { body: config, size: config.length }, 'model.safetensors': { size: 1000 } })
+    const { h } = host(fetchFn)
+    await expect(h.probe({ repo: 'google/t5-small', revision: 'main' }, 8, 64)).rejects.toThrow(/names model_type "t5", which the studio cannot run\. Supported: gpt2, llama, bert, distilbert/)
+    expect(calls).toEqual(['GET config.json'])
+  })
+
+  it('names a weights file the studio does not read when there is no safetensors', async () => {
+    const config = JSON.stringify({ ...GPT2_124M, n_layer: 1 })
+    const { fetchFn } = hub({ 'config.json': { body: config, size: config.length }, 'pytorch_model.bin': { size: 1000 } })
+    const { h } = host(fetchFn)
+    await expect(h.probe({ repo: 'someone/old-gpt2', revision: 'main' }, 8, 64)).rejects.toThrow(/someone\/old-gpt2 has its weights only as pytorch_model\.bin, a format the studio does not read/)
+  })
+})
+
+describe('trainingBudget', () => {
+  it('is half the device memory, at most 4 GB', () => {
+    expect(trainingBudget(4)).toBe(2 * 2 ** 30)
+    expect(trainingBudget(2)).toBe(2 ** 30)
+    expect(trainingBudget(16)).toBe(4 * 2 ** 30)
+  })
+})
+
+describe('peftTargets', () => {
+  const gpt2 = ['h.0.attn.c_attn', 'h.0.attn.c_proj', 'h.0.mlp.c_fc', 'h.0.mlp.c_proj', 'h.1.attn.c_attn', 'h.1.attn.c_proj', 'h.1.mlp.c_fc', 'h.1.mlp.c_proj']
+  it('keeps bare names where they match only adapted layers', () => {
+    expect(peftTargets(gpt2, gpt2)).toEqual(['c_attn', 'c_fc', 'c_proj'])
+    expect(peftTargets(['h.0.attn.c_attn', 'h.1.attn.c_attn'], gpt2)).toEqual(['c_attn'])
+  })
+  it('widens c_proj to attn.c_proj when the MLP’s c_proj is left out (PEFT matches by suffix)', () => {
+    expect(peftTargets(['h.0.attn.c_attn', 'h.0.attn.c_proj', 'h.1.attn.c_attn', 'h.1.attn.c_proj'], gpt2)).toEqual(['attn.c_proj', 'c_attn'])
+    expect(peftTargets(['h.0.mlp.c_proj', 'h.1.mlp.c_proj'], gpt2)).toEqual(['mlp.c_proj'])
+  })
+  it('keeps the block number when only some blocks are adapted (".1.attn.c_attn" matches block 1 only, not 11)', () => {
+    expect(peftTargets(['h.1.attn.c_attn'], gpt2)).toEqual(['1.attn.c_attn'])
+    expect(peftTargets(['h.1.attn.c_attn'], [...gpt2, 'h.11.attn.c_attn'])).toEqual(['1.attn.c_attn'])
+  })
+})
