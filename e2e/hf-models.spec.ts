@@ -230,6 +230,13 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     }
   })
 
+  await test.step('weight interpolation: the sweep over α measures the model between base and tuned, and the best α is kept', async () => {
+    await page.getByRole('button', { name: 'Sweep α from 0 to 1' }).click()
+    await expect(page.getByTestId('sweep-chart')).toHaveAttribute('data-points', '11', { timeout: 60_000 })
+    await page.getByRole('button', { name: /Keep best α/ }).click()
+    await expect(page.getByTestId('alpha-metrics')).toContainText(/At α = (0\.[1-9]\d|1\.00): /)
+  })
+
   let adapterZip: Buffer
   await test.step('export a PEFT adapter: adapter_config.json and adapter_model.safetensors with PEFT’s names and shapes', async () => {
     await page.getByLabel('PEFT LoRA adapter (Hugging Face)').check()

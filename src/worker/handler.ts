@@ -332,9 +332,11 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   const currentModel = (): TrainedModel | null =>
     s.dataset && isTabularTask(s.datasetSummary?.task)
       ? tabularTrainedModel(tabular, s.dataset, (settings) => encodeTabular(splitPlan(settings)))
-      : images.active
-        ? imageTrainedModel(images, imageSet)
-        : textTrainedModel(s, encode, (tuning, val) => evaluateNow(s.loaded!.model, tuning, val))
+      : hf.active
+        ? hf.trainedModel()
+        : images.active
+          ? imageTrainedModel(images, imageSet)
+          : textTrainedModel(s, encode, (tuning, val) => evaluateNow(s.loaded!.model, tuning, val))
 
   const checkpoints = new CheckpointHost(s, post, {
     current: currentModel,

@@ -40,6 +40,7 @@ import { validateSettings } from '../settings/validate'
 import type { Settings } from '../settings/types'
 import type { SplitRows } from '../engine/train/encodeNumeric'
 import { refuseSettings, runEvents } from './runEvents'
+import type { TrainedModel } from './trainedModel'
 import type { HfCommand, HfMethodPlan, HfProbe, HfRepoRef, HfStoredRepo } from './hfProtocol'
 import type { DatasetSummary, FromWorker, LayerSummary, Metrics, ModelSummary, ToWorker } from './protocol'
 
@@ -445,6 +446,28 @@ export class HfModelHost {
       this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: result.message })
     } finally {
       setRun(null)
+    }
+  }
+
+  /** The HF model as checkpoints, interpolation and the sweep see it (worker/trainedModel.ts). */
+  trainedModel(): TrainedModel | null {
+    const c = this.current
+    if (!c) return null
+    return {
+      kind: 'text',
+      model: c.body,
+      summary: c.summary,
+      card: c.summary.card ?? {},
+      base: this.base,
+      tuning: this.tuning,
+      lastVal: this.lastVal,
+      encode: (settings) => this.encode(settings),
+      evaluate: (tuning, val) => evaluate(c.body, tuning, val, new FeatureCache(0, false, { train: 0, val: val.n }), 'val'),
+      adopt: (tuning, val) => {
+        if (this.tuning !== tuning) this.tuning?.dispose()
+        this.tuning = tuning
+        if (val) this.lastVal = val
+      },
     }
   }
 
