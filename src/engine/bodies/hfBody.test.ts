@@ -76,6 +76,22 @@ describe('HfBody', () => {
     model.dispose()
   })
 
+  it('Llama (grouped-query attention, tied head) with LoRA on q/k/v_proj and o_proj: the LM loss falls, the base stays', async () => {
+    const model = body('llama-gqa-tied')
+    const s = settings({ method: 'lora', loraRank: 2, loraAlpha: 4, learningRate: 2e-2, epochs: 4, loraTargets: 'qkv,proj' })
+    const tuning = new Tuning(model, s, null)
+    expect(tuning.lora!.layers.filter((l) => l.startsWith('layers.0.'))).toEqual(['layers.0.self_attn.q_proj', 'layers.0.self_attn.k_proj', 'layers.0.self_attn.v_proj', 'layers.0.self_attn.o_proj'])
+    model.frozenBase = true
+    const before = await Promise.all(model.params.map((p) => p.variable.data()))
+    const losses: number[] = []
+    await fineTune(model, tuning, { train: lmBlocks(24, 8, 0), val: lmBlocks(8, 8, 3) }, s, new RunControl(), { onEpoch: (e) => void losses.push(e.val.loss) })
+    expect(losses[3]!).toBeLessThan(losses[0]! * 0.9)
+    const after = await Promise.all(model.params.map((p) => p.variable.data()))
+    model.params.forEach((p, i) => expect(Array.from(after[i]!).every((v, j) => Object.is(v, before[i]![j])), p.name).toBe(true))
+    tuning.dispose()
+    model.dispose()
+  })
+
   it('BERT: padding is kept out of attention, and a [CLS] classification head learns', async () => {
     const model = body('bert')
     const ids = [2, 17, 9, 33, 5]
