@@ -11,6 +11,7 @@ import { ModelPanel } from './ui/model/ModelPanel'
 import { PlaygroundPanel } from './ui/playground/PlaygroundPanel'
 import { SettingsPanel } from './ui/settings/SettingsPanel'
 import { TrainPanel } from './ui/train/TrainPanel'
+import { LmObjectivesPanel } from './ui/lmObjectives/LmObjectivesPanel'
 import { LivePane } from './ui/workspace/LivePane'
 import { RunBar } from './ui/workspace/RunBar'
 import { StepNav } from './ui/workspace/StepNav'
@@ -67,6 +68,7 @@ export function App() {
           <SettingsPanel />
           <LivePane />
           <TrainPanel />
+          <LmObjectivesPanel />
           <EvaluatePanel />
           <PlaygroundPanel />
           <CheckpointsPanel />

@@ -9,6 +9,7 @@ import type { ExportChoice, ToWorker } from '../worker/protocol'
 import type { PlaygroundInput } from '../worker/protocol'
 import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
+import type { LmCommand } from '../worker/lmProtocol'
 import type { HfCommand } from '../worker/hfProtocol'
 
 /** The page's commands: each turns a user intent into protocol messages. */
@@ -195,6 +196,11 @@ export function stopGenerating() {
 
 /** Hugging Face models: probe, load, stored files (worker/hfModelHost.ts; state/hfModels.ts). */
 export function sendHf(msg: HfCommand) {
+  engine().send(msg)
+}
+
+/** Instruction and preference tuning, learning without labels (state/lmObjectives.ts). */
+export function sendLm(msg: LmCommand) {
   engine().send(msg)
 }
 

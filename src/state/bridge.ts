@@ -1,3 +1,4 @@
+import { onLmError, onLmEvent } from './lmObjectives'
 import type { EngineClient } from '../worker/client'
 import type { FromWorker } from '../worker/protocol'
 import { useStudio, type StepPoint, type Studio } from './store'
@@ -123,6 +124,14 @@ export function connectBridge(client: EngineClient): () => void {
       case 'hfStored':
         onHfEvent(e)
         break
+      case 'lmData':
+      case 'lmChat':
+      case 'lmRecipe':
+      case 'pseudoLabels':
+      case 'pseudoRound':
+      case 'lmError':
+        onLmEvent(e)
+        break
       case 'evaluation':
         set({ lastVal: e.metrics })
         break
@@ -134,6 +143,7 @@ export function connectBridge(client: EngineClient): () => void {
         set({ busy: null })
         endPending()
         endExportPending()
+        onLmError(e)
         st.notify({ kind: 'error', text: e.message, ...(e.where ? { where: e.where } : {}) })
         break
       }

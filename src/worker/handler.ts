@@ -20,6 +20,7 @@ import { modelLimits } from '../engine/models/limits'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, FromWorker, ModelSummary, TaskKind, ToWorker } from './protocol'
 import { createExportCommands } from './exportCommands'
+import { LmObjectivesHost } from './lmObjectivesHost'
 import { CheckpointHost, type PreparedResume } from './checkpointHost'
 import { imageTrainedModel, tabularTrainedModel, textTrainedModel, type TrainedModel } from './trainedModel'
 import { isStorageCommand } from './checkpointProtocol'
@@ -326,6 +327,8 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
     }
   }
 
+  // Instruction tuning, preference tuning and learning without labels (issue 17).
+  const lm = new LmObjectivesHost(post, s, ensureBackend)
   const exportCommands = createExportCommands(s, post, { current: () => currentModel(), install: installModel, installImage: loadImageModel, installLayers: (files) => loadOther({ kind: 'files', files }) })
 
   /** The loaded model, text or image, as checkpoints and export see it. */
@@ -436,6 +439,14 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
           case 'hfListStored':
           case 'hfDeleteStored':
             await hf.handle(msg)
+            break
+          case 'lmData':
+          case 'lmTrain':
+          case 'lmChat':
+          case 'lmRecipe':
+          case 'pseudoLabel':
+          case 'pseudoTrain':
+            await lm.handle(msg)
             break
           case 'restoreCheckpoint':
             await checkpoints.restore(msg.id)

@@ -11,6 +11,7 @@ import type { DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLi
 export type { BackendInfo, DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics }
 import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
 import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
+import type { LmCommand, LmEvent } from './lmProtocol'
 import type { HfCommand, HfEvent } from './hfProtocol'
 
 export interface DatasetSummary {
@@ -77,6 +78,7 @@ export type ToWorker =
   | { type: 'export'; choice: ExportChoice; alpha: number; metrics: { base: Metrics | null; tuned: Metrics | null; baseName?: string | null } }
   | DataCommand // datasets: storage, roles, validation file, images (dataProtocol.ts)
   | CheckpointCommand // checkpoints and run history (checkpointProtocol.ts)
+  | LmCommand // instruction and preference tuning, learning without labels (lmProtocol.ts)
   | HfCommand // Hugging Face models: probe a repo, load, stored files (hfProtocol.ts)
   // Playground: try the model before and after fine-tuning (see worker/playground.ts).
   | { type: 'predict'; requestId: string; input: PlaygroundInput }
@@ -105,6 +107,7 @@ export type FromWorker =
   | { type: 'imported'; fileName: string; choice: ExportChoice; title: string; metrics: Metrics | null; note: string }
   | DataEvent // stored datasets list, augmentation preview (dataProtocol.ts)
   | CheckpointEvent // checkpoints, runs, storage, recovery (checkpointProtocol.ts)
+  | LmEvent // objective data and mask preview, chat, TRL recipe, pseudo-labels (lmProtocol.ts)
   | HfEvent // Hugging Face repo sizes and memory plans, stored repos (hfProtocol.ts)
   | { type: 'prediction'; requestId: string; which: Which; classes: { name: string; prob: number }[]; note: string; value?: { name: string; value: number } } // value: regression, in the target's units
   | { type: 'generation'; requestId: string; which: Which; text: string; done: boolean; stopped: boolean }

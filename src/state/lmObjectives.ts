@@ -1,0 +1,180 @@
+/** The page's side of the language-model objectives (issue 17): which objective, the checked
+ *  data with its mask preview, DPO's β and SFT term, the chat playground, the TRL recipe and
+ *  learning without labels. Runs themselves go through the studio's run state (startRun):
+ *  the live charts, the run bar and the line to beat follow them like any run. */
+import { create } from 'zustand'
+import type { FromWorker, Metrics } from '../worker/protocol'
+import type { LmChatMessage, LmDataSummary, LmObjective, PseudoRound, PseudoSummary } from '../worker/lmProtocol'
+import { sendLm } from './actions'
+import { useStudio } from './store'
+
+export type LmChoice = LmObjective | 'pseudo'
+
+export interface DpoPoint {
+  epoch: number
+  preferenceAccuracy: number
+  rewardAccuracy: number
+  rewardMargin: number
+  chosenLogProb: number
+  rejectedLogProb: number
+}
+
+export interface ChatTurn {
+  user: string
+  base: string | null
+  tuned: string | null
+}
+
+interface LmState {
+  objective: LmChoice
+  data: LmDataSummary | null
+  loading: boolean
+  beta: number
+  sftWeight: number
+  pack: boolean
+  chat: ChatTurn[]
+  chatPending: string | null
+  /** A DPO run's held-out preference metrics: before tuning (epoch 0), then per epoch. */
+  dpoEpochs: DpoPoint[]
+  pseudo: PseudoSummary | null
+  threshold: number
+  rounds: number
+  roundResults: PseudoRound[]
+  /** The last error of these commands, shown beside the controls. */
+  error: string | null
+  /** Which kind the current studio run is, so the panel knows its charts belong to it. */
+  runObjective: LmChoice | null
+}
+
+export const useLm = create<LmState>()(() => ({
+  objective: 'sft',
+  data: null,
+  loading: false,
+  beta: 0.1,
+  sftWeight: 0,
+  pack: false,
+  chat: [],
+  chatPending: null,
+  dpoEpochs: [],
+  pseudo: null,
+  threshold: 0.6,
+  rounds: 1,
+  roundResults: [],
+  error: null,
+  runObjective: null,
+}))
+
+let lmRunId: string | null = null
+const point = (epoch: number, m: Metrics): DpoPoint | null =>
+  m.preference && m.accuracy !== undefined ? { epoch, preferenceAccuracy: m.accuracy, rewardAccuracy: m.preference.rewardAccuracy, rewardMargin: m.preference.rewardMargin, chosenLogProb: m.preference.chosenLogProb, rejectedLogProb: m.preference.rejectedLogProb } : null
+// A DPO run's baseline and epoch metrics reach the studio's run state (bridge.ts); the
+// preference charts keep their own series from them.
+useStudio.subscribe((st, prev) => {
+  if (!lmRunId || st.runId !== lmRunId) return
+  if (st.baseline !== prev.baseline && st.baseline) {
+    const p = point(0, st.baseline.metrics)
+    if (p) useLm.setState({ dpoEpochs: [p] })
+  }
+  if (st.lastVal !== prev.lastVal && st.lastVal && st.epochs.length) {
+    const p = point(st.epochs.length, st.lastVal)
+    if (p) useLm.setState((l) => ({ dpoEpochs: [...l.dpoEpochs.filter((q) => q.epoch !== p.epoch), p] }))
+  }
+})
+
+const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain'])
+
+export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'lmError' }>): void {
+  switch (e.type) {
+    case 'lmData':
+      useLm.setState({ data: e.summary, loading: false, error: null })
+      break
+    case 'lmChat': {
+      const st = useLm.getState()
+      if (st.chatPending !== e.requestId) return
+      const chat = st.chat.slice()
+      const last = chat.at(-1)
+      if (last) chat[chat.length - 1] = { ...last, base: e.base, tuned: e.tuned }
+      useLm.setState({ chat, chatPending: null })
+      break
+    }
+    case 'lmRecipe':
+      for (const f of e.files) download(f.name, f.text)
+      break
+    case 'pseudoLabels':
+      useLm.setState({ pseudo: e.summary, loading: false, error: null, roundResults: [] })
+      break
+    case 'pseudoRound':
+      useLm.setState((st) => ({ roundResults: [...st.roundResults, e.round] }))
+      break
+    case 'lmError':
+      useLm.setState({ error: e.message, loading: false, chatPending: null })
+      break
+  }
+}
+
+/** An error event of one of these commands: shown in the panel too (the page's notice has it as well). */
+export function onLmError(e: Extract<FromWorker, { type: 'error' }>): void {
+  if (e.where && LM_WHERE.has(e.where)) useLm.setState({ error: e.message, loading: false, chatPending: null })
+}
+
+function download(name: string, text: string) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }))
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  document.body.append(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
+}
+
+export function chooseObjective(objective: LmChoice) {
+  useLm.setState({ objective, data: null, error: null, pseudo: null, roundResults: [] })
+}
+
+export function loadLmData(file: File, validation: File | null) {
+  const { objective } = useLm.getState()
+  if (objective === 'pseudo') return
+  useLm.setState({ loading: true, error: null, data: null })
+  sendLm({ type: 'lmData', objective, file, ...(validation ? { validation } : {}), seqLen: useStudio.getState().settings.seqLen })
+}
+
+export function trainLm() {
+  const { objective, beta, sftWeight, pack, threshold, rounds } = useLm.getState()
+  const runId = `run-${Date.now().toString(36)}`
+  useStudio.getState().startRun(runId)
+  lmRunId = runId
+  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [] })
+  const settings = useStudio.getState().settings
+  if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds })
+  else sendLm({ type: 'lmTrain', runId, objective, settings, beta, sftWeight, pack })
+}
+
+export function sendChat(text: string, system: string) {
+  const st = useLm.getState()
+  const requestId = `chat-${Date.now().toString(36)}`
+  const history: LmChatMessage[] = []
+  if (system.trim()) history.push({ role: 'system', content: system.trim() })
+  for (const t of st.chat) {
+    history.push({ role: 'user', content: t.user })
+    // The conversation continues with the tuned model's answers when there are any.
+    const a = t.tuned ?? t.base
+    if (a !== null) history.push({ role: 'assistant', content: a })
+  }
+  history.push({ role: 'user', content: text })
+  // Prompt/completion data: each message is a prompt of its own, continued as the rows were.
+  const raw = st.data?.objective === 'sft' && !st.data.chat ? true : st.data?.objective === 'dpo' ? !st.data.chat : false
+  useLm.setState({ chat: [...st.chat, { user: text, base: null, tuned: null }], chatPending: requestId, error: null })
+  sendLm({ type: 'lmChat', requestId, messages: raw ? [{ role: 'user', content: text }] : history, maxTokens: 24, raw })
+}
+
+export function downloadRecipe() {
+  const { objective, beta, sftWeight, pack } = useLm.getState()
+  if (objective === 'pseudo') return
+  sendLm({ type: 'lmRecipe', objective, settings: useStudio.getState().settings, beta, sftWeight, pack })
+}
+
+export function labelTexts(file: File, validation: File | null, classes: string[]) {
+  useLm.setState({ loading: true, error: null, pseudo: null, roundResults: [] })
+  sendLm({ type: 'pseudoLabel', file, ...(validation ? { validation } : {}), classes })
+}

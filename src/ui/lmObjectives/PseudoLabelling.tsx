@@ -1,0 +1,178 @@
+import { useId, useMemo, useRef, useState } from 'react'
+import { useStudio } from '../../state/store'
+import { labelTexts, trainLm, useLm } from '../../state/lmObjectives'
+
+async function sampleFile(name: string): Promise<File> {
+  const r = await fetch(new URL(`samples/lm/${name}`, document.baseURI).href)
+  if (!r.ok) throw new Error(`${name}: the sample could not be read (${r.status})`)
+  return new File([await r.blob()], name)
+}
+
+/** Learning without labels: zero-shot labels, a confidence histogram with the threshold,
+ *  rows kept per class, self-training rounds, and the accuracies side by side. */
+export function PseudoLabelling() {
+  const fileRef = useRef<HTMLInputElement>(null)
+  const valRef = useRef<HTMLInputElement>(null)
+  const [classes, setClasses] = useState('spam, ham')
+  const pseudo = useLm((s) => s.pseudo)
+  const loading = useLm((s) => s.loading)
+  const threshold = useLm((s) => s.threshold)
+  const rounds = useLm((s) => s.rounds)
+  const results = useLm((s) => s.roundResults)
+  const status = useStudio((s) => s.status)
+  const result = useStudio((s) => s.result)
+  const runObjective = useLm((s) => s.runObjective)
+  const running = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping'
+  const id = useId()
+  const names = classes.split(',').map((c) => c.trim())
+  const label = () => {
+    const f = fileRef.current?.files?.[0]
+    if (f) labelTexts(f, valRef.current?.files?.[0] ?? null, names)
+  }
+  const sample = async () => labelTexts(await sampleFile('spam-ham-unlabelled.csv'), await sampleFile('spam-ham-unlabelled-validation.csv'), names)
+  const kept = useMemo(() => {
+    if (!pseudo) return null
+    const per = pseudo.classes.map(() => 0)
+    pseudo.confidence.forEach((c, i) => {
+      if (c >= threshold) per[pseudo.labels[i]!]!++
+    })
+    return per
+  }, [pseudo, threshold])
+  const total = kept?.reduce((a, b) => a + b, 0) ?? 0
+  return (
+    <>
+      <div className="field">
+        <label htmlFor={`${id}-file`}>Unlabelled texts (CSV)</label>
+        <input id={`${id}-file`} ref={fileRef} type="file" accept=".csv,.txt" aria-describedby={`${id}-file-help`} />
+        <p className="help" id={`${id}-file-help`}>
+          A column named text (or the first column); any label column is ignored here.
+        </p>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-val`}>Labelled validation file (optional)</label>
+        <input id={`${id}-val`} ref={valRef} type="file" accept=".csv,.txt" aria-describedby={`${id}-val-help`} />
+        <p className="help" id={`${id}-val-help`}>
+          A CSV with text and label columns: scores the zero-shot labels, each round and the base model side by side.
+        </p>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-classes`}>Class names</label>
+        <input id={`${id}-classes`} type="text" value={classes} onChange={(e) => setClasses(e.target.value)} aria-describedby={`${id}-classes-help`} />
+        <p className="help" id={`${id}-classes-help`}>
+          Separated by commas, spelled as the validation file spells its labels; the model scores each as the word after the text.
+        </p>
+      </div>
+      <p>
+        <button type="button" onClick={label} disabled={loading || running}>
+          Label the texts zero-shot
+        </button>{' '}
+        <button type="button" onClick={sample} disabled={loading || running}>
+          Use the sample (spam-ham-unlabelled.csv)
+        </button>
+      </p>
+      {loading && <p aria-live="polite">Scoring each class name for every text…</p>}
+      {pseudo && kept && (
+        <div data-testid="pseudo">
+          <p>
+            <strong>{pseudo.name}</strong>: {pseudo.rows} texts labelled zero-shot as {pseudo.classes.join(' / ')}.
+            {pseudo.zeroShotAccuracy !== null && (
+              <>
+                {' '}
+                Zero-shot accuracy on {pseudo.validationName}: <span data-testid="zero-shot-accuracy">{(100 * pseudo.zeroShotAccuracy).toFixed(1)}%</span>.
+              </>
+            )}
+          </p>
+          <Histogram threshold={threshold} />
+          <div className="field">
+            <label htmlFor={`${id}-threshold`}>Confidence threshold: {threshold.toFixed(2)}</label>
+            <input
+              id={`${id}-threshold`}
+              type="range"
+              min={Math.floor((100 / pseudo.classes.length)) / 100}
+              max={1}
+              step={0.01}
+              value={threshold}
+              onChange={(e) => useLm.setState({ threshold: Number(e.target.value) })}
+              aria-describedby={`${id}-threshold-help`}
+            />
+            <p className="help" id={`${id}-threshold-help`}>
+              Rows whose zero-shot label is at least this confident train the classifier: higher keeps fewer, cleaner labels; lower keeps more, noisier ones.
+            </p>
+          </div>
+          <p data-testid="pseudo-kept">
+            Kept {total} of {pseudo.rows}: {pseudo.classes.map((c, i) => `${c} ${kept[i]}`).join(', ')}.
+            {total === 0 && ' No row reaches this threshold: lower it.'}
+          </p>
+          <div className="field">
+            <label htmlFor={`${id}-rounds`}>Self-training rounds</label>
+            <input id={`${id}-rounds`} type="number" min={1} max={5} value={rounds} onChange={(e) => useLm.setState({ rounds: Math.min(5, Math.max(1, Math.round(Number(e.target.value) || 1))) })} aria-describedby={`${id}-rounds-help`} />
+            <p className="help" id={`${id}-rounds-help`}>
+              After the first round the tuned classifier re-labels every text and the confident ones train again from the base model; more rounds can fix zero-shot mistakes, or reinforce them.
+            </p>
+          </div>
+          <p>
+            <button type="button" className="primary" onClick={trainLm} disabled={running || total === 0} data-testid="pseudo-train">
+              Train on the confident rows
+            </button>
+          </p>
+          {(results.length > 0 || pseudo.zeroShotAccuracy !== null) && (
+            <table data-testid="pseudo-rounds">
+              <caption>Accuracy on the labelled validation file</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Labels from</th>
+                  <th scope="col">Rows kept</th>
+                  <th scope="col">Validation accuracy</th>
+                </tr>
+              </thead>
+              <tbody>
+                <tr>
+                  <th scope="row">base model, zero-shot</th>
+                  <td>–</td>
+                  <td>{pseudo.zeroShotAccuracy === null ? '–' : `${(100 * pseudo.zeroShotAccuracy).toFixed(1)}%`}</td>
+                </tr>
+                {results.map((r) => (
+                  <tr key={r.round}>
+                    <th scope="row">round {r.round}</th>
+                    <td>
+                      {r.kept} ({pseudo.classes.map((c, i) => `${c} ${r.keptPerClass[i]}`).join(', ')})
+                    </td>
+                    <td data-testid={`round-${r.round}-accuracy`}>{r.validationAccuracy === null ? '–' : `${(100 * r.validationAccuracy).toFixed(1)}%`}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {runObjective === 'pseudo' && result && <p role="status">{result.message}</p>}
+        </div>
+      )}
+    </>
+  )
+}
+
+/** Bars of confidence counts; the bins at or above the threshold are the kept ones. */
+function Histogram({ threshold }: { threshold: number }) {
+  const pseudo = useLm((s) => s.pseudo)!
+  const max = Math.max(1, ...pseudo.histogram.map((b) => b.count))
+  const W = 300
+  const H = 90
+  const bw = W / pseudo.histogram.length
+  return (
+    <figure data-testid="confidence-histogram">
+      <svg viewBox={`0 0 ${W} ${H + 16}`} width="100%" role="img" aria-label={`Confidence histogram: ${pseudo.histogram.map((b) => `${b.lo.toFixed(2)}–${b.hi.toFixed(2)}: ${b.count}`).join('; ')}`}>
+        {pseudo.histogram.map((b, i) => {
+          const h = (H * b.count) / max
+          return <rect key={i} x={i * bw + 1} y={H - h} width={bw - 2} height={h} fill={b.lo >= threshold - 1e-9 ? 'var(--accent, #2563eb)' : '#9ca3af'} />
+        })}
+        <line x1={((threshold - pseudo.histogram[0]!.lo) / (1 - pseudo.histogram[0]!.lo)) * W} x2={((threshold - pseudo.histogram[0]!.lo) / (1 - pseudo.histogram[0]!.lo)) * W} y1={0} y2={H} stroke="#dc2626" strokeDasharray="3 2" />
+        <text x={0} y={H + 12} fontSize="10">
+          {pseudo.histogram[0]!.lo.toFixed(2)}
+        </text>
+        <text x={W} y={H + 12} fontSize="10" textAnchor="end">
+          1.00
+        </text>
+      </svg>
+      <figcaption>How confident the zero-shot labels are (blue: bins at or above the threshold, the red line).</figcaption>
+    </figure>
+  )
+}

@@ -1,0 +1,196 @@
+/**
+ * Learning without labels in the worker: a CSV of texts with no labels and class names the
+ * user typed → the pretrained LM's zero-shot pseudo-labels with a confidence (engine/tasks/
+ * pseudoLabel/), a histogram of confidence, and self-training: the rows at or above the
+ * threshold train a classifier head through the one loop (fineTune, classification task);
+ * each further round re-labels every row with the tuned classifier and trains again from the
+ * base model. With a labelled validation file the page gets the accuracy of the zero-shot
+ * labels, of each round and of the base model side by side.
+ */
+import * as tf from '@tensorflow/tfjs'
+import { parseCsvText } from '../engine/data/csv'
+import { confidenceHistogram, pseudoLabelAccuracy, pseudoLabelsFromScores, selectConfident, zeroShotPseudoLabels, type PseudoLabels } from '../engine/tasks/pseudoLabel/pseudoLabel'
+import { BatchSource } from '../engine/train/batchSource'
+import { FeatureCache } from '../engine/train/featureCache'
+import { fineTune, Tuning, type Encoded } from '../engine/train/fineTune'
+import { gatherBatch, headLogits, range } from '../engine/train/forward'
+import { RunControl } from '../engine/train/runControl'
+import { resetWeights } from '../engine/tuning/interpolate'
+import type { Settings } from '../settings/types'
+import type { LmSession } from './lmObjectivesHost'
+import type { LmCommand, PseudoSummary } from './lmProtocol'
+import type { FromWorker } from './protocol'
+import { runEvents } from './runEvents'
+
+type Post = (e: FromWorker) => void
+type ClassificationSet = Extract<Encoded, { kind: 'classification' }>
+
+/** Tokens each text is scored and trained on (BOS included). */
+const TEXT_TOKENS = 32
+
+interface Texts {
+  name: string
+  texts: string[]
+  labels: string[] | null
+}
+
+/** A CSV's text column ("text", else the first) and, if present, its "label" column. */
+function readTexts(name: string, csv: string, needLabels: boolean): Texts {
+  const { records } = parseCsvText(csv)
+  const header = (records[0]?.cells ?? []).map((c) => c.trim())
+  if (records.length < 2) throw new Error(`${name} has no rows under its header: add one text per row.`)
+  const ti = header.includes('text') ? header.indexOf('text') : 0
+  const li = header.indexOf('label')
+  if (needLabels && li < 0) throw new Error(`${name} has no "label" column (columns: ${header.join(', ')}): the validation file needs the true class of each text.`)
+  const rows = records.slice(1).filter((r) => (r.cells[ti] ?? '').trim() !== '')
+  return { name, texts: rows.map((r) => r.cells[ti]!), labels: li >= 0 ? rows.map((r) => (r.cells[li] ?? '').trim()) : null }
+}
+
+export class PseudoLabelHost {
+  private unlabelled: Texts | null = null
+  private validation: Texts | null = null
+  private zeroShot: PseudoLabels | null = null
+
+  constructor(
+    private readonly post: Post,
+    private readonly s: LmSession,
+    private readonly ensureBackend: (pref?: Settings['backend']) => Promise<void>,
+  ) {}
+
+  async handle(msg: Extract<LmCommand, { type: 'pseudoLabel' | 'pseudoTrain' }>): Promise<void> {
+    if (msg.type === 'pseudoLabel') return this.label(msg)
+    return this.selfTrain(msg)
+  }
+
+  private loaded() {
+    if (!this.s.loaded) throw new Error('Load the built-in text model (step 2) before learning without labels.')
+    return this.s.loaded
+  }
+
+  private rowsOf(texts: readonly string[]): number[][] {
+    const tok = this.loaded().tokenizer
+    return texts.map((t) => [tok.bosId, ...tok.encode(t).slice(0, TEXT_TOKENS - 1)])
+  }
+
+  /** The base model's zero-shot labels of texts (the tuned weights are put aside for it). */
+  private async zeroShotOf(texts: readonly string[], classes: readonly string[]): Promise<PseudoLabels> {
+    const { model, tokenizer } = this.loaded()
+    if (this.s.base) resetWeights(model, this.s.base)
+    return zeroShotPseudoLabels(model, tokenizer, this.rowsOf(texts), classes, { maxTextTokens: TEXT_TOKENS })
+  }
+
+  private async label(msg: Extract<LmCommand, { type: 'pseudoLabel' }>): Promise<void> {
+    await this.ensureBackend()
+    const unlabelled = readTexts(msg.file.name, await msg.file.text(), false)
+    const validation = msg.validation ? readTexts(msg.validation.name, await msg.validation.text(), true) : null
+    this.post({ type: 'progress', task: 'baseline', done: 0, total: 1, label: `Scoring each class name for ${unlabelled.texts.length} texts (zero-shot)` })
+    const p = await this.zeroShotOf(unlabelled.texts, msg.classes)
+    let zeroShotAccuracy: number | null = null
+    if (validation) {
+      const v = await this.zeroShotOf(validation.texts, p.classes)
+      zeroShotAccuracy = pseudoLabelAccuracy(v, validation.labels!)
+    }
+    this.unlabelled = unlabelled
+    this.validation = validation
+    this.zeroShot = p
+    const h = confidenceHistogram(p, 10)
+    const width = h.edges.length > 1 ? h.edges[1]! - h.edges[0]! : 1
+    const summary: PseudoSummary = {
+      name: unlabelled.name,
+      rows: unlabelled.texts.length,
+      classes: p.classes,
+      confidence: p.confidence,
+      labels: p.labels,
+      histogram: h.edges.map((lo, b) => ({ lo, hi: b === h.edges.length - 1 ? 1 : lo + width, count: h.counts[b]! })),
+      validationName: validation?.name ?? null,
+      zeroShotAccuracy,
+      examples: unlabelled.texts.slice(0, 5).map((t, i) => ({ text: t.slice(0, 120), label: p.classes[p.labels[i]!]!, confidence: p.confidence[i]! })),
+    }
+    this.post({ type: 'progress', task: 'baseline', done: 1, total: 1, label: 'Zero-shot labels ready' })
+    this.post({ type: 'pseudoLabels', summary })
+  }
+
+  private encode(texts: readonly string[], labels: readonly number[], classes: string[], seqLen: number): ClassificationSet {
+    const { tokenizer } = this.loaded()
+    const n = texts.length
+    const tokens = new Int32Array(n * seqLen).fill(tokenizer.padId)
+    const mask = new Float32Array(n * seqLen)
+    texts.forEach((t, i) => {
+      const ids = [tokenizer.bosId, ...tokenizer.encode(t)].slice(0, seqLen)
+      tokens.set(ids, i * seqLen)
+      mask.fill(1, i * seqLen, i * seqLen + ids.length)
+    })
+    return { kind: 'classification', n, seqLen, tokens, mask, labels: Int32Array.from(labels), classes }
+  }
+
+  /** The tuned classifier's labels and confidences for a set (softmax of the head). */
+  private async classify(tuning: Tuning, set: ClassificationSet): Promise<PseudoLabels> {
+    const { model } = this.loaded()
+    const C = set.classes.length
+    const source = BatchSource.host(set)
+    const cache = new FeatureCache(0, false, { train: 0, val: set.n })
+    const logp = new Float32Array(set.n * C)
+    for (let start = 0; start < set.n; start += 32) {
+      const idx = range(start, Math.min(set.n, start + 32))
+      const t = tf.tidy(() => tf.logSoftmax(headLogits(model, tuning, gatherBatch(source, cache, 'val', idx), cache, tuning.settings, false)))
+      logp.set(await t.data(), start * C)
+      t.dispose()
+    }
+    source.dispose()
+    return pseudoLabelsFromScores(logp, new Float32Array(C), set.classes)
+  }
+
+  private async selfTrain(msg: Extract<LmCommand, { type: 'pseudoTrain' }>): Promise<void> {
+    const { runId, settings } = msg
+    const p0 = this.zeroShot
+    const texts = this.unlabelled
+    if (!p0 || !texts) throw new Error('Label the texts first: choose the unlabelled file and type the class names.')
+    if (this.s.run) throw new Error('A run is already in progress: stop it first.')
+    const { model } = this.loaded()
+    await this.ensureBackend(settings.backend)
+    const seqLen = Math.min(settings.seqLen, model.config.seqLen)
+    const classes = p0.classes
+    const valSet = this.validation ? this.encode(this.validation.texts, this.validation.labels!.map((l) => { const c = classes.indexOf(l); if (c < 0) throw new Error(`The validation label "${l}" is not one of the class names ${classes.join(', ')}: type the class names as the validation file spells them.`); return c }), classes, seqLen) : null
+    let labels = p0
+    const rounds = Math.max(1, Math.min(5, Math.round(msg.rounds)))
+    for (let round = 1; round <= rounds; round++) {
+      const sel = selectConfident(labels, msg.threshold) // refuses, by name, a threshold no row reaches
+      if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${msg.threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)
+      const train = this.encode(sel.rows.map((i) => texts.texts[i]!), sel.rows.map((i) => labels.labels[i]!), classes, seqLen)
+      // Without a labelled file, the kept rows' last share (by valSplit) is held out: it scores the fit to the pseudo-labels only.
+      let trainSet: ClassificationSet = train
+      let val: ClassificationSet
+      if (valSet) val = valSet
+      else {
+        const nVal = Math.max(1, Math.round(train.n * settings.valSplit))
+        const cut = (a: number, b: number) => this.encode(sel.rows.slice(a, b).map((i) => texts.texts[i]!), sel.rows.slice(a, b).map((i) => labels.labels[i]!), classes, seqLen)
+        trainSet = cut(0, train.n - nVal)
+        val = cut(train.n - nVal, train.n)
+      }
+      this.s.tuning?.dispose()
+      this.s.tuning = null
+      if (this.s.base) resetWeights(model, this.s.base)
+      const tuning = new Tuning(model, settings, classes.length)
+      this.s.tuning = tuning
+      this.s.lastVal = val
+      const control = new RunControl()
+      this.s.run = { id: runId, control }
+      this.post({ type: 'state', runId, state: 'running' })
+      let result
+      try {
+        result = await fineTune(model, tuning, { train: trainSet, val }, settings, control, runEvents(this.post, runId))
+      } finally {
+        this.s.run = null
+      }
+      const accuracy = valSet ? (result.summary.best.accuracy ?? null) : null
+      this.post({ type: 'pseudoRound', runId, round: { round, kept: sel.rows.length, keptPerClass: classes.map((c) => sel.perClass[c] ?? 0), validationAccuracy: accuracy }, validation: valSet ? result.summary.best : null })
+      const last = round === rounds || control.stopped || result.reason === 'diverged'
+      if (last) {
+        this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: `${result.message}${rounds > 1 ? ` (self-training round ${round} of ${rounds})` : ''}` })
+        return
+      }
+      // The next round's labels: the tuned classifier's, for every unlabelled row.
+      labels = await this.classify(tuning, this.encode(texts.texts, texts.texts.map(() => 0), classes, seqLen))
+    }
+  }
+}
