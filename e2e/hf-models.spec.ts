@@ -258,6 +258,12 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     expect(st.floats('base_model.model.transformer.h.1.attn.c_proj.lora_B.weight').some((x) => Math.abs(x) > 1e-4)).toBe(true)
   })
 
+  await test.step('each epoch is checkpointed like the studio’s own runs, and a checkpoint restores onto the model', async () => {
+    await expect(page.getByTestId('checkpoint-row').filter({ has: page.getByText('Epoch 2', { exact: true }) })).toHaveCount(1)
+    await page.getByRole('button', { name: 'Restore Epoch 2' }).click()
+    await expect(page.getByRole('status').filter({ hasText: 'Restored "Epoch 2"' })).toBeVisible()
+  })
+
   await test.step('the adapter loads back onto the model', async () => {
     await page.getByLabel('Hugging Face model files').setInputFiles({ name: 'adapter.zip', mimeType: 'application/zip', buffer: adapterZip })
     await expect(page.getByRole('status').filter({ hasText: /Loaded studio-e2e\/tiny-gpt2 \+ PEFT adapter \(r = 4, 4 layers\) from adapter_model\.safetensors/ })).toBeVisible()

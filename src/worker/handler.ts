@@ -269,7 +269,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       await ensureBackend(settings.backend)
       return tabular.train(msg, splitPlan(settings), (r) => (s.run = r), (st, control, cb) => checkpoints.startRun(runId, st, control, resume?.record ?? null, cb), resume?.input)
     }
-    if (hf.active) return hf.train(msg, (r) => (s.run = r))
+    if (hf.active) return hf.train(msg, (r) => (s.run = r), (st, control, cb) => checkpoints.startRun(runId, st, control, resume?.record ?? null, cb), resume?.input)
     const misfit = s.layers && layersFitProblem(s.layers, s.datasetSummary)
     if (s.layers && misfit) throw new ModelLoadError(misfit, `model ${s.layers.summary.title}`)
     if (images.active) {

@@ -31,7 +31,9 @@ import { modelLimits } from '../engine/models/limits'
 import { encodeTextRegression } from '../engine/train/encodeNumeric'
 import { headNeedOf } from '../engine/train/encoded'
 import { FeatureCache } from '../engine/train/featureCache'
-import { evaluate, fineTune, Tuning, type Encoded } from '../engine/train/fineTune'
+import { evaluate, fineTune, Tuning, type Encoded, type FineTuneCallbacks } from '../engine/train/fineTune'
+import type { ResumeInput } from '../engine/train/loopState'
+import type { DoneReason, RunSummary } from '../engine/types/run'
 import { RunControl } from '../engine/train/runControl'
 import { tasksOf } from '../engine/train/multitaskData'
 import { trainableBlocks } from '../engine/tuning/freeze'
@@ -408,7 +410,13 @@ export class HfModelHost {
     return `This run needs about ${formatBytes(need)} (weights, gradients, optimizer state and activations) but this device allows about ${formatBytes(budget)}. ${fits.length ? `These would fit: ${fits.map((f) => `${f.change} (${formatBytes(f.totalBytes)})`).join('; ')}.` : 'Choose LoRA, a smaller batch or a shorter sequence.'}`
   }
 
-  async train(msg: Extract<ToWorker, { type: 'train' }>, setRun: (r: { id: string; control: RunControl } | null) => void): Promise<void> {
+  async train(
+    msg: Extract<ToWorker, { type: 'train' }>,
+    setRun: (r: { id: string; control: RunControl } | null) => void,
+    /** Records the run and checkpoints every epoch (checkpointHost.ts), as for the studio's own models. */
+    record: (settings: Settings, control: RunControl, cb: FineTuneCallbacks) => Promise<{ callbacks(): FineTuneCallbacks; finish(r: { reason: DoneReason; summary: RunSummary; message: string }): Promise<void>; fail(message: string): Promise<void> }>,
+    resume?: ResumeInput, // continue a checkpointed run: same settings and data
+  ): Promise<void> {
     const c = this.current!
     const { runId, settings } = msg
     await this.deps.ensureBackend()
@@ -442,7 +450,12 @@ export class HfModelHost {
     setRun({ id: runId, control })
     this.post({ type: 'state', runId, state: 'running' })
     try {
-      const result = await fineTune(body, tuning, data, settings, control, runEvents(this.post, runId))
+      const recorder = await record(settings, control, runEvents(this.post, runId))
+      const result = await fineTune(body, tuning, data, settings, control, recorder.callbacks(), resume).catch(async (e: unknown) => {
+        await recorder.fail(e instanceof Error ? e.message : String(e))
+        throw e
+      })
+      await recorder.finish(result)
       this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: result.message })
     } finally {
       setRun(null)
