@@ -4,7 +4,8 @@
  * public/samples/lm/), trained by the worker's one loop with the built-in LM, and checked
  * against what the rows themselves say, not against the code under test.
  */
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { expect, test } from './fixtures'
 import type { Page } from '@playwright/test'
 import AxeBuilder from '@axe-core/playwright'
@@ -17,6 +18,16 @@ const panel = (page: Page) => page.locator('#objectives')
 async function axeProblems(page: Page): Promise<string[]> {
   const { violations } = await new AxeBuilder({ page }).include('#objectives').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`)
+}
+
+/** The README's pictures of the panel, rewritten only when asked (as e2e/workspace.spec.ts):
+ *  `UPDATE_SCREENSHOTS=1 npx playwright test e2e/lm-objectives.spec.ts`. */
+async function readmeScreenshot(page: Page, name: string) {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return
+  const dir = fileURLToPath(new URL('../docs/', import.meta.url))
+  mkdirSync(dir, { recursive: true })
+  await page.setViewportSize({ width: 1280, height: 1400 })
+  await panel(page).screenshot({ path: `${dir}${name}` })
 }
 
 async function upload(page: Page, label: RegExp, name: string, text: string) {
@@ -71,6 +82,7 @@ test('instruction tuning: the preview marks only the answer tokens, chat rows wi
     await panel(page).getByRole('button', { name: 'Send' }).click()
     await expect(page.getByTestId('chat-tuned')).toContainText(/After tuning:\s+(positive|negative)\s*$/, { timeout: 30_000 })
     await expect(page.getByTestId('chat-base')).not.toContainText('…')
+    await readmeScreenshot(page, 'screenshot-sft.png')
   })
   await test.step('the TRL recipe: train.py with SFTTrainer, the rows as train.jsonl, the launch command', async () => {
     const files: Record<string, string> = {}
@@ -108,6 +120,7 @@ test('preference tuning: DPO on e-mail pairs raises held-out preference accuracy
   await expect(page.getByTestId('dpo-charts')).toContainText('chosen log-probability')
   await expect(page.getByTestId('dpo-charts')).toContainText("base model's preference accuracy")
   expect(await axeProblems(page)).toEqual([]) // the panel with its preview, charts and chat
+  await readmeScreenshot(page, 'screenshot-dpo.png')
 })
 
 test('learning without labels: zero-shot labels with a confidence histogram, a threshold no row reaches is refused by name, and a self-training round is scored beside the zero-shot labels', async ({ studio, page }) => {
@@ -128,11 +141,15 @@ test('learning without labels: zero-shot labels with a confidence histogram, a t
   await expect(page.getByTestId('pseudo-train')).toBeDisabled()
   await slider.fill('0.5')
   await expect(page.getByTestId('pseudo-kept')).toContainText('Kept 120 of 120')
+  await slider.fill('0.55')
+  await expect(page.getByTestId('pseudo-kept')).toContainText(/Balanced: \d+ of each class train/)
   await page.getByTestId('pseudo-train').click()
   await studio.waitFinished(120_000)
   const round1 = Number((await page.getByTestId('round-1-accuracy').innerText()).replace('%', ''))
   console.log(`zero-shot ${zeroShot} %, round 1 ${round1} %`)
-  expect(round1).toBeGreaterThan(0)
+  expect(round1).toBeGreaterThan(30) // a trained classifier, scored on the labelled file (not a claim that it beats zero-shot: see pseudoLabelHost.test.ts)
+  expect(round1).toBeLessThanOrEqual(100)
   await expect(page.getByTestId('pseudo-rounds')).toContainText('base model, zero-shot')
   expect(await axeProblems(page)).toEqual([])
+  await readmeScreenshot(page, 'screenshot-pseudo.png')
 })

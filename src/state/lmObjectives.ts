@@ -39,6 +39,7 @@ interface LmState {
   pseudo: PseudoSummary | null
   threshold: number
   rounds: number
+  balance: boolean
   roundResults: PseudoRound[]
   /** The last error of these commands, shown beside the controls. */
   error: string | null
@@ -59,6 +60,7 @@ export const useLm = create<LmState>()(() => ({
   pseudo: null,
   threshold: 0.6,
   rounds: 1,
+  balance: true,
   roundResults: [],
   error: null,
   runObjective: null,
@@ -140,13 +142,13 @@ export function loadLmData(file: File, validation: File | null) {
 }
 
 export function trainLm() {
-  const { objective, beta, sftWeight, pack, threshold, rounds } = useLm.getState()
+  const { objective, beta, sftWeight, pack, threshold, rounds, balance } = useLm.getState()
   const runId = `run-${Date.now().toString(36)}`
   useStudio.getState().startRun(runId)
   lmRunId = runId
   useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [] })
   const settings = useStudio.getState().settings
-  if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds })
+  if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds, balance })
   else sendLm({ type: 'lmTrain', runId, objective, settings, beta, sftWeight, pack })
 }
 

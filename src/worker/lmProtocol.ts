@@ -28,7 +28,8 @@ export type LmCommand =
   // Learning without labels: zero-shot pseudo-labels of an unlabelled text file.
   | { type: 'pseudoLabel'; file: File; validation?: File; classes: string[] }
   // Self-training: rows at or above the threshold train a classifier head; `rounds` re-label and train again.
-  | { type: 'pseudoTrain'; runId: string; settings: Settings; threshold: number; rounds: number }
+  // balance: each class keeps at most as many rows as the smallest (most confident first).
+  | { type: 'pseudoTrain'; runId: string; settings: Settings; threshold: number; rounds: number; balance: boolean }
 
 /** One token of a preview row: its text and whether the loss counts it. */
 export interface MaskToken {

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { parseCsvText } from '../engine/data/csv'
-import { confidenceHistogram, pseudoLabelAccuracy, pseudoLabelsFromScores, selectConfident, zeroShotPseudoLabels, type PseudoLabels } from '../engine/tasks/pseudoLabel/pseudoLabel'
+import { balanceClasses, confidenceHistogram, pseudoLabelAccuracy, pseudoLabelsFromScores, selectConfident, zeroShotPseudoLabels, type PseudoLabels } from '../engine/tasks/pseudoLabel/pseudoLabel'
 import { BatchSource } from '../engine/train/batchSource'
 import { FeatureCache } from '../engine/train/featureCache'
 import { fineTune, Tuning, type Encoded } from '../engine/train/fineTune'
@@ -154,7 +154,8 @@ export class PseudoLabelHost {
     let labels = p0
     const rounds = Math.max(1, Math.min(5, Math.round(msg.rounds)))
     for (let round = 1; round <= rounds; round++) {
-      const sel = selectConfident(labels, msg.threshold) // refuses, by name, a threshold no row reaches
+      const confident = selectConfident(labels, msg.threshold) // refuses, by name, a threshold no row reaches
+      const sel = msg.balance ? balanceClasses(labels, confident) : confident
       if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${msg.threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)
       const train = this.encode(sel.rows.map((i) => texts.texts[i]!), sel.rows.map((i) => labels.labels[i]!), classes, seqLen)
       // Without a labelled file, the kept rows' last share (by valSplit) is held out: it scores the fit to the pseudo-labels only.

@@ -18,6 +18,7 @@ export function PseudoLabelling() {
   const loading = useLm((s) => s.loading)
   const threshold = useLm((s) => s.threshold)
   const rounds = useLm((s) => s.rounds)
+  const balance = useLm((s) => s.balance)
   const results = useLm((s) => s.roundResults)
   const status = useStudio((s) => s.status)
   const result = useStudio((s) => s.result)
@@ -102,7 +103,16 @@ export function PseudoLabelling() {
           <p data-testid="pseudo-kept">
             Kept {total} of {pseudo.rows}: {pseudo.classes.map((c, i) => `${c} ${kept[i]}`).join(', ')}.
             {total === 0 && ' No row reaches this threshold: lower it.'}
+            {total > 0 && balance && ` Balanced: ${Math.min(...kept.filter((k) => k > 0))} of each class train.`}
           </p>
+          <label className="choice">
+            <input type="checkbox" checked={balance} onChange={(e) => useLm.setState({ balance: e.target.checked })} aria-describedby={`${id}-balance-help`} />
+            Balance the classes
+            <span className="help" id={`${id}-balance-help`}>
+              {' '}
+              — keep at most as many rows of each class as the smallest class has, the most confident first: a zero-shot model that favours one class would otherwise teach the classifier to favour it too.
+            </span>
+          </label>
           <div className="field">
             <label htmlFor={`${id}-rounds`}>Self-training rounds</label>
             <input id={`${id}-rounds`} type="number" min={1} max={5} value={rounds} onChange={(e) => useLm.setState({ rounds: Math.min(5, Math.max(1, Math.round(Number(e.target.value) || 1))) })} aria-describedby={`${id}-rounds-help`} />

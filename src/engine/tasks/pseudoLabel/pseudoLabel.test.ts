@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { parseCsvText } from '../../data/csv'
 import { loadTinyGpt } from '../../models/modelFile'
 import { zeroShotClassify } from '../../train/zeroShot'
-import { checkClassNames, confidenceHistogram, pseudoLabelAccuracy, pseudoLabelsFromScores, selectConfident, thresholdForShare, zeroShotPseudoLabels } from './pseudoLabel'
+import { balanceClasses, checkClassNames, confidenceHistogram, pseudoLabelAccuracy, pseudoLabelsFromScores, selectConfident, thresholdForShare, zeroShotPseudoLabels } from './pseudoLabel'
 
 const root = resolve(__dirname, '../../../..')
 
@@ -37,6 +37,17 @@ describe('pseudo-labels from zero-shot scores', () => {
     expect(s.perClass).toEqual({ spam: 1, ham: 1 })
     expect(selectConfident(p, 0.8).emptyClasses).toEqual(['spam'])
     expect(thresholdForShare(p, 2 / 3)).toBeCloseTo(0.75, 6)
+  })
+
+  it('class-balanced selection keeps each class down to the smallest, most confident first, in row order', () => {
+    // Hand-made labels: class 0 on rows 0, 2, 3, 5 (confidences .9 .6 .8 .7), class 1 on rows 1, 4 (.95 .65).
+    const p = { classes: ['a', 'b'], labels: [0, 1, 0, 0, 1, 0], confidence: [0.9, 0.95, 0.6, 0.8, 0.65, 0.7], probs: new Float32Array(12) }
+    const b = balanceClasses(p, selectConfident(p, 0.5))
+    expect(b.rows).toEqual([0, 1, 3, 4]) // class a: its two most confident (rows 0 and 3); class b: both
+    expect(b.perClass).toEqual({ a: 2, b: 2 })
+    const c = balanceClasses(p, selectConfident(p, 0.7)) // kept: a rows 0, 3, 5; b row 1
+    expect(c.rows).toEqual([0, 1])
+    expect(c.perClass).toEqual({ a: 1, b: 1 })
   })
 
   it('no row above the threshold is refused naming the threshold, the highest confidence and what to do', () => {

@@ -131,6 +131,21 @@ export function selectConfident(p: PseudoLabels, threshold: number): Selection {
   return { threshold, rows, perClass, emptyClasses: p.classes.filter((c) => perClass[c] === 0) }
 }
 
+/**
+ * Class-balanced selection (as class-balanced self-training, Zou et al. 2018): a zero-shot
+ * model that favours one class puts most confident rows in it, and a classifier trained on
+ * them learns the favourite. Each class keeps at most as many rows as the smallest non-empty
+ * class, its most confident first; rows stay in row order.
+ */
+export function balanceClasses(p: PseudoLabels, sel: Selection): Selection {
+  const byClass = p.classes.map((_, c) => sel.rows.filter((i) => p.labels[i] === c).sort((a, b) => p.confidence[b]! - p.confidence[a]! || a - b))
+  const counts = byClass.map((r) => r.length).filter((n) => n > 0)
+  const cap = Math.min(...counts)
+  const rows = byClass.flatMap((r) => r.slice(0, cap)).sort((a, b) => a - b)
+  const perClass: Record<string, number> = Object.fromEntries(p.classes.map((c, k) => [c, Math.min(cap, byClass[k]!.length)]))
+  return { threshold: sel.threshold, rows, perClass, emptyClasses: sel.emptyClasses }
+}
+
 /** The threshold that keeps (at least) the given share of rows: the confidence of the row at that rank. */
 export function thresholdForShare(p: PseudoLabels, share: number): number {
   if (!(share > 0 && share <= 1)) throw new RangeError(`The share of rows to keep must be in (0, 1], got ${share}`)
