@@ -88,6 +88,34 @@ const FILES = new Map<string, Buffer>([
   ['generation_config.json', Buffer.from(JSON.stringify({ bos_token_id: 50256, eos_token_id: 50256, max_new_tokens: 20 }))],
 ])
 
+/** A tiny Llama (grouped-query attention: 4 query heads, 2 key/value heads; tied head) in
+ *  LlamaForCausalLM's layout (nn.Linear [out, in], "model." prefix), with GPT-2's byte-level BPE
+ *  as its tokenizer (SmolLM2's is of the same kind). */
+const LLAMA_REPO = 'studio-e2e/tiny-llama'
+function tinyLlama(): Buffer {
+  let s = 4242
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1
+  const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => rnd() * scale)
+  const ones = (n: number) => new Float32Array(n).fill(1)
+  const kv = 2 * (D / 4)
+  const t: [string, number[], Float32Array][] = [['model.embed_tokens.weight', [VOCAB, D], fill(VOCAB * D, 0.5)]]
+  for (let i = 0; i < LAYERS; i++) {
+    const p = `model.layers.${i}.`
+    t.push([`${p}input_layernorm.weight`, [D], ones(D)])
+    t.push([`${p}self_attn.q_proj.weight`, [D, D], fill(D * D, 0.3)], [`${p}self_attn.k_proj.weight`, [kv, D], fill(kv * D, 0.3)], [`${p}self_attn.v_proj.weight`, [kv, D], fill(kv * D, 0.3)], [`${p}self_attn.o_proj.weight`, [D, D], fill(D * D, 0.3)])
+    t.push([`${p}post_attention_layernorm.weight`, [D], ones(D)])
+    t.push([`${p}mlp.gate_proj.weight`, [2 * D, D], fill(2 * D * D, 0.3)], [`${p}mlp.up_proj.weight`, [2 * D, D], fill(2 * D * D, 0.3)], [`${p}mlp.down_proj.weight`, [D, 2 * D], fill(2 * D * D, 0.3)])
+  }
+  t.push(['model.norm.weight', [D], ones(D)])
+  return safetensors(t)
+}
+const LLAMA_FILES = new Map<string, Buffer>([
+  ['config.json', Buffer.from(JSON.stringify({ model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: VOCAB, hidden_size: D, intermediate_size: 2 * D, num_hidden_layers: LAYERS, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: POSITIONS, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, hidden_act: 'silu', bos_token_id: 50256, eos_token_id: 50256 }))],
+  ['model.safetensors', tinyLlama()],
+  ['tokenizer.json', FILES.get('tokenizer.json')!],
+  ['tokenizer_config.json', FILES.get('tokenizer_config.json')!],
+])
+
 const gpt2Config = (over: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ ...JSON.parse(FILES.get('config.json')!.toString('utf8')), ...over }))
 const tokenizerFiles = (['tokenizer.json', 'tokenizer_config.json'] as const).map((f) => [f, FILES.get(f)!] as const)
 /** Repos that are wrong in one way each, and the words the page must answer with. */
@@ -98,7 +126,7 @@ const BAD: [string, Map<string, Buffer>, RegExp][] = [
   ['studio-e2e/cut-weights', new Map([['config.json', gpt2Config()], ['model.safetensors', FILES.get('model.safetensors')!.subarray(0, 1_000_000)], ...tokenizerFiles]), /model\.safetensors: is cut off: its tensors need \d+ bytes of data but the file has \d+\. Download the file again/],
   ['studio-e2e/wrong-config', new Map([['config.json', gpt2Config({ n_embd: 32 })], ['model.safetensors', FILES.get('model.safetensors')!], ...tokenizerFiles]), /model\.safetensors: tensor "wte\.weight" has shape \[50257, 16\] but config\.json needs \[50257, 32\]\. The weights and config\.json come from different models/],
 ]
-const REPOS = new Map<string, Map<string, Buffer>>([[REPO, FILES], ...BAD.map(([r, f]) => [r, f] as const)])
+const REPOS = new Map<string, Map<string, Buffer>>([[REPO, FILES], [LLAMA_REPO, LLAMA_FILES], ...BAD.map(([r, f]) => [r, f] as const)])
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range, x-linked-size, x-error-code, etag' }
 
@@ -434,4 +462,46 @@ test('a BERT encoder from files on disk: a classification head on [CLS] learns; 
     expect(epochs.at(-1)!.valAcc!).toBeGreaterThanOrEqual(90)
     expect(epochs.at(-1)!.valAcc!).toBeLessThanOrEqual(100)
   })
+})
+
+test('a Llama-family model by repo id (grouped-query attention, tied head): LoRA on all seven projections (q/k/v/o, gate/up/down) lowers the held-out loss, and the PEFT adapter has LlamaForCausalLM’s module names', async ({ studio, page }) => {
+  serveHub(page)
+  await studio.open()
+  const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
+  await studio.uploadDataset('whale-part.txt', text.slice(0, text.indexOf('\n', 3_000)), 'text/plain')
+  await studio.waitForDataset('whale-part.txt')
+  await openHfSection(page)
+  await page.getByLabel('Hugging Face repo id').fill(LLAMA_REPO)
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(page.getByTestId('model-title')).toContainText(`${LLAMA_REPO} — pretrained`, { timeout: 60_000 })
+  await page.getByLabel('Method', { exact: true }).selectOption({ label: 'LoRA' })
+  await page.getByLabel('LoRA rank', { exact: true }).fill('2')
+  await page.getByLabel('LoRA targets', { exact: true }).fill('qkv,proj,fc,out')
+  await page.getByLabel('Learning rate', { exact: true }).fill('0.05')
+  await page.getByLabel('Sequence length', { exact: true }).fill('32')
+  await page.getByLabel('Batch size', { exact: true }).fill('4')
+  await page.getByLabel('Epochs', { exact: true }).fill('3')
+  await page.getByLabel('Warm-up steps', { exact: true }).fill('0')
+  await expect(studio.trainButton).toBeEnabled()
+  await studio.trainButton.click()
+  await studio.waitFinished(120_000)
+  const { steps, epochs } = await studio.series()
+  const val = epochs.map((e) => e.valLoss)
+  test.info().annotations.push({ type: 'loss', description: `${steps.map((s) => s.loss.toFixed(2)).join(' ')}; validation loss by epoch ${val.map((v) => v.toFixed(3)).join(', ')}` })
+  expect(steps.every((s) => Number.isFinite(s.loss))).toBe(true)
+  expect(val).toHaveLength(3)
+  expect(val[2]!).toBeLessThan(val[0]!) // held-out text: the adapted model predicts it better
+  await page.getByLabel('PEFT LoRA adapter (Hugging Face)').check()
+  const download = page.waitForEvent('download')
+  await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+  const files = unzipSync(new Uint8Array(readFileSync((await (await download).path())!)))
+  const config = JSON.parse(Buffer.from(files['adapter_config.json']!).toString('utf8')) as Record<string, unknown>
+  expect(config).toMatchObject({ peft_type: 'LORA', r: 2, target_modules: ['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj'], fan_in_fan_out: false, base_model_name_or_path: LLAMA_REPO })
+  const st = readSafetensors(files['adapter_model.safetensors']!)
+  expect(Object.keys(st.header)).toHaveLength(LAYERS * 7 * 2)
+  // nn.Linear layout: A [r, in], B [out, r]; k_proj's output is the 2 key/value heads' width
+  expect(st.header['base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight']).toMatchObject({ shape: [2, D] })
+  expect(st.header['base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight']).toMatchObject({ shape: [D / 2, 2] })
+  expect(st.header['base_model.model.model.layers.1.self_attn.o_proj.lora_B.weight']).toMatchObject({ shape: [D, 2] })
+  expect(st.header['base_model.model.model.layers.1.mlp.down_proj.lora_A.weight']).toMatchObject({ shape: [2, 2 * D] })
 })
