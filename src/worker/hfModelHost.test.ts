@@ -76,6 +76,17 @@ describe('HfModelHost.probe', () => {
   })
 })
 
+describe('HfModelHost without an answer', () => {
+  it('says the Hub could not be reached (offline, or a host the security policy does not list), not "Failed to fetch"', async () => {
+    const { h } = host(async () => {
+      throw new TypeError('Failed to fetch')
+    })
+    await expect(h.probe({ repo: 'openai-community/gpt2', revision: 'main', baseUrl: 'https://mirror.example' }, 8, 64)).rejects.toThrow(
+      /^Could not reach https:\/\/mirror\.example for config\.json \(.*Failed to fetch.*\)\. Check the internet connection; a Hub address other than https:\/\/huggingface\.co works only if this page's security policy lists its host/,
+    )
+  })
+})
+
 describe('trainingBudget', () => {
   it('is half the device memory, at most 4 GB', () => {
     expect(trainingBudget(4)).toBe(2 * 2 ** 30)

@@ -132,14 +132,14 @@ export class HfModelHost {
   async probe(ref: HfRepoRef, batch: number, seq: number): Promise<HfProbe> {
     const repo = checkRepoId(ref.repo)
     const opts = this.repoOpts(ref)
-    const configBytes = (await hubFile(repo, 'config.json', opts))!
+    const configBytes = (await reachable(opts.base, 'config.json', () => hubFile(repo, 'config.json', { ...opts, retries: 1 })))!
     const cfg = parseHfConfig(new TextDecoder().decode(configBytes)) // refuses unsupported types by name, before any weight
     const stored = new Set((await this.deps.cache?.list())?.filter((f) => f.repo === repo && f.revision === opts.revision).map((f) => f.file) ?? [])
     const files: HfProbe['files'] = [{ name: 'config.json', bytes: configBytes.length, stored: true }]
     const size = async (name: string, optional: boolean) => {
       const url = hubFileUrl(repo, name, opts.revision, opts.base)
       try {
-        const bytes = await probeSize(url, { fetchFn: this.deps.fetchFn, what: { repo, file: name, revision: opts.revision } })
+        const bytes = await reachable(opts.base, name, () => probeSize(url, { fetchFn: this.deps.fetchFn, what: { repo, file: name, revision: opts.revision } }))
         files.push({ name, bytes, stored: stored.has(name) })
         return true
       } catch (e) {
@@ -199,7 +199,7 @@ export class HfModelHost {
       }
     }
     try {
-      const configBytes = (await get('config.json'))!
+      const configBytes = (await reachable(opts.base, 'config.json', () => get('config.json')))!
       parseHfConfig(new TextDecoder().decode(configBytes)) // an unsupported model is refused before the weights download
       const index = await get(SHARD_INDEX, true)
       if (index) {
@@ -607,6 +607,18 @@ export function peftTargets(adapted: readonly string[], all: readonly string[]):
     out.add(name)
   }
   return [...out].sort()
+}
+
+/** A request that got no answer at all (offline, or a host the page's security policy does not
+ *  list) in words, instead of the browser's "Failed to fetch". */
+async function reachable<T>(base: string, file: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f()
+  } catch (e) {
+    if (e instanceof ModelLoadError && !/was cut off after 0 bytes/.test(e.message)) throw e
+    const why = e instanceof Error ? e.message : String(e)
+    throw new ModelLoadError(`Could not reach ${base} for ${file} (${why}). Check the internet connection; a Hub address other than ${HUB} works only if this page's security policy lists its host (csp.config.ts).`, file)
+  }
 }
 
 function baseOf(ref: HfRepoRef): string {
