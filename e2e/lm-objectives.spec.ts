@@ -100,9 +100,12 @@ test('instruction tuning: the preview marks only the answer tokens, chat rows wi
 test('preference tuning: DPO on e-mail pairs raises held-out preference accuracy above the base model and the reward margin above 0, with its charts', async ({ studio, page }) => {
   await studio.open('m=lora&ep=3&bs=8&lr=0.005&sl=64&wu=0&do=0')
   await panel(page).getByRole('radio', { name: /Preference tuning/ }).check()
-  await upload(page, /^Training file/, 'pairs.jsonl', lines('spam-ham-preferences.jsonl', 0, 64))
+  // One bad pair among them: the same answer twice, so there is nothing to prefer.
+  const same = JSON.stringify({ prompt: 'E-mail: Free money\nSpam or ham?\nAnswer:', chosen: ' spam', rejected: ' spam ' })
+  await upload(page, /^Training file/, 'pairs.jsonl', lines('spam-ham-preferences.jsonl', 0, 64) + same + '\n')
   await upload(page, /^Held-out file/, 'held-out-pairs.jsonl', lines('spam-ham-preferences-validation.jsonl', 0, 48))
   await expect(page.getByTestId('lm-data')).toContainText('pairs.jsonl: 64 pairs; held out: held-out-pairs.jsonl, 48')
+  await expect(page.getByTestId('lm-problems')).toContainText('Row 65: "chosen" and "rejected" are the same answer')
   const first = JSON.parse(lines('spam-ham-preferences.jsonl', 0, 1)) as { chosen: string; rejected: string }
   const row = page.getByTestId('mask-preview').locator('.mask-row').first()
   const trained = (await row.locator('[data-trained="true"]').allTextContents()).join('')

@@ -114,7 +114,25 @@ export class LmObjectivesHost {
     }
     this.data = data
     const special = (id: number) => (id === tokenizer.bosId ? '<bos>' : id === tokenizer.eosId ? '<eos>' : id === tokenizer.padId ? '<pad>' : null)
-    const tokens = (e: SftExample): MaskToken[] => e.ids.map((id, t) => ({ text: special(id) ?? tokenizer.decode([id]), trained: e.mask[t] === 1 }))
+    // Each token's text is what it adds to the decoded text so far: a character split over
+    // byte-level tokens shows whole on the token that completes it, not as two broken halves.
+    const tokens = (e: SftExample): MaskToken[] => {
+      let before = ''
+      let start = 0
+      return e.ids.map((id, t) => {
+        const sp = special(id)
+        if (sp !== null) {
+          before = ''
+          start = t + 1
+          return { text: sp, trained: e.mask[t] === 1 }
+        }
+        const now = tokenizer.decode(e.ids.slice(start, t + 1))
+        const whole = !now.endsWith('\uFFFD')
+        const text = whole ? now.slice(before.length) : ''
+        if (whole) before = now
+        return { text, trained: e.mask[t] === 1 }
+      })
+    }
     const rowsOf = (d: LmData) => (d.sft ?? d.dpo ?? []).length
     const summary: LmDataSummary = {
       objective: msg.objective,
