@@ -92,6 +92,43 @@ describe('HfBody', () => {
     model.dispose()
   })
 
+  it('BERT head only on cached [CLS] features: the body runs once per example, its weights never change, the head learns', async () => {
+    const model = body('bert')
+    const n = 32
+    const T = 8
+    const make = (seed: number): Encoded => {
+      const tokens = new Int32Array(n * T)
+      const mask = new Float32Array(n * T)
+      const labels = new Int32Array(n)
+      for (let i = 0; i < n; i++) {
+        const y = (i + seed) % 2
+        labels[i] = y
+        for (let t = 0; t < 6; t++) {
+          tokens[i * T + t] = t === 0 ? 2 : y ? 40 + ((i + t) % 10) : 10 + ((i + t) % 10) // the classes use different words
+          mask[i * T + t] = 1
+        }
+      }
+      return { kind: 'classification', n, seqLen: T, tokens, mask, labels, classes: ['a', 'b'] }
+    }
+    const s = settings({ method: 'head', learningRate: 5e-2, epochs: 8, batchSize: 8 })
+    const tuning = new Tuning(model, s, 2)
+    const before = await Promise.all(model.params.map((p) => p.variable.data()))
+    let embedCalls = 0
+    const embed = model.embed.bind(model)
+    model.embed = (input, o) => {
+      embedCalls += input.shape[0]!
+      return embed(input, o)
+    }
+    const acc: number[] = []
+    await fineTune(model, tuning, { train: make(0), val: make(1) }, s, new RunControl(), { onEpoch: (e) => void acc.push(e.val.accuracy ?? 0) })
+    expect(embedCalls).toBe(2 * n) // cached: every training and validation row once, not once per epoch
+    expect(acc.at(-1)!).toBeGreaterThanOrEqual(0.9)
+    const after = await Promise.all(model.params.map((p) => p.variable.data()))
+    model.params.forEach((p, i) => expect(Array.from(after[i]!).every((v, j) => Object.is(v, before[i]![j])), p.name).toBe(true))
+    tuning.dispose()
+    model.dispose()
+  })
+
   it('BERT: padding is kept out of attention, and a [CLS] classification head learns', async () => {
     const model = body('bert')
     const ids = [2, 17, 9, 33, 5]
