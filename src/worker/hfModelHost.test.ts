@@ -3,7 +3,11 @@
 // plan against the device (a GPT-2-124M-shaped config: full fine-tuning at batch 8 × 1024 tokens
 // does not fit 2 GB, LoRA at 1 × 32 does), refuses an unsupported model_type before any weight,
 // and PEFT's target_modules are widened exactly where a bare name would match more layers.
-import { describe, expect, it } from 'vitest'
+import * as tf from '@tensorflow/tfjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { gpt2TokenizerFiles } from '../../scripts/hf-reference/gpt2-tokenizer.mjs'
+import { writeSafetensors } from '../engine/hf/safetensors'
+import { DEFAULTS } from '../settings/schema'
 import { HfModelHost, peftTargets, trainingBudget } from './hfModelHost'
 import type { FromWorker } from './protocol'
 
@@ -108,5 +112,55 @@ describe('peftTargets', () => {
   it('keeps the block number when only some blocks are adapted (".1.attn.c_attn" matches block 1 only, not 11)', () => {
     expect(peftTargets(['h.1.attn.c_attn'], gpt2)).toEqual(['1.attn.c_attn'])
     expect(peftTargets(['h.1.attn.c_attn'], [...gpt2, 'h.11.attn.c_attn'])).toEqual(['1.attn.c_attn'])
+  })
+})
+
+describe('HfModelHost.plan', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu')
+  })
+
+  it('refuses settings whose memory plan does not fit the device, naming the settings that would', async () => {
+    // A GPT-2 with the real 50,257-token vocabulary, 4 wide: the logits dominate (V floats per token, several times)
+    const V = 50257
+    const d = 4
+    const t = (name: string, shape: number[]) => ({ name, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1) })
+    const weights = writeSafetensors([
+      t('wte.weight', [V, d]),
+      t('wpe.weight', [64, d]),
+      ...['ln_1', 'ln_2'].flatMap((n) => [t(`h.0.${n}.weight`, [d]), t(`h.0.${n}.bias`, [d])]),
+      t('h.0.attn.c_attn.weight', [d, 3 * d]),
+      t('h.0.attn.c_attn.bias', [3 * d]),
+      t('h.0.attn.c_proj.weight', [d, d]),
+      t('h.0.attn.c_proj.bias', [d]),
+      t('h.0.mlp.c_fc.weight', [d, 4 * d]),
+      t('h.0.mlp.c_fc.bias', [4 * d]),
+      t('h.0.mlp.c_proj.weight', [4 * d, d]),
+      t('h.0.mlp.c_proj.bias', [d]),
+      t('ln_f.weight', [d]),
+      t('ln_f.bias', [d]),
+    ])
+    const tok = gpt2TokenizerFiles()
+    const files = [
+      new File([JSON.stringify({ model_type: 'gpt2', vocab_size: V, n_positions: 64, n_embd: d, n_layer: 1, n_head: 1, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5 })], 'config.json'),
+      new File([weights], 'model.safetensors'),
+      new File([JSON.stringify(tok.tokenizerJson)], 'tokenizer.json'),
+      new File([JSON.stringify(tok.tokenizerConfig)], 'tokenizer_config.json'),
+    ]
+    const { h, events } = host(async () => new Response(null, { status: 404 }))
+    await h.handle({ type: 'hfLoad', source: { kind: 'files', files } })
+    expect(events.find((e) => e.type === 'error')).toBeUndefined()
+    expect(h.active).toBe(true)
+    const plans = () => events.filter((e): e is Extract<FromWorker, { type: 'plan' }> => e.type === 'plan')
+    // 32 × 64 tokens: about 6 GB of logits and their gradients, past the 2 GB Node is given (no navigator.deviceMemory)
+    h.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 32, seqLen: 64 })
+    const refused = plans().at(-1)!
+    expect(refused.problems).toHaveLength(1)
+    expect(refused.problems[0]!.field).toBe('batchSize')
+    expect(refused.problems[0]!.message).toMatch(/^This run needs about [\d.]+ GB \(weights, gradients, optimizer state and activations\) but this device allows about 2\.15 GB\. These would fit: .*batch size \d+ \([\d.]+ [MG]B\)/)
+    // 4 × 32 tokens fits, with no problem
+    h.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 4, seqLen: 32 })
+    expect(plans().at(-1)!.problems).toEqual([])
+    h.clear()
   })
 })
