@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { expectedWeights, parseHfConfig, type HfConfig } from '../../src/engine/hf/config'
+import { generate } from '../../src/engine/hf/generate'
 import { buildHfModel, type HfModel } from '../../src/engine/hf/hfModel'
 import { memoryPlan, type PlanMethod } from '../../src/engine/hf/memoryPlan'
 import type { LoadedTensor } from '../../src/engine/hf/safetensors'
@@ -74,6 +75,16 @@ async function timeIt(f: () => Promise<void>, reps: number): Promise<number> {
   return (performance.now() - t0) / reps
 }
 
+interface GenRow {
+  size: string
+  backend: string
+  promptTokens: number
+  newTokens: number
+  cache: boolean
+  promptMs: number
+  perTokenMs: number
+}
+
 interface Row {
   size: string
   backend: string
@@ -91,6 +102,7 @@ interface Row {
 
 async function main() {
   const rows: Row[] = []
+  const gens: GenRow[] = []
   let adapter = ''
   const [childSize, childMethod] = args.child?.split(':') ?? []
   const backends = args.child ? ['wasm'] : args.backends!.split(',').filter(Boolean)
@@ -122,6 +134,7 @@ async function main() {
           }
           const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--child', `${size}:${method}`, '--seq', String(SEQ), '--batch', String(BATCH)], { encoding: 'utf8', maxBuffer: 1 << 26 })
           const line = child.stdout.split('\n').find((l) => l.startsWith('ROW '))
+          for (const g of child.stdout.split('\n').filter((l) => l.startsWith('GEN '))) gens.push(JSON.parse(g.slice(4)) as GenRow)
           if (line) rows.push(JSON.parse(line.slice(4)) as Row)
           else {
             const why = /Aborted\(|out of memory|RangeError: (?:WebAssembly|Array buffer)/i.test(child.stderr + child.stdout) ? 'aborted: out of WebAssembly memory' : `failed (exit ${child.status})`
@@ -142,6 +155,18 @@ async function main() {
         await out.data()
         out.dispose()
       }, reps)
+      // generation (the playground): greedy after a prompt of SEQ tokens, with the key/value
+      // cache (one position a token) and without it (the whole prefix again for every token)
+      if (!encoder && (!args.child || childMethod === 'lora')) {
+        const prompt = Array.from({ length: SEQ }, (_, t) => (t * 17) % vocab)
+        for (const cache of [true, false]) {
+          const n = big ? (cache ? 8 : 3) : 16
+          await generate(model, prompt, { maxNewTokens: 2, useCache: cache }) // warm-up
+          const g = await generate(model, prompt, { maxNewTokens: n, useCache: cache, eosTokenIds: [] })
+          gens.push({ size, backend: backend === 'webgpu' ? `webgpu (${adapter})` : backend, promptTokens: SEQ, newTokens: g.ids.length, cache, promptMs: g.promptMs, perTokenMs: g.perTokenMs })
+          console.log((args.child ? 'GEN ' : '') + JSON.stringify(gens.at(-1)))
+        }
+      }
       const head = tf.variable(tf.tensor2d(Float32Array.from({ length: cfg.modelType === 'bert' ? cfg.hiddenSize * 2 : 2 }, (_, i) => Math.cos(i) * 0.02), [encoder ? (cfg.modelType === 'bert' ? cfg.hiddenSize : 1) : 1, 2]))
       const labels = tf.oneHot(tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 2), 'int32'), 2)
       const loss = (lora: Lora | null) => {
@@ -191,7 +216,7 @@ async function main() {
   const dir = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'results')
   mkdirSync(dir, { recursive: true })
   const meta = { when: new Date().toISOString(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, load: os.loadavg(), seq: SEQ, batch: BATCH, node: process.version, gpu: 'none: no real GPU this session (the device tool lent no machine); webgpu rows, if any, are Dawn on lavapipe, the CPU' }
-  writeFileSync(path.join(dir, `${stamp}-hf.json`), JSON.stringify({ meta, rows }, null, 2))
+  writeFileSync(path.join(dir, `${stamp}-hf.json`), JSON.stringify({ meta, rows, generation: gens }, null, 2))
   const f = (x: number | null, d = 1) => (x == null || Number.isNaN(x) ? '—' : x.toFixed(d))
   const md = [
     `# Hugging Face bodies in Node, ${meta.when}`,
@@ -203,6 +228,12 @@ async function main() {
     '| shape | backend | params | forward tokens/s | method | step ms | resident MB | measured peak MB | plan MB (phase) | plan / measured |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.size} | ${r.backend} | ${r.params >= 1e6 ? (r.params / 1e6).toFixed(2) + ' M' : r.params.toLocaleString('en')} | ${f(r.forwardTokensPerS)} | ${r.method} | ${r.note ?? f(r.stepMs, 0)} | ${f(r.residentMB)} | ${f(r.measuredPeakMB)} | ${f(r.planMB)} (${r.planPhase}) | ${f(r.planOverMeasured, 2)} |`),
+    '',
+    'Generation (src/engine/hf/generate.ts, greedy): the prompt pass, then ms per new token with the key/value cache and without it (the whole prefix recomputed for every token).',
+    '',
+    '| shape | backend | prompt tokens | new tokens | key/value cache | prompt ms | ms per new token |',
+    '|---|---|---|---|---|---|---|',
+    ...gens.map((g) => `| ${g.size} | ${g.backend} | ${g.promptTokens} | ${g.newTokens} | ${g.cache ? 'yes' : 'no'} | ${f(g.promptMs, 0)} | ${f(g.perTokenMs, 1)} |`),
     '',
   ].join('\n')
   writeFileSync(path.join(dir, `${stamp}-hf.md`), md)
