@@ -465,7 +465,8 @@ test('a BERT encoder from files on disk: a classification head on [CLS] learns; 
 })
 
 test('a Llama-family model by repo id (grouped-query attention, tied head): LoRA on all seven projections (q/k/v/o, gate/up/down) lowers the held-out loss, and the PEFT adapter has LlamaForCausalLM’s module names', async ({ studio, page }) => {
-  serveHub(page)
+  const fetched = serveHub(page)
+  await page.addInitScript(recordBusyLabels)
   await studio.open()
   const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
   await studio.uploadDataset('whale-part.txt', text.slice(0, text.indexOf('\n', 3_000)), 'text/plain')
@@ -504,4 +505,16 @@ test('a Llama-family model by repo id (grouped-query attention, tied head): LoRA
   expect(st.header['base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight']).toMatchObject({ shape: [D / 2, 2] })
   expect(st.header['base_model.model.model.layers.1.self_attn.o_proj.lora_B.weight']).toMatchObject({ shape: [D, 2] })
   expect(st.header['base_model.model.model.layers.1.mlp.down_proj.lora_A.weight']).toMatchObject({ shape: [2, 2 * D] })
+
+  await test.step('the worker dies: the new one loads the same model again from this browser, with no download', async () => {
+    fetched.length = 0
+    await page.evaluate(() => void ((window as unknown as { __busy: string[] }).__busy.length = 0))
+    const worker = page.workers().filter((w) => w.url().includes('engine.worker')).at(-1)!
+    await worker.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
+    await expect(studio.alerts.filter({ hasText: /The training worker stopped unexpectedly/ })).toBeVisible({ timeout: 30_000 })
+    await expect.poll(() => page.evaluate(() => (window as unknown as { __busy: string[] }).__busy), { timeout: 60_000 }).toContain('Reading weights')
+    await expect(page.getByTestId('model-title')).toContainText(`${LLAMA_REPO} — pretrained`)
+    await expect(studio.trainButton).toBeEnabled({ timeout: 60_000 })
+    expect(fetched.filter((f) => f.startsWith('GET') && /model\.safetensors$|tokenizer\.json$/.test(f))).toEqual([])
+  })
 })

@@ -34,8 +34,11 @@ function engine(): EngineClient {
 type ModelSource = Extract<ToWorker, { type: 'loadModel' }>['source']
 /** The model last asked for, so a restarted worker loads it again (chosen files included). */
 let lastModelSource: ModelSource | null = null
+/** …or the Hugging Face model last asked for (files kept in this browser: no network again). */
+let lastHfLoad: Extract<HfCommand, { type: 'hfLoad' }> | null = null
 function sendLoadModel(source: ModelSource) {
   lastModelSource = source
+  lastHfLoad = null
   engine().send({ type: 'loadModel', source })
 }
 
@@ -152,7 +155,8 @@ export function restartEngine(reason: string, notify = true) {
   e.send({ type: 'init', backend: settings.backend })
   // The same model again: a built-in by id, else the URL or files it was loaded from.
   const source: ModelSource = model || !lastModelSource ? builtinSource(model ?? BUILTIN_MODELS[0]!) : lastModelSource
-  e.send({ type: 'loadModel', source })
+  if (current?.card?.source === 'huggingface' && lastHfLoad) e.send(lastHfLoad)
+  else e.send({ type: 'loadModel', source })
   e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
   configure()
   refreshCheckpoints()
@@ -196,6 +200,8 @@ export function stopGenerating() {
 
 /** Hugging Face models: probe, load, stored files (worker/hfModelHost.ts; state/hfModels.ts). */
 export function sendHf(msg: HfCommand) {
+  // The model last loaded, so a restarted worker loads it again (a PEFT adapter is not a model).
+  if (msg.type === 'hfLoad' && !(msg.source.kind === 'files' && msg.source.files.some((f) => /^adapter_|peft|adapter\.zip$/i.test(f.name)))) lastHfLoad = msg
   engine().send(msg)
 }
 
