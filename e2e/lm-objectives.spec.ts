@@ -60,6 +60,21 @@ test('instruction tuning: the preview marks only the answer tokens, chat rows wi
     expect(context).not.toContain(first.messages[0]!.content)
     await expect(data).toContainText('4 rows longer than the sequence length: the start of the prompt is cut, never the answer')
   })
+  await test.step('a CSV: the two columns chosen on the page', async () => {
+    const rows = lines('afinn-instructions.jsonl', 0, 5).trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; completion: string })
+    const q = (x: string) => `"${x.replace(/"/g, '""')}"`
+    const csv = ['id,question,answer', ...rows.map((r, i) => `${i + 1},${q(r.prompt)},${q(r.completion)}`)].join('\n') + '\n'
+    await upload(page, /^Training file/, 'pairs.csv', csv)
+    await expect(page.getByTestId('lm-data')).toContainText('pairs.csv: 5 rows')
+    await expect(panel(page).getByRole('combobox', { name: 'Prompt column' })).toHaveValue('id') // no column named prompt: the first two
+    await panel(page).getByRole('combobox', { name: 'Completion column' }).selectOption('answer')
+    await expect(panel(page).getByRole('combobox', { name: 'Completion column' })).toHaveValue('answer')
+    await panel(page).getByRole('combobox', { name: 'Prompt column' }).selectOption('question')
+    await expect(panel(page).getByRole('combobox', { name: 'Prompt column' })).toHaveValue('question')
+    const row = page.getByTestId('mask-preview').locator('.mask-row').first()
+    await expect.poll(async () => (await row.locator('[data-trained="true"]').allTextContents()).join('')).toBe(`${rows[0]!.completion}<eos>`)
+    await expect(row).toContainText('positive or negative?')
+  })
   await test.step('prompt/completion files train and beat the model before tuning on the held-out rows', async () => {
     await upload(page, /^Training file/, 'instructions.jsonl', lines('afinn-instructions.jsonl', 0, 64))
     await upload(page, /^Held-out file/, 'held-out.jsonl', lines('afinn-instructions-validation.jsonl', 0, 32))
@@ -121,6 +136,7 @@ test('preference tuning: DPO on e-mail pairs raises held-out preference accuracy
   expect(after).toBeGreaterThan(before)
   expect(margin).toBeGreaterThan(0)
   await expect(page.getByTestId('dpo-charts')).toContainText('chosen log-probability')
+  await expect(page.getByTestId('dpo-charts')).toContainText('Training batches') // per-step rewards as the loop trains
   await expect(page.getByTestId('dpo-charts')).toContainText("base model's preference accuracy")
   expect(await axeProblems(page)).toEqual([]) // the panel with its preview, charts and chat
   await readmeScreenshot(page, 'screenshot-dpo.png')

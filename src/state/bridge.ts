@@ -129,6 +129,7 @@ export function connectBridge(client: EngineClient): () => void {
       case 'lmRecipe':
       case 'pseudoLabels':
       case 'pseudoRound':
+      case 'lmSteps':
       case 'lmError':
         onLmEvent(e)
         break

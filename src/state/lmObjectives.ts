@@ -4,7 +4,7 @@
  *  the live charts, the run bar and the line to beat follow them like any run. */
 import { create } from 'zustand'
 import type { FromWorker, Metrics } from '../worker/protocol'
-import type { LmChatMessage, LmDataSummary, LmObjective, PseudoRound, PseudoSummary } from '../worker/lmProtocol'
+import type { DpoStepPoint, LmChatMessage, LmDataSummary, LmObjective, PseudoRound, PseudoSummary } from '../worker/lmProtocol'
 import { sendLm } from './actions'
 import { useStudio } from './store'
 
@@ -36,6 +36,8 @@ interface LmState {
   chatPending: string | null
   /** A DPO run's held-out preference metrics: before tuning (epoch 0), then per epoch. */
   dpoEpochs: DpoPoint[]
+  /** The same on each training batch, as the loop trains. */
+  dpoSteps: DpoStepPoint[]
   pseudo: PseudoSummary | null
   threshold: number
   rounds: number
@@ -57,6 +59,7 @@ export const useLm = create<LmState>()(() => ({
   chat: [],
   chatPending: null,
   dpoEpochs: [],
+  dpoSteps: [],
   pseudo: null,
   threshold: 0.6,
   rounds: 1,
@@ -67,6 +70,7 @@ export const useLm = create<LmState>()(() => ({
 }))
 
 let lmRunId: string | null = null
+let lastFiles: { file: File; validation?: File } | null = null
 const point = (epoch: number, m: Metrics): DpoPoint | null =>
   m.preference && m.accuracy !== undefined ? { epoch, preferenceAccuracy: m.accuracy, rewardAccuracy: m.preference.rewardAccuracy, rewardMargin: m.preference.rewardMargin, chosenLogProb: m.preference.chosenLogProb, rejectedLogProb: m.preference.rejectedLogProb } : null
 // A DPO run's baseline and epoch metrics reach the studio's run state (bridge.ts); the
@@ -85,8 +89,11 @@ useStudio.subscribe((st, prev) => {
 
 const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain'])
 
-export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'lmError' }>): void {
+export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'lmSteps' | 'lmError' }>): void {
   switch (e.type) {
+    case 'lmSteps':
+      if (e.runId === lmRunId) useLm.setState((st) => ({ dpoSteps: [...st.dpoSteps, ...e.points] }))
+      break
     case 'lmData':
       useLm.setState({ data: e.summary, loading: false, error: null })
       break
@@ -138,7 +145,16 @@ export function loadLmData(file: File, validation: File | null) {
   const { objective } = useLm.getState()
   if (objective === 'pseudo') return
   useLm.setState({ loading: true, error: null, data: null })
+  lastFiles = { file, ...(validation ? { validation } : {}) }
   sendLm({ type: 'lmData', objective, file, ...(validation ? { validation } : {}), seqLen: useStudio.getState().settings.seqLen })
+}
+
+/** Re-reads the CSV last checked with other prompt/completion columns. */
+export function chooseColumns(prompt: string, completion: string) {
+  const st = useLm.getState()
+  if (!lastFiles || st.objective !== 'sft') return
+  useLm.setState({ loading: true, error: null })
+  sendLm({ type: 'lmData', objective: 'sft', file: lastFiles.file, ...(lastFiles.validation ? { validation: lastFiles.validation } : {}), seqLen: useStudio.getState().settings.seqLen, columns: { prompt, completion } })
 }
 
 export function trainLm() {
@@ -146,7 +162,7 @@ export function trainLm() {
   const runId = `run-${Date.now().toString(36)}`
   useStudio.getState().startRun(runId)
   lmRunId = runId
-  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [] })
+  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [] })
   const settings = useStudio.getState().settings
   if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds, balance })
   else sendLm({ type: 'lmTrain', runId, objective, settings, beta, sftWeight, pack })

@@ -7,10 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { parseDpoJsonl, encodeDpo, type DpoRow } from '../engine/tasks/dpo/data'
-import { referenceLogProbs } from '../engine/tasks/dpoTask'
+import { referenceLogProbs, watchDpoBatches } from '../engine/tasks/dpoTask'
 import { pairsEncoded, sftEncoded } from '../engine/tasks/lmObjectiveData'
 import { encodeSft, encodeWithSpecials, parseSftCsv, parseSftJsonl, renderChat, tinyLmChatFormat, toWindows, TINY_LM_CHAT_TEMPLATE, type RowProblem, type SftExample, type SftRow } from '../engine/tasks/sft/data'
 import { fineTune, Tuning, type Encoded } from '../engine/train/fineTune'
+import { parseCsvText } from '../engine/data/csv'
 import { RunControl } from '../engine/train/runControl'
 import { resetWeights, type WeightMap } from '../engine/tuning/interpolate'
 import { withWeights } from '../engine/infer/playground'
@@ -20,7 +21,7 @@ import { trlDataFile, trlRecipe, launchCommand } from '../engine/export/trlRecip
 import type { Settings } from '../settings/types'
 import { runEvents } from './runEvents'
 import type { FromWorker } from './protocol'
-import type { LmCommand, LmDataSummary, LmObjective, MaskToken } from './lmProtocol'
+import type { DpoStepPoint, LmCommand, LmDataSummary, LmObjective, MaskToken } from './lmProtocol'
 import { PseudoLabelHost } from './pseudoLabelHost'
 
 type Post = (e: FromWorker) => void
@@ -90,8 +91,15 @@ export class LmObjectivesHost {
     let data: LmData
     let examples: { chosen: SftExample; rejected?: SftExample }[]
     let truncated: number[]
+    let csv: LmDataSummary['csv'] = null
     if (msg.objective === 'sft') {
-      const parse = (f: { name: string; text: string }) => (/\.csv$/i.test(f.name) ? parseSftCsv(f.text, 'prompt', 'completion', f.name) : parseSftJsonl(f.text, f.name))
+      if (/\.csv$/i.test(train.name)) {
+        const columns = (parseCsvText(train.text.slice(0, train.text.indexOf('\n') + 1 || undefined)).records[0]?.cells ?? []).map((c) => c.trim())
+        const pick = (want: string, i: number) => (columns.includes(want) ? want : (columns[i] ?? want))
+        csv = { columns, prompt: msg.columns?.prompt ?? pick('prompt', 0), completion: msg.columns?.completion ?? pick('completion', 1) }
+      }
+      const cols = csv
+      const parse = (f: { name: string; text: string }) => (/\.csv$/i.test(f.name) ? parseSftCsv(f.text, cols?.prompt ?? 'prompt', cols?.completion ?? 'completion', f.name) : parseSftJsonl(f.text, f.name))
       const a = parse(train)
       const b = val ? parse(val) : null
       a.problems.forEach((p) => problems.push({ ...p, file: train.name }))
@@ -147,6 +155,7 @@ export class LmObjectivesHost {
       seqLen,
       preview: examples.map((e, i) => ({ row: (data.sft ?? data.dpo)![i]?.row ?? i + 1, tokens: tokens(e.chosen), ...(e.rejected ? { rejected: tokens(e.rejected) } : {}) })),
       template: TINY_LM_CHAT_TEMPLATE,
+      csv,
     }
     this.post({ type: 'lmData', summary })
   }
@@ -207,10 +216,40 @@ export class LmObjectivesHost {
     const control = new RunControl()
     this.s.run = { id: runId, control }
     post({ type: 'state', runId, state: 'running' })
+    // DPO: each training batch's rewards, read between the loop's step reports (the loop
+    // itself reads only the loss), for the per-step charts.
+    const events = runEvents(post, runId)
+    const pending: tf.Tensor1D[] = []
+    let batch = 0
+    const drain = async () => {
+      const taken = pending.splice(0)
+      const points: DpoStepPoint[] = []
+      for (const t of taken) {
+        const [rewardAccuracy, rewardMargin, chosenLogProb, rejectedLogProb] = await t.data()
+        t.dispose()
+        points.push({ batch: ++batch, rewardAccuracy: rewardAccuracy!, rewardMargin: rewardMargin!, chosenLogProb: chosenLogProb!, rejectedLogProb: rejectedLogProb! })
+      }
+      if (points.length) post({ type: 'lmSteps', runId, points })
+    }
+    const unwatch = train.kind === 'pairs' ? watchDpoBatches(train, (t) => pending.push(t)) : () => {}
+    const callbacks = {
+      ...events,
+      onStep: (e: Parameters<NonNullable<typeof events.onStep>>[0]) => {
+        events.onStep?.(e)
+        void drain()
+      },
+      onEpoch: async (e: Parameters<NonNullable<typeof events.onEpoch>>[0]) => {
+        await drain()
+        await events.onEpoch?.(e)
+      },
+    }
     try {
-      const result = await fineTune(model, tuning, { train, val }, settings, control, runEvents(post, runId))
+      const result = await fineTune(model, tuning, { train, val }, settings, control, callbacks)
+      await drain()
       post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: result.message })
     } finally {
+      unwatch()
+      tf.dispose(pending.splice(0))
       this.s.run = null
     }
   }

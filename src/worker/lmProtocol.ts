@@ -17,7 +17,8 @@ export interface LmChatMessage {
 
 export type LmCommand =
   // A training file (and optionally a held-out file) for an objective; read and checked in the worker.
-  | { type: 'lmData'; objective: LmObjective; file: File; validation?: File; seqLen: number }
+  // columns: a CSV's prompt and completion columns (default: those named so, else the first two).
+  | { type: 'lmData'; objective: LmObjective; file: File; validation?: File; seqLen: number; columns?: { prompt: string; completion: string } }
   // Train the loaded objective data through the loop (fineTune) with these settings.
   | { type: 'lmTrain'; runId: string; objective: LmObjective; settings: Settings; beta: number; sftWeight: number; pack: boolean }
   // One chat turn: the base model's and the tuned model's answers, with the same template.
@@ -53,6 +54,8 @@ export interface LmDataSummary {
   seqLen: number
   /** The first rows token by token: which tokens the loss counts (for DPO, the chosen answer's row). */
   preview: { row: number; tokens: MaskToken[]; rejected?: MaskToken[] }[]
+  /** A CSV's columns and the two read as prompt and completion (null for JSON Lines). */
+  csv: { columns: string[]; prompt: string; completion: string } | null
   /** The chat template the rows are rendered with (Jinja), when chat rows are present. */
   template: string | null
 }
@@ -81,11 +84,21 @@ export interface PseudoSummary {
   examples: { text: string; label: string; confidence: number }[]
 }
 
+export interface DpoStepPoint {
+  batch: number
+  rewardAccuracy: number
+  rewardMargin: number
+  chosenLogProb: number
+  rejectedLogProb: number
+}
+
 export type LmEvent =
   | { type: 'lmData'; summary: LmDataSummary }
   | { type: 'lmChat'; requestId: string; base: string; tuned: string | null; prompt: string }
   | { type: 'lmRecipe'; files: { name: string; text: string }[] }
   | { type: 'pseudoLabels'; summary: PseudoSummary }
+  // DPO training batches since the last event: reward accuracy, margin, chosen and rejected log-probabilities.
+  | { type: 'lmSteps'; runId: string; points: DpoStepPoint[] }
   | { type: 'pseudoRound'; runId: string; round: PseudoRound; validation: Metrics | null }
   | { type: 'lmError'; message: string; where: string }
 

@@ -30,7 +30,7 @@ import { gatherBatch } from '../train/forward'
 import { RunControl } from '../train/runControl'
 import { encodeDpo, parseDpoJsonl } from './dpo/data'
 import { pairLogProbs, preferenceAccuracy } from './dpo/dpo'
-import { dpoTask, referenceLogProbs } from './dpoTask'
+import { dpoTask, referenceLogProbs, watchDpoBatches } from './dpoTask'
 import { taskFor } from './index'
 import type { PairsEncoded } from './lmEncoded'
 import { pairsEncoded } from './lmObjectiveData'
@@ -88,6 +88,10 @@ describe('DPO through the training loop', () => {
     const s = settings({ learningRate: Number(process.env.DPO_LR ?? 5e-3), epochs: Number(process.env.DPO_EPOCHS ?? 3), monitor: 'val_loss' })
     const tuning = new Tuning(gpt.model, s, null)
     const epochs: { acc: number; margin: number; loss: number; racc: number }[] = []
+    // Per-batch rewards for the page's step charts: one summary per training batch.
+    const batches: Float32Array[] = []
+    const kept: tf.Tensor1D[] = []
+    const unwatch = watchDpoBatches(train, (t) => kept.push(t))
     let baseline = NaN
     const t0 = Date.now()
     const result = await fineTune(gpt.model, tuning, { train, val }, s, new RunControl(), {
@@ -103,6 +107,12 @@ describe('DPO through the training loop', () => {
         epochs.push({ acc: e.val.accuracy!, margin: e.val.preference!.rewardMargin, loss: e.val.loss, racc: e.val.preference!.rewardAccuracy })
       },
     })
+    unwatch()
+    for (const t of kept) batches.push((await t.data()) as Float32Array)
+    tf.dispose(kept)
+    expect(batches.length).toBe(s.epochs * Math.ceil(TRAIN / s.batchSize))
+    // The first batch runs before any update: policy == reference, so its mean reward margin is 0 (up to float rounding).
+    expect(Math.abs(batches[0]![1]!)).toBeLessThan(1e-3)
     console.log(`DPO ${TRAIN} pairs × ${s.epochs} epochs in ${((Date.now() - t0) / 1000).toFixed(0)} s; held-out (${VAL} pairs): base preference accuracy ${(100 * base).toFixed(1)} %; per epoch ${epochs.map((e) => `acc ${(100 * e.acc).toFixed(1)} % reward acc ${(100 * e.racc).toFixed(1)} % margin ${e.margin.toFixed(3)} loss ${e.loss.toFixed(4)}`).join(' | ')}; ${result.message}`)
     expect(baseline).toBe(base) // the line to beat is the base model's preference accuracy, as the issue defines it
     const last = epochs.at(-1)!

@@ -49,9 +49,20 @@ export async function referenceLogProbs(model: Body, set: PairsEncoded, s: Setti
   return { ...set, refChosen: r.chosen, refRejected: r.rejected }
 }
 
+/** Watchers of a training set's batches: each training batch hands over a kept [4] tensor
+ *  (reward accuracy, mean reward margin, mean chosen and rejected log-probability), which the
+ *  watcher reads and disposes. The loop knows nothing of it: a caller that draws per-step
+ *  charts (worker/lmObjectivesHost.ts) registers here. */
+const watchers = new WeakMap<object, (summary: tf.Tensor1D) => void>()
+export function watchDpoBatches(set: PairsEncoded, fn: (summary: tf.Tensor1D) => void): () => void {
+  watchers.set(set, fn)
+  return () => watchers.delete(set)
+}
+
 /** The DPO task for a set of pairs (β and the SFT term's weight travel with the pairs). */
 export function dpoTask(set: Pick<PairsEncoded, 'beta' | 'sftWeight'>): Task {
   const { beta, sftWeight } = set
+  const watch = watchers.get(set)
   return {
     name: 'dpo',
     hasAccuracy: true,
@@ -61,7 +72,12 @@ export function dpoTask(set: Pick<PairsEncoded, 'beta' | 'sftWeight'>): Task {
       const pc = lp.slice(0, b)
       const pr = lp.slice(b, b)
       const ref = batch.reference! // [B, 2]
-      let loss = dpoLoss(pc, pr, ref.slice([0, 0], [b, 1]).reshape([b]), ref.slice([0, 1], [b, 1]).reshape([b]), beta).loss
+      const d = dpoLoss(pc, pr, ref.slice([0, 0], [b, 1]).reshape([b]), ref.slice([0, 1], [b, 1]).reshape([b]), beta)
+      let loss = d.loss
+      if (training && watch) {
+        const margin = tf.sub(d.chosenRewards, d.rejectedRewards)
+        watch(tf.keep(tf.stack([tf.mean(tf.cast(tf.greater(margin, 0), 'float32')), tf.mean(margin), tf.mean(pc), tf.mean(pr)]) as tf.Tensor1D))
+      }
       if (sftWeight > 0) {
         // Mean cross-entropy per chosen answer token (TRL's rpo_alpha term).
         const tokens = tf.maximum(tf.sum(batch.lossMask!.slice([0, 0], [b, -1])), 1)

@@ -1,6 +1,6 @@
 import { useId, useRef, useState } from 'react'
 import { useStudio } from '../../state/store'
-import { chooseObjective, downloadRecipe, loadLmData, trainLm, useLm, type LmChoice } from '../../state/lmObjectives'
+import { chooseColumns, chooseObjective, downloadRecipe, loadLmData, trainLm, useLm, type LmChoice } from '../../state/lmObjectives'
 import { MaskPreview } from './MaskPreview'
 import { DpoCharts } from './DpoCharts'
 import { ChatPlayground } from './ChatPlayground'
@@ -179,6 +179,32 @@ function PairOrInstruction({ objective }: { objective: 'sft' | 'dpo' }) {
   )
 }
 
+/** A CSV's two chosen columns: the prompt and the completion the model learns to write. */
+function CsvColumns() {
+  const csv = useLm((s) => s.data!.csv!)
+  const id = useId()
+  return (
+    <div className="field-row">
+      <div className="field">
+        <label htmlFor={`${id}-p`}>Prompt column</label>
+        <select id={`${id}-p`} value={csv.prompt} onChange={(e) => chooseColumns(e.target.value, csv.completion)}>
+          {csv.columns.map((c) => (
+            <option key={c}>{c}</option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-c`}>Completion column</label>
+        <select id={`${id}-c`} value={csv.completion} onChange={(e) => chooseColumns(csv.prompt, e.target.value)}>
+          {csv.columns.map((c) => (
+            <option key={c}>{c}</option>
+          ))}
+        </select>
+      </div>
+    </div>
+  )
+}
+
 function DataSummary() {
   const d = useLm((s) => s.data)!
   return (
@@ -188,6 +214,7 @@ function DataSummary() {
         {d.chat ? ' (chat, rendered with the model’s chat template)' : ''}
         {d.validationName ? `; held out: ${d.validationName}, ${d.validationRows}` : ''}; sequence length {d.seqLen} tokens.
       </p>
+      {d.csv && <CsvColumns />}
       {d.truncated.length > 0 && (
         <p>
           {d.truncated.length} row{d.truncated.length === 1 ? '' : 's'} longer than the sequence length: the start of the prompt is cut, never the answer (rows {d.truncated.slice(0, 10).join(', ')}
