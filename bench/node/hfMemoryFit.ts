@@ -1,10 +1,10 @@
 /**
  * The measurements behind src/engine/hf/memoryPlan.ts's coefficients: for each of 41 small
- * GPT-2 / Llama / BERT shapes, one LoRA or full fine-tuning step (the studio's AdamW; next-token
+ * GPT-2 / Llama / BERT shapes (and two held out at GPT-2 124M's width and vocabulary), one LoRA or full fine-tuning step (the studio's AdamW; next-token
  * loss from logSoftmax and a one-hot product, or a mean-pooled 2-class head for BERT), the
  * tf.profile() peak tensor bytes over the step, and the plan beside it with their ratio.
  *
- *   npx tsx bench/node/hfMemoryFit.ts [--backend wasm|cpu] [--only 0,5,12]   (about 4 minutes on wasm)
+ *   npx tsx bench/node/hfMemoryFit.ts [--backend wasm|cpu] [--only 0,5,12]   (about 6 minutes on wasm)
  *
  * Each shape is "type layers tokens+1 batch method vocabulary hidden mlp". Prints one JSON line
  * per shape and the worst |plan / measured − 1|; writes nothing.
@@ -42,6 +42,9 @@ const SHAPES: string[] = [
   'bert 2 32 1 lora 8192 256 512',
   'bert 1 64 1 lora 8192 256 512',
   'bert 1 32 2 lora 8192 256 512',
+  // held out of the fit: GPT-2 124M's width and vocabulary with 2 and 6 of its 12 blocks
+  'gpt2 2 32 1 full 50257 768 3072',
+  'gpt2 6 32 1 full 50257 768 3072',
 ]
 
 function config(type: string, layers: number, vocab: number, d: number, ff: number): HfConfig {
