@@ -8,6 +8,7 @@ import { Panel } from '../common/Panel'
 import { bytes, metricsText, when } from './format'
 import { RunsView } from './RunsView'
 import { StorageBar } from './StorageBar'
+import { HfStoredRepos } from '../models/HfStoredRepos'
 
 /** Step 6: every epoch is saved in this browser; restore, continue, rename, delete. */
 export function CheckpointsPanel() {
@@ -28,6 +29,7 @@ export function CheckpointsPanel() {
         Nothing leaves your machine.
       </p>
       <StorageBar />
+      <HfStoredRepos />
       {items.length === 0 ? (
         <p className="muted" data-testid="no-checkpoints">
           No checkpoints yet: they appear here after each epoch of training.

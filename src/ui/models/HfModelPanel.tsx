@@ -1,6 +1,6 @@
-import { useEffect, useId, useState } from 'react'
+import { useId, useState } from 'react'
 import { formatBytes } from '../../format/format'
-import { deleteHfStored, listHfStored, loadHf, loadHfFiles, probeHf, useHf } from '../../state/hfModels'
+import { loadHf, loadHfFiles, probeHf, useHf } from '../../state/hfModels'
 import { useStudio } from '../../state/store'
 import type { HfRepoRef } from '../../worker/hfProtocol'
 
@@ -15,8 +15,7 @@ export function HfModelPanel() {
   const [revision, setRevision] = useState('')
   const [base, setBase] = useState(HUB)
   const busy = useStudio((s) => s.busy?.task === 'model')
-  const { probe, probedRef, probing, stored } = useHf()
-  useEffect(() => listHfStored(), [])
+  const { probe, probedRef, probing } = useHf()
   const ref = (): HfRepoRef => ({ repo: repo.trim(), revision: revision.trim() || 'main', ...(base.trim() && base.trim() !== HUB ? { baseUrl: base.trim() } : {}) })
   const sameAsProbed = probe && probedRef && probedRef.repo === repo.trim() && probedRef.revision === (revision.trim() || 'main')
   return (
@@ -106,23 +105,7 @@ export function HfModelPanel() {
           Choose config.json, model.safetensors (or every shard with model.safetensors.index.json), tokenizer.json, tokenizer_config.json and generation_config.json together, or a merged model's .zip. With a model loaded, adapter_config.json + adapter_model.safetensors (or a PEFT adapter's .zip) add its LoRA adapter.
         </p>
       </div>
-      <div className="field" data-testid="hf-stored">
-        <h4 id={`${id}-stored`}>Stored in this browser</h4>
-        {stored && stored.length === 0 && <p className="muted">No Hugging Face model files are stored.</p>}
-        {stored && stored.length > 0 && (
-          <ul aria-labelledby={`${id}-stored`}>
-            {stored.map((r) => (
-              <li key={`${r.repo}@${r.revision}`}>
-                {r.repo}
-                {r.revision !== 'main' ? `@${r.revision}` : ''}: {r.files.length} files, {formatBytes(r.bytes)}{' '}
-                <button type="button" onClick={() => deleteHfStored(r.repo)} aria-label={`Delete ${r.repo} from this browser`} title="Frees the space; the next load downloads the files again">
-                  Delete
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
-      </div>
+      <p className="help">The Hugging Face files kept in this browser are listed, with their size, under step 7's storage, where each repo can be deleted.</p>
     </section>
   )
 }
