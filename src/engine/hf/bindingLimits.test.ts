@@ -7,7 +7,7 @@ import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Lora } from '../tuning/lora'
-import { WEBGPU_DEFAULT_LIMITS, chunkedEmbeddingLookup, chunkedTiedLogits, rowsPerChunk, splitRows, tensorsOverBindingLimit } from './bindingLimits'
+import { WEBGPU_DEFAULT_LIMITS, bindingAdvice, chunkedEmbeddingLookup, chunkedTiedLogits, rowsPerChunk, splitRows, tensorsOverBindingLimit } from './bindingLimits'
 import { parseHfConfig } from './config'
 import { generate } from './generate'
 import { buildHfModel } from './hfModel'
@@ -107,5 +107,21 @@ describe('split tables give the unsplit numbers', () => {
     const [a, b] = [await run(false), await run(true)]
     expect(b.loss).toBeCloseTo(a.loss, 5)
     for (let i = 0; i < a.grads.length; i++) for (let j = 0; j < a.grads[i]!.length; j++) expect(Math.abs(b.grads[i]![j]! - a.grads[i]![j]!)).toBeLessThan(1e-5)
+  })
+})
+
+describe('advice for a run under a binding limit', () => {
+  const gpt2 = parseHfConfig({ model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12, n_positions: 1024, vocab_size: 50257 })
+  it('GPT-2 124M at 128 MiB: LoRA splits the embedding and allows 667 tokens a batch (134,217,728 / 201,028 bytes a row of logits)', () => {
+    expect(bindingAdvice(gpt2, WEBGPU_DEFAULT_LIMITS, { method: 'lora', tokensPerBatch: 512 })).toEqual({ split: ['wte.weight'], maxTokensPerBatch: 667, refusal: null })
+  })
+  it('refuses full fine-tuning (the embedding would train whole) and a batch of logits over the limit, saying what to use', () => {
+    expect(bindingAdvice(gpt2, WEBGPU_DEFAULT_LIMITS, { method: 'full' }).refusal).toBe("The token embedding (154 MB) is over this GPU's 134 MB storage-buffer limit, so full fine-tuning cannot train it here. Use LoRA, or train the last blocks only (freeze), which keep the embedding frozen.")
+    expect(bindingAdvice(gpt2, WEBGPU_DEFAULT_LIMITS, { method: 'lora', tokensPerBatch: 8 * 128 }).refusal).toBe("The logits of 1024 tokens a batch (206 MB) are over this GPU's 134 MB storage-buffer limit. Use at most 667 tokens a batch (batch size × sequence length).")
+  })
+  it('nothing to split or refuse with a 2 GiB binding; an untied Llama head is split by its kernel', () => {
+    expect(bindingAdvice(gpt2, { maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 }, { method: 'full', tokensPerBatch: 8192 })).toEqual({ split: [], maxTokensPerBatch: 10_682, refusal: null })
+    const tiny = parseHfConfig({ model_type: 'llama', hidden_size: 2048, intermediate_size: 5632, num_hidden_layers: 22, num_attention_heads: 32, num_key_value_heads: 4, vocab_size: 32000, tie_word_embeddings: false })
+    expect(bindingAdvice(tiny, WEBGPU_DEFAULT_LIMITS, { method: 'lora' }).split).toEqual(['embed_tokens.weight', 'lm_head.kernel'])
   })
 })

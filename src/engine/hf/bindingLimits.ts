@@ -116,3 +116,35 @@ export function chunkedEmbeddingLookup(chunks: readonly tf.Tensor2D[], ids: tf.T
     return sum!
   })
 }
+
+export interface BindingAdvice {
+  /** Tables to keep in chunks (`HfModel.splitLargeTables(bindingBytes(limits))`). */
+  split: string[]
+  /** The most tokens a batch may have so that its logits fit one binding (language modelling). */
+  maxTokensPerBatch: number | null
+  /** Why the run cannot go as chosen, and what to do; null when it can (with the split). */
+  refusal: string | null
+}
+
+const MB = (bytes: number) => `${Math.round(bytes / 1e6)} MB`
+
+/** What a WebGPU device's binding limit means for a run: which tables to split, the batch size
+ *  the logits allow, and a refusal naming what to change when full fine-tuning would have to
+ *  train a table no binding holds (a split table is a frozen copy) or a batch's logits are over
+ *  the limit. */
+export function bindingAdvice(cfg: HfConfig, limits: BindingLimits, run: { method: 'full' | 'freeze' | 'lora' | 'head'; tokensPerBatch?: number }): BindingAdvice {
+  const max = bindingBytes(limits)
+  const all = tensorsOverBindingLimit(cfg, limits)
+  const over = all.filter((t) => /(^|\.)(wte|embed_tokens|word_embeddings)\.weight$|^lm_head\.weight$/.test(t.name))
+  const split = over.map((t) => (t.name === 'lm_head.weight' ? 'lm_head.kernel' : t.name))
+  const others = all.filter((t) => !over.includes(t))
+  const lm = cfg.modelType === 'gpt2' || cfg.modelType === 'llama'
+  const maxTokensPerBatch = lm ? Math.floor(max / (cfg.vocabSize * 4)) : null
+  let refusal: string | null = null
+  if (others.length) refusal = `${others[0]!.name} (${MB(others[0]!.bytes)}) is over this GPU's ${MB(max)} storage-buffer limit, and the studio splits only embedding tables and LM heads. Use the WebAssembly backend for this model.`
+  else if (run.method === 'full' && over.length)
+    refusal = `The token embedding${over.length > 1 ? 's and the LM head' : ''} (${MB(over[0]!.bytes)}) ${over.length > 1 ? 'are' : 'is'} over this GPU's ${MB(max)} storage-buffer limit, so full fine-tuning cannot train ${over.length > 1 ? 'them' : 'it'} here. Use LoRA, or train the last blocks only (freeze), which keep the embedding frozen.`
+  else if (lm && run.tokensPerBatch != null && run.tokensPerBatch > maxTokensPerBatch!)
+    refusal = `The logits of ${run.tokensPerBatch} tokens a batch (${MB(run.tokensPerBatch * cfg.vocabSize * 4)}) are over this GPU's ${MB(max)} storage-buffer limit. Use at most ${maxTokensPerBatch} tokens a batch (batch size × sequence length).`
+  return { split, maxTokensPerBatch, refusal }
+}
