@@ -506,6 +506,16 @@ test('a Llama-family model by repo id (grouped-query attention, tied head): LoRA
   expect(st.header['base_model.model.model.layers.1.self_attn.o_proj.lora_B.weight']).toMatchObject({ shape: [D, 2] })
   expect(st.header['base_model.model.model.layers.1.mlp.down_proj.lora_A.weight']).toMatchObject({ shape: [2, 2 * D] })
 
+  await test.step('continue training from the epoch-2 checkpoint: the third epoch, trained again, ends at the same validation loss', async () => {
+    await page.getByRole('button', { name: 'Continue training from Epoch 2' }).click()
+    await studio.waitFinished(120_000)
+    const { epochs } = await studio.series()
+    expect(epochs.map((e) => e.valLoss)).toHaveLength(3) // epochs 1-2 from the checkpoint's record, 3 trained again
+    expect(epochs[1]!.valLoss).toBeCloseTo(val[1]!, 6)
+    // weights, LoRA, optimizer state and data order restored: the third epoch ends where it did the first time
+    expect(epochs[2]!.valLoss).toBeCloseTo(val[2]!, 4)
+  })
+
   await test.step('the worker dies: the new one loads the same model again from this browser, with no download', async () => {
     fetched.length = 0
     await page.evaluate(() => void ((window as unknown as { __busy: string[] }).__busy.length = 0))
