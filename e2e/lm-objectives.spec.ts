@@ -27,6 +27,7 @@ async function readmeScreenshot(page: Page, name: string) {
   const dir = fileURLToPath(new URL('../docs/', import.meta.url))
   mkdirSync(dir, { recursive: true })
   await page.setViewportSize({ width: 1280, height: 1400 })
+  await page.addStyleTag({ content: 'header.top { position: static !important; }' }) // the sticky run bar would cover the panel
   await panel(page).screenshot({ path: `${dir}${name}` })
 }
 
@@ -92,7 +93,7 @@ test('instruction tuning: the preview marks only the answer tokens, chat rows wi
     expect(tuned).toBeLessThan(base - 1)
   })
   await test.step('the playground answers a held-out prompt before and after, the same way the rows were written', async () => {
-    const held = JSON.parse(lines('afinn-instructions-validation.jsonl', 5, 6)) as { prompt: string }
+    const held = JSON.parse(lines('afinn-instructions-validation.jsonl', 11, 12)) as { prompt: string } // "cheering", never trained on
     await panel(page).getByLabel('Prompt', { exact: true }).fill(held.prompt)
     await panel(page).getByRole('button', { name: 'Send' }).click()
     await expect(page.getByTestId('chat-tuned')).toContainText(/After tuning:\s+(positive|negative)\s*$/, { timeout: 30_000 })
