@@ -41,7 +41,8 @@ export interface GenerateOptions {
   useCache?: boolean
   /** Called after every new token; return false to stop there. */
   onToken?: (id: number, index: number) => boolean | void
-  signal?: AbortSignal
+  /** An AbortSignal (or anything with `aborted`): generation stops before the next token. */
+  signal?: { readonly aborted: boolean }
 }
 
 export type StopReason = 'eos' | 'length' | 'context' | 'stopped'
