@@ -8,6 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { gpt2TokenizerFiles } from '../../scripts/hf-reference/gpt2-tokenizer.mjs'
 import { writeSafetensors } from '../engine/hf/safetensors'
 import { DEFAULTS } from '../settings/schema'
+import { parseDatasetText } from '../engine/data/dataset'
+import { planSplit } from '../engine/data/datasetPreview'
+import type { Dataset } from '../engine/data/types'
 import { HfModelHost, peftTargets, trainingBudget } from './hfModelHost'
 import type { FromWorker } from './protocol'
 
@@ -115,38 +118,43 @@ describe('peftTargets', () => {
   })
 })
 
+/** A GPT-2 with the real 50,257-token vocabulary, 4 wide, one block, as chosen files. */
+function tinyGpt2Files(): File[] {
+  const V = 50257
+  const d = 4
+  const t = (name: string, shape: number[]) => ({ name, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1) })
+  const weights = writeSafetensors([
+    t('wte.weight', [V, d]),
+    t('wpe.weight', [64, d]),
+    ...['ln_1', 'ln_2'].flatMap((n) => [t(`h.0.${n}.weight`, [d]), t(`h.0.${n}.bias`, [d])]),
+    t('h.0.attn.c_attn.weight', [d, 3 * d]),
+    t('h.0.attn.c_attn.bias', [3 * d]),
+    t('h.0.attn.c_proj.weight', [d, d]),
+    t('h.0.attn.c_proj.bias', [d]),
+    t('h.0.mlp.c_fc.weight', [d, 4 * d]),
+    t('h.0.mlp.c_fc.bias', [4 * d]),
+    t('h.0.mlp.c_proj.weight', [4 * d, d]),
+    t('h.0.mlp.c_proj.bias', [d]),
+    t('ln_f.weight', [d]),
+    t('ln_f.bias', [d]),
+  ])
+  const tok = gpt2TokenizerFiles()
+  const files = [
+    new File([JSON.stringify({ model_type: 'gpt2', vocab_size: V, n_positions: 64, n_embd: d, n_layer: 1, n_head: 1, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5 })], 'config.json'),
+    new File([weights], 'model.safetensors'),
+    new File([JSON.stringify(tok.tokenizerJson)], 'tokenizer.json'),
+    new File([JSON.stringify(tok.tokenizerConfig)], 'tokenizer_config.json'),
+  ]
+  return files
+}
+
 describe('HfModelHost.plan', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu')
   })
 
   it('refuses settings whose memory plan does not fit the device, naming the settings that would', async () => {
-    // A GPT-2 with the real 50,257-token vocabulary, 4 wide: the logits dominate (V floats per token, several times)
-    const V = 50257
-    const d = 4
-    const t = (name: string, shape: number[]) => ({ name, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1) })
-    const weights = writeSafetensors([
-      t('wte.weight', [V, d]),
-      t('wpe.weight', [64, d]),
-      ...['ln_1', 'ln_2'].flatMap((n) => [t(`h.0.${n}.weight`, [d]), t(`h.0.${n}.bias`, [d])]),
-      t('h.0.attn.c_attn.weight', [d, 3 * d]),
-      t('h.0.attn.c_attn.bias', [3 * d]),
-      t('h.0.attn.c_proj.weight', [d, d]),
-      t('h.0.attn.c_proj.bias', [d]),
-      t('h.0.mlp.c_fc.weight', [d, 4 * d]),
-      t('h.0.mlp.c_fc.bias', [4 * d]),
-      t('h.0.mlp.c_proj.weight', [4 * d, d]),
-      t('h.0.mlp.c_proj.bias', [d]),
-      t('ln_f.weight', [d]),
-      t('ln_f.bias', [d]),
-    ])
-    const tok = gpt2TokenizerFiles()
-    const files = [
-      new File([JSON.stringify({ model_type: 'gpt2', vocab_size: V, n_positions: 64, n_embd: d, n_layer: 1, n_head: 1, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5 })], 'config.json'),
-      new File([weights], 'model.safetensors'),
-      new File([JSON.stringify(tok.tokenizerJson)], 'tokenizer.json'),
-      new File([JSON.stringify(tok.tokenizerConfig)], 'tokenizer_config.json'),
-    ]
+    const files = tinyGpt2Files()
     const { h, events } = host(async () => new Response(null, { status: 404 }))
     await h.handle({ type: 'hfLoad', source: { kind: 'files', files } })
     expect(events.find((e) => e.type === 'error')).toBeUndefined()
@@ -161,6 +169,44 @@ describe('HfModelHost.plan', () => {
     // 4 × 32 tokens fits, with no problem
     h.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 4, seqLen: 32 })
     expect(plans().at(-1)!.problems).toEqual([])
+    h.clear()
+  })
+})
+
+describe('HfModelHost.train', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu')
+  })
+
+  it('a decoder on a classification set: the zero-shot baseline is scored first, then the run trains to the end', async () => {
+    const rows = ['text,label', ...Array.from({ length: 40 }, (_, i) => (i % 2 ? `"what a great day ${i}",good` : `"what an awful day ${i}",bad`))]
+    const parsed = await parseDatasetText('days.csv', rows.join('\n') + '\n')
+    if (!parsed.ok) throw new Error(parsed.error.message)
+    const dataset: Dataset = parsed.dataset
+    const events: FromWorker[] = []
+    const h = new HfModelHost((e) => events.push(e), {
+      fetchFn: async () => new Response(null, { status: 404 }),
+      cache: null,
+      data: () => ({
+        dataset,
+        summary: null,
+        plan: (st) => {
+          const p = planSplit(dataset, null, { validationFraction: st.valSplit, seed: st.seed })
+          if (!p.ok) throw new Error(p.error.message)
+          return p
+        },
+      }),
+      dropOthers: () => {},
+      ensureBackend: async () => {},
+    })
+    await h.handle({ type: 'hfLoad', source: { kind: 'files', files: tinyGpt2Files() } })
+    let run: unknown = null
+    await h.train({ type: 'train', runId: 'r1', settings: { ...DEFAULTS, method: 'head', epochs: 1, batchSize: 8, seqLen: 16, valSplit: 0.25 } }, (r) => (run = r), async (_s, _c, cb) => ({ callbacks: () => cb, finish: async () => {}, fail: async () => {} }))
+    expect(events.find((e) => e.type === 'error')).toBeUndefined()
+    expect(events.some((e) => e.type === 'progress' && e.task === 'baseline' && /zero-shot baseline/.test(e.label))).toBe(true)
+    const done = events.find((e): e is Extract<FromWorker, { type: 'done' }> => e.type === 'done')
+    expect(done?.reason).toBe('finished')
+    expect(run).toBeNull()
     h.clear()
   })
 })

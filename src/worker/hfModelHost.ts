@@ -35,6 +35,8 @@ import { evaluate, fineTune, Tuning, type Encoded, type FineTuneCallbacks } from
 import type { ResumeInput } from '../engine/train/loopState'
 import type { DoneReason, RunSummary } from '../engine/types/run'
 import { RunControl } from '../engine/train/runControl'
+import { zeroShotClassify } from '../engine/train/zeroShot'
+import type { TinyGpt } from '../engine/models/tinyGpt'
 import { tasksOf } from '../engine/train/multitaskData'
 import { trainableBlocks } from '../engine/tuning/freeze'
 import { disposeWeights, resetWeights, snapshotWeights, type WeightMap } from '../engine/tuning/interpolate'
@@ -450,8 +452,15 @@ export class HfModelHost {
     setRun({ id: runId, control })
     this.post({ type: 'state', runId, state: 'running' })
     try {
+      // A decoder's own guess before any training, scoring each class name after the text
+      // (the same zero-shot baseline as the built-in LM's; encoders have no LM head to ask).
+      let zeroShot: Metrics | null = null
+      if (!resume && !body.isEncoder && data.val.kind === 'classification' && !data.val.tasks) {
+        this.post({ type: 'progress', task: 'baseline', done: 0, total: 1, label: 'Scoring each class name with the pretrained model (zero-shot baseline)' })
+        zeroShot = (await zeroShotClassify(body as unknown as TinyGpt, c.tok, data.val)).metrics
+      }
       const recorder = await record(settings, control, runEvents(this.post, runId))
-      const result = await fineTune(body, tuning, data, settings, control, recorder.callbacks(), resume).catch(async (e: unknown) => {
+      const result = await fineTune(body, tuning, { ...data, zeroShot }, settings, control, recorder.callbacks(), resume).catch(async (e: unknown) => {
         await recorder.fail(e instanceof Error ? e.message : String(e))
         throw e
       })

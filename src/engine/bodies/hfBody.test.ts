@@ -14,6 +14,8 @@ import { fineTune, Tuning, type Encoded } from '../train/fineTune'
 import { RunControl } from '../train/runControl'
 import { modelLimits } from '../models/limits'
 import { HfBody, hfBlockOf } from './hfBody'
+import { zeroShotScores } from '../train/zeroShot'
+import type { TinyGpt } from '../models/tinyGpt'
 
 const DIR = path.join(__dirname, '../hf/fixtures')
 function body(name: string): HfBody {
@@ -89,6 +91,29 @@ describe('HfBody', () => {
     const after = await Promise.all(model.params.map((p) => p.variable.data()))
     model.params.forEach((p, i) => expect(Array.from(after[i]!).every((v, j) => Object.is(v, before[i]![j])), p.name).toBe(true))
     tuning.dispose()
+    model.dispose()
+  })
+
+  it('a decoder scores class names for the zero-shot baseline: each score is the mean log-probability of the label’s tokens, worked out from the logits here', async () => {
+    const model = body('gpt2')
+    const tok = { bosId: 90, padId: 0, encode: (t: string) => [...t].map((ch) => 1 + (ch.charCodeAt(0) % 80)) }
+    const text = [90, 5, 6, 7]
+    const classes = ['ab', 'c']
+    const scores = await zeroShotScores(model as unknown as TinyGpt, tok, [text], classes, { suffix: ':' })
+    for (const [c, name] of classes.entries()) {
+      const label = tok.encode(` ${name}`)
+      const prompt = [...text, ...tok.encode(':')]
+      const ids = [...prompt, ...label.slice(0, -1)]
+      const logits = await model.lmLogits(model.forward(tf.tensor2d([ids], [1, ids.length], 'int32'))).array()
+      let sum = 0
+      label.forEach((target, k) => {
+        const row = logits[0]![prompt.length - 1 + k]!
+        const max = Math.max(...row)
+        const logZ = max + Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0))
+        sum += row[target]! - logZ
+      })
+      expect(scores[c]!).toBeCloseTo(sum / label.length, 4)
+    }
     model.dispose()
   })
 

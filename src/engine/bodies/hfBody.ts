@@ -131,6 +131,11 @@ export class HfBody implements Body {
     return o.hooks?.afterBlock ? o.hooks.afterBlock(i, x, o.training ?? false) : x
   }
 
+  /** Token ids [B, T] → final hidden states [B, T, D] (the zero-shot scorer's entry). */
+  forward(tokens: tf.Tensor2D, o: ForwardOptions = {}): tf.Tensor3D {
+    return this.forwardFrom(this.embed(tokens, o), 0, o)
+  }
+
   pool(hidden: tf.Tensor, mask: tf.Tensor2D | null): tf.Tensor2D {
     const h = hidden as tf.Tensor3D
     return this.model.pool(h, this.isEncoder ? this.pooling : 'mean', mask ?? undefined)
