@@ -86,6 +86,7 @@ describe('DPO through the training loop', () => {
   it('a LoRA run raises held-out preference accuracy above the base model and the held-out reward margin above 0', async () => {
     const base = preferenceAccuracy({ chosen: val.refChosen, rejected: val.refRejected })
     const s = settings({ learningRate: Number(process.env.DPO_LR ?? 5e-3), epochs: Number(process.env.DPO_EPOCHS ?? 3), monitor: 'val_loss' })
+    const tensorsBefore = tf.memory().numTensors
     const tuning = new Tuning(gpt.model, s, null)
     const epochs: { acc: number; margin: number; loss: number; racc: number }[] = []
     // Per-batch rewards for the page's step charts: one summary per training batch.
@@ -121,5 +122,7 @@ describe('DPO through the training loop', () => {
     expect(last.margin).toBeGreaterThan(0)
     expect(last.loss).toBeLessThan(Math.log(2))
     tuning.dispose()
+    // Nothing of the run is left on the device (the masks for this length were cached before).
+    expect(tf.memory().numTensors).toBe(tensorsBefore)
   }, 900_000)
 })

@@ -76,6 +76,7 @@ describe('SFT through the training loop', () => {
     const train = encode('afinn-instructions.jsonl', 96)
     const val = encode('afinn-instructions-validation.jsonl', 48)
     const s = settings({ learningRate: 3e-3, epochs: 2 })
+    const tensorsBefore = tf.memory().numTensors
     const tuning = new Tuning(gpt.model, s, null)
     let base = NaN
     const t0 = Date.now()
@@ -87,5 +88,7 @@ describe('SFT through the training loop', () => {
     expect(result.summary.best.loss).toBeLessThan(base - 2)
     expect(result.summary.best.perplexity).toBeCloseTo(Math.exp(result.summary.best.loss), 6)
     tuning.dispose()
+    // Nothing of the run is left on the device (the masks for this length were cached before).
+    expect(tf.memory().numTensors).toBe(tensorsBefore)
   }, 600_000)
 })
