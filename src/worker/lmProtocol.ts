@@ -80,6 +80,8 @@ export interface PseudoSummary {
   validationName: string | null
   /** Zero-shot accuracy on the validation file (the base model's own labels), if given. */
   zeroShotAccuracy: number | null
+  /** Rows of the file that came with a label (kept as given, confidence 1). */
+  labelledRows: number
   /** Some example rows with their labels, for the page. */
   examples: { text: string; label: string; confidence: number }[]
 }

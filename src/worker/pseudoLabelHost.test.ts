@@ -68,4 +68,32 @@ describe('learning without labels (pseudoLabelHost)', () => {
       expect(r.validationAccuracy).toBeLessThanOrEqual(1)
     }
   }, 900_000)
+
+  // Measured 2026-12-06 (wasm) with 20 labelled rows: rounds 1/2/3 at threshold 0.57 scored
+  // 64.5 / 67.0 / 64.5 % against zero-shot 60.5 %, but a classifier on the 20 labelled rows
+  // alone (threshold 1) scored 72.5 %: here the pseudo-labels add noise, not knowledge.
+  it('a handful of labelled rows in the file are kept as given, with confidence 1, in every round', async () => {
+    // 10 spam and 10 ham e-mails of spam-ham.csv (in neither shipped e-mail file here), labelled; the 400 others blank.
+    const small = readFileSync(resolve(root, 'public/samples/spam-ham.csv'), 'utf8').trim().split('\n').slice(1)
+    const pick = (label: string) => small.filter((l) => l.endsWith(`,${label}`)).slice(0, Number(process.env.PL_GIVEN ?? 10))
+    const given = [...pick('spam'), ...pick('ham')]
+    const unl = readFileSync(resolve(root, 'public/samples/lm/spam-ham-unlabelled.csv'), 'utf8').trim().split('\n').slice(1)
+    const csv = ['text,label', ...given, ...unl.map((l) => `${l},`)].join('\n') + '\n'
+    const events: FromWorker[] = []
+    const host = new PseudoLabelHost((e) => events.push(e), session, async () => {})
+    await host.handle({ type: 'pseudoLabel', file: new File([csv], 'some-labelled.csv'), validation: file('spam-ham-unlabelled-validation.csv'), classes: ['spam', 'ham'] })
+    const labelled = events.find((e): e is Extract<FromWorker, { type: 'pseudoLabels' }> => e.type === 'pseudoLabels')!.summary
+    expect(labelled.rows).toBe(given.length + 400)
+    expect(labelled.labelledRows).toBe(given.length)
+    given.forEach((l, i) => {
+      expect(labelled.confidence[i]).toBe(1)
+      expect(labelled.classes[labelled.labels[i]!]).toBe(l.endsWith(',spam') ? 'spam' : 'ham')
+    })
+    const threshold = Number(process.env.PL_T2 ?? 0.57)
+    const settings = { ...DEFAULTS, method: 'head' as const, epochs: 20, learningRate: 0.01, batchSize: 16, seqLen: 32, warmupSteps: 0 }
+    await host.handle({ type: 'pseudoTrain', runId: 'pl2', settings, threshold, rounds: Number(process.env.PL_ROUNDS2 ?? 2), balance: true })
+    const rounds = events.filter((e): e is Extract<FromWorker, { type: 'pseudoRound' }> => e.type === 'pseudoRound').map((e) => e.round)
+    console.log(`with ${given.length} labelled rows: zero-shot ${(100 * labelled.zeroShotAccuracy!).toFixed(1)} %; ${rounds.map((r) => `round ${r.round}: kept ${r.kept} (${r.keptPerClass.join('/')}), accuracy ${(100 * r.validationAccuracy!).toFixed(1)} %`).join('; ')}`)
+    expect(rounds.length).toBeGreaterThan(0)
+  }, 900_000)
 })

@@ -50,6 +50,8 @@ export class PseudoLabelHost {
   private unlabelled: Texts | null = null
   private validation: Texts | null = null
   private zeroShot: PseudoLabels | null = null
+  /** The labels some rows of the unlabelled file carry ('' where none). */
+  private given: string[] | null = null
 
   constructor(
     private readonly post: Post,
@@ -85,6 +87,18 @@ export class PseudoLabelHost {
     const validation = msg.validation ? readTexts(msg.validation.name, await msg.validation.text(), true) : null
     this.post({ type: 'progress', task: 'baseline', done: 0, total: 1, label: `Scoring each class name for ${unlabelled.texts.length} texts (zero-shot)` })
     const p = await this.zeroShotOf(unlabelled.texts, msg.classes)
+    // A handful of rows may carry a label (a "label" column, blank elsewhere): those are kept
+    // as given, with confidence 1, in every round.
+    let labelledRows = 0
+    unlabelled.labels?.forEach((l, i) => {
+      if (l === '') return
+      const c = p.classes.indexOf(l)
+      if (c < 0) throw new Error(`${unlabelled.name}, row ${i + 2}: the label "${l}" is not one of the class names ${p.classes.map((x) => `"${x}"`).join(', ')}: type the class names as the file spells them, or leave the label blank.`)
+      p.labels[i] = c
+      p.confidence[i] = 1
+      labelledRows++
+    })
+    this.given = unlabelled.labels
     let zeroShotAccuracy: number | null = null
     if (validation) {
       const v = await this.zeroShotOf(validation.texts, p.classes)
@@ -104,6 +118,7 @@ export class PseudoLabelHost {
       histogram: h.edges.map((lo, b) => ({ lo, hi: b === h.edges.length - 1 ? 1 : lo + width, count: h.counts[b]! })),
       validationName: validation?.name ?? null,
       zeroShotAccuracy,
+      labelledRows,
       examples: unlabelled.texts.slice(0, 5).map((t, i) => ({ text: t.slice(0, 120), label: p.classes[p.labels[i]!]!, confidence: p.confidence[i]! })),
     }
     this.post({ type: 'progress', task: 'baseline', done: 1, total: 1, label: 'Zero-shot labels ready' })
@@ -192,6 +207,12 @@ export class PseudoLabelHost {
       }
       // The next round's labels: the tuned classifier's, for every unlabelled row.
       labels = await this.classify(tuning, this.encode(texts.texts, texts.texts.map(() => 0), classes, seqLen))
+      // Rows that came with a label keep it.
+      this.given?.forEach((l, i) => {
+        if (l === '') return
+        labels.labels[i] = classes.indexOf(l)
+        labels.confidence[i] = 1
+      })
     }
   }
 }

@@ -46,7 +46,7 @@ export function PseudoLabelling() {
         <label htmlFor={`${id}-file`}>Unlabelled texts (CSV)</label>
         <input id={`${id}-file`} ref={fileRef} type="file" accept=".csv,.txt" aria-describedby={`${id}-file-help`} />
         <p className="help" id={`${id}-file-help`}>
-          A column named text (or the first column); any label column is ignored here.
+          A column named text (or the first column); a label column may label a handful of rows (blank elsewhere), which are kept as given.
         </p>
       </div>
       <div className="field">
@@ -75,7 +75,8 @@ export function PseudoLabelling() {
       {pseudo && kept && (
         <div data-testid="pseudo">
           <p>
-            <strong>{pseudo.name}</strong>: {pseudo.rows} texts labelled zero-shot as {pseudo.classes.join(' / ')}.
+            <strong>{pseudo.name}</strong>: {pseudo.rows} texts labelled zero-shot as {pseudo.classes.join(' / ')}
+            {pseudo.labelledRows > 0 ? ` (${pseudo.labelledRows} came with a label, kept as given)` : ''}.
             {pseudo.zeroShotAccuracy !== null && (
               <>
                 {' '}
