@@ -33,8 +33,11 @@ describe('GPT-2-sized tied head on WebGPU (Dawn) under the device’s binding li
   it('reads the device’s limits (the adapter’s, requested at creation), splits the table under them and gets the cpu logits and rows', async () => {
     const limits = webgpuDeviceLimits()
     expect(limits).not.toBeNull()
-    const max = bindingBytes(limits!)
-    expect(max).toBeLessThan(V * D * 4) // lavapipe: 128 MiB, as WebGPU's default
+    // lavapipe gives 128 MiB (WebGPU's default), less than the table; a real GPU may allow
+    // more, and then the split is still exercised at the default, which every device meets.
+    const DEFAULT_BINDING = 128 * 1024 * 1024
+    const max = Math.min(bindingBytes(limits!), DEFAULT_BINDING)
+    expect(max).toBeLessThan(V * D * 4)
     const [t, x] = [table(), hidden()]
     const chunks = await splitRows(t, max)
     expect(chunks.length).toBe(Math.ceil(V / Math.floor(max / (D * 4))))
