@@ -8,6 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { gpt2TokenizerFiles } from '../../scripts/hf-reference/gpt2-tokenizer.mjs'
 import { writeSafetensors } from '../engine/hf/safetensors'
 import { DEFAULTS } from '../settings/schema'
+import { parseHfConfig } from '../engine/hf/config'
+import { memoryPlan } from '../engine/hf/memoryPlan'
 import { parseDatasetText } from '../engine/data/dataset'
 import { planSplit } from '../engine/data/datasetPreview'
 import type { Dataset } from '../engine/data/types'
@@ -99,6 +101,11 @@ describe('trainingBudget', () => {
     expect(trainingBudget(4)).toBe(2 * 2 ** 30)
     expect(trainingBudget(2)).toBe(2 ** 30)
     expect(trainingBudget(16)).toBe(3 * 2 ** 30)
+  })
+  it('refuses GPT-2-124M full fine-tuning even on a large device (its plan passes 3 GiB), and lets LoRA through', () => {
+    const cfg = parseHfConfig(JSON.stringify(GPT2_124M))
+    expect(memoryPlan(cfg, { method: 'full', batch: 1, seq: 32, task: 'lm' }).totalBytes).toBeGreaterThan(trainingBudget(16))
+    expect(memoryPlan(cfg, { method: 'lora', batch: 1, seq: 32, task: 'lm', loraRank: 8 }).totalBytes).toBeLessThan(trainingBudget(16))
   })
 })
 
