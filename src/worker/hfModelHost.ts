@@ -627,8 +627,9 @@ async function reachable<T>(base: string, file: string, f: () => Promise<T>): Pr
     return await f()
   } catch (e) {
     if (e instanceof ModelLoadError && !/was cut off after 0 bytes/.test(e.message)) throw e
-    const why = e instanceof Error ? e.message : String(e)
-    throw new ModelLoadError(`Could not reach ${base} for ${file} (${why}). Check the internet connection; a Hub address other than ${HUB} works only if this page's security policy lists its host (csp.config.ts).`, file)
+    // Nothing came back. The browser's words ("Failed to fetch", "NetworkError when attempting…") say nothing a
+    // person can act on; a download cut off at its first byte is the same case.
+    throw new ModelLoadError(`Could not reach ${base} for ${file}. Check the internet connection; a Hub address other than ${HUB} works only if the site's security policy lists its host (whoever runs this site adds it).`, file)
   }
 }
 

@@ -84,8 +84,9 @@ export async function downloadWithResume(url: string, opts: DownloadOptions = {}
     let res: Response
     try {
       res = await fetchFn(url, got > 0 ? { headers: { Range: `bytes=${got}-` } } : undefined)
-    } catch (e) {
-      lastError = e instanceof Error ? e.message : String(e)
+    } catch {
+      // The browser's own words ("Failed to fetch", "network error") say nothing to act on.
+      lastError = 'no answer from the server'
       if (++failures > retries) break
       await sleep(delay)
       continue
@@ -115,8 +116,8 @@ export async function downloadWithResume(url: string, opts: DownloadOptions = {}
           opts.onProgress?.(got, total)
         }
       }
-    } catch (e) {
-      lastError = e instanceof Error ? e.message : String(e)
+    } catch {
+      lastError = `the connection dropped after ${got} bytes`
       if (++failures > retries) break
       await sleep(delay)
       continue
