@@ -14,7 +14,12 @@ function setup() {
   const events: FromWorker[] = []
   const session: CheckpointSessionView = { datasetSummary: null, run: null }
   const host = new CheckpointHost(session, (e) => events.push(e), {
-    current: () => null,
+    current: () => null, // no model: these tests never restore into one
+    encode: () => {
+      throw new Error('no model is loaded')
+    },
+    evaluate: () => Promise.reject(new Error('no model is loaded')),
+    adopt: () => undefined,
     selectDataset: async () => undefined,
     openDb: () => openStudioDb(name),
   })

@@ -14,7 +14,8 @@ import { resetWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
 import type { StorageCommand, StorageFault } from './checkpointProtocol'
 import type { DatasetSummary, DoneReason, FromWorker, Metrics, RunSummary } from './protocol'
-import type { TrainedModel } from './trainedModel'
+import type { HeldModel } from '../engine/session/family'
+import type { Encoded } from '../engine/train/encoded'
 import { formatDateTime } from '../format/format'
 
 /** The part of the handler's session these commands read and change. */
@@ -24,8 +25,14 @@ export interface CheckpointSessionView {
 }
 
 export interface CheckpointDeps {
-  /** The loaded model (text or image) runs train and checkpoints restore into; null when none. */
-  current(): TrainedModel | null
+  /** The model runs train and checkpoints restore into (the session's current one); null when none. */
+  current(): HeldModel | null
+  /** The data's split encoded for `held` (Session.encodeFor). */
+  encode(held: HeldModel, settings: Settings): { train: Encoded; val: Encoded }
+  /** Validation metrics of `tuning` on `val` (Session.evaluateWith). */
+  evaluate(held: HeldModel, tuning: Tuning, val: Encoded): Promise<Metrics>
+  /** Makes `tuning` the held model's current one (Session.adopt). */
+  adopt(held: HeldModel, tuning: Tuning, val?: Encoded): void
   /** Makes the run's dataset the current one (from the dataset store or its URL); throws,
    *  naming it, when that is not possible. */
   selectDataset(ref: DatasetRef): Promise<void>
@@ -182,7 +189,7 @@ export class CheckpointHost {
           updatedAt: now,
           settings,
           dataset: datasetRef(d),
-          model: { id: m?.summary.id ?? '', url: '', title: m?.summary.title ?? '', ...(m ? { kind: m.kind } : {}) },
+          model: { id: m?.summary.id ?? '', url: '', title: m?.summary.title ?? '', ...(m ? { kind: m.family.name } : {}) },
           steps: [],
           epochs: [],
           baseline: null,
@@ -213,7 +220,7 @@ export class CheckpointHost {
       method: record.settings.method,
       settings: record.settings,
       modelId: m?.summary.id ?? record.model.id,
-      ...(m ? { modelKind: m.kind } : {}),
+      ...(m ? { modelKind: m.family.name } : {}),
       ...datasetClasses(this.s.datasetSummary),
       datasetId: record.dataset.id,
       datasetName: record.dataset.name,
@@ -267,9 +274,9 @@ export class CheckpointHost {
     const { model, tuning } = await this.install(meta, blob.weights)
     let metrics: Metrics | null = null
     try {
-      const { val } = model.encode(meta.settings)
-      model.adopt(tuning, val)
-      metrics = await model.evaluate(tuning, val)
+      const { val } = this.deps.encode(model, meta.settings)
+      this.deps.adopt(model, tuning, val)
+      metrics = await this.deps.evaluate(model, tuning, val)
     } catch (e) {
       console.warn('Restored without evaluating', e)
     }
@@ -301,7 +308,7 @@ export class CheckpointHost {
 
   /** The loaded model must be the run's base model; the run's dataset is opened when another
    *  one is current, and must still have the classes the head was trained for. */
-  private async checkCompatible(meta: CheckpointMeta): Promise<TrainedModel> {
+  private async checkCompatible(meta: CheckpointMeta): Promise<HeldModel> {
     const s = this.s
     // A tabular MLP is built for its dataset's columns: open the run's dataset first.
     if (meta.modelKind === 'tabular' && s.datasetSummary?.id !== meta.datasetId) {
@@ -311,8 +318,8 @@ export class CheckpointHost {
     const model = this.deps.current()
     if (!model) throw new Error(`Load the model checkpoint "${meta.name}" was trained from (${meta.modelId || 'its base model'}) before restoring it.`)
     const kindOf = (k: string | undefined) => (k ? `${k} model ` : 'model ')
-    if ((meta.modelId && model.summary.id !== meta.modelId) || (meta.modelKind && meta.modelKind !== model.kind)) {
-      throw new Error(`Checkpoint "${meta.name}" was trained from ${kindOf(meta.modelKind)}${meta.modelId}, but ${kindOf(model.kind)}${model.summary.id} is loaded. Load that model first.`)
+    if ((meta.modelId && model.summary.id !== meta.modelId) || (meta.modelKind && meta.modelKind !== model.family.name)) {
+      throw new Error(`Checkpoint "${meta.name}" was trained from ${kindOf(meta.modelKind)}${meta.modelId}, but ${kindOf(model.family.name)}${model.summary.id} is loaded. Load that model first.`)
     }
     if (s.datasetSummary?.id !== meta.datasetId) {
       const run = await getRun(await this.need(), meta.runId)
@@ -326,19 +333,19 @@ export class CheckpointHost {
   }
 
   /** Base weights, then a fresh Tuning for the checkpoint's settings, then its weights. */
-  private async install(meta: CheckpointMeta, weights: CheckpointBlob['weights']): Promise<{ model: TrainedModel; tuning: Tuning }> {
+  private async install(meta: CheckpointMeta, weights: CheckpointBlob['weights']): Promise<{ model: HeldModel; tuning: Tuning }> {
     const model = await this.checkCompatible(meta)
     const headBias = weights.find((w) => w.name === 'tuning/head.task.bias')
     // One output is a regression head (a classifier has at least two classes).
-    const tuning = new Tuning(model.model, meta.settings, headBias ? (headBias.shape[0] === 1 ? 'regression' : headBias.shape[0]!) : null)
+    const tuning = new Tuning(model.body, model.family.runSettings(meta.settings), headBias ? (headBias.shape[0] === 1 ? 'regression' : headBias.shape[0]!) : null)
     try {
-      if (model.base) resetWeights(model.model, model.base)
-      assignTensors(weights, stableNames(model.model, tuning.parts))
+      if (model.base) resetWeights(model.body, model.base)
+      assignTensors(weights, stableNames(model.body, tuning.parts))
     } catch (e) {
       tuning.dispose()
       throw e
     }
-    model.adopt(tuning)
+    this.deps.adopt(model, tuning)
     return { model, tuning }
   }
 

@@ -36,8 +36,9 @@ function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Resp
   const h = new HfModelHost((e) => events.push(e), {
     fetchFn,
     cache: null,
-    data: () => ({ dataset: null, summary: null, plan: () => { throw new Error('no data') } }),
-    dropOthers: () => {},
+    hold: () => {},
+    loaded: () => null,
+    adopt: () => {},
     ensureBackend: async () => {},
   })
   return { h, events }

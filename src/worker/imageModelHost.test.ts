@@ -8,7 +8,7 @@ import { TinyCnn } from '../engine/models/tinyCnn'
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import { createHandler } from './handler'
-import { describeCnnLayers } from './imageModelHost'
+import { describeCnnLayers } from '../engine/session/families/image'
 import type { FromWorker } from './protocol'
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { fakeFetch, modelFiles, tinyImageModel } from '../engine/models/testMode
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import { createHandler } from './handler'
-import { layersFitProblem, layersSummary } from './layersModels'
+import { layersFitProblem, layersSummary } from '../engine/session/families/layers'
 import type { FromWorker } from './protocol'
 
 beforeAll(async () => {

@@ -7,8 +7,8 @@ import type { SweepPoint } from '../engine/tuning/blend'
 
 export type { ExportChoice, SweepPoint }
 // The engine owns its domain types; the page gets them here, never from src/engine.
-import type { DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics } from '../engine/types'
-export type { BackendInfo, DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLimits, RunSummary, StepEvent, TaskKind, TaskMetrics }
+import type { DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLimits, ModelSummary, PlaygroundAnswer, PlaygroundInput, RunSummary, SettingsPlan, StepEvent, TaskKind, TaskMetrics, Which } from '../engine/types'
+export type { BackendInfo, DoneReason, EpochEvent, LayerSummary, Metrics, ModelInput, ModelLimits, ModelSummary, PlaygroundAnswer, PlaygroundInput, RunSummary, SettingsPlan, StepEvent, TaskKind, TaskMetrics, Which }
 import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
 import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
 import type { LmCommand, LmEvent } from './lmProtocol'
@@ -29,36 +29,6 @@ export interface DatasetSummary {
   source: string // where it came from: "sample: spam-ham", "file: mine.csv"
   details?: DatasetDetails // roles, split, lengths, storage, images (see dataProtocol.ts)
 }
-
-export interface ModelSummary {
-  id: string
-  title: string
-  description: string
-  pretrained: boolean
-  card?: Record<string, unknown>
-  layers: LayerSummary[]
-  totalParams: number
-  trainableParams: number
-  nLayers: number
-  dModel: number
-  seqLen: number
-  vocabSize: number
-  /** What the model reads, for the panel and the playground (absent: TinyGpt text). */
-  input?: ModelInput
-  /** What the model allows (methods, LoRA rank per target, context length): the page checks
-   *  settings against it as they change (settings/validate.ts). Absent for the tabular MLP,
-   *  whose method is fixed. */
-  limits?: ModelLimits
-}
-
-/** "before" = the base weights (with the run's head as it was before training), "after" = tuned. */
-export type Which = 'before' | 'after'
-
-/** What the playground sends to a model: text, or an image's RGBA pixels. */
-export type PlaygroundInput =
-  | { kind: 'text'; text: string }
-  | { kind: 'image'; width: number; height: number; rgba: Uint8ClampedArray; name: string }
-  | { kind: 'row'; values: Record<string, string> } // a table row: feature column → typed value
 
 export type ToWorker =
   | { type: 'init'; backend: BackendChoice }
@@ -92,7 +62,7 @@ export type FromWorker =
   | { type: 'dataset'; summary: DatasetSummary }
   | { type: 'model'; summary: ModelSummary }
   // trainExamples: what one epoch steps over (rows, or token windows for language modelling), when the worker knows
-  | { type: 'plan'; trainableParams: number; totalParams: number; problems: { field: string; message: string }[]; trainExamples?: number }
+  | ({ type: 'plan' } & SettingsPlan)
   | { type: 'baseline'; runId: string; metrics: Metrics; note: string; name: string } // name: the line to beat, e.g. "majority class (ham)"
   | ({ type: 'step'; runId: string } & StepEvent)
   | ({ type: 'epoch'; runId: string } & EpochEvent)
@@ -109,6 +79,4 @@ export type FromWorker =
   | CheckpointEvent // checkpoints, runs, storage, recovery (checkpointProtocol.ts)
   | LmEvent // objective data and mask preview, chat, TRL recipe, pseudo-labels (lmProtocol.ts)
   | HfEvent // Hugging Face repo sizes and memory plans, stored repos (hfProtocol.ts)
-  | { type: 'prediction'; requestId: string; which: Which; classes: { name: string; prob: number }[]; note: string; value?: { name: string; value: number } } // value: regression, in the target's units
-  | { type: 'generation'; requestId: string; which: Which; text: string; done: boolean; stopped: boolean }
-  | { type: 'playground'; requestId: string; message: string } // why a playground request gave no answer
+  | PlaygroundAnswer // prediction, generation, or why a request gave no answer (engine/types/playground.ts)

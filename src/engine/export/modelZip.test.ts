@@ -5,6 +5,7 @@ import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { BpeTokenizer } from '../data/bpeTokenizer'
 import { TinyGpt, type TinyGptConfig } from '../models/tinyGpt'
+import { serializeTinyGpt } from '../models/modelFile'
 import { Tuning } from '../train/fineTune'
 import { TunedBlend } from '../tuning/blend'
 import { disposeWeights, snapshotWeights, type WeightMap } from '../tuning/interpolate'
@@ -66,7 +67,7 @@ function facts() {
 }
 
 async function exportAndRead(run: ReturnType<typeof tuned>, choice: ExportChoice, alpha = 1) {
-  const built = await buildModelZip({ choice, alpha, model: run.model, tokenizer, baseCard: { title: 'Tiny test model' }, base: run.base, tuning: run.tuning, blend: run.blend, task: 'text-classification', classes: ['a', 'b', 'c'], facts: facts() })
+  const built = await buildModelZip({ choice, alpha, body: run.model, serialize: (card) => serializeTinyGpt(run.model, tokenizer, card), baseCard: { title: 'Tiny test model' }, base: run.base, tuning: run.tuning, blend: run.blend, task: 'text-classification', classes: ['a', 'b', 'c'], facts: facts() })
   const read = await readModelZip(built.bytes, built.fileName)
   if (read.loaded) owned.push(read.loaded.model)
   return { built, read }

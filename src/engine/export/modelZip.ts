@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { zipSync, strToU8 } from 'fflate'
-import type { BpeTokenizer } from '../data/bpeTokenizer'
 import type { Body } from '../models/body'
-import { CNN_FORMAT, checkCnnModelJson, serializeTinyCnn, type TinyCnnModelJson } from '../models/cnnFile'
-import { loadTinyGpt, serializeTinyGpt, type FetchFn, type LoadedTinyGpt, type ModelCard } from '../models/modelFile'
-import { TinyCnn } from '../models/tinyCnn'
-import { TinyGpt } from '../models/tinyGpt'
+import { CNN_FORMAT, checkCnnModelJson, type TinyCnnModelJson } from '../models/cnnFile'
+import { loadTinyGpt, type FetchFn, type LoadedTinyGpt, type ModelCard } from '../models/modelFile'
 import type { Tuning } from '../train/fineTune'
 import type { TunedBlend } from '../tuning/blend'
 import type { WeightMap } from '../tuning/interpolate'
@@ -25,8 +22,9 @@ import { fingerprintWeights, packBytes, readTuningPack, type ExportChoice, type 
 export interface ExportInput {
   choice: ExportChoice
   alpha: number // used by 'interpolated'
-  model: TinyGpt | TinyCnn
-  tokenizer: BpeTokenizer | null // null for an image model
+  body: Body
+  /** The body in its own model format (model.json and weights): its family knows which. */
+  serialize: (card: ExportCard) => Promise<{ json: unknown; weights: ArrayBuffer }>
   baseCard: ModelCard
   base: WeightMap // the pretrained body
   tuning: Tuning
@@ -44,7 +42,7 @@ export interface BuiltExport {
 }
 
 export async function buildModelZip(x: ExportInput): Promise<BuiltExport> {
-  const { model, tuning, blend, choice } = x
+  const { body: model, tuning, blend, choice } = x
   const alpha = choice === 'interpolated' ? x.alpha : 1
   if (!Number.isFinite(alpha) || alpha < 0 || alpha > 1) throw new Error(`α must be between 0 and 1, got ${x.alpha}`)
   if (choice === 'adapter' && !tuning.head && !tuning.lora && !tuning.adapters && tuning.settings.method === 'full') {
@@ -76,7 +74,7 @@ export async function buildModelZip(x: ExportInput): Promise<BuiltExport> {
     const card = makeCard(x.facts, choice, alpha, names, x.baseCard)
     if (choice !== 'adapter') {
       progress(2, 'Writing the model weights')
-      const { json, weights } = await withMergedLora(model, tuning, () => serializeModel(model, x.tokenizer, card))
+      const { json, weights } = await withMergedLora(model, tuning, () => x.serialize(card))
       files['model.json'] = strToU8(JSON.stringify(json))
       files['weights.bin'] = [new Uint8Array(weights), { level: 0 }] // float32 barely compresses
     }
@@ -103,12 +101,6 @@ export async function buildModelZip(x: ExportInput): Promise<BuiltExport> {
   } finally {
     if (blend.alpha !== before) blend.apply(before)
   }
-}
-
-function serializeModel(model: TinyGpt | TinyCnn, tokenizer: BpeTokenizer | null, card: ExportCard): Promise<{ json: unknown; weights: ArrayBuffer }> {
-  if (model instanceof TinyCnn) return serializeTinyCnn(model, card)
-  if (!tokenizer) throw new Error('A text model is exported with its tokenizer, and none was given.')
-  return serializeTinyGpt(model, tokenizer, card)
 }
 
 /** Runs `fn` with the LoRA update folded into the kernels, then puts the kernels back bit for bit. */

@@ -38,3 +38,34 @@ export interface ModelLimits {
   loraTargetsChosen: boolean
   maxSeqLen?: number // longest sequence the model's position table covers (text models)
 }
+
+/** A model as the page shows it: its card, layers, sizes, what it reads and what it allows. */
+export interface ModelSummary {
+  id: string
+  title: string
+  description: string
+  pretrained: boolean
+  card?: Record<string, unknown>
+  layers: LayerSummary[]
+  totalParams: number
+  trainableParams: number
+  nLayers: number
+  dModel: number
+  seqLen: number
+  vocabSize: number
+  /** What the model reads, for the panel and the playground (absent: TinyGpt text). */
+  input?: ModelInput
+  /** What the model allows (methods, LoRA rank per target, context length): the page checks
+   *  settings against it as they change (settings/validate.ts). Absent for the tabular MLP,
+   *  whose method is fixed. */
+  limits?: ModelLimits
+}
+
+/** The parameter counts and refusals for a set of settings, before anything trains. */
+export interface SettingsPlan {
+  trainableParams: number
+  totalParams: number
+  problems: { field: string; message: string }[]
+  /** What one epoch steps over (rows, or token windows for language modelling), when known. */
+  trainExamples?: number
+}

@@ -1,11 +1,11 @@
-import { classifyText, generateText, headOutput, withWeights, type Decoder } from '../engine/infer/playground'
-import type { TargetScale } from '../engine/data/numericEncode'
-import type { TinyGpt } from '../engine/models/tinyGpt'
-import { Tuning } from '../engine/train/fineTune'
-import type { WeightMap } from '../engine/tuning/interpolate'
-import type { FromWorker, ToWorker, Which } from './protocol'
+import { classifyText, generateText, headOutput, withWeights, type Decoder } from '../../infer/playground'
+import type { TargetScale } from '../../data/numericEncode'
+import type { TinyGpt } from '../../models/tinyGpt'
+import { Tuning } from '../../train/fineTune'
+import type { WeightMap } from '../../tuning/interpolate'
+import type { PlaygroundAnswer, Which } from '../../types/playground'
 
-/** The handler's playground commands: they read the session, never change what it holds
+/** The text model's playground: it reads the session, never changes what it holds
  *  (the tuned weights are put back after every "before"). */
 export interface PlaygroundSession {
   model: TinyGpt
@@ -17,10 +17,19 @@ export interface PlaygroundSession {
   seqLen: number
 }
 
-type Post = (e: FromWorker) => void
+type Post = (e: PlaygroundAnswer) => void
 
-export async function predictText(s: PlaygroundSession, msg: Extract<ToWorker, { type: 'predict' }>, text: string, post: Post): Promise<void> {
-  const { requestId } = msg
+/** A generate request's words (the protocol's `generate` command carries them). */
+export interface GenerateRequest {
+  requestId: string
+  prompt: string
+  maxTokens: number
+  temperature: number
+  topK: number
+  seed: number
+}
+
+export async function predictText(s: PlaygroundSession, requestId: string, text: string, post: Post): Promise<void> {
   const { tuning, classes } = s
   if (tuning?.head?.spec.kind === 'regression' && s.scale) return predictNumber(s, tuning, s.scale, requestId, text, post)
   if (!tuning?.head || !classes) {
@@ -55,7 +64,7 @@ async function predictNumber(s: PlaygroundSession, tuning: Tuning, scale: Target
   post({ type: 'prediction', requestId, which: 'after', classes: [], value: value(after), note: `after fine-tuning (${tuning.settings.method})` })
 }
 
-export async function generate(s: PlaygroundSession, msg: Extract<ToWorker, { type: 'generate' }>, post: Post, shouldStop: () => boolean): Promise<void> {
+export async function generate(s: PlaygroundSession, msg: GenerateRequest, post: Post, shouldStop: () => boolean): Promise<void> {
   const { requestId } = msg
   const opts = { maxTokens: msg.maxTokens, temperature: msg.temperature, topK: msg.topK, seed: msg.seed, shouldStop }
   const runOne = async (which: Which, hooks: Tuning['hooks']) => {

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BpeTokenizer } from '../engine/data/bpeTokenizer'
-import { classifyText, generateText } from '../engine/infer/playground'
-import { TinyGpt } from '../engine/models/tinyGpt'
-import { Tuning } from '../engine/train/fineTune'
-import { disposeWeights, snapshotWeights } from '../engine/tuning/interpolate'
-import { DEFAULTS } from '../settings/schema'
-import { generate, predictText, type PlaygroundSession } from './playground'
-import type { FromWorker } from './protocol'
+import { BpeTokenizer } from '../../data/bpeTokenizer'
+import { classifyText, generateText } from '../../infer/playground'
+import { TinyGpt } from '../../models/tinyGpt'
+import { Tuning } from '../../train/fineTune'
+import { disposeWeights, snapshotWeights } from '../../tuning/interpolate'
+import { DEFAULTS } from '../../../settings/schema'
+import { generate, predictText, type PlaygroundSession } from './textPlayground'
+import type { PlaygroundAnswer as FromWorker } from '../../types/playground'
 
 const text = 'the cat sat on the mat. the dog sat on the log. a cat and a dog sat. '.repeat(4)
 
@@ -37,7 +37,7 @@ describe('playground commands', () => {
     const { s, model, tokenizer, base, tuning } = setup(false)
     const tunedBefore = await values(model)
     const events: FromWorker[] = []
-    await generate(s, { type: 'generate', requestId: 'r', prompt: 'the cat', maxTokens: 8, temperature: 0, topK: 0, seed: 1 }, (e) => events.push(e), () => false)
+    await generate(s, { requestId: 'r', prompt: 'the cat', maxTokens: 8, temperature: 0, topK: 0, seed: 1 }, (e) => events.push(e), () => false)
     const gens = events.filter((e): e is Extract<FromWorker, { type: 'generation' }> => e.type === 'generation')
     const final = (w: string) => gens.find((e) => e.which === w && e.done)!
     expect(gens.filter((e) => !e.done).length).toBeGreaterThan(1) // streamed, not one lump
@@ -62,7 +62,7 @@ describe('playground commands', () => {
     const { s, model, base, tuning } = setup(false)
     const events: FromWorker[] = []
     let calls = 0
-    await generate(s, { type: 'generate', requestId: 'r', prompt: 'the', maxTokens: 50, temperature: 1, topK: 10, seed: 2 }, (e) => events.push(e), () => ++calls > 3)
+    await generate(s, { requestId: 'r', prompt: 'the', maxTokens: 50, temperature: 1, topK: 10, seed: 2 }, (e) => events.push(e), () => ++calls > 3)
     const done = events.find((e) => e.type === 'generation' && e.done)
     expect(done).toMatchObject({ which: 'before', stopped: true })
     expect(events.some((e) => e.type === 'generation' && e.which === 'after')).toBe(false)
@@ -75,7 +75,7 @@ describe('playground commands', () => {
   it('predict gives named probabilities that sum to 1: before = base body + the untrained head, after = tuned', async () => {
     const { s, model, tokenizer, base, tuning, settings } = setup(true)
     const events: FromWorker[] = []
-    await predictText(s, { type: 'predict', requestId: 'p', input: { kind: 'text', text: 'the dog sat' } }, 'the dog sat', (e) => events.push(e))
+    await predictText(s, 'p', 'the dog sat', (e) => events.push(e))
     const preds = events.filter((e): e is Extract<FromWorker, { type: 'prediction' }> => e.type === 'prediction')
     expect(preds.map((p) => p.which)).toEqual(['before', 'after'])
     for (const p of preds) {
@@ -99,7 +99,7 @@ describe('playground commands', () => {
   it('predict without a classification run explains what to do', async () => {
     const { s, model, base, tuning } = setup(false)
     const events: FromWorker[] = []
-    await predictText(s, { type: 'predict', requestId: 'p', input: { kind: 'text', text: 'x' } }, 'x', (e) => events.push(e))
+    await predictText(s, 'p', 'x', (e) => events.push(e))
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({ type: 'playground' })
     expect((events[0] as { message: string }).message).toMatch(/train on a text-classification dataset/)

@@ -1,0 +1,286 @@
+/** A Hugging Face checkpoint (GPT-2, Llama, BERT, DistilBERT) through the HfBody adapter: reads
+ *  text datasets as the built-in LM does (its own tokenizer), refuses runs its memory plan
+ *  says will not fit this device (naming settings that fit), generates with its generation
+ *  config, and exports what the Hugging Face tools load: a PEFT LoRA adapter, or the merged
+ *  model as model.safetensors + config.json + tokenizer files. Loading it from the Hub or from
+ *  files stays in the worker (worker/hfModelHost.ts), which hands the session `holdHf(…)`. */
+import * as tf from '@tensorflow/tfjs'
+import { strToU8, zipSync } from 'fflate'
+import { formatBytes } from '../../../format/format'
+import { HfBody, hfTokenizerLike } from '../../bodies/hfBody'
+import { expectedWeights, type HfConfig } from '../../hf/config'
+import { generateText } from '../../hf/generate'
+import { writeHfCheckpoint, type HfBundle } from '../../hf/hfLoad'
+import type { HfTokenizer } from '../../hf/hfTokenizer'
+import { memoryPlan, settingsThatFit, type PlanInput, type PlanMethod } from '../../hf/memoryPlan'
+import { writePeftAdapter, type LoraFactors } from '../../hf/peftAdapter'
+import type { TokenizerLike } from '../../data/textBatches'
+import { modelLimits } from '../../models/limits'
+import type { TinyGpt } from '../../models/tinyGpt'
+import { zeroShotClassify } from '../../train/zeroShot'
+import { snapshotWeights } from '../../tuning/interpolate'
+import type { LayerSummary, ModelSummary } from '../../types/model'
+import type { Settings } from '../../../settings/types'
+import type { HeldModel, ModelFamily } from '../family'
+import { encodeText, textPlanShape } from './text'
+
+export interface HeldHf extends HeldModel {
+  readonly body: HfBody
+  readonly tokenizer: HfTokenizer
+  readonly tok: TokenizerLike & { decode(ids: number[]): string }
+  readonly bundle: Pick<HfBundle, 'model' | 'tokenizer' | 'generation' | 'configText'>
+  /** tokenizer.json etc. as loaded, for the merged export. */
+  readonly tokenizerFiles: Map<string, Uint8Array>
+  /** Where it came from, for PEFT's base_model_name_or_path. */
+  readonly baseName: string
+}
+
+/** What training may use on this device: half its memory (navigator.deviceMemory, 4 GB when
+ *  unknown), at most 3 GiB: a WebAssembly heap addresses 4 GB, and the backend's own copies
+ *  (transposed operands, kernels' scratch) live there too — the bench's GPT-2-124M full
+ *  fine-tuning, planned at 3.37 GB, ran out of it. */
+export function trainingBudget(deviceMemoryGb?: number): number {
+  const gb = deviceMemoryGb ?? (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory ?? 4
+  return Math.min((gb * 2 ** 30) / 2, 3 * 2 ** 30)
+}
+
+/** A loaded checkpoint as the session holds it; its weights are the base every run starts from. */
+export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFiles: Map<string, Uint8Array>, files: string[], title: string, id: string, where: string): HeldHf {
+  const body = new HfBody(bundle.model, bundle.tokenizer)
+  const cfg = bundle.config
+  const summary: ModelSummary = {
+    id,
+    title,
+    description: `A ${cfg.modelType} model (${formatCount(body.parameterCount())} parameters, ${formatBytes(bundle.weightBytes)} of weights) ${where}. ${body.isEncoder ? 'An encoder: it fine-tunes for classification and regression, reading the [CLS] token.' : 'A decoder: it fine-tunes on plain text (language modelling) and for classification.'}`,
+    pretrained: true,
+    card: { source: 'huggingface', modelType: cfg.modelType, title, files: [...files].sort() },
+    layers: describeHf(body, new Set(Array.from({ length: body.config.nLayers + 2 }, (_, i) => i - 1))),
+    totalParams: body.parameterCount(),
+    trainableParams: body.parameterCount(),
+    nLayers: body.config.nLayers,
+    dModel: body.config.dModel,
+    seqLen: body.config.seqLen,
+    vocabSize: body.config.vocabSize,
+    limits: modelLimits(body),
+  }
+  return {
+    family: hfFamily as ModelFamily,
+    body,
+    tokenizer: bundle.tokenizer,
+    tok: hfTokenizerLike(bundle.tokenizer),
+    bundle,
+    tokenizerFiles,
+    baseName: title,
+    summary,
+    card: summary.card ?? {},
+    base: snapshotWeights(body.params),
+    tuning: null,
+    lastValidation: null,
+  }
+}
+
+/** The run's memory plan against this device; words with settings that fit, or null. */
+function memoryProblem(held: HeldHf, settings: Settings, task: 'lm' | 'classify'): string | null {
+  const cfg = held.body.model.hf
+  const method = planMethodOf(settings.method)
+  const input: PlanInput = { ...planInput(cfg, method, settings.batchSize, Math.min(settings.seqLen, held.body.config.seqLen)), task, ...(method === 'lora' ? { loraRank: settings.loraRank } : {}) }
+  const need = memoryPlan(cfg, input).totalBytes
+  const budget = trainingBudget()
+  if (need <= budget) return null
+  const fits = settingsThatFit(cfg, input, budget)
+  return `This run needs about ${formatBytes(need)} (weights, gradients, optimizer state and activations) but this device allows about ${formatBytes(budget)}. ${fits.length ? `These would fit: ${fits.map((f) => `${f.change} (${formatBytes(f.totalBytes)})`).join('; ')}.` : 'Choose LoRA, a smaller batch or a shorter sequence.'}`
+}
+
+/** Runs `fn` with these weights (by name) in place of the model's, then puts them back. */
+async function withWeights<T>(body: HfBody, weights: ReadonlyMap<string, tf.Tensor>, fn: () => Promise<T>): Promise<T> {
+  const saved = new Map<string, tf.Tensor>()
+  for (const [name, w] of weights) {
+    const v = body.get(name)
+    saved.set(name, tf.keep(v.clone()))
+    v.assign(w)
+  }
+  try {
+    return await fn()
+  } finally {
+    for (const [name, w] of saved) {
+      body.get(name).assign(w)
+      w.dispose()
+    }
+  }
+}
+
+export const hfFamily: ModelFamily<HeldHf> = {
+  name: 'text',
+  examples: 'examples',
+  fitProblem: () => null,
+  runSettings: (s) => s,
+  planShape: (held, settings, data) => ({ ...textPlanShape(settings, data, 'language-modelling'), trainSize: Number.MAX_SAFE_INTEGER }),
+  checkContext: (held) => ({ maxSeqLen: held.body.config.seqLen, limits: modelLimits(held.body) }),
+  extraProblems(held, settings, data) {
+    const memory = memoryProblem(held, settings, (data.facts?.task ?? 'language-modelling') === 'language-modelling' ? 'lm' : 'classify')
+    return memory ? [{ field: 'batchSize', message: memory }] : []
+  },
+  beforeRun(held, settings) {
+    // LoRA and head-only leave the base kernels frozen: no gradient copies of them (HfBody).
+    held.body.frozenBase = settings.method === 'lora' || settings.method === 'head'
+  },
+  describe: (held, trainable) => describeHf(held.body, trainable),
+  encode: (held, settings, data) => encodeText(held.tok, held.body.config.seqLen, settings, data),
+  async zeroShot(held, val, progress) {
+    // A decoder's own guess before any training, scoring each class name after the text (as
+    // for the built-in LM); encoders have no LM head to ask.
+    if (held.body.isEncoder || val.kind !== 'classification' || val.tasks) return null
+    progress('Scoring each class name with the pretrained model (zero-shot baseline)')
+    return { metrics: (await zeroShotClassify(held.body as unknown as TinyGpt, held.tok, val)).metrics }
+  },
+  endNote: () => '',
+  async predict(held, requestId, input, answer) {
+    answer({ type: 'playground', requestId, message: `${held.summary.title}: the playground generates text with Hugging Face models; class probabilities ${input.kind === 'text' ? 'for typed text are' : 'are'} not offered for them yet.` })
+  },
+  async generate(c, msg, answer, shouldStop) {
+    const { requestId } = msg
+    if (c.body.isEncoder) {
+      answer({ type: 'playground', requestId, message: `${c.summary.title} is an encoder (${c.body.model.hf.modelType}): it classifies text but does not write it. Load a GPT-2 or Llama model to generate text.` })
+      return
+    }
+    const bundle = c.bundle
+    const overrides = { maxNewTokens: msg.maxTokens, doSample: msg.temperature > 0, temperature: msg.temperature, topK: msg.topK, seed: msg.seed, onToken: () => !shouldStop() }
+    const runOne = async (which: 'before' | 'after') => {
+      const r = await generateText(bundle, msg.prompt, overrides)
+      // the prompt and its continuation, as the playground shows them
+      const text = c.tokenizer.decode([...r.promptIds, ...r.ids], { skipSpecialTokens: true })
+      answer({ type: 'generation', requestId, which, text, done: true, stopped: r.stoppedBy === 'stopped' })
+      return r.stoppedBy === 'stopped'
+    }
+    const tuning = c.tuning && !c.tuning.head ? c.tuning : null
+    // "before": the pretrained weights; "after": the run's (LoRA merged for the while)
+    const stopped = c.base && tuning && !tuning.lora ? await withWeights(c.body, c.base, () => runOne('before')) : await runOne('before')
+    if (stopped) return
+    if (!tuning) {
+      answer({ type: 'playground', requestId, message: 'No language-model run yet: train on a plain-text dataset to compare with the fine-tuned model.' })
+      return
+    }
+    if (!tuning.lora) {
+      await runOne('after')
+      return
+    }
+    const merged = tuning.lora.mergedKernels(c.body)
+    await withWeights(c.body, merged, () => runOne('after'))
+    for (const w of merged.values()) w.dispose()
+  },
+  /** 'adapter': a PEFT LoRA adapter; 'merged' and 'interpolated' (at α): the model with LoRA
+   *  merged, as model.safetensors + config.json + the tokenizer files. Both as a .zip. */
+  async export(c, r) {
+    const { choice } = r
+    const tuning = c.tuning
+    const slug = c.baseName.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'model'
+    const step = (done: number, label: string) => r.onProgress(done, 3, label)
+    if (choice === 'adapter') {
+      if (!tuning?.lora) throw new Error('A PEFT adapter holds LoRA weights: train with the LoRA method (or choose "Merged model" to download the whole fine-tuned model).')
+      step(1, 'Reading the LoRA weights')
+      const factors: LoraFactors[] = []
+      const byName = new Map(tuning.lora.params.map((p) => [p.name, p.variable] as const))
+      for (const layer of tuning.lora.layers) {
+        const a = byName.get(`${layer}.lora_A`)!
+        const b = byName.get(`${layer}.lora_B`)!
+        factors.push({ layer, nIn: a.shape[0]!, nOut: b.shape[1]!, a: (await a.data()) as Float32Array, b: (await b.data()) as Float32Array })
+      }
+      const s = tuning.settings
+      const targetModules = peftTargets(tuning.lora.layers, c.body.model.linearLayers)
+      const out = writePeftAdapter(c.body.model.hf.modelType, factors, { rank: s.loraRank, alpha: s.loraAlpha, dropout: s.loraDropout, baseModel: c.baseName, taskType: c.body.isEncoder ? 'FEATURE_EXTRACTION' : 'CAUSAL_LM', targetModules })
+      step(2, 'Writing adapter_model.safetensors')
+      const zip = zipSync({ 'adapter_config.json': strToU8(out.configText), 'adapter_model.safetensors': out.safetensors, 'README.md': strToU8(adapterReadme(c.baseName, out.config)) })
+      step(3, 'Done')
+      return { fileName: `${slug}-peft-lora.zip`, bytes: zip }
+    }
+    const blend = choice === 'interpolated' ? r.blend() : null // θ(α) before merging
+    const before = blend?.alpha ?? 1
+    blend?.apply(r.alpha)
+    let weights: Uint8Array
+    try {
+      step(1, 'Merging the fine-tuned weights')
+      const merged = tuning?.lora ? tuning.lora.mergedKernels(c.body) : new Map<string, tf.Tensor2D>()
+      weights = await withWeights(c.body, merged, () => writeHfCheckpoint(c.body.model))
+      for (const w of merged.values()) w.dispose()
+    } finally {
+      blend?.apply(before)
+    }
+    step(2, 'Writing model.safetensors')
+    const files: Record<string, Uint8Array> = { 'config.json': strToU8(mergedConfig(c.bundle.configText, c.body.model.hf)), 'model.safetensors': weights }
+    for (const [name, b] of c.tokenizerFiles) files[name] = b
+    step(3, 'Done')
+    return { fileName: `${slug}-merged.zip`, bytes: zipSync(files) }
+  },
+  packTask: () => null,
+  classesOnly: () => null,
+}
+
+/** PEFT's target_modules for these adapted layers: PEFT adapts every module whose path ends
+ *  with a listed name, so a name is widened with its parent ("attn.c_proj") until it matches
+ *  only adapted layers of the model. */
+export function peftTargets(adapted: readonly string[], all: readonly string[]): string[] {
+  const chosen = new Set(adapted)
+  const out = new Set<string>()
+  for (const layer of adapted) {
+    const parts = layer.split('.')
+    let name = parts.at(-1)!
+    for (let k = 2; k <= parts.length; k++) {
+      const n = name
+      if (all.every((l) => chosen.has(l) || !(l === n || l.endsWith(`.${n}`)))) break
+      name = parts.slice(-k).join('.')
+    }
+    out.add(name)
+  }
+  return [...out].sort()
+}
+
+
+
+export function planMethodOf(m: Settings['method']): PlanMethod {
+  return m === 'lora' || m === 'head' || m === 'freeze' ? m : 'full'
+}
+
+export function planInput(cfg: HfConfig, method: PlanMethod, batch: number, seq: number): PlanInput {
+  const decoder = cfg.modelType === 'gpt2' || cfg.modelType === 'llama'
+  return { method, batch, seq, task: decoder ? 'lm' : 'classify', labels: 2, ...(method === 'lora' ? { loraRank: 8 } : {}), ...(method === 'freeze' ? { frozenBlocks: Math.floor(layersOf(cfg) / 2) } : {}) }
+}
+
+function layersOf(cfg: HfConfig): number {
+  return cfg.modelType === 'gpt2' ? cfg.nLayer : cfg.numLayers
+}
+
+export function paramCount(cfg: HfConfig): number {
+  let n = 0
+  for (const shape of expectedWeights(cfg).values()) n += shape.reduce((a, b) => a * b, 1)
+  return n
+}
+
+export function formatCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : String(n)
+}
+
+/** config.json for the merged checkpoint: the original, with the architecture the weights
+ *  are saved as (hfCheckpointTensors writes the *LMHeadModel / *Model layout). */
+function mergedConfig(configText: string, cfg: HfConfig): string {
+  const o = JSON.parse(configText) as Record<string, unknown>
+  const arch = { gpt2: 'GPT2LMHeadModel', llama: 'LlamaForCausalLM', bert: 'BertModel', distilbert: 'DistilBertModel' }[cfg.modelType]
+  return JSON.stringify({ ...o, architectures: [arch] }, null, 2) + '\n'
+}
+
+function adapterReadme(base: string, config: Record<string, unknown>): string {
+  return `# PEFT LoRA adapter for ${base}\n\nFine-tuned in the browser studio. Load it with Hugging Face PEFT:\n\n\`\`\`python\nfrom transformers import AutoModelForCausalLM\nfrom peft import PeftModel\nbase = AutoModelForCausalLM.from_pretrained("${base}")\nmodel = PeftModel.from_pretrained(base, "path/to/this/folder")\n\`\`\`\n\nr = ${String(config.r)}, lora_alpha = ${String(config.lora_alpha)}, target_modules = ${JSON.stringify(config.target_modules)}.\n`
+}
+
+/** One row per module for the layers table. */
+export function describeHf(body: HfBody, trainable: Set<number>): LayerSummary[] {
+  const rows = new Map<string, LayerSummary>()
+  for (const p of body.params) {
+    const kind = p.layer.slice(p.layer.lastIndexOf('.') + 1)
+    const row = rows.get(p.layer) ?? { name: p.layer, type: kind, block: p.block, outputShape: p.name.endsWith('.kernel') ? `[B, T, ${p.variable.shape[1]}]` : `[B, T, ${body.config.dModel}]`, params: 0, trainable: trainable.has(p.block) }
+    row.params += p.variable.size
+    rows.set(p.layer, row)
+  }
+  return [...rows.values()]
+}
+
+
