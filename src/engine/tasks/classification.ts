@@ -12,6 +12,7 @@ import { pct, type Task } from './task'
 
 export const classification: Task = {
   name: 'classification',
+  reads: (set) => labelsOf(set) !== null,
   hasAccuracy: true,
   loss(model, tuning, batch, cache, s, training, seed) {
     return softmaxCrossEntropy(headLogits(model, tuning, batch, cache, s, training, seed), batch.labels!, training ? s.labelSmoothing : 0)

@@ -1,7 +1,7 @@
-/** Every task a run can train, and which one the encoded data asks for. This is the one
- *  place that looks at what the data predicts; the loop asks the module it returns. */
+/** Every task a run can train, and which one the encoded data asks for: each module says what
+ *  it reads (`Task.reads`), the first that reads the data trains it. The loop asks the module
+ *  this returns and never which task it runs. A new task is its module plus one line in TASKS. */
 import type { Encoded } from '../train/encoded'
-import { labelsOf, tasksOf, valuesOf } from '../train/encoded'
 import type { Tuning } from '../train/fineTune'
 import { classification } from './classification'
 import { dpoTask } from './dpoTask'
@@ -10,17 +10,33 @@ import { languageModelling } from './languageModelling'
 import { multitask } from './multitask'
 import { regression } from './regression'
 import type { Task } from './task'
+import type { PairsEncoded } from './lmEncoded'
 
 export type { Task }
 export { classification, dpoTask, languageModelling, multitask, regression, sft }
 
-/** The task `set` is encoded for (with several label columns, multitask when the run built
- *  one head per column). */
+/** A task module, or one made per set when its parameters travel with the data (DPO's β). */
+type TaskEntry = Task | { reads: Task['reads']; make(set: Encoded): Task }
+
+/** DPO's β and SFT-term weight travel with the pairs, so its module is made for the set. */
+const dpoPairs: TaskEntry = { reads: (set) => set.kind === 'pairs', make: (set) => dpoTask(set as PairsEncoded) }
+
+// In order: several label columns before one (multitask when the run built one head per column).
+const TASKS: TaskEntry[] = [sft, dpoPairs, multitask, regression, classification, languageModelling]
+
+/** The task `set` is encoded for. */
 export function taskFor(set: Encoded, tuning: Pick<Tuning, 'multi'>): Task {
-  if (set.kind === 'sft') return sft
-  if (set.kind === 'pairs') return dpoTask(set)
-  if (tuning.multi && tasksOf(set)) return multitask
-  if (valuesOf(set)) return regression
-  if (labelsOf(set)) return classification
-  return languageModelling
+  const entry = TASKS.find((t) => t.reads(set, tuning))
+  if (!entry) throw new Error(`No training task reads ${set.kind} data.`)
+  return 'make' in entry ? entry.make(set) : entry
+}
+
+/** Adds a task ahead of the built-in ones (it trains what it reads from now on); returns the
+ *  function that removes it again. */
+export function registerTask(task: Task): () => void {
+  TASKS.unshift(task)
+  return () => {
+    const i = TASKS.indexOf(task)
+    if (i >= 0) TASKS.splice(i, 1)
+  }
 }

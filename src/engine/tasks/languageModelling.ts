@@ -19,6 +19,7 @@ function lmLogits(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Se
 
 export const languageModelling: Task = {
   name: 'language-modelling',
+  reads: (set) => set.kind === 'lm',
   hasAccuracy: false,
   loss(model, tuning, batch, cache, s, training, seed) {
     return maskedTokenCrossEntropy(lmLogits(model, tuning, batch, cache, s, training, seed), batch.targets!, batch.mask!)

@@ -13,6 +13,7 @@ import type { Task } from './task'
 
 export const multitask: Task = {
   name: 'multitask',
+  reads: (set, tuning) => tuning.multi !== null && tasksOf(set) !== null,
   hasAccuracy: true,
   loss(model, tuning, batch, cache, s, training, seed) {
     const multi = tuning.multi!

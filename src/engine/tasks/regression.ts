@@ -10,6 +10,7 @@ import { fmtNum, type Task } from './task'
 
 export const regression: Task = {
   name: 'regression',
+  reads: (set) => valuesOf(set) !== null,
   hasAccuracy: false,
   loss(model, tuning, batch, cache, s, training, seed) {
     return headLoss('regression', headLogits(model, tuning, batch, cache, s, training, seed), batch.values!)

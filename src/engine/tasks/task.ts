@@ -6,7 +6,8 @@
  * encoded data once.
  *
  * A new task is one module here plus one line in `tasks/index.ts` (and, when it reads new
- * targets, their encoding in engine/train/encoded.ts).
+ * targets, their encoding in engine/train/encoded.ts). `registerTask` adds one at run time
+ * (tests do: session.test.ts trains a task defined in the test file).
  */
 import type * as tf from '@tensorflow/tfjs'
 import type { Settings } from '../../settings/types'
@@ -38,7 +39,11 @@ export interface BaselineInput {
 }
 
 export interface Task {
-  readonly name: 'classification' | 'multitask' | 'regression' | 'language-modelling' | 'sft' | 'dpo'
+  /** For messages and tests ('classification', 'regression', …). */
+  readonly name: string
+  /** Whether this task trains on `set` (what the encoded data predicts); the first task in
+   *  the registry (tasks/index.ts) that reads a set trains it. */
+  reads(set: Encoded, tuning: Pick<Tuning, 'multi'>): boolean
   /** Whether validation accuracy exists (the "val_acc" monitor watches it). */
   readonly hasAccuracy: boolean
   /** The training loss of one batch (inside the gradient). */
