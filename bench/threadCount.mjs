@@ -6,7 +6,7 @@
 // (bench/page/stepsWorker.ts), differing only in the wasm build and XNNPACK's thread count:
 //   `?threads=1`  tfjs' single-threaded SIMD build (what a page without cross-origin isolation gets)
 //   `?pool=N`     the threaded SIMD build with N threads: the calling worker plus N - 1 pthreads
-//                 (pthreadpool_create(N); the studio asks for N = cores, src/worker/backendHost.ts)
+//                 (pthreadpool_create(N); the studio asks for N = cores, src/worker/backendEnvironment.ts)
 // All pages are opened and warmed up first (V8 compiles hot wasm functions with its optimising
 // tier in the background, and a cold page measures the compiler). Then rounds: in each round
 // every page in turn (the order rotates from round to round) measures square matmuls of each

@@ -5,7 +5,7 @@
 // 1. Full fine-tuning of both built-in models on wasm, in the training workers of two bench
 //    pages (bench/page/stepsWorker.ts, set up as the app's worker) that differ only in
 //    threads: `?threads=1` (the single-threaded SIMD build the studio ran until 2026-12-06)
-//    and the default (the app's worker's count, wasmThreadsFor in src/worker/backendHost.ts). Runs alternate
+//    and the default (the app's worker's count, wasmThreadsFor in src/worker/backendEnvironment.ts). Runs alternate
 //    1, N, 1, N, …, 1, and each N-thread run is divided by the 1-thread runs on either side
 //    (bench/page/stats.ts): the speed-up with its 90 % interval. Also the all-core matmul
 //    rate, for the issue's target "training at ≥ 50 % of it".

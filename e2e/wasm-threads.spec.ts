@@ -3,7 +3,7 @@ import { expect, smallSpamHam, test } from './fixtures'
 // The built app's training worker runs tfjs' WebAssembly backend on several threads: its pthreads
 // start from the bundled app (wasmThreads.plugin.ts) and XNNPACK gets the threads wasmThreadsFor
 // chooses: 2 on a 2-core machine, one fewer than the cores above that
-// (src/worker/backendHost.ts). The count is read from the running backend itself, not from
+// (src/worker/backendEnvironment.ts). The count is read from the running backend itself, not from
 // what the page says.
 test('WebAssembly trains in the worker on at least two threads, and the badge says how many', async ({ studio, page }) => {
   const cores = await page.evaluate(() => navigator.hardwareConcurrency)

@@ -1,13 +1,13 @@
 /// <reference lib="webworker" />
 /** The bench's training in a dedicated worker, set up as the app's worker is
- *  (src/worker/backendHost.ts): there the wasm threads' waits block, where on a page's main
+ *  (src/worker/backendEnvironment.ts): there the wasm threads' waits block, where on a page's main
  *  thread Emscripten has to spin. bench/threads.mjs times threads here. */
 import * as tf from '@tensorflow/tfjs'
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 import plainWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import simdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import threadedWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
-import { startWasmWithThreads, wasmThreadsFor } from '../../src/worker/backendHost'
+import { startWasmWithThreads, wasmThreadsFor } from '../../src/worker/backendEnvironment'
 import { matmulFlops } from './flops'
 import { useOneHotEmbedding } from './oneHotEmbedding'
 import { benchSteps, type StepsArgs } from './steps'

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chooseBackend, compareSelfTest, gradientSelfTest, selfTestInputs, selfTestReference, SELF_TEST_TOLERANCE, type BackendHost } from './backend'
+import { chooseBackend, compareSelfTest, gradientSelfTest, selfTestInputs, selfTestReference, SELF_TEST_TOLERANCE, type BackendEnvironment } from './backend'
 
 // The start-up self-test decides whether a backend may train. Its expected values come from
 // plain loops (selfTestReference); here they are checked against a one-unit network worked by
@@ -94,7 +94,7 @@ describe('the self-test decision', () => {
     await tf.setBackend('webgpu')
     expect((await gradientSelfTest()).maxError).toBe(1)
     // Chosen in settings: WebGPU fails, WebAssembly is next and passes.
-    const host: BackendHost = { loadBackend: async () => {} }
+    const host: BackendEnvironment = { loadBackend: async () => {} }
     const info = await chooseBackend('webgpu', host)
     expect(info.name).toBe('wasm')
     expect(tf.getBackend()).toBe('wasm')
@@ -106,7 +106,7 @@ describe('the self-test decision', () => {
 
   it('a real GPU adapter whose backend computes garbage loses to the next backend, automatically', async () => {
     registerZeroReadBackend('webgpu')
-    const host: BackendHost = { gpu: { requestAdapter: async () => ({ info: { vendor: 'nvidia', architecture: 'ampere' } }) }, loadBackend: async () => {} }
+    const host: BackendEnvironment = { gpu: { requestAdapter: async () => ({ info: { vendor: 'nvidia', architecture: 'ampere' } }) }, loadBackend: async () => {} }
     const info = await chooseBackend('auto', host)
     expect(info.name).toBe('wasm')
     expect(info.selfTestFailed?.map((f) => f.name)).toEqual(['webgpu'])

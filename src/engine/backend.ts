@@ -16,8 +16,9 @@ export interface BackendInfo {
   selfTestFailed?: { name: BackendName; maxError: number }[]
 }
 
-/** What the host offers; the worker entry fills it so this module never touches globals. */
-export interface BackendHost {
+/** What the environment offers (GPU adapter, backend loaders, clock, thread count); the worker
+ *  entry fills it so this module never touches globals. */
+export interface BackendEnvironment {
   gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } | undefined
   /** Registers tfjs-backend-webgpu / -wasm on demand (dynamic imports live in the worker). */
   loadBackend?: (name: 'webgpu' | 'wasm') => Promise<void>
@@ -45,9 +46,9 @@ function describeAdapter(a: GpuAdapterLike): string {
   return [i.vendor, i.architecture, i.description].filter((s) => s).join(' / ') || 'unknown adapter'
 }
 
-async function trySet(name: BackendName, host: BackendHost): Promise<boolean> {
+async function trySet(name: BackendName, env: BackendEnvironment): Promise<boolean> {
   try {
-    if ((name === 'webgpu' || name === 'wasm') && host.loadBackend) await host.loadBackend(name)
+    if ((name === 'webgpu' || name === 'wasm') && env.loadBackend) await env.loadBackend(name)
     if (!tf.findBackendFactory(name)) return false
     return await tf.setBackend(name)
   } catch {
@@ -191,12 +192,12 @@ function selfTestWords(failed: { name: BackendName; maxError: number }[], now: B
  * the candidates are measured with a short matmul probe and the fastest is kept, because
  * on a CPU-only machine WebGPU-on-SwiftShader is the slowest of all (field notes).
  */
-export async function chooseBackend(pref: BackendChoice, host: BackendHost = {}): Promise<BackendInfo> {
-  const now = host.now ?? (() => performance.now())
+export async function chooseBackend(pref: BackendChoice, env: BackendEnvironment = {}): Promise<BackendInfo> {
+  const now = env.now ?? (() => performance.now())
   const probes: BackendInfo['probes'] = []
   let adapter: GpuAdapterLike | null = null
   try {
-    adapter = (await host.gpu?.requestAdapter()) ?? null
+    adapter = (await env.gpu?.requestAdapter()) ?? null
   } catch {
     adapter = null
   }
@@ -214,11 +215,11 @@ export async function chooseBackend(pref: BackendChoice, host: BackendHost = {})
       for (const next of order) {
         if (failed.some((f) => f.name === next)) continue
         if (next === 'cpu') await tf.setBackend('cpu')
-        else if (!(await trySet(next, host))) continue
+        else if (!(await trySet(next, env))) continue
         return finish(next, selfTestWords(failed, next))
       }
     }
-    const threads = name === 'wasm' ? host.wasmThreads?.() : undefined
+    const threads = name === 'wasm' ? env.wasmThreads?.() : undefined
     const threadText = threads ? (threads.count > 1 ? `, on ${threads.count} threads` : `, on one thread${threads.note ? ` (${threads.note})` : ''}`) : ''
     return {
       name,
@@ -232,19 +233,19 @@ export async function chooseBackend(pref: BackendChoice, host: BackendHost = {})
   }
 
   if (pref !== 'auto') {
-    if (await trySet(pref, host)) return finish(pref, `chosen in settings`)
-    const fallback = await chooseBackend('auto', host)
+    if (await trySet(pref, env)) return finish(pref, `chosen in settings`)
+    const fallback = await chooseBackend('auto', env)
     return { ...fallback, reason: `${pref} is not available in this browser; ${fallback.reason}` }
   }
 
-  if (adapter && !software && (await trySet('webgpu', host))) {
+  if (adapter && !software && (await trySet('webgpu', env))) {
     return finish('webgpu', `WebGPU on a real GPU (${adapterText})`)
   }
 
   // Software or no adapter: measure what this machine really offers.
   const candidates: BackendName[] = adapter ? ['wasm', 'webgl', 'webgpu'] : ['wasm', 'webgl']
   for (const name of candidates) {
-    if (!(await trySet(name, host))) {
+    if (!(await trySet(name, env))) {
       probes.push({ name, gflops: null, note: 'not available' })
       continue
     }
@@ -258,7 +259,7 @@ export async function chooseBackend(pref: BackendChoice, host: BackendHost = {})
     .filter((p): p is { name: BackendName; gflops: number } => p.gflops !== null)
     .sort((a, b) => b.gflops - a.gflops)[0]
   const why = adapter ? `the WebGPU adapter is software (${adapterText})` : 'no WebGPU adapter'
-  if (best && (await trySet(best.name, host))) {
+  if (best && (await trySet(best.name, env))) {
     return finish(best.name, `${why}; ${best.name} measured fastest here (${best.gflops.toFixed(1)} GFLOP/s)`)
   }
   await tf.setBackend('cpu')

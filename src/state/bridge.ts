@@ -75,7 +75,7 @@ export function connectBridge(client: EngineClient): () => void {
         if (!mine(e.runId)) break
         flushSteps()
         set((st) => ({
-          lastVal: e.val,
+          latestValMetrics: e.val,
           epochs: [
             ...st.epochs,
             {
@@ -134,7 +134,7 @@ export function connectBridge(client: EngineClient): () => void {
         onLmEvent(e)
         break
       case 'evaluation':
-        set({ lastVal: e.metrics })
+        set({ latestValMetrics: e.metrics })
         break
       case 'error': {
         const st = get()

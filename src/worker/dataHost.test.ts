@@ -81,7 +81,7 @@ describe('DataHost: tables', () => {
     expect(split.mode).toBe('file')
     expect(split).toMatchObject({ train: 30, validation: 2, duplicates: 1 })
     expect(split.duplicateExamples[0]).toEqual({ trainRow: 5, validationRow: 2 })
-    const p = h.plan({ ...DEFAULTS })
+    const p = h.splitRows({ ...DEFAULTS })
     expect(p.validation.name).toBe('v.csv')
     await h.handle({ type: 'loadValidation', file: file('w.csv', 'text,label,topic\n"a b c d",eggs,x\n') })
     expect(last('error')!.message).toContain('"eggs"')

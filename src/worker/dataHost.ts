@@ -229,7 +229,7 @@ export class DataHost {
   }
 
   /** The split training uses: held out, or the separate validation file. */
-  plan(settings: Settings): Extract<SplitPlan, { ok: true }> {
+  splitRows(settings: Settings): Extract<SplitPlan, { ok: true }> {
     if (!this.dataset) throw new Error('Load a dataset before training.')
     const p = planSplit(this.dataset, this.validation, { validationFraction: settings.valSplit, seed: settings.seed })
     if (!p.ok) throw new Error(p.error.message)

@@ -1,6 +1,6 @@
 import { refuseSettings, runEvents } from './runEvents'
 import { formatBytesOf } from '../format/format'
-import { chooseBackend, type BackendHost, type BackendInfo } from '../engine/backend'
+import { chooseBackend, type BackendEnvironment, type BackendInfo } from '../engine/backend'
 import type { ImageDecoder } from '../engine/data/images/types'
 import { DataHost } from './dataHost'
 import { loadTinyGpt, type LoadedTinyGpt } from '../engine/models/modelFile'
@@ -30,7 +30,7 @@ import { indexedDbHubCache } from '../engine/hf/hubFetch'
 /** Turns commands into session calls (engine/session/session.ts) and their results and
  *  progress into events. It never touches `self`, so Node tests drive it by calling the
  *  returned function and reading `post`. */
-export function createHandler(post: (e: FromWorker) => void, host: BackendHost = {}, fetchFn: typeof fetch = (u, i) => fetch(u, i), decoder: ImageDecoder | null = null, storage: { estimate?: EstimateFn } = {}) {
+export function createHandler(post: (e: FromWorker) => void, env: BackendEnvironment = {}, fetchFn: typeof fetch = (u, i) => fetch(u, i), decoder: ImageDecoder | null = null, storage: { estimate?: EstimateFn } = {}) {
   let backend: BackendInfo | null = null
   let ready: Promise<void> = Promise.resolve()
   const data = new DataHost(post, fetchFn, decoder)
@@ -46,7 +46,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       return data.imageSet
     },
     decoder,
-    split: (settings) => data.plan(settings),
+    split: (settings) => data.splitRows(settings),
   }
   const session = new Session(sessionData)
   // Hugging Face checkpoints: the worker loads them (hfModelHost.ts), the session holds them (families/hf.ts).
@@ -66,7 +66,7 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
   async function ensureBackend(pref: Settings['backend'] = 'auto') {
     if (backend) return
     post({ type: 'progress', task: 'backend', done: 0, total: 1, label: 'Choosing the fastest backend' })
-    backend = await chooseBackend(pref, host)
+    backend = await chooseBackend(pref, env)
     post({ type: 'backend', info: backend })
   }
 
@@ -159,11 +159,11 @@ export function createHandler(post: (e: FromWorker) => void, host: BackendHost =
       if (held) held.tuning = t
     },
     get lastVal() {
-      return text()?.lastValidation ?? null
+      return text()?.validationSplit ?? null
     },
     set lastVal(v) {
       const held = text()
-      if (held) held.lastValidation = v
+      if (held) held.validationSplit = v
     },
     get run() {
       return session.run

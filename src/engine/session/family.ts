@@ -68,7 +68,7 @@ export interface HeldModel {
   /** What the last run (or restore, or import) trained; null before any. */
   tuning: Tuning | null
   /** The validation split the last run was measured on (evaluation, interpolation, sweep). */
-  lastValidation: Encoded | null
+  validationSplit: Encoded | null
 }
 
 /** What the plan needs of the data for this model, before anything is encoded. */

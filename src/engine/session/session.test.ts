@@ -122,11 +122,11 @@ describe('Session', () => {
     const m = await session.evaluate()
     expect(m.rmse).toBeUndefined()
     expect(m.mae).toBeLessThan(8) // half the median's error: it learned the line
-    expect(m.mae).toBeCloseTo(m.loss * (session.current()!.lastValidation as { scale: { std: number } }).scale.std, 5)
+    expect(m.mae).toBeCloseTo(m.loss * (session.current()!.validationSplit as { scale: { std: number } }).scale.std, 5)
 
     unregister()
     unregister = null
-    expect(taskFor(session.current()!.lastValidation!, { multi: null }).name).toBe('regression') // the built-in one again
+    expect(taskFor(session.current()!.validationSplit!, { multi: null }).name).toBe('regression') // the built-in one again
   }, 60_000)
 
   it('holds a loaded text model beside the MLP built for a table, and gives each the data it reads', async () => {

@@ -154,7 +154,7 @@ export class Session {
     family.beforeRun?.(held, s)
     const tuning = new Tuning(body, s, headNeedOf(data.train), data.train.kind === 'classification' ? data.train.tasks : undefined)
     held.tuning = tuning
-    held.lastValidation = data.val
+    held.validationSplit = data.val
     const control = new RunControl()
     this.run = { id: runId, control }
     hooks.started()
@@ -176,8 +176,8 @@ export class Session {
   /** Validation metrics of the current model's last run. */
   async evaluate(): Promise<Metrics> {
     const held = this.current()
-    if (!held?.tuning || !held.lastValidation) throw new Error('Train a model before evaluating it.')
-    return this.evaluateWith(held, held.tuning, held.lastValidation)
+    if (!held?.tuning || !held.validationSplit) throw new Error('Train a model before evaluating it.')
+    return this.evaluateWith(held, held.tuning, held.validationSplit)
   }
 
   /** Validation metrics of `tuning` on `val`, with the model's weights as they are now. */
@@ -195,7 +195,7 @@ export class Session {
   adopt(held: HeldModel, tuning: Tuning, val?: Encoded): void {
     if (held.tuning !== tuning) held.tuning?.dispose()
     held.tuning = tuning
-    if (val) held.lastValidation = val
+    if (val) held.validationSplit = val
   }
 
   /** θ(α) = (1−α)·θ_base + α·θ_tuned applied to the current model (the head stays tuned),
@@ -210,7 +210,7 @@ export class Session {
   /** The validation metric at `points` values of α from 0 to 1, and the best α. */
   async sweep(points: number, progress: (done: number, total: number, p: SweepPoint) => void): Promise<{ points: SweepPoint[]; best: number | null }> {
     const b = this.blendNow()
-    if (!this.current()?.lastValidation) throw new Error('There is no validation split to sweep over: train first.')
+    if (!this.current()?.validationSplit) throw new Error('There is no validation split to sweep over: train first.')
     const lean = (m: Metrics) => ({ loss: m.loss, ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}), ...(m.perplexity !== undefined ? { perplexity: m.perplexity } : {}), ...(m.rmse !== undefined ? { rmse: m.rmse } : {}) })
     const swept = await sweepBlend(b, points, async () => lean(await this.measure()), progress)
     return { points: swept, best: bestAlpha(swept) }
@@ -221,7 +221,7 @@ export class Session {
     const held = this.current()
     if (!held?.tuning || !held.base) throw new Error('Train a model (or load a fine-tuned one) before interpolating or exporting it.')
     const measureAt = async (a: number): Promise<Metrics | null> => {
-      if (!held.lastValidation || held.lastValidation.n === 0) return null
+      if (!held.validationSplit || held.validationSplit.n === 0) return null
       const blend = this.blendNow()
       const before = blend.alpha
       blend.apply(a)
@@ -262,8 +262,8 @@ export class Session {
 
   private async measure(): Promise<Metrics> {
     const held = this.current()
-    if (!held?.tuning || !held.lastValidation || held.lastValidation.n === 0) throw new Error('There is no validation split to measure: train first.')
-    return this.evaluateWith(held, held.tuning, held.lastValidation)
+    if (!held?.tuning || !held.validationSplit || held.validationSplit.n === 0) throw new Error('There is no validation split to measure: train first.')
+    return this.evaluateWith(held, held.tuning, held.validationSplit)
   }
 
   private dispose(held: HeldModel): void {

@@ -138,7 +138,7 @@ export async function fineTune(
   let reason: DoneReason = 'finished'
   let message = ''
   let epochsDone = 0
-  let lastVal: Metrics = { loss: NaN }
+  let lastValMetrics: Metrics = { loss: NaN }
 
   const snapshot = () => new Map([...watched].map((v) => [v, tf.keep(v.clone())] as const))
   const restore = (m: Map<tf.Variable, tf.Tensor>) => m.forEach((t, v) => v.assign(t))
@@ -338,7 +338,7 @@ export async function fineTune(
       const evalStart = Date.now()
       const valMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val')
       eta.evaluation((Date.now() - evalStart) / 1000)
-      lastVal = valMetrics
+      lastValMetrics = valMetrics
       const trainMetrics: Metrics = task.trainMetrics(trainLossSum / Math.max(trainCount, 1))
       const monitored = monitorMode === 'max' ? (valMetrics.accuracy ?? 0) : valMetrics.loss
       const verdict = early.update(epoch, monitored)
@@ -362,7 +362,7 @@ export async function fineTune(
       }
     }
     if (control.stopped && reason === 'finished') reason = 'stopped'
-    let bestMetrics = lastVal
+    let bestMetrics = lastValMetrics
     if (best && s.restoreBest && early.bestEpoch >= 0 && early.bestEpoch !== epochsDone - 1) {
       restore(best)
       bestMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val')

@@ -75,7 +75,7 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
     card: summary.card ?? {},
     base: snapshotWeights(body.params),
     tuning: null,
-    lastValidation: null,
+    validationSplit: null,
   }
 }
 

@@ -47,7 +47,7 @@ export function holdCnn(loaded: LoadedTinyCnn, id: string): HeldCnn {
     limits: modelLimits(model),
     input: { kind: 'image', shape: `[B, ${size}, ${size}, 3]`, description: `${size}×${size} RGB images, pixels scaled to [-1, 1], transparency on white` },
   }
-  return { family: cnnFamily as ModelFamily, body: model, summary, card, base: snapshotWeights(model.params), tuning: null, lastValidation: null }
+  return { family: cnnFamily as ModelFamily, body: model, summary, card, base: snapshotWeights(model.params), tuning: null, validationSplit: null }
 }
 
 /** How an image body's pictures are prepared: square side, normalisation, one picture → input. */
@@ -104,7 +104,7 @@ export function imagePlanShape(settings: Settings, data: SessionData): { trainSi
  *  initial head ("before") and as tuned ("after"). */
 export async function predictPicture(held: HeldModel, pixels: PixelInput, requestId: string, img: Rgba & { name: string }, answer: (a: PlaygroundAnswer) => void, untrainedWords: string): Promise<void> {
   const tuning = held.tuning
-  const classes = held.lastValidation ? classesOf(held.lastValidation) : null
+  const classes = held.validationSplit ? classesOf(held.validationSplit) : null
   if (!tuning?.head || !classes) {
     answer({ type: 'playground', requestId, message: untrainedWords })
     return

@@ -28,7 +28,7 @@ export interface HeldLayers extends HeldModel {
 
 /** A loaded layers model as the session holds it; its weights are the base every run starts from. */
 export function holdLayers(body: LayersBody, url: string): HeldLayers {
-  return { family: layersFamily as ModelFamily, body, summary: layersSummary(body, url, new Set()), card: {}, base: snapshotWeights(body.params), tuning: null, lastValidation: null }
+  return { family: layersFamily as ModelFamily, body, summary: layersSummary(body, url, new Set()), card: {}, base: snapshotWeights(body.params), tuning: null, validationSplit: null }
 }
 
 /** Reads any model.json by URL or chosen files (loadAnyModel), reporting progress. */
@@ -160,9 +160,9 @@ export const layersFamily: ModelFamily<HeldLayers> = {
   /** Its own network (tuned blocks included) plus the new head, as a TensorFlow.js layers
    *  model, at the kept α for 'interpolated'. */
   async export(held, r) {
-    const { tuning, lastValidation } = held
+    const { tuning, validationSplit } = held
     if (r.choice === 'adapter') throw new Error(`${held.summary.title} is a TensorFlow.js layers model: export the merged model (it holds the new head and any tuned blocks).`)
-    const classes = lastValidation ? classesOf(lastValidation) : null
+    const classes = validationSplit ? classesOf(validationSplit) : null
     if (!tuning?.head || !classes) throw new Error('Fine-tune the model on an image dataset before exporting it.')
     const blend = r.blend()
     const before = blend.alpha

@@ -7,7 +7,7 @@ import { classesOf, type ExportRequest, type HeldModel } from '../family'
 
 export async function studioZip(held: HeldModel, r: ExportRequest, task: TuningJson['task'], serialize: (card: ExportCard) => Promise<{ json: unknown; weights: ArrayBuffer }>) {
   const tuning = held.tuning!
-  const val = held.lastValidation
+  const val = held.validationSplit
   const measured = r.choice === 'interpolated' ? await r.measureAt(r.alpha) : null
   return buildModelZip({
     choice: r.choice,

@@ -50,7 +50,7 @@ export function tabularFor(data: SessionData, seed: number, current: HeldModel |
   if (current && (current as HeldTabular).builtFor === key) return current as HeldTabular
   const model = new TabularMlp({ inputDim: d.roles.features.length, ...DEFAULT_TABULAR }, seed)
   const summary = describeMlp(d, model, { total: model.parameterCount(), trainable: model.parameterCount() })
-  return { family: tabularFamily as ModelFamily, body: model, builtFor: key, seed, summary, card: { title: summary.title }, base: snapshotWeights(model.params), tuning: null, lastValidation: null }
+  return { family: tabularFamily as ModelFamily, body: model, builtFor: key, seed, summary, card: { title: summary.title }, base: snapshotWeights(model.params), tuning: null, validationSplit: null }
 }
 
 function describeMlp(d: Dataset, model: TabularMlp, counts: { total: number; trainable: number }): ModelSummary {
@@ -103,7 +103,7 @@ export const tabularFamily: ModelFamily<HeldTabular> = {
   endNote: () => '',
   /** One typed row through the untrained model ("before") and the trained one. */
   async predict(held, requestId, input, answer) {
-    const { body: model, tuning, lastValidation: val, base } = held
+    const { body: model, tuning, validationSplit: val, base } = held
     if (input.kind !== 'row' || !tuning?.head || val?.kind !== 'tabular' || !base) {
       answer({ type: 'playground', requestId, message: 'Train the tabular model first; then type a row to compare the untrained model (before) with the trained one (after).' })
       return
@@ -140,7 +140,7 @@ export const tabularFamily: ModelFamily<HeldTabular> = {
   /** A plain TensorFlow.js layers model reading raw feature values, at the kept α for
    *  'interpolated' (there is no base model to apply adapter weights to). */
   async export(held, r) {
-    const { tuning, lastValidation: val } = held
+    const { tuning, validationSplit: val } = held
     if (r.choice === 'adapter') throw new Error('A tabular MLP is not pretrained, so there is no base model for an adapter-only file: export the merged model.')
     if (!tuning?.head || val?.kind !== 'tabular') throw new Error('Train the tabular model before exporting it.')
     const blend = r.blend()

@@ -43,12 +43,12 @@ export function holdText(loaded: LoadedTinyGpt, id: string): HeldText {
     vocabSize: config.vocabSize,
     limits: modelLimits(model),
   }
-  return { family: textFamily as ModelFamily, body: model, tokenizer: loaded.tokenizer, summary, card, base: snapshotWeights(model.params), tuning: null, lastValidation: null }
+  return { family: textFamily as ModelFamily, body: model, tokenizer: loaded.tokenizer, summary, card, base: snapshotWeights(model.params), tuning: null, validationSplit: null }
 }
 
 /** The playground's view of the text model and its last run. */
 function playground(held: HeldText): PlaygroundSession {
-  const val = held.lastValidation
+  const val = held.validationSplit
   const classes = val?.kind === 'classification' ? val.classes : null
   const scale = val?.kind === 'regression' ? val.scale : null
   return { model: held.body, tokenizer: held.tokenizer, base: held.base, tuning: held.tuning, classes, scale, seqLen: held.tuning?.settings.seqLen ?? held.body.config.seqLen }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import type { BackendHost } from '../engine/backend'
+import type { BackendEnvironment } from '../engine/backend'
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
@@ -51,8 +51,8 @@ export async function startWasmWithThreads(
 
 /** Backends other than webgl/cpu are imported on demand: a browser that never uses
  *  WebGPU or WebAssembly never downloads them. */
-export function browserBackendHost(nav: WorkerNavigator, isolated: boolean): BackendHost {
-  const gpu = (nav as WorkerNavigator & { gpu?: BackendHost['gpu'] }).gpu
+export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolean): BackendEnvironment {
+  const gpu = (nav as WorkerNavigator & { gpu?: BackendEnvironment['gpu'] }).gpu
   let wasmModule: WasmModule | undefined
   return {
     gpu,

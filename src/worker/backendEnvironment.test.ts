@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { wasmThreadsFor } from './backendHost'
+import { wasmThreadsFor } from './backendEnvironment'
 
 // The thread counts are chosen by hand from bench/results/2026-12-06T08-32-07-988Z-threadcount.md:
 // a pool needing more cores than are free stalls at every operation, so one core is left to
