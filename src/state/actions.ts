@@ -174,7 +174,7 @@ export function sweepAlpha(points = 11) {
 export function exportModel(choice: ExportChoice, alpha: number) {
   const st = useStudio.getState()
   beginExport('export')
-  engine().send({ type: 'export', choice, alpha, metrics: { base: st.baseline?.metrics ?? null, baseName: st.baseline?.name ?? null, tuned: st.result?.summary.best ?? st.latestValMetrics } })
+  engine().send({ type: 'export', choice, alpha, metrics: { base: st.baseline?.metrics ?? null, baseName: st.baseline?.name ?? null, tuned: st.result?.summary.best ?? st.lastVal } })
 }
 export function loadModelFile(file: File) {
   beginExport('import')

@@ -75,7 +75,7 @@ export function connectBridge(client: EngineClient): () => void {
         if (!mine(e.runId)) break
         flushSteps()
         set((st) => ({
-          latestValMetrics: e.val,
+          lastVal: e.val,
           epochs: [
             ...st.epochs,
             {
@@ -134,7 +134,7 @@ export function connectBridge(client: EngineClient): () => void {
         onLmEvent(e)
         break
       case 'evaluation':
-        set({ latestValMetrics: e.metrics })
+        set({ lastVal: e.metrics })
         break
       case 'error': {
         const st = get()

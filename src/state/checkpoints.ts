@@ -28,7 +28,7 @@ export function onCheckpointEvent(e: CheckpointEvent): void {
       useStudio.setState((st) => ({
         checkpoints: { ...st.checkpoints, restoredId: e.checkpoint.id },
         baseline: e.baseline ? { metrics: e.baseline, note: e.baselineNote, ...(e.baselineName ? { name: e.baselineName } : {}) } : null,
-        latestValMetrics: e.metrics,
+        lastVal: e.metrics,
         result: null,
         busy: null,
       }))

@@ -81,8 +81,8 @@ useStudio.subscribe((st, prev) => {
     const p = point(0, st.baseline.metrics)
     if (p) useLm.setState({ dpoEpochs: [p] })
   }
-  if (st.latestValMetrics !== prev.latestValMetrics && st.latestValMetrics && st.epochs.length) {
-    const p = point(st.epochs.length, st.latestValMetrics)
+  if (st.lastVal !== prev.lastVal && st.lastVal && st.epochs.length) {
+    const p = point(st.epochs.length, st.lastVal)
     if (p) useLm.setState((l) => ({ dpoEpochs: [...l.dpoEpochs.filter((q) => q.epoch !== p.epoch), p] }))
   }
 })

@@ -25,7 +25,7 @@ describe('the parts of the one store', () => {
     off()
     const st = useStudio.getState()
     expect(useCheckpoints.getState().restoredId).toBe('c1')
-    expect(st.latestValMetrics?.accuracy).toBe(0.8)
+    expect(st.lastVal?.accuracy).toBe(0.8)
     expect(st.baseline?.note).toBe('base')
     expect(updates).toBe(2) // the restore itself, then its notice
   })

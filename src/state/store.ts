@@ -43,7 +43,7 @@ export interface RunSlice {
   epochs: EpochPoint[]
   progress: { step: number; totalSteps: number; epoch: number; epochs: number; samplesPerSec: number; etaSec: number } | null
   baseline: { metrics: Metrics; note: string; name?: string } | null // name: the line to beat ("majority class (ham)")
-  latestValMetrics: Metrics | null // the newest epoch's (or evaluation's) validation metrics
+  lastVal: Metrics | null // the newest epoch's (or evaluation's) validation metrics: metrics only, never data
   result: { reason: DoneReason; summary: RunSummary; message: string } | null
   startRun: (runId: string) => void
 }
@@ -123,10 +123,10 @@ const runSlice: StateCreator<Studio, [], [], RunSlice> = (set) => ({
   epochs: [],
   progress: null,
   baseline: null,
-  latestValMetrics: null,
+  lastVal: null,
   result: null,
   // A new run starts from the tuned end again: the last run's α and sweep are forgotten.
-  startRun: (runId) => set((st) => ({ runId, status: 'starting', steps: [], epochs: [], progress: null, baseline: null, latestValMetrics: null, result: null, exporting: { ...st.exporting, ...freshExport() } })),
+  startRun: (runId) => set((st) => ({ runId, status: 'starting', steps: [], epochs: [], progress: null, baseline: null, lastVal: null, result: null, exporting: { ...st.exporting, ...freshExport() } })),
 })
 
 let nextNotice = 1

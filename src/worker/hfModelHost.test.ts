@@ -13,6 +13,9 @@ import { memoryPlan } from '../engine/hf/memoryPlan'
 import { parseDatasetText } from '../engine/data/dataset'
 import { planSplit } from '../engine/data/datasetPreview'
 import type { Dataset } from '../engine/data/types'
+import { hfFamily, type HeldHf } from '../engine/session/families/hf'
+import type { SessionData } from '../engine/session/family'
+import { Session } from '../engine/session/session'
 import { HfModelHost, peftTargets, trainingBudget } from './hfModelHost'
 import type { FromWorker } from './protocol'
 
@@ -31,17 +34,19 @@ function hub(files: Record<string, { body?: string; size: number }>) {
   return { fetchFn, calls }
 }
 
-function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Response>) {
+/** The loader and the session it hands models to (no dataset unless given). */
+function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Response>, data: SessionData = { dataset: null, facts: null, images: null, decoder: null, split: () => { throw new Error('no data') } }) {
   const events: FromWorker[] = []
+  const session = new Session(data)
   const h = new HfModelHost((e) => events.push(e), {
     fetchFn,
     cache: null,
-    hold: () => {},
-    loaded: () => null,
-    adopt: () => {},
+    hold: (held) => session.hold(held),
+    loaded: () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null),
+    adopt: (held, tuning) => session.adopt(held, tuning),
     ensureBackend: async () => {},
   })
-  return { h, events }
+  return { h, events, session }
 }
 
 describe('HfModelHost.probe', () => {
@@ -156,32 +161,29 @@ function tinyGpt2Files(): File[] {
   return files
 }
 
-describe('HfModelHost.plan', () => {
+describe('the session plans a Hugging Face model against its memory plan', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu')
   })
 
   it('refuses settings whose memory plan does not fit the device, naming the settings that would', async () => {
     const files = tinyGpt2Files()
-    const { h, events } = host(async () => new Response(null, { status: 404 }))
+    const { h, events, session } = host(async () => new Response(null, { status: 404 }))
     await h.handle({ type: 'hfLoad', source: { kind: 'files', files } })
     expect(events.find((e) => e.type === 'error')).toBeUndefined()
-    expect(h.active).toBe(true)
-    const plans = () => events.filter((e): e is Extract<FromWorker, { type: 'plan' }> => e.type === 'plan')
+    expect(session.loaded?.family).toBe(hfFamily)
     // 32 × 64 tokens: about 6 GB of logits and their gradients, past the 2 GB Node is given (no navigator.deviceMemory)
-    h.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 32, seqLen: 64 })
-    const refused = plans().at(-1)!
+    const refused = session.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 32, seqLen: 64 })!.plan
     expect(refused.problems).toHaveLength(1)
     expect(refused.problems[0]!.field).toBe('batchSize')
     expect(refused.problems[0]!.message).toMatch(/^This run needs about [\d.]+ GB \(weights, gradients, optimizer state and activations\) but this device allows about 2\.15 GB\. These would fit: .*batch size \d+ \([\d.]+ [MG]B\)/)
     // 4 × 32 tokens fits, with no problem
-    h.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 4, seqLen: 32 })
-    expect(plans().at(-1)!.problems).toEqual([])
-    h.clear()
+    expect(session.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 4, seqLen: 32 })!.plan.problems).toEqual([])
+    session.drop()
   })
 })
 
-describe('HfModelHost.train', () => {
+describe('the session trains a Hugging Face model', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu')
   })
@@ -191,30 +193,25 @@ describe('HfModelHost.train', () => {
     const parsed = await parseDatasetText('days.csv', rows.join('\n') + '\n')
     if (!parsed.ok) throw new Error(parsed.error.message)
     const dataset: Dataset = parsed.dataset
-    const events: FromWorker[] = []
-    const h = new HfModelHost((e) => events.push(e), {
-      fetchFn: async () => new Response(null, { status: 404 }),
-      cache: null,
-      data: () => ({
-        dataset,
-        summary: null,
-        plan: (st) => {
-          const p = planSplit(dataset, null, { validationFraction: st.valSplit, seed: st.seed })
-          if (!p.ok) throw new Error(p.error.message)
-          return p
-        },
-      }),
-      dropOthers: () => {},
-      ensureBackend: async () => {},
-    })
+    const split = (st: { valSplit: number; seed: number }) => {
+      const p = planSplit(dataset, null, { validationFraction: st.valSplit, seed: st.seed })
+      if (!p.ok) throw new Error(p.error.message)
+      return p
+    }
+    const facts = { id: 'days', name: 'days.csv', task: 'text-classification' as const, rows: 40, source: 'test', classes: [{ name: 'bad', count: 20 }, { name: 'good', count: 20 }] }
+    const { h, events, session } = host(async () => new Response(null, { status: 404 }), { dataset, facts, images: null, decoder: null, split })
     await h.handle({ type: 'hfLoad', source: { kind: 'files', files: tinyGpt2Files() } })
-    let run: unknown = null
-    await h.train({ type: 'train', runId: 'r1', settings: { ...DEFAULTS, method: 'head', epochs: 1, batchSize: 8, seqLen: 16, valSplit: 0.25 } }, (r) => (run = r), async (_s, _c, cb) => ({ callbacks: () => cb, finish: async () => {}, fail: async () => {} }))
+    const progress: string[] = []
+    const out = await session.train('r1', { ...DEFAULTS, method: 'head', epochs: 1, batchSize: 8, seqLen: 16, valSplit: 0.25 }, {
+      events: { onProgress: (task, _d, _t, label) => void progress.push(`${task}: ${label}`) },
+      started: () => {},
+      record: async (_s, _c, cb) => ({ callbacks: () => cb, finish: async () => {}, fail: async () => {} }),
+    })
     expect(events.find((e) => e.type === 'error')).toBeUndefined()
-    expect(events.some((e) => e.type === 'progress' && e.task === 'baseline' && /zero-shot baseline/.test(e.label))).toBe(true)
-    const done = events.find((e): e is Extract<FromWorker, { type: 'done' }> => e.type === 'done')
-    expect(done?.reason).toBe('finished')
-    expect(run).toBeNull()
-    h.clear()
+    expect(progress.some((p) => /^baseline: .*zero-shot baseline/.test(p))).toBe(true)
+    if (!('result' in out)) throw new Error(`refused: ${JSON.stringify(out.refused)}`)
+    expect(out.result.reason).toBe('finished')
+    expect(session.run).toBeNull()
+    session.drop()
   })
 })

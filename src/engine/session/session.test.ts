@@ -4,7 +4,7 @@ import { BpeTokenizer } from '../data/bpeTokenizer'
 import { parseDatasetText } from '../data/dataset'
 import type { Dataset } from '../data/types'
 import { TinyGpt } from '../models/tinyGpt'
-import { registerTask, taskFor, type Task } from '../tasks'
+import { registerTask, taskFor, type ReadingTask } from '../tasks'
 import { valuesOf } from '../train/encoded'
 import { evalBatch, fillCache, gatherBatch, headLogits, range } from '../train/forward'
 import { DEFAULTS } from '../../settings/schema'
@@ -44,7 +44,7 @@ async function tableData(): Promise<SessionData & { facts: DataFacts }> {
 
 /** A task defined here, in this file only: mean absolute error (L1) on a number, judged
  *  against always predicting the training median. Nothing else in the engine knows it. */
-const medianAbsolute: Task = {
+const medianAbsolute: ReadingTask = {
   name: 'absolute-error',
   reads: (set) => set.kind === 'tabular' && valuesOf(set) !== null,
   hasAccuracy: false,

@@ -8,9 +8,9 @@ import { labelsOf } from '../train/encoded'
 import { evalBatch, fillCache, gatherBatch, headLogits, range } from '../train/forward'
 import { softmaxCrossEntropy } from '../train/losses'
 import { accuracy, confusionMatrix, macroF1 } from '../train/metrics'
-import { pct, type Task } from './task'
+import { pct, type ReadingTask } from './task'
 
-export const classification: Task = {
+export const classification: ReadingTask = {
   name: 'classification',
   reads: (set) => labelsOf(set) !== null,
   hasAccuracy: true,

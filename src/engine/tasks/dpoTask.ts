@@ -65,7 +65,6 @@ export function dpoTask(set: Pick<PairsEncoded, 'beta' | 'sftWeight'>): Task {
   const watch = watchers.get(set)
   return {
     name: 'dpo',
-    reads: (set) => set.kind === 'pairs',
     hasAccuracy: true,
     loss(model, tuning, batch, cache, s, training, seed) {
       const lp = rowLogProbs(model, tuning, batch, cache, s, training, seed) // [2B]

@@ -9,20 +9,22 @@ import { sft } from './sftTask'
 import { languageModelling } from './languageModelling'
 import { multitask } from './multitask'
 import { regression } from './regression'
-import type { Task } from './task'
+import type { ReadingTask, Task } from './task'
 import type { PairsEncoded } from './lmEncoded'
 
-export type { Task }
+export type { ReadingTask, Task }
 export { classification, dpoTask, languageModelling, multitask, regression, sft }
 
 /** A task module, or one made per set when its parameters travel with the data (DPO's β). */
-type TaskEntry = Task | { reads: Task['reads']; make(set: Encoded): Task }
+type TaskEntry = ReadingTask | { reads: ReadingTask['reads']; make(set: Encoded): Task }
 
-/** DPO's β and SFT-term weight travel with the pairs, so its module is made for the set. */
+// Instruction tuning reads answer-masked token rows; DPO's β and SFT-term weight travel with
+// the pairs, so its module is made for the set (tasks/lmEncoded.ts).
+const sftRows: TaskEntry = { ...sft, reads: (set) => set.kind === 'sft' }
 const dpoPairs: TaskEntry = { reads: (set) => set.kind === 'pairs', make: (set) => dpoTask(set as PairsEncoded) }
 
 // In order: several label columns before one (multitask when the run built one head per column).
-const TASKS: TaskEntry[] = [sft, dpoPairs, multitask, regression, classification, languageModelling]
+const TASKS: TaskEntry[] = [sftRows, dpoPairs, multitask, regression, classification, languageModelling]
 
 /** The task `set` is encoded for. */
 export function taskFor(set: Encoded, tuning: Pick<Tuning, 'multi'>): Task {
@@ -33,7 +35,7 @@ export function taskFor(set: Encoded, tuning: Pick<Tuning, 'multi'>): Task {
 
 /** Adds a task ahead of the built-in ones (it trains what it reads from now on); returns the
  *  function that removes it again. */
-export function registerTask(task: Task): () => void {
+export function registerTask(task: ReadingTask): () => void {
   TASKS.unshift(task)
   return () => {
     const i = TASKS.indexOf(task)

@@ -9,7 +9,7 @@ import { maskedTokenCrossEntropy } from '../train/losses'
 import { perplexity } from '../train/metrics'
 import type { Seed } from '../train/seeds'
 import type { Settings } from '../../settings/types'
-import { fmt, type Task } from './task'
+import { fmt, type ReadingTask } from './task'
 
 /** Next-token logits [B, T, V] from the body's own output layer. */
 function lmLogits(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor3D {
@@ -17,7 +17,7 @@ function lmLogits(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Se
   return model.lmLogits(featuresOf(model, tuning, batch, cache, s, training, seed) as tf.Tensor3D)
 }
 
-export const languageModelling: Task = {
+export const languageModelling: ReadingTask = {
   name: 'language-modelling',
   reads: (set) => set.kind === 'lm',
   hasAccuracy: false,

@@ -9,9 +9,9 @@ import { evalBatch, featuresOf, fillCache, gatherBatch, range } from '../train/f
 import { softmaxCrossEntropy } from '../train/losses'
 import { multitaskMetrics } from '../train/multitaskData'
 import { classification } from './classification'
-import type { Task } from './task'
+import type { ReadingTask } from './task'
 
-export const multitask: Task = {
+export const multitask: ReadingTask = {
   name: 'multitask',
   reads: (set, tuning) => tuning.multi !== null && tasksOf(set) !== null,
   hasAccuracy: true,

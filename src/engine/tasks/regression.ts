@@ -6,9 +6,9 @@ import { valuesOf } from '../train/encoded'
 import { evalBatch, fillCache, gatherBatch, headLogits, range } from '../train/forward'
 import { regressionBaseline, regressionMetrics } from '../train/regression'
 import { headLoss } from '../tuning/heads'
-import { fmtNum, type Task } from './task'
+import { fmtNum, type ReadingTask } from './task'
 
-export const regression: Task = {
+export const regression: ReadingTask = {
   name: 'regression',
   reads: (set) => valuesOf(set) !== null,
   hasAccuracy: false,

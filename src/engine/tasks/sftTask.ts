@@ -33,7 +33,6 @@ function answerLossSum(model: Body, tuning: Tuning, batch: Batch, cache: Cache, 
 
 export const sft: Task = {
   name: 'sft',
-  reads: (set) => set.kind === 'sft',
   hasAccuracy: false,
   loss(model, tuning, batch, cache, s, training, seed) {
     const { sum, count } = answerLossSum(model, tuning, batch, cache, s, training, seed)

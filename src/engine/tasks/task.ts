@@ -41,9 +41,6 @@ export interface BaselineInput {
 export interface Task {
   /** For messages and tests ('classification', 'regression', …). */
   readonly name: string
-  /** Whether this task trains on `set` (what the encoded data predicts); the first task in
-   *  the registry (tasks/index.ts) that reads a set trains it. */
-  reads(set: Encoded, tuning: Pick<Tuning, 'multi'>): boolean
   /** Whether validation accuracy exists (the "val_acc" monitor watches it). */
   readonly hasAccuracy: boolean
   /** The training loss of one batch (inside the gradient). */
@@ -56,6 +53,13 @@ export interface Task {
   baseline(input: BaselineInput): Baseline
   /** The end-of-run words for the best validation result against the line to beat. */
   describeBest(summary: RunSummary, val: Encoded): string
+}
+
+/** A task with what it reads: an entry of the registry (tasks/index.ts). */
+export interface ReadingTask extends Task {
+  /** Whether this task trains on `set` (what the encoded data predicts); the first task in
+   *  the registry that reads a set trains it. */
+  reads(set: Encoded, tuning: Pick<Tuning, 'multi'>): boolean
 }
 
 export const pct = (x: number | undefined) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)

@@ -13,10 +13,10 @@ const sig = (x?: number) => formatNumber(x, 4)
 export function EvaluatePanel() {
   const baseline = useStudio((s) => s.baseline)
   const result = useStudio((s) => s.result)
-  const latestValMetrics = useStudio((s) => s.latestValMetrics)
+  const lastVal = useStudio((s) => s.lastVal)
   const dataset = useStudio((s) => s.dataset)
   const classes = dataset?.classes.map((c) => c.name) ?? []
-  const tuned: Metrics | null = result?.summary.best ?? latestValMetrics
+  const tuned: Metrics | null = result?.summary.best ?? lastVal
   const isLm = tuned?.perplexity !== undefined || baseline?.metrics.perplexity !== undefined
   const isRegression = tuned?.rmse !== undefined || baseline?.metrics.rmse !== undefined
   const target = dataset?.details?.roles.target

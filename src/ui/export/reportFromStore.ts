@@ -16,7 +16,7 @@ export function reportFromStore(): TrainingReport {
     dataset: d ? { name: d.name, source: d.source, task: d.task, rows: d.rows, rejected: d.rejected, classes: d.classes } : null,
     settings: st.settings,
     outcome: st.result ? { reason: st.result.reason, message: st.result.message, epochs: st.result.summary.epochs, bestEpoch: st.result.summary.bestEpoch, seconds: st.result.summary.seconds } : null,
-    metrics: { base: st.baseline?.metrics ?? null, baseName: st.baseline?.name ?? null, tuned: st.result?.summary.best ?? st.latestValMetrics },
+    metrics: { base: st.baseline?.metrics ?? null, baseName: st.baseline?.name ?? null, tuned: st.result?.summary.best ?? st.lastVal },
     series: { steps: st.steps.map((p) => ({ step: p.step, loss: p.loss })), epochs: st.epochs, sweep: ex.sweep },
   }
 }
