@@ -133,7 +133,7 @@ test('preference tuning: DPO on e-mail pairs raises held-out preference accuracy
   const m = /Preference accuracy ([\d.]+)% before tuning → ([\d.]+)% after epoch 3; reward accuracy ([\d.]+)%, reward margin (-?\d+\.\d+)/.exec(summary)
   expect(m, summary).not.toBeNull()
   const [before, after, , margin] = m!.slice(1).map(Number) as [number, number, number, number]
-  console.log(summary)
+  test.info().annotations.push({ type: 'dpo', description: summary })
   expect(after).toBeGreaterThan(before)
   expect(margin).toBeGreaterThan(0)
   await expect(page.getByTestId('dpo-charts')).toContainText('chosen log-probability')
@@ -166,8 +166,10 @@ test('learning without labels: zero-shot labels with a confidence histogram, a t
   await page.getByTestId('pseudo-train').click()
   await studio.waitFinished(120_000)
   const round1 = Number((await page.getByTestId('round-1-accuracy').innerText()).replace('%', ''))
-  console.log(`zero-shot ${zeroShot} %, round 1 ${round1} %`)
-  expect(round1).toBeGreaterThan(30) // a trained classifier, scored on the labelled file (not a claim that it beats zero-shot: see pseudoLabelHost.test.ts)
+  test.info().annotations.push({ type: 'pseudo', description: `zero-shot ${zeroShot} %, round 1 ${round1} %` })
+  // The page path only: a round trained and scored on the labelled file. What a round is worth
+  // (above the larger class, not above zero-shot) is asserted on 200 e-mails in pseudoLabelHost.test.ts.
+  expect(round1).toBeGreaterThan(30)
   expect(round1).toBeLessThanOrEqual(100)
   await expect(page.getByTestId('pseudo-rounds')).toContainText('base model, zero-shot')
   expect(await axeProblems(page)).toEqual([])

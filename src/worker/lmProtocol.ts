@@ -101,7 +101,7 @@ export type LmEvent =
   | { type: 'pseudoLabels'; summary: PseudoSummary }
   // DPO training batches since the last event: reward accuracy, margin, chosen and rejected log-probabilities.
   | { type: 'lmSteps'; runId: string; points: DpoStepPoint[] }
-  | { type: 'pseudoRound'; runId: string; round: PseudoRound; validation: Metrics | null }
+  | { type: 'pseudoRound'; runId: string; round: PseudoRound }
   | { type: 'lmError'; message: string; where: string }
 
 const LM_COMMANDS = new Set<string>(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain'])

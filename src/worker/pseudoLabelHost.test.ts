@@ -6,8 +6,10 @@
  * validation e-mails beside the zero-shot labels.
  *
  * NOT a claim that self-training beats the zero-shot labels here: measured 2026-12-06 (wasm),
- * zero-shot 60.5 % on the 200 labelled e-mails; round 1 at thresholds 0.50 / 0.55 / 0.57 /
- * 0.58 gave 58.5 / 58.0 / 62.0 / 61.0 %, round 2 54.5–58.5 %. This 1 M-parameter LM's
+ * zero-shot 60.5 % on the 200 labelled e-mails; with each round's epoch chosen on held-out
+ * pseudo-labels (not on the labelled e-mails, which only score it), round 1 at threshold 0.57
+ * scored 56.0 % and round 2 55.5 % (choosing on the labelled e-mails had shown 58-62 %, a
+ * figure picked on the data it was reported on). This 1 M-parameter LM's
  * zero-shot spam/ham labels are barely better than chance and its confidences sit between
  * 0.5 and 0.6, so the confident rows are not clean enough to teach a better classifier.
  */
@@ -49,13 +51,13 @@ describe('learning without labels (pseudoLabelHost)', () => {
     const zeroShot = labelled.zeroShotAccuracy!
     expect(zeroShot).toBeGreaterThan(0)
     expect(zeroShot).toBeLessThan(1)
-    const threshold = Number(process.env.PL_T ?? 0.57)
+    const threshold = 0.57
     const kept = labelled.confidence.filter((c) => c >= threshold).length
     const spam = labelled.confidence.filter((c, i) => c >= threshold && labelled.labels[i] === 0).length
     const balanced = 2 * Math.min(spam, kept - spam)
-    const settings = { ...DEFAULTS, method: 'head' as const, epochs: Number(process.env.PL_EPOCHS ?? 20), learningRate: Number(process.env.PL_LR ?? 0.01), batchSize: 16, seqLen: 32, warmupSteps: 0 }
+    const settings = { ...DEFAULTS, method: 'head' as const, epochs: 20, learningRate: 0.01, batchSize: 16, seqLen: 32, warmupSteps: 0 }
     const t0 = Date.now()
-    await host.handle({ type: 'pseudoTrain', runId: 'pl', settings, threshold, rounds: Number(process.env.PL_ROUNDS ?? 2), balance: true })
+    await host.handle({ type: 'pseudoTrain', runId: 'pl', settings, threshold, rounds: 2, balance: true })
     const rounds = events.filter((e): e is Extract<FromWorker, { type: 'pseudoRound' }> => e.type === 'pseudoRound').map((e) => e.round)
     console.log(`zero-shot accuracy ${(100 * zeroShot).toFixed(1)} % on 200 labelled e-mails; threshold ${threshold.toFixed(3)}; ${rounds.map((r) => `round ${r.round}: kept ${r.kept} (${r.keptPerClass.join('/')}), accuracy ${(100 * r.validationAccuracy!).toFixed(1)} %`).join('; ')} in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
     expect(events.some((e) => e.type === 'done')).toBe(true)
@@ -63,19 +65,24 @@ describe('learning without labels (pseudoLabelHost)', () => {
     // Round 1 keeps the confident rows, balanced: as many of each class as the smaller class has.
     expect(rounds[0]!.kept).toBe(balanced)
     expect(rounds[0]!.keptPerClass).toEqual([balanced / 2, balanced / 2])
-    for (const r of rounds) {
-      expect(r.validationAccuracy).toBeGreaterThan(0.3)
-      expect(r.validationAccuracy).toBeLessThanOrEqual(1)
-    }
+    // Each round's classifier, trained on pseudo-labels only and chosen on held-out pseudo-labels,
+    // must know something real: on the labelled e-mails it beats always answering the larger
+    // class (counted here from the file). It is not asserted to beat zero-shot: it does not
+    // (zero-shot 60.5 %, rounds 56.0 / 55.5 % when measured), and the README says so.
+    const truth = readFileSync(resolve(root, 'public/samples/lm/spam-ham-unlabelled-validation.csv'), 'utf8').trim().split('\n').slice(1)
+    const spamShare = truth.filter((l) => l.endsWith(',spam')).length / truth.length
+    const majority = Math.max(spamShare, 1 - spamShare)
+    expect(truth.length).toBe(200)
+    for (const r of rounds) expect(r.validationAccuracy).toBeGreaterThan(majority)
   }, 900_000)
 
-  // Measured 2026-12-06 (wasm) with 20 labelled rows: rounds 1/2/3 at threshold 0.57 scored
-  // 64.5 / 67.0 / 64.5 % against zero-shot 60.5 %, but a classifier on the 20 labelled rows
+  // Measured 2026-12-06 (wasm) with 20 labelled rows: rounds 1/2 at threshold 0.57 scored
+  // 64.5 / 66.5 % against zero-shot 60.5 %, but a classifier on the 20 labelled rows
   // alone (threshold 1) scored 72.5 %: here the pseudo-labels add noise, not knowledge.
   it('a handful of labelled rows in the file are kept as given, with confidence 1, in every round', async () => {
     // 10 spam and 10 ham e-mails of spam-ham.csv (in neither shipped e-mail file here), labelled; the 400 others blank.
     const small = readFileSync(resolve(root, 'public/samples/spam-ham.csv'), 'utf8').trim().split('\n').slice(1)
-    const pick = (label: string) => small.filter((l) => l.endsWith(`,${label}`)).slice(0, Number(process.env.PL_GIVEN ?? 10))
+    const pick = (label: string) => small.filter((l) => l.endsWith(`,${label}`)).slice(0, 10)
     const given = [...pick('spam'), ...pick('ham')]
     const unl = readFileSync(resolve(root, 'public/samples/lm/spam-ham-unlabelled.csv'), 'utf8').trim().split('\n').slice(1)
     const csv = ['text,label', ...given, ...unl.map((l) => `${l},`)].join('\n') + '\n'
@@ -89,9 +96,9 @@ describe('learning without labels (pseudoLabelHost)', () => {
       expect(labelled.confidence[i]).toBe(1)
       expect(labelled.classes[labelled.labels[i]!]).toBe(l.endsWith(',spam') ? 'spam' : 'ham')
     })
-    const threshold = Number(process.env.PL_T2 ?? 0.57)
+    const threshold = 0.57
     const settings = { ...DEFAULTS, method: 'head' as const, epochs: 20, learningRate: 0.01, batchSize: 16, seqLen: 32, warmupSteps: 0 }
-    await host.handle({ type: 'pseudoTrain', runId: 'pl2', settings, threshold, rounds: Number(process.env.PL_ROUNDS2 ?? 2), balance: true })
+    await host.handle({ type: 'pseudoTrain', runId: 'pl2', settings, threshold, rounds: 2, balance: true })
     const rounds = events.filter((e): e is Extract<FromWorker, { type: 'pseudoRound' }> => e.type === 'pseudoRound').map((e) => e.round)
     console.log(`with ${given.length} labelled rows: zero-shot ${(100 * labelled.zeroShotAccuracy!).toFixed(1)} %; ${rounds.map((r) => `round ${r.round}: kept ${r.kept} (${r.keptPerClass.join('/')}), accuracy ${(100 * r.validationAccuracy!).toFixed(1)} %`).join('; ')}`)
     expect(rounds.length).toBeGreaterThan(0)

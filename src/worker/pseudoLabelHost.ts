@@ -155,6 +155,14 @@ export class PseudoLabelHost {
     return pseudoLabelsFromScores(logp, new Float32Array(C), set.classes)
   }
 
+  /** The share of a labelled set the tuned classifier gets right. */
+  private async accuracyOn(tuning: Tuning, set: ClassificationSet): Promise<number> {
+    const got = await this.classify(tuning, set)
+    let right = 0
+    for (let i = 0; i < set.n; i++) if (got.labels[i] === set.labels[i]) right++
+    return right / set.n
+  }
+
   private async selfTrain(msg: Extract<LmCommand, { type: 'pseudoTrain' }>): Promise<void> {
     const { runId, settings } = msg
     const p0 = this.zeroShot
@@ -173,16 +181,14 @@ export class PseudoLabelHost {
       const sel = msg.balance ? balanceClasses(labels, confident) : confident
       if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${msg.threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)
       const train = this.encode(sel.rows.map((i) => texts.texts[i]!), sel.rows.map((i) => labels.labels[i]!), classes, seqLen)
-      // Without a labelled file, the kept rows' last share (by valSplit) is held out: it scores the fit to the pseudo-labels only.
-      let trainSet: ClassificationSet = train
-      let val: ClassificationSet
-      if (valSet) val = valSet
-      else {
-        const nVal = Math.max(1, Math.round(train.n * settings.valSplit))
-        const cut = (a: number, b: number) => this.encode(sel.rows.slice(a, b).map((i) => texts.texts[i]!), sel.rows.slice(a, b).map((i) => labels.labels[i]!), classes, seqLen)
-        trainSet = cut(0, train.n - nVal)
-        val = cut(train.n - nVal, train.n)
-      }
+      // The loop watches (early stopping, restore-best) the kept rows' last share, held out by
+      // valSplit: it scores the fit to the pseudo-labels only. The labelled file, when there is
+      // one, is never used to choose an epoch: it only scores the finished round below, so its
+      // accuracy is not picked on the data it is reported on.
+      const nVal = Math.max(1, Math.round(train.n * settings.valSplit))
+      const cut = (a: number, b: number) => this.encode(sel.rows.slice(a, b).map((i) => texts.texts[i]!), sel.rows.slice(a, b).map((i) => labels.labels[i]!), classes, seqLen)
+      const trainSet: ClassificationSet = cut(0, train.n - nVal)
+      const val: ClassificationSet = cut(train.n - nVal, train.n)
       this.s.tuning?.dispose()
       this.s.tuning = null
       if (this.s.base) resetWeights(model, this.s.base)
@@ -198,8 +204,8 @@ export class PseudoLabelHost {
       } finally {
         this.s.run = null
       }
-      const accuracy = valSet ? (result.summary.best.accuracy ?? null) : null
-      this.post({ type: 'pseudoRound', runId, round: { round, kept: sel.rows.length, keptPerClass: classes.map((c) => sel.perClass[c] ?? 0), validationAccuracy: accuracy }, validation: valSet ? result.summary.best : null })
+      const accuracy = valSet ? await this.accuracyOn(tuning, valSet) : null
+      this.post({ type: 'pseudoRound', runId, round: { round, kept: sel.rows.length, keptPerClass: classes.map((c) => sel.perClass[c] ?? 0), validationAccuracy: accuracy } })
       const last = round === rounds || control.stopped || result.reason === 'diverged'
       if (last) {
         this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: `${result.message}${rounds > 1 ? ` (self-training round ${round} of ${rounds})` : ''}` })
