@@ -10,7 +10,7 @@ import type { PlaygroundInput } from '../worker/protocol'
 import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
 import type { LmCommand } from '../worker/lmProtocol'
-import type { HfCommand } from '../worker/hfProtocol'
+import type { HfCommand, HfLoaded } from '../worker/hfProtocol'
 
 /** The page's commands: each turns a user intent into protocol messages. */
 let client: EngineClient | null = null
@@ -34,11 +34,17 @@ function engine(): EngineClient {
 type ModelSource = Extract<ToWorker, { type: 'loadModel' }>['source']
 /** The model last asked for, so a restarted worker loads it again (chosen files included). */
 let lastModelSource: ModelSource | null = null
-/** …or the Hugging Face model last asked for (files kept in this browser: no network again). */
-let lastHfLoad: Extract<HfCommand, { type: 'hfLoad' }> | null = null
+type HfLoad = Extract<HfCommand, { type: 'hfLoad' }>
+/** …or the Hugging Face model last loaded (files kept in this browser: no network again); set
+ *  when the worker says the load gave a model, not a PEFT adapter (hfLoaded). */
+let lastHfLoad: HfLoad | null = null
+/** Hugging Face loads sent and not yet answered, by loadId. */
+const pendingHfLoads = new Map<number, HfLoad>()
+let nextHfLoadId = 1
 function sendLoadModel(source: ModelSource) {
   lastModelSource = source
   lastHfLoad = null
+  pendingHfLoads.clear()
   engine().send({ type: 'loadModel', source })
 }
 
@@ -149,6 +155,7 @@ export function restartEngine(reason: string, notify = true) {
   const e = engine()
   const { model: current, settings } = useStudio.getState()
   e.restart()
+  pendingHfLoads.clear() // the worker that had them is gone
   useStudio.setState({ status: 'idle', runId: null, busy: null })
   if (notify) useStudio.getState().notify({ kind: 'error', text: reason, where: 'worker' })
   const model = BUILTIN_MODELS.find((m) => m.id === current?.id)
@@ -199,10 +206,19 @@ export function stopGenerating() {
 }
 
 /** Hugging Face models: probe, load, stored files (worker/hfModelHost.ts; state/hfModels.ts). */
-export function sendHf(msg: HfCommand) {
-  // The model last loaded, so a restarted worker loads it again (a PEFT adapter is not a model).
-  if (msg.type === 'hfLoad' && !(msg.source.kind === 'files' && msg.source.files.some((f) => /^adapter_|peft|adapter\.zip$/i.test(f.name)))) lastHfLoad = msg
-  engine().send(msg)
+export function sendHf(msg: Exclude<HfCommand, HfLoad> | Omit<HfLoad, 'loadId'>) {
+  if (msg.type !== 'hfLoad') return engine().send(msg)
+  const load: HfLoad = { ...msg, loadId: nextHfLoadId++ }
+  pendingHfLoads.set(load.loadId, load)
+  engine().send(load)
+}
+/** The worker loaded what an hfLoad asked for: a model is kept so that a restarted worker loads
+ *  it again; a PEFT adapter is not a model, so the model before it stays the one kept. */
+export function onHfLoaded(e: HfLoaded) {
+  const load = pendingHfLoads.get(e.loadId)
+  // The worker carries commands out in order: loads asked for before this one have failed.
+  for (const id of pendingHfLoads.keys()) if (id <= e.loadId) pendingHfLoads.delete(id)
+  if (load && e.loaded === 'model') lastHfLoad = load
 }
 
 /** Instruction and preference tuning, learning without labels (state/lmObjectives.ts). */

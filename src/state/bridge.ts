@@ -122,6 +122,7 @@ export function connectBridge(client: EngineClient): () => void {
         break
       case 'hfProbe':
       case 'hfStored':
+      case 'hfLoaded':
         onHfEvent(e)
         break
       case 'lmData':

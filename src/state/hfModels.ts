@@ -3,7 +3,7 @@
 import { create } from 'zustand'
 import type { FromWorker } from '../worker/protocol'
 import type { HfProbe, HfRepoRef, HfStoredRepo } from '../worker/hfProtocol'
-import { sendHf } from './actions'
+import { onHfLoaded, sendHf } from './actions'
 import { useStudio } from './store'
 
 interface HfState {
@@ -16,11 +16,12 @@ interface HfState {
 
 export const useHf = create<HfState>()(() => ({ probe: null, probedRef: null, probing: false, stored: null }))
 
-export function onHfEvent(e: Extract<FromWorker, { type: 'hfProbe' | 'hfStored' }>): void {
+export function onHfEvent(e: Extract<FromWorker, { type: 'hfProbe' | 'hfStored' | 'hfLoaded' }>): void {
   if (e.type === 'hfProbe') {
     useHf.setState({ probe: e.probe, probing: false })
     useStudio.setState({ busy: null })
   }
+  else if (e.type === 'hfLoaded') onHfLoaded(e)
   else useHf.setState({ stored: e.repos })
 }
 

@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { gpt2TokenizerFiles } from '../../scripts/hf-reference/gpt2-tokenizer.mjs'
+import { zipSync } from 'fflate'
+import { writePeftAdapter } from '../engine/hf/peftAdapter'
 import { writeSafetensors } from '../engine/hf/safetensors'
 import { DEFAULTS } from '../settings/schema'
 import { parseHfConfig } from '../engine/hf/config'
@@ -13,7 +15,8 @@ import { memoryPlan } from '../engine/hf/memoryPlan'
 import { parseDatasetText } from '../engine/data/dataset'
 import { planSplit } from '../engine/data/datasetPreview'
 import type { Dataset } from '../engine/data/types'
-import { hfFamily, type HeldHf } from '../engine/session/families/hf'
+import { WEBGPU_DEFAULT_LIMITS, type BindingLimits } from '../engine/hf/bindingLimits'
+import { bindingProblems, hfFamily, type HeldHf } from '../engine/session/families/hf'
 import type { SessionData } from '../engine/session/family'
 import { Session } from '../engine/session/session'
 import { HfModelHost, peftTargets, trainingBudget } from './hfModelHost'
@@ -35,7 +38,7 @@ function hub(files: Record<string, { body?: string; size: number }>) {
 }
 
 /** The loader and the session it hands models to (no dataset unless given). */
-function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Response>, data: SessionData = { dataset: null, facts: null, images: null, decoder: null, split: () => { throw new Error('no data') } }) {
+function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Response>, data: SessionData = { dataset: null, facts: null, images: null, decoder: null, split: () => { throw new Error('no data') } }, bindingLimits?: BindingLimits) {
   const events: FromWorker[] = []
   const session = new Session(data)
   const h = new HfModelHost((e) => events.push(e), {
@@ -45,6 +48,7 @@ function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Resp
     loaded: () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null),
     adopt: (held, tuning) => session.adopt(held, tuning),
     ensureBackend: async () => {},
+    ...(bindingLimits ? { bindingLimits: () => bindingLimits } : {}),
   })
   return { h, events, session }
 }
@@ -161,6 +165,47 @@ function tinyGpt2Files(): File[] {
   return files
 }
 
+/** The files zipped into one .zip called `name`, as a merged export or a saved adapter comes. */
+async function zipOf(name: string, files: File[]): Promise<File> {
+  const entries: Record<string, Uint8Array> = {}
+  for (const f of files) entries[f.name] = new Uint8Array(await f.arrayBuffer())
+  return new File([zipSync(entries)], name)
+}
+
+describe('HfModelHost says whether chosen files were a model or a PEFT adapter', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu')
+  })
+
+  it('from what the .zip holds, not its name: a merged model called "my-peft-adapter.zip", an adapter called "run3.zip"', async () => {
+    const { h, events, session } = host(async () => new Response(null, { status: 404 }))
+    await h.handle({ type: 'hfLoad', loadId: 7, source: { kind: 'files', files: [await zipOf('my-peft-adapter.zip', tinyGpt2Files())] } })
+    expect(events.find((e) => e.type === 'error')).toBeUndefined()
+    expect(events.filter((e) => e.type === 'hfLoaded')).toEqual([{ type: 'hfLoaded', loadId: 7, loaded: 'model' }])
+    const model = session.loaded
+    expect(model?.family).toBe(hfFamily)
+
+    // LoRA r = 2 on the one block's attn.c_attn (4 in, 12 out), B non-zero so the update shows.
+    const a = Float32Array.from({ length: 4 * 2 }, (_, i) => 0.1 * (i + 1))
+    const b = Float32Array.from({ length: 2 * 12 }, (_, i) => 0.01 * (i + 1))
+    const peft = writePeftAdapter('gpt2', [{ layer: 'h.0.attn.c_attn', nIn: 4, nOut: 12, a, b }], { rank: 2, alpha: 4, dropout: 0, baseModel: 'tiny-gpt2', taskType: 'CAUSAL_LM' })
+    const adapter = await zipOf('run3.zip', [new File([peft.configText], 'adapter_config.json'), new File([peft.safetensors], 'adapter_model.safetensors')])
+    events.length = 0
+    await h.handle({ type: 'hfLoad', loadId: 8, source: { kind: 'files', files: [adapter] } })
+    expect(events.find((e) => e.type === 'error')).toBeUndefined()
+    expect(events.filter((e) => e.type === 'hfLoaded')).toEqual([{ type: 'hfLoaded', loadId: 8, loaded: 'adapter' }])
+    expect(events.find((e) => e.type === 'imported')).toMatchObject({ choice: 'adapter', title: 'my-peft-adapter.zip + PEFT adapter (r = 2, 1 layers)' })
+    expect(session.loaded).toBe(model) // the adapter tuned the loaded model; it did not replace it
+    session.drop()
+  })
+
+  it('says nothing loaded when the files are neither (the page keeps the model it had)', async () => {
+    const { h, events } = host(async () => new Response(null, { status: 404 }))
+    await expect(h.handle({ type: 'hfLoad', loadId: 9, source: { kind: 'files', files: [await zipOf('model.zip', [new File(['{}'], 'notes.json')])] } })).rejects.toThrow(/config\.json is missing from the chosen files \(model\.zip\)/)
+    expect(events.filter((e) => e.type === 'hfLoaded')).toEqual([])
+  })
+})
+
 describe('the session plans a Hugging Face model against its memory plan', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu')
@@ -169,7 +214,7 @@ describe('the session plans a Hugging Face model against its memory plan', () =>
   it('refuses settings whose memory plan does not fit the device, naming the settings that would', async () => {
     const files = tinyGpt2Files()
     const { h, events, session } = host(async () => new Response(null, { status: 404 }))
-    await h.handle({ type: 'hfLoad', source: { kind: 'files', files } })
+    await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files } })
     expect(events.find((e) => e.type === 'error')).toBeUndefined()
     expect(session.loaded?.family).toBe(hfFamily)
     // 32 × 64 tokens: about 6 GB of logits and their gradients, past the 2 GB Node is given (no navigator.deviceMemory)
@@ -200,7 +245,7 @@ describe('the session trains a Hugging Face model', () => {
     }
     const facts = { id: 'days', name: 'days.csv', task: 'text-classification' as const, rows: 40, source: 'test', classes: [{ name: 'bad', count: 20 }, { name: 'good', count: 20 }] }
     const { h, events, session } = host(async () => new Response(null, { status: 404 }), { dataset, facts, images: null, decoder: null, split })
-    await h.handle({ type: 'hfLoad', source: { kind: 'files', files: tinyGpt2Files() } })
+    await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files: tinyGpt2Files() } })
     const progress: string[] = []
     const out = await session.train('r1', { ...DEFAULTS, method: 'head', epochs: 1, batchSize: 8, seqLen: 16, valSplit: 0.25 }, {
       events: { onProgress: (task, _d, _t, label) => void progress.push(`${task}: ${label}`) },
@@ -212,6 +257,68 @@ describe('the session trains a Hugging Face model', () => {
     if (!('result' in out)) throw new Error(`refused: ${JSON.stringify(out.refused)}`)
     expect(out.result.reason).toBe('finished')
     expect(session.run).toBeNull()
+    session.drop()
+  })
+})
+
+describe('the WebGPU storage-buffer binding limit in the Hugging Face run plan', () => {
+  const NO_DATA: SessionData = { dataset: null, facts: null, images: null, decoder: null, split: () => { throw new Error('no data') } }
+  beforeAll(async () => {
+    await tf.setBackend('cpu')
+  })
+
+  it('GPT-2 124M on a device with the default 128 MiB binding: full fine-tuning is refused on the method, a batch of too many tokens on the batch size', () => {
+    const cfg = parseHfConfig(JSON.stringify(GPT2_124M))
+    // wte: 50,257 × 768 × 4 bytes = 154,389,504 > 134,217,728 (128 MiB): split, so frozen; full fine-tuning cannot train it
+    expect(bindingProblems(cfg, WEBGPU_DEFAULT_LIMITS, { ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 32 }, 'lm', 1024)).toEqual([
+      { field: 'method', message: "The token embedding (154 MB) is over this GPU's 134 MB storage-buffer limit, so full fine-tuning cannot train it here. Use LoRA, or train the last blocks only (freeze), which keep the embedding frozen." },
+    ])
+    // logits of 8 × 128 = 1,024 tokens: 1,024 × 50,257 × 4 = 205,852,672 bytes > 134,217,728;
+    // at most floor(134,217,728 / (50,257 × 4 = 201,028)) = 667 tokens (667 × 201,028 = 134,085,676)
+    expect(bindingProblems(cfg, WEBGPU_DEFAULT_LIMITS, { ...DEFAULTS, method: 'lora', batchSize: 8, seqLen: 128 }, 'lm', 1024)).toEqual([
+      { field: 'batchSize', message: "The logits of 1024 tokens a batch (206 MB) are over this GPU's 134 MB storage-buffer limit. Use at most 667 tokens a batch (batch size × sequence length)." },
+    ])
+    // 4 × 128 = 512 tokens: 102,924,288 bytes of logits fit; LoRA keeps the split embedding frozen
+    expect(bindingProblems(cfg, WEBGPU_DEFAULT_LIMITS, { ...DEFAULTS, method: 'lora', batchSize: 4, seqLen: 128 }, 'lm', 1024)).toEqual([])
+    // the sequence is cut to the model's context: 8 × min(2048, 64) = 512 tokens fit
+    expect(bindingProblems(cfg, WEBGPU_DEFAULT_LIMITS, { ...DEFAULTS, method: 'freeze', batchSize: 8, seqLen: 2048 }, 'lm', 64)).toEqual([])
+    // classification reads a head, not 50,257 logits per token
+    expect(bindingProblems(cfg, WEBGPU_DEFAULT_LIMITS, { ...DEFAULTS, method: 'lora', batchSize: 8, seqLen: 128 }, 'classify', 1024)).toEqual([])
+    // a desktop GPU's 2 GiB binding holds the table: full fine-tuning goes ahead
+    expect(bindingProblems(cfg, { maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 31 }, { ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 32 }, 'lm', 1024)).toEqual([])
+    // WebAssembly and CPU: no limits, no refusal
+    expect(bindingProblems(cfg, null, { ...DEFAULTS, method: 'full', batchSize: 8, seqLen: 1024 }, 'lm', 1024)).toEqual([])
+  })
+
+  it('a model loaded for a device with a small binding has its embedding split, and the session plan refuses what the split cannot do', async () => {
+    // The tiny GPT-2: wte 50,257 × 4 × 4 bytes = 804,112 > 800,000, the binding given here:
+    // chunks of floor(800,000 / 16) = 50,000 rows, so [50,000, 4] and [257, 4].
+    // Logits: 50,257 × 4 = 201,028 bytes a token, so at most floor(800,000 / 201,028) = 3 tokens a batch.
+    const limits: BindingLimits = { maxStorageBufferBindingSize: 800_000, maxBufferSize: 268_435_456 }
+    const { h, events, session } = host(async () => new Response(null, { status: 404 }), NO_DATA, limits)
+    await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files: tinyGpt2Files() } } as Parameters<HfModelHost['handle']>[0])
+    expect(events.find((e) => e.type === 'error')).toBeUndefined()
+    const held = session.loaded as HeldHf
+    expect(held.bindingLimits).toEqual(limits)
+    const chunks = (held.body.model as unknown as { chunks: Map<string, tf.Tensor2D[]> }).chunks
+    expect([...chunks.keys()]).toEqual(['wte.weight'])
+    expect(chunks.get('wte.weight')!.map((c) => c.shape)).toEqual([[50_000, 4], [257, 4]])
+
+    const full = session.plan({ ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 2 })!.plan.problems
+    expect(full).toEqual([{ field: 'method', message: expect.stringMatching(/^The token embedding \(1 MB\) is over this GPU's 1 MB storage-buffer limit, so full fine-tuning cannot train it here\. Use LoRA, or train the last blocks only \(freeze\)/) }])
+    const wide = session.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 2, seqLen: 2 })!.plan.problems
+    expect(wide).toEqual([{ field: 'batchSize', message: expect.stringMatching(/^The logits of 4 tokens a batch \(1 MB\) are over this GPU's 1 MB storage-buffer limit\. Use at most 3 tokens a batch \(batch size × sequence length\)\.$/) }])
+    expect(session.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 1, seqLen: 3 })!.plan.problems).toEqual([])
+    session.drop()
+  })
+
+  it('off WebGPU (here the CPU backend) nothing is split and full fine-tuning is planned as before', async () => {
+    const { h, session } = host(async () => new Response(null, { status: 404 }))
+    await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files: tinyGpt2Files() } } as Parameters<HfModelHost['handle']>[0])
+    const held = session.loaded as HeldHf
+    expect(held.bindingLimits).toBeNull()
+    expect((held.body.model as unknown as { chunks: Map<string, unknown> }).chunks.size).toBe(0)
+    expect(session.plan({ ...DEFAULTS, method: 'full', batchSize: 2, seqLen: 2 })!.plan.problems).toEqual([])
     session.drop()
   })
 })

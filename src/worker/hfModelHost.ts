@@ -15,6 +15,7 @@ import { formatBytesOf } from '../format/format'
 import { HF_TARGET_MODULES } from '../engine/bodies/hfBody'
 import { hfLoraLayers } from '../engine/bodies/hf'
 import { DEFAULTS } from '../settings/schema'
+import { bindingBytes, webgpuDeviceLimits, type BindingLimits } from '../engine/hf/bindingLimits'
 import { parseHfConfig } from '../engine/hf/config'
 import { loadHfBundle, mapSource } from '../engine/hf/hfLoad'
 import { checkRepoId, hubFile, hubFileUrl, HUB, probeSize, type FetchFn, type HubCache } from '../engine/hf/hubFetch'
@@ -26,7 +27,7 @@ import { Tuning } from '../engine/train/fineTune'
 import { resetWeights } from '../engine/tuning/interpolate'
 import { holdHf, paramCount, planInput, trainingBudget, type HeldHf } from '../engine/session/families/hf'
 import type { Settings } from '../settings/types'
-import type { HfCommand, HfMethodPlan, HfProbe, HfRepoRef, HfStoredRepo } from './hfProtocol'
+import type { HfCommand, HfLoaded, HfMethodPlan, HfProbe, HfRepoRef, HfStoredRepo } from './hfProtocol'
 import type { FromWorker } from './protocol'
 
 export { peftTargets, trainingBudget } from '../engine/session/families/hf'
@@ -47,6 +48,9 @@ export interface HfHostDeps {
   /** Makes `tuning` the held model's (Session.adopt). */
   adopt(held: HeldHf, tuning: Tuning): void
   ensureBackend(): Promise<void>
+  /** The storage-buffer limits of the device models run on: `webgpuDeviceLimits()` (null off
+   *  WebGPU) unless given, as Node tests give a device's limits as data. */
+  bindingLimits?(): BindingLimits | null
 }
 
 export class HfModelHost {
@@ -60,12 +64,16 @@ export class HfModelHost {
       case 'hfProbe':
         this.post({ type: 'hfProbe', probe: await this.probe(msg.ref, msg.batch, msg.seq) })
         break
-      case 'hfLoad':
+      case 'hfLoad': {
         await this.deps.ensureBackend()
+        // The page re-sends a model (not an adapter) to a fresh worker after a crash: say which it was.
+        let loaded: HfLoaded['loaded'] = 'model'
         if (msg.source.kind === 'hub') await this.loadHub(msg.source.ref)
-        else await this.loadFiles(msg.source.files)
+        else loaded = await this.loadFiles(msg.source.files)
+        this.post({ type: 'hfLoaded', loadId: msg.loadId, loaded })
         await this.listStored()
         break
+      }
       case 'hfListStored':
         await this.listStored()
         break
@@ -174,7 +182,7 @@ export class HfModelHost {
 
   /** Chosen files: a model's files (or a merged export's .zip), or a PEFT adapter for the
    *  loaded model (adapter_config.json + adapter_model.safetensors). */
-  private async loadFiles(list: File[]): Promise<void> {
+  private async loadFiles(list: File[]): Promise<'model' | 'adapter'> {
     const files = new Map<string, Uint8Array>()
     for (const f of list) {
       const bytes = new Uint8Array(await f.arrayBuffer())
@@ -188,13 +196,17 @@ export class HfModelHost {
         for (const [name, b] of Object.entries(entries)) if (!name.endsWith('/')) files.set(name.slice(name.lastIndexOf('/') + 1), b)
       } else files.set(f.name, bytes)
     }
-    if (files.has('adapter_config.json') || files.has('adapter_model.safetensors')) return this.applyAdapter(files)
+    if (files.has('adapter_config.json') || files.has('adapter_model.safetensors')) {
+      await this.applyAdapter(files)
+      return 'adapter'
+    }
     const names = list.map((f) => f.name).join(', ')
     if (!files.has('config.json')) {
       throw new ModelLoadError(`config.json is missing from the chosen files (${names}). Choose config.json, model.safetensors, tokenizer.json and tokenizer_config.json together (hold Ctrl or Shift), or a PEFT adapter's adapter_config.json and adapter_model.safetensors.`, 'config.json')
     }
     const title = list.length === 1 ? list[0]!.name : 'chosen files'
     await this.install(files, title, `hf-files:${[...files.keys()].sort().join(',')}`, 'from files on this computer', [...files.keys()])
+    return 'model'
   }
 
   /** Reads and checks everything, then replaces the current model (nothing is lost before). */
@@ -205,7 +217,15 @@ export class HfModelHost {
     })
     const tokenizerFiles = new Map<string, Uint8Array>()
     for (const f of TOKENIZER_FILES) if (files.has(f)) tokenizerFiles.set(f, files.get(f)!)
-    this.deps.hold(holdHf(bundle, tokenizerFiles, [...files.keys()], title, id, where))
+    // WebGPU: tables one storage-buffer binding cannot hold (GPT-2's 154 MB embedding and tied
+    // head on a 128 MiB device) are kept as chunks that fit; the run plan refuses what a split
+    // table cannot do (bindingProblems). Other backends have no such limit: nothing changes.
+    const limits = this.deps.bindingLimits ? this.deps.bindingLimits() : webgpuDeviceLimits()
+    if (limits) {
+      this.post({ type: 'progress', task: 'model', done: 0, total: 1, label: 'Splitting tables over this GPU’s storage-buffer limit' })
+      await bundle.model.splitLargeTables(bindingBytes(limits))
+    }
+    this.deps.hold(holdHf(bundle, tokenizerFiles, [...files.keys()], title, id, where, limits))
   }
 
   /** A PEFT adapter chosen as files: its LoRA becomes the loaded model's tuning, as if the

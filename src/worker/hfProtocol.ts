@@ -12,7 +12,8 @@ export interface HfRepoRef {
 
 export type HfCommand =
   | { type: 'hfProbe'; ref: HfRepoRef; batch: number; seq: number }
-  | { type: 'hfLoad'; source: { kind: 'hub'; ref: HfRepoRef } | { kind: 'files'; files: File[] } }
+  /** loadId: the page's number for this load, said back in hfLoaded. */
+  | { type: 'hfLoad'; loadId: number; source: { kind: 'hub'; ref: HfRepoRef } | { kind: 'files'; files: File[] } }
   | { type: 'hfListStored' }
   | { type: 'hfDeleteStored'; repo: string }
 
@@ -45,7 +46,15 @@ export interface HfStoredRepo {
   bytes: number
 }
 
-export type HfEvent = { type: 'hfProbe'; probe: HfProbe } | { type: 'hfStored'; repos: HfStoredRepo[] }
+/** After an hfLoad that succeeded: whether its files were a model (now the loaded one) or a
+ *  PEFT adapter applied to the loaded model, as the worker found in them (not from the names). */
+export interface HfLoaded {
+  type: 'hfLoaded'
+  loadId: number
+  loaded: 'model' | 'adapter'
+}
+
+export type HfEvent = { type: 'hfProbe'; probe: HfProbe } | { type: 'hfStored'; repos: HfStoredRepo[] } | HfLoaded
 
 const TYPES: ReadonlySet<string> = new Set<HfCommand['type']>(['hfProbe', 'hfLoad', 'hfListStored', 'hfDeleteStored'])
 export function isHfCommand(msg: { type: string }): msg is HfCommand {
