@@ -291,25 +291,36 @@ describe('the WebGPU storage-buffer binding limit in the Hugging Face run plan',
   })
 
   it('a model loaded for a device with a small binding has its embedding split, and the session plan refuses what the split cannot do', async () => {
-    // The tiny GPT-2: wte 50,257 × 4 × 4 bytes = 804,112 > 800,000, the binding given here:
+    const load = async (limits: BindingLimits) => {
+      const { h, events, session } = host(async () => new Response(null, { status: 404 }), NO_DATA, limits)
+      await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files: tinyGpt2Files() } } as Parameters<HfModelHost['handle']>[0])
+      expect(events.find((e) => e.type === 'error')).toBeUndefined()
+      const held = session.loaded as HeldHf
+      expect(held.bindingLimits).toEqual(limits)
+      return { session, chunks: (held.body.model as unknown as { chunks: Map<string, tf.Tensor2D[]> }).chunks }
+    }
+    // The tiny GPT-2's wte: 50,257 × 4 × 4 bytes = 804,112 > 800,000, the binding given here:
     // chunks of floor(800,000 / 16) = 50,000 rows, so [50,000, 4] and [257, 4].
-    // Logits: 50,257 × 4 = 201,028 bytes a token, so at most floor(800,000 / 201,028) = 3 tokens a batch.
-    const limits: BindingLimits = { maxStorageBufferBindingSize: 800_000, maxBufferSize: 268_435_456 }
-    const { h, events, session } = host(async () => new Response(null, { status: 404 }), NO_DATA, limits)
-    await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files: tinyGpt2Files() } } as Parameters<HfModelHost['handle']>[0])
-    expect(events.find((e) => e.type === 'error')).toBeUndefined()
-    const held = session.loaded as HeldHf
-    expect(held.bindingLimits).toEqual(limits)
-    const chunks = (held.body.model as unknown as { chunks: Map<string, tf.Tensor2D[]> }).chunks
-    expect([...chunks.keys()]).toEqual(['wte.weight'])
-    expect(chunks.get('wte.weight')!.map((c) => c.shape)).toEqual([[50_000, 4], [257, 4]])
+    const small = await load({ maxStorageBufferBindingSize: 800_000, maxBufferSize: 268_435_456 })
+    expect([...small.chunks.keys()]).toEqual(['wte.weight'])
+    expect(small.chunks.get('wte.weight')!.map((c) => c.shape)).toEqual([[50_000, 4], [257, 4]])
+    const full = small.session.plan({ ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 16 })!.plan.problems
+    expect(full).toEqual([{ field: 'method', message: "The token embedding (1 MB) is over this GPU's 1 MB storage-buffer limit, so full fine-tuning cannot train it here. Use LoRA, or train the last blocks only (freeze), which keep the embedding frozen." }])
+    // LoRA keeps the embedding frozen; but a token's logits are 50,257 × 4 = 201,028 bytes, so at
+    // most floor(800,000 / 201,028) = 3 tokens a batch, and 1 × 16 = 16 tokens are 3,216,448 bytes
+    const lora = small.session.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 1, seqLen: 16 })!.plan.problems
+    expect(lora).toEqual([{ field: 'batchSize', message: "The logits of 16 tokens a batch (3 MB) are over this GPU's 1 MB storage-buffer limit. Use at most 3 tokens a batch (batch size × sequence length)." }])
+    small.session.drop()
 
-    const full = session.plan({ ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 2 })!.plan.problems
-    expect(full).toEqual([{ field: 'method', message: expect.stringMatching(/^The token embedding \(1 MB\) is over this GPU's 1 MB storage-buffer limit, so full fine-tuning cannot train it here\. Use LoRA, or train the last blocks only \(freeze\)/) }])
-    const wide = session.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 2, seqLen: 2 })!.plan.problems
-    expect(wide).toEqual([{ field: 'batchSize', message: expect.stringMatching(/^The logits of 4 tokens a batch \(1 MB\) are over this GPU's 1 MB storage-buffer limit\. Use at most 3 tokens a batch \(batch size × sequence length\)\.$/) }])
-    expect(session.plan({ ...DEFAULTS, method: 'lora', loraRank: 2, batchSize: 1, seqLen: 3 })!.plan.problems).toEqual([])
-    session.drop()
+    // A 4,000,000-byte binding holds wte (nothing split, full fine-tuning planned) and
+    // floor(4,000,000 / 201,028) = 19 tokens of logits (19 × 201,028 = 3,819,532; 20 × = 4,020,560)
+    const mid = await load({ maxStorageBufferBindingSize: 4_000_000, maxBufferSize: 268_435_456 })
+    expect(mid.chunks.size).toBe(0)
+    expect(mid.session.plan({ ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 16 })!.plan.problems).toEqual([])
+    expect(mid.session.plan({ ...DEFAULTS, method: 'full', batchSize: 2, seqLen: 16 })!.plan.problems).toEqual([
+      { field: 'batchSize', message: "The logits of 32 tokens a batch (6 MB) are over this GPU's 4 MB storage-buffer limit. Use at most 19 tokens a batch (batch size × sequence length)." },
+    ])
+    mid.session.drop()
   })
 
   it('off WebGPU (here the CPU backend) nothing is split and full fine-tuning is planned as before', async () => {
@@ -318,7 +329,8 @@ describe('the WebGPU storage-buffer binding limit in the Hugging Face run plan',
     const held = session.loaded as HeldHf
     expect(held.bindingLimits).toBeNull()
     expect((held.body.model as unknown as { chunks: Map<string, unknown> }).chunks.size).toBe(0)
-    expect(session.plan({ ...DEFAULTS, method: 'full', batchSize: 2, seqLen: 2 })!.plan.problems).toEqual([])
+    // 8 × 32 = 256 tokens of logits (51 MB) and a trained embedding: no binding to keep to
+    expect(session.plan({ ...DEFAULTS, method: 'full', batchSize: 8, seqLen: 32 })!.plan.problems).toEqual([])
     session.drop()
   })
 })

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import { strToU8, zipSync } from 'fflate'
 import { formatBytes } from '../../../format/format'
 import { HfBody, hfTokenizerLike } from '../../bodies/hfBody'
+import { bindingAdvice, type BindingLimits } from '../../hf/bindingLimits'
 import { expectedWeights, type HfConfig } from '../../hf/config'
 import { generateText } from '../../hf/generate'
 import { writeHfCheckpoint, type HfBundle } from '../../hf/hfLoad'
@@ -33,6 +34,9 @@ export interface HeldHf extends HeldModel {
   readonly tokenizerFiles: Map<string, Uint8Array>
   /** Where it came from, for PEFT's base_model_name_or_path. */
   readonly baseName: string
+  /** The WebGPU device's storage-buffer limits it was loaded for (its tables over them are kept
+   *  split, `HfModel.splitLargeTables`); null on the other backends, which have no such limit. */
+  readonly bindingLimits: BindingLimits | null
 }
 
 /** What training may use on this device: half its memory (navigator.deviceMemory, 4 GB when
@@ -45,7 +49,7 @@ export function trainingBudget(deviceMemoryGb?: number): number {
 }
 
 /** A loaded checkpoint as the session holds it; its weights are the base every run starts from. */
-export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFiles: Map<string, Uint8Array>, files: string[], title: string, id: string, where: string): HeldHf {
+export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFiles: Map<string, Uint8Array>, files: string[], title: string, id: string, where: string, bindingLimits: BindingLimits | null = null): HeldHf {
   const body = new HfBody(bundle.model, bundle.tokenizer)
   const cfg = bundle.config
   const summary: ModelSummary = {
@@ -71,6 +75,7 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
     bundle,
     tokenizerFiles,
     baseName: title,
+    bindingLimits,
     summary,
     card: summary.card ?? {},
     base: snapshotWeights(body.params),
@@ -89,6 +94,20 @@ function memoryProblem(held: HeldHf, settings: Settings, task: 'lm' | 'classify'
   if (need <= budget) return null
   const fits = settingsThatFit(cfg, input, budget)
   return `This run needs about ${formatBytes(need)} (weights, gradients, optimizer state and activations) but this device allows about ${formatBytes(budget)}. ${fits.length ? `These would fit: ${fits.map((f) => `${f.change} (${formatBytes(f.totalBytes)})`).join('; ')}.` : 'Choose LoRA, a smaller batch or a shorter sequence.'}`
+}
+
+/** What the WebGPU device's binding limit refuses of these settings (none off WebGPU), each on
+ *  the control that must change: full fine-tuning of a table no binding holds (the split copy
+ *  is frozen) on `method`; a language-modelling batch whose logits [batch × sequence, vocab]
+ *  are over one binding on `batchSize`; a weight the studio cannot split on `backend`. */
+export function bindingProblems(cfg: HfConfig, limits: BindingLimits | null, settings: Settings, task: 'lm' | 'classify', maxSeqLen: number): { field: string; message: string }[] {
+  if (!limits) return []
+  const method = planMethodOf(settings.method)
+  const tokensPerBatch = task === 'lm' ? settings.batchSize * Math.min(settings.seqLen, maxSeqLen) : undefined
+  const advice = bindingAdvice(cfg, limits, { method, ...(tokensPerBatch === undefined ? {} : { tokensPerBatch }) })
+  if (!advice.refusal) return []
+  const field = /^The logits /.test(advice.refusal) ? 'batchSize' : /^The token embedding/.test(advice.refusal) ? 'method' : 'backend'
+  return [{ field, message: advice.refusal }]
 }
 
 /** Runs `fn` with these weights (by name) in place of the model's, then puts them back. */
@@ -117,8 +136,9 @@ export const hfFamily: ModelFamily<HeldHf> = {
   planShape: (held, settings, data) => ({ ...textPlanShape(settings, data, 'language-modelling'), trainSize: Number.MAX_SAFE_INTEGER }),
   checkContext: (held) => ({ maxSeqLen: held.body.config.seqLen, limits: modelLimits(held.body) }),
   extraProblems(held, settings, data) {
-    const memory = memoryProblem(held, settings, (data.facts?.task ?? 'language-modelling') === 'language-modelling' ? 'lm' : 'classify')
-    return memory ? [{ field: 'batchSize', message: memory }] : []
+    const task = (data.facts?.task ?? 'language-modelling') === 'language-modelling' ? 'lm' : 'classify'
+    const memory = memoryProblem(held, settings, task)
+    return [...(memory ? [{ field: 'batchSize', message: memory }] : []), ...bindingProblems(held.body.model.hf, held.bindingLimits, settings, task, held.body.config.seqLen)]
   },
   beforeRun(held, settings) {
     // LoRA and head-only leave the base kernels frozen: no gradient copies of them (HfBody).
