@@ -495,7 +495,8 @@ test('a Llama-family model by repo id (grouped-query attention, tied head): LoRA
   await page.getByLabel('PEFT LoRA adapter (Hugging Face)').check()
   const download = page.waitForEvent('download')
   await page.getByRole('button', { name: 'Download model (.zip)' }).click()
-  const files = unzipSync(new Uint8Array(readFileSync((await (await download).path())!)))
+  const adapterZip = readFileSync((await (await download).path())!)
+  const files = unzipSync(new Uint8Array(adapterZip))
   const config = JSON.parse(Buffer.from(files['adapter_config.json']!).toString('utf8')) as Record<string, unknown>
   expect(config).toMatchObject({ peft_type: 'LORA', r: 2, target_modules: ['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj'], fan_in_fan_out: false, base_model_name_or_path: LLAMA_REPO })
   const st = readSafetensors(files['adapter_model.safetensors']!)
@@ -516,7 +517,12 @@ test('a Llama-family model by repo id (grouped-query attention, tied head): LoRA
     expect(epochs[2]!.valLoss).toBeCloseTo(val[2]!, 4)
   })
 
-  await test.step('the worker dies: the new one loads the same model again from this browser, with no download', async () => {
+  await test.step('the adapter loads back from a .zip named like a model (the worker, not the name, says it is an adapter)', async () => {
+    await page.getByLabel('Hugging Face model files').setInputFiles({ name: 'tiny-llama.zip', mimeType: 'application/zip', buffer: adapterZip })
+    await expect(page.getByRole('status').filter({ hasText: /\+ PEFT adapter \(r = 2, 14 layers\) from adapter_model\.safetensors/ })).toBeVisible()
+  })
+
+  await test.step('the worker dies: the new one loads the same model again from this browser (not the adapter), with no download', async () => {
     fetched.length = 0
     await page.evaluate(() => void ((window as unknown as { __busy: string[] }).__busy.length = 0))
     const worker = page.workers().filter((w) => w.url().includes('engine.worker')).at(-1)!
