@@ -113,7 +113,9 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
   }
 
   /** Parameter counts and problems for these settings, before anything trains. */
+  let lastPlanned: Settings | null = null // planned again when the backend changes
   function plan(settings: Settings) {
+    lastPlanned = settings
     const planned = session.plan(settings)
     if (!planned) return
     post({ type: 'plan', ...planned.plan })
@@ -227,6 +229,9 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
           case 'init':
             backend = null
             await ensureBackend(msg.backend)
+            // a held Hugging Face model's tables, split for WebGPU's binding limit or not, and its
+            // plan again (the page's configure for the new backend setting came before this init)
+            if ((await hf.rebind()) && lastPlanned) plan(lastPlanned)
             post({ type: 'ready' })
             break
           case 'loadDataset':

@@ -323,6 +323,39 @@ describe('the WebGPU storage-buffer binding limit in the Hugging Face run plan',
     mid.session.drop()
   })
 
+  it('when the backend changes, the held model is split for the new device or joined back, and its plan follows', async () => {
+    let device: BindingLimits | null = null // loaded off WebGPU
+    const session = new Session(NO_DATA)
+    const h = new HfModelHost(() => {}, {
+      fetchFn: async () => new Response(null, { status: 404 }),
+      cache: null,
+      hold: (held) => session.hold(held),
+      loaded: () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null),
+      adopt: (held, tuning) => session.adopt(held, tuning),
+      ensureBackend: async () => {},
+      bindingLimits: () => device,
+    })
+    await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files: tinyGpt2Files() } } as Parameters<HfModelHost['handle']>[0])
+    const held = session.loaded as HeldHf
+    const chunks = (held.body.model as unknown as { chunks: Map<string, tf.Tensor2D[]> }).chunks
+    const fullPlan = () => session.plan({ ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 16 })!.plan.problems
+    expect(chunks.size).toBe(0)
+    expect(fullPlan()).toEqual([])
+    // to a WebGPU device with an 800,000-byte binding: wte (804,112 bytes) is split in [50,000, 4] + [257, 4]
+    device = { maxStorageBufferBindingSize: 800_000, maxBufferSize: 268_435_456 }
+    expect(await h.rebind()).toBe(true)
+    expect(chunks.get('wte.weight')!.map((c) => c.shape)).toEqual([[50_000, 4], [257, 4]])
+    expect(fullPlan().map((p) => p.field)).toEqual(['method'])
+    // and back off WebGPU: joined, and full fine-tuning planned again
+    const before = tf.memory().numTensors
+    device = null
+    await h.rebind()
+    expect(chunks.size).toBe(0)
+    expect(tf.memory().numTensors).toBe(before - 2) // the two chunks are freed
+    expect(fullPlan()).toEqual([])
+    session.drop()
+  })
+
   it('off WebGPU (here the CPU backend) nothing is split and full fine-tuning is planned as before', async () => {
     const { h, session } = host(async () => new Response(null, { status: 404 }))
     await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files: tinyGpt2Files() } } as Parameters<HfModelHost['handle']>[0])

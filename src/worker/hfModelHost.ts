@@ -84,6 +84,23 @@ export class HfModelHost {
     }
   }
 
+  /** After the backend changes (the page's backend setting): the held model's tables are split
+   *  for the new device's binding limit, or joined back off WebGPU, and its plan reads the new
+   *  limits. False when no Hugging Face model is held. */
+  async rebind(): Promise<boolean> {
+    const held = this.deps.loaded()
+    if (!held) return false
+    const limits = this.limits()
+    if (limits) await held.body.model.splitLargeTables(bindingBytes(limits))
+    else held.body.model.unsplitTables()
+    held.bindingLimits = limits
+    return true
+  }
+
+  private limits(): BindingLimits | null {
+    return this.deps.bindingLimits ? this.deps.bindingLimits() : webgpuDeviceLimits()
+  }
+
   // ---- before downloading ---------------------------------------------------------------
 
   private repoOpts(ref: HfRepoRef) {
@@ -220,7 +237,7 @@ export class HfModelHost {
     // WebGPU: tables one storage-buffer binding cannot hold (GPT-2's 154 MB embedding and tied
     // head on a 128 MiB device) are kept as chunks that fit; the run plan refuses what a split
     // table cannot do (bindingProblems). Other backends have no such limit: nothing changes.
-    const limits = this.deps.bindingLimits ? this.deps.bindingLimits() : webgpuDeviceLimits()
+    const limits = this.limits()
     if (limits) {
       this.post({ type: 'progress', task: 'model', done: 0, total: 1, label: 'Splitting tables over this GPU’s storage-buffer limit' })
       await bundle.model.splitLargeTables(bindingBytes(limits))

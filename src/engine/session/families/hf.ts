@@ -35,8 +35,9 @@ export interface HeldHf extends HeldModel {
   /** Where it came from, for PEFT's base_model_name_or_path. */
   readonly baseName: string
   /** The WebGPU device's storage-buffer limits it was loaded for (its tables over them are kept
-   *  split, `HfModel.splitLargeTables`); null on the other backends, which have no such limit. */
-  readonly bindingLimits: BindingLimits | null
+   *  split, `HfModel.splitLargeTables`); null on the other backends, which have no such limit.
+   *  Set again when the backend changes (HfModelHost.rebind). */
+  bindingLimits: BindingLimits | null
 }
 
 /** What training may use on this device: half its memory (navigator.deviceMemory, 4 GB when
