@@ -7,7 +7,8 @@
  * the settings are checked against, so the loop (`Tuning`, engine/train/fineTune.ts) and
  * `modelLimits` never ask which class a model is.
  *
- * A new model kind is one adapter file here plus one line in `bodies/index.ts`.
+ * A new model kind is one adapter file here plus one line in `bodies/index.ts` (or
+ * `registerBodyKind(kind)` at run time; session/newBody.test.ts does that).
  */
 import type { Settings } from '../../settings/types'
 import type { Method } from '../../settings/types'

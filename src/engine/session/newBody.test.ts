@@ -41,7 +41,11 @@ class BagOfEmbeddings implements Body {
   constructor(readonly vocab: number, readonly dim: number, seed: number) {
     this.config = { nLayers: 1, dModel: dim }
     this.featureDim = dim
-    const v = (name: string, layer: string, block: number, decay: boolean, init: tf.Tensor): Param => ({ name, layer, block, decay, variable: tf.variable(init, true, `bag_${seed}_${name}`) })
+    const v = (name: string, layer: string, block: number, decay: boolean, init: tf.Tensor): Param => {
+      const variable = tf.variable(init, true, `bag_${seed}_${name}`)
+      init.dispose() // the variable holds its own copy
+      return { name, layer, block, decay, variable }
+    }
     this.params = [
       v('wte', 'wte', -1, false, tf.randomNormal([vocab, dim], 0, 0.02, 'float32', seed)),
       v('b0.fc.kernel', 'b0.fc', 0, true, tf.randomNormal([dim, dim], 0, 1 / Math.sqrt(dim), 'float32', seed + 1)),
@@ -206,6 +210,7 @@ afterEach(() => {
 describe('a model kind defined in one file', () => {
   it('plans, trains and evaluates a bag-of-embeddings classifier registered in one line', async () => {
     const { data, tokenizer } = await toyData()
+    const tensorsBefore = tf.memory().numTensors
     const D = 8
     const C = 2
     const R = settings.loraRank
@@ -264,5 +269,6 @@ describe('a model kind defined in one file', () => {
     expect(modelLimits(gpt).methods).toContain('adapter')
     gpt.dispose()
     session.drop()
+    expect(tf.memory().numTensors).toBe(tensorsBefore) // the body, its base, LoRA, head and optimizer all let go
   }, 60_000)
 })
