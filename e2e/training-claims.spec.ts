@@ -199,7 +199,8 @@ test('language modelling on the Moby-Dick sample, set up with the Quick check pr
   })
 
   await test.step('the playground continues a prompt with the base and the fine-tuned model', async () => {
-    await page.getByLabel('Prompt').fill('Call me Ishmael. Some years ago')
+    // exact: the LM objectives' radios mention prompts in their labels too
+    await page.getByLabel('Prompt', { exact: true }).fill('Call me Ishmael. Some years ago')
     await page.getByLabel('Tokens to generate').fill('12')
     await page.getByRole('button', { name: 'Generate', exact: true }).click()
     await expect(page.getByRole('button', { name: 'Stop generating' })).toBeDisabled({ timeout: 90_000 })

@@ -97,7 +97,7 @@ test('wide screen (1280×800): run bar always in view, steps with their state, s
       if (!f) continue
       expect(f.visible && f.outline !== 'none', `focus ring on ${f.what}`).toBe(true)
       if (!f.inBar) expect(f.top, `${f.what} is not under the bar`).toBeGreaterThanOrEqual(barHeight - 1)
-      expect(f.bottom, `${f.what} is on screen`).toBeLessThanOrEqual(800)
+      expect(f.bottom, `${f.what} is on screen`).toBeLessThanOrEqual(800 + 1) // subpixel layout: 800.2 seen for a control scrolled into view
     }
   })
 
