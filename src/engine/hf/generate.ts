@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs'
 import { KvCache, type HfModel } from './hfModel'
 import type { GenerationConfig } from './hfLoad'
 import type { ChatMessage, HfTokenizer } from './hfTokenizer'
+import { mulberry32 } from '../data/rng'
 
 export interface GenerateOptions {
   /** Tokens to add at most (default: generation_config's max_new_tokens, else 20). */
@@ -138,17 +139,8 @@ export function samplingProbabilities(logits: Float32Array, opts: { temperature?
   return probsOf()
 }
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The sampler's seeded uniform numbers: the studio's one generator (data/rng.ts). */
+export { mulberry32 as seededRandom } from '../data/rng'
 
 /** One draw from a probability vector. */
 export function sampleFrom(probs: ArrayLike<number>, random: () => number): number {
@@ -194,7 +186,7 @@ export async function generate(model: HfModel, prompt: readonly number[], opts: 
   const eos = new Set(opts.eosTokenIds ?? [])
   const penalty = opts.repetitionPenalty ?? 1
   const sample = (opts.doSample ?? false) && (opts.temperature ?? 1) > 0
-  const random = seededRandom(opts.seed ?? 0)
+  const random = mulberry32(opts.seed ?? 0)
   const useCache = opts.useCache ?? true
   const cache = useCache ? new KvCache(model.config.nLayers) : null
   const all = [...prompt]
