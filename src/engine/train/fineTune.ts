@@ -31,10 +31,22 @@ import { EtaEstimator } from './eta'
 import { runSteps } from '../../settings/runSteps'
 import type { Encoded } from './encoded'
 import { augmentedBatch, cachePlan, fillCache, gatherBatch, planCache, type Cache } from './forward'
+import { DataParallel, halfSeed, whyNotSplit, type GradientPeer, type SplitTask } from './dataParallel'
+import { headNeedOf } from './encoded'
 
 export type { Encoded }
 
 export type { EpochEvent } // declared with the other run events in engine/types/run.ts
+
+/** A second worker for the run (dataParallel.ts): each micro-batch's gradient is computed
+ *  half here, half there, when the run can be split. */
+export interface ParallelOptions {
+  peer: GradientPeer
+  /** Once, before the first step: null when the run is split over both workers, else why not. */
+  onPlan?: (whyNot: string | null) => void
+  /** The second worker failed: the run goes on here with the same numbers, on one core. */
+  onPeerLost?: (message: string) => void
+}
 
 export interface FineTuneCallbacks {
   onBaseline?: (metrics: Metrics, note: string, name: string) => void
@@ -114,6 +126,7 @@ export async function fineTune(
   control: RunControl,
   cb: FineTuneCallbacks = {},
   resume?: ResumeInput, // continue from a checkpoint of this run: same settings and data
+  parallel?: ParallelOptions,
 ): Promise<{ reason: DoneReason; summary: RunSummary; message: string }> {
   const t0 = Date.now()
   const { train, val } = data
@@ -125,6 +138,11 @@ export async function fineTune(
   const augment = train.kind === 'image' ? augmentOptions(s) : null
   // What the run learns and how it is judged (engine/tasks/): the loop asks, never branches.
   const task = taskFor(train, tuning)
+  // Two workers, each half of every micro-batch (dataParallel.ts), when the run can be split.
+  const whyNot = parallel ? whyNotSplit(model, tuning, s, task) : 'no second worker'
+  const need = headNeedOf(train)
+  const dp = parallel && !whyNot && need !== null ? new DataParallel(parallel.peer, model, tuning, s, task.name as SplitTask, need, parallel.onPeerLost) : null
+  parallel?.onPlan?.(dp ? null : whyNot)
   const monitorMode = s.monitor === 'val_acc' && task.hasAccuracy ? 'max' : 'min'
   // Plateau halving watches the Monitor setting, as early stopping and "restore best" do.
   const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: monitorMode })
@@ -141,7 +159,10 @@ export async function fineTune(
   let lastValMetrics: Metrics = { loss: NaN }
 
   const snapshot = () => new Map([...watched].map((v) => [v, tf.keep(v.clone())] as const))
-  const restore = (m: Map<tf.Variable, tf.Tensor>) => m.forEach((t, v) => v.assign(t))
+  const restore = (m: Map<tf.Variable, tf.Tensor>) => {
+    m.forEach((t, v) => v.assign(t))
+    dp?.markDirty(m.keys())
+  }
   const drop = (m: Map<tf.Variable, tf.Tensor> | null) => m?.forEach((t) => t.dispose())
 
   cb.onProgress?.('baseline', 0, 1, 'Evaluating the base model on the validation split')
@@ -280,12 +301,15 @@ export async function fineTune(
             await fillCache(model, tuning, cache, sources.train, 'train', idx)
             fillMs += Date.now() - f0
           }
-          const { value, grads } = tf.tidy(() => {
-            const batch = augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx)
-            const fn = () => task.loss(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))
-            const r = tf.variableGrads(fn, vars)
-            return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
-          })
+          const makeBatch = () => (augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx))
+          const { value, grads } = dp
+            ? await dp.gradients(vars, makeBatch, cache, [halfSeed(s.seed, step, m, 0), halfSeed(s.seed, step, m, 1)])
+            : tf.tidy(() => {
+                const batch = makeBatch()
+                const fn = () => task.loss(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))
+                const r = tf.variableGrads(fn, vars)
+                return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
+              })
           if (s.accumSteps === 1) {
             // No accumulation: the batch-mean grads as they are (no ×n then ÷n round trip).
             lossT = value
@@ -323,6 +347,7 @@ export async function fineTune(
           const clipped = s.clipNorm > 0 ? clipByGlobalNorm(mean, s.clipNorm).grads : mean
           groups.forEach((g, k) => g.opt.step(groupGrads[k]!.map((i) => clipped[i]!), g.vars, lr))
         })
+        dp?.markDirty(vars)
         tf.dispose(gradSum)
         step++
         const last = st === stepsPerEpoch - 1
@@ -384,6 +409,7 @@ export async function fineTune(
     drop(best)
     drop(lastGood)
     cache?.dispose()
+    dp?.dispose()
     for (const g of optimizers) g.opt.dispose()
   }
 }

@@ -1,0 +1,219 @@
+/**
+ * Data parallelism (dataParallel.ts) on the built-in text transformer and the real spam/ham
+ * sample, wasm backend: a run whose micro-batches are split between the loop and a replica
+ * (here in the same thread, each request and answer structured-cloned as a worker message
+ * would be) against the same run on one worker.
+ *
+ * Tolerance: with dropout off, a split step differs from one worker's only in the order the
+ * float32 sums run (each half's mean, then the rows-weighted mean of the two), a relative
+ * error near 1e-7 in each gradient. Adam turns a gradient into a step of about the learning
+ * rate whatever its size, so a weight whose gradient is within rounding of zero may move by
+ * up to 2·lr a step differently; no other weight moves measurably differently. So: losses
+ * within 1e-4 (on losses near 0.7), every weight within 2·lr·steps, and the typical (mean)
+ * weight difference under 1e-6.
+ */
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULTS } from '../../settings/schema'
+import type { Settings } from '../../settings/types'
+import { parseDataset } from '../data/dataset'
+import { encodeClassification } from '../data/textBatches'
+import { loadTinyGpt, type LoadedTinyGpt } from '../models/modelFile'
+import { taskFor } from '../tasks'
+import { DataParallel, GradientReplica, halfSeed, whyNotSplit, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
+import { fineTune, Tuning, type Encoded } from './fineTune'
+import { BatchSource } from './batchSource'
+import { FeatureCache } from './featureCache'
+import { gatherBatch } from './forward'
+import type { LoopCheckpoint } from './loopState'
+import { RunControl } from './runControl'
+import { microBatchSeed } from './seeds'
+import { trainableVariables } from '../tuning/freeze'
+
+const root = resolve(__dirname, '../../..')
+const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
+
+let loaded: LoadedTinyGpt
+let base: tf.Tensor[]
+let data: { train: Encoded; val: Encoded }
+
+beforeAll(async () => {
+  await tf.setBackend('wasm')
+  loaded = await loadTinyGpt('/models/tiny-lm/model.json', fileFetch)
+  base = loaded.model.params.map((p) => tf.keep(p.variable.clone()))
+  const parsed = await parseDataset('spam-ham.csv', new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))))
+  if (!parsed.ok) throw new Error(parsed.error.message)
+  const d = parsed.dataset
+  const classes = (d.classes[d.roles.labels[0]!] ?? []).map((c) => c.label)
+  const enc = (idx: number[]) => {
+    const a = encodeClassification(d, loaded.tokenizer, { seqLen: 32, indices: idx })
+    return { kind: 'classification' as const, n: a.n, seqLen: 32, tokens: a.ids, mask: a.mask, labels: a.labels, classes }
+  }
+  // 36 training rows: 4 full batches of 8 and one of 4 an epoch (an odd last split: 2 + 2).
+  data = { train: enc(Array.from({ length: 36 }, (_, i) => i)), val: enc(Array.from({ length: 16 }, (_, i) => 100 + i)) }
+}, 60_000)
+
+const settings = (over: Partial<Settings>): Settings => ({ ...DEFAULTS, batchSize: 8, epochs: 2, seqLen: 32, learningRate: 1e-3, dropout: 0, loraDropout: 0, backend: 'wasm', ...over })
+
+/** The replica behind a message boundary: requests and answers are structured-cloned. */
+class ClonedPeer implements GradientPeer {
+  readonly replica = new GradientReplica()
+  halves = 0
+  tensors: number[] = []
+  constructor(private readonly failAt = -1) {}
+  async setup(s: ReplicaSetup) {
+    await this.replica.setup(structuredClone(s))
+  }
+  async half(r: HalfRequest): Promise<HalfResult> {
+    if (++this.halves === this.failAt) throw new Error('the second worker stopped (out of memory)')
+    const out = structuredClone(await this.replica.half(structuredClone(r)))
+    this.tensors.push(out.tensors)
+    return out
+  }
+}
+
+async function run(s: Settings, peer?: GradientPeer, resume?: LoopCheckpoint) {
+  const model = loaded.model
+  model.params.forEach((p, i) => p.variable.assign(base[i]!))
+  const tuning = new Tuning(model, s, 2)
+  const epochs: { train: number; val: number }[] = []
+  const checkpoints: LoopCheckpoint[] = []
+  const plan: (string | null)[] = []
+  const lost: string[] = []
+  await fineTune(model, tuning, data, s, new RunControl(), {
+    onEpoch: (e) => void epochs.push({ train: e.train.loss, val: e.val.loss }),
+    onCheckpoint: (c) => void checkpoints.push(c),
+  }, resume, peer ? { peer, onPlan: (w) => plan.push(w), onPeerLost: (m) => lost.push(m) } : undefined)
+  const weights = await Promise.all([...model.params.map((p) => p.variable), ...(tuning.head?.params ?? []).map((p) => p.variable), ...(tuning.lora?.params ?? []).map((p) => p.variable)].map(async (v) => (await v.data()) as Float32Array))
+  tuning.dispose()
+  return { epochs, checkpoints, plan, lost, weights }
+}
+
+function weightGap(a: Float32Array[], b: Float32Array[]): { max: number; mean: number } {
+  let max = 0
+  let sum = 0
+  let n = 0
+  a.forEach((x, i) => x.forEach((v, k) => {
+    const d = Math.abs(v - b[i]![k]!)
+    max = Math.max(max, d)
+    sum += d
+    n++
+  }))
+  return { max, mean: sum / n }
+}
+
+describe('a run split over two workers trains as one worker does', () => {
+  it('one split step: the loss and every gradient are the full batch mean (8 rows: 4 + 4; 7 rows: 4 + 3)', async () => {
+    const model = loaded.model
+    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const s = settings({ method: 'full', batchSize: 8 })
+    const tuning = new Tuning(model, s, 2)
+    const vars = trainableVariables(model, s, 0, tuning.parts)
+    const source = BatchSource.host(data.train)
+    const cache = new FeatureCache(0, false, { train: data.train.n, val: 0 })
+    const idx = [3, 0, 7, 1, 30, 12, 5, 33]
+    const odd = idx.slice(0, 7) // 7 rows: 4 here, 3 on the replica
+    const task = taskFor(data.train, tuning)
+    for (const rows of [idx, odd]) {
+      const one = tf.tidy(() => {
+        const b = gatherBatch(source, cache, 'train', rows)
+        const r = tf.variableGrads(() => task.loss(model, tuning, b, cache, s, true, microBatchSeed(s.seed, 0, 0)), vars)
+        return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
+      })
+      const peer = new ClonedPeer()
+      const dp = new DataParallel(peer, model, tuning, s, 'classification', 2)
+      const two = await dp.gradients(vars, () => gatherBatch(source, cache, 'train', rows), cache, [halfSeed(s.seed, 0, 0, 0), halfSeed(s.seed, 0, 0, 1)])
+      expect(Math.abs((await two.value.data())[0]! - (await one.value.data())[0]!)).toBeLessThan(1e-6)
+      let worst = 0
+      for (const [i, g] of one.grads.entries()) {
+        const a = (await g.data()) as Float32Array
+        const b = (await two.grads[i]!.data()) as Float32Array
+        const scale = a.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
+        if (scale === 0) {
+          expect(b.every((x) => x === 0)).toBe(true) // unused embedding rows stay exactly zero
+          continue
+        }
+        a.forEach((x, k) => (worst = Math.max(worst, Math.abs(x - b[k]!) / scale)))
+      }
+      expect(worst, `largest gradient error relative to each weight's largest gradient, ${rows.length} rows`).toBeLessThan(1e-5)
+      tf.dispose([one.value, ...one.grads, two.value, ...two.grads])
+      dp.dispose()
+      peer.replica.dispose()
+    }
+    cache.dispose()
+    tuning.dispose()
+  })
+
+  it.each([
+    ['full fine-tuning', { method: 'full' }],
+    ['frozen first two blocks (the loop caches their output; the replica gets cached rows)', { method: 'freeze', freezeFirst: 2 }],
+    ['LoRA', { method: 'lora', loraRank: 4 }],
+  ] as [string, Partial<Settings>][])('%s: the same epoch losses and final weights as one worker', async (_name, over) => {
+    const s = settings(over)
+    const before = tf.memory().numTensors
+    const one = await run(s)
+    const peer = new ClonedPeer()
+    const two = await run(s, peer)
+    peer.replica.dispose()
+    expect(tf.memory().numTensors, 'tensors after both runs and the replica are freed').toBe(before)
+    expect(two.plan).toEqual([null]) // split, not refused
+    expect(peer.halves).toBe(2 * 5) // 5 micro-batches an epoch, 2 epochs: every one split
+    expect(two.epochs).toHaveLength(2)
+    two.epochs.forEach((e, i) => {
+      expect(Math.abs(e.train - one.epochs[i]!.train), `train loss epoch ${i + 1}`).toBeLessThan(1e-4)
+      expect(Math.abs(e.val - one.epochs[i]!.val), `val loss epoch ${i + 1}`).toBeLessThan(1e-4)
+    })
+    const gap = weightGap(one.weights, two.weights)
+    console.info(`${_name}: losses ${one.epochs.map((e) => e.train.toFixed(6)).join(', ')} vs ${two.epochs.map((e) => e.train.toFixed(6)).join(', ')}; weights max |Δ| ${gap.max.toExponential(2)}, mean ${gap.mean.toExponential(2)}`)
+    expect(gap.max).toBeLessThanOrEqual(2 * s.learningRate * 10)
+    expect(gap.mean).toBeLessThan(1e-6)
+  }, 120_000)
+
+  it('with dropout and LoRA dropout each half draws its own masks: the same seed repeats the run exactly, another seed does not', async () => {
+    const s = settings({ method: 'lora', loraRank: 4, loraDropout: 0.3, dropout: 0.1, epochs: 1 })
+    const a = await run(s, new ClonedPeer())
+    const b = await run(s, new ClonedPeer())
+    const c = await run({ ...s, seed: s.seed + 1 }, new ClonedPeer())
+    expect(b.epochs).toEqual(a.epochs)
+    expect(weightGap(a.weights, b.weights).max).toBe(0)
+    expect(c.epochs[0]!.train).not.toBe(a.epochs[0]!.train)
+    expect(halfSeed(42, 3, 0, 0)).not.toBe(halfSeed(42, 3, 0, 1))
+    expect(halfSeed(42, 3, 0, 0)).not.toBe(microBatchSeed(42, 3, 0))
+  }, 120_000)
+
+  it('resumed from the epoch-1 checkpoint, a split run ends as the uninterrupted split run does', async () => {
+    // restoreBest off: the checkpoint here carries no best weights to restore at the end.
+    const s = settings({ method: 'full', restoreBest: false })
+    const whole = await run(s, new ClonedPeer())
+    const resumed = await run(s, new ClonedPeer(), whole.checkpoints[0])
+    expect(resumed.epochs).toHaveLength(1)
+    expect(Math.abs(resumed.epochs[0]!.train - whole.epochs[1]!.train)).toBeLessThan(1e-6)
+    expect(weightGap(whole.weights, resumed.weights).max).toBeLessThan(1e-6)
+  }, 120_000)
+
+  it('when the second worker fails, the run goes on here with the same numbers and says so', async () => {
+    const s = settings({ method: 'full' })
+    const steady = await run(s, new ClonedPeer())
+    const before = tf.memory().numTensors
+    const failing = new ClonedPeer(3)
+    const broken = await run(s, failing)
+    failing.replica.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+    expect(broken.lost).toEqual(['the second worker stopped (out of memory)'])
+    expect(failing.halves).toBe(3) // never asked again
+    expect(broken.epochs).toEqual(steady.epochs)
+    expect(weightGap(steady.weights, broken.weights).max).toBe(0)
+  }, 120_000)
+
+  it('says why a run is not split', () => {
+    const tuning = new Tuning(loaded.model, settings({ method: 'head' }), 2)
+    const task = taskFor(data.train, tuning)
+    expect(whyNotSplit(loaded.model, tuning, settings({ method: 'head' }), task)).toBe('head runs train on one worker')
+    expect(whyNotSplit(loaded.model, tuning, settings({ method: 'full', batchSize: 1 }), task)).toBe('a batch of one cannot be split')
+    expect(whyNotSplit(loaded.model, tuning, settings({ method: 'full' }), task)).toBeNull()
+    tuning.dispose()
+  })
+})

@@ -1,0 +1,327 @@
+/**
+ * Data parallelism on the CPU: a second engine worker (a "replica") computes the gradient of
+ * half of every micro-batch while the training loop computes the other half, so a 2-core
+ * machine without a GPU uses both cores. WebAssembly threads could not do it: XNNPACK's pool
+ * splits single operations, and on the built-in models most operations are too small for
+ * that (README "Benchmarks"); two whole training steps on half the rows each are not.
+ *
+ * How the numbers stay those of one worker:
+ * - the loop builds the full batch as it always does (gathered rows, cached prefix
+ *   activations, augmented images) and splits every tensor of it by rows: the first
+ *   ceil(n/2) rows here, the rest to the replica;
+ * - the tasks split here take the mean over rows (classification, regression), so the
+ *   full batch's mean gradient is each half's mean gradient weighted by its rows:
+ *   g = (g₀·n₀ + g₁·n₁)/n, and the loss likewise; only the summation order differs from one
+ *   worker (float rounding);
+ * - one optimizer, here: the replica holds no optimizer state; it receives the weights the
+ *   last update changed before its next half (only those), so it always differentiates the
+ *   weights the loop has;
+ * - each half draws its own dropout masks from its own seed (`halfSeed`): with dropout on a
+ *   run is repeatable but draws other masks than one worker would.
+ * If the replica fails, its half is computed here from then on with the same seed, so the
+ * run goes on with the same numbers, on one core (`onPeerLost` says so).
+ *
+ * The transport is the caller's (GradientPeer): a nested Web Worker in the app
+ * (worker/gradientWorker.ts), the replica itself in one thread in tests.
+ */
+import * as tf from '@tensorflow/tfjs'
+import type { Settings } from '../../settings/types'
+import type { Body } from '../models/body'
+import { TinyCnn, type TinyCnnConfig } from '../models/tinyCnn'
+import { TinyGpt, type TinyGptConfig } from '../models/tinyGpt'
+import { classification } from '../tasks/classification'
+import { regression } from '../tasks/regression'
+import type { Task } from '../tasks/task'
+import { FeatureCache } from './featureCache'
+import { Tuning } from './fineTune'
+import type { Batch, Cache } from './forward'
+import { stableNames } from './loopState'
+import { microBatchSeed } from './seeds'
+
+/** A weight by its stable name (loopState.stableNames: body/… and tuning/…). */
+export interface NamedWeight {
+  name: string
+  shape: number[]
+  data: Float32Array
+}
+
+export interface TensorData {
+  shape: number[]
+  dtype: 'float32' | 'int32'
+  data: Float32Array | Int32Array
+}
+
+export type ReplicaBody = { kind: 'tiny-gpt'; config: TinyGptConfig } | { kind: 'tiny-cnn'; config: TinyCnnConfig }
+
+/** Everything the replica needs once per run: the model's shape and every weight the loop's
+ *  model and tuning pieces hold, the run's settings and its task. */
+export interface ReplicaSetup {
+  body: ReplicaBody
+  settings: Settings
+  need: number | 'regression'
+  task: SplitTask
+  weights: NamedWeight[]
+}
+
+/** One half: the weights changed since the last half, which weights to differentiate (in
+ *  order), the half batch's tensors, the loop's cache plan (which blocks the inputs skip) and
+ *  the half's dropout seed. */
+export interface HalfRequest {
+  weights: NamedWeight[]
+  vars: string[]
+  batch: Record<string, TensorData>
+  cache: { prefixBlocks: number; pooled: boolean }
+  seed: string
+}
+
+export interface HalfResult {
+  loss: number
+  /** The gradients of `vars`, in order, one after the other. */
+  grads: Float32Array
+  /** The replica's tensor count after the half: flat from step to step. */
+  tensors: number
+}
+
+/** How the loop reaches the replica: a worker in the app, a direct call in tests. */
+export interface GradientPeer {
+  setup(s: ReplicaSetup): Promise<void>
+  half(r: HalfRequest): Promise<HalfResult>
+}
+
+const SPLIT_TASKS = { classification, regression } as const
+export type SplitTask = keyof typeof SPLIT_TASKS
+
+/** The dropout seed of half `half` (0: this worker, 1: the replica) of micro-batch `micro`. */
+export function halfSeed(seed: number, step: number, micro: number, half: 0 | 1): string {
+  return `${microBatchSeed(seed, step, micro)}|half${half}`
+}
+
+function replicaBody(model: Body): ReplicaBody | null {
+  if (model.constructor === TinyGpt) return { kind: 'tiny-gpt', config: (model as TinyGpt).config }
+  if (model.constructor === TinyCnn) return { kind: 'tiny-cnn', config: (model as TinyCnn).config }
+  return null
+}
+
+/** Why a run cannot be split over two workers, or null when it can: the built-in model kinds
+ *  (a replica is rebuilt from their config), full fine-tuning, freeze and LoRA (head-only steps
+ *  take a millisecond), tasks whose loss is a mean over rows, batches of 2 or more. */
+export function whyNotSplit(model: Body, tuning: Tuning, s: Settings, task: Task): string | null {
+  if (!replicaBody(model)) return 'only the built-in text transformer and image CNN are split'
+  if (s.method !== 'full' && s.method !== 'freeze' && s.method !== 'lora') return `${s.method} runs train on one worker`
+  if (tuning.multi || !(task.name in SPLIT_TASKS)) return `${task.name} trains on one worker`
+  if (s.batchSize < 2) return 'a batch of one cannot be split'
+  return null
+}
+
+function rowsOf(t: tf.Tensor, from: number, n: number): tf.Tensor {
+  return tf.slice(t, [from, ...t.shape.slice(1).map(() => 0)], [n, ...t.shape.slice(1)])
+}
+
+/** Every tensor of a batch, rows [from, from + n). */
+export function sliceBatch(b: Batch, from: number, n: number): Batch {
+  const out: Record<string, tf.Tensor> = {}
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue
+    if (!(v instanceof tf.Tensor)) throw new Error(`A batch field (${k}) that is not one tensor cannot be split`)
+    out[k] = rowsOf(v, from, n)
+  }
+  return out as unknown as Batch
+}
+
+async function tensorData(t: tf.Tensor): Promise<TensorData> {
+  const dtype = t.dtype === 'int32' ? 'int32' : 'float32'
+  const data = await (dtype === 'int32' ? t.data<'int32'>() : t.data<'float32'>())
+  return { shape: [...t.shape], dtype, data: data.slice() }
+}
+
+async function namedWeight(v: tf.Variable, name: string): Promise<NamedWeight> {
+  return { name, shape: [...v.shape], data: ((await v.data()) as Float32Array).slice() }
+}
+
+/** The training loop's side: splits each micro-batch, sends the replica its half, combines. */
+export class DataParallel {
+  private readonly names: Map<tf.Variable, string>
+  private readonly dirty = new Set<tf.Variable>()
+  private started = false
+  private lost: string | null = null
+  /** The replica's last tensor count (tests watch it stay flat). */
+  replicaTensors = 0
+
+  constructor(
+    private readonly peer: GradientPeer,
+    private readonly model: Body,
+    private readonly tuning: Tuning,
+    private readonly s: Settings,
+    private readonly task: SplitTask,
+    private readonly need: number | 'regression',
+    private readonly onPeerLost?: (message: string) => void,
+    /** The replica, here: computes a lost replica's halves (the same code, the same numbers). */
+    private readonly local = new GradientReplica(),
+  ) {
+    this.names = stableNames(model, tuning.parts)
+  }
+
+  /** Whether halves still go to the second worker. */
+  get split(): boolean {
+    return this.lost === null
+  }
+
+  /** Weights the loop changed (an update, a restore): sent before the next half. */
+  markDirty(vars: Iterable<tf.Variable>): void {
+    for (const v of vars) this.dirty.add(v)
+  }
+
+  private async setupOf(): Promise<ReplicaSetup> {
+    const weights: NamedWeight[] = []
+    for (const [v, name] of this.names) weights.push(await namedWeight(v, name))
+    return { body: replicaBody(this.model)!, settings: this.s, need: this.need, task: this.task, weights }
+  }
+
+  private async toReplica<T>(call: (p: GradientPeer) => Promise<T>): Promise<T> {
+    if (this.lost === null) {
+      try {
+        return await call(this.peer)
+      } catch (e) {
+        this.lost = e instanceof Error ? e.message : String(e)
+        this.onPeerLost?.(this.lost)
+      }
+    }
+    // The second worker is gone: its halves are computed here, from a replica set up now.
+    if (!this.localReady) {
+      await this.local.setup(await this.setupOf())
+      this.localReady = true
+      this.dirty.clear()
+    }
+    return call(this.local)
+  }
+  private localReady = false
+
+  /**
+   * The mean loss and gradients of `vars` over the whole micro-batch `makeBatch` builds
+   * (called inside tf.tidy; its tensors are freed here), as one worker would compute them:
+   * the first half here with `seeds[0]`, the second on the replica with `seeds[1]`.
+   */
+  async gradients(vars: tf.Variable[], makeBatch: () => Batch, cache: Cache, seeds: readonly [string, string]): Promise<{ value: tf.Scalar; grads: tf.Tensor[] }> {
+    if (!this.started) {
+      const setup = await this.setupOf()
+      await this.toReplica((p) => p.setup(setup))
+      this.started = true
+      this.dirty.clear()
+    }
+    let n = 0
+    const [a, b] = tf.tidy(() => {
+      const full = makeBatch()
+      n = full.input.shape[0]!
+      const n0 = Math.ceil(n / 2)
+      return [sliceBatch(full, 0, n0), sliceBatch(full, n0, n - n0)] as unknown as tf.TensorContainer
+    }) as unknown as [Batch, Batch]
+    const n0 = a.input.shape[0]!
+    const n1 = n - n0
+    const batch: Record<string, TensorData> = {}
+    for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) batch[k] = await tensorData(t)
+    tf.dispose(Object.values(b) as tf.Tensor[])
+    const weights: NamedWeight[] = []
+    for (const v of this.dirty) weights.push(await namedWeight(v, this.names.get(v)!))
+    this.dirty.clear()
+    const request: HalfRequest = { weights, vars: vars.map((v) => this.names.get(v)!), batch, cache: { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }, seed: seeds[1] }
+    // Posted before this half runs: the two halves compute at the same time.
+    const theirs = this.lost === null ? this.toReplica((p) => p.half(request)) : null
+    const mine = tf.tidy(() => {
+      const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, a, cache, this.s, true, seeds[0]), vars)
+      return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
+    })
+    tf.dispose(Object.values(a) as tf.Tensor[])
+    let other: HalfResult
+    try {
+      other = await (theirs ?? this.toReplica((p) => p.half(request)))
+    } catch (e) {
+      tf.dispose([mine.value, ...mine.grads])
+      throw e
+    }
+    this.replicaTensors = other.tensors
+    const lossA = (await mine.value.data())[0] ?? NaN
+    mine.value.dispose()
+    const grads = tf.tidy(() => {
+      let o = 0
+      return mine.grads.map((g) => {
+        const part = other.grads.subarray(o, o + g.size)
+        o += g.size
+        // The full batch's mean: each half's mean weighted by its rows, the halves in row order.
+        return tf.div(tf.add(tf.mul(g, n0), tf.mul(tf.tensor(part, g.shape, 'float32'), n1)), n)
+      })
+    })
+    tf.dispose(mine.grads)
+    return { value: tf.scalar((lossA * n0 + other.loss * n1) / n), grads }
+  }
+
+  dispose(): void {
+    this.local.dispose()
+  }
+}
+
+/** The replica's side (in the second worker): the model and tuning pieces rebuilt from the
+ *  setup, the weights kept equal to the loop's, one half's gradients at a time. */
+export class GradientReplica {
+  private state: { body: Body; tuning: Tuning; byName: Map<string, tf.Variable>; s: Settings; task: SplitTask } | null = null
+
+  async setup(setup: ReplicaSetup): Promise<void> {
+    this.dispose()
+    const init = new Map<string, tf.Tensor>()
+    for (const w of setup.weights) if (w.name.startsWith('body/')) init.set(w.name.slice(5), tf.tensor(w.data, w.shape, 'float32'))
+    let body: Body
+    try {
+      body = setup.body.kind === 'tiny-gpt' ? new TinyGpt(setup.body.config, init) : new TinyCnn(setup.body.config, init)
+    } finally {
+      tf.dispose([...init.values()])
+    }
+    const tuning = new Tuning(body, setup.settings, setup.need)
+    const byName = new Map([...stableNames(body, tuning.parts)].map(([v, n]) => [n, v] as const))
+    this.state = { body, tuning, byName, s: setup.settings, task: setup.task }
+    this.assign(setup.weights)
+  }
+
+  private assign(weights: readonly NamedWeight[]): void {
+    const { byName } = this.state!
+    for (const w of weights) {
+      const v = byName.get(w.name)
+      if (!v) throw new Error(`The second worker's model has no weight ${w.name}`)
+      tf.tidy(() => v.assign(tf.tensor(w.data, w.shape, 'float32')))
+    }
+  }
+
+  async half(r: HalfRequest): Promise<HalfResult> {
+    const st = this.state
+    if (!st) throw new Error('The second worker was asked for gradients before it was set up')
+    this.assign(r.weights)
+    const vars = r.vars.map((n) => {
+      const v = st.byName.get(n)
+      if (!v) throw new Error(`The second worker's model has no weight ${n}`)
+      return v
+    })
+    const cache = new FeatureCache(r.cache.prefixBlocks, r.cache.pooled, { train: 0, val: 0 })
+    const batch = Object.fromEntries(Object.entries(r.batch).map(([k, t]) => [k, tf.tensor(t.data, t.shape, t.dtype)])) as unknown as Batch
+    const { value, grads } = tf.tidy(() => {
+      const g = tf.variableGrads(() => SPLIT_TASKS[st.task].loss(st.body, st.tuning, batch, cache, st.s, true, r.seed), vars)
+      return { value: g.value, grads: vars.map((v) => g.grads[v.name]!) }
+    })
+    tf.dispose(Object.values(batch) as unknown as tf.Tensor[])
+    cache.dispose()
+    const size = grads.reduce((a, g) => a + g.size, 0)
+    const flat = new Float32Array(size)
+    let o = 0
+    for (const g of grads) {
+      flat.set((await g.data()) as Float32Array, o)
+      o += g.size
+    }
+    const loss = (await value.data())[0] ?? NaN
+    tf.dispose([value, ...grads])
+    return { loss, grads: flat, tensors: tf.memory().numTensors }
+  }
+
+  dispose(): void {
+    if (!this.state) return
+    this.state.tuning.dispose()
+    this.state.body.dispose()
+    this.state = null
+  }
+}
