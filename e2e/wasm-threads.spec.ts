@@ -1,11 +1,13 @@
 import { expect, smallSpamHam, test } from './fixtures'
 
-// The built app's training worker runs tfjs' WebAssembly backend on several threads: its pthreads
-// start from the bundled app (wasmThreads.plugin.ts) and XNNPACK gets the threads wasmThreadsFor
-// chooses: 2 on a 2-core machine, one fewer than the cores above that
-// (src/worker/backendEnvironment.ts). The count is read from the running backend itself, not from
-// what the page says.
+// In its 'threads' CPU mode (src/worker/backendEnvironment.ts, CpuMode: the page asks for it
+// through localStorage "studio.cpu"; the default on 2+ cores is two engine workers of one thread,
+// e2e/data-parallel.spec.ts) the built app's training worker runs tfjs' WebAssembly backend on
+// several threads: its pthreads start from the bundled app (wasmThreads.plugin.ts) and XNNPACK
+// gets the threads wasmThreadsFor chooses: 2 on a 2-core machine, one fewer than the cores above
+// that. The count is read from the running backend itself, not from what the page says.
 test('WebAssembly trains in the worker on at least two threads, and the badge says how many', async ({ studio, page }) => {
+  await page.addInitScript(() => localStorage.setItem('studio.cpu', 'threads'))
   const cores = await page.evaluate(() => navigator.hardwareConcurrency)
   expect(cores, 'this check needs a machine with at least 2 cores').toBeGreaterThanOrEqual(2)
   await studio.open('b=wasm&ep=1&sl=32&bs=8&wu=0')

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BackendChoice } from '../settings/types'
 import { formatPercent } from '../format/format'
+import type { GradientPeer } from './train/dataParallel'
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu'
 
@@ -10,6 +11,7 @@ export interface BackendInfo {
   adapter?: string // WebGPU adapter description, when there is one
   software: boolean // true when the chosen backend runs on the CPU (SwiftShader, wasm, cpu)
   threads?: number // wasm only: the threads XNNPACK really runs (1 = one core)
+  workers?: number // wasm only: engine workers a full, freeze or LoRA run splits its batches over (train/dataParallel.ts)
   probes: { name: BackendName; gflops: number | null; note?: string }[]
   /** Backends that computed wrong numbers in the start-up self-test, with their error
    *  relative to the largest expected value; the page says so once. */
@@ -23,8 +25,12 @@ export interface BackendEnvironment {
   /** Registers tfjs-backend-webgpu / -wasm on demand (dynamic imports live in the worker). */
   loadBackend?: (name: 'webgpu' | 'wasm') => Promise<void>
   now?: () => number
-  /** wasm only, once it runs: XNNPACK's real thread count, and why it is 1 on a multi-core machine. */
-  wasmThreads?: () => { count: number; note?: string } | undefined
+  /** wasm only, once it runs: XNNPACK's real thread count, and why it is 1 on a multi-core
+   *  machine; `workers` when runs split their batches over two engine workers instead. */
+  wasmThreads?: () => { count: number; note?: string; workers?: number } | undefined
+  /** wasm only: a second engine worker for a run (train/dataParallel.ts), or null when this
+   *  environment trains on one. */
+  secondWorker?: () => GradientPeer | null
 }
 
 export interface GpuAdapterLike {
@@ -220,7 +226,13 @@ export async function chooseBackend(pref: BackendChoice, env: BackendEnvironment
       }
     }
     const threads = name === 'wasm' ? env.wasmThreads?.() : undefined
-    const threadText = threads ? (threads.count > 1 ? `, on ${threads.count} threads` : `, on one thread${threads.note ? ` (${threads.note})` : ''}`) : ''
+    const threadText = !threads
+      ? ''
+      : threads.workers && threads.workers > 1
+        ? `, on ${threads.workers} workers of ${threads.count > 1 ? `${threads.count} threads` : 'one thread'} each (full, freeze and LoRA runs split every batch between them)`
+        : threads.count > 1
+          ? `, on ${threads.count} threads`
+          : `, on one thread${threads.note ? ` (${threads.note})` : ''}`
     return {
       name,
       reason: reason + threadText,
@@ -228,6 +240,7 @@ export async function chooseBackend(pref: BackendChoice, env: BackendEnvironment
       probes,
       ...(adapterText ? { adapter: adapterText } : {}),
       ...(threads ? { threads: threads.count } : {}),
+      ...(threads?.workers ? { workers: threads.workers } : {}),
       ...(failed.length ? { selfTestFailed: [...failed] } : {}),
     }
   }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BackendEnvironment } from '../engine/backend'
+import type { GradientPeer } from '../engine/train/dataParallel'
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
@@ -49,11 +50,49 @@ export async function startWasmWithThreads(
   }
 }
 
+/** How the CPU's cores train on WebAssembly:
+ *  - 'workers' (the default where there are 2 cores or more): two engine workers, each on one
+ *    thread, each computing half of every batch of a full, freeze or LoRA run
+ *    (engine/train/dataParallel.ts). On the built-in models this measured 1.4-1.7× one
+ *    thread where XNNPACK's threads gave 1.0-1.1× (bench/results/2026-12-06-data-parallel.md);
+ *  - 'threads': one worker, XNNPACK's threads (wasmThreadsFor);
+ *  - 'one': one worker on one thread.
+ *  The page picks another than the default only for comparisons (bench/, e2e/): it puts
+ *  `cpu=<mode>` in the worker's name (worker/client.ts reads localStorage "studio.cpu"). */
+export type CpuMode = 'workers' | 'threads' | 'one'
+
+export function cpuModeOf(workerName: string): CpuMode {
+  const m = /(?:^|;)cpu=(workers|threads|one)(?:;|$)/.exec(workerName)
+  return (m?.[1] as CpuMode | undefined) ?? 'workers'
+}
+
+/** The wasm module with the app's own .wasm file URLs (the training worker and the second worker). */
+export async function importWasm(): Promise<WasmModule> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm')
+  wasm.setWasmPaths({
+    'tfjs-backend-wasm.wasm': wasmPlain,
+    'tfjs-backend-wasm-simd.wasm': wasmSimd,
+    'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+  })
+  return wasm
+}
+
+/** One thread on the single-threaded SIMD build: no pthread pool to start or to wake, so
+ *  each of two engine workers keeps to its own core. */
+export async function startWasmOneThread(wasm: WasmModule): Promise<boolean> {
+  wasm.setThreadsCount(1)
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
+  return tf.setBackend('wasm')
+}
+
 /** Backends other than webgl/cpu are imported on demand: a browser that never uses
- *  WebGPU or WebAssembly never downloads them. */
-export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolean): BackendEnvironment {
+ *  WebGPU or WebAssembly never downloads them. `secondWorker` starts the second engine worker
+ *  the 'workers' mode splits batches with (worker/gradientPeer.ts). */
+export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolean, mode: CpuMode = 'workers', secondWorker?: () => GradientPeer): BackendEnvironment {
   const gpu = (nav as WorkerNavigator & { gpu?: BackendEnvironment['gpu'] }).gpu
   let wasmModule: WasmModule | undefined
+  const split = mode === 'workers' && (nav.hardwareConcurrency ?? 1) >= 2 && !!secondWorker
+  let peer: GradientPeer | null = null
   return {
     gpu,
     async loadBackend(name) {
@@ -62,19 +101,16 @@ export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolea
         await import('@tensorflow/tfjs-backend-webgpu')
       } else {
         if (wasmModule) return // started already
-        const wasm = await import('@tensorflow/tfjs-backend-wasm')
+        const wasm = await importWasm()
         wasmModule = wasm
-        wasm.setWasmPaths({
-          'tfjs-backend-wasm.wasm': wasmPlain,
-          'tfjs-backend-wasm-simd.wasm': wasmSimd,
-          'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-        })
+        // Started here (which also makes wasm the active backend, as the caller is about to).
+        if (split || mode === 'one') await startWasmOneThread(wasm)
         // Threads need a cross-origin isolated page (SharedArrayBuffer); without it tfjs falls
         // back to single-threaded SIMD. The built app's pthreads need wasmThreads.plugin.ts.
-        // Started here (which also makes wasm the active backend, as the caller is about to).
-        await startWasmWithThreads(nav, wasmThreadsFor(nav.hardwareConcurrency), wasm.setThreadsCount)
+        else await startWasmWithThreads(nav, wasmThreadsFor(nav.hardwareConcurrency), wasm.setThreadsCount)
       }
     },
+    ...(split ? { secondWorker: () => (peer ??= secondWorker!()) } : {}),
     wasmThreads() {
       let count: number
       try {
@@ -82,6 +118,8 @@ export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolea
       } catch {
         return undefined // not started
       }
+      if (split) return { count, workers: 2 }
+      if (mode === 'one') return { count, note: 'chosen for a comparison' }
       if (count > 1 || (nav.hardwareConcurrency ?? 1) <= 1) return { count }
       return {
         count,

@@ -52,7 +52,7 @@ export function createEngineClient(): EngineClient {
 
   const start = () => {
     const gen = ++generation
-    const name = `training-engine-${gen}-${Math.random().toString(36).slice(2, 10)}`
+    const name = `training-engine-${gen}-${Math.random().toString(36).slice(2, 10)}${cpuModeSuffix()}`
     worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name })
     worker.onmessage = (m: MessageEvent<FromWorker>) => emit(m.data)
     worker.onerror = (e: ErrorEvent) => {
@@ -85,5 +85,17 @@ export function createEngineClient(): EngineClient {
       start()
     },
     terminate: end,
+  }
+}
+
+/** For comparisons only (bench/, e2e/): localStorage "studio.cpu" = "threads" or "one" asks the
+ *  worker for XNNPACK's threads or a single thread instead of two engine workers
+ *  (worker/backendEnvironment.ts, CpuMode); the worker reads it from its name. */
+function cpuModeSuffix(): string {
+  try {
+    const mode = globalThis.localStorage?.getItem('studio.cpu')
+    return mode === 'threads' || mode === 'one' || mode === 'workers' ? `;cpu=${mode}` : ''
+  } catch {
+    return '' // storage blocked: the default
   }
 }

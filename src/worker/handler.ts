@@ -62,6 +62,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     ensureBackend: () => ensureBackend(),
   })
   const stoppedGenerations = new Set<string>() // generate requests asked to stop
+  let badgeNoted = false // the badge says a run's second worker stopped
 
   async function ensureBackend(pref: Settings['backend'] = 'auto') {
     if (backend) return
@@ -126,6 +127,12 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     const { runId, settings } = msg
     if (session.run) throw new Error('A run is already in progress: stop it first.')
     await ensureBackend(settings.backend)
+    // On WebAssembly with 2+ cores a second engine worker computes half of every batch
+    // (engine/train/dataParallel.ts); if it fails, the run goes on here and says so.
+    const peer = backend?.name === 'wasm' ? (env.secondWorker?.() ?? null) : null
+    let peerLost: string | null = null
+    if (backend && badgeNoted) post({ type: 'backend', info: backend }) // a new run tries two workers again
+    badgeNoted = false
     // Every epoch is checkpointed and the run recorded in IndexedDB (checkpointHost.ts).
     const out = await session.train(
       runId,
@@ -134,11 +141,23 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
         events: runEvents(post, runId),
         started: () => post({ type: 'state', runId, state: 'running' }),
         record: (s, control, events) => checkpoints.startRun(runId, s, control, resume?.record ?? null, events),
+        ...(peer
+          ? {
+              parallel: () => ({
+                peer,
+                onPeerLost: (why: string) => {
+                  peerLost = why
+                  badgeNoted = true
+                  if (backend) post({ type: 'backend', info: { ...backend, reason: `${backend.reason}; in this run the second worker stopped, so the first computes every batch` } })
+                },
+              }),
+            }
+          : {}),
       },
       resume?.input,
     )
     if ('refused' in out) refuseSettings(post, runId, out.refused, out.totalParams)
-    else post({ type: 'done', runId, reason: out.result.reason, summary: out.result.summary, message: out.result.message })
+    else post({ type: 'done', runId, reason: out.result.reason, summary: out.result.summary, message: out.result.message + (peerLost ? ` ${peerLost}; the run went on in one worker with the same numbers, at about half the speed.` : '') })
   }
 
   // Instruction tuning, preference tuning and learning without labels (issue 17): they train

@@ -18,7 +18,7 @@ import { explainEngineError } from '../engineErrors'
 import { ModelLoadError } from '../models/modelLoadError'
 import { headNeedOf, type Encoded } from '../train/encoded'
 import { FeatureCache } from '../train/featureCache'
-import { evaluate, fineTune, Tuning, type FineTuneCallbacks } from '../train/fineTune'
+import { evaluate, fineTune, Tuning, type FineTuneCallbacks, type ParallelOptions } from '../train/fineTune'
 import type { ResumeInput } from '../train/loopState'
 import { RunControl } from '../train/runControl'
 import { bestAlpha, sweepBlend, TunedBlend, type SweepPoint } from '../tuning/blend'
@@ -53,6 +53,8 @@ export interface RunHooks {
   started(): void
   /** Starts recording the run; its callbacks wrap `events`. */
   record(settings: Settings, control: RunControl, events: FineTuneCallbacks): Promise<RunRecording>
+  /** A second engine worker for this run (train/dataParallel.ts), where the host has one. */
+  parallel?(settings: Settings): ParallelOptions | undefined
 }
 
 /** A refusal naming the control to change ('method', 'loraRank', …, or 'dataset'). */
@@ -161,7 +163,7 @@ export class Session {
     try {
       const zs = resume ? null : await family.zeroShot(held, data.val, (label) => hooks.events.onProgress?.('baseline', 0, 1, label))
       const recorder = await hooks.record(s, control, hooks.events)
-      const result = await fineTune(body, tuning, { ...data, zeroShot: zs?.metrics ?? null, ...(zs?.note ? { zeroShotNote: zs.note } : {}) }, s, control, recorder.callbacks(), resume).catch(async (e: unknown) => {
+      const result = await fineTune(body, tuning, { ...data, zeroShot: zs?.metrics ?? null, ...(zs?.note ? { zeroShotNote: zs.note } : {}) }, s, control, recorder.callbacks(), resume, hooks.parallel?.(s)).catch(async (e: unknown) => {
         await recorder.fail(errorText(e, 'training'))
         throw e
       })

@@ -1,0 +1,76 @@
+import { expect, smallSpamHam, test } from './fixtures'
+import type { Page, Worker } from '@playwright/test'
+
+// On WebAssembly with 2 or more cores a full fine-tuning run splits every batch between the
+// training worker and a second engine worker (src/engine/train/dataParallel.ts,
+// src/worker/gradientWorker.ts). This shows it in the built app: the badge says "2 workers",
+// both workers run tfjs on one thread each and hold the model, and the run's validation losses
+// equal those of the same run (same seed, dropout off) on one worker, within 1e-4: the split
+// changes only the order float32 sums run in (the Node test, dataParallel.test.ts, says why
+// that tolerance).
+
+type EngineState = { backend: string; threads: number | null; tensors: number; isolated: boolean }
+
+/** tfjs' engine in each worker that runs one (pthreads are blob: workers: skipped). */
+async function engines(page: Page): Promise<{ url: string; state: EngineState }[]> {
+  const out = await Promise.all(
+    page.workers().filter((w: Worker) => !w.url().startsWith('blob:')).map(async (w) => {
+      const state = await w
+        .evaluate(() => {
+          const e = (globalThis as unknown as { _tfengine?: { backendName: string; state: { numTensors: number }; backendInstance: { wasm?: { tfjs: { getThreadsCount(): number } } } } })._tfengine
+          return e ? { backend: e.backendName, threads: e.backendInstance?.wasm?.tfjs.getThreadsCount() ?? null, tensors: e.state.numTensors, isolated: crossOriginIsolated } : null
+        })
+        .catch(() => null)
+      return state ? { url: w.url(), state } : null
+    }),
+  )
+  return out.filter((x): x is { url: string; state: EngineState } => x !== null)
+}
+
+const QUERY = 'b=wasm&m=full&ep=2&sl=32&bs=8&wu=0&do=0'
+
+async function trainOnce(studio: import('./pages/studio').StudioPage) {
+  await studio.uploadDataset('small-spam-ham.csv', smallSpamHam(48))
+  await studio.waitForDataset('small-spam-ham.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished(120_000)
+  return studio.series()
+}
+
+test('a full fine-tuning run on WebAssembly splits its batches over two workers and trains as one worker does', async ({ studio, page }) => {
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency)
+  expect(cores, 'this check needs a machine with at least 2 cores').toBeGreaterThanOrEqual(2)
+
+  await studio.open(QUERY)
+  await expect.poll(() => studio.backend(), { timeout: 60_000 }).toBe('wasm')
+  await expect(studio.badge).toContainText('on 2 workers of one thread each')
+  const two = await trainOnce(studio)
+  const both = await engines(page)
+  expect(both.map((e) => e.url.includes('gradientWorker')).sort(), 'the training worker and the second worker').toEqual([false, true])
+  for (const e of both) {
+    expect(e.state.backend).toBe('wasm')
+    expect(e.state.threads).toBe(1)
+  }
+  // The second worker holds the run's model: the built-in LM's weights and the head.
+  const second = both.find((e) => e.url.includes('gradientWorker'))!
+  expect(second.state.tensors).toBeGreaterThan(40)
+  await expect(studio.alerts).toHaveCount(0)
+
+  // The same run on one worker: the page asks for it through localStorage "studio.cpu".
+  await page.evaluate(() => localStorage.setItem('studio.cpu', 'one'))
+  await studio.open(QUERY)
+  await expect(studio.badge).toContainText('on one thread (chosen for a comparison)')
+  const one = await trainOnce(studio)
+  const alone = await engines(page)
+  expect(alone.map((e) => e.url.includes('gradientWorker')), 'one worker, no second').toEqual([false])
+  await page.evaluate(() => localStorage.removeItem('studio.cpu'))
+
+  console.info(`validation losses: 2 workers ${two.epochs.map((e) => e.valLoss).join(', ')}; 1 worker ${one.epochs.map((e) => e.valLoss).join(', ')}`)
+  expect(two.epochs).toHaveLength(2)
+  expect(one.epochs).toHaveLength(2)
+  two.epochs.forEach((e, i) => {
+    expect(Number.isFinite(e.valLoss)).toBe(true)
+    expect(Math.abs(e.valLoss - one.epochs[i]!.valLoss), `validation loss, epoch ${i + 1}: ${e.valLoss} (2 workers) vs ${one.epochs[i]!.valLoss} (1)`).toBeLessThan(1e-4)
+  })
+  expect(two.steps.length).toBeGreaterThan(1)
+})

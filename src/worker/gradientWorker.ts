@@ -1,0 +1,30 @@
+/// <reference lib="webworker" />
+// The second engine worker: a replica of the run's model that computes the gradient of half of
+// every batch (engine/train/dataParallel.ts), on one WebAssembly thread of its own.
+import { GradientReplica } from '../engine/train/dataParallel'
+import { importWasm, startWasmOneThread } from './backendEnvironment'
+import type { FromGradientWorker, ToGradientWorker } from './gradientPeer'
+import { explainEngineError } from '../engine/engineErrors'
+
+const ctx = self as unknown as DedicatedWorkerGlobalScope
+const replica = new GradientReplica()
+let started: Promise<void> | null = null
+const start = async () => {
+  if (!(await startWasmOneThread(await importWasm()))) throw new Error('WebAssembly did not start in the second worker')
+}
+
+ctx.onmessage = async (m: MessageEvent<ToGradientWorker>) => {
+  const msg = m.data
+  try {
+    await (started ??= start())
+    if (msg.type === 'setup') {
+      await replica.setup(msg.setup)
+      ctx.postMessage({ id: msg.id, ok: true } satisfies FromGradientWorker)
+    } else {
+      const result = await replica.half(msg.request)
+      ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [result.grads.buffer])
+    }
+  } catch (e) {
+    ctx.postMessage({ id: msg.id, ok: false, message: explainEngineError(e, { doing: 'computing its half of a batch', backend: 'wasm' }).message } satisfies FromGradientWorker)
+  }
+}
