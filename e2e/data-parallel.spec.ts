@@ -74,3 +74,29 @@ test('a full fine-tuning run on WebAssembly splits its batches over two workers 
   })
   expect(two.steps.length).toBeGreaterThan(1)
 })
+
+test('the second worker ending mid-run: the run finishes in one worker and says so, and the next run has two again', async ({ studio, page }) => {
+  await studio.open('b=wasm&m=full&ep=3&sl=32&bs=8&wu=0&do=0')
+  await expect(studio.badge).toContainText('on 2 workers of one thread each')
+  await studio.uploadDataset('small-spam-ham.csv', smallSpamHam(48))
+  await studio.waitForDataset('small-spam-ham.csv')
+  await studio.trainButton.click()
+  await expect.poll(() => studio.lossPoints(), { timeout: 60_000 }).toBeGreaterThan(0)
+  const second = page.workers().find((w) => w.url().includes('gradientWorker'))
+  expect(second, 'the second worker is running').toBeTruthy()
+  // It ends itself, as a crashed or killed worker would: no error event, only its Web Lock freed.
+  void second!.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
+  const text = await studio.waitEnded(120_000)
+  expect(text).toMatch(/^Training complete — /)
+  expect(text).toContain('The second training worker ended; the run went on in one worker with the same numbers, at about half the speed.')
+  await expect(studio.badge).toContainText('in this run the second worker stopped')
+  await expect(studio.alerts).toHaveCount(0)
+
+  // The next run starts a fresh second worker.
+  await studio.trainButton.click()
+  await studio.waitFinished(120_000)
+  expect(await studio.status.innerText()).not.toContain('second training worker')
+  await expect(studio.badge).toContainText('on 2 workers of one thread each')
+  await expect(studio.badge).not.toContainText('stopped')
+  expect(page.workers().filter((w) => w.url().includes('gradientWorker')).length).toBeGreaterThanOrEqual(1)
+})

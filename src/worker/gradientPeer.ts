@@ -1,6 +1,9 @@
 /** The training worker's side of the second engine worker (gradientWorker.ts): requests and
  *  answers as messages, buffers transferred, a dead worker turned into a worded error for
- *  every request waiting on it (engine/train/dataParallel.ts then computes its halves here). */
+ *  every request waiting on it (engine/train/dataParallel.ts then computes its halves here).
+ *  A worker that ends without an error event (closed, killed) is seen as worker/client.ts sees
+ *  the training worker end: it holds a Web Lock named after itself for its whole life, and
+ *  this side queues for that lock. */
 import type { GradientPeer, HalfRequest, HalfResult, ReplicaSetup } from '../engine/train/dataParallel'
 
 export type ToGradientWorker = { id: number; type: 'setup'; setup: ReplicaSetup } | { id: number; type: 'half'; request: HalfRequest }
@@ -11,11 +14,14 @@ export class WorkerGradientPeer implements GradientPeer {
   private nextId = 1
   private readonly pending = new Map<number, { resolve: (r: HalfResult | undefined) => void; reject: (e: Error) => void }>()
 
-  constructor(private readonly spawn: () => Worker) {}
+  private watching: AbortController | null = null
+
+  constructor(private readonly spawn: (name: string) => Worker) {}
 
   private ensure(): Worker {
     if (this.worker) return this.worker
-    const w = this.spawn()
+    const name = `training-engine-gradients-${Math.random().toString(36).slice(2, 10)}`
+    const w = this.spawn(name)
     w.onmessage = (m: MessageEvent<FromGradientWorker>) => {
       const p = this.pending.get(m.data.id)
       if (!p) return
@@ -29,11 +35,32 @@ export class WorkerGradientPeer implements GradientPeer {
     }
     w.onmessageerror = () => this.fail('The second training worker sent a message that could not be read')
     this.worker = w
+    this.watching = new AbortController()
+    void this.watch(name, w, this.watching.signal)
     return w
+  }
+
+  private async watch(name: string, w: Worker, signal: AbortSignal): Promise<void> {
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined
+    if (!locks) return // no Web Locks: only the error event is seen
+    try {
+      // Queue only once the worker holds its lock, or this side would be granted it first.
+      for (let i = 0; !(await locks.query()).held?.some((l) => l.name === name); i++) {
+        if (signal.aborted || i > 600) return
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await locks.request(name, { signal }, async () => {
+        if (this.worker === w) this.fail('The second training worker ended')
+      })
+    } catch {
+      // aborted: this side ended the worker on purpose
+    }
   }
 
   /** Every waiting request fails with `why`; the next request starts a fresh worker. */
   private fail(why: string): void {
+    this.watching?.abort()
+    this.watching = null
     this.worker?.terminate()
     this.worker = null
     const waiting = [...this.pending.values()]
@@ -49,13 +76,14 @@ export class WorkerGradientPeer implements GradientPeer {
     })
   }
 
+  // Requests are copied, not transferred: if this worker fails, the loop computes the same half
+  // itself from the same request (a transferred buffer would be gone with the worker).
   async setup(setup: ReplicaSetup): Promise<void> {
-    await this.call({ id: this.nextId++, type: 'setup', setup }, setup.weights.map((w) => w.data.buffer as ArrayBuffer))
+    await this.call({ id: this.nextId++, type: 'setup', setup }, [])
   }
 
   async half(request: HalfRequest): Promise<HalfResult> {
-    const transfer = [...request.weights.map((w) => w.data.buffer), ...Object.values(request.batch).map((t) => t.data.buffer)] as ArrayBuffer[]
-    const r = await this.call({ id: this.nextId++, type: 'half', request }, transfer)
+    const r = await this.call({ id: this.nextId++, type: 'half', request }, [])
     if (!r) throw new Error('The second training worker answered without gradients')
     return r
   }
@@ -67,6 +95,6 @@ export class WorkerGradientPeer implements GradientPeer {
 }
 
 /** The second engine worker of the built app (Vite bundles gradientWorker.ts for it). */
-export function spawnGradientWorker(): Worker {
-  return new Worker(new URL('./gradientWorker.ts', import.meta.url), { type: 'module', name: 'training-engine-gradients' })
+export function spawnGradientWorker(name: string): Worker {
+  return new Worker(new URL('./gradientWorker.ts', import.meta.url), { type: 'module', name })
 }

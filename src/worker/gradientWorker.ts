@@ -7,6 +7,8 @@ import type { FromGradientWorker, ToGradientWorker } from './gradientPeer'
 import { explainEngineError } from '../engine/engineErrors'
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope
+// Liveness: the lock named after this worker is held until it ends (worker/gradientPeer.ts).
+void ctx.navigator.locks?.request(ctx.name, () => new Promise<never>(() => {}))
 const replica = new GradientReplica()
 let started: Promise<void> | null = null
 const start = async () => {
