@@ -102,6 +102,10 @@ export class HfModel {
   readonly linearLayers: string[] = []
   /** Copies of tables over a WebGPU binding limit, in chunks (see `splitLargeTables`). */
   private readonly chunks = new Map<string, tf.Tensor2D[]>()
+  /** The data each table's chunks were copied from (the variable's data id then: an assign
+   *  gives the variable new data, so chunks of another id are out of date), and the limit. */
+  private readonly chunkSource = new Map<string, object>()
+  private splitBytes = 0
 
   constructor(hf: HfConfig, weights: Map<string, tf.Variable>) {
     this.hf = hf
@@ -134,23 +138,54 @@ export class HfModel {
    *  names split; `unsplitTables()` drops the copies. */
   async splitLargeTables(maxBindingBytes: number): Promise<string[]> {
     this.unsplitTables()
+    this.splitBytes = maxBindingBytes
     const names = ['wte.weight', 'embed_tokens.weight', 'embeddings.word_embeddings.weight', 'lm_head.kernel']
     for (const name of names) {
       const w = this.weights.get(name) as tf.Tensor2D | undefined
       if (!w || w.size * 4 <= maxBindingBytes) continue
-      this.chunks.set(name, await splitRows(w, maxBindingBytes, name === 'lm_head.kernel'))
+      await this.splitOne(name)
     }
     return [...this.chunks.keys()]
+  }
+
+  private async splitOne(name: string): Promise<void> {
+    const w = this.get(name) as tf.Tensor2D
+    const source = dataIdOf(w)
+    const parts = await splitRows(w, this.splitBytes, name === 'lm_head.kernel')
+    tf.dispose(this.chunks.get(name))
+    this.chunks.set(name, parts)
+    this.chunkSource.set(name, source)
+  }
+
+  /** Copies again the split tables whose weight was assigned since they were copied (a run
+   *  reset to the base weights, the base put in for a "before" answer, interpolation), so the
+   *  chunks always hold the weight as it is. Cheap when nothing changed. Returns the names
+   *  copied again. */
+  async refreshSplit(): Promise<string[]> {
+    const stale = [...this.chunks.keys()].filter((name) => this.chunkSource.get(name) !== dataIdOf(this.get(name)))
+    for (const name of stale) await this.splitOne(name)
+    return stale
   }
 
   unsplitTables(): void {
     for (const parts of this.chunks.values()) tf.dispose(parts)
     this.chunks.clear()
+    this.chunkSource.clear()
+  }
+
+  /** A split table's chunks; they must be copies of the weight as it is now (a forward pass
+   *  with out-of-date chunks would silently read other weights than the model holds). */
+  private chunksOf(name: string): tf.Tensor2D[] | undefined {
+    const parts = this.chunks.get(name)
+    if (parts && this.chunkSource.get(name) !== dataIdOf(this.get(name))) {
+      throw new Error(`The GPU copy of ${name} (kept in parts for this GPU's storage-buffer limit) is older than the model's weights. Switch the backend off WebGPU and back, or reload the model.`)
+    }
+    return parts
   }
 
   /** A token table's rows for ids, from its chunks when it is split. */
   private lookup(name: string, ids: tf.Tensor1D): tf.Tensor2D {
-    const parts = this.chunks.get(name)
+    const parts = this.chunksOf(name)
     return parts ? chunkedEmbeddingLookup(parts, ids) : embeddingLookup(this.get(name) as tf.Tensor2D, ids)
   }
 
@@ -218,7 +253,7 @@ export class HfModel {
     if (this.hf.modelType !== 'gpt2' && this.hf.modelType !== 'llama') throw new Error(`A ${this.hf.modelType} encoder has no language-modelling head`)
     const headName = untied ? 'lm_head.kernel' : this.hf.modelType === 'gpt2' ? 'wte.weight' : 'embed_tokens.weight'
     const w = this.get(headName) as tf.Tensor2D
-    const parts = this.chunks.get(headName)
+    const parts = this.chunksOf(headName)
     // split (a WebGPU binding limit): each chunk's product separately; the chunks are constants,
     // so the gradient reaches the hidden states only, as with headFrozen
     if (parts) out = untied ? (tf.concat(parts.map((c) => tf.matMul(flat, c)), 1) as tf.Tensor2D) : chunkedTiedLogits(flat, parts)
@@ -350,6 +385,11 @@ export class HfModel {
     const ms = tf.mean(tf.square(x), -1, true)
     return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), this.get(`${name}.weight`)) as tf.Tensor3D
   }
+}
+
+/** The backend data a tensor reads now (a variable's changes on every assign). */
+function dataIdOf(t: tf.Tensor): object {
+  return (t as unknown as { dataId: object }).dataId
 }
 
 /** x [N, D] · embᵀ for a tied head emb [V, D], as (emb · xᵀ)ᵀ: backends that transpose a

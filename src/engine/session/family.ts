@@ -111,6 +111,10 @@ export interface ModelFamily<H extends HeldModel = HeldModel> {
   extraProblems(held: H, settings: Settings, data: SessionData): { field: string; message: string }[]
   /** Called before each run's Tuning is built (e.g. which base kernels stay frozen). */
   beforeRun?(held: H, settings: Settings): void
+  /** Called after the session assigns the body's weights itself (a run's reset to the base
+   *  weights, interpolation) and before it reads them: copies the family keeps of its weights
+   *  (a Hugging Face model's tables split for a WebGPU binding) are brought up to date. */
+  syncWeights?(held: H): Promise<void>
   /** The layer table with these blocks training. */
   describe(held: H, trainable: Set<number>): LayerSummary[]
   /** The data's train/validation split, encoded for this model. */

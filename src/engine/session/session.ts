@@ -153,6 +153,7 @@ export class Session {
     held.tuning?.dispose()
     held.tuning = null
     if (held.base) resetWeights(body, held.base)
+    await family.syncWeights?.(held)
     family.beforeRun?.(held, s)
     const tuning = new Tuning(body, s, headNeedOf(data.train), data.train.kind === 'classification' ? data.train.tasks : undefined)
     held.tuning = tuning
@@ -183,7 +184,8 @@ export class Session {
   }
 
   /** Validation metrics of `tuning` on `val`, with the model's weights as they are now. */
-  evaluateWith(held: HeldModel, tuning: Tuning, val: Encoded): Promise<Metrics> {
+  async evaluateWith(held: HeldModel, tuning: Tuning, val: Encoded): Promise<Metrics> {
+    await held.family.syncWeights?.(held)
     return evaluate(held.body, tuning, val, new FeatureCache(0, false, { train: 0, val: val.n }), 'val')
   }
 

@@ -120,12 +120,15 @@ async function withWeights<T>(body: HfBody, weights: ReadonlyMap<string, tf.Tens
     v.assign(w)
   }
   try {
+    // a table kept split for a WebGPU binding is copied again from the weights put in
+    await body.model.refreshSplit()
     return await fn()
   } finally {
     for (const [name, w] of saved) {
       body.get(name).assign(w)
       w.dispose()
     }
+    await body.model.refreshSplit()
   }
 }
 
@@ -140,6 +143,9 @@ export const hfFamily: ModelFamily<HeldHf> = {
     const task = (data.facts?.task ?? 'language-modelling') === 'language-modelling' ? 'lm' : 'classify'
     const memory = memoryProblem(held, settings, task)
     return [...(memory ? [{ field: 'batchSize', message: memory }] : []), ...bindingProblems(held.body.model.hf, held.bindingLimits, settings, task, held.body.config.seqLen)]
+  },
+  async syncWeights(held) {
+    await held.body.model.refreshSplit()
   },
   beforeRun(held, settings) {
     // LoRA and head-only leave the base kernels frozen: no gradient copies of them (HfBody).
@@ -164,6 +170,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
       answer({ type: 'playground', requestId, message: `${c.summary.title} is an encoder (${c.body.model.hf.modelType}): it classifies text but does not write it. Load a GPT-2 or Llama model to generate text.` })
       return
     }
+    await c.body.model.refreshSplit() // the weights as they are now (interpolation may have moved them)
     const bundle = c.bundle
     const overrides = { maxNewTokens: msg.maxTokens, doSample: msg.temperature > 0, temperature: msg.temperature, topK: msg.topK, seed: msg.seed, onToken: () => !shouldStop() }
     const runOne = async (which: 'before' | 'after') => {
