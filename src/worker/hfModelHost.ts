@@ -25,7 +25,7 @@ import { parseShardIndex, SHARD_INDEX } from '../engine/hf/safetensors'
 import { ModelLoadError } from '../engine/models/modelLoadError'
 import { Tuning } from '../engine/train/fineTune'
 import { resetWeights } from '../engine/tuning/interpolate'
-import { holdHf, paramCount, planInput, trainingBudget, type HeldHf } from '../engine/session/families/hf'
+import { bindingProblems, holdHf, paramCount, planInput, trainingBudget, type HeldHf } from '../engine/session/families/hf'
 import type { Settings } from '../settings/types'
 import type { HfCommand, HfLoaded, HfMethodPlan, HfProbe, HfRepoRef, HfStoredRepo } from './hfProtocol'
 import type { FromWorker } from './protocol'
@@ -137,9 +137,16 @@ export class HfModelHost {
     const totalBytes = files.reduce((n, f) => n + (f.bytes ?? 0), 0)
     const downloadBytes = files.filter((f) => !f.stored).reduce((n, f) => n + (f.bytes ?? 0), 0)
     const budgetBytes = trainingBudget()
+    // the training plan's own checks: memory, and on WebGPU the device's binding limit (a
+    // method the plan would refuse there is not listed as fitting)
+    await this.deps.ensureBackend()
+    const limits = this.limits()
+    const decoder = cfg.modelType === 'gpt2' || cfg.modelType === 'llama'
+    const context = cfg.modelType === 'gpt2' ? cfg.nPositions : cfg.maxPositions
     const plans: HfMethodPlan[] = (['head', 'lora', 'freeze', 'full'] as const).map((method) => {
       const t = memoryPlan(cfg, planInput(cfg, method, batch, seq)).totalBytes
-      return { method, totalBytes: t, fits: t <= budgetBytes }
+      const refusal = bindingProblems(cfg, limits, { ...DEFAULTS, method, batchSize: batch, seqLen: seq }, decoder ? 'lm' : 'classify', context)[0]?.message ?? null
+      return { method, totalBytes: t, fits: t <= budgetBytes && !refusal, refusal }
     })
     return { repo, revision: opts.revision, modelType: cfg.modelType, params: paramCount(cfg), files, downloadBytes, totalBytes, batch, seq, budgetBytes, plans }
   }

@@ -21,7 +21,11 @@ export type HfCommand =
 export interface HfMethodPlan {
   method: 'full' | 'freeze' | 'lora' | 'head'
   totalBytes: number
+  /** Within this device's memory and (on WebGPU) its storage-buffer binding limit. */
   fits: boolean
+  /** Why the binding limit refuses the method at this batch and sequence (as the training
+   *  plan would), or null. */
+  refusal: string | null
 }
 
 export interface HfProbe {

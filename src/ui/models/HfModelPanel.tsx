@@ -70,7 +70,7 @@ export function HfModelPanel() {
                 <tr key={p.method}>
                   <th scope="row">{METHOD_NAMES[p.method]}</th>
                   <td>{formatBytes(p.totalBytes)}</td>
-                  <td>{p.fits ? 'yes' : 'no: too large for this device'}</td>
+                  <td>{p.fits ? 'yes' : p.refusal ? `no: ${p.refusal}` : 'no: too large for this device'}</td>
                 </tr>
               ))}
             </tbody>
