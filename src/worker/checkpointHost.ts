@@ -6,7 +6,7 @@
 import { bestOf, deleteAllCheckpointsExcept, deleteCheckpoints, listCheckpoints, loadCheckpoint, pruneRun, renameCheckpoint, saveCheckpoint } from '../engine/storage/checkpoints'
 import { openStudioDb, type StudioDb } from '../engine/storage/db'
 import { checkpointBytes, deleteRun, findInterrupted, getRun, listRuns, markInterrupted, putRun } from '../engine/storage/runs'
-import type { CheckpointBlob, CheckpointMeta, DatasetRef, EstimateFn, RunRecord } from '../engine/storage/types'
+import type { CheckpointBlob, CheckpointMeta, DatasetRef, EstimateFn, RunObjectiveRef, RunRecord } from '../engine/storage/types'
 import { Tuning, type FineTuneCallbacks } from '../engine/train/fineTune'
 import { assignTensors, stableNames, type LoopCheckpoint, type ResumeInput } from '../engine/train/loopState'
 import type { RunControl } from '../engine/train/runControl'
@@ -29,6 +29,13 @@ export interface CheckpointDeps {
   current(): HeldModel | null
   /** The data's split encoded for `held` (Session.encodeFor). */
   encode(held: HeldModel, settings: Settings): { train: Encoded; val: Encoded }
+  /** The model SFT and DPO runs train (the session's loaded one) and the objective file it
+   *  holds, if any (Session.objectiveData). */
+  objectiveModel?(): HeldModel | null
+  objectiveFile?(): { objective: string; name: string } | null
+  /** The objective file's sets encoded for `held` (Session.encodeObjectiveFor: DPO's
+   *  reference scored with the weights the body has when called). */
+  encodeObjective?(held: HeldModel, settings: Settings, objective: RunObjectiveRef): Promise<{ train: Encoded; val: Encoded }>
   /** Validation metrics of `tuning` on `val` (Session.evaluateWith). */
   evaluate(held: HeldModel, tuning: Tuning, val: Encoded): Promise<Metrics>
   /** Makes `tuning` the held model's current one (Session.adopt). */
@@ -174,26 +181,28 @@ export class CheckpointHost {
   }
 
   /** Starts recording a run; returns the callbacks to give the loop (wrapping the handler's). */
-  async startRun(runId: string, settings: Settings, control: RunControl, prior: RunRecord | null, cb: FineTuneCallbacks): Promise<RunRecorder> {
+  async startRun(runId: string, settings: Settings, control: RunControl, prior: RunRecord | null, cb: FineTuneCallbacks, objective?: RunObjectiveRef): Promise<RunRecorder> {
     const s = this.s
     const now = Date.now()
-    const d = s.datasetSummary
-    const m = this.deps.current()
+    // An SFT or DPO run trains the loaded model on the objective's file, recorded as its dataset.
+    const d: DatasetSummary | null = objective ? null : s.datasetSummary
+    const m = objective ? (this.deps.objectiveModel?.() ?? null) : this.deps.current()
     const record: RunRecord = prior
       ? { ...prior, status: 'running', updatedAt: now, settings, steps: [...prior.steps], epochs: [...prior.epochs] } // copies: the series posted for the resume must not grow
       : {
           id: runId,
-          name: `${d?.name ?? 'data'} · ${settings.method} · ${formatDateTime(now, false)}`,
+          name: `${objective ? `${objective.file} · ${objective.objective.toUpperCase()}` : (d?.name ?? 'data')} · ${settings.method} · ${formatDateTime(now, false)}`,
           status: 'running',
           startedAt: now,
           updatedAt: now,
           settings,
-          dataset: datasetRef(d),
+          dataset: objective ? objectiveDataset(objective) : datasetRef(d),
           model: { id: m?.summary.id ?? '', url: '', title: m?.summary.title ?? '', ...(m ? { kind: m.family.name } : {}) },
           steps: [],
           epochs: [],
           baseline: null,
           message: '',
+          ...(objective ? { objective } : {}),
         }
     const rec = new RunRecorder(this, record, control, cb)
     await rec.save()
@@ -202,7 +211,7 @@ export class CheckpointHost {
 
   /** Queues a checkpoint write behind earlier ones; the loop goes on meanwhile. */
   enqueueCheckpoint(record: RunRecord, c: LoopCheckpoint, control: RunControl): void {
-    const m = this.deps.current()
+    const m = record.objective ? (this.deps.objectiveModel?.() ?? null) : this.deps.current()
     const id = `${record.id}-e${c.loop.epoch}-${Date.now().toString(36)}`
     const meta: Omit<CheckpointMeta, 'bytes'> = {
       id,
@@ -221,7 +230,7 @@ export class CheckpointHost {
       settings: record.settings,
       modelId: m?.summary.id ?? record.model.id,
       ...(m ? { modelKind: m.family.name } : {}),
-      ...datasetClasses(this.s.datasetSummary),
+      ...(record.objective ? { objective: record.objective } : datasetClasses(this.s.datasetSummary)),
       datasetId: record.dataset.id,
       datasetName: record.dataset.name,
     }
@@ -271,12 +280,28 @@ export class CheckpointHost {
     const found = await loadCheckpoint(db, id)
     if (!found) throw new Error('That checkpoint is no longer stored (it may have been deleted in another tab).')
     const { meta, blob } = found
+    // An SFT or DPO checkpoint is measured on its file when that file is the one checked in the
+    // objectives panel, encoded before its weights go in (DPO's reference is the base model).
+    const objective = meta.objective
+    let objectiveVal: Encoded | null = null
+    if (objective) {
+      const model = await this.checkCompatible(meta)
+      const f = this.deps.objectiveFile?.() ?? null
+      if (f?.name === objective.file && f.objective === objective.objective) {
+        model.tuning?.dispose()
+        model.tuning = null
+        if (model.base) resetWeights(model.body, model.base)
+        objectiveVal = (await this.deps.encodeObjective?.(model, meta.settings, objective))?.val ?? null
+      }
+    }
     const { model, tuning } = await this.install(meta, blob.weights)
     let metrics: Metrics | null = null
     try {
-      const { val } = this.deps.encode(model, meta.settings)
-      this.deps.adopt(model, tuning, val)
-      metrics = await this.deps.evaluate(model, tuning, val)
+      const val = objective ? objectiveVal : this.deps.encode(model, meta.settings).val
+      if (val) {
+        this.deps.adopt(model, tuning, val)
+        metrics = await this.deps.evaluate(model, tuning, val)
+      }
     } catch (e) {
       console.warn('Restored without evaluating', e)
     }
@@ -291,6 +316,7 @@ export class CheckpointHost {
     if (!found) throw new Error('That checkpoint is no longer stored.')
     const { meta, blob } = found
     await this.checkCompatible(meta)
+    this.checkObjectiveFile(meta)
     const record = (await getRun(db, meta.runId)) ?? null
     if (!record) throw new Error(`The run of checkpoint "${meta.name}" is no longer stored.`)
     const best = bestOf((await listCheckpoints(db, meta.runId)).filter((c) => c.epoch <= meta.epoch))
@@ -310,6 +336,7 @@ export class CheckpointHost {
    *  one is current, and must still have the classes the head was trained for. */
   private async checkCompatible(meta: CheckpointMeta): Promise<HeldModel> {
     const s = this.s
+    if (meta.objective) return this.checkObjectiveModel(meta)
     // A tabular MLP is built for its dataset's columns: open the run's dataset first.
     if (meta.modelKind === 'tabular' && s.datasetSummary?.id !== meta.datasetId) {
       const run = await getRun(await this.need(), meta.runId)
@@ -330,6 +357,23 @@ export class CheckpointHost {
       throw new Error(`Checkpoint "${meta.name}" was trained on ${meta.datasetName} with classes ${meta.classes.join(', ')}, but the loaded dataset has ${have.join(', ')}. Load that dataset first.`)
     }
     return model
+  }
+
+  /** An SFT or DPO checkpoint restores into the loaded model it was trained from. */
+  private checkObjectiveModel(meta: CheckpointMeta): HeldModel {
+    const model = this.deps.objectiveModel?.() ?? null
+    if (!model) throw new Error(`Load the model checkpoint "${meta.name}" was trained from (${meta.modelId || 'its base model'}) before restoring it.`)
+    if (meta.modelId && model.summary.id !== meta.modelId) throw new Error(`Checkpoint "${meta.name}" was trained from ${meta.modelId}, but ${model.summary.id} is loaded. Load that model first.`)
+    return model
+  }
+
+  /** Resuming an SFT or DPO run needs its file checked in the objectives panel again. */
+  private checkObjectiveFile(meta: CheckpointMeta): void {
+    const o = meta.objective
+    const f = this.deps.objectiveFile?.() ?? null
+    if (o && (f?.name !== o.file || f.objective !== o.objective)) {
+      throw new Error(`Checkpoint "${meta.name}" was trained by ${o.objective === 'sft' ? 'instruction tuning' : 'preference tuning'} on ${o.file}: choose that file${o.validationFile ? ` (and ${o.validationFile} as the held-out file)` : ''} in the language-model objectives panel, then continue the run.`)
+    }
   }
 
   /** Base weights, then a fresh Tuning for the checkpoint's settings, then its weights. */
@@ -411,6 +455,11 @@ export class RunRecorder {
     this.record.message = message
     await this.save()
   }
+}
+
+/** The objective's file as a run's dataset (an id of its own: it is not in the dataset store). */
+function objectiveDataset(o: RunObjectiveRef): DatasetRef {
+  return { id: `${o.objective}:${o.file}`, name: o.file }
 }
 
 function datasetRef(d: DatasetSummary | null): DatasetRef {

@@ -22,7 +22,10 @@ import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 import { HfModelHost } from './hfModelHost'
 import { hfFamily, type HeldHf } from '../engine/session/families/hf'
-import { LmObjectivesHost, type LmSession } from './lmObjectivesHost'
+import type { LmSession } from './lmObjectivesHost'
+import { PseudoLabelHost } from './pseudoLabelHost'
+import type { LmCommand } from './lmProtocol'
+import type { RunObjectiveRef } from '../engine/storage/types'
 import type { TinyGpt } from '../engine/models/tinyGpt'
 import { textFamily, type HeldText } from '../engine/session/families/text'
 import { indexedDbHubCache } from '../engine/hf/hubFetch'
@@ -123,7 +126,9 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     post({ type: 'model', summary: planned.summary })
   }
 
-  async function train(msg: Extract<ToWorker, { type: 'train' }>, resume?: PreparedResume) {
+  /** A run of the current model on the dataset, or with `objective` an SFT or DPO run of the
+   *  loaded model on the objective's file; `resume` continues a checkpointed one. */
+  async function train(msg: Extract<ToWorker, { type: 'train' }>, resume?: PreparedResume, objective?: RunObjectiveRef) {
     const { runId, settings } = msg
     if (session.run) throw new Error('A run is already in progress: stop it first.')
     await ensureBackend(settings.backend)
@@ -140,7 +145,8 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       {
         events: runEvents(post, runId),
         started: () => post({ type: 'state', runId, state: 'running' }),
-        record: (s, control, events) => checkpoints.startRun(runId, s, control, resume?.record ?? null, events),
+        record: (s, control, events) => checkpoints.startRun(runId, s, control, resume?.record ?? null, events, objective),
+        preferenceSteps: (points) => post({ type: 'lmSteps', runId, points }),
         ...(peer
           ? {
               parallel: () => ({
@@ -155,14 +161,38 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
           : {}),
       },
       resume?.input,
+      objective,
     )
     if ('refused' in out) refuseSettings(post, runId, out.refused, out.totalParams)
     else post({ type: 'done', runId, reason: out.result.reason, summary: out.result.summary, message: out.result.message + (peerLost ? ` ${peerLost}; the run went on in one worker with the same numbers, at about half the speed.` : '') })
   }
 
-  // Instruction tuning, preference tuning and learning without labels (issue 17): they train
-  // the loaded built-in LM through their own loops (lmObjectivesHost.ts), reading and setting
-  // its held state here. Not yet Task modules the session runs.
+  /** Instruction and preference tuning (issue 17): the session reads their files and trains
+   *  them with its one train path. */
+  async function objectiveCommand(msg: Extract<LmCommand, { type: 'lmData' | 'lmTrain' | 'lmChat' | 'lmRecipe' }>) {
+    switch (msg.type) {
+      case 'lmData': {
+        const read = async (f: File) => ({ name: f.name, text: await f.text() })
+        const validation = msg.validation ? await read(msg.validation) : null
+        post({ type: 'lmData', summary: session.readObjective({ objective: msg.objective, train: await read(msg.file), validation, seqLen: msg.seqLen, ...(msg.columns ? { columns: msg.columns } : {}) }) })
+        return
+      }
+      case 'lmTrain': {
+        const d = session.objectiveData
+        const objective: RunObjectiveRef = { objective: msg.objective, beta: msg.beta, sftWeight: msg.sftWeight, pack: msg.pack, file: d?.name ?? '', validationFile: d?.validationName ?? null }
+        return train({ type: 'train', runId: msg.runId, settings: msg.settings }, undefined, objective)
+      }
+      case 'lmChat':
+        post({ type: 'lmChat', requestId: msg.requestId, ...(await session.chat(msg)) })
+        return
+      case 'lmRecipe':
+        post({ type: 'lmRecipe', files: session.recipe(msg, msg.settings) })
+        return
+    }
+  }
+
+  // Learning without labels (pseudoLabelHost.ts) trains the loaded built-in LM through its own
+  // steps, reading and setting its held state through this view; not yet the session's path.
   const text = () => (session.loaded?.family === textFamily ? (session.loaded as HeldText) : null)
   const lmSession: LmSession = {
     get loaded() {
@@ -193,7 +223,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       session.run = r
     },
   }
-  const lm = new LmObjectivesHost(post, lmSession, ensureBackend)
+  const pseudo = new PseudoLabelHost(post, lmSession, ensureBackend)
   const exportCommands = createExportCommands(session, post, { install: installText, installImage: loadImageModel, installLayers: (files) => loadOther({ kind: 'files', files }) })
 
   const checkpoints = new CheckpointHost(
@@ -209,6 +239,9 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     {
       current: () => session.current(),
       encode: (held, settings) => session.encodeFor(held, settings),
+      objectiveModel: () => session.loaded,
+      objectiveFile: () => session.objectiveData && { objective: session.objectiveData.objective, name: session.objectiveData.name },
+      encodeObjective: (held, settings, objective) => session.encodeObjectiveFor(held, settings, objective),
       evaluate: (held, tuning, val) => session.evaluateWith(held, tuning, val),
       adopt: (held, tuning, val) => session.adopt(held, tuning, val),
       selectDataset: async (ref) => {
@@ -298,9 +331,11 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
           case 'lmTrain':
           case 'lmChat':
           case 'lmRecipe':
+            await objectiveCommand(msg)
+            break
           case 'pseudoLabel':
           case 'pseudoTrain':
-            await lm.handle(msg)
+            await pseudo.handle(msg)
             break
           case 'restoreCheckpoint':
             await checkpoints.restore(msg.id)
@@ -308,7 +343,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
           case 'resumeRun': {
             if (session.run) throw new Error('A run is already in progress: stop it first.')
             const prepared = await checkpoints.prepareResume(msg.checkpointId)
-            await train({ type: 'train', runId: prepared.runId, settings: prepared.settings }, prepared)
+            await train({ type: 'train', runId: prepared.runId, settings: prepared.settings }, prepared, prepared.record.objective)
             break
           }
           case 'crash':

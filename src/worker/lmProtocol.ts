@@ -1,19 +1,16 @@
 /**
  * Messages of the language-model objectives (issue 17): instruction tuning (SFT),
- * preference tuning (DPO) and learning without labels (pseudo-labels). The worker side is
- * lmObjectivesHost.ts; the page side ui/lmObjectives/. Runs post the ordinary run events
+ * preference tuning (DPO) and learning without labels (pseudo-labels). The worker handler maps
+ * them to the engine session (SFT and DPO) and pseudoLabelHost.ts; the page side is ui/lmObjectives/. Runs post the ordinary run events
  * (baseline, step, epoch, done) under their runId, so the live charts and the run bar follow
  * them like any run.
  */
 import type { Settings } from '../settings/types'
 import type { Metrics } from '../engine/types/metrics'
 
-export type LmObjective = 'sft' | 'dpo'
-
-export interface LmChatMessage {
-  role: 'system' | 'user' | 'assistant'
-  content: string
-}
+// The objectives' domain types are the engine's (engine/types/lmObjectives.ts).
+import type { DpoStepPoint, LmChatMessage, LmDataSummary, LmObjective } from '../engine/types/lmObjectives'
+export type { DpoStepPoint, LmChatMessage, LmDataSummary, LmObjective, MaskToken, ObjectiveRun } from '../engine/types/lmObjectives'
 
 export type LmCommand =
   // A training file (and optionally a held-out file) for an objective; read and checked in the worker.
@@ -31,34 +28,6 @@ export type LmCommand =
   // Self-training: rows at or above the threshold train a classifier head; `rounds` re-label and train again.
   // balance: each class keeps at most as many rows as the smallest (most confident first).
   | { type: 'pseudoTrain'; runId: string; settings: Settings; threshold: number; rounds: number; balance: boolean }
-
-/** One token of a preview row: its text and whether the loss counts it. */
-export interface MaskToken {
-  text: string
-  trained: boolean
-}
-
-export interface LmDataSummary {
-  objective: LmObjective
-  name: string
-  validationName: string | null
-  rows: number
-  validationRows: number
-  /** Chat conversations (rendered with the model's chat template) rather than prompt/completion. */
-  chat: boolean
-  /** Refused rows, named with what to do (the first 20) and how many in all. */
-  problems: { row: number; message: string; file: string }[]
-  problemCount: number
-  /** Rows whose prompt was cut from the left to fit the sequence length (never the answer). */
-  truncated: number[]
-  seqLen: number
-  /** The first rows token by token: which tokens the loss counts (for DPO, the chosen answer's row). */
-  preview: { row: number; tokens: MaskToken[]; rejected?: MaskToken[] }[]
-  /** A CSV's columns and the two read as prompt and completion (null for JSON Lines). */
-  csv: { columns: string[]; prompt: string; completion: string } | null
-  /** The chat template the rows are rendered with (Jinja), when chat rows are present. */
-  template: string | null
-}
 
 export interface PseudoRound {
   round: number // 0 = the zero-shot labels
@@ -84,14 +53,6 @@ export interface PseudoSummary {
   labelledRows: number
   /** Some example rows with their labels, for the page. */
   examples: { text: string; label: string; confidence: number }[]
-}
-
-export interface DpoStepPoint {
-  batch: number
-  rewardAccuracy: number
-  rewardMargin: number
-  chosenLogProb: number
-  rejectedLogProb: number
 }
 
 export type LmEvent =

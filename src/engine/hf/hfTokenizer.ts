@@ -26,6 +26,11 @@ export interface HfTokenizer {
   /** model_max_length when the config gives a real one (tokenizers use 1e30 for "none"). */
   readonly maxLength: number | null
   readonly hasChatTemplate: boolean
+  /** tokenizer_config.json's chat_template (the default one of a named list), or null. */
+  readonly chatTemplate: string | null
+  /** The special tokens' text by their config names (bos_token, eos_token, …), as the chat
+   *  template reads them. */
+  readonly specialTokens: Readonly<Record<string, string>>
   encode(text: string, opts?: { addSpecialTokens?: boolean; truncate?: number }): number[]
   /** A pair for encoders (BERT: [CLS] a [SEP] b [SEP]) with its token type ids. */
   encodePair(a: string, b: string): { ids: number[]; tokenTypeIds: number[] }
@@ -107,6 +112,8 @@ export function loadHfTokenizer(tokenizerJsonText: string | null | undefined, to
     paddingSide,
     maxLength,
     hasChatTemplate: template != null,
+    chatTemplate: template,
+    specialTokens,
     encode(text, opts = {}) {
       const ids = tok.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids
       const limit = opts.truncate ?? null

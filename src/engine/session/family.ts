@@ -29,6 +29,8 @@ import type { ValidationContext } from '../../settings/validate'
 import type { LayerSummary, ModelSummary, TaskKind } from '../types/model'
 import type { Metrics } from '../types/metrics'
 import type { PlaygroundAnswer, PlaygroundInput } from '../types/playground'
+import type { LmChatMessage } from '../types/lmObjectives'
+import type { ChatLm } from './lmObjectives'
 
 /** The facts of the current dataset the session reads (the protocol's DatasetSummary has them). */
 export interface DataFacts {
@@ -137,6 +139,27 @@ export interface ModelFamily<H extends HeldModel = HeldModel> {
   /** Validation "data" that only names an imported head's classes, so the playground can
    *  label them when no dataset is loaded to measure on; null where that is not needed. */
   classesOnly(held: H, classes: string[]): Encoded | null
+  /** A causal LM's tokenizer and chat format for instruction and preference tuning
+   *  (session/lmObjectives.ts); absent or null where the model is no causal LM. */
+  chatLm?(held: H): ChatLm | null
+  /** The LM objectives' chat playground: the base and the tuned model's answers. */
+  chat?(held: H, request: ChatRequest): Promise<ChatAnswer>
+}
+
+/** One turn of the LM objectives' chat. raw: prompt/completion data, the last user message is
+ *  the prompt itself, continued as training rows were. */
+export interface ChatRequest {
+  messages: LmChatMessage[]
+  maxTokens: number
+  raw: boolean
+}
+
+export interface ChatAnswer {
+  /** The text the model was given (the rendered chat, or the raw prompt). */
+  prompt: string
+  base: string
+  /** Null before any SFT or DPO run. */
+  tuned: string | null
 }
 
 /** The class names a classification split is labelled with; null for other tasks. */

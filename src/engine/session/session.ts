@@ -13,7 +13,7 @@
  * It knows nothing of workers or messages: worker/handler.ts turns commands into these calls
  * and their results into events; Node tests call it directly.
  */
-import { getBackend } from '@tensorflow/tfjs'
+import * as tf from '@tensorflow/tfjs'
 import { explainEngineError } from '../engineErrors'
 import { ModelLoadError } from '../models/modelLoadError'
 import { headNeedOf, type Encoded } from '../train/encoded'
@@ -32,7 +32,11 @@ import type { DoneReason, RunSummary } from '../types/run'
 import { validateSettings } from '../../settings/validate'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import type { HeldModel, SessionData } from './family'
+import type { ChatAnswer, ChatRequest, HeldModel, SessionData } from './family'
+import { encodeObjective, objectiveRecipe, readObjectiveFiles, type ChatLm, type ObjectiveData, type ObjectiveFiles } from './lmObjectives'
+import { referenceLogProbs, watchDpoBatches } from '../tasks/dpoTask'
+import type { PairsEncoded } from '../tasks/lmEncoded'
+import type { DpoStepPoint, LmDataSummary, ObjectiveRun } from '../types/lmObjectives'
 import { dataHasOwnModel, modelForData } from './families'
 import type { GenerateRequest } from './families/textPlayground'
 
@@ -53,6 +57,8 @@ export interface RunHooks {
   started(): void
   /** Starts recording the run; its callbacks wrap `events`. */
   record(settings: Settings, control: RunControl, events: FineTuneCallbacks): Promise<RunRecording>
+  /** A DPO run's training batches since the last call (reward accuracy, margin, log-probabilities). */
+  preferenceSteps?(points: DpoStepPoint[]): void
   /** A second engine worker for this run (train/dataParallel.ts), where the host has one. */
   parallel?(settings: Settings): ParallelOptions | undefined
 }
@@ -73,6 +79,8 @@ export class Session {
   builtForData: HeldModel | null = null
   /** The run in progress; pause, resume and stop reach it while the run's command waits. */
   run: { id: string; control: RunControl } | null = null
+  /** The checked instruction or preference file (lmObjectives.ts) SFT and DPO runs train on. */
+  objectiveData: ObjectiveData | null = null
   private blend: TunedBlend | null = null // interpolation state of the current model's last run
   private seed = DEFAULTS.seed // of the last plan or run: the initialisation a model built for the data starts from
 
@@ -133,21 +141,27 @@ export class Session {
   }
 
   /** One fine-tuning run of the current model on the data, from its base weights; pause,
-   *  resume and stop reach it through `run.control`. `resume` continues a checkpointed run. */
-  async train(runId: string, settings: Settings, hooks: RunHooks, resume?: ResumeInput): Promise<{ result: RunResult } | RunRefused> {
+   *  resume and stop reach it through `run.control`. `resume` continues a checkpointed run.
+   *  With `objective` the loaded causal LM trains on the checked instruction or preference
+   *  file (`objectiveData`) instead of the dataset: the same steps, the sft or dpo Task. */
+  async train(runId: string, settings: Settings, hooks: RunHooks, resume?: ResumeInput, objective?: ObjectiveRun): Promise<{ result: RunResult } | RunRefused> {
     if (this.run) throw new Error('A run is already in progress: stop it first.')
     this.seed = settings.seed
-    const held = this.current()
-    if (!held) throw new Error('Load a dataset and a model before training.')
+    const held = objective ? this.loaded : this.current()
+    if (!held) throw new Error(objective ? NO_CAUSAL_LM : 'Load a dataset and a model before training.')
     const { family, body } = held
-    const misfit = family.fitProblem(held, this.data)
+    const misfit = objective ? null : family.fitProblem(held, this.data)
     if (misfit) throw new ModelLoadError(misfit, `model ${held.summary.title}`)
     const s = family.runSettings(settings)
-    const data = family.encode(held, s, this.data)
+    // SFT and DPO read the objective's file; the settings check reads it as language modelling.
+    const runData = objective ? asLanguageModelling(this.data) : this.data
+    let data = objective ? this.objectiveSets(this.chatLmOf(held), s, objective) : family.encode(held, s, this.data)
     if (data.train.n === 0 || data.val.n === 0) {
+      if (objective) throw new Error(`After checking the rows, ${data.train.n} training and ${data.val.n} held-out examples are left: fix the rows the preview names, or add data.`)
       throw new Error(`The split left ${data.train.n} training and ${data.val.n} validation ${family.examples}. Add ${family.examples === 'images' ? 'images' : 'data'}, or change the validation split.`)
     }
-    const refused = [...validateSettings(s, { trainSize: data.train.n, nLayers: body.config.nLayers, dModel: body.config.dModel, hasHead: headNeedOf(data.train) !== null, ...family.checkContext(held) }), ...family.extraProblems(held, s, this.data)]
+    const refused = [...validateSettings(s, { trainSize: data.train.n, nLayers: body.config.nLayers, dModel: body.config.dModel, hasHead: headNeedOf(data.train) !== null, ...family.checkContext(held) }), ...family.extraProblems(held, s, runData)]
+    if (objective && s.method === 'head') refused.push({ field: 'method', message: '"Head only" trains a new classifier head, and instruction and preference tuning have none: choose LoRA, adapters, "Freeze early blocks" or full fine-tuning.' })
     if (refused.length) return { refused, totalParams: body.parameterCount() }
     // A new run starts from the base weights: drop what the last run added.
     held.tuning?.dispose()
@@ -155,25 +169,84 @@ export class Session {
     if (held.base) resetWeights(body, held.base)
     await family.syncWeights?.(held)
     family.beforeRun?.(held, s)
+    if (data.train.kind === 'pairs' && data.val.kind === 'pairs') {
+      // DPO's reference policy: the model before tuning (with LoRA, the same weights with the
+      // adapter off), scored once here, so no second copy is held.
+      hooks.events.onProgress?.('baseline', 0, 1, 'Scoring the answers with the model before tuning (the DPO reference)')
+      data = { train: await referenceLogProbs(body, data.train, s), val: await referenceLogProbs(body, data.val, s) }
+    }
     const tuning = new Tuning(body, s, headNeedOf(data.train), data.train.kind === 'classification' ? data.train.tasks : undefined)
     held.tuning = tuning
     held.validationSplit = data.val
     const control = new RunControl()
     this.run = { id: runId, control }
     hooks.started()
+    const steps = data.train.kind === 'pairs' && hooks.preferenceSteps ? new PreferenceSteps(data.train, hooks.preferenceSteps) : null
     try {
       const zs = resume ? null : await family.zeroShot(held, data.val, (label) => hooks.events.onProgress?.('baseline', 0, 1, label))
-      const recorder = await hooks.record(s, control, hooks.events)
+      const recorder = await hooks.record(s, control, steps ? steps.wrap(hooks.events) : hooks.events)
       const result = await fineTune(body, tuning, { ...data, zeroShot: zs?.metrics ?? null, ...(zs?.note ? { zeroShotNote: zs.note } : {}) }, s, control, recorder.callbacks(), resume, hooks.parallel?.(s)).catch(async (e: unknown) => {
         await recorder.fail(errorText(e, 'training'))
         throw e
       })
+      await steps?.drain()
       result.message += family.endNote(s)
       await recorder.finish(result)
       return { result }
     } finally {
+      steps?.dispose()
       this.run = null
     }
+  }
+
+  /** Reads and checks an instruction or preference file for the loaded causal LM; it is what
+   *  SFT and DPO runs train on until another is read. The summary previews the loss mask. */
+  readObjective(files: ObjectiveFiles): LmDataSummary {
+    const held = this.loaded
+    if (!held) throw new Error(NO_CAUSAL_LM)
+    const { data, summary } = readObjectiveFiles(this.chatLmOf(held), files)
+    this.objectiveData = data
+    return summary
+  }
+
+  /** The objective file's train/held-out sets encoded for `held`, with DPO's reference
+   *  log-probabilities scored by the weights the body has now (a checkpoint restore calls it
+   *  with the base weights in place). */
+  async encodeObjectiveFor(held: HeldModel, settings: Settings, objective: ObjectiveRun): Promise<{ train: Encoded; val: Encoded }> {
+    const s = held.family.runSettings(settings)
+    const data = this.objectiveSets(this.chatLmOf(held), s, objective)
+    if (data.train.kind === 'pairs' && data.val.kind === 'pairs') return { train: data.train, val: await referenceLogProbs(held.body, data.val, s) }
+    return data
+  }
+
+  /** The LM objectives' chat: the loaded model's answers before and after its last run. */
+  async chat(request: ChatRequest): Promise<ChatAnswer> {
+    const held = this.loaded
+    if (!held?.family.chat || !held.family.chatLm?.(held)) throw new Error(NO_CAUSAL_LM)
+    if (!request.messages.length || request.messages.at(-1)!.role !== 'user') throw new Error('Write a user message to send.')
+    return held.family.chat(held, request)
+  }
+
+  /** The TRL recipe of the checked objective file with these settings (a Hugging Face model
+   *  is named in it by its repo). */
+  recipe(objective: ObjectiveRun, settings: Settings): { name: string; text: string }[] {
+    const d = this.objectiveData
+    if (!d) throw new Error("Choose a training file first: the recipe carries it in the trainer's format.")
+    const held = this.loaded
+    return objectiveRecipe(d, objective, settings, held?.card.source === 'huggingface' ? held.summary.title : undefined)
+  }
+
+  private chatLmOf(held: HeldModel): ChatLm {
+    const lm = held.family.chatLm?.(held)
+    if (!lm) throw new Error(`${held.summary.title} is not a causal language model. ${NO_CAUSAL_LM}`)
+    return lm
+  }
+
+  private objectiveSets(lm: ChatLm, settings: Settings, objective: ObjectiveRun): { train: Encoded; val: Encoded } {
+    const d = this.objectiveData
+    if (!d) throw new Error('Choose a training file for this objective first.')
+    const { train, val } = encodeObjective(lm, d, settings, objective)
+    return { train, val }
   }
 
   /** Validation metrics of the current model's last run. */
@@ -283,6 +356,73 @@ export class Session {
   }
 }
 
+const NO_CAUSAL_LM = 'Load a causal language model (the built-in text model, or a Hugging Face GPT-2 or Llama) before instruction or preference tuning.'
+
+/** The data as a language-modelling run reads it (the settings check of an SFT or DPO run). */
+function asLanguageModelling(data: SessionData): SessionData {
+  return {
+    get dataset() {
+      return data.dataset
+    },
+    get facts() {
+      return data.facts && { ...data.facts, task: 'language-modelling' as const }
+    },
+    get images() {
+      return data.images
+    },
+    get decoder() {
+      return data.decoder
+    },
+    split: (settings) => data.split(settings),
+  }
+}
+
+/** A DPO run's per-batch rewards for the charts: each training batch hands its summary over
+ *  (dpoTask's watchDpoBatches); they are read between the loop's step reports, never inside
+ *  a step, and handed on in order. */
+class PreferenceSteps {
+  private pending: tf.Tensor1D[] = []
+  private batch = 0
+  private readonly unwatch: () => void
+
+  constructor(
+    set: PairsEncoded,
+    private readonly out: (points: DpoStepPoint[]) => void,
+  ) {
+    this.unwatch = watchDpoBatches(set, (t) => this.pending.push(t))
+  }
+
+  wrap(events: FineTuneCallbacks): FineTuneCallbacks {
+    return {
+      ...events,
+      onStep: (e) => {
+        events.onStep?.(e)
+        void this.drain()
+      },
+      onEpoch: async (e) => {
+        await this.drain()
+        await events.onEpoch?.(e)
+      },
+    }
+  }
+
+  async drain(): Promise<void> {
+    const taken = this.pending.splice(0)
+    const points: DpoStepPoint[] = []
+    for (const t of taken) {
+      const [rewardAccuracy, rewardMargin, chosenLogProb, rejectedLogProb] = await t.data()
+      t.dispose()
+      points.push({ batch: ++this.batch, rewardAccuracy: rewardAccuracy!, rewardMargin: rewardMargin!, chosenLogProb: chosenLogProb!, rejectedLogProb: rejectedLogProb! })
+    }
+    if (points.length) this.out(points)
+  }
+
+  dispose(): void {
+    this.unwatch()
+    tf.dispose(this.pending.splice(0))
+  }
+}
+
 /** A message for a person: the error's own text, or an engine failure explained (engineErrors.ts). */
 export function errorText(e: unknown, doing?: string): string {
   return explainEngineError(e, { ...(doing ? { doing } : {}), backend: backendName() }).message
@@ -290,7 +430,7 @@ export function errorText(e: unknown, doing?: string): string {
 
 export function backendName(): string | undefined {
   try {
-    return getBackend()
+    return tf.getBackend()
   } catch {
     return undefined
   }

@@ -2,6 +2,7 @@
  *  writes them, the page only ever sees the metadata (never the weights). */
 import type { Settings } from '../../settings/types'
 import type { Metrics } from '../types/metrics'
+import type { ObjectiveRun } from '../types/lmObjectives'
 import type { DoneReason, EpochPoint, StepPoint } from '../types/run'
 import type { EarlyStoppingState } from '../train/earlyStopping'
 import type { OptimizerState } from '../train/optimizers'
@@ -59,6 +60,13 @@ export interface CheckpointMeta {
   datasetId: string
   datasetName: string
   classes?: string[] // the dataset's class names (classification): a head fits only these
+  objective?: RunObjectiveRef // an SFT or DPO run: what it trained on instead of a dataset
+}
+
+/** An instruction (SFT) or preference (DPO) run's objective, and the file it trained on. */
+export interface RunObjectiveRef extends ObjectiveRun {
+  file: string
+  validationFile: string | null
 }
 
 export interface CheckpointBlob {
@@ -89,6 +97,7 @@ export interface RunRecord {
   epochs: EpochPoint[]
   baseline: Metrics | null
   message: string
+  objective?: RunObjectiveRef // an SFT or DPO run (its dataset is the objective's file)
 }
 
 /** Why a write did not happen; returned, never thrown, so the caller can pause and ask. */

@@ -16,6 +16,7 @@ import type { HfTokenizer } from '../../hf/hfTokenizer'
 import { memoryPlan, settingsThatFit, type PlanInput, type PlanMethod } from '../../hf/memoryPlan'
 import { writePeftAdapter, type LoraFactors } from '../../hf/peftAdapter'
 import type { TokenizerLike } from '../../data/textBatches'
+import type { LmTokenizer } from '../../tasks/lm'
 import { modelLimits } from '../../models/limits'
 import type { TinyGpt } from '../../models/tinyGpt'
 import { zeroShotClassify } from '../../train/zeroShot'
@@ -241,6 +242,41 @@ export const hfFamily: ModelFamily<HeldHf> = {
   },
   packTask: () => null,
   classesOnly: () => null,
+  /** A decoder's own tokenizer and chat template (tokenizer_config.json) for SFT and DPO:
+   *  rows are tokenized as one text, as the model reads them, and the answer tokens found
+   *  from where each piece of the rendered conversation ends. */
+  chatLm(held) {
+    if (held.body.isEncoder) return null
+    const t = held.tokenizer
+    const eosId = t.eosId ?? t.padId
+    if (eosId === null) return null
+    // the token the tokenizer itself puts first (Llama's <s>; none for GPT-2)
+    const bosId = t.encode('', { addSpecialTokens: true })[0] ?? null
+    const tokenizer: LmTokenizer = {
+      encode: (text) => t.encode(text, { addSpecialTokens: false }),
+      decode: (ids) => t.decode(Array.from(ids), { skipSpecialTokens: false, cleanUpSpaces: false }),
+      padId: t.padId ?? eosId,
+      bosId,
+      eosId,
+    }
+    return { title: held.summary.title, tokenizer, chat: t.chatTemplate ? { template: t.chatTemplate, variables: { ...t.specialTokens }, specials: {} } : null, wholeText: true, maxSeqLen: held.body.config.seqLen, specialText: () => null }
+  },
+  /** Greedy answers before and after, the conversation rendered with the model's own chat
+   *  template (or the raw prompt, as prompt/completion rows were trained). */
+  async chat(c, r) {
+    const input = r.raw ? r.messages.at(-1)!.content : r.messages
+    const once = () => generateText(c.bundle, input, { maxNewTokens: r.maxTokens, doSample: false })
+    const tuning = c.tuning && !c.tuning.head ? c.tuning : null
+    const base = c.base && tuning && !tuning.lora ? await withWeights(c.body, c.base, once) : await once()
+    let tuned: string | null = null
+    if (tuning && !tuning.lora) tuned = (await once()).text
+    else if (tuning?.lora) {
+      const merged = tuning.lora.mergedKernels(c.body)
+      tuned = (await withWeights(c.body, merged, once)).text
+      for (const w of merged.values()) w.dispose()
+    }
+    return { prompt: base.promptText, base: base.text, tuned }
+  },
 }
 
 /** PEFT's target_modules for these adapted layers: PEFT adapts every module whose path ends

@@ -18,6 +18,8 @@ import type { Settings } from '../../../settings/types'
 import { studioZip } from './studioZip'
 import type { HeldModel, ModelFamily, PlanShape, SessionData } from '../family'
 import { generate, predictText, type PlaygroundSession } from './textPlayground'
+import { textChat } from './textChat'
+import { tinyLmChatFormat } from '../../tasks/sft/data'
 
 export interface HeldText extends HeldModel {
   readonly body: TinyGpt
@@ -146,4 +148,10 @@ export const textFamily: ModelFamily<HeldText> = {
   export: (held, r) => studioZip(held, r, textFamily.packTask(held)!, (card) => serializeTinyGpt(held.body, held.tokenizer, card)),
   packTask: (held) => (held.tuning?.head?.spec.kind === 'regression' ? 'text-regression' : held.tuning?.head ? 'text-classification' : 'language-modelling'),
   classesOnly: () => null,
+  chatLm: (held) => {
+    const t = held.tokenizer
+    const named = new Map<number, string>([[t.padId, '<pad>'], [t.eosId, '<eos>'], ...(t.bosId !== null ? [[t.bosId, '<bos>'] as [number, string]] : [])])
+    return { title: held.summary.title, tokenizer: t, chat: tinyLmChatFormat(t), wholeText: false, maxSeqLen: held.body.config.seqLen, specialText: (id) => named.get(id) ?? null }
+  },
+  chat: textChat,
 }

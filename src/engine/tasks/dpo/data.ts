@@ -1,5 +1,5 @@
 import type { LmTokenizer } from '../lm'
-import { checkMessages, encodeSft, readJsonlRows, type ChatFormat, type ChatMessage, type RowProblem, type SftExample, type SftRow } from '../sft/data'
+import { checkMessages, encodeSft, readJsonlRows, type SftEncodeOptions, type ChatMessage, type RowProblem, type SftExample, type SftRow } from '../sft/data'
 
 /**
  * Preference pairs for DPO: JSON Lines with `prompt`, `chosen`, `rejected`, either
@@ -95,7 +95,7 @@ function lastAnswerOnly(e: SftExample): SftExample {
 
 /** Encodes pairs like SFT rows (prompt side cut first, never the answer); a pair either of
  *  whose answers cannot fit is dropped with the reason. */
-export function encodeDpo(rows: readonly DpoRow[], tokenizer: LmTokenizer, options: { seqLen: number; chat?: ChatFormat }): DpoEncoded {
+export function encodeDpo(rows: readonly DpoRow[], tokenizer: LmTokenizer, options: SftEncodeOptions): DpoEncoded {
   const pairs: DpoPair[] = []
   const truncated: number[] = []
   const dropped: RowProblem[] = []

@@ -243,6 +243,32 @@ export function chatSegments(format: ChatFormat, messages: readonly ChatMessage[
   return segs
 }
 
+/**
+ * The pieces of one row tokenized as one text, split back into pieces by token: the tokens of
+ * piece k are those the text up to the end of piece k adds to the text before it (the common
+ * prefix of its ids with the whole row's). A token that spans the end of a piece (a merge
+ * across it) goes to the piece after.
+ */
+export function tokenizeWhole(pieces: readonly Segment[], tokenizer: LmTokenizer): { ids: number[]; answer: boolean }[] {
+  const ids = tokenizer.encode(pieces.map((p) => p.text).join(''))
+  const out: { ids: number[]; answer: boolean }[] = []
+  let text = ''
+  let from = 0
+  pieces.forEach((p, k) => {
+    text += p.text
+    let to = ids.length
+    if (k < pieces.length - 1) {
+      const before = tokenizer.encode(text)
+      let same = 0
+      while (same < before.length && same < ids.length && before[same] === ids[same]) same++
+      to = Math.max(from, same)
+    }
+    out.push({ ids: ids.slice(from, to), answer: p.answer })
+    from = to
+  })
+  return out
+}
+
 /** Token ids and the loss mask of one row: mask[t] = 1 where ids[t] is an answer token
  *  (the loss at position t − 1, which predicts it, counts). */
 export interface SftExample {
@@ -259,6 +285,11 @@ export interface SftEncodeOptions {
   chat?: ChatFormat
   /** Put the tokenizer's bos before a prompt/completion row (default true when it has one). */
   addBos?: boolean
+  /** Tokenize each row's text in one piece, as the model's own tokenizer reads it (a Hugging
+   *  Face tokenizer's merges and added tokens cross the places where prompt and answer meet),
+   *  and find the answer tokens from where each piece ends (tokenizeWhole). Without it each
+   *  piece is tokenized on its own (the built-in LM's documented format). */
+  wholeText?: boolean
 }
 
 export interface SftEncoded {
@@ -286,14 +317,20 @@ export function encodeSft(rows: readonly SftRow[], tokenizer: LmTokenizer, optio
     if (r.kind === 'completion') {
       const bos = (options.addBos ?? true) && tokenizer.bosId !== null ? [tokenizer.bosId] : []
       lead = bos
-      segs = [
-        { ids: tokenizer.encode(r.prompt), answer: false },
-        { ids: [...tokenizer.encode(r.completion), tokenizer.eosId], answer: true },
-      ]
+      if (options.wholeText) {
+        segs = tokenizeWhole([{ text: r.prompt, answer: false }, { text: r.completion, answer: true }], tokenizer)
+        segs[segs.length - 1]!.ids.push(tokenizer.eosId)
+      } else {
+        segs = [
+          { ids: tokenizer.encode(r.prompt), answer: false },
+          { ids: [...tokenizer.encode(r.completion), tokenizer.eosId], answer: true },
+        ]
+      }
     } else {
       if (!options.chat) throw new Error(`Row ${r.row} is a chat conversation but no chat template was given`)
       const specials = options.chat.specials
-      segs = chatSegments(options.chat, r.messages).map((s) => ({ ids: encodeWithSpecials(s.text, tokenizer, specials), answer: s.answer }))
+      const pieces = chatSegments(options.chat, r.messages)
+      segs = options.wholeText ? tokenizeWhole(pieces, tokenizer) : pieces.map((s) => ({ ids: encodeWithSpecials(s.text, tokenizer, specials), answer: s.answer }))
       const first = segs[0]?.ids[0]
       if (first !== undefined && first === tokenizer.bosId) {
         lead = [first]
