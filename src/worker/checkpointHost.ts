@@ -379,9 +379,11 @@ export class CheckpointHost {
   /** Base weights, then a fresh Tuning for the checkpoint's settings, then its weights. */
   private async install(meta: CheckpointMeta, weights: CheckpointBlob['weights']): Promise<{ model: HeldModel; tuning: Tuning }> {
     const model = await this.checkCompatible(meta)
-    const headBias = weights.find((w) => w.name === 'tuning/head.task.bias')
+    // The head's output layer [features, outputs] (a Hugging Face decoder's score has no bias).
     // One output is a regression head (a classifier has at least two classes).
-    const tuning = new Tuning(model.body, model.family.runSettings(meta.settings), headBias ? (headBias.shape[0] === 1 ? 'regression' : headBias.shape[0]!) : null)
+    const headKernel = weights.find((w) => w.name === 'tuning/head.task.kernel')
+    const outputs = headKernel?.shape[1]
+    const tuning = new Tuning(model.body, model.family.runSettings(meta.settings), outputs ? (outputs === 1 ? 'regression' : outputs) : null)
     try {
       if (model.base) resetWeights(model.body, model.base)
       assignTensors(weights, stableNames(model.body, tuning.parts))

@@ -15,6 +15,7 @@ import type { ForwardOptions, Param } from '../models/tinyGpt'
 import type { HfForwardOptions, HfModel } from '../hf/hfModel'
 import type { HfTokenizer } from '../hf/hfTokenizer'
 import type { TokenizerLike } from '../data/textBatches'
+import type { HeadStructure } from '../tuning/heads'
 
 /** The studio's LoRA target kinds (settings: qkv, proj, fc, out) as each family's module
  *  names inside a block, named as Hugging Face names them. */
@@ -59,8 +60,12 @@ export class HfBody implements Body {
    *  copy of the kernel for the backward pass, and the LM head computes no gradient of its own
    *  (hfModel.ts). The host sets it per run. */
   frozenBase = false
-  /** How an encoder pools for a head: [CLS] (BERT's own classifier reads it) or the mean. */
+  /** How an encoder pools for a head: [CLS] (BERT's own classifier reads it) or the mean
+   *  (sentence encoders; the head is then the studio's own, not a Hugging Face class's). */
   pooling: HfPooling
+  /** The checkpoint's BERT pooler (`pooler.dense`, as [in, out]), which
+   *  BertForSequenceClassification's head starts from; null when it has none. */
+  pooler: { kernel: Float32Array; bias: Float32Array } | null = null
 
   constructor(
     readonly model: HfModel,
@@ -136,9 +141,33 @@ export class HfBody implements Body {
     return this.forwardFrom(this.embed(tokens, o), 0, o)
   }
 
+  /** As the *ForSequenceClassification classes read a sequence: an encoder's [CLS] token (or
+   *  the mean over real tokens), a decoder's last real token (right padding: the mask's count). */
   pool(hidden: tf.Tensor, mask: tf.Tensor2D | null): tf.Tensor2D {
     const h = hidden as tf.Tensor3D
-    return this.model.pool(h, this.isEncoder ? this.pooling : 'mean', mask ?? undefined)
+    if (this.isEncoder) return this.model.pool(h, this.pooling, mask ?? undefined)
+    const [b, t, d] = h.shape
+    const last = mask ? (tf.sub(tf.sum(mask.toInt(), 1), 1).toInt() as tf.Tensor1D) : (tf.fill([b], t - 1, 'int32') as tf.Tensor1D)
+    // a one-hot [B, 1, T] times [B, T, D]: a gather whose gradient every backend has
+    const pick = tf.oneHot(last, t).toFloat().reshape([b, 1, t])
+    return tf.matMul(pick, h).reshape([b, d])
+  }
+
+  /** The head Hugging Face's *ForSequenceClassification class has on this model, so an export
+   *  is that class's checkpoint: BERT's pooler (tanh, from the checkpoint when it has one) and
+   *  DistilBERT's pre_classifier (ReLU) before the classifier; GPT-2's and Llama's `score`
+   *  without a bias. Mean pooling has no Hugging Face class: the studio's dense head. */
+  headStructure(): HeadStructure {
+    const type = this.model.hf.modelType
+    if (type === 'gpt2' || type === 'llama') return { outputBias: false }
+    if (this.pooling === 'mean') return {}
+    if (type === 'bert') return { pre: { activation: 'tanh', ...(this.pooler ? { init: this.pooler } : {}) } }
+    return { pre: { activation: 'relu' } }
+  }
+
+  /** Whether the head `headStructure` gives is a Hugging Face class's (it exports as one). */
+  get hfHead(): boolean {
+    return !this.isEncoder || this.pooling === 'cls'
   }
 
   lmLogits(hidden: tf.Tensor3D): tf.Tensor3D {

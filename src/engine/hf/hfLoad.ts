@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs'
 import { parseHfConfig, type HfConfig } from './config'
 import { buildHfModel, type HfModel } from './hfModel'
 import { loadHfTokenizer, type HfTokenizer } from './hfTokenizer'
-import { loadShardedSafetensors, parseSafetensors, SHARD_INDEX, writeSafetensors, type SafetensorsContents, type TensorToWrite } from './safetensors'
+import { loadShardedSafetensors, parseSafetensors, SHARD_INDEX, writeSafetensors, type LoadedTensor, type SafetensorsContents, type TensorToWrite } from './safetensors'
 import { MODULE_PREFIX } from './peftAdapter'
 
 /** What generation_config.json may set; absent fields are left to the playground's defaults. */
@@ -60,6 +60,9 @@ export interface HfBundle {
   generation: GenerationConfig
   /** Bytes of weights read (as stored: half-precision files count their own size). */
   weightBytes: number
+  /** A BERT checkpoint's pooler (`pooler.dense`, transposed to [in, out]), which
+   *  BertForSequenceClassification's head starts from; absent when it has none. */
+  pooler?: { kernel: Float32Array; bias: Float32Array }
 }
 
 /** Reads a file by name, or null when there is none. */
@@ -115,7 +118,23 @@ export async function loadHfBundle(source: FileSource, opts: { otherFiles?: read
     throw new ModelLoadError(`tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's model only ${vocab}: they come from different models. Choose the tokenizer files from the same repository as the weights.`, 'tokenizer.json')
   }
   const model = buildHfModel(config, weights.tensors)
-  return { config, configText, model, tokenizer, generation, weightBytes }
+  const pooler = config.modelType === 'bert' ? bertPooler(weights.tensors, config.hiddenSize) : undefined
+  return { config, configText, model, tokenizer, generation, weightBytes, ...(pooler ? { pooler } : {}) }
+}
+
+/** BertModel's `pooler.dense` (under any class prefix) as [in, out], when it is there with the
+ *  hidden size's shape. */
+function bertPooler(tensors: SafetensorsContents['tensors'], d: number): HfBundle['pooler'] {
+  let w: LoadedTensor | undefined
+  let b: LoadedTensor | undefined
+  for (const [k, t] of tensors) {
+    if (/(^|\.)pooler\.dense\.weight$/.test(k)) w = t
+    if (/(^|\.)pooler\.dense\.bias$/.test(k)) b = t
+  }
+  if (!w || !b || w.shape.join() !== `${d},${d}` || b.shape.join() !== `${d}`) return undefined
+  const kernel = new Float32Array(d * d)
+  for (let o = 0; o < d; o++) for (let i = 0; i < d; i++) kernel[i * d + o] = w.data[o * d + i]!
+  return { kernel, bias: Float32Array.from(b.data) }
 }
 
 /** The model's weights named and laid out as the Hugging Face class saves them

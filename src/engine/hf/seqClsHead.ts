@@ -12,7 +12,8 @@ import * as tf from '@tensorflow/tfjs'
 import type { HfConfig } from './config'
 import type { HfModel } from './hfModel'
 import { MODULE_PREFIX } from './peftAdapter'
-import type { LoadedTensor, TensorToWrite } from './safetensors'
+import { writeSafetensors, type LoadedTensor, type TensorToWrite } from './safetensors'
+import { hfCheckpointTensors } from './hfLoad'
 import { ModelLoadError } from '../models/modelLoadError'
 
 export const SEQ_CLS_ARCHITECTURE: Readonly<Record<HfConfig['modelType'], string>> = {
@@ -111,15 +112,7 @@ export class SeqClsHead {
   /** config.json for the body + head: the architecture, labels and (for regression) the problem
    *  type, and a pad token id for the decoders (HF needs one to find the last token). */
   configJson(baseConfigText: string, opts: { labelNames?: string[]; regression?: boolean; padTokenId?: number | null }): string {
-    const c = JSON.parse(baseConfigText) as Record<string, unknown>
-    const names = opts.labelNames ?? Array.from({ length: this.labels }, (_, i) => `LABEL_${i}`)
-    c.architectures = [SEQ_CLS_ARCHITECTURE[this.cfg.modelType]]
-    c.id2label = Object.fromEntries(names.map((n, i) => [String(i), n]))
-    c.label2id = Object.fromEntries(names.map((n, i) => [n, i]))
-    if (opts.regression) c.problem_type = 'regression'
-    else c.problem_type = 'single_label_classification'
-    if (opts.padTokenId != null && c.pad_token_id == null) c.pad_token_id = opts.padTokenId
-    return JSON.stringify(c, null, 2) + '\n'
+    return seqClsConfig(baseConfigText, this.cfg, this.labels, opts)
   }
 
   dispose(): void {
@@ -130,3 +123,82 @@ export class SeqClsHead {
 
 /** The prefix a *ForSequenceClassification checkpoint puts before the body's weights. */
 export const seqClsBodyPrefix = (cfg: HfConfig) => MODULE_PREFIX[cfg.modelType]
+
+/** config.json of a *ForSequenceClassification checkpoint: the body's config with the
+ *  architecture, num_labels (as id2label / label2id), problem_type and, for the decoders, the
+ *  pad token id that class needs to find each row's last real token. */
+export function seqClsConfig(baseConfigText: string, cfg: HfConfig, labels: number, opts: { labelNames?: string[]; regression?: boolean; padTokenId?: number | null; extra?: Record<string, unknown> }): string {
+  const c = JSON.parse(baseConfigText) as Record<string, unknown>
+  const names = opts.labelNames && opts.labelNames.length === labels ? opts.labelNames : Array.from({ length: labels }, (_, i) => `LABEL_${i}`)
+  c.architectures = [SEQ_CLS_ARCHITECTURE[cfg.modelType]]
+  c.id2label = Object.fromEntries(names.map((n, i) => [String(i), n]))
+  c.label2id = Object.fromEntries(names.map((n, i) => [n, i]))
+  c.problem_type = opts.regression ? 'regression' : 'single_label_classification'
+  if (opts.padTokenId != null && c.pad_token_id == null) c.pad_token_id = opts.padTokenId
+  Object.assign(c, opts.extra ?? {})
+  return JSON.stringify(c, null, 2) + '\n'
+}
+
+/** What the checkpoint writer needs of a head the studio trained with the body's
+ *  `headStructure` (tuning/heads.ts: `head.task.pre.kernel` / `.pre.bias` [in, out], then
+ *  `head.task.kernel` [D, C] and `head.task.bias`). */
+export interface StudioHeadWeights {
+  params: readonly { name: string; variable: tf.Variable }[]
+}
+
+/**
+ * The whole *ForSequenceClassification checkpoint of a body with a head the studio trained on it:
+ * the body under the class's prefix (`bert.`, `distilbert.`, `transformer.`, `model.`; no LM
+ * head) and the head under the class's names, nn.Linear's [out, in]: BERT's pooler as
+ * `bert.pooler.dense`, DistilBERT's `pre_classifier`, the output layer as `classifier` (encoders)
+ * or `score` (decoders, no bias). A regression head trained on standardised targets is written
+ * in the target's own units (output × std + mean folded into the last layer); `score` has no
+ * bias to hold the mean, so a decoder's is added by config's `studio_regression_offset`, which
+ * the README names.
+ */
+export async function seqClsTensors(bodyTensors: readonly TensorToWrite[], cfg: HfConfig, head: StudioHeadWeights, opts: { regression?: { mean: number; std: number } | null } = {}): Promise<{ tensors: TensorToWrite[]; labels: number; offset: number }> {
+  const decoder = cfg.modelType === 'gpt2' || cfg.modelType === 'llama'
+  const byName = new Map(head.params.map((p) => [p.name.replace(/^head\.[^.]+\./, ''), p.variable] as const))
+  const kernel = byName.get('kernel')
+  if (!kernel || kernel.shape.length !== 2) throw new Error('The head has no output layer to export.')
+  const bias = byName.get('bias') ?? null
+  const pre = byName.get('pre.kernel') ?? null
+  const preBias = byName.get('pre.bias') ?? null
+  if (decoder && (pre || bias)) throw new Error(`This head is not ${SEQ_CLS_ARCHITECTURE[cfg.modelType]}'s: its score layer has no bias and nothing before it.`)
+  if (!decoder && (!pre || !preBias || !bias)) throw new Error(`This head is not ${SEQ_CLS_ARCHITECTURE[cfg.modelType]}'s (it was trained on mean-pooled features): export it in the studio's format.`)
+  const [d, labels] = kernel.shape as [number, number]
+  const transposed = async (v: tf.Tensor, scale = 1): Promise<Float32Array> => {
+    const t = tf.tidy(() => tf.mul(tf.transpose(v), scale))
+    const out = (await t.data()) as Float32Array
+    t.dispose()
+    return out
+  }
+  const std = opts.regression?.std ?? 1
+  const mean = opts.regression?.mean ?? 0
+  const out = bodyTensors.filter((t) => t.name !== 'lm_head.weight')
+  if (pre && preBias) {
+    const name = cfg.modelType === 'bert' ? 'bert.pooler.dense' : 'pre_classifier'
+    out.push({ name: `${name}.weight`, shape: [d, d], data: await transposed(pre) }, { name: `${name}.bias`, shape: [d], data: (await preBias.data()) as Float32Array })
+  }
+  const last = decoder ? 'score' : 'classifier'
+  out.push({ name: `${last}.weight`, shape: [labels, d], data: await transposed(kernel, std) })
+  if (bias) {
+    const b = Float32Array.from((await bias.data()) as Float32Array, (x) => x * std + mean)
+    out.push({ name: `${last}.bias`, shape: [labels], data: b })
+  }
+  return { tensors: out, labels, offset: bias ? 0 : mean }
+}
+
+/** model.safetensors + config.json of the *ForSequenceClassification checkpoint for `model` as
+ *  it is now (merge LoRA first) and a head trained with its `headStructure`. */
+export async function writeSeqClsCheckpoint(model: HfModel, head: StudioHeadWeights, baseConfigText: string, opts: { labelNames?: string[]; regression?: { mean: number; std: number } | null; padTokenId?: number | null } = {}): Promise<{ configText: string; safetensors: Uint8Array<ArrayBuffer> }> {
+  const cfg = model.hf
+  const { tensors, labels, offset } = await seqClsTensors(await hfCheckpointTensors(model), cfg, head, { regression: opts.regression ?? null })
+  const configText = seqClsConfig(baseConfigText, cfg, labels, {
+    ...(opts.labelNames ? { labelNames: opts.labelNames } : {}),
+    regression: !!opts.regression,
+    padTokenId: opts.padTokenId ?? null,
+    ...(offset ? { extra: { studio_regression_offset: offset } } : {}),
+  })
+  return { configText, safetensors: writeSafetensors(tensors, { format: 'pt' }) }
+}

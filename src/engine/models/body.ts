@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs'
 import type { ForwardOptions, Param } from './tinyGpt'
+import type { HeadStructure } from '../tuning/heads'
 
 /**
  * What the fine-tuning loop needs from a pretrained network: named weights grouped in
@@ -29,6 +30,9 @@ export interface Body {
   /** Final hidden states [B, T, D] → next-token logits [B, T, V]: bodies with their own
    *  output layer (a causal LM) only; language modelling needs it. */
   lmLogits?(hidden: tf.Tensor3D): tf.Tensor3D
+  /** The layout a task head on this body should have so the body's own tools load it (a
+   *  Hugging Face checkpoint's *ForSequenceClassification head); absent: the studio's dense head. */
+  headStructure?(): HeadStructure
   parameterCount(): number
   dispose(): void
 }

@@ -80,8 +80,8 @@ export class Tuning {
       : need === null
         ? null
         : need === 'regression'
-          ? new Head({ name: 'task', kind: 'regression', inputDim: model.featureDim }, seed + 11)
-          : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses: need }, seed + 11)
+          ? new Head({ name: 'task', kind: 'regression', inputDim: model.featureDim, ...model.headStructure?.() }, seed + 11)
+          : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses: need, ...model.headStructure?.() }, seed + 11)
     // Where LoRA and adapters go is the body's to say (engine/bodies/).
     const kind = bodyKindOf(model)
     const placement = settings.method === 'lora' ? kind.loraPlacement(model, settings) : null

@@ -6,18 +6,29 @@ import type { Seed } from '../train/seeds'
  *  Kept to a single dense so the head adds capacity only where the body cannot. */
 export type HeadKind = 'classification' | 'regression'
 
-export interface HeadSpec {
+export interface HeadSpec extends HeadStructure {
   name: string // task name; weights are "head.<name>.kernel" / ".bias"
   kind: HeadKind
   inputDim: number // D of the pooled features
   numClasses?: number // classification only, ≥ 2
 }
 
+/** A body's own head layout, where its tools expect one (Hugging Face's
+ *  *ForSequenceClassification classes): a dense layer before the output with its activation
+ *  (BERT's pooler, tanh; DistilBERT's pre_classifier, ReLU), its starting weights when the
+ *  checkpoint has them, and whether the output layer has a bias (GPT-2's and Llama's `score`
+ *  has none). Absent: dropout, then one dense layer with a bias. */
+export interface HeadStructure {
+  pre?: { activation: 'tanh' | 'relu'; init?: { kernel: Float32Array; bias: Float32Array } } // kernel [D, D] as [in, out]
+  outputBias?: boolean
+}
+
 export class Head {
   readonly params: NamedVariable[]
   readonly outputDim: number
   private readonly kernel: tf.Variable // [D, C]
-  private readonly bias: tf.Variable // [C]
+  private readonly bias: tf.Variable | null // [C]; none where the structure says so
+  private readonly pre: { kernel: tf.Variable; bias: tf.Variable; activation: 'tanh' | 'relu' } | null
 
   constructor(
     readonly spec: HeadSpec,
@@ -25,18 +36,30 @@ export class Head {
   ) {
     this.outputDim = outputDimOf(spec)
     const prefix = `head.${spec.name}`
-    const kernel = ownVariable(`${prefix}.kernel`, glorotUniform([spec.inputDim, this.outputDim], seed), true)
-    const bias = ownVariable(`${prefix}.bias`, tf.zeros([this.outputDim]), false)
+    const d = spec.inputDim
+    const pre = spec.pre
+    const preKernel = pre ? ownVariable(`${prefix}.pre.kernel`, pre.init ? tf.tensor2d(pre.init.kernel, [d, d]) : glorotUniform([d, d], seed + 1), true) : null
+    const preBias = pre ? ownVariable(`${prefix}.pre.bias`, pre.init ? tf.tensor1d(pre.init.bias) : tf.zeros([d]), false) : null
+    const kernel = ownVariable(`${prefix}.kernel`, glorotUniform([d, this.outputDim], seed), true)
+    const bias = spec.outputBias === false ? null : ownVariable(`${prefix}.bias`, tf.zeros([this.outputDim]), false)
     this.kernel = kernel.variable
-    this.bias = bias.variable
-    this.params = [kernel, bias]
+    this.bias = bias?.variable ?? null
+    this.pre = pre && preKernel && preBias ? { kernel: preKernel.variable, bias: preBias.variable, activation: pre.activation } : null
+    this.params = [...(preKernel && preBias ? [preKernel, preBias] : []), kernel, ...(bias ? [bias] : [])]
   }
 
-  /** features: [B, D] → logits [B, C] (classification) or predictions [B, 1] (regression). */
+  /** features: [B, D] → logits [B, C] (classification) or predictions [B, 1] (regression):
+   *  the pre layer and its activation when there is one, dropout, the output layer. */
   apply(features: tf.Tensor2D, training: boolean, dropout = 0, seed?: Seed): tf.Tensor2D {
     return tf.tidy(() => {
-      const x = training && dropout > 0 ? (tf.dropout(features, dropout, undefined, seed) as tf.Tensor2D) : features
-      return tf.add(tf.matMul(x, this.kernel as tf.Tensor2D), this.bias) as tf.Tensor2D
+      let h = features
+      if (this.pre) {
+        const z = tf.add(tf.matMul(h, this.pre.kernel as tf.Tensor2D), this.pre.bias) as tf.Tensor2D
+        h = this.pre.activation === 'tanh' ? tf.tanh(z) : tf.relu(z)
+      }
+      const x = training && dropout > 0 ? (tf.dropout(h, dropout, undefined, seed) as tf.Tensor2D) : h
+      const y = tf.matMul(x, this.kernel as tf.Tensor2D)
+      return (this.bias ? tf.add(y, this.bias) : y) as tf.Tensor2D
     })
   }
 

@@ -12,6 +12,9 @@ import { bindingAdvice, type BindingLimits } from '../../hf/bindingLimits'
 import { expectedWeights, type HfConfig } from '../../hf/config'
 import { generateText } from '../../hf/generate'
 import { writeHfCheckpoint, type HfBundle } from '../../hf/hfLoad'
+import { writeSafetensors } from '../../hf/safetensors'
+import { writeSeqClsCheckpoint } from '../../hf/seqClsHead'
+import { valuesOf } from '../../train/encoded'
 import type { HfTokenizer } from '../../hf/hfTokenizer'
 import { memoryPlan, settingsThatFit, type PlanInput, type PlanMethod } from '../../hf/memoryPlan'
 import { writePeftAdapter, type LoraFactors } from '../../hf/peftAdapter'
@@ -23,7 +26,7 @@ import { zeroShotClassify } from '../../train/zeroShot'
 import { snapshotWeights } from '../../tuning/interpolate'
 import type { LayerSummary, ModelSummary } from '../../types/model'
 import type { Settings } from '../../../settings/types'
-import type { HeldModel, ModelFamily } from '../family'
+import { classesOf, type HeldModel, type ModelFamily } from '../family'
 import { encodeText, textPlanShape } from './text'
 
 export interface HeldHf extends HeldModel {
@@ -53,6 +56,7 @@ export function trainingBudget(deviceMemoryGb?: number): number {
 /** A loaded checkpoint as the session holds it; its weights are the base every run starts from. */
 export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFiles: Map<string, Uint8Array>, files: string[], title: string, id: string, where: string, bindingLimits: BindingLimits | null = null): HeldHf {
   const body = new HfBody(bundle.model, bundle.tokenizer)
+  if (bundle.pooler) body.pooler = bundle.pooler
   const cfg = bundle.config
   const summary: ModelSummary = {
     id,
@@ -206,6 +210,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
     const step = (done: number, label: string) => r.onProgress(done, 3, label)
     if (choice === 'adapter') {
       if (!tuning?.lora) throw new Error('A PEFT adapter holds LoRA weights: train with the LoRA method (or choose "Merged model" to download the whole fine-tuned model).')
+      if (tuning.head) throw new Error('A PEFT adapter holds the LoRA weights only, not the classification or regression head this run trained: choose "Merged model", which writes the whole model with its head as AutoModelForSequenceClassification loads it.')
       step(1, 'Reading the LoRA weights')
       const factors: LoraFactors[] = []
       const byName = new Map(tuning.lora.params.map((p) => [p.name, p.variable] as const))
@@ -222,23 +227,46 @@ export const hfFamily: ModelFamily<HeldHf> = {
       step(3, 'Done')
       return { fileName: `${slug}-peft-lora.zip`, bytes: zip }
     }
+    // a classification or regression head: the *ForSequenceClassification checkpoint (the head
+    // trained is that class's own, HfBody.headStructure), or with mean pooling the studio's format
+    const head = tuning && !tuning.multi ? tuning.head : null
     const blend = choice === 'interpolated' ? r.blend() : null // θ(α) before merging
     const before = blend?.alpha ?? 1
     blend?.apply(r.alpha)
-    let weights: Uint8Array
+    const files: Record<string, Uint8Array> = {}
     try {
       step(1, 'Merging the fine-tuned weights')
       const merged = tuning?.lora ? tuning.lora.mergedKernels(c.body) : new Map<string, tf.Tensor2D>()
-      weights = await withWeights(c.body, merged, () => writeHfCheckpoint(c.body.model))
+      await withWeights(c.body, merged, async () => {
+        if (head && c.body.hfHead) {
+          const scale = c.validationSplit ? valuesOf(c.validationSplit)?.scale : undefined
+          const out = await writeSeqClsCheckpoint(c.body.model, head, c.bundle.configText, {
+            ...(head.spec.kind === 'classification' && c.validationSplit ? { labelNames: classesOf(c.validationSplit) ?? [] } : {}),
+            regression: head.spec.kind === 'regression' ? { mean: scale?.mean ?? 0, std: scale?.std ?? 1 } : null,
+            padTokenId: c.body.isEncoder ? null : c.tok.padId,
+          })
+          files['config.json'] = strToU8(out.configText)
+          files['model.safetensors'] = out.safetensors
+          if (!c.body.isEncoder && head.spec.kind === 'regression') files['README.md'] = strToU8(seqClsReadme(c.baseName, JSON.parse(out.configText) as Record<string, unknown>))
+        } else {
+          files['config.json'] = strToU8(mergedConfig(c.bundle.configText, c.body.model.hf))
+          files['model.safetensors'] = await writeHfCheckpoint(c.body.model)
+          if (head) {
+            // mean pooling has no Hugging Face class: the head in the studio's own names
+            const tensors = await Promise.all(head.params.map(async (p) => ({ name: p.name, shape: p.variable.shape, data: (await p.variable.data()) as Float32Array })))
+            files['studio_head.safetensors'] = writeSafetensors(tensors)
+            files['README.md'] = strToU8(`# ${c.baseName}: body and a mean-pooled head (the studio's format)\n\nmodel.safetensors is the fine-tuned encoder (${mergedArchitecture(c.body.model.hf)}). The head in studio_head.safetensors reads the mean of the last hidden states over real tokens, which no Hugging Face class does: AutoModelForSequenceClassification does not load it. head.task.kernel is [hidden, outputs] ([in, out]); logits = mean_pool(hidden) @ kernel + bias${head.spec.kind === 'regression' ? ', in standardised units' : ''}.\n`)
+          }
+        }
+      })
       for (const w of merged.values()) w.dispose()
     } finally {
       blend?.apply(before)
     }
     step(2, 'Writing model.safetensors')
-    const files: Record<string, Uint8Array> = { 'config.json': strToU8(mergedConfig(c.bundle.configText, c.body.model.hf)), 'model.safetensors': weights }
     for (const [name, b] of c.tokenizerFiles) files[name] = b
     step(3, 'Done')
-    return { fileName: `${slug}-merged.zip`, bytes: zipSync(files) }
+    return { fileName: `${slug}-${head && c.body.hfHead ? 'seq-cls' : 'merged'}.zip`, bytes: zipSync(files) }
   },
   packTask: () => null,
   classesOnly: () => null,
@@ -327,8 +355,16 @@ export function formatCount(n: number): string {
  *  are saved as (hfCheckpointTensors writes the *LMHeadModel / *Model layout). */
 function mergedConfig(configText: string, cfg: HfConfig): string {
   const o = JSON.parse(configText) as Record<string, unknown>
-  const arch = { gpt2: 'GPT2LMHeadModel', llama: 'LlamaForCausalLM', bert: 'BertModel', distilbert: 'DistilBertModel' }[cfg.modelType]
-  return JSON.stringify({ ...o, architectures: [arch] }, null, 2) + '\n'
+  return JSON.stringify({ ...o, architectures: [mergedArchitecture(cfg)] }, null, 2) + '\n'
+}
+
+function mergedArchitecture(cfg: HfConfig): string {
+  return { gpt2: 'GPT2LMHeadModel', llama: 'LlamaForCausalLM', bert: 'BertModel', distilbert: 'DistilBertModel' }[cfg.modelType]
+}
+
+function seqClsReadme(base: string, config: Record<string, unknown>): string {
+  const arch = (config.architectures as string[])[0]
+  return `# ${base} with a regression head (${arch})\n\nLoad it with AutoModelForSequenceClassification.from_pretrained. ${arch}'s score layer has no bias, so the training targets' mean is not in the weights: add studio_regression_offset from config.json (${String(config.studio_regression_offset ?? 0)}) to the model's output to get the target's units.\n`
 }
 
 function adapterReadme(base: string, config: Record<string, unknown>): string {
