@@ -116,6 +116,12 @@ const LLAMA_FILES = new Map<string, Buffer>([
   ['tokenizer_config.json', FILES.get('tokenizer_config.json')!],
 ])
 
+/** The same GPT-2 with a ChatML-style chat template in its tokenizer_config.json, ending each
+ *  turn with GPT-2's own <|endoftext|>: what the objectives panel renders chat rows with. */
+const CHAT_REPO = 'studio-e2e/tiny-gpt2-chat'
+const CHAT_TEMPLATE = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + eos_token + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+const CHAT_FILES = new Map<string, Buffer>([...FILES, ['tokenizer_config.json', Buffer.from(JSON.stringify({ ...tok.tokenizerConfig, chat_template: CHAT_TEMPLATE }))]])
+
 const gpt2Config = (over: Record<string, unknown> = {}) => Buffer.from(JSON.stringify({ ...JSON.parse(FILES.get('config.json')!.toString('utf8')), ...over }))
 const tokenizerFiles = (['tokenizer.json', 'tokenizer_config.json'] as const).map((f) => [f, FILES.get(f)!] as const)
 /** Repos that are wrong in one way each, and the words the page must answer with. */
@@ -126,7 +132,7 @@ const BAD: [string, Map<string, Buffer>, RegExp][] = [
   ['studio-e2e/cut-weights', new Map([['config.json', gpt2Config()], ['model.safetensors', FILES.get('model.safetensors')!.subarray(0, 1_000_000)], ...tokenizerFiles]), /model\.safetensors: is cut off: its tensors need \d+ bytes of data but the file has \d+\. Download the file again/],
   ['studio-e2e/wrong-config', new Map([['config.json', gpt2Config({ n_embd: 32 })], ['model.safetensors', FILES.get('model.safetensors')!], ...tokenizerFiles]), /model\.safetensors: tensor "wte\.weight" has shape \[50257, 16\] but config\.json needs \[50257, 32\]\. The weights and config\.json come from different models/],
 ]
-const REPOS = new Map<string, Map<string, Buffer>>([[REPO, FILES], [LLAMA_REPO, LLAMA_FILES], ...BAD.map(([r, f]) => [r, f] as const)])
+const REPOS = new Map<string, Map<string, Buffer>>([[REPO, FILES], [LLAMA_REPO, LLAMA_FILES], [CHAT_REPO, CHAT_FILES], ...BAD.map(([r, f]) => [r, f] as const)])
 
 const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range, x-linked-size, x-error-code, etag' }
 
@@ -532,5 +538,57 @@ test('a Llama-family model by repo id (grouped-query attention, tied head): LoRA
     await expect(page.getByTestId('model-title')).toContainText(`${LLAMA_REPO} — pretrained`)
     await expect(studio.trainButton).toBeEnabled({ timeout: 60_000 })
     expect(fetched.filter((f) => f.startsWith('GET') && /model\.safetensors$|tokenizer\.json$/.test(f))).toEqual([])
+  })
+})
+
+/** Chat rows of the shipped sample without their system message (about 26 tokens each: a
+ *  50,257-way softmax per token is what a step costs). */
+function userTurns(from: number, n: number): string {
+  const lines = readFileSync(new URL('../public/samples/lm/afinn-chat.jsonl', import.meta.url), 'utf8').trim().split('\n').slice(from, from + n)
+  return lines.map((l) => JSON.stringify({ messages: (JSON.parse(l) as { messages: { role: string }[] }).messages.filter((m) => m.role !== 'system') })).join('\n') + '\n'
+}
+
+test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the mask preview shows its tokens, LoRA lowers the held-out answer loss, and the run is in the run history with a checkpoint that restores', async ({ studio, page }) => {
+  serveHub(page)
+  await studio.open('m=lora&r=4&ep=2&bs=8&lr=0.02&sl=32&wu=0&do=0')
+  await openHfSection(page)
+  await page.getByLabel('Hugging Face repo id').fill(CHAT_REPO)
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(page.getByTestId('model-title')).toContainText(`${CHAT_REPO} — pretrained`, { timeout: 60_000 })
+  const panel = page.locator('#objectives')
+  await panel.getByRole('radio', { name: /Instruction tuning/ }).check()
+  const upload = (label: RegExp, name: string, text: string) => panel.getByLabel(label).setInputFiles({ name, mimeType: 'application/jsonl', buffer: Buffer.from(text) })
+
+  await test.step('the preview: the template rendered by hand, tokens of GPT-2’s tokenizer, only the answer and its end trained', async () => {
+    await upload(/^Training file/, 'chat.jsonl', userTurns(0, 24))
+    await upload(/^Held-out file/, 'held-out.jsonl', userTurns(200, 8))
+    const data = page.getByTestId('lm-data')
+    await expect(data).toContainText(`chat.jsonl: 24 rows (chat, rendered with the model’s chat template); held out: held-out.jsonl, 8; sequence length 32 tokens of ${CHAT_REPO}’s tokenizer`)
+    const first = JSON.parse(userTurns(0, 1)) as { messages: { content: string }[] }
+    const row = page.getByTestId('mask-preview').locator('.mask-row').first()
+    const all = (await row.locator('[data-trained]').allTextContents()).join('')
+    expect(all).toBe(`<|im_start|>user\n${first.messages[0]!.content}<|endoftext|>\n<|im_start|>assistant\n${first.messages[1]!.content}<|endoftext|>\n`)
+    expect((await row.locator('[data-trained="true"]').allTextContents()).join('')).toBe(`${first.messages[1]!.content}<|endoftext|>\n`)
+    // GPT-2's BPE splits the ChatML markers into ordinary tokens: "<", "|", "im", "_", "start", "|", ">"
+    expect((await row.locator('[data-trained="false"]').allTextContents()).slice(0, 7)).toEqual(['<', '|', 'im', '_', 'start', '|', '>'])
+  })
+
+  await test.step('LoRA on GPT-2’s module names lowers the held-out answer loss below the model before tuning', async () => {
+    await page.getByTestId('lm-train').click()
+    await studio.waitFinished(120_000)
+    const message = (await page.getByTestId('lm-result').innerText()).trim()
+    const m = /best validation answer loss ([\d.]+), perplexity [\d.]+ \(line to beat: model before tuning ([\d.]+),/.exec(message)
+    expect(m, message).not.toBeNull()
+    test.info().annotations.push({ type: 'hf sft', description: message })
+    expect(Number(m![1])).toBeLessThan(Number(m![2]))
+  })
+
+  await test.step('the run is listed in the run history with its file and objective, each epoch is checkpointed, and a checkpoint restores', async () => {
+    const item = page.getByTestId('run-item').filter({ hasText: 'chat.jsonl · SFT' })
+    await expect(item).toHaveCount(1, { timeout: 30_000 })
+    await expect(item).toContainText('finished')
+    await expect(page.getByTestId('checkpoint-row').filter({ has: page.getByText('Epoch 1', { exact: true }) })).toHaveCount(1)
+    await page.getByRole('button', { name: 'Restore Epoch 1' }).click()
+    await expect(page.getByRole('status').filter({ hasText: 'Restored "Epoch 1"' })).toBeVisible()
   })
 })

@@ -75,6 +75,8 @@ test('instruction tuning: the preview marks only the answer tokens, chat rows wi
     const row = page.getByTestId('mask-preview').locator('.mask-row').first()
     await expect.poll(async () => (await row.locator('[data-trained="true"]').allTextContents()).join('')).toBe(`${rows[0]!.completion}<eos>`)
     await expect(row).toContainText('positive or negative?')
+    expect(await axeProblems(page)).toEqual([]) // the column choices explain themselves
+    await expect(panel(page).getByRole('combobox', { name: 'Completion column' })).toHaveAccessibleDescription(/only these tokens .* count in the loss/)
   })
   await test.step('prompt/completion files train and beat the model before tuning on the held-out rows', async () => {
     await upload(page, /^Training file/, 'instructions.jsonl', lines('afinn-instructions.jsonl', 0, 64))

@@ -63,7 +63,7 @@ export function LmObjectivesPanel() {
         ))}
       </fieldset>
       {!textLm ? (
-        <p className="muted">Load the built-in text model (step 2) to use these objectives.</p>
+        <p className="muted">Load a language model in step 2 to use these objectives: the built-in text model, or a Hugging Face GPT-2 or Llama for instruction and preference tuning.</p>
       ) : objective === 'pseudo' ? (
         <PseudoLabelling />
       ) : (
@@ -187,19 +187,25 @@ function CsvColumns() {
     <div className="field-row">
       <div className="field">
         <label htmlFor={`${id}-p`}>Prompt column</label>
-        <select id={`${id}-p`} value={csv.prompt} onChange={(e) => chooseColumns(e.target.value, csv.completion)}>
+        <select id={`${id}-p`} value={csv.prompt} onChange={(e) => chooseColumns(e.target.value, csv.completion)} aria-describedby={`${id}-p-help`}>
           {csv.columns.map((c) => (
             <option key={c}>{c}</option>
           ))}
         </select>
+        <span className="help" id={`${id}-p-help`}>
+          The column the model reads: the question or instruction. Its tokens are context, never counted in the loss.
+        </span>
       </div>
       <div className="field">
         <label htmlFor={`${id}-c`}>Completion column</label>
-        <select id={`${id}-c`} value={csv.completion} onChange={(e) => chooseColumns(csv.prompt, e.target.value)}>
+        <select id={`${id}-c`} value={csv.completion} onChange={(e) => chooseColumns(csv.prompt, e.target.value)} aria-describedby={`${id}-c-help`}>
           {csv.columns.map((c) => (
             <option key={c}>{c}</option>
           ))}
         </select>
+        <span className="help" id={`${id}-c-help`}>
+          The column the model learns to write after the prompt: only these tokens (and the end token) count in the loss.
+        </span>
       </div>
     </div>
   )
@@ -212,7 +218,7 @@ function DataSummary() {
       <p>
         <strong>{d.name}</strong>: {d.rows} {d.objective === 'dpo' ? 'pairs' : 'rows'}
         {d.chat ? ' (chat, rendered with the model’s chat template)' : ''}
-        {d.validationName ? `; held out: ${d.validationName}, ${d.validationRows}` : ''}; sequence length {d.seqLen} tokens.
+        {d.validationName ? `; held out: ${d.validationName}, ${d.validationRows}` : ''}; sequence length {d.seqLen} tokens of {d.model}’s tokenizer.
       </p>
       {d.csv && <CsvColumns />}
       {d.truncated.length > 0 && (
