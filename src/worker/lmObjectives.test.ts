@@ -115,5 +115,41 @@ describe('instruction and preference tuning through the handler', () => {
     // measured again on the same held-out answers: the checkpoint's own validation loss
     expect(restored.metrics!.loss).toBeCloseTo(cp.val.loss, 4)
     expect(epochs[cp.epoch - 1]!.val.loss).toBeCloseTo(cp.val.loss, 4)
+
+    // Continue the run from epoch 1: it needs its file checked again, then trains epoch 2 as the first time.
+    const epoch1 = cps.find((c) => c.epoch === 1)!
+    await handle({ type: 'lmData', objective: 'sft', file: new File([sampleLines('afinn-instructions.jsonl', 8).join('\n')], 'other.jsonl'), seqLen: 48 })
+    await handle({ type: 'resumeRun', checkpointId: epoch1.id })
+    expect(last('error')!.message).toMatch(/trained by instruction tuning on instructions\.jsonl: choose that file \(and held-out\.jsonl as the held-out file\)/)
+    await handle({ type: 'lmData', objective: 'sft', file: new File([sampleLines('afinn-instructions.jsonl', 32).join('\n')], 'instructions.jsonl'), validation: new File([sampleLines('afinn-instructions-validation.jsonl', 16).join('\n')], 'held-out.jsonl'), seqLen: 48 })
+    const n = events.length
+    await handle({ type: 'resumeRun', checkpointId: epoch1.id })
+    const after = events.slice(n)
+    expect(after.find((e) => e.type === 'error')).toBeUndefined()
+    const resumed = after.filter((e): e is Extract<FromWorker, { type: 'epoch' }> => e.type === 'epoch')
+    expect(resumed.map((e) => e.epoch)).toEqual([1]) // 0-based: only the second epoch ran again
+    expect(resumed[0]!.val.loss).toBeCloseTo(epochs[1]!.val.loss, 4)
+    expect(after.find((e) => e.type === 'done')).toMatchObject({ runId: 'sft-1', reason: 'finished' })
+  }, 240_000)
+
+  it('a DPO checkpoint of a full fine-tuning run restores with the reference scored by the base weights (the same held-out loss as its epoch)', async () => {
+    const { events, handle, last } = await handler()
+    await handle({ type: 'lmData', objective: 'dpo', file: new File([sampleLines('spam-ham-preferences.jsonl', 16).join('\n')], 'pairs.jsonl'), validation: new File([sampleLines('spam-ham-preferences-validation.jsonl', 8).join('\n')], 'held-out-pairs.jsonl'), seqLen: 64 })
+    const s: Settings = { ...DEFAULTS, backend: 'wasm', method: 'full', epochs: 2, batchSize: 8, seqLen: 64, learningRate: 0.001, warmupSteps: 0, dropout: 0, earlyStopPatience: 0 }
+    await handle({ type: 'lmTrain', runId: 'dpo-1', objective: 'dpo', settings: s, beta: 0.1, sftWeight: 0, pack: false })
+    expect(last('error')).toBeUndefined()
+    expect(events.filter((e) => e.type === 'lmSteps').length).toBeGreaterThan(0) // per-batch rewards reached the page
+    const epochs = events.filter((e): e is Extract<FromWorker, { type: 'epoch' }> => e.type === 'epoch')
+    await handle({ type: 'listRuns' })
+    expect(last('runs')!.items.find((r) => r.id === 'dpo-1')).toMatchObject({ status: 'finished', objective: { objective: 'dpo', beta: 0.1, file: 'pairs.jsonl' } })
+    await handle({ type: 'listCheckpoints' })
+    const cp = last('checkpoints')!.items.find((c) => c.runId === 'dpo-1' && c.epoch === 1)!
+    await handle({ type: 'restoreCheckpoint', id: cp.id })
+    expect(last('error')).toBeUndefined()
+    const m = last('restored')!.metrics!
+    // a reference scored with the tuned weights would give rewards of 0 and a loss of log 2
+    expect(Math.abs(epochs[0]!.val.loss - Math.log(2))).toBeGreaterThan(1e-3)
+    expect(m.loss).toBeCloseTo(epochs[0]!.val.loss, 4)
+    expect(m.accuracy).toBeCloseTo(epochs[0]!.val.accuracy!, 6)
   }, 240_000)
 })
