@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { wasmThreadsFor } from './backendEnvironment'
+import { browserBackendEnvironment, cpuModeOf, wasmThreadsFor } from './backendEnvironment'
 
 // The thread counts are chosen by hand from bench/results/2026-12-06T08-32-07-988Z-threadcount.md:
 // a pool needing more cores than are free stalls at every operation, so one core is left to
@@ -12,5 +12,28 @@ describe('wasmThreadsFor', () => {
     expect(wasmThreadsFor(undefined)).toBe(1)
     expect(wasmThreadsFor(0)).toBe(1)
     expect(wasmThreadsFor(2.7)).toBe(2)
+  })
+})
+
+describe('the CPU mode', () => {
+  it('is read from the worker name the page gave (client.ts), two workers unless it asks otherwise', () => {
+    expect(cpuModeOf('training-engine-1-abc12345')).toBe('workers')
+    expect(cpuModeOf('training-engine-1-abc12345;cpu=threads')).toBe('threads')
+    expect(cpuModeOf('training-engine-2-x;cpu=one')).toBe('one')
+    expect(cpuModeOf('training-engine-2-x;cpu=three')).toBe('workers')
+  })
+  it('offers a second worker only in the workers mode on 2 or more cores, and only one of it', () => {
+    let made = 0
+    const spawn = () => {
+      made++
+      return { setup: async () => {}, half: async () => ({ loss: 0, grads: new Float32Array(0), tensors: 0 }) }
+    }
+    const nav = (cores: number) => ({ hardwareConcurrency: cores }) as WorkerNavigator
+    expect(browserBackendEnvironment(nav(1), true, 'workers', spawn).secondWorker).toBeUndefined()
+    expect(browserBackendEnvironment(nav(4), true, 'threads', spawn).secondWorker).toBeUndefined()
+    expect(browserBackendEnvironment(nav(2), true, 'workers').secondWorker).toBeUndefined()
+    const env = browserBackendEnvironment(nav(2), false, 'workers', spawn)
+    expect(env.secondWorker?.()).toBe(env.secondWorker?.())
+    expect(made).toBe(1)
   })
 })

@@ -6,7 +6,7 @@
  *  this side queues for that lock. */
 import type { GradientPeer, HalfRequest, HalfResult, ReplicaSetup } from '../engine/train/dataParallel'
 
-export type ToGradientWorker = { id: number; type: 'setup'; setup: ReplicaSetup } | { id: number; type: 'half'; request: HalfRequest }
+export type ToGradientWorker = { id: number; type: 'warm' } | { id: number; type: 'setup'; setup: ReplicaSetup } | { id: number; type: 'half'; request: HalfRequest }
 export type FromGradientWorker = { id: number; ok: true; result?: HalfResult } | { id: number; ok: false; message: string }
 
 export class WorkerGradientPeer implements GradientPeer {
@@ -74,6 +74,12 @@ export class WorkerGradientPeer implements GradientPeer {
       this.pending.set(msg.id, { resolve, reject })
       w.postMessage(msg, transfer)
     })
+  }
+
+  /** Starts the worker and its WebAssembly backend now (the page has just chosen wasm), so the
+   *  first run's first step does not wait for them. */
+  warm(): void {
+    this.call({ id: this.nextId++, type: 'warm' }, []).catch(() => {}) // a failure shows at the run's first request
   }
 
   // Requests are copied, not transferred: if this worker fails, the loop computes the same half

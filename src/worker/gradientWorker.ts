@@ -19,7 +19,8 @@ ctx.onmessage = async (m: MessageEvent<ToGradientWorker>) => {
   const msg = m.data
   try {
     await (started ??= start())
-    if (msg.type === 'setup') {
+    if (msg.type === 'warm') ctx.postMessage({ id: msg.id, ok: true } satisfies FromGradientWorker)
+    else if (msg.type === 'setup') {
       await replica.setup(msg.setup)
       ctx.postMessage({ id: msg.id, ok: true } satisfies FromGradientWorker)
     } else {

@@ -72,6 +72,8 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     post({ type: 'progress', task: 'backend', done: 0, total: 1, label: 'Choosing the fastest backend' })
     backend = await chooseBackend(pref, env)
     post({ type: 'backend', info: backend })
+    // The second engine worker compiles its WebAssembly now, not at the first run's first step.
+    if (backend.name === 'wasm') env.secondWorker?.()?.warm?.()
   }
 
   const modelProgress = (done: number, total: number) => post({ type: 'progress', task: 'model', done, total, label: `Downloading the model: ${formatBytesOf(done, total)}` })

@@ -86,6 +86,9 @@ export interface HalfResult {
 export interface GradientPeer {
   setup(s: ReplicaSetup): Promise<void>
   half(r: HalfRequest): Promise<HalfResult>
+  /** Starts whatever the replica needs before its first setup (a worker, its backend), so a
+   *  run's first step does not wait for it. */
+  warm?(): void
 }
 
 const SPLIT_TASKS = { classification, regression } as const
