@@ -410,6 +410,8 @@ function tinyBert(hidden: number): Buffer {
     t.push([`${p}output.dense.weight`, [h, ff], fill(h * ff, 0.3)], [`${p}output.dense.bias`, [h], zeros(h)])
     t.push([`${p}output.LayerNorm.weight`, [h], ones(h)], [`${p}output.LayerNorm.bias`, [h], zeros(h)])
   }
+  // BertModel checkpoints carry the pooler BertForSequenceClassification's head starts from
+  t.push(['pooler.dense.weight', [h, h], fill(h * h, 0.3)], ['pooler.dense.bias', [h], zeros(h)])
   return safetensors(t)
 }
 
@@ -467,6 +469,33 @@ test('a BERT encoder from files on disk: a classification head on [CLS] learns; 
     // percent; the classes are balanced, so chance (and the majority class) is 50 %
     expect(epochs.at(-1)!.valAcc!).toBeGreaterThanOrEqual(90)
     expect(epochs.at(-1)!.valAcc!).toBeLessThanOrEqual(100)
+  })
+
+  await test.step('"Merged model" is the BertForSequenceClassification checkpoint: its names, shapes and config, read here by hand', async () => {
+    await page.getByLabel('Merged model (Hugging Face)').check()
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const file = await download
+    expect(file.suggestedFilename()).toBe('chosen-files-seq-cls.zip')
+    const files = unzipSync(new Uint8Array(readFileSync((await file.path())!)))
+    expect(Object.keys(files).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'])
+    const { header } = readSafetensors(files['model.safetensors']!)
+    const shapes = Object.fromEntries(Object.entries(header).map(([k, v]) => [k, v.shape]))
+    // the body under BertForSequenceClassification's `bert.`, nn.Linear [out, in]; the pooler and classifier as that class names them
+    expect(shapes['bert.embeddings.word_embeddings.weight']).toEqual([BERT_VOCAB.length, 16])
+    expect(shapes['bert.encoder.layer.1.intermediate.dense.weight']).toEqual([32, 16])
+    expect(shapes['bert.pooler.dense.weight']).toEqual([16, 16])
+    expect(shapes['bert.pooler.dense.bias']).toEqual([16])
+    expect(shapes['classifier.weight']).toEqual([2, 16])
+    expect(shapes['classifier.bias']).toEqual([2])
+    // 5 embedding tensors, 16 per block, the pooler's 2 and the classifier's 2: nothing else
+    expect(Object.keys(shapes)).toHaveLength(5 + 2 * 16 + 2 + 2)
+    expect(Object.keys(shapes).every((k) => k.startsWith('bert.') || k.startsWith('classifier.'))).toBe(true)
+    expect(Object.values(header).every((v) => v.dtype === 'F32')).toBe(true)
+    const cfg = JSON.parse(Buffer.from(files['config.json']!).toString('utf8')) as { architectures: string[]; model_type: string; hidden_size: number; problem_type: string; id2label: Record<string, string>; label2id: Record<string, number> }
+    expect(cfg).toMatchObject({ architectures: ['BertForSequenceClassification'], model_type: 'bert', hidden_size: 16, problem_type: 'single_label_classification' })
+    expect(Object.values(cfg.id2label).sort()).toEqual(['negative', 'positive'])
+    for (const [i, name] of Object.entries(cfg.id2label)) expect(cfg.label2id[name]).toBe(Number(i))
   })
 })
 

@@ -20,7 +20,7 @@ const CHOICES: { value: ExportChoice; label: string; help: string }[] = [
 /** For a Hugging Face model: the formats its own tools load (worker/hfModelHost.ts). */
 const HF_CHOICES: typeof CHOICES = [
   { value: 'adapter', label: 'PEFT LoRA adapter (Hugging Face)', help: 'adapter_config.json + adapter_model.safetensors in a .zip: PeftModel.from_pretrained loads it on the same base model, and so does this studio (choose its files under Hugging Face models). Needs a LoRA run.' },
-  { value: 'merged', label: 'Merged model (Hugging Face)', help: 'model.safetensors (LoRA merged into the weights) + config.json + the tokenizer files in a .zip: from_pretrained loads it, and so does this studio.' },
+  { value: 'merged', label: 'Merged model (Hugging Face)', help: 'model.safetensors (LoRA merged into the weights) + config.json + the tokenizer files in a .zip: from_pretrained loads it, and so does this studio. After a classification or regression run: the whole model with its head as AutoModelForSequenceClassification loads it (a head on mean-pooled features is written in the studio’s own format, which it does not load).' },
 ]
 
 const mb = (n: number) => formatBytes(n)
