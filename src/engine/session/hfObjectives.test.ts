@@ -5,8 +5,10 @@
  * tokenizer_config.json. The loss mask of a chat row is checked against ids worked out apart
  * from the studio's code: the template rendered by hand and tokenized by gpt-3-encoder (an
  * independent implementation of GPT-2's BPE), with <|endoftext|> (50256) put in by hand.
- * SFT with LoRA on GPT-2's module names lowers the held-out answer loss; DPO's rewards are
- * exactly zero before tuning (the reference is the same weights with the adapter off).
+ * SFT with LoRA on GPT-2's module names lowers the held-out answer loss and the chat
+ * playground renders the same template; a tiny Llama (grouped-query attention, LoRA on its
+ * seven projections) learns the same way; DPO's rewards are exactly zero before tuning (the
+ * reference is the same weights with the adapter off).
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -78,6 +80,42 @@ async function tinyGpt2(): Promise<HeldHf> {
   return holdHf({ ...bundle, weightBytes: weights.length }, new Map([...files].filter(([n]) => n.startsWith('tokenizer'))), [...files.keys()], 'studio-test/tiny-gpt2-chat', 'studio-test/tiny-gpt2-chat', 'from test files')
 }
 
+/** A Llama (grouped-query attention: 2 query heads, 1 key/value head; tied head) 16 wide, one
+ *  block, in LlamaForCausalLM's layout, with the same tokenizer and chat template. */
+async function tinyLlama(): Promise<HeldHf> {
+  const V = 50257
+  const d = 16
+  const kv = d / 2
+  let seed = 11
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1
+  const t = (name: string, shape: number[], scale: number) => ({ name, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rnd() * scale) })
+  const ones = (name: string) => ({ name, shape: [d], data: new Float32Array(d).fill(1) })
+  const p = 'model.layers.0.'
+  const weights = writeSafetensors([
+    t('model.embed_tokens.weight', [V, d], 0.5),
+    ones(`${p}input_layernorm.weight`),
+    t(`${p}self_attn.q_proj.weight`, [d, d], 0.3),
+    t(`${p}self_attn.k_proj.weight`, [kv, d], 0.3),
+    t(`${p}self_attn.v_proj.weight`, [kv, d], 0.3),
+    t(`${p}self_attn.o_proj.weight`, [d, d], 0.3),
+    ones(`${p}post_attention_layernorm.weight`),
+    t(`${p}mlp.gate_proj.weight`, [2 * d, d], 0.3),
+    t(`${p}mlp.up_proj.weight`, [2 * d, d], 0.3),
+    t(`${p}mlp.down_proj.weight`, [d, 2 * d], 0.3),
+    ones('model.norm.weight'),
+  ])
+  const tok = gpt2TokenizerFiles()
+  const enc = (x: unknown) => new TextEncoder().encode(typeof x === 'string' ? x : JSON.stringify(x))
+  const files = new Map<string, Uint8Array>([
+    ['config.json', enc({ model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: V, hidden_size: d, intermediate_size: 2 * d, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true, hidden_act: 'silu' })],
+    ['model.safetensors', weights],
+    ['tokenizer.json', enc(tok.tokenizerJson)],
+    ['tokenizer_config.json', enc({ ...tok.tokenizerConfig, chat_template: CHAT_TEMPLATE })],
+  ])
+  const bundle = await loadHfBundle(mapSource(files))
+  return holdHf({ ...bundle, weightBytes: weights.length }, new Map([...files].filter(([n]) => n.startsWith('tokenizer'))), [...files.keys()], 'studio-test/tiny-llama-chat', 'studio-test/tiny-llama-chat', 'from test files')
+}
+
 const noData: SessionData = { dataset: null, facts: null, images: null, decoder: null, split: () => { throw new Error('no dataset in this test') } }
 
 /** Hooks that keep the run's baseline and epochs (no recording). */
@@ -144,6 +182,28 @@ describe('SFT and DPO with a Hugging Face GPT-2 and its own chat template', () =
     expect(best).toBeLessThan(base - 0.5)
     // after the run only the tuning stays (LoRA factors + their Adam state are gone with the optimizer)
     expect(tf.memory().numTensors - before).toBe(lora.params.length)
+    // the playground: the same template with its generation prompt, the base and the tuned answer
+    const chat = await session.chat({ messages: [{ role: 'user', content: 'cheering' }], maxTokens: 3, raw: false })
+    expect(chat.prompt).toBe('<|im_start|>user\ncheering<|endoftext|>\n<|im_start|>assistant\n')
+    expect(typeof chat.base).toBe('string')
+    expect(typeof chat.tuned).toBe('string')
+    expect(tf.memory().numTensors - before).toBe(lora.params.length) // merged kernels freed
+  }, 240_000)
+
+  it('a Llama-family model: LoRA SFT on q_proj/v_proj… lowers the held-out answer loss', async () => {
+    const llama = await tinyLlama()
+    const session = new Session(noData)
+    session.hold(llama)
+    session.readObjective({ objective: 'sft', train: { name: 'chat.jsonl', text: userTurns(0, 16) }, validation: { name: 'held-out.jsonl', text: userTurns(200, 8) }, seqLen: 32 })
+    const h = hooks()
+    const s: Settings = { ...DEFAULTS, backend: 'wasm', method: 'lora', loraRank: 4, loraAlpha: 8, loraTargets: 'qkv,proj,fc,out', epochs: 2, batchSize: 8, seqLen: 32, learningRate: 0.02, warmupSteps: 0, dropout: 0, earlyStopPatience: 0 }
+    const out = await session.train('llama-sft', s, h, undefined, { objective: 'sft', beta: 0.1, sftWeight: 0, pack: false })
+    expect('result' in out).toBe(true)
+    expect(llama.tuning!.lora!.layers).toEqual(expect.arrayContaining(['layers.0.self_attn.q_proj', 'layers.0.mlp.down_proj']))
+    const best = Math.min(...h.epochs.map((m) => m.loss))
+    console.log(`HF Llama SFT: held-out answer loss ${h.baseline!.loss.toFixed(3)} → ${h.epochs.map((m) => m.loss.toFixed(3)).join(' → ')}`)
+    expect(best).toBeLessThan(h.baseline!.loss - 0.3)
+    session.drop()
   }, 240_000)
 
   it('DPO: the reference is the model with the adapter off, so the held-out rewards before tuning are exactly zero', async () => {
