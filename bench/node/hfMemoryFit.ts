@@ -4,7 +4,10 @@
  * loss from logSoftmax and a one-hot product, or a mean-pooled 2-class head for BERT), the
  * tf.profile() peak tensor bytes over the step, and the plan beside it with their ratio.
  *
- *   npx tsx bench/node/hfMemoryFit.ts [--backend wasm|cpu] [--only 0,5,12]   (about 6 minutes on wasm)
+ *   npx tsx bench/node/hfMemoryFit.ts [--backend wasm|cpu] [--only 0,5,12] [--recompute]   (about 6 minutes on wasm)
+ *
+ * --recompute runs every shape with the blocks recomputed in the backward pass (the
+ * `recompute` setting: bodies/hfBody.ts, hf/recompute.ts) and plans it so.
  *
  * Each shape is "type layers tokens+1 batch method vocabulary hidden mlp". Prints one JSON line
  * per shape and the worst |plan / measured − 1|; writes nothing.
@@ -18,8 +21,9 @@ import { memoryPlan, type PlanMethod } from '../../src/engine/hf/memoryPlan'
 import type { LoadedTensor } from '../../src/engine/hf/safetensors'
 import { createOptimizer } from '../../src/engine/train/optimizers'
 import { Lora } from '../../src/engine/tuning/lora'
+import { HfBody } from '../../src/engine/bodies/hfBody'
 
-const { values: args } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, only: { type: 'string' } } })
+const { values: args } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, only: { type: 'string' }, recompute: { type: 'boolean', default: false } } })
 
 const GPT2_SHAPES = ['1 33 1 8192 256', '2 33 1 8192 256', '3 33 1 8192 256', '1 65 1 8192 256', '1 33 2 8192 256', '1 129 1 8192 256', '1 33 4 8192 256', '1 33 1 16384 256', '1 33 1 4096 256', '1 33 1 8192 128', '2 65 2 4096 128', '2 33 1 8192 512', '3 65 1 16384 128']
 const SHAPES: string[] = [
@@ -78,9 +82,16 @@ async function measure(spec: string) {
   const opt = createOptimizer('adamw', { weightDecay: 0.01, momentum: 0, decayMask: new Map(vars.map((x) => [x, true])) })
   const labels = tf.oneHot(tf.tensor1d(Array.from({ length: B }, (_, i) => i % 2), 'int32'), 2)
   const opts = lora ? { hooks: lora.hooks, training: true, frozenBase: true } : { training: true }
+  const recompute = args.recompute!
+  const body = new HfBody(model)
+  body.frozenBase = !!lora
+  body.recompute = true
+  const names = new Map<tf.Variable, string>([...model.entries().map(([n, x]) => [x, n] as const), ...(lora?.params ?? []).map((p) => [p.variable, p.name] as const)])
+  const trainable = new Map(vars.filter((x) => names.has(x)).map((x) => [x, names.get(x)!] as const))
+  const forward = (x: tf.Tensor2D) => (recompute ? body.forward(x, { training: true, trainable, ...(lora ? { hooks: lora.hooks } : {}) }) : model.forward(x, opts))
   const loss = () => {
-    if (encoder) return tf.losses.softmaxCrossEntropy(labels, tf.matMul(model.pool(model.forward(ids, opts), 'mean'), head)) as tf.Scalar
-    const logits = model.logits(model.forward(ids.slice([0, 0], [B, T - 1]) as tf.Tensor2D, opts), { headFrozen: !!lora }).reshape([-1, V])
+    if (encoder) return tf.losses.softmaxCrossEntropy(labels, tf.matMul(model.pool(forward(ids), 'mean'), head)) as tf.Scalar
+    const logits = model.logits(forward(ids.slice([0, 0], [B, T - 1]) as tf.Tensor2D), { headFrozen: !!lora }).reshape([-1, V])
     return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), tf.oneHot(ids.slice([0, 1], [B, T - 1]).reshape([-1]) as tf.Tensor1D, V)), 1))) as tf.Scalar
   }
   const step = async () => {
@@ -95,7 +106,7 @@ async function measure(spec: string) {
   }
   await step() // the moments exist from here on
   const prof = await tf.profile(step)
-  const plan = memoryPlan(cfg, { method, task: encoder ? 'classify' : 'lm', labels: 2, batch: B, seq: encoder ? T : T - 1, loraRank: 8 })
+  const plan = memoryPlan(cfg, { method, task: encoder ? 'classify' : 'lm', labels: 2, batch: B, seq: encoder ? T : T - 1, loraRank: 8, recompute })
   tf.dispose([ids, head, labels])
   opt.dispose()
   lora?.dispose()

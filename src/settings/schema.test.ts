@@ -18,7 +18,7 @@ const ALL_KEYS: (keyof Settings)[] = [
   'method', 'freezeFirst', 'frozenBlocks', 'unfreezeEvery', 'headFirstEpochs', 'loraRank', 'loraAlpha',
   'loraDropout', 'loraTargets', 'adapterSize', 'learningRate', 'batchSize', 'epochs',
   'optimizer', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'stepEvery', 'stepGamma',
-  'plateauPatience', 'clipNorm', 'accumSteps', 'dropout', 'labelSmoothing', 'taskWeights',
+  'plateauPatience', 'clipNorm', 'accumSteps', 'recompute', 'dropout', 'labelSmoothing', 'taskWeights',
   'augFlip', 'augShift', 'augRotate', 'augColor', 'valSplit',
   'earlyStopPatience', 'monitor', 'restoreBest', 'keepLast', 'keepBest', 'seed', 'seqLen', 'backend',
 ]

@@ -335,6 +335,15 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     short: 'ac',
     group: 'optimisation',
   },
+  recompute: {
+    key: 'recompute',
+    kind: 'bool',
+    default: false,
+    label: 'Recompute activations',
+    help: 'Hugging Face models: keep only each block\'s input while training and run the block again in the backward pass, so long sequences and larger batches fit in memory, for about a third more compute per step (gradient checkpointing). The built-in models ignore it.',
+    short: 'rc',
+    group: 'optimisation',
+  },
 
   // ── schedule ─────────────────────────────────────────────────────────────────────
   schedule: {

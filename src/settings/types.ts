@@ -32,6 +32,7 @@ export interface Settings {
   plateauPatience: number // reduce-on-plateau: epochs without improvement before halving LR (0 = off)
   clipNorm: number // clip gradients by global norm (0 = off)
   accumSteps: number // micro-batches per optimizer step
+  recompute: boolean // Hugging Face bodies: recompute each block in the backward pass (engine/hf/recompute.ts)
   dropout: number // dropout in the body (training only) and on new heads
   labelSmoothing: number
   taskWeights: string // multitask: loss weight per label column, e.g. "1,0.5" ('' = all 1)

@@ -16,6 +16,7 @@ import type { HfForwardOptions, HfModel } from '../hf/hfModel'
 import type { HfTokenizer } from '../hf/hfTokenizer'
 import type { TokenizerLike } from '../data/textBatches'
 import type { HeadStructure } from '../tuning/heads'
+import { recomputed } from '../hf/recompute'
 
 /** The studio's LoRA target kinds (settings: qkv, proj, fc, out) as each family's module
  *  names inside a block, named as Hugging Face names them. */
@@ -60,6 +61,10 @@ export class HfBody implements Body {
    *  copy of the kernel for the backward pass, and the LM head computes no gradient of its own
    *  (hfModel.ts). The host sets it per run. */
   frozenBase = false
+  /** Recompute each block in the backward pass instead of keeping its activations (the
+   *  `recompute` setting, hf/recompute.ts): training keeps only the blocks' inputs. The host
+   *  sets it per run; it needs the pass's trainable variables (`ForwardOptions.trainable`). */
+  recompute = false
   /** How an encoder pools for a head: [CLS] (BERT's own classifier reads it) or the mean
    *  (sentence encoders; the head is then the studio's own, not a Hugging Face class's). */
   pooling: HfPooling
@@ -108,6 +113,7 @@ export class HfBody implements Body {
     return {
       training: o.training ?? false,
       ...(o.hooks ? { hooks: o.hooks } : {}),
+      ...(o.seed === undefined ? {} : { seed: o.seed }),
       ...(this.frozenBase ? { frozenBase: true } : {}),
       // only encoders need the mask in attention (decoders are causal and pad at the end)
       ...(mask && this.isEncoder ? { attentionMask: mask } : {}),
@@ -121,15 +127,27 @@ export class HfBody implements Body {
   prefix(input: tf.Tensor, n: number, o: ForwardOptions = {}): tf.Tensor3D {
     let x = this.embed(input, o)
     const opts = this.opts(o)
-    for (let i = 0; i < n; i++) x = this.afterBlock(i, this.model.block(i, x, opts), o)
+    for (let i = 0; i < n; i++) x = this.afterBlock(i, this.runBlock(i, x, opts, o), o)
     return x
   }
 
   forwardFrom(input: tf.Tensor, from: number, o: ForwardOptions = {}): tf.Tensor3D {
     let x = input as tf.Tensor3D
     const opts = this.opts(o)
-    for (let i = from; i < this.config.nLayers; i++) x = this.afterBlock(i, this.model.block(i, x, opts), o)
+    for (let i = from; i < this.config.nLayers; i++) x = this.afterBlock(i, this.runBlock(i, x, opts, o), o)
     return this.model.final(x)
+  }
+
+  /** Block i, recomputed in the backward pass when the run asks for it and the pass trains. */
+  private runBlock(i: number, x: tf.Tensor3D, opts: HfForwardOptions, o: ForwardOptions): tf.Tensor3D {
+    if (!this.recompute || !o.training || !o.trainable) return this.model.block(i, x, opts)
+    // the trainable weights this block reads: its own (full, freeze) and the LoRA factors of
+    // its projections, all named under the block's module path ("h.3.attn.c_attn.lora_A")
+    const prefix = hfBlockPrefix(this.model, i)
+    const vars: tf.Variable[] = []
+    for (const [v, name] of o.trainable) if (name.startsWith(prefix)) vars.push(v)
+    const mask = opts.attentionMask
+    return recomputed((y, [m]) => this.model.block(i, y, m ? { ...opts, attentionMask: m as tf.Tensor2D } : opts), x, vars, mask ? [mask] : [])
   }
 
   private afterBlock(i: number, x: tf.Tensor3D, o: ForwardOptions): tf.Tensor3D {

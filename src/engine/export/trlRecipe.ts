@@ -90,6 +90,7 @@ export const SETTING_MAP: { [K in keyof Settings]: (c: Ctx) => SettingMapping } 
   momentum: ({ s }) => (s.optimizer === 'sgd' ? { kind: 'arg', code: `optim_args=${py(`momentum=${s.momentum}`)}` } : { kind: 'none', note: 'not used by this optimizer' }),
   clipNorm: ({ s }) => ({ kind: 'arg', code: `max_grad_norm=${py(s.clipNorm)}`, note: s.clipNorm === 0 ? '0 = no clipping, as in the studio' : undefined }),
   accumSteps: ({ s }) => ({ kind: 'arg', code: `gradient_accumulation_steps=${s.accumSteps}` }),
+  recompute: ({ s }) => (s.recompute ? { kind: 'arg', code: 'gradient_checkpointing=True' } : { kind: 'none', note: 'off: activations kept, as in the studio' }),
   schedule: ({ s }) => {
     if (s.schedule === 'step') return { kind: 'arg', code: 'lr_scheduler_type="constant_with_warmup"', note: 'no equivalent: transformers has no step decay; constant used (see stepEvery, stepGamma)' }
     if (s.schedule === 'constant' && s.plateauPatience > 0) return { kind: 'arg', code: 'lr_scheduler_type="reduce_lr_on_plateau"' }

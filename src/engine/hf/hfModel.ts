@@ -17,6 +17,7 @@ import { embeddingLookup } from '../models/embeddingLookup'
 import { chunkedEmbeddingLookup, chunkedTiedLogits, splitRows } from './bindingLimits'
 import { matMulFast } from '../models/matMulFast'
 import type { ForwardHooks } from '../models/tinyGpt'
+import type { Seed } from '../train/seeds'
 import { type BertConfig, type Gpt2Config, type HfConfig, type LlamaConfig, expectedWeights, matchWeights, parseHfConfig } from './config'
 import type { LoadedTensor } from './safetensors'
 
@@ -35,6 +36,9 @@ export interface HfForwardOptions {
    *  reads instead of recomputing them; the ids given are the next positions (from
    *  `cache.length` on) and each block appends theirs. See `KvCache`. */
   cache?: KvCache
+  /** The pass's seed: LoRA dropout masks derive from it (train/seeds.ts), so a resumed run
+   *  and a recomputed block (recompute.ts) draw the masks the first pass drew. */
+  seed?: Seed
 }
 
 /** Keys and values of every block for the positions seen so far ([B, kv heads, T, head size],
@@ -352,7 +356,7 @@ export class HfModel {
     let y = opts.frozenBase ? frozenMatMul(x, kernel) : matMulFast(x, kernel)
     const bias = this.weights.get(`${layer}.bias`)
     if (bias) y = tf.add(y, bias) as tf.Tensor2D
-    const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false)
+    const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false, opts.seed)
     return delta ? (tf.add(y, delta) as tf.Tensor2D) : y
   }
 

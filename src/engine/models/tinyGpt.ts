@@ -40,6 +40,11 @@ export interface ForwardOptions {
   dropout?: number // residual/attention dropout rate while training
   hooks?: ForwardHooks
   seed?: Seed // the step's seed: every dropout mask of the pass derives from it (train/seeds.ts)
+  /** Training passes: the variables this step's gradient is taken for, with their names
+   *  (model weights as the body names them, tuning pieces as they name themselves). A body
+   *  that recomputes blocks in the backward pass (bodies/hfBody.ts) hands each block the ones
+   *  it reads. */
+  trainable?: ReadonlyMap<tf.Variable, string>
   /** [B, T] 1 on real tokens: encoders (BERT) keep padding out of attention; causal bodies ignore it. */
   attentionMask?: tf.Tensor2D
 }

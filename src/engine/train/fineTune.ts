@@ -94,6 +94,18 @@ export class Tuning {
     this.hooks = hooks.length ? combineHooks(...hooks) : undefined
   }
 
+  /** The variables this epoch's steps train, with their names (set by the loop at the start
+   *  of each epoch; see `ForwardOptions.trainable`). */
+  trainable: ReadonlyMap<tf.Variable, string> | null = null
+
+  /** `active` with the names the model and the tuning pieces give each variable. */
+  namesOf(active: ReadonlySet<tf.Variable>): Map<tf.Variable, string> {
+    const names = new Map<tf.Variable, string>()
+    const { head, tuning } = this.parts
+    for (const p of [...this.model.params, ...(head?.params ?? []), ...tuning.flatMap((t) => t.params)]) if (active.has(p.variable)) names.set(p.variable, p.name)
+    return names
+  }
+
   get parts(): { head?: ParamOwner; tuning: ParamOwner[] } {
     const tuning = [this.lora, this.adapters].filter((t): t is Lora | Adapters => t !== null)
     const head = this.multi ?? this.head
@@ -218,6 +230,7 @@ export async function fineTune(
       const fresh = vars.filter((v) => !known.has(v))
       if (fresh.length) optimizers.push({ vars: fresh, opt: createOptimizer(s.optimizer, { weightDecay: s.weightDecay, momentum: s.momentum, decayMask: decay }) })
       const active = new Set(vars)
+      tuning.trainable = tuning.namesOf(active)
       cache = planCache(model, tuning, train, val, s, epoch, cache)
 
       const order = shuffleInPlace(Array.from({ length: train.n }, (_, i) => i), mulberry32(s.seed * 1009 + epoch))

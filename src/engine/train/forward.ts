@@ -110,7 +110,7 @@ export function gatherBatch(source: BatchSource, cache: Cache, side: 'train' | '
 
 /** Pooled features (with a head) or final hidden states, from whatever the cache computed. */
 export function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor {
-  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }), ...(batch.mask ? { attentionMask: batch.mask } : {}) }
+  const opts = { training, dropout: s.dropout, hooks: tuning.hooks, ...(seed === undefined ? {} : { seed }), ...(batch.mask ? { attentionMask: batch.mask } : {}), ...(training && tuning.trainable ? { trainable: tuning.trainable } : {}) }
   if (cache.pooled) return batch.input
   const x = cache.active ? batch.input : model.embed(batch.input, opts)
   const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)

@@ -94,7 +94,7 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
 function memoryProblem(held: HeldHf, settings: Settings, task: 'lm' | 'classify'): string | null {
   const cfg = held.body.model.hf
   const method = planMethodOf(settings.method)
-  const input: PlanInput = { ...planInput(cfg, method, settings.batchSize, Math.min(settings.seqLen, held.body.config.seqLen)), task, ...(method === 'lora' ? { loraRank: settings.loraRank } : {}) }
+  const input: PlanInput = { ...planInput(cfg, method, settings.batchSize, Math.min(settings.seqLen, held.body.config.seqLen)), task, ...(method === 'lora' ? { loraRank: settings.loraRank } : {}), ...(settings.recompute ? { recompute: true } : {}) }
   const need = memoryPlan(cfg, input).totalBytes
   const budget = trainingBudget()
   if (need <= budget) return null
@@ -155,6 +155,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
   beforeRun(held, settings) {
     // LoRA and head-only leave the base kernels frozen: no gradient copies of them (HfBody).
     held.body.frozenBase = settings.method === 'lora' || settings.method === 'head'
+    held.body.recompute = settings.recompute
   },
   describe: (held, trainable) => describeHf(held.body, trainable),
   encode: (held, settings, data) => encodeText(held.tok, held.body.config.seqLen, settings, data),
