@@ -577,7 +577,7 @@ function userTurns(from: number, n: number): string {
   return lines.map((l) => JSON.stringify({ messages: (JSON.parse(l) as { messages: { role: string }[] }).messages.filter((m) => m.role !== 'system') })).join('\n') + '\n'
 }
 
-test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the mask preview shows its tokens, LoRA lowers the held-out answer loss, and the run is in the run history with a checkpoint that restores', async ({ studio, page }) => {
+test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the mask preview shows its tokens, LoRA lowers the held-out answer loss, the chat answers before and after, and the run is in the run history with a checkpoint that restores', async ({ studio, page }) => {
   serveHub(page)
   await studio.open('m=lora&r=4&ep=2&bs=8&lr=0.02&sl=32&wu=0&do=0')
   await openHfSection(page)
@@ -612,6 +612,14 @@ test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the
     expect(Number(m![1])).toBeLessThan(Number(m![2]))
   })
 
+  await test.step('the chat answers a held-out word before and after tuning, with the same template', async () => {
+    await panel.getByLabel('Message', { exact: true }).fill('cheering')
+    await panel.getByRole('button', { name: 'Send' }).click()
+    await expect(page.getByTestId('chat-tuned')).not.toContainText('…', { timeout: 30_000 })
+    await expect(page.getByTestId('chat-tuned')).not.toContainText('no tuned model yet')
+    await expect(page.getByTestId('chat-base')).not.toContainText('…')
+  })
+
   await test.step('the run is listed in the run history with its file and objective, each epoch is checkpointed, and a checkpoint restores', async () => {
     const item = page.getByTestId('run-item').filter({ hasText: 'chat.jsonl · SFT' })
     await expect(item).toHaveCount(1, { timeout: 30_000 })
@@ -620,4 +628,32 @@ test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the
     await page.getByRole('button', { name: 'Restore Epoch 1' }).click()
     await expect(page.getByRole('status').filter({ hasText: 'Restored "Epoch 1"' })).toBeVisible()
   })
+})
+
+test('the playground chats with a model whose tokenizer has a chat template: the conversation rendered by it, a greedy reply before fine-tuning', async ({ studio, page }) => {
+  await studio.open()
+  await openHfSection(page)
+  const file = (name: string) => ({ name, mimeType: 'application/octet-stream', buffer: CHAT_FILES.get(name)! })
+  await page.getByLabel('Hugging Face model files').setInputFiles(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'].map(file))
+  await expect(page.getByTestId('model-title')).toContainText('chosen files — pretrained', { timeout: 60_000 })
+  const playground = page.locator('#playground')
+  await playground.getByRole('radio', { name: 'Chat' }).check()
+  await expect(playground.getByText(/The model’s generation_config\.json asks for greedy decoding/)).toBeVisible()
+  await playground.getByLabel('System message').fill('be brief')
+  await playground.getByLabel('Your message').fill('the whale')
+  await playground.getByRole('radio', { name: 'Greedy' }).check()
+  await playground.getByRole('button', { name: 'Send' }).click()
+  // no run yet: the base model answers, and the page says there is nothing to compare
+  await expect(playground.getByRole('status').filter({ hasText: 'No language-model run yet' })).toBeVisible({ timeout: 60_000 })
+  await playground.getByText('The conversation as the chat template rendered it').click()
+  // the template above, rendered by hand: each turn closed by GPT-2's eos token, then the assistant's turn opened
+  expect(await playground.getByTestId('chat-rendered').textContent()).toBe('<|im_start|>system\nbe brief<|endoftext|>\n<|im_start|>user\nthe whale<|endoftext|>\n<|im_start|>assistant\n')
+  const reply = (await playground.getByTestId('chat-before').locator('p.generated').innerText()).trim()
+  expect(reply.length).toBeGreaterThan(0)
+  // greedy: the same conversation gives the same reply again
+  await playground.getByRole('button', { name: 'Send' }).click()
+  await expect(playground.getByRole('status').filter({ hasText: 'No language-model run yet' })).toBeVisible({ timeout: 60_000 })
+  expect((await playground.getByTestId('chat-before').locator('p.generated').innerText()).trim()).toBe(reply)
+  const axe = await new AxeBuilder({ page }).include('#playground').analyze()
+  expect(axe.violations).toEqual([])
 })
