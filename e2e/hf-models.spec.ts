@@ -629,31 +629,3 @@ test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the
     await expect(page.getByRole('status').filter({ hasText: 'Restored "Epoch 1"' })).toBeVisible()
   })
 })
-
-test('the playground chats with a model whose tokenizer has a chat template: the conversation rendered by it, a greedy reply before fine-tuning', async ({ studio, page }) => {
-  await studio.open()
-  await openHfSection(page)
-  const file = (name: string) => ({ name, mimeType: 'application/octet-stream', buffer: CHAT_FILES.get(name)! })
-  await page.getByLabel('Hugging Face model files').setInputFiles(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'].map(file))
-  await expect(page.getByTestId('model-title')).toContainText('chosen files — pretrained', { timeout: 60_000 })
-  const playground = page.locator('#playground')
-  await playground.getByRole('radio', { name: 'Chat' }).check()
-  await expect(playground.getByText(/The model’s generation_config\.json asks for greedy decoding/)).toBeVisible()
-  await playground.getByLabel('System message').fill('be brief')
-  await playground.getByLabel('Your message').fill('the whale')
-  await playground.getByRole('radio', { name: 'Greedy' }).check()
-  await playground.getByRole('button', { name: 'Send' }).click()
-  // no run yet: the base model answers, and the page says there is nothing to compare
-  await expect(playground.getByRole('status').filter({ hasText: 'No language-model run yet' })).toBeVisible({ timeout: 60_000 })
-  await playground.getByText('The conversation as the chat template rendered it').click()
-  // the template above, rendered by hand: each turn closed by GPT-2's eos token, then the assistant's turn opened
-  expect(await playground.getByTestId('chat-rendered').textContent()).toBe('<|im_start|>system\nbe brief<|endoftext|>\n<|im_start|>user\nthe whale<|endoftext|>\n<|im_start|>assistant\n')
-  const reply = (await playground.getByTestId('chat-before').locator('p.generated').innerText()).trim()
-  expect(reply.length).toBeGreaterThan(0)
-  // greedy: the same conversation gives the same reply again
-  await playground.getByRole('button', { name: 'Send' }).click()
-  await expect(playground.getByRole('status').filter({ hasText: 'No language-model run yet' })).toBeVisible({ timeout: 60_000 })
-  expect((await playground.getByTestId('chat-before').locator('p.generated').innerText()).trim()).toBe(reply)
-  const axe = await new AxeBuilder({ page }).include('#playground').analyze()
-  expect(axe.violations).toEqual([])
-})
