@@ -580,21 +580,26 @@ function userTurns(from: number, n: number): string {
 test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the mask preview shows its tokens, LoRA lowers the held-out answer loss, the chat answers before and after, and the run is in the run history with a checkpoint that restores', async ({ studio, page }) => {
   serveHub(page)
   await studio.open('m=lora&r=4&ep=2&bs=8&lr=0.02&sl=32&wu=0&do=0')
-  await openHfSection(page)
-  await page.getByLabel('Hugging Face repo id').fill(CHAT_REPO)
-  await page.getByRole('button', { name: 'Download and load' }).click()
-  await expect(page.getByTestId('model-title')).toContainText(`${CHAT_REPO} — pretrained`, { timeout: 60_000 })
   const panel = page.locator('#objectives')
   await panel.getByRole('radio', { name: /Instruction tuning/ }).check()
   const upload = (label: RegExp, name: string, text: string) => panel.getByLabel(label).setInputFiles({ name, mimeType: 'application/jsonl', buffer: Buffer.from(text) })
 
-  await test.step('the preview: the template rendered by hand, tokens of GPT-2’s tokenizer, only the answer and its end trained', async () => {
+  await test.step('the file checked with the built-in model first: its own simple template', async () => {
     await upload(/^Training file/, 'chat.jsonl', userTurns(0, 24))
     await upload(/^Held-out file/, 'held-out.jsonl', userTurns(200, 8))
+    await expect(page.getByTestId('mask-preview').locator('.mask-row').first()).toContainText('User: ')
+  })
+
+  await test.step('the preview after the Hugging Face model is loaded: the template rendered by hand, tokens of GPT-2’s tokenizer, only the answer and its end trained', async () => {
+    await openHfSection(page)
+    await page.getByLabel('Hugging Face repo id').fill(CHAT_REPO)
+    await page.getByRole('button', { name: 'Download and load' }).click()
+    await expect(page.getByTestId('model-title')).toContainText(`${CHAT_REPO} — pretrained`, { timeout: 60_000 })
     const data = page.getByTestId('lm-data')
     await expect(data).toContainText(`chat.jsonl: 24 rows (chat, rendered with the model’s chat template); held out: held-out.jsonl, 8; sequence length 32 tokens of ${CHAT_REPO}’s tokenizer`)
     const first = JSON.parse(userTurns(0, 1)) as { messages: { content: string }[] }
     const row = page.getByTestId('mask-preview').locator('.mask-row').first()
+    await expect(row).toContainText('<|im_start|>')
     const all = (await row.locator('[data-trained]').allTextContents()).join('')
     expect(all).toBe(`<|im_start|>user\n${first.messages[0]!.content}<|endoftext|>\n<|im_start|>assistant\n${first.messages[1]!.content}<|endoftext|>\n`)
     expect((await row.locator('[data-trained="true"]').allTextContents()).join('')).toBe(`${first.messages[1]!.content}<|endoftext|>\n`)

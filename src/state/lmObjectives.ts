@@ -87,6 +87,16 @@ useStudio.subscribe((st, prev) => {
   }
 })
 
+// Another model loaded (a Hugging Face model after the built-in one): the checked file is read
+// again, so the preview shows this model's tokens and chat template.
+useStudio.subscribe((st, prev) => {
+  if (!st.model || st.model.id === prev.model?.id || !lastFiles) return
+  const { objective, data } = useLm.getState()
+  if (objective === 'pseudo' || !data || data.objective !== objective) return
+  useLm.setState({ loading: true, error: null })
+  sendLm({ type: 'lmData', objective, file: lastFiles.file, ...(lastFiles.validation ? { validation: lastFiles.validation } : {}), seqLen: useStudio.getState().settings.seqLen, ...(data.csv ? { columns: { prompt: data.csv.prompt, completion: data.csv.completion } } : {}) })
+})
+
 const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain'])
 
 export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'lmSteps' | 'lmError' }>): void {
