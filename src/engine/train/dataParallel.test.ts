@@ -208,6 +208,39 @@ describe('a run split over two workers trains as one worker does', () => {
     expect(weightGap(steady.weights, broken.weights).max).toBe(0)
   }, 120_000)
 
+  it("the replica's tensors: flat from half to half and from run to run, none left after it is disposed", async () => {
+    const model = loaded.model
+    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const s = settings({ method: 'lora', loraRank: 4 })
+    const tuning = new Tuning(model, s, 2)
+    const vars = trainableVariables(model, s, 0, tuning.parts)
+    const source = BatchSource.host(data.train)
+    const cache = new FeatureCache(0, false, { train: data.train.n, val: 0 })
+    // One forward pass first: the causal mask is cached once per length for every model.
+    tf.tidy(() => taskFor(data.train, tuning).loss(model, tuning, gatherBatch(source, cache, 'train', [0, 1]), cache, s, false))
+    const before = tf.memory().numTensors
+    const peer = new ClonedPeer()
+    const counts: number[] = []
+    for (let run = 0; run < 2; run++) {
+      const dp = new DataParallel(peer, model, tuning, s, 'classification', 2)
+      for (let step = 0; step < 3; step++) {
+        const rows = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => (r + 8 * step) % data.train.n)
+        const g = await dp.gradients(vars, () => gatherBatch(source, cache, 'train', rows), cache, [halfSeed(s.seed, step, 0, 0), halfSeed(s.seed, step, 0, 1)])
+        tf.dispose([g.value, ...g.grads])
+        counts.push(tf.memory().numTensors - before)
+      }
+      dp.dispose()
+    }
+    // One replica (model + LoRA + head) held after each half, the same in both runs: the
+    // second run's setup replaced the first's replica.
+    expect(new Set(counts).size).toBe(1)
+    expect(counts[0]).toBe(model.params.length + tuning.parts.tuning.flatMap((t) => t.params).length + (tuning.head?.params.length ?? 0))
+    peer.replica.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+    cache.dispose()
+    tuning.dispose()
+  })
+
   it('says why a run is not split', () => {
     const tuning = new Tuning(loaded.model, settings({ method: 'head' }), 2)
     const task = taskFor(data.train, tuning)
