@@ -383,6 +383,9 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
 const DOING: Partial<Record<ToWorker['type'], string>> = {
   train: 'training',
   resumeRun: 'training',
+  lmTrain: 'training',
+  lmData: 'reading the training file',
+  lmChat: 'trying the model',
   loadModel: 'loading the model',
   hfLoad: 'loading the model',
   hfProbe: 'looking at the model repo',
