@@ -334,12 +334,11 @@ export async function fineTune(
           value.dispose()
           lossSum += lossValue * idx.length
           examples += idx.length
-          if (gradSum === null) gradSum = grads.map((g) => tf.mul(g, idx.length))
-          else {
-            const next: tf.Tensor[] = gradSum.map((acc, i) => tf.add(acc, tf.mul(grads[i]!, idx.length)))
-            tf.dispose(gradSum)
-            gradSum = next
-          }
+          // In tidy: a number multiplied in becomes a tensor, and the product before the sum is
+          // one more; outside a tidy both stayed (hundreds of tensors a run with accumulation).
+          const prev = gradSum as tf.Tensor[] | null
+          gradSum = tf.tidy(() => (prev === null ? grads.map((g) => tf.mul(g, idx.length)) : prev.map((acc, i) => tf.add(acc, tf.mul(grads[i]!, idx.length)))))
+          if (prev) tf.dispose(prev)
           tf.dispose(grads)
         }
         if (!gradSum || examples === 0) {
