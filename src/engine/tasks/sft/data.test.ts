@@ -177,3 +177,42 @@ describe('SFT data: template, tokens and the loss mask', () => {
     expect(bpe.decode(b!.ids)).toBe('User: Call me Ishmael.\nAssistant: Some years ago.')
   })
 })
+
+describe('SFT data: a row tokenized as one text (a Hugging Face tokenizer)', () => {
+  /** Greedy longest match over a few multi-character tokens ("ab" = 300, "c\n" = 301), else
+   *  one id per character: tokens that cross a prompt/answer boundary, as BPE merges do. */
+  const merging: LmTokenizer = {
+    encode: (t) => {
+      const out: number[] = []
+      for (let i = 0; i < t.length; ) {
+        if (t.startsWith('ab', i)) (out.push(300), (i += 2))
+        else if (t.startsWith('c\n', i)) (out.push(301), (i += 2))
+        else out.push(t.charCodeAt(i++))
+      }
+      return out
+    },
+    decode: () => '',
+    padId: 0,
+    bosId: 1,
+    eosId: 2,
+  }
+
+  it('finds the answer tokens by where the prompt ends: a token merged across the boundary belongs to the answer', () => {
+    // "xa" + "bc": the whole row is x, ab, c; the prompt alone would be x, a, so "ab" starts inside the prompt
+    const { examples } = encodeSft([{ kind: 'completion', row: 1, prompt: 'xa', completion: 'bc' }], merging, { seqLen: 16, wholeText: true })
+    expect(examples[0]!.ids).toEqual([1, 120, 300, 99, 2]) // bos, x, ab, c, eos
+    expect(examples[0]!.mask).toEqual([0, 0, 1, 1, 1])
+    // tokenized piece by piece (the built-in LM's way) the same row keeps "a" and "b" apart
+    const apart = encodeSft([{ kind: 'completion', row: 1, prompt: 'xa', completion: 'bc' }], merging, { seqLen: 16 })
+    expect(apart.examples[0]!.ids).toEqual([1, 120, 97, 98, 99, 2])
+  })
+
+  it('splits a chat row rendered by a template as one text, with the template’s own bos kept first', () => {
+    const format = { template: "{{ bos_token }}{% for m in messages %}{{ m.role[0] }}:{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}a:{% endif %}", variables: { bos_token: '\u0001' }, specials: {} }
+    const row: SftRow = { kind: 'chat', row: 1, messages: [{ role: 'user', content: 'ab' }, { role: 'assistant', content: 'c' }] }
+    // rendered by hand: "\u0001u:ab\na:c\n" → bos, u, :, ab, \n, a, :, c\n
+    const { examples } = encodeSft([row], merging, { seqLen: 32, chat: format, wholeText: true })
+    expect(examples[0]!.ids).toEqual([1, 117, 58, 300, 10, 97, 58, 301])
+    expect(examples[0]!.mask).toEqual([0, 0, 0, 0, 0, 0, 0, 1]) // the answer "c\n", one merged token
+  })
+})
