@@ -7,6 +7,7 @@ import { startRequest, usePlayground } from './playground'
 import { beginExport } from './exportState'
 import type { ExportChoice, ToWorker } from '../worker/protocol'
 import type { PlaygroundInput } from '../worker/protocol'
+import type { PlaygroundChat } from '../engine/types/playground'
 import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
 import type { LmCommand } from '../worker/lmProtocol'
@@ -195,7 +196,7 @@ export function tryModel(input: PlaygroundInput) {
   startRequest(requestId)
   engine().send({ type: 'predict', requestId, input })
 }
-export function generateText(opts: { prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }) {
+export function generateText(opts: { prompt: string; maxTokens: number; temperature: number; topK: number; seed: number; chat?: PlaygroundChat }) {
   const requestId = `gen-${Date.now().toString(36)}`
   startRequest(requestId)
   engine().send({ type: 'generate', requestId, ...opts })

@@ -30,11 +30,12 @@ export interface PlaygroundState {
   pending: boolean
   message: string | null // why a request got no (full) answer
   sides: Record<Which, Side>
+  rendered: string | null // a chat as the model's chat template rendered it
 }
 
 export const emptySide = (): Side => ({ classes: null, value: null, text: null, note: '', done: false, stopped: false })
 
-export const initialPlayground = (): PlaygroundState => ({ requestId: null, pending: false, message: null, sides: { before: emptySide(), after: emptySide() } })
+export const initialPlayground = (): PlaygroundState => ({ requestId: null, pending: false, message: null, sides: { before: emptySide(), after: emptySide() }, rendered: null })
 
 /** Checkpoints, run history and storage: their part of the store, fed by worker events. */
 export interface CheckpointsState {

@@ -6,7 +6,7 @@ import { sliceHook } from './sliceHook'
 export const usePlayground = sliceHook('playground')
 
 export function startRequest(requestId: string): void {
-  usePlayground.setState({ requestId, pending: true, message: null, sides: { before: empty(), after: empty() } })
+  usePlayground.setState({ requestId, pending: true, message: null, sides: { before: empty(), after: empty() }, rendered: null })
 }
 
 /** Applies one playground event; events of an older request are dropped. */
@@ -24,7 +24,7 @@ export function onPlaygroundEvent(e: Extract<FromWorker, { type: 'prediction' | 
   const sides = { ...st.sides, [e.which]: side }
   // Done when "after" answers, or when generation was stopped on either side.
   const finished = (e.which === 'after' && side.done) || side.stopped
-  usePlayground.setState({ sides, pending: st.pending && !finished })
+  usePlayground.setState({ sides, pending: st.pending && !finished, ...(e.type === 'generation' && e.prompt !== undefined ? { rendered: e.prompt } : {}) })
 }
 
 /** A worker error ends whatever request was waiting. */

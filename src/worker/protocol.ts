@@ -13,6 +13,7 @@ import type { DataCommand, DataEvent, DatasetDetails } from './dataProtocol'
 import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
 import type { LmCommand, LmEvent } from './lmProtocol'
 import type { HfCommand, HfEvent } from './hfProtocol'
+import type { PlaygroundChat } from '../engine/types/playground'
 
 export interface DatasetSummary {
   id: string
@@ -52,7 +53,7 @@ export type ToWorker =
   | HfCommand // Hugging Face models: probe a repo, load, stored files (hfProtocol.ts)
   // Playground: try the model before and after fine-tuning (see worker/playground.ts).
   | { type: 'predict'; requestId: string; input: PlaygroundInput }
-  | { type: 'generate'; requestId: string; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }
+  | { type: 'generate'; requestId: string; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number; chat?: PlaygroundChat }
   | { type: 'stopGenerate'; requestId: string }
 
 export type FromWorker =

@@ -28,7 +28,7 @@ import type { Settings } from '../../settings/types'
 import type { ValidationContext } from '../../settings/validate'
 import type { LayerSummary, ModelSummary, TaskKind } from '../types/model'
 import type { Metrics } from '../types/metrics'
-import type { PlaygroundAnswer, PlaygroundInput } from '../types/playground'
+import type { PlaygroundAnswer, PlaygroundChat, PlaygroundInput } from '../types/playground'
 import type { LmChatMessage } from '../types/lmObjectives'
 import type { ChatLm } from './lmObjectives'
 
@@ -130,7 +130,7 @@ export interface ModelFamily<H extends HeldModel = HeldModel> {
   /** Playground answers for one input, before and after fine-tuning. */
   predict(held: H, requestId: string, input: PlaygroundInput, answer: (a: PlaygroundAnswer) => void): Promise<void>
   /** Streams generated text before and after, for language models; absent elsewhere. */
-  generate?(held: H, request: { requestId: string; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }, answer: (a: PlaygroundAnswer) => void, shouldStop: () => boolean): Promise<void>
+  generate?(held: H, request: { requestId: string; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number; chat?: PlaygroundChat }, answer: (a: PlaygroundAnswer) => void, shouldStop: () => boolean): Promise<void>
   /** The fine-tuned model as a .zip. */
   export(held: H, request: ExportRequest): Promise<{ fileName: string; bytes: Uint8Array }>
   /** The task a tuning pack (adapter-only file) records for this model's runs; null: this

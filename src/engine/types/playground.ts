@@ -9,8 +9,16 @@ export type PlaygroundInput =
   | { kind: 'image'; width: number; height: number; rgba: Uint8ClampedArray; name: string }
   | { kind: 'row'; values: Record<string, string> } // a table row: feature column → typed value
 
+/** A conversation for a model whose tokenizer has a chat template (Hugging Face
+ *  tokenizer_config.json's chat_template): rendered by it with the generation prompt; greedy, or
+ *  the sampling the model's generation_config.json asks for. */
+export interface PlaygroundChat {
+  messages: { role: 'system' | 'user' | 'assistant'; content: string }[]
+  greedy: boolean
+}
+
 /** One answer to a playground request. */
 export type PlaygroundAnswer =
   | { type: 'prediction'; requestId: string; which: Which; classes: { name: string; prob: number }[]; note: string; value?: { name: string; value: number } } // value: regression, in the target's units
-  | { type: 'generation'; requestId: string; which: Which; text: string; done: boolean; stopped: boolean }
+  | { type: 'generation'; requestId: string; which: Which; text: string; done: boolean; stopped: boolean; prompt?: string } // prompt: a chat as the model's template rendered it (text is then the reply alone)
   | { type: 'playground'; requestId: string; message: string } // why a playground request gave no answer

@@ -63,7 +63,7 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
     title,
     description: `A ${cfg.modelType} model (${formatCount(body.parameterCount())} parameters, ${formatBytes(bundle.weightBytes)} of weights) ${where}. ${body.isEncoder ? 'An encoder: it fine-tunes for classification and regression, reading the [CLS] token.' : 'A decoder: it fine-tunes on plain text (language modelling) and for classification.'}`,
     pretrained: true,
-    card: { source: 'huggingface', modelType: cfg.modelType, title, files: [...files].sort() },
+    card: { source: 'huggingface', modelType: cfg.modelType, title, files: [...files].sort(), ...(bundle.tokenizer.chatTemplate && !body.isEncoder ? { chatTemplate: true, generationConfig: generationWords(bundle.generation) } : {}) },
     layers: describeHf(body, new Set(Array.from({ length: body.config.nLayers + 2 }, (_, i) => i - 1))),
     totalParams: body.parameterCount(),
     trainableParams: body.parameterCount(),
@@ -88,6 +88,13 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
     tuning: null,
     validationSplit: null,
   }
+}
+
+/** What generation_config.json asks for, in words for the playground's chat. */
+function generationWords(g: HfBundle['generation']): string {
+  if (!g.doSample) return 'greedy decoding (it does not ask to sample)'
+  const parts = [g.temperature !== undefined ? `temperature ${g.temperature}` : null, g.topK !== undefined ? `top-k ${g.topK}` : null, g.topP !== undefined ? `top-p ${g.topP}` : null, g.repetitionPenalty !== undefined ? `repetition penalty ${g.repetitionPenalty}` : null].filter((x) => x !== null)
+  return `sampling${parts.length ? ` with ${parts.join(', ')}` : ''}`
 }
 
 /** The run's memory plan against this device; words with settings that fit, or null. */
@@ -176,14 +183,25 @@ export const hfFamily: ModelFamily<HeldHf> = {
       answer({ type: 'playground', requestId, message: `${c.summary.title} is an encoder (${c.body.model.hf.modelType}): it classifies text but does not write it. Load a GPT-2 or Llama model to generate text.` })
       return
     }
+    const chat = msg.chat ?? null
+    if (chat && !c.tokenizer.chatTemplate) {
+      answer({ type: 'playground', requestId, message: `${c.summary.title} has no chat template (tokenizer_config.json's chat_template): continue a text prompt instead.` })
+      return
+    }
     await c.body.model.refreshSplit() // the weights as they are now (interpolation may have moved them)
     const bundle = c.bundle
-    const overrides = { maxNewTokens: msg.maxTokens, doSample: msg.temperature > 0, temperature: msg.temperature, topK: msg.topK, seed: msg.seed, onToken: () => !shouldStop() }
+    const onToken = () => !shouldStop()
+    // a chat: rendered by the model's template, then greedy or the sampling generation_config.json
+    // sets (its temperature, top-k/top-p, repetition penalty), ending at its eos token
+    const overrides = chat
+      ? { maxNewTokens: msg.maxTokens, seed: msg.seed, onToken, ...(chat.greedy ? { doSample: false } : {}) }
+      : { maxNewTokens: msg.maxTokens, doSample: msg.temperature > 0, temperature: msg.temperature, topK: msg.topK, seed: msg.seed, onToken }
     const runOne = async (which: 'before' | 'after') => {
-      const r = await generateText(bundle, msg.prompt, overrides)
-      // the prompt and its continuation, as the playground shows them
-      const text = c.tokenizer.decode([...r.promptIds, ...r.ids], { skipSpecialTokens: true })
-      answer({ type: 'generation', requestId, which, text, done: true, stopped: r.stoppedBy === 'stopped' })
+      const r = await generateText(bundle, chat ? chat.messages : msg.prompt, overrides)
+      // the prompt and its continuation, as the playground shows them; a chat's reply alone, with
+      // the conversation as the template rendered it
+      const text = chat ? r.text : c.tokenizer.decode([...r.promptIds, ...r.ids], { skipSpecialTokens: true })
+      answer({ type: 'generation', requestId, which, text, done: true, stopped: r.stoppedBy === 'stopped', ...(chat ? { prompt: r.promptText } : {}) })
       return r.stoppedBy === 'stopped'
     }
     const tuning = c.tuning && !c.tuning.head ? c.tuning : null

@@ -3,7 +3,7 @@ import type { TargetScale } from '../../data/numericEncode'
 import type { TinyGpt } from '../../models/tinyGpt'
 import { Tuning } from '../../train/fineTune'
 import type { WeightMap } from '../../tuning/interpolate'
-import type { PlaygroundAnswer, Which } from '../../types/playground'
+import type { PlaygroundAnswer, PlaygroundChat, Which } from '../../types/playground'
 
 /** The text model's playground: it reads the session, never changes what it holds
  *  (the tuned weights are put back after every "before"). */
@@ -27,6 +27,8 @@ export interface GenerateRequest {
   temperature: number
   topK: number
   seed: number
+  /** A chat instead of a text to continue (models with a chat template only). */
+  chat?: PlaygroundChat
 }
 
 export async function predictText(s: PlaygroundSession, requestId: string, text: string, post: Post): Promise<void> {
