@@ -188,6 +188,8 @@ describe('SFT and DPO with a Hugging Face GPT-2 and its own chat template', () =
     expect(typeof chat.base).toBe('string')
     expect(typeof chat.tuned).toBe('string')
     expect(tf.memory().numTensors - before).toBe(lora.params.length) // merged kernels freed
+    // the TRL recipe trains the same repo
+    expect(session.recipe({ objective: 'sft', beta: 0.1, sftWeight: 0, pack: false }, s)[0]!.text).toContain('studio-test/tiny-gpt2-chat')
   }, 240_000)
 
   it('a Llama-family model: LoRA SFT on q_proj/v_proj… lowers the held-out answer loss', async () => {

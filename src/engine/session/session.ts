@@ -233,7 +233,9 @@ export class Session {
     const d = this.objectiveData
     if (!d) throw new Error("Choose a training file first: the recipe carries it in the trainer's format.")
     const held = this.loaded
-    return objectiveRecipe(d, objective, settings, held?.card.source === 'huggingface' ? held.summary.title : undefined)
+    // a model loaded by repo id is named by it; one from files keeps the recipe's default
+    const repo = held?.card.source === 'huggingface' && /^[\w.-]+\/[\w.-]+$/.test(held.summary.title) ? held.summary.title : undefined
+    return objectiveRecipe(d, objective, settings, repo)
   }
 
   private chatLmOf(held: HeldModel): ChatLm {
