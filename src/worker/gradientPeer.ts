@@ -27,11 +27,12 @@ export class WorkerGradientPeer implements GradientPeer {
       if (!p) return
       this.pending.delete(m.data.id)
       if (m.data.ok) p.resolve(m.data.result)
-      else p.reject(new Error(`The second training worker failed: ${m.data.message}`))
+      else p.reject(new Error(`The second training worker failed (${m.data.message})`))
     }
     w.onerror = (e: ErrorEvent) => {
       e.preventDefault()
-      this.fail(`The second training worker stopped (${e.message || 'it ended without a message'})`)
+      console.error('Second training worker error:', e.message) // for developers; the run's end message says it in words
+      this.fail('The second training worker stopped on an error')
     }
     w.onmessageerror = () => this.fail('The second training worker sent a message that could not be read')
     this.worker = w

@@ -28,6 +28,10 @@ ctx.onmessage = async (m: MessageEvent<ToGradientWorker>) => {
       ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [result.grads.buffer])
     }
   } catch (e) {
-    ctx.postMessage({ id: msg.id, ok: false, message: explainEngineError(e, { doing: 'computing its half of a batch', backend: 'wasm' }).message } satisfies FromGradientWorker)
+    // Words for the run's end message; the engine's own text goes to the console only.
+    console.error('Second training worker:', e)
+    const failure = explainEngineError(e, { backend: 'wasm' }).failure
+    const words = failure === 'aborted' || failure === 'memory' || failure === 'too-large' ? 'it ran out of memory' : 'it hit an error it could not recover from'
+    ctx.postMessage({ id: msg.id, ok: false, message: words } satisfies FromGradientWorker)
   }
 }
