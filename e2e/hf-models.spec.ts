@@ -577,12 +577,13 @@ function userTurns(from: number, n: number): string {
   return lines.map((l) => JSON.stringify({ messages: (JSON.parse(l) as { messages: { role: string }[] }).messages.filter((m) => m.role !== 'system') })).join('\n') + '\n'
 }
 
-test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the mask preview shows its tokens, LoRA lowers the held-out answer loss, the chat answers before and after, and the run is in the run history with a checkpoint that restores', async ({ studio, page }) => {
+test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the mask preview shows its tokens, LoRA lowers the held-out answer loss, the chat answers before and after, and the run is in the run history with checkpoints that restore and continue', async ({ studio, page }) => {
   serveHub(page)
   await studio.open('m=lora&r=4&ep=2&bs=8&lr=0.02&sl=32&wu=0&do=0')
   const panel = page.locator('#objectives')
   await panel.getByRole('radio', { name: /Instruction tuning/ }).check()
   const upload = (label: RegExp, name: string, text: string) => panel.getByLabel(label).setInputFiles({ name, mimeType: 'application/jsonl', buffer: Buffer.from(text) })
+  let firstVal: number[] = []
 
   await test.step('the file checked with the built-in model first: its own simple template', async () => {
     await upload(/^Training file/, 'chat.jsonl', userTurns(0, 24))
@@ -615,6 +616,8 @@ test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the
     expect(m, message).not.toBeNull()
     test.info().annotations.push({ type: 'hf sft', description: message })
     expect(Number(m![1])).toBeLessThan(Number(m![2]))
+    firstVal = (await studio.series()).epochs.map((e) => e.valLoss)
+    expect(firstVal).toHaveLength(2)
   })
 
   await test.step('the chat answers a held-out word before and after tuning, with the same template', async () => {
@@ -632,6 +635,15 @@ test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the
     await expect(page.getByTestId('checkpoint-row').filter({ has: page.getByText('Epoch 1', { exact: true }) })).toHaveCount(1)
     await page.getByRole('button', { name: 'Restore Epoch 1' }).click()
     await expect(page.getByRole('status').filter({ hasText: 'Restored "Epoch 1"' })).toBeVisible()
+  })
+
+  await test.step('the run continues from its epoch-1 checkpoint: the second epoch, trained again, ends at the same held-out loss', async () => {
+    await page.getByRole('button', { name: 'Continue training from Epoch 1' }).click()
+    await studio.waitFinished(120_000)
+    const { epochs } = await studio.series()
+    expect(epochs).toHaveLength(2) // epoch 1 from the record, 2 trained again
+    expect(epochs[1]!.valLoss).toBeCloseTo(firstVal[1]!, 4)
+    await expect(page.getByTestId('run-item').filter({ hasText: 'chat.jsonl · SFT' })).toHaveCount(1) // the same run, continued
   })
 })
 
