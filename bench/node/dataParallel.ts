@@ -22,7 +22,10 @@
  * next to it: the machine may be shared, and a second worker only helps on a free core.
  * Also checks the data-parallel step against the one-worker step: loss of 4 steps from the
  * same weights, largest difference.
- * Writes bench/results/<date>-data-parallel.md and .json.
+ * Also the all-core matmul rate, in the same rounds: both workers multiplying at once (rates
+ * summed) and one alone, at 512² and at the model's own product shape; each configuration's
+ * achieved GFLOP/s (bench/page/flops.ts) as a share of it (issue 19's CPU target: ≥ 50 %).
+ * Writes bench/results/<timestamp>-data-parallel.md and .json.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -43,6 +46,7 @@ type Msg =
   | { type: 'load'; model: 'tiny-lm' | 'emoji-cnn'; shape: Shape }
   | { type: 'share'; sab: SharedArrayBuffer }
   | { type: 'run'; mode: Mode; steps: number; warmup: number }
+  | { type: 'matmul'; m: number; k: number; n: number; ms: number }
   | { type: 'quit' }
 
 // ───────────────────────────── worker ─────────────────────────────
@@ -50,8 +54,9 @@ async function workerMain(rank: number): Promise<void> {
   const tf = await import('@tensorflow/tfjs')
   const wasm = await import('@tensorflow/tfjs-backend-wasm')
   const { servePublic, pngDecoder } = await import('./nodeHost')
-  const { forgetWorkloads, inputTensors, slice, useImageDecoder, workload } = await import('../page/workloads')
+  const { forgetWorkloads, inputTensors, isText, slice, useImageDecoder, workload } = await import('../page/workloads')
   const { benchSettings } = await import('../page/loops')
+  const { flopsOf } = await import('../page/steps')
   const { Tuning } = await import('../../src/engine/train/fineTune')
   const { trainableVariables } = await import('../../src/engine/tuning/freeze')
   servePublic()
@@ -89,6 +94,25 @@ async function workerMain(rank: number): Promise<void> {
         const w = await workload(m.model, m.shape.seqLen)
         const s = benchSettings(w, 'full', m.shape.batch, m.shape.seqLen, 1)
         const tuning = new Tuning(w.model, s, w.classes) // same seed in both workers: same head
+        // Analytic FLOPs of one full fine-tuning step (bench/page/flops.ts: products only).
+        const flopsPerStep = flopsOf(w, s, tuning).perSampleStep * m.shape.batch
+        // The model's most common large product at this batch, for the matmul rate at its shape:
+        // tiny-lm's MLP [B·T, d]·[d, dFF]; emoji-cnn's costliest pointwise [B·H·W, Cin]·[Cin, Cout].
+        let mmShape: [number, number, number]
+        if (isText(w)) mmShape = [m.shape.batch * m.shape.seqLen, w.model.config.dModel, w.model.config.dFF]
+        else {
+          const c = (w.model as import('../../src/engine/models/tinyCnn').TinyCnn).config
+          let side = c.imageSize / 2
+          let cin = c.stemChannels
+          let best: [number, number, number] = [1, 1, 1]
+          for (const b of c.blocks) {
+            if (b.stride === 2) side /= 2
+            const cand: [number, number, number] = [m.shape.batch * side * side, cin, b.channels]
+            if (cand[0] * cand[1] * cand[2] > best[0] * best[1] * best[2]) best = cand
+            cin = b.channels
+          }
+          mmShape = best
+        }
         const vars = trainableVariables(w.model, s, 0, tuning.parts)
         const rows = Math.min(w.all.n, 256)
         const { x, mask, labels } = inputTensors(slice(w.all, 0, rows))
@@ -115,7 +139,7 @@ async function workerMain(rank: number): Promise<void> {
             tuning.dispose()
           },
         }
-        post({ type: 'loaded', size: state.size, describe: w.describe })
+        post({ type: 'loaded', size: state.size, describe: w.describe, flopsPerStep, mmShape })
         return
       }
       if (m.type === 'share') {
@@ -124,11 +148,35 @@ async function workerMain(rank: number): Promise<void> {
         return
       }
       if (m.type === 'run') post({ type: 'ran', ...run(m.mode, m.steps, m.warmup) })
+      if (m.type === 'matmul') post({ type: 'matmuled', ...matmul(m.m, m.k, m.n, m.ms) })
     } catch (e) {
       post({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) })
     }
   })
   post({ type: 'ready' })
+
+  /** fp32 [m, k]·[k, n] products on this worker's single-threaded wasm, each read back, for
+   *  about `ms` after one warm-up product: GFLOP/s. */
+  function matmul(M: number, K: number, N: number, ms: number): { gflops: number; reps: number } {
+    const a = tf.randomNormal([M, K], 0, 1, 'float32', 1)
+    const b = tf.randomNormal([K, N], 0, 1, 'float32', 2)
+    const once = () => {
+      const c = tf.matMul(a, b)
+      c.dataSync()
+      c.dispose()
+    }
+    once()
+    let reps = 0
+    const t0 = now()
+    let t = t0
+    while (t - t0 < ms) {
+      once()
+      reps++
+      t = now()
+    }
+    tf.dispose([a, b])
+    return { gflops: (2 * M * K * N * reps) / ((t - t0) / 1000) / 1e9, reps }
+  }
 
   function run(mode: Mode, steps: number, warmup: number): { ms: number; losses: number[]; tensors: number; phase: Record<string, number> } {
     const st = state!
@@ -270,6 +318,22 @@ interface Figure {
   load1: number
   /** CPU time this process got per second of the run: how many cores the workers really had. */
   cores: number
+  /** Achieved GFLOP/s: the step's analytic FLOPs (bench/page/flops.ts) ÷ its time. */
+  gflops: number
+}
+
+/** One matmul rate measurement, taken between the training runs of the same round. */
+interface MatmulFigure {
+  model: string
+  shape: Shape
+  /** [m, k, n] of the product. */
+  mm: [number, number, number]
+  /** 1: the first worker alone; 2: both at once, rates summed (the all-core rate). */
+  workers: 1 | 2
+  gflops: number
+  perWorker: number[]
+  load1: number
+  cores: number
 }
 
 function spawn(rank: number): { w: Worker; next: (type: string) => Promise<Record<string, unknown>> } {
@@ -337,6 +401,8 @@ async function main(): Promise<void> {
   const workers = [spawn(0), spawn(1)]
   await Promise.all(workers.map((w) => w.next('ready')))
   const figures: Figure[] = []
+  const matmuls: MatmulFigure[] = []
+  const flopsPer: Record<string, { flopsPerStep: number; mmShape: [number, number, number] }> = {}
   const checks: { model: string; shape: Shape; single: number[]; dpBoth: number[]; dpOne: number[]; maxDiff: number }[] = []
   const describes: Record<string, string> = {}
   for (const model of models) {
@@ -346,6 +412,28 @@ async function main(): Promise<void> {
       for (const w of workers) w.w.postMessage({ type: 'load', model, shape } satisfies Msg)
       const [loaded] = await Promise.all(workers.map((w) => w.next('loaded')))
       describes[model] = String(loaded!.describe)
+      const key = `${model} ${shape.batch}x${shape.seqLen}`
+      flopsPer[key] = { flopsPerStep: Number(loaded!.flopsPerStep), mmShape: loaded!.mmShape as [number, number, number] }
+      // The all-core matmul rate: both workers' single-threaded wasm multiplying at once, rates
+      // summed; and one worker alone. At 512² and at the model's own product shape.
+      const measureMatmul = async () => {
+        for (const mm of [[512, 512, 512], flopsPer[key]!.mmShape] as [number, number, number][]) {
+          for (const n of [1, 2] as const) {
+            const load1 = os.loadavg()[0]!
+            const cpu0 = process.cpuUsage()
+            const t0 = now()
+            const ranks = workers.slice(0, n)
+            for (const w of ranks) w.w.postMessage({ type: 'matmul', m: mm[0], k: mm[1], n: mm[2], ms: 500 } satisfies Msg)
+            const out = await Promise.all(ranks.map((w) => w.next('matmuled')))
+            const cpu = process.cpuUsage(cpu0)
+            const cores = (cpu.user + cpu.system) / 1000 / (now() - t0)
+            const perWorker = out.map((o) => Number(o.gflops))
+            const gflops = perWorker.reduce((a, b) => a + b, 0)
+            matmuls.push({ model, shape, mm, workers: n, gflops, perWorker, load1, cores })
+            log(model, `b${shape.batch}×${shape.seqLen}`, `matmul ${mm.join('×')}`, `${n} worker${n > 1 ? 's' : ''}`, `${gflops.toFixed(1)} GFLOP/s`, `load ${load1.toFixed(2)}`, `cores used ${cores.toFixed(2)}`)
+          }
+        }
+      }
       const P = Number(loaded!.size)
       const sab = new SharedArrayBuffer(64 + 5 * P * 4 + 16)
       for (const w of workers) w.w.postMessage({ type: 'share', sab } satisfies Msg)
@@ -364,18 +452,23 @@ async function main(): Promise<void> {
       const maxDiff = Math.max(...a.losses.map((x, i) => Math.max(Math.abs(x - b.losses[i]!), Math.abs(x - c.losses[i]!), Math.abs(b.losses[i]! - (b.other?.[i] ?? NaN)))))
       checks.push({ model, shape, single: a.losses, dpBoth: b.losses, dpOne: c.losses, maxDiff })
       log(model, `b${shape.batch}×${shape.seqLen}`, 'losses 1 worker', a.losses.map((x) => x.toFixed(6)).join(' '), 'largest difference', maxDiff.toExponential(2))
-      const order: Mode[] = []
-      for (let r = 0; r < repeats; r++) order.push('single', 'dp-both', 'dp-one', 'half')
-      order.push('single')
+      const order: (Mode | 'matmul')[] = []
+      for (let r = 0; r < repeats; r++) order.push('matmul', 'single', 'dp-both', 'dp-one', 'half')
+      order.push('single', 'matmul')
       for (const mode of order) {
+        if (mode === 'matmul') {
+          await measureMatmul()
+          continue
+        }
         const load1 = os.loadavg()[0]!
         const cpu0 = process.cpuUsage()
         const t0 = now()
         const r = await runOnce(mode, steps, 2)
         const cpu = process.cpuUsage(cpu0)
         const cores = (cpu.user + cpu.system) / 1000 / (now() - t0)
-        figures.push({ model, shape, mode, msPerStep: r.ms, load1, cores })
-        log(model, `b${shape.batch}×${shape.seqLen}`, mode.padEnd(7), `${r.ms.toFixed(1)} ms/step`, `load ${load1.toFixed(2)}`, `cores used ${cores.toFixed(2)}`)
+        const gflops = flopsPer[key]!.flopsPerStep / (r.ms / 1000) / 1e9
+        figures.push({ model, shape, mode, msPerStep: r.ms, load1, cores, gflops })
+        log(model, `b${shape.batch}×${shape.seqLen}`, mode.padEnd(7), `${r.ms.toFixed(1)} ms/step`, `${gflops.toFixed(2)} GFLOP/s`, `load ${load1.toFixed(2)}`, `cores used ${cores.toFixed(2)}`)
       }
     }
   }
@@ -386,7 +479,7 @@ async function main(): Promise<void> {
   const stamp = new Date(started).toISOString()
   lines.push(`# Data parallelism on the CPU (Node, wasm single-threaded per worker), ${stamp}`, '')
   lines.push(`\`npm run bench:data-parallel\` (bench/node/dataParallel.ts): ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.`)
-  lines.push(`Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (1 / 5 / 15 min). ${repeats} rounds of (1 worker, 2 workers both update, 2 workers one updates, 1 worker on half the batch), then 1 worker again; ${steps} timed steps a run after 2 warm-up steps; full fine-tuning, Adam, dropout off. Speed-up = median 1-worker step time / median 2-worker step time; each run's 1-minute load average is listed beside it, and the cores the bench's process really got during the run (its CPU time / wall time: 2 workers can only help when that nears 2). Scheduling priority: ${priority}.`, '')
+  lines.push(`Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (1 / 5 / 15 min). ${repeats} rounds of (1 worker, 2 workers both update, 2 workers one updates, 1 worker on half the batch), then 1 worker again; ${steps} timed steps a run after 2 warm-up steps; each round begins with the matmul rates (below), and the last 1-worker run is followed by them; full fine-tuning, Adam, dropout off. Speed-up = median 1-worker step time / median 2-worker step time; each run's 1-minute load average is listed beside it, and the cores the bench's process really got during the run (its CPU time / wall time: 2 workers can only help when that nears 2). Scheduling priority: ${priority}.`, '')
   for (const [m, d] of Object.entries(describes)) lines.push(`- ${m}: ${d}`)
   lines.push('', '| model | batch × tokens | mode | median ms/step | speed-up vs 1 worker | the same, runs that got their cores | runs (ms/step @ load, cores used) |', '|---|---|---|---|---|---|---|')
   const summary: Record<string, unknown>[] = []
@@ -410,14 +503,48 @@ async function main(): Promise<void> {
       }
     }
   }
+  // Achieved GFLOP/s against the machine's all-core matmul rate (issue 19's CPU target: full
+  // fine-tuning of the built-in LM at ≥ 50 % of it), both measured in the same rounds.
+  lines.push('', `## Achieved GFLOP/s against the all-core matmul rate`, '')
+  lines.push(`Each round began with the matmul rates (and the last run ended with them): fp32 \`tf.matMul\` on the workers' single-threaded wasm, each product read back, for 0.5 s after one warm-up product; "1 worker" is the first worker alone, "2 workers" both at once with their rates summed (the machine's all-core rate for this backend, ${os.cpus().length} cores). Shapes: 512² and the model's own largest common product at this batch (tiny-lm's MLP [B·T, d]·[d, dFF], emoji-cnn's costliest pointwise convolution [B·H·W, Cin]·[Cin, Cout]). Achieved GFLOP/s = the step's analytic FLOPs (\`bench/page/flops.ts\`: matrix products only, forward and backward) ÷ its time. Percentages are of the medians over the same model and batch's rounds.`, '')
+  lines.push('| model | batch × tokens | product | 1 worker GFLOP/s (median) | 2 workers GFLOP/s, summed (median) | runs (GFLOP/s @ load, cores used) |', '|---|---|---|---|---|---|')
+  const mmMedians: Record<string, number> = {}
+  for (const key of Object.keys(flopsPer)) {
+    const [model, bt] = key.split(' ') as [string, string]
+    const mine = matmuls.filter((f) => `${f.model} ${f.shape.batch}x${f.shape.seqLen}` === key)
+    for (const mm of [...new Set(mine.map((f) => f.mm.join('x')))]) {
+      const runs = (n: number) => mine.filter((f) => f.mm.join('x') === mm && f.workers === n)
+      for (const n of [1, 2]) mmMedians[`${key} ${mm} ${n}`] = median(runs(n).map((f) => f.gflops))
+      const shapeText = model === 'emoji-cnn' ? `${bt.split('x')[0]} × 32×32 px` : bt.replace('x', ' × ')
+      const runText = (n: number) => runs(n).map((f) => `${f.gflops.toFixed(1)} @ ${f.load1.toFixed(1)}, ${f.cores.toFixed(2)}`).join('; ')
+      lines.push(`| ${model} | ${shapeText} | ${mm.replace(/x/g, '×')} | ${mmMedians[`${key} ${mm} 1`]!.toFixed(1)} | ${mmMedians[`${key} ${mm} 2`]!.toFixed(1)} | 1: ${runText(1)}; 2: ${runText(2)} |`)
+    }
+  }
+  lines.push('', '| model | batch × tokens | FLOPs a step | mode | median GFLOP/s | of the all-core 512² rate | of the all-core rate at the model\'s shape | of one worker\'s 512² rate | runs (GFLOP/s @ load, cores used) |', '|---|---|---|---|---|---|---|---|---|')
+  const ratios: Record<string, unknown>[] = []
+  for (const key of Object.keys(flopsPer)) {
+    const [model, bt] = key.split(' ') as [string, string]
+    const { flopsPerStep, mmShape } = flopsPer[key]!
+    const all512 = mmMedians[`${key} 512x512x512 2`]!
+    const one512 = mmMedians[`${key} 512x512x512 1`]!
+    const allModel = mmMedians[`${key} ${mmShape.join('x')} 2`]!
+    for (const mode of ['single', 'dp-both', 'dp-one', 'half'] as Mode[]) {
+      const mine = figures.filter((f) => `${f.model} ${f.shape.batch}x${f.shape.seqLen}` === key && f.mode === mode)
+      const g = median(mine.map((f) => f.gflops))
+      const shapeText = model === 'emoji-cnn' ? `${bt.split('x')[0]} × 32×32 px` : bt.replace('x', ' × ')
+      const pct = (x: number) => `${((100 * g) / x).toFixed(0)} %`
+      lines.push(`| ${model} | ${shapeText} | ${(flopsPerStep / 1e9).toFixed(2)} G | ${label[mode]} | ${g.toFixed(2)} | ${pct(all512)} | ${pct(allModel)} | ${pct(one512)} | ${mine.map((f) => `${f.gflops.toFixed(1)} @ ${f.load1.toFixed(1)}, ${f.cores.toFixed(2)}`).join('; ')} |`)
+      ratios.push({ model, shape: bt, mode, flopsPerStep, gflops: g, allCore512: all512, allCoreModelShape: allModel, oneWorker512: one512, ofAllCore512: g / all512, ofAllCoreModelShape: g / allModel })
+    }
+  }
   lines.push('', 'Same 4 steps from the same weights (loss of each step; the 2-worker loss is the size-weighted mean of the halves):', '')
   for (const c of checks) lines.push(`- ${c.model} b${c.shape.batch}×${c.shape.seqLen}: 1 worker ${c.single.map((x) => x.toFixed(6)).join(', ')}; largest difference to either 2-worker mode (and between the two workers) ${c.maxDiff.toExponential(2)}`)
   lines.push('')
   const dir = opts.out
   mkdirSync(dir, { recursive: true })
-  const base = path.join(dir, `${stamp.slice(0, 10)}-data-parallel`)
+  const base = path.join(dir, `${stamp.replace(/[:.]/g, '-')}-data-parallel`) // one file a run: earlier runs stay cited
   writeFileSync(`${base}.md`, lines.join('\n'))
-  writeFileSync(`${base}.json`, JSON.stringify({ startedAt: stamp, priority, loadAtStart, loadAtEnd: os.loadavg(), cpus: os.cpus().length, figures, summary, checks }, null, 1))
+  writeFileSync(`${base}.json`, JSON.stringify({ startedAt: stamp, priority, loadAtStart, loadAtEnd: os.loadavg(), cpus: os.cpus().length, figures, summary, checks, matmuls, flopsPer, ratios }, null, 1))
   log(`wrote ${base}.md`)
   console.log(lines.join('\n'))
   process.exit(0)
