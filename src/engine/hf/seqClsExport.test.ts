@@ -164,6 +164,9 @@ describe('a regression head exports in the target’s units', () => {
     const config = JSON.parse(new TextDecoder().decode(files['config.json']!)) as Record<string, unknown>
     expect(config).toMatchObject({ architectures: ['DistilBertForSequenceClassification'], problem_type: 'regression', id2label: { 0: 'LABEL_0' } })
     if (HAS_TORCH) expect(maxDiff(reference(files).logits, z.map((v) => 2 * v + 3))).toBeLessThan(1e-4)
+    // without the data's scale (no validation split in the session) it is refused, not written in standardised units
+    h.validationSplit = null
+    await expect(exported(h)).rejects.toThrow(/the scale of its target is not known here \(no training data in this session\)/)
     tuning.dispose()
     h.body.dispose()
   })

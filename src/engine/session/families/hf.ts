@@ -259,9 +259,12 @@ export const hfFamily: ModelFamily<HeldHf> = {
       await withWeights(c.body, merged, async () => {
         if (head && c.body.hfHead) {
           const scale = c.validationSplit ? valuesOf(c.validationSplit)?.scale : undefined
+          // a regression head predicts standardised targets: without the data's scale the export
+          // could not be in the target's units
+          if (head.spec.kind === 'regression' && !scale) throw new Error('This regression head predicts standardised values and the scale of its target is not known here (no training data in this session): load the dataset it was trained on and train or evaluate it, then export.')
           const out = await writeSeqClsCheckpoint(c.body.model, head, c.bundle.configText, {
             ...(head.spec.kind === 'classification' && c.validationSplit ? { labelNames: classesOf(c.validationSplit) ?? [] } : {}),
-            regression: head.spec.kind === 'regression' ? { mean: scale?.mean ?? 0, std: scale?.std ?? 1 } : null,
+            regression: head.spec.kind === 'regression' && scale ? { mean: scale.mean, std: scale.std } : null,
             padTokenId: c.body.isEncoder ? null : c.tok.padId,
           })
           files['config.json'] = strToU8(out.configText)
