@@ -12,6 +12,7 @@ import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
 import type { LmCommand } from '../worker/lmProtocol'
 import type { HfCommand, HfLoaded } from '../worker/hfProtocol'
+import { resendCheckedFile } from './lmObjectives'
 
 /** The page's commands: each turns a user intent into protocol messages. */
 let client: EngineClient | null = null
@@ -166,6 +167,8 @@ export function restartEngine(reason: string, notify = true) {
   if (current?.card?.source === 'huggingface' && lastHfLoad) e.send(lastHfLoad)
   else e.send({ type: 'loadModel', source })
   e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
+  // what else the worker before held: the checked instruction or preference file, read after the model
+  resendCheckedFile()
   configure()
   refreshCheckpoints()
 }

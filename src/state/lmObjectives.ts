@@ -87,14 +87,22 @@ useStudio.subscribe((st, prev) => {
   }
 })
 
+/** Sends the checked training file (and held-out file, and a CSV's chosen columns) to the
+ *  worker again: when another model is loaded, and to a fresh worker that replaced one that
+ *  ended (actions.ts restartEngine), which holds no file; false when none is checked. */
+export function resendCheckedFile(): boolean {
+  const { objective, data } = useLm.getState()
+  if (!lastFiles || objective === 'pseudo' || !data || data.objective !== objective) return false
+  useLm.setState({ loading: true, error: null })
+  sendLm({ type: 'lmData', objective, file: lastFiles.file, ...(lastFiles.validation ? { validation: lastFiles.validation } : {}), seqLen: useStudio.getState().settings.seqLen, ...(data.csv ? { columns: { prompt: data.csv.prompt, completion: data.csv.completion } } : {}) })
+  return true
+}
+
 // Another model loaded (a Hugging Face model after the built-in one): the checked file is read
 // again, so the preview shows this model's tokens and chat template.
 useStudio.subscribe((st, prev) => {
-  if (!st.model || st.model.id === prev.model?.id || !lastFiles) return
-  const { objective, data } = useLm.getState()
-  if (objective === 'pseudo' || !data || data.objective !== objective) return
-  useLm.setState({ loading: true, error: null })
-  sendLm({ type: 'lmData', objective, file: lastFiles.file, ...(lastFiles.validation ? { validation: lastFiles.validation } : {}), seqLen: useStudio.getState().settings.seqLen, ...(data.csv ? { columns: { prompt: data.csv.prompt, completion: data.csv.completion } } : {}) })
+  if (!st.model || st.model.id === prev.model?.id) return
+  resendCheckedFile()
 })
 
 const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain'])
