@@ -18,12 +18,9 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { chromium } from 'playwright-core'
-import { build, preview } from 'vite'
+import { buildApp, launchChromium, previewApp, root } from './pageServer.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '2' },
@@ -79,12 +76,9 @@ function treeCpuSeconds() {
   return total
 }
 
-const outDir = path.join(root, 'node_modules/.bench-app-data-parallel')
-process.env.NODE_ENV = 'production'
-await build({ root, configFile: path.join(root, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } })
-const server = await preview({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false } })
-const base = server.resolvedUrls.local[0]
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+const server = await previewApp(await buildApp('.bench-app-data-parallel'))
+const base = server.base
+const browser = await launchChromium()
 results.machine.browser = `Chromium ${browser.version()}`
 if (opts.priority) {
   // Each session is its own scheduling group (autogroup): the bench's and the browser's at nice -20.
@@ -197,7 +191,7 @@ try {
   }
 } finally {
   await browser.close()
-  await new Promise((r) => server.httpServer.close(r))
+  await server.close()
 }
 
 results.machine.loadAtEnd = os.loadavg()

@@ -28,12 +28,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { chromium } from 'playwright-core'
-import { createServer } from 'vite'
+import { benchPageServer, launchChromium, root } from './pageServer.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({
   options: {
     threads: { type: 'string', default: '1,2,3' },
@@ -227,19 +224,10 @@ function markdown() {
   return L.join('\n')
 }
 
-const server = await createServer({
-  root,
-  configFile: path.join(root, 'vite.config.ts'),
-  cacheDir: path.join(root, 'node_modules/.vite-bench-threadcount'),
-  logLevel: 'warn',
-  server: { host: '127.0.0.1', port: 0, hmr: false, ws: false, watch: null },
-  optimizeDeps: { entries: ['bench/page/index.html'] },
-})
+const server = await benchPageServer('.vite-bench-threadcount', log)
 let browser
 try {
-  await server.listen()
-  const base = server.resolvedUrls?.local[0]
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+  browser = await launchChromium()
   results.machine.browser = `Chromium ${browser.version()}`
   if (canProc) browserPids = descendants(process.pid).filter((p) => { try { return readFileSync(`/proc/${p}/comm`, 'utf8').startsWith('chrom') } catch { return false } })
   if (opts.priority) {
@@ -251,11 +239,7 @@ try {
   const specs = [['single-threaded SIMD build, 1 thread', '?threads=1'], ...counts.map((n) => [`threaded, ${n} thread${n > 1 ? 's' : ''}`, `?pool=${n}`])]
   const pages = []
   for (const [name, query] of specs) {
-    const page = await browser.newPage()
-    page.on('pageerror', (e) => log(`${name}: page error`, e.message))
-    await page.goto(`${base}bench/page/index.html${query}`)
-    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 180_000 })
-    const info = await page.evaluate(() => window.workerInfo())
+    const { page, info } = await server.open(browser, name, query)
     pages.push({ name, page, info })
     results.pages.push({ name, query, info })
     log(`${name}: ${JSON.stringify(info)}`)

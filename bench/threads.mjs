@@ -18,12 +18,9 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { chromium } from 'playwright-core'
-import { build, createServer, preview } from 'vite'
+import { benchPageServer, buildApp, launchChromium, previewApp, root } from './pageServer.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const { values: opts } = parseArgs({
   options: {
     repeats: { type: 'string', default: '3' },
@@ -37,7 +34,6 @@ const { values: opts } = parseArgs({
 })
 const started = Date.now()
 const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s]`, ...a)
-const launchArgs = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const repeats = Number(opts.repeats)
 const f = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(d))
 
@@ -98,27 +94,12 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-const server = await createServer({
-  root,
-  configFile: path.join(root, 'vite.config.ts'),
-  cacheDir: path.join(root, 'node_modules/.vite-bench-threads'),
-  logLevel: 'warn',
-  server: { host: '127.0.0.1', port: 0, hmr: false, ws: false, watch: null },
-  optimizeDeps: { entries: ['bench/page/index.html'] },
-})
+const server = await benchPageServer('.vite-bench-threads', log)
 let browser
 try {
-  await server.listen()
-  const base = server.resolvedUrls?.local[0]
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args: launchArgs })
+  browser = await launchChromium()
   results.machine.browser = `Chromium ${browser.version()}`
-  const open = async (name, query) => {
-    const page = await browser.newPage()
-    page.on('pageerror', (e) => log(`${name}: page error`, e.message))
-    await page.goto(`${base}bench/page/index.html${query}`)
-    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 180_000 })
-    return { name, page, info: await page.evaluate(() => window.workerInfo()) }
-  }
+  const open = (name, query) => server.open(browser, name, query)
   const stepArgs = (model) => ({ backend: 'wasm', model, method: 'full', batchSize: 8, seqLen: 32, budgetSec: Number(opts.budget), minSteps: 8, maxRows: 256 })
   const run = async (p, model) => {
     const r = await p.page.evaluate((a) => window.benchSteps(a), stepArgs(model))
@@ -189,20 +170,15 @@ try {
   }
 
   if (!opts['skip-app']) {
-    const outDir = path.join(root, 'node_modules/.bench-app-threads')
-    const env = process.env.NODE_ENV
-    process.env.NODE_ENV = 'production' // the dev server above set it to development
-    await build({ root, configFile: path.join(root, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } })
-    if (env === undefined) delete process.env.NODE_ENV
-    else process.env.NODE_ENV = env
-    const serve = (headers) => preview({ root, configFile: path.join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, strictPort: false, headers } })
+    const outDir = await buildApp('.bench-app-threads')
+    const serve = (headers) => previewApp(outDir, headers)
     // Not isolated: the same app from a host that sends no COOP/COEP, so no SharedArrayBuffer.
     const isolated = await serve({})
     const plain = await serve({ 'Cross-Origin-Opener-Policy': 'unsafe-none', 'Cross-Origin-Embedder-Policy': 'unsafe-none' })
     const appRun = async (server, variant) => {
       const page = await browser.newPage()
       try {
-        await page.goto(`${server.resolvedUrls.local[0]}?v=2&ep=1`)
+        await page.goto(`${server.base}?v=2&ep=1`)
         await page.waitForFunction(() => { const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Train'); return b && !b.disabled }, null, { timeout: 180_000 })
         const engine = page.workers().find((w) => !w.url().startsWith('blob:'))
         const threads = engine ? await engine.evaluate(() => globalThis._tfengine?.backendInstance?.wasm?.tfjs.getThreadsCount() ?? null).catch(() => null) : null
@@ -229,8 +205,8 @@ try {
       const sum = (xs) => ({ firstPointSec: median(xs.map((x) => x.firstPointSec)), runSec: median(xs.map((x) => x.runSec)) })
       results.app = { runs, summary: { one: sum(pick('not')), many: sum(pick('cross')) } }
     } finally {
-      await new Promise((r) => isolated.httpServer.close(r))
-      await new Promise((r) => plain.httpServer.close(r))
+      await isolated.close()
+      await plain.close()
     }
   }
 } finally {
