@@ -5,44 +5,12 @@
 // is a failure with what to install (.ci/run installs lavapipe), never a skip.
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { gpt2TokenizerFiles } from '../../scripts/hf-reference/gpt2-tokenizer.mjs'
-import { writeSafetensors } from '../../src/engine/hf/safetensors'
+import { tinyGpt2Files } from '../../src/engine/hf/testGpt2'
 import { hfFamily, type HeldHf } from '../../src/engine/session/families/hf'
 import { Session } from '../../src/engine/session/session'
 import { DEFAULTS } from '../../src/settings/schema'
 import { HfModelHost } from '../../src/worker/hfModelHost'
 import { startDawn } from './dawn'
-
-/** A GPT-2 with the real 50,257-token vocabulary, 4 wide, one block, as chosen files. */
-function tinyGpt2Files(): File[] {
-  const V = 50257
-  const d = 4
-  const t = (name: string, shape: number[]) => ({ name, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1) })
-  const block = (n: string) => [t(`h.0.${n}.weight`, [d]), t(`h.0.${n}.bias`, [d])]
-  const weights = writeSafetensors([
-    t('wte.weight', [V, d]),
-    t('wpe.weight', [64, d]),
-    ...block('ln_1'),
-    ...block('ln_2'),
-    t('h.0.attn.c_attn.weight', [d, 3 * d]),
-    t('h.0.attn.c_attn.bias', [3 * d]),
-    t('h.0.attn.c_proj.weight', [d, d]),
-    t('h.0.attn.c_proj.bias', [d]),
-    t('h.0.mlp.c_fc.weight', [d, 4 * d]),
-    t('h.0.mlp.c_fc.bias', [4 * d]),
-    t('h.0.mlp.c_proj.weight', [4 * d, d]),
-    t('h.0.mlp.c_proj.bias', [d]),
-    t('ln_f.weight', [d]),
-    t('ln_f.bias', [d]),
-  ])
-  const tok = gpt2TokenizerFiles()
-  return [
-    new File([JSON.stringify({ model_type: 'gpt2', vocab_size: V, n_positions: 64, n_embd: d, n_layer: 1, n_head: 1, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5 })], 'config.json'),
-    new File([weights], 'model.safetensors'),
-    new File([JSON.stringify(tok.tokenizerJson)], 'tokenizer.json'),
-    new File([JSON.stringify(tok.tokenizerConfig)], 'tokenizer_config.json'),
-  ]
-}
 
 describe('a Hugging Face model loaded on WebGPU (Dawn) is planned against the device’s binding limit', () => {
   beforeAll(async () => {

@@ -5,10 +5,9 @@
 // and PEFT's target_modules are widened exactly where a bare name would match more layers.
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { gpt2TokenizerFiles } from '../../scripts/hf-reference/gpt2-tokenizer.mjs'
 import { zipSync } from 'fflate'
 import { writePeftAdapter } from '../engine/hf/peftAdapter'
-import { writeSafetensors } from '../engine/hf/safetensors'
+import { tinyGpt2Files } from '../engine/hf/testGpt2'
 import { DEFAULTS } from '../settings/schema'
 import { parseHfConfig } from '../engine/hf/config'
 import { memoryPlan } from '../engine/hf/memoryPlan'
@@ -134,36 +133,6 @@ describe('peftTargets', () => {
     expect(peftTargets(['h.1.attn.c_attn'], [...gpt2, 'h.11.attn.c_attn'])).toEqual(['1.attn.c_attn'])
   })
 })
-
-/** A GPT-2 with the real 50,257-token vocabulary, 4 wide, one block, as chosen files. */
-function tinyGpt2Files(): File[] {
-  const V = 50257
-  const d = 4
-  const t = (name: string, shape: number[]) => ({ name, shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i) * 0.1) })
-  const weights = writeSafetensors([
-    t('wte.weight', [V, d]),
-    t('wpe.weight', [64, d]),
-    ...['ln_1', 'ln_2'].flatMap((n) => [t(`h.0.${n}.weight`, [d]), t(`h.0.${n}.bias`, [d])]),
-    t('h.0.attn.c_attn.weight', [d, 3 * d]),
-    t('h.0.attn.c_attn.bias', [3 * d]),
-    t('h.0.attn.c_proj.weight', [d, d]),
-    t('h.0.attn.c_proj.bias', [d]),
-    t('h.0.mlp.c_fc.weight', [d, 4 * d]),
-    t('h.0.mlp.c_fc.bias', [4 * d]),
-    t('h.0.mlp.c_proj.weight', [4 * d, d]),
-    t('h.0.mlp.c_proj.bias', [d]),
-    t('ln_f.weight', [d]),
-    t('ln_f.bias', [d]),
-  ])
-  const tok = gpt2TokenizerFiles()
-  const files = [
-    new File([JSON.stringify({ model_type: 'gpt2', vocab_size: V, n_positions: 64, n_embd: d, n_layer: 1, n_head: 1, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5 })], 'config.json'),
-    new File([weights], 'model.safetensors'),
-    new File([JSON.stringify(tok.tokenizerJson)], 'tokenizer.json'),
-    new File([JSON.stringify(tok.tokenizerConfig)], 'tokenizer_config.json'),
-  ]
-  return files
-}
 
 /** The files zipped into one .zip called `name`, as a merged export or a saved adapter comes. */
 async function zipOf(name: string, files: File[]): Promise<File> {
