@@ -411,7 +411,7 @@ async function main(): Promise<void> {
     for (const shape of modelShapes) {
       for (const w of workers) w.w.postMessage({ type: 'load', model, shape } satisfies Msg)
       const [loaded] = await Promise.all(workers.map((w) => w.next('loaded')))
-      describes[model] = String(loaded!.describe)
+      describes[model === 'emoji-cnn' ? `${model}, batch ${shape.batch}` : `${model}, batch ${shape.batch} × ${shape.seqLen} tokens`] = String(loaded!.describe)
       const key = `${model} ${shape.batch}x${shape.seqLen}`
       flopsPer[key] = { flopsPerStep: Number(loaded!.flopsPerStep), mmShape: loaded!.mmShape as [number, number, number] }
       // The all-core matmul rate: both workers' single-threaded wasm multiplying at once, rates
