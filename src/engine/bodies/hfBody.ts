@@ -205,7 +205,9 @@ export class HfBody implements Body {
  *  first, then `encode(text)`, then `padId`s; language modelling joins texts with `bosId`):
  *  the leading special token the model's own post-processor adds (BERT's [CLS], Llama's <s>)
  *  becomes `bosId`, and the rest of what the tokenizer adds ([SEP]) stays in `encode`.
- *  GPT-2 adds nothing: its <|endoftext|> separates texts, as in its pretraining. */
+ *  GPT-2 adds nothing: its <|endoftext|> separates texts, as in its pretraining, and a
+ *  classified text starts with its own first token, as GPT2ForSequenceClassification reads
+ *  what GPT-2's tokenizer gives (an exported head then answers the same in transformers). */
 export function hfTokenizerLike(tok: HfTokenizer): TokenizerLike & { decode(ids: number[]): string } {
   const empty = tok.encode('', { addSpecialTokens: true })
   const lead = empty.length > 0 ? empty[0]! : null
@@ -214,6 +216,7 @@ export function hfTokenizerLike(tok: HfTokenizer): TokenizerLike & { decode(ids:
   return {
     bosId,
     padId,
+    classificationLead: lead !== null,
     encode(text: string): number[] {
       const ids = tok.encode(text, { addSpecialTokens: true })
       return lead !== null && ids[0] === lead ? ids.slice(1) : ids

@@ -38,6 +38,19 @@ describe('encodeClassification', () => {
     expect(Array.from(a.labelsByColumn.sentiment!)).toEqual([1, 1])
   })
 
+  it('a tokenizer that adds no lead token (GPT-2) starts each text with its own first token; an empty text still reads one', async () => {
+    const d = await load('t.csv', 'text,label\nab,yes\nabcdefgh,no\n-,yes\n')
+    // "-" encodes to no token at all
+    const a = encodeClassification(d, { ...charTok, encode: (s) => (s === '-' ? [] : charTok.encode(s)), classificationLead: false }, { seqLen: 5 })
+    expect(Array.from(a.ids)).toEqual([
+      97, 98, 0, 0, 0,
+      97, 98, 99, 100, 101, // five of the eight tokens: no BOS takes a place
+      1, 0, 0, 0, 0,
+    ])
+    expect(Array.from(a.mask)).toEqual([1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0])
+    expect(a.truncated).toBe(1)
+  })
+
   it('refuses a seqLen that leaves no room for tokens', async () => {
     const d = await load('t.csv', 'text,label\nab,yes\ncd,no\n')
     expect(() => encodeClassification(d, charTok, { seqLen: 1 })).toThrow(RangeError)

@@ -9,12 +9,16 @@ export interface TokenizerLike {
   encode(text: string): number[]
   padId: number
   bosId: number
+  /** false: a classified text starts with its own first token, not `bosId` (GPT-2, whose
+   *  tokenizer adds nothing, so its sequence-classification head reads the text as
+   *  `AutoTokenizer` gives it). Default true. */
+  classificationLead?: boolean
 }
 
 export interface ClassificationArrays {
   n: number
   seqLen: number
-  /** [n * seqLen] token ids: BOS, the text's tokens, then padding. */
+  /** [n * seqLen] token ids: BOS (unless `classificationLead` is false), the text's tokens, then padding. */
   ids: Int32Array
   /** [n * seqLen] 1 on real tokens (BOS included), 0 on padding. */
   mask: Float32Array
@@ -63,13 +67,18 @@ export function encodeClassification(
     if (!row) throw new RangeError(`Row index ${r} is outside the dataset (${dataset.rows.length} rows)`)
     const tokens = tokenizer.encode(row[textCol] ?? '')
     const base = k * seqLen
-    ids[base] = tokenizer.bosId
-    mask[base] = 1
-    const take = Math.min(tokens.length, seqLen - 1)
+    // the lead token, unless the tokenizer adds none (an empty text still gets it: a row
+    // needs one real token to be read)
+    const lead = tokenizer.classificationLead === false && tokens.length > 0 ? 0 : 1
+    if (lead) {
+      ids[base] = tokenizer.bosId
+      mask[base] = 1
+    }
+    const take = Math.min(tokens.length, seqLen - lead)
     if (tokens.length > take) truncated++
     for (let t = 0; t < take; t++) {
-      ids[base + 1 + t] = tokens[t] as number
-      mask[base + 1 + t] = 1
+      ids[base + lead + t] = tokens[t] as number
+      mask[base + lead + t] = 1
     }
     for (const l of lookups) {
       const label = (row[l.col] ?? '').trim()
