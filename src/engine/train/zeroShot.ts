@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { TokenizerLike } from '../data/textBatches'
-import type { TinyGpt } from '../models/tinyGpt'
+import type { ForwardHooks, TinyGpt } from '../models/tinyGpt'
 import type { Metrics } from '../types/metrics'
 import { accuracy, confusionMatrix, macroF1 } from './metrics'
 
@@ -23,6 +23,8 @@ export interface ZeroShotOptions {
   /** Subtract each class's score after an empty text (contextual calibration, Zhao et al.
    *  2021): a small LM's prior for one class name otherwise decides every example. */
   calibrate?: boolean
+  /** The forward pass's hooks (a run's LoRA or adapters), to score with the tuned model. */
+  hooks?: ForwardHooks
 }
 
 export interface ZeroShotResult {
@@ -37,7 +39,7 @@ export interface ZeroShotResult {
   textTokens: number
 }
 
-const DEFAULT_SUFFIX = '\nLabel:'
+export const DEFAULT_SUFFIX = '\nLabel:'
 const DEFAULT_TEXT_TOKENS = 32
 
 /**
@@ -88,7 +90,7 @@ export async function zeroShotScores(
       }
     })
     const logProbs = tf.tidy(() => {
-      const hidden = model.forward(tf.tensor2d(tokens, [batch.length, T], 'int32')) // [B, T, D]
+      const hidden = model.forward(tf.tensor2d(tokens, [batch.length, T], 'int32'), options.hooks ? { hooks: options.hooks } : {}) // [B, T, D]
       const d = hidden.shape[2]
       // Logits only where a label token is predicted: the vocabulary product dominates otherwise.
       const picked = tf.gather(hidden.reshape([batch.length * T, d]), tf.tensor1d(rows, 'int32')) // [M, D]

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { parseCsvText } from '../../data/csv'
 import { loadTinyGpt } from '../../models/modelFile'
 import { zeroShotClassify } from '../../train/zeroShot'
-import { balanceClasses, checkClassNames, confidenceHistogram, pseudoLabelAccuracy, pseudoLabelsFromScores, selectConfident, thresholdForShare, zeroShotPseudoLabels } from './pseudoLabel'
+import { averageLabels, balanceClasses, checkClassNames, labelPromptExamples, confidenceHistogram, pseudoLabelAccuracy, pseudoLabelsFromScores, selectConfident, thresholdForShare, zeroShotPseudoLabels } from './pseudoLabel'
 
 const root = resolve(__dirname, '../../../..')
 
@@ -60,6 +60,30 @@ describe('pseudo-labels from zero-shot scores', () => {
     expect(pseudoLabelAccuracy(p, ['spam', 'ham', 'ham'])).toBeCloseTo(2 / 3, 6)
     expect(pseudoLabelAccuracy(p, ['spam', 'ham', 'ham'], [0, 1])).toBe(1)
     expect(() => pseudoLabelAccuracy(p, ['spam', 'junk', 'ham'])).toThrow('The validation label "junk" (row 2) is not one of the class names "spam", "ham": type the class names as the validation file spells them.')
+  })
+})
+
+describe('self-training the model\'s own label scores', () => {
+  it('each kept row becomes the zero-shot prompt with its class name as the answer, only the answer masked in', () => {
+    // A character tokenizer: each character its code, so the ids can be written by hand.
+    const tok = { bosId: 1, eosId: 2, padId: 0, encode: (t: string) => [...t].map((c) => c.charCodeAt(0)), decode: (ids: number[]) => String.fromCharCode(...ids) }
+    const { examples, seqLen } = labelPromptExamples(tok, [[1, 104, 105, 106], [1, 120]], [1, 0], ['a', 'bc'], 2)
+    const suffix = [...'\nLabel:'].map((c) => c.charCodeAt(0))
+    expect(seqLen).toBe(2 + 7 + 3) // text tokens, "\nLabel:", " bc"
+    expect(examples[0]!.ids).toEqual([1, 104, ...suffix, 32, 98, 99]) // text cut to 2 tokens, class "bc"
+    expect(examples[0]!.mask).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
+    expect(examples[1]!.ids).toEqual([1, 120, ...suffix, 32, 97])
+    expect(examples[1]!.mask.filter((m) => m === 1).length).toBe(2)
+  })
+
+  it('averages two labellings\' probabilities row by row (hand values)', () => {
+    const a = { classes: ['x', 'y'], labels: [0, 1], confidence: [0.9, 0.6], probs: Float32Array.from([0.9, 0.1, 0.4, 0.6]) }
+    const b = { classes: ['x', 'y'], labels: [1, 0], confidence: [0.7, 0.8], probs: Float32Array.from([0.3, 0.7, 0.8, 0.2]) }
+    const m = averageLabels(a, b)
+    expect(m.labels).toEqual([0, 0]) // (0.9+0.3)/2 = 0.6 for x; (0.4+0.8)/2 = 0.6 vs 0.4 for x
+    expect(m.confidence[0]).toBeCloseTo(0.6, 6)
+    expect(m.confidence[1]).toBeCloseTo(0.6, 6)
+    expect(() => averageLabels(a, { ...b, classes: ['x', 'z'] })).toThrow(/different rows or classes/)
   })
 })
 

@@ -1,6 +1,7 @@
 import type { TokenizerLike } from '../../data/textBatches'
 import type { TinyGpt } from '../../models/tinyGpt'
-import { zeroShotScores, type ZeroShotOptions } from '../../train/zeroShot'
+import type { SftExample } from '../sft/data'
+import { DEFAULT_SUFFIX, zeroShotScores, type ZeroShotOptions } from '../../train/zeroShot'
 
 /**
  * Learning without labels, first round: the pretrained LM's zero-shot scores for the
@@ -165,4 +166,58 @@ export function pseudoLabelAccuracy(p: PseudoLabels, truth: readonly string[], r
     if (p.classes[p.labels[i]!] === t) right++
   }
   return right / idx.length
+}
+
+/**
+ * Self-training of the model's own label scores (as zero-shot self-training does with the
+ * zero-shot model itself, Gera et al. 2022, and iPET with a pattern's verbalizer, Schick and
+ * Schütze 2021): each kept row becomes the prompt zero-shot scores, "<text>\nLabel:", with its
+ * pseudo-label's name as the answer, " <class>", and only the answer's tokens count in the loss
+ * (the SFT task). After the round the tuned model labels every row the zero-shot way.
+ * rows: token ids, BOS first (cut to `textTokens`, as zero-shot reads them).
+ */
+export function labelPromptExamples(
+  tokenizer: TokenizerLike,
+  rows: readonly (readonly number[])[],
+  labels: readonly number[],
+  classes: readonly string[],
+  textTokens: number,
+): { examples: SftExample[]; seqLen: number } {
+  const suffix = tokenizer.encode(DEFAULT_SUFFIX)
+  const names = classes.map((c) => tokenizer.encode(` ${c}`))
+  const seqLen = textTokens + suffix.length + Math.max(...names.map((n) => n.length))
+  const examples = rows.map((row, i) => {
+    const answer = names[labels[i]!]!
+    const prompt = [...row.slice(0, textTokens), ...suffix]
+    return { row: i + 1, ids: [...prompt, ...answer], mask: [...prompt.map(() => 0), ...answer.map(() => 1)], promptCut: 0 }
+  })
+  return { examples, seqLen }
+}
+
+/**
+ * The average of two labellings' class probabilities, row by row; `weight` is the second's
+ * share. Self-training averages the zero-shot labels with each round's tuned labels, so a
+ * round cannot drift far from what the model knew before it (a teacher-student ensemble).
+ */
+export function averageLabels(a: PseudoLabels, b: PseudoLabels, weight = 0.5): PseudoLabels {
+  if (a.probs.length !== b.probs.length || a.classes.join('\u0000') !== b.classes.join('\u0000')) throw new RangeError('averageLabels: the two labellings cover different rows or classes')
+  const C = a.classes.length
+  const probs = new Float32Array(a.probs.length)
+  const labels: number[] = []
+  const confidence: number[] = []
+  for (let i = 0; i < a.labels.length; i++) {
+    let best = 0
+    let bestP = -1
+    for (let c = 0; c < C; c++) {
+      const p = (1 - weight) * a.probs[i * C + c]! + weight * b.probs[i * C + c]!
+      probs[i * C + c] = p
+      if (p > bestP) {
+        best = c
+        bestP = p
+      }
+    }
+    labels.push(best)
+    confidence.push(bestP)
+  }
+  return { classes: [...a.classes], labels, confidence, probs }
 }
