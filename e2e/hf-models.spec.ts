@@ -7,38 +7,17 @@
 // zip and the safetensors header by hand, loaded back, and found stored after a reload.
 import AxeBuilder from '@axe-core/playwright'
 import { unzipSync } from 'fflate'
-import type { Page, Route } from '@playwright/test'
+import type { Page } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { gpt2TokenizerFiles } from '../scripts/hf-reference/gpt2-tokenizer.mjs'
 import { cspViolations, expect, test } from './fixtures'
+import { safetensors, serveHub as serveHubRepos, tinyGpt2Files } from './hfHub'
 
 const REPO = 'studio-e2e/tiny-gpt2'
 const D = 16
 const LAYERS = 2
 const VOCAB = 50257
 const POSITIONS = 64
-
-/** A safetensors file (8-byte little-endian header length, JSON header, raw F32 data), written
- *  here from the format's description rather than with the studio's writer. */
-function safetensors(tensors: [string, number[], Float32Array][]): Buffer {
-  const header: Record<string, unknown> = {}
-  let at = 0
-  for (const [name, shape, data] of tensors) {
-    header[name] = { dtype: 'F32', shape, data_offsets: [at, at + data.length * 4] }
-    at += data.length * 4
-  }
-  let json = JSON.stringify(header)
-  json += ' '.repeat((8 - (json.length % 8)) % 8)
-  const out = Buffer.alloc(8 + json.length + at)
-  out.writeBigUInt64LE(BigInt(json.length), 0)
-  out.write(json, 8, 'utf8')
-  let o = 8 + json.length
-  for (const [, , data] of tensors) {
-    Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, o)
-    o += data.byteLength
-  }
-  return out
-}
 
 /** Reads a safetensors header (names → dtype, shape) and one tensor's floats. */
 function readSafetensors(b: Uint8Array): { header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>; floats(name: string): Float32Array } {
@@ -56,37 +35,9 @@ function readSafetensors(b: Uint8Array): { header: Record<string, { dtype: strin
   }
 }
 
-/** A tiny GPT-2 in the original gpt2 repo's layout (no class prefix, Conv1D [in, out]). */
-function tinyGpt2(): Buffer {
-  let s = 12345
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1
-  const fill = (n: number, scale: number) => Float32Array.from({ length: n }, () => rnd() * scale)
-  const ones = (n: number) => new Float32Array(n).fill(1)
-  const t: [string, number[], Float32Array][] = [
-    ['wte.weight', [VOCAB, D], fill(VOCAB * D, 0.5)],
-    ['wpe.weight', [POSITIONS, D], fill(POSITIONS * D, 0.1)],
-  ]
-  for (let i = 0; i < LAYERS; i++) {
-    const p = `h.${i}.`
-    t.push([`${p}ln_1.weight`, [D], ones(D)], [`${p}ln_1.bias`, [D], new Float32Array(D)])
-    t.push([`${p}attn.c_attn.weight`, [D, 3 * D], fill(D * 3 * D, 0.3)], [`${p}attn.c_attn.bias`, [3 * D], new Float32Array(3 * D)])
-    t.push([`${p}attn.c_proj.weight`, [D, D], fill(D * D, 0.3)], [`${p}attn.c_proj.bias`, [D], new Float32Array(D)])
-    t.push([`${p}ln_2.weight`, [D], ones(D)], [`${p}ln_2.bias`, [D], new Float32Array(D)])
-    t.push([`${p}mlp.c_fc.weight`, [D, 4 * D], fill(D * 4 * D, 0.3)], [`${p}mlp.c_fc.bias`, [4 * D], new Float32Array(4 * D)])
-    t.push([`${p}mlp.c_proj.weight`, [4 * D, D], fill(4 * D * D, 0.3)], [`${p}mlp.c_proj.bias`, [D], new Float32Array(D)])
-  }
-  t.push(['ln_f.weight', [D], ones(D)], ['ln_f.bias', [D], new Float32Array(D)])
-  return safetensors(t)
-}
-
 const tok = gpt2TokenizerFiles()
-const FILES = new Map<string, Buffer>([
-  ['config.json', Buffer.from(JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], vocab_size: VOCAB, n_positions: POSITIONS, n_embd: D, n_layer: LAYERS, n_head: 2, n_inner: null, activation_function: 'gelu_new', layer_norm_epsilon: 1e-5, bos_token_id: 50256, eos_token_id: 50256 }))],
-  ['model.safetensors', tinyGpt2()],
-  ['tokenizer.json', Buffer.from(JSON.stringify(tok.tokenizerJson))],
-  ['tokenizer_config.json', Buffer.from(JSON.stringify(tok.tokenizerConfig))],
-  ['generation_config.json', Buffer.from(JSON.stringify({ bos_token_id: 50256, eos_token_id: 50256, max_new_tokens: 20 }))],
-])
+/** A tiny GPT-2 in the original gpt2 repo's layout (no class prefix, Conv1D [in, out]). */
+const FILES = tinyGpt2Files({ d: D, layers: LAYERS, positions: POSITIONS })
 
 /** A tiny Llama (grouped-query attention: 4 query heads, 2 key/value heads; tied head) in
  *  LlamaForCausalLM's layout (nn.Linear [out, in], "model." prefix), with GPT-2's byte-level BPE
@@ -134,26 +85,8 @@ const BAD: [string, Map<string, Buffer>, RegExp][] = [
 ]
 const REPOS = new Map<string, Map<string, Buffer>>([[REPO, FILES], [LLAMA_REPO, LLAMA_FILES], [CHAT_REPO, CHAT_FILES], ...BAD.map(([r, f]) => [r, f] as const)])
 
-const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range, x-linked-size, x-error-code, etag' }
-
 /** What the page fetched from the Hub, by path. */
-function serveHub(page: Page): string[] {
-  const fetched: string[] = []
-  void page.context().route('https://huggingface.co/**', async (route: Route) => {
-    const req = route.request()
-    const url = new URL(req.url())
-    if (req.method() === 'OPTIONS') return route.fulfill({ status: 204, headers: { ...CORS, 'access-control-allow-headers': '*', 'access-control-allow-methods': 'GET, HEAD' } })
-    const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname)
-    fetched.push(`${req.method()} ${url.pathname}`)
-    const repo = m ? REPOS.get(m[1]!) : undefined
-    if (!repo) return route.fulfill({ status: 401, headers: { ...CORS, 'x-error-code': 'RepoNotFound' }, body: 'Repository not found' })
-    const file = repo.get(decodeURIComponent(m![3]!))
-    if (!file) return route.fulfill({ status: 404, headers: { ...CORS, 'x-error-code': 'EntryNotFound' }, body: 'Entry not found' })
-    if (req.method() === 'HEAD') return route.fulfill({ status: 200, headers: { ...CORS, 'x-linked-size': String(file.length) }, body: '' })
-    return route.fulfill({ status: 200, headers: { ...CORS, 'content-type': 'application/octet-stream' }, body: file })
-  })
-  return fetched
-}
+const serveHub = (page: Page): string[] => serveHubRepos(page, REPOS)
 
 /** Every label the busy bar showed, recorded from the first script on. */
 const recordBusyLabels = () => {
