@@ -9,6 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { Lora } from '../tuning/lora'
 import { WEBGPU_DEFAULT_LIMITS, bindingAdvice, chunkedEmbeddingLookup, chunkedTiedLogits, rowsPerChunk, splitRows, tensorsOverBindingLimit } from './bindingLimits'
 import { parseHfConfig } from './config'
+import { bindingProblems } from '../session/families/hf'
+import { DEFAULTS } from '../../settings/schema'
 import { generate } from './generate'
 import { buildHfModel } from './hfModel'
 import { parseSafetensors } from './safetensors'
@@ -123,5 +125,16 @@ describe('advice for a run under a binding limit', () => {
     expect(bindingAdvice(gpt2, { maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 }, { method: 'full', tokensPerBatch: 8192 })).toEqual({ split: [], maxTokensPerBatch: 10_682, refusal: null })
     const tiny = parseHfConfig({ model_type: 'llama', hidden_size: 2048, intermediate_size: 5632, num_hidden_layers: 22, num_attention_heads: 32, num_key_value_heads: 4, vocab_size: 32000, tie_word_embeddings: false })
     expect(bindingAdvice(tiny, WEBGPU_DEFAULT_LIMITS, { method: 'lora' }).split).toEqual(['embed_tokens.weight', 'lm_head.kernel'])
+  })
+  it('an untied head over the limit refuses freezing (the last blocks train the head) and full fine-tuning, and advises LoRA only', () => {
+    // TinyLlama-class: the untied head is 32,000 × 2,048 × 4 = 262,144,000 bytes (262 MB)
+    const tiny = parseHfConfig({ model_type: 'llama', hidden_size: 2048, intermediate_size: 5632, num_hidden_layers: 22, num_attention_heads: 32, num_key_value_heads: 4, vocab_size: 32000, tie_word_embeddings: false })
+    expect(bindingAdvice(tiny, WEBGPU_DEFAULT_LIMITS, { method: 'freeze' }).refusal).toBe("The LM head (262 MB) is over this GPU's 134 MB storage-buffer limit, and training the last blocks trains the head too, which cannot be done here. Use LoRA, which keeps the head frozen.")
+    expect(bindingAdvice(tiny, WEBGPU_DEFAULT_LIMITS, { method: 'full' }).refusal).toBe("The token embeddings and the LM head (262 MB) are over this GPU's 134 MB storage-buffer limit, so full fine-tuning cannot train them here. Use LoRA, which keeps both frozen.")
+    expect(bindingAdvice(tiny, WEBGPU_DEFAULT_LIMITS, { method: 'lora' }).refusal).toBeNull()
+    // the page flags the Method control, the one to change
+    expect(bindingProblems(tiny, WEBGPU_DEFAULT_LIMITS, { ...DEFAULTS, method: 'freeze', batchSize: 1, seqLen: 32 }, 'lm', 2048).map((p) => p.field)).toEqual(['method'])
+    // GPT-2's head is its embedding (tied): freezing keeps it frozen, so it is not refused
+    expect(bindingAdvice(parseHfConfig({ model_type: 'gpt2', n_embd: 768, n_layer: 12, n_head: 12, n_positions: 1024, vocab_size: 50257 }), WEBGPU_DEFAULT_LIMITS, { method: 'freeze' }).refusal).toBeNull()
   })
 })

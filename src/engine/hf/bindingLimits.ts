@@ -138,12 +138,16 @@ export function bindingAdvice(cfg: HfConfig, limits: BindingLimits, run: { metho
   const over = all.filter((t) => /(^|\.)(wte|embed_tokens|word_embeddings)\.weight$|^lm_head\.weight$/.test(t.name))
   const split = over.map((t) => (t.name === 'lm_head.weight' ? 'lm_head.kernel' : t.name))
   const others = all.filter((t) => !over.includes(t))
+  const head = over.find((t) => t.name === 'lm_head.weight')
   const lm = cfg.modelType === 'gpt2' || cfg.modelType === 'llama'
   const maxTokensPerBatch = lm ? Math.floor(max / (cfg.vocabSize * 4)) : null
   let refusal: string | null = null
   if (others.length) refusal = `${others[0]!.name} (${MB(others[0]!.bytes)}) is over this GPU's ${MB(max)} storage-buffer limit, and the studio splits only embedding tables and LM heads. Use the WebAssembly backend for this model.`
   else if (run.method === 'full' && over.length)
-    refusal = `The token embedding${over.length > 1 ? 's and the LM head' : ''} (${MB(over[0]!.bytes)}) ${over.length > 1 ? 'are' : 'is'} over this GPU's ${MB(max)} storage-buffer limit, so full fine-tuning cannot train ${over.length > 1 ? 'them' : 'it'} here. Use LoRA, or train the last blocks only (freeze), which keep the embedding frozen.`
+    refusal = `The token embedding${over.length > 1 ? 's and the LM head' : ''} (${MB(over[0]!.bytes)}) ${over.length > 1 ? 'are' : 'is'} over this GPU's ${MB(max)} storage-buffer limit, so full fine-tuning cannot train ${over.length > 1 ? 'them' : 'it'} here. ${head ? 'Use LoRA, which keeps both frozen.' : 'Use LoRA, or train the last blocks only (freeze), which keep the embedding frozen.'}`
+  // freezing trains the last blocks and what comes after them: an untied head too
+  else if (run.method === 'freeze' && head)
+    refusal = `The LM head (${MB(head.bytes)}) is over this GPU's ${MB(max)} storage-buffer limit, and training the last blocks trains the head too, which cannot be done here. Use LoRA, which keeps the head frozen.`
   else if (lm && run.tokensPerBatch != null && run.tokensPerBatch > maxTokensPerBatch!)
     refusal = `The logits of ${run.tokensPerBatch} tokens a batch (${MB(run.tokensPerBatch * cfg.vocabSize * 4)}) are over this GPU's ${MB(max)} storage-buffer limit. Use at most ${maxTokensPerBatch} tokens a batch (batch size × sequence length).`
   return { split, maxTokensPerBatch, refusal }

@@ -119,7 +119,7 @@ export function bindingProblems(cfg: HfConfig, limits: BindingLimits | null, set
   const tokensPerBatch = task === 'lm' ? settings.batchSize * Math.min(settings.seqLen, maxSeqLen) : undefined
   const advice = bindingAdvice(cfg, limits, { method, ...(tokensPerBatch === undefined ? {} : { tokensPerBatch }) })
   if (!advice.refusal) return []
-  const field = /^The logits /.test(advice.refusal) ? 'batchSize' : /^The token embedding/.test(advice.refusal) ? 'method' : 'backend'
+  const field = /^The logits /.test(advice.refusal) ? 'batchSize' : /^The (token embedding|LM head)/.test(advice.refusal) ? 'method' : 'backend'
   return [{ field, message: advice.refusal }]
 }
 
