@@ -145,35 +145,34 @@ test('preference tuning: DPO on e-mail pairs raises held-out preference accuracy
   await readmeScreenshot(page, 'screenshot-dpo.png')
 })
 
-test('learning without labels: zero-shot labels with a confidence histogram, a threshold no row reaches is refused by name, and a self-training round is scored beside the zero-shot labels', async ({ studio, page }) => {
-  await studio.open('m=head&ep=4&bs=16&lr=0.01&sl=32')
+test('learning without labels: zero-shot labels with a confidence histogram, a threshold no row reaches is refused by name, and self-training the model\'s label scores beats the zero-shot labels on the labelled file', async ({ studio, page }) => {
+  // The settings of pseudoLabelHost.test.ts (LoRA, 3 epochs at 0.002, seed 42), two rounds.
+  await studio.open('m=lora&ep=3&bs=16&lr=0.002&sl=32&wu=0&do=0&sd=42')
   await panel(page).getByRole('radio', { name: /Learning without labels/ }).check()
-  const csv = (f: string, n: number) => lm(f).split('\n').slice(0, n + 1).join('\n') + '\n'
-  // One record per line in these files (no quoted newlines), so the first n + 1 lines are the header and n rows.
-  await panel(page).getByLabel('Unlabelled texts (CSV)').setInputFiles({ name: 'unlabelled.csv', mimeType: 'text/csv', buffer: Buffer.from(csv('spam-ham-unlabelled.csv', 120)) })
-  await panel(page).getByLabel(/Labelled validation file/).setInputFiles({ name: 'labelled.csv', mimeType: 'text/csv', buffer: Buffer.from(csv('spam-ham-unlabelled-validation.csv', 60)) })
-  await panel(page).getByRole('textbox', { name: 'Class names' }).fill('spam, ham')
+  await panel(page).getByLabel('Unlabelled texts (CSV)').setInputFiles({ name: 'passages.csv', mimeType: 'text/csv', buffer: Buffer.from(lm('sea-or-government-unlabelled.csv')) })
+  await panel(page).getByLabel(/Labelled validation file/).setInputFiles({ name: 'labelled.csv', mimeType: 'text/csv', buffer: Buffer.from(lm('sea-or-government-validation.csv')) })
+  await panel(page).getByRole('textbox', { name: 'Class names' }).fill('sea, government')
   await panel(page).getByRole('button', { name: 'Label the texts zero-shot' }).click()
-  await expect(page.getByTestId('pseudo')).toContainText('unlabelled.csv: 120 texts labelled zero-shot as spam / ham', { timeout: 60_000 })
+  await expect(page.getByTestId('pseudo')).toContainText('passages.csv: 400 texts labelled zero-shot as sea / government', { timeout: 60_000 })
   await expect(page.getByTestId('confidence-histogram')).toBeVisible()
   const zeroShot = Number((await page.getByTestId('zero-shot-accuracy').innerText()).replace('%', ''))
   const slider = panel(page).getByLabel(/Confidence threshold/)
   await slider.fill('1')
-  await expect(page.getByTestId('pseudo-kept')).toContainText(/Kept 0 of 120.*No row reaches this threshold: lower it/)
+  await expect(page.getByTestId('pseudo-kept')).toContainText(/Kept 0 of 400.*No row reaches this threshold: lower it/)
   await expect(page.getByTestId('pseudo-train')).toBeDisabled()
   await slider.fill('0.5')
-  await expect(page.getByTestId('pseudo-kept')).toContainText('Kept 120 of 120')
-  await slider.fill('0.55')
+  await expect(page.getByTestId('pseudo-kept')).toContainText('Kept 400 of 400')
+  await slider.fill('0.78') // about the most confident quarter of the unlabelled rows
   await expect(page.getByTestId('pseudo-kept')).toContainText(/Balanced: \d+ of each class train/)
+  await panel(page).getByLabel('Self-training rounds').fill('2')
   await page.getByTestId('pseudo-train').click()
-  await studio.waitFinished(120_000)
-  const round1 = Number((await page.getByTestId('round-1-accuracy').innerText()).replace('%', ''))
-  test.info().annotations.push({ type: 'pseudo', description: `zero-shot ${zeroShot} %, round 1 ${round1} %` })
-  // The page path only: a round trained and scored on the labelled file. What a round is worth
-  // (above the larger class, not above zero-shot) is asserted on 200 e-mails in pseudoLabelHost.test.ts.
-  expect(round1).toBeGreaterThan(30)
-  expect(round1).toBeLessThanOrEqual(100)
+  await studio.waitFinished(150_000)
+  const rounds = [1, 2].map(async (r) => Number((await page.getByTestId(`round-${r}-accuracy`).innerText()).replace('%', '')))
+  const [round1, round2] = await Promise.all(rounds)
+  test.info().annotations.push({ type: 'pseudo', description: `zero-shot ${zeroShot} %, round 1 ${round1} %, round 2 ${round2} %` })
   await expect(page.getByTestId('pseudo-rounds')).toContainText('base model, zero-shot')
+  // The side-by-side table: the last round beats the zero-shot labels on the 200 labelled passages.
+  expect(round2).toBeGreaterThan(zeroShot)
   expect(await axeProblems(page)).toEqual([])
   await readmeScreenshot(page, 'screenshot-pseudo.png')
 })

@@ -13,7 +13,7 @@ async function sampleFile(name: string): Promise<File> {
 export function PseudoLabelling() {
   const fileRef = useRef<HTMLInputElement>(null)
   const valRef = useRef<HTMLInputElement>(null)
-  const [classes, setClasses] = useState('spam, ham')
+  const [classes, setClasses] = useState('sea, government')
   const pseudo = useLm((s) => s.pseudo)
   const loading = useLm((s) => s.loading)
   const threshold = useLm((s) => s.threshold)
@@ -30,7 +30,11 @@ export function PseudoLabelling() {
     const f = fileRef.current?.files?.[0]
     if (f) labelTexts(f, valRef.current?.files?.[0] ?? null, names)
   }
-  const sample = async () => labelTexts(await sampleFile('spam-ham-unlabelled.csv'), await sampleFile('spam-ham-unlabelled-validation.csv'), names)
+  // The sample's class names are its validation file's labels: typed in for the person to see.
+  const sample = async () => {
+    setClasses('sea, government')
+    labelTexts(await sampleFile('sea-or-government-unlabelled.csv'), await sampleFile('sea-or-government-validation.csv'), ['sea', 'government'])
+  }
   const kept = useMemo(() => {
     if (!pseudo) return null
     const per = pseudo.classes.map(() => 0)
@@ -68,7 +72,7 @@ export function PseudoLabelling() {
           Label the texts zero-shot
         </button>{' '}
         <button type="button" onClick={sample} disabled={loading || running}>
-          Use the sample (spam-ham-unlabelled.csv)
+          Use the sample (sea-or-government-unlabelled.csv)
         </button>
       </p>
       {loading && <p aria-live="polite">Scoring each class name for every text…</p>}
@@ -98,7 +102,7 @@ export function PseudoLabelling() {
               aria-describedby={`${id}-threshold-help`}
             />
             <p className="help" id={`${id}-threshold-help`}>
-              Rows whose zero-shot label is at least this confident train the classifier: higher keeps fewer, cleaner labels; lower keeps more, noisier ones.
+              Rows whose zero-shot label is at least this confident train the model (with Head only, a classifier head; with another method, the model's own label scores): higher keeps fewer, cleaner labels; lower keeps more, noisier ones.
             </p>
           </div>
           <p data-testid="pseudo-kept">
@@ -118,7 +122,7 @@ export function PseudoLabelling() {
             <label htmlFor={`${id}-rounds`}>Self-training rounds</label>
             <input id={`${id}-rounds`} type="number" min={1} max={5} value={rounds} onChange={(e) => useLm.setState({ rounds: Math.min(5, Math.max(1, Math.round(Number(e.target.value) || 1))) })} aria-describedby={`${id}-rounds-help`} />
             <p className="help" id={`${id}-rounds-help`}>
-              After the first round the tuned classifier re-labels every text and the confident ones train again from the base model; more rounds can fix zero-shot mistakes, or reinforce them.
+              After the first round the tuned model re-labels every text (with a method other than Head only, its labels averaged with the zero-shot ones) and the confident ones train again from the base model; more rounds can fix zero-shot mistakes, or reinforce them.
             </p>
           </div>
           <p>
