@@ -20,7 +20,7 @@ const CHOICES: { id: LmChoice; label: string; help: string }[] = [
   {
     id: 'pseudo',
     label: 'Learning without labels',
-    help: 'Texts with no labels and class names you type: the model labels them zero-shot, you keep the confident ones, and they train a classifier head or the model's own label scores; further rounds re-label with the tuned model.',
+    help: 'Texts with no labels and class names you type: the model labels them zero-shot, you keep the confident ones, and they train a classifier head or the model’s own label scores; further rounds re-label with the tuned model.',
   },
 ]
 
