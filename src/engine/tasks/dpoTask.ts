@@ -8,13 +8,13 @@ import type { Metrics } from '../types/metrics'
 import type { Body } from '../models/body'
 import type { PairsEncoded } from './lmEncoded'
 import { BatchSource } from '../train/batchSource'
-import { evalBatch, gatherBatch, range, type Batch, type Cache } from '../train/forward'
+import { gatherBatch, range, type Batch, type Cache } from '../train/forward'
 import { FeatureCache } from '../train/featureCache'
 import type { Tuning } from '../train/fineTune'
 import type { Seed } from '../train/seeds'
 import type { Settings } from '../../settings/types'
 import { dpoLoss, preferenceMetrics } from './dpo/dpo'
-import { batchLmLogits, targetLogProbs } from './sftTask'
+import { batchLmLogits, lmEvalRows, targetLogProbs } from './sftTask'
 import { fmt, pct, type Task } from './task'
 
 /** Summed answer log-probabilities of every row of a batch → [rows]. */
@@ -30,7 +30,7 @@ async function pairLogProbsOf(model: Body, tuning: Tuning | null, source: BatchS
   const chosen = new Float32Array(set.n)
   const rejected = new Float32Array(set.n)
   const cache = new FeatureCache(0, false, { train: 0, val: 0 })
-  for (let start = 0, rows = Math.max(1, evalBatch(model) >> 1); start < set.n; start += rows) {
+  for (let start = 0, rows = Math.max(1, lmEvalRows(model, set) >> 1); start < set.n; start += rows) {
     const idx = range(start, Math.min(set.n, start + rows))
     const lp = tf.tidy(() => rowLogProbs(model, tuning, gatherBatch(source, cache, 'val', idx), cache, s, false))
     const v = await lp.data()

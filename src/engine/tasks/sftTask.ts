@@ -12,6 +12,20 @@ import type { Seed } from '../train/seeds'
 import type { Settings } from '../../settings/types'
 import { fmt, type Task } from './task'
 
+/** Logits held at once when a language model is evaluated ([rows, T, V] floats; the log-softmax
+ *  and the picked targets take as much again). */
+const EVAL_LOGITS = 1 << 24
+
+/** Rows per evaluation pass of a causal LM's logits: the body's own rows per pass, fewer when
+ *  its vocabulary is large (a 50,257-token GPT-2 at 64 positions: 5 rows, not 64, whose logits
+ *  alone would take 823 MB and abort WebAssembly's heap). */
+export function lmEvalRows(model: Body, set: object): number {
+  const vocab = (model.config as { vocabSize?: number }).vocabSize
+  const seqLen = 'seqLen' in set && typeof set.seqLen === 'number' ? set.seqLen : 0
+  if (!vocab || !seqLen) return evalBatch(model)
+  return Math.max(1, Math.min(evalBatch(model), Math.floor(EVAL_LOGITS / (seqLen * vocab))))
+}
+
 /** Next-token logits [B, T, V] of a batch, from the body's own output layer. */
 export function batchLmLogits(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor3D {
   if (!model.lmLogits) throw new Error('Instruction and preference tuning need a causal language model (the text transformer or a Hugging Face causal LM).')
@@ -42,7 +56,7 @@ export const sft: Task = {
     const set = source.set
     let sum = 0
     let count = 0
-    for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
+    for (let start = 0, rows = lmEvalRows(model, set); start < set.n; start += rows) {
       const idx = range(start, Math.min(set.n, start + rows))
       await fillCache(model, tuning, cache, source, side, idx)
       const both = tf.tidy(() => {
