@@ -14,6 +14,7 @@ import type { CheckpointCommand, CheckpointEvent } from './checkpointProtocol'
 import type { LmCommand, LmEvent } from './lmProtocol'
 import type { HfCommand, HfEvent } from './hfProtocol'
 import type { PlaygroundChat } from '../engine/types/playground'
+export type { PlaygroundChat }
 
 export interface DatasetSummary {
   id: string
