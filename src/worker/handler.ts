@@ -22,8 +22,7 @@ import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 import { HfModelHost } from './hfModelHost'
 import { hfFamily, type HeldHf } from '../engine/session/families/hf'
-import type { LmSession } from './lmObjectivesHost'
-import { PseudoLabelHost } from './pseudoLabelHost'
+import { PseudoLabelHost, type HeldLm } from './pseudoLabelHost'
 import type { LmCommand } from './lmProtocol'
 import type { RunObjectiveRef } from '../engine/storage/types'
 import type { TinyGpt } from '../engine/models/tinyGpt'
@@ -193,10 +192,10 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     }
   }
 
-  // Learning without labels (pseudoLabelHost.ts) trains the loaded built-in LM through its own
-  // steps, reading and setting its held state through this view; not yet the session's path.
+  // Learning without labels (pseudoLabelHost.ts): each round trains the held built-in LM through
+  // the session's one train path; the host reads the model, its base and the last tuning here.
   const text = () => (session.loaded?.family === textFamily ? (session.loaded as HeldText) : null)
-  const lmSession: LmSession = {
+  const heldLm: HeldLm = {
     get loaded() {
       const t = text()
       return t && { model: t.body as TinyGpt, tokenizer: t.tokenizer, card: t.card }
@@ -207,25 +206,8 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     get tuning() {
       return text()?.tuning ?? null
     },
-    set tuning(t) {
-      const held = text()
-      if (held) held.tuning = t
-    },
-    get lastVal() {
-      return text()?.validationSplit ?? null
-    },
-    set lastVal(v) {
-      const held = text()
-      if (held) held.validationSplit = v
-    },
-    get run() {
-      return session.run
-    },
-    set run(r) {
-      session.run = r
-    },
   }
-  const pseudo = new PseudoLabelHost(post, lmSession, ensureBackend)
+  const pseudo = new PseudoLabelHost(post, heldLm, session, ensureBackend)
   const exportCommands = createExportCommands(session, post, { install: installText, installImage: loadImageModel, installLayers: (files) => loadOther({ kind: 'files', files }) })
 
   const checkpoints = new CheckpointHost(

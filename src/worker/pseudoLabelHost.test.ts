@@ -23,12 +23,13 @@ import '@tensorflow/tfjs-backend-wasm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../settings/schema'
 import { loadTinyGpt } from '../engine/models/modelFile'
-import { resetWeights, snapshotWeights } from '../engine/tuning/interpolate'
+import { resetWeights } from '../engine/tuning/interpolate'
+import { Session } from '../engine/session/session'
+import { holdText } from '../engine/session/families/text'
 import { parseCsvText } from '../engine/data/csv'
 import { thresholdForShare, zeroShotPseudoLabels } from '../engine/tasks/pseudoLabel/pseudoLabel'
 import type { FromWorker } from './protocol'
-import type { LmSession } from './lmObjectivesHost'
-import { PseudoLabelHost } from './pseudoLabelHost'
+import { PseudoLabelHost, type HeldLm } from './pseudoLabelHost'
 
 const root = resolve(__dirname, '../..')
 const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
@@ -37,11 +38,24 @@ const file = (name: string, lines?: number) => {
   return new File([lines ? text.split('\n').slice(0, lines + 1).join('\n') + '\n' : text], name)
 }
 
-let session: LmSession
+// The engine session as the worker holds it (no dataset: these runs train on the sets each
+// round encodes), holding the built-in LM; the host reads it through the handler's view.
+let engine: Session
+let session: HeldLm
 beforeAll(async () => {
   expect(await tf.setBackend('wasm')).toBe(true)
   const loaded = await loadTinyGpt('/models/tiny-lm/model.json', fileFetch)
-  session = { loaded, base: snapshotWeights(loaded.model.params), tuning: null, lastVal: null, run: null }
+  engine = new Session({ dataset: null, facts: null, images: null, decoder: null, split: () => { throw new Error('no dataset') } })
+  engine.hold(holdText(loaded, 'tiny-lm'))
+  session = {
+    loaded,
+    get base() {
+      return engine.loaded!.base ?? null
+    },
+    get tuning() {
+      return engine.loaded!.tuning ?? null
+    },
+  }
 }, 120_000)
 
 describe('learning without labels (pseudoLabelHost)', () => {
@@ -59,7 +73,7 @@ describe('learning without labels (pseudoLabelHost)', () => {
     const zs = await zeroShotPseudoLabels(session.loaded!.model, tok, valRows.map((r) => [tok.bosId, ...tok.encode(r.text).slice(0, 31)]), classes, { maxTextTokens: 32 })
     const zeroShotRight = valRows.filter((r, i) => classes[zs.labels[i]!] === r.label).length
     const events: FromWorker[] = []
-    const host = new PseudoLabelHost((e) => events.push(e), session, async () => {})
+    const host = new PseudoLabelHost((e) => events.push(e), session, engine, async () => {})
     await host.handle({ type: 'pseudoLabel', file: file('sea-or-government-unlabelled.csv'), validation: file('sea-or-government-validation.csv'), classes })
     const labelled = events.find((e): e is Extract<FromWorker, { type: 'pseudoLabels' }> => e.type === 'pseudoLabels')!.summary
     expect(labelled.rows).toBe(400)
@@ -83,7 +97,7 @@ describe('learning without labels (pseudoLabelHost)', () => {
 
   it('labels 400 e-mails zero-shot, trains two class-balanced self-training rounds through the loop and scores each on the labelled e-mails', async () => {
     const events: FromWorker[] = []
-    const host = new PseudoLabelHost((e) => events.push(e), session, async () => {})
+    const host = new PseudoLabelHost((e) => events.push(e), session, engine, async () => {})
     await host.handle({ type: 'pseudoLabel', file: file('spam-ham-unlabelled.csv'), validation: file('spam-ham-unlabelled-validation.csv'), classes: ['spam', 'ham'] })
     const labelled = events.find((e): e is Extract<FromWorker, { type: 'pseudoLabels' }> => e.type === 'pseudoLabels')!.summary
     expect(labelled.rows).toBe(400)
@@ -127,7 +141,7 @@ describe('learning without labels (pseudoLabelHost)', () => {
     const unl = readFileSync(resolve(root, 'public/samples/lm/spam-ham-unlabelled.csv'), 'utf8').trim().split('\n').slice(1)
     const csv = ['text,label', ...given, ...unl.map((l) => `${l},`)].join('\n') + '\n'
     const events: FromWorker[] = []
-    const host = new PseudoLabelHost((e) => events.push(e), session, async () => {})
+    const host = new PseudoLabelHost((e) => events.push(e), session, engine, async () => {})
     await host.handle({ type: 'pseudoLabel', file: new File([csv], 'some-labelled.csv'), validation: file('spam-ham-unlabelled-validation.csv'), classes: ['spam', 'ham'] })
     const labelled = events.find((e): e is Extract<FromWorker, { type: 'pseudoLabels' }> => e.type === 'pseudoLabels')!.summary
     expect(labelled.rows).toBe(given.length + 400)

@@ -17,12 +17,13 @@ import { zeroShotTextTokens } from '../engine/train/zeroShot'
 import type { ForwardHooks } from '../engine/models/tinyGpt'
 import { BatchSource } from '../engine/train/batchSource'
 import { FeatureCache } from '../engine/train/featureCache'
-import { fineTune, Tuning, type Encoded } from '../engine/train/fineTune'
+import type { Tuning, Encoded } from '../engine/train/fineTune'
 import { gatherBatch, headLogits, range } from '../engine/train/forward'
-import { RunControl } from '../engine/train/runControl'
 import { resetWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
-import type { LmSession } from './lmObjectivesHost'
+import type { LoadedTinyGpt } from '../engine/models/modelFile'
+import type { WeightMap } from '../engine/tuning/interpolate'
+import type { RunHooks, Session } from '../engine/session/session'
 import type { LmCommand, PseudoSummary } from './lmProtocol'
 import type { FromWorker } from './protocol'
 import { runEvents } from './runEvents'
@@ -51,6 +52,14 @@ function readTexts(name: string, csv: string, needLabels: boolean): Texts {
   return { name, texts: rows.map((r) => r.cells[ti]!), labels: li >= 0 ? rows.map((r) => (r.cells[li] ?? '').trim()) : null }
 }
 
+/** What learning without labels reads of the session's held built-in LM: the model, its base
+ *  weights (zero-shot labels come from the model before tuning) and the last round's tuning. */
+export interface HeldLm {
+  readonly loaded: LoadedTinyGpt | null
+  readonly base: WeightMap | null
+  readonly tuning: Tuning | null
+}
+
 export class PseudoLabelHost {
   private unlabelled: Texts | null = null
   private validation: Texts | null = null
@@ -61,7 +70,8 @@ export class PseudoLabelHost {
 
   constructor(
     private readonly post: Post,
-    private readonly s: LmSession,
+    private readonly s: HeldLm,
+    private readonly session: Pick<Session, 'train' | 'run'>,
     private readonly ensureBackend: (pref?: Settings['backend']) => Promise<void>,
   ) {}
 
@@ -181,7 +191,7 @@ export class PseudoLabelHost {
     const p0 = this.zeroShot
     const texts = this.unlabelled
     if (!p0 || !texts) throw new Error('Label the texts first: choose the unlabelled file and type the class names.')
-    if (this.s.run) throw new Error('A run is already in progress: stop it first.')
+    if (this.session.run) throw new Error('A run is already in progress: stop it first.')
     const { model } = this.loaded()
     await this.ensureBackend(settings.backend)
     const seqLen = Math.min(settings.seqLen, model.config.seqLen)
@@ -221,24 +231,22 @@ export class PseudoLabelHost {
         val = sftEncoded(ex.examples.slice(nTrain), ex.seqLen, tokenizer.padId)
         runSettings = { ...settings, seqLen: ex.seqLen }
       }
-      this.s.tuning?.dispose()
-      this.s.tuning = null
-      if (this.s.base) resetWeights(model, this.s.base)
-      const tuning = new Tuning(model, runSettings, head ? classes.length : null)
-      this.s.tuning = tuning
-      this.s.lastVal = val
-      const control = new RunControl()
-      this.s.run = { id: runId, control }
-      this.post({ type: 'state', runId, state: 'running' })
-      let result
-      try {
-        result = await fineTune(model, tuning, { train: trainSet, val }, runSettings, control, runEvents(this.post, runId))
-      } finally {
-        this.s.run = null
+      // The round trains through the session's one train path (reset to the base weights, a
+      // new Tuning, RunControl, the loop). Rounds are not checkpointed: restoring one would
+      // need its selection of rows again.
+      const hooks: RunHooks = {
+        events: runEvents(this.post, runId),
+        started: () => this.post({ type: 'state', runId, state: 'running' }),
+        record: async (_s, _c, events) => ({ callbacks: () => events, finish: async () => {}, fail: async () => {} }),
       }
+      const out = await this.session.train(runId, runSettings, hooks, undefined, undefined, { train: trainSet, val })
+      if ('refused' in out) throw new Error(`Round ${round}: ${out.refused.map((p) => p.message).join(' ')}`)
+      const result = out.result
+      const tuning = this.s.tuning
+      if (!tuning) throw new Error(`Round ${round} left no tuned model to label with.`)
       const accuracy = !valSet ? null : head ? await this.accuracyOn(tuning, valSet) : pseudoLabelAccuracy(averageLabels(this.zeroShotVal!, await this.tunedLabels(this.validation!.texts, classes, tuning.hooks)), this.validation!.labels!)
       this.post({ type: 'pseudoRound', runId, round: { round, kept: sel.rows.length, keptPerClass: classes.map((c) => sel.perClass[c] ?? 0), validationAccuracy: accuracy } })
-      const last = round === rounds || control.stopped || result.reason === 'diverged'
+      const last = round === rounds || result.reason === 'stopped' || result.reason === 'diverged'
       if (last) {
         this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: `${result.message}${rounds > 1 ? ` (self-training round ${round} of ${rounds})` : ''}` })
         return

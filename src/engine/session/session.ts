@@ -143,19 +143,22 @@ export class Session {
   /** One fine-tuning run of the current model on the data, from its base weights; pause,
    *  resume and stop reach it through `run.control`. `resume` continues a checkpointed run.
    *  With `objective` the loaded causal LM trains on the checked instruction or preference
-   *  file (`objectiveData`) instead of the dataset: the same steps, the sft or dpo Task. */
-  async train(runId: string, settings: Settings, hooks: RunHooks, resume?: ResumeInput, objective?: ObjectiveRun): Promise<{ result: RunResult } | RunRefused> {
+   *  file (`objectiveData`) instead of the dataset: the same steps, the sft or dpo Task.
+   *  With `sets` the loaded model trains on sets its caller encoded (each round of learning
+   *  without labels, engine/tasks/pseudoLabel/): the same steps, no line to beat measured. */
+  async train(runId: string, settings: Settings, hooks: RunHooks, resume?: ResumeInput, objective?: ObjectiveRun, sets?: { train: Encoded; val: Encoded }): Promise<{ result: RunResult } | RunRefused> {
     if (this.run) throw new Error('A run is already in progress: stop it first.')
     this.seed = settings.seed
-    const held = objective ? this.loaded : this.current()
+    const ownData = !!objective || !!sets // trains on something other than the dataset
+    const held = ownData ? this.loaded : this.current()
     if (!held) throw new Error(objective ? NO_CAUSAL_LM : 'Load a dataset and a model before training.')
     const { family, body } = held
-    const misfit = objective ? null : family.fitProblem(held, this.data)
+    const misfit = ownData ? null : family.fitProblem(held, this.data)
     if (misfit) throw new ModelLoadError(misfit, `model ${held.summary.title}`)
     const s = family.runSettings(settings)
     // SFT and DPO read the objective's file; the settings check reads it as language modelling.
-    const runData = objective ? asLanguageModelling(this.data) : this.data
-    let data = objective ? this.objectiveSets(this.chatLmOf(held), s, objective) : family.encode(held, s, this.data)
+    const runData = ownData ? asLanguageModelling(this.data) : this.data
+    let data = sets ?? (objective ? this.objectiveSets(this.chatLmOf(held), s, objective) : family.encode(held, s, this.data))
     if (data.train.n === 0 || data.val.n === 0) {
       if (objective) throw new Error(`After checking the rows, ${data.train.n} training and ${data.val.n} held-out examples are left: fix the rows the preview names, or add data.`)
       throw new Error(`The split left ${data.train.n} training and ${data.val.n} validation ${family.examples}. Add ${family.examples === 'images' ? 'images' : 'data'}, or change the validation split.`)
@@ -183,7 +186,7 @@ export class Session {
     hooks.started()
     const steps = data.train.kind === 'pairs' && hooks.preferenceSteps ? new PreferenceSteps(data.train, hooks.preferenceSteps) : null
     try {
-      const zs = resume ? null : await family.zeroShot(held, data.val, (label) => hooks.events.onProgress?.('baseline', 0, 1, label))
+      const zs = resume || sets ? null : await family.zeroShot(held, data.val, (label) => hooks.events.onProgress?.('baseline', 0, 1, label))
       const recorder = await hooks.record(s, control, steps ? steps.wrap(hooks.events) : hooks.events)
       const result = await fineTune(body, tuning, { ...data, zeroShot: zs?.metrics ?? null, ...(zs?.note ? { zeroShotNote: zs.note } : {}) }, s, control, recorder.callbacks(), resume, hooks.parallel?.(s)).catch(async (e: unknown) => {
         await recorder.fail(errorText(e, 'training'))

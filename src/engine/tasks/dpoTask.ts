@@ -52,7 +52,7 @@ export async function referenceLogProbs(model: Body, set: PairsEncoded, s: Setti
 /** Watchers of a training set's batches: each training batch hands over a kept [4] tensor
  *  (reward accuracy, mean reward margin, mean chosen and rejected log-probability), which the
  *  watcher reads and disposes. The loop knows nothing of it: a caller that draws per-step
- *  charts (worker/lmObjectivesHost.ts) registers here. */
+ *  charts (engine/session/session.ts, PreferenceSteps) registers here. */
 const watchers = new WeakMap<object, (summary: tf.Tensor1D) => void>()
 export function watchDpoBatches(set: PairsEncoded, fn: (summary: tf.Tensor1D) => void): () => void {
   watchers.set(set, fn)
