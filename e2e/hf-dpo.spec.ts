@@ -14,7 +14,7 @@ const VAL = 32
 const sample = (f: string) => readFileSync(new URL(`../public/samples/lm/${f}`, import.meta.url), 'utf8')
 const pairs = wordPreferencePairs(sample('afinn-preferences.jsonl'), sample('spam-ham-preferences.jsonl'), TRAIN, VAL)
 
-test('DPO with LoRA on a Hugging Face GPT-2 loaded by repo id: GPT-2’s tokens in the preview, the preference charts, and held-out preference accuracy above the base model’s', async ({ studio, page }) => {
+test('DPO with LoRA on a Hugging Face GPT-2 loaded by repo id: GPT-2’s tokens in the preview, the preference charts, and held-out preference accuracy above the base model’s; a fresh worker after the old one ends holds the model and the pairs again', async ({ studio, page }) => {
   serveHub(page, new Map([[REPO, tinyGpt2Files({ d: 16, layers: 1, positions: 64, seed: 7 })]]))
   await studio.open('m=lora&r=8&la=16&lt=qkv,proj,fc,out&ep=EPOCHS&bs=8&lr=0.01&sl=24&wu=0&do=0&sd=1'.replace('EPOCHS', String(process.env.HF_DPO_EPOCHS ?? 2)))
   const section = page.locator('details.model-load')
@@ -49,4 +49,19 @@ test('DPO with LoRA on a Hugging Face GPT-2 loaded by repo id: GPT-2’s tokens 
   await expect(charts).toContainText("base model's preference accuracy")
   await expect(charts).toContainText('Training batches')
   await expect(charts).toContainText('chosen log-probability')
+
+  // The worker ends (as a crash would): the fresh one loads the same GPT-2 again and gets the
+  // checked pairs again, so the TRL recipe (which carries them) names the repo and has every pair.
+  const dying = page.workers().filter((w) => w.url().includes('engine.worker')).at(-1)!
+  await dying.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
+  await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
+  await expect(studio.trainButton).toBeEnabled({ timeout: 60_000 })
+  await expect(page.getByTestId('model-title')).toContainText(`${REPO} — pretrained`)
+  const files: Record<string, string> = {}
+  page.on('download', async (d) => (files[d.suggestedFilename()] = readFileSync((await d.path())!, 'utf8')))
+  await panel.getByRole('button', { name: 'Download the TRL recipe' }).click()
+  await expect.poll(() => Object.keys(files).sort().join(','), { timeout: 30_000 }).toBe('launch.sh,train.jsonl,train.py')
+  expect(files['train.py']).toContain('DPOTrainer')
+  expect(files['train.py']).toContain(REPO)
+  expect(files['train.jsonl']!.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual(pairs.train)
 })
