@@ -404,6 +404,24 @@ test('a BERT encoder from files on disk: a classification head on [CLS] learns; 
     expect(epochs.at(-1)!.valAcc!).toBeLessThanOrEqual(100)
   })
 
+  await test.step('the playground classifies typed text with the base model’s untrained head and the tuned one', async () => {
+    const shown = async (which: 'before' | 'after') => {
+      const out: Record<string, number> = {}
+      for (const r of await page.getByTestId(`prediction-${which}`).getByRole('listitem').all()) out[(await r.locator('.bar-label').innerText()).trim()] = Number((await r.locator('.prob').innerText()).replace('%', ''))
+      return out
+    }
+    for (const [text, want, other] of [['the story was really great.', 'positive', 'negative'], ['the acting was quite awful.', 'negative', 'positive']] as const) {
+      await page.getByLabel('Text to classify').fill(text)
+      const previous = await page.getByTestId('prediction-after').innerText()
+      await page.getByRole('button', { name: 'Classify' }).click()
+      await expect.poll(async () => (await page.getByTestId('prediction-after').getByRole('listitem').count()) === 2 && (await page.getByTestId('prediction-after').innerText()) !== previous, { timeout: 60_000 }).toBe(true)
+      const before = await shown('before')
+      const after = await shown('after')
+      expect(Object.keys(before).sort()).toEqual(['negative', 'positive'])
+      expect(after[want]!, `${text}: ${JSON.stringify(after)}`).toBeGreaterThan(after[other]!)
+    }
+  })
+
   await test.step('"Merged model" is the BertForSequenceClassification checkpoint: its names, shapes and config, read here by hand', async () => {
     await page.getByLabel('Merged model (Hugging Face)').check()
     const download = page.waitForEvent('download')

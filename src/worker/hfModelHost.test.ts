@@ -18,6 +18,10 @@ import { WEBGPU_DEFAULT_LIMITS, type BindingLimits } from '../engine/hf/bindingL
 import { bindingProblems, hfFamily, type HeldHf } from '../engine/session/families/hf'
 import type { SessionData } from '../engine/session/family'
 import { Session } from '../engine/session/session'
+import type { PlaygroundAnswer } from '../engine/types/playground'
+import { BatchSource } from '../engine/train/batchSource'
+import { FeatureCache } from '../engine/train/featureCache'
+import { gatherBatch, headLogits, range } from '../engine/train/forward'
 import { HfModelHost, peftTargets, trainingBudget } from './hfModelHost'
 import type { FromWorker } from './protocol'
 
@@ -226,6 +230,40 @@ describe('the session trains a Hugging Face model', () => {
     if (!('result' in out)) throw new Error(`refused: ${JSON.stringify(out.refused)}`)
     expect(out.result.reason).toBe('finished')
     expect(session.run).toBeNull()
+
+    // The playground classifies typed text with the trained head, before and after: each held-out
+    // text typed alone gets the class the loop's batched, padded evaluation gives it, so the
+    // playground's accuracy over the held-out texts is the evaluation's.
+    const val = session.current()!.validationSplit!
+    if (val.kind !== 'classification') throw new Error('a classification split')
+    const metrics = await session.evaluate()
+    const valRows = split({ valSplit: 0.25, seed: DEFAULTS.seed }).validationIdx.map((i: number) => dataset.rows[i]!)
+    expect(valRows.length).toBe(val.n)
+    // the loop's own path over the whole padded held-out batch (textBatches, forward.ts)
+    const held = session.current()!
+    const source = BatchSource.host(val)
+    const cache = new FeatureCache(0, false, { train: 0, val: val.n })
+    const batched = tf.tidy(() => tf.softmax(headLogits(held.body, held.tuning!, gatherBatch(source, cache, 'val', range(0, val.n)), cache, held.tuning!.settings, false)))
+    const loopProbs = (await batched.data()) as Float32Array
+    batched.dispose()
+    source.dispose()
+    let right = 0
+    for (const [k, row] of valRows.entries()) {
+      const got: PlaygroundAnswer[] = []
+      await session.predict(`p${k}`, { kind: 'text', text: row[0]! }, (a) => void got.push(a))
+      const after = got.find((a): a is Extract<PlaygroundAnswer, { type: 'prediction' }> => a.type === 'prediction' && a.which === 'after')!
+      const before = got.find((a): a is Extract<PlaygroundAnswer, { type: 'prediction' }> => a.type === 'prediction' && a.which === 'before')!
+      for (const side of [before, after]) {
+        expect(side.classes.map((c) => c.name)).toEqual(['bad', 'good'])
+        expect(side.classes.reduce((n, c) => n + c.prob, 0)).toBeCloseTo(1, 5)
+      }
+      // each typed text gets the probabilities its row got in the padded batch
+      expect(Math.abs(after.classes[0]!.prob - loopProbs[2 * k]!)).toBeLessThan(1e-5)
+      expect(Math.abs(after.classes[1]!.prob - loopProbs[2 * k + 1]!)).toBeLessThan(1e-5)
+      const best = after.classes[0]!.prob > after.classes[1]!.prob ? 'bad' : 'good'
+      if (best === row[1]!.trim()) right++
+    }
+    expect(right / valRows.length).toBeCloseTo(metrics.accuracy!, 10)
     session.drop()
   })
 })

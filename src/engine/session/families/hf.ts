@@ -15,6 +15,7 @@ import { writeHfCheckpoint, type HfBundle } from '../../hf/hfLoad'
 import { writeSafetensors } from '../../hf/safetensors'
 import { writeSeqClsCheckpoint } from '../../hf/seqClsHead'
 import { valuesOf } from '../../train/encoded'
+import { Tuning } from '../../train/fineTune'
 import type { HfTokenizer } from '../../hf/hfTokenizer'
 import { memoryPlan, settingsThatFit, type PlanInput, type PlanMethod } from '../../hf/memoryPlan'
 import { writePeftAdapter, type LoraFactors } from '../../hf/peftAdapter'
@@ -175,7 +176,53 @@ export const hfFamily: ModelFamily<HeldHf> = {
   },
   endNote: () => '',
   async predict(held, requestId, input, answer) {
-    answer({ type: 'playground', requestId, message: `${held.summary.title}: the playground generates text with Hugging Face models; class probabilities ${input.kind === 'text' ? 'for typed text are' : 'are'} not offered for them yet.` })
+    if (input.kind !== 'text') {
+      answer({ type: 'playground', requestId, message: `${held.summary.title} reads text: type a text to try it.` })
+      return
+    }
+    const tuning = held.tuning
+    const val = held.validationSplit
+    const classes = val?.kind === 'classification' && !val.tasks ? val.classes : null
+    const scale = val?.kind === 'regression' ? val.scale : null
+    if (!tuning?.head || (!classes && !scale)) {
+      answer({ type: 'playground', requestId, message: 'Class probabilities need a classifier: train on a text-classification (or regression) dataset first. Before = the base model with the untrained head, after = the fine-tuned model.' })
+      return
+    }
+    const head = tuning.head
+    // the text as a training row reads it (textBatches.encodeClassification): the lead token
+    // unless the tokenizer adds none, the text's tokens, cut to the run's sequence length
+    const tokens = held.tok.encode(input.text)
+    const lead = held.tok.classificationLead === false && tokens.length > 0 ? [] : [held.tok.bosId]
+    const ids = [...lead, ...tokens].slice(0, Math.min(tuning.settings.seqLen, held.body.config.seqLen))
+    await held.body.model.refreshSplit()
+    const output = async (t: Tuning): Promise<Float32Array> => {
+      const out = tf.tidy(() => {
+        const mask = tf.ones([1, ids.length]) as tf.Tensor2D
+        const hidden = held.body.forward(tf.tensor2d([ids], [1, ids.length], 'int32'), { ...(t.hooks ? { hooks: t.hooks } : {}), attentionMask: mask })
+        return t.head!.apply(held.body.pool(hidden, mask), false)
+      })
+      const v = (await out.data()) as Float32Array
+      out.dispose()
+      return v
+    }
+    const say = (which: 'before' | 'after', z: Float32Array, note: string) => {
+      if (scale) answer({ type: 'prediction', requestId, which, classes: [], value: { name: scale.name, value: (z[0] ?? NaN) * scale.std + scale.mean }, note })
+      else {
+        const m = Math.max(...z)
+        const e = Array.from(z, (x) => Math.exp(x - m))
+        const sum = e.reduce((a, b) => a + b, 0)
+        answer({ type: 'prediction', requestId, which, classes: e.map((x, i) => ({ name: classes![i] ?? `class ${i}`, prob: x / sum })), note })
+      }
+    }
+    // before: the base weights with the head as it was before step one (the same seed gives
+    // the same starting weights: the checkpoint's pooler where it has one)
+    const fresh = new Tuning(held.body, tuning.settings, scale ? 'regression' : head.outputDim)
+    try {
+      if (held.base) say('before', await withWeights(held.body, held.base, () => output(fresh)), 'base weights, untrained head (what the baseline measured)')
+    } finally {
+      fresh.dispose()
+    }
+    say('after', await output(tuning), `after fine-tuning (${tuning.settings.method})`)
   },
   async generate(c, msg, answer, shouldStop) {
     const { requestId } = msg
