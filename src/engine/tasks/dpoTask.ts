@@ -14,7 +14,8 @@ import type { Tuning } from '../train/fineTune'
 import type { Seed } from '../train/seeds'
 import type { Settings } from '../../settings/types'
 import { dpoLoss, preferenceMetrics } from './dpo/dpo'
-import { batchLmLogits, lmEvalRows, targetLogProbs } from './sftTask'
+import { batchLmLogits, targetLogProbs } from './sftTask'
+import { lmEvalRows } from '../train/forward'
 import { fmt, pct, type Task } from './task'
 
 /** Summed answer log-probabilities of every row of a batch → [rows]. */

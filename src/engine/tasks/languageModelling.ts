@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Metrics } from '../types/metrics'
 import type { Body } from '../models/body'
-import { evalBatch, featuresOf, fillCache, gatherBatch, range, type Batch, type Cache } from '../train/forward'
+import { featuresOf, fillCache, gatherBatch, lmEvalRows, range, type Batch, type Cache } from '../train/forward'
 import type { Tuning } from '../train/fineTune'
 import { maskedTokenCrossEntropy } from '../train/losses'
 import { perplexity } from '../train/metrics'
@@ -27,7 +27,8 @@ export const languageModelling: ReadingTask = {
   async evaluate(model, tuning, source, cache, side) {
     const set = source.set
     let lossSum = 0
-    for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
+    // a large vocabulary's logits take fewer rows a pass (lmEvalRows)
+    for (let start = 0, rows = lmEvalRows(model, set); start < set.n; start += rows) {
       const idx = range(start, Math.min(set.n, start + rows))
       await fillCache(model, tuning, cache, source, side, idx)
       const lossT = tf.tidy(() => {

@@ -2,7 +2,7 @@
  *  pass: a large vocabulary's logits [rows, T, V] are kept near 2^24 floats (64 MB). */
 import { describe, expect, it } from 'vitest'
 import type { Body } from '../models/body'
-import { lmEvalRows } from './sftTask'
+import { lmEvalRows } from '../train/forward'
 
 const body = (vocabSize: number | undefined, rowsPerPass?: number) => ({ config: { nLayers: 1, dModel: 16, ...(vocabSize ? { vocabSize } : {}) }, ...(rowsPerPass ? { rowsPerPass } : {}) }) as unknown as Body
 

@@ -5,26 +5,12 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Metrics } from '../types/metrics'
 import type { Body } from '../models/body'
-import { evalBatch, featuresOf, fillCache, gatherBatch, range, type Batch, type Cache } from '../train/forward'
+import { featuresOf, fillCache, gatherBatch, lmEvalRows, range, type Batch, type Cache } from '../train/forward'
 import type { Tuning } from '../train/fineTune'
 import { perplexity } from '../train/metrics'
 import type { Seed } from '../train/seeds'
 import type { Settings } from '../../settings/types'
 import { fmt, type Task } from './task'
-
-/** Logits held at once when a language model is evaluated ([rows, T, V] floats; the log-softmax
- *  and the picked targets take as much again). */
-const EVAL_LOGITS = 1 << 24
-
-/** Rows per evaluation pass of a causal LM's logits: the body's own rows per pass, fewer when
- *  its vocabulary is large (a 50,257-token GPT-2 at 64 positions: 5 rows, not 64, whose logits
- *  alone would take 823 MB and abort WebAssembly's heap). */
-export function lmEvalRows(model: Body, set: object): number {
-  const vocab = (model.config as { vocabSize?: number }).vocabSize
-  const seqLen = 'seqLen' in set && typeof set.seqLen === 'number' ? set.seqLen : 0
-  if (!vocab || !seqLen) return evalBatch(model)
-  return Math.max(1, Math.min(evalBatch(model), Math.floor(EVAL_LOGITS / (seqLen * vocab))))
-}
 
 /** Next-token logits [B, T, V] of a batch, from the body's own output layer. */
 export function batchLmLogits(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor3D {

@@ -26,6 +26,20 @@ const EVAL_BATCH = 64
  *  (a 224 px MobileNet on the wasm heap). */
 export const evalBatch = (model: Body) => Math.min(EVAL_BATCH, model.rowsPerPass ?? EVAL_BATCH)
 
+/** Logits held at once when a language model is evaluated ([rows, T, V] floats; the log-softmax
+ *  and the picked targets take as much again). */
+const EVAL_LOGITS = 1 << 24
+
+/** Rows per evaluation pass of a causal LM's logits: the body's own rows per pass, fewer when
+ *  its vocabulary is large (a 50,257-token GPT-2 at 64 positions: 5 rows, not 64, whose logits
+ *  alone would take 823 MB and abort WebAssembly's heap). */
+export function lmEvalRows(model: Body, set: object): number {
+  const vocab = (model.config as { vocabSize?: number }).vocabSize
+  const seqLen = 'seqLen' in set && typeof set.seqLen === 'number' ? set.seqLen : 0
+  if (!vocab || !seqLen) return evalBatch(model)
+  return Math.max(1, Math.min(evalBatch(model), Math.floor(EVAL_LOGITS / (seqLen * vocab))))
+}
+
 /** Leading blocks to cache at this epoch, and whether the cache can hold final pooled features. */
 export function cachePlan(model: Body, tuning: Tuning, s: Settings, epoch: number): { blocks: number; pooled: boolean } {
   const n = model.config.nLayers
