@@ -192,19 +192,28 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     }
   }
 
-  // Learning without labels (pseudoLabelHost.ts): each round trains the held built-in LM through
-  // the session's one train path; the host reads the model, its base and the last tuning here.
+  // Learning without labels (pseudoLabelHost.ts): each round trains the held language model (the
+  // built-in LM, or a Hugging Face GPT-2 or Llama) through the session's one train path; the
+  // host reads the model, its tokenizer, its base and the last tuning here.
   const text = () => (session.loaded?.family === textFamily ? (session.loaded as HeldText) : null)
+  const heldDecoder = () => {
+    const h = session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null
+    return h && !h.body.isEncoder ? h : null
+  }
   const heldLm: HeldLm = {
     get loaded() {
       const t = text()
-      return t && { model: t.body as TinyGpt, tokenizer: t.tokenizer, card: t.card }
+      if (t) return { model: t.body as TinyGpt, tokenizer: t.tokenizer }
+      // a Hugging Face decoder reads and scores text as the zero-shot scorer expects (forward,
+      // lmLogits), with its own tokenizer in the studio's shape (hfTokenizerLike)
+      const h = heldDecoder()
+      return h && { model: h.body as unknown as TinyGpt, tokenizer: h.tok }
     },
     get base() {
-      return text()?.base ?? null
+      return (text() ?? heldDecoder())?.base ?? null
     },
     get tuning() {
-      return text()?.tuning ?? null
+      return (text() ?? heldDecoder())?.tuning ?? null
     },
   }
   const pseudo = new PseudoLabelHost(post, heldLm, session, ensureBackend)

@@ -21,7 +21,8 @@ import type { Tuning, Encoded } from '../engine/train/fineTune'
 import { gatherBatch, headLogits, range } from '../engine/train/forward'
 import { resetWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
-import type { LoadedTinyGpt } from '../engine/models/modelFile'
+import type { TinyGpt } from '../engine/models/tinyGpt'
+import type { TokenizerLike } from '../engine/data/textBatches'
 import type { WeightMap } from '../engine/tuning/interpolate'
 import type { RunHooks, Session } from '../engine/session/session'
 import type { LmCommand, PseudoSummary } from './lmProtocol'
@@ -55,7 +56,9 @@ function readTexts(name: string, csv: string, needLabels: boolean): Texts {
 /** What learning without labels reads of the session's held built-in LM: the model, its base
  *  weights (zero-shot labels come from the model before tuning) and the last round's tuning. */
 export interface HeldLm {
-  readonly loaded: LoadedTinyGpt | null
+  /** The model (the built-in LM, or a Hugging Face decoder through the same forward/lmLogits)
+   *  and its tokenizer. */
+  readonly loaded: { model: TinyGpt; tokenizer: TokenizerLike } | null
   readonly base: WeightMap | null
   readonly tuning: Tuning | null
 }
@@ -81,7 +84,7 @@ export class PseudoLabelHost {
   }
 
   private loaded() {
-    if (!this.s.loaded) throw new Error('Load the built-in text model (step 2) before learning without labels.')
+    if (!this.s.loaded) throw new Error('Load a language model in step 2 (the built-in text model, or a Hugging Face GPT-2 or Llama) before learning without labels.')
     return this.s.loaded
   }
 

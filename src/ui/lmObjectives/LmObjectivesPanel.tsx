@@ -63,7 +63,7 @@ export function LmObjectivesPanel() {
         ))}
       </fieldset>
       {!textLm ? (
-        <p className="muted">Load a language model in step 2 to use these objectives: the built-in text model, or a Hugging Face GPT-2 or Llama for instruction and preference tuning.</p>
+        <p className="muted">Load a language model in step 2 to use these objectives: the built-in text model, or a Hugging Face GPT-2 or Llama.</p>
       ) : objective === 'pseudo' ? (
         <PseudoLabelling />
       ) : (
