@@ -6,12 +6,14 @@ import { expect, smallSpamHam, test } from './fixtures'
 // (all-zero results read back, tfjs#7733), by rewriting the WebGL2 read-back calls the
 // backend uses. The studio has to notice from the numbers alone.
 
-/** The worker that runs TensorFlow.js (the wasm pthreads are blob: workers; skip them). */
+/** The training worker, which runs the self-test (the wasm pthreads are blob: workers, and the
+ *  second engine worker of data-parallel runs, gradientWorker, runs TensorFlow.js too: skip
+ *  them). */
 async function engineWorker(page: Page): Promise<Worker> {
   let found: Worker | undefined
   await expect
     .poll(async () => {
-      for (const w of page.workers().filter((x) => !x.url().startsWith('blob:'))) {
+      for (const w of page.workers().filter((x) => !x.url().startsWith('blob:') && /engine\.worker/.test(x.url()))) {
         const has = await w.evaluate(() => '_tfengine' in globalThis).catch(() => false)
         if (has) found = w
       }

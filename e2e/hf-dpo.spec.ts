@@ -5,7 +5,7 @@
 // preference accuracy charted against the base model's line and ending above it.
 import { readFileSync } from 'node:fs'
 import { expect, test } from './fixtures'
-import { serveHub, tinyGpt2Files } from './hfHub'
+import { loadFromHub, serveHub, tinyGpt2Files } from './hfHub'
 import { jsonl, wordPreferencePairs } from './wordPreferencePairs'
 
 const REPO = 'studio-e2e/tiny-gpt2-dpo'
@@ -17,11 +17,7 @@ const pairs = wordPreferencePairs(sample('afinn-preferences.jsonl'), sample('spa
 test('DPO with LoRA on a Hugging Face GPT-2 loaded by repo id: GPT-2’s tokens in the preview, the preference charts, and held-out preference accuracy above the base model’s; a fresh worker after the old one ends holds the model and the pairs again', async ({ studio, page }) => {
   serveHub(page, new Map([[REPO, tinyGpt2Files({ d: 16, layers: 1, positions: 64, seed: 7 })]]))
   await studio.open('m=lora&r=8&la=16&lt=qkv,proj,fc,out&ep=EPOCHS&bs=8&lr=0.01&sl=24&wu=0&do=0&sd=1'.replace('EPOCHS', String(process.env.HF_DPO_EPOCHS ?? 2)))
-  const section = page.locator('details.model-load')
-  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
-  await page.getByLabel('Hugging Face repo id').fill(REPO)
-  await page.getByRole('button', { name: 'Download and load' }).click()
-  await expect(page.getByTestId('model-title')).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
+  await loadFromHub(page, REPO)
 
   const panel = page.locator('#objectives')
   await panel.getByRole('radio', { name: /Preference tuning/ }).check()

@@ -5,18 +5,14 @@
 // setting off and on, and the run history keeps which run recomputed.
 import { readFileSync } from 'node:fs'
 import { expect, test } from './fixtures'
-import { serveHub, tinyGpt2Files } from './hfHub'
+import { loadFromHub, serveHub, tinyGpt2Files } from './hfHub'
 
 const REPO = 'studio-e2e/tiny-gpt2-recompute'
 
 test('LoRA with dropout on a Hugging Face GPT-2: the same validation losses with activations recomputed as without', async ({ studio, page }) => {
   serveHub(page, new Map([[REPO, tinyGpt2Files({ d: 16, layers: 2, positions: 64 })]]))
   await studio.open()
-  const section = page.locator('details.model-load')
-  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
-  await page.getByLabel('Hugging Face repo id').fill(REPO)
-  await page.getByRole('button', { name: 'Download and load' }).click()
-  await expect(page.getByTestId('model-title')).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
+  await loadFromHub(page, REPO)
 
   const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
   await studio.uploadDataset('whale-part.txt', text.slice(0, text.indexOf('\n', 4_000)), 'text/plain')

@@ -4,7 +4,7 @@
 // answers at the Hub's own resolve URLs as the Hub does (files from memory; 401 +
 // X-Error-Code for a repo that does not exist), so the page's CSP, fetch, progress, IndexedDB
 // cache and worker all run for real.
-import type { Page, Route } from '@playwright/test'
+import { expect, type Page, type Route } from '@playwright/test'
 import { gpt2TokenizerFiles } from '../scripts/hf-reference/gpt2-tokenizer.mjs'
 
 export type TensorSpec = [string, number[], Float32Array]
@@ -83,4 +83,14 @@ export function serveHub(page: Page, repos: ReadonlyMap<string, ReadonlyMap<stri
     return route.fulfill({ status: 200, headers: { ...CORS, 'content-type': 'application/octet-stream' }, body: file })
   })
   return fetched
+}
+
+/** Loads `repo` by its id through the page's model step, as a person would, and waits until it
+ *  is the current model. */
+export async function loadFromHub(page: Page, repo: string): Promise<void> {
+  const section = page.locator('details.model-load')
+  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+  await page.getByLabel('Hugging Face repo id').fill(repo)
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(page.getByTestId('model-title')).toContainText(`${repo} — pretrained`, { timeout: 60_000 })
 }
