@@ -69,8 +69,18 @@ def main():
     stray = [k for k in w if k not in heads and not k.startswith(BODY[mt])]
     if stray:
         raise SystemExit(f'model.safetensors: {ARCH[mt]} has no place for {stray}')
+    logits = class_logits(cfg, w, json.load(open(inp)))
+    with open(out, 'w') as f:
+        json.dump({'architecture': ARCH[mt], 'num_labels': n, 'problem_type': cfg.get('problem_type'), 'shape': list(logits.shape), 'logits': logits.flatten().tolist(), 'keys': sorted(w.keys())}, f)
+
+
+def class_logits(cfg, w, x):
+    """The class's logits for the inputs x (input_ids, attention_mask, token_type_ids) from its
+    state dict w (the body under the class prefix, the head under its names); the pad id the
+    decoders need is config's pad_token_id. apply_seqcls_adapter.py uses it too."""
+    mt = cfg['model_type']
+    heads = head_shapes(cfg, (w['score.weight'] if mt in ('gpt2', 'llama') else w['classifier.weight']).shape[0])
     body = {k: v for k, v in w.items() if k not in heads}
-    x = json.load(open(inp))
     ids = torch.tensor(x['input_ids'])
     mask = torch.tensor(x['attention_mask'])
     if mt == 'bert':
@@ -95,8 +105,7 @@ def main():
             non_pad = (ids != pad).to(torch.int32)
             last = (torch.arange(ids.shape[-1]) * non_pad).argmax(-1)
         logits = all_logits[torch.arange(ids.shape[0]), last]
-    with open(out, 'w') as f:
-        json.dump({'architecture': ARCH[mt], 'num_labels': n, 'problem_type': cfg.get('problem_type'), 'shape': list(logits.shape), 'logits': logits.flatten().tolist(), 'keys': sorted(w.keys())}, f)
+    return logits
 
 
 if __name__ == '__main__':

@@ -12,8 +12,9 @@ import { bindingAdvice, type BindingLimits } from '../../hf/bindingLimits'
 import { expectedWeights, type HfConfig } from '../../hf/config'
 import { generateText } from '../../hf/generate'
 import { writeHfCheckpoint, type HfBundle } from '../../hf/hfLoad'
-import { writeSafetensors } from '../../hf/safetensors'
-import { writeSeqClsCheckpoint } from '../../hf/seqClsHead'
+import { writeSafetensors, type TensorToWrite } from '../../hf/safetensors'
+import { seqClsTensors, writeSeqClsCheckpoint } from '../../hf/seqClsHead'
+import { labelInfo, seqClsAdapterReadme, SEQ_CLS_LABELS_FILE, type LabelInfo } from '../../hf/peftSeqCls'
 import { valuesOf } from '../../train/encoded'
 import { Tuning } from '../../train/fineTune'
 import type { HfTokenizer } from '../../hf/hfTokenizer'
@@ -276,7 +277,19 @@ export const hfFamily: ModelFamily<HeldHf> = {
     const step = (done: number, label: string) => r.onProgress(done, 3, label)
     if (choice === 'adapter') {
       if (!tuning?.lora) throw new Error('A PEFT adapter holds LoRA weights: train with the LoRA method (or choose "Merged model" to download the whole fine-tuned model).')
-      if (tuning.head) throw new Error('A PEFT adapter holds the LoRA weights only, not the classification or regression head this run trained: choose "Merged model", which writes the whole model with its head as AutoModelForSequenceClassification loads it.')
+      if (tuning.multi) throw new Error('A PEFT adapter holds one head; this run trained one per label column: choose "Merged model" (the studio’s format keeps every head).')
+      // a head: a SEQ_CLS adapter with the head in modules_to_save (peftAdapter.ts), written
+      // exactly as the merged *ForSequenceClassification export writes it (seqClsTensors)
+      const head = tuning.head
+      let headOut: { tensors: TensorToWrite[]; labels: LabelInfo } | null = null
+      if (head) {
+        if (!c.body.hfHead) throw new Error('This head reads the mean of the hidden states (sentence-encoder pooling), which no Hugging Face class does, so PEFT cannot load it: choose "Merged model", which writes the body and the head in the studio’s format.')
+        const scale = c.validationSplit ? valuesOf(c.validationSplit)?.scale : undefined
+        if (head.spec.kind === 'regression' && !scale) throw new Error('This regression head predicts standardised values and the scale of its target is not known here (no training data in this session): load the dataset it was trained on and train or evaluate it, then export.')
+        const { tensors, labels, offset } = await seqClsTensors([], c.body.model.hf, head, { regression: head.spec.kind === 'regression' && scale ? { mean: scale.mean, std: scale.std } : null })
+        const names = head.spec.kind === 'classification' && c.validationSplit ? (classesOf(c.validationSplit) ?? []) : []
+        headOut = { tensors, labels: labelInfo(labels, names, head.spec.kind === 'regression', offset) }
+      }
       step(1, 'Reading the LoRA weights')
       const factors: LoraFactors[] = []
       const byName = new Map(tuning.lora.params.map((p) => [p.name, p.variable] as const))
@@ -286,12 +299,19 @@ export const hfFamily: ModelFamily<HeldHf> = {
         factors.push({ layer, nIn: a.shape[0]!, nOut: b.shape[1]!, a: (await a.data()) as Float32Array, b: (await b.data()) as Float32Array })
       }
       const s = tuning.settings
-      const targetModules = peftTargets(tuning.lora.layers, c.body.model.linearLayers)
-      const out = writePeftAdapter(c.body.model.hf.modelType, factors, { rank: s.loraRank, alpha: s.loraAlpha, dropout: s.loraDropout, baseModel: c.baseName, taskType: c.body.isEncoder ? 'FEATURE_EXTRACTION' : 'CAUSAL_LM', targetModules })
+      // BERT's pooler.dense is a Linear PEFT would also match by "dense": the names are widened
+      // past it, so LoRA stays off the head PEFT saves whole
+      const modelType = c.body.model.hf.modelType
+      const targetModules = peftTargets(tuning.lora.layers, modelType === 'bert' ? [...c.body.model.linearLayers, 'pooler.dense'] : c.body.model.linearLayers)
+      const out = writePeftAdapter(modelType, factors, { rank: s.loraRank, alpha: s.loraAlpha, dropout: s.loraDropout, baseModel: c.baseName, taskType: headOut ? 'SEQ_CLS' : c.body.isEncoder ? 'FEATURE_EXTRACTION' : 'CAUSAL_LM', targetModules, ...(headOut ? { head: headOut.tensors } : {}) })
       step(2, 'Writing adapter_model.safetensors')
-      const zip = zipSync({ 'adapter_config.json': strToU8(out.configText), 'adapter_model.safetensors': out.safetensors, 'README.md': strToU8(adapterReadme(c.baseName, out.config)) })
+      const files: Record<string, Uint8Array> = { 'adapter_config.json': strToU8(out.configText), 'adapter_model.safetensors': out.safetensors }
+      if (headOut) {
+        files[SEQ_CLS_LABELS_FILE] = strToU8(JSON.stringify(headOut.labels, null, 2) + '\n')
+        files['README.md'] = strToU8(seqClsAdapterReadme(c.baseName, out.config, headOut.labels, modelType === 'gpt2' || modelType === 'llama' ? c.tok.padId : null))
+      } else files['README.md'] = strToU8(adapterReadme(c.baseName, out.config))
       step(3, 'Done')
-      return { fileName: `${slug}-peft-lora.zip`, bytes: zip }
+      return { fileName: `${slug}-peft-lora.zip`, bytes: zipSync(files) }
     }
     // a classification or regression head: the *ForSequenceClassification checkpoint (the head
     // trained is that class's own, HfBody.headStructure), or with mean pooling the studio's format
