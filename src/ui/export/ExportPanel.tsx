@@ -19,7 +19,7 @@ const CHOICES: { value: ExportChoice; label: string; help: string }[] = [
 
 /** For a Hugging Face model: the formats its own tools load (worker/hfModelHost.ts). */
 const HF_CHOICES: typeof CHOICES = [
-  { value: 'adapter', label: 'PEFT LoRA adapter (Hugging Face)', help: 'adapter_config.json + adapter_model.safetensors in a .zip: PeftModel.from_pretrained loads it on the same base model, and so does this studio (choose its files under Hugging Face models). Needs a LoRA run.' },
+  { value: 'adapter', label: 'PEFT LoRA adapter (Hugging Face)', help: 'adapter_config.json + adapter_model.safetensors in a .zip: PeftModel.from_pretrained loads it on the same base model, and so does this studio (choose its files under Hugging Face models). Needs a LoRA run. After a classification or regression run it also holds the head (PEFT’s modules_to_save: score, or classifier with BERT’s pooler / DistilBERT’s pre_classifier), with seq_cls_labels.json and a README giving the Python that loads it: AutoModelForSequenceClassification.from_pretrained(base, num_labels=…, id2label=…), then PeftModel.from_pretrained.' },
   { value: 'merged', label: 'Merged model (Hugging Face)', help: 'model.safetensors (LoRA merged into the weights) + config.json + the tokenizer files in a .zip: from_pretrained loads it, and so does this studio. After a classification or regression run: the whole model with its head as AutoModelForSequenceClassification loads it (a head on mean-pooled features is written in the studio’s own format, which it does not load).' },
 ]
 
