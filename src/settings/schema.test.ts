@@ -16,7 +16,7 @@ import type { Settings } from './types'
 // as well as in the compiler.
 const ALL_KEYS: (keyof Settings)[] = [
   'method', 'freezeFirst', 'frozenBlocks', 'unfreezeEvery', 'headFirstEpochs', 'loraRank', 'loraAlpha',
-  'loraDropout', 'loraTargets', 'adapterSize', 'learningRate', 'batchSize', 'epochs',
+  'loraDropout', 'loraTargets', 'adapterSize', 'pooling', 'learningRate', 'batchSize', 'epochs',
   'optimizer', 'momentum', 'weightDecay', 'schedule', 'warmupSteps', 'stepEvery', 'stepGamma',
   'plateauPatience', 'clipNorm', 'accumSteps', 'recompute', 'dropout', 'labelSmoothing', 'taskWeights',
   'augFlip', 'augShift', 'augRotate', 'augColor', 'valSplit',
@@ -67,7 +67,7 @@ describe('schema', () => {
       optimizer: 'adamw', weightDecay: 0.01, schedule: 'cosine', warmupSteps: 10, clipNorm: 1,
       accumSteps: 1, dropout: 0.1, labelSmoothing: 0, valSplit: 0.2, earlyStopPatience: 0,
       monitor: 'val_loss', restoreBest: true, seed: 42, seqLen: 64, loraRank: 8, loraAlpha: 16,
-      loraDropout: 0, loraTargets: 'qkv,proj', adapterSize: 16, backend: 'auto',
+      loraDropout: 0, loraTargets: 'qkv,proj', adapterSize: 16, pooling: 'auto', backend: 'auto',
     })
     expect(SPEC.learningRate).toMatchObject({ min: 1e-6, max: 1e-1, scale: 'log' })
     expect(SPEC.batchSize).toMatchObject({ min: 1, max: 512 })

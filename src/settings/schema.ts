@@ -241,6 +241,20 @@ export const SPEC: { [K in keyof Settings]: SpecFor<K> } = {
     group: 'method',
     showWhen: (s) => s.method === 'adapter',
   },
+  pooling: {
+    key: 'pooling',
+    kind: 'choice',
+    default: 'auto',
+    choices: [
+      { value: 'auto', label: 'As the checkpoint says' },
+      { value: 'cls', label: '[CLS] (as BertForSequenceClassification)' },
+      { value: 'mean', label: 'Mean of token states (sentence encoders such as MiniLM)' },
+    ],
+    label: 'Pooling',
+    help: 'Hugging Face BERT and DistilBERT encoders: what a classification or regression head reads. [CLS] trains the model\u2019s own pooler and classifier on the first token, so the merged export is a checkpoint AutoModelForSequenceClassification loads. The mean over the real tokens is how sentence encoders (MiniLM, sentence-transformers) were trained and usually suits them better, but no Hugging Face class reads it: the export is the encoder plus the studio\u2019s own head (studio_head.safetensors), and no PEFT head. \u201cAs the checkpoint says\u201d takes the mean when the model\u2019s sentence-transformers files (modules.json, 1_Pooling/config.json) ask for it, else [CLS]. Decoders and the built-in models ignore it.',
+    short: 'po',
+    group: 'method',
+  },
 
   // ── optimisation ─────────────────────────────────────────────────────────────────
   learningRate: {

@@ -5,6 +5,9 @@ export type OptimizerKind = 'adamw' | 'adam' | 'sgd'
 export type Schedule = 'constant' | 'linear' | 'cosine' | 'step'
 export type BackendChoice = 'auto' | 'webgpu' | 'webgl' | 'wasm' | 'cpu'
 export type MonitorMetric = 'val_loss' | 'val_acc'
+/** How a Hugging Face encoder's token states become one vector for a head: 'auto' = as the
+ *  checkpoint says (mean for a sentence-transformers encoder, else [CLS]). */
+export type PoolingChoice = 'auto' | 'cls' | 'mean'
 
 export interface Settings {
   // method
@@ -18,6 +21,7 @@ export interface Settings {
   loraDropout: number
   loraTargets: string // comma list of projection kinds: qkv,proj,fc,out
   adapterSize: number // bottleneck width of adapters
+  pooling: PoolingChoice // Hugging Face encoders: what a classification/regression head reads (HfBody.pool)
   // optimisation
   learningRate: number
   batchSize: number

@@ -383,7 +383,10 @@ export class CheckpointHost {
     // One output is a regression head (a classifier has at least two classes).
     const headKernel = weights.find((w) => w.name === 'tuning/head.task.kernel')
     const outputs = headKernel?.shape[1]
-    const tuning = new Tuning(model.body, model.family.runSettings(meta.settings), outputs ? (outputs === 1 ? 'regression' : outputs) : null)
+    const settings = model.family.runSettings(meta.settings, model)
+    // what the run set on the body before building its Tuning (an encoder's pooling, frozen kernels)
+    model.family.beforeRun?.(model, settings)
+    const tuning = new Tuning(model.body, settings, outputs ? (outputs === 1 ? 'regression' : outputs) : null)
     try {
       if (model.base) resetWeights(model.body, model.base)
       assignTensors(weights, stableNames(model.body, tuning.parts))

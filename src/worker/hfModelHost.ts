@@ -22,6 +22,7 @@ import { checkRepoId, hubFile, hubFileUrl, HUB, probeSize, type FetchFn, type Hu
 import { memoryPlan } from '../engine/hf/memoryPlan'
 import { readPeftAdapter } from '../engine/hf/peftAdapter'
 import { parseShardIndex, SHARD_INDEX } from '../engine/hf/safetensors'
+import { poolingDir, SENTENCE_FILES } from '../engine/hf/sentencePooling'
 import { ModelLoadError } from '../engine/models/modelLoadError'
 import { Tuning } from '../engine/train/fineTune'
 import { resetWeights } from '../engine/tuning/interpolate'
@@ -186,7 +187,7 @@ export class HfModelHost {
     }
     try {
       const configBytes = (await reachable(opts.base, 'config.json', () => get('config.json')))!
-      parseHfConfig(new TextDecoder().decode(configBytes)) // an unsupported model is refused before the weights download
+      const cfg = parseHfConfig(new TextDecoder().decode(configBytes)) // an unsupported model is refused before the weights download
       const index = await get(SHARD_INDEX, true)
       if (index) {
         for (const shard of parseShardIndex(new TextDecoder().decode(index)).shards) await get(shard)
@@ -194,6 +195,17 @@ export class HfModelHost {
         throw await this.noSafetensors(repo, opts.revision, opts.base)
       }
       for (const f of TOKENIZER_FILES) await get(f, true)
+      if (cfg.modelType === 'bert' || cfg.modelType === 'distilbert') {
+        // a sentence encoder's pooling (sentencePooling.ts): small JSON files, when the repo has them
+        const [modules] = [await get(SENTENCE_FILES[0], true), await get(SENTENCE_FILES[1], true)]
+        let dir: string | null = null
+        try {
+          dir = modules ? poolingDir(JSON.parse(new TextDecoder().decode(modules))) : null
+        } catch {
+          // not JSON: sentencePooling ignores it too
+        }
+        if (dir) await get(`${dir}/config.json`, true)
+      }
       const rev = opts.revision === 'main' ? '' : `@${opts.revision}`
       await this.install(files, `${repo}${rev}`, `hf:${repo}${rev}`, `from the Hugging Face Hub${baseOf(ref) === HUB ? '' : ` (${baseOf(ref)})`}`)
     } catch (e) {

@@ -16,6 +16,7 @@ import type { HfForwardOptions, HfModel } from '../hf/hfModel'
 import type { HfTokenizer } from '../hf/hfTokenizer'
 import type { TokenizerLike } from '../data/textBatches'
 import type { HeadStructure } from '../tuning/heads'
+import type { PoolingChoice } from '../../settings/types'
 import { recomputed } from '../hf/recompute'
 
 /** The studio's LoRA target kinds (settings: qkv, proj, fc, out) as each family's module
@@ -66,8 +67,14 @@ export class HfBody implements Body {
    *  sets it per run; it needs the pass's trainable variables (`ForwardOptions.trainable`). */
   recompute = false
   /** How an encoder pools for a head: [CLS] (BERT's own classifier reads it) or the mean
-   *  (sentence encoders; the head is then the studio's own, not a Hugging Face class's). */
+   *  (sentence encoders; the head is then the studio's own, not a Hugging Face class's). The
+   *  pooling of the run whose head the model carries: set per run from the `pooling` setting
+   *  (hfFamily.beforeRun, a checkpoint restore); the export and the playground read it. */
   pooling: HfPooling
+  /** What the checkpoint's own files say a head should read (sentence-transformers' pooling
+   *  config: hfLoad.sentencePooling), which the setting's 'auto' means; null: they say nothing,
+   *  and 'auto' is [CLS], as *ForSequenceClassification reads it. */
+  suggestedPooling: { pooling: HfPooling; why: string } | null = null
   /** The checkpoint's BERT pooler (`pooler.dense`, as [in, out]), which
    *  BertForSequenceClassification's head starts from; null when it has none. */
   pooler: { kernel: Float32Array; bias: Float32Array } | null = null
@@ -159,11 +166,19 @@ export class HfBody implements Body {
     return this.forwardFrom(this.embed(tokens, o), 0, o)
   }
 
+  /** The pooling a setting means on this model: 'auto' is what the checkpoint suggests, else
+   *  [CLS]. Decoders read their last token whatever is chosen (reported as 'cls'). */
+  poolingFor(choice: PoolingChoice | undefined): HfPooling {
+    if (!this.isEncoder) return 'cls'
+    return choice === 'cls' || choice === 'mean' ? choice : (this.suggestedPooling?.pooling ?? 'cls')
+  }
+
   /** As the *ForSequenceClassification classes read a sequence: an encoder's [CLS] token (or
-   *  the mean over real tokens), a decoder's last real token (right padding: the mask's count). */
-  pool(hidden: tf.Tensor, mask: tf.Tensor2D | null): tf.Tensor2D {
+   *  the mean over real tokens, as `how` or the run's pooling says), a decoder's last real token
+   *  (right padding: the mask's count). */
+  pool(hidden: tf.Tensor, mask: tf.Tensor2D | null, how?: PoolingChoice): tf.Tensor2D {
     const h = hidden as tf.Tensor3D
-    if (this.isEncoder) return this.model.pool(h, this.pooling, mask ?? undefined)
+    if (this.isEncoder) return this.model.pool(h, how === undefined ? this.pooling : this.poolingFor(how), mask ?? undefined)
     const [b, t, d] = h.shape
     const last = mask ? (tf.sub(tf.sum(mask.toInt(), 1), 1).toInt() as tf.Tensor1D) : (tf.fill([b], t - 1, 'int32') as tf.Tensor1D)
     // a one-hot [B, 1, T] times [B, T, D]: a gather whose gradient every backend has
@@ -175,10 +190,10 @@ export class HfBody implements Body {
    *  is that class's checkpoint: BERT's pooler (tanh, from the checkpoint when it has one) and
    *  DistilBERT's pre_classifier (ReLU) before the classifier; GPT-2's and Llama's `score`
    *  without a bias. Mean pooling has no Hugging Face class: the studio's dense head. */
-  headStructure(): HeadStructure {
+  headStructure(how?: PoolingChoice): HeadStructure {
     const type = this.model.hf.modelType
     if (type === 'gpt2' || type === 'llama') return { outputBias: false }
-    if (this.pooling === 'mean') return {}
+    if ((how === undefined ? this.pooling : this.poolingFor(how)) === 'mean') return {}
     if (type === 'bert') return { pre: { activation: 'tanh', ...(this.pooler ? { init: this.pooler } : {}) } }
     return { pre: { activation: 'relu' } }
   }

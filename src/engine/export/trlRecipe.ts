@@ -83,6 +83,7 @@ export const SETTING_MAP: { [K in keyof Settings]: (c: Ctx) => SettingMapping } 
       ? { kind: 'arg', code: `target_modules=${py(s.loraTargets.split(',').flatMap((t) => TARGET_MODULES[t.trim()] ?? []))}`, note: `studio targets ${s.loraTargets}; names are Llama/Qwen/Mistral's (GPT-2: qkv → c_attn, proj → c_proj, fc → c_fc, out → c_proj)` }
       : { kind: 'none', note: 'not used by this method' },
   adapterSize: ({ s }) => (s.method === 'adapter' ? { kind: 'none', note: `no equivalent: the adapter size ${s.adapterSize} becomes LoRA's r` } : { kind: 'none', note: 'not used by this method' }),
+  pooling: ({ s }) => ({ kind: 'none', note: s.pooling === 'mean' ? 'no equivalent: AutoModelForSequenceClassification reads [CLS] (or the last token); a mean-pooled head needs sentence-transformers or a custom model' : '[CLS] / the last token, as AutoModelForSequenceClassification reads it (the default)' }),
   learningRate: ({ s }) => ({ kind: 'arg', code: `learning_rate=${py(s.learningRate)}` }),
   batchSize: ({ s }) => ({ kind: 'arg', code: `per_device_train_batch_size=${s.batchSize}`, note: 'per GPU: the global batch is this × GPUs × accumulation; divide by the GPU count to keep the studio\'s batch' }),
   epochs: ({ s }) => ({ kind: 'arg', code: `num_train_epochs=${s.epochs}` }),

@@ -12,6 +12,7 @@ import { buildHfModel, type HfModel } from './hfModel'
 import { loadHfTokenizer, type HfTokenizer } from './hfTokenizer'
 import { loadShardedSafetensors, parseSafetensors, SHARD_INDEX, writeSafetensors, type LoadedTensor, type SafetensorsContents, type TensorToWrite } from './safetensors'
 import { MODULE_PREFIX } from './peftAdapter'
+import { sentencePooling, type SentencePooling } from './sentencePooling'
 
 /** What generation_config.json may set; absent fields are left to the playground's defaults. */
 export interface GenerationConfig {
@@ -63,6 +64,9 @@ export interface HfBundle {
   /** A BERT checkpoint's pooler (`pooler.dense`, transposed to [in, out]), which
    *  BertForSequenceClassification's head starts from; absent when it has none. */
   pooler?: { kernel: Float32Array; bias: Float32Array }
+  /** An encoder's pooling as its sentence-transformers files say (sentencePooling.ts); absent
+   *  when it has none. The `pooling` setting's 'auto' means it. */
+  sentencePooling?: SentencePooling
 }
 
 /** Reads a file by name, or null when there is none. */
@@ -87,6 +91,7 @@ export async function loadHfBundle(source: FileSource, opts: { otherFiles?: read
   const tokenizer = loadHfTokenizer(tokJson ? text(tokJson) : null, tokCfg ? text(tokCfg) : null)
   const genBytes = await source('generation_config.json')
   const generation = parseGenerationConfig(genBytes ? text(genBytes) : null)
+  const sentence = config.modelType === 'bert' || config.modelType === 'distilbert' ? await sentencePooling(source) : null
 
   opts.onStage?.('weights')
   let weights: SafetensorsContents
@@ -119,7 +124,7 @@ export async function loadHfBundle(source: FileSource, opts: { otherFiles?: read
   }
   const model = buildHfModel(config, weights.tensors)
   const pooler = config.modelType === 'bert' ? bertPooler(weights.tensors, config.hiddenSize) : undefined
-  return { config, configText, model, tokenizer, generation, weightBytes, ...(pooler ? { pooler } : {}) }
+  return { config, configText, model, tokenizer, generation, weightBytes, ...(pooler ? { pooler } : {}), ...(sentence ? { sentencePooling: sentence } : {}) }
 }
 
 /** BertModel's `pooler.dense` (under any class prefix) as [in, out], when it is there with the

@@ -188,7 +188,10 @@ describe('a regression head exports in the target’s units', () => {
 describe('mean pooling (sentence encoders) has no Hugging Face class', () => {
   it('the head is the studio’s dense one and the export says it is the studio’s format', async () => {
     const { held: h } = await held('bert')
-    h.body.pooling = 'mean'
+    // a sentence encoder: its sentence-transformers files ask for the mean, which the pooling
+    // setting's default ('auto') then means; the run sets it on the body (hfFamily.beforeRun)
+    h.body.suggestedPooling = { pooling: 'mean', why: 'modules.json' }
+    h.body.pooling = h.body.poolingFor('auto')
     const { tuning } = tune(h, 3, ['a', 'b', 'c'])
     expect(tuning.head!.params.map((p) => p.name)).toEqual(['head.task.kernel', 'head.task.bias'])
     const { fileName, files } = await exported(h)

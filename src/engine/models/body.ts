@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs'
 import type { ForwardOptions, Param } from './tinyGpt'
 import type { HeadStructure } from '../tuning/heads'
+import type { PoolingChoice } from '../../settings/types'
 
 /**
  * What the fine-tuning loop needs from a pretrained network: named weights grouped in
@@ -22,8 +23,9 @@ export interface Body {
   prefix(input: tf.Tensor, n: number, opts?: ForwardOptions): tf.Tensor
   /** Activations after n blocks → final hidden states (final norm applied). */
   forwardFrom(x: tf.Tensor, n: number, opts?: ForwardOptions): tf.Tensor
-  /** Final hidden states → [B, featureDim]; `mask` marks real tokens for text. */
-  pool(hidden: tf.Tensor, mask: tf.Tensor2D | null): tf.Tensor2D
+  /** Final hidden states → [B, featureDim]; `mask` marks real tokens for text; `how` is the
+   *  run's pooling setting, which only bodies with a choice (Hugging Face encoders) read. */
+  pool(hidden: tf.Tensor, mask: tf.Tensor2D | null, how?: PoolingChoice): tf.Tensor2D
   /** Most rows one inference pass (feature caching, evaluation) should hold, where
    *  activations are large (64 when absent). */
   readonly rowsPerPass?: number
@@ -32,7 +34,7 @@ export interface Body {
   lmLogits?(hidden: tf.Tensor3D): tf.Tensor3D
   /** The layout a task head on this body should have so the body's own tools load it (a
    *  Hugging Face checkpoint's *ForSequenceClassification head); absent: the studio's dense head. */
-  headStructure?(): HeadStructure
+  headStructure?(how?: PoolingChoice): HeadStructure
   parameterCount(): number
   dispose(): void
 }

@@ -104,7 +104,7 @@ export interface ModelFamily<H extends HeldModel = HeldModel> {
   /** Why the model cannot train on the data at all (the plan says this alone), or null. */
   fitProblem(held: H, data: SessionData): string | null
   /** The settings a run really uses (the tabular MLP trains every layer whatever is chosen). */
-  runSettings(settings: Settings): Settings
+  runSettings(settings: Settings, held?: H): Settings
   /** The size and targets of the training split, for the plan. */
   planShape(held: H, settings: Settings, data: SessionData): PlanShape
   /** What the settings check needs beyond blocks, width and rows (context length, limits). */

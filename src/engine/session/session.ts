@@ -116,7 +116,7 @@ export class Session {
     const held = this.current()
     if (!held) return null
     const { family, body } = held
-    const s = family.runSettings(settings)
+    const s = family.runSettings(settings, held)
     // A model that does not fit the data at all: say that alone, not "no examples left".
     const misfit = family.fitProblem(held, this.data)
     const shape = family.planShape(held, s, this.data)
@@ -155,7 +155,7 @@ export class Session {
     const { family, body } = held
     const misfit = ownData ? null : family.fitProblem(held, this.data)
     if (misfit) throw new ModelLoadError(misfit, `model ${held.summary.title}`)
-    const s = family.runSettings(settings)
+    const s = family.runSettings(settings, held)
     // SFT and DPO read the objective's file; the settings check reads it as language modelling.
     const runData = ownData ? asLanguageModelling(this.data) : this.data
     let data = sets ?? (objective ? this.objectiveSets(this.chatLmOf(held), s, objective) : family.encode(held, s, this.data))
@@ -216,7 +216,7 @@ export class Session {
    *  log-probabilities scored by the weights the body has now (a checkpoint restore calls it
    *  with the base weights in place). */
   async encodeObjectiveFor(held: HeldModel, settings: Settings, objective: ObjectiveRun): Promise<{ train: Encoded; val: Encoded }> {
-    const s = held.family.runSettings(settings)
+    const s = held.family.runSettings(settings, held)
     const data = this.objectiveSets(this.chatLmOf(held), s, objective)
     if (data.train.kind === 'pairs' && data.val.kind === 'pairs') return { train: data.train, val: await referenceLogProbs(held.body, data.val, s) }
     return data
@@ -269,7 +269,7 @@ export class Session {
 
   /** The data's train/validation split, encoded for `held`. */
   encodeFor(held: HeldModel, settings: Settings): { train: Encoded; val: Encoded } {
-    return held.family.encode(held, held.family.runSettings(settings), this.data)
+    return held.family.encode(held, held.family.runSettings(settings, held), this.data)
   }
 
   /** Makes `tuning` the one evaluation, the playground and export use (disposing the one

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import type { Settings } from '../../settings/types'
+import type { PoolingChoice, Settings } from '../../settings/types'
 import type { Metrics } from '../types/metrics'
 import type { DoneReason, EpochEvent, RunSummary, StepEvent } from '../types/run'
 import { mulberry32, shuffleInPlace } from '../data/rng'
@@ -66,6 +66,9 @@ export class Tuning {
   readonly lora: Lora | null
   readonly adapters: Adapters | null
   readonly hooks: ForwardHooks | undefined
+  /** What the head reads of an encoder's token states (the `pooling` setting; a run recorded
+   *  before the setting existed has none: 'auto'). Bodies without a choice ignore it. */
+  readonly pooling: PoolingChoice
 
   constructor(
     readonly model: Body,
@@ -74,14 +77,15 @@ export class Tuning {
     tasks?: readonly Pick<TaskLabels, 'name' | 'classes'>[],
   ) {
     const seed = settings.seed
+    this.pooling = settings.pooling ?? 'auto'
     this.multi = tasks && tasks.length > 1 ? multiHeadFor(model.featureDim, tasks, settings.taskWeights, seed + 11) : null
     this.head = this.multi
       ? this.multi.heads[0]!
       : need === null
         ? null
         : need === 'regression'
-          ? new Head({ name: 'task', kind: 'regression', inputDim: model.featureDim, ...model.headStructure?.() }, seed + 11)
-          : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses: need, ...model.headStructure?.() }, seed + 11)
+          ? new Head({ name: 'task', kind: 'regression', inputDim: model.featureDim, ...model.headStructure?.(this.pooling) }, seed + 11)
+          : new Head({ name: 'task', kind: 'classification', inputDim: model.featureDim, numClasses: need, ...model.headStructure?.(this.pooling) }, seed + 11)
     // Where LoRA and adapters go is the body's to say (engine/bodies/).
     const kind = bodyKindOf(model)
     const placement = settings.method === 'lora' ? kind.loraPlacement(model, settings) : null

@@ -75,7 +75,7 @@ export function frozenPrefix(model: Body, tuning: Tuning, cache: Cache, tokens: 
   if (!cache.pooled) return model.prefix(tokens, cache.prefixBlocks, opts)
   const hidden = model.forwardFrom(model.prefix(tokens, 0, opts), 0, opts)
   // A head reads pooled features; without one (language modelling) every position's state.
-  return tuning.head ? model.pool(hidden, mask) : hidden
+  return tuning.head ? model.pool(hidden, mask, tuning.pooling) : hidden
 }
 
 /** A training batch of augmented images: the raw pixels of `idx`, augmented on the device
@@ -128,7 +128,7 @@ export function featuresOf(model: Body, tuning: Tuning, batch: Batch, cache: Cac
   if (cache.pooled) return batch.input
   const x = cache.active ? batch.input : model.embed(batch.input, opts)
   const hidden = model.forwardFrom(x, cache.prefixBlocks, opts)
-  return tuning.head ? model.pool(hidden, batch.mask!) : hidden
+  return tuning.head ? model.pool(hidden, batch.mask!, tuning.pooling) : hidden
 }
 
 /** The task head's output for a batch (classification logits or one regression value). */

@@ -161,7 +161,9 @@ function RunItem({ run, checked, onToggle, live, busy, onStartFrom }: { run: Run
         </>
       )}
       <span className="muted">
-        · {run.status} · {run.epochs.length} epoch{run.epochs.length === 1 ? '' : 's'} · {valueText('method', run.settings.method)}, learning rate {formatNumber(run.settings.learningRate)} · started {when(run.startedAt)}
+        · {run.status} · {run.epochs.length} epoch{run.epochs.length === 1 ? '' : 's'} · {valueText('method', run.settings.method)}, learning rate {formatNumber(run.settings.learningRate)}
+        {/* an encoder's run records the pooling its head read ('auto' is resolved when it starts) */}
+        {run.settings.pooling === 'cls' || run.settings.pooling === 'mean' ? `, pooling ${valueText('pooling', run.settings.pooling)}` : ''} · started {when(run.startedAt)}
       </span>
       <button type="button" className="link" disabled={busy} aria-label={`Start a new run from the settings of ${run.name}`} title="Load this run's settings into step 3 (data and model stay as they are)" onClick={onStartFrom}>
         Use these settings

@@ -59,11 +59,13 @@ export function trainingBudget(deviceMemoryGb?: number): number {
 export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFiles: Map<string, Uint8Array>, files: string[], title: string, id: string, where: string, bindingLimits: BindingLimits | null = null): HeldHf {
   const body = new HfBody(bundle.model, bundle.tokenizer)
   if (bundle.pooler) body.pooler = bundle.pooler
+  if (bundle.sentencePooling) body.suggestedPooling = bundle.sentencePooling
+  body.pooling = body.poolingFor('auto')
   const cfg = bundle.config
   const summary: ModelSummary = {
     id,
     title,
-    description: `A ${cfg.modelType} model (${formatCount(body.parameterCount())} parameters, ${formatBytes(bundle.weightBytes)} of weights) ${where}. ${body.isEncoder ? 'An encoder: it fine-tunes for classification and regression, reading the [CLS] token.' : 'A decoder: it fine-tunes on plain text (language modelling) and for classification.'}`,
+    description: `A ${cfg.modelType} model (${formatCount(body.parameterCount())} parameters, ${formatBytes(bundle.weightBytes)} of weights) ${where}. ${body.isEncoder ? `An encoder: it fine-tunes for classification and regression, reading ${poolingWords(body)}.` : 'A decoder: it fine-tunes on plain text (language modelling) and for classification.'}`,
     pretrained: true,
     card: { source: 'huggingface', modelType: cfg.modelType, title, files: [...files].sort(), ...(bundle.tokenizer.chatTemplate && !body.isEncoder ? { chatTemplate: true, generationConfig: generationWords(bundle.generation) } : {}) },
     layers: describeHf(body, new Set(Array.from({ length: body.config.nLayers + 2 }, (_, i) => i - 1))),
@@ -90,6 +92,13 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
     tuning: null,
     validationSplit: null,
   }
+}
+
+/** What an encoder's head reads when the pooling setting is left to the checkpoint. */
+function poolingWords(body: HfBody): string {
+  const s = body.suggestedPooling
+  if (!s) return 'the [CLS] token (no sentence-transformers files say otherwise; the Pooling setting can choose the mean)'
+  return `${s.pooling === 'mean' ? 'the mean of its token states' : 'the [CLS] token'}, as a sentence encoder (${s.why})`
 }
 
 /** What generation_config.json asks for, in words for the playground's chat. */
@@ -150,7 +159,9 @@ export const hfFamily: ModelFamily<HeldHf> = {
   name: 'text',
   examples: 'examples',
   fitProblem: () => null,
-  runSettings: (s) => s,
+  // an encoder's 'auto' pooling is recorded as what it means for this checkpoint, so the run,
+  // its checkpoints and a resume say which pooling trained the head
+  runSettings: (s, held) => (held?.body.isEncoder && s.pooling === 'auto' ? { ...s, pooling: held.body.poolingFor('auto') } : s),
   planShape: (held, settings, data) => ({ ...textPlanShape(settings, data, 'language-modelling'), trainSize: Number.MAX_SAFE_INTEGER }),
   checkContext: (held) => ({ maxSeqLen: held.body.config.seqLen, limits: modelLimits(held.body) }),
   extraProblems(held, settings, data) {
@@ -165,6 +176,8 @@ export const hfFamily: ModelFamily<HeldHf> = {
     // LoRA and head-only leave the base kernels frozen: no gradient copies of them (HfBody).
     held.body.frozenBase = settings.method === 'lora' || settings.method === 'head'
     held.body.recompute = settings.recompute
+    // what the run's head reads (the export and the playground read it from the body)
+    held.body.pooling = held.body.poolingFor(settings.pooling)
   },
   describe: (held, trainable) => describeHf(held.body, trainable),
   encode: (held, settings, data) => encodeText(held.tok, held.body.config.seqLen, settings, data),
@@ -200,7 +213,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
       const out = tf.tidy(() => {
         const mask = tf.ones([1, ids.length]) as tf.Tensor2D
         const hidden = held.body.forward(tf.tensor2d([ids], [1, ids.length], 'int32'), { ...(t.hooks ? { hooks: t.hooks } : {}), attentionMask: mask })
-        return t.head!.apply(held.body.pool(hidden, mask), false)
+        return t.head!.apply(held.body.pool(hidden, mask, t.pooling), false)
       })
       const v = (await out.data()) as Float32Array
       out.dispose()
