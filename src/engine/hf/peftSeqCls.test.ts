@@ -224,4 +224,14 @@ describe('what a SEQ_CLS adapter cannot hold is refused with what to choose', ()
     expect([...adapter.head.keys()].sort()).toEqual(['bert.pooler.dense.bias', 'bert.pooler.dense.weight', 'classifier.bias', 'classifier.weight'])
     expect(adapter.factors).toHaveLength(2 * 4)
   })
+
+  it('modules_to_save matched as PEFT matches it (a plain suffix): PEFT’s own ["classifier", "score"] takes DistilBERT’s pre_classifier too, and not BERT’s pooler', () => {
+    const read = (name: string) => {
+      const dir = path.join(DIR, `seqcls-lora-${name}`)
+      const config = { ...(JSON.parse(readFileSync(path.join(dir, 'adapter_config.json'), 'utf8')) as Record<string, unknown>), modules_to_save: ['classifier', 'score'] }
+      return [...readPeftAdapter(name as 'bert', JSON.stringify(config), new Uint8Array(readFileSync(path.join(dir, 'adapter_model.safetensors')))).head.keys()].sort()
+    }
+    expect(read('distilbert')).toEqual(['classifier.bias', 'classifier.weight', 'pre_classifier.bias', 'pre_classifier.weight'])
+    expect(read('bert')).toEqual(['classifier.bias', 'classifier.weight'])
+  })
 })
