@@ -6,13 +6,13 @@ import { DataHost } from './dataHost'
 import { loadTinyGpt, type LoadedTinyGpt } from '../engine/models/modelFile'
 import { checkCnnModelJson, loadTinyCnnFromJson } from '../engine/models/cnnFile'
 import { isImageModel, probeModel, type ModelProbe } from '../engine/models/modelProbe'
-import { Session, backendName } from '../engine/session/session'
+import { Session, backendName, errorText } from '../engine/session/session'
 import type { SessionData } from '../engine/session/family'
 import { holdText } from '../engine/session/families/text'
 import { holdCnn } from '../engine/session/families/image'
 import { holdLayers, layersFitProblem, loadFromSource } from '../engine/session/families/layers'
 import type { Settings } from '../settings/types'
-import type { FromWorker, ToWorker } from './protocol'
+import type { FromWorker, Metrics, ToWorker } from './protocol'
 import { createExportCommands } from './exportCommands'
 import { CheckpointHost, type PreparedResume } from './checkpointHost'
 import { isStorageCommand } from './checkpointProtocol'
@@ -22,6 +22,7 @@ import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 import { HfModelHost } from './hfModelHost'
 import { hfFamily, type HeldHf } from '../engine/session/families/hf'
+import { isLoadedHead, measureLoadedHead } from '../engine/session/families/hfSeqCls'
 import { PseudoLabelHost, type HeldLm } from './pseudoLabelHost'
 import type { LmCommand } from './lmProtocol'
 import type { RunObjectiveRef } from '../engine/storage/types'
@@ -62,7 +63,27 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     loaded: () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null),
     adopt: (held, tuning) => session.adopt(held, tuning),
     ensureBackend: () => ensureBackend(),
+    measureHead: (held, fileName) => measureHead(held, fileName),
   })
+  const heldHf = () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null)
+
+  /** A sequence classifier's own head measured on the dataset where its classes fit
+   *  (families/hfSeqCls.ts), said as an import is: the page shows the metrics and the note. */
+  async function measureHead(held: HeldHf, fileName: string, onlyMeasured = false) {
+    let r: { metrics: Metrics | null; note: string }
+    try {
+      r = await measureLoadedHead(held, { data: sessionData, encode: (h, s) => session.encodeFor(h, s), evaluate: (h, t, v) => session.evaluateWith(h, t, v), adopt: (h, t, v) => session.adopt(h, t, v) }, lastPlanned)
+    } catch (e) {
+      r = { metrics: null, note: `The loaded head could not be measured: ${errorText(e, 'measuring the loaded head')}` }
+    }
+    if (onlyMeasured && !r.metrics) return
+    post({ type: 'imported', fileName, choice: 'merged', title: held.summary.title, metrics: r.metrics, note: r.note })
+  }
+  /** A dataset loaded after the sequence classifier measures its head as it came. */
+  async function remeasureHead() {
+    const held = heldHf()
+    if (held?.seqCls && isLoadedHead(held.tuning)) await measureHead(held, held.summary.title, true)
+  }
   const stoppedGenerations = new Set<string>() // generate requests asked to stop
   let badgeNoted = false // the badge says a run's second worker stopped
 
@@ -281,6 +302,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
             break
           case 'loadDataset':
             await data.load(msg)
+            await remeasureHead()
             break
           case 'loadValidation':
           case 'clearValidation':
@@ -319,6 +341,11 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
           case 'hfListStored':
           case 'hfDeleteStored':
             await hf.handle(msg)
+            break
+          case 'hfNewHead':
+            await hf.handle(msg)
+            if (lastPlanned) plan(lastPlanned) // the plan's refusal of the dataset's classes goes
+            else if (heldHf()) post({ type: 'model', summary: heldHf()!.summary })
             break
           case 'lmData':
           case 'lmTrain':

@@ -26,6 +26,7 @@ import { poolingDir, SENTENCE_FILES } from '../engine/hf/sentencePooling'
 import { ModelLoadError } from '../engine/models/modelLoadError'
 import { Tuning } from '../engine/train/fineTune'
 import { resetWeights } from '../engine/tuning/interpolate'
+import { dropSeqClsHead } from '../engine/session/families/hfSeqCls'
 import { bindingProblems, holdHf, paramCount, planInput, trainingBudget, type HeldHf } from '../engine/session/families/hf'
 import type { Settings } from '../settings/types'
 import type { HfCommand, HfLoaded, HfMethodPlan, HfProbe, HfRepoRef, HfStoredRepo } from './hfProtocol'
@@ -49,6 +50,9 @@ export interface HfHostDeps {
   /** Makes `tuning` the held model's (Session.adopt). */
   adopt(held: HeldHf, tuning: Tuning): void
   ensureBackend(): Promise<void>
+  /** After a sequence classifier is held with its own head: measure it on the session's
+   *  dataset where its classes fit, and say so (the 'imported' event). */
+  measureHead?(held: HeldHf, fileName: string): Promise<void>
   /** The storage-buffer limits of the device models run on: `webgpuDeviceLimits()` (null off
    *  WebGPU) unless given, as Node tests give a device's limits as data. */
   bindingLimits?(): BindingLimits | null
@@ -82,6 +86,11 @@ export class HfModelHost {
         await this.deps.cache?.deleteRepo(msg.repo)
         await this.listStored()
         break
+      case 'hfNewHead': {
+        const held = this.deps.loaded()
+        if (held) dropSeqClsHead(held)
+        break
+      }
     }
   }
 
@@ -261,7 +270,9 @@ export class HfModelHost {
       this.post({ type: 'progress', task: 'model', done: 0, total: 1, label: 'Splitting tables over this GPU’s storage-buffer limit' })
       await bundle.model.splitLargeTables(bindingBytes(limits))
     }
-    this.deps.hold(holdHf(bundle, tokenizerFiles, [...files.keys()], title, id, where, limits))
+    const held = holdHf(bundle, tokenizerFiles, [...files.keys()], title, id, where, limits)
+    this.deps.hold(held)
+    if (held.seqCls) await this.deps.measureHead?.(held, title)
   }
 
   /** A PEFT adapter chosen as files: its LoRA becomes the loaded model's tuning, as if the

@@ -16,6 +16,8 @@ export type HfCommand =
   | { type: 'hfLoad'; loadId: number; source: { kind: 'hub'; ref: HfRepoRef } | { kind: 'files'; files: File[] } }
   | { type: 'hfListStored' }
   | { type: 'hfDeleteStored'; repo: string }
+  /** Set the loaded sequence classifier's own head aside: the next run trains a new one. */
+  | { type: 'hfNewHead' }
 
 /** One method's memory estimate for the probed model on this device. */
 export interface HfMethodPlan {
@@ -60,7 +62,7 @@ export interface HfLoaded {
 
 export type HfEvent = { type: 'hfProbe'; probe: HfProbe } | { type: 'hfStored'; repos: HfStoredRepo[] } | HfLoaded
 
-const TYPES: ReadonlySet<string> = new Set<HfCommand['type']>(['hfProbe', 'hfLoad', 'hfListStored', 'hfDeleteStored'])
+const TYPES: ReadonlySet<string> = new Set<HfCommand['type']>(['hfProbe', 'hfLoad', 'hfListStored', 'hfDeleteStored', 'hfNewHead'])
 export function isHfCommand(msg: { type: string }): msg is HfCommand {
   return TYPES.has(msg.type)
 }

@@ -12,6 +12,7 @@ import { buildHfModel, type HfModel } from './hfModel'
 import { loadHfTokenizer, type HfTokenizer } from './hfTokenizer'
 import { loadShardedSafetensors, parseSafetensors, SHARD_INDEX, writeSafetensors, type LoadedTensor, type SafetensorsContents, type TensorToWrite } from './safetensors'
 import { MODULE_PREFIX } from './peftAdapter'
+import { readSeqClsHead, type LoadedSeqClsHead } from './seqClsLoadBack'
 import { sentencePooling, type SentencePooling } from './sentencePooling'
 
 /** What generation_config.json may set; absent fields are left to the playground's defaults. */
@@ -67,6 +68,9 @@ export interface HfBundle {
   /** An encoder's pooling as its sentence-transformers files say (sentencePooling.ts); absent
    *  when it has none. The `pooling` setting's 'auto' means it. */
   sentencePooling?: SentencePooling
+  /** A *ForSequenceClassification checkpoint's trained head (seqClsLoadBack.ts); absent when
+   *  the checkpoint has none. */
+  seqCls?: LoadedSeqClsHead
 }
 
 /** Reads a file by name, or null when there is none. */
@@ -122,9 +126,10 @@ export async function loadHfBundle(source: FileSource, opts: { otherFiles?: read
   if (tokenizer.vocabSize > vocab) {
     throw new ModelLoadError(`tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's model only ${vocab}: they come from different models. Choose the tokenizer files from the same repository as the weights.`, 'tokenizer.json')
   }
+  const seqCls = readSeqClsHead(config, configText, weights.tensors) // refused by name before the model is built
   const model = buildHfModel(config, weights.tensors)
   const pooler = config.modelType === 'bert' ? bertPooler(weights.tensors, config.hiddenSize) : undefined
-  return { config, configText, model, tokenizer, generation, weightBytes, ...(pooler ? { pooler } : {}), ...(sentence ? { sentencePooling: sentence } : {}) }
+  return { config, configText, model, tokenizer, generation, weightBytes, ...(pooler ? { pooler } : {}), ...(sentence ? { sentencePooling: sentence } : {}), ...(seqCls ? { seqCls } : {}) }
 }
 
 /** BertModel's `pooler.dense` (under any class prefix) as [in, out], when it is there with the

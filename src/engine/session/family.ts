@@ -113,6 +113,10 @@ export interface ModelFamily<H extends HeldModel = HeldModel> {
   extraProblems(held: H, settings: Settings, data: SessionData): { field: string; message: string }[]
   /** Called before each run's Tuning is built (e.g. which base kernels stay frozen). */
   beforeRun?(held: H, settings: Settings): void
+  /** Called once a run's Tuning is built, before it trains: the head may start from weights
+   *  the model came with (a sequence classifier's own, families/hfSeqCls.ts). Returns the sets
+   *  the run trains on (a family may re-express regression targets for that head). */
+  startRun?(held: H, tuning: Tuning, data: { train: Encoded; val: Encoded }): { train: Encoded; val: Encoded }
   /** Called after the session assigns the body's weights itself (a run's reset to the base
    *  weights, interpolation) and before it reads them: copies the family keeps of its weights
    *  (a Hugging Face model's tables split for a WebGPU binding) are brought up to date. */

@@ -179,6 +179,12 @@ export class Session {
       data = { train: await referenceLogProbs(body, data.train, s), val: await referenceLogProbs(body, data.val, s) }
     }
     const tuning = new Tuning(body, s, headNeedOf(data.train), data.train.kind === 'classification' ? data.train.tasks : undefined)
+    try {
+      if (!resume && family.startRun) data = family.startRun(held, tuning, data)
+    } catch (e) {
+      tuning.dispose()
+      throw e
+    }
     held.tuning = tuning
     held.validationSplit = data.val
     const control = new RunControl()

@@ -30,6 +30,8 @@ import type { LayerSummary, ModelSummary } from '../../types/model'
 import type { Settings } from '../../../settings/types'
 import { classesOf, type HeldModel, type ModelFamily } from '../family'
 import { encodeText, textPlanShape } from './text'
+import type { LoadedSeqClsHead } from '../../hf/seqClsLoadBack'
+import { holdSeqClsHead, isLoadedHead, loadedHeadTuning, seqClsProblem, startFromLoadedHead } from './hfSeqCls'
 
 export interface HeldHf extends HeldModel {
   readonly body: HfBody
@@ -44,6 +46,10 @@ export interface HeldHf extends HeldModel {
    *  split, `HfModel.splitLargeTables`); null on the other backends, which have no such limit.
    *  Set again when the backend changes (HfModelHost.rebind). */
   bindingLimits: BindingLimits | null
+  /** A *ForSequenceClassification checkpoint's own head (families/hfSeqCls.ts), which the
+   *  playground, evaluation and export use before any run and a run starts from; null when
+   *  the checkpoint had none or the person chose a new head. */
+  seqCls: LoadedSeqClsHead | null
 }
 
 /** What training may use on this device: half its memory (navigator.deviceMemory, 4 GB when
@@ -77,7 +83,7 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
     vocabSize: body.config.vocabSize,
     limits: modelLimits(body),
   }
-  return {
+  const held: HeldHf = {
     family: hfFamily as ModelFamily,
     body,
     tokenizer: bundle.tokenizer,
@@ -91,7 +97,10 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
     base: snapshotWeights(body.params),
     tuning: null,
     validationSplit: null,
+    seqCls: null,
   }
+  if (bundle.seqCls) holdSeqClsHead(held, bundle.seqCls)
+  return held
 }
 
 /** What an encoder's head reads when the pooling setting is left to the checkpoint. */
@@ -167,8 +176,10 @@ export const hfFamily: ModelFamily<HeldHf> = {
   extraProblems(held, settings, data) {
     const task = (data.facts?.task ?? 'language-modelling') === 'language-modelling' ? 'lm' : 'classify'
     const memory = memoryProblem(held, settings, task)
-    return [...(memory ? [{ field: 'batchSize', message: memory }] : []), ...bindingProblems(held.body.model.hf, held.bindingLimits, settings, task, held.body.config.seqLen)]
+    const head = seqClsProblem(held, data, settings) // a loaded head whose classes the dataset does not have
+    return [...(head ? [head] : []), ...(memory ? [{ field: 'batchSize', message: memory }] : []), ...bindingProblems(held.body.model.hf, held.bindingLimits, settings, task, held.body.config.seqLen)]
   },
+  startRun: (held, tuning, data) => startFromLoadedHead(held, tuning, data),
   async syncWeights(held) {
     await held.body.model.refreshSplit()
   },
@@ -229,14 +240,21 @@ export const hfFamily: ModelFamily<HeldHf> = {
       }
     }
     // before: the base weights with the head as it was before step one (the same seed gives
-    // the same starting weights: the checkpoint's pooler where it has one)
-    const fresh = new Tuning(held.body, tuning.settings, scale ? 'regression' : head.outputDim)
+    // the same starting weights: the checkpoint's pooler where it has one); a checkpoint's own
+    // head (hfSeqCls.ts) is where a run starts, so it is "before"
+    const loaded = held.seqCls
+    let fresh: Tuning
+    if (loaded && val) {
+      const classesNow = classes ?? []
+      const order = loaded.regression ? null : classesNow.map((c) => loaded.labels.indexOf(c))
+      fresh = loadedHeadTuning(held, loaded, { settings: tuning.settings, ...(order ? { order } : {}), ...(scale ? { scale } : {}) })
+    } else fresh = new Tuning(held.body, tuning.settings, scale ? 'regression' : head.outputDim)
     try {
-      if (held.base) say('before', await withWeights(held.body, held.base, () => output(fresh)), 'base weights, untrained head (what the baseline measured)')
+      if (held.base) say('before', await withWeights(held.body, held.base, () => output(fresh)), loaded ? `the checkpoint's own ${loaded.architecture} head, as loaded` : 'base weights, untrained head (what the baseline measured)')
     } finally {
       fresh.dispose()
     }
-    say('after', await output(tuning), `after fine-tuning (${tuning.settings.method})`)
+    say('after', await output(tuning), isLoadedHead(tuning) ? 'no run yet: the loaded head' : `after fine-tuning (${tuning.settings.method})`)
   },
   async generate(c, msg, answer, shouldStop) {
     const { requestId } = msg
