@@ -28,6 +28,7 @@ const { values: opts } = parseArgs({
     priority: { type: 'boolean', default: false },
     'skip-steps': { type: 'boolean', default: false },
     'skip-click': { type: 'boolean', default: false },
+    'app-dir': { type: 'string', default: '.bench-app-data-parallel' }, // the built app's folder
   },
 })
 const started = Date.now()
@@ -76,7 +77,7 @@ function treeCpuSeconds() {
   return total
 }
 
-const server = await previewApp(await buildApp('.bench-app-data-parallel'))
+const server = await previewApp(await buildApp(opts['app-dir']))
 const base = server.base
 const browser = await launchChromium()
 results.machine.browser = `Chromium ${browser.version()}`
@@ -99,11 +100,40 @@ async function newPage(mode) {
 
 const trainReady = (page) => page.waitForFunction(() => { const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Train'); return b && !b.disabled }, null, { timeout: 180_000 })
 const runEnded = (page) => page.getByTestId('run-status').filter({ hasText: /Training complete|Stopped early|Training stopped|diverged/ }).waitFor({ timeout: 600_000 })
+/** CPU seconds by thread name (Linux comm: CrRendererMain is a page's main thread,
+ *  DedicatedWorker a Web Worker, Compositor, ThreadPool…) over the bench and its browser. */
+function threadCpuSeconds() {
+  const by = {}
+  for (const p of tree()) {
+    let tasks = []
+    try {
+      tasks = readdirSync(`/proc/${p}/task`)
+    } catch {
+      continue
+    }
+    for (const t of tasks) {
+      try {
+        const stat = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8')
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim() || '?'
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        by[name] = (by[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100
+      } catch {
+        // gone
+      }
+    }
+  }
+  return by
+}
 const browserCores = async (fn) => {
   const cpu0 = treeCpuSeconds()
+  const threads0 = threadCpuSeconds()
   const t0 = Date.now()
   const out = await fn()
-  return { out, cores: (treeCpuSeconds() - cpu0) / ((Date.now() - t0) / 1000) }
+  const sec = (Date.now() - t0) / 1000
+  const threads1 = threadCpuSeconds()
+  // Cores by thread name over the run (threads that ended during it are not counted).
+  const threads = Object.fromEntries(Object.entries(threads1).map(([k, v]) => [k, (v - (threads0[k] ?? 0)) / sec]).filter(([, v]) => v >= 0.01).sort((a, b) => b[1] - a[1]))
+  return { out, cores: (treeCpuSeconds() - cpu0) / sec, threads }
 }
 
 /** ms a training step, from the run bar's "Step k / N · epoch e / E" as it changes. */
@@ -133,11 +163,18 @@ async function stepMs(mode, model) {
       }).observe(document.body, { subtree: true, childList: true, characterData: true })
     })
     const load1 = os.loadavg()[0]
-    const { cores } = await browserCores(async () => {
+    const { cores, threads } = await browserCores(async () => {
       await page.getByRole('button', { name: 'Train', exact: true }).click()
       await runEnded(page)
     })
     const marks = await page.evaluate(() => window.__stepMarks)
+    // The training worker's per-step timeline of its split steps (engine/train/dataParallel.ts,
+    // recentSteps): the phases of each worker, medians over the run's steps after the first two.
+    let timeline = null
+    for (const w of page.workers()) {
+      const steps = await w.evaluate(() => globalThis.__studioDataParallelSteps ?? null).catch(() => null)
+      if (steps?.length) timeline = timelineOf(steps.slice(2))
+    }
     // Within each epoch: steps and time from the first mark at step ≥ 2 to the epoch's last mark.
     let steps = 0
     let ms = 0
@@ -150,12 +187,43 @@ async function stepMs(mode, model) {
       steps += last[1] - first[1]
       ms += last[0] - first[0]
     }
-    const r = { mode, model, msPerStep: steps ? ms / steps : NaN, stepsTimed: steps, load1, cores, badge }
-    log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (${steps} steps), load ${f(load1, 1)}, browser cores ${f(cores)}`)
+    const r = { mode, model, msPerStep: steps ? ms / steps : NaN, stepsTimed: steps, load1, cores, threads, badge, ...(timeline ? { timeline } : {}) }
+    log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (${steps} steps), load ${f(load1, 1)}, browser cores ${f(cores)} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
+    if (timeline) log(`    timeline: ${Object.entries(timeline.phases).map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${f(v, 1)}`).join('; ')}`)
     return r
   } finally {
     await page.close()
   }
+}
+
+/** A split step's phases in ms (dataParallel.ts StepTiming, clock() times shared by both
+ *  workers), medians over the steps; the same phases as bench/node/dataParallelSteps.ts. */
+function timelineOf(steps) {
+  const rows = steps.map((t, i) => {
+    const r = t.replica
+    const next = steps[i + 1]
+    return {
+      'loop: between steps (optimizer, loss reads, loop)': t.prevEnd === null ? NaN : t.start - t.prevEnd,
+      'loop: build and split the batch': t.split - t.start,
+      'loop: copy out batch and changed weights': t.serialized - t.split,
+      'loop: post the request (structured clone)': t.posted - t.serialized,
+      'loop: yield a task so the request leaves': t.yielded === undefined ? NaN : t.yielded - t.posted,
+      'loop: its half, forward and backward': t.mine - (t.yielded ?? t.posted),
+      'loop: waiting for the replica': t.answered - t.mine,
+      'loop: combine the halves': t.combined - t.answered,
+      'step (start to start)': t.prevEnd === null ? NaN : t.combined - t.prevEnd,
+      'replica: request in flight (posted → received)': r ? r.received - t.posted : NaN,
+      'replica: assign the changed weights': r ? r.assigned - r.received : NaN,
+      'replica: upload the half batch': r ? r.uploaded - r.assigned : NaN,
+      'replica: its half, forward and backward': r ? r.computed - r.uploaded : NaN,
+      'replica: read out the gradients': r ? r.readOut - r.computed : NaN,
+      'replica: answer in flight (read out → answered here)': r ? t.answered - r.readOut : NaN,
+      'replica: idle (answered → next request received)': r && next?.replica && next.prevEnd === t.combined ? next.replica.received - r.readOut : NaN,
+    }
+  })
+  const out = { steps: steps.length, rows: steps[0]?.rows, weightBytes: median(steps.map((t) => t.weightBytes)), gradBytes: median(steps.map((t) => t.gradBytes)), phases: {} }
+  for (const k of Object.keys(rows[0] ?? {})) out.phases[k] = median(rows.map((x) => x[k]))
+  return out
 }
 
 async function firstClick(mode) {
@@ -205,7 +273,7 @@ if (results.steps.length) {
     for (const mode of modes) {
       const rs = results.steps.filter((s) => s.model === model && s.mode === mode)
       const m = median(rs.map((s) => s.msPerStep))
-      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}`).join('; ')} |`)
+      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
     }
   }
   L.push('')
@@ -217,6 +285,14 @@ if (results.clicks.length) {
     L.push(`| ${MODES[mode]} | ${f(median(rs.map((c) => c.firstPointSec)))} | ${f(median(rs.map((c) => c.runSec)), 1)} | ${rs.map((c) => `${f(c.firstPointSec)} / ${f(c.runSec, 1)} @ ${f(c.load1, 1)}, ${f(c.cores)}`).join('; ')} |`)
   }
   L.push('')
+}
+const timed = results.steps.filter((s) => s.timeline)
+if (timed.length) {
+  L.push('Where a two-worker step goes in the page (the training worker\'s timeline, engine/train/dataParallel.ts: ms, median over each run\'s steps after the first two; one column per run):', '')
+  const keys = Object.keys(timed[0].timeline.phases)
+  L.push(`| phase | ${timed.map((s) => `${s.model}, round ${s.round + 1}`).join(' | ')} |`, `|---|${timed.map(() => '---|').join('')}`)
+  for (const k of keys) L.push(`| ${k} | ${timed.map((s) => f(s.timeline.phases[k], 1)).join(' | ')} |`)
+  L.push(`| rows of each half; MB of weights sent, gradients received a step | ${timed.map((s) => `${s.timeline.rows?.join(' + ')}; ${f(s.timeline.weightBytes / 1e6)}, ${f(s.timeline.gradBytes / 1e6)}`).join(' | ')} |`, '')
 }
 const badges = [...new Set([...results.steps, ...results.clicks].map((r) => `${MODES[r.mode]}: "${r.badge}"`))]
 L.push('Badges as shown:', '', ...badges.map((b) => `- ${b}`), '')

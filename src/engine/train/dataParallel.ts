@@ -80,7 +80,62 @@ export interface HalfResult {
   grads: Float32Array
   /** The replica's tensor count after the half: flat from step to step. */
   tensors: number
+  /** When the replica's phases of this half ended (the bench's timeline). */
+  timing?: HalfTiming
 }
+
+/** Wall clock in ms that two workers share (each worker's performance.now() has its own origin). */
+export const clock = (): number => performance.timeOrigin + performance.now()
+
+/** The replica's half, phase by phase: when each ended (clock()). */
+export interface HalfTiming {
+  /** The request arrived (the worker's message handler ran). */
+  received: number
+  /** The changed weights were assigned. */
+  assigned: number
+  /** The half batch was uploaded as tensors. */
+  uploaded: number
+  /** Forward and backward ran. */
+  computed: number
+  /** The gradients were read out into one array. */
+  readOut: number
+}
+
+/** One split micro-batch on the loop's side (clock() times), for the bench's per-step timeline:
+ *  the loop's own phases in order, and the replica's. */
+export interface StepTiming {
+  /** The previous split micro-batch returned (null on the first): the gap to `start` is the
+   *  optimizer, the loss reads and the loop's other work between steps. */
+  prevEnd: number | null
+  /** The loop marked the weights changed after the previous one (its optimizer ended), or null. */
+  updated: number | null
+  start: number
+  /** The batch was built (augmentation, gathering, cached prefix) and split. */
+  split: number
+  /** The replica's half batch and the changed weights were copied out for the message. */
+  serialized: number
+  /** The request was handed to the peer (a worker message: structured clone). */
+  posted: number
+  /** A task boundary later (nextTask): the request has left. */
+  yielded: number
+  /** This half's forward and backward ran. */
+  mine: number
+  /** The replica's answer arrived here. */
+  answered: number
+  /** The two halves were combined. */
+  combined: number
+  rows: [number, number]
+  /** Bytes of weights and batch sent, of gradients received. */
+  weightBytes: number
+  batchBytes: number
+  gradBytes: number
+  replica: HalfTiming | null
+}
+
+/** The last split micro-batches of any run in this worker (at most 400), oldest first: the
+ *  bench reads them (in the page through globalThis.__studioDataParallelSteps). */
+export const recentSteps: StepTiming[] = []
+;(globalThis as { __studioDataParallelSteps?: StepTiming[] }).__studioDataParallelSteps = recentSteps
 
 /** How the loop reaches the replica: a worker in the app, a direct call in tests. */
 export interface GradientPeer {
@@ -93,6 +148,37 @@ export interface GradientPeer {
 
 const SPLIT_TASKS = { classification, regression } as const
 export type SplitTask = keyof typeof SPLIT_TASKS
+
+/** The bench's switch back to the transport as it was before the timeline (request copied, not
+ *  transferred; the halves posted without a task boundary; the combine always rows-weighted),
+ *  set on globalThis in the training worker to measure before and after in one run. Not a
+ *  setting: nothing in the studio sets it. */
+export function legacyTransport(): boolean {
+  return (globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy === true
+}
+
+/** What a worker message carrying `r` may transfer instead of copying: the changed weights'
+ *  buffers (the loop made them for this request alone: a lost replica's half is recomputed here
+ *  from a replica set up from the loop's own variables, never from these buffers). The batch is
+ *  copied: it is small, and a lost replica's half reads it again here. */
+export function halfTransfer(r: HalfRequest): ArrayBuffer[] {
+  if (legacyTransport()) return []
+  return [...new Set(r.weights.map((w) => w.data.buffer as ArrayBuffer))]
+}
+
+/** Resolves in a new task (not a microtask): whatever this thread queued, a worker message
+ *  included, goes out first. A MessageChannel, not setTimeout (clamped to 4 ms when nested). */
+export function nextTask(): Promise<void> {
+  if (typeof MessageChannel === 'undefined') return new Promise((r) => setTimeout(r, 0))
+  return new Promise((resolve) => {
+    const ch = new MessageChannel()
+    ch.port1.onmessage = () => {
+      ch.port1.close()
+      resolve()
+    }
+    ch.port2.postMessage(null)
+  })
+}
 
 /** The dropout seed of half `half` (0: this worker, 1: the replica) of micro-batch `micro`. */
 export function halfSeed(seed: number, step: number, micro: number, half: 0 | 1): string {
@@ -138,7 +224,11 @@ async function tensorData(t: tf.Tensor): Promise<TensorData> {
 }
 
 async function namedWeight(v: tf.Variable, name: string): Promise<NamedWeight> {
-  return { name, shape: [...v.shape], data: ((await v.data()) as Float32Array).slice() }
+  const data = (await v.data()) as Float32Array
+  // The wasm backend reads into a fresh array (a slice of its heap), whole: ours to transfer.
+  // Other backends may hand out their own storage: copied.
+  const own = tf.getBackend() === 'wasm' && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+  return { name, shape: [...v.shape], data: own ? data : data.slice() }
 }
 
 /** The training loop's side: splits each micro-batch, sends the replica its half, combines. */
@@ -172,7 +262,10 @@ export class DataParallel {
   /** Weights the loop changed (an update, a restore): sent before the next half. */
   markDirty(vars: Iterable<tf.Variable>): void {
     for (const v of vars) this.dirty.add(v)
+    this.dirtyAt = clock()
   }
+  /** When the loop last marked weights changed: after an update, the end of its optimizer. */
+  private dirtyAt: number | null = null
 
   private async setupOf(): Promise<ReplicaSetup> {
     const weights: NamedWeight[] = []
@@ -180,22 +273,27 @@ export class DataParallel {
     return { body: replicaBody(this.model)!, settings: this.s, need: this.need, task: this.task, weights }
   }
 
-  private async toReplica<T>(call: (p: GradientPeer) => Promise<T>): Promise<T> {
+  /** `call` on the second worker, or here once it is lost; `fresh`: the replica here was just set
+   *  up from the loop's variables, so it holds every current weight already (the request's
+   *  weights may have gone with the lost worker's message). */
+  private async toReplica<T>(call: (p: GradientPeer, fresh: boolean) => Promise<T>): Promise<T> {
     if (this.lost === null) {
       try {
-        return await call(this.peer)
+        return await call(this.peer, false)
       } catch (e) {
         this.lost = e instanceof Error ? e.message : String(e)
         this.onPeerLost?.(this.lost)
       }
     }
     // The second worker is gone: its halves are computed here, from a replica set up now.
+    let fresh = false
     if (!this.localReady) {
       await this.local.setup(await this.setupOf())
       this.localReady = true
       this.dirty.clear()
+      fresh = true
     }
-    return call(this.local)
+    return call(this.local, fresh)
   }
   private localReady = false
 
@@ -211,6 +309,7 @@ export class DataParallel {
       this.started = true
       this.dirty.clear()
     }
+    const start = clock()
     let n = 0
     const [a, b] = tf.tidy(() => {
       const full = makeBatch()
@@ -220,6 +319,7 @@ export class DataParallel {
     }) as unknown as [Batch, Batch]
     const n0 = a.input.shape[0]!
     const n1 = n - n0
+    const split = clock()
     const batch: Record<string, TensorData> = {}
     for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) batch[k] = await tensorData(t)
     tf.dispose(Object.values(b) as tf.Tensor[])
@@ -227,35 +327,58 @@ export class DataParallel {
     for (const v of this.dirty) weights.push(await namedWeight(v, this.names.get(v)!))
     this.dirty.clear()
     const request: HalfRequest = { weights, vars: vars.map((v) => this.names.get(v)!), batch, cache: { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }, seed: seeds[1] }
+    const weightBytes = weights.reduce((s, w) => s + w.data.byteLength, 0) // before a transfer empties them
+    const serialized = clock()
+    // A lost worker's request is recomputed here by a replica set up from the loop's variables:
+    // the request's weights (transferred to the lost worker) are not needed.
+    const send = (p: GradientPeer, fresh: boolean) => p.half(fresh ? { ...request, weights: [] } : request)
     // Posted before this half runs: the two halves compute at the same time.
-    const theirs = this.lost === null ? this.toReplica((p) => p.half(request)) : null
+    const theirs = this.lost === null ? this.toReplica(send) : null
+    // A worker message leaves only when this thread's task ends: in Chromium the second worker
+    // received the request after this half had run (the halves ran one after the other, the
+    // bench's timeline showed). One task boundary here lets it go first.
+    const posted = clock()
+    if (theirs && !legacyTransport()) await nextTask()
+    const yielded = clock()
     const mine = tf.tidy(() => {
       const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, a, cache, this.s, true, seeds[0]), vars)
       return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
     })
     tf.dispose(Object.values(a) as tf.Tensor[])
+    const mineAt = clock()
     let other: HalfResult
     try {
-      other = await (theirs ?? this.toReplica((p) => p.half(request)))
+      other = await (theirs ?? this.toReplica(send))
     } catch (e) {
       tf.dispose([mine.value, ...mine.grads])
       throw e
     }
     this.replicaTensors = other.tensors
+    const answered = clock()
     const lossA = (await mine.value.data())[0] ?? NaN
     mine.value.dispose()
+    // Equal halves: (g₀ + g₁)/2, two operations a weight instead of four; with a power-of-two
+    // half (8 + 8) it is bit for bit the rows-weighted form (scaling by 2^k is exact).
+    const equal = n0 === n1 && !legacyTransport()
     const grads = tf.tidy(() => {
       let o = 0
       return mine.grads.map((g) => {
-        const part = other.grads.subarray(o, o + g.size)
+        const part = tf.tensor(other.grads.subarray(o, o + g.size), g.shape, 'float32')
         o += g.size
         // The full batch's mean: each half's mean weighted by its rows, the halves in row order.
-        return tf.div(tf.add(tf.mul(g, n0), tf.mul(tf.tensor(part, g.shape, 'float32'), n1)), n)
+        return equal ? tf.mul(tf.add(g, part), 0.5) : tf.div(tf.add(tf.mul(g, n0), tf.mul(part, n1)), n)
       })
     })
     tf.dispose(mine.grads)
+    const combined = clock()
+    const batchBytes = Object.values(batch).reduce((s, x) => s + x.data.byteLength, 0)
+    const updated = this.dirtyAt !== null && this.lastEnd !== null && this.dirtyAt >= this.lastEnd ? this.dirtyAt : null
+    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, mine: mineAt, answered, combined, rows: [n0, n1], weightBytes, batchBytes, gradBytes: other.grads.byteLength, replica: other.timing ?? null })
+    if (recentSteps.length > 400) recentSteps.shift()
+    this.lastEnd = combined
     return { value: tf.scalar((lossA * n0 + other.loss * n1) / n), grads }
   }
+  private lastEnd: number | null = null
 
   dispose(): void {
     this.local.dispose()
@@ -295,7 +418,9 @@ export class GradientReplica {
   async half(r: HalfRequest): Promise<HalfResult> {
     const st = this.state
     if (!st) throw new Error('The second worker was asked for gradients before it was set up')
+    const received = clock()
     this.assign(r.weights)
+    const assigned = clock()
     const vars = r.vars.map((n) => {
       const v = st.byName.get(n)
       if (!v) throw new Error(`The second worker's model has no weight ${n}`)
@@ -303,12 +428,14 @@ export class GradientReplica {
     })
     const cache = new FeatureCache(r.cache.prefixBlocks, r.cache.pooled, { train: 0, val: 0 })
     const batch = Object.fromEntries(Object.entries(r.batch).map(([k, t]) => [k, tf.tensor(t.data, t.shape, t.dtype)])) as unknown as Batch
+    const uploaded = clock()
     const { value, grads } = tf.tidy(() => {
       const g = tf.variableGrads(() => SPLIT_TASKS[st.task].loss(st.body, st.tuning, batch, cache, st.s, true, r.seed), vars)
       return { value: g.value, grads: vars.map((v) => g.grads[v.name]!) }
     })
     tf.dispose(Object.values(batch) as unknown as tf.Tensor[])
     cache.dispose()
+    const computed = clock()
     const size = grads.reduce((a, g) => a + g.size, 0)
     const flat = new Float32Array(size)
     let o = 0
@@ -318,7 +445,7 @@ export class GradientReplica {
     }
     const loss = (await value.data())[0] ?? NaN
     tf.dispose([value, ...grads])
-    return { loss, grads: flat, tensors: tf.memory().numTensors }
+    return { loss, grads: flat, tensors: tf.memory().numTensors, timing: { received, assigned, uploaded, computed, readOut: clock() } }
   }
 
   dispose(): void {
