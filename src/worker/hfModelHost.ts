@@ -21,6 +21,10 @@ import { loadHfBundle, mapSource } from '../engine/hf/hfLoad'
 import { checkRepoId, hubFile, hubFileUrl, HUB, probeSize, type FetchFn, type HubCache } from '../engine/hf/hubFetch'
 import { memoryPlan } from '../engine/hf/memoryPlan'
 import { readPeftAdapter } from '../engine/hf/peftAdapter'
+import { SEQ_CLS_LABELS_FILE } from '../engine/hf/peftSeqCls'
+import { SEQ_CLS_ARCHITECTURE } from '../engine/hf/seqClsHead'
+import { readSeqClsHead, type LoadedSeqClsHead } from '../engine/hf/seqClsLoadBack'
+import { holdSeqClsHead, loadedHeadTuning } from '../engine/session/families/hfSeqCls'
 import { parseShardIndex, SHARD_INDEX } from '../engine/hf/safetensors'
 import { poolingDir, SENTENCE_FILES } from '../engine/hf/sentencePooling'
 import { ModelLoadError } from '../engine/models/modelLoadError'
@@ -298,9 +302,26 @@ export class HfModelHost {
     if (placed.length !== wanted.size || placed.some((l) => !wanted.has(l))) {
       throw new ModelLoadError(`adapter_model.safetensors: adapts ${layers.length} layers (${[...new Set(layers.map((l) => l.slice(l.lastIndexOf('.') + 1)))].join(', ')}) but not every block's, which the studio cannot place. Load an adapter that targets whole module kinds in every block.`, 'adapter_model.safetensors')
     }
+    // A SEQ_CLS adapter's head (modules_to_save, peftAdapter.ts) becomes the held tuning head,
+    // read by the *ForSequenceClassification load-back (seqClsLoadBack.ts; labels from the
+    // adapter's seq_cls_labels.json, or LABEL_i as PEFT's own adapters leave them; BERT's
+    // pooler from the base when the adapter does not save it, as in PEFT).
+    let loaded: LoadedSeqClsHead | null = null
+    if (adapter.head.size) {
+      const labels = files.get(SEQ_CLS_LABELS_FILE)
+      loaded = readSeqClsHead(c.body.model.hf, labels ? new TextDecoder().decode(labels) : null, adapter.head, { file: 'adapter_model.safetensors', pre: c.body.pooler })
+      if (!loaded) throw new ModelLoadError(`adapter_model.safetensors: saves ${[...adapter.head.keys()].join(', ')} (modules_to_save) but no ${SEQ_CLS_ARCHITECTURE[c.body.model.hf.modelType]} head (score.weight or classifier.weight), which is what the studio loads with an adapter.`, 'adapter_model.safetensors')
+    }
     const settings: Settings = { ...DEFAULTS, method: 'lora', loraRank: adapter.rank, loraAlpha: adapter.alpha, loraTargets: targets.join(',') }
     if (c.base) resetWeights(c.body, c.base)
-    const tuning = new Tuning(c.body, settings, null)
+    let tuning: Tuning
+    if (loaded) {
+      holdSeqClsHead(c, loaded) // its classes (or scale), card, an encoder's [CLS] pooling; the tuning below replaces its head-only one
+      tuning = loadedHeadTuning(c, loaded, { settings })
+    } else {
+      dropSeqClsHead(c) // a head loaded before goes with the tuning it was in
+      tuning = new Tuning(c.body, settings, null)
+    }
     const byName = new Map(tuning.lora!.params.map((p) => [p.name, p.variable] as const))
     for (const f of adapter.factors) {
       tf.tidy(() => {
@@ -310,7 +331,8 @@ export class HfModelHost {
     }
     c.body.frozenBase = true
     this.deps.adopt(c, tuning)
-    this.post({ type: 'imported', fileName: 'adapter_model.safetensors', choice: 'adapter', title: `${c.summary.title} + PEFT adapter (r = ${adapter.rank}, ${layers.length} layers)`, metrics: null, note: `LoRA on ${[...new Set(layers.map((l) => l.slice(l.lastIndexOf('.') + 1)))].join(', ')}` })
+    const head = loaded ? (loaded.regression ? ', a regression head' : `, a head for ${loaded.labels.join(', ')}`) : ''
+    this.post({ type: 'imported', fileName: 'adapter_model.safetensors', choice: 'adapter', title: `${c.summary.title} + PEFT adapter (r = ${adapter.rank}, ${layers.length} layers${head})`, metrics: null, note: `LoRA on ${[...new Set(layers.map((l) => l.slice(l.lastIndexOf('.') + 1)))].join(', ')}${loaded ? `; ${loaded.architecture} head from modules_to_save` : ''}` })
   }
 
   async listStored(): Promise<HfStoredRepo[]> {
