@@ -1,14 +1,20 @@
 #!/usr/bin/env node
 // The CPU modes of the built app side by side in Chromium (issue 19 points 1 and 3):
-//   npm run bench:data-parallel:browser [-- --rounds 2 --priority]
+//   npm run bench:data-parallel:browser [-- --rounds 2 --priority --modes one,before,workers
+//     --models tiny-lm,emoji-cnn --skip-click --app-dir <folder under node_modules>]
 // Modes (src/worker/backendEnvironment.ts, CpuMode; the page asks through localStorage
 // "studio.cpu"): one worker on one thread, one worker with XNNPACK's threads, two engine
-// workers of one thread each (the default on 2+ cores: engine/train/dataParallel.ts).
+// workers of one thread each (the default on 2+ cores: engine/train/dataParallel.ts); and
+// `one-before` / `before`, one and two workers as the studio ran before 2026-12-06 15:00 (the
+// bench's switch, legacyTransport).
 // For each mode, in rotating order each round:
 // 1. full fine-tuning of both built-in models through the page (tiny-lm on the spam/ham
 //    sample, 64 tokens; emoji-cnn on the OpenMoji sample), batch 16: milliseconds a step,
-//    from the run bar's "Step k / N" as it changes (first two steps left out, validation
-//    between epochs left out);
+//    the mean gap between the loop's step starts (engine/train/runControl.ts stepStarts; the
+//    first two steps and each epoch's end left out; the run bar's "Step k / N" marks, used
+//    before, are kept as msPerStepFromMarks: losses are read a group at a time, so those marks
+//    lag the steps and undercount them); with two workers, the training worker's per-step
+//    timeline of both workers (dataParallel.ts recentSteps), and the CPU each thread got;
 // 2. the first click: the default run of one epoch (`?v=2&ep=1`), time from the click to the
 //    first chart point and to the end of the run.
 // Medians over rounds; each figure has the 1-minute load average beside it, and the cores the
@@ -29,6 +35,7 @@ const { values: opts } = parseArgs({
     'skip-steps': { type: 'boolean', default: false },
     'skip-click': { type: 'boolean', default: false },
     'app-dir': { type: 'string', default: '.bench-app-data-parallel' }, // the built app's folder
+    models: { type: 'string', default: 'tiny-lm,emoji-cnn' },
   },
 })
 const started = Date.now()
@@ -40,7 +47,13 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each' }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00' }
+// `before` and `one-before`: the bench's switch back to how the studio ran before the timeline
+// (request copied, no task boundary after posting it, the combine rows-weighted, no decoded
+// image rows kept: engine/train/dataParallel.ts legacyTransport), set in the page's workers
+// before the run: before and after in one run.
+const cpuMode = (mode) => (mode === 'before' ? 'workers' : mode === 'one-before' ? 'one' : mode)
+const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
 
@@ -93,7 +106,7 @@ if (opts.priority) {
 
 async function newPage(mode) {
   const page = await browser.newPage()
-  await page.addInitScript((m) => localStorage.setItem('studio.cpu', m), mode)
+  await page.addInitScript((m) => localStorage.setItem('studio.cpu', m), cpuMode(mode))
   page.on('pageerror', (e) => log(`${mode}: page error`, e.message))
   return page
 }
@@ -162,6 +175,8 @@ async function stepMs(mode, model) {
         if (m) w.__stepMarks.push([performance.now(), Number(m[1]), Number(m[3])])
       }).observe(document.body, { subtree: true, childList: true, characterData: true })
     })
+    const legacy = isBefore(mode)
+    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), legacy).catch(() => {})
     const load1 = os.loadavg()[0]
     const { cores, threads } = await browserCores(async () => {
       await page.getByRole('button', { name: 'Train', exact: true }).click()
@@ -171,10 +186,19 @@ async function stepMs(mode, model) {
     // The training worker's per-step timeline of its split steps (engine/train/dataParallel.ts,
     // recentSteps): the phases of each worker, medians over the run's steps after the first two.
     let timeline = null
+    let starts = null
     for (const w of page.workers()) {
       const steps = await w.evaluate(() => globalThis.__studioDataParallelSteps ?? null).catch(() => null)
       if (steps?.length) timeline = timelineOf(steps.slice(2))
+      const st = await w.evaluate(() => globalThis.__studioStepStarts ?? null).catch(() => null)
+      if (st?.length) starts = st
     }
+    // Every step's time from the loop's own step starts (engine/train/runControl.ts): the first two
+    // left out, and the epochs-1 longest (each holds an epoch's end: validation, checkpoint).
+    const epochsRun = Number(/[?&]ep=(\d+)/.exec(query)?.[1] ?? 1)
+    const gaps = starts ? starts.slice(2).map((t, i, a) => (i ? t - a[i - 1] : NaN)).slice(1).sort((a, b) => a - b) : []
+    const inEpoch = gaps.slice(0, Math.max(0, gaps.length - (epochsRun - 1)))
+    const stepStats = inEpoch.length ? { mean: inEpoch.reduce((a, b) => a + b, 0) / inEpoch.length, median: median(inEpoch), n: inEpoch.length } : null
     // Within each epoch: steps and time from the first mark at step ≥ 2 to the epoch's last mark.
     let steps = 0
     let ms = 0
@@ -187,8 +211,8 @@ async function stepMs(mode, model) {
       steps += last[1] - first[1]
       ms += last[0] - first[0]
     }
-    const r = { mode, model, msPerStep: steps ? ms / steps : NaN, stepsTimed: steps, load1, cores, threads, badge, ...(timeline ? { timeline } : {}) }
-    log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (${steps} steps), load ${f(load1, 1)}, browser cores ${f(cores)} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
+    const r = { mode, model, msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, load1, cores, threads, badge, ...(timeline ? { timeline } : {}) }
+    log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)}), load ${f(load1, 1)}, browser cores ${f(cores)} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
     if (timeline) log(`    timeline: ${Object.entries(timeline.phases).map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${f(v, 1)}`).join('; ')}`)
     return r
   } finally {
@@ -203,7 +227,8 @@ function timelineOf(steps) {
     const r = t.replica
     const next = steps[i + 1]
     return {
-      'loop: between steps (optimizer, loss reads, loop)': t.prevEnd === null ? NaN : t.start - t.prevEnd,
+      'loop: optimizer (the previous step\'s update)': t.prevEnd === null || t.updated == null ? NaN : t.updated - t.prevEnd,
+      'loop: between steps (loss reads, events, loop)': t.prevEnd === null || t.updated == null ? NaN : t.start - t.updated,
       'loop: build and split the batch': t.split - t.start,
       'loop: copy out batch and changed weights': t.serialized - t.split,
       'loop: post the request (structured clone)': t.posted - t.serialized,
@@ -221,7 +246,9 @@ function timelineOf(steps) {
       'replica: idle (answered → next request received)': r && next?.replica && next.prevEnd === t.combined ? next.replica.received - r.readOut : NaN,
     }
   })
-  const out = { steps: steps.length, rows: steps[0]?.rows, weightBytes: median(steps.map((t) => t.weightBytes)), gradBytes: median(steps.map((t) => t.gradBytes)), phases: {} }
+  const spans = steps.filter((t) => t.prevEnd !== null).map((t) => t.combined - t.prevEnd)
+  // The mean step too: the median leaves out the occasional long step (a collection, a loss read).
+  const out = { steps: steps.length, rows: steps[0]?.rows, weightBytes: median(steps.map((t) => t.weightBytes)), gradBytes: median(steps.map((t) => t.gradBytes)), meanStepMs: spans.reduce((a, b) => a + b, 0) / Math.max(spans.length, 1), phases: {} }
   for (const k of Object.keys(rows[0] ?? {})) out.phases[k] = median(rows.map((x) => x[k]))
   return out
 }
@@ -231,6 +258,7 @@ async function firstClick(mode) {
   try {
     await page.goto(`${base}?v=2&ep=1`)
     await trainReady(page)
+    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), isBefore(mode)).catch(() => {})
     const load1 = os.loadavg()[0]
     const t0 = Date.now()
     let firstPointSec = NaN
@@ -253,7 +281,7 @@ try {
     const order = modes.map((_, i) => modes[(i + round) % modes.length])
     log(`round ${round + 1}: ${order.join(', ')}`)
     for (const mode of order) {
-      if (!opts['skip-steps']) for (const model of ['tiny-lm', 'emoji-cnn']) results.steps.push({ round, ...(await stepMs(mode, model)) })
+      if (!opts['skip-steps']) for (const model of opts.models.split(',')) results.steps.push({ round, ...(await stepMs(mode, model)) })
       if (!opts['skip-click']) results.clicks.push({ round, ...(await firstClick(mode)) })
     }
   }
@@ -265,15 +293,16 @@ try {
 results.machine.loadAtEnd = os.loadavg()
 results.seconds = (Date.now() - started) / 1000
 const L = [`# CPU modes of the built app side by side (${results.startedAt}, ${f(results.seconds / 60, 1)} min)`, '']
-L.push(`\`npm run bench:data-parallel:browser\` (bench/dataParallelBrowser.mjs). Machine: ${results.machine.cpus} × ${results.machine.cpuModel}; ${results.machine.browser}; load average (1 min) ${f(results.machine.loadAtStart[0], 1)} at the start, ${f(results.machine.loadAtEnd[0], 1)} at the end. ${results.machine.priority ? `Priority: ${results.machine.priority}.` : 'No priority: the browser shared the cores with whatever else ran.'} ${opts.rounds} rounds, modes in rotating order; medians over rounds. "cores" is the CPU time the browser's processes got per second of the run: two workers can only help when it nears 2.`, '')
+L.push(`\`npm run bench:data-parallel:browser\` (bench/dataParallelBrowser.mjs). Machine: ${results.machine.cpus} × ${results.machine.cpuModel}; ${results.machine.browser}; load average (1 min) ${f(results.machine.loadAtStart[0], 1)} at the start, ${f(results.machine.loadAtEnd[0], 1)} at the end. ${results.machine.priority ? `Priority: ${results.machine.priority}.` : 'No priority: the browser shared the cores with whatever else ran.'} ${opts.rounds} rounds, modes in rotating order; medians over rounds. A run's ms a step: the mean gap between the loop's step starts (engine/train/runControl.ts, read in the page), the first two steps and each epoch's end (validation) left out. "cores" is the CPU time the browser's processes got per second of the run: two workers can only help when it nears 2.`, '')
 if (results.steps.length) {
-  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median) | speed vs 1 thread | runs: ms @ load, cores |', '|---|---|---|---|---|')
-  for (const model of ['tiny-lm', 'emoji-cnn']) {
+  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
+  for (const model of opts.models.split(',')) {
     const one = median(results.steps.filter((s) => s.model === model && s.mode === 'one').map((s) => s.msPerStep))
+    const oneBefore = median(results.steps.filter((s) => s.model === model && s.mode === 'one-before').map((s) => s.msPerStep))
     for (const mode of modes) {
       const rs = results.steps.filter((s) => s.model === model && s.mode === mode)
       const m = median(rs.map((s) => s.msPerStep))
-      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
+      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
     }
   }
   L.push('')
@@ -292,6 +321,7 @@ if (timed.length) {
   const keys = Object.keys(timed[0].timeline.phases)
   L.push(`| phase | ${timed.map((s) => `${s.model}, round ${s.round + 1}`).join(' | ')} |`, `|---|${timed.map(() => '---|').join('')}`)
   for (const k of keys) L.push(`| ${k} | ${timed.map((s) => f(s.timeline.phases[k], 1)).join(' | ')} |`)
+  L.push(`| mean step (start to start) | ${timed.map((s) => f(s.timeline.meanStepMs, 1)).join(' | ')} |`)
   L.push(`| rows of each half; MB of weights sent, gradients received a step | ${timed.map((s) => `${s.timeline.rows?.join(' + ')}; ${f(s.timeline.weightBytes / 1e6)}, ${f(s.timeline.gradBytes / 1e6)}`).join(' | ')} |`, '')
 }
 const badges = [...new Set([...results.steps, ...results.clicks].map((r) => `${MODES[r.mode]}: "${r.badge}"`))]

@@ -150,9 +150,9 @@ const SPLIT_TASKS = { classification, regression } as const
 export type SplitTask = keyof typeof SPLIT_TASKS
 
 /** The bench's switch back to the transport as it was before the timeline (request copied, not
- *  transferred; the halves posted without a task boundary; the combine always rows-weighted),
- *  set on globalThis in the training worker to measure before and after in one run. Not a
- *  setting: nothing in the studio sets it. */
+ *  transferred; the halves posted without a task boundary; the combine always rows-weighted;
+ *  and no decoded image rows kept: train/imageBatches.ts), set on globalThis in the training
+ *  worker to measure before and after in one run. Not a setting: nothing in the studio sets it. */
 export function legacyTransport(): boolean {
   return (globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy === true
 }

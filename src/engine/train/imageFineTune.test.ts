@@ -119,4 +119,28 @@ describe('fineTune on images (TinyCnn)', () => {
     const broken = { ...inMemory(16, 7), loadBatch: async () => new Float32Array(3) }
     await expect(run({ method: 'head', epochs: 1 }, { train: broken, val: broken })).rejects.toThrow(/returned 3 values for/)
   })
+
+  it('full fine-tuning decodes each streamed image once a run, not once an epoch, and ends with the weights in-memory pixels give', async () => {
+    // Nothing is cached for full fine-tuning (every block trains): the decoded rows are kept
+    // instead (imageBatches.ts, DECODED_ROWS_BUDGET), so epochs 2 and 3 decode nothing.
+    const asked: number[][] = []
+    const base = inMemory(24, 8)
+    const streamed: EncodedImages = { ...base, loadBatch: (idx: number[]) => (asked.push([...idx]), base.loadBatch!(idx)) }
+    const val = await materialise(inMemory(16, 9))
+    const a = await run({ method: 'full', epochs: 3 }, { train: streamed, val })
+    const b = await run({ method: 'full', epochs: 3 }, { train: await materialise(inMemory(24, 8)), val })
+    const rows = asked.flat()
+    expect(rows).toHaveLength(24) // 3 epochs of 24 rows: each row once
+    expect(new Set(rows).size).toBe(24)
+    expect(asked).toHaveLength(3) // the first epoch's 3 batches of 8
+    expect(a.result.reason).toBe('finished')
+    expect(a.losses).toEqual(b.losses)
+    const wa = await Promise.all(a.model.params.map(async (p) => (await p.variable.data()) as Float32Array))
+    const wb = await Promise.all(b.model.params.map(async (p) => (await p.variable.data()) as Float32Array))
+    wa.forEach((w, i) => expect(w, a.model.params[i]!.name).toEqual(wb[i]))
+    for (const r of [a, b]) {
+      r.tuning.dispose()
+      r.model.dispose()
+    }
+  })
 })

@@ -32,6 +32,8 @@ export class RunControl {
    *  Short steps yield only every YIELD_EVERY_MS: a macrotask turn per step was a measurable
    *  share of a sub-millisecond head-only step, and messages are still heard within ~10 ms. */
   async checkpoint(onPause?: () => void, onResume?: () => void): Promise<void> {
+    stepStarts.push(performance.now())
+    if (stepStarts.length > 2000) stepStarts.splice(0, 1000)
     if (this.pausedFlag || performance.now() - this.lastYield >= YIELD_EVERY_MS) {
       await yieldToEventLoop()
       this.lastYield = performance.now()
@@ -45,6 +47,12 @@ export class RunControl {
 }
 
 const YIELD_EVERY_MS = 10
+
+/** When the loop's last steps began (performance.now(), at most 2,000, oldest first): the
+ *  bench reads every step's time from them in the page (globalThis.__studioStepStarts), one run
+ *  a page, whatever the backend or number of workers. */
+export const stepStarts: number[] = []
+;(globalThis as { __studioStepStarts?: number[] }).__studioStepStarts = stepStarts
 
 /** One macrotask turn. Not setTimeout: nested timers are clamped to 4 ms (HTML spec), which
  *  made a ~1 ms head-only step take 5 ms (bench/results); a MessageChannel message is not. */
