@@ -31,6 +31,9 @@ export interface BackendEnvironment {
   /** wasm only: a second engine worker for a run (train/dataParallel.ts), or null when this
    *  environment trains on one. */
   secondWorker?: () => GradientPeer | null
+  /** false: the second worker takes half of each training step only, not half of the run's
+   *  inference passes (train/inferencePasses.ts); for comparisons (bench/). */
+  secondWorkerPasses?: boolean
 }
 
 export interface GpuAdapterLike {

@@ -20,13 +20,14 @@ describe('the CPU mode', () => {
     expect(cpuModeOf('training-engine-1-abc12345')).toBe('workers')
     expect(cpuModeOf('training-engine-1-abc12345;cpu=threads')).toBe('threads')
     expect(cpuModeOf('training-engine-2-x;cpu=one')).toBe('one')
+    expect(cpuModeOf('training-engine-2-x;cpu=steps')).toBe('steps')
     expect(cpuModeOf('training-engine-2-x;cpu=three')).toBe('workers')
   })
   it('offers a second worker only in the workers mode on 2 or more cores, and only one of it', () => {
     let made = 0
     const spawn = () => {
       made++
-      return { setup: async () => {}, half: async () => ({ loss: 0, grads: new Float32Array(0), tensors: 0 }) }
+      return { setup: async () => {}, half: async () => ({ loss: 0, grads: new Float32Array(0), tensors: 0 }), infer: async () => ({ shape: [0], data: new Float32Array(0), tensors: 0 }) }
     }
     const nav = (cores: number) => ({ hardwareConcurrency: cores }) as WorkerNavigator
     expect(browserBackendEnvironment(nav(1), true, 'workers', spawn).secondWorker).toBeUndefined()
@@ -35,5 +36,10 @@ describe('the CPU mode', () => {
     const env = browserBackendEnvironment(nav(2), false, 'workers', spawn)
     expect(env.secondWorker?.()).toBe(env.secondWorker?.())
     expect(made).toBe(1)
+    expect(env.secondWorkerPasses).toBeUndefined() // the default: the inference passes split too
+    // 'steps' (for comparisons): two workers, the inference passes on the first only.
+    const steps = browserBackendEnvironment(nav(2), false, 'steps', spawn)
+    expect(steps.secondWorker?.()).toBeTruthy()
+    expect(steps.secondWorkerPasses).toBe(false)
   })
 })

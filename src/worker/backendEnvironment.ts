@@ -56,13 +56,16 @@ export async function startWasmWithThreads(
  *    (engine/train/dataParallel.ts). On the built-in models this measured 1.4-1.7× one
  *    thread where XNNPACK's threads gave 1.0-1.1× (bench/results/2026-12-06-data-parallel.md);
  *  - 'threads': one worker, XNNPACK's threads (wasmThreadsFor);
- *  - 'one': one worker on one thread.
+ *  - 'one': one worker on one thread;
+ *  - 'steps': two workers as 'workers', but only the training steps split: the feature cache,
+ *    the zero-shot baseline and the evaluations on the first (how 'workers' ran before they
+ *    were split too, train/inferencePasses.ts).
  *  The page picks another than the default only for comparisons (bench/, e2e/): it puts
  *  `cpu=<mode>` in the worker's name (worker/client.ts reads localStorage "studio.cpu"). */
-export type CpuMode = 'workers' | 'threads' | 'one'
+export type CpuMode = 'workers' | 'threads' | 'one' | 'steps'
 
 export function cpuModeOf(workerName: string): CpuMode {
-  const m = /(?:^|;)cpu=(workers|threads|one)(?:;|$)/.exec(workerName)
+  const m = /(?:^|;)cpu=(workers|threads|one|steps)(?:;|$)/.exec(workerName)
   return (m?.[1] as CpuMode | undefined) ?? 'workers'
 }
 
@@ -91,7 +94,7 @@ export async function startWasmOneThread(wasm: WasmModule): Promise<boolean> {
 export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolean, mode: CpuMode = 'workers', secondWorker?: () => GradientPeer): BackendEnvironment {
   const gpu = (nav as WorkerNavigator & { gpu?: BackendEnvironment['gpu'] }).gpu
   let wasmModule: WasmModule | undefined
-  const split = mode === 'workers' && (nav.hardwareConcurrency ?? 1) >= 2 && !!secondWorker
+  const split = (mode === 'workers' || mode === 'steps') && (nav.hardwareConcurrency ?? 1) >= 2 && !!secondWorker
   let peer: GradientPeer | null = null
   return {
     gpu,
@@ -110,7 +113,7 @@ export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolea
         else await startWasmWithThreads(nav, wasmThreadsFor(nav.hardwareConcurrency), wasm.setThreadsCount)
       }
     },
-    ...(split ? { secondWorker: () => (peer ??= secondWorker!()) } : {}),
+    ...(split ? { secondWorker: () => (peer ??= secondWorker!()), ...(mode === 'steps' ? { secondWorkerPasses: false } : {}) } : {}),
     wasmThreads() {
       let count: number
       try {

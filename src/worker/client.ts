@@ -89,12 +89,13 @@ export function createEngineClient(): EngineClient {
 }
 
 /** For comparisons only (bench/, e2e/): localStorage "studio.cpu" = "threads" or "one" asks the
- *  worker for XNNPACK's threads or a single thread instead of two engine workers
+ *  worker for XNNPACK's threads or a single thread instead of two engine workers ("steps": two
+ *  workers that split the training steps only)
  *  (worker/backendEnvironment.ts, CpuMode); the worker reads it from its name. */
 function cpuModeSuffix(): string {
   try {
     const mode = globalThis.localStorage?.getItem('studio.cpu')
-    return mode === 'threads' || mode === 'one' || mode === 'workers' ? `;cpu=${mode}` : ''
+    return mode === 'threads' || mode === 'one' || mode === 'workers' || mode === 'steps' ? `;cpu=${mode}` : ''
   } catch {
     return '' // storage blocked: the default
   }

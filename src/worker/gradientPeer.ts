@@ -5,15 +5,20 @@
  *  the training worker end: it holds a Web Lock named after itself for its whole life, and
  *  this side queues for that lock. */
 import { halfTransfer } from '../engine/train/dataParallel'
-import type { GradientPeer, HalfRequest, HalfResult, ReplicaSetup } from '../engine/train/dataParallel'
+import type { GradientPeer, HalfRequest, HalfResult, InferRequest, InferResult, ReplicaSetup } from '../engine/train/dataParallel'
 
-export type ToGradientWorker = { id: number; type: 'warm' } | { id: number; type: 'setup'; setup: ReplicaSetup } | { id: number; type: 'half'; request: HalfRequest }
-export type FromGradientWorker = { id: number; ok: true; result?: HalfResult } | { id: number; ok: false; message: string }
+export type ToGradientWorker =
+  | { id: number; type: 'warm' }
+  | { id: number; type: 'setup'; setup: ReplicaSetup }
+  | { id: number; type: 'half'; request: HalfRequest }
+  | { id: number; type: 'infer'; request: InferRequest }
+export type FromGradientWorker = { id: number; ok: true; result?: HalfResult | InferResult } | { id: number; ok: false; message: string }
+type Answer = HalfResult | InferResult | undefined
 
 export class WorkerGradientPeer implements GradientPeer {
   private worker: Worker | null = null
   private nextId = 1
-  private readonly pending = new Map<number, { resolve: (r: HalfResult | undefined) => void; reject: (e: Error) => void }>()
+  private readonly pending = new Map<number, { resolve: (r: Answer) => void; reject: (e: Error) => void }>()
 
   private watching: AbortController | null = null
 
@@ -70,7 +75,7 @@ export class WorkerGradientPeer implements GradientPeer {
     for (const p of waiting) p.reject(new Error(why))
   }
 
-  private call(msg: ToGradientWorker, transfer: ArrayBuffer[]): Promise<HalfResult | undefined> {
+  private call(msg: ToGradientWorker, transfer: ArrayBuffer[]): Promise<Answer> {
     const w = this.ensure()
     return new Promise((resolve, reject) => {
       this.pending.set(msg.id, { resolve, reject })
@@ -94,7 +99,13 @@ export class WorkerGradientPeer implements GradientPeer {
 
   async half(request: HalfRequest): Promise<HalfResult> {
     const r = await this.call({ id: this.nextId++, type: 'half', request }, halfTransfer(request))
-    if (!r) throw new Error('The second training worker answered without gradients')
+    if (!r || !('grads' in r)) throw new Error('The second training worker answered without gradients')
+    return r
+  }
+
+  async infer(request: InferRequest): Promise<InferResult> {
+    const r = await this.call({ id: this.nextId++, type: 'infer', request }, [])
+    if (!r || !('data' in r)) throw new Error('The second training worker answered without its half of the pass')
     return r
   }
 

@@ -1,6 +1,7 @@
 /// <reference lib="webworker" />
 // The second engine worker: a replica of the run's model that computes the gradient of half of
-// every batch (engine/train/dataParallel.ts), on one WebAssembly thread of its own.
+// every batch (engine/train/dataParallel.ts) and half the rows of the run's inference passes
+// (engine/train/inferencePasses.ts), on one WebAssembly thread of its own.
 import { GradientReplica } from '../engine/train/dataParallel'
 import { importWasm, startWasmOneThread } from './backendEnvironment'
 import type { FromGradientWorker, ToGradientWorker } from './gradientPeer'
@@ -23,6 +24,9 @@ ctx.onmessage = async (m: MessageEvent<ToGradientWorker>) => {
     else if (msg.type === 'setup') {
       await replica.setup(msg.setup)
       ctx.postMessage({ id: msg.id, ok: true } satisfies FromGradientWorker)
+    } else if (msg.type === 'infer') {
+      const result = await replica.infer(msg.request)
+      ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [result.data.buffer])
     } else {
       const result = await replica.half(msg.request)
       ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [result.grads.buffer])

@@ -173,6 +173,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
           ? {
               parallel: () => ({
                 peer,
+                passes: env.secondWorkerPasses !== false,
                 onPeerLost: (why: string) => {
                   peerLost = why
                   badgeNoted = true

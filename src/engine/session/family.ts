@@ -19,6 +19,7 @@ import type { Body } from '../models/body'
 import type { ModelCard } from '../models/modelFile'
 import type { Encoded } from '../train/encoded'
 import type { Tuning } from '../train/fineTune'
+import type { PassSplit } from '../train/inferencePasses'
 import type { SplitRows } from '../train/encodeNumeric'
 import type { TaskLabels } from '../train/multitaskData'
 import type { TunedBlend } from '../tuning/blend'
@@ -127,8 +128,9 @@ export interface ModelFamily<H extends HeldModel = HeldModel> {
   encode(held: H, settings: Settings, data: SessionData): { train: Encoded; val: Encoded }
   /** What "examples" are for this model, in the words of an empty split. */
   readonly examples: string
-  /** A line to beat measured before the body changes (the LM scoring class names), or null. */
-  zeroShot(held: H, val: Encoded, progress: (label: string) => void): Promise<{ metrics: Metrics; note?: string } | null>
+  /** A line to beat measured before the body changes (the LM scoring class names), or null;
+   *  `split` (a run on two workers) may halve its passes' rows (train/inferencePasses.ts). */
+  zeroShot(held: H, val: Encoded, progress: (label: string) => void, split?: PassSplit | null): Promise<{ metrics: Metrics; note?: string } | null>
   /** Words added to the end-of-run message (how images were augmented), or ''. */
   endNote(settings: Settings): string
   /** Playground answers for one input, before and after fine-tuning. */

@@ -18,7 +18,7 @@ import { explainEngineError } from '../engineErrors'
 import { ModelLoadError } from '../models/modelLoadError'
 import { headNeedOf, type Encoded } from '../train/encoded'
 import { FeatureCache } from '../train/featureCache'
-import { evaluate, fineTune, Tuning, type FineTuneCallbacks, type ParallelOptions } from '../train/fineTune'
+import { evaluate, fineTune, splitRun, Tuning, type FineTuneCallbacks, type ParallelOptions } from '../train/fineTune'
 import type { ResumeInput } from '../train/loopState'
 import { RunControl } from '../train/runControl'
 import { bestAlpha, sweepBlend, TunedBlend, type SweepPoint } from '../tuning/blend'
@@ -191,10 +191,15 @@ export class Session {
     this.run = { id: runId, control }
     hooks.started()
     const steps = data.train.kind === 'pairs' && hooks.preferenceSteps ? new PreferenceSteps(data.train, hooks.preferenceSteps) : null
+    let disposeSplit = () => {}
     try {
-      const zs = resume || sets ? null : await family.zeroShot(held, data.val, (label) => hooks.events.onProgress?.('baseline', 0, 1, label))
+      // On two workers the zero-shot baseline's passes are halved too: the split is made here.
+      const parallel = hooks.parallel?.(s)
+      const split = parallel && parallel.passes !== false ? splitRun(body, tuning, data.train, s, parallel) : undefined
+      if (split !== undefined) disposeSplit = () => split?.dispose()
+      const zs = resume || sets ? null : await family.zeroShot(held, data.val, (label) => hooks.events.onProgress?.('baseline', 0, 1, label), split)
       const recorder = await hooks.record(s, control, steps ? steps.wrap(hooks.events) : hooks.events)
-      const result = await fineTune(body, tuning, { ...data, zeroShot: zs?.metrics ?? null, ...(zs?.note ? { zeroShotNote: zs.note } : {}) }, s, control, recorder.callbacks(), resume, hooks.parallel?.(s)).catch(async (e: unknown) => {
+      const result = await fineTune(body, tuning, { ...data, zeroShot: zs?.metrics ?? null, ...(zs?.note ? { zeroShotNote: zs.note } : {}) }, s, control, recorder.callbacks(), resume, parallel && { ...parallel, ...(split !== undefined ? { split } : {}) }).catch(async (e: unknown) => {
         await recorder.fail(errorText(e, 'training'))
         throw e
       })
@@ -203,6 +208,7 @@ export class Session {
       await recorder.finish(result)
       return { result }
     } finally {
+      disposeSplit()
       steps?.dispose()
       this.run = null
     }

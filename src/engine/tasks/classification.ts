@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs'
 import type { Metrics } from '../types/metrics'
 import { lineToBeat, majorityClass } from '../train/baselines'
 import { labelsOf } from '../train/encoded'
-import { evalBatch, fillCache, gatherBatch, headLogits, range } from '../train/forward'
+import { disposeBatch, evalBatch, fillCache, headLogits, heldBatch, range } from '../train/forward'
+import { headRows } from '../train/inferencePasses'
 import { softmaxCrossEntropy } from '../train/losses'
 import { accuracy, confusionMatrix, macroF1 } from '../train/metrics'
 import { pct, type ReadingTask } from './task'
@@ -17,7 +18,7 @@ export const classification: ReadingTask = {
   loss(model, tuning, batch, cache, s, training, seed) {
     return softmaxCrossEntropy(headLogits(model, tuning, batch, cache, s, training, seed), batch.labels!, training ? s.labelSmoothing : 0)
   },
-  async evaluate(model, tuning, source, cache, side) {
+  async evaluate(model, tuning, source, cache, side, split) {
     const set = source.set
     const lab = labelsOf(set)!
     let lossSum = 0
@@ -25,12 +26,17 @@ export const classification: ReadingTask = {
     const truth: number[] = []
     for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
       const idx = range(start, Math.min(set.n, start + rows))
-      await fillCache(model, tuning, cache, source, side, idx)
-      const [lossT, predT] = tf.tidy(() => {
-        const batch = gatherBatch(source, cache, side, idx)
-        const logits = headLogits(model, tuning, batch, cache, tuning.settings, false)
-        return [softmaxCrossEntropy(logits, batch.labels!, 0), tf.argMax(logits, 1)]
-      })
+      await fillCache(model, tuning, cache, source, side, idx, split)
+      const batch = heldBatch(source, cache, side, idx)
+      let lossT: tf.Tensor, predT: tf.Tensor
+      try {
+        // The whole batch's logits (on two workers each half's, in row order), then its loss.
+        const logits = await headRows(model, tuning, batch, cache, split)
+        ;[lossT, predT] = tf.tidy(() => [softmaxCrossEntropy(logits, batch.labels!, 0), tf.argMax(logits, 1)])
+        logits.dispose()
+      } finally {
+        disposeBatch(batch)
+      }
       lossSum += ((await lossT.data())[0] ?? NaN) * idx.length
       preds.push(...(await predT.data()))
       idx.forEach((r) => truth.push(lab.labels[r]!))

@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Metrics } from '../types/metrics'
 import { valuesOf } from '../train/encoded'
-import { evalBatch, fillCache, gatherBatch, headLogits, range } from '../train/forward'
+import { disposeBatch, evalBatch, fillCache, headLogits, heldBatch, range } from '../train/forward'
+import { headRows } from '../train/inferencePasses'
 import { regressionBaseline, regressionMetrics } from '../train/regression'
 import { headLoss } from '../tuning/heads'
 import { fmtNum, type ReadingTask } from './task'
@@ -15,15 +16,17 @@ export const regression: ReadingTask = {
   loss(model, tuning, batch, cache, s, training, seed) {
     return headLoss('regression', headLogits(model, tuning, batch, cache, s, training, seed), batch.values!)
   },
-  async evaluate(model, tuning, source, cache, side) {
+  async evaluate(model, tuning, source, cache, side, split) {
     const set = source.set
     const target = valuesOf(set)!
     const preds = new Float32Array(set.n)
     for (let start = 0, rows = evalBatch(model); start < set.n; start += rows) {
       const idx = range(start, Math.min(set.n, start + rows))
-      await fillCache(model, tuning, cache, source, side, idx)
-      const out = tf.tidy(() => headLogits(model, tuning, gatherBatch(source, cache, side, idx), cache, tuning.settings, false).reshape([-1]))
-      preds.set(await out.data(), start)
+      await fillCache(model, tuning, cache, source, side, idx, split)
+      const batch = heldBatch(source, cache, side, idx)
+      // On two workers each half's outputs, in row order (train/inferencePasses.ts).
+      const out = await headRows(model, tuning, batch, cache, split).finally(() => disposeBatch(batch))
+      preds.set((await out.data()) as Float32Array, start)
       out.dispose()
     }
     return regressionMetrics(preds, target.values, target.scale)

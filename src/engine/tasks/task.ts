@@ -17,6 +17,7 @@ import type { Body } from '../models/body'
 import type { BatchSource } from '../train/batchSource'
 import type { Encoded } from '../train/encoded'
 import type { Batch, Cache } from '../train/forward'
+import type { PassSplit } from '../train/inferencePasses'
 import type { Tuning } from '../train/fineTune'
 import type { Seed } from '../train/seeds'
 
@@ -45,8 +46,10 @@ export interface Task {
   readonly hasAccuracy: boolean
   /** The training loss of one batch (inside the gradient). */
   loss(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Scalar
-  /** Loss and this task's metrics on a whole set, in batches, reading values with await. */
-  evaluate(model: Body, tuning: Tuning, source: BatchSource, cache: Cache, side: 'train' | 'val'): Promise<Metrics>
+  /** Loss and this task's metrics on a whole set, in batches, reading values with await.
+   *  `split` (a run on two workers; train/inferencePasses.ts): a task may halve each batch's
+   *  rows between the workers; its metrics are those of the whole output either way. */
+  evaluate(model: Body, tuning: Tuning, source: BatchSource, cache: Cache, side: 'train' | 'val', split?: PassSplit | null): Promise<Metrics>
   /** An epoch's training metrics from its mean loss. */
   trainMetrics(loss: number): Metrics
   /** The line to beat. */

@@ -23,11 +23,13 @@ import { parseDataset } from '../data/dataset'
 import { encodeClassification } from '../data/textBatches'
 import { loadTinyGpt, type LoadedTinyGpt } from '../models/modelFile'
 import { taskFor } from '../tasks'
-import { DataParallel, GradientReplica, halfSeed, whyNotSplit, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
+import { DataParallel, GradientReplica, halfSeed, whyNotSplit, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup } from './dataParallel'
+import type { InferPass } from './inferencePasses'
 import { fineTune, Tuning, type Encoded } from './fineTune'
 import { BatchSource } from './batchSource'
 import { FeatureCache } from './featureCache'
-import { gatherBatch } from './forward'
+import { cachePlan, gatherBatch } from './forward'
+import { zeroShotClassify } from './zeroShot'
 import type { LoopCheckpoint } from './loopState'
 import { RunControl } from './runControl'
 import { microBatchSeed } from './seeds'
@@ -65,13 +67,25 @@ class ClonedPeer implements GradientPeer {
   readonly replica = new GradientReplica()
   halves = 0
   tensors: number[] = []
-  constructor(private readonly failAt = -1) {}
+  /** The kinds of the inference passes asked for, in order. */
+  readonly passes: InferPass['kind'][] = []
+  constructor(
+    private readonly failAt = -1,
+    private readonly failPassAt = -1,
+  ) {}
   async setup(s: ReplicaSetup) {
     await this.replica.setup(structuredClone(s))
   }
   async half(r: HalfRequest): Promise<HalfResult> {
     if (++this.halves === this.failAt) throw new Error('the second worker stopped (out of memory)')
     const out = structuredClone(await this.replica.half(structuredClone(r)))
+    this.tensors.push(out.tensors)
+    return out
+  }
+  async infer(r: InferRequest): Promise<InferResult> {
+    this.passes.push(r.pass.kind)
+    if (this.failPassAt >= 0 && this.passes.length === this.failPassAt) throw new Error('the second worker stopped (out of memory)')
+    const out = structuredClone(await this.replica.infer(structuredClone(r)))
     this.tensors.push(out.tensors)
     return out
   }
@@ -250,4 +264,162 @@ describe('a run split over two workers trains as one worker does', () => {
     expect(whyNotSplit(loaded.model, tuning, settings({ method: 'full' }), task)).toBeNull()
     tuning.dispose()
   })
+})
+
+/** A head whose predictions vary from row to row (a fresh head predicts one class for almost
+ *  every row, which would make equal accuracies say nothing). */
+function spreadHead(tuning: Tuning, scale: number): void {
+  for (const p of tuning.head!.params) tf.tidy(() => p.variable.assign(tf.randomNormal(p.variable.shape, 0, scale, 'float32', 7)))
+}
+
+describe("a run's inference passes split over two workers give one worker's figures", () => {
+  const regressionVal = (): Encoded => {
+    const v = data.val as Extract<Encoded, { kind: 'classification' }>
+    return { kind: 'regression', n: v.n, seqLen: v.seqLen, tokens: v.tokens, mask: v.mask, values: Float32Array.from(v.labels, (l, i) => l - 0.5 + 0.1 * Math.sin(i)), scale: { name: 'score', mean: 3, std: 2 } }
+  }
+
+  it.each([
+    ['full fine-tuning: the head reads the whole model', { method: 'full' }, 'classification'],
+    ['frozen first two blocks: the cached prefix of the validation rows is split too', { method: 'freeze', freezeFirst: 2 }, 'classification'],
+    ['LoRA', { method: 'lora', loraRank: 4 }, 'classification'],
+    ['regression, frozen first three blocks', { method: 'freeze', freezeFirst: 3 }, 'regression'],
+  ] as [string, Partial<Settings>, 'classification' | 'regression'][])('%s: validation metrics equal (accuracy exactly, loss within 1e-6); tensors flat', async (_name, over, kind) => {
+    const model = loaded.model
+    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const start = tf.memory().numTensors
+    const s = settings(over)
+    const val = kind === 'regression' ? regressionVal() : data.val
+    const tuning = new Tuning(model, s, kind === 'regression' ? 'regression' : 2)
+    spreadHead(tuning, kind === 'regression' ? 0.2 : 2)
+    // LoRA's B starts at zero: moved, so the replica's LoRA weights matter.
+    for (const p of tuning.lora?.params ?? []) tf.tidy(() => p.variable.assign(tf.randomNormal(p.variable.shape, 0, 0.05, 'float32', 3)))
+    const task = taskFor(val, tuning)
+    const source = BatchSource.host(val)
+    const plan = cachePlan(model, tuning, s, 0)
+    const before = tf.memory().numTensors
+    const cacheOne = new FeatureCache(plan.blocks, plan.pooled, { train: 0, val: val.n })
+    const one = await task.evaluate(model, tuning, source, cacheOne, 'val')
+    cacheOne.dispose()
+    const peer = new ClonedPeer()
+    const dp = new DataParallel(peer, model, tuning, s, kind, kind === 'regression' ? 'regression' : 2)
+    const counts: number[] = []
+    for (let pass = 0; pass < 2; pass++) {
+      const cache = new FeatureCache(plan.blocks, plan.pooled, { train: 0, val: val.n })
+      const two = await task.evaluate(model, tuning, source, cache, 'val', dp)
+      cache.dispose()
+      console.info(`${_name}: loss ${one.loss} (one worker) vs ${two.loss} (two); ${JSON.stringify(one.accuracy ?? one.rmse)}`)
+      expect(Math.abs(two.loss - one.loss), 'validation loss').toBeLessThanOrEqual(1e-6)
+      if (kind === 'classification') {
+        expect(two.accuracy).toBe(one.accuracy)
+        expect(two.confusion).toEqual(one.confusion)
+        expect(two.macroF1).toBe(one.macroF1)
+        // Both classes predicted (columns of the confusion matrix): equal accuracies say something.
+        for (const c of [0, 1]) expect(one.confusion!.reduce((n, row) => n + row[c]!, 0)).toBeGreaterThan(0)
+      } else {
+        expect(Math.abs(two.rmse! - one.rmse!)).toBeLessThanOrEqual(1e-5)
+        expect(Math.abs(two.mae! - one.mae!)).toBeLessThanOrEqual(1e-5)
+      }
+      counts.push(tf.memory().numTensors - before)
+    }
+    // Every pass asked of the replica: its half of each evaluation batch (16 rows: one batch),
+    // and with frozen blocks first its half of the prefix, each evaluation once.
+    expect(peer.passes).toEqual(plan.blocks > 0 ? ['prefix', 'head', 'prefix', 'head'] : ['head', 'head'])
+    expect(counts[1], 'tensors here: flat from evaluation to evaluation').toBe(counts[0])
+    // The replica (in this thread here) holds the model and the tuning pieces, nothing more.
+    expect(counts[0]).toBe(model.params.length + (tuning.head?.params.length ?? 0) + (tuning.lora?.params.length ?? 0))
+    // Each evaluation's passes leave the replica's tensors as the first one's did (the count is
+    // the whole engine's here, the loop's cache rows included).
+    expect(peer.tensors.slice(peer.tensors.length / 2), "the replica's tensors: flat from evaluation to evaluation").toEqual(peer.tensors.slice(0, peer.tensors.length / 2))
+    dp.dispose()
+    peer.replica.dispose()
+    source.dispose()
+    tuning.dispose()
+    expect(tf.memory().numTensors).toBe(start)
+  }, 120_000)
+
+  it('the zero-shot baseline: the same scores (within 1e-6), predictions and metrics', async () => {
+    const model = loaded.model
+    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const s = settings({ method: 'freeze', freezeFirst: 3 })
+    const tuning = new Tuning(model, s, 2)
+    const val = data.val as Extract<Encoded, { kind: 'classification' }>
+    const one = await zeroShotClassify(model, loaded.tokenizer, val)
+    // Once, so that the tensors the model keeps per sequence length exist before any count.
+    const warm = new ClonedPeer()
+    await zeroShotClassify(model, loaded.tokenizer, val, { split: new DataParallel(warm, model, tuning, s, 'classification', 2) })
+    warm.replica.dispose()
+    const before = tf.memory().numTensors
+    const peer = new ClonedPeer()
+    const dp = new DataParallel(peer, model, tuning, s, 'classification', 2)
+    const two = await zeroShotClassify(model, loaded.tokenizer, val, { split: dp })
+    const held = tf.memory().numTensors - before
+    expect(held, 'the replica (in this thread here): the model and the head').toBe(model.params.length + tuning.head!.params.length)
+    await zeroShotClassify(model, loaded.tokenizer, val, { split: dp })
+    expect(tf.memory().numTensors - before, 'flat from pass to pass').toBe(held)
+    expect(peer.passes.length).toBeGreaterThan(0)
+    expect(new Set(peer.passes)).toEqual(new Set(['labelLogProbs']))
+    let worst = 0
+    one.scores.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - two.scores[i]!))))
+    two.prior.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - one.prior[i]!))))
+    console.info(`zero-shot: accuracy ${one.metrics.accuracy}; largest score difference ${worst.toExponential(2)}`)
+    expect(worst).toBeLessThanOrEqual(1e-6)
+    expect(two.predictions).toEqual(one.predictions)
+    expect(two.metrics).toEqual(one.metrics)
+    dp.dispose()
+    peer.replica.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+    tuning.dispose()
+  }, 60_000)
+
+  it('a run on two workers asks the replica for its half of the baseline, cache and evaluation passes, and its figures equal one worker\'s', async () => {
+    // The first three blocks frozen and cached: their pass is split, as the default run's is.
+    const s = settings({ method: 'freeze', freezeFirst: 3, epochs: 2, restoreBest: false })
+    const one = await run(s)
+    const peer = new ClonedPeer()
+    const two = await run(s, peer)
+    peer.replica.dispose()
+    expect(new Set(peer.passes)).toEqual(new Set(['prefix', 'head']))
+    // The validation rows' prefix once (16 rows, one pass), every training batch's (5 an epoch,
+    // first epoch only: cached after), the baseline and both epochs' evaluations.
+    expect(peer.passes.filter((k) => k === 'prefix')).toHaveLength(1 + 5)
+    expect(peer.passes.filter((k) => k === 'head')).toHaveLength(3)
+    two.epochs.forEach((e, i) => {
+      expect(Math.abs(e.val - one.epochs[i]!.val), `val loss epoch ${i + 1}`).toBeLessThanOrEqual(1e-4)
+    })
+  }, 120_000)
+
+  it('when the second worker fails during a pass, that pass and the rest are computed here with the same figures, and it says so', async () => {
+    const model = loaded.model
+    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const s = settings({ method: 'freeze', freezeFirst: 2 })
+    const tuning = new Tuning(model, s, 2)
+    spreadHead(tuning, 2)
+    const task = taskFor(data.val, tuning)
+    const source = BatchSource.host(data.val)
+    const plan = cachePlan(model, tuning, s, 0)
+    const steadyPeer = new ClonedPeer()
+    const steady = new DataParallel(steadyPeer, model, tuning, s, 'classification', 2)
+    const cacheA = new FeatureCache(plan.blocks, plan.pooled, { train: 0, val: data.val.n })
+    const expected = await task.evaluate(model, tuning, source, cacheA, 'val', steady)
+    cacheA.dispose()
+    steady.dispose()
+    steadyPeer.replica.dispose()
+    const before = tf.memory().numTensors
+    const failing = new ClonedPeer(-1, 2) // the second pass (the head's) fails
+    const lost: string[] = []
+    const dp = new DataParallel(failing, model, tuning, s, 'classification', 2, (m) => lost.push(m))
+    const cacheB = new FeatureCache(plan.blocks, plan.pooled, { train: 0, val: data.val.n })
+    const broken = await task.evaluate(model, tuning, source, cacheB, 'val', dp)
+    const again = await task.evaluate(model, tuning, source, cacheB, 'val', dp)
+    cacheB.dispose()
+    expect(lost).toEqual(['the second worker stopped (out of memory)'])
+    expect(failing.passes).toEqual(['prefix', 'head']) // never asked again
+    expect(broken).toEqual(expected)
+    expect(again).toEqual(expected)
+    dp.dispose()
+    failing.replica.dispose()
+    expect(tf.memory().numTensors).toBe(before)
+    source.dispose()
+    tuning.dispose()
+  }, 60_000)
 })

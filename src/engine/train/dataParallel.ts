@@ -33,6 +33,7 @@ import { classification } from '../tasks/classification'
 import { regression } from '../tasks/regression'
 import type { Task } from '../tasks/task'
 import { FeatureCache } from './featureCache'
+import { runPass, tensorData, type InferPass, type PassOutput, type PassSplit } from './inferencePasses'
 import { Tuning } from './fineTune'
 import type { Batch, Cache } from './forward'
 import { stableNames } from './loopState'
@@ -137,10 +138,25 @@ export interface StepTiming {
 export const recentSteps: StepTiming[] = []
 ;(globalThis as { __studioDataParallelSteps?: StepTiming[] }).__studioDataParallelSteps = recentSteps
 
+/** One inference pass on the replica's half of some rows (inferencePasses.ts), with the
+ *  weights changed since the last request, so it reads the weights the loop has. */
+export interface InferRequest {
+  weights: NamedWeight[]
+  pass: InferPass
+}
+
+export interface InferResult {
+  /** The pass's output, rows first. */
+  shape: number[]
+  data: Float32Array
+  tensors: number
+}
+
 /** How the loop reaches the replica: a worker in the app, a direct call in tests. */
 export interface GradientPeer {
   setup(s: ReplicaSetup): Promise<void>
   half(r: HalfRequest): Promise<HalfResult>
+  infer(r: InferRequest): Promise<InferResult>
   /** Starts whatever the replica needs before its first setup (a worker, its backend), so a
    *  run's first step does not wait for it. */
   warm?(): void
@@ -217,12 +233,6 @@ export function sliceBatch(b: Batch, from: number, n: number): Batch {
   return out as unknown as Batch
 }
 
-async function tensorData(t: tf.Tensor): Promise<TensorData> {
-  const dtype = t.dtype === 'int32' ? 'int32' : 'float32'
-  const data = await (dtype === 'int32' ? t.data<'int32'>() : t.data<'float32'>())
-  return { shape: [...t.shape], dtype, data: data.slice() }
-}
-
 async function namedWeight(v: tf.Variable, name: string): Promise<NamedWeight> {
   const data = (await v.data()) as Float32Array
   // The wasm backend reads into a fresh array (a slice of its heap), whole: ours to transfer.
@@ -231,8 +241,9 @@ async function namedWeight(v: tf.Variable, name: string): Promise<NamedWeight> {
   return { name, shape: [...v.shape], data: own ? data : data.slice() }
 }
 
-/** The training loop's side: splits each micro-batch, sends the replica its half, combines. */
-export class DataParallel {
+/** The training loop's side: splits each micro-batch, sends the replica its half, combines;
+ *  and sends it its half of the rows of the run's inference passes (`infer`). */
+export class DataParallel implements PassSplit {
   private readonly names: Map<tf.Variable, string>
   private readonly dirty = new Set<tf.Variable>()
   private started = false
@@ -302,13 +313,35 @@ export class DataParallel {
    * (called inside tf.tidy; its tensors are freed here), as one worker would compute them:
    * the first half here with `seeds[0]`, the second on the replica with `seeds[1]`.
    */
-  async gradients(vars: tf.Variable[], makeBatch: () => Batch, cache: Cache, seeds: readonly [string, string]): Promise<{ value: tf.Scalar; grads: tf.Tensor[] }> {
+  /** Sets the replica up on the first request (every weight); then the weights changed since. */
+  private async changedWeights(): Promise<NamedWeight[]> {
     if (!this.started) {
       const setup = await this.setupOf()
       await this.toReplica((p) => p.setup(setup))
       this.started = true
       this.dirty.clear()
     }
+    const weights: NamedWeight[] = []
+    for (const v of this.dirty) weights.push(await namedWeight(v, this.names.get(v)!))
+    this.dirty.clear()
+    return weights
+  }
+
+  /** One inference pass on the replica's half of some rows (inferencePasses.ts), reading the
+   *  weights the loop has now; computed here on the replica copy if the second worker failed.
+   *  Resolves once the request has left this worker (PassSplit), with the answer. */
+  async post(pass: InferPass): Promise<{ answer: Promise<PassOutput> }> {
+    const weights = await this.changedWeights()
+    const answer = this.toReplica((p) => p.infer({ weights, pass })).then((r) => {
+      this.replicaTensors = r.tensors
+      return r
+    })
+    answer.catch(() => {}) // awaited by the caller after its own half
+    if (this.lost === null) await nextTask()
+    return { answer }
+  }
+
+  async gradients(vars: tf.Variable[], makeBatch: () => Batch, cache: Cache, seeds: readonly [string, string]): Promise<{ value: tf.Scalar; grads: tf.Tensor[] }> {
     const start = clock()
     let n = 0
     const [a, b] = tf.tidy(() => {
@@ -323,9 +356,7 @@ export class DataParallel {
     const batch: Record<string, TensorData> = {}
     for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) batch[k] = await tensorData(t)
     tf.dispose(Object.values(b) as tf.Tensor[])
-    const weights: NamedWeight[] = []
-    for (const v of this.dirty) weights.push(await namedWeight(v, this.names.get(v)!))
-    this.dirty.clear()
+    const weights = await this.changedWeights()
     const request: HalfRequest = { weights, vars: vars.map((v) => this.names.get(v)!), batch, cache: { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }, seed: seeds[1] }
     const weightBytes = weights.reduce((s, w) => s + w.data.byteLength, 0) // before a transfer empties them
     const serialized = clock()
@@ -413,6 +444,14 @@ export class GradientReplica {
       if (!v) throw new Error(`The second worker's model has no weight ${w.name}`)
       tf.tidy(() => v.assign(tf.tensor(w.data, w.shape, 'float32')))
     }
+  }
+
+  async infer(r: InferRequest): Promise<InferResult> {
+    const st = this.state
+    if (!st) throw new Error('The second worker was asked for an evaluation before it was set up')
+    this.assign(r.weights)
+    const out = await runPass(st.body, st.tuning, r.pass)
+    return { ...out, tensors: tf.memory().numTensors }
   }
 
   async half(r: HalfRequest): Promise<HalfResult> {

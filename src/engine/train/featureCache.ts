@@ -26,15 +26,17 @@ export class FeatureCache {
 
   /** Computes the rows of `idx` not cached yet, at most `rowsPerPass` at a time (the body's
    *  bound on activation memory); `compute` maps a batch of row ids to a [b, ...] tensor (it
-   *  runs inside tf.tidy here). */
-  async ensure(side: Side, idx: readonly number[], rowsPerPass: number, compute: (idx: number[]) => tf.Tensor): Promise<void> {
+   *  runs inside tf.tidy here). `computeAsync`, when given, is used instead: a pass that
+   *  computes half of the rows on a second worker (inferencePasses.ts); it frees its own
+   *  intermediates and answers a new tensor. */
+  async ensure(side: Side, idx: readonly number[], rowsPerPass: number, compute: (idx: number[]) => tf.Tensor, computeAsync?: (idx: number[]) => Promise<tf.Tensor>): Promise<void> {
     if (!this.active) return
     const rows = this.rows[side]
     const missing = idx.filter((r) => rows[r] === null)
     const step = Math.max(1, Math.floor(rowsPerPass))
     for (let start = 0; start < missing.length; start += step) {
       const part = missing.slice(start, start + step)
-      const out = tf.tidy(() => compute(part))
+      const out = computeAsync ? await computeAsync(part) : tf.tidy(() => compute(part))
       const split = tf.unstack(out) // keeps each row alive on its own
       out.dispose()
       part.forEach((r, i) => (rows[r] = split[i]!))

@@ -46,6 +46,24 @@ export interface ParallelOptions {
   onPlan?: (whyNot: string | null) => void
   /** The second worker failed: the run goes on here with the same numbers, on one core. */
   onPeerLost?: (message: string) => void
+  /** Whether the run's inference passes (the feature cache's frozen blocks, the base model's
+   *  and each epoch's evaluation) are halved between the workers too; false only for
+   *  comparisons (bench/dataParallelBrowser.mjs). Default true. */
+  passes?: boolean
+  /** The split, where the caller made it before the loop (splitRun) to halve a pass of its
+   *  own (the zero-shot baseline); the caller then disposes it. */
+  split?: DataParallel | null
+}
+
+/** The run's split over two workers (dataParallel.ts), or null when it trains on one; tells
+ *  `onPlan` once. */
+export function splitRun(model: Body, tuning: Tuning, train: Encoded, s: Settings, parallel?: ParallelOptions): DataParallel | null {
+  if (parallel?.split !== undefined) return parallel.split
+  const whyNot = parallel ? whyNotSplit(model, tuning, s, taskFor(train, tuning)) : 'no second worker'
+  const need = headNeedOf(train)
+  const dp = parallel && !whyNot && need !== null ? new DataParallel(parallel.peer, model, tuning, s, taskFor(train, tuning).name as SplitTask, need, parallel.onPeerLost) : null
+  parallel?.onPlan?.(dp ? null : whyNot)
+  return dp
 }
 
 export interface FineTuneCallbacks {
@@ -154,11 +172,11 @@ export async function fineTune(
   const augment = train.kind === 'image' ? augmentOptions(s) : null
   // What the run learns and how it is judged (engine/tasks/): the loop asks, never branches.
   const task = taskFor(train, tuning)
-  // Two workers, each half of every micro-batch (dataParallel.ts), when the run can be split.
-  const whyNot = parallel ? whyNotSplit(model, tuning, s, task) : 'no second worker'
-  const need = headNeedOf(train)
-  const dp = parallel && !whyNot && need !== null ? new DataParallel(parallel.peer, model, tuning, s, task.name as SplitTask, need, parallel.onPeerLost) : null
-  parallel?.onPlan?.(dp ? null : whyNot)
+  // Two workers, each half of every micro-batch (dataParallel.ts), when the run can be split;
+  // and half the rows of every inference pass (inferencePasses.ts) unless asked not to.
+  const dp = splitRun(model, tuning, train, s, parallel)
+  const ownsSplit = parallel?.split === undefined
+  const passes = parallel?.passes === false ? null : dp
   const monitorMode = s.monitor === 'val_acc' && task.hasAccuracy ? 'max' : 'min'
   // Plateau halving watches the Monitor setting, as early stopping and "restore best" do.
   const plateau = new ReduceLrOnPlateau({ patience: s.plateauPatience, mode: monitorMode })
@@ -185,7 +203,7 @@ export async function fineTune(
   cache = planCache(model, tuning, train, val, s, 0, null)
   // Both sets on the device when they fit: a step gathers its batch with one index upload.
   const sources = { train: BatchSource.device(train), val: BatchSource.device(val) }
-  const untrained = resume ? resume.loop.baseline : await task.evaluate(model, tuning, sources.val, cache, 'val')
+  const untrained = resume ? resume.loop.baseline : await task.evaluate(model, tuning, sources.val, cache, 'val', passes)
   // The line to beat: classification takes the best of the majority class, the zero-shot LM
   // (scored by the caller) and the untrained head; regression the training mean.
   const { metrics: baseline, note: baseNote, name: baseName } = resume
@@ -196,6 +214,7 @@ export async function fineTune(
   const decay = decayFlags(model, tuning.parts) // which weights take weight decay, as the model declares
   if (resume) {
     assignTensors(resume.weights, names)
+    dp?.markDirty(names.keys()) // the replica may have evaluated the weights before these
     optimizers.push(...restoreOptimizers(resume.optimizer, names, s, decay))
     early.restore(resume.loop.early)
     plateau.restore(resume.loop.plateau)
@@ -315,7 +334,7 @@ export async function fineTune(
           if (augment) await prefetchImages(train, idx)
           else {
             const f0 = Date.now()
-            await fillCache(model, tuning, cache, sources.train, 'train', idx)
+            await fillCache(model, tuning, cache, sources.train, 'train', idx, passes)
             fillMs += Date.now() - f0
           }
           const makeBatch = () => (augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx))
@@ -377,7 +396,7 @@ export async function fineTune(
       if (reason !== 'diverged' && losses.due('all') && !(await drain('all'))) break
       if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
       const evalStart = Date.now()
-      const valMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val')
+      const valMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val', passes)
       eta.evaluation((Date.now() - evalStart) / 1000)
       lastValMetrics = valMetrics
       const trainMetrics: Metrics = task.trainMetrics(trainLossSum / Math.max(trainCount, 1))
@@ -406,7 +425,7 @@ export async function fineTune(
     let bestMetrics = lastValMetrics
     if (best && s.restoreBest && early.bestEpoch >= 0 && early.bestEpoch !== epochsDone - 1) {
       restore(best)
-      bestMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val')
+      bestMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val', passes)
     }
     const summary: RunSummary = {
       epochs: epochsDone,
@@ -425,7 +444,7 @@ export async function fineTune(
     drop(best)
     drop(lastGood)
     cache?.dispose()
-    dp?.dispose()
+    if (ownsSplit) dp?.dispose()
     for (const g of optimizers) g.opt.dispose()
   }
 }

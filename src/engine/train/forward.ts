@@ -14,10 +14,12 @@ import { FeatureCache } from './featureCache'
 import { prefetchImages } from './imageBatches'
 import { augmentBatch, type AugmentOptions } from '../data/images/augment'
 import { SYMMETRIC } from '../data/images/pixels'
-import type { BatchSource } from './batchSource'
+import type { BatchSource, RawBatch } from './batchSource'
 import type { Seed } from './seeds'
 import type { Encoded } from './encoded'
 import type { Tuning } from './fineTune'
+import { logitRows, vocabOf } from './logitBudget'
+import { prefixRows, type PassSplit } from './inferencePasses'
 
 export type Cache = FeatureCache
 
@@ -26,18 +28,12 @@ const EVAL_BATCH = 64
  *  (a 224 px MobileNet on the wasm heap). */
 export const evalBatch = (model: Body) => Math.min(EVAL_BATCH, model.rowsPerPass ?? EVAL_BATCH)
 
-/** Logits held at once when a language model is evaluated ([rows, T, V] floats; the log-softmax
- *  and the picked targets take as much again). */
-const EVAL_LOGITS = 1 << 24
-
-/** Rows per evaluation pass of a causal LM's logits: the body's own rows per pass, fewer when
- *  its vocabulary is large (a 50,257-token GPT-2 at 64 positions: 5 rows, not 64, whose logits
- *  alone would take 823 MB and abort WebAssembly's heap). */
+/** Rows per evaluation pass of a causal LM's logits [rows, T, V]: the body's own rows per pass,
+ *  fewer when its vocabulary is large (logitBudget.ts: a 50,257-token GPT-2 at 64 positions: 5
+ *  rows, not 64, whose logits alone would take 823 MB and abort WebAssembly's heap). */
 export function lmEvalRows(model: Body, set: object): number {
-  const vocab = (model.config as { vocabSize?: number }).vocabSize
   const seqLen = 'seqLen' in set && typeof set.seqLen === 'number' ? set.seqLen : 0
-  if (!vocab || !seqLen) return evalBatch(model)
-  return Math.max(1, Math.min(evalBatch(model), Math.floor(EVAL_LOGITS / (seqLen * vocab))))
+  return logitRows(vocabOf(model), seqLen, evalBatch(model))
 }
 
 /** Leading blocks to cache at this epoch, and whether the cache can hold final pooled features. */
@@ -57,16 +53,27 @@ export function planCache(model: Body, tuning: Tuning, train: Encoded, val: Enco
   return new FeatureCache(plan.blocks, plan.pooled, { train: train.n, val: val.n })
 }
 
-/** Runs the frozen prefix (no dropout, no gradient) for rows of `idx` not cached yet. */
-export async function fillCache(model: Body, tuning: Tuning, cache: Cache, source: BatchSource, side: 'train' | 'val', idx: number[]): Promise<void> {
+/** Runs the frozen prefix (no dropout, no gradient) for rows of `idx` not cached yet; with
+ *  `split` (a run on two workers) each pass's rows are halved between them (inferencePasses.ts). */
+export async function fillCache(model: Body, tuning: Tuning, cache: Cache, source: BatchSource, side: 'train' | 'val', idx: number[], split?: PassSplit | null): Promise<void> {
   const set = source.set
   // Images stored outside memory are loaded here, before the synchronous tidy; cached rows are not loaded again.
   const need = cache.active ? idx.filter((r) => !cache.has(side, r)) : idx
   if (need.length) await prefetchImages(set, need)
+  const computeSplit = split
+    ? async (part: number[]) => {
+        const raw = tf.tidy(() => source.inputs(part) as unknown as tf.TensorContainer) as unknown as RawBatch
+        try {
+          return await prefixRows(model, tuning, cache, raw.tokens, raw.mask, split)
+        } finally {
+          tf.dispose(Object.values(raw) as tf.Tensor[])
+        }
+      }
+    : undefined
   await cache.ensure(side, idx, model.rowsPerPass ?? 64, (part) => {
     const { tokens, mask } = source.inputs(part)
     return frozenPrefix(model, tuning, cache, tokens, mask)
-  })
+  }, computeSplit)
 }
 
 /** What the cache holds for a batch of inputs: the frozen blocks' output, or pooled features. */
@@ -120,6 +127,16 @@ export function gatherBatch(source: BatchSource, cache: Cache, side: 'train' | '
   const targets = rows.inputs?.targets
   const { lossMask, reference } = rows.inputs ?? {}
   return { input, ...(lossMask ? { lossMask } : {}), ...(reference ? { reference } : {}), ...(mask ? { mask } : {}), ...(rows.labels ? { labels: rows.labels } : {}), ...(rows.values ? { values: rows.values } : {}), ...(targets ? { targets } : {}), ...(rows.taskLabels ? { taskLabels: rows.taskLabels } : {}) }
+}
+
+/** `gatherBatch` outside a tidy (its tensors kept; `disposeBatch` frees them), for a pass
+ *  that awaits (inferencePasses.ts). Not for multitask batches (a Map is not kept). */
+export function heldBatch(source: BatchSource, cache: Cache, side: 'train' | 'val', idx: number[]): Batch {
+  return tf.tidy(() => gatherBatch(source, cache, side, idx) as unknown as tf.TensorContainer) as unknown as Batch
+}
+
+export function disposeBatch(b: Batch): void {
+  tf.dispose(Object.values(b).filter((t): t is tf.Tensor => t instanceof tf.Tensor))
 }
 
 /** Pooled features (with a head) or final hidden states, from whatever the cache computed. */

@@ -1,8 +1,9 @@
-import * as tf from '@tensorflow/tfjs'
 import type { TokenizerLike } from '../data/textBatches'
 import type { ForwardHooks, TinyGpt } from '../models/tinyGpt'
 import type { Metrics } from '../types/metrics'
+import { logitRows, passesOf, PASS_LOGITS, vocabOf } from './logitBudget'
 import { accuracy, confusionMatrix, macroF1 } from './metrics'
+import { labelLogProbRows, type PassSplit } from './inferencePasses'
 
 /**
  * Zero-shot text classification with the pretrained language model: each class name is
@@ -14,8 +15,11 @@ import { accuracy, confusionMatrix, macroF1 } from './metrics'
 export interface ZeroShotOptions {
   /** Text between the example and the class name (the class gets a leading space). */
   suffix?: string
-  /** Sequences per forward pass. */
+  /** Sequences per forward pass (fewer when their label reads' logits would pass `logitFloats`). */
   batchSize?: number
+  /** Logits one pass may hold, in floats: each label token read is one position's logits over
+   *  the vocabulary (logitBudget.ts; Infinity: no bound, as before a 50,257-token GPT-2 needed one). */
+  logitFloats?: number
   /** Text tokens kept per example (BOS included): the cost grows with it. zeroShotClassify
    *  reads as many as the fine-tuned model does (the encoded rows' length), so the two
    *  compare on the same text; the prompt's context may cut it shorter (see textTokens). */
@@ -25,6 +29,9 @@ export interface ZeroShotOptions {
   calibrate?: boolean
   /** The forward pass's hooks (a run's LoRA or adapters), to score with the tuned model. */
   hooks?: ForwardHooks
+  /** A run on two workers (train/dataParallel.ts): each batch's rows are halved between them
+   *  (without hooks: the replica holds the base model, not the loop's tuning). */
+  split?: PassSplit | null
 }
 
 export interface ZeroShotResult {
@@ -76,8 +83,9 @@ export async function zeroShotScores(
   const sums = new Float64Array(texts.length * classes.length)
   const list = [...inputs.values()].sort((a, b) => a.ids.length - b.ids.length) // similar lengths share a batch
   const batchSize = options.batchSize ?? 32
-  for (let start = 0; start < list.length; start += batchSize) {
-    const batch = list.slice(start, start + batchSize)
+  // a pass holds one position's logits per read: as many reads as the shared budget allows
+  const readsPerPass = logitRows(vocabOf(model), 1, Number.MAX_SAFE_INTEGER, options.logitFloats ?? PASS_LOGITS)
+  for (const batch of passesOf(list, batchSize, (inp) => inp.reads.length, readsPerPass)) {
     const T = batch[batch.length - 1]!.ids.length
     const tokens = new Int32Array(batch.length * T).fill(tokenizer.padId) // right padding: causal attention never sees it
     const rows: number[] = []
@@ -89,18 +97,8 @@ export async function zeroShotScores(
         targets.push(r.target)
       }
     })
-    const logProbs = tf.tidy(() => {
-      const hidden = model.forward(tf.tensor2d(tokens, [batch.length, T], 'int32'), options.hooks ? { hooks: options.hooks } : {}) // [B, T, D]
-      const d = hidden.shape[2]
-      // Logits only where a label token is predicted: the vocabulary product dominates otherwise.
-      const picked = tf.gather(hidden.reshape([batch.length * T, d]), tf.tensor1d(rows, 'int32')) // [M, D]
-      const logits = model.lmLogits(picked.reshape([1, rows.length, d]) as tf.Tensor3D).reshape([rows.length, -1]) // [M, V]
-      const lp = tf.logSoftmax(logits)
-      const oneHot = tf.oneHot(tf.tensor1d(targets, 'int32'), lp.shape[1]!)
-      return tf.sum(tf.mul(lp, oneHot), 1) // [M]
-    })
-    const values = await logProbs.data()
-    logProbs.dispose()
+    // Each read's log-probability (inferencePasses.ts; its picks are in row order).
+    const values = await labelLogProbRows(model, tokens, [batch.length, T], Int32Array.from(rows), Int32Array.from(targets), options.hooks, options.split)
     let m = 0
     for (const inp of batch) for (const r of inp.reads) sums[r.example * classes.length + r.cls]! += values[m++]!
   }

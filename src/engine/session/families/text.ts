@@ -130,11 +130,11 @@ export const textFamily: ModelFamily<HeldText> = {
   extraProblems: () => [],
   describe: (held, trainable) => describeLayers(held.body, trainable),
   encode: (held, settings, data) => encodeText(held.tokenizer, held.body.config.seqLen, settings, data),
-  async zeroShot(held, val, progress) {
+  async zeroShot(held, val, progress, split) {
     // What the pretrained LM does with no training: scored before the body changes.
     progress('Scoring each class name with the pretrained LM (zero-shot baseline)')
     if (val.kind !== 'classification' || val.tasks) return null
-    const zs = await zeroShotClassify(held.body, held.tokenizer, val)
+    const zs = await zeroShotClassify(held.body, held.tokenizer, val, split ? { split } : {})
     // It reads as many text tokens as the model trains on, unless the prompt needs the room.
     return { metrics: zs.metrics, ...(zs.textTokens < val.seqLen ? { note: `reads the first ${zs.textTokens} of the ${val.seqLen} tokens the fine-tuned model reads` } : {}) }
   },
