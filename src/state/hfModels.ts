@@ -54,3 +54,8 @@ export function listHfStored() {
 export function deleteHfStored(repo: string) {
   sendHf({ type: 'hfDeleteStored', repo })
 }
+
+/** Sets the loaded sequence classifier's own head aside: the next run trains a new one. */
+export function newHfHead() {
+  sendHf({ type: 'hfNewHead' })
+}

@@ -4,6 +4,7 @@ import { Panel } from '../common/Panel'
 import { BlockFreezeToggles } from './BlockFreezeToggles'
 import { ModelFileInput } from './ModelFileInput'
 import { LoadModelSection } from './LoadModelSection'
+import { SeqClsHeadNote } from '../models/SeqClsHeadNote'
 
 const fmt = (n: number) => formatCount(n)
 
@@ -39,6 +40,7 @@ export function ModelPanel() {
         </p>
       )}
       {model.description && <p className="muted">{model.description}</p>}
+      <SeqClsHeadNote />
       <dl className="facts">
         {facts
           .filter(([, v]) => v !== undefined && v !== null)

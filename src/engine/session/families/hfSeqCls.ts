@@ -92,7 +92,8 @@ export function holdSeqClsHead(held: HeldHf, loaded: LoadedSeqClsHead): void {
     held.body.pooling = 'cls'
   }
   const words = seqClsWords(loaded)
-  held.summary = { ...held.summary, description: `${held.summary.description} ${words}`, card: { ...(held.summary.card ?? {}), seqClsHead: words } }
+  // the page shows the words beside the model's description, with the way to a new head
+  held.summary = { ...held.summary, card: { ...(held.summary.card ?? {}), seqClsHead: words } }
   held.card = held.summary.card ?? {}
 }
 
@@ -108,7 +109,7 @@ export function seqClsWords(loaded: LoadedSeqClsHead): string {
  *  its body alone again, and the next run trains a fresh head. */
 export function dropSeqClsHead(held: HeldHf): void {
   if (!held.seqCls) return
-  const words = seqClsWords(held.seqCls)
+  const arch = held.seqCls.architecture
   if (isLoadedHead(held.tuning)) {
     held.tuning!.dispose()
     held.tuning = null
@@ -117,7 +118,7 @@ export function dropSeqClsHead(held: HeldHf): void {
   held.seqCls = null
   const card = { ...(held.summary.card ?? {}) }
   delete card.seqClsHead
-  held.summary = { ...held.summary, description: held.summary.description.replace(` ${words}`, '') + ' Its checkpoint head was set aside: a run trains a new one for the dataset’s classes.', card }
+  held.summary = { ...held.summary, description: `${held.summary.description} Its ${arch} head was set aside: a run trains a new one for the dataset's classes.`, card }
   held.card = card
 }
 

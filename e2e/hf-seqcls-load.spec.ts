@@ -1,0 +1,136 @@
+// A Hugging Face sequence classifier (GPT2ForSequenceClassification) loaded through the page's
+// file input keeps its trained head (issue 16 point 6): the page says so, the playground
+// classifies a typed text with it before any training, a labelled validation file with the
+// same class names measures it, and "Merged model" writes the same head back. The checkpoint is
+// put together here from the committed fixtures (src/engine/hf/fixtures: the GPT-2 body and a
+// head), and every expected number comes from the committed reference logits that
+// scripts/hf-reference/make_fixtures.py computed for that head (fixtures/reference.json), not
+// from the studio.
+import { unzipSync } from 'fflate'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect, test } from './fixtures'
+import { safetensors, type TensorSpec } from './hfHub'
+
+const FIX = fileURLToPath(new URL('../src/engine/hf/fixtures', import.meta.url))
+
+/** F32 safetensors → [name, shape, data] (the fixtures' GPT-2 files are F32). */
+function readF32(file: string): TensorSpec[] {
+  const buf = readFileSync(file)
+  const n = Number(buf.readBigUInt64LE(0))
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>
+  return Object.entries(header)
+    .filter(([k]) => k !== '__metadata__')
+    .map(([k, v]) => {
+      if (v.dtype !== 'F32') throw new Error(`${file}: ${k} is ${v.dtype}`)
+      const bytes = buf.subarray(8 + n + v.data_offsets[0], 8 + n + v.data_offsets[1])
+      return [k, v.shape, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))]
+    })
+}
+
+const NAMES = ['spam', 'eggs', 'ham'] // id2label 0, 1, 2
+const REF = (JSON.parse(readFileSync(path.join(FIX, 'reference.json'), 'utf8')) as { gpt2: { seqcls: { logits: number[] } } }).gpt2.seqcls.logits
+// make_fixtures.py's seqcls inputs: row 0 is 8 real tokens, row 1 the first 5 of its ids
+const ROWS = [
+  [5, 17, 3, 42, 8, 1, 29, 11],
+  [60, 2, 2, 33, 14],
+]
+// the word-level tokenizer below: id 0 is [UNK], id i is w{i-1}
+const textOf = (row: number) => ROWS[row]!.map((id) => `w${id - 1}`).join(' ')
+const softmax = (z: number[]) => {
+  const m = Math.max(...z)
+  const e = z.map((x) => Math.exp(x - m))
+  const s = e.reduce((a, b) => a + b, 0)
+  return e.map((x) => x / s)
+}
+const logitsOf = (row: number) => REF.slice(row * 3, row * 3 + 3)
+const argmax = (z: number[]) => z.indexOf(Math.max(...z))
+
+function checkpointFiles() {
+  const config = JSON.parse(readFileSync(path.join(FIX, 'gpt2', 'config.json'), 'utf8')) as Record<string, unknown>
+  const body = readF32(path.join(FIX, 'gpt2', 'model.safetensors')).map(([k, s, d]) => [`transformer.${k}`, s, d] as TensorSpec)
+  const head = readF32(path.join(FIX, 'heads', 'gpt2.safetensors'))
+  const vocab = config.vocab_size as number
+  const tokenizer = { version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null, model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(['[UNK]', ...Array.from({ length: vocab - 1 }, (_, i) => `w${i}`)].map((t, i) => [t, i])) } }
+  const seqCls = { ...config, architectures: ['GPT2ForSequenceClassification'], id2label: { 0: NAMES[0], 1: NAMES[1], 2: NAMES[2] }, label2id: { spam: 0, eggs: 1, ham: 2 }, problem_type: 'single_label_classification', pad_token_id: 0 }
+  const file = (name: string, b: string | Buffer) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.isBuffer(b) ? b : Buffer.from(b) })
+  return { head, files: [file('config.json', JSON.stringify(seqCls)), file('model.safetensors', safetensors([...body, ...head])), file('tokenizer.json', JSON.stringify(tokenizer))] }
+}
+
+test('a GPT2ForSequenceClassification checkpoint loads with its head: announced, classifies, measured on a matching dataset, exported back', async ({ studio, page }) => {
+  const { head, files } = checkpointFiles()
+  await studio.open()
+  // training rows name every class (in another order than id2label); the validation file holds
+  // the reference's two texts: row 0 labelled with the class its logits pick, row 1 with another
+  const train = ['text,label', ...Array.from({ length: 4 }, (_, i) => [`${textOf(0)},ham`, `${textOf(1)},spam`, `${textOf(0)},eggs`][i % 3]!)].join('\n')
+  const val = ['text,label', `${textOf(0)},${NAMES[argmax(logitsOf(0))]}`, `${textOf(1)},${NAMES[(argmax(logitsOf(1)) + 1) % 3]}`].join('\n')
+  await studio.uploadDataset('mail.csv', train)
+  await studio.waitForDataset('mail.csv')
+  await page.getByLabel('Validation file (optional, same columns)').setInputFiles({ name: 'mail-val.csv', mimeType: 'text/csv', buffer: Buffer.from(val) })
+  await expect(page.getByTestId('dataset-summary')).toContainText('mail-val.csv', { timeout: 30_000 })
+
+  await test.step('loaded through the file input, the page says it carries a trained head, measured on the validation file (50 %: one of two)', async () => {
+    const section = page.locator('details.model-load')
+    if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+    await page.getByLabel('Hugging Face model files').setInputFiles(files)
+    await expect(page.getByTestId('model-title')).toContainText('chosen files — pretrained', { timeout: 60_000 })
+    await expect(page.getByTestId('hf-seq-cls-head')).toHaveText('Sequence classifier (GPT2ForSequenceClassification): 3 classes (spam, eggs, ham) — the head is loaded and can be evaluated before training: the playground answers with it, a dataset with these class names measures it, and a run starts from it.')
+    await expect(page.getByTestId('imported-accuracy')).toHaveText('Validation accuracy 50.0%.', { timeout: 30_000 })
+    await expect(page.getByTestId('imported-model')).toContainText("GPT2ForSequenceClassification's own head, before any training, on the validation split of mail.csv (2 texts, classes matched by name)")
+  })
+
+  await test.step('the playground classifies a typed text with the checkpoint’s own head: the reference’s probabilities', async () => {
+    await page.getByLabel('Text to classify').fill(textOf(1))
+    await page.getByRole('button', { name: 'Classify' }).click()
+    const after = page.getByTestId('prediction-after')
+    await expect.poll(async () => after.getByRole('listitem').count(), { timeout: 30_000 }).toBe(3)
+    const shown: Record<string, number> = {}
+    for (const r of await after.getByRole('listitem').all()) shown[(await r.locator('.bar-label').innerText()).trim()] = Number((await r.locator('.prob').innerText()).replace('%', ''))
+    const want = softmax(logitsOf(1))
+    test.info().annotations.push({ type: 'probabilities', description: `${JSON.stringify(shown)} vs reference ${want.map((p) => (100 * p).toFixed(2)).join(', ')}` })
+    expect(Object.keys(shown).sort()).toEqual([...NAMES].sort())
+    for (const [i, name] of NAMES.entries()) expect(Math.abs(shown[name]! - 100 * want[i]!), name).toBeLessThanOrEqual(0.05 + 1e-9)
+  })
+
+  await test.step('"Merged model" writes the same head back, its rows in the dataset’s class order with id2label to match', async () => {
+    await page.getByLabel('Merged model (Hugging Face)').check()
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const zip = unzipSync(new Uint8Array(readFileSync((await (await download).path())!)))
+    const cfg = JSON.parse(Buffer.from(zip['config.json']!).toString('utf8')) as { architectures: string[]; id2label: Record<string, string> }
+    expect(cfg.architectures).toEqual(['GPT2ForSequenceClassification'])
+    const order = Object.keys(cfg.id2label).sort().map((k) => cfg.id2label[k]!)
+    expect([...order].sort()).toEqual([...NAMES].sort())
+    const buf = Buffer.from(zip['model.safetensors']!)
+    const n = Number(buf.readBigUInt64LE(0))
+    const e = (JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape: number[]; data_offsets: [number, number] }>)['score.weight']!
+    expect(e.shape).toEqual([3, 32])
+    const score = new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + n + e.data_offsets[0], buf.byteOffset + 8 + n + e.data_offsets[1]))
+    const original = head.find(([k]) => k === 'score.weight')![2]
+    // each exported row is the original row of the same class name
+    for (const [i, name] of order.entries()) {
+      const j = NAMES.indexOf(name)
+      let diff = 0
+      for (let k = 0; k < 32; k++) diff = Math.max(diff, Math.abs(score[i * 32 + k]! - original[j * 32 + k]!))
+      expect(diff, name).toBeLessThan(1e-6)
+    }
+  })
+
+  await test.step('a dataset with other classes: refused in words naming both lists; "Use a new head" sets the head aside and the run may start', async () => {
+    await studio.uploadDataset('reviews.csv', ['text,label', ...Array.from({ length: 40 }, (_, i) => `${textOf(i % 2)},${i % 2 ? 'good' : 'bad'}`)].join('\n'))
+    await studio.waitForDataset('reviews.csv')
+    // settings the tiny model allows (2 blocks, 32 positions), so the head is the only problem
+    await page.getByLabel('Method', { exact: true }).selectOption({ label: 'Full fine-tune' })
+    await page.getByLabel('Sequence length', { exact: true }).fill('16')
+    const problems = page.getByRole('list', { name: 'Settings to fix before training' })
+    await expect(problems.getByRole('listitem')).toHaveCount(1)
+    await expect(problems).toContainText(/This checkpoint's head \(GPT2ForSequenceClassification\) classifies spam, eggs, ham; the dataset's classes are (bad, good|good, bad)\. To train a new head for this dataset instead, press "Use a new head"/)
+    await expect(studio.trainButton).toBeDisabled()
+    await page.getByRole('button', { name: 'Use a new head' }).click()
+    await expect(page.getByTestId('hf-seq-cls-head')).toBeHidden()
+    await expect(problems).toBeHidden()
+    await expect(studio.trainButton).toBeEnabled()
+    await expect(page.getByText(/Its GPT2ForSequenceClassification head was set aside: a run trains a new one for the dataset's classes\./)).toBeVisible()
+  })
+})
