@@ -85,6 +85,64 @@ test('a full fine-tuning run on WebAssembly splits its batches over two workers 
   expect(two.steps.length).toBeGreaterThan(1)
 })
 
+/** What the page shows of a run: its per-epoch validation figures, the line to beat and the
+ *  best result (src/testHooks.ts), and the requests the second worker answered, by kind. */
+type Figures = { epochs: { valLoss: number; valAcc?: number }[]; baseline: { metrics: Record<string, unknown>; note: string; name?: string } | null; result: { summary: { best: Record<string, unknown> } } | null }
+async function figures(page: Page): Promise<Figures> {
+  return page.evaluate(() => (window as unknown as { __studio: () => Figures }).__studio())
+}
+async function replicaRequests(page: Page): Promise<Record<string, number>> {
+  const second = page.workers().find((w) => w.url().includes('gradientWorker'))
+  if (!second) return {}
+  return second.evaluate(() => ({ ...((globalThis as unknown as { __studioReplicaRequests?: Record<string, number> }).__studioReplicaRequests ?? {}) }))
+}
+/** A metric's number, NaN for none (a zero-shot line to beat has no loss). */
+const num = (x: unknown) => (typeof x === 'number' ? x : NaN)
+const sameNumber = (a: unknown, b: unknown, tol: number) => (Number.isNaN(num(a)) && Number.isNaN(num(b))) || Math.abs(num(a) - num(b)) <= tol
+
+// The default run's kind (the first three of four blocks frozen and cached): on two workers
+// its zero-shot baseline, the frozen blocks' pass of every row, the base model's and each
+// epoch's evaluation halve their rows between the workers (engine/train/inferencePasses.ts).
+// Its figures must be those of the same run on one worker: the line to beat (measured before
+// any step) within 1e-6 and its accuracy exactly; the epochs' validation losses within 1e-4 and
+// accuracies exactly (the training steps are split too, so the weights differ by float rounding,
+// as the test above says).
+test('a frozen-blocks run on two workers halves its baseline, cache and evaluation passes, and shows the validation figures of one worker', async ({ studio, page }) => {
+  const query = 'b=wasm&m=freeze&ep=2&sl=32&bs=8&wu=0&do=0'
+  await studio.open(query)
+  await expect(studio.badge).toContainText('on 2 workers of one thread each')
+  await trainOnce(studio)
+  const two = await figures(page)
+  const asked = await replicaRequests(page)
+  console.info(`the second worker answered ${JSON.stringify(asked)}`)
+  expect(asked.labelLogProbs ?? 0, 'its half of the zero-shot baseline (one request a batch of 32 prompts)').toBeGreaterThanOrEqual(1)
+  expect(asked.prefix ?? 0, "its half of the frozen blocks' pass: the validation rows, then each training batch of the first epoch").toBeGreaterThanOrEqual(2)
+  expect(asked.head ?? 0, "its half of the base model's and both epochs' evaluations").toBeGreaterThanOrEqual(3)
+  expect(asked.half ?? 0, 'its half of every training step').toBeGreaterThanOrEqual(8)
+  await expect(studio.alerts).toHaveCount(0)
+
+  await page.evaluate(() => localStorage.setItem('studio.cpu', 'one'))
+  await studio.open(query)
+  await expect(studio.badge).toContainText('on one thread (chosen for a comparison)')
+  await trainOnce(studio)
+  const one = await figures(page)
+  await page.evaluate(() => localStorage.removeItem('studio.cpu'))
+
+  console.info(`line to beat: ${JSON.stringify(two.baseline)} (2 workers) vs ${JSON.stringify(one.baseline)} (1); validation: ${JSON.stringify(two.epochs.map((e) => [e.valLoss, e.valAcc]))} vs ${JSON.stringify(one.epochs.map((e) => [e.valLoss, e.valAcc]))}`)
+  expect(two.baseline?.name).toBe(one.baseline?.name)
+  expect(two.baseline?.note, 'the note names each candidate: the zero-shot LM and the untrained head with their accuracies').toBe(one.baseline?.note)
+  expect(two.baseline?.metrics.accuracy).toBe(one.baseline?.metrics.accuracy)
+  expect(sameNumber(two.baseline?.metrics.loss, one.baseline?.metrics.loss, 1e-6), 'line to beat: loss').toBe(true)
+  expect(two.epochs).toHaveLength(2)
+  expect(one.epochs).toHaveLength(2)
+  two.epochs.forEach((e, i) => {
+    expect(Number.isFinite(e.valLoss)).toBe(true)
+    expect(Math.abs(e.valLoss - one.epochs[i]!.valLoss), `validation loss, epoch ${i + 1}`).toBeLessThan(1e-4)
+    expect(e.valAcc, `validation accuracy, epoch ${i + 1}`).toBe(one.epochs[i]!.valAcc)
+  })
+  expect(two.result?.summary.best.accuracy).toBe(one.result?.summary.best.accuracy)
+})
+
 const FAULTS = [
   // It ends itself, as a killed worker would: no error event, only its Web Lock freed.
   { name: 'ends', words: /The second training worker ended/, fault: () => (self as unknown as { close(): void }).close() },

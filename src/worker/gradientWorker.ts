@@ -11,6 +11,10 @@ const ctx = self as unknown as DedicatedWorkerGlobalScope
 // Liveness: the lock named after this worker is held until it ends (worker/gradientPeer.ts).
 void ctx.navigator.locks?.request(ctx.name, () => new Promise<never>(() => {}))
 const replica = new GradientReplica()
+// Requests answered, by kind (a training half, or an inference pass by its kind): the browser
+// tests read it to see which passes this worker took (globalThis.__studioReplicaRequests).
+const answered: Record<string, number> = {}
+;(globalThis as { __studioReplicaRequests?: Record<string, number> }).__studioReplicaRequests = answered
 let started: Promise<void> | null = null
 const start = async () => {
   if (!(await startWasmOneThread(await importWasm()))) throw new Error('WebAssembly did not start in the second worker')
@@ -26,9 +30,11 @@ ctx.onmessage = async (m: MessageEvent<ToGradientWorker>) => {
       ctx.postMessage({ id: msg.id, ok: true } satisfies FromGradientWorker)
     } else if (msg.type === 'infer') {
       const result = await replica.infer(msg.request)
+      answered[msg.request.pass.kind] = (answered[msg.request.pass.kind] ?? 0) + 1
       ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [result.data.buffer])
     } else {
       const result = await replica.half(msg.request)
+      answered.half = (answered.half ?? 0) + 1
       ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [result.grads.buffer])
     }
   } catch (e) {
