@@ -71,6 +71,9 @@ export interface HfBundle {
   /** A *ForSequenceClassification checkpoint's trained head (seqClsLoadBack.ts); absent when
    *  the checkpoint has none. */
   seqCls?: LoadedSeqClsHead
+  /** false: a sequence classifier saved without the LM head its config names (an untied Llama's
+   *  lm_head.weight: LlamaForSequenceClassification has none), so the model cannot write text. */
+  lmHead?: false
 }
 
 /** Reads a file by name, or null when there is none. */
@@ -127,9 +130,12 @@ export async function loadHfBundle(source: FileSource, opts: { otherFiles?: read
     throw new ModelLoadError(`tokenizer.json has ${tokenizer.vocabSize} tokens but config.json's model only ${vocab}: they come from different models. Choose the tokenizer files from the same repository as the weights.`, 'tokenizer.json')
   }
   const seqCls = readSeqClsHead(config, configText, weights.tensors) // refused by name before the model is built
-  const model = buildHfModel(config, weights.tensors)
+  // LlamaForSequenceClassification saves no lm_head even when the config's embeddings are untied:
+  // the body is built without one (its logits would read the embeddings: generation is refused)
+  const noLmHead = !!seqCls && config.modelType === 'llama' && !config.tieWordEmbeddings && !weights.tensors.has('lm_head.weight')
+  const model = buildHfModel(noLmHead ? { ...config, tieWordEmbeddings: true } : config, weights.tensors)
   const pooler = config.modelType === 'bert' ? bertPooler(weights.tensors, config.hiddenSize) : undefined
-  return { config, configText, model, tokenizer, generation, weightBytes, ...(pooler ? { pooler } : {}), ...(sentence ? { sentencePooling: sentence } : {}), ...(seqCls ? { seqCls } : {}) }
+  return { config, configText, model, tokenizer, generation, weightBytes, ...(pooler ? { pooler } : {}), ...(sentence ? { sentencePooling: sentence } : {}), ...(seqCls ? { seqCls } : {}), ...(noLmHead ? { lmHead: false as const } : {}) }
 }
 
 /** BertModel's `pooler.dense` (under any class prefix) as [in, out], when it is there with the

@@ -50,6 +50,9 @@ export interface HeldHf extends HeldModel {
    *  playground, evaluation and export use before any run and a run starts from; null when
    *  the checkpoint had none or the person chose a new head. */
   seqCls: LoadedSeqClsHead | null
+  /** false: a sequence classifier saved without its config's LM head (HfBundle.lmHead): it
+   *  classifies but does not write text. */
+  lmHead?: false
 }
 
 /** What training may use on this device: half its memory (navigator.deviceMemory, 4 GB when
@@ -98,6 +101,7 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
     tuning: null,
     validationSplit: null,
     seqCls: null,
+    ...(bundle.lmHead === false ? { lmHead: false as const } : {}),
   }
   if (bundle.seqCls) holdSeqClsHead(held, bundle.seqCls)
   return held
@@ -177,6 +181,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
     const task = (data.facts?.task ?? 'language-modelling') === 'language-modelling' ? 'lm' : 'classify'
     const memory = memoryProblem(held, settings, task)
     const head = seqClsProblem(held, data, settings) // a loaded head whose classes the dataset does not have
+    if (data.facts?.task === 'language-modelling' && held.lmHead === false) return [{ field: 'dataset', message: noLmHeadWords(held) }]
     return [...(head ? [head] : []), ...(memory ? [{ field: 'batchSize', message: memory }] : []), ...bindingProblems(held.body.model.hf, held.bindingLimits, settings, task, held.body.config.seqLen)]
   },
   startRun: (held, tuning, data) => startFromLoadedHead(held, tuning, data),
@@ -195,7 +200,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
   async zeroShot(held, val, progress) {
     // A decoder's own guess before any training, scoring each class name after the text (as
     // for the built-in LM); encoders have no LM head to ask.
-    if (held.body.isEncoder || val.kind !== 'classification' || val.tasks) return null
+    if (held.body.isEncoder || held.lmHead === false || val.kind !== 'classification' || val.tasks) return null
     progress('Scoring each class name with the pretrained model (zero-shot baseline)')
     return { metrics: (await zeroShotClassify(held.body as unknown as TinyGpt, held.tok, val)).metrics }
   },
@@ -260,6 +265,10 @@ export const hfFamily: ModelFamily<HeldHf> = {
     const { requestId } = msg
     if (c.body.isEncoder) {
       answer({ type: 'playground', requestId, message: `${c.summary.title} is an encoder (${c.body.model.hf.modelType}): it classifies text but does not write it. Load a GPT-2 or Llama model to generate text.` })
+      return
+    }
+    if (c.lmHead === false) {
+      answer({ type: 'playground', requestId, message: noLmHeadWords(c) })
       return
     }
     const chat = msg.chat ?? null
@@ -394,7 +403,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
    *  rows are tokenized as one text, as the model reads them, and the answer tokens found
    *  from where each piece of the rendered conversation ends. */
   chatLm(held) {
-    if (held.body.isEncoder) return null
+    if (held.body.isEncoder || held.lmHead === false) return null
     const t = held.tokenizer
     const eosId = t.eosId ?? t.padId
     if (eosId === null) return null
@@ -425,6 +434,11 @@ export const hfFamily: ModelFamily<HeldHf> = {
     }
     return { prompt: base.promptText, base: base.text, tuned }
   },
+}
+
+/** Why a sequence classifier saved without an LM head does not write text. */
+function noLmHeadWords(held: HeldHf): string {
+  return `${held.summary.title} is a sequence classifier (${held.seqCls?.architecture ?? 'LlamaForSequenceClassification'}) saved without the LM head its config.json names (lm_head.weight): it classifies text but does not write it. Load its base model (the LlamaForCausalLM checkpoint) to generate text or train on plain text.`
 }
 
 /** PEFT's target_modules for these adapted layers: PEFT adapts every module whose path ends
