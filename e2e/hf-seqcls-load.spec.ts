@@ -61,21 +61,27 @@ function checkpointFiles() {
 test('a GPT2ForSequenceClassification checkpoint loads with its head: announced, classifies, measured on a matching dataset, exported back', async ({ studio, page }) => {
   const { head, files } = checkpointFiles()
   await studio.open()
-  // training rows name every class (in another order than id2label); the validation file holds
-  // the reference's two texts: row 0 labelled with the class its logits pick, row 1 with another
-  const train = ['text,label', ...Array.from({ length: 4 }, (_, i) => [`${textOf(0)},ham`, `${textOf(1)},spam`, `${textOf(0)},eggs`][i % 3]!)].join('\n')
-  const val = ['text,label', `${textOf(0)},${NAMES[argmax(logitsOf(0))]}`, `${textOf(1)},${NAMES[(argmax(logitsOf(1)) + 1) % 3]}`].join('\n')
-  await studio.uploadDataset('mail.csv', train)
-  await studio.waitForDataset('mail.csv')
-  await page.getByLabel('Validation file (optional, same columns)').setInputFiles({ name: 'mail-val.csv', mimeType: 'text/csv', buffer: Buffer.from(val) })
-  await expect(page.getByTestId('dataset-summary')).toContainText('mail-val.csv', { timeout: 30_000 })
+  // every training row is labelled with a class the reference's logits do NOT pick (0 % on any
+  // split), and together they name all three classes; the validation file holds the two texts,
+  // row 0 labelled with the class its logits pick and row 1 with another (50 %)
+  const wrong = (r: number) => NAMES.filter((_, i) => i !== argmax(logitsOf(r)))
+  expect(argmax(logitsOf(0))).not.toBe(argmax(logitsOf(1)))
+  const train = ['text,label', ...[0, 1].flatMap((r) => wrong(r).map((c) => `${textOf(r)},${c}`)), ...[0, 1].flatMap((r) => wrong(r).map((c) => `${textOf(r)},${c}`))].join('\n')
+  const val = ['text,label', `${textOf(0)},${NAMES[argmax(logitsOf(0))]}`, `${textOf(1)},${wrong(1)[0]}`].join('\n')
 
-  await test.step('loaded through the file input, the page says it carries a trained head, measured on the validation file (50 %: one of two)', async () => {
+  await test.step('loaded through the file input, the page says it carries a trained head; the sample’s other classes are named, a matching dataset measures it (0 %), and its validation file (50 %: one of two)', async () => {
     const section = page.locator('details.model-load')
     if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
     await page.getByLabel('Hugging Face model files').setInputFiles(files)
     await expect(page.getByTestId('model-title')).toContainText('chosen files — pretrained', { timeout: 60_000 })
     await expect(page.getByTestId('hf-seq-cls-head')).toHaveText('Sequence classifier (GPT2ForSequenceClassification): 3 classes (spam, eggs, ham) — the head is loaded and can be evaluated before training: the playground answers with it, a dataset with these class names measures it, and a run starts from it.')
+    // the page opens with the spam/ham sample: not measured, and said so naming both lists
+    await expect(page.getByTestId('imported-model')).toContainText("This checkpoint's head (GPT2ForSequenceClassification) classifies spam, eggs, ham; the dataset's classes are ham, spam.")
+    await expect(page.getByTestId('imported-accuracy')).toHaveCount(0)
+    await studio.uploadDataset('mail.csv', train)
+    await studio.waitForDataset('mail.csv')
+    await expect(page.getByTestId('imported-accuracy')).toHaveText('Validation accuracy 0.0%.', { timeout: 30_000 })
+    await page.getByLabel('Validation file (optional, same columns)').setInputFiles({ name: 'mail-val.csv', mimeType: 'text/csv', buffer: Buffer.from(val) })
     await expect(page.getByTestId('imported-accuracy')).toHaveText('Validation accuracy 50.0%.', { timeout: 30_000 })
     await expect(page.getByTestId('imported-model')).toContainText("GPT2ForSequenceClassification's own head, before any training, on the validation split of mail.csv (2 texts, classes matched by name)")
   })

@@ -316,6 +316,8 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
           case 'augmentPreview':
           case 'setDataLimits':
             await data.handle(msg)
+            // other rows to measure a sequence classifier's own head on
+            if (msg.type === 'loadValidation' || msg.type === 'clearValidation' || msg.type === 'selectDataset' || msg.type === 'restoreDataset' || msg.type === 'setRoles') await remeasureHead()
             break
           case 'loadModel':
             await ensureBackend()
