@@ -1,7 +1,8 @@
 // The Pooling setting for a Hugging Face encoder in the page (issue 16.2): a tiny BERT from files
 // on disk, the mean of the token states chosen with the keyboard (its help says which exports
 // each choice allows), a head-only run that records the pooling it trained, a continued run that
-// keeps the checkpoint's pooling although the page has moved back to [CLS], and the "Merged
+// keeps the checkpoint's pooling although the page has moved back to [CLS], a [CLS] run after
+// which that checkpoint restores with its mean-pooled head, and the "Merged
 // model" export: the encoder plus studio_head.safetensors, since no Hugging Face class reads a
 // mean-pooled head. The setting is locked while a run goes, and axe finds nothing serious.
 import AxeBuilder from '@axe-core/playwright'
@@ -69,11 +70,28 @@ test('a BERT encoder with mean pooling: chosen with the keyboard, recorded with 
     expect(again[1]!).toBeCloseTo(val[1]!, 4)
     await expect(page.getByRole('region', { name: 'Runs', exact: true })).toContainText(`pooling ${MEAN}`)
     await expect(page.getByRole('region', { name: 'Runs', exact: true })).not.toContainText('pooling [CLS]')
+    // the page shows the settings the continued run trains with
+    await expect(pooling).toHaveValue('mean')
+  })
+
+  await test.step('a [CLS] run, then the mean run’s epoch-2 checkpoint restored: its head reads the mean again', async () => {
+    await pooling.selectOption('cls')
+    await page.getByLabel('Epochs', { exact: true }).fill('1')
+    await studio.trainButton.click()
+    await studio.waitFinished(60_000)
+    await expect(page.getByRole('region', { name: 'Runs', exact: true })).toContainText('pooling [CLS] (as BertForSequenceClassification)')
+    // the [CLS] run trained one epoch: both epoch-2 checkpoints are the mean run's (first and continued)
+    const rows = page.getByTestId('checkpoint-row').filter({ has: page.getByRole('button', { name: 'Restore Epoch 2' }) })
+    await expect(rows).toHaveCount(2)
+    const row = rows.first()
+    await row.getByRole('button', { name: 'Restore Epoch 2' }).click()
+    await expect(row).toContainText('in use')
   })
 
   await test.step('"Merged model": the encoder as BertModel and the mean-pooled head in the studio’s format', async () => {
     await page.getByLabel('Merged model (Hugging Face)').check()
-    const download = page.waitForEvent('download')
+    // a head whose pooling the body forgot would be exported as BertForSequenceClassification's and refused
+    const download = page.waitForEvent('download', { timeout: 30_000 })
     await page.getByRole('button', { name: 'Download model (.zip)' }).click()
     const file = await download
     expect(file.suggestedFilename()).toBe('chosen-files-merged.zip')
