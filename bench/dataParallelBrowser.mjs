@@ -47,12 +47,13 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00' }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)' }
 // `before` and `one-before`: the bench's switch back to how the studio ran before the timeline
 // (request copied, no task boundary after posting it, the combine rows-weighted, no decoded
 // image rows kept: engine/train/dataParallel.ts legacyTransport), set in the page's workers
 // before the run: before and after in one run.
-const cpuMode = (mode) => (mode === 'before' ? 'workers' : mode === 'one-before' ? 'one' : mode)
+// `half`: one worker on one thread with half the batch (8): each worker's share alone.
+const cpuMode = (mode) => (mode === 'before' ? 'workers' : mode === 'one-before' || mode === 'half' ? 'one' : mode)
 const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
@@ -153,7 +154,8 @@ const browserCores = async (fn) => {
 async function stepMs(mode, model) {
   const page = await newPage(mode)
   try {
-    const query = model === 'tiny-lm' ? '?v=2&b=wasm&m=full&ep=1&bs=16&sl=64&wu=0' : '?v=2&b=wasm&m=full&ep=3&bs=16&wu=0'
+    const bs = mode === 'half' ? 8 : 16
+    const query = model === 'tiny-lm' ? `?v=2&b=wasm&m=full&ep=1&bs=${bs}&sl=64&wu=0` : `?v=2&b=wasm&m=full&ep=3&bs=${bs}&wu=0`
     await page.goto(`${base}${query}`)
     await trainReady(page)
     if (model === 'emoji-cnn') {
@@ -319,7 +321,7 @@ const timed = results.steps.filter((s) => s.timeline)
 if (timed.length) {
   L.push('Where a two-worker step goes in the page (the training worker\'s timeline, engine/train/dataParallel.ts: ms, median over each run\'s steps after the first two; one column per run):', '')
   const keys = Object.keys(timed[0].timeline.phases)
-  L.push(`| phase | ${timed.map((s) => `${s.model}, round ${s.round + 1}`).join(' | ')} |`, `|---|${timed.map(() => '---|').join('')}`)
+  L.push(`| phase | ${timed.map((s) => `${MODES[s.mode]}: ${s.model}, round ${s.round + 1}`).join(' | ')} |`, `|---|${timed.map(() => '---|').join('')}`)
   for (const k of keys) L.push(`| ${k} | ${timed.map((s) => f(s.timeline.phases[k], 1)).join(' | ')} |`)
   L.push(`| mean step (start to start) | ${timed.map((s) => f(s.timeline.meanStepMs, 1)).join(' | ')} |`)
   L.push(`| rows of each half; MB of weights sent, gradients received a step | ${timed.map((s) => `${s.timeline.rows?.join(' + ')}; ${f(s.timeline.weightBytes / 1e6)}, ${f(s.timeline.gradBytes / 1e6)}`).join(' | ')} |`, '')

@@ -8,7 +8,8 @@
  *
  *   npx tsx bench/node/dataParallelSteps.ts [--models tiny-lm,emoji-cnn] [--rounds 3] [--steps 12] [--priority]
  *
- * Modes, in rotating order each round: `one` (fineTune without a second worker), `before` (two
+ * Modes, in rotating order each round: `one` (fineTune without a second worker), `half` (the
+ * same on half the batch: each worker's share alone, the bound for two), `before` (two
  * workers with the transport as it was before this timeline: dataParallel.ts legacyTransport)
  * and `two` (two workers as the studio runs now). Step time: from the loop's per-step
  * checkpoint stamps, the first 2 steps of a run left out; medians over runs. The timeline:
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
   const B = Number(opts.batch)
   const T = Number(opts['seq-len'])
   const steps = Number(opts.steps)
-  type Mode = 'one' | 'before' | 'two'
+  type Mode = 'one' | 'half' | 'before' | 'two'
   const runs: { model: string; mode: Mode; round: number; msPerStep: number; cores: number; load1: number; timeline: StepTiming[] }[] = []
   const describes: Record<string, string> = {}
 
@@ -196,16 +197,19 @@ async function main(): Promise<void> {
     ;(globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy = mode === 'before'
     const w = await workload(model, T)
     describes[model] = w.describe
-    const s = { ...benchSettings(w, 'full', B, T, 1), seed: 42 }
-    const rows = (steps + 2) * B
+    // `half`: one worker on half the batch, the bound for two (each worker's share, alone).
+    const b = mode === 'half' ? Math.ceil(B / 2) : B
+    const s = { ...benchSettings(w, 'full', b, T, 1), seed: 42 }
+    const rows = (steps + 2) * b
     const initial = w.model.params.map((p) => p.variable.clone())
     const tuning = new Tuning(w.model, s, w.classes)
     const control = new Stamps()
     const from = recentSteps.length
     const load1 = os.loadavg()[0]!
     const cpu0 = process.cpuUsage()
+    const t0 = now()
     try {
-      await fineTune(w.model, tuning, { train: slice(w.all, 0, rows), val: slice(w.all, Math.floor(w.all.n * 0.8), 8) }, s, control, {}, undefined, mode === 'one' ? undefined : { peer: peer as unknown as GradientPeer })
+      await fineTune(w.model, tuning, { train: slice(w.all, 0, rows), val: slice(w.all, Math.floor(w.all.n * 0.8), 8) }, s, control, {}, undefined, mode === 'one' || mode === 'half' ? undefined : { peer: peer as unknown as GradientPeer })
     } finally {
       tuning.dispose()
       w.model.params.forEach((p, i) => p.variable.assign(initial[i]!))
@@ -214,10 +218,9 @@ async function main(): Promise<void> {
     const st = control.stamps // st[k]: the start of step k + 1; the last stamp is the last step's start
     const timed = st.slice(2)
     const msPerStep = (timed[timed.length - 1]! - timed[0]!) / (timed.length - 1)
-    const cpu = process.cpuUsage(cpu0)
     // The process's CPU over the whole run (baseline evaluation included) ÷ its wall time.
-    const wall = st[st.length - 1]! - st[0]!
-    const cores = (cpu.user + cpu.system) / 1000 / Math.max(wall, 1)
+    const cpu = process.cpuUsage(cpu0)
+    const cores = (cpu.user + cpu.system) / 1000 / Math.max(now() - t0, 1)
     const timeline = recentSteps.slice(from).slice(2, -1)
     runs.push({ model, mode, round: 0, msPerStep, cores, load1, timeline })
     log(model, mode, `${msPerStep.toFixed(1)} ms a step`, `load ${load1.toFixed(2)}`, `cores ${cores.toFixed(2)}`)
@@ -225,7 +228,7 @@ async function main(): Promise<void> {
   const models = opts.models.split(',') as ('tiny-lm' | 'emoji-cnn')[]
   for (const model of models) {
     await oneRun(model, 'two') // warm-up: both workers' kernels and the model's first steps
-    const modes: Mode[] = ['one', 'before', 'two']
+    const modes: Mode[] = ['one', 'before', 'two', 'half']
     for (let r = 0; r < Number(opts.rounds); r++) for (const mode of modes.map((_, i) => modes[(i + r) % modes.length]!)) {
       await oneRun(model, mode)
       runs[runs.length - 1]!.round = r + 1
@@ -234,17 +237,17 @@ async function main(): Promise<void> {
   }
   await worker.terminate()
 
-  const LABEL: Record<Mode, string> = { one: '1 worker', before: '2 workers, transport as before', two: '2 workers' }
+  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers' }
   const L: string[] = []
   const stamp = new Date(started).toISOString()
   L.push(`# The studio's data-parallel step, timed phase by phase (Node), ${stamp}${opts.label ? ` — ${opts.label}` : ''}`, '')
-  L.push(`\`npx tsx bench/node/dataParallelSteps.ts\`: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}; priority ${priority}. fineTune on 1 worker, on 2 workers with the transport as it was before this bench's timeline (\`before\`: the request copied, no task boundary after posting it, the combine rows-weighted; dataParallel.ts legacyTransport) and on 2 workers as now (a worker_threads replica, messages as in the app), full fine-tuning, batch ${B}${models.includes('tiny-lm') ? `, tiny-lm ${T} tokens` : ''}, Adam, dropout off, ${steps} steps a run of which the first 2 are left out; ${opts.rounds} rounds alternating the modes; medians. "cores": the process's CPU time ÷ wall time over the run.`, '')
+  L.push(`\`npx tsx bench/node/dataParallelSteps.ts\`: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}; priority ${priority}. fineTune on 1 worker, on 1 worker with half the batch (each worker's share alone: the bound for 2), on 2 workers as the studio ran before 2026-12-06 15:00 (\`before\`: the request copied, no task boundary after posting it, the combine rows-weighted; dataParallel.ts legacyTransport) and on 2 workers as now (a worker_threads replica, messages as in the app), full fine-tuning, batch ${B}${models.includes('tiny-lm') ? `, tiny-lm ${T} tokens` : ''}, Adam, dropout off, ${steps} steps a run of which the first 2 are left out; ${opts.rounds} rounds alternating the modes; medians. "cores": the process's CPU time ÷ wall time over the run.`, '')
   for (const [m, d] of Object.entries(describes)) L.push(`- ${m}: ${d}`)
   L.push('', '| model | mode | ms a step (median) | speed-up | runs (ms @ load, cores) |', '|---|---|---|---|---|')
   const summary: Record<string, unknown> = {}
   for (const model of models) {
     const one = median(runs.filter((r) => r.model === model && r.mode === 'one').map((r) => r.msPerStep))
-    for (const mode of ['one', 'before', 'two'] as const) {
+    for (const mode of ['one', 'before', 'two', 'half'] as const) {
       const rs = runs.filter((r) => r.model === model && r.mode === mode)
       const m = median(rs.map((r) => r.msPerStep))
       summary[`${model} ${mode}`] = { msPerStep: m, speedup: one / m }
@@ -274,6 +277,9 @@ async function main(): Promise<void> {
       tl[k] = median(xs)
       L.push(`| ${k} | ${median(xs).toFixed(1)} | ${q(xs, 0.1).toFixed(1)}–${q(xs, 0.9).toFixed(1)} |`)
     }
+    const spans = steps2.filter((t) => t.prevEnd !== null).map((t) => t.combined - t.prevEnd!)
+    tl['mean step (start to start)'] = spans.reduce((a, b) => a + b, 0) / Math.max(spans.length, 1)
+    L.push(`| mean step (start to start) | ${tl['mean step (start to start)']!.toFixed(1)} | |`)
     summary[`${model} ${mode} timeline`] = tl
   }
   L.push('')
