@@ -15,6 +15,7 @@ import { planSplit } from '../engine/data/datasetPreview'
 import { loadHfBundle, mapSource } from '../engine/hf/hfLoad'
 import { parseSafetensors } from '../engine/hf/safetensors'
 import { sentencePooling } from '../engine/hf/sentencePooling'
+import { tinyGpt2Files } from '../engine/hf/testGpt2'
 import { hfFamily, type HeldHf } from '../engine/session/families/hf'
 import type { SessionData } from '../engine/session/family'
 import { Session } from '../engine/session/session'
@@ -154,7 +155,7 @@ describe('the pooling setting on a DistilBERT encoder', () => {
     session.drop()
   })
 
-  it('auto on a plain encoder is [CLS] with DistilBERT’s own head; on a sentence encoder (its sentence-transformers files) the mean', async () => {
+  it('auto on a plain encoder is [CLS] with DistilBERT’s own head; on a sentence encoder (its sentence-transformers files) the mean; a decoder records none', async () => {
     const plain = await loaded(distilbertFiles())
     expect(plain.held.summary.description).toMatch(/reading the \[CLS\] token \(no sentence-transformers files say otherwise/)
     const a = await train(plain.session, {})
@@ -171,6 +172,12 @@ describe('the pooling setting on a DistilBERT encoder', () => {
     // a choice made by hand wins over the checkpoint's
     expect((await train(st.session, { pooling: 'cls' })).pooling).toBe('cls')
     st.session.drop()
+
+    // a decoder reads its last token whatever is chosen: its run records no pooling
+    const gpt2 = await loaded(tinyGpt2Files())
+    expect((await train(gpt2.session, { pooling: 'mean', epochs: 1 })).pooling).toBe('auto')
+    expect(gpt2.held.tuning!.head!.params.map((p) => p.name)).toEqual(['head.task.kernel']) // GPT2ForSequenceClassification's score: no bias
+    gpt2.session.drop()
   })
 
   it('reads the Pooling module’s own config: mean, [CLS] (as BGE models pool), or the default mean without it', async () => {

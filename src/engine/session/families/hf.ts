@@ -173,8 +173,9 @@ export const hfFamily: ModelFamily<HeldHf> = {
   examples: 'examples',
   fitProblem: () => null,
   // an encoder's 'auto' pooling is recorded as what it means for this checkpoint, so the run,
-  // its checkpoints and a resume say which pooling trained the head
-  runSettings: (s, held) => (held?.body.isEncoder && s.pooling === 'auto' ? { ...s, pooling: held.body.poolingFor('auto') } : s),
+  // its checkpoints and a resume say which pooling trained the head; a decoder has no choice
+  // (its last token), so its runs record none
+  runSettings: (s, held) => (!held || s.pooling === (held.body.isEncoder ? held.body.poolingFor(s.pooling) : 'auto') ? s : { ...s, pooling: held.body.isEncoder ? held.body.poolingFor(s.pooling) : 'auto' }),
   planShape: (held, settings, data) => ({ ...textPlanShape(settings, data, 'language-modelling'), trainSize: Number.MAX_SAFE_INTEGER }),
   checkContext: (held) => ({ maxSeqLen: held.body.config.seqLen, limits: modelLimits(held.body) }),
   extraProblems(held, settings, data) {
