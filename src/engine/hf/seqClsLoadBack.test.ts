@@ -316,10 +316,15 @@ describe('classes are matched by name, never silently', () => {
     // a run starts from the loaded head: with a learning rate too small to move it, the model
     // after one epoch measures what the checkpoint measured
     const settings: Settings = { ...DEFAULTS, backend: 'cpu', method: 'head', epochs: 1, batchSize: 2, learningRate: 1e-5, seqLen: 16, dropout: 0, warmupSteps: 0, earlyStopPatience: 0, plateauPatience: 0 }
-    const out = await session.train('run1', settings, { events: {}, started: () => undefined, record: async (_s, _c, cb) => ({ callbacks: () => cb, finish: async () => undefined, fail: async () => undefined }) })
+    const baselines: { name: string; note: string }[] = []
+    const out = await session.train('run1', settings, { events: { onBaseline: (_m, note, name) => void baselines.push({ name, note }) }, started: () => undefined, record: async (_s, _c, cb) => ({ callbacks: () => cb, finish: async () => undefined, fail: async () => undefined }) })
     expect('result' in out).toBe(true)
     const after = await session.evaluate()
     expect(after.loss).toBeCloseTo(r.metrics!.loss, 3)
+    // the line to beat names the checkpoint's head for what it is, not "untrained"
+    expect(baselines).toHaveLength(1)
+    expect(baselines[0]!.note).toContain('checkpoint head 50.0%')
+    expect(baselines[0]!.note).not.toContain('untrained')
     session.drop()
   })
 })

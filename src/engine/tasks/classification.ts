@@ -47,11 +47,11 @@ export const classification: ReadingTask = {
     return { loss, accuracy: accuracy(truth, preds), macroF1: macroF1(cm), confusion: cm }
   },
   trainMetrics: (loss): Metrics => ({ loss }),
-  baseline({ untrained, train, val, zeroShot, zeroShotNote }) {
+  baseline({ untrained, train, val, tuning, zeroShot, zeroShotNote }) {
     const a = labelsOf(train)
     const b = labelsOf(val)!
     const majority = a ? majorityClass(a.labels, b.labels, a.classes) : null
-    return lineToBeat(untrained, b.classes.length, zeroShot, majority, zeroShotNote)
+    return lineToBeat(untrained, b.classes.length, zeroShot, majority, zeroShotNote, tuning.head?.origin ?? null)
   },
   describeBest: (s) => `best validation accuracy ${pct(s.best.accuracy)} (line to beat: ${s.baselineName} ${pct(s.baseline.accuracy)})`,
 }

@@ -37,17 +37,19 @@ export function majorityClass(trainLabels: ArrayLike<number>, valLabels: ArrayLi
  * head. A tie goes to the simpler reference (majority, then zero-shot). The note lists them
  * all beside chance level.
  */
-export function lineToBeat(head: Metrics, numClasses: number, zeroShot: Metrics | null, majority: { metrics: Metrics; className: string } | null, zeroShotNote?: string): Baseline {
+export function lineToBeat(head: Metrics, numClasses: number, zeroShot: Metrics | null, majority: { metrics: Metrics; className: string } | null, zeroShotNote?: string, headOrigin: string | null = null): Baseline {
   const candidates: Baseline[] = []
   if (majority) candidates.push({ metrics: majority.metrics, name: `majority class (${majority.className})`, note: `always answering the commonest training class, “${majority.className}”` })
   if (zeroShot) candidates.push({ metrics: { ...zeroShot, loss: NaN }, name: 'zero-shot LM', note: ZERO_SHOT_NOTE })
-  candidates.push({ metrics: head, name: 'untrained head', note: 'the pretrained body with an untrained head' })
+  // a head that starts from a checkpoint's own weights is that checkpoint before fine-tuning
+  const headName = headOrigin ? 'checkpoint head' : 'untrained head'
+  candidates.push({ metrics: head, name: headName, note: headOrigin ? `${headOrigin}, before fine-tuning` : 'the pretrained body with an untrained head' })
   let best = candidates[0]!
   for (const c of candidates) if ((c.metrics.accuracy ?? -1) > (best.metrics.accuracy ?? -1)) best = c
   const scores = [
     majority ? `majority class ${pct(majority.metrics.accuracy)}` : null,
     zeroShot ? `zero-shot LM label scoring ${pct(zeroShot.accuracy)}${zeroShotNote ? ` (${zeroShotNote})` : ''}` : null,
-    `untrained head ${pct(head.accuracy)}`,
+    `${headName} ${pct(head.accuracy)}`,
     `chance level ${(100 / Math.max(2, numClasses)).toFixed(0)}%`,
   ].filter((x): x is string => x !== null)
   return { metrics: best.metrics, name: best.name, note: `${best.note} (${scores.join('; ')})` }

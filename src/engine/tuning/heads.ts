@@ -26,6 +26,9 @@ export interface HeadStructure {
 export class Head {
   readonly params: NamedVariable[]
   readonly outputDim: number
+  /** Where the starting weights came from when they are not a fresh initialisation (a loaded
+   *  checkpoint's own head, session/families/hfSeqCls.ts): the line to beat names it. */
+  origin: string | null = null
   private readonly kernel: tf.Variable // [D, C]
   private readonly bias: tf.Variable | null // [C]; none where the structure says so
   private readonly pre: { kernel: tf.Variable; bias: tf.Variable; activation: 'tanh' | 'relu' } | null

@@ -157,6 +157,7 @@ export function startFromLoadedHead(held: HeldHf, tuning: Tuning, data: { train:
   if (!loaded || !tuning.head) return data
   if (tuning.multi) throw new Error(`This checkpoint's head (${loaded.architecture}) predicts one label, and the dataset has several label columns: press "Use a new head" (step 2) to train one head per column.`)
   const { train, val } = data
+  tuning.head.origin = `the checkpoint's own ${loaded.architecture} head`
   if (train.kind === 'classification') {
     const m = matchClasses(loaded, train.classes)
     if ('mismatch' in m) throw new Error(m.mismatch)
