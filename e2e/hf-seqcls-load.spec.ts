@@ -6,6 +6,7 @@
 // head), and every expected number comes from the committed reference logits that
 // scripts/hf-reference/make_fixtures.py computed for that head (fixtures/reference.json), not
 // from the studio.
+import AxeBuilder from '@axe-core/playwright'
 import { unzipSync } from 'fflate'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -83,6 +84,11 @@ test('a GPT2ForSequenceClassification checkpoint loads with its head: announced,
     await expect(page.getByTestId('imported-accuracy')).toHaveText('Validation accuracy 0.0%.', { timeout: 30_000 })
     await page.getByLabel('Validation file (optional, same columns)').setInputFiles({ name: 'mail-val.csv', mimeType: 'text/csv', buffer: Buffer.from(val) })
     await expect(page.getByTestId('imported-accuracy')).toHaveText('Validation accuracy 50.0%.', { timeout: 30_000 })
+    // the note and its button: reachable by keyboard, and the model step axe-clean
+    await page.getByRole('button', { name: 'Use a new head' }).focus()
+    await expect(page.getByRole('button', { name: 'Use a new head' })).toBeFocused()
+    const { violations } = await new AxeBuilder({ page }).include('#model').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
+    expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
     await expect(page.getByTestId('imported-model')).toContainText("GPT2ForSequenceClassification's own head, before any training, on the validation split of mail.csv (2 texts, classes matched by name)")
   })
 
