@@ -14,6 +14,7 @@ import type { SessionData } from '../engine/session/family'
 import { Session } from '../engine/session/session'
 import { FeatureCache } from '../engine/train/featureCache'
 import { headLogits } from '../engine/train/forward'
+import type { PlaygroundAnswer } from '../engine/types/playground'
 import { HfModelHost } from './hfModelHost'
 import type { FromWorker } from './protocol'
 
@@ -84,6 +85,14 @@ describe.each(['bert', 'distilbert', 'gpt2', 'llama-gqa-tied'])('a SEQ_CLS PEFT 
     expect(tuning.head!.outputDim).toBe(3)
     expect(held.validationSplit).toMatchObject({ kind: 'classification', classes: ['ham', 'spam', 'eggs'] })
     expect(maxDiff(await logitsOf(held), ref.logits)).toBeLessThan(1e-4)
+    // the playground's "after" is the adapter (LoRA and head), named as such, and differs from
+    // "before" (the base weights with the adapter's head)
+    const answers: PlaygroundAnswer[] = []
+    await hfFamily.predict(held, 'r1', { kind: 'text', text: 'w1 w2 w3' }, (a) => answers.push(a))
+    const [before, after] = answers.filter((a): a is Extract<PlaygroundAnswer, { type: 'prediction' }> => a.type === 'prediction')
+    expect(after!.note).toBe('no run yet: the loaded PEFT adapter (its LoRA weights and head)')
+    expect(before!.classes.map((c) => c.name)).toEqual(after!.classes.map((c) => c.name))
+    expect(Math.max(...before!.classes.map((c, i) => Math.abs(c.prob - after!.classes[i]!.prob)))).toBeGreaterThan(1e-6)
     // out again: the same tensors (LoRA factors and head) byte for byte
     const r = await hfFamily.export(held, { choice: 'adapter', alpha: 1, blend: () => { throw new Error('no blend') }, data: null, metrics: { base: null, tuned: null }, measureAt: async () => null, onProgress: () => {} })
     const files = unzipSync(r.bytes)

@@ -260,7 +260,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
     } finally {
       fresh.dispose()
     }
-    say('after', await output(tuning), isLoadedHead(tuning) ? 'no run yet: the loaded head' : `after fine-tuning (${tuning.settings.method})`)
+    say('after', await output(tuning), isLoadedHead(tuning) ? (tuning.lora ? 'no run yet: the loaded PEFT adapter (its LoRA weights and head)' : 'no run yet: the loaded head') : `after fine-tuning (${tuning.settings.method})`)
   },
   async generate(c, msg, answer, shouldStop) {
     const { requestId } = msg
