@@ -23,7 +23,7 @@ import { parseDataset } from '../data/dataset'
 import { encodeClassification } from '../data/textBatches'
 import { loadTinyGpt, type LoadedTinyGpt } from '../models/modelFile'
 import { taskFor } from '../tasks'
-import { DataParallel, GradientReplica, halfSeed, whyNotSplit, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup } from './dataParallel'
+import { DataParallel, GradientReplica, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup } from './dataParallel'
 import type { InferPass } from './inferencePasses'
 import { fineTune, Tuning, type Encoded } from './fineTune'
 import { BatchSource } from './batchSource'
@@ -262,6 +262,10 @@ describe('a run split over two workers trains as one worker does', () => {
     expect(whyNotSplit(loaded.model, tuning, settings({ method: 'head' }), task)).toBe('head runs train on one worker')
     expect(whyNotSplit(loaded.model, tuning, settings({ method: 'full', batchSize: 1 }), task)).toBe('a batch of one cannot be split')
     expect(whyNotSplit(loaded.model, tuning, settings({ method: 'full' }), task)).toBeNull()
+    // Their inference passes are halved all the same.
+    expect(whyNotSplitPasses(loaded.model, tuning, settings({ method: 'head' }), task)).toBeNull()
+    expect(whyNotSplitPasses(loaded.model, tuning, settings({ method: 'full', batchSize: 1 }), task)).toBeNull()
+    expect(whyNotSplitPasses(loaded.model, tuning, settings({ method: 'adapter' }), task)).toBe('adapter runs train on one worker')
     tuning.dispose()
   })
 })
@@ -386,6 +390,24 @@ describe("a run's inference passes split over two workers give one worker's figu
     two.epochs.forEach((e, i) => {
       expect(Math.abs(e.val - one.epochs[i]!.val), `val loss epoch ${i + 1}`).toBeLessThanOrEqual(1e-4)
     })
+  }, 120_000)
+
+  it("a head-only run trains on one worker but halves its passes (the cache pass runs the whole model once a row): one worker's figures", async () => {
+    const s = settings({ method: 'head', epochs: 2, restoreBest: false })
+    const one = await run(s)
+    const peer = new ClonedPeer()
+    const two = await run(s, peer)
+    peer.replica.dispose()
+    expect(two.plan).toEqual(['head runs train on one worker'])
+    expect(peer.halves).toBe(0)
+    // The pooled features of the 16 validation rows (one pass) and of each of the first epoch's
+    // 5 training batches; the base model's and both epochs' evaluations.
+    expect(peer.passes).toEqual(['prefix', 'head', ...Array(5).fill('prefix'), 'head', 'head'])
+    two.epochs.forEach((e, i) => {
+      expect(Math.abs(e.train - one.epochs[i]!.train), `train loss epoch ${i + 1}`).toBeLessThanOrEqual(1e-6)
+      expect(Math.abs(e.val - one.epochs[i]!.val), `val loss epoch ${i + 1}`).toBeLessThanOrEqual(1e-6)
+    })
+    expect(weightGap(one.weights, two.weights).max).toBeLessThanOrEqual(1e-6)
   }, 120_000)
 
   it('when the second worker fails during a pass, that pass and the rest are computed here with the same figures, and it says so', async () => {

@@ -207,14 +207,25 @@ function replicaBody(model: Body): ReplicaBody | null {
   return null
 }
 
-/** Why a run cannot be split over two workers, or null when it can: the built-in model kinds
- *  (a replica is rebuilt from their config), full fine-tuning, freeze and LoRA (head-only steps
- *  take a millisecond), tasks whose loss is a mean over rows, batches of 2 or more. */
+/** Why a run's training steps cannot be split over two workers, or null when they can: the
+ *  built-in model kinds (a replica is rebuilt from their config), full fine-tuning, freeze and
+ *  LoRA (head-only steps take a millisecond), tasks whose loss is a mean over rows, batches of
+ *  2 or more. */
 export function whyNotSplit(model: Body, tuning: Tuning, s: Settings, task: Task): string | null {
-  if (!replicaBody(model)) return 'only the built-in text transformer and image CNN are split'
-  if (s.method !== 'full' && s.method !== 'freeze' && s.method !== 'lora') return `${s.method} runs train on one worker`
-  if (tuning.multi || !(task.name in SPLIT_TASKS)) return `${task.name} trains on one worker`
+  const passes = whyNotSplitPasses(model, tuning, s, task)
+  if (passes) return passes
+  if (s.method === 'head') return 'head runs train on one worker'
   if (s.batchSize < 2) return 'a batch of one cannot be split'
+  return null
+}
+
+/** Why a run's inference passes (inferencePasses.ts) cannot be halved between two workers, or
+ *  null: as its steps, but head-only runs too (their cache pass runs the whole model once a row,
+ *  most of such a run) and a batch of one (a pass has many rows). */
+export function whyNotSplitPasses(model: Body, tuning: Tuning, s: Settings, task: Task): string | null {
+  if (!replicaBody(model)) return 'only the built-in text transformer and image CNN are split'
+  if (s.method !== 'full' && s.method !== 'freeze' && s.method !== 'lora' && s.method !== 'head') return `${s.method} runs train on one worker`
+  if (tuning.multi || !(task.name in SPLIT_TASKS)) return `${task.name} trains on one worker`
   return null
 }
 
@@ -250,6 +261,9 @@ export class DataParallel implements PassSplit {
   private lost: string | null = null
   /** The replica's last tensor count (tests watch it stay flat). */
   replicaTensors = 0
+  /** Whether the training steps are split too (`gradients`), or only the inference passes
+   *  (a head-only run, a batch of one: whyNotSplit). */
+  splitsSteps = true
 
   constructor(
     private readonly peer: GradientPeer,

@@ -31,7 +31,7 @@ import { EtaEstimator } from './eta'
 import { runSteps } from '../../settings/runSteps'
 import type { Encoded } from './encoded'
 import { augmentedBatch, cachePlan, fillCache, gatherBatch, planCache, type Cache } from './forward'
-import { DataParallel, halfSeed, whyNotSplit, type GradientPeer, type SplitTask } from './dataParallel'
+import { DataParallel, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type SplitTask } from './dataParallel'
 import { headNeedOf } from './encoded'
 
 export type { Encoded }
@@ -59,10 +59,14 @@ export interface ParallelOptions {
  *  `onPlan` once. */
 export function splitRun(model: Body, tuning: Tuning, train: Encoded, s: Settings, parallel?: ParallelOptions): DataParallel | null {
   if (parallel?.split !== undefined) return parallel.split
-  const whyNot = parallel ? whyNotSplit(model, tuning, s, taskFor(train, tuning)) : 'no second worker'
+  const task = taskFor(train, tuning)
+  const whyNot = parallel ? whyNotSplit(model, tuning, s, task) : 'no second worker'
+  // A head-only run (or a batch of one) splits its inference passes only.
+  const passesToo = parallel && parallel.passes !== false && !whyNotSplitPasses(model, tuning, s, task)
   const need = headNeedOf(train)
-  const dp = parallel && !whyNot && need !== null ? new DataParallel(parallel.peer, model, tuning, s, taskFor(train, tuning).name as SplitTask, need, parallel.onPeerLost) : null
-  parallel?.onPlan?.(dp ? null : whyNot)
+  const dp = parallel && (!whyNot || passesToo) && need !== null ? new DataParallel(parallel.peer, model, tuning, s, task.name as SplitTask, need, parallel.onPeerLost) : null
+  if (dp) dp.splitsSteps = !whyNot
+  parallel?.onPlan?.(dp?.splitsSteps ? null : whyNot)
   return dp
 }
 
@@ -338,7 +342,7 @@ export async function fineTune(
             fillMs += Date.now() - f0
           }
           const makeBatch = () => (augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx))
-          const { value, grads } = dp
+          const { value, grads } = dp?.splitsSteps
             ? await dp.gradients(vars, makeBatch, cache, [halfSeed(s.seed, step, m, 0), halfSeed(s.seed, step, m, 1)])
             : tf.tidy(() => {
                 const batch = makeBatch()
