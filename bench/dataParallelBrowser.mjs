@@ -47,7 +47,10 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)' }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)' }
+// `steps`: two workers that split the training steps but not the run's inference passes (the
+// feature cache's frozen blocks, the zero-shot baseline, the evaluations: they stay on the first,
+// as before engine/train/inferencePasses.ts): the page asks for it with studio.cpu = "steps".
 // `before` and `one-before`: the bench's switch back to how the studio ran before the timeline
 // (request copied, no task boundary after posting it, the combine rows-weighted, no decoded
 // image rows kept: engine/train/dataParallel.ts legacyTransport), set in the page's workers
