@@ -30,6 +30,8 @@ import { BatchSource } from './batchSource'
 import { FeatureCache } from './featureCache'
 import { cachePlan, gatherBatch } from './forward'
 import { zeroShotClassify } from './zeroShot'
+import { TinyCnn, type TinyCnnConfig } from '../models/tinyCnn'
+import { mulberry32 } from '../data/rng'
 import type { LoopCheckpoint } from './loopState'
 import { RunControl } from './runControl'
 import { microBatchSeed } from './seeds'
@@ -340,6 +342,38 @@ describe("a run's inference passes split over two workers give one worker's figu
     tuning.dispose()
     expect(tf.memory().numTensors).toBe(start)
   }, 120_000)
+
+  it('the image CNN, first two of three blocks frozen: a run asks for the cache and evaluation passes of the pixels, and its figures equal one worker\'s', async () => {
+    const cfg: TinyCnnConfig = { imageSize: 8, stemChannels: 4, blocks: [{ channels: 8, stride: 1 }, { channels: 8, stride: 2 }, { channels: 8, stride: 1 }] }
+    // Random pixels and labels (seeded): what is learnt does not matter here, only that both
+    // runs compute the same figures.
+    const images = (n: number, seed: number): Encoded => {
+      const rnd = mulberry32(seed)
+      return { kind: 'image', n, height: 8, width: 8, pixels: Float32Array.from({ length: n * 8 * 8 * 3 }, () => rnd() * 2 - 1), labels: Int32Array.from({ length: n }, () => (rnd() < 0.5 ? 1 : 0)), classes: ['a', 'b'] }
+    }
+    const sets = { train: images(24, 1), val: images(12, 2) }
+    const s = settings({ method: 'freeze', freezeFirst: 2, epochs: 2, learningRate: 1e-2, restoreBest: false })
+    const cnnRun = async (peer?: ClonedPeer) => {
+      const model = new TinyCnn(cfg, undefined, 3)
+      const tuning = new Tuning(model, s, 2)
+      const val: { loss: number; accuracy?: number }[] = []
+      await fineTune(model, tuning, sets, s, new RunControl(), { onEpoch: (e) => void val.push({ loss: e.val.loss, accuracy: e.val.accuracy! }) }, undefined, peer ? { peer } : undefined)
+      tuning.dispose()
+      model.dispose()
+      return val
+    }
+    const one = await cnnRun()
+    const peer = new ClonedPeer()
+    const two = await cnnRun(peer)
+    peer.replica.dispose()
+    // The validation rows' prefix (one pass of 12), the 3 first-epoch batches', 3 evaluations.
+    expect(peer.passes).toEqual(['prefix', 'head', 'prefix', 'prefix', 'prefix', 'head', 'head'])
+    expect(peer.halves).toBe(6)
+    two.forEach((e, i) => {
+      expect(Math.abs(e.loss - one[i]!.loss), `val loss epoch ${i + 1}`).toBeLessThanOrEqual(1e-4)
+      expect(e.accuracy).toBe(one[i]!.accuracy)
+    })
+  }, 60_000)
 
   it('the zero-shot baseline: the same scores (within 1e-6), predictions and metrics', async () => {
     const model = loaded.model

@@ -4,6 +4,8 @@
  * machine without a GPU uses both cores. WebAssembly threads could not do it: XNNPACK's pool
  * splits single operations, and on the built-in models most operations are too small for
  * that (README "Benchmarks"); two whole training steps on half the rows each are not.
+ * The run's inference passes (the feature cache's frozen blocks, the zero-shot baseline, every
+ * evaluation) are halved the same way (`post`, inferencePasses.ts), head-only runs' included.
  *
  * How the numbers stay those of one worker:
  * - the loop builds the full batch as it always does (gathered rows, cached prefix
