@@ -242,7 +242,7 @@ export class HfModelHost {
         } catch {
           throw new ModelLoadError(`${f.name}: is not a readable .zip. Choose the model's files themselves, or a .zip the studio exported.`, f.name)
         }
-        for (const [name, b] of Object.entries(entries)) if (!name.endsWith('/')) files.set(name.slice(name.lastIndexOf('/') + 1), b)
+        for (const [name, b] of zipFiles(entries)) files.set(name, b)
       } else files.set(f.name, bytes)
     }
     if (files.has('adapter_config.json') || files.has('adapter_model.safetensors')) {
@@ -348,6 +348,26 @@ export class HfModelHost {
     this.post({ type: 'hfStored', repos })
     return repos
   }
+}
+
+/** A zip's files by the names the loader reads: each by its own name, the shallowest winning (a
+ *  sentence-transformers folder's `1_Pooling/config.json` must not take the model's
+ *  `config.json`), and files in sub-folders also by their path below the model's folder (so
+ *  sentencePooling finds `1_Pooling/config.json`). */
+export function zipFiles(entries: Record<string, Uint8Array>): Map<string, Uint8Array> {
+  const list = Object.entries(entries).filter(([n]) => !n.endsWith('/'))
+  const depth = (n: string) => n.split('/').length
+  list.sort((a, b) => depth(a[0]) - depth(b[0]))
+  const top = list[0]?.[0] ?? ''
+  const root = top.slice(0, top.lastIndexOf('/') + 1) // the folder of the shallowest file ('' at the zip's root)
+  const files = new Map<string, Uint8Array>()
+  for (const [name, b] of list) {
+    const base = name.slice(name.lastIndexOf('/') + 1)
+    if (!files.has(base)) files.set(base, b)
+    const rel = name.startsWith(root) ? name.slice(root.length) : name
+    if (rel.includes('/') && !files.has(rel)) files.set(rel, b)
+  }
+  return files
 }
 
 /** A request that got no answer at all (offline, or a host the page's security policy does not

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import { unzipSync } from 'fflate'
+import { unzipSync, zipSync } from 'fflate'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseDatasetText } from '../engine/data/dataset'
 import { planSplit } from '../engine/data/datasetPreview'
@@ -178,6 +178,24 @@ describe('the pooling setting on a DistilBERT encoder', () => {
     expect((await train(gpt2.session, { pooling: 'mean', epochs: 1 })).pooling).toBe('auto')
     expect(gpt2.held.tuning!.head!.params.map((p) => p.name)).toEqual(['head.task.kernel']) // GPT2ForSequenceClassification's score: no bias
     gpt2.session.drop()
+  })
+
+  it('a sentence-transformers folder zipped whole: the model’s config.json stays the model’s, and 1_Pooling/config.json is read (here [CLS], as BGE models pool)', async () => {
+    const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o))
+    const dir = 'bge-like/'
+    // the Pooling module's config.json after the model's: flattening every name let it replace the model's
+    const zip = zipSync({
+      [`${dir}config.json`]: new Uint8Array(readFileSync(path.join(FIX, 'distilbert', 'config.json'))),
+      [`${dir}model.safetensors`]: new Uint8Array(readFileSync(path.join(FIX, 'distilbert', 'model.safetensors'))),
+      [`${dir}tokenizer.json`]: new TextEncoder().encode(tokenizerJson(64)),
+      [`${dir}modules.json`]: enc([{ idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' }, { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' }]),
+      [`${dir}1_Pooling/config.json`]: enc({ word_embedding_dimension: 32, pooling_mode_cls_token: true, pooling_mode_mean_tokens: false }),
+    })
+    const { session, held } = await loaded([new File([zip], 'bge-like.zip')])
+    expect(held.body.model.hf.modelType).toBe('distilbert')
+    expect(held.summary.description).toMatch(/reading the \[CLS\] token, as a sentence encoder \(1_Pooling\/config\.json sets pooling_mode_cls_token\)/)
+    expect((await train(session, { epochs: 1 })).pooling).toBe('cls')
+    session.drop()
   })
 
   it('reads the Pooling module’s own config: mean, [CLS] (as BGE models pool), or the default mean without it', async () => {
