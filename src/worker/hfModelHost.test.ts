@@ -311,6 +311,9 @@ describe('the WebGPU storage-buffer binding limit in the Hugging Face run plan',
     const small = await load({ maxStorageBufferBindingSize: 800_000, maxBufferSize: 268_435_456 })
     expect([...small.chunks.keys()]).toEqual(['wte.weight'])
     expect(small.chunks.get('wte.weight')!.map((c) => c.shape)).toEqual([[50_000, 4], [257, 4]])
+    // the page is told in words (the model's description, which the worker posts with the model)
+    const said = " On this GPU one storage buffer holds at most 1 MB (the adapter's limit), so the token embedding wte.weight (1 MB) is kept in 2 parts, each read on its own."
+    expect((small.session.loaded as HeldHf).summary.description!.endsWith(said)).toBe(true)
     const full = small.session.plan({ ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 16 })!.plan.problems
     expect(full).toEqual([{ field: 'method', message: "The token embedding (1 MB) is over this GPU's 1 MB storage-buffer limit, so full fine-tuning cannot train it here. Use LoRA, or train the last blocks only (freeze), which keep the embedding frozen." }])
     // LoRA keeps the embedding frozen; but a token's logits are 50,257 × 4 = 201,028 bytes, so at
@@ -323,6 +326,7 @@ describe('the WebGPU storage-buffer binding limit in the Hugging Face run plan',
     // floor(4,000,000 / 201,028) = 19 tokens of logits (19 × 201,028 = 3,819,532; 20 × = 4,020,560)
     const mid = await load({ maxStorageBufferBindingSize: 4_000_000, maxBufferSize: 268_435_456 })
     expect(mid.chunks.size).toBe(0)
+    expect((mid.session.loaded as HeldHf).summary.description).not.toMatch(/storage buffer|kept in/)
     expect(mid.session.plan({ ...DEFAULTS, method: 'full', batchSize: 1, seqLen: 16 })!.plan.problems).toEqual([])
     expect(mid.session.plan({ ...DEFAULTS, method: 'full', batchSize: 2, seqLen: 16 })!.plan.problems).toEqual([
       { field: 'batchSize', message: "The logits of 32 tokens a batch (6 MB) are over this GPU's 4 MB storage-buffer limit. Use at most 19 tokens a batch (batch size × sequence length)." },
@@ -353,6 +357,10 @@ describe('the WebGPU storage-buffer binding limit in the Hugging Face run plan',
     expect(await h.rebind()).toBe(true)
     expect(chunks.get('wte.weight')!.map((c) => c.shape)).toEqual([[50_000, 4], [257, 4]])
     expect(fullPlan().map((p) => p.field)).toEqual(['method'])
+    // 201,536 parameters: wte 50,257 × 4, wpe 64 × 4, one block of width 4 (2 norms 16, c_attn 60, c_proj 20, c_fc 80, mlp c_proj 68), ln_f 8
+    const plain = 'A gpt2 model (201.5 k parameters, 807 kB of weights) from files on this computer. A decoder: it fine-tunes on plain text (language modelling) and for classification.'
+    // the plan (which the worker posts after a backend change) carries the description that says it
+    expect(session.plan({ ...DEFAULTS, method: 'lora', batchSize: 1, seqLen: 2 })!.summary.description).toBe(`${plain} On this GPU one storage buffer holds at most 1 MB (the adapter's limit), so the token embedding wte.weight (1 MB) is kept in 2 parts, each read on its own.`)
     // and back off WebGPU: joined, and full fine-tuning planned again
     const before = tf.memory().numTensors
     device = null
@@ -360,6 +368,7 @@ describe('the WebGPU storage-buffer binding limit in the Hugging Face run plan',
     expect(chunks.size).toBe(0)
     expect(tf.memory().numTensors).toBe(before - 2) // the two chunks are freed
     expect(fullPlan()).toEqual([])
+    expect(held.summary.description).toBe(plain)
     session.drop()
   })
 

@@ -40,6 +40,32 @@ export { peftTargets, trainingBudget } from '../engine/session/families/hf'
 
 type Post = (e: FromWorker) => void
 
+/** The model's description without the split sentence, for saying the split again after a
+ *  backend change. */
+const plainDescription = new WeakMap<HeldHf, string>()
+const TABLE_WORDS: Record<string, string> = {
+  'wte.weight': 'the token embedding',
+  'embed_tokens.weight': 'the token embedding',
+  'embeddings.word_embeddings.weight': 'the token embedding',
+  'lm_head.kernel': 'the LM head',
+}
+
+/** Says in the model's description which tables are kept in parts for this WebGPU device's
+ *  storage-buffer binding limit (HfModel.splitLargeTables), or nothing when none is. */
+export function sayTheSplit(held: HeldHf): void {
+  const plain = plainDescription.get(held) ?? held.summary.description ?? ''
+  plainDescription.set(held, plain)
+  const split = held.body.model.splitTables()
+  const limits = held.bindingLimits
+  let note = ''
+  if (limits && split.length) {
+    const MB = (bytes: number) => `${Math.round(bytes / 1e6)} MB`
+    const tables = split.map((t) => `${TABLE_WORDS[t.name] ?? 'the table'} ${t.name} (${MB(t.bytes)}) is kept in ${t.parts} parts`).join(' and ')
+    note = ` On this GPU one storage buffer holds at most ${MB(bindingBytes(limits))} (the adapter's limit), so ${tables}, each read on its own.`
+  }
+  held.summary = { ...held.summary, description: plain + note }
+}
+
 /** The files the studio reads from a model repo (the rest of a repo is never fetched). */
 export const HF_FILES = ['config.json', 'model.safetensors', SHARD_INDEX, 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'] as const
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'] as const
@@ -108,6 +134,7 @@ export class HfModelHost {
     if (limits) await held.body.model.splitLargeTables(bindingBytes(limits))
     else held.body.model.unsplitTables()
     held.bindingLimits = limits
+    sayTheSplit(held) // the plan that follows (handler.ts) carries the description to the page
     return true
   }
 
@@ -275,6 +302,7 @@ export class HfModelHost {
       await bundle.model.splitLargeTables(bindingBytes(limits))
     }
     const held = holdHf(bundle, tokenizerFiles, [...files.keys()], title, id, where, limits)
+    sayTheSplit(held)
     this.deps.hold(held)
     if (held.seqCls) await this.deps.measureHead?.(held, title)
   }

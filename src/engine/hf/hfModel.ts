@@ -171,6 +171,12 @@ export class HfModel {
     return stale
   }
 
+  /** The tables kept split now, with their size in bytes and the number of parts (what the
+   *  page says about the split, hfModelHost.ts). */
+  splitTables(): { name: string; bytes: number; parts: number }[] {
+    return [...this.chunks].map(([name, parts]) => ({ name, bytes: this.get(name).size * 4, parts: parts.length }))
+  }
+
   unsplitTables(): void {
     for (const parts of this.chunks.values()) tf.dispose(parts)
     this.chunks.clear()
