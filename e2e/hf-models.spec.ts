@@ -194,6 +194,7 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     for (const which of ['before', 'after'] as const) {
       const text = await page.getByTestId(`generation-${which}`).locator('.generated').innerText()
       expect(text.startsWith(prompt), text).toBe(true)
+      expect(text.indexOf(prompt, 1), `${which}: the prompt is shown once`).toBe(-1)
       expect(text.length, `${which}: generated text`).toBeGreaterThan(prompt.length + 3)
     }
   })

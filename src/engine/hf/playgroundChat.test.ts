@@ -106,3 +106,19 @@ describe('the playground chat on a model with a chat template', () => {
     h.body.dispose()
   })
 })
+
+describe('the playground continues a text prompt', () => {
+  it('answers the continuation alone, which the page shows after the prompt (once): the reference greedy tokens, spaced as the whole text decodes', async () => {
+    // make_fixtures.py's PROMPT [3, 14, 15, 9, 2] is "system w14 w15 whale <|im_end|>" in this
+    // vocabulary; PyTorch's greedy continuation on the Llama fixture starts 10 10 10 10 10 23 27 27
+    const ref = REF['llama-gqa-tied'] as unknown as { prompt: number[]; greedy: number[] }
+    expect(ref.prompt).toEqual([3, 14, 15, 9, 2])
+    const h = await held('llama-gqa-tied', null, 'w95')
+    const answers: PlaygroundAnswer[] = []
+    await hfFamily.generate!(h, { requestId: 't', prompt: 'system w14 w15 whale <|im_end|>', maxTokens: 8, temperature: 0, topK: 0, seed: 1 }, (a) => answers.push(a), () => false)
+    const words = ref.greedy.slice(0, 8).map((id) => WORDS[id]).join(' ')
+    expect(words).toBe('w10 w10 w10 w10 w10 w23 w27 w27')
+    expect(answers[0]).toEqual({ type: 'generation', requestId: 't', which: 'before', text: ` ${words}`, done: true, stopped: false })
+    h.body.dispose()
+  })
+})

@@ -287,9 +287,9 @@ export const hfFamily: ModelFamily<HeldHf> = {
       : { maxNewTokens: msg.maxTokens, doSample: msg.temperature > 0, temperature: msg.temperature, topK: msg.topK, seed: msg.seed, onToken }
     const runOne = async (which: 'before' | 'after') => {
       const r = await generateText(bundle, chat ? chat.messages : msg.prompt, overrides)
-      // the prompt and its continuation, as the playground shows them; a chat's reply alone, with
+      // the continuation alone (the page shows the prompt before it); a chat's reply alone, with
       // the conversation as the template rendered it
-      const text = chat ? r.text : c.tokenizer.decode([...r.promptIds, ...r.ids], { skipSpecialTokens: true })
+      const text = chat ? r.text : continuationText(c.tokenizer, r.promptIds, r.ids)
       answer({ type: 'generation', requestId, which, text, done: true, stopped: r.stoppedBy === 'stopped', ...(chat ? { prompt: r.promptText } : {}) })
       return r.stoppedBy === 'stopped'
     }
@@ -518,4 +518,12 @@ export function describeHf(body: HfBody, trainable: Set<number>): LayerSummary[]
   return [...rows.values()]
 }
 
-
+/** What generation added to a text prompt, as the page shows it after the prompt: the prompt and
+ *  its continuation are decoded together (so a word-piece or byte joined across the seam, and the
+ *  space before the first new word, come out as the whole text has them) and the prompt's own
+ *  decoding taken off the front. */
+export function continuationText(tokenizer: { decode(ids: number[], opts: { skipSpecialTokens: boolean }): string }, promptIds: readonly number[], ids: readonly number[]): string {
+  const whole = tokenizer.decode([...promptIds, ...ids], { skipSpecialTokens: true })
+  const head = tokenizer.decode([...promptIds], { skipSpecialTokens: true })
+  return whole.startsWith(head) ? whole.slice(head.length) : tokenizer.decode([...ids], { skipSpecialTokens: true })
+}
