@@ -19,7 +19,7 @@ interface TextEncoder { encode(input?: string): Uint8Array<ArrayBuffer> }
 declare var TextEncoder: { prototype: TextEncoder; new (): TextEncoder }
 
 // Time and scheduling
-declare var performance: { now(): number }
+declare var performance: { now(): number; readonly timeOrigin: number }
 declare function setTimeout(handler: (...args: any[]) => void, timeout?: number): number
 interface MessagePort { onmessage: ((ev: unknown) => unknown) | null; postMessage(message: unknown): void; close(): void }
 interface MessageChannel { readonly port1: MessagePort; readonly port2: MessagePort }
