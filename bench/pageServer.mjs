@@ -43,14 +43,16 @@ export async function benchPageServer(cacheName, log = console.log) {
   return { base, open, close: () => server.close() }
 }
 
-/** `vite build` of the app into node_modules/<outName> (in production mode: a dev server
- *  started before sets NODE_ENV to development, which is restored after). */
+/** `vite build` of the app into node_modules/<outName>: the production build (NODE_ENV
+ *  production: a dev server started before sets it to development, which is restored after) in
+ *  mode "bench", whose only difference from `npm run build` is the engine workers' read-outs the
+ *  benches read (src/worker/benchReadouts.ts: step timeline, step starts, the transport switch). */
 export async function buildApp(outName) {
   const outDir = path.join(root, 'node_modules', outName)
   const env = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'
   try {
-    await build({ root, configFile, mode: 'production', logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+    await build({ root, configFile, mode: 'bench', logLevel: 'warn', build: { outDir, emptyOutDir: true } })
   } finally {
     if (env === undefined) delete process.env.NODE_ENV
     else process.env.NODE_ENV = env

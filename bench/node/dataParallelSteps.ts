@@ -23,6 +23,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { benchSwitch } from '../../src/engine/train/benchSwitch'
 import { halfTransfer, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup, type StepTiming } from '../../src/engine/train/dataParallel'
 
 const here = fileURLToPath(import.meta.url)
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
   }
   const oneRun = async (model: 'tiny-lm' | 'emoji-cnn', mode: Mode) => {
     // `before`: two workers with the transport as it was (dataParallel.ts, legacyTransport).
-    ;(globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy = mode === 'before'
+    benchSwitch.legacyTransport = mode === 'before'
     const w = await workload(model, T)
     describes[model] = w.describe
     // `half`: one worker on half the batch, the bound for two (each worker's share, alone).

@@ -6,8 +6,11 @@ import { spawnGradientWorker, WorkerGradientPeer } from './gradientPeer'
 import { browserImageDecoder } from './imageDecoder'
 import type { ToWorker } from './protocol'
 import { explainUncaught, type UncaughtLike } from './uncaughtErrors'
+import { installBenchReadouts } from './benchReadouts'
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope
+// the benches' and browser tests' read-outs (step timeline, step starts), not in the production build
+if (import.meta.env.MODE !== 'production') installBenchReadouts()
 // Liveness: hold a Web Lock named after this worker until it ends; the page queues for it
 // and so learns when the worker has died (worker/client.ts).
 void ctx.navigator.locks?.request(ctx.name, () => new Promise<never>(() => {}))

@@ -40,6 +40,7 @@ import { Tuning } from './fineTune'
 import type { Batch, Cache } from './forward'
 import { stableNames } from './loopState'
 import { microBatchSeed } from './seeds'
+import { benchSwitch } from './benchSwitch'
 
 /** A weight by its stable name (loopState.stableNames: body/… and tuning/…). */
 export interface NamedWeight {
@@ -136,9 +137,8 @@ export interface StepTiming {
 }
 
 /** The last split micro-batches of any run in this worker (at most 400), oldest first: the
- *  bench reads them (in the page through globalThis.__studioDataParallelSteps). */
+ *  bench reads them (in the page through worker/benchReadouts.ts, not in the production build). */
 export const recentSteps: StepTiming[] = []
-;(globalThis as { __studioDataParallelSteps?: StepTiming[] }).__studioDataParallelSteps = recentSteps
 
 /** One inference pass on the replica's half of some rows (inferencePasses.ts), with the
  *  weights changed since the last request, so it reads the weights the loop has. */
@@ -172,7 +172,7 @@ export type SplitTask = keyof typeof SPLIT_TASKS
  *  and no decoded image rows kept: train/imageBatches.ts), set on globalThis in the training
  *  worker to measure before and after in one run. Not a setting: nothing in the studio sets it. */
 export function legacyTransport(): boolean {
-  return (globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy === true
+  return benchSwitch.legacyTransport
 }
 
 /** What a worker message carrying `r` may transfer instead of copying: the changed weights'

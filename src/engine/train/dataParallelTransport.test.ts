@@ -22,6 +22,7 @@ import { encodeClassification } from '../data/textBatches'
 import { loadTinyGpt, type LoadedTinyGpt } from '../models/modelFile'
 import { trainableVariables } from '../tuning/freeze'
 import { BatchSource } from './batchSource'
+import { benchSwitch } from './benchSwitch'
 import { DataParallel, GradientReplica, halfSeed, halfTransfer, recentSteps, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
 import { FeatureCache } from './featureCache'
 import { fineTune, Tuning, type Encoded } from './fineTune'
@@ -53,7 +54,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterEach(() => {
-  delete (globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy
+  benchSwitch.legacyTransport = false
 })
 
 const settings = (over: Partial<Settings>): Settings => ({ ...DEFAULTS, batchSize: 8, epochs: 2, seqLen: 32, learningRate: 1e-3, dropout: 0, loraDropout: 0, backend: 'wasm', method: 'full', ...over })
@@ -151,7 +152,7 @@ describe('how a split step travels between the two workers', () => {
     const cache = new FeatureCache(0, false, { train: data.train.n, val: 0 })
     const seeds = [halfSeed(s.seed, 0, 0, 0), halfSeed(s.seed, 0, 0, 1)] as const
     const step = async (rows: number[], legacy: boolean) => {
-      ;(globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy = legacy
+      benchSwitch.legacyTransport = legacy
       const peer = new MessagePeer(false)
       const dp = new DataParallel(peer, model, tuning, s, 'classification', 2)
       const g = await dp.gradients(vars, () => gatherBatch(source, cache, 'train', rows), cache, seeds)

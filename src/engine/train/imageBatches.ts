@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Normalisation } from '../data/images/pixels'
+import { benchSwitch } from './benchSwitch'
 
 /** Labelled images for an image body: pixels [n, H, W, 3] in [-1, 1] (see data/imageInput),
  *  held in memory or loaded batch by batch (e.g. decoded from IndexedDB). */
@@ -41,7 +42,7 @@ export async function prefetchImages(set: { kind: string }, idx: readonly number
   let kept = decoded.get(img)
   if (!kept) decoded.set(img, (kept = { rows: new Map(), bytes: 0 }))
   // The bench's "before" (engine/train/dataParallel.ts legacyTransport) keeps nothing, as before.
-  if ((globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy === true) kept.rows.clear()
+  if (benchSwitch.legacyTransport) kept.rows.clear()
   const missing = [...new Set(idx.filter((r) => !kept.rows.has(r)))]
   const loaded = new Map<number, Float32Array>()
   if (missing.length) {
@@ -52,7 +53,7 @@ export async function prefetchImages(set: { kind: string }, idx: readonly number
     missing.forEach((r, i) => {
       const row = data.subarray(i * size, (i + 1) * size)
       loaded.set(r, row)
-      if (kept.bytes + row.byteLength > DECODED_ROWS_BUDGET || (globalThis as { __studioDataParallelLegacy?: boolean }).__studioDataParallelLegacy === true) return
+      if (kept.bytes + row.byteLength > DECODED_ROWS_BUDGET || benchSwitch.legacyTransport) return
       kept.rows.set(r, row.slice()) // its own buffer: a kept row does not hold its whole batch
       kept.bytes += row.byteLength
     })

@@ -49,10 +49,9 @@ export class RunControl {
 const YIELD_EVERY_MS = 10
 
 /** When the loop's last steps began (performance.now(), at most 2,000, oldest first): the
- *  bench reads every step's time from them in the page (globalThis.__studioStepStarts), one run
- *  a page, whatever the backend or number of workers. */
+ *  bench reads every step's time from them in the page (worker/benchReadouts.ts, not in the
+ *  production build), one run a page, whatever the backend or number of workers. */
 export const stepStarts: number[] = []
-;(globalThis as { __studioStepStarts?: number[] }).__studioStepStarts = stepStarts
 
 /** One macrotask turn. Not setTimeout: nested timers are clamped to 4 ms (HTML spec), which
  *  made a ~1 ms head-only step take 5 ms (bench/results); a MessageChannel message is not. */

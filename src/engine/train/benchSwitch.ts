@@ -1,0 +1,9 @@
+/**
+ * The benches' switch back to the two-worker transport as it was before the step timeline
+ * (request copied, not transferred; halves posted without a task boundary; the combine always
+ * rows-weighted; no decoded image rows kept), to measure before and after in one run. Not a
+ * setting: nothing in the studio sets it. Node benches and tests set it here; in the page the
+ * worker entry points expose it as globalThis.__studioDataParallelLegacy outside the production
+ * build only (worker/benchReadouts.ts).
+ */
+export const benchSwitch = { legacyTransport: false }

@@ -1,0 +1,26 @@
+/**
+ * What the benches and browser tests read in an engine worker, put on its globalThis: the
+ * two-worker step timeline, the loop's step starts, the requests the second worker answered, and
+ * the benches' switch back to the old transport (engine/train/benchSwitch.ts). The worker entry
+ * points call this only outside the production build (`import.meta.env.MODE !== 'production'`,
+ * so the call and this module drop out of `vite build`; e2e/production-build.spec.ts checks no
+ * `__studio` name is left): the e2e build and the benches' build (mode "bench",
+ * bench/pageServer.mjs) have them.
+ */
+import { recentSteps } from '../engine/train/dataParallel'
+import { benchSwitch } from '../engine/train/benchSwitch'
+import { stepStarts } from '../engine/train/runControl'
+
+export function installBenchReadouts(extra: { replicaRequests?: Record<string, number> } = {}): void {
+  const g = globalThis as Record<string, unknown>
+  g.__studioDataParallelSteps = recentSteps
+  g.__studioStepStarts = stepStarts
+  if (extra.replicaRequests) g.__studioReplicaRequests = extra.replicaRequests
+  Object.defineProperty(g, '__studioDataParallelLegacy', {
+    configurable: true,
+    get: () => benchSwitch.legacyTransport,
+    set: (on: unknown) => {
+      benchSwitch.legacyTransport = on === true
+    },
+  })
+}
