@@ -19,14 +19,13 @@ import '@tensorflow/tfjs-backend-wasm'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import { parseDataset } from '../data/dataset'
-import { encodeClassification } from '../data/textBatches'
-import { loadTinyGpt, type LoadedTinyGpt } from '../models/modelFile'
+import type { LoadedTinyGpt } from '../models/modelFile'
 import { taskFor } from '../tasks'
 import { DataParallel, GradientReplica, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup } from './dataParallel'
 import type { InferPass } from './inferencePasses'
 import { fineTune, Tuning, type Encoded } from './fineTune'
 import { BatchSource } from './batchSource'
+import { tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
 import { FeatureCache } from './featureCache'
 import { cachePlan, gatherBatch } from './forward'
 import { zeroShotClassify } from './zeroShot'
@@ -45,21 +44,8 @@ let base: tf.Tensor[]
 let data: { train: Encoded; val: Encoded }
 
 beforeAll(async () => {
-  await tf.setBackend('wasm')
-  loaded = await loadTinyGpt('/models/tiny-lm/model.json', fileFetch)
-  base = loaded.model.params.map((p) => tf.keep(p.variable.clone()))
-  // The causal mask is cached once per length for every model: made here, before any count.
-  tf.tidy(() => loaded.model.forwardFrom(loaded.model.embed(tf.zeros([1, 32], 'int32')), 0))
-  const parsed = await parseDataset('spam-ham.csv', new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))))
-  if (!parsed.ok) throw new Error(parsed.error.message)
-  const d = parsed.dataset
-  const classes = (d.classes[d.roles.labels[0]!] ?? []).map((c) => c.label)
-  const enc = (idx: number[]) => {
-    const a = encodeClassification(d, loaded.tokenizer, { seqLen: 32, indices: idx })
-    return { kind: 'classification' as const, n: a.n, seqLen: 32, tokens: a.ids, mask: a.mask, labels: a.labels, classes }
-  }
   // 36 training rows: 4 full batches of 8 and one of 4 an epoch (an odd last split: 2 + 2).
-  data = { train: enc(Array.from({ length: 36 }, (_, i) => i)), val: enc(Array.from({ length: 16 }, (_, i) => 100 + i)) }
+  ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 36, val: 16 }))
 }, 60_000)
 
 const settings = (over: Partial<Settings>): Settings => ({ ...DEFAULTS, batchSize: 8, epochs: 2, seqLen: 32, learningRate: 1e-3, dropout: 0, loraDropout: 0, backend: 'wasm', ...over })

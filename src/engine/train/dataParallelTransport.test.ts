@@ -17,11 +17,10 @@ import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import { parseDataset } from '../data/dataset'
-import { encodeClassification } from '../data/textBatches'
-import { loadTinyGpt, type LoadedTinyGpt } from '../models/modelFile'
+import type { LoadedTinyGpt } from '../models/modelFile'
 import { trainableVariables } from '../tuning/freeze'
 import { BatchSource } from './batchSource'
+import { tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
 import { benchSwitch } from './benchSwitch'
 import { DataParallel, GradientReplica, halfSeed, halfTransfer, recentSteps, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
 import { FeatureCache } from './featureCache'
@@ -37,20 +36,8 @@ let base: tf.Tensor[]
 let data: { train: Encoded; val: Encoded }
 
 beforeAll(async () => {
-  await tf.setBackend('wasm')
-  loaded = await loadTinyGpt('/models/tiny-lm/model.json', fileFetch)
-  base = loaded.model.params.map((p) => tf.keep(p.variable.clone()))
-  tf.tidy(() => loaded.model.forwardFrom(loaded.model.embed(tf.zeros([1, 32], 'int32')), 0))
-  const parsed = await parseDataset('spam-ham.csv', new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))))
-  if (!parsed.ok) throw new Error(parsed.error.message)
-  const d = parsed.dataset
-  const classes = (d.classes[d.roles.labels[0]!] ?? []).map((c) => c.label)
-  const enc = (idx: number[]) => {
-    const a = encodeClassification(d, loaded.tokenizer, { seqLen: 32, indices: idx })
-    return { kind: 'classification' as const, n: a.n, seqLen: 32, tokens: a.ids, mask: a.mask, labels: a.labels, classes }
-  }
   // 24 training rows: 3 batches of 8 an epoch.
-  data = { train: enc(Array.from({ length: 24 }, (_, i) => i)), val: enc(Array.from({ length: 8 }, (_, i) => 100 + i)) }
+  ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 24, val: 8 }))
 }, 60_000)
 
 afterEach(() => {

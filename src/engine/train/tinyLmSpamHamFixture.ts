@@ -1,0 +1,36 @@
+/**
+ * The two-worker tests' shared set-up (dataParallel.test.ts, dataParallelTransport.test.ts): the
+ * built-in tiny LM on the wasm backend, a copy of its weights to reset to, its causal mask made
+ * once (cached per length for every model, so before any tensor count), and spam-ham rows
+ * encoded at 32 tokens: training rows 0…train-1, validation rows 100…100+val-1. The tests pass in
+ * how to read files (the engine imports no Node module).
+ */
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { parseDataset } from '../data/dataset'
+import { encodeClassification } from '../data/textBatches'
+import { loadTinyGpt, type FetchFn, type LoadedTinyGpt } from '../models/modelFile'
+import type { Encoded } from './fineTune'
+
+export interface TinyLmSpamHam {
+  loaded: LoadedTinyGpt
+  base: tf.Tensor[]
+  data: { train: Encoded; val: Encoded }
+}
+
+export async function tinyLmOnSpamHam(fetchFile: FetchFn, spamHamCsv: Uint8Array, rows: { train: number; val: number }): Promise<TinyLmSpamHam> {
+  await tf.setBackend('wasm')
+  const loaded = await loadTinyGpt('/models/tiny-lm/model.json', fetchFile)
+  const base = loaded.model.params.map((p) => tf.keep(p.variable.clone()))
+  tf.tidy(() => loaded.model.forwardFrom(loaded.model.embed(tf.zeros([1, 32], 'int32')), 0))
+  const parsed = await parseDataset('spam-ham.csv', spamHamCsv)
+  if (!parsed.ok) throw new Error(parsed.error.message)
+  const d = parsed.dataset
+  const classes = (d.classes[d.roles.labels[0]!] ?? []).map((c) => c.label)
+  const enc = (idx: number[]): Encoded => {
+    const a = encodeClassification(d, loaded.tokenizer, { seqLen: 32, indices: idx })
+    return { kind: 'classification', n: a.n, seqLen: 32, tokens: a.ids, mask: a.mask, labels: a.labels, classes }
+  }
+  const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i)
+  return { loaded, base, data: { train: enc(range(rows.train)), val: enc(range(rows.val, 100)) } }
+}
