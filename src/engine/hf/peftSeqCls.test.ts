@@ -13,16 +13,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import { unzipSync } from 'fflate'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import { hfFamily, holdHf, type HeldHf } from '../session/families/hf'
-import { FeatureCache } from '../train/featureCache'
+import { holdHf, type HeldHf } from '../session/families/hf'
 import { Tuning } from '../train/fineTune'
-import { headLogits } from '../train/forward'
-import type { Encoded } from '../train/encoded'
 import { loadHfBundle, mapSource } from './hfLoad'
+import { exportZip, holdRows, IDS, MASK, studioLogits } from './seqClsTestRows'
 import { readPeftAdapter } from './peftAdapter'
 import { parseSafetensors } from './safetensors'
 
@@ -34,15 +31,7 @@ const HAS_TORCH = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' })
 // CI installs python3-torch (.ci/run): there a missing torch is a failure, not a skipped check.
 if (process.env.CI && !HAS_TORCH) throw new Error(`CI needs the PyTorch reference: ${PYTHON} cannot import torch (.ci/run installs python3-torch)`)
 
-// the inputs: right padding, and a pad id (0) the decoders' class finds each row's last token by
-const IDS = [
-  [0, 5, 17, 3, 42, 8, 1, 29],
-  [0, 60, 2, 33, 0, 0, 0, 0],
-]
-const MASK = [
-  [1, 1, 1, 1, 1, 1, 1, 1],
-  [1, 1, 1, 1, 0, 0, 0, 0],
-]
+// the reference's input: seqClsTestRows' rows (right padding, pad id 0)
 const INPUT = { input_ids: IDS, attention_mask: MASK, pad_token_id: 0 }
 
 /** A word-level tokenizer.json of `n` tokens; id 0 is [UNK], which is also the pad id then. */
@@ -75,24 +64,11 @@ function tune(h: HeldHf, need: number | 'regression', classes: string[]): { tuni
     p.variable.assign(tf.tensor(v, p.variable.shape))
   })
   h.tuning = tuning
-  const n = IDS.length
-  const seqLen = IDS[0]!.length
-  const common = { n, seqLen, tokens: Int32Array.from(IDS.flat()), mask: Float32Array.from(MASK.flat()) }
-  h.validationSplit = (need === 'regression' ? { kind: 'regression', ...common, values: new Float32Array(n), scale: { name: 'score', mean: 3, std: 2 } } : { kind: 'classification', ...common, labels: new Int32Array(n), classes }) as Encoded
+  holdRows(h, need, classes)
   return { tuning, settings }
 }
 
-async function studioLogits(h: HeldHf, tuning: Tuning, settings: Settings): Promise<number[]> {
-  const out = tf.tidy(() => headLogits(h.body, tuning, { input: tf.tensor2d(IDS, undefined, 'int32'), mask: tf.tensor2d(MASK) }, new FeatureCache(0, false, { train: 0, val: 0 }), settings, false))
-  const v = Array.from(await out.data())
-  out.dispose()
-  return v
-}
 
-async function exportAdapter(h: HeldHf): Promise<{ fileName: string; files: Record<string, Uint8Array> }> {
-  const r = await hfFamily.export(h, { choice: 'adapter', alpha: 1, blend: () => { throw new Error('no blend') }, data: null, metrics: { base: null, tuned: null }, measureAt: async () => null, onProgress: () => {} })
-  return { fileName: r.fileName, files: unzipSync(r.bytes) }
-}
 
 interface Ref { architecture: string; num_labels: number; wrapped: string[]; lora: number; shape: number[]; logits: number[] }
 
@@ -147,7 +123,7 @@ describe.each(['bert', 'distilbert', 'gpt2', 'llama-gqa-tied'])('a LoRA + classi
     const h = await held(name)
     const { tuning, settings } = tune(h, 3, ['ham', 'spam', 'eggs'])
     const want = await studioLogits(h, tuning, settings)
-    const { fileName, files } = await exportAdapter(h)
+    const { fileName, files } = await exportZip(h, 'adapter')
     expect(fileName).toBe(`tiny-${name}-peft-lora.zip`)
     expect(Object.keys(files).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'seq_cls_labels.json'])
     const config = JSON.parse(new TextDecoder().decode(files['adapter_config.json']!)) as Record<string, unknown>
@@ -188,7 +164,7 @@ describe('a LoRA + regression run exports its head in the target’s units', () 
     const h = await held('gpt2')
     const { tuning, settings } = tune(h, 'regression', [])
     const z = await studioLogits(h, tuning, settings)
-    const { files } = await exportAdapter(h)
+    const { files } = await exportZip(h, 'adapter')
     const labels = JSON.parse(new TextDecoder().decode(files['seq_cls_labels.json']!)) as Record<string, unknown>
     expect(labels).toEqual({ num_labels: 1, id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 }, problem_type: 'regression', studio_regression_offset: 3 })
     const readme = new TextDecoder().decode(files['README.md']!)
@@ -213,7 +189,7 @@ describe('what a SEQ_CLS adapter cannot hold is refused with what to choose', ()
     const h = await held('bert')
     h.body.pooling = 'mean'
     const { tuning } = tune(h, 3, ['a', 'b', 'c'])
-    await expect(exportAdapter(h)).rejects.toThrow(/no Hugging Face class does, so PEFT cannot load it: choose "Merged model"/)
+    await expect(exportZip(h, 'adapter')).rejects.toThrow(/no Hugging Face class does, so PEFT cannot load it: choose "Merged model"/)
     tuning.dispose()
     h.body.dispose()
   })

@@ -11,16 +11,13 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import { unzipSync } from 'fflate'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import { hfFamily, holdHf, type HeldHf } from '../session/families/hf'
-import { FeatureCache } from '../train/featureCache'
+import { holdHf, type HeldHf } from '../session/families/hf'
 import { Tuning } from '../train/fineTune'
-import { headLogits } from '../train/forward'
-import type { Encoded } from '../train/encoded'
 import { loadHfBundle, mapSource } from './hfLoad'
+import { exportZip, holdRows, IDS, MASK, studioLogits } from './seqClsTestRows'
 import { parseSafetensors, writeSafetensors } from './safetensors'
 
 const DIR = path.join(__dirname, 'fixtures')
@@ -62,14 +59,6 @@ async function held(name: string): Promise<{ held: HeldHf; poolerHf: Float32Arra
   return { held: holdHf(bundle, new Map(), [...files.keys()], `tiny-${name}`, `hf-files:${name}`, 'in a test'), poolerHf }
 }
 
-const IDS = [
-  [0, 5, 17, 3, 42, 8, 1, 29],
-  [0, 60, 2, 33, 0, 0, 0, 0],
-]
-const MASK = [
-  [1, 1, 1, 1, 1, 1, 1, 1],
-  [1, 1, 1, 1, 0, 0, 0, 0],
-]
 
 /** A LoRA tuning with a head as the run builds it; LoRA B and the head's biases set to seeded
  *  values so the merged body and every head weight show in the logits. */
@@ -79,24 +68,11 @@ function tune(h: HeldHf, need: number | 'regression', classes: string[]): { tuni
   let seed = 3
   for (const p of [...tuning.lora!.params.filter((q) => q.name.endsWith('lora_B')), ...tuning.head!.params.filter((q) => q.name.endsWith('bias'))]) p.variable.assign(tf.randomNormal(p.variable.shape, 0, 0.3, 'float32', seed++))
   h.tuning = tuning
-  const n = IDS.length
-  const seqLen = IDS[0]!.length
-  const common = { n, seqLen, tokens: Int32Array.from(IDS.flat()), mask: Float32Array.from(MASK.flat()) }
-  h.validationSplit = (need === 'regression' ? { kind: 'regression', ...common, values: new Float32Array(n), scale: { name: 'score', mean: 3, std: 2 } } : { kind: 'classification', ...common, labels: new Int32Array(n), classes }) as Encoded
+  holdRows(h, need, classes)
   return { tuning, settings }
 }
 
-async function studioLogits(h: HeldHf, tuning: Tuning, settings: Settings): Promise<number[]> {
-  const out = tf.tidy(() => headLogits(h.body, tuning, { input: tf.tensor2d(IDS, undefined, 'int32'), mask: tf.tensor2d(MASK) }, new FeatureCache(0, false, { train: 0, val: 0 }), settings, false))
-  const v = Array.from(await out.data())
-  out.dispose()
-  return v
-}
 
-async function exported(h: HeldHf): Promise<{ fileName: string; files: Record<string, Uint8Array> }> {
-  const r = await hfFamily.export(h, { choice: 'merged', alpha: 1, blend: () => { throw new Error('no blend') }, data: null, metrics: { base: null, tuned: null }, measureAt: async () => null, onProgress: () => {} })
-  return { fileName: r.fileName, files: unzipSync(r.bytes) }
-}
 
 function reference(files: Record<string, Uint8Array>): { architecture: string; num_labels: number; problem_type: string; logits: number[]; keys: string[] } {
   const tmp = mkdtempSync(path.join(tmpdir(), 'seqcls-'))
@@ -131,7 +107,7 @@ describe.each(['bert', 'distilbert', 'gpt2', 'llama-gqa-tied'])('a classificatio
     const { held: h, poolerHf } = await held(name)
     const { tuning, settings } = tune(h, 3, ['ham', 'spam', 'eggs'])
     const want = await studioLogits(h, tuning, settings)
-    const { fileName, files } = await exported(h)
+    const { fileName, files } = await exportZip(h, 'merged')
     expect(fileName).toBe(`tiny-${name}-seq-cls.zip`)
     const tensors = parseSafetensors(files['model.safetensors']!).tensors
     const headKeys = [...tensors.keys()].filter((k) => !k.startsWith(BODY[name]!) || k.startsWith('bert.pooler')).sort()
@@ -160,13 +136,13 @@ describe('a regression head exports in the target’s units', () => {
     const { held: h } = await held('distilbert')
     const { tuning, settings } = tune(h, 'regression', [])
     const z = await studioLogits(h, tuning, settings)
-    const { files } = await exported(h)
+    const { files } = await exportZip(h, 'merged')
     const config = JSON.parse(new TextDecoder().decode(files['config.json']!)) as Record<string, unknown>
     expect(config).toMatchObject({ architectures: ['DistilBertForSequenceClassification'], problem_type: 'regression', id2label: { 0: 'LABEL_0' } })
     if (HAS_TORCH) expect(maxDiff(reference(files).logits, z.map((v) => 2 * v + 3))).toBeLessThan(1e-4)
     // without the data's scale (no validation split in the session) it is refused, not written in standardised units
     h.validationSplit = null
-    await expect(exported(h)).rejects.toThrow(/the scale of its target is not known here \(no training data in this session\)/)
+    await expect(exportZip(h, 'merged')).rejects.toThrow(/the scale of its target is not known here \(no training data in this session\)/)
     tuning.dispose()
     h.body.dispose()
   })
@@ -175,7 +151,7 @@ describe('a regression head exports in the target’s units', () => {
     const { held: h } = await held('gpt2')
     const { tuning, settings } = tune(h, 'regression', [])
     const z = await studioLogits(h, tuning, settings)
-    const { files } = await exported(h)
+    const { files } = await exportZip(h, 'merged')
     const config = JSON.parse(new TextDecoder().decode(files['config.json']!)) as Record<string, unknown>
     expect(config).toMatchObject({ architectures: ['GPT2ForSequenceClassification'], problem_type: 'regression', studio_regression_offset: 3 })
     expect(new TextDecoder().decode(files['README.md']!)).toMatch(/add studio_regression_offset from config\.json \(3\)/)
@@ -194,7 +170,7 @@ describe('mean pooling (sentence encoders) has no Hugging Face class', () => {
     h.body.pooling = h.body.poolingFor('auto')
     const { tuning } = tune(h, 3, ['a', 'b', 'c'])
     expect(tuning.head!.params.map((p) => p.name)).toEqual(['head.task.kernel', 'head.task.bias'])
-    const { fileName, files } = await exported(h)
+    const { fileName, files } = await exportZip(h, 'merged')
     expect(fileName).toBe('tiny-bert-merged.zip')
     expect(JSON.parse(new TextDecoder().decode(files['config.json']!))).toMatchObject({ architectures: ['BertModel'] })
     expect([...parseSafetensors(files['studio_head.safetensors']!).tensors.keys()]).toEqual(['head.task.kernel', 'head.task.bias'])
