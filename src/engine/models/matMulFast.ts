@@ -1,19 +1,22 @@
 import * as tf from '@tensorflow/tfjs'
+import { batchMatMul } from './slicedMatMul'
 
 /**
  * a [..., N, K] · b [..., K, M] (same batch shape) with a gradient that transposes explicitly before multiplying.
  * tfjs' own MatMul gradient asks for transposeA/transposeB products, which the wasm
  * backend computes 20–40× slower than plain products (measured: 142 ms vs 4.6 ms for
  * 1024×128·128×512); a 2-D transpose costs well under a millisecond.
+ * Batched products (rank > 2, attention's) run one XNNPACK product per slice on wasm
+ * (slicedMatMul.ts) instead of tfjs-wasm's scalar loop for batches.
  */
 export const matMulFast = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc]
   save([a, b])
   return {
-    value: tf.matMul(a, b),
+    value: batchMatMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor, tf.Tensor]
-      return [tf.matMul(dy, swapLast(sb)), tf.matMul(swapLast(sa), dy)]
+      return [batchMatMul(dy, swapLast(sb)), batchMatMul(swapLast(sa), dy)]
     },
   }
 }) as never) as <T extends tf.Tensor>(a: T, b: T) => T

@@ -1,0 +1,188 @@
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { matMulFast, swapLast } from './matMulFast'
+import { SLICED_MATMUL, batchMatMul, slicedMatMulSwitch, takesSlicedPath } from './slicedMatMul'
+import { loadTinyGpt } from './modelFile'
+import { softmaxCrossEntropy } from '../train/losses'
+
+const root = resolve(__dirname, '../../..')
+const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
+const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k + 0.3) + 0.1 * Math.cos(i * 0.017))
+
+/** a[..., M, K] · b[..., K, N] by a plain triple loop per slice, in float64. */
+function tripleLoop(a: Float32Array, b: Float32Array, batch: number, m: number, k: number, n: number): Float64Array {
+  const out = new Float64Array(batch * m * n)
+  for (let s = 0; s < batch; s++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0
+        for (let p = 0; p < k; p++) sum += a[s * m * k + i * k + p]! * b[s * k * n + p * n + j]!
+        out[s * m * n + i * n + j] = sum
+      }
+  return out
+}
+
+/** Largest |got − want| relative to the largest |want|. */
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length)
+  let d = 0
+  let s = 0
+  for (let i = 0; i < want.length; i++) {
+    d = Math.max(d, Math.abs(got[i]! - want[i]!))
+    s = Math.max(s, Math.abs(want[i]!))
+  }
+  return d / Math.max(s, 1e-30)
+}
+
+async function kernelsOf(f: () => tf.Tensor | tf.Tensor[]): Promise<string[]> {
+  const p = await tf.profile(() => {
+    tf.dispose(f())
+  })
+  return p.kernels.map((k) => k.name)
+}
+
+beforeAll(async () => {
+  expect(await tf.setBackend('wasm')).toBe(true)
+})
+afterEach(() => {
+  slicedMatMulSwitch.tfjsBatchMatMul = false
+})
+
+// Odd sizes, single rows and columns, rank 3 and 4, and attention's own shapes.
+const SHAPES: [string, number[], number, number, number][] = [
+  ['rank 3, odd sizes', [3], 5, 7, 2],
+  ['rank 4, M = 1', [2, 3], 1, 9, 4],
+  ['rank 4, N = 1', [2, 2], 6, 5, 1],
+  ['rank 4, K = 1', [3, 1], 4, 1, 6],
+  ['attention scores, 8 × 4 heads × 32 tokens', [8, 4], 32, 32, 32],
+  ['attention at 64 tokens, odd batch', [3, 4], 64, 32, 64],
+  ['odd everything', [5, 3], 17, 13, 11],
+]
+
+describe('sliced batched product on the wasm backend', () => {
+  it('equals a plain triple loop on several shapes, and takes the sliced path', async () => {
+    for (const [name, batchShape, m, k, n] of SHAPES) {
+      const batch = batchShape.reduce((x, y) => x * y, 1)
+      const av = wave(batch * m * k, 0.37)
+      const bv = wave(batch * k * n, 0.71)
+      const a = tf.tensor(av, [...batchShape, m, k])
+      const b = tf.tensor(bv, [...batchShape, k, n])
+      expect(takesSlicedPath(a, b), name).toBe(batch > 1)
+      const before = tf.memory().numTensors
+      const y = batchMatMul(a, b)
+      expect(y.shape, name).toEqual([...batchShape, m, n])
+      expect(tf.memory().numTensors, name).toBe(before + 1)
+      expect(relErr(await y.data(), tripleLoop(av, bv, batch, m, k, n)), name).toBeLessThan(1e-6)
+      if (batch > 1) expect(await kernelsOf(() => batchMatMul(a, b)), name).toContain(SLICED_MATMUL)
+      tf.dispose([a, b, y])
+    }
+  })
+
+  it('falls back to tf.matMul where it does not apply, and behind the bench switch', async () => {
+    const a = tf.tensor(wave(2 * 3 * 4, 0.2), [2, 3, 4])
+    const b2 = tf.tensor(wave(4 * 5, 0.3), [4, 5])
+    const bBroadcast = tf.tensor(wave(1 * 4 * 5, 0.3), [1, 4, 5])
+    const b = tf.tensor(wave(2 * 4 * 5, 0.4), [2, 4, 5])
+    expect(takesSlicedPath(tf.tensor(wave(12, 0.1), [3, 4]), b2)).toBe(false) // 2-D: XNNPACK already
+    expect(takesSlicedPath(a, bBroadcast)).toBe(false) // broadcast batch: tfjs' own
+    const want = tf.matMul(a, bBroadcast)
+    expect(relErr(await batchMatMul(a, bBroadcast).data(), await want.data())).toBe(0)
+    slicedMatMulSwitch.tfjsBatchMatMul = true
+    expect(takesSlicedPath(a, b)).toBe(false)
+    const names = await kernelsOf(() => batchMatMul(a, b))
+    expect(names).toContain('BatchMatMul')
+    expect(names).not.toContain(SLICED_MATMUL)
+    await tf.setBackend('cpu')
+    expect(takesSlicedPath(a, b)).toBe(false)
+    await tf.setBackend('wasm')
+    tf.dispose([a, b2, bBroadcast, b, want])
+  })
+
+  it("gives matMulFast's gradients (the transposed products) as the cpu backend does, with flat tensor counts", async () => {
+    // sum(matMulFast(a, b) · r): da = r · bᵀ and db = aᵀ · r, both batched products of transposes.
+    const grads = async () => {
+      const a = tf.tensor(wave(3 * 4 * 19 * 8, 0.31), [3, 4, 19, 8])
+      const b = tf.tensor(wave(3 * 4 * 8 * 23, 0.53), [3, 4, 8, 23])
+      const r = tf.tensor(wave(3 * 4 * 19 * 23, 0.11), [3, 4, 19, 23])
+      const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMulFast(x, y), r)) as tf.Scalar
+      const g = tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)
+      tf.dispose(g([a, b])) // warm up
+      const before = tf.memory().numTensors
+      const [da, db] = g([a, b])
+      expect(tf.memory().numTensors).toBe(before + 2)
+      const out = { da: (await da!.data()) as Float32Array, db: (await db!.data()) as Float32Array }
+      tf.dispose([a, b, r, da!, db!])
+      return out
+    }
+    await tf.setBackend('cpu')
+    const cpu = await grads()
+    await tf.setBackend('wasm')
+    const wasm = await grads()
+    expect(relErr(wasm.da, cpu.da)).toBeLessThan(1e-6)
+    expect(relErr(wasm.db, cpu.db)).toBeLessThan(1e-6)
+    // Independently: da = r · bᵀ by the triple loop on a transposed copy.
+    const bT = tf.tidy(() => swapLast(tf.tensor(wave(3 * 4 * 8 * 23, 0.53), [3, 4, 8, 23])))
+    const want = tripleLoop(wave(3 * 4 * 19 * 23, 0.11), (await bT.data()) as Float32Array, 12, 19, 23, 8)
+    expect(relErr(wasm.da, want)).toBeLessThan(1e-6)
+    bT.dispose()
+  })
+
+  it("gives the built-in tiny-lm's full fine-tuning step the cpu backend's loss and gradients, and the old kernel's", async () => {
+    const step = async (backend: string, tfjsKernel = false) => {
+      await tf.setBackend(backend)
+      slicedMatMulSwitch.tfjsBatchMatMul = tfjsKernel
+      const { model } = await loadTinyGpt('/models/tiny-lm/model.json', fileFetch)
+      const { vocabSize, dModel } = model.config
+      const results: { loss: number; grads: Float32Array[]; kernels: string[] }[] = []
+      for (const [B, T] of [
+        [3, 17],
+        [2, 32],
+      ] as const) {
+        const tokens = tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => (i * 7919 + 13) % vocabSize), [B, T], 'int32')
+        const mask = tf.tensor2d(Float32Array.from({ length: B * T }, (_, i) => (i % T < T - 2 || i < T ? 1 : 0)), [B, T])
+        const head = tf.tensor2d(wave(dModel * 3, 0.29), [dModel, 3])
+        const labels = tf.tensor1d(Int32Array.from({ length: B }, (_, i) => i % 3), 'int32')
+        const vars = model.params.map((p) => p.variable)
+        const run = () =>
+          tf.tidy(() => {
+            const r = tf.variableGrads(() => softmaxCrossEntropy(tf.matMul(model.pool(model.forward(tokens, { training: true }), mask), head), labels), vars)
+            return [r.value, ...vars.map((v) => r.grads[v.name]!)]
+          })
+        tf.dispose(run()) // warm up (the causal mask is cached per length)
+        const before = tf.memory().numTensors
+        const kernels = await kernelsOf(run)
+        const out = run()
+        const loss = (await out[0]!.data())[0]!
+        const grads = await Promise.all(out.slice(1).map(async (g) => (await g.data()) as Float32Array))
+        tf.dispose(out)
+        expect(tf.memory().numTensors, `${backend} ${B}×${T}`).toBe(before)
+        results.push({ loss, grads, kernels })
+        tf.dispose([tokens, mask, head, labels])
+      }
+      model.dispose()
+      return results
+    }
+    const cpu = await step('cpu')
+    const sliced = await step('wasm')
+    const old = await step('wasm', true)
+    for (let c = 0; c < cpu.length; c++) {
+      expect(sliced[c]!.kernels).toContain(SLICED_MATMUL)
+      expect(old[c]!.kernels).not.toContain(SLICED_MATMUL)
+      expect(Number.isFinite(cpu[c]!.loss)).toBe(true)
+      expect(Math.abs(sliced[c]!.loss - cpu[c]!.loss) / Math.abs(cpu[c]!.loss)).toBeLessThan(1e-5)
+      expect(Math.abs(sliced[c]!.loss - old[c]!.loss) / Math.abs(old[c]!.loss)).toBeLessThan(1e-6)
+      expect(cpu[c]!.grads.length).toBe(52) // 2 embeddings + 4 blocks × 12 weights + the final norm's 2
+      let worstCpu = 0
+      let worstOld = 0
+      cpu[c]!.grads.forEach((g, i) => {
+        worstCpu = Math.max(worstCpu, relErr(sliced[c]!.grads[i]!, g))
+        worstOld = Math.max(worstOld, relErr(sliced[c]!.grads[i]!, old[c]!.grads[i]!))
+      })
+      expect(worstCpu).toBeLessThan(1e-4)
+      expect(worstOld).toBeLessThan(1e-4)
+    }
+  }, 120_000)
+})
