@@ -7,6 +7,11 @@
  *
  *   npm run bench:data-parallel                       # both models, < 5 minutes
  *   npm run bench:data-parallel -- --models tiny-lm --repeats 2 --steps 6
+ *   npm run bench:data-parallel -- --models tiny-lm --modes single,dp-one --kernels --priority
+ *
+ * `--kernels`: every mode also with tfjs-wasm's own BatchMatMul for attention's batched
+ * products (`-old`, its scalar loop) against the sliced XNNPACK kernel the studio uses
+ * (src/engine/models/slicedMatMul.ts), new and old back to back, the order flipping each round.
  *
  * Modes:
  * - `1 worker`: one worker, the whole batch, Adam update.
@@ -37,7 +42,12 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 const here = fileURLToPath(import.meta.url)
 const now = () => performance.now()
 
-type Mode = 'single' | 'half' | 'dp-both' | 'dp-one'
+type BaseMode = 'single' | 'half' | 'dp-both' | 'dp-one'
+/** `-old`: the same with tfjs-wasm's own BatchMatMul for batched products (its scalar loop),
+ *  not the sliced XNNPACK kernel (src/engine/models/slicedMatMul.ts): `--kernels` times both. */
+type Mode = BaseMode | `${BaseMode}-old`
+const baseOf = (m: Mode): BaseMode => m.replace(/-old$/, '') as BaseMode
+const isOld = (m: Mode) => m.endsWith('-old')
 interface Shape {
   batch: number
   seqLen: number
@@ -56,6 +66,7 @@ async function workerMain(rank: number): Promise<void> {
   const { servePublic, pngDecoder } = await import('./nodeHost')
   const { forgetWorkloads, inputTensors, isText, slice, useImageDecoder, workload } = await import('../page/workloads')
   const { benchSettings } = await import('../page/loops')
+  const { slicedMatMulSwitch } = await import('../../src/engine/models/slicedMatMul')
   const { flopsOf } = await import('../page/steps')
   const { Tuning } = await import('../../src/engine/train/fineTune')
   const { trainableVariables } = await import('../../src/engine/tuning/freeze')
@@ -178,7 +189,9 @@ async function workerMain(rank: number): Promise<void> {
     return { gflops: (2 * M * K * N * reps) / ((t - t0) / 1000) / 1e9, reps }
   }
 
-  function run(mode: Mode, steps: number, warmup: number): { ms: number; losses: number[]; tensors: number; phase: Record<string, number> } {
+  function run(asked: Mode, steps: number, warmup: number): { ms: number; losses: number[]; tensors: number; phase: Record<string, number> } {
+    slicedMatMulSwitch.tfjsBatchMatMul = isOld(asked)
+    const mode = baseOf(asked)
     const st = state!
     const P = st.size
     // Shared layout: [0..16) int32 control, then 4 gradient regions (2 ranks × 2 parities), the
@@ -373,6 +386,9 @@ async function main(): Promise<void> {
       repeats: { type: 'string', default: '3' },
       steps: { type: 'string', default: '6' },
       shapes: { type: 'string', default: '16x64,8x32' },
+      modes: { type: 'string', default: 'single,dp-both,dp-one,half' },
+      // Each mode also with tfjs' own batched product (`-old`), new and old alternating.
+      kernels: { type: 'boolean', default: false },
       priority: { type: 'boolean', default: false },
       out: { type: 'string', default: path.join(path.dirname(here), '../results') },
     },
@@ -397,6 +413,8 @@ async function main(): Promise<void> {
     const [b, t] = x.split('x').map(Number)
     return { batch: b!, seqLen: t! }
   })
+  const runModes = opts.modes.split(',') as BaseMode[]
+  const shownModes: Mode[] = runModes.flatMap((m) => (opts.kernels ? [m, `${m}-old` as Mode] : [m]))
   const loadAtStart = os.loadavg()
   const workers = [spawn(0), spawn(1)]
   await Promise.all(workers.map((w) => w.next('ready')))
@@ -439,7 +457,7 @@ async function main(): Promise<void> {
       for (const w of workers) w.w.postMessage({ type: 'share', sab } satisfies Msg)
       await Promise.all(workers.map((w) => w.next('shared')))
       const runOnce = async (mode: Mode, n: number, warmup: number) => {
-        const ranks = mode === 'single' || mode === 'half' ? [workers[0]!] : workers
+        const ranks = baseOf(mode) === 'single' || baseOf(mode) === 'half' ? [workers[0]!] : workers
         for (const w of ranks) w.w.postMessage({ type: 'run', mode, steps: n, warmup } satisfies Msg)
         const out = await Promise.all(ranks.map((w) => w.next('ran')))
         if (process.env.DP_PHASES) console.log(mode, out.map((o) => JSON.stringify(o.phase)))
@@ -453,8 +471,9 @@ async function main(): Promise<void> {
       checks.push({ model, shape, single: a.losses, dpBoth: b.losses, dpOne: c.losses, maxDiff })
       log(model, `b${shape.batch}×${shape.seqLen}`, 'losses 1 worker', a.losses.map((x) => x.toFixed(6)).join(' '), 'largest difference', maxDiff.toExponential(2))
       const order: (Mode | 'matmul')[] = []
-      for (let r = 0; r < repeats; r++) order.push('matmul', 'single', 'dp-both', 'dp-one', 'half')
-      order.push('single', 'matmul')
+      // With --kernels each mode runs with both products, the order flipping every round.
+      for (let r = 0; r < repeats; r++) order.push('matmul', ...runModes.flatMap((m) => (opts.kernels ? (r % 2 ? [`${m}-old` as Mode, m] : [m, `${m}-old` as Mode]) : [m])))
+      order.push('single', ...(opts.kernels ? ['single-old' as Mode] : []), 'matmul')
       for (const mode of order) {
         if (mode === 'matmul') {
           await measureMatmul()
@@ -474,12 +493,13 @@ async function main(): Promise<void> {
   }
   for (const w of workers) w.w.postMessage({ type: 'quit' } satisfies Msg)
 
-  const label: Record<Mode, string> = { single: '1 worker', half: '1 worker, half the batch (the bound for 2)', 'dp-both': '2 workers, both update', 'dp-one': '2 workers, one updates' }
+  const baseLabel: Record<BaseMode, string> = { single: '1 worker', half: '1 worker, half the batch (the bound for 2)', 'dp-both': '2 workers, both update', 'dp-one': '2 workers, one updates' }
+  const label = (m: Mode) => baseLabel[baseOf(m)] + (opts.kernels ? (isOld(m) ? ', tfjs BatchMatMul (old)' : ', sliced XNNPACK products (new)') : '')
   const lines: string[] = []
   const stamp = new Date(started).toISOString()
   lines.push(`# Data parallelism on the CPU (Node, wasm single-threaded per worker), ${stamp}`, '')
   lines.push(`\`npm run bench:data-parallel\` (bench/node/dataParallel.ts): ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.`)
-  lines.push(`Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (1 / 5 / 15 min). ${repeats} rounds of (1 worker, 2 workers both update, 2 workers one updates, 1 worker on half the batch), then 1 worker again; ${steps} timed steps a run after 2 warm-up steps; each round begins with the matmul rates (below), and the last 1-worker run is followed by them; full fine-tuning, Adam, dropout off. Speed-up = median 1-worker step time / median 2-worker step time; each run's 1-minute load average is listed beside it, and the cores the bench's process really got during the run (its CPU time / wall time: 2 workers can only help when that nears 2). Scheduling priority: ${priority}.`, '')
+  lines.push(`Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (1 / 5 / 15 min). ${repeats} rounds of (${runModes.map((m) => baseLabel[m]).join(', ')})${opts.kernels ? ", each mode twice in a row, with attention's batched products as sliced XNNPACK products (new, src/engine/models/slicedMatMul.ts) and with tfjs-wasm's own BatchMatMul (old, a scalar loop for batches), the order of the two flipping every round" : ''}, then 1 worker again; ${steps} timed steps a run after 2 warm-up steps; each round begins with the matmul rates (below), and the last 1-worker run is followed by them; full fine-tuning, Adam, dropout off. Speed-up = median 1-worker step time / median 2-worker step time; each run's 1-minute load average is listed beside it, and the cores the bench's process really got during the run (its CPU time / wall time: 2 workers can only help when that nears 2). Scheduling priority: ${priority}.`, '')
   for (const [m, d] of Object.entries(describes)) lines.push(`- ${m}: ${d}`)
   lines.push('', '| model | batch × tokens | mode | median ms/step | speed-up vs 1 worker | the same, runs that got their cores | runs (ms/step @ load, cores used) |', '|---|---|---|---|---|---|---|')
   const summary: Record<string, unknown>[] = []
@@ -488,17 +508,20 @@ async function main(): Promise<void> {
     const keys = [...new Set(forModel.map((f) => `${f.shape.batch}x${f.shape.seqLen}`))]
     for (const key of keys) {
       const fs = forModel.filter((f) => `${f.shape.batch}x${f.shape.seqLen}` === key)
-      const base = median(fs.filter((f) => f.mode === 'single').map((f) => f.msPerStep))
-      for (const mode of ['single', 'dp-both', 'dp-one', 'half'] as Mode[]) {
+      for (const mode of shownModes) {
+        const single: Mode = isOld(mode) ? 'single-old' : 'single'
+        const base = median(fs.filter((f) => f.mode === single).map((f) => f.msPerStep))
         const mine = fs.filter((f) => f.mode === mode)
         const med = median(mine.map((f) => f.msPerStep))
         // Runs where the process had the cores it asked for (≥ 0.95 for one worker, ≥ 1.6 for two).
-        const served = (f: Figure) => f.cores >= (f.mode === 'single' || f.mode === 'half' ? 0.95 : 1.6)
-        const baseServed = fs.filter((f) => f.mode === 'single' && served(f)).map((f) => f.msPerStep)
+        const served = (f: Figure) => f.cores >= (baseOf(f.mode) === 'single' || baseOf(f.mode) === 'half' ? 0.95 : 1.6)
+        const baseServed = fs.filter((f) => f.mode === single && served(f)).map((f) => f.msPerStep)
         const mineServed = mine.filter(served).map((f) => f.msPerStep)
-        const servedText = mode === 'single' ? `${baseServed.length} of ${mine.length} runs` : baseServed.length && mineServed.length ? `${(median(baseServed) / median(mineServed)).toFixed(2)}× (${mineServed.length} of ${mine.length} runs)` : 'none'
+        const servedText = mode === single ? `${baseServed.length} of ${mine.length} runs` : baseServed.length && mineServed.length ? `${(median(baseServed) / median(mineServed)).toFixed(2)}× (${mineServed.length} of ${mine.length} runs)` : 'none'
         const shapeText = model === 'emoji-cnn' ? `${fs[0]!.shape.batch} × 32×32 px` : `${fs[0]!.shape.batch} × ${fs[0]!.shape.seqLen}`
-        lines.push(`| ${model} | ${shapeText} | ${label[mode]} | ${med.toFixed(1)} | ${mode === 'single' ? '1' : (base / med).toFixed(2) + '×'} | ${servedText} | ${mine.map((f) => `${f.msPerStep.toFixed(0)} @ ${f.load1.toFixed(1)}, ${f.cores.toFixed(2)}`).join('; ')} |`)
+        const oldMed = isOld(mode) ? NaN : median(fs.filter((f) => f.mode === `${mode}-old`).map((f) => f.msPerStep))
+        const vsOld = opts.kernels && !isOld(mode) ? ` (${(oldMed / med).toFixed(2)}× the old kernel's ${oldMed.toFixed(1)})` : ''
+        lines.push(`| ${model} | ${shapeText} | ${label(mode)} | ${med.toFixed(1)}${vsOld} | ${mode === single ? '1' : (base / med).toFixed(2) + '×'} | ${servedText} | ${mine.map((f) => `${f.msPerStep.toFixed(0)} @ ${f.load1.toFixed(1)}, ${f.cores.toFixed(2)}`).join('; ')} |`)
         summary.push({ model, shape: key, mode, medianMs: med, speedup: base / med, runs: mine })
       }
     }
@@ -528,12 +551,12 @@ async function main(): Promise<void> {
     const all512 = mmMedians[`${key} 512x512x512 2`]!
     const one512 = mmMedians[`${key} 512x512x512 1`]!
     const allModel = mmMedians[`${key} ${mmShape.join('x')} 2`]!
-    for (const mode of ['single', 'dp-both', 'dp-one', 'half'] as Mode[]) {
+    for (const mode of shownModes) {
       const mine = figures.filter((f) => `${f.model} ${f.shape.batch}x${f.shape.seqLen}` === key && f.mode === mode)
       const g = median(mine.map((f) => f.gflops))
       const shapeText = model === 'emoji-cnn' ? `${bt.split('x')[0]} × 32×32 px` : bt.replace('x', ' × ')
       const pct = (x: number) => `${((100 * g) / x).toFixed(0)} %`
-      lines.push(`| ${model} | ${shapeText} | ${(flopsPerStep / 1e9).toFixed(2)} G | ${label[mode]} | ${g.toFixed(2)} | ${pct(all512)} | ${pct(allModel)} | ${pct(one512)} | ${mine.map((f) => `${f.gflops.toFixed(1)} @ ${f.load1.toFixed(1)}, ${f.cores.toFixed(2)}`).join('; ')} |`)
+      lines.push(`| ${model} | ${shapeText} | ${(flopsPerStep / 1e9).toFixed(2)} G | ${label(mode)} | ${g.toFixed(2)} | ${pct(all512)} | ${pct(allModel)} | ${pct(one512)} | ${mine.map((f) => `${f.gflops.toFixed(1)} @ ${f.load1.toFixed(1)}, ${f.cores.toFixed(2)}`).join('; ')} |`)
       ratios.push({ model, shape: bt, mode, flopsPerStep, gflops: g, allCore512: all512, allCoreModelShape: allModel, oneWorker512: one512, ofAllCore512: g / all512, ofAllCoreModelShape: g / allModel })
     }
   }
