@@ -66,3 +66,14 @@ declare function fetch(input: string, init?: { signal?: unknown; method?: string
 declare var indexedDB: unknown
 interface IDBKeyRange { readonly lower: unknown; readonly upper: unknown }
 declare var IDBKeyRange: { prototype: IDBKeyRange; bound(lower: unknown, upper: unknown, lowerOpen?: boolean, upperOpen?: boolean): IDBKeyRange }
+
+// WebAssembly: the optimizers' SIMD update (train/fusedUpdate.ts) binds a small module to the
+// wasm backend's memory.
+declare namespace WebAssembly {
+  interface Memory { readonly buffer: ArrayBuffer }
+  var Memory: { prototype: Memory; new (descriptor: { initial: number; maximum?: number; shared?: boolean }): Memory }
+  interface Module {}
+  var Module: { prototype: Module; new (bytes: ArrayBufferView<ArrayBuffer> | ArrayBuffer): Module }
+  interface Instance { readonly exports: Record<string, unknown> }
+  var Instance: { prototype: Instance; new (module: Module, importObject?: Record<string, Record<string, unknown>>): Instance }
+}

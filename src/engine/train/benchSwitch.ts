@@ -6,4 +6,9 @@
  * worker entry points expose it as globalThis.__studioDataParallelLegacy outside the production
  * build only (worker/benchReadouts.ts).
  */
-export const benchSwitch = { legacyTransport: false }
+export const benchSwitch = {
+  legacyTransport: false,
+  /** The optimizers' update as tf ops (about 14 kernels a weight), as before the fused kernels
+   *  of fusedUpdate.ts, on wasm and cpu too: to time old against new in one run. */
+  unfusedOptimizer: false,
+}

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { OptimizerKind } from '../../settings/types'
+import { benchSwitch } from './benchSwitch'
+import { fusedBackend, runAdamUpdate, runSgdUpdate } from './fusedUpdate'
 
 /** Optimizer state as saved in a checkpoint.
  *  - `values` and `shapes` are keyed `"<slot>:<position>:<variable name>"`, e.g.
@@ -184,6 +186,25 @@ class AdamFamily extends SlotOptimizer {
   protected update(i: number, p: tf.Variable, g: tf.Tensor, lr: number, decay: boolean): void {
     const { b1, b2, eps, wd } = this
     const useDecay = decay && wd > 0
+    if (fusedBackend() && !benchSwitch.unfusedOptimizer && g.dtype === 'float32' && p.dtype === 'float32') {
+      // One kernel for the whole update (fusedUpdate.ts): the same float32 operations as below.
+      const m = this.slots.get('m', i, p)
+      const v = this.slots.get('v', i, p)
+      const decayKind = !useDecay ? 'none' : this.name === 'adamw' ? 'decoupled' : 'l2'
+      const [p2, m2, v2] = runAdamUpdate(p, g, m, v, {
+        decay: decayKind,
+        b1, c1: 1 - b1, b2, c2: 1 - b2,
+        bc1: 1 - Math.pow(b1, this.t),
+        bc2: 1 - Math.pow(b2, this.t),
+        eps,
+        lr,
+        wd: decayKind === 'decoupled' ? 1 - lr * wd : wd,
+      })
+      m.assign(m2)
+      v.assign(v2)
+      p.assign(p2)
+      return
+    }
     const grad = useDecay && this.name === 'adam' ? tf.add(g, tf.mul(p, wd)) : g
     const m = this.slots.get('m', i, p)
     const v = this.slots.get('v', i, p)
@@ -216,6 +237,13 @@ class Sgd extends SlotOptimizer {
   }
 
   protected update(i: number, p: tf.Variable, g: tf.Tensor, lr: number, decay: boolean): void {
+    if (fusedBackend() && !benchSwitch.unfusedOptimizer && g.dtype === 'float32' && p.dtype === 'float32') {
+      const b = this.momentum > 0 ? this.slots.get('momentum', i, p) : null
+      const [p2, b2] = runSgdUpdate(p, g, b, { decay: decay && this.wd > 0 ? 'l2' : 'none', momentum: this.momentum, lr, wd: this.wd })
+      if (b && b2) b.assign(b2)
+      p.assign(p2!)
+      return
+    }
     const grad = decay && this.wd > 0 ? tf.add(g, tf.mul(p, this.wd)) : g
     let dir = grad
     if (this.momentum > 0) {
