@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Body } from './body'
 import { addMany } from '../ops/addMany'
 import { matMulFast } from './matMulFast'
+import { avgPool2, channelNormFused, cnnFusedActive, depthwise3x3, im2col3x3, relu6Fused } from './cnnFused'
 import type { ForwardOptions, Param } from './tinyGpt'
 
 /**
@@ -21,6 +22,11 @@ import type { ForwardOptions, Param } from './tinyGpt'
  *   taps are summed in groups: ops/addMany.ts).
  * - Stride 2 is a 2×2 average pool at the start of the block (before the depthwise), which
  *   also keeps the depthwise at the lower resolution.
+ * - On wasm the same maths runs as one kernel a piece (models/cnnFused.ts: im2col, depthwise
+ *   3×3 + bias, ReLU6, channel norm + ReLU6, 2×2 pool, each with a one- or two-kernel
+ *   gradient): a full fine-tuning step of the built-in layout ran ~2,600 kernels as ops and
+ *   ~320 so, which matters most when two workers each run a half batch. Other backends keep
+ *   the ops below; the weights' names and shapes are the same either way.
  * Input: [B, S, S, 3] float in [-1, 1] (pixel / 127.5 − 1, transparency composited on white).
  * Tuning hooks: `linearDelta` is called for the stem ("stem.conv") and every pointwise conv
  * ("b<i>.pw"), so LoRA adapts them; `afterBlock` (bottleneck adapters) is transformer-only.
@@ -106,6 +112,12 @@ export class TinyCnn implements Body {
     const x = input as tf.Tensor4D
     const [b, h, w, c] = x.shape
     if (c !== 3) throw new Error(`TinyCnn expects RGB images [B, H, W, 3], got [${x.shape.join(', ')}]`)
+    if (cnnFusedActive()) {
+      // The same maths as below, one kernel a piece on wasm (models/cnnFused.ts).
+      const cols = im2col3x3(x).reshape([b * h * w, 9 * c]) as tf.Tensor2D
+      const y = this.linear(cols, 'stem.conv', opts)
+      return avgPool2(this.normFused(y, 'stem.norm', true).reshape([b, h, w, this.config.stemChannels]) as tf.Tensor4D)
+    }
     const patches = tf.concat(shifted3x3(x), 3) // [B, H, W, 27], tap-major then channel
     const y = this.linear(patches.reshape([b * h * w, 9 * c]) as tf.Tensor2D, 'stem.conv', opts)
     const act = relu6(this.channelNorm(y, 'stem.norm')).reshape([b, h, w, this.config.stemChannels]) as tf.Tensor4D
@@ -116,6 +128,14 @@ export class TinyCnn implements Body {
   block(i: number, x: tf.Tensor4D, opts: ForwardOptions = {}): tf.Tensor4D {
     const spec = this.config.blocks[i]
     if (!spec) throw new Error(`TinyCnn has no block ${i}`)
+    if (cnnFusedActive()) {
+      const input = spec.stride === 2 ? avgPool2(x) : x
+      const [b, h, w, cin] = input.shape
+      const dw = relu6Fused(depthwise3x3(input, this.get(`b${i}.dw.kernel`), this.get(`b${i}.dw.bias`)))
+      const pw = this.linear(dw.reshape([b * h * w, cin]) as tf.Tensor2D, `b${i}.pw`, opts)
+      const out = this.normFused(pw, `b${i}.norm`, true).reshape([b, h, w, spec.channels]) as tf.Tensor4D
+      return cin === spec.channels ? (tf.add(input, out) as tf.Tensor4D) : out
+    }
     const input = spec.stride === 2 ? tf.avgPool(x, 2, 2, 'valid') : x
     const [b, h, w, cin] = input.shape
     const kernel = this.get(`b${i}.dw.kernel`) // [3, 3, Cin]
@@ -131,6 +151,7 @@ export class TinyCnn implements Body {
     let x = input as tf.Tensor4D
     for (let i = from; i < this.config.nLayers; i++) x = this.block(i, x, opts)
     const [b, h, w, c] = x.shape
+    if (cnnFusedActive()) return this.normFused(x.reshape([b * h * w, c]) as tf.Tensor2D, 'lnf', false).reshape([b, h, w, c]) as tf.Tensor4D
     return this.channelNorm(x.reshape([b * h * w, c]) as tf.Tensor2D, 'lnf').reshape([b, h, w, c]) as tf.Tensor4D
   }
 
@@ -166,6 +187,11 @@ export class TinyCnn implements Body {
     const y = tf.add(matMulFast(x, this.get(`${layer}.kernel`) as tf.Tensor2D), this.get(`${layer}.bias`)) as tf.Tensor2D
     const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false, opts.seed)
     return delta ? (tf.add(y, delta) as tf.Tensor2D) : y
+  }
+
+  /** channelNorm (then ReLU6 if asked) as one kernel: models/cnnFused.ts. */
+  private normFused(x: tf.Tensor2D, name: string, relu6: boolean): tf.Tensor2D {
+    return channelNormFused(x, this.get(`${name}.gamma`), this.get(`${name}.beta`), relu6)
   }
 
   /** LayerNorm over the channels of each pixel. x: [N, C]. */

@@ -1,0 +1,194 @@
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { afterEach, describe, expect, it } from 'vitest'
+import { avgPool2, channelNormFused, cnnFusedActive, cnnFusion, depthwise3x3, im2col3x3, relu6Fused } from './cnnFused'
+import { EMOJI_CNN_CONFIG, TinyCnn } from './tinyCnn'
+
+// Every expected value here comes from the cpu backend running plain tf ops (the formulation
+// TinyCnn used before the fused kernels, and still uses off wasm), never from cnnFused.ts.
+
+const wave = (n: number, f: number, scale = 1, shift = 0) => Float32Array.from({ length: n }, (_, i) => scale * Math.sin(i * f + 0.3) + shift)
+
+/** Values and gradients of `loss(...inputs)` with respect to every input, on a backend. */
+async function valueAndGrads(backend: string, inputs: { shape: number[]; values: Float32Array }[], loss: (...xs: tf.Tensor[]) => tf.Tensor) {
+  expect(await tf.setBackend(backend)).toBe(true)
+  const xs = inputs.map((i) => tf.tensor(i.values, i.shape))
+  const y = tf.tidy(() => loss(...xs))
+  const g = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(loss(...a), tf.tensor(wave(y.size, 0.71), y.shape))))(xs)
+  const out = { y: (await y.data()) as Float32Array, grads: await Promise.all(g.map(async (t) => (await t.data()) as Float32Array)) }
+  tf.dispose([...xs, y, ...g])
+  return out
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, rel: number, what: string) {
+  expect(actual.length, what).toBe(expected.length)
+  const scale = Math.max(1e-6, ...expected.map(Math.abs))
+  let err = 0
+  for (let i = 0; i < expected.length; i++) err = Math.max(err, Math.abs(actual[i]! - expected[i]!))
+  expect(err / scale, what).toBeLessThan(rel)
+}
+
+// The op path (tinyCnn.ts without the fused kernels), written out here.
+const shifted = (x: tf.Tensor4D) => {
+  const [b, h, w, c] = x.shape
+  const p = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+  const out: tf.Tensor4D[] = []
+  for (let dy = 0; dy < 3; dy++) for (let dx = 0; dx < 3; dx++) out.push(p.slice([0, dy, dx, 0], [b, h, w, c]))
+  return out
+}
+const opNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+  const { mean, variance } = tf.moments(x, -1, true)
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b)
+}
+
+describe('the emoji CNN fused kernels on wasm (cnnFused.ts) against tf ops on the cpu backend', () => {
+  afterEach(() => {
+    cnnFusion.off = false
+  })
+
+  it('im2col 3×3 and its gradient equal pad + 9 slices + concat', async () => {
+    const x = { shape: [2, 5, 6, 3], values: wave(180, 0.37) }
+    const cpu = await valueAndGrads('cpu', [x], (a) => tf.concat(shifted(a as tf.Tensor4D), 3))
+    const wasm = await valueAndGrads('wasm', [x], (a) => im2col3x3(a as tf.Tensor4D))
+    expectClose(wasm.y, cpu.y, 1e-7, 'patches')
+    expectClose(wasm.grads[0]!, cpu.grads[0]!, 1e-6, 'dx')
+  })
+
+  it('ReLU6 and its gradient equal clipByValue(x, 0, 6), the bounds 0 and 6 passing the gradient, NaN staying NaN', async () => {
+    const values = Float32Array.from([-2, 0, 0.5, 3, 6, 6.5, 5.999, -0.001])
+    const x = { shape: [2, 4], values }
+    const cpu = await valueAndGrads('cpu', [x], (a) => tf.clipByValue(a, 0, 6))
+    const wasm = await valueAndGrads('wasm', [x], (a) => relu6Fused(a))
+    expect(Array.from(wasm.y)).toEqual(Array.from(cpu.y))
+    expect(Array.from(wasm.grads[0]!)).toEqual(Array.from(cpu.grads[0]!))
+    // Written out: gradient weights are sin(0.71 i + 0.3); positions 1 (x = 0) and 4 (x = 6) pass.
+    expect(wasm.grads[0]![1]).toBeCloseTo(Math.sin(0.71 + 0.3), 6)
+    expect(wasm.grads[0]![4]).toBeCloseTo(Math.sin(4 * 0.71 + 0.3), 6)
+    expect(wasm.grads[0]![5]).toBe(0)
+    const nan = tf.tidy(() => relu6Fused(tf.tensor1d([NaN, 7])))
+    expect(Array.from(await nan.data())).toEqual([NaN, 6])
+    nan.dispose()
+  })
+
+  it('depthwise 3×3 with bias, and its three gradients, equal 9 shifted products summed', async () => {
+    const C = 5
+    const inputs = [
+      { shape: [2, 6, 7, C], values: wave(2 * 6 * 7 * C, 0.53) },
+      { shape: [3, 3, C], values: wave(9 * C, 1.13, 0.7) },
+      { shape: [C], values: wave(C, 2.1, 0.2) },
+    ]
+    const opPath = (x: tf.Tensor, k: tf.Tensor, b: tf.Tensor) => {
+      const taps = shifted(x as tf.Tensor4D).map((t, i) => tf.mul(t, k.slice([Math.floor(i / 3), i % 3, 0], [1, 1, C]).reshape([C])))
+      return tf.add(tf.addN(taps), b)
+    }
+    const cpu = await valueAndGrads('cpu', inputs, opPath)
+    const wasm = await valueAndGrads('wasm', inputs, (x, k, b) => depthwise3x3(x as tf.Tensor4D, k!, b!))
+    expectClose(wasm.y, cpu.y, 1e-6, 'output')
+    ;['dx', 'dfilter', 'dbias'].forEach((name, i) => expectClose(wasm.grads[i]!, cpu.grads[i]!, 1e-6, name))
+    // The op path on wasm gives the same as on cpu, so the fused kernels are what is compared.
+    const wasmOps = await valueAndGrads('wasm', inputs, opPath)
+    expectClose(wasmOps.grads[1]!, cpu.grads[1]!, 1e-6, 'dfilter, ops on wasm')
+  })
+
+  for (const relu6 of [false, true]) {
+    it(`channel LayerNorm${relu6 ? ' + ReLU6' : ''} and its gradients (x, gamma, beta) equal moments, sub, div, mul, add${relu6 ? ', clipByValue' : ''}`, async () => {
+      const C = 12
+      const inputs = [
+        { shape: [4, 3, C], values: wave(4 * 3 * C, 0.91, 3, 0.5) },
+        { shape: [C], values: wave(C, 0.77, 1.5, 1) },
+        { shape: [C], values: wave(C, 1.9, 2, 1) },
+      ]
+      const opPath = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => (relu6 ? tf.clipByValue(opNorm(x, g, b), 0, 6) : opNorm(x, g, b))
+      const cpu = await valueAndGrads('cpu', inputs, opPath)
+      if (relu6) {
+        const y = Array.from(cpu.y)
+        expect(y.some((v) => v === 0) && y.some((v) => v > 0 && v < 6)).toBe(true) // both sides of the clip are exercised
+      }
+      const wasm = await valueAndGrads('wasm', inputs, (x, g, b) => channelNormFused(x!, g!, b!, relu6))
+      expectClose(wasm.y, cpu.y, 1e-6, 'output')
+      ;['dx', 'dgamma', 'dbeta'].forEach((name, i) => expectClose(wasm.grads[i]!, cpu.grads[i]!, 2e-6, name))
+    })
+  }
+
+  it('2×2 average pool and its gradient equal tf.avgPool', async () => {
+    const x = { shape: [2, 4, 6, 3], values: wave(144, 0.61) }
+    const cpu = await valueAndGrads('cpu', [x], (a) => tf.avgPool(a as tf.Tensor4D, 2, 2, 'valid'))
+    const wasm = await valueAndGrads('wasm', [x], (a) => avgPool2(a as tf.Tensor4D))
+    expectClose(wasm.y, cpu.y, 1e-7, 'output')
+    expectClose(wasm.grads[0]!, cpu.grads[0]!, 1e-7, 'dx')
+  })
+
+  it('are used on wasm only, and not when a bench switches them off', async () => {
+    await tf.setBackend('cpu')
+    expect(cnnFusedActive()).toBe(false)
+    await tf.setBackend('wasm')
+    expect(cnnFusedActive()).toBe(true)
+    cnnFusion.off = true
+    expect(cnnFusedActive()).toBe(false)
+  })
+})
+
+/** A step of the built-in layout (random weights, seed 7): mean-squared pooled features of 3
+ *  images, loss and every weight gradient, and the kernels it ran. */
+async function emojiStep(backend: string, off = false) {
+  expect(await tf.setBackend(backend)).toBe(true)
+  cnnFusion.off = off
+  const m = new TinyCnn(EMOJI_CNN_CONFIG, undefined, 7)
+  const x = tf.tensor4d(wave(3 * 32 * 32 * 3, 0.013), [3, 32, 32, 3])
+  const target = tf.tensor2d(wave(3 * 256, 0.29), [3, 256])
+  const f = () => tf.mean(tf.square(tf.sub(m.pool(m.forward(x, { training: true }), null), target))) as tf.Scalar
+  const before = tf.memory().numTensors
+  let value!: tf.Scalar
+  let grads!: tf.NamedTensorMap
+  const prof = await tf.profile(() => {
+    const r = tf.variableGrads(f, m.params.map((p) => p.variable))
+    value = r.value
+    grads = r.grads
+  })
+  const out = new Map<string, Float32Array>()
+  for (const p of m.params) out.set(p.name, (await grads[p.variable.name]!.data()) as Float32Array)
+  const loss = (await value.data())[0]!
+  tf.dispose([value, ...Object.values(grads)])
+  const leaked = tf.memory().numTensors - before
+  tf.dispose([x, target])
+  m.dispose()
+  cnnFusion.off = false
+  return { loss, grads: out, kernels: prof.kernels.filter((k) => tf.getKernel(k.name, backend)).length, leaked }
+}
+
+describe('TinyCnn (the built-in emoji-cnn layout) with the fused kernels on wasm', () => {
+  it('a training step has the loss and every weight gradient of the op path on the cpu backend, in an eighth of the kernels, tensor count flat', async () => {
+    const cpu = await emojiStep('cpu')
+    const ops = await emojiStep('wasm', true)
+    const fused = await emojiStep('wasm')
+    expect(fused.loss).toBeGreaterThan(0)
+    expect(Math.abs(fused.loss - cpu.loss) / cpu.loss).toBeLessThan(1e-5)
+    expect(fused.grads.size).toBe(EMOJI_CNN_CONFIG.blocks.length * 6 + 6)
+    for (const [name, g] of cpu.grads) expectClose(fused.grads.get(name)!, g, 2e-4, name)
+    // The op path on wasm, for scale: it is the same maths run op by op.
+    expect(Math.abs(ops.loss - cpu.loss) / cpu.loss).toBeLessThan(1e-5)
+    expect(ops.kernels).toBeGreaterThan(2000)
+    expect(fused.kernels).toBeLessThan(400)
+    expect(fused.leaked).toBe(0)
+    expect(ops.leaked).toBe(0)
+  })
+
+  it('runs inference (no tape) and repeated steps without leaking tensors or wasm memory', async () => {
+    await tf.setBackend('wasm')
+    const m = new TinyCnn(EMOJI_CNN_CONFIG, undefined, 3)
+    const x = tf.tensor4d(wave(2 * 32 * 32 * 3, 0.021), [2, 32, 32, 3])
+    const once = () => {
+      const r = tf.variableGrads(() => tf.mean(m.pool(m.forward(x, { training: true }), null)) as tf.Scalar, m.params.map((p) => p.variable))
+      tf.dispose([r.value, ...Object.values(r.grads)])
+      tf.dispose(tf.tidy(() => m.pool(m.forward(x), null)))
+    }
+    once()
+    const t0 = tf.memory().numTensors
+    const b0 = tf.memory().numBytes
+    for (let i = 0; i < 3; i++) once()
+    expect(tf.memory().numTensors).toBe(t0)
+    expect(tf.memory().numBytes).toBe(b0)
+    x.dispose()
+    m.dispose()
+  })
+})
