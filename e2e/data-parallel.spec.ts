@@ -9,7 +9,9 @@ import type { Page, Worker } from '@playwright/test'
 // changes only the order float32 sums run in (the Node test, dataParallel.test.ts, says why
 // that tolerance).
 
-type EngineState = { backend: string; threads: number | null; tensors: number; isolated: boolean }
+// sliced: attention's batched products ran as one XNNPACK product per slice
+// (engine/models/slicedMatMul.ts registers its kernel the first time it runs one).
+type EngineState = { backend: string; threads: number | null; tensors: number; isolated: boolean; sliced: boolean }
 
 /** tfjs' engine in each worker that runs one (pthreads are blob: workers: skipped). */
 async function engines(page: Page): Promise<{ url: string; state: EngineState }[]> {
@@ -17,8 +19,10 @@ async function engines(page: Page): Promise<{ url: string; state: EngineState }[
     page.workers().filter((w: Worker) => !w.url().startsWith('blob:')).map(async (w) => {
       const state = await w
         .evaluate(() => {
-          const e = (globalThis as unknown as { _tfengine?: { backendName: string; state: { numTensors: number }; backendInstance: { wasm?: { tfjs: { getThreadsCount(): number } } } } })._tfengine
-          return e ? { backend: e.backendName, threads: e.backendInstance?.wasm?.tfjs.getThreadsCount() ?? null, tensors: e.state.numTensors, isolated: crossOriginIsolated } : null
+          const g = globalThis as unknown as { _tfengine?: { backendName: string; state: { numTensors: number }; backendInstance: { wasm?: { tfjs: { getThreadsCount(): number } } } }; _tfGlobals?: Map<string, Map<string, unknown>> }
+          const e = g._tfengine
+          const sliced = g._tfGlobals?.get('kernelRegistry')?.has('wasm_StudioSlicedBatchMatMul') ?? false
+          return e ? { backend: e.backendName, threads: e.backendInstance?.wasm?.tfjs.getThreadsCount() ?? null, tensors: e.state.numTensors, isolated: crossOriginIsolated, sliced } : null
         })
         .catch(() => null)
       return state ? { url: w.url(), state } : null
@@ -50,6 +54,7 @@ test('a full fine-tuning run on WebAssembly splits its batches over two workers 
   for (const e of both) {
     expect(e.state.backend).toBe('wasm')
     expect(e.state.threads).toBe(1)
+    expect(e.state.sliced, `${e.url}: attention's batched products as sliced XNNPACK products`).toBe(true)
   }
   // The second worker holds the run's model: the built-in LM's weights and the head.
   const second = both.find((e) => e.url.includes('gradientWorker'))!
