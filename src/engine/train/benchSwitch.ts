@@ -8,7 +8,8 @@
  */
 export const benchSwitch = {
   legacyTransport: false,
-  /** The optimizers' update as tf ops (about 14 kernels a weight), as before the fused kernels
-   *  of fusedUpdate.ts, on wasm and cpu too: to time old against new in one run. */
+  /** The optimizers' update and the gradient clipping as tf ops (about 14 and 3 kernels a
+   *  weight), as before the fused kernels of fusedUpdate.ts, on wasm and cpu too: to time old
+   *  against new in one run. */
   unfusedOptimizer: false,
 }

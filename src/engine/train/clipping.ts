@@ -1,11 +1,17 @@
 import * as tf from '@tensorflow/tfjs'
 import { addMany } from '../ops/addMany'
+import { benchSwitch } from './benchSwitch'
+import { fusedBackend, runScaleAll, runSumSquares } from './fusedUpdate'
+
+/** On wasm and cpu the squares' sums and the scaling run as one kernel each (fusedUpdate.ts),
+ *  the same float32 operations as the ops below (a Square and a Sum, a Mul, per gradient). */
+const fused = (grads: tf.Tensor[]) => fusedBackend() && !benchSwitch.unfusedOptimizer && grads.every((g) => g.dtype === 'float32')
 
 /** √(Σ‖g‖²) over all gradients, as a scalar on the device. */
 export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   return tf.tidy((): tf.Scalar => {
     if (grads.length === 0) return tf.scalar(0)
-    const sums = grads.map((g) => tf.sum(tf.square(g)))
+    const sums = fused(grads) ? runSumSquares(grads) : grads.map((g) => tf.sum(tf.square(g)))
     return tf.sqrt(addMany(sums)) as tf.Scalar // one term per variable: dozens
   })
 }
@@ -21,7 +27,7 @@ export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { grads: 
   if (!(maxNorm > 0)) return { grads, norm }
   const clipped = tf.tidy(() => {
     const factor = tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6)))
-    return grads.map((g) => tf.mul(g, factor))
+    return fused(grads) ? runScaleAll(grads, factor) : grads.map((g) => tf.mul(g, factor))
   })
   return { grads: clipped, norm }
 }

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { benchSwitch } from './benchSwitch'
-import { ADAM_UPDATE, SGD_UPDATE, fusedBackend, updateModuleBytes } from './fusedUpdate'
+import { clipByGlobalNorm } from './clipping'
+import { ADAM_UPDATE, SCALE_ALL, SGD_UPDATE, SUM_SQUARES, fusedBackend, updateModuleBytes } from './fusedUpdate'
 import { createOptimizer, type OptimizerState, type StudioOptimizer } from './optimizers'
 import type { OptimizerKind } from '../../settings/types'
 
@@ -216,6 +217,42 @@ for (const backend of ['wasm', 'cpu'] as const) {
         tf.dispose([...gs, ...a.vars])
         opt.dispose()
       }
+    })
+
+    it('gradient clipping: the norm and the clipped gradients equal the tf-op path bit for bit, in two kernels', async () => {
+      expect(await tf.setBackend(backend)).toBe(true)
+      // SHAPES plus a scalar and 9,999 values: long enough that summing in another order (or
+      // precision) than the backend's own Sum would change the norm's last bits.
+      const shapes = [...SHAPES, [], [101, 99]]
+      const data = shapes.map((sh, k) => values(sizeOf(sh), 77 + k, 0.3))
+      const grads = shapes.map((sh, k) => tf.tensor(data[k]!, sh, 'float32'))
+      const exact = Math.sqrt(data.flat().reduce((a, x) => a + Math.fround(x) ** 2, 0)) // float64
+      for (const maxNorm of [0.5, 1e4]) {
+        const before = tf.memory().numTensors
+        const run = async (fused: boolean) => {
+          benchSwitch.unfusedOptimizer = !fused
+          const { grads: out, norm } = clipByGlobalNorm(grads, maxNorm)
+          benchSwitch.unfusedOptimizer = false
+          const r = { norm: (await norm.data())[0]!, out: await read(out as tf.Variable[]) }
+          tf.dispose([...out, norm])
+          return r
+        }
+        const [a, b] = [await run(true), await run(false)]
+        expect(tf.memory().numTensors).toBe(before)
+        expect(a.norm).toBe(b.norm)
+        expect(Math.abs(a.norm - exact) / exact).toBeLessThan(1e-6)
+        expectBitEqual(a.out, b.out)
+        // Clipped to the bound, or (within it) multiplied by exactly 1: the inputs' own values.
+        const scale = Math.min(1, maxNorm / (exact + 1e-6))
+        expectNear(a.out, data.map((d) => d.map((x) => Math.fround(x) * scale)), 1e-6)
+        if (maxNorm > exact) expectBitEqual(a.out, data.map((d) => Float32Array.from(d)))
+      }
+      const prof = await tf.profile(() => tf.tidy(() => clipByGlobalNorm(grads, 0.5).grads))
+      const names = prof.kernels.map((k) => k.name)
+      expect(names.filter((x) => x === SUM_SQUARES).length).toBe(1)
+      expect(names.filter((x) => x === SCALE_ALL).length).toBe(1)
+      expect(names.filter((x) => x === 'Square' || x === 'Sum' || x === 'Multiply')).toEqual([])
+      tf.dispose(grads)
     })
 
     it('the inputs are left as they were: a clone of a weight keeps its old values', async () => {

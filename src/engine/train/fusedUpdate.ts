@@ -16,6 +16,8 @@ import * as tf from '@tensorflow/tfjs'
 
 export const ADAM_UPDATE = 'StudioAdamUpdate'
 export const SGD_UPDATE = 'StudioSgdUpdate'
+export const SUM_SQUARES = 'StudioSumSquares'
+export const SCALE_ALL = 'StudioScaleAll'
 
 /** How a weight is decayed: not at all, AdamW's decoupled p·(1 − lr·wd), or the L2 penalty
  *  g + wd·p (Adam, SGD). */
@@ -153,25 +155,53 @@ function sgdBody(): number[] {
   return [...vec([[2, I32], [5, V128]]), ...code]
 }
 
+/** sumsq(p: byte address, n: values) → Σ p[i]² in float32, one value after the other as tfjs-wasm's
+ *  Square then Sum accumulate (sequentially, each product and sum rounded to float32). */
+function sumsqBody(): number[] {
+  const [PTR, N, I, END_, ACC] = [0, 1, 2, 3, 4]
+  const F32_LOAD = [0x2a, 0, 0], F32_MUL = 0x94, F32_ADD = 0x92
+  const code: number[] = []
+  code.push(...get(PTR), ...set(I), ...get(PTR), ...get(N), ...i32c(2), I32_SHL, I32_ADD, ...set(END_))
+  code.push(...BLOCK, ...get(I), ...get(END_), I32_GE_U, 0x0d, 0, ...LOOP)
+  code.push(...get(ACC), ...get(I), ...F32_LOAD, ...get(I), ...F32_LOAD, F32_MUL, F32_ADD, ...set(ACC))
+  code.push(...get(I), ...i32c(4), I32_ADD, ...tee(I), ...get(END_), I32_LT_U, 0x0d, 0, END, END, ...get(ACC), END)
+  return [...vec([[2, I32], [1, F32]]), ...code]
+}
+
+/** scale(src, dst: byte addresses, n: a multiple of 4, factor: f32): dst = src · factor. */
+function scaleBody(): number[] {
+  const [SRC, DST, N, FACTOR, I, END_, FV] = [0, 1, 2, 3, 4, 5, 6]
+  const code: number[] = []
+  code.push(...get(FACTOR), ...splat, ...set(FV), ...get(N), ...i32c(2), I32_SHL, ...set(END_), ...i32c(0), ...set(I))
+  code.push(...BLOCK, ...get(I), ...get(END_), I32_GE_U, 0x0d, 0, ...LOOP)
+  code.push(...at(DST, I), ...at(SRC, I), ...load, ...get(FV), ...mul, ...store)
+  code.push(...get(I), ...i32c(16), I32_ADD, ...tee(I), ...get(END_), I32_LT_U, 0x0d, 0, END, END, END)
+  return [...vec([[2, I32], [1, V128]]), ...code]
+}
+
 /** The module's bytes, importing env.memory (shared for a threaded build's memory). */
 export function updateModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const adamType = [0x60, ...vec([...Array(8).fill([I32]), ...Array(9).fill([F32]), [I32]]), 0]
   const sgdType = [0x60, ...vec([...Array(6).fill([I32]), ...Array(3).fill([F32]), [I32]]), 0]
+  const sumsqType = [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])]
+  const scaleType = [0x60, ...vec([[I32], [I32], [I32], [F32]]), 0]
   const memory = shared ? [0x03, ...leb(0), ...leb(65536)] : [0x00, ...leb(0)]
   const body = (b: number[]) => [...leb(b.length), ...b]
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([adamType, sgdType])),
+    ...section(1, vec([adamType, sgdType, sumsqType, scaleType])),
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...memory]])),
-    ...section(3, vec([[0], [1]])),
-    ...section(7, vec([[...str('adam'), 0x00, 0], [...str('sgd'), 0x00, 1]])),
-    ...section(10, vec([body(adamBody()), body(sgdBody())])),
+    ...section(3, vec([[0], [1], [2], [3]])),
+    ...section(7, vec([[...str('adam'), 0x00, 0], [...str('sgd'), 0x00, 1], [...str('sumsq'), 0x00, 2], [...str('scale'), 0x00, 3]])),
+    ...section(10, vec([body(adamBody()), body(sgdBody()), body(sumsqBody()), body(scaleBody())])),
   ])
 }
 
 interface UpdateExports {
   adam(p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number, b1: number, c1: number, b2: number, c2: number, bc1: number, bc2: number, eps: number, lr: number, wd: number, decay: number): void
   sgd(p: number, g: number, b: number, p2: number, b2: number, n: number, mu: number, lr: number, wd: number, flags: number): void
+  sumsq(p: number, n: number): number
+  scale(src: number, dst: number, n: number, factor: number): void
 }
 interface WasmInternals {
   wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown }
@@ -274,6 +304,75 @@ function sgdKernel(backendName: 'wasm' | 'cpu') {
   }
 }
 
+/** inputs g0 … g(n−1) → n scalars Σ gₖ², each as the backend's own Square then Sum gives it:
+ *  tfjs-wasm accumulates in float32 one value after the other; the cpu backend in float64,
+ *  rounded to float32 at the end. */
+function sumSquaresKernel(backendName: 'wasm' | 'cpu') {
+  return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] => {
+    const n = (attrs as unknown as { n: number }).n
+    const gs = Array.from({ length: n }, (_, k) => inputs[`g${k}`]!)
+    for (const t of gs) if (t.dtype !== 'float32') throw new Error(`Gradient norm: a ${t.dtype} gradient where float32 was expected`)
+    if (backendName === 'wasm') {
+      const b = backend as WasmLike
+      const fast = simdUpdates(backend)
+      const infos = gs.map(() => b.makeOutput([], 'float32'))
+      infos.forEach((out, k) => {
+        const g = gs[k]!
+        let sum: number
+        if (fast) sum = fast.sumsq(offset(backend, g), g.shape.reduce((x, y) => x * y, 1))
+        else {
+          const G = b.typedArrayFromHeap(g)
+          sum = 0
+          for (let i = 0; i < G.length; i++) sum = f(sum + f(G[i]! * G[i]!))
+        }
+        b.typedArrayFromHeap(out)[0] = sum
+      })
+      return infos
+    }
+    const b = backend as CpuLike
+    return gs.map((g) => {
+      const G = b.data.get(g.dataId).values as Float32Array
+      let sum = 0
+      for (let i = 0; i < G.length; i++) sum += f(G[i]! * G[i]!)
+      return b.makeTensorInfo([], 'float32', Float32Array.of(sum))
+    })
+  }
+}
+
+/** inputs factor (a scalar) and g0 … g(n−1) → n tensors gₖ · factor (tf.mul's float32 product). */
+function scaleAllKernel(backendName: 'wasm' | 'cpu') {
+  return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] => {
+    const n = (attrs as unknown as { n: number }).n
+    const gs = Array.from({ length: n }, (_, k) => inputs[`g${k}`]!)
+    const factorInfo = inputs.factor!
+    for (const t of [factorInfo, ...gs]) if (t.dtype !== 'float32') throw new Error(`Gradient clipping: a ${t.dtype} tensor where float32 was expected`)
+    if (backendName === 'wasm') {
+      const b = backend as WasmLike
+      const fast = simdUpdates(backend)
+      const infos = gs.map((g) => b.makeOutput([...g.shape], 'float32'))
+      const factor = b.typedArrayFromHeap(factorInfo)[0]!
+      infos.forEach((out, k) => {
+        const g = gs[k]!
+        const size = g.shape.reduce((x, y) => x * y, 1)
+        const from = fast ? size & ~3 : 0
+        if (fast) fast.scale(offset(backend, g), offset(backend, out), from, factor)
+        const G = b.typedArrayFromHeap(g)
+        const O = b.typedArrayFromHeap(out)
+        for (let i = from; i < size; i++) O[i] = f(G[i]! * factor)
+      })
+      return infos
+    }
+    const b = backend as CpuLike
+    const factor = (b.data.get(factorInfo.dataId).values as Float32Array)[0]!
+    return gs.map((g) => {
+      const G = b.data.get(g.dataId).values as Float32Array
+      const O = new Float32Array(G.length)
+      for (let i = 0; i < G.length; i++) O[i] = f(G[i]! * factor)
+      return b.makeTensorInfo([...g.shape], 'float32', O)
+    })
+  }
+}
+
 let registered = false
 
 /** Registers both kernels for wasm and cpu (once; harmless where a backend is not loaded). */
@@ -283,6 +382,8 @@ export function registerFusedUpdates(): void {
   for (const backendName of ['wasm', 'cpu'] as const) {
     if (!tf.getKernel(ADAM_UPDATE, backendName)) tf.registerKernel({ kernelName: ADAM_UPDATE, backendName, kernelFunc: adamKernel(backendName) as never })
     if (!tf.getKernel(SGD_UPDATE, backendName)) tf.registerKernel({ kernelName: SGD_UPDATE, backendName, kernelFunc: sgdKernel(backendName) as never })
+    if (!tf.getKernel(SUM_SQUARES, backendName)) tf.registerKernel({ kernelName: SUM_SQUARES, backendName, kernelFunc: sumSquaresKernel(backendName) as never })
+    if (!tf.getKernel(SCALE_ALL, backendName)) tf.registerKernel({ kernelName: SCALE_ALL, backendName, kernelFunc: scaleAllKernel(backendName) as never })
   }
 }
 
@@ -303,4 +404,20 @@ export function runSgdUpdate(p: tf.Tensor, g: tf.Tensor, b: tf.Tensor | null, at
   registerFusedUpdates()
   const inputs: tf.NamedTensorMap = b ? { p, g, b } : { p, g }
   return tf.engine().runKernel(SGD_UPDATE, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[]
+}
+
+/** Σ gₖ² of each gradient as a scalar, in one kernel (clipping.ts). */
+export function runSumSquares(grads: tf.Tensor[]): tf.Scalar[] {
+  registerFusedUpdates()
+  const inputs: tf.NamedTensorMap = {}
+  grads.forEach((g, k) => (inputs[`g${k}`] = g))
+  return tf.engine().runKernel(SUM_SQUARES, inputs, { n: grads.length }) as unknown as tf.Scalar[]
+}
+
+/** Every gradient times a scalar on the device, in one kernel (clipping.ts). */
+export function runScaleAll(grads: tf.Tensor[], factor: tf.Tensor): tf.Tensor[] {
+  registerFusedUpdates()
+  const inputs: tf.NamedTensorMap = { factor }
+  grads.forEach((g, k) => (inputs[`g${k}`] = g))
+  return tf.engine().runKernel(SCALE_ALL, inputs, { n: grads.length }) as unknown as tf.Tensor[]
 }
