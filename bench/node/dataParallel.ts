@@ -66,7 +66,7 @@ async function workerMain(rank: number): Promise<void> {
   const { servePublic, pngDecoder } = await import('./nodeHost')
   const { forgetWorkloads, inputTensors, isText, slice, useImageDecoder, workload } = await import('../page/workloads')
   const { benchSettings } = await import('../page/loops')
-  const { slicedMatMulSwitch } = await import('../../src/engine/models/slicedMatMul')
+  const { oldKernels } = await import('../../src/engine/models/oldKernels')
   const { flopsOf } = await import('../page/steps')
   const { Tuning } = await import('../../src/engine/train/fineTune')
   const { trainableVariables } = await import('../../src/engine/tuning/freeze')
@@ -190,7 +190,7 @@ async function workerMain(rank: number): Promise<void> {
   }
 
   function run(asked: Mode, steps: number, warmup: number): { ms: number; losses: number[]; tensors: number; phase: Record<string, number> } {
-    slicedMatMulSwitch.tfjsBatchMatMul = isOld(asked)
+    for (const k of Object.keys(oldKernels) as (keyof typeof oldKernels)[]) oldKernels[k] = isOld(asked)
     const mode = baseOf(asked)
     const st = state!
     const P = st.size

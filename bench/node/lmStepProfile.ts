@@ -1,8 +1,10 @@
 /**
  * Where a tiny-lm full fine-tuning step (forward, loss, gradients; no optimizer) goes on the
- * single-threaded wasm backend in Node, by kernel and by kernel + input shapes (tf.profile).
+ * single-threaded wasm backend in Node, by kernel and by kernel + input shapes (tf.profile),
+ * with the kernels as before 2026-12-06 18:00 (`old`: src/engine/models/oldKernels.ts) and as
+ * now (`new`), side by side from one run (steps alternate old / new).
  *
- *   npx tsx bench/node/lmStepProfile.ts [16x64,8x32] [--shapes]
+ *   npx tsx bench/node/lmStepProfile.ts [16x64,8x32] [--shapes] [--steps 8]
  */
 import * as tf from '@tensorflow/tfjs'
 import * as wasm from '@tensorflow/tfjs-backend-wasm'
@@ -13,14 +15,25 @@ import { Tuning } from '../../src/engine/train/fineTune'
 import { benchSettings } from '../page/loops'
 import { softmaxCrossEntropy } from '../../src/engine/train/losses'
 import { trainableVariables } from '../../src/engine/tuning/freeze'
+import { oldKernels } from '../../src/engine/models/oldKernels'
 import type { TinyGpt } from '../../src/engine/models/tinyGpt'
+
+const setOld = (on: boolean) => {
+  for (const k of Object.keys(oldKernels) as (keyof typeof oldKernels)[]) oldKernels[k] = on
+}
+type Kernels = Awaited<ReturnType<typeof tf.profile>>['kernels']
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
 
 async function main() {
   wasm.setThreadsCount(1)
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
-  await tf.setBackend('wasm'); await tf.ready()
+  await tf.setBackend('wasm')
+  await tf.ready()
   servePublic()
   const shapes = (process.argv.find((a) => /^\d+x\d+/.test(a)) ?? '16x64,8x32').split(',').map((s) => s.split('x').map(Number) as [number, number])
+  const stepsAt = process.argv.indexOf('--steps')
+  const N = stepsAt > 0 ? Number(process.argv[stepsAt + 1]) : 8
+  console.log(`tiny-lm full fine-tuning step (forward, loss, gradients; no optimizer), wasm single-threaded SIMD in Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}; old = oldKernels all on, new = off`)
   for (const [B, T] of shapes) {
     const w = await workload('tiny-lm', T)
     const model = w.model as TinyGpt
@@ -28,26 +41,52 @@ async function main() {
     const tuning = new Tuning(w.model, s, w.classes)
     const vars = trainableVariables(w.model, s, 0, tuning.parts)
     const { x, mask, labels } = inputTensors(slice(w.all, 0, B))
-    const step = () => tf.tidy(() => {
-      const r = tf.variableGrads(() => softmaxCrossEntropy(tuning.head!.apply(model.pool(model.forward(x as tf.Tensor2D, { training: true }), mask), true), labels), vars)
-      return [r.value, ...Object.values(r.grads)]
-    })
-    for (let i = 0; i < 3; i++) tf.dispose(step())
-    const t = performance.now(); const N = 8
-    for (let i = 0; i < N; i++) { const o = step(); await o[0]!.data(); tf.dispose(o) }
-    const ms = (performance.now() - t) / N
-    const p = await tf.profile(() => { const o = step(); tf.dispose(o) })
-    const own = p.kernels.filter((k) => tf.getKernel(k.name, tf.getBackend()))
-    const tot = own.reduce((a, k) => a + Number(k.kernelTimeMs), 0)
-    console.log(`tiny-lm ${B}x${T}: step ${ms.toFixed(1)} ms (unprofiled, no optimizer); ${own.length} kernels, kernel time ${tot.toFixed(1)} ms; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
-    const group = (key: (k: (typeof own)[number]) => string, top: number) => {
-      const m = new Map<string, { n: number; ms: number }>()
-      for (const k of own) { const e = m.get(key(k)) ?? { n: 0, ms: 0 }; e.n++; e.ms += Number(k.kernelTimeMs); m.set(key(k), e) }
-      for (const [k, e] of [...m].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) console.log(`| ${k} | ${e.n} | ${e.ms.toFixed(2)} |`)
+    const step = () =>
+      tf.tidy(() => {
+        const r = tf.variableGrads(() => softmaxCrossEntropy(tuning.head!.apply(model.pool(model.forward(x as tf.Tensor2D, { training: true }), mask), true), labels), vars)
+        return [r.value, ...Object.values(r.grads)]
+      })
+    const times: Record<'old' | 'new', number[]> = { old: [], new: [] }
+    for (const old of [true, false]) {
+      setOld(old)
+      for (let i = 0; i < 2; i++) tf.dispose(step())
     }
-    console.log('| kernel | calls | ms |\n|---|---|---|'); group((k) => k.name, 30)
-    if (process.argv.includes('--shapes')) { console.log('| kernel, input shapes | calls | ms |\n|---|---|---|'); group((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('·')}`, 40) }
-    tuning.dispose(); tf.dispose([x, labels, ...(mask ? [mask] : [])])
+    for (let i = 0; i < N; i++)
+      for (const old of i % 2 ? [true, false] : [false, true]) {
+        setOld(old)
+        const t = performance.now()
+        const o = step()
+        await o[0]!.data()
+        times[old ? 'old' : 'new'].push(performance.now() - t)
+        tf.dispose(o)
+      }
+    const profiles: Record<'old' | 'new', Kernels> = { old: [], new: [] }
+    for (const old of [true, false]) {
+      setOld(old)
+      profiles[old ? 'old' : 'new'] = (await tf.profile(() => tf.dispose(step()))).kernels.filter((k) => tf.getKernel(k.name, tf.getBackend()))
+    }
+    setOld(false)
+    const tot = (ks: Kernels) => ks.reduce((a, k) => a + Number(k.kernelTimeMs), 0)
+    console.log(`\n## tiny-lm ${B} × ${T}: step ${median(times.old).toFixed(1)} ms old, ${median(times.new).toFixed(1)} ms new (medians of ${N} alternating unprofiled steps: ${(median(times.old) / median(times.new)).toFixed(2)}×); profiled kernel time ${tot(profiles.old).toFixed(1)} / ${tot(profiles.new).toFixed(1)} ms, ${profiles.old.length} / ${profiles.new.length} kernels; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`)
+    const group = (key: (k: Kernels[number]) => string, top: number) => {
+      const m = new Map<string, { old: [number, number]; new: [number, number] }>()
+      for (const which of ['old', 'new'] as const)
+        for (const k of profiles[which]) {
+          const e = m.get(key(k)) ?? { old: [0, 0], new: [0, 0] }
+          e[which][0]++
+          e[which][1] += Number(k.kernelTimeMs)
+          m.set(key(k), e)
+        }
+      for (const [k, e] of [...m].sort((a, b) => Math.max(b[1].old[1], b[1].new[1]) - Math.max(a[1].old[1], a[1].new[1])).slice(0, top)) console.log(`| ${k} | ${e.old[0]} | ${e.old[1].toFixed(2)} | ${e.new[0]} | ${e.new[1].toFixed(2)} |`)
+    }
+    console.log('| kernel | calls, old | ms, old | calls, new | ms, new |\n|---|---|---|---|---|')
+    group((k) => k.name, 24)
+    if (process.argv.includes('--shapes')) {
+      console.log('\n| kernel, input shapes | calls, old | ms, old | calls, new | ms, new |\n|---|---|---|---|---|')
+      group((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('·')}`, 30)
+    }
+    tuning.dispose()
+    tf.dispose([x, labels, ...(mask ? [mask] : [])])
   }
 }
 main().then(() => process.exit(0))

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { oldKernels } from './oldKernels'
 
 /**
  * Batched products a[..., M, K] · b[..., K, N] (same batch shape, no transposes) on the wasm
@@ -18,11 +19,6 @@ import * as tf from '@tensorflow/tfjs'
  */
 export const SLICED_MATMUL = 'StudioSlicedBatchMatMul'
 
-/** The benches' switch back to tfjs' own batched product (scalar loop), to time old against
- *  new in one run. Not a setting: nothing in the studio sets it. Node benches set it here; in the
- *  page the worker entry points expose it as globalThis.__studioTfjsBatchMatMul outside the
- *  production build only (worker/benchReadouts.ts). */
-export const slicedMatMulSwitch = { tfjsBatchMatMul: false }
 
 interface WasmModule {
   _BatchMatMul(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number, transposeA: number, transposeB: number, outId: number): void
@@ -84,7 +80,7 @@ function registered(): boolean {
 /** Whether a · b takes the sliced path: wasm, rank > 2, float32, the same batch shape, and
  *  more than one slice (a single slice is XNNPACK's already). */
 export function takesSlicedPath(a: tf.Tensor, b: tf.Tensor): boolean {
-  if (slicedMatMulSwitch.tfjsBatchMatMul || a.rank < 3 || a.rank !== b.rank || tf.getBackend() !== 'wasm') return false
+  if (oldKernels.batchMatMul || a.rank < 3 || a.rank !== b.rank || tf.getBackend() !== 'wasm') return false
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return false
   for (let i = 0; i < a.rank - 2; i++) if (a.shape[i] !== b.shape[i]) return false
   if (a.shape[a.rank - 1] !== b.shape[b.rank - 2]) return false

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { matMulFast, swapLast } from './matMulFast'
-import { SLICED_MATMUL, batchMatMul, slicedMatMulSwitch, takesSlicedPath } from './slicedMatMul'
+import { SLICED_MATMUL, batchMatMul, takesSlicedPath } from './slicedMatMul'
+import { oldKernels } from './oldKernels'
 import { loadTinyGpt } from './modelFile'
 import { softmaxCrossEntropy } from '../train/losses'
 
@@ -47,9 +48,10 @@ async function kernelsOf(f: () => tf.Tensor | tf.Tensor[]): Promise<string[]> {
 beforeAll(async () => {
   expect(await tf.setBackend('wasm')).toBe(true)
 })
-afterEach(() => {
-  slicedMatMulSwitch.tfjsBatchMatMul = false
-})
+const setOld = (on: boolean) => {
+  for (const k of Object.keys(oldKernels) as (keyof typeof oldKernels)[]) oldKernels[k] = on
+}
+afterEach(() => setOld(false))
 
 // Odd sizes, single rows and columns, rank 3 and 4, and attention's own shapes.
 const SHAPES: [string, number[], number, number, number][] = [
@@ -90,7 +92,7 @@ describe('sliced batched product on the wasm backend', () => {
     expect(takesSlicedPath(a, bBroadcast)).toBe(false) // broadcast batch: tfjs' own
     const want = tf.matMul(a, bBroadcast)
     expect(relErr(await batchMatMul(a, bBroadcast).data(), await want.data())).toBe(0)
-    slicedMatMulSwitch.tfjsBatchMatMul = true
+    oldKernels.batchMatMul = true
     expect(takesSlicedPath(a, b)).toBe(false)
     const names = await kernelsOf(() => batchMatMul(a, b))
     expect(names).toContain('BatchMatMul')
@@ -130,10 +132,10 @@ describe('sliced batched product on the wasm backend', () => {
     bT.dispose()
   })
 
-  it("gives the built-in tiny-lm's full fine-tuning step the cpu backend's loss and gradients, and the old kernel's", async () => {
+  it("gives the built-in tiny-lm's full fine-tuning step the cpu backend's loss and gradients, and the old kernels'", async () => {
     const step = async (backend: string, tfjsKernel = false) => {
       await tf.setBackend(backend)
-      slicedMatMulSwitch.tfjsBatchMatMul = tfjsKernel
+      setOld(tfjsKernel) // the step as before: tfjs' batched product, tanh GELU, Sum bias gradients
       const { model } = await loadTinyGpt('/models/tiny-lm/model.json', fileFetch)
       const { vocabSize, dModel } = model.config
       const results: { loss: number; grads: Float32Array[]; kernels: string[] }[] = []

@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { afterEach, describe, expect, it } from 'vitest'
+import { biasAdd } from './biasAdd'
+import { gelu } from './tinyGpt'
+import { oldKernels } from './oldKernels'
+
+const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => 3 * Math.sin(i * k + 0.3) + 0.5 * Math.cos(i * 0.013))
+
+afterEach(() => {
+  oldKernels.sumBiasGrad = false
+  oldKernels.tanhGelu = false
+})
+
+/** Largest |got − want| relative to the largest |want|. */
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length)
+  let d = 0
+  let s = 0
+  for (let i = 0; i < want.length; i++) {
+    d = Math.max(d, Math.abs(got[i]! - want[i]!))
+    s = Math.max(s, Math.abs(want[i]!))
+  }
+  return d / Math.max(s, 1e-30)
+}
+
+describe('the dense bias gradient as a ones-row product', () => {
+  for (const backend of ['wasm', 'cpu']) {
+    it(`on ${backend}: value y + bias, gradients dy and the column sums of dy, tensor counts flat`, async () => {
+      expect(await tf.setBackend(backend)).toBe(true)
+      for (const [n, m] of [
+        [1, 1],
+        [7, 3],
+        [1024, 512],
+        [33, 129],
+      ] as const) {
+        const yv = wave(n * m, 0.37)
+        const bv = wave(m, 0.71)
+        const rv = wave(n * m, 0.11) // dy: d sum(out · r) / d out = r
+        const y = tf.tensor2d(yv, [n, m])
+        const bias = tf.tensor1d(bv)
+        const r = tf.tensor2d(rv, [n, m])
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(biasAdd(a as tf.Tensor2D, b), r)))
+        tf.dispose(g([y, bias]))
+        const before = tf.memory().numTensors
+        const [dy, db] = g([y, bias])
+        expect(tf.memory().numTensors).toBe(before + 2)
+        const out = biasAdd(y, bias)
+        const outV = await out.data()
+        for (let i = 0; i < n * m; i += 97) expect(outV[i]).toBeCloseTo(yv[i]! + bv[i % m]!, 5)
+        expect(relErr(await dy!.data(), rv)).toBe(0)
+        const colSums = new Float64Array(m)
+        for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) colSums[j]! += rv[i * m + j]!
+        expect(db!.shape).toEqual([m])
+        expect(relErr(await db!.data(), colSums), `${n}×${m}`).toBeLessThan(1e-5) // float32 sums of up to 1024 rows
+        tf.dispose([y, bias, r, dy!, db!, out])
+      }
+    })
+  }
+
+  it('takes a ones-row product on wasm, not a Sum; tfjs’ Sum behind the bench switch', async () => {
+    await tf.setBackend('wasm')
+    const y = tf.tensor2d(wave(64 * 32, 0.2), [64, 32])
+    const bias = tf.tensor1d(wave(32, 0.3))
+    const kernels = async () => {
+      const p = await tf.profile(() => tf.dispose(tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(biasAdd(a as tf.Tensor2D, b)))([y, bias])))
+      return p.kernels.map((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('')}`)
+    }
+    const now = await kernels()
+    expect(now).toContain('BatchMatMul [1,64][64,32]')
+    oldKernels.sumBiasGrad = true
+    const old = await kernels()
+    expect(old.some((k) => k.startsWith('BatchMatMul'))).toBe(false)
+    expect(old.some((k) => k.startsWith('Sum [64,32]'))).toBe(true)
+    tf.dispose([y, bias])
+  })
+})
+
+describe('GELU as x·σ(2u)', () => {
+  for (const backend of ['wasm', 'cpu']) {
+    it(`on ${backend}: equals 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))) in float64, value and derivative`, async () => {
+      expect(await tf.setBackend(backend)).toBe(true)
+      const xv = Float32Array.from({ length: 2001 }, (_, i) => -10 + i * 0.01) // −10 … 10
+      const x = tf.tensor1d(xv)
+      const c = Math.sqrt(2 / Math.PI)
+      const ref = (t: number) => 0.5 * t * (1 + Math.tanh(c * (t + 0.044715 * t ** 3)))
+      const dref = (t: number) => {
+        const u = c * (t + 0.044715 * t ** 3)
+        const th = Math.tanh(u)
+        return 0.5 * (1 + th) + 0.5 * t * (1 - th * th) * c * (1 + 3 * 0.044715 * t * t)
+      }
+      const want = Array.from(xv, ref)
+      const dwant = Array.from(xv, dref)
+      const got = await gelu(x).data()
+      const dgot = await tf.grad((t: tf.Tensor) => tf.sum(gelu(t)))(x).data()
+      expect(relErr(got, want)).toBeLessThan(2e-7)
+      expect(relErr(dgot, dwant)).toBeLessThan(2e-6)
+      for (let i = 0; i < xv.length; i++) expect(Math.abs(got[i]! - want[i]!), `gelu(${xv[i]})`).toBeLessThan(3e-6 * Math.max(1, Math.abs(want[i]!)))
+      oldKernels.tanhGelu = true // the old formula: the same numbers to float rounding
+      expect(relErr(await gelu(x).data(), got)).toBeLessThan(2e-7)
+      const names = (await tf.profile(() => tf.dispose(gelu(x)))).kernels.map((k) => k.name)
+      expect(names).toContain('Tanh')
+      oldKernels.tanhGelu = false
+      const names2 = (await tf.profile(() => tf.dispose(gelu(x)))).kernels.map((k) => k.name)
+      expect(names2).toContain('Sigmoid')
+      expect(names2).not.toContain('Tanh')
+      tf.dispose(x)
+    })
+  }
+})

@@ -1,0 +1,12 @@
+/**
+ * The benches' switch back to how tiny-lm's training step ran before 2026-12-06 18:00, to time
+ * old against new in one run (bench/node/dataParallel.ts --kernels, bench/node/lmStepProfile.ts
+ * --old). Not a setting: nothing in the studio sets it; Node benches and tests set it here.
+ * - batchMatMul: attention's batched products through tfjs-wasm's own BatchMatMul (a scalar
+ *   loop for batches) instead of one XNNPACK product per slice (slicedMatMul.ts).
+ * - tanhGelu: GELU as 0.5·x·(1 + tanh u) instead of x·σ(2u), the same function (tinyGpt.ts):
+ *   tfjs-wasm's Tanh is a scalar loop, its Sigmoid is XNNPACK's.
+ * - sumBiasGrad: a dense layer's bias gradient as tfjs' Sum over the rows (on wasm: a transpose,
+ *   then a sum) instead of a ones-row product (biasAdd.ts).
+ */
+export const oldKernels = { batchMatMul: false, tanhGelu: false, sumBiasGrad: false }
