@@ -19,8 +19,8 @@ import * as tf from '@tensorflow/tfjs'
  * Kernels (registered for 'wasm' only), each with its gradient registered:
  * - StudioIm2col3x3   x [B, H, W, C] → [B, H, W, 9·C], tap-major (k = 3·dy + dx) then channel,
  *                     zero padding; gradient StudioCol2im3x3.
- * - StudioRelu6       min(max(x, 0), 6); gradient StudioRelu6Grad: dy where 0 ≤ x ≤ 6 (as
- *                     clipByValue's gradient: the bounds themselves pass), else 0.
+ * - StudioRelu6       clipByValue(x, 0, 6) (the backend's own kernel); gradient StudioRelu6Grad:
+ *                     dy where 0 ≤ x ≤ 6 (as clipByValue's gradient: the bounds pass), else 0.
  * - StudioDepthwise3x3  x [B, H, W, C], filter [3, 3, C], bias [C] → [B, H, W, C], stride 1,
  *                     zero padding: XNNPACK's FusedDepthwiseConv2D; gradient
  *                     StudioDepthwise3x3Grad → [dx (XNNPACK, the filter turned 180°), dfilter, dbias].
@@ -115,18 +115,11 @@ function col2im({ inputs, backend }: Args): tf.TensorInfo {
   return out
 }
 
+/** The wasm backend's own ClipByValue (XNNPACK's clamp): the op path's forward, bit for bit. */
 function relu6({ inputs, backend }: Args): tf.TensorInfo {
   const { x } = inputs as { x: tf.TensorInfo }
   f32(x, RELU6)
-  const b = backend as WasmLike
-  const out = b.makeOutput(x.shape, 'float32')
-  const o = b.typedArrayFromHeap(out)
-  const xv = b.typedArrayFromHeap(x)
-  for (let i = 0; i < xv.length; i++) {
-    const v = xv[i]!
-    o[i] = v < 0 ? 0 : v > 6 ? 6 : v // NaN stays NaN, so a diverging run still shows it
-  }
-  return out
+  return tf.getKernel('ClipByValue', 'wasm')!.kernelFunc({ inputs: { x }, attrs: { clipValueMin: 0, clipValueMax: 6 }, backend: backend as tf.KernelBackend }) as tf.TensorInfo
 }
 
 function relu6Grad({ inputs, backend }: Args): tf.TensorInfo {
@@ -228,9 +221,9 @@ function channelNorm({ inputs, backend, attrs }: Args): tf.TensorInfo {
       const d = xv[a + c]! - mean
       sq += d * d
     }
-    const s = Math.sqrt(sq / C + LN_EPS)
+    const inv = 1 / Math.sqrt(sq / C + LN_EPS)
     for (let c = 0; c < C; c++) {
-      const z = Math.fround(((xv[a + c]! - mean) / s) * gv[c]! + bv[c]!)
+      const z = Math.fround((xv[a + c]! - mean) * inv * gv[c]! + bv[c]!)
       o[a + c] = clip ? (z < 0 ? 0 : z > 6 ? 6 : z) : z
     }
   }
@@ -264,11 +257,11 @@ function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
       const d = xv[a + c]! - mean
       sq += d * d
     }
-    const s = Math.sqrt(sq / C + LN_EPS)
+    const inv = 1 / Math.sqrt(sq / C + LN_EPS)
     let m1 = 0
     let m2 = 0
     for (let c = 0; c < C; c++) {
-      const xh = (xv[a + c]! - mean) / s
+      const xh = (xv[a + c]! - mean) * inv
       xhat[c] = xh
       let d = g[a + c]!
       if (clip) {
@@ -285,7 +278,7 @@ function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
     }
     m1 /= C
     m2 /= C
-    for (let c = 0; c < C; c++) dx[a + c] = (gh[c]! - m1 - xhat[c]! * m2) / s
+    for (let c = 0; c < C; c++) dx[a + c] = (gh[c]! - m1 - xhat[c]! * m2) * inv
   }
   b.typedArrayFromHeap(dgT).set(accG)
   b.typedArrayFromHeap(dbT).set(accB)
