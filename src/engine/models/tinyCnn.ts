@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Body } from './body'
 import { addMany } from '../ops/addMany'
 import { matMulFast } from './matMulFast'
+import { biasAdd } from './biasAdd'
 import { avgPool2, channelNormFused, cnnFusedActive, depthwise3x3, im2col3x3, relu6Fused } from './cnnFused'
 import type { ForwardOptions, Param } from './tinyGpt'
 
@@ -184,7 +185,9 @@ export class TinyCnn implements Body {
 
   /** x [N, in] · kernel + bias, plus whatever a tuning hook (LoRA) adds for this layer. */
   private linear(x: tf.Tensor2D, layer: string, opts: ForwardOptions): tf.Tensor2D {
-    const y = tf.add(matMulFast(x, this.get(`${layer}.kernel`) as tf.Tensor2D), this.get(`${layer}.bias`)) as tf.Tensor2D
+    const product = matMulFast(x, this.get(`${layer}.kernel`) as tf.Tensor2D)
+    // With the fused kernels, the bias gradient as XNNPACK's ones-row product (biasAdd.ts), not a transpose and a Sum.
+    const y = cnnFusedActive() ? biasAdd(product, this.get(`${layer}.bias`)) : (tf.add(product, this.get(`${layer}.bias`)) as tf.Tensor2D)
     const delta = opts.hooks?.linearDelta?.(layer, x, opts.training ?? false, opts.seed)
     return delta ? (tf.add(y, delta) as tf.Tensor2D) : y
   }
