@@ -11,7 +11,9 @@
  * Modes, in rotating order each round: `one` (fineTune without a second worker), `half` (the
  * same on half the batch: each worker's share alone, the bound for two), `before` (two
  * workers with the transport as it was before this timeline: dataParallel.ts legacyTransport)
- * and `two` (two workers as the studio runs now). Step time: from the loop's per-step
+ * and `two` (two workers as the studio runs now); with `--modes`, also `one-unfused` and
+ * `two-unfused` (the optimizer's update as tf ops, as before the fused kernels of
+ * engine/train/fusedUpdate.ts: benchSwitch.unfusedOptimizer). Step time: from the loop's per-step
  * checkpoint stamps, the first 2 steps of a run left out; medians over runs. The timeline:
  * medians over the timed steps of every two-worker run of each phase (dataParallel.ts,
  * StepTiming and HalfTiming). A first, untimed two-worker run warms both workers up.
@@ -150,6 +152,7 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '16' },
       'seq-len': { type: 'string', default: '64' },
       priority: { type: 'boolean', default: false },
+      modes: { type: 'string', default: 'one,before,two,half' },
       label: { type: 'string', default: '' },
       out: { type: 'string', default: path.join(path.dirname(here), '../results') },
     },
@@ -182,7 +185,7 @@ async function main(): Promise<void> {
   const B = Number(opts.batch)
   const T = Number(opts['seq-len'])
   const steps = Number(opts.steps)
-  type Mode = 'one' | 'half' | 'before' | 'two'
+  type Mode = 'one' | 'half' | 'before' | 'two' | 'one-unfused' | 'two-unfused'
   const runs: { model: string; mode: Mode; round: number; msPerStep: number; cores: number; load1: number; timeline: StepTiming[] }[] = []
   const describes: Record<string, string> = {}
 
@@ -196,6 +199,8 @@ async function main(): Promise<void> {
   const oneRun = async (model: 'tiny-lm' | 'emoji-cnn', mode: Mode) => {
     // `before`: two workers with the transport as it was (dataParallel.ts, legacyTransport).
     benchSwitch.legacyTransport = mode === 'before'
+    // `…-unfused`: the optimizer's update as tf ops, as before fusedUpdate.ts.
+    benchSwitch.unfusedOptimizer = mode.endsWith('-unfused')
     const w = await workload(model, T)
     describes[model] = w.describe
     // `half`: one worker on half the batch, the bound for two (each worker's share, alone).
@@ -210,7 +215,7 @@ async function main(): Promise<void> {
     const cpu0 = process.cpuUsage()
     const t0 = now()
     try {
-      await fineTune(w.model, tuning, { train: slice(w.all, 0, rows), val: slice(w.all, Math.floor(w.all.n * 0.8), 8) }, s, control, {}, undefined, mode === 'one' || mode === 'half' ? undefined : { peer: peer as unknown as GradientPeer })
+      await fineTune(w.model, tuning, { train: slice(w.all, 0, rows), val: slice(w.all, Math.floor(w.all.n * 0.8), 8) }, s, control, {}, undefined, mode === 'one' || mode === 'half' || mode === 'one-unfused' ? undefined : { peer: peer as unknown as GradientPeer })
     } finally {
       tuning.dispose()
       w.model.params.forEach((p, i) => p.variable.assign(initial[i]!))
@@ -229,7 +234,7 @@ async function main(): Promise<void> {
   const models = opts.models.split(',') as ('tiny-lm' | 'emoji-cnn')[]
   for (const model of models) {
     await oneRun(model, 'two') // warm-up: both workers' kernels and the model's first steps
-    const modes: Mode[] = ['one', 'before', 'two', 'half']
+    const modes = opts.modes.split(',') as Mode[]
     for (let r = 0; r < Number(opts.rounds); r++) for (const mode of modes.map((_, i) => modes[(i + r) % modes.length]!)) {
       await oneRun(model, mode)
       runs[runs.length - 1]!.round = r + 1
@@ -237,25 +242,30 @@ async function main(): Promise<void> {
     runs.splice(runs.findIndex((x) => x.model === model && x.round === 0), 1)
   }
   await worker.terminate()
+  benchSwitch.unfusedOptimizer = false
+  benchSwitch.legacyTransport = false
+  const modeList = opts.modes.split(',') as Mode[]
 
-  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers' }
+  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer as tf ops (before the fused update)' }
   const L: string[] = []
   const stamp = new Date(started).toISOString()
   L.push(`# The studio's data-parallel step, timed phase by phase (Node), ${stamp}${opts.label ? ` — ${opts.label}` : ''}`, '')
   L.push(`\`npx tsx bench/node/dataParallelSteps.ts\`: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}; load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}; priority ${priority}. fineTune on 1 worker, on 1 worker with half the batch (each worker's share alone: the bound for 2), on 2 workers as the studio ran before 2026-12-06 15:00 (\`before\`: the request copied, no task boundary after posting it, the combine rows-weighted; dataParallel.ts legacyTransport) and on 2 workers as now (a worker_threads replica, messages as in the app), full fine-tuning, batch ${B}${models.includes('tiny-lm') ? `, tiny-lm ${T} tokens` : ''}, Adam, dropout off, ${steps} steps a run of which the first 2 are left out; ${opts.rounds} rounds alternating the modes; medians. "cores": the process's CPU time ÷ wall time over the run.`, '')
   for (const [m, d] of Object.entries(describes)) L.push(`- ${m}: ${d}`)
-  L.push('', '| model | mode | ms a step (median) | speed-up | runs (ms @ load, cores) |', '|---|---|---|---|---|')
+  L.push('', '| model | mode | ms a step (median) | speed-up (vs 1 worker, same optimizer path) | runs (ms @ load, cores) |', '|---|---|---|---|---|')
   const summary: Record<string, unknown> = {}
   for (const model of models) {
     const one = median(runs.filter((r) => r.model === model && r.mode === 'one').map((r) => r.msPerStep))
-    for (const mode of ['one', 'before', 'two', 'half'] as const) {
+    for (const mode of modeList) {
       const rs = runs.filter((r) => r.model === model && r.mode === mode)
       const m = median(rs.map((r) => r.msPerStep))
-      summary[`${model} ${mode}`] = { msPerStep: m, speedup: one / m }
-      L.push(`| ${model} | ${LABEL[mode]} | ${m.toFixed(1)} | ${(one / m).toFixed(2)}× | ${rs.map((r) => `${r.msPerStep.toFixed(0)} @ ${r.load1.toFixed(1)}, ${r.cores.toFixed(2)}`).join('; ')} |`)
+      // Against one worker with the same optimizer path.
+      const base = mode.endsWith('-unfused') ? median(runs.filter((r) => r.model === model && r.mode === 'one-unfused').map((r) => r.msPerStep)) : one
+      summary[`${model} ${mode}`] = { msPerStep: m, speedup: base / m }
+      L.push(`| ${model} | ${LABEL[mode]} | ${m.toFixed(1)} | ${(base / m).toFixed(2)}× | ${rs.map((r) => `${r.msPerStep.toFixed(0)} @ ${r.load1.toFixed(1)}, ${r.cores.toFixed(2)}`).join('; ')} |`)
     }
   }
-  for (const [model, mode] of models.flatMap((m) => [[m, 'before'], [m, 'two']] as const)) {
+  for (const [model, mode] of models.flatMap((m) => modeList.filter((x) => x === 'before' || x.startsWith('two')).map((x) => [m, x] as const))) {
     const steps2 = runs.filter((r) => r.model === model && r.mode === mode).flatMap((r) => r.timeline)
     if (!steps2.length) continue
     const rows = steps2.map(phases)
