@@ -8,5 +8,7 @@
  *   tfjs-wasm's Tanh is a scalar loop, its Sigmoid is XNNPACK's.
  * - sumBiasGrad: a dense layer's bias gradient as tfjs' Sum over the rows (on wasm: a transpose,
  *   then a sum) instead of a ones-row product (biasAdd.ts).
+ * - wideTranspose: a 2-D product's weight gradient always as aᵀ·dy, transposing a, instead of
+ *   (dyᵀ·a)ᵀ where that transposes fewer elements (matMulFast.ts; tiny-lm's mlp.out).
  */
-export const oldKernels = { batchMatMul: false, tanhGelu: false, sumBiasGrad: false }
+export const oldKernels = { batchMatMul: false, tanhGelu: false, sumBiasGrad: false, wideTranspose: false }

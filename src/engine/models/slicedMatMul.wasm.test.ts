@@ -132,6 +132,43 @@ describe('sliced batched product on the wasm backend', () => {
     bT.dispose()
   })
 
+  it("takes a 2-D product's weight gradient as (dyᵀ·a)ᵀ where a is the wide operand: the cpu backend's and a triple loop's numbers, a never transposed", async () => {
+    for (const [n, k, m] of [
+      [64, 40, 8], // a wide: the (dyᵀ·a)ᵀ form
+      [37, 9, 21], // dy wide: aᵀ·dy as before
+    ] as const) {
+      const av = wave(n * k, 0.41)
+      const wv = wave(k * m, 0.23)
+      const rv = wave(n * m, 0.17)
+      const grads = async () => {
+        const a = tf.tensor2d(av, [n, k])
+        const w = tf.tensor2d(wv, [k, m])
+        const r = tf.tensor2d(rv, [n, m])
+        const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMulFast(x, y), r)))
+        tf.dispose(g([a, w]))
+        const before = tf.memory().numTensors
+        const names = (await tf.profile(() => tf.dispose(g([a, w])))).kernels.map((kk) => `${kk.name} ${kk.inputShapes.map((s) => `[${s}]`).join('')}`)
+        const [da, dw] = g([a, w])
+        expect(tf.memory().numTensors).toBe(before + 2)
+        const out = { dw: (await dw!.data()) as Float32Array, names }
+        tf.dispose([a, w, r, da!, dw!])
+        return out
+      }
+      await tf.setBackend('cpu')
+      const cpu = await grads()
+      await tf.setBackend('wasm')
+      const wasm = await grads()
+      // dw = aᵀ · r by the loop: aᵀ [k, n] built by hand.
+      const aT = new Float32Array(k * n)
+      for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) aT[j * n + i] = av[i * k + j]!
+      expect(relErr(wasm.dw, tripleLoop(aT, rv, 1, k, n, m)), `${n}×${k}·${k}×${m}`).toBeLessThan(1e-6)
+      expect(relErr(wasm.dw, cpu.dw)).toBeLessThan(1e-6)
+      const wide = n * k > n * m + k * m
+      expect(wasm.names.includes(`Transpose [${n},${k}]`), `${n}×${k}: a transposed`).toBe(!wide)
+      expect(wasm.names.includes(`Transpose [${n},${m}]`), `${n}×${m}: dy transposed`).toBe(wide)
+    }
+  })
+
   it("gives the built-in tiny-lm's full fine-tuning step the cpu backend's loss and gradients, and the old kernels'", async () => {
     const step = async (backend: string, tfjsKernel = false) => {
       await tf.setBackend(backend)
