@@ -13,7 +13,9 @@
  * workers with the transport as it was before this timeline: dataParallel.ts legacyTransport)
  * and `two` (two workers as the studio runs now); with `--modes`, also `one-unfused` and
  * `two-unfused` (the optimizer's update as tf ops, as before the fused kernels of
- * engine/train/fusedUpdate.ts: benchSwitch.unfusedOptimizer). Step time: from the loop's per-step
+ * engine/train/fusedUpdate.ts: benchSwitch.unfusedOptimizer), and `one-opcnn`, `two-opcnn`,
+ * `half-opcnn` (the emoji CNN as tf ops on both workers, as before engine/models/cnnFused.ts:
+ * cnnFusion.off, sent to the replica too). Step time: from the loop's per-step
  * checkpoint stamps, the first 2 steps of a run left out; medians over runs. The timeline:
  * medians over the timed steps of every two-worker run of each phase (dataParallel.ts,
  * StepTiming and HalfTiming). A first, untimed two-worker run warms both workers up.
@@ -26,13 +28,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { benchSwitch } from '../../src/engine/train/benchSwitch'
+import { cnnFusion } from '../../src/engine/models/cnnFused'
 import { halfTransfer, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup, type StepTiming } from '../../src/engine/train/dataParallel'
 
 const here = fileURLToPath(import.meta.url)
 const now = () => performance.now()
 
 // Any of the replica's request methods (half, and infer where the engine has it), forwarded as is.
-type ToReplica = { id: number; type: 'setup'; setup: ReplicaSetup } | { id: number; type: 'call'; method: string; request: unknown }
+type ToReplica = { id: number; type: 'setup'; setup: ReplicaSetup } | { id: number; type: 'call'; method: string; request: unknown } | { id: number; type: 'cnn'; off: boolean }
 type FromReplica = { id: number; ok: true; result?: unknown } | { id: number; ok: false; message: string }
 
 async function startWasm(): Promise<typeof import('@tensorflow/tfjs')> {
@@ -52,7 +55,10 @@ async function replicaMain(): Promise<void> {
   const replica = new GradientReplica()
   parentPort!.on('message', async (msg: ToReplica) => {
     try {
-      if (msg.type === 'setup') {
+      if (msg.type === 'cnn') {
+        cnnFusion.off = msg.off // `…-opcnn` modes: the emoji CNN as tf ops on this worker too
+        parentPort!.postMessage({ id: msg.id, ok: true } satisfies FromReplica)
+      } else if (msg.type === 'setup') {
         await replica.setup(msg.setup)
         parentPort!.postMessage({ id: msg.id, ok: true } satisfies FromReplica)
       } else {
@@ -94,6 +100,9 @@ class ThreadPeer {
       this.pending.set(msg.id, (m) => (m.ok ? resolve(m.result) : reject(new Error(m.message))))
       this.w.postMessage(msg, transfer)
     })
+  }
+  async cnnOff(off: boolean): Promise<void> {
+    await this.call({ id: this.next++, type: 'cnn', off })
   }
   async setup(setup: ReplicaSetup): Promise<void> {
     await this.call({ id: this.next++, type: 'setup', setup })
@@ -185,7 +194,7 @@ async function main(): Promise<void> {
   const B = Number(opts.batch)
   const T = Number(opts['seq-len'])
   const steps = Number(opts.steps)
-  type Mode = 'one' | 'half' | 'before' | 'two' | 'one-unfused' | 'two-unfused'
+  type Mode = 'one' | 'half' | 'before' | 'two' | 'one-unfused' | 'two-unfused' | 'one-opcnn' | 'two-opcnn' | 'half-opcnn'
   const runs: { model: string; mode: Mode; round: number; msPerStep: number; cores: number; load1: number; timeline: StepTiming[] }[] = []
   const describes: Record<string, string> = {}
 
@@ -201,10 +210,13 @@ async function main(): Promise<void> {
     benchSwitch.legacyTransport = mode === 'before'
     // `…-unfused`: the optimizer's update as tf ops, as before fusedUpdate.ts.
     benchSwitch.unfusedOptimizer = mode.endsWith('-unfused')
+    // `…-opcnn`: the emoji CNN as tf ops, as before its fused kernels (models/cnnFused.ts), on both workers.
+    cnnFusion.off = mode.endsWith('-opcnn')
+    await peer.cnnOff(cnnFusion.off)
     const w = await workload(model, T)
     describes[model] = w.describe
     // `half`: one worker on half the batch, the bound for two (each worker's share, alone).
-    const b = mode === 'half' ? Math.ceil(B / 2) : B
+    const b = mode.startsWith('half') ? Math.ceil(B / 2) : B
     const s = { ...benchSettings(w, 'full', b, T, 1), seed: 42 }
     const rows = (steps + 2) * b
     const initial = w.model.params.map((p) => p.variable.clone())
@@ -215,7 +227,7 @@ async function main(): Promise<void> {
     const cpu0 = process.cpuUsage()
     const t0 = now()
     try {
-      await fineTune(w.model, tuning, { train: slice(w.all, 0, rows), val: slice(w.all, Math.floor(w.all.n * 0.8), 8) }, s, control, {}, undefined, mode === 'one' || mode === 'half' || mode === 'one-unfused' ? undefined : { peer: peer as unknown as GradientPeer })
+      await fineTune(w.model, tuning, { train: slice(w.all, 0, rows), val: slice(w.all, Math.floor(w.all.n * 0.8), 8) }, s, control, {}, undefined, mode === 'one' || mode === 'half' || mode === 'one-unfused' || mode === 'one-opcnn' || mode === 'half-opcnn' ? undefined : { peer: peer as unknown as GradientPeer })
     } finally {
       tuning.dispose()
       w.model.params.forEach((p, i) => p.variable.assign(initial[i]!))
@@ -246,7 +258,7 @@ async function main(): Promise<void> {
   benchSwitch.legacyTransport = false
   const modeList = opts.modes.split(',') as Mode[]
 
-  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer as tf ops (before the fused update)' }
+  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer as tf ops (before the fused update)', 'one-opcnn': '1 worker, emoji CNN as tf ops (before its fused kernels)', 'two-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)' }
   const L: string[] = []
   const stamp = new Date(started).toISOString()
   L.push(`# The studio's data-parallel step, timed phase by phase (Node), ${stamp}${opts.label ? ` — ${opts.label}` : ''}`, '')
@@ -260,7 +272,8 @@ async function main(): Promise<void> {
       const rs = runs.filter((r) => r.model === model && r.mode === mode)
       const m = median(rs.map((r) => r.msPerStep))
       // Against one worker with the same optimizer path.
-      const base = mode.endsWith('-unfused') ? median(runs.filter((r) => r.model === model && r.mode === 'one-unfused').map((r) => r.msPerStep)) : one
+      const baseMode = mode.endsWith('-unfused') ? 'one-unfused' : mode.endsWith('-opcnn') ? 'one-opcnn' : 'one'
+      const base = median(runs.filter((r) => r.model === model && r.mode === baseMode).map((r) => r.msPerStep))
       summary[`${model} ${mode}`] = { msPerStep: m, speedup: base / m }
       L.push(`| ${model} | ${LABEL[mode]} | ${m.toFixed(1)} | ${(base / m).toFixed(2)}× | ${rs.map((r) => `${r.msPerStep.toFixed(0)} @ ${r.load1.toFixed(1)}, ${r.cores.toFixed(2)}`).join('; ')} |`)
     }
