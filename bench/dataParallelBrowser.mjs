@@ -47,7 +47,7 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)' }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)' }
 // `steps`: two workers that split the training steps but not the run's inference passes (the
 // feature cache's frozen blocks, the zero-shot baseline, the evaluations: they stay on the first,
 // as before engine/train/inferencePasses.ts): the page asks for it with studio.cpu = "steps".
@@ -56,7 +56,13 @@ const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads',
 // image rows kept: engine/train/dataParallel.ts legacyTransport), set in the page's workers
 // before the run: before and after in one run.
 // `half`: one worker on one thread with half the batch (8): each worker's share alone.
-const cpuMode = (mode) => (mode === 'before' ? 'workers' : mode === 'one-before' || mode === 'half' ? 'one' : mode)
+// `…-opcnn`: the emoji CNN as tf ops in every worker of the page (models/cnnFused.ts cnnFusion.off,
+// through the workers' __studioCnnOpPath), as before its fused kernels; which workers had it is recorded.
+const cpuMode = (mode) => {
+  const m = mode.replace(/-opcnn$/, '')
+  return m === 'before' ? 'workers' : m === 'one-before' || m === 'half' ? 'one' : m
+}
+const isOpCnn = (mode) => mode.endsWith('-opcnn')
 const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
@@ -157,7 +163,7 @@ const browserCores = async (fn) => {
 async function stepMs(mode, model) {
   const page = await newPage(mode)
   try {
-    const bs = mode === 'half' ? 8 : 16
+    const bs = mode === 'half' || mode === 'half-opcnn' ? 8 : 16
     const query = model === 'tiny-lm' ? `?v=2&b=wasm&m=full&ep=1&bs=${bs}&sl=64&wu=0` : `?v=2&b=wasm&m=full&ep=3&bs=${bs}&wu=0`
     await page.goto(`${base}${query}`)
     await trainReady(page)
@@ -182,6 +188,7 @@ async function stepMs(mode, model) {
     })
     const legacy = isBefore(mode)
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), legacy).catch(() => {})
+    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioCnnOpPath = on), isOpCnn(mode)).catch(() => {})
     const load1 = os.loadavg()[0]
     const { cores, threads } = await browserCores(async () => {
       await page.getByRole('button', { name: 'Train', exact: true }).click()
@@ -192,6 +199,9 @@ async function stepMs(mode, model) {
     // recentSteps): the phases of each worker, medians over the run's steps after the first two.
     let timeline = null
     let starts = null
+    // Which workers ran the emoji CNN as tf ops (a worker started after the switch was set would not).
+    const opPath = []
+    for (const w of page.workers()) opPath.push(await w.evaluate(() => globalThis.__studioCnnOpPath ?? null).catch(() => null))
     for (const w of page.workers()) {
       const steps = await w.evaluate(() => globalThis.__studioDataParallelSteps ?? null).catch(() => null)
       if (steps?.length) timeline = timelineOf(steps.slice(2))
@@ -216,8 +226,8 @@ async function stepMs(mode, model) {
       steps += last[1] - first[1]
       ms += last[0] - first[0]
     }
-    const r = { mode, model, msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, load1, cores, threads, badge, ...(timeline ? { timeline } : {}) }
-    log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)}), load ${f(load1, 1)}, browser cores ${f(cores)} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
+    const r = { mode, model, msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, load1, cores, threads, badge, cnnOpPathByWorker: opPath, ...(timeline ? { timeline } : {}) }
+    log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)}), load ${f(load1, 1)}, browser cores ${f(cores)}, CNN as tf ops in workers: ${opPath.join('/')} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
     if (timeline) log(`    timeline: ${Object.entries(timeline.phases).map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${f(v, 1)}`).join('; ')}`)
     return r
   } finally {
@@ -300,14 +310,15 @@ results.seconds = (Date.now() - started) / 1000
 const L = [`# CPU modes of the built app side by side (${results.startedAt}, ${f(results.seconds / 60, 1)} min)`, '']
 L.push(`\`npm run bench:data-parallel:browser\` (bench/dataParallelBrowser.mjs). Machine: ${results.machine.cpus} × ${results.machine.cpuModel}; ${results.machine.browser}; load average (1 min) ${f(results.machine.loadAtStart[0], 1)} at the start, ${f(results.machine.loadAtEnd[0], 1)} at the end. ${results.machine.priority ? `Priority: ${results.machine.priority}.` : 'No priority: the browser shared the cores with whatever else ran.'} ${opts.rounds} rounds, modes in rotating order; medians over rounds. A run's ms a step: the mean gap between the loop's step starts (engine/train/runControl.ts, read in the page), the first two steps and each epoch's end (validation) left out. "cores" is the CPU time the browser's processes got per second of the run: two workers can only help when it nears 2.`, '')
 if (results.steps.length) {
-  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
+  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`; \`…-opcnn\` modes: vs 1 worker with the CNN as tf ops) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
   for (const model of opts.models.split(',')) {
     const one = median(results.steps.filter((s) => s.model === model && s.mode === 'one').map((s) => s.msPerStep))
     const oneBefore = median(results.steps.filter((s) => s.model === model && s.mode === 'one-before').map((s) => s.msPerStep))
+    const oneOps = median(results.steps.filter((s) => s.model === model && s.mode === 'one-opcnn').map((s) => s.msPerStep))
     for (const mode of modes) {
       const rs = results.steps.filter((s) => s.model === model && s.mode === mode)
       const m = median(rs.map((s) => s.msPerStep))
-      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
+      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : isOpCnn(mode) ? oneOps : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${isOpCnn(s.mode) ? `, tf ops in workers ${s.cnnOpPathByWorker.join('/')}` : ''}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
     }
   }
   L.push('')

@@ -10,12 +10,21 @@
 import { recentSteps } from '../engine/train/dataParallel'
 import { benchSwitch } from '../engine/train/benchSwitch'
 import { stepStarts } from '../engine/train/runControl'
+import { cnnFusion } from '../engine/models/cnnFused'
 
 export function installBenchReadouts(extra: { replicaRequests?: Record<string, number> } = {}): void {
   const g = globalThis as Record<string, unknown>
   g.__studioDataParallelSteps = recentSteps
   g.__studioStepStarts = stepStarts
   if (extra.replicaRequests) g.__studioReplicaRequests = extra.replicaRequests
+  // bench/dataParallelBrowser.mjs `…-opcnn` modes: the emoji CNN as tf ops, as before models/cnnFused.ts
+  Object.defineProperty(g, '__studioCnnOpPath', {
+    configurable: true,
+    get: () => cnnFusion.off,
+    set: (on: unknown) => {
+      cnnFusion.off = on === true
+    },
+  })
   Object.defineProperty(g, '__studioDataParallelLegacy', {
     configurable: true,
     get: () => benchSwitch.legacyTransport,
