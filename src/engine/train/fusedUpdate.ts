@@ -373,17 +373,13 @@ function scaleAllKernel(backendName: 'wasm' | 'cpu') {
   }
 }
 
-let registered = false
+const KERNELS = { [ADAM_UPDATE]: adamKernel, [SGD_UPDATE]: sgdKernel, [SUM_SQUARES]: sumSquaresKernel, [SCALE_ALL]: scaleAllKernel }
 
-/** Registers both kernels for wasm and cpu (once; harmless where a backend is not loaded). */
-export function registerFusedUpdates(): void {
-  if (registered) return
-  registered = true
+/** Registers one of the kernels for wasm and cpu the first time it runs (harmless where a
+ *  backend is not loaded): so a worker's kernel registry shows which ran (e2e/fused-optimizer.spec.ts). */
+function register(kernelName: keyof typeof KERNELS): void {
   for (const backendName of ['wasm', 'cpu'] as const) {
-    if (!tf.getKernel(ADAM_UPDATE, backendName)) tf.registerKernel({ kernelName: ADAM_UPDATE, backendName, kernelFunc: adamKernel(backendName) as never })
-    if (!tf.getKernel(SGD_UPDATE, backendName)) tf.registerKernel({ kernelName: SGD_UPDATE, backendName, kernelFunc: sgdKernel(backendName) as never })
-    if (!tf.getKernel(SUM_SQUARES, backendName)) tf.registerKernel({ kernelName: SUM_SQUARES, backendName, kernelFunc: sumSquaresKernel(backendName) as never })
-    if (!tf.getKernel(SCALE_ALL, backendName)) tf.registerKernel({ kernelName: SCALE_ALL, backendName, kernelFunc: scaleAllKernel(backendName) as never })
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: KERNELS[kernelName](backendName) as never })
   }
 }
 
@@ -396,19 +392,19 @@ export function fusedBackend(): boolean {
 }
 
 export function runAdamUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  registerFusedUpdates()
+  register(ADAM_UPDATE)
   return tf.engine().runKernel(ADAM_UPDATE, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor]
 }
 
 export function runSgdUpdate(p: tf.Tensor, g: tf.Tensor, b: tf.Tensor | null, attrs: SgdAttrs): tf.Tensor[] {
-  registerFusedUpdates()
+  register(SGD_UPDATE)
   const inputs: tf.NamedTensorMap = b ? { p, g, b } : { p, g }
   return tf.engine().runKernel(SGD_UPDATE, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[]
 }
 
 /** Σ gₖ² of each gradient as a scalar, in one kernel (clipping.ts). */
 export function runSumSquares(grads: tf.Tensor[]): tf.Scalar[] {
-  registerFusedUpdates()
+  register(SUM_SQUARES)
   const inputs: tf.NamedTensorMap = {}
   grads.forEach((g, k) => (inputs[`g${k}`] = g))
   return tf.engine().runKernel(SUM_SQUARES, inputs, { n: grads.length }) as unknown as tf.Scalar[]
@@ -416,7 +412,7 @@ export function runSumSquares(grads: tf.Tensor[]): tf.Scalar[] {
 
 /** Every gradient times a scalar on the device, in one kernel (clipping.ts). */
 export function runScaleAll(grads: tf.Tensor[], factor: tf.Tensor): tf.Tensor[] {
-  registerFusedUpdates()
+  register(SCALE_ALL)
   const inputs: tf.NamedTensorMap = { factor }
   grads.forEach((g, k) => (inputs[`g${k}`] = g))
   return tf.engine().runKernel(SCALE_ALL, inputs, { n: grads.length }) as unknown as tf.Tensor[]
