@@ -1,7 +1,8 @@
 /**
  * What the benches and browser tests read in an engine worker, put on its globalThis: the
  * two-worker step timeline, the loop's step starts, the requests the second worker answered, and
- * the benches' switch back to the old transport (engine/train/benchSwitch.ts). The worker entry
+ * the benches' switch back to the old transport (engine/train/benchSwitch.ts), and the browser
+ * tests' switch that turns WebGPU's binding split off (engine/hf/bindingLimits.ts). The worker entry
  * points call this only outside the production build (`import.meta.env.MODE !== 'production'`,
  * so the call and this module drop out of `vite build`; e2e/production-build.spec.ts checks no
  * `__studio` name is left): the e2e build and the benches' build (mode "bench",
@@ -11,6 +12,7 @@ import { recentSteps } from '../engine/train/dataParallel'
 import { benchSwitch } from '../engine/train/benchSwitch'
 import { stepStarts } from '../engine/train/runControl'
 import { cnnFusion } from '../engine/models/cnnFused'
+import { bindingSplitSwitch } from '../engine/hf/bindingLimits'
 
 export function installBenchReadouts(extra: { replicaRequests?: Record<string, number> } = {}): void {
   const g = globalThis as Record<string, unknown>
@@ -30,6 +32,14 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
     get: () => benchSwitch.legacyTransport,
     set: (on: unknown) => {
       benchSwitch.legacyTransport = on === true
+    },
+  })
+  // e2e/webgpu-binding-split.spec.ts: WebGPU's binding split off, to reproduce the fault
+  Object.defineProperty(g, '__studioBindingSplitOff', {
+    configurable: true,
+    get: () => bindingSplitSwitch.off,
+    set: (on: unknown) => {
+      bindingSplitSwitch.off = on === true
     },
   })
 }

@@ -15,6 +15,7 @@ export const classification: ReadingTask = {
   name: 'classification',
   reads: (set) => labelsOf(set) !== null,
   hasAccuracy: true,
+  lossRange: { min: 0, what: 'a cross-entropy' },
   loss(model, tuning, batch, cache, s, training, seed) {
     return softmaxCrossEntropy(headLogits(model, tuning, batch, cache, s, training, seed), batch.labels!, training ? s.labelSmoothing : 0)
   },

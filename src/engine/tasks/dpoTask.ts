@@ -67,6 +67,9 @@ export function dpoTask(set: Pick<PairsEncoded, 'beta' | 'sftWeight'>): Task {
   return {
     name: 'dpo',
     hasAccuracy: true,
+    // −log σ(β·margin) (softplus, ≥ 0) plus a cross-entropy: never below 0; the margins and
+    // rewards the page charts can be, but they are not the loss.
+    lossRange: { min: 0, what: 'DPO\'s loss (−log σ of the reward margin, plus a cross-entropy when weighted in)' },
     loss(model, tuning, batch, cache, s, training, seed) {
       const lp = rowLogProbs(model, tuning, batch, cache, s, training, seed) // [2B]
       const b = lp.shape[0] / 2

@@ -21,6 +21,7 @@ export const languageModelling: ReadingTask = {
   name: 'language-modelling',
   reads: (set) => set.kind === 'lm',
   hasAccuracy: false,
+  lossRange: { min: 0, what: 'a next-token cross-entropy', zeroUntrained: true },
   loss(model, tuning, batch, cache, s, training, seed) {
     return maskedTokenCrossEntropy(lmLogits(model, tuning, batch, cache, s, training, seed), batch.targets!, batch.mask!)
   },

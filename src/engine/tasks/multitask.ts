@@ -15,6 +15,7 @@ export const multitask: ReadingTask = {
   name: 'multitask',
   reads: (set, tuning) => tuning.multi !== null && tasksOf(set) !== null,
   hasAccuracy: true,
+  lossRange: { min: 0, what: 'a sum of cross-entropies with weights of 0 or more' },
   loss(model, tuning, batch, cache, s, training, seed) {
     const multi = tuning.multi!
     const outputs = multi.apply(featuresOf(model, tuning, batch, cache, s, training, seed) as tf.Tensor2D, training, s.dropout, seed)

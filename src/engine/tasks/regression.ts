@@ -13,6 +13,7 @@ export const regression: ReadingTask = {
   name: 'regression',
   reads: (set) => valuesOf(set) !== null,
   hasAccuracy: false,
+  lossRange: { min: 0, what: 'a mean squared error' },
   loss(model, tuning, batch, cache, s, training, seed) {
     return headLoss('regression', headLogits(model, tuning, batch, cache, s, training, seed), batch.values!)
   },

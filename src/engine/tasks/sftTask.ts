@@ -34,6 +34,7 @@ function answerLossSum(model: Body, tuning: Tuning, batch: Batch, cache: Cache, 
 export const sft: Task = {
   name: 'sft',
   hasAccuracy: false,
+  lossRange: { min: 0, what: 'a next-token cross-entropy', zeroUntrained: true },
   loss(model, tuning, batch, cache, s, training, seed) {
     const { sum, count } = answerLossSum(model, tuning, batch, cache, s, training, seed)
     return tf.div(sum, tf.maximum(count, 1)) as tf.Scalar

@@ -20,6 +20,7 @@ import type { Batch, Cache } from '../train/forward'
 import type { PassSplit } from '../train/inferencePasses'
 import type { Tuning } from '../train/fineTune'
 import type { Seed } from '../train/seeds'
+import type { LossRange } from '../train/impossibleLoss'
 
 /** The line to beat a run is measured against, named for the page. */
 export interface Baseline {
@@ -44,6 +45,9 @@ export interface Task {
   readonly name: string
   /** Whether validation accuracy exists (the "val_acc" monitor watches it). */
   readonly hasAccuracy: boolean
+  /** The values this task's loss can take (train/impossibleLoss.ts): the loop stops a run whose
+   *  backend produces a loss outside them. Absent: not checked. */
+  readonly lossRange?: LossRange
   /** The training loss of one batch (inside the gradient). */
   loss(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Scalar
   /** Loss and this task's metrics on a whole set, in batches, reading values with await.

@@ -33,6 +33,7 @@ import type { Encoded } from './encoded'
 import { augmentedBatch, cachePlan, fillCache, gatherBatch, planCache, type Cache } from './forward'
 import { DataParallel, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type SplitTask } from './dataParallel'
 import { headNeedOf } from './encoded'
+import { ImpossibleLossError, impossibleLossMessage, impossibleLossWhy, type LossAt } from './impossibleLoss'
 
 export type { Encoded }
 
@@ -202,6 +203,15 @@ export async function fineTune(
     dp?.markDirty(m.keys())
   }
   const drop = (m: Map<tf.Variable, tf.Tensor> | null) => m?.forEach((t) => t.dispose())
+  /** Stops the run on a loss its objective cannot produce (a backend computing garbage
+   *  without an error: impossibleLoss.ts), the last good weights put back. */
+  const checkPossible = (value: number, at: LossAt) => {
+    const why = impossibleLossWhy(task.lossRange, value, at)
+    if (why === null) return
+    if (lastGood) restore(lastGood)
+    const kept = at.kind === 'untrained' ? 'before its first step; nothing was changed' : epochsDone > 0 ? `the weights after epoch ${epochsDone}, the last good one, were kept` : 'the weights from before the run were kept'
+    throw new ImpossibleLossError(impossibleLossMessage(backendNow(), value, at, why, kept))
+  }
 
   cb.onProgress?.('baseline', 0, 1, 'Evaluating the base model on the validation split')
   cache = planCache(model, tuning, train, val, s, 0, null)
@@ -250,6 +260,8 @@ export async function fineTune(
   const losses = new LossReader()
 
   try {
+    // in the try: its finally disposes the sets and the cache
+    if (!resume) checkPossible(untrained.loss, { kind: 'untrained' })
     for (let epoch = resume?.loop.epoch ?? 0; epoch < s.epochs && !control.stopped; epoch++) {
       const vars = trainableVariables(model, s, epoch, tuning.parts)
       // Parameter groups: a newly unfrozen set gets its own optimizer, the rest keep their moments.
@@ -287,6 +299,7 @@ export async function fineTune(
             if (lastGood) restore(lastGood)
             return false
           }
+          checkPossible(loss, { kind: 'step', step: p.step, untrained: p.step === 1 && !resume })
           trainLossSum += loss * p.examples
           trainCount += p.examples
           windowLoss += loss
@@ -380,6 +393,14 @@ export async function fineTune(
           if (lastGood) restore(lastGood)
           break
         }
+        if (!lossT) {
+          try {
+            checkPossible(loss, { kind: 'step', step: step + 1, untrained: step === 0 && !resume })
+          } catch (e) {
+            tf.dispose(gradSum)
+            throw e
+          }
+        }
         tf.tidy(() => {
           const mean = lossT ? gradSum! : gradSum!.map((g) => tf.div(g, examples))
           // Without clipping the global norm is not computed at all (it was work every step).
@@ -402,6 +423,7 @@ export async function fineTune(
       const evalStart = Date.now()
       const valMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val', passes)
       eta.evaluation((Date.now() - evalStart) / 1000)
+      checkPossible(valMetrics.loss, { kind: 'validation', epoch: epoch + 1 })
       lastValMetrics = valMetrics
       const trainMetrics: Metrics = task.trainMetrics(trainLossSum / Math.max(trainCount, 1))
       const monitored = monitorMode === 'max' ? (valMetrics.accuracy ?? 0) : valMetrics.loss
@@ -450,6 +472,15 @@ export async function fineTune(
     cache?.dispose()
     if (ownsSplit) dp?.dispose()
     for (const g of optimizers) g.opt.dispose()
+  }
+}
+
+/** The running backend's name, or undefined (none set up yet). */
+function backendNow(): string | undefined {
+  try {
+    return tf.getBackend()
+  } catch {
+    return undefined
   }
 }
 
