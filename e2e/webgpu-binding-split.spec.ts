@@ -169,6 +169,21 @@ test('a GPT-2 whose token embedding is over the WebGPU adapter’s 128 MiB bindi
     )
     await expect(studio.status).not.toContainText('Training complete')
     await expect(page.getByTestId('run-item').filter({ hasText: 'failed' })).toHaveCount(1) // the history: failed, not finished
+
+    // "auto" on this adapter: it hides its vendor, architecture and description (measured:
+    // all empty, isFallbackAdapter false), so it is not called a real GPU; the backends are
+    // measured and the fastest kept (engine/backend.ts adapterKind)
+    const info = await page.evaluate(async () => {
+      const a = await navigator.gpu.requestAdapter()
+      const i = (a as unknown as { info: Record<string, unknown> }).info
+      return { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, fallback: i.isFallbackAdapter }
+    })
+    expect(info).toEqual({ vendor: '', architecture: '', device: '', description: '', fallback: false })
+    await page.getByLabel('Backend', { exact: true }).selectOption('auto')
+    await expect(studio.badge).toContainText('a WebGPU adapter that does not say what it is (its vendor, architecture and description are hidden), so the backends were measured;', { timeout: 90_000 })
+    await expect(studio.badge).toContainText(/measured fastest here \([\d.]+ GFLOP\/s\)/)
+    await expect(studio.badge).not.toContainText('real GPU')
+    test.info().annotations.push({ type: 'auto', description: `${await studio.backend()}: ${await studio.badge.getAttribute('title')}` })
   } finally {
     rmSync(dir, { recursive: true, force: true }) // 157 MB of weights
   }

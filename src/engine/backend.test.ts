@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chooseBackend, compareSelfTest, gradientSelfTest, selfTestInputs, selfTestReference, SELF_TEST_TOLERANCE, type BackendEnvironment } from './backend'
+import { adapterKind, chooseBackend, compareSelfTest, gradientSelfTest, selfTestInputs, selfTestReference, SELF_TEST_TOLERANCE, type BackendEnvironment, type GpuAdapterLike } from './backend'
 
 // The start-up self-test decides whether a backend may train. Its expected values come from
 // plain loops (selfTestReference); here they are checked against a one-unit network worked by
@@ -120,3 +120,59 @@ describe('the self-test decision', () => {
     expect(info.reason).toBe('chosen in settings')
   })
 })
+
+/** A backend computing with the cpu kernels, correctly: a stand-in WebGPU for Node. */
+function registerCpuAs(name: string) {
+  if (tf.findBackendFactory(name)) tf.removeBackend(name)
+  const Cpu = tf.engine().findBackend('cpu')!.constructor as new () => tf.KernelBackend
+  tf.registerBackend(name, () => new Cpu())
+  for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: name })
+}
+
+// adapter.info as Chromium 156 reports it, read in the real browser (2026-12-06): with
+// e2e/webgpu-binding-split.spec.ts's flags (WebGPU compatibility mode, ANGLE on lavapipe) and
+// with playwright.config.ts's (SwiftShader).
+const LAVAPIPE_COMPAT: GpuAdapterLike = { info: { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false } }
+const SWIFTSHADER: GpuAdapterLike = { info: { vendor: 'google', architecture: 'swiftshader', device: '', description: '', isFallbackAdapter: true } }
+
+describe('what an adapter says it is', () => {
+  it('tells a named GPU, a software adapter and one whose info is hidden apart', () => {
+    expect(adapterKind(LAVAPIPE_COMPAT)).toBe('hidden')
+    expect(adapterKind({})).toBe('hidden')
+    expect(adapterKind(SWIFTSHADER)).toBe('software')
+    expect(adapterKind({ info: { vendor: 'google', architecture: 'swiftshader' } })).toBe('software') // by name, isFallbackAdapter absent
+    expect(adapterKind({ isFallbackAdapter: true, info: {} })).toBe('software') // older browsers: on the adapter
+    expect(adapterKind({ info: { vendor: 'mesa', architecture: '', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' } })).toBe('software')
+    expect(adapterKind({ info: { vendor: 'nvidia', architecture: 'ampere' } })).toBe('gpu')
+    expect(adapterKind({ info: { vendor: ' ', architecture: '' } })).toBe('hidden')
+  })
+
+  it('an adapter that hides what it is is not called a real GPU: the backends are measured and the fastest kept', async () => {
+    registerCpuAs('webgpu')
+    // a clock under which WebGPU's probe takes 1 ms and every other one 1 s: the measurement
+    // decides, so WebGPU is kept, and said so
+    let t = 0
+    const now = () => (t += tf.getBackend() === 'webgpu' ? 0.5 : 500)
+    const info = await chooseBackend('auto', { gpu: { requestAdapter: async () => LAVAPIPE_COMPAT }, loadBackend: async () => {}, now })
+    expect(info.probes.map((p) => p.name)).toEqual(['wasm', 'webgl', 'webgpu'])
+    expect(info.name).toBe('webgpu')
+    expect(info.adapter).toBe('a WebGPU adapter that does not say what it is')
+    expect(info.reason).toMatch(/^a WebGPU adapter that does not say what it is \(its vendor, architecture and description are hidden\), so the backends were measured; webgpu measured fastest here \([\d.]+ GFLOP\/s\)$/)
+    expect(info.reason).not.toContain('real GPU')
+    expect(info.software).toBe(false) // it measured faster than the CPU backends
+    // the same adapter on a machine where WebAssembly is faster: WebAssembly
+    t = 0
+    const slow = () => (t += tf.getBackend() === 'webgpu' ? 500 : 0.5)
+    const cpuWins = await chooseBackend('auto', { gpu: { requestAdapter: async () => LAVAPIPE_COMPAT }, loadBackend: async () => {}, now: slow })
+    expect(cpuWins.name).toBe('wasm')
+    expect(cpuWins.reason).toMatch(/^a WebGPU adapter that does not say what it is .*; wasm measured fastest here/)
+    // a named GPU still wins outright, unmeasured
+    const named = await chooseBackend('auto', { gpu: { requestAdapter: async () => ({ info: { vendor: 'nvidia', architecture: 'ampere' } }) }, loadBackend: async () => {} })
+    expect(named.name).toBe('webgpu')
+    expect(named.probes).toEqual([])
+    expect(named.reason).toBe('WebGPU on a real GPU (nvidia / ampere)')
+    tf.removeBackend('webgpu')
+    await tf.setBackend('cpu')
+  })
+})
+

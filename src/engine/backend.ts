@@ -37,22 +37,41 @@ export interface BackendEnvironment {
 }
 
 export interface GpuAdapterLike {
+  /** Older browsers: on the adapter; Chromium 156 has it on `info` only. */
   isFallbackAdapter?: boolean
-  info?: { vendor?: string; architecture?: string; description?: string; device?: string }
+  info?: { vendor?: string; architecture?: string; description?: string; device?: string; isFallbackAdapter?: boolean }
+}
+
+/**
+ * What an adapter says it is. 'software': the browser's fallback adapter, or one that names a
+ * CPU rasteriser (SwiftShader: vendor "google", architecture "swiftshader", isFallbackAdapter
+ * true on info in Chromium 156). 'gpu': one that names itself otherwise. 'hidden': one whose
+ * vendor, architecture, device and description are all empty, which browsers may do to limit
+ * fingerprinting: measured, Chromium 156 with WebGPU's compatibility mode on ANGLE on lavapipe
+ * (e2e/webgpu-binding-split.spec.ts's flags) gives an adapter with all four empty,
+ * isFallbackAdapter false, a 128 MiB maxStorageBufferBindingSize, and nothing else that says
+ * whether a GPU or the CPU computes. Such an adapter is neither trusted as a GPU nor written off:
+ * the backends are measured.
+ */
+export type AdapterKind = 'software' | 'gpu' | 'hidden'
+
+export function adapterKind(a: GpuAdapterLike): AdapterKind {
+  if (a.isFallbackAdapter || a.info?.isFallbackAdapter) return 'software'
+  const said = [a.info?.vendor, a.info?.architecture, a.info?.description, a.info?.device].filter((s) => typeof s === 'string' && s.trim() !== '')
+  if (said.length === 0) return 'hidden'
+  return /swiftshader|llvmpipe|lavapipe|software|microsoft basic/.test(said.join(' ').toLowerCase()) ? 'software' : 'gpu'
 }
 
 /** A software adapter computes on the CPU: SwiftShader, or the browser's fallback adapter. */
 export function isSoftwareAdapter(a: GpuAdapterLike): boolean {
-  if (a.isFallbackAdapter) return true
-  const text = [a.info?.vendor, a.info?.architecture, a.info?.description, a.info?.device]
-    .join(' ')
-    .toLowerCase()
-  return /swiftshader|llvmpipe|lavapipe|software|microsoft basic/.test(text)
+  return adapterKind(a) === 'software'
 }
+
+export const HIDDEN_ADAPTER = 'a WebGPU adapter that does not say what it is'
 
 function describeAdapter(a: GpuAdapterLike): string {
   const i = a.info ?? {}
-  return [i.vendor, i.architecture, i.description].filter((s) => s).join(' / ') || 'unknown adapter'
+  return [i.vendor, i.architecture, i.description].filter((s) => s).join(' / ') || HIDDEN_ADAPTER
 }
 
 async function trySet(name: BackendName, env: BackendEnvironment): Promise<boolean> {
@@ -211,7 +230,8 @@ export async function chooseBackend(pref: BackendChoice, env: BackendEnvironment
     adapter = null
   }
   const adapterText = adapter ? describeAdapter(adapter) : undefined
-  const software = adapter ? isSoftwareAdapter(adapter) : true
+  const kind = adapter ? adapterKind(adapter) : null
+  const software = kind === null || kind === 'software'
 
   const failed: { name: BackendName; maxError: number }[] = []
   const finish = async (name: BackendName, reason: string): Promise<BackendInfo> => {
@@ -254,11 +274,11 @@ export async function chooseBackend(pref: BackendChoice, env: BackendEnvironment
     return { ...fallback, reason: `${pref} is not available in this browser; ${fallback.reason}` }
   }
 
-  if (adapter && !software && (await trySet('webgpu', env))) {
+  if (kind === 'gpu' && (await trySet('webgpu', env))) {
     return finish('webgpu', `WebGPU on a real GPU (${adapterText})`)
   }
 
-  // Software or no adapter: measure what this machine really offers.
+  // Software, hidden or no adapter: measure what this machine really offers.
   const candidates: BackendName[] = adapter ? ['wasm', 'webgl', 'webgpu'] : ['wasm', 'webgl']
   for (const name of candidates) {
     if (!(await trySet(name, env))) {
@@ -274,7 +294,7 @@ export async function chooseBackend(pref: BackendChoice, env: BackendEnvironment
   const best = probes
     .filter((p): p is { name: BackendName; gflops: number } => p.gflops !== null)
     .sort((a, b) => b.gflops - a.gflops)[0]
-  const why = adapter ? `the WebGPU adapter is software (${adapterText})` : 'no WebGPU adapter'
+  const why = kind === 'hidden' ? `${HIDDEN_ADAPTER} (its vendor, architecture and description are hidden), so the backends were measured` : adapter ? `the WebGPU adapter is software (${adapterText})` : 'no WebGPU adapter'
   if (best && (await trySet(best.name, env))) {
     return finish(best.name, `${why}; ${best.name} measured fastest here (${best.gflops.toFixed(1)} GFLOP/s)`)
   }
