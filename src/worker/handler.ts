@@ -52,6 +52,8 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     split: (settings) => data.splitRows(settings),
   }
   const session = new Session(sessionData)
+  /** The held model when it is a Hugging Face checkpoint, else null. */
+  const heldHf = () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null)
   // Hugging Face checkpoints: the worker loads them (hfModelHost.ts), the session holds them (families/hf.ts).
   const hf = new HfModelHost(post, {
     fetchFn: (u, i) => fetchFn(u, i),
@@ -60,12 +62,11 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       session.hold(held)
       post({ type: 'model', summary: held.summary })
     },
-    loaded: () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null),
+    loaded: heldHf,
     adopt: (held, tuning) => session.adopt(held, tuning),
     ensureBackend: () => ensureBackend(),
     measureHead: (held, fileName) => measureHead(held, fileName),
   })
-  const heldHf = () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null)
 
   /** A sequence classifier's own head measured on the dataset where its classes fit
    *  (families/hfSeqCls.ts), said as an import is: the page shows the metrics and the note. */
