@@ -191,12 +191,11 @@ export class Session {
     this.run = { id: runId, control }
     hooks.started()
     const steps = data.train.kind === 'pairs' && hooks.preferenceSteps ? new PreferenceSteps(data.train, hooks.preferenceSteps) : null
-    let disposeSplit = () => {}
+    let split: ReturnType<typeof splitRun> | undefined
     try {
       // On two workers the zero-shot baseline's passes are halved too: the split is made here.
       const parallel = hooks.parallel?.(s)
-      const split = parallel && parallel.passes !== false ? splitRun(body, tuning, data.train, s, parallel) : undefined
-      if (split !== undefined) disposeSplit = () => split?.dispose()
+      split = parallel && parallel.passes !== false ? splitRun(body, tuning, data.train, s, parallel) : undefined
       const zs = resume || sets ? null : await family.zeroShot(held, data.val, (label) => hooks.events.onProgress?.('baseline', 0, 1, label), split)
       const recorder = await hooks.record(s, control, steps ? steps.wrap(hooks.events) : hooks.events)
       const result = await fineTune(body, tuning, { ...data, zeroShot: zs?.metrics ?? null, ...(zs?.note ? { zeroShotNote: zs.note } : {}) }, s, control, recorder.callbacks(), resume, parallel && { ...parallel, ...(split !== undefined ? { split } : {}) }).catch(async (e: unknown) => {
@@ -208,7 +207,7 @@ export class Session {
       await recorder.finish(result)
       return { result }
     } finally {
-      disposeSplit()
+      split?.dispose()
       steps?.dispose()
       this.run = null
     }
