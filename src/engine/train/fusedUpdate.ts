@@ -10,8 +10,12 @@ import * as tf from '@tensorflow/tfjs'
  *
  * The maths is the tf-op path's, operation for operation, each result rounded to float32
  * (Math.fround) as each tf op rounds its output, so the results are the same bit for bit on
- * these backends (optimizers.test.ts checks it); other backends (webgl, webgpu) keep the op
+ * these backends (fusedUpdate.test.ts checks it); other backends (webgl, webgpu) keep the op
  * path in optimizers.ts.
+ *
+ * The gradient clipping (clipping.ts) has two more: StudioSumSquares (each gradient's Σ g², in
+ * the order and precision the backend's own Square then Sum use, so the norm is the same) and
+ * StudioScaleAll (every gradient times the clip factor), one kernel each for all gradients.
  */
 
 export const ADAM_UPDATE = 'StudioAdamUpdate'
