@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { batchMatMul } from './slicedMatMul'
 import { oldKernels } from './oldKernels'
+import { shareWasmIdentity } from './wasmSharedIdentity'
 
 /**
  * a [..., N, K] · b [..., K, M] (same batch shape) with a gradient that transposes explicitly before multiplying.
@@ -10,7 +11,7 @@ import { oldKernels } from './oldKernels'
  * Batched products (rank > 2, attention's) run one XNNPACK product per slice on wasm
  * (slicedMatMul.ts) instead of tfjs-wasm's scalar loop for batches.
  */
-export const matMulFast = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const matMulFastOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc]
   save([a, b])
   return {
@@ -21,6 +22,11 @@ export const matMulFast = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)
     },
   }
 }) as never) as <T extends tf.Tensor>(a: T, b: T) => T
+
+export function matMulFast<T extends tf.Tensor>(a: T, b: T): T {
+  shareWasmIdentity() // once: the models that multiply through here save tensors for their gradients without copies on wasm
+  return matMulFastOp(a, b)
+}
 
 /** Transposes the last two axes: [..., M, N] → [..., N, M]. */
 export function swapLast<T extends tf.Tensor>(x: T): T {

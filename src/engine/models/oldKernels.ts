@@ -10,5 +10,7 @@
  *   then a sum) instead of a ones-row product (biasAdd.ts).
  * - wideTranspose: a 2-D product's weight gradient always as aᵀ·dy, transposing a, instead of
  *   (dyᵀ·a)ᵀ where that transposes fewer elements (matMulFast.ts; tiny-lm's mlp.out).
+ * - copyIdentity: wasm's Identity and same-dtype Cast copy the buffer, as tfjs-wasm's own do,
+ *   instead of sharing it (wasmSharedIdentity.ts).
  */
-export const oldKernels = { batchMatMul: false, tanhGelu: false, sumBiasGrad: false, wideTranspose: false }
+export const oldKernels = { batchMatMul: false, tanhGelu: false, sumBiasGrad: false, wideTranspose: false, copyIdentity: false }
