@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { avgPool2, channelNormFused, cnnFusedActive, cnnFusion, depthwise3x3, im2col3x3, relu6Fused } from './cnnFused'
-import { EMOJI_CNN_CONFIG, TinyCnn } from './tinyCnn'
+import { EMOJI_CNN_CONFIG, TinyCnn, type TinyCnnConfig } from './tinyCnn'
+import { DEFAULTS } from '../../settings/schema'
+import type { Settings } from '../../settings/types'
+import { fineTune, Tuning } from '../train/fineTune'
+import type { EncodedImages } from '../train/imageBatches'
+import { RunControl } from '../train/runControl'
 
 // Every expected value here comes from the cpu backend running plain tf ops (the formulation
 // TinyCnn used before the fused kernels, and still uses off wasm), never from cnnFused.ts.
@@ -195,4 +200,55 @@ describe('TinyCnn (the built-in emoji-cnn layout) with the fused kernels on wasm
     x.dispose()
     m.dispose()
   })
+})
+
+/** Toy 8×8 images: a bright 2×2 square on the left half (class 1) or the right (class 0). */
+function toyImages(n: number, seed: number): EncodedImages {
+  let r = seed
+  const rnd = () => (r = (r * 1103515245 + 12345) % 2147483648) / 2147483648
+  const pixels = new Float32Array(n * 8 * 8 * 3).fill(1)
+  const labels = new Int32Array(n)
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 2
+    const x0 = labels[i] ? Math.floor(rnd() * 2) : 5 + Math.floor(rnd() * 2)
+    const y0 = Math.floor(rnd() * 6)
+    for (let y = y0; y < y0 + 2; y++) for (let x = x0; x < x0 + 2; x++) pixels.set([0.7, -0.8, -0.85], ((i * 8 + y) * 8 + x) * 3)
+  }
+  return { kind: 'image', n, height: 8, width: 8, pixels, labels, classes: ['right', 'left'] }
+}
+
+const TOY: TinyCnnConfig = { imageSize: 8, stemChannels: 4, blocks: [{ channels: 8, stride: 1 }, { channels: 8, stride: 2 }, { channels: 8, stride: 1 }] }
+
+/** Per-epoch training losses and the final validation loss of a short run on a backend. */
+async function toyRun(backend: string, over: Partial<Settings>) {
+  expect(await tf.setBackend(backend)).toBe(true)
+  const model = new TinyCnn(TOY, undefined, 3)
+  const s: Settings = { ...DEFAULTS, batchSize: 8, epochs: 2, warmupSteps: 0, dropout: 0, loraDropout: 0, learningRate: 1e-2, seed: 5, ...over }
+  const tuning = new Tuning(model, s, 2)
+  const losses: number[] = []
+  let result!: Awaited<ReturnType<typeof fineTune>>
+  const prof = await tf.profile(async () => {
+    result = await fineTune(model, tuning, { train: toyImages(32, 1), val: toyImages(16, 2) }, s, new RunControl(), { onEpoch: (e) => void losses.push(e.train.loss) })
+  })
+  tuning.dispose()
+  model.dispose()
+  return { losses, val: result.summary.best.loss!, reason: result.reason, kernels: new Set(prof.kernels.map((k) => k.name)) }
+}
+
+describe('training runs of the fused path on wasm against the op path on cpu', () => {
+  for (const [name, over] of [
+    ['LoRA on the pointwise convs (their linearDelta hook)', { method: 'lora', loraRank: 2 }],
+    ['the first two blocks frozen and cached, the rest trained', { method: 'freeze', freezeFirst: 2 }],
+  ] as [string, Partial<Settings>][]) {
+    it(`${name}: the same epoch losses`, async () => {
+      const cpu = await toyRun('cpu', over)
+      const wasm = await toyRun('wasm', over)
+      expect(wasm.reason).toBe('finished')
+      expect(wasm.kernels.has('StudioDepthwise3x3Grad') && wasm.kernels.has('StudioChannelNormGrad'), 'the fused kernels ran, backward too').toBe(true)
+      expect(cpu.kernels.has('StudioDepthwise3x3')).toBe(false)
+      expect(wasm.losses).toHaveLength(2)
+      wasm.losses.forEach((l, i) => expect(Math.abs(l - cpu.losses[i]!) / cpu.losses[i]!, `epoch ${i + 1}: ${l} vs ${cpu.losses[i]}`).toBeLessThan(1e-4))
+      expect(Math.abs(wasm.val - cpu.val) / cpu.val).toBeLessThan(1e-4)
+    })
+  }
 })
