@@ -33,7 +33,7 @@ import type { Encoded } from './encoded'
 import { augmentedBatch, cachePlan, fillCache, gatherBatch, planCache, type Cache } from './forward'
 import { DataParallel, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type SplitTask } from './dataParallel'
 import { headNeedOf } from './encoded'
-import { ImpossibleLossError, impossibleLossMessage, impossibleLossWhy, type LossAt } from './impossibleLoss'
+import { ImpossibleLossError, impossibleLossMessage, impossibleLossWhy, nonFiniteHeldOutMessage, type LossAt } from './impossibleLoss'
 
 export type { Encoded }
 
@@ -261,7 +261,12 @@ export async function fineTune(
 
   try {
     // in the try: its finally disposes the sets and the cache
-    if (!resume) checkPossible(untrained.loss, { kind: 'untrained' })
+    if (!resume) {
+      // NaN or Infinity before any update is not divergence (nothing was trained): a backend
+      // fault or weights that are not finite; the run cannot start from it.
+      if (!Number.isFinite(untrained.loss)) throw new ImpossibleLossError(nonFiniteHeldOutMessage(backendNow(), untrained.loss))
+      checkPossible(untrained.loss, { kind: 'untrained' })
+    }
     for (let epoch = resume?.loop.epoch ?? 0; epoch < s.epochs && !control.stopped; epoch++) {
       const vars = trainableVariables(model, s, epoch, tuning.parts)
       // Parameter groups: a newly unfrozen set gets its own optimizer, the rest keep their moments.
@@ -423,6 +428,16 @@ export async function fineTune(
       const evalStart = Date.now()
       const valMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val', passes)
       eta.evaluation((Date.now() - evalStart) / 1000)
+      // Every step loss of the epoch was finite (checked above), but the weights its last
+      // updates made can still overflow on the validation rows: that is divergence too, and the
+      // epoch must not count (nor be snapshotted as the last good one, nor end "complete").
+      if (!Number.isFinite(valMetrics.loss)) {
+        reason = 'diverged'
+        const kept = epochsDone > 0 ? `The weights after epoch ${epochsDone}, the last good one, were kept` : 'The weights from before the run were kept'
+        message = `Training diverged in epoch ${epoch + 1}: its training losses were finite, but the validation loss after it was ${String(valMetrics.loss)}, so the weights its last updates made no longer give finite outputs. ${kept}. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
+        if (lastGood) restore(lastGood)
+        break
+      }
       checkPossible(valMetrics.loss, { kind: 'validation', epoch: epoch + 1 })
       lastValMetrics = valMetrics
       const trainMetrics: Metrics = task.trainMetrics(trainLossSum / Math.max(trainCount, 1))

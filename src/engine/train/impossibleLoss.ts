@@ -74,3 +74,13 @@ export function impossibleLossMessage(backend: string | undefined, value: number
   const other = backend === 'wasm' ? 'WebGL, or plain JavaScript on the CPU' : backend === 'cpu' ? 'WebAssembly' : 'WebAssembly'
   return `${engine} produced impossible numbers: ${where(at)} was ${valueText(value)}, but ${why}. The run was stopped (${kept}). This is the backend computing wrongly on this device, not your data or settings: choose ${other} in the Backend setting and train again.`
 }
+
+/** The words for a held-out loss that is not a number (NaN or ±Infinity) before any training:
+ *  no update has run, so it is not divergence; either the backend computes wrongly or the
+ *  weights the run starts from are not finite (a loaded model whose weights overflowed). */
+export function nonFiniteHeldOutMessage(backend: string | undefined, value: number): string {
+  const name = backend && backend in BACKEND_WORDS ? BACKEND_WORDS[backend as BackendName] : backend
+  const engine = name ? `the ${name} backend` : 'the numerical backend'
+  const other = backend === 'wasm' ? 'WebGL, or plain JavaScript on the CPU' : 'WebAssembly'
+  return `The model before training gave a held-out loss of ${String(value)} on the validation rows, so there is nothing to train from. The run was stopped before its first step; nothing was changed. Either ${engine} computes wrongly on this device (choose ${other} in the Backend setting and train again), or the weights the run starts from are not finite numbers (load the model again, or start from a built-in one).`
+}

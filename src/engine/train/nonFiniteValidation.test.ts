@@ -1,0 +1,145 @@
+import * as tf from '@tensorflow/tfjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { DEFAULTS } from '../../settings/schema'
+import type { Settings } from '../../settings/types'
+import { explainEngineError } from '../engineErrors'
+import { causalMask, TinyGpt } from '../models/tinyGpt'
+import { classification } from '../tasks'
+import { fineTune, Tuning, type Encoded } from './fineTune'
+import { ImpossibleLossError } from './impossibleLoss'
+import { RunControl } from './runControl'
+import { BatchSource } from './batchSource'
+import { gatherBatch, planCache } from './forward'
+
+// A validation loss that is not a number, while every step loss was finite. What produces it
+// here is real arithmetic, nothing hand-set: the loop reads a step's loss from the weights
+// *before* that step's update, so with a learning rate so large that one Adam update (about
+// lr · sign(g) per weight) takes the weights past float32's range (3.4e38), the step's loss is
+// an ordinary ~ln 2 while the evaluation that follows multiplies weights of ±1e38: the logits
+// overflow to ±Infinity and the softmax cross-entropy is NaN. With one step an epoch, that
+// last update is the epoch's only one, so the divergence check on step losses never sees it.
+
+beforeAll(async () => {
+  await tf.setBackend('cpu')
+})
+
+const cfg = { vocabSize: 24, seqLen: 8, dModel: 16, nLayers: 2, nHeads: 2, dFF: 32 }
+
+/** Class 1 texts contain token 5, class 0 texts token 6 (as fineTune.test.ts). */
+function toyClassification(n: number): Encoded {
+  const T = cfg.seqLen
+  const tokens = new Int32Array(n * T)
+  const mask = new Float32Array(n * T)
+  const labels = new Int32Array(n)
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 2
+    for (let t = 0; t < 6; t++) {
+      tokens[i * T + t] = t === 1 ? (i % 2 ? 5 : 6) : 7 + ((i * 7 + t * 3) % 16)
+      mask[i * T + t] = 1
+    }
+  }
+  return { kind: 'classification', n, seqLen: T, tokens, mask, labels, classes: ['a', 'b'] }
+}
+
+// 8 training rows at batch 8: one step an epoch.
+const base: Settings = { ...DEFAULTS, method: 'full', optimizer: 'adam', batchSize: 8, accumSteps: 1, epochs: 1, warmupSteps: 0, seqLen: cfg.seqLen, dropout: 0, schedule: 'constant', clipNorm: 0, weightDecay: 0 }
+
+async function run(s: Settings, prepare?: (model: TinyGpt, tuning: Tuning) => void) {
+  const model = new TinyGpt(cfg, undefined, 3)
+  const tuning = new Tuning(model, s, 2)
+  prepare?.(model, tuning)
+  const before = await Promise.all(model.params.map((p) => p.variable.data()))
+  causalMask(cfg.seqLen) // made once and kept for every model: before the count
+  const tensors = tf.memory().numTensors
+  const steps: number[] = []
+  const epochs: { val: number; weights: Float32Array[] }[] = []
+  let result: Awaited<ReturnType<typeof fineTune>> | null = null
+  let error: unknown = null
+  try {
+    result = await fineTune(model, tuning, { train: toyClassification(8), val: toyClassification(16) }, s, new RunControl(), {
+      onStep: (e) => void steps.push(e.loss),
+      onEpoch: async (e) => void epochs.push({ val: e.val.loss, weights: (await Promise.all(model.params.map((p) => p.variable.data()))) as Float32Array[] }),
+    })
+  } catch (e) {
+    error = e
+  }
+  const after = await Promise.all(model.params.map((p) => p.variable.data()))
+  const leaked = tf.memory().numTensors - tensors
+  tuning.dispose()
+  model.dispose()
+  return { result, error: error as Error | null, before, after, steps, epochs, leaked }
+}
+
+describe('a validation loss that is not a number stops the run as divergence', () => {
+  it('one epoch: the step loss is finite, the evaluation after the update is NaN; diverged, weights from before the run kept', async () => {
+    const r = await run({ ...base, learningRate: 1e39 / 2 })
+    expect(r.error).toBeNull()
+    // the one step's loss was read from the untrained weights: two balanced classes, about ln 2
+    expect(r.steps).toHaveLength(1)
+    expect(Math.abs(r.steps[0]! - Math.log(2))).toBeLessThan(0.3)
+    expect(r.epochs).toEqual([]) // the epoch never counted: no epoch event, no checkpoint
+    expect(r.result!.reason).toBe('diverged')
+    expect(r.result!.message).toBe(
+      'Training diverged in epoch 1: its training losses were finite, but the validation loss after it was NaN, so the weights its last updates made no longer give finite outputs. The weights from before the run were kept. Lower the learning rate (now 5e+38) or turn on gradient clipping.',
+    )
+    expect(r.result!.message).not.toMatch(/Training complete/)
+    expect(r.after).toEqual(r.before)
+    expect(r.leaked).toBe(0)
+  })
+
+  it('two epochs: epoch 1 trains normally, a step schedule multiplies the rate by 1e38 for epoch 2; the weights after epoch 1 are kept', async () => {
+    // 'step' decays by stepGamma every stepEvery epochs; a gamma of 1e38 makes epoch 2's rate
+    // 1e-3 · 1e38 = 1e35, and epoch 2's one Adam update (~1e35 per weight, on weights ~0.1 after
+    // epoch 1) still leaves finite weights whose products (16 of them summed in a dot product,
+    // then more layers) overflow: the validation after epoch 2 is not finite.
+    const r = await run({ ...base, epochs: 2, learningRate: 1e-3, schedule: 'step', stepEvery: 1, stepGamma: 1e38 })
+    expect(r.error).toBeNull()
+    expect(r.steps).toHaveLength(2)
+    expect(r.steps.every((l) => Number.isFinite(l) && l > 0 && l < 2)).toBe(true)
+    expect(r.epochs).toHaveLength(1)
+    expect(Number.isFinite(r.epochs[0]!.val)).toBe(true)
+    expect(r.result!.reason).toBe('diverged')
+    expect(r.result!.message).toMatch(/^Training diverged in epoch 2: its training losses were finite, but the validation loss after it was (NaN|Infinity|-Infinity), .* The weights after epoch 1, the last good one, were kept\. Lower the learning rate \(now 0\.001\) or turn on gradient clipping\.$/)
+    expect(r.after).toEqual(r.epochs[0]!.weights) // put back to the last good epoch's
+    expect(r.after).not.toEqual(r.before) // epoch 1 did train
+    expect(r.result!.summary.epochs).toBe(1)
+    expect(Number.isFinite(r.result!.summary.best.loss)).toBe(true)
+    expect(r.leaked).toBe(0)
+  })
+
+  it('a model whose weights overflowed before the run: the held-out loss before training is NaN; stopped before step 1 with words, nothing changed', async () => {
+    // The base model comes from an earlier update that overflowed (plain SGD at 1e39 on its real
+    // gradients, outside the loop): its held-out loss is NaN before the run trains anything.
+    const r = await run({ ...base, learningRate: 1e-3 }, (model, tuning) => {
+      const set = toyClassification(8)
+      const s = { ...base, learningRate: 1e39 }
+      const cache = planCache(model, tuning, set, set, s, 0, null)
+      const source = BatchSource.host(set)
+      const vars = model.params.map((p) => p.variable)
+      tf.tidy(() => {
+        const batch = gatherBatch(source, cache, 'train', [0, 1, 2, 3, 4, 5, 6, 7])
+        const { grads } = tf.variableGrads(() => classification.loss(model, tuning, batch, cache, s, false), vars)
+        for (const v of vars) if (grads[v.name]) v.assign(tf.sub(v, tf.mul(grads[v.name]!, s.learningRate)))
+      })
+      source.dispose()
+      cache.dispose()
+    })
+    expect(r.error).toBeInstanceOf(ImpossibleLossError)
+    expect(r.error!.message).toBe(
+      'The model before training gave a held-out loss of NaN on the validation rows, so there is nothing to train from. The run was stopped before its first step; nothing was changed. Either the plain JavaScript on the CPU backend computes wrongly on this device (choose WebAssembly in the Backend setting and train again), or the weights the run starts from are not finite numbers (load the model again, or start from a built-in one).',
+    )
+    // the page shows these words as they are (the worker records the run as failed)
+    expect(explainEngineError(r.error, { doing: 'training', backend: 'cpu' }).message).toBe(r.error!.message)
+    expect(r.steps).toEqual([])
+    expect(r.after).toEqual(r.before)
+    expect(r.leaked).toBe(0)
+  })
+
+  it('a run with an ordinary rate still completes', async () => {
+    const r = await run({ ...base, epochs: 2, learningRate: 1e-3 })
+    expect(r.error).toBeNull()
+    expect(r.result!.reason).toBe('finished')
+    expect(r.result!.message).toMatch(/^Training complete/)
+    expect(r.leaked).toBe(0)
+  })
+})
