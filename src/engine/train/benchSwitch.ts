@@ -8,8 +8,8 @@
  */
 export const benchSwitch = {
   legacyTransport: false,
-  /** The optimizers' update and the gradient clipping as tf ops (about 14 and 3 kernels a
-   *  weight), as before the fused kernels of fusedUpdate.ts, on wasm and cpu too: to time old
-   *  against new in one run. */
+  /** The optimizers' update, the gradient clipping and the two workers' combine as tf ops (about
+   *  14, 3 and 2 kernels a weight), as before the fused kernels of fusedUpdate.ts, on wasm and cpu
+   *  too: to time old against new in one run. */
   unfusedOptimizer: false,
 }

@@ -41,6 +41,7 @@ import type { Batch, Cache } from './forward'
 import { stableNames } from './loopState'
 import { microBatchSeed } from './seeds'
 import { benchSwitch } from './benchSwitch'
+import { fusedBackend, runCombineHalves } from './fusedUpdate'
 
 /** A weight by its stable name (loopState.stableNames: body/… and tuning/…). */
 export interface NamedWeight {
@@ -407,7 +408,9 @@ export class DataParallel implements PassSplit {
     // Equal halves: (g₀ + g₁)/2, two operations a weight instead of four; with a power-of-two
     // half (8 + 8) it is bit for bit the rows-weighted form (scaling by 2^k is exact).
     const equal = n0 === n1 && !legacyTransport()
-    const grads = tf.tidy(() => {
+    // On wasm and cpu one kernel for all weights (fusedUpdate.ts), the same float32 operations.
+    const fused = !legacyTransport() && !benchSwitch.unfusedOptimizer && fusedBackend() && mine.grads.every((g) => g.dtype === 'float32')
+    const grads = fused ? tf.tidy(() => runCombineHalves(mine.grads, tf.tensor1d(other.grads, 'float32'), [n0, n1])) : tf.tidy(() => {
       let o = 0
       return mine.grads.map((g) => {
         const part = tf.tensor(other.grads.subarray(o, o + g.size), g.shape, 'float32')

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { benchSwitch } from './benchSwitch'
 import { clipByGlobalNorm } from './clipping'
-import { ADAM_UPDATE, SCALE_ALL, SGD_UPDATE, SUM_SQUARES, fusedBackend, updateModuleBytes } from './fusedUpdate'
+import { ADAM_UPDATE, COMBINE_HALVES, SCALE_ALL, SGD_UPDATE, SUM_SQUARES, fusedBackend, runCombineHalves, updateModuleBytes } from './fusedUpdate'
 import { createOptimizer, type OptimizerState, type StudioOptimizer } from './optimizers'
 import type { OptimizerKind } from '../../settings/types'
 
@@ -253,6 +253,42 @@ for (const backend of ['wasm', 'cpu'] as const) {
       expect(names.filter((x) => x === SCALE_ALL).length).toBe(1)
       expect(names.filter((x) => x === 'Square' || x === 'Sum' || x === 'Multiply')).toEqual([])
       tf.dispose(grads)
+    })
+
+    it('two workers\' halves combined in one kernel equal the tf ops dataParallel.ts used, bit for bit (equal and unequal halves)', async () => {
+      expect(await tf.setBackend(backend)).toBe(true)
+      const shapes = [...SHAPES, [], [101, 99]]
+      const mine = shapes.map((sh, k) => tf.tensor(values(sizeOf(sh), 300 + k, 0.4), sh, 'float32'))
+      const theirs = Float32Array.from(shapes.flatMap((sh, k) => values(sizeOf(sh), 500 + k, 0.4)))
+      for (const [n0, n1] of [[8, 8], [5, 4], [3, 1]] as const) {
+        const before = tf.memory().numTensors
+        const fused = tf.tidy(() => runCombineHalves(mine, tf.tensor1d(theirs, 'float32'), [n0, n1]))
+        // dataParallel.ts's op path, as it was
+        const ops = tf.tidy(() => {
+          let o = 0
+          return mine.map((g) => {
+            const part = tf.tensor(theirs.subarray(o, o + g.size), g.shape, 'float32')
+            o += g.size
+            return n0 === n1 ? tf.mul(tf.add(g, part), 0.5) : tf.div(tf.add(tf.mul(g, n0), tf.mul(part, n1)), n0 + n1)
+          })
+        })
+        expect(fused.map((t) => t.shape)).toEqual(shapes)
+        const [a, b] = [await read(fused as tf.Variable[]), await read(ops as tf.Variable[])]
+        expectBitEqual(a, b)
+        // and the weighted mean, in float64
+        let o = 0
+        const expected = shapes.map((sh, k) => {
+          const m = values(sizeOf(sh), 300 + k, 0.4).map((x, i) => (Math.fround(x) * n0 + theirs[o + i]! * n1) / (n0 + n1))
+          o += sizeOf(sh)
+          return m
+        })
+        expectNear(a, expected, 1e-6)
+        tf.dispose([...fused, ...ops])
+        expect(tf.memory().numTensors).toBe(before)
+      }
+      const prof = await tf.profile(() => tf.tidy(() => runCombineHalves(mine, tf.tensor1d(theirs, 'float32'), [8, 8])))
+      expect(prof.kernels.map((k) => k.name)).toEqual([COMBINE_HALVES])
+      tf.dispose(mine)
     })
 
     it('the inputs are left as they were: a clone of a weight keeps its old values', async () => {

@@ -22,6 +22,7 @@ export const ADAM_UPDATE = 'StudioAdamUpdate'
 export const SGD_UPDATE = 'StudioSgdUpdate'
 export const SUM_SQUARES = 'StudioSumSquares'
 export const SCALE_ALL = 'StudioScaleAll'
+export const COMBINE_HALVES = 'StudioCombineHalves'
 
 /** How a weight is decayed: not at all, AdamW's decoupled p·(1 − lr·wd), or the L2 penalty
  *  g + wd·p (Adam, SGD). */
@@ -183,21 +184,34 @@ function scaleBody(): number[] {
   return [...vec([[2, I32], [1, V128]]), ...code]
 }
 
+/** halves(a, b, dst: byte addresses, n: a multiple of 4): dst = (a + b) · 0.5. */
+function halvesBody(): number[] {
+  const [A, B, DST, N, I, END_, HALF] = [0, 1, 2, 3, 4, 5, 6]
+  const F32_CONST_HALF = [0x43, 0x00, 0x00, 0x00, 0x3f] // f32.const 0.5 (little-endian 0x3f000000)
+  const code: number[] = []
+  code.push(...F32_CONST_HALF, ...splat, ...set(HALF), ...get(N), ...i32c(2), I32_SHL, ...set(END_), ...i32c(0), ...set(I))
+  code.push(...BLOCK, ...get(I), ...get(END_), I32_GE_U, 0x0d, 0, ...LOOP)
+  code.push(...at(DST, I), ...at(A, I), ...load, ...at(B, I), ...load, ...add, ...get(HALF), ...mul, ...store)
+  code.push(...get(I), ...i32c(16), I32_ADD, ...tee(I), ...get(END_), I32_LT_U, 0x0d, 0, END, END, END)
+  return [...vec([[2, I32], [1, V128]]), ...code]
+}
+
 /** The module's bytes, importing env.memory (shared for a threaded build's memory). */
 export function updateModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const adamType = [0x60, ...vec([...Array(8).fill([I32]), ...Array(9).fill([F32]), [I32]]), 0]
   const sgdType = [0x60, ...vec([...Array(6).fill([I32]), ...Array(3).fill([F32]), [I32]]), 0]
   const sumsqType = [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])]
   const scaleType = [0x60, ...vec([[I32], [I32], [I32], [F32]]), 0]
+  const halvesType = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0]
   const memory = shared ? [0x03, ...leb(0), ...leb(65536)] : [0x00, ...leb(0)]
   const body = (b: number[]) => [...leb(b.length), ...b]
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([adamType, sgdType, sumsqType, scaleType])),
+    ...section(1, vec([adamType, sgdType, sumsqType, scaleType, halvesType])),
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...memory]])),
-    ...section(3, vec([[0], [1], [2], [3]])),
-    ...section(7, vec([[...str('adam'), 0x00, 0], [...str('sgd'), 0x00, 1], [...str('sumsq'), 0x00, 2], [...str('scale'), 0x00, 3]])),
-    ...section(10, vec([body(adamBody()), body(sgdBody()), body(sumsqBody()), body(scaleBody())])),
+    ...section(3, vec([[0], [1], [2], [3], [4]])),
+    ...section(7, vec([[...str('adam'), 0x00, 0], [...str('sgd'), 0x00, 1], [...str('sumsq'), 0x00, 2], [...str('scale'), 0x00, 3], [...str('halves'), 0x00, 4]])),
+    ...section(10, vec([body(adamBody()), body(sgdBody()), body(sumsqBody()), body(scaleBody()), body(halvesBody())])),
   ])
 }
 
@@ -206,6 +220,7 @@ interface UpdateExports {
   sgd(p: number, g: number, b: number, p2: number, b2: number, n: number, mu: number, lr: number, wd: number, flags: number): void
   sumsq(p: number, n: number): number
   scale(src: number, dst: number, n: number, factor: number): void
+  halves(a: number, b: number, dst: number, n: number): void
 }
 interface WasmInternals {
   wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown }
@@ -377,7 +392,52 @@ function scaleAllKernel(backendName: 'wasm' | 'cpu') {
   }
 }
 
-const KERNELS = { [ADAM_UPDATE]: adamKernel, [SGD_UPDATE]: sgdKernel, [SUM_SQUARES]: sumSquaresKernel, [SCALE_ALL]: scaleAllKernel }
+/** inputs g0 … g(n−1) (this worker's half's gradients) and other (the other half's, all of them
+ *  end to end) → n tensors, the full batch's mean gradient as dataParallel.ts combined it with tf
+ *  ops: equal halves (g + o)·0.5, else (g·n₀ + o·n₁) / (n₀ + n₁), each operation rounded to float32. */
+function combineKernel(backendName: 'wasm' | 'cpu') {
+  return ({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] => {
+    const a = attrs as unknown as CombineAttrs
+    const gs = Array.from({ length: a.n }, (_, k) => inputs[`g${k}`]!)
+    const otherInfo = inputs.other!
+    for (const t of [otherInfo, ...gs]) if (t.dtype !== 'float32') throw new Error(`Combining the halves: a ${t.dtype} tensor where float32 was expected`)
+    const sizes = gs.map((g) => g.shape.reduce((x, y) => x * y, 1))
+    const total = sizes.reduce((x, y) => x + y, 0)
+    if (otherInfo.shape.reduce((x, y) => x * y, 1) !== total) throw new Error(`Combining the halves: ${otherInfo.shape} values from the other worker for ${total} weights`)
+    const wasm = backendName === 'wasm' ? (backend as WasmLike) : null
+    const cpu = backend as CpuLike
+    const fast = wasm && a.equal ? simdUpdates(backend) : null
+    const infos = wasm ? gs.map((g) => wasm.makeOutput([...g.shape], 'float32')) : []
+    const outs = wasm ? infos.map((t) => wasm.typedArrayFromHeap(t)) : sizes.map((n) => new Float32Array(n))
+    const view = (t: tf.TensorInfo) => (wasm ? wasm.typedArrayFromHeap(t) : (cpu.data.get(t.dataId).values as Float32Array))
+    const O = view(otherInfo)
+    const [n0, n1, n] = [f(a.n0), f(a.n1), f(a.n0 + a.n1)]
+    let o = 0
+    gs.forEach((g, k) => {
+      const size = sizes[k]!
+      const G = view(g)
+      const D = outs[k]!
+      let from = 0
+      if (fast) {
+        from = size & ~3
+        fast.halves(offset(backend, g), offset(backend, otherInfo) + 4 * o, offset(backend, infos[k]!), from)
+      }
+      if (a.equal) for (let i = from; i < size; i++) D[i] = f(f(G[i]! + O[o + i]!) * 0.5)
+      else for (let i = from; i < size; i++) D[i] = f(f(f(G[i]! * n0) + f(O[o + i]! * n1)) / n)
+      o += size
+    })
+    return wasm ? infos : outs.map((D, k) => cpu.makeTensorInfo([...gs[k]!.shape], 'float32', D))
+  }
+}
+
+interface CombineAttrs {
+  n: number // gradients
+  equal: boolean
+  n0: number // rows of this half
+  n1: number // rows of the other
+}
+
+const KERNELS = { [ADAM_UPDATE]: adamKernel, [SGD_UPDATE]: sgdKernel, [SUM_SQUARES]: sumSquaresKernel, [SCALE_ALL]: scaleAllKernel, [COMBINE_HALVES]: combineKernel }
 
 /** Registers one of the kernels for wasm and cpu the first time it runs (harmless where a
  *  backend is not loaded): so a worker's kernel registry shows which ran (e2e/fused-optimizer.spec.ts). */
@@ -420,4 +480,14 @@ export function runScaleAll(grads: tf.Tensor[], factor: tf.Tensor): tf.Tensor[] 
   const inputs: tf.NamedTensorMap = { factor }
   grads.forEach((g, k) => (inputs[`g${k}`] = g))
   return tf.engine().runKernel(SCALE_ALL, inputs, { n: grads.length }) as unknown as tf.Tensor[]
+}
+
+/** The two halves' gradients as the full batch's mean, in one kernel (dataParallel.ts): `other`
+ *  holds the other worker's gradients end to end, in the order of `mine`. */
+export function runCombineHalves(mine: tf.Tensor[], other: tf.Tensor, rows: [number, number]): tf.Tensor[] {
+  register(COMBINE_HALVES)
+  const inputs: tf.NamedTensorMap = { other }
+  mine.forEach((g, k) => (inputs[`g${k}`] = g))
+  const attrs: CombineAttrs = { n: mine.length, equal: rows[0] === rows[1], n0: rows[0], n1: rows[1] }
+  return tf.engine().runKernel(COMBINE_HALVES, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[]
 }
