@@ -4,7 +4,8 @@
  * weights full fine-tuning trains (both built-in models, the head included), with AdamW and the
  * studio's default weight decay (0.01, per each weight's decay flag). Also times the gradient
  * clipping (clipByGlobalNorm), which runs before the update when "Clip grad norm" is on (the
- * default, 1). Gradients are fixed random tensors; each step runs in a tf.tidy as in fineTune.
+ * default, 1), and two workers' combine of their halves' gradients (dataParallel.ts). Gradients
+ * are fixed random tensors; each step runs in a tf.tidy as in fineTune.
  *
  *   npx tsx bench/node/optimizerStep.ts [--backend wasm|cpu] [--rounds 5] [--steps 20] [--priority]
  *
@@ -26,6 +27,7 @@ import { decayFlags } from '../../src/engine/train/loopState'
 import { createOptimizer } from '../../src/engine/train/optimizers'
 import { clipByGlobalNorm } from '../../src/engine/train/clipping'
 import { benchSwitch } from '../../src/engine/train/benchSwitch'
+import { runCombineHalves } from '../../src/engine/train/fusedUpdate'
 
 const here = fileURLToPath(import.meta.url)
 const now = () => performance.now()
@@ -134,6 +136,37 @@ async function main(): Promise<void> {
       console.log(L[L.length - 1])
     }
     summary[`${id} values that differ after 3 steps (old vs new)`] = differ
+    // Two workers' halves combined (dataParallel.ts): the other half's gradients arrive as one
+    // Float32Array; before, an upload, an Add and a Mul a weight; now one upload and one kernel.
+    {
+      const theirs = Float32Array.from({ length: size }, rand)
+      const combine = (fused: boolean) =>
+        fused
+          ? tf.tidy(() => runCombineHalves(grads, tf.tensor1d(theirs, 'float32'), [8, 8]))
+          : tf.tidy(() => {
+              let o = 0
+              return grads.map((g) => {
+                const part = tf.tensor(theirs.subarray(o, o + g.size), g.shape, 'float32')
+                o += g.size
+                return tf.mul(tf.add(g, part), 0.5)
+              })
+            })
+      const times: Record<'old' | 'new', number[]> = { old: [], new: [] }
+      for (let r = 0; r < rounds; r++) {
+        for (const fused of r % 2 ? [true, false] : [false, true]) {
+          for (let k = 0; k < 3; k++) tf.dispose(combine(fused))
+          const t0 = now()
+          for (let k = 0; k < steps; k++) tf.dispose(combine(fused))
+          times[fused ? 'new' : 'old'].push((now() - t0) / steps)
+        }
+      }
+      const count = async (fused: boolean) => (await tf.profile(() => tf.dispose(combine(fused)))).kernels.length
+      const [ko, kn] = [await count(false), await count(true)]
+      const [mo, mn] = [median(times.old), median(times.new)]
+      summary[`${id} combine two halves`] = { oldMs: mo, newMs: mn, kernelsOld: ko, kernelsNew: kn, rounds: times }
+      L.push(`| ${id} | ${grads.length}, ${size.toLocaleString('en')} | two workers' halves combined (8 + 8 rows) | ${mo.toFixed(2)} | ${mn.toFixed(2)} | ${(mo / mn).toFixed(2)}× | ${ko} → ${kn} | ${times.old.map((x) => x.toFixed(1)).join(', ')} / ${times.new.map((x) => x.toFixed(1)).join(', ')} |`)
+      console.log(L[L.length - 1])
+    }
     L.push(`| ${id} | | weights that differ between old and new after 3 AdamW steps (lr changing) | ${differ} of ${size.toLocaleString('en')} | | | | |`)
     tf.dispose([...grads, ...initial])
     tuning.dispose()
