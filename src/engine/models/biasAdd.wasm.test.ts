@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
-import { biasAdd } from './biasAdd'
+import { biasAdd, scaleShift } from './biasAdd'
 import { gelu } from './tinyGpt'
 import { oldKernels } from './oldKernels'
 
@@ -105,6 +105,50 @@ describe('GELU as x·σ(2u)', () => {
       expect(names2).toContain('Sigmoid')
       expect(names2).not.toContain('Tanh')
       tf.dispose(x)
+    })
+  }
+})
+
+describe("a layer norm's gain and shift with row-sum gradients", () => {
+  for (const backend of ['wasm', 'cpu']) {
+    it(`on ${backend}: value x·γ + β and the gradients of x, γ and β as tfjs' own ops give them, and as plain loops do`, async () => {
+      expect(await tf.setBackend(backend)).toBe(true)
+      for (const shape of [
+        [3, 5, 7],
+        [16, 64, 128],
+        [9, 4],
+      ]) {
+        const m = shape[shape.length - 1]!
+        const n = shape.reduce((a, b) => a * b, 1) / m
+        const xv = wave(n * m, 0.37)
+        const gv = wave(m, 0.71)
+        const bv = wave(m, 0.53)
+        const rv = wave(n * m, 0.11)
+        const x = tf.tensor(xv, shape)
+        const gamma = tf.tensor1d(gv)
+        const beta = tf.tensor1d(bv)
+        const r = tf.tensor(rv, shape)
+        const grads = (f: (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.Tensor) => tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), r)))([x, gamma, beta])
+        tf.dispose(grads(scaleShift))
+        const before = tf.memory().numTensors
+        const mine = grads(scaleShift)
+        expect(tf.memory().numTensors).toBe(before + 3)
+        const theirs = grads((a, g, b) => tf.add(tf.mul(a, g), b))
+        const value = await scaleShift(x, gamma, beta).data()
+        for (let i = 0; i < n * m; i += 53) expect(value[i]).toBeCloseTo(xv[i]! * gv[i % m]! + bv[i % m]!, 5)
+        const dG = new Float64Array(m)
+        const dB = new Float64Array(m)
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < m; j++) {
+            dG[j]! += rv[i * m + j]! * xv[i * m + j]!
+            dB[j]! += rv[i * m + j]!
+          }
+        expect(relErr(await mine[0]!.data(), await theirs[0]!.data())).toBe(0) // dx = dy·γ
+        expect(relErr(await mine[1]!.data(), dG), `${shape} dγ`).toBeLessThan(1e-5)
+        expect(relErr(await mine[2]!.data(), dB), `${shape} dβ`).toBeLessThan(1e-5)
+        expect(relErr(await mine[1]!.data(), await theirs[1]!.data())).toBeLessThan(1e-5)
+        tf.dispose([x, gamma, beta, r, ...mine, ...theirs])
+      }
     })
   }
 })

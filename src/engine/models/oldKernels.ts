@@ -6,8 +6,9 @@
  *   loop for batches) instead of one XNNPACK product per slice (slicedMatMul.ts).
  * - tanhGelu: GELU as 0.5·x·(1 + tanh u) instead of x·σ(2u), the same function (tinyGpt.ts):
  *   tfjs-wasm's Tanh is a scalar loop, its Sigmoid is XNNPACK's.
- * - sumBiasGrad: a dense layer's bias gradient as tfjs' Sum over the rows (on wasm: a transpose,
- *   then a sum) instead of a ones-row product (biasAdd.ts).
+ * - sumBiasGrad: a dense layer's bias gradient, and a layer norm's gain and shift gradients, as
+ *   tfjs' Sum over the rows (on wasm: a transpose, then a sum) instead of a ones-row product
+ *   (biasAdd.ts).
  * - wideTranspose: a 2-D product's weight gradient always as aᵀ·dy, transposing a, instead of
  *   (dyᵀ·a)ᵀ where that transposes fewer elements (matMulFast.ts; tiny-lm's mlp.out).
  * - copyIdentity: wasm's Identity and same-dtype Cast copy the buffer, as tfjs-wasm's own do,

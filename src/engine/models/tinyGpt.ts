@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Body } from './body'
 import { embeddingLookup } from './embeddingLookup'
 import { matMulFast, swapLast } from './matMulFast'
-import { biasAdd } from './biasAdd'
+import { biasAdd, scaleShift } from './biasAdd'
 import { oldKernels } from './oldKernels'
 import { subSeed, type Seed } from '../train/seeds'
 
@@ -206,7 +206,7 @@ export class TinyGpt implements Body {
   private layerNorm(x: tf.Tensor3D, name: string): tf.Tensor3D {
     const { mean, variance } = tf.moments(x, -1, true)
     const norm = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)))
-    return tf.add(tf.mul(norm, this.get(`${name}.gamma`)), this.get(`${name}.beta`)) as tf.Tensor3D
+    return scaleShift(norm, this.get(`${name}.gamma`), this.get(`${name}.beta`)) as tf.Tensor3D
   }
 
   private drop<T extends tf.Tensor>(x: T, opts: ForwardOptions): T {
