@@ -25,8 +25,11 @@ import * as tf from '@tensorflow/tfjs'
  *                     zero padding: XNNPACK's FusedDepthwiseConv2D; gradient
  *                     StudioDepthwise3x3Grad → [dx (XNNPACK, the filter turned 180°), dfilter, dbias].
  * - StudioChannelNorm x [N, C], gamma [C], beta [C] → LayerNorm over C (ε 1e-5), then ReLU6
- *                     when attrs.relu6; gradient StudioChannelNormGrad → [dx, dgamma, dbeta]
- *                     (recomputes the row statistics from the saved x).
+ *                     when attrs.relu6: the op path's kernels called directly (the same values
+ *                     bit for bit); gradient StudioChannelNormGrad → [dx, dgamma, dbeta], one
+ *                     JavaScript pass a row that recomputes the row's statistics from the saved
+ *                     x (the backend's kernels for it were slower: its broadcast comparisons,
+ *                     subtraction and a ones-row product over 16,384 rows took 2–5 ms each).
  * - StudioAvgPool2    x [B, H, W, C] → [B, H/2, W/2, C], 2×2 windows, stride 2; gradient
  *                     StudioAvgPool2Grad.
  */
@@ -201,33 +204,46 @@ function normDims(x: tf.TensorInfo, gamma: tf.TensorInfo, what: string): [number
   return [x.shape.reduce((a, d) => a * d, 1) / C, C]
 }
 
+/** A kernel of the wasm backend's own, called directly on heap tensors (no engine, no tape). */
+function raw(backend: unknown, name: string, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown> = {}): tf.TensorInfo {
+  return tf.getKernel(name, 'wasm')!.kernelFunc({ inputs, attrs: attrs as tf.NamedAttrMap, backend: backend as tf.KernelBackend }) as tf.TensorInfo
+}
+
+/** The op path's channel norm (tf.moments, sub, sqrt(variance + ε), div, ×γ, +β), kernel for
+ *  kernel with the wasm backend's own Mean, Sub, Square, Add, Sqrt, RealDiv, Multiply: the same
+ *  float32 values bit for bit, several times faster than a JavaScript loop, and without the
+ *  engine's per-op bookkeeping. Returns z (before any ReLU6), the row means and s = √(var + ε)
+ *  ([N, 1]); the caller frees them (disposeData). */
+function normForward(backend: unknown, x: tf.TensorInfo, gamma: tf.TensorInfo, beta: tf.TensorInfo, N: number, C: number) {
+  const b = backend as WasmLike
+  const x2 = { dataId: x.dataId, shape: [N, C], dtype: 'float32' as const }
+  const eps = b.makeOutput([], 'float32')
+  b.typedArrayFromHeap(eps)[0] = LN_EPS
+  const temps: tf.TensorInfo[] = [eps]
+  const k = (name: string, inputs: Record<string, tf.TensorInfo>, attrs?: Record<string, unknown>) => {
+    const t = raw(backend, name, inputs, attrs)
+    temps.push(t)
+    return t
+  }
+  const mean = raw(backend, 'Mean', { x: x2 }, { axis: [1], keepDims: true })
+  const variance = k('Mean', { x: k('Square', { x: k('Sub', { a: x2, b: mean }) }) }, { axis: [1], keepDims: true })
+  const sd = raw(backend, 'Sqrt', { x: k('Add', { a: variance, b: eps }) })
+  const z = raw(backend, 'Add', { a: k('Multiply', { a: k('RealDiv', { a: k('Sub', { a: x2, b: mean }), b: sd }), b: gamma }), b: beta })
+  for (const t of temps) b.disposeData(t.dataId)
+  return { z, mean, sd }
+}
+
 function channelNorm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const { x, gamma, beta } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo }
   const [N, C] = normDims(x, gamma, CHANNEL_NORM)
   const clip = (attrs as { relu6?: boolean } | undefined)?.relu6 === true
   const b = backend as WasmLike
-  const out = b.makeOutput(x.shape, 'float32')
-  const o = b.typedArrayFromHeap(out)
-  const xv = b.typedArrayFromHeap(x)
-  const gv = b.typedArrayFromHeap(gamma)
-  const bv = b.typedArrayFromHeap(beta)
-  for (let r = 0; r < N; r++) {
-    const a = r * C
-    let sum = 0
-    for (let c = 0; c < C; c++) sum += xv[a + c]!
-    const mean = sum / C
-    let sq = 0
-    for (let c = 0; c < C; c++) {
-      const d = xv[a + c]! - mean
-      sq += d * d
-    }
-    const inv = 1 / Math.sqrt(sq / C + LN_EPS)
-    for (let c = 0; c < C; c++) {
-      const z = Math.fround((xv[a + c]! - mean) * inv * gv[c]! + bv[c]!)
-      o[a + c] = clip ? (z < 0 ? 0 : z > 6 ? 6 : z) : z
-    }
-  }
-  return out
+  const { z, mean, sd } = normForward(backend, x, gamma, beta, N, C)
+  b.disposeData(mean.dataId)
+  b.disposeData(sd.dataId)
+  const y = clip ? raw(backend, 'ClipByValue', { x: z }, { clipValueMin: 0, clipValueMax: 6 }) : z
+  if (clip) b.disposeData(z.dataId)
+  return { dataId: y.dataId, shape: [...x.shape], dtype: 'float32' }
 }
 
 function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
@@ -265,7 +281,9 @@ function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
       xhat[c] = xh
       let d = g[a + c]!
       if (clip) {
-        // The same z as the forward pass (float32, as it was stored), for ReLU6's mask.
+        // z for ReLU6's mask, recomputed in float64 and rounded: the forward's float32 kernels
+        // give the same z or one an ulp away, so the masks can differ only at z within an ulp
+        // of 0 or 6 (at the kink, where either gradient is a valid choice).
         const z = Math.fround(xh * gv[c]! + bv[c]!)
         if (!(z >= 0 && z <= 6)) d = 0
       }

@@ -115,6 +115,9 @@ describe('the emoji CNN fused kernels on wasm (cnnFused.ts) against tf ops on th
       }
       const wasm = await valueAndGrads('wasm', inputs, (x, g, b) => channelNormFused(x!, g!, b!, relu6))
       expectClose(wasm.y, cpu.y, 1e-6, 'output')
+      // The forward is the op path's own kernels on wasm: the same values bit for bit.
+      const wasmOps = await valueAndGrads('wasm', inputs, opPath)
+      expect(Array.from(wasm.y)).toEqual(Array.from(wasmOps.y))
       ;['dx', 'dgamma', 'dbeta'].forEach((name, i) => expectClose(wasm.grads[i]!, cpu.grads[i]!, 2e-6, name))
     })
   }
