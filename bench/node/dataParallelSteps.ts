@@ -12,8 +12,8 @@
  * same on half the batch: each worker's share alone, the bound for two), `before` (two
  * workers with the transport as it was before this timeline: dataParallel.ts legacyTransport)
  * and `two` (two workers as the studio runs now); with `--modes`, also `one-unfused` and
- * `two-unfused` (the optimizer's update as tf ops, as before the fused kernels of
- * engine/train/fusedUpdate.ts: benchSwitch.unfusedOptimizer), and `one-opcnn`, `two-opcnn`,
+ * `two-unfused` (the optimizer's update and, with two workers, the halves' combine as tf ops, as
+ * before the fused kernels of engine/train/fusedUpdate.ts: benchSwitch.unfusedOptimizer), and `one-opcnn`, `two-opcnn`,
  * `half-opcnn` (the emoji CNN as tf ops on both workers, as before engine/models/cnnFused.ts:
  * cnnFusion.off, sent to the replica too). Step time: from the loop's per-step
  * checkpoint stamps, the first 2 steps of a run left out; medians over runs. The timeline:
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
   benchSwitch.legacyTransport = false
   const modeList = opts.modes.split(',') as Mode[]
 
-  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer as tf ops (before the fused update)', 'one-opcnn': '1 worker, emoji CNN as tf ops (before its fused kernels)', 'two-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)' }
+  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-opcnn': '1 worker, emoji CNN as tf ops (before its fused kernels)', 'two-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)' }
   const L: string[] = []
   const stamp = new Date(started).toISOString()
   L.push(`# The studio's data-parallel step, timed phase by phase (Node), ${stamp}${opts.label ? ` — ${opts.label}` : ''}`, '')
