@@ -160,17 +160,34 @@ function sgdBody(): number[] {
   return [...vec([[2, I32], [5, V128]]), ...code]
 }
 
-/** sumsq(p: byte address, n: values) → Σ p[i]² in float32, one value after the other as tfjs-wasm's
- *  Square then Sum accumulate (sequentially, each product and sum rounded to float32). */
+const F32_LOAD = [0x2a, 0, 0], F32_STORE = [0x38, 0, 0], F32_MUL = 0x94, F32_ADD = 0x92
+
+/** sumsq(p: byte address, n: values, acc: f32) → acc + Σ p[i]² in float32, one value after the
+ *  other as tfjs-wasm's Square then Sum accumulate (each product and sum rounded to float32). */
 function sumsqBody(): number[] {
-  const [PTR, N, I, END_, ACC] = [0, 1, 2, 3, 4]
-  const F32_LOAD = [0x2a, 0, 0], F32_MUL = 0x94, F32_ADD = 0x92
+  const [PTR, N, ACC, I, END_] = [0, 1, 2, 3, 4]
   const code: number[] = []
   code.push(...get(PTR), ...set(I), ...get(PTR), ...get(N), ...i32c(2), I32_SHL, I32_ADD, ...set(END_))
   code.push(...BLOCK, ...get(I), ...get(END_), I32_GE_U, 0x0d, 0, ...LOOP)
   code.push(...get(ACC), ...get(I), ...F32_LOAD, ...get(I), ...F32_LOAD, F32_MUL, F32_ADD, ...set(ACC))
   code.push(...get(I), ...i32c(4), I32_ADD, ...tee(I), ...get(END_), I32_LT_U, 0x0d, 0, END, END, ...get(ACC), END)
-  return [...vec([[2, I32], [1, F32]]), ...code]
+  return [...vec([[2, I32]]), ...code]
+}
+
+/** sumsq4(p0, p1, p2, p3: byte addresses, n: values, o0, o1, o2, o3: byte addresses of f32
+ *  accumulators): four gradients' chains side by side, each exactly as sumsq adds it (its own
+ *  values in order); one chain waits on its last addition, four keep the adder busy. */
+function sumsq4Body(): number[] {
+  const P = [0, 1, 2, 3], N = 4, O = [5, 6, 7, 8], I = 9, END_ = 10, ACC = [11, 12, 13, 14]
+  const code: number[] = []
+  for (let k = 0; k < 4; k++) code.push(...get(O[k]!), ...F32_LOAD, ...set(ACC[k]!))
+  code.push(...get(N), ...i32c(2), I32_SHL, ...set(END_), ...i32c(0), ...set(I))
+  code.push(...BLOCK, ...get(I), ...get(END_), I32_GE_U, 0x0d, 0, ...LOOP)
+  for (let k = 0; k < 4; k++) code.push(...get(ACC[k]!), ...at(P[k]!, I), ...F32_LOAD, ...at(P[k]!, I), ...F32_LOAD, F32_MUL, F32_ADD, ...set(ACC[k]!))
+  code.push(...get(I), ...i32c(4), I32_ADD, ...tee(I), ...get(END_), I32_LT_U, 0x0d, 0, END, END)
+  for (let k = 0; k < 4; k++) code.push(...get(O[k]!), ...get(ACC[k]!), ...F32_STORE)
+  code.push(END)
+  return [...vec([[2, I32], [4, F32]]), ...code]
 }
 
 /** scale(src, dst: byte addresses, n: a multiple of 4, factor: f32): dst = src · factor. */
@@ -200,25 +217,27 @@ function halvesBody(): number[] {
 export function updateModuleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
   const adamType = [0x60, ...vec([...Array(8).fill([I32]), ...Array(9).fill([F32]), [I32]]), 0]
   const sgdType = [0x60, ...vec([...Array(6).fill([I32]), ...Array(3).fill([F32]), [I32]]), 0]
-  const sumsqType = [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])]
+  const sumsqType = [0x60, ...vec([[I32], [I32], [F32]]), ...vec([[F32]])]
+  const sumsq4Type = [0x60, ...vec([...Array(9).fill([I32])]), 0]
   const scaleType = [0x60, ...vec([[I32], [I32], [I32], [F32]]), 0]
   const halvesType = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0]
   const memory = shared ? [0x03, ...leb(0), ...leb(65536)] : [0x00, ...leb(0)]
   const body = (b: number[]) => [...leb(b.length), ...b]
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([adamType, sgdType, sumsqType, scaleType, halvesType])),
+    ...section(1, vec([adamType, sgdType, sumsqType, scaleType, halvesType, sumsq4Type])),
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, ...memory]])),
-    ...section(3, vec([[0], [1], [2], [3], [4]])),
-    ...section(7, vec([[...str('adam'), 0x00, 0], [...str('sgd'), 0x00, 1], [...str('sumsq'), 0x00, 2], [...str('scale'), 0x00, 3], [...str('halves'), 0x00, 4]])),
-    ...section(10, vec([body(adamBody()), body(sgdBody()), body(sumsqBody()), body(scaleBody()), body(halvesBody())])),
+    ...section(3, vec([[0], [1], [2], [3], [4], [5]])),
+    ...section(7, vec([[...str('adam'), 0x00, 0], [...str('sgd'), 0x00, 1], [...str('sumsq'), 0x00, 2], [...str('scale'), 0x00, 3], [...str('halves'), 0x00, 4], [...str('sumsq4'), 0x00, 5]])),
+    ...section(10, vec([body(adamBody()), body(sgdBody()), body(sumsqBody()), body(scaleBody()), body(halvesBody()), body(sumsq4Body())])),
   ])
 }
 
 interface UpdateExports {
   adam(p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number, b1: number, c1: number, b2: number, c2: number, bc1: number, bc2: number, eps: number, lr: number, wd: number, decay: number): void
   sgd(p: number, g: number, b: number, p2: number, b2: number, n: number, mu: number, lr: number, wd: number, flags: number): void
-  sumsq(p: number, n: number): number
+  sumsq(p: number, n: number, acc: number): number
+  sumsq4(p0: number, p1: number, p2: number, p3: number, n: number, o0: number, o1: number, o2: number, o3: number): void
   scale(src: number, dst: number, n: number, factor: number): void
   halves(a: number, b: number, dst: number, n: number): void
 }
@@ -335,17 +354,35 @@ function sumSquaresKernel(backendName: 'wasm' | 'cpu') {
       const b = backend as WasmLike
       const fast = simdUpdates(backend)
       const infos = gs.map(() => b.makeOutput([], 'float32'))
-      infos.forEach((out, k) => {
-        const g = gs[k]!
-        let sum: number
-        if (fast) sum = fast.sumsq(offset(backend, g), g.shape.reduce((x, y) => x * y, 1))
-        else {
-          const G = b.typedArrayFromHeap(g)
-          sum = 0
+      const sizes = gs.map((g) => g.shape.reduce((x, y) => x * y, 1))
+      if (!fast) {
+        infos.forEach((out, k) => {
+          const G = b.typedArrayFromHeap(gs[k]!)
+          let sum = 0
           for (let i = 0; i < G.length; i++) sum = f(sum + f(G[i]! * G[i]!))
+          b.typedArrayFromHeap(out)[0] = sum
+        })
+        return infos
+      }
+      for (const out of infos) b.typedArrayFromHeap(out)[0] = 0
+      // Largest first, four at a time: each group's common length side by side, then each
+      // gradient's own rest, continuing its chain from the partial sum.
+      const order = sizes.map((_, k) => k).sort((x, y) => sizes[y]! - sizes[x]!)
+      for (let j = 0; j < order.length; j += 4) {
+        const group = order.slice(j, j + 4)
+        let done = 0
+        if (group.length === 4) {
+          done = sizes[group[3]!]!
+          const [a, c, d, e] = group.map((k) => offset(backend, gs[k]!)) as [number, number, number, number]
+          const [oa, oc, od, oe] = group.map((k) => offset(backend, infos[k]!)) as [number, number, number, number]
+          fast.sumsq4(a, c, d, e, done, oa, oc, od, oe)
         }
-        b.typedArrayFromHeap(out)[0] = sum
-      })
+        for (const k of group) {
+          if (sizes[k]! === done) continue
+          const acc = b.typedArrayFromHeap(infos[k]!)
+          acc[0] = fast.sumsq(offset(backend, gs[k]!) + 4 * done, sizes[k]! - done, acc[0]!)
+        }
+      }
       return infos
     }
     const b = backend as CpuLike
