@@ -11,10 +11,12 @@ import * as tf from '@tensorflow/tfjs'
  * ops (~30 backward), the stem's im2col as a pad, 9 slices and a concat of 3-channel tensors,
  * and the 2×2 average pool's gradient (tfjs-wasm's AvgPoolGrad, a scalar loop).
  *
- * Same maths as the op path, not the same rounding: sums run in float64 here and in float32
- * there, so results agree to float32 precision (cnnFused.wasm.test.ts compares each piece and
- * a whole training step with the cpu backend running the op path). TinyCnn uses these only on
- * wasm (`cnnFusedActive`); other backends keep the op path.
+ * Same maths as the op path, not always the same rounding: the JavaScript loops sum in float64
+ * and XNNPACK's depthwise convolution in its own order, so results agree to float32 precision
+ * (cnnFused.wasm.test.ts compares each piece and a whole training step with the cpu backend
+ * running the op path; ReLU6's and the channel norm's forwards are the op path's own kernels,
+ * equal bit for bit). TinyCnn uses these only on wasm (`cnnFusedActive`); other backends keep
+ * the op path. No kernel here writes into an input (outputs are always new heap tensors).
  *
  * Kernels (registered for 'wasm' only), each with its gradient registered:
  * - StudioIm2col3x3   x [B, H, W, C] → [B, H, W, 9·C], tap-major (k = 3·dy + dx) then channel,
