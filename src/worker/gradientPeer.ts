@@ -4,7 +4,7 @@
  *  A worker that ends without an error event (closed, killed) is seen as worker/client.ts sees
  *  the training worker end: it holds a Web Lock named after itself for its whole life, and
  *  this side queues for that lock. */
-import { halfTransfer } from '../engine/train/dataParallel'
+import { halfTransfer, inferTransfer, setupTransfer } from '../engine/train/dataParallel'
 import type { GradientPeer, HalfRequest, HalfResult, InferRequest, InferResult, ReplicaSetup } from '../engine/train/dataParallel'
 
 export type ToGradientWorker =
@@ -89,12 +89,13 @@ export class WorkerGradientPeer implements GradientPeer {
     this.call({ id: this.nextId++, type: 'warm' }, []).catch(() => {}) // a failure shows at the run's first request
   }
 
-  // The setup and each request's batch are copied: if this worker fails, the loop computes the
-  // same half itself from them. A half's changed weights are transferred (halfTransfer): the
-  // loop's replica is set up from the loop's own variables then, and copying 4 MB (tiny-lm) a
-  // step cost the loop about 7 ms in Chromium (bench/dataParallelBrowser.mjs' timeline).
+  // Each request's batch is copied: if this worker fails, the loop computes the same half itself
+  // from it. The weights of a setup, a half and an inference pass are transferred (setupTransfer,
+  // halfTransfer, inferTransfer): the loop's replica is set up from the loop's own variables
+  // then, and copying 4 MB (tiny-lm) a step cost the loop about 7 ms in Chromium
+  // (bench/dataParallelBrowser.mjs' timeline).
   async setup(setup: ReplicaSetup): Promise<void> {
-    await this.call({ id: this.nextId++, type: 'setup', setup }, [])
+    await this.call({ id: this.nextId++, type: 'setup', setup }, setupTransfer(setup))
   }
 
   async half(request: HalfRequest): Promise<HalfResult> {
@@ -104,7 +105,7 @@ export class WorkerGradientPeer implements GradientPeer {
   }
 
   async infer(request: InferRequest): Promise<InferResult> {
-    const r = await this.call({ id: this.nextId++, type: 'infer', request }, [])
+    const r = await this.call({ id: this.nextId++, type: 'infer', request }, inferTransfer(request))
     if (!r || !('data' in r)) throw new Error('The second training worker answered without its half of the pass')
     return r
   }

@@ -52,6 +52,10 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     split: (settings) => data.splitRows(settings),
   }
   const session = new Session(sessionData)
+  // Whole-validation-set passes outside a run (the blend, an evaluation) halve their rows over
+  // the second engine worker as a run's do (engine/train/evaluationSplit.ts); not in the
+  // 'steps' comparison mode, whose runs split only their steps.
+  session.passPeer = () => (backend?.name === 'wasm' && env.secondWorkerPasses !== false ? (env.secondWorker?.() ?? null) : null)
   /** The held model when it is a Hugging Face checkpoint, else null. */
   const heldHf = () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null)
   // Hugging Face checkpoints: the worker loads them (hfModelHost.ts), the session holds them (families/hf.ts).

@@ -19,6 +19,8 @@ import { ModelLoadError } from '../models/modelLoadError'
 import { headNeedOf, type Encoded } from '../train/encoded'
 import { FeatureCache } from '../train/featureCache'
 import { evaluate, fineTune, splitRun, Tuning, type FineTuneCallbacks, type ParallelOptions } from '../train/fineTune'
+import type { DataParallel, GradientPeer } from '../train/dataParallel'
+import { evaluationSplit, refresh } from '../train/evaluationSplit'
 import type { ResumeInput } from '../train/loopState'
 import { RunControl } from '../train/runControl'
 import { bestAlpha, sweepBlend, TunedBlend, type SweepPoint } from '../tuning/blend'
@@ -82,6 +84,9 @@ export class Session {
   /** The checked instruction or preference file (lmObjectives.ts) SFT and DPO runs train on. */
   objectiveData: ObjectiveData | null = null
   private blend: TunedBlend | null = null // interpolation state of the current model's last run
+  /** The second engine worker for whole-validation-set passes outside a run (the blend, an
+   *  evaluation: train/evaluationSplit.ts), or null where passes run on one worker; the host sets it. */
+  passPeer: (() => GradientPeer | null) | null = null
   private seed = DEFAULTS.seed // of the last plan or run: the initialisation a model built for the data starts from
 
   constructor(readonly data: SessionData) {}
@@ -272,10 +277,24 @@ export class Session {
     return this.evaluateWith(held, held.tuning, held.validationSplit)
   }
 
-  /** Validation metrics of `tuning` on `val`, with the model's weights as they are now. */
-  async evaluateWith(held: HeldModel, tuning: Tuning, val: Encoded): Promise<Metrics> {
+  /** Validation metrics of `tuning` on `val`, with the model's weights as they are now; the rows
+   *  halved over the two workers where there are two (`split`, else one made for this call). */
+  async evaluateWith(held: HeldModel, tuning: Tuning, val: Encoded, split?: DataParallel | null): Promise<Metrics> {
+    if (split === undefined) return this.withSplit(held, tuning, val, (sp) => this.evaluateWith(held, tuning, val, sp))
     await held.family.syncWeights?.(held)
-    return evaluate(held.body, tuning, val, new FeatureCache(0, false, { train: 0, val: val.n }), 'val')
+    if (split) refresh(split, held.body, tuning) // the replica reads the weights as they are now
+    return evaluate(held.body, tuning, val, new FeatureCache(0, false, { train: 0, val: val.n }), 'val', undefined, split)
+  }
+
+  /** `f` with the passes of `tuning` on `val` split over the two workers (or null: one worker),
+   *  the split disposed after: one command's, never another's (evaluationSplit.ts). */
+  private async withSplit<T>(held: HeldModel, tuning: Tuning, val: Encoded, f: (split: DataParallel | null) => Promise<T>): Promise<T> {
+    const split = evaluationSplit(this.passPeer?.() ?? null, held.body, tuning, val)
+    try {
+      return await f(split)
+    } finally {
+      split?.dispose()
+    }
   }
 
   /** The data's train/validation split, encoded for `held`. */
@@ -305,7 +324,9 @@ export class Session {
     const b = this.blendNow()
     if (!this.current()?.validationSplit) throw new Error('There is no validation split to sweep over: train first.')
     const lean = (m: Metrics) => ({ loss: m.loss, ...(m.accuracy !== undefined ? { accuracy: m.accuracy } : {}), ...(m.perplexity !== undefined ? { perplexity: m.perplexity } : {}), ...(m.rmse !== undefined ? { rmse: m.rmse } : {}) })
-    const swept = await sweepBlend(b, points, async () => lean(await this.measure()), progress)
+    const held = this.current()!
+    // One split for the whole sweep: the replica is set up once, then gets each α's weights.
+    const swept = await this.withSplit(held, held.tuning!, held.validationSplit!, (split) => sweepBlend(b, points, async () => lean(await this.measure(split)), progress))
     return { points: swept, best: bestAlpha(swept) }
   }
 
@@ -353,10 +374,10 @@ export class Session {
     return this.blend
   }
 
-  private async measure(): Promise<Metrics> {
+  private async measure(split?: DataParallel | null): Promise<Metrics> {
     const held = this.current()
     if (!held?.tuning || !held.validationSplit || held.validationSplit.n === 0) throw new Error('There is no validation split to measure: train first.')
-    return this.evaluateWith(held, held.tuning, held.validationSplit)
+    return this.evaluateWith(held, held.tuning, held.validationSplit, split)
   }
 
   private dispose(held: HeldModel): void {

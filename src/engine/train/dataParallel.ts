@@ -185,6 +185,19 @@ export function halfTransfer(r: HalfRequest): ArrayBuffer[] {
   return [...new Set(r.weights.map((w) => w.data.buffer as ArrayBuffer))]
 }
 
+/** What a worker message carrying a replica's setup may transfer: every weight's buffer. */
+export function setupTransfer(s: ReplicaSetup): ArrayBuffer[] {
+  if (legacyTransport()) return []
+  return [...new Set(s.weights.map((w) => w.data.buffer as ArrayBuffer))]
+}
+
+/** What a worker message carrying an inference request may transfer: its weights' buffers, as
+ *  `halfTransfer` (the pass's rows are copied: a lost worker's pass reads them again here). */
+export function inferTransfer(r: InferRequest): ArrayBuffer[] {
+  if (legacyTransport()) return []
+  return [...new Set(r.weights.map((w) => w.data.buffer as ArrayBuffer))]
+}
+
 /** Resolves in a new task (not a microtask): whatever this thread queued, a worker message
  *  included, goes out first. A MessageChannel, not setTimeout (clamped to 4 ms when nested). */
 export function nextTask(): Promise<void> {
@@ -334,7 +347,9 @@ export class DataParallel implements PassSplit {
   private async changedWeights(): Promise<NamedWeight[]> {
     if (!this.started) {
       const setup = await this.setupOf()
-      await this.toReplica((p) => p.setup(setup))
+      // Transferred to the worker (setupTransfer); a replica set up here after a failure was
+      // just set up from the loop's variables, so it is not set up again from these.
+      await this.toReplica((p, fresh) => (fresh ? Promise.resolve() : p.setup(setup)))
       this.started = true
       this.dirty.clear()
     }
@@ -349,7 +364,9 @@ export class DataParallel implements PassSplit {
    *  Resolves once the request has left this worker (PassSplit), with the answer. */
   async post(pass: InferPass): Promise<{ answer: Promise<PassOutput> }> {
     const weights = await this.changedWeights()
-    const answer = this.toReplica((p) => p.infer({ weights, pass })).then((r) => {
+    // The weights are transferred (inferTransfer): a lost worker's pass is recomputed here by a
+    // replica just set up from the loop's variables, which needs none of them.
+    const answer = this.toReplica((p, fresh) => p.infer({ weights: fresh ? [] : weights, pass })).then((r) => {
       this.replicaTensors = r.tensors
       return r
     })

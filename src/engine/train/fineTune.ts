@@ -505,9 +505,10 @@ function describeEnd(task: Task, reason: DoneReason, s: RunSummary, val: Encoded
   return `${head} — ${epochs}, ${task.describeBest(s, val)}`
 }
 
-/** Loss and task metrics on a whole set, in batches, reading values with await. */
-export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val', source = BatchSource.host(set)): Promise<Metrics> {
-  return taskFor(set, tuning).evaluate(model, tuning, source, cache, side)
+/** Loss and task metrics on a whole set, in batches, reading values with await; with `split`
+ *  each batch's rows halved over the two workers (evaluationSplit.ts). */
+export async function evaluate(model: Body, tuning: Tuning, set: Encoded, cache: Cache, side: 'train' | 'val', source = BatchSource.host(set), split?: DataParallel | null): Promise<Metrics> {
+  return taskFor(set, tuning).evaluate(model, tuning, source, cache, side, split)
 }
 
 export type { Param }
