@@ -197,9 +197,11 @@ describe('TinyCnn (the built-in emoji-cnn layout) with the fused kernels on wasm
     once()
     const t0 = tf.memory().numTensors
     const b0 = tf.memory().numBytes
+    const d0 = tf.engine().backend.numDataIds() // the backend's own buffers: the kernels' temporaries freed too
     for (let i = 0; i < 3; i++) once()
     expect(tf.memory().numTensors).toBe(t0)
     expect(tf.memory().numBytes).toBe(b0)
+    expect(tf.engine().backend.numDataIds()).toBe(d0)
     x.dispose()
     m.dispose()
   })
