@@ -181,3 +181,41 @@ for (const { name, words, fault } of FAULTS) test(`the second worker ${name} mid
   await expect(studio.badge).not.toContainText('stopped')
   expect(page.workers().filter((w) => w.url().includes('gradientWorker')).length).toBeGreaterThanOrEqual(1)
 })
+
+// The Evaluate panel's blend of base and tuned weights outside a run (engine/train/evaluationSplit.ts):
+// each α's evaluation halves its validation rows between the training worker and the second
+// worker, as a run's evaluations do. Both sweeps here run in one page on the same trained weights,
+// the second with the split switched off in the training worker (__studioEvaluationOneWorker, not
+// in the production build): the second worker answers the first sweep's passes and none of the
+// second's, and the figures at every α are the same.
+test("the Evaluate panel's sweep over α halves its evaluations over both workers and shows one worker's figures", async ({ studio, page }) => {
+  await studio.open('b=wasm&m=full&ep=1&sl=32&bs=8&wu=0&do=0')
+  await expect(studio.badge).toContainText('on 2 workers of one thread each')
+  await trainOnce(studio)
+  type Point = { alpha: number; loss: number; accuracy?: number }
+  const sweep = async (): Promise<Point[]> => {
+    const button = page.getByRole('button', { name: 'Sweep α from 0 to 1' })
+    await button.click()
+    await expect(button).toBeDisabled() // measuring
+    await expect(button).toBeEnabled({ timeout: 120_000 })
+    await expect(page.getByTestId('sweep-chart')).toHaveAttribute('data-points', '11')
+    return page.evaluate(() => (window as unknown as { __studio: () => { sweep: Point[] } }).__studio().sweep)
+  }
+  const before = (await replicaRequests(page)).head ?? 0
+  const two = await sweep()
+  const asked = (await replicaRequests(page)).head ?? 0
+  expect(asked - before, "the second worker's half of each α's evaluation (the validation rows are one batch)").toBe(11)
+
+  const training = page.workers().find((w) => w.url().includes('engine.worker'))!
+  expect(training, 'the training worker').toBeTruthy()
+  await training.evaluate(() => void ((globalThis as unknown as { __studioEvaluationOneWorker: boolean }).__studioEvaluationOneWorker = true))
+  const one = await sweep()
+  await training.evaluate(() => void ((globalThis as unknown as { __studioEvaluationOneWorker: boolean }).__studioEvaluationOneWorker = false))
+  expect((await replicaRequests(page)).head ?? 0, 'the one-worker sweep asked the second worker nothing').toBe(asked)
+
+  console.info(`sweep, two workers: ${JSON.stringify(two.map((p) => [p.alpha, p.loss, p.accuracy]))}; one worker: ${JSON.stringify(one.map((p) => [p.alpha, p.loss, p.accuracy]))}`)
+  expect(two).toHaveLength(11)
+  expect(new Set(two.map((p) => p.loss)).size, 'the blend moves the figures').toBeGreaterThan(1)
+  expect(two).toEqual(one)
+  await expect(studio.alerts).toHaveCount(0)
+})

@@ -1,5 +1,6 @@
 import { crashWorker, sendCheckpoint, sendData } from './state/actions'
 import { useStudio } from './state/store'
+import { useExport } from './state/exportState'
 
 /** Hooks for the browser tests only. main.tsx installs them when the app is built with
  *  `vite build --mode e2e` (what playwright.config.ts serves); the production build drops this
@@ -14,7 +15,8 @@ export function installTestHooks() {
   // A read-only view of the chart series.
   w.__studio = () => {
     const { steps, epochs, baseline, result } = useStudio.getState()
-    return { steps, epochs, baseline, result }
+    const { sweep, applied } = useExport.getState() // the Evaluate panel's blend: its sweep over α and the α applied
+    return { steps, epochs, baseline, result, sweep, applied }
   }
   // An error thrown inside the worker's handler reaches the page.
   w.__crashWorker = crashWorker

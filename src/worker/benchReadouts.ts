@@ -13,6 +13,7 @@ import { benchSwitch } from '../engine/train/benchSwitch'
 import { stepStarts } from '../engine/train/runControl'
 import { cnnFusion } from '../engine/models/cnnFused'
 import { bindingSplitSwitch } from '../engine/hf/bindingLimits'
+import { evaluationSplitSwitch } from '../engine/train/evaluationSplit'
 
 export function installBenchReadouts(extra: { replicaRequests?: Record<string, number> } = {}): void {
   const g = globalThis as Record<string, unknown>
@@ -32,6 +33,15 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
     get: () => benchSwitch.legacyTransport,
     set: (on: unknown) => {
       benchSwitch.legacyTransport = on === true
+    },
+  })
+  // e2e/data-parallel.spec.ts and bench/blendSweepBrowser.mjs: the blend's and other evaluations
+  // outside a run on one worker in a page that has two (engine/train/evaluationSplit.ts)
+  Object.defineProperty(g, '__studioEvaluationOneWorker', {
+    configurable: true,
+    get: () => evaluationSplitSwitch.off,
+    set: (on: unknown) => {
+      evaluationSplitSwitch.off = on === true
     },
   })
   // e2e/webgpu-binding-split.spec.ts: WebGPU's binding split off, to reproduce the fault
