@@ -13,5 +13,11 @@
  *   (dyᵀ·a)ᵀ where that transposes fewer elements (matMulFast.ts; tiny-lm's mlp.out).
  * - copyIdentity: wasm's Identity and same-dtype Cast copy the buffer, as tfjs-wasm's own do,
  *   instead of sharing it (wasmSharedIdentity.ts).
+ * - hfProducts: the Hugging Face bodies' products on wasm as tf.matMul with its transpose flags
+ *   (tfjs-wasm's scalar loop for batches and for any transposed operand) instead of explicit
+ *   transposes and matMulFast (hf/hfModel.ts: attention, the tied head, the frozen base's and
+ *   head's input gradients).
+ * - convGradTransposeA: a pointwise convolution's weight gradient as one transposeA product
+ *   (the scalar loop) instead of a transpose and a plain XNNPACK product (wasmConvGrads.ts).
  */
-export const oldKernels = { batchMatMul: false, tanhGelu: false, sumBiasGrad: false, wideTranspose: false, copyIdentity: false }
+export const oldKernels = { batchMatMul: false, tanhGelu: false, sumBiasGrad: false, wideTranspose: false, copyIdentity: false, hfProducts: false, convGradTransposeA: false }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { oldKernels } from './oldKernels'
 
 /**
  * The gradient kernels the tfjs wasm backend lacks for convolutions (see the field notes):
@@ -70,21 +71,39 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTens
 }
 
 /** A 1×1, stride-1, unpadded convolution's weight gradient is one matrix product,
- *  dW[ci, co] = Σ_rows x[row, ci] · dy[row, co] over the N·H·W rows: done by the wasm
- *  backend's own BatchMatMul (XNNPACK) on the same buffers, viewed as [rows, C]. These are
- *  most of a MobileNet's weights; the loops above ran them about 20× slower. */
+ *  dW[ci, co] = Σ_rows x[row, ci] · dy[row, co] over the N·H·W rows, viewed as [rows, C]. These
+ *  are most of a MobileNet's weights; the loops above ran them about 20× slower. tfjs-wasm's
+ *  BatchMatMul hands a product to XNNPACK only when nothing is transposed (a transposeA product
+ *  runs its scalar loop), so the narrower operand is transposed first by the backend's own
+ *  Transpose and the product is a plain one: xᵀ · dy when Ci ≤ Co, else (dyᵀ · x)ᵀ (the last
+ *  transpose only [Co, Ci]). oldKernels.convGradTransposeA switches back to the transposeA
+ *  product, for the benches. */
 function pointwiseFilterGrad(info: tf.backend_util.Conv2DInfo, x: tf.TensorInfo, dy: tf.TensorInfo, backend: unknown): tf.TensorInfo | null {
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, inHeight, inWidth, outHeight, outWidth, batchSize, inChannels, outChannels } = info
   const pointwise = filterHeight === 1 && filterWidth === 1 && strideHeight === 1 && strideWidth === 1 && dilationHeight === 1 && dilationWidth === 1
   if (!pointwise || info.padInfo.top !== 0 || info.padInfo.left !== 0 || outHeight !== inHeight || outWidth !== inWidth) return null
   const matMul = tf.getKernel('BatchMatMul', 'wasm')
-  if (!matMul || x.dtype !== 'float32' || dy.dtype !== 'float32') return null
+  const transpose = tf.getKernel('Transpose', 'wasm')
+  if (!matMul || !transpose || x.dtype !== 'float32' || dy.dtype !== 'float32') return null
+  const be = backend as tf.KernelBackend
   const rows = batchSize * inHeight * inWidth
-  const out = matMul.kernelFunc({
-    inputs: { a: { dataId: x.dataId, shape: [rows, inChannels], dtype: 'float32' }, b: { dataId: dy.dataId, shape: [rows, outChannels], dtype: 'float32' } },
-    backend: backend as tf.KernelBackend,
-    attrs: { transposeA: true, transposeB: false },
-  }) as tf.TensorInfo
+  const xs: tf.TensorInfo = { dataId: x.dataId, shape: [rows, inChannels], dtype: 'float32' }
+  const dys: tf.TensorInfo = { dataId: dy.dataId, shape: [rows, outChannels], dtype: 'float32' }
+  const mm = (a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean) => matMul.kernelFunc({ inputs: { a, b }, backend: be, attrs: { transposeA, transposeB: false } }) as tf.TensorInfo
+  const tr = (t: tf.TensorInfo) => transpose.kernelFunc({ inputs: { x: t }, backend: be, attrs: { perm: [1, 0] } }) as tf.TensorInfo
+  let out: tf.TensorInfo
+  if (oldKernels.convGradTransposeA) out = mm(xs, dys, true)
+  else if (inChannels <= outChannels) {
+    const xt = tr(xs) // [Ci, rows]
+    out = mm(xt, dys, false)
+    be.disposeData(xt.dataId)
+  } else {
+    const dyt = tr(dys) // [Co, rows]
+    const p = mm(dyt, xs, false) // [Co, Ci]
+    be.disposeData(dyt.dataId)
+    out = tr(p)
+    be.disposeData(p.dataId)
+  }
   return { dataId: out.dataId, shape: info.filterShape, dtype: 'float32' }
 }
 

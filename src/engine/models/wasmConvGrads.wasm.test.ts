@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { describe, expect, it } from 'vitest'
 import { LayersBody } from './layersBody'
 import { tinyImageModel } from './testModels'
+import { oldKernels } from './oldKernels'
 import { registerWasmConvGrads } from './wasmConvGrads'
 
 const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k + 0.3))
@@ -71,6 +72,55 @@ describe('conv gradient kernels added to the wasm backend', () => {
       expect(scale, name).toBeGreaterThan(0)
       const err = Math.max(...Array.from(g, (v, i) => Math.abs(v - wasm.get(name)![i]!)))
       expect(err / scale, name).toBeLessThan(1e-3)
+    }
+    await tf.setBackend('cpu')
+  })
+  it('a pointwise conv\'s weight gradient is a plain product after a transpose (Ci ≤ Co and Ci > Co): a triple loop\'s values, the old transposeA product\'s, no buffers left', async () => {
+    registerWasmConvGrads()
+    expect(await tf.setBackend('wasm')).toBe(true)
+    const be = tf.backend() as unknown as { numDataIds(): number }
+    // the backend's own BatchMatMul, registered again with a recorder of the transposes it is asked for
+    const real = tf.getKernel('BatchMatMul', 'wasm')!
+    const asked: boolean[] = []
+    tf.unregisterKernel('BatchMatMul', 'wasm')
+    tf.registerKernel({ ...real, setupFunc: undefined, kernelFunc: (args) => (asked.push(!!args.attrs?.transposeA || !!args.attrs?.transposeB), real.kernelFunc(args)) })
+    try {
+    for (const [n, h, ci, co] of [[2, 5, 7, 13], [1, 6, 24, 5], [3, 4, 16, 16]] as const) {
+      const x = tf.tensor4d(wave(n * h * h * ci, 0.37), [n, h, h, ci])
+      const dy = tf.tensor4d(wave(n * h * h * co, 0.19), [n, h, h, co])
+      // dW[ci, co] = Σ_rows x[row, ci] · dy[row, co], in float64
+      const xv = await x.data(), dv = await dy.data()
+      const want = new Float64Array(ci * co)
+      for (let r = 0; r < n * h * h; r++) for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) want[i * co + o]! += xv[r * ci + i]! * dv[r * co + o]!
+      const run = async (old: boolean) => {
+        oldKernels.convGradTransposeA = old
+        try {
+          const before = be.numDataIds()
+          const g = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [1, 1, ci, co] }) as tf.Tensor
+          expect(g.shape).toEqual([1, 1, ci, co])
+          const v = Float32Array.from(await g.data())
+          g.dispose()
+          expect(be.numDataIds(), 'no intermediate left on the heap').toBe(before)
+          return v
+        } finally {
+          oldKernels.convGradTransposeA = false
+        }
+      }
+      asked.length = 0
+      const fresh = await run(false)
+      expect(asked, 'one plain product').toEqual([false])
+      const old = await run(true)
+      expect(asked, 'then the transposeA product').toEqual([false, true])
+      const scale = Math.max(...Array.from(want, Math.abs))
+      for (let i = 0; i < want.length; i++) {
+        expect(Math.abs(fresh[i]! - want[i]!) / scale, `${ci}→${co} new [${i}]`).toBeLessThan(1e-5)
+        expect(Math.abs(old[i]! - want[i]!) / scale, `${ci}→${co} old [${i}]`).toBeLessThan(1e-5)
+      }
+      tf.dispose([x, dy])
+    }
+    } finally {
+      tf.unregisterKernel('BatchMatMul', 'wasm')
+      tf.registerKernel({ ...real, setupFunc: undefined })
     }
     await tf.setBackend('cpu')
   })
