@@ -15,7 +15,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { embeddingLookup } from '../models/embeddingLookup'
 import { chunkedEmbeddingLookup, chunkedTiedLogits, splitRows } from './bindingLimits'
-import { matMulFast } from '../models/matMulFast'
+import { matMulFast, swapLast } from '../models/matMulFast'
+import { oldKernels } from '../models/oldKernels'
 import type { ForwardHooks } from '../models/tinyGpt'
 import type { Seed } from '../train/seeds'
 import { type BertConfig, type Gpt2Config, type HfConfig, type LlamaConfig, expectedWeights, matchWeights, parseHfConfig } from './config'
@@ -378,10 +379,10 @@ export class HfModel {
   private attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, causal: boolean, mask?: tf.Tensor2D): tf.Tensor2D {
     const [b, h, t, hd] = q.shape
     const tk = k.shape[2]
-    let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, Tk]
+    let scores = tf.mul(product(q, k, true), 1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, Tk]
     if (causal && t > 1) scores = tf.add(scores, causalBias(t, tk)) as tf.Tensor4D // one query (decoding) sees every key
     if (mask) scores = tf.add(scores, tf.mul(tf.sub(1, mask.toFloat()), NEG).reshape([b, 1, 1, tk])) as tf.Tensor4D
-    const y = tf.matMul(tf.softmax(scores, -1), v) // [B, H, T, hd]
+    const y = product(tf.softmax(scores, -1), v) // [B, H, T, hd]
     return y.transpose([0, 2, 1, 3]).reshape([b * t, h * hd])
   }
 
@@ -402,11 +403,40 @@ function dataIdOf(t: tf.Tensor): object {
   return (t as unknown as { dataId: object }).dataId
 }
 
+/**
+ * Products on wasm. tfjs-backend-wasm 4.22's BatchMatMul gives XNNPACK only a product with a
+ * batch of 1 and no transposed operand; batched products (attention's [B, H, T, hd] slices)
+ * and transposeA/transposeB ones (tfjs' own MatMul gradient asks for those) run its scalar loop
+ * at about 2 GFLOP/s. On wasm the products below transpose explicitly (the backend's
+ * Transpose, well under the product's cost) and multiply through matMulFast: one XNNPACK
+ * product per slice (models/slicedMatMul.ts) and a gradient of plain products. Other backends
+ * (WebGPU, WebGL, cpu) keep tf.matMul with its flags, as before; oldKernels.hfProducts switches
+ * wasm back too, for the benches.
+ */
+function wasmProducts(): boolean {
+  return !oldKernels.hfProducts && tf.getBackend() === 'wasm'
+}
+
+/** a · b, or a · bᵀ (last two axes) with `transposeB`; differentiable. */
+function product<T extends tf.Tensor>(a: T, b: T, transposeB = false): T {
+  if (!wasmProducts()) return tf.matMul(a, b, false, transposeB)
+  return matMulFast(a, transposeB ? swapLast(b) : b)
+}
+
+/** a [N, K] · b [M, K]ᵀ for a gradient function (no gradient of its own). On wasm the
+ *  transpose moves whichever is fewer elements: b, or a and the [M, N] result (bᵀ's for a
+ *  weight much larger than the batch: (b · aᵀ)ᵀ). */
+function timesTransposed(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (!wasmProducts()) return tf.matMul(a, b, false, true)
+  if (b.size <= a.size + a.shape[0] * b.shape[0]) return tf.matMul(a, tf.transpose(b))
+  return tf.transpose(tf.matMul(b, tf.transpose(a))) as tf.Tensor2D
+}
+
 /** x [N, D] · embᵀ for a tied head emb [V, D], as (emb · xᵀ)ᵀ: backends that transpose a
  *  `transposeB` operand by copying it (wasm) then copy the small x, not the V × D table
- *  (154 MB for GPT-2, on every forward pass). */
+ *  (154 MB for GPT-2, on every forward pass). On wasm xᵀ is explicit (see product). */
 function tiedLogits(x: tf.Tensor2D, emb: tf.Tensor2D): tf.Tensor2D {
-  return tf.transpose(tf.matMul(emb, x, false, true)) as tf.Tensor2D
+  return tf.transpose(product(emb, x, true)) as tf.Tensor2D
 }
 
 /** x [N, D] times the head (tied: the embedding [V, D], transposed; untied: a kernel [D, V])
@@ -418,7 +448,7 @@ function frozenHead(x: tf.Tensor2D, w: tf.Tensor2D, tied: boolean): tf.Tensor2D 
     save([input])
     return {
       value: tied ? tiedLogits(input, w) : tf.matMul(input, w),
-      gradFunc: (dy: tf.Tensor2D) => (tied ? tf.matMul(dy, w) : tf.matMul(dy, w, false, true)),
+      gradFunc: (dy: tf.Tensor2D) => (tied ? tf.matMul(dy, w) : timesTransposed(dy, w)),
     }
   }) as never) as (x: tf.Tensor2D) => tf.Tensor2D
   return f(x)
@@ -428,7 +458,7 @@ function frozenHead(x: tf.Tensor2D, w: tf.Tensor2D, tied: boolean): tf.Tensor2D 
 function frozenMatMul(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   const f = tf.customGrad(((input: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([])
-    return { value: tf.matMul(input, w), gradFunc: (dy: tf.Tensor2D) => tf.matMul(dy, w, false, true) }
+    return { value: tf.matMul(input, w), gradFunc: (dy: tf.Tensor2D) => timesTransposed(dy, w) }
   }) as never) as (x: tf.Tensor2D) => tf.Tensor2D
   return f(x)
 }
