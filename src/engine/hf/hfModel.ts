@@ -469,8 +469,12 @@ function causalBias(t: number, tk = t): tf.Tensor4D {
   return tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([t, tk]), -1, tk - t)), NEG).reshape([1, 1, t, tk]))
 }
 
-/** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+/** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). On wasm as the same
+ *  function x·σ(2·√(2/π)·(x + 0.044715·x·x·x)): tfjs-wasm's Pow and Tanh are scalar loops (Pow's
+ *  gradient also takes a Log and a Where for the exponent), its Sigmoid is XNNPACK's, as
+ *  models/tinyGpt.ts's gelu. Other backends, and oldKernels.tanhGelu, keep the tanh form. */
 function geluTanh(x: tf.Tensor2D): tf.Tensor2D {
+  if (wasmProducts() && !oldKernels.tanhGelu) return tf.mul(x, tf.sigmoid(tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * Math.sqrt(2 / Math.PI)))) as tf.Tensor2D
   const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI))
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner))) as tf.Tensor2D
 }

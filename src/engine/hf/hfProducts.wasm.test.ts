@@ -1,7 +1,8 @@
 // The Hugging Face bodies' products on wasm (hfModel.ts: product, timesTransposed): attention's
 // batched products take the sliced XNNPACK kernel (models/slicedMatMul.ts), and no product of
 // the body or the head asks tfjs-wasm's BatchMatMul for a batch or a transposed operand (its
-// scalar loop); a LoRA step's loss and gradients equal the cpu backend's, tensors flat.
+// scalar loop), GPT-2's gelu_new takes no Tanh or Pow there; a LoRA step's loss and gradients
+// equal the cpu backend's, tensors flat.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
@@ -63,9 +64,10 @@ async function loraStep(name: string) {
   calls.length = 0
   const profile = await tf.profile(() => tf.dispose(step()))
   const sliced = profile.kernels.filter((k) => k.name === SLICED_MATMUL).length
+  const scalarLoops = profile.kernels.filter((k) => k.name === 'Tanh' || k.name === 'Pow').length // GPT-2's gelu_new
   const seen = [...calls]
   const [value, ...grads] = step() as [tf.Scalar, ...tf.Tensor[]]
-  const out = { loss: (await value.data())[0]!, grads: await Promise.all(grads.map(async (g) => Float32Array.from(await g.data()))), sliced, calls: seen, layers: model.config.nLayers }
+  const out = { loss: (await value.data())[0]!, grads: await Promise.all(grads.map(async (g) => Float32Array.from(await g.data()))), sliced, scalarLoops, calls: seen, layers: model.config.nLayers }
   tf.dispose([value, ...grads])
   const leftover = tf.memory().numTensors - before
   tf.dispose(ids)
@@ -88,6 +90,7 @@ describe.each(['gpt2', 'llama-gqa-tied', 'llama-untied', 'bert', 'distilbert'])(
     expect(slow).toEqual([])
     expect(wasm.calls.filter((c) => !lorasOwn(c)).length).toBeGreaterThan(0)
     expect(wasm.leftover).toBe(0)
+    if (name === 'gpt2') expect(wasm.scalarLoops, 'gelu_new as x·σ(2u) on wasm, no Tanh or Pow').toBe(0) // (Llama's rotary tables take a Pow of [hd/2])
     expect(wasm.loss).toBeGreaterThan(0)
     expect(Math.abs(wasm.loss - cpu.loss) / Math.abs(cpu.loss)).toBeLessThan(1e-5)
     expect(wasm.grads.length).toBe(cpu.grads.length)
@@ -99,13 +102,16 @@ describe.each(['gpt2', 'llama-gqa-tied', 'llama-untied', 'bert', 'distilbert'])(
     })
     // the old products (tf.matMul with its flags) are what this test would catch
     oldKernels.hfProducts = true
+    oldKernels.tanhGelu = true
     try {
       const old = await loraStep(name)
       expect(old.sliced).toBe(0)
+      if (name === 'gpt2') expect(old.scalarLoops).toBeGreaterThan(0)
       expect(old.calls.filter((c) => (c.transposed || c.a.length > 2) && !lorasOwn(c)).length).toBeGreaterThan(0)
       expect(Math.abs(old.loss - wasm.loss) / Math.abs(cpu.loss)).toBeLessThan(1e-5)
     } finally {
       oldKernels.hfProducts = false
+      oldKernels.tanhGelu = false
     }
     await tf.setBackend('cpu')
   })
