@@ -47,7 +47,7 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)' }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)' }
 // `steps`: two workers that split the training steps but not the run's inference passes (the
 // feature cache's frozen blocks, the zero-shot baseline, the evaluations: they stay on the first,
 // as before engine/train/inferencePasses.ts): the page asks for it with studio.cpu = "steps".
@@ -58,11 +58,15 @@ const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads',
 // `half`: one worker on one thread with half the batch (8): each worker's share alone.
 // `…-opcnn`: the emoji CNN as tf ops in every worker of the page (models/cnnFused.ts cnnFusion.off,
 // through the workers' __studioCnnOpPath), as before its fused kernels; which workers had it is recorded.
+// `one-unfused`, `workers-unfused`: the optimizer's update, the clipping and the two workers' combine
+// as tf ops (engine/train/fusedUpdate.ts, benchSwitch.unfusedOptimizer, through the workers'
+// __studioUnfusedOptimizer), as before the fused kernels.
 const cpuMode = (mode) => {
-  const m = mode.replace(/-opcnn$/, '')
+  const m = mode.replace(/-(opcnn|unfused)$/, '')
   return m === 'before' ? 'workers' : m === 'one-before' || m === 'half' ? 'one' : m
 }
 const isOpCnn = (mode) => mode.endsWith('-opcnn')
+const isUnfused = (mode) => mode.endsWith('-unfused')
 const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
@@ -189,6 +193,7 @@ async function stepMs(mode, model) {
     const legacy = isBefore(mode)
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), legacy).catch(() => {})
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioCnnOpPath = on), isOpCnn(mode)).catch(() => {})
+    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioUnfusedOptimizer = on), isUnfused(mode)).catch(() => {})
     const load1 = os.loadavg()[0]
     const { cores, threads } = await browserCores(async () => {
       await page.getByRole('button', { name: 'Train', exact: true }).click()
@@ -310,15 +315,16 @@ results.seconds = (Date.now() - started) / 1000
 const L = [`# CPU modes of the built app side by side (${results.startedAt}, ${f(results.seconds / 60, 1)} min)`, '']
 L.push(`\`npm run bench:data-parallel:browser\` (bench/dataParallelBrowser.mjs). Machine: ${results.machine.cpus} × ${results.machine.cpuModel}; ${results.machine.browser}; load average (1 min) ${f(results.machine.loadAtStart[0], 1)} at the start, ${f(results.machine.loadAtEnd[0], 1)} at the end. ${results.machine.priority ? `Priority: ${results.machine.priority}.` : 'No priority: the browser shared the cores with whatever else ran.'} ${opts.rounds} rounds, modes in rotating order; medians over rounds. A run's ms a step: the mean gap between the loop's step starts (engine/train/runControl.ts, read in the page), the first two steps and each epoch's end (validation) left out. "cores" is the CPU time the browser's processes got per second of the run: two workers can only help when it nears 2.`, '')
 if (results.steps.length) {
-  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`; \`…-opcnn\` modes: vs 1 worker with the CNN as tf ops) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
+  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`; \`…-opcnn\` modes: vs 1 worker with the CNN as tf ops; \`…-unfused\` modes: vs 1 worker with the optimizer as tf ops) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
   for (const model of opts.models.split(',')) {
     const one = median(results.steps.filter((s) => s.model === model && s.mode === 'one').map((s) => s.msPerStep))
     const oneBefore = median(results.steps.filter((s) => s.model === model && s.mode === 'one-before').map((s) => s.msPerStep))
     const oneOps = median(results.steps.filter((s) => s.model === model && s.mode === 'one-opcnn').map((s) => s.msPerStep))
+    const oneUnfused = median(results.steps.filter((s) => s.model === model && s.mode === 'one-unfused').map((s) => s.msPerStep))
     for (const mode of modes) {
       const rs = results.steps.filter((s) => s.model === model && s.mode === mode)
       const m = median(rs.map((s) => s.msPerStep))
-      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : isOpCnn(mode) ? oneOps : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${isOpCnn(s.mode) ? `, tf ops in workers ${s.cnnOpPathByWorker.join('/')}` : ''}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
+      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : isOpCnn(mode) ? oneOps : isUnfused(mode) ? oneUnfused : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${isOpCnn(s.mode) ? `, tf ops in workers ${s.cnnOpPathByWorker.join('/')}` : ''}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
     }
   }
   L.push('')

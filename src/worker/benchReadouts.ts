@@ -21,6 +21,15 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
   g.__studioStepStarts = stepStarts
   if (extra.replicaRequests) g.__studioReplicaRequests = extra.replicaRequests
   // bench/dataParallelBrowser.mjs `…-opcnn` modes: the emoji CNN as tf ops, as before models/cnnFused.ts
+  // bench/dataParallelBrowser.mjs's `…-unfused` modes: the optimizer's update, the clipping and the
+  // two workers' combine as tf ops, as before engine/train/fusedUpdate.ts
+  Object.defineProperty(g, '__studioUnfusedOptimizer', {
+    configurable: true,
+    get: () => benchSwitch.unfusedOptimizer,
+    set: (on: unknown) => {
+      benchSwitch.unfusedOptimizer = on === true
+    },
+  })
   Object.defineProperty(g, '__studioCnnOpPath', {
     configurable: true,
     get: () => cnnFusion.off,
