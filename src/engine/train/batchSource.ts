@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { labelsOf, tasksOf, valuesOf, type Encoded } from './encoded'
-import { imageTensor } from './imageBatches'
+import { imageRows, imageTensor } from './imageBatches'
+import type { TensorData } from './dataParallel'
 
 /** A batch's raw inputs and targets, before any cached prefix. */
 export interface RawBatch {
@@ -166,6 +167,42 @@ function hostArrays(set: Encoded): HostArray[] | null {
   if (val) out.push({ key: 'values', data: val.values, shape: [n], dtype: 'float32' })
   for (const t of tasksOf(set) ?? []) out.push({ key: `task:${t.name}`, data: t.labels, shape: [n], dtype: 'int32' })
   return out
+}
+
+/**
+ * The batch `gatherBatch` (forward.ts) builds from the rows of `idx` when no cache holds their
+ * prefix (input, mask, labels or values), as host arrays, with no tensor made: the second engine
+ * worker's half of a split step is posted from these (dataParallel.ts), so the training worker
+ * neither uploads nor reads back that half. The same values either way (batchSource.test.ts).
+ * Null for sets whose steps are not split over two workers (LM, SFT, pairs, tabular, multitask).
+ */
+export function hostBatchData(set: Encoded, idx: readonly number[]): Record<string, TensorData> | null {
+  if (tasksOf(set)) return null
+  const b = idx.length
+  let input: TensorData
+  let mask: TensorData
+  if (set.kind === 'image') {
+    input = { shape: [b, set.height, set.width, 3], dtype: 'float32', data: imageRows(set, idx) }
+    mask = { shape: [b, 1], dtype: 'float32', data: new Float32Array(b).fill(1) }
+  } else if (set.kind === 'classification' || set.kind === 'regression') {
+    const T = set.seqLen
+    const tok = new Int32Array(b * T)
+    const m = new Float32Array(b * T)
+    idx.forEach((r, i) => {
+      tok.set(set.tokens.subarray(r * T, (r + 1) * T), i * T)
+      m.set(set.mask.subarray(r * T, (r + 1) * T), i * T)
+    })
+    input = { shape: [b, T], dtype: 'int32', data: tok }
+    mask = { shape: [b, T], dtype: 'float32', data: m }
+  } else return null
+  const lab = labelsOf(set)
+  const val = valuesOf(set)
+  return {
+    input,
+    mask,
+    ...(lab ? { labels: { shape: [b], dtype: 'int32', data: Int32Array.from(idx, (r) => lab.labels[r]!) } satisfies TensorData } : {}),
+    ...(val ? { values: { shape: [b], dtype: 'float32', data: Float32Array.from(idx, (r) => val.values[r]!) } satisfies TensorData } : {}),
+  }
 }
 
 /** Token ids and mask for the chosen rows, copied from the host arrays; LM rows are split

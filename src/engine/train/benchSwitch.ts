@@ -12,4 +12,8 @@ export const benchSwitch = {
    *  14, 3 and 2 kernels a weight), as before the fused kernels of fusedUpdate.ts, on wasm and cpu
    *  too: to time old against new in one run. */
   unfusedOptimizer: false,
+  /** Two workers' steps build the whole batch as tensors, slice it and read the second half back
+   *  to post it, as before the halves were built apart from the host rows (dataParallel.ts
+   *  HalvesApart): to time old against new in one run. */
+  wholeBatchSplit: false,
 }

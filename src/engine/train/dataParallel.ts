@@ -268,6 +268,17 @@ async function namedWeight(v: tf.Variable, name: string): Promise<NamedWeight> {
   return { name, shape: [...v.shape], data: own ? data : data.slice() }
 }
 
+/** A split step's two halves built apart from the batch's rows (fineTune.ts, when no cache or
+ *  augmentation needs the whole batch built at once): `mine(n0)` this worker's half, rows
+ *  [0, n0), as tensors (called inside tf.tidy); `theirs(n0)` the replica's, rows [n0, rows), as
+ *  host arrays (batchSource.ts hostBatchData), or null when they cannot be (the whole batch is
+ *  then built and split as before). */
+export interface HalvesApart {
+  rows: number
+  mine: (n0: number) => Batch
+  theirs: (n0: number) => Record<string, TensorData> | null
+}
+
 /** The training loop's side: splits each micro-batch, sends the replica its half, combines;
  *  and sends it its half of the rows of the run's inference passes (`infer`). */
 export class DataParallel implements PassSplit {
@@ -375,21 +386,37 @@ export class DataParallel implements PassSplit {
     return { answer }
   }
 
-  async gradients(vars: tf.Variable[], makeBatch: () => Batch, cache: Cache, seeds: readonly [string, string]): Promise<{ value: tf.Scalar; grads: tf.Tensor[] }> {
+  async gradients(vars: tf.Variable[], makeBatch: () => Batch, cache: Cache, seeds: readonly [string, string], apart?: HalvesApart): Promise<{ value: tf.Scalar; grads: tf.Tensor[] }> {
     const start = clock()
     let n = 0
-    const [a, b] = tf.tidy(() => {
-      const full = makeBatch()
-      n = full.input.shape[0]!
-      const n0 = Math.ceil(n / 2)
-      return [sliceBatch(full, 0, n0), sliceBatch(full, n0, n - n0)] as unknown as tf.TensorContainer
-    }) as unknown as [Batch, Batch]
-    const n0 = a.input.shape[0]!
+    let n0 = 0
+    let a: Batch | null = null
+    // The replica's half from the host rows when the caller can build the halves apart: nothing
+    // of it uploaded, sliced or read back here, and this worker's own half built only after the
+    // request has left (below), while the replica computes. The same rows in the same order.
+    const hostHalf = apart && !legacyTransport() && !benchSwitch.wholeBatchSplit ? apart.theirs(Math.ceil(apart.rows / 2)) : null
+    let batch: Record<string, TensorData>
+    let split: number
+    if (hostHalf) {
+      n = apart!.rows
+      n0 = Math.ceil(n / 2)
+      batch = hostHalf
+      split = clock()
+    } else {
+      const [a0, b] = tf.tidy(() => {
+        const full = makeBatch()
+        n = full.input.shape[0]!
+        const h = Math.ceil(n / 2)
+        return [sliceBatch(full, 0, h), sliceBatch(full, h, n - h)] as unknown as tf.TensorContainer
+      }) as unknown as [Batch, Batch]
+      a = a0
+      n0 = a0.input.shape[0]!
+      split = clock()
+      batch = {}
+      for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) batch[k] = await tensorData(t)
+      tf.dispose(Object.values(b) as tf.Tensor[])
+    }
     const n1 = n - n0
-    const split = clock()
-    const batch: Record<string, TensorData> = {}
-    for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) batch[k] = await tensorData(t)
-    tf.dispose(Object.values(b) as tf.Tensor[])
     const weights = await this.changedWeights()
     const request: HalfRequest = { weights, vars: vars.map((v) => this.names.get(v)!), batch, cache: { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }, seed: seeds[1] }
     const weightBytes = weights.reduce((s, w) => s + w.data.byteLength, 0) // before a transfer empties them
@@ -405,11 +432,13 @@ export class DataParallel implements PassSplit {
     const posted = clock()
     if (theirs && !legacyTransport()) await nextTask()
     const yielded = clock()
+    // Built apart: this worker's half uploaded only now, after the replica's request was posted.
+    const own = a ?? (tf.tidy(() => apart!.mine(n0) as unknown as tf.TensorContainer) as unknown as Batch)
     const mine = tf.tidy(() => {
-      const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, a, cache, this.s, true, seeds[0]), vars)
+      const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, own, cache, this.s, true, seeds[0]), vars)
       return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
     })
-    tf.dispose(Object.values(a) as tf.Tensor[])
+    tf.dispose(Object.values(own) as tf.Tensor[])
     const mineAt = clock()
     let other: HalfResult
     try {

@@ -25,13 +25,13 @@ import { multiHeadFor, type TaskLabels } from './multitaskData'
 import type { MultiHead } from '../tuning/multitask'
 import { prefetchImages } from './imageBatches'
 import { augmentOptions, augmentSeed } from '../data/images/augment'
-import { BatchSource } from './batchSource'
+import { BatchSource, hostBatchData } from './batchSource'
 import { microBatchSeed } from './seeds'
 import { EtaEstimator } from './eta'
 import { runSteps } from '../../settings/runSteps'
 import type { Encoded } from './encoded'
 import { augmentedBatch, cachePlan, fillCache, gatherBatch, planCache, type Cache } from './forward'
-import { DataParallel, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type SplitTask } from './dataParallel'
+import { DataParallel, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type HalvesApart, type SplitTask } from './dataParallel'
 import { headNeedOf } from './encoded'
 import { ImpossibleLossError, impossibleLossMessage, impossibleLossWhy, nonFiniteHeldOutMessage, type LossAt } from './impossibleLoss'
 
@@ -58,6 +58,17 @@ export interface ParallelOptions {
 
 /** The run's split over two workers (dataParallel.ts), or null when it trains on one; tells
  *  `onPlan` once. */
+/** A split step's halves built apart (dataParallel.ts HalvesApart): the first worker's rows
+ *  gathered as tensors, the replica's copied from the host arrays; the same rows as the whole
+ *  batch sliced at n0. */
+function halvesApart(source: BatchSource, cache: Cache, idx: number[]): HalvesApart {
+  return {
+    rows: idx.length,
+    mine: (n0) => gatherBatch(source, cache, 'train', idx.slice(0, n0)),
+    theirs: (n0) => hostBatchData(source.set, idx.slice(n0)),
+  }
+}
+
 export function splitRun(model: Body, tuning: Tuning, train: Encoded, s: Settings, parallel?: ParallelOptions): DataParallel | null {
   if (parallel?.split !== undefined) return parallel.split
   const task = taskFor(train, tuning)
@@ -361,7 +372,7 @@ export async function fineTune(
           }
           const makeBatch = () => (augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx))
           const { value, grads } = dp?.splitsSteps
-            ? await dp.gradients(vars, makeBatch, cache, [halfSeed(s.seed, step, m, 0), halfSeed(s.seed, step, m, 1)])
+            ? await dp.gradients(vars, makeBatch, cache, [halfSeed(s.seed, step, m, 0), halfSeed(s.seed, step, m, 1)], augment || cache.active ? undefined : halvesApart(sources.train, cache, idx))
             : tf.tidy(() => {
                 const batch = makeBatch()
                 const fn = () => task.loss(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))

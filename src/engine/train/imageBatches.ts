@@ -63,6 +63,13 @@ export async function prefetchImages(set: { kind: string }, idx: readonly number
 
 /** [b, H, W, 3] input for the rows of `idx` (in memory, or from the last prefetch). */
 export function imageTensor(set: EncodedImages, idx: readonly number[]): tf.Tensor4D {
+  return tf.tensor4d(imageRows(set, idx), [idx.length, set.height, set.width, 3])
+}
+
+/** The pixels of the rows of `idx`, row-major [b, H, W, 3], as `imageTensor` uploads them (in
+ *  memory, or from the last prefetch): the second engine worker's half batch is posted from
+ *  these host rows, with no tensor made (batchSource.ts hostBatchData). */
+export function imageRows(set: EncodedImages, idx: readonly number[]): Float32Array {
   const size = set.height * set.width * 3
   const out = new Float32Array(idx.length * size)
   const got = fetched.get(set)
@@ -71,5 +78,5 @@ export function imageTensor(set: EncodedImages, idx: readonly number[]): tf.Tens
     if (!row || row.length !== size) throw new Error(`Image row ${r} was not loaded before use`)
     out.set(row, i * size)
   })
-  return tf.tensor4d(out, [idx.length, set.height, set.width, 3])
+  return out
 }
