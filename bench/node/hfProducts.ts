@@ -2,7 +2,8 @@
  * A LoRA step of the Hugging Face bodies on wasm with the products of hf/hfModel.ts as they
  * were (tf.matMul with its transpose flags: tfjs-wasm's scalar loop for attention's batches and
  * every transposed operand; oldKernels.hfProducts) against explicit transposes and matMulFast
- * (one XNNPACK product per slice). Old and new alternate inside one run, on the same model and
+ * (one XNNPACK product per slice), and GPT-2's gelu_new with tfjs-wasm's Pow and Tanh
+ * (oldKernels.tanhGelu) against x·σ(2u). Old and new alternate inside one run, on the same model and
  * the same tokens; the median of the rounds, the load average before and after, the losses
  * of both (they must agree). Tiny GPT-2, Llama (grouped-query) and BERT shapes and the GPT-2
  * 124M shape, random weights, LoRA rank 8 on every projection, frozen base and head, the
@@ -86,7 +87,7 @@ async function main() {
     }
     // the loss and gradients alone (no update), so old and new see the same weights every round
     const lossOnly = async (old: boolean) => {
-      oldKernels.hfProducts = old
+      oldKernels.hfProducts = oldKernels.tanhGelu = old
       const t0 = performance.now()
       const { value, grads } = tf.tidy(() => {
         const r = tf.variableGrads(loss, vars)
@@ -96,12 +97,12 @@ async function main() {
       const l = (await value.data())[0]!
       const ms = performance.now() - t0
       tf.dispose([value, ...grads])
-      oldKernels.hfProducts = false
+      oldKernels.hfProducts = oldKernels.tanhGelu = false
       return { ms, l }
     }
     // a whole step (gradients and the AdamW update), as hfBench times it
     const step = async (old: boolean) => {
-      oldKernels.hfProducts = old
+      oldKernels.hfProducts = oldKernels.tanhGelu = old
       const t0 = performance.now()
       const { value, grads } = tf.tidy(() => {
         const r = tf.variableGrads(loss, vars)
@@ -112,7 +113,7 @@ async function main() {
       await value.data()
       value.dispose()
       const ms = performance.now() - t0
-      oldKernels.hfProducts = false
+      oldKernels.hfProducts = oldKernels.tanhGelu = false
       return ms
     }
     const o = await lossOnly(true), n = await lossOnly(false) // warm-up, and the same loss both ways
@@ -138,7 +139,7 @@ async function main() {
   mkdirSync(dir, { recursive: true })
   writeFileSync(path.join(dir, `${stamp}-hf-products.json`), JSON.stringify({ meta, rows }, null, 2))
   const md = [
-    `# Hugging Face LoRA step on wasm: products as tf.matMul with flags (old) vs explicit transposes + matMulFast (new), ${meta.when}`,
+    `# Hugging Face LoRA step on wasm: products as tf.matMul with flags and gelu_new with Pow/Tanh (old) vs explicit transposes + matMulFast and x·σ(2u) (new), ${meta.when}`,
     '',
     `${meta.cpus} × ${meta.cpu}, load average ${loadBefore.map((v) => v.toFixed(1)).join(' / ')} before, ${loadAfter.map((v) => v.toFixed(1)).join(' / ')} after (shared machine); batch ${BATCH} × ${SEQ} tokens; random weights; LoRA rank 8 on every projection, frozen base and head; the studio's AdamW; old and new alternating, median of ${ROUNDS} rounds for the 124M shape, ${args['tiny-rounds']} for the tiny ones.`,
     '',
