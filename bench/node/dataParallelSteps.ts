@@ -12,7 +12,11 @@
  * same on half the batch: each worker's share alone, the bound for two), `before` (two
  * workers with the transport as it was before this timeline: dataParallel.ts legacyTransport)
  * and `two` (two workers as the studio runs now); with `--modes`, also `one-unfused` and
- * `two-unfused` (the optimizer's update and, with two workers, the halves' combine as tf ops, as
+ * `two-whole` (two workers building the whole batch as tensors, slicing it and reading the second
+ * half back to post it, as before the halves were built apart from the host rows:
+ * benchSwitch.wholeBatchSplit; with the halves apart, "build and split" is the replica's half
+ * copied from the host rows, and the first worker's own half is built after posting, inside
+ * "its half"), `two-unfused` (the optimizer's update and, with two workers, the halves' combine as tf ops, as
  * before the fused kernels of engine/train/fusedUpdate.ts: benchSwitch.unfusedOptimizer), and `one-opcnn`, `two-opcnn`,
  * `half-opcnn` (the emoji CNN as tf ops on both workers, as before engine/models/cnnFused.ts:
  * cnnFusion.off, sent to the replica too). Step time: from the loop's per-step
@@ -133,7 +137,8 @@ export function phases(t: StepTiming): Record<string, number> {
     'loop: copy out batch and changed weights': t.serialized - t.split,
     'loop: post the request (structured clone)': t.posted - t.serialized,
     'loop: yield a task so the request leaves': t.yielded === undefined ? NaN : t.yielded - t.posted,
-    'loop: its half, forward and backward': t.mine - (t.yielded ?? t.posted),
+    'loop: build its own half (halves apart: after posting)': t.ownBuilt === undefined ? NaN : t.ownBuilt - (t.yielded ?? t.posted),
+    'loop: its half, forward and backward': t.mine - (t.ownBuilt ?? t.yielded ?? t.posted),
     'loop: waiting for the replica': t.answered - t.mine,
     'loop: combine the halves': t.combined - t.answered,
     'step (start to start)': t.prevEnd === null ? NaN : t.combined - t.prevEnd,
@@ -194,7 +199,7 @@ async function main(): Promise<void> {
   const B = Number(opts.batch)
   const T = Number(opts['seq-len'])
   const steps = Number(opts.steps)
-  type Mode = 'one' | 'half' | 'before' | 'two' | 'one-unfused' | 'two-unfused' | 'one-opcnn' | 'two-opcnn' | 'half-opcnn'
+  type Mode = 'one' | 'half' | 'before' | 'two' | 'two-whole' | 'one-unfused' | 'two-unfused' | 'one-opcnn' | 'two-opcnn' | 'half-opcnn'
   const runs: { model: string; mode: Mode; round: number; msPerStep: number; cores: number; load1: number; timeline: StepTiming[] }[] = []
   const describes: Record<string, string> = {}
 
@@ -210,6 +215,9 @@ async function main(): Promise<void> {
     benchSwitch.legacyTransport = mode === 'before'
     // `…-unfused`: the optimizer's update as tf ops, as before fusedUpdate.ts.
     benchSwitch.unfusedOptimizer = mode.endsWith('-unfused')
+    // `two-whole`: the whole batch built as tensors, sliced, the second half read back to be
+    // posted (as before the halves were built apart from the host rows: dataParallel.ts HalvesApart).
+    benchSwitch.wholeBatchSplit = mode === 'two-whole'
     // `…-opcnn`: the emoji CNN as tf ops, as before its fused kernels (models/cnnFused.ts), on both workers.
     cnnFusion.off = mode.endsWith('-opcnn')
     await peer.cnnOff(cnnFusion.off)
@@ -256,9 +264,10 @@ async function main(): Promise<void> {
   await worker.terminate()
   benchSwitch.unfusedOptimizer = false
   benchSwitch.legacyTransport = false
+  benchSwitch.wholeBatchSplit = false
   const modeList = opts.modes.split(',') as Mode[]
 
-  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-opcnn': '1 worker, emoji CNN as tf ops (before its fused kernels)', 'two-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)' }
+  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'two-whole': '2 workers, whole batch uploaded, sliced, second half read back (before the halves were built apart)', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-opcnn': '1 worker, emoji CNN as tf ops (before its fused kernels)', 'two-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)' }
   const L: string[] = []
   const stamp = new Date(started).toISOString()
   L.push(`# The studio's data-parallel step, timed phase by phase (Node), ${stamp}${opts.label ? ` — ${opts.label}` : ''}`, '')

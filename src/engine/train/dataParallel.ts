@@ -123,6 +123,8 @@ export interface StepTiming {
   posted: number
   /** A task boundary later (nextTask): the request has left. */
   yielded: number
+  /** Halves built apart (HalvesApart): this worker's own half was built, after posting. */
+  ownBuilt?: number
   /** This half's forward and backward ran. */
   mine: number
   /** The replica's answer arrived here. */
@@ -434,6 +436,7 @@ export class DataParallel implements PassSplit {
     const yielded = clock()
     // Built apart: this worker's half uploaded only now, after the replica's request was posted.
     const own = a ?? (tf.tidy(() => apart!.mine(n0) as unknown as tf.TensorContainer) as unknown as Batch)
+    const ownBuilt = a ? undefined : clock()
     const mine = tf.tidy(() => {
       const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, own, cache, this.s, true, seeds[0]), vars)
       return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
@@ -469,7 +472,7 @@ export class DataParallel implements PassSplit {
     const combined = clock()
     const batchBytes = Object.values(batch).reduce((s, x) => s + x.data.byteLength, 0)
     const updated = this.dirtyAt !== null && this.lastEnd !== null && this.dirtyAt >= this.lastEnd ? this.dirtyAt : null
-    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, mine: mineAt, answered, combined, rows: [n0, n1], weightBytes, batchBytes, gradBytes: other.grads.byteLength, replica: other.timing ?? null })
+    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, ...(ownBuilt === undefined ? {} : { ownBuilt }), mine: mineAt, answered, combined, rows: [n0, n1], weightBytes, batchBytes, gradBytes: other.grads.byteLength, replica: other.timing ?? null })
     if (recentSteps.length > 400) recentSteps.shift()
     this.lastEnd = combined
     return { value: tf.scalar((lossA * n0 + other.loss * n1) / n), grads }
