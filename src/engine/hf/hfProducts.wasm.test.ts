@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { oldKernels } from '../models/oldKernels'
 import { SLICED_MATMUL } from '../models/slicedMatMul'
 import { Lora } from '../tuning/lora'
+import { HfBody } from '../bodies/hfBody'
 import { buildHfModel } from './hfModel'
 import { parseSafetensors } from './safetensors'
 
@@ -113,6 +114,44 @@ describe.each(['gpt2', 'llama-gqa-tied', 'llama-untied', 'bert', 'distilbert'])(
       oldKernels.hfProducts = false
       oldKernels.tanhGelu = false
     }
+    await tf.setBackend('cpu')
+  })
+})
+
+describe('recomputed blocks on wasm (recompute.ts: a nested gradient inside tf.customGrad)', () => {
+  it('GPT-2 with LoRA: the same loss and LoRA gradients with and without recomputation, tensors flat', async () => {
+    expect(await tf.setBackend('wasm')).toBe(true)
+    const model = buildHfModel(readFileSync(path.join(DIR, 'gpt2', 'config.json'), 'utf8'), parseSafetensors(new Uint8Array(readFileSync(path.join(DIR, 'gpt2', 'model.safetensors')))).tensors)
+    const body = new HfBody(model)
+    const lora = new Lora(model, { rank: RANK, alpha: 6, layers: model.linearLayers, seed: 9 })
+    for (const p of lora.params) p.variable.assign(tf.randomNormal(p.variable.shape, 0, 0.1, 'float32', 13))
+    const ids = tf.tensor2d([[5, 17, 3, 42, 8, 1, 29, 11], [60, 2, 2, 33, 14, 7, 50, 9]], undefined, 'int32')
+    const vars = lora.params.map((p) => p.variable)
+    const trainable = new Map(lora.params.map((p) => [p.variable, p.name] as const))
+    const before = tf.memory().numTensors
+    const run = async (recompute: boolean) => {
+      body.recompute = recompute
+      calls.length = 0
+      const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(body.forward(ids, { training: true, trainable, hooks: lora.hooks }))) as tf.Scalar, vars)
+      const out = { loss: (await value.data())[0]!, grads: await Promise.all(vars.map(async (v) => Float32Array.from(await grads[v.name]!.data()))), slow: calls.filter((c) => (c.transposed || c.a.length > 2) && !lorasOwn(c)).length, products: calls.length }
+      tf.dispose([value, ...Object.values(grads)])
+      return out
+    }
+    const plain = await run(false)
+    const again = await run(true)
+    expect(plain.slow).toBe(0)
+    expect(again.slow).toBe(0)
+    expect(again.products, 'the blocks ran again in the backward pass').toBeGreaterThan(plain.products)
+    expect(Math.abs(again.loss - plain.loss) / plain.loss).toBeLessThan(1e-6)
+    plain.grads.forEach((g, k) => {
+      const scale = Math.max(...Array.from(g, Math.abs))
+      expect(scale).toBeGreaterThan(0)
+      expect(Math.max(...Array.from(g, (v, i) => Math.abs(v - again.grads[k]![i]!))) / scale).toBeLessThan(1e-5)
+    })
+    expect(tf.memory().numTensors).toBe(before)
+    tf.dispose(ids)
+    lora.dispose()
+    body.dispose()
     await tf.setBackend('cpu')
   })
 })
