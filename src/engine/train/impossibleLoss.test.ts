@@ -6,10 +6,11 @@ import { explainEngineError } from '../engineErrors'
 import { causalMask, TinyGpt } from '../models/tinyGpt'
 import { classification, dpoTask, languageModelling, multitask, regression, sft } from '../tasks'
 import { dpoLoss } from '../tasks/dpo/dpo'
-import { fineTune, Tuning, type Encoded } from './fineTune'
+import { fineTune, Tuning } from './fineTune'
 import { ImpossibleLossError, impossibleLossMessage, impossibleLossWhy } from './impossibleLoss'
 import { maskedTokenCrossEntropy, softmaxCrossEntropy } from './losses'
 import { RunControl } from './runControl'
+import { TOY_CFG as cfg, toyClassification } from './toyClassificationRows'
 
 // The loop's check of losses no objective can produce. The fault it is for was measured in a
 // real page (e2e/webgpu-binding-split.spec.ts): WebGPU with a 135 MB embedding bound over the
@@ -94,23 +95,6 @@ describe('which losses are impossible', () => {
   })
 })
 
-const cfg = { vocabSize: 24, seqLen: 8, dModel: 16, nLayers: 2, nHeads: 2, dFF: 32 }
-
-/** Class 1 texts contain token 5, class 0 texts token 6 (as fineTune.test.ts). */
-function toyClassification(n: number): Encoded {
-  const T = cfg.seqLen
-  const tokens = new Int32Array(n * T)
-  const mask = new Float32Array(n * T)
-  const labels = new Int32Array(n)
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 2
-    for (let t = 0; t < 6; t++) {
-      tokens[i * T + t] = t === 1 ? (i % 2 ? 5 : 6) : 7 + ((i * 7 + t * 3) % 16)
-      mask[i * T + t] = 1
-    }
-  }
-  return { kind: 'classification', n, seqLen: T, tokens, mask, labels, classes: ['a', 'b'] }
-}
 
 describe('the loop on a backend that computes impossible numbers', () => {
   const s: Settings = { ...DEFAULTS, method: 'full', batchSize: 8, epochs: 2, warmupSteps: 0, seqLen: cfg.seqLen, dropout: 0, learningRate: 3e-3 }

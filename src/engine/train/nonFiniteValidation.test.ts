@@ -5,9 +5,10 @@ import type { Settings } from '../../settings/types'
 import { explainEngineError } from '../engineErrors'
 import { causalMask, TinyGpt } from '../models/tinyGpt'
 import { classification } from '../tasks'
-import { fineTune, Tuning, type Encoded } from './fineTune'
+import { fineTune, Tuning } from './fineTune'
 import { ImpossibleLossError } from './impossibleLoss'
 import { RunControl } from './runControl'
+import { TOY_CFG as cfg, toyClassification } from './toyClassificationRows'
 import { BatchSource } from './batchSource'
 import { gatherBatch, planCache } from './forward'
 
@@ -23,23 +24,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu')
 })
 
-const cfg = { vocabSize: 24, seqLen: 8, dModel: 16, nLayers: 2, nHeads: 2, dFF: 32 }
-
-/** Class 1 texts contain token 5, class 0 texts token 6 (as fineTune.test.ts). */
-function toyClassification(n: number): Encoded {
-  const T = cfg.seqLen
-  const tokens = new Int32Array(n * T)
-  const mask = new Float32Array(n * T)
-  const labels = new Int32Array(n)
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 2
-    for (let t = 0; t < 6; t++) {
-      tokens[i * T + t] = t === 1 ? (i % 2 ? 5 : 6) : 7 + ((i * 7 + t * 3) % 16)
-      mask[i * T + t] = 1
-    }
-  }
-  return { kind: 'classification', n, seqLen: T, tokens, mask, labels, classes: ['a', 'b'] }
-}
 
 // 8 training rows at batch 8: one step an epoch.
 const base: Settings = { ...DEFAULTS, method: 'full', optimizer: 'adam', batchSize: 8, accumSteps: 1, epochs: 1, warmupSteps: 0, seqLen: cfg.seqLen, dropout: 0, schedule: 'constant', clipNorm: 0, weightDecay: 0 }
