@@ -33,6 +33,7 @@ import type { Encoded } from './encoded'
 import { augmentedBatch, cachePlan, fillCache, gatherBatch, planCache, type Batch, type Cache } from './forward'
 import { DataParallel, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type HalvesApart, type SplitTask } from './dataParallel'
 import { headNeedOf } from './encoded'
+import { DIVERGED_ABOVE, divergedLoss, lossWords } from './divergence'
 import { ImpossibleLossError, impossibleLossMessage, impossibleLossWhy, nonFiniteHeldOutMessage, type LossAt } from './impossibleLoss'
 
 export type { Encoded }
@@ -314,9 +315,9 @@ export async function fineTune(
       const drain = async (mode: 'ready' | 'all'): Promise<boolean> => {
         for (const p of await losses.take(mode)) {
           const loss = p.loss
-          if (!Number.isFinite(loss) || loss > 1e4) {
+          if (divergedLoss(loss)) {
             reason = 'diverged'
-            message = `Training diverged at step ${p.step} (loss ${Number.isFinite(loss) ? loss.toExponential(2) : String(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
+            message = `Training diverged at step ${p.step} (loss ${lossWords(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
             if (lastGood) restore(lastGood)
             return false
           }
@@ -407,10 +408,10 @@ export async function fineTune(
           break
         }
         const loss = lossSum / examples
-        if (!lossT && (!Number.isFinite(loss) || loss > 1e4)) {
+        if (!lossT && divergedLoss(loss)) {
           tf.dispose(gradSum)
           reason = 'diverged'
-          message = `Training diverged at step ${step + 1} (loss ${Number.isFinite(loss) ? loss.toExponential(2) : String(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
+          message = `Training diverged at step ${step + 1} (loss ${lossWords(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
           if (lastGood) restore(lastGood)
           break
         }
@@ -444,13 +445,18 @@ export async function fineTune(
       const evalStart = Date.now()
       const valMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val', passes)
       eta.evaluation((Date.now() - evalStart) / 1000)
-      // Every step loss of the epoch was finite (checked above), but the weights its last
-      // updates made can still overflow on the validation rows: that is divergence too, and the
-      // epoch must not count (nor be snapshotted as the last good one, nor end "complete").
-      if (!Number.isFinite(valMetrics.loss)) {
+      // Every step loss of the epoch passed the divergence rule (checked above), but the weights
+      // its last updates made can still overflow, or score far off, on the validation rows: the
+      // same rule makes that divergence too, and the epoch must not count (nor be snapshotted as
+      // the last good one, nor end "complete").
+      if (divergedLoss(valMetrics.loss)) {
         reason = 'diverged'
         const kept = epochsDone > 0 ? `The weights after epoch ${epochsDone}, the last good one, were kept` : 'The weights from before the run were kept'
-        message = `Training diverged in epoch ${epoch + 1}: its training losses were finite, but the validation loss after it was ${String(valMetrics.loss)}, so the weights its last updates made no longer give finite outputs. ${kept}. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
+        const v = valMetrics.loss
+        const why = Number.isFinite(v)
+          ? `its training losses were below ${DIVERGED_ABOVE.toLocaleString('en-US')}, but the validation loss after it was ${lossWords(v)} (above ${DIVERGED_ABOVE.toLocaleString('en-US')}, where the loop stops a run), so the weights its last updates made are far off`
+          : `its training losses were finite, but the validation loss after it was ${String(v)}, so the weights its last updates made no longer give finite outputs`
+        message = `Training diverged in epoch ${epoch + 1}: ${why}. ${kept}. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
         if (lastGood) restore(lastGood)
         break
       }

@@ -127,3 +127,65 @@ describe('a validation loss that is not a number stops the run as divergence', (
     expect(r.leaked).toBe(0)
   })
 })
+
+// A validation loss that is a number but far beyond any real one: the rule the loop applies to
+// step losses (train/divergence.ts: above 1e4, or not a number, is divergence) applies to it
+// too. Made by real training again: one Adam update moves each weight by about the learning
+// rate, so at rate r the weights and the final layer norm's gain are of order r and the logits
+// of order dModel · r²: the validation cross-entropy (about the wrong class's margin) grows as
+// r² while the step's loss, read before the update, stays about ln 2.
+describe('a finite validation loss above the divergence limit stops the run as divergence too', () => {
+  const valAt = async (learningRate: number) => {
+    // epoch 1 at the ordinary rate, then a step schedule multiplies it by `learningRate / 1e-3`
+    const vals: number[] = []
+    const model = new TinyGpt(cfg, undefined, 3)
+    const s = { ...base, epochs: 2, learningRate: 1e-3, schedule: 'step' as const, stepEvery: 1, stepGamma: learningRate / 1e-3 }
+    const tuning = new Tuning(model, s, 2)
+    const r = await fineTune(model, tuning, { train: toyClassification(8), val: toyClassification(16) }, s, new RunControl(), { onEpoch: (e) => void vals.push(e.val.loss) })
+    tuning.dispose()
+    model.dispose()
+    return { r, vals }
+  }
+
+  it('one epoch at rate 100: the step loss is about ln 2, the validation after the update is above 1e4; diverged in words, weights from before the run kept', async () => {
+    const r = await run({ ...base, learningRate: 100 })
+    expect(r.error).toBeNull()
+    expect(r.steps).toHaveLength(1)
+    expect(Math.abs(r.steps[0]! - Math.log(2))).toBeLessThan(0.3)
+    expect(r.epochs).toEqual([]) // the epoch never counted
+    expect(r.result!.reason).toBe('diverged')
+    const m = /^Training diverged in epoch 1: its training losses were below 10,000, but the validation loss after it was (\d\.\d\de\+(\d+)) \(above 10,000, where the loop stops a run\), so the weights its last updates made are far off\. The weights from before the run were kept\. Lower the learning rate \(now 100\) or turn on gradient clipping\.$/.exec(r.result!.message)
+    expect(m, r.result!.message).not.toBeNull()
+    // finite and over the limit: dModel · r² = 16 · 1e4 gives a margin of order 1e5
+    expect(Number(m![1])).toBeGreaterThan(1e4)
+    expect(Number(m![1])).toBeLessThan(1e7)
+    expect(r.result!.message).not.toMatch(/Training complete/)
+    expect(r.after).toEqual(r.before)
+    expect(r.leaked).toBe(0)
+  })
+
+  it('the validation loss grows as the rate squared; below the limit the run completes, above it it diverges after epoch 1 and keeps epoch 1’s weights', async () => {
+    // epoch 2 at rate 30: finite and below 1e4 (an awful model, but the rule is the step losses' rule)
+    const low = await valAt(30)
+    expect(low.r.reason).toBe('finished')
+    expect(low.vals).toHaveLength(2)
+    expect(low.vals[1]!).toBeGreaterThan(100)
+    expect(low.vals[1]!).toBeLessThan(1e4)
+    // epoch 2 at rate 300: 100 times the loss (r² from 30 to 300), over the limit
+    const high = await run({ ...base, epochs: 2, learningRate: 1e-3, schedule: 'step', stepEvery: 1, stepGamma: 3e5 })
+    expect(high.error).toBeNull()
+    expect(high.steps).toHaveLength(2)
+    expect(high.steps.every((l) => l > 0 && l < 2)).toBe(true)
+    expect(high.epochs).toHaveLength(1)
+    expect(high.result!.reason).toBe('diverged')
+    const m = /^Training diverged in epoch 2: its training losses were below 10,000, but the validation loss after it was (\S+) \(above 10,000, where the loop stops a run\), so the weights its last updates made are far off\. The weights after epoch 1, the last good one, were kept\. Lower the learning rate \(now 0\.001\) or turn on gradient clipping\.$/.exec(high.result!.message)
+    expect(m, high.result!.message).not.toBeNull()
+    const ratio = Number(m![1]) / low.vals[1]!
+    expect(ratio).toBeGreaterThan(100 / 3)
+    expect(ratio).toBeLessThan(300)
+    expect(high.after).toEqual(high.epochs[0]!.weights)
+    expect(high.result!.summary.epochs).toBe(1)
+    expect(high.result!.summary.best.loss).toBe(high.epochs[0]!.val)
+    expect(high.leaked).toBe(0)
+  })
+})
