@@ -41,8 +41,8 @@ function rawText(e: unknown): string {
 export function explainEngineError(e: unknown, ctx: ErrorContext = {}): ExplainedError {
   const raw = rawText(e)
   const message = e instanceof Error ? e.message : String(e)
-  // the loop's own words for impossible numbers name the backend and what to do already
-  if (e instanceof Error && e.name === 'ImpossibleLossError') return { failure: null, restart: false, message }
+  // the loop's and the playground's own words for impossible numbers name the backend and what to do already
+  if (e instanceof Error && (e.name === 'ImpossibleLossError' || e.name === 'ImpossibleOutputError')) return { failure: null, restart: false, message }
   const doing = ctx.doing ?? 'working'
   const engine = ctx.backend ? (BACKEND_NAMES[ctx.backend] ?? ctx.backend) : null
   const other = ctx.backend === 'wasm' ? 'WebGL, or WebGPU where there is a GPU' : ctx.backend ? 'WebAssembly, or another one' : 'another one'

@@ -20,6 +20,7 @@ import { KvCache, type HfModel } from './hfModel'
 import type { GenerationConfig } from './hfLoad'
 import type { ChatMessage, HfTokenizer } from './hfTokenizer'
 import { mulberry32 } from '../data/rng'
+import { checkNextTokenLogits } from '../infer/outputCheck'
 
 export interface GenerateOptions {
   /** Tokens to add at most (default: generation_config's max_new_tokens, else 20). */
@@ -209,6 +210,9 @@ export async function generate(model: HfModel, prompt: readonly number[], opts: 
       const logitsT = nextTokenLogits(model, input, cache ?? undefined)
       const logits = (await logitsT.data()) as Float32Array
       logitsT.dispose()
+      // scores no working backend gives (NaN, or one value for the whole vocabulary) stop here
+      // in words, instead of becoming text (infer/outputCheck.ts)
+      checkNextTokenLogits(logits, tf.getBackend(), out.length + 1)
       if (out.length === 0) promptMs = performance.now() - t0
       applyRepetitionPenalty(logits, all, penalty)
       const id = sample ? sampleFrom(samplingProbabilities(logits, opts), random) : argMax(logits)

@@ -4,6 +4,7 @@ import type { TokenizerLike } from '../data/textBatches'
 import { TinyGpt, type ForwardHooks } from '../models/tinyGpt'
 import type { Head } from '../tuning/heads'
 import { resetWeights, disposeWeights, snapshotWeights, type WeightMap } from '../tuning/interpolate'
+import { checkNextTokenLogits } from './outputCheck'
 import { sampleToken, softmax, type SamplingOptions } from './sampling'
 
 /** Trying a model by hand: class probabilities for one text, or a sampled continuation,
@@ -74,6 +75,8 @@ export async function generateText(model: TinyGpt, tokenizer: Decoder, prompt: s
     })
     const logits = await last.data()
     last.dispose()
+    // scores no working backend gives stop here in words, instead of becoming text (outputCheck.ts)
+    checkNextTokenLogits(logits, tf.getBackend(), out.length + 1)
     // Never emit padding or BOS: they mean nothing inside running text.
     logits[tokenizer.padId] = -Infinity
     logits[tokenizer.bosId] = -Infinity
