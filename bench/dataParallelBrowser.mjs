@@ -56,7 +56,7 @@ const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads',
 // image rows kept: engine/train/dataParallel.ts legacyTransport), set in the page's workers
 // before the run: before and after in one run.
 // `half`: one worker on one thread with half the batch (8): each worker's share alone.
-// `…-opcnn`: the emoji CNN as tf ops in every worker of the page (models/cnnFused.ts cnnFusion.off,
+// `…-opcnn`: the emoji CNN as tf ops in every worker of the page (engine/benchSwitches.ts benchSwitch.cnnOpPath,
 // through the workers' __studioCnnOpPath), as before its fused kernels; which workers had it is recorded.
 // `one-unfused`, `workers-unfused`: the optimizer's update, the clipping and the two workers' combine
 // as tf ops (engine/train/fusedUpdate.ts, benchSwitch.unfusedOptimizer, through the workers'

@@ -2,7 +2,7 @@
  * Where one emoji-cnn full fine-tuning step goes on the wasm backend (single thread, as the
  * app's workers), kernel by kernel: the forward and backward pass of the built-in model with
  * its head and cross-entropy (the optimizer's update left out), at batch 16 and 8, timed with
- * the CNN's fused kernels (engine/models/cnnFused.ts) and as tf ops (`cnnFusion.off`, as
+ * the CNN's fused kernels (engine/models/cnnFused.ts) and as tf ops (`benchSwitch.cnnOpPath`, as
  * before them), alternating in one process; then one step under tf.profile: kernels, calls,
  * ms (wasm runs kernels synchronously, so each kernel's time is its wall time).
  *
@@ -18,7 +18,7 @@ import { benchSettings } from '../page/loops'
 import { Tuning } from '../../src/engine/train/fineTune'
 import { softmaxCrossEntropy } from '../../src/engine/train/losses'
 import { trainableVariables } from '../../src/engine/tuning/freeze'
-import { cnnFusion } from '../../src/engine/models/cnnFused'
+import { benchSwitch } from '../../src/engine/benchSwitches'
 import type { TinyCnn } from '../../src/engine/models/tinyCnn'
 import type { EncodedImages } from '../../src/engine/train/imageBatches'
 
@@ -46,7 +46,7 @@ async function main() {
         return [r.value, ...Object.values(r.grads)]
       })
     const time = async (off: boolean, n: number) => {
-      cnnFusion.off = off
+      benchSwitch.cnnOpPath = off
       const t = performance.now()
       for (let i = 0; i < n; i++) {
         const o = step()
@@ -68,7 +68,7 @@ async function main() {
     console.log(`  tf ops: ${ts.ops.map((v) => v.toFixed(1)).join(' ')} (median ${med(ts.ops).toFixed(1)})`)
     console.log(`  fused:  ${ts.fused.map((v) => v.toFixed(1)).join(' ')} (median ${med(ts.fused).toFixed(1)})`)
     for (const off of opts.ops ? [true, false] : [false]) {
-      cnnFusion.off = off
+      benchSwitch.cnnOpPath = off
       const p = await tf.profile(() => tf.dispose(step()))
       const by = new Map<string, { n: number; ms: number }>()
       const byShape = new Map<string, { n: number; ms: number }>()
@@ -91,7 +91,7 @@ async function main() {
       for (const [k, e] of [...by].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  | ${k} | ${e.n} | ${e.ms.toFixed(2)} |`)
       if (opts.shapes) for (const [k, e] of [...byShape].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) console.log(`    ${k.padEnd(80)} ${String(e.n).padStart(4)} ${e.ms.toFixed(2)}`)
     }
-    cnnFusion.off = false
+    benchSwitch.cnnOpPath = false
     tuning.dispose()
     tf.dispose([x, labels])
   }

@@ -66,7 +66,7 @@ async function workerMain(rank: number): Promise<void> {
   const { servePublic, pngDecoder } = await import('./nodeHost')
   const { forgetWorkloads, inputTensors, isText, slice, useImageDecoder, workload } = await import('../page/workloads')
   const { benchSettings } = await import('../page/loops')
-  const { oldKernels } = await import('../../src/engine/models/oldKernels')
+  const { oldKernels } = await import('../../src/engine/benchSwitches')
   const { flopsOf } = await import('../page/steps')
   const { Tuning } = await import('../../src/engine/train/fineTune')
   const { trainableVariables } = await import('../../src/engine/tuning/freeze')

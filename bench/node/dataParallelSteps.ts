@@ -19,7 +19,7 @@
  * "its half"), `two-unfused` (the optimizer's update and, with two workers, the halves' combine as tf ops, as
  * before the fused kernels of engine/train/fusedUpdate.ts: benchSwitch.unfusedOptimizer), and `one-opcnn`, `two-opcnn`,
  * `half-opcnn` (the emoji CNN as tf ops on both workers, as before engine/models/cnnFused.ts:
- * cnnFusion.off, sent to the replica too). Step time: from the loop's per-step
+ * benchSwitch.cnnOpPath, sent to the replica too). Step time: from the loop's per-step
  * checkpoint stamps, the first 2 steps of a run left out; medians over runs. The timeline:
  * medians over the timed steps of every two-worker run of each phase (dataParallel.ts,
  * StepTiming and HalfTiming). A first, untimed two-worker run warms both workers up.
@@ -31,8 +31,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { benchSwitch } from '../../src/engine/train/benchSwitch'
-import { cnnFusion } from '../../src/engine/models/cnnFused'
+import { benchSwitch } from '../../src/engine/benchSwitches'
 import { halfTransfer, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup, type StepTiming } from '../../src/engine/train/dataParallel'
 
 const here = fileURLToPath(import.meta.url)
@@ -60,7 +59,7 @@ async function replicaMain(): Promise<void> {
   parentPort!.on('message', async (msg: ToReplica) => {
     try {
       if (msg.type === 'cnn') {
-        cnnFusion.off = msg.off // `…-opcnn` modes: the emoji CNN as tf ops on this worker too
+        benchSwitch.cnnOpPath = msg.off // `…-opcnn` modes: the emoji CNN as tf ops on this worker too
         parentPort!.postMessage({ id: msg.id, ok: true } satisfies FromReplica)
       } else if (msg.type === 'setup') {
         await replica.setup(msg.setup)
@@ -219,8 +218,8 @@ async function main(): Promise<void> {
     // posted (as before the halves were built apart from the host rows: dataParallel.ts HalvesApart).
     benchSwitch.wholeBatchSplit = mode === 'two-whole'
     // `…-opcnn`: the emoji CNN as tf ops, as before its fused kernels (models/cnnFused.ts), on both workers.
-    cnnFusion.off = mode.endsWith('-opcnn')
-    await peer.cnnOff(cnnFusion.off)
+    benchSwitch.cnnOpPath = mode.endsWith('-opcnn')
+    await peer.cnnOff(benchSwitch.cnnOpPath)
     const w = await workload(model, T)
     describes[model] = w.describe
     // `half`: one worker on half the batch, the bound for two (each worker's share, alone).

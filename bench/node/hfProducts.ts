@@ -22,7 +22,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { expectedWeights, parseHfConfig } from '../../src/engine/hf/config'
 import { buildHfModel } from '../../src/engine/hf/hfModel'
 import type { LoadedTensor } from '../../src/engine/hf/safetensors'
-import { oldKernels } from '../../src/engine/models/oldKernels'
+import { oldKernels } from '../../src/engine/benchSwitches'
 import { createOptimizer } from '../../src/engine/train/optimizers'
 import { Lora } from '../../src/engine/tuning/lora'
 

@@ -1,7 +1,7 @@
 /**
  * Where a tiny-lm full fine-tuning step (forward, loss, gradients; no optimizer) goes on the
  * single-threaded wasm backend in Node, by kernel and by kernel + input shapes (tf.profile),
- * with the kernels as before 2026-12-06 18:00 (`old`: src/engine/models/oldKernels.ts) and as
+ * with the kernels as before 2026-12-06 18:00 (`old`: oldKernels in src/engine/benchSwitches.ts) and as
  * now (`new`), side by side from one run (steps alternate old / new).
  *
  *   npx tsx bench/node/lmStepProfile.ts [16x64,8x32] [--shapes] [--steps 8]
@@ -15,7 +15,7 @@ import { Tuning } from '../../src/engine/train/fineTune'
 import { benchSettings } from '../page/loops'
 import { softmaxCrossEntropy } from '../../src/engine/train/losses'
 import { trainableVariables } from '../../src/engine/tuning/freeze'
-import { oldKernels } from '../../src/engine/models/oldKernels'
+import { oldKernels } from '../../src/engine/benchSwitches'
 import type { TinyGpt } from '../../src/engine/models/tinyGpt'
 
 const setOld = (on: boolean) => {

@@ -26,7 +26,7 @@ import { trainableVariables } from '../../src/engine/tuning/freeze'
 import { decayFlags } from '../../src/engine/train/loopState'
 import { createOptimizer } from '../../src/engine/train/optimizers'
 import { clipByGlobalNorm } from '../../src/engine/train/clipping'
-import { benchSwitch } from '../../src/engine/train/benchSwitch'
+import { benchSwitch } from '../../src/engine/benchSwitches'
 import { runCombineHalves } from '../../src/engine/train/fusedUpdate'
 
 const here = fileURLToPath(import.meta.url)

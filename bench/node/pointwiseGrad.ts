@@ -14,7 +14,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { oldKernels } from '../../src/engine/models/oldKernels'
+import { oldKernels } from '../../src/engine/benchSwitches'
 import { registerWasmConvGrads } from '../../src/engine/models/wasmConvGrads'
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, batch: { type: 'string', default: '4' } } })

@@ -1,19 +1,16 @@
 /**
  * What the benches and browser tests read in an engine worker, put on its globalThis: the
- * two-worker step timeline, the loop's step starts, the requests the second worker answered, and
- * the benches' switch back to the old transport (engine/train/benchSwitch.ts), and the browser
- * tests' switch that turns WebGPU's binding split off (engine/hf/bindingLimits.ts). The worker entry
+ * two-worker step timeline, the loop's step starts, the requests the second worker answered,
+ * and the benches' and browser tests' switches (engine/benchSwitches.ts: the old transport, the
+ * unfused optimizer, the CNN's op path, evaluations on one worker, WebGPU's binding split off). The worker entry
  * points call this only outside the production build (`import.meta.env.MODE !== 'production'`,
  * so the call and this module drop out of `vite build`; e2e/production-build.spec.ts checks no
  * `__studio` name is left): the e2e build and the benches' build (mode "bench",
  * bench/pageServer.mjs) have them.
  */
 import { recentSteps } from '../engine/train/dataParallel'
-import { benchSwitch } from '../engine/train/benchSwitch'
+import { benchSwitch } from '../engine/benchSwitches'
 import { stepStarts } from '../engine/train/runControl'
-import { cnnFusion } from '../engine/models/cnnFused'
-import { bindingSplitSwitch } from '../engine/hf/bindingLimits'
-import { evaluationSplitSwitch } from '../engine/train/evaluationSplit'
 
 export function installBenchReadouts(extra: { replicaRequests?: Record<string, number> } = {}): void {
   const g = globalThis as Record<string, unknown>
@@ -32,9 +29,9 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
   })
   Object.defineProperty(g, '__studioCnnOpPath', {
     configurable: true,
-    get: () => cnnFusion.off,
+    get: () => benchSwitch.cnnOpPath,
     set: (on: unknown) => {
-      cnnFusion.off = on === true
+      benchSwitch.cnnOpPath = on === true
     },
   })
   Object.defineProperty(g, '__studioDataParallelLegacy', {
@@ -48,17 +45,17 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
   // outside a run on one worker in a page that has two (engine/train/evaluationSplit.ts)
   Object.defineProperty(g, '__studioEvaluationOneWorker', {
     configurable: true,
-    get: () => evaluationSplitSwitch.off,
+    get: () => benchSwitch.evaluationOneWorker,
     set: (on: unknown) => {
-      evaluationSplitSwitch.off = on === true
+      benchSwitch.evaluationOneWorker = on === true
     },
   })
   // e2e/webgpu-binding-split.spec.ts: WebGPU's binding split off, to reproduce the fault
   Object.defineProperty(g, '__studioBindingSplitOff', {
     configurable: true,
-    get: () => bindingSplitSwitch.off,
+    get: () => benchSwitch.bindingSplitOff,
     set: (on: unknown) => {
-      bindingSplitSwitch.off = on === true
+      benchSwitch.bindingSplitOff = on === true
     },
   })
 }

@@ -15,7 +15,8 @@ import { formatBytesOf } from '../format/format'
 import { HF_TARGET_MODULES } from '../engine/bodies/hfBody'
 import { hfLoraLayers } from '../engine/bodies/hf'
 import { DEFAULTS } from '../settings/schema'
-import { bindingBytes, bindingSplitSwitch, webgpuDeviceLimits, type BindingLimits } from '../engine/hf/bindingLimits'
+import { benchSwitch } from '../engine/benchSwitches'
+import { bindingBytes, webgpuDeviceLimits, type BindingLimits } from '../engine/hf/bindingLimits'
 import { parseHfConfig } from '../engine/hf/config'
 import { loadHfBundle, mapSource } from '../engine/hf/hfLoad'
 import { checkRepoId, hubFile, hubFileUrl, HUB, probeSize, type FetchFn, type HubCache } from '../engine/hf/hubFetch'
@@ -139,7 +140,7 @@ export class HfModelHost {
   }
 
   private limits(): BindingLimits | null {
-    if (bindingSplitSwitch.off) return null // the browser tests' fault reproduction (bindingLimits.ts)
+    if (benchSwitch.bindingSplitOff) return null // the browser tests' fault reproduction (benchSwitches.ts)
     return this.deps.bindingLimits ? this.deps.bindingLimits() : webgpuDeviceLimits()
   }
 

@@ -20,14 +20,6 @@ export interface BindingLimits {
   maxBufferSize: number
 }
 
-/** The browser tests' switch that turns the split off (worker/hfModelHost.ts then treats the
- *  device as having no binding limit), to reproduce what an over-limit binding computes:
- *  measured on WebGPU over ANGLE on lavapipe, a held-out loss of 0 and step losses 0 and -1e9
- *  with no error, which the loop now stops (train/impossibleLoss.ts). Not a setting: nothing in
- *  the studio sets it; the worker exposes it as globalThis.__studioBindingSplitOff outside the
- *  production build only (worker/benchReadouts.ts). */
-export const bindingSplitSwitch = { off: false }
-
 /** The WebGPU specification's defaults: what a device gets when it asks for nothing more. */
 export const WEBGPU_DEFAULT_LIMITS: BindingLimits = { maxStorageBufferBindingSize: 134_217_728, maxBufferSize: 268_435_456 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 
 /**
  * y[N, M] + bias[M] whose bias gradient is a ones-row product, ones[1, N] · dy[N, M], on the

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { biasAdd, scaleShift } from './biasAdd'
 import { gelu } from './tinyGpt'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 
 const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => 3 * Math.sin(i * k + 0.3) + 0.5 * Math.cos(i * 0.013))
 

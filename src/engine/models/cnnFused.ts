@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
+import { benchSwitch } from '../benchSwitches'
 
 /**
  * The emoji CNN's pieces (engine/models/tinyCnn.ts) as one kernel each on the wasm backend,
@@ -48,10 +49,6 @@ export const AVG_POOL2 = 'StudioAvgPool2'
 export const AVG_POOL2_GRAD = 'StudioAvgPool2Grad'
 
 const LN_EPS = 1e-5
-
-/** Bench-only: `off` makes TinyCnn run the op path on wasm too, so before and after can be
- *  timed in one run. Nothing in the studio sets it. */
-export const cnnFusion = { off: false }
 
 interface WasmLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
@@ -399,9 +396,9 @@ export function registerCnnKernels(): void {
   tf.registerGradient({ kernelName: AVG_POOL2, gradFunc: (dy) => ({ x: () => run(AVG_POOL2_GRAD, { dy: dy as tf.Tensor }) as tf.Tensor }) })
 }
 
-/** Whether TinyCnn runs these kernels: on wasm, unless a bench switched them off. */
+/** Whether TinyCnn runs these kernels: on wasm, unless a bench switched them off (benchSwitch.cnnOpPath). */
 export function cnnFusedActive(): boolean {
-  if (cnnFusion.off || tf.getBackend() !== 'wasm') return false
+  if (benchSwitch.cnnOpPath || tf.getBackend() !== 'wasm') return false
   registerCnnKernels()
   return true
 }

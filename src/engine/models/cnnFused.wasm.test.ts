@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
-import { avgPool2, channelNormFused, cnnFusedActive, cnnFusion, depthwise3x3, im2col3x3, relu6Fused } from './cnnFused'
+import { benchSwitch } from '../benchSwitches'
+import { avgPool2, channelNormFused, cnnFusedActive, depthwise3x3, im2col3x3, relu6Fused } from './cnnFused'
 import { EMOJI_CNN_CONFIG, TinyCnn, type TinyCnnConfig } from './tinyCnn'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
@@ -48,7 +49,7 @@ const opNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
 
 describe('the emoji CNN fused kernels on wasm (cnnFused.ts) against tf ops on the cpu backend', () => {
   afterEach(() => {
-    cnnFusion.off = false
+    benchSwitch.cnnOpPath = false
   })
 
   it('im2col 3×3 and its gradient equal pad + 9 slices + concat', async () => {
@@ -135,7 +136,7 @@ describe('the emoji CNN fused kernels on wasm (cnnFused.ts) against tf ops on th
     expect(cnnFusedActive()).toBe(false)
     await tf.setBackend('wasm')
     expect(cnnFusedActive()).toBe(true)
-    cnnFusion.off = true
+    benchSwitch.cnnOpPath = true
     expect(cnnFusedActive()).toBe(false)
   })
 })
@@ -144,7 +145,7 @@ describe('the emoji CNN fused kernels on wasm (cnnFused.ts) against tf ops on th
  *  images, loss and every weight gradient, and the kernels it ran. */
 async function emojiStep(backend: string, off = false) {
   expect(await tf.setBackend(backend)).toBe(true)
-  cnnFusion.off = off
+  benchSwitch.cnnOpPath = off
   const m = new TinyCnn(EMOJI_CNN_CONFIG, undefined, 7)
   const x = tf.tensor4d(wave(3 * 32 * 32 * 3, 0.013), [3, 32, 32, 3])
   const target = tf.tensor2d(wave(3 * 256, 0.29), [3, 256])
@@ -164,7 +165,7 @@ async function emojiStep(backend: string, off = false) {
   const leaked = tf.memory().numTensors - before
   tf.dispose([x, target])
   m.dispose()
-  cnnFusion.off = false
+  benchSwitch.cnnOpPath = false
   return { loss, grads: out, kernels: prof.kernels.filter((k) => tf.getKernel(k.name, backend)).length, leaked }
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { batchMatMul } from './slicedMatMul'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 import { shareWasmIdentity } from './wasmSharedIdentity'
 
 /**

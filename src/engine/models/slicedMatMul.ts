@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 
 /**
  * Batched products a[..., M, K] · b[..., K, N] (same batch shape, no transposes) on the wasm

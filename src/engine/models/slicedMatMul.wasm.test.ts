@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { matMulFast, swapLast } from './matMulFast'
 import { SLICED_MATMUL, batchMatMul, takesSlicedPath } from './slicedMatMul'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 import { loadTinyGpt } from './modelFile'
 import { softmaxCrossEntropy } from '../train/losses'
 

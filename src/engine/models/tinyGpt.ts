@@ -3,7 +3,7 @@ import type { Body } from './body'
 import { embeddingLookup } from './embeddingLookup'
 import { matMulFast, swapLast } from './matMulFast'
 import { biasAdd, scaleShift } from './biasAdd'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 import { subSeed, type Seed } from '../train/seeds'
 
 /** A small decoder-only transformer (GPT-style, pre-LayerNorm, tied embeddings).

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 
 /**
  * The gradient kernels the tfjs wasm backend lacks for convolutions (see the field notes):

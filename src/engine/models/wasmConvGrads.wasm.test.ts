@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { describe, expect, it } from 'vitest'
 import { LayersBody } from './layersBody'
 import { tinyImageModel } from './testModels'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 import { registerWasmConvGrads } from './wasmConvGrads'
 
 const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * k + 0.3))

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 
 /**
  * Identity, and Cast to the dtype a tensor already has, on the wasm backend return a tensor

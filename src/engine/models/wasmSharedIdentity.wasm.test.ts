@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { shareWasmIdentity } from './wasmSharedIdentity'
-import { oldKernels } from './oldKernels'
+import { oldKernels } from '../benchSwitches'
 import { matMulFast } from './matMulFast'
 
 type WasmBackend = { refCount(dataId: object): number; numDataIds(): number }

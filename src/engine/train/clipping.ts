@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { addMany } from '../ops/addMany'
-import { benchSwitch } from './benchSwitch'
+import { benchSwitch } from '../benchSwitches'
 import { fusedBackend, runScaleAll, runSumSquares } from './fusedUpdate'
 
 /** On wasm and cpu the squares' sums and the scaling run as one kernel each (fusedUpdate.ts),

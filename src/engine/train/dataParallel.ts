@@ -40,7 +40,7 @@ import { Tuning } from './fineTune'
 import type { Batch, Cache } from './forward'
 import { stableNames } from './loopState'
 import { microBatchSeed } from './seeds'
-import { benchSwitch } from './benchSwitch'
+import { benchSwitch } from '../benchSwitches'
 import { fusedBackend, runCombineHalves } from './fusedUpdate'
 
 /** A weight by its stable name (loopState.stableNames: body/… and tuning/…). */

@@ -13,6 +13,7 @@
  * (one core, the threads mode, another backend) there is no split; if the worker fails the
  * split computes its half here (dataParallel.ts), with the same numbers.
  */
+import { benchSwitch } from '../benchSwitches'
 import type { Body } from '../models/body'
 import { taskFor } from '../tasks'
 import { DataParallel, whyNotSplitPasses, type GradientPeer, type SplitTask } from './dataParallel'
@@ -20,14 +21,9 @@ import { headNeedOf, type Encoded } from './encoded'
 import type { Tuning } from './fineTune'
 import { stableNames } from './loopState'
 
-/** The browser test's and bench's switch: these passes on one worker in a page that has two, to
- *  compare both in one page (worker/benchReadouts.ts, `__studioEvaluationOneWorker`; not in the
- *  production build). Not a setting: nothing in the studio sets it. */
-export const evaluationSplitSwitch = { off: false }
-
 /** A split of `tuning`'s passes over `set`, or null when they run on one worker. */
 export function evaluationSplit(peer: GradientPeer | null | undefined, model: Body, tuning: Tuning, set: Encoded, onPeerLost?: (message: string) => void): DataParallel | null {
-  if (!peer || set.n < 2 || evaluationSplitSwitch.off) return null
+  if (!peer || set.n < 2 || benchSwitch.evaluationOneWorker) return null
   const task = taskFor(set, tuning)
   const need = headNeedOf(set)
   if (need === null || whyNotSplitPasses(model, tuning, tuning.settings, task)) return null

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
-import { benchSwitch } from './benchSwitch'
+import { benchSwitch } from '../benchSwitches'
 import { clipByGlobalNorm } from './clipping'
 import { ADAM_UPDATE, COMBINE_HALVES, SCALE_ALL, SGD_UPDATE, SUM_SQUARES, fusedBackend, runCombineHalves, updateModuleBytes } from './fusedUpdate'
 import { createOptimizer, type OptimizerState, type StudioOptimizer } from './optimizers'

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Normalisation } from '../data/images/pixels'
-import { benchSwitch } from './benchSwitch'
+import { benchSwitch } from '../benchSwitches'
 
 /** Labelled images for an image body: pixels [n, H, W, 3] in [-1, 1] (see data/imageInput),
  *  held in memory or loaded batch by batch (e.g. decoded from IndexedDB). */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import type { OptimizerKind } from '../../settings/types'
-import { benchSwitch } from './benchSwitch'
+import { benchSwitch } from '../benchSwitches'
 import { fusedBackend, runAdamUpdate, runSgdUpdate } from './fusedUpdate'
 
 /** Optimizer state as saved in a checkpoint.

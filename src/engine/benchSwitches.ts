@@ -1,0 +1,69 @@
+/**
+ * Every bench-only and test-only switch of the engine, in one place: each puts one path back as it
+ * was before a change (or turns a safeguard off), so old and new can be timed or compared in one
+ * run. None is a setting: nothing in the studio sets them, every one is false in the app. Node
+ * benches and tests set them here; in the page the worker entry points expose them as
+ * `globalThis.__studio…` names outside the production build only (worker/benchReadouts.ts;
+ * e2e/production-build.spec.ts checks no `__studio` name is left in `vite build`).
+ *
+ * `oldKernels` are switched together by the benches (bench/node/lmStepProfile.ts --old,
+ * bench/node/dataParallel.ts --kernels iterate its keys), so only kernel switches belong in it.
+ */
+
+/** tiny-lm's and the Hugging Face bodies' kernels as before 2026-12-06 18:00 on wasm. */
+export const oldKernels = {
+  /** Attention's batched products through tfjs-wasm's own BatchMatMul (a scalar loop for
+   *  batches) instead of one XNNPACK product per slice (models/slicedMatMul.ts). */
+  batchMatMul: false,
+  /** GELU as 0.5·x·(1 + tanh u) instead of x·σ(2u), the same function (models/tinyGpt.ts, and
+   *  GPT-2's gelu_new in hf/hfModel.ts): tfjs-wasm's Tanh is a scalar loop, its Sigmoid XNNPACK's. */
+  tanhGelu: false,
+  /** A dense layer's bias gradient, and a layer norm's gain and shift gradients, as tfjs' Sum
+   *  over the rows (on wasm: a transpose, then a sum) instead of a ones-row product
+   *  (models/biasAdd.ts). */
+  sumBiasGrad: false,
+  /** A 2-D product's weight gradient always as aᵀ·dy, transposing a, instead of (dyᵀ·a)ᵀ where
+   *  that transposes fewer elements (models/matMulFast.ts; tiny-lm's mlp.out). */
+  wideTranspose: false,
+  /** wasm's Identity and same-dtype Cast copy the buffer, as tfjs-wasm's own do, instead of
+   *  sharing it (models/wasmSharedIdentity.ts). */
+  copyIdentity: false,
+  /** The Hugging Face bodies' products on wasm as tf.matMul with its transpose flags (the scalar
+   *  loop for batches and for any transposed operand) instead of explicit transposes and
+   *  matMulFast (hf/hfModel.ts: attention, the tied head, the frozen base's and head's input
+   *  gradients). */
+  hfProducts: false,
+  /** A pointwise convolution's weight gradient as one transposeA product (the scalar loop)
+   *  instead of a transpose and a plain XNNPACK product (models/wasmConvGrads.ts). */
+  convGradTransposeA: false,
+}
+
+/** The other switches, each on its own. */
+export const benchSwitch = {
+  /** The two-worker transport as it was before the step timeline (request copied, not
+   *  transferred; halves posted without a task boundary; the combine always rows-weighted; no
+   *  decoded image rows kept): train/dataParallel.ts, train/imageBatches.ts.
+   *  Page: `__studioDataParallelLegacy`. */
+  legacyTransport: false,
+  /** The optimizers' update, the gradient clipping and the two workers' combine as tf ops (about
+   *  14, 3 and 2 kernels a weight), as before the fused kernels of train/fusedUpdate.ts, on wasm
+   *  and cpu too. Page: `__studioUnfusedOptimizer`. */
+  unfusedOptimizer: false,
+  /** Two workers' steps build the whole batch as tensors, slice it and read the second half back
+   *  to post it, as before the halves were built apart from the host rows (train/dataParallel.ts
+   *  HalvesApart). Node benches only. */
+  wholeBatchSplit: false,
+  /** TinyCnn runs the op path on wasm too instead of models/cnnFused.ts's fused kernels.
+   *  Page: `__studioCnnOpPath`. */
+  cnnOpPath: false,
+  /** Evaluations outside a run (the blend sweep, evaluate, export's figures) on one worker in a
+   *  page that has two (train/evaluationSplit.ts), to compare both in one page.
+   *  Page: `__studioEvaluationOneWorker`. */
+  evaluationOneWorker: false,
+  /** WebGPU's binding split off (worker/hfModelHost.ts then treats the device as having no
+   *  binding limit; hf/bindingLimits.ts), to reproduce what an over-limit binding computes:
+   *  measured on WebGPU over ANGLE on lavapipe, a held-out loss of 0 and step losses 0 and -1e9
+   *  with no error, which the loop now stops (train/impossibleLoss.ts).
+   *  Page: `__studioBindingSplitOff` (e2e/webgpu-binding-split.spec.ts). */
+  bindingSplitOff: false,
+}
