@@ -11,7 +11,9 @@
 // the over-limit binding is a WebGPU validation error that tfjs does not surface. The loop now
 // stops a run on losses its objective cannot produce (engine/train/impossibleLoss.ts): the last
 // phase switches the split off (the worker's __studioBindingSplitOff, e2e builds only) and
-// checks the page says so in words instead of "Training complete".
+// checks the page says so in words instead of "Training complete", then that the playground's
+// generation on the same fault stops in words instead of writing '!!!!!!'
+// (engine/infer/outputCheck.ts).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, expect } from './fixtures'
@@ -169,6 +171,17 @@ test('a GPT-2 whose token embedding is over the WebGPU adapter’s 128 MiB bindi
     )
     await expect(studio.status).not.toContainText('Training complete')
     await expect(page.getByTestId('run-item').filter({ hasText: 'failed' })).toHaveCount(1) // the history: failed, not finished
+
+    // The playground on the same fault: it wrote '!!!!!!' (token 0 six times) with no error; now
+    // generation stops in words naming the backend (engine/infer/outputCheck.ts)
+    await page.getByRole('textbox', { name: 'Prompt', exact: true }).fill(PROMPT)
+    await page.getByRole('button', { name: 'Generate', exact: true }).click()
+    const garbage = page.getByRole('alert').filter({ hasText: 'Generation was stopped' })
+    await expect(garbage).toBeVisible({ timeout: 60_000 })
+    const said2 = (await garbage.innerText()).trim()
+    test.info().annotations.push({ type: 'generation, split off', description: said2 })
+    expect(said2).toMatch(/Generation was stopped: for token 1 of the text, .*(50,257 tokens).*WebGPU backend.*choose WebAssembly in the Backend setting and generate again\./)
+    await expect(page.getByTestId('generation-before').locator('.generated')).not.toContainText('!!!')
 
     // "auto" on this adapter: it hides its vendor, architecture and description (measured:
     // all empty, isFallbackAdapter false), so it is not called a real GPU; the backends are
