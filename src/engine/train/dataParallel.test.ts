@@ -25,7 +25,7 @@ import { DataParallel, GradientReplica, halfSeed, whyNotSplit, whyNotSplitPasses
 import type { InferPass } from './inferencePasses'
 import { fineTune, Tuning, type Encoded } from './fineTune'
 import { BatchSource } from './batchSource'
-import { tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { splitStepFixture, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
 import { FeatureCache } from './featureCache'
 import { cachePlan, gatherBatch } from './forward'
 import { zeroShotClassify } from './zeroShot'
@@ -34,7 +34,6 @@ import { mulberry32 } from '../data/rng'
 import type { LoopCheckpoint } from './loopState'
 import { RunControl } from './runControl'
 import { microBatchSeed } from './seeds'
-import { trainableVariables } from '../tuning/freeze'
 
 const root = resolve(__dirname, '../../..')
 const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
@@ -111,13 +110,8 @@ function weightGap(a: Float32Array[], b: Float32Array[]): { max: number; mean: n
 
 describe('a run split over two workers trains as one worker does', () => {
   it('one split step: the loss and every gradient are the full batch mean (8 rows: 4 + 4; 7 rows: 4 + 3)', async () => {
-    const model = loaded.model
-    model.params.forEach((p, i) => p.variable.assign(base[i]!))
     const s = settings({ method: 'full', batchSize: 8 })
-    const tuning = new Tuning(model, s, 2)
-    const vars = trainableVariables(model, s, 0, tuning.parts)
-    const source = BatchSource.host(data.train)
-    const cache = new FeatureCache(0, false, { train: data.train.n, val: 0 })
+    const { model, tuning, vars, source, cache } = splitStepFixture({ loaded, base, data }, s)
     const idx = [3, 0, 7, 1, 30, 12, 5, 33]
     const odd = idx.slice(0, 7) // 7 rows: 4 here, 3 on the replica
     const task = taskFor(data.train, tuning)
@@ -214,13 +208,8 @@ describe('a run split over two workers trains as one worker does', () => {
   }, 120_000)
 
   it("the replica's tensors: flat from half to half and from run to run, none left after it is disposed", async () => {
-    const model = loaded.model
-    model.params.forEach((p, i) => p.variable.assign(base[i]!))
     const s = settings({ method: 'lora', loraRank: 4 })
-    const tuning = new Tuning(model, s, 2)
-    const vars = trainableVariables(model, s, 0, tuning.parts)
-    const source = BatchSource.host(data.train)
-    const cache = new FeatureCache(0, false, { train: data.train.n, val: 0 })
+    const { model, tuning, vars, source, cache } = splitStepFixture({ loaded, base, data }, s)
     const before = tf.memory().numTensors
     const peer = new ClonedPeer()
     const counts: number[] = []

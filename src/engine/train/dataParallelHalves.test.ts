@@ -16,15 +16,12 @@ import type { Settings } from '../../settings/types'
 import type { LoadedTinyGpt } from '../models/modelFile'
 import { TinyCnn, type TinyCnnConfig } from '../models/tinyCnn'
 import { mulberry32 } from '../data/rng'
-import { trainableVariables } from '../tuning/freeze'
 import { benchSwitch } from '../benchSwitches'
-import { BatchSource } from './batchSource'
 import { DataParallel, GradientReplica, halfSeed, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup, type TensorData } from './dataParallel'
-import { FeatureCache } from './featureCache'
 import { fineTune, Tuning, type Encoded } from './fineTune'
 import { gatherBatch } from './forward'
 import { RunControl } from './runControl'
-import { tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { splitStepFixture, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
 
 const root = resolve(__dirname, '../../..')
 const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
@@ -158,13 +155,8 @@ describe("two workers' halves built apart from the host rows", () => {
   }, 120_000)
 
   it("the replica's request is posted before the training worker uploads its own half, and nothing is uploaded for the replica's half", async () => {
-    const model = loaded.model
-    model.params.forEach((p, i) => p.variable.assign(base[i]!))
     const s = settings({ method: 'full', batchSize: 8 })
-    const tuning = new Tuning(model, s, 2)
-    const vars = trainableVariables(model, s, 0, tuning.parts)
-    const source = BatchSource.host(data.train)
-    const cache = new FeatureCache(0, false, { train: data.train.n, val: 0 })
+    const { model, tuning, vars, source, cache } = splitStepFixture({ loaded, base, data }, s)
     const idx = [3, 0, 7, 1, 30, 12, 5, 33]
     const seeds = [halfSeed(s.seed, 0, 0, 0), halfSeed(s.seed, 0, 0, 1)] as const
     const log: string[] = []

@@ -3,14 +3,19 @@
  * built-in tiny LM on the wasm backend, a copy of its weights to reset to, its causal mask made
  * once (cached per length for every model, so before any tensor count), and spam-ham rows
  * encoded at 32 tokens: training rows 0…train-1, validation rows 100…100+val-1. The tests pass in
- * how to read files (the engine imports no Node module).
+ * how to read files (the engine imports no Node module). splitStepFixture: what a test of single
+ * split steps (dataParallel.test.ts, dataParallelHalves.test.ts) sets up around it.
  */
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { parseDataset } from '../data/dataset'
 import { encodeClassification } from '../data/textBatches'
 import { loadTinyGpt, type FetchFn, type LoadedTinyGpt } from '../models/modelFile'
-import type { Encoded } from './fineTune'
+import type { Settings } from '../../settings/types'
+import { trainableVariables } from '../tuning/freeze'
+import { BatchSource } from './batchSource'
+import { FeatureCache } from './featureCache'
+import { Tuning, type Encoded } from './fineTune'
 
 export interface TinyLmSpamHam {
   loaded: LoadedTinyGpt
@@ -33,4 +38,17 @@ export async function tinyLmOnSpamHam(fetchFile: FetchFn, spamHamCsv: Uint8Array
   }
   const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i)
   return { loaded, base, data: { train: enc(range(rows.train)), val: enc(range(rows.val, 100)) } }
+}
+
+/** One split step's set-up: the tiny LM reset to its base weights, a two-class Tuning for `s`, its
+ *  trainable variables, the training rows as host rows and an empty feature cache (no frozen
+ *  blocks). The caller disposes `tuning` and `cache`. */
+export function splitStepFixture(lm: TinyLmSpamHam, s: Settings) {
+  const model = lm.loaded.model
+  model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
+  const tuning = new Tuning(model, s, 2)
+  const vars = trainableVariables(model, s, 0, tuning.parts)
+  const source = BatchSource.host(lm.data.train)
+  const cache = new FeatureCache(0, false, { train: lm.data.train.n, val: 0 })
+  return { model, tuning, vars, source, cache }
 }
