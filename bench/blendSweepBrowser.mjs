@@ -10,11 +10,11 @@
 // the second worker's answered passes (to show which sweep it served), the 1-minute load average
 // and the cores the browser's processes got. Writes bench/results/<stamp>-blend-sweep-browser.json and .md.
 import { mkdir, writeFile } from 'node:fs/promises'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildApp, launchChromium, previewApp, root } from './pageServer.mjs'
+import { openToTrain, raisePriority, treeCpuSeconds } from './builtAppPage.mjs'
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,64 +33,16 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-function tree(pid = process.pid) {
-  const out = []
-  const walk = (p) => {
-    out.push(p)
-    try {
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim()
-        for (const k of kids ? kids.split(' ') : []) walk(Number(k))
-      }
-    } catch {
-      // gone
-    }
-  }
-  walk(pid)
-  return out
-}
-function treeCpuSeconds() {
-  let total = 0
-  for (const p of tree()) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      total += (Number(fields[11]) + Number(fields[12])) / 100
-    } catch {
-      // gone
-    }
-  }
-  return total
-}
-
 const server = await previewApp(await buildApp(opts['app-dir']))
 const browser = await launchChromium()
 const results = { startedAt: new Date(started).toISOString(), model: opts.model, machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, browser: `Chromium ${browser.version()}`, loadAtStart: os.loadavg() }, sweeps: [] }
-if (opts.priority) {
-  try {
-    for (const p of tree()) writeFileSync(`/proc/${p}/autogroup`, '-20')
-    results.machine.priority = 'autogroup nice -20 for the bench and the browser'
-  } catch (e) {
-    results.machine.priority = `refused: ${e.message}`
-  }
-}
+if (opts.priority) results.machine.priority = raisePriority()
 
 try {
   const page = await browser.newPage()
   page.on('pageerror', (e) => log('page error', e.message))
   const query = opts.model === 'tiny-lm' ? '?v=2&b=wasm&m=full&ep=1&bs=16&sl=64&wu=0' : '?v=2&b=wasm&m=full&ep=1&bs=16&wu=0'
-  await page.goto(`${server.base}${query}`)
-  const trainReady = () => page.waitForFunction(() => { const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Train'); return b && !b.disabled }, null, { timeout: 180_000 })
-  await trainReady()
-  if (opts.model === 'emoji-cnn') {
-    await page.getByLabel('Sample dataset').selectOption('emoji-openmoji.zip')
-    await page.getByTestId('dataset-summary').filter({ hasText: 'emoji-openmoji.zip' }).waitFor({ timeout: 60_000 })
-    await page.getByText('Load a model', { exact: true }).click()
-    await page.getByLabel('Model URL (model.json)').fill(`${server.base}models/emoji-cnn/model.json`)
-    await page.getByRole('button', { name: 'Load model from URL' }).click()
-    await page.getByTestId('model-title').filter({ hasText: 'Emoji CNN' }).waitFor({ timeout: 120_000 })
-    await trainReady()
-  }
+  await openToTrain(page, server.base, query, opts.model)
   results.badge = await page.getByTestId('backend-badge').textContent()
   log('badge:', results.badge)
   await page.getByRole('button', { name: 'Train', exact: true }).click()

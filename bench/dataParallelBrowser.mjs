@@ -21,11 +21,12 @@
 // browser's processes got (CPU time / wall time from /proc): two workers only help on two
 // free cores. Writes bench/results/<stamp>-data-parallel-browser.json and .md.
 import { mkdir, writeFile } from 'node:fs/promises'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { buildApp, launchChromium, previewApp, root } from './pageServer.mjs'
+import { openToTrain, raisePriority, trainReady, tree, treeCpuSeconds } from './builtAppPage.mjs'
 
 const { values: opts } = parseArgs({
   options: {
@@ -71,52 +72,11 @@ const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
 
-/** This process and every process it started (the browser's), from Linux /proc. */
-function tree(pid = process.pid) {
-  const out = []
-  const walk = (p) => {
-    out.push(p)
-    try {
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim()
-        for (const k of kids ? kids.split(' ') : []) walk(Number(k))
-      }
-    } catch {
-      // gone
-    }
-  }
-  walk(pid)
-  return out
-}
-
-/** CPU seconds the bench and its browser have used (user + system, all threads). */
-function treeCpuSeconds() {
-  let total = 0
-  for (const p of tree()) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      total += (Number(fields[11]) + Number(fields[12])) / 100
-    } catch {
-      // gone
-    }
-  }
-  return total
-}
-
 const server = await previewApp(await buildApp(opts['app-dir']))
 const base = server.base
 const browser = await launchChromium()
 results.machine.browser = `Chromium ${browser.version()}`
-if (opts.priority) {
-  // Each session is its own scheduling group (autogroup): the bench's and the browser's at nice -20.
-  try {
-    for (const p of tree()) writeFileSync(`/proc/${p}/autogroup`, '-20')
-    results.machine.priority = 'autogroup nice -20 for the bench and the browser'
-  } catch (e) {
-    results.machine.priority = `refused: ${e.message}`
-  }
-}
+if (opts.priority) results.machine.priority = raisePriority()
 
 async function newPage(mode) {
   const page = await browser.newPage()
@@ -125,7 +85,6 @@ async function newPage(mode) {
   return page
 }
 
-const trainReady = (page) => page.waitForFunction(() => { const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Train'); return b && !b.disabled }, null, { timeout: 180_000 })
 const runEnded = (page) => page.getByTestId('run-status').filter({ hasText: /Training complete|Stopped early|Training stopped|diverged/ }).waitFor({ timeout: 600_000 })
 /** CPU seconds by thread name (Linux comm: CrRendererMain is a page's main thread,
  *  DedicatedWorker a Web Worker, Compositor, ThreadPool…) over the bench and its browser. */
@@ -169,17 +128,7 @@ async function stepMs(mode, model) {
   try {
     const bs = mode === 'half' || mode === 'half-opcnn' ? 8 : 16
     const query = model === 'tiny-lm' ? `?v=2&b=wasm&m=full&ep=1&bs=${bs}&sl=64&wu=0` : `?v=2&b=wasm&m=full&ep=3&bs=${bs}&wu=0`
-    await page.goto(`${base}${query}`)
-    await trainReady(page)
-    if (model === 'emoji-cnn') {
-      await page.getByLabel('Sample dataset').selectOption('emoji-openmoji.zip')
-      await page.getByTestId('dataset-summary').filter({ hasText: 'emoji-openmoji.zip' }).waitFor({ timeout: 60_000 })
-      await page.getByText('Load a model', { exact: true }).click()
-      await page.getByLabel('Model URL (model.json)').fill(`${base}models/emoji-cnn/model.json`)
-      await page.getByRole('button', { name: 'Load model from URL' }).click()
-      await page.getByTestId('model-title').filter({ hasText: 'Emoji CNN' }).waitFor({ timeout: 120_000 })
-      await trainReady(page)
-    }
+    await openToTrain(page, base, query, model)
     const badge = await page.getByTestId('backend-badge').textContent()
     await page.evaluate(() => {
       const w = window
