@@ -32,12 +32,13 @@
  * achieved GFLOP/s (bench/page/flops.ts) as a share of it (issue 19's CPU target: ≥ 50 %).
  * Writes bench/results/<timestamp>-data-parallel.md and .json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { median, raisePriority } from './benchProcess'
 
 const here = fileURLToPath(import.meta.url)
 const now = () => performance.now()
@@ -373,12 +374,6 @@ function spawn(rank: number): { w: Worker; next: (type: string) => Promise<Recor
   return { w, next }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
 async function main(): Promise<void> {
   const { values: opts } = parseArgs({
     options: {
@@ -393,17 +388,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: path.join(path.dirname(here), '../results') },
     },
   })
-  // --priority (Linux, root): this process's scheduling group (autogroup) at nice -20, so other
-  // work on a shared machine gets what the bench leaves (as bench/threadCount.mjs does).
-  let priority = 'none'
-  if (opts.priority) {
-    try {
-      writeFileSync(`/proc/${process.pid}/autogroup`, '-20')
-      priority = readFileSync(`/proc/${process.pid}/autogroup`, 'utf8').trim()
-    } catch (e) {
-      priority = `refused: ${e instanceof Error ? e.message : String(e)}`
-    }
-  }
+  const priority = raisePriority(opts.priority) // --priority: autogroup nice -20 (benchProcess.ts)
   const started = Date.now()
   const log = (...a: unknown[]) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s]`, ...a)
   const models = opts.models.split(',') as ('tiny-lm' | 'emoji-cnn')[]

@@ -25,12 +25,13 @@
  * StepTiming and HalfTiming). A first, untimed two-worker run warms both workers up.
  * Writes bench/results/<stamp>-data-parallel-steps.md and .json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
+import { median, raisePriority } from './benchProcess'
 import { benchSwitch } from '../../src/engine/benchSwitches'
 import { halfTransfer, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup, type StepTiming } from '../../src/engine/train/dataParallel'
 
@@ -119,13 +120,6 @@ class ThreadPeer {
 }
 
 // ───────────────────────────── the loop (main thread) ─────────────────────────────
-const median = (xs: number[]) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
-  if (!s.length) return NaN
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
 /** A step's phases in ms (the loop's, then the replica's), and what bounds it. */
 export function phases(t: StepTiming): Record<string, number> {
   const r = t.replica
@@ -170,15 +164,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: path.join(path.dirname(here), '../results') },
     },
   })
-  let priority = 'none'
-  if (opts.priority) {
-    try {
-      writeFileSync(`/proc/${process.pid}/autogroup`, '-20')
-      priority = readFileSync(`/proc/${process.pid}/autogroup`, 'utf8').trim()
-    } catch (e) {
-      priority = `refused: ${e instanceof Error ? e.message : String(e)}`
-    }
-  }
+  const priority = raisePriority(opts.priority) // --priority: autogroup nice -20 (benchProcess.ts)
   const tf = await startWasm()
   const { servePublic, pngDecoder } = await import('./nodeHost')
   const { workload, slice } = await import('../page/workloads')

@@ -11,11 +11,12 @@
  *
  * Writes bench/results/<stamp>-optimizer-step.md and .json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { median, raisePriority } from './benchProcess'
 import * as tf from '@tensorflow/tfjs'
 import * as wasm from '@tensorflow/tfjs-backend-wasm'
 import { servePublic, pngDecoder } from './nodeHost'
@@ -31,12 +32,6 @@ import { runCombineHalves } from '../../src/engine/train/fusedUpdate'
 
 const here = fileURLToPath(import.meta.url)
 const now = () => performance.now()
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
-
 async function main(): Promise<void> {
   const { values: opts } = parseArgs({
     options: {
@@ -48,15 +43,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: path.join(path.dirname(here), '../results') },
     },
   })
-  let priority = 'none'
-  if (opts.priority) {
-    try {
-      writeFileSync(`/proc/${process.pid}/autogroup`, '-20')
-      priority = readFileSync(`/proc/${process.pid}/autogroup`, 'utf8').trim()
-    } catch (e) {
-      priority = `refused: ${e instanceof Error ? e.message : String(e)}`
-    }
-  }
+  const priority = raisePriority(opts.priority) // --priority: autogroup nice -20 (benchProcess.ts)
   wasm.setThreadsCount(1)
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
   if (!(await tf.setBackend(opts.backend))) throw new Error(`${opts.backend} did not start`)
