@@ -56,6 +56,12 @@ export const benchSwitch = {
   /** TinyCnn runs the op path on wasm too instead of models/cnnFused.ts's fused kernels.
    *  Page: `__studioCnnOpPath`. */
   cnnOpPath: false,
+  /** models/cnnFused.ts's JavaScript kernels (im2col, col2im, the depthwise filter gradient, the
+   *  channel norm's gradient, the 2×2 pool and its gradient) as the loop nests they were before
+   *  2026-12-06 22:00 (models/cnnLoopNests.ts) instead of per-row functions: the same arithmetic,
+   *  but V8 optimised the nests only by on-stack replacement, recompiling them on its background
+   *  threads. Page: `__studioCnnLoopNests`. */
+  cnnLoopNests: false,
   /** Evaluations outside a run (the blend sweep, evaluate, export's figures) on one worker in a
    *  page that has two (train/evaluationSplit.ts), to compare both in one page.
    *  Page: `__studioEvaluationOneWorker`. */

@@ -34,6 +34,14 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
       benchSwitch.cnnOpPath = on === true
     },
   })
+  // bench/dataParallelBrowser.mjs's `…-nests` modes: cnnFused.ts's JavaScript kernels as loop nests
+  Object.defineProperty(g, '__studioCnnLoopNests', {
+    configurable: true,
+    get: () => benchSwitch.cnnLoopNests,
+    set: (on: unknown) => {
+      benchSwitch.cnnLoopNests = on === true
+    },
+  })
   Object.defineProperty(g, '__studioDataParallelLegacy', {
     configurable: true,
     get: () => benchSwitch.legacyTransport,

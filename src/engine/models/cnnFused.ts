@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { benchSwitch } from '../benchSwitches'
+import * as nested from './cnnLoopNests'
 
 /**
  * The emoji CNN's pieces (engine/models/tinyCnn.ts) as one kernel each on the wasm backend,
@@ -66,55 +67,71 @@ const dims4 = (t: tf.TensorInfo, what: string): [number, number, number, number]
   return t.shape as [number, number, number, number]
 }
 
-function im2col({ inputs, backend }: Args): tf.TensorInfo {
-  const { x } = inputs as { x: tf.TensorInfo }
+function im2col(args: Args): tf.TensorInfo {
+  if (benchSwitch.cnnLoopNests) return nested.im2col(args)
+  const { x } = args.inputs as { x: tf.TensorInfo }
   const [B, H, W, C] = dims4(x, IM2COL)
-  const b = backend as WasmLike
+  const b = args.backend as WasmLike
   const out = b.makeOutput([B, H, W, 9 * C], 'float32') // first: allocating may move the heap
   const o = b.typedArrayFromHeap(out)
   const xv = b.typedArrayFromHeap(x)
-  const C9 = 9 * C
-  for (let n = 0; n < B; n++)
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++) {
-        const row = ((n * H + h) * W + w) * C9
-        for (let k = 0; k < 9; k++) {
-          const ih = h + ((k / 3) | 0) - 1
-          const iw = w + (k % 3) - 1
-          const dst = row + k * C
-          if (ih < 0 || ih >= H || iw < 0 || iw >= W) o.fill(0, dst, dst + C)
-          else {
-            const src = ((n * H + ih) * W + iw) * C
-            for (let c = 0; c < C; c++) o[dst + c] = xv[src + c]!
-          }
-        }
-      }
+  for (let n = 0; n < B; n++) for (let h = 0; h < H; h++) im2colRow(o, xv, n, h, H, W, C)
   return out
 }
 
-function col2im({ inputs, backend }: Args): tf.TensorInfo {
-  const { dy } = inputs as { dy: tf.TensorInfo }
+// Each kernel's work on one row of the image (n, h) is a function of its own, called B·H times
+// a kernel. V8 optimises a function called that often as a whole; a loop nest inside a function
+// called once a step was only ever optimised by on-stack replacement at its innermost loop, and
+// Maglev's code for that deoptimised at every exit from the inner loop (Chromium --trace-deopt:
+// 316 of a 25-step emoji-cnn run's ~580 deopts were im2col's, "exit from OSR'd inner loop"),
+// so each step recompiled the kernels on V8's background threads (TurboFan and Maglev: most of
+// the page's ThreadPoolForeground time) and ran them partly in the interpreter meanwhile. The
+// arithmetic and its order are unchanged (benchSwitch.cnnLoopNests: the loop nests, for the bench).
+
+function im2colRow(o: Float32Array, xv: Float32Array, n: number, h: number, H: number, W: number, C: number): void {
+  const C9 = 9 * C
+  for (let w = 0; w < W; w++) {
+    const row = ((n * H + h) * W + w) * C9
+    for (let k = 0; k < 9; k++) {
+      const ih = h + ((k / 3) | 0) - 1
+      const iw = w + (k % 3) - 1
+      const dst = row + k * C
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) o.fill(0, dst, dst + C)
+      else {
+        const src = ((n * H + ih) * W + iw) * C
+        for (let c = 0; c < C; c++) o[dst + c] = xv[src + c]!
+      }
+    }
+  }
+}
+
+function col2im(args: Args): tf.TensorInfo {
+  if (benchSwitch.cnnLoopNests) return nested.col2im(args)
+  const { dy } = args.inputs as { dy: tf.TensorInfo }
   const [B, H, W, C9] = dims4(dy, COL2IM)
   const C = C9 / 9
-  const b = backend as WasmLike
+  const b = args.backend as WasmLike
   const out = b.makeOutput([B, H, W, C], 'float32')
   const dx = b.typedArrayFromHeap(out)
   dx.fill(0)
   const g = b.typedArrayFromHeap(dy)
-  for (let n = 0; n < B; n++)
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++) {
-        const row = ((n * H + h) * W + w) * C9
-        for (let k = 0; k < 9; k++) {
-          const ih = h + ((k / 3) | 0) - 1
-          const iw = w + (k % 3) - 1
-          if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue
-          const dst = ((n * H + ih) * W + iw) * C
-          const src = row + k * C
-          for (let c = 0; c < C; c++) dx[dst + c]! += g[src + c]!
-        }
-      }
+  for (let n = 0; n < B; n++) for (let h = 0; h < H; h++) col2imRow(dx, g, n, h, H, W, C)
   return out
+}
+
+function col2imRow(dx: Float32Array, g: Float32Array, n: number, h: number, H: number, W: number, C: number): void {
+  const C9 = 9 * C
+  for (let w = 0; w < W; w++) {
+    const row = ((n * H + h) * W + w) * C9
+    for (let k = 0; k < 9; k++) {
+      const ih = h + ((k / 3) | 0) - 1
+      const iw = w + (k % 3) - 1
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue
+      const dst = ((n * H + ih) * W + iw) * C
+      const src = row + k * C
+      for (let c = 0; c < C; c++) dx[dst + c]! += g[src + c]!
+    }
+  }
 }
 
 /** The wasm backend's own ClipByValue (XNNPACK's clamp): the op path's forward, bit for bit. */
@@ -174,26 +191,30 @@ function depthwiseGrad({ inputs, backend }: Args): tf.TensorInfo[] {
   const accB = new Float64Array(C)
   const xv = b.typedArrayFromHeap(x)
   const g = b.typedArrayFromHeap(dy)
-  for (let n = 0; n < B; n++)
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++) {
-        const o = ((n * H + h) * W + w) * C
-        for (let c = 0; c < C; c++) accB[c]! += g[o + c]!
-        for (let ky = 0; ky < 3; ky++) {
-          const ih = h + ky - 1
-          if (ih < 0 || ih >= H) continue
-          for (let kx = 0; kx < 3; kx++) {
-            const iw = w + kx - 1
-            if (iw < 0 || iw >= W) continue
-            const src = ((n * H + ih) * W + iw) * C
-            const base = (ky * 3 + kx) * C
-            for (let c = 0; c < C; c++) accW[base + c]! += xv[src + c]! * g[o + c]!
-          }
-        }
-      }
+  if (benchSwitch.cnnLoopNests) nested.depthwiseGradSums(accW, accB, xv, g, B, H, W, C)
+  else for (let n = 0; n < B; n++) for (let h = 0; h < H; h++) depthwiseGradRow(accW, accB, xv, g, n, h, H, W, C)
   b.typedArrayFromHeap(dW).set(accW)
   b.typedArrayFromHeap(dB).set(accB)
   return [dx, dW, dB]
+}
+
+/** Row (n, h)'s terms of the filter's and bias's gradients, added in the loop nest's order. */
+function depthwiseGradRow(accW: Float64Array, accB: Float64Array, xv: Float32Array, g: Float32Array, n: number, h: number, H: number, W: number, C: number): void {
+  for (let w = 0; w < W; w++) {
+    const o = ((n * H + h) * W + w) * C
+    for (let c = 0; c < C; c++) accB[c]! += g[o + c]!
+    for (let ky = 0; ky < 3; ky++) {
+      const ih = h + ky - 1
+      if (ih < 0 || ih >= H) continue
+      for (let kx = 0; kx < 3; kx++) {
+        const iw = w + kx - 1
+        if (iw < 0 || iw >= W) continue
+        const src = ((n * H + ih) * W + iw) * C
+        const base = (ky * 3 + kx) * C
+        for (let c = 0; c < C; c++) accW[base + c]! += xv[src + c]! * g[o + c]!
+      }
+    }
+  }
 }
 
 function normDims(x: tf.TensorInfo, gamma: tf.TensorInfo, what: string): [number, number] {
@@ -262,47 +283,52 @@ function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   const accB = new Float64Array(C)
   const xhat = new Float64Array(C)
   const gh = new Float64Array(C) // the gradient reaching the normalised value
-  for (let r = 0; r < N; r++) {
-    const a = r * C
-    let sum = 0
-    for (let c = 0; c < C; c++) sum += xv[a + c]!
-    const mean = sum / C
-    let sq = 0
-    for (let c = 0; c < C; c++) {
-      const d = xv[a + c]! - mean
-      sq += d * d
-    }
-    const inv = 1 / Math.sqrt(sq / C + LN_EPS)
-    let m1 = 0
-    let m2 = 0
-    for (let c = 0; c < C; c++) {
-      const xh = (xv[a + c]! - mean) * inv
-      xhat[c] = xh
-      let d = g[a + c]!
-      if (clip) {
-        // z for ReLU6's mask, recomputed in float64 and rounded: the forward's float32 kernels
-        // give the same z or one an ulp away, so the masks can differ only at z within an ulp
-        // of 0 or 6 (at the kink, where either gradient is a valid choice).
-        const z = Math.fround(xh * gv[c]! + bv[c]!)
-        if (!(z >= 0 && z <= 6)) d = 0
-      }
-      accG[c]! += d * xh
-      accB[c]! += d
-      const e = d * gv[c]!
-      gh[c] = e
-      m1 += e
-      m2 += e * xh
-    }
-    m1 /= C
-    m2 /= C
-    for (let c = 0; c < C; c++) dx[a + c] = (gh[c]! - m1 - xhat[c]! * m2) * inv
-  }
+  if (benchSwitch.cnnLoopNests) nested.normGradRows(dx, accG, accB, xhat, gh, xv, gv, bv, g, N, C, clip)
+  else for (let r = 0; r < N; r++) normGradRow(dx, accG, accB, xhat, gh, xv, gv, bv, g, r * C, C, clip)
   b.typedArrayFromHeap(dgT).set(accG)
   b.typedArrayFromHeap(dbT).set(accB)
   return [dxT, dgT, dbT]
 }
 
-function avgPool2Kernel({ inputs, backend }: Args): tf.TensorInfo {
+/** One row of the channel norm's gradient (starting at a = r·C): recomputes the row's statistics. */
+function normGradRow(dx: Float32Array, accG: Float64Array, accB: Float64Array, xhat: Float64Array, gh: Float64Array, xv: Float32Array, gv: Float32Array, bv: Float32Array, g: Float32Array, a: number, C: number, clip: boolean): void {
+  let sum = 0
+  for (let c = 0; c < C; c++) sum += xv[a + c]!
+  const mean = sum / C
+  let sq = 0
+  for (let c = 0; c < C; c++) {
+    const d = xv[a + c]! - mean
+    sq += d * d
+  }
+  const inv = 1 / Math.sqrt(sq / C + LN_EPS)
+  let m1 = 0
+  let m2 = 0
+  for (let c = 0; c < C; c++) {
+    const xh = (xv[a + c]! - mean) * inv
+    xhat[c] = xh
+    let d = g[a + c]!
+    if (clip) {
+      // z for ReLU6's mask, recomputed in float64 and rounded: the forward's float32 kernels
+      // give the same z or one an ulp away, so the masks can differ only at z within an ulp
+      // of 0 or 6 (at the kink, where either gradient is a valid choice).
+      const z = Math.fround(xh * gv[c]! + bv[c]!)
+      if (!(z >= 0 && z <= 6)) d = 0
+    }
+    accG[c]! += d * xh
+    accB[c]! += d
+    const e = d * gv[c]!
+    gh[c] = e
+    m1 += e
+    m2 += e * xh
+  }
+  m1 /= C
+  m2 /= C
+  for (let c = 0; c < C; c++) dx[a + c] = (gh[c]! - m1 - xhat[c]! * m2) * inv
+}
+
+function avgPool2Kernel(args: Args): tf.TensorInfo {
+  if (benchSwitch.cnnLoopNests) return nested.avgPool2(args)
+  const { inputs, backend } = args
   const { x } = inputs as { x: tf.TensorInfo }
   const [B, H, W, C] = dims4(x, AVG_POOL2)
   if (H % 2 || W % 2) throw new Error(`${AVG_POOL2}: height and width must be even, got ${H}×${W}`)
@@ -312,18 +338,24 @@ function avgPool2Kernel({ inputs, backend }: Args): tf.TensorInfo {
   const out = b.makeOutput([B, OH, OW, C], 'float32')
   const o = b.typedArrayFromHeap(out)
   const xv = b.typedArrayFromHeap(x)
-  const row = W * C
-  for (let n = 0; n < B; n++)
-    for (let i = 0; i < OH; i++)
-      for (let j = 0; j < OW; j++) {
-        const dst = ((n * OH + i) * OW + j) * C
-        const src = ((n * H + 2 * i) * W + 2 * j) * C
-        for (let c = 0; c < C; c++) o[dst + c] = (xv[src + c]! + xv[src + C + c]! + xv[src + row + c]! + xv[src + row + C + c]!) / 4
-      }
+  for (let n = 0; n < B; n++) for (let i = 0; i < OH; i++) avgPool2Row(o, xv, n, i, H, W, C)
   return out
 }
 
-function avgPool2Grad({ inputs, backend }: Args): tf.TensorInfo {
+function avgPool2Row(o: Float32Array, xv: Float32Array, n: number, i: number, H: number, W: number, C: number): void {
+  const OH = H / 2
+  const OW = W / 2
+  const row = W * C
+  for (let j = 0; j < OW; j++) {
+    const dst = ((n * OH + i) * OW + j) * C
+    const src = ((n * H + 2 * i) * W + 2 * j) * C
+    for (let c = 0; c < C; c++) o[dst + c] = (xv[src + c]! + xv[src + C + c]! + xv[src + row + c]! + xv[src + row + C + c]!) / 4
+  }
+}
+
+function avgPool2Grad(args: Args): tf.TensorInfo {
+  if (benchSwitch.cnnLoopNests) return nested.avgPool2Grad(args)
+  const { inputs, backend } = args
   const { dy } = inputs as { dy: tf.TensorInfo }
   const [B, OH, OW, C] = dims4(dy, AVG_POOL2_GRAD)
   const b = backend as WasmLike
@@ -332,21 +364,25 @@ function avgPool2Grad({ inputs, backend }: Args): tf.TensorInfo {
   const out = b.makeOutput([B, H, W, C], 'float32')
   const dx = b.typedArrayFromHeap(out)
   const g = b.typedArrayFromHeap(dy)
-  const row = W * C
-  for (let n = 0; n < B; n++)
-    for (let i = 0; i < OH; i++)
-      for (let j = 0; j < OW; j++) {
-        const src = ((n * OH + i) * OW + j) * C
-        const dst = ((n * H + 2 * i) * W + 2 * j) * C
-        for (let c = 0; c < C; c++) {
-          const v = g[src + c]! / 4
-          dx[dst + c] = v
-          dx[dst + C + c] = v
-          dx[dst + row + c] = v
-          dx[dst + row + C + c] = v
-        }
-      }
+  for (let n = 0; n < B; n++) for (let i = 0; i < OH; i++) avgPool2GradRow(dx, g, n, i, H, W, C)
   return out
+}
+
+function avgPool2GradRow(dx: Float32Array, g: Float32Array, n: number, i: number, H: number, W: number, C: number): void {
+  const OH = H / 2
+  const OW = W / 2
+  const row = W * C
+  for (let j = 0; j < OW; j++) {
+    const src = ((n * OH + i) * OW + j) * C
+    const dst = ((n * H + 2 * i) * W + 2 * j) * C
+    for (let c = 0; c < C; c++) {
+      const v = g[src + c]! / 4
+      dx[dst + c] = v
+      dx[dst + C + c] = v
+      dx[dst + row + c] = v
+      dx[dst + row + C + c] = v
+    }
+  }
 }
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}) => {

@@ -208,6 +208,46 @@ describe('TinyCnn (the built-in emoji-cnn layout) with the fused kernels on wasm
   })
 })
 
+describe('the per-row kernels (cnnFused.ts) against the loop nests they replaced (cnnLoopNests.ts)', () => {
+  afterEach(() => {
+    benchSwitch.cnnLoopNests = false
+  })
+  const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length))
+
+  it('each kernel and its gradients give the same float32 values bit for bit, on odd shapes', async () => {
+    const C = 5
+    const pieces: [string, { shape: number[]; values: Float32Array }[], (...xs: tf.Tensor[]) => tf.Tensor][] = [
+      ['im2col (col2im backward)', [{ shape: [2, 5, 6, 3], values: wave(180, 0.37) }], (a) => im2col3x3(a as tf.Tensor4D)],
+      ['depthwise (its filter and bias gradients)', [{ shape: [2, 6, 7, C], values: wave(2 * 6 * 7 * C, 0.53) }, { shape: [3, 3, C], values: wave(9 * C, 1.13, 0.7) }, { shape: [C], values: wave(C, 2.1, 0.2) }], (x, k, b) => depthwise3x3(x as tf.Tensor4D, k!, b!)],
+      ['channel norm + ReLU6 (its gradient)', [{ shape: [4, 3, 12], values: wave(144, 0.91, 3, 0.5) }, { shape: [12], values: wave(12, 0.77, 1.5, 1) }, { shape: [12], values: wave(12, 1.9, 2, 1) }], (x, g, b) => channelNormFused(x!, g!, b!, true)],
+      ['channel norm (its gradient)', [{ shape: [5, 7], values: wave(35, 0.61, 2, -0.3) }, { shape: [7], values: wave(7, 0.7, 1.5, 1) }, { shape: [7], values: wave(7, 1.3) }], (x, g, b) => channelNormFused(x!, g!, b!, false)],
+      ['2×2 average pool (its gradient)', [{ shape: [2, 4, 6, 3], values: wave(144, 0.61) }], (a) => avgPool2(a as tf.Tensor4D)],
+    ]
+    for (const [name, inputs, f] of pieces) {
+      benchSwitch.cnnLoopNests = true
+      const nests = await valueAndGrads('wasm', inputs, f)
+      benchSwitch.cnnLoopNests = false
+      const rows = await valueAndGrads('wasm', inputs, f)
+      expect(bits(rows.y), name).toEqual(bits(nests.y))
+      expect(rows.grads).toHaveLength(inputs.length)
+      rows.grads.forEach((g, i) => expect(bits(g), `${name}: gradient ${i}`).toEqual(bits(nests.grads[i]!)))
+      expect(rows.grads.some((g) => g.some((v) => v !== 0)), `${name}: gradients not all zero`).toBe(true)
+    }
+  })
+
+  it('a whole emoji-cnn step: the same loss and every weight gradient bit for bit', async () => {
+    benchSwitch.cnnLoopNests = true
+    const nests = await emojiStep('wasm')
+    benchSwitch.cnnLoopNests = false
+    const rows = await emojiStep('wasm')
+    expect(rows.loss).toBeGreaterThan(0)
+    expect(rows.loss).toBe(nests.loss)
+    expect(rows.grads.size).toBe(EMOJI_CNN_CONFIG.blocks.length * 6 + 6)
+    for (const [name, g] of nests.grads) expect(bits(rows.grads.get(name)!), name).toEqual(bits(g))
+    expect(rows.leaked).toBe(0)
+  })
+})
+
 /** Toy 8×8 images: a bright 2×2 square on the left half (class 1) or the right (class 0). */
 function toyImages(n: number, seed: number): EncodedImages {
   let r = seed
