@@ -62,6 +62,9 @@ export const benchSwitch = {
    *  but V8 optimised the nests only by on-stack replacement, recompiling them on its background
    *  threads. Page: `__studioCnnLoopNests`. */
   cnnLoopNests: false,
+  /** tiny-lm's layer norms, GELU, attention softmax, heads and bias gradients as tf ops on wasm too
+   *  instead of models/lmFused.ts's fused kernels. Page: `__studioLmOpPath`. */
+  lmOpPath: false,
   /** Evaluations outside a run (the blend sweep, evaluate, export's figures) on one worker in a
    *  page that has two (train/evaluationSplit.ts), to compare both in one page.
    *  Page: `__studioEvaluationOneWorker`. */
