@@ -4,7 +4,9 @@
  * with the kernels as before 2026-12-06 18:00 (`old`: oldKernels in src/engine/benchSwitches.ts) and as
  * now (`new`), side by side from one run (steps alternate old / new).
  *
- *   npx tsx bench/node/lmStepProfile.ts [16x64,8x32] [--shapes] [--steps 8]
+ *   npx tsx bench/node/lmStepProfile.ts [16x64,8x32] [--shapes] [--steps 8] [--lm]
+ *
+ * --lm: `old` is only tiny-lm's fused kernels switched off (benchSwitch.lmOpPath, models/lmFused.ts).
  */
 import * as tf from '@tensorflow/tfjs'
 import * as wasm from '@tensorflow/tfjs-backend-wasm'
@@ -15,11 +17,14 @@ import { Tuning } from '../../src/engine/train/fineTune'
 import { benchSettings } from '../page/loops'
 import { softmaxCrossEntropy } from '../../src/engine/train/losses'
 import { trainableVariables } from '../../src/engine/tuning/freeze'
-import { oldKernels } from '../../src/engine/benchSwitches'
+import { benchSwitch, oldKernels } from '../../src/engine/benchSwitches'
 import type { TinyGpt } from '../../src/engine/models/tinyGpt'
 
+// --lm: old = only tiny-lm's fused kernels off (benchSwitch.lmOpPath: models/lmFused.ts), the rest as now.
+const lmOnly = process.argv.includes('--lm')
 const setOld = (on: boolean) => {
-  for (const k of Object.keys(oldKernels) as (keyof typeof oldKernels)[]) oldKernels[k] = on
+  if (lmOnly) benchSwitch.lmOpPath = on
+  else for (const k of Object.keys(oldKernels) as (keyof typeof oldKernels)[]) oldKernels[k] = on
 }
 type Kernels = Awaited<ReturnType<typeof tf.profile>>['kernels']
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
@@ -33,7 +38,7 @@ async function main() {
   const shapes = (process.argv.find((a) => /^\d+x\d+/.test(a)) ?? '16x64,8x32').split(',').map((s) => s.split('x').map(Number) as [number, number])
   const stepsAt = process.argv.indexOf('--steps')
   const N = stepsAt > 0 ? Number(process.argv[stepsAt + 1]) : 8
-  console.log(`tiny-lm full fine-tuning step (forward, loss, gradients; no optimizer), wasm single-threaded SIMD in Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}; old = oldKernels all on, new = off`)
+  console.log(`tiny-lm full fine-tuning step (forward, loss, gradients; no optimizer), wasm single-threaded SIMD in Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}; ${lmOnly ? 'old = benchSwitch.lmOpPath (tiny-lm\'s op path between the products), new = lmFused.ts' : 'old = oldKernels all on, new = off'}`)
   for (const [B, T] of shapes) {
     const w = await workload('tiny-lm', T)
     const model = w.model as TinyGpt

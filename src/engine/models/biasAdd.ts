@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
-import { oldKernels } from '../benchSwitches'
+import { benchSwitch, oldKernels } from '../benchSwitches'
+import { rowSumFused } from './lmFused'
 
 /**
  * y[N, M] + bias[M] whose bias gradient is a ones-row product, ones[1, N] · dy[N, M], on the
@@ -11,7 +12,11 @@ import { oldKernels } from '../benchSwitches'
 /** Σ over the rows of x [N, M] → [M]: a ones-row product on wasm, tf.sum elsewhere. */
 function sumRows(x: tf.Tensor2D): tf.Tensor1D {
   const [n, m] = x.shape
-  return (tf.getBackend() === 'wasm' ? tf.matMul(tf.ones([1, n]), x).reshape([m]) : tf.sum(x, 0)) as tf.Tensor1D
+  if (tf.getBackend() !== 'wasm') return tf.sum(x, 0) as tf.Tensor1D
+  // One pass over the heap (lmFused.ts): XNNPACK packs the whole [N, M] operand as weights on
+  // each ones-row product, 0.5–3 ms a call at tiny-lm's 16 × 64, where the sum takes 0.1–0.5.
+  if (!benchSwitch.lmOpPath && x.dtype === 'float32') return rowSumFused(x)
+  return tf.matMul(tf.ones([1, n]), x).reshape([m]) as tf.Tensor1D
 }
 
 const biasAddFast = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { biasAdd, scaleShift } from './biasAdd'
 import { gelu } from './tinyGpt'
-import { oldKernels } from '../benchSwitches'
+import { benchSwitch, oldKernels } from '../benchSwitches'
 
 const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => 3 * Math.sin(i * k + 0.3) + 0.5 * Math.cos(i * 0.013))
 
@@ -58,7 +58,7 @@ describe('the dense bias gradient as a ones-row product', () => {
     })
   }
 
-  it('takes a ones-row product on wasm, not a Sum; tfjs’ Sum behind the bench switch', async () => {
+  it('takes one row-sum kernel on wasm (lmFused.ts), not a Sum; the ones-row product and tfjs’ Sum behind the bench switches', async () => {
     await tf.setBackend('wasm')
     const y = tf.tensor2d(wave(64 * 32, 0.2), [64, 32])
     const bias = tf.tensor1d(wave(32, 0.3))
@@ -67,7 +67,14 @@ describe('the dense bias gradient as a ones-row product', () => {
       return p.kernels.map((k) => `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join('')}`)
     }
     const now = await kernels()
-    expect(now).toContain('BatchMatMul [1,64][64,32]')
+    expect(now).toContain('StudioRowSum [64,32]')
+    expect(now.some((k) => k.startsWith('BatchMatMul'))).toBe(false)
+    expect(now.filter((k) => k.startsWith('Sum')).length).toBe(1) // the loss's own tf.sum only
+    benchSwitch.lmOpPath = true
+    const product = await kernels()
+    benchSwitch.lmOpPath = false
+    expect(product).toContain('BatchMatMul [1,64][64,32]')
+    expect(product).not.toContain('StudioRowSum [64,32]')
     oldKernels.sumBiasGrad = true
     const old = await kernels()
     expect(old.some((k) => k.startsWith('BatchMatMul'))).toBe(false)

@@ -3,6 +3,7 @@ import type { Body } from './body'
 import { embeddingLookup } from './embeddingLookup'
 import { matMulFast, swapLast } from './matMulFast'
 import { biasAdd, scaleShift } from './biasAdd'
+import { causalSoftmaxFused, geluFused, headsToRowsFused, layerNormFused, lmFusedActive, splitHeadsFused } from './lmFused'
 import { oldKernels } from '../benchSwitches'
 import { subSeed, type Seed } from '../train/seeds'
 
@@ -137,17 +138,29 @@ export class TinyGpt implements Body {
     const training = opts.training ?? false
     const a = this.layerNorm(x, `h${i}.ln1`)
     const qkv = this.linear(a.reshape([b * t, d]) as tf.Tensor2D, `h${i}.attn.qkv`, opts) // [B*T, 3D]
-    // Split, then a 4-D transpose per part: one 5-D transpose is ~100× slower on wasm.
-    const [q, k, v] = tf.split(qkv, 3, 1).map((p) => p.reshape([b, t, h, hd]).transpose([0, 2, 1, 3])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] // [B, H, T, hd]
-    let att = matMulFast(q, swapLast(k)).mul(1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, T]
-    att = tf.add(att, causalMask(t)) as tf.Tensor4D
-    let probs = tf.softmax(att)
+    const fused = lmFusedActive() // wasm: one kernel for each piece between the products (lmFused.ts), the same maths
+    let probs: tf.Tensor4D
+    let v: tf.Tensor4D
+    if (fused) {
+      const [q, kT, vv] = splitHeadsFused(qkv, b, h) // q, v [B, H, T, hd]; kᵀ [B, H, hd, T]
+      probs = causalSoftmaxFused(matMulFast(q, kT), causalMask(t), 1 / Math.sqrt(hd))
+      v = vv
+    } else {
+      // Split, then a 4-D transpose per part: one 5-D transpose is ~100× slower on wasm.
+      const [q, k, vv] = tf.split(qkv, 3, 1).map((p) => p.reshape([b, t, h, hd]).transpose([0, 2, 1, 3])) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] // [B, H, T, hd]
+      let att = matMulFast(q, swapLast(k)).mul(1 / Math.sqrt(hd)) as tf.Tensor4D // [B, H, T, T]
+      att = tf.add(att, causalMask(t)) as tf.Tensor4D
+      probs = tf.softmax(att)
+      v = vv
+    }
     if (training && opts.dropout) probs = this.drop(probs, opts)
-    const y = matMulFast(probs as tf.Tensor4D, v).transpose([0, 2, 1, 3]).reshape([b * t, d]) as tf.Tensor2D
+    const heads = matMulFast(probs, v)
+    const y = (fused ? headsToRowsFused(heads) : heads.transpose([0, 2, 1, 3]).reshape([b * t, d])) as tf.Tensor2D
     const attnOut = this.linear(y, `h${i}.attn.proj`, opts).reshape([b, t, d]) as tf.Tensor3D
     x = tf.add(x, this.drop(attnOut, opts)) as tf.Tensor3D
     const m = this.layerNorm(x, `h${i}.ln2`).reshape([b * t, d]) as tf.Tensor2D
-    const hidden = gelu(this.linear(m, `h${i}.mlp.fc`, opts))
+    const fc = this.linear(m, `h${i}.mlp.fc`, opts)
+    const hidden = fused && !oldKernels.tanhGelu ? geluFused(fc) : gelu(fc)
     const mlpOut = this.linear(hidden, `h${i}.mlp.out`, opts).reshape([b, t, d]) as tf.Tensor3D
     x = tf.add(x, this.drop(mlpOut, opts)) as tf.Tensor3D
     return opts.hooks?.afterBlock ? opts.hooks.afterBlock(i, x, training) : x
@@ -204,6 +217,7 @@ export class TinyGpt implements Body {
   }
 
   private layerNorm(x: tf.Tensor3D, name: string): tf.Tensor3D {
+    if (lmFusedActive()) return layerNormFused(x, this.get(`${name}.gamma`), this.get(`${name}.beta`))
     const { mean, variance } = tf.moments(x, -1, true)
     const norm = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)))
     return scaleShift(norm, this.get(`${name}.gamma`), this.get(`${name}.beta`)) as tf.Tensor3D
