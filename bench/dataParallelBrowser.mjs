@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The CPU modes of the built app side by side in Chromium (issue 19 points 1 and 3):
 //   npm run bench:data-parallel:browser [-- --rounds 2 --priority --modes one,before,workers
-//     --models tiny-lm,emoji-cnn --skip-click --app-dir <folder under node_modules>]
+//     --models tiny-lm,emoji-cnn --skip-click --app-dir <folder under node_modules>
+//     --trace [--trace-dir DIR] --js-flags FLAGS --cnn-epochs N]
 // Modes (src/worker/backendEnvironment.ts, CpuMode; the page asks through localStorage
 // "studio.cpu"): one worker on one thread, one worker with XNNPACK's threads, two engine
 // workers of one thread each (the default on 2+ cores: engine/train/dataParallel.ts); and
@@ -37,6 +38,16 @@ const { values: opts } = parseArgs({
     'skip-click': { type: 'boolean', default: false },
     'app-dir': { type: 'string', default: '.bench-app-data-parallel' }, // the built app's folder
     models: { type: 'string', default: 'tiny-lm,emoji-cnn' },
+    // A Chrome trace of each training run (V8's GC and compile categories): what the browser's
+    // threads ran, by thread and event (V8's background GC and compile tasks on ThreadPool
+    // threads, each GC's isolate), summed per step; summaries in the results, traces not kept.
+    trace: { type: 'boolean', default: false },
+    'trace-dir': { type: 'string' }, // with --trace: keep each run's raw trace here
+    // V8 flags for the browser (diagnosis only, e.g. --trace-deopt; a web page cannot set them):
+    // V8's output goes to the browser's stdout, shown with DEBUG=pw:browser.
+    'js-flags': { type: 'string' },
+    'cnn-epochs': { type: 'string', default: '3' }, // emoji-cnn's run: epochs of the 200-image sample (about 9 steps each)
+
   },
 })
 const started = Date.now()
@@ -48,7 +59,7 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)' }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)' }
 // `steps`: two workers that split the training steps but not the run's inference passes (the
 // feature cache's frozen blocks, the zero-shot baseline, the evaluations: they stay on the first,
 // as before engine/train/inferencePasses.ts): the page asks for it with studio.cpu = "steps".
@@ -62,19 +73,24 @@ const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads',
 // `one-unfused`, `workers-unfused`: the optimizer's update, the clipping and the two workers' combine
 // as tf ops (engine/train/fusedUpdate.ts, benchSwitch.unfusedOptimizer, through the workers'
 // __studioUnfusedOptimizer), as before the fused kernels.
+// `one-nests`, `workers-nests`: emoji-cnn's JavaScript kernels as the loop nests they were before
+// 2026-12-06 22:00 (models/cnnLoopNests.ts, benchSwitch.cnnLoopNests, through the workers'
+// __studioCnnLoopNests) instead of per-row functions: the same arithmetic; V8 optimised the nests
+// only by on-stack replacement (deopts and background recompilation; see --trace).
 const cpuMode = (mode) => {
-  const m = mode.replace(/-(opcnn|unfused)$/, '')
+  const m = mode.replace(/-(opcnn|unfused|nests)$/, '')
   return m === 'before' ? 'workers' : m === 'one-before' || m === 'half' ? 'one' : m
 }
 const isOpCnn = (mode) => mode.endsWith('-opcnn')
 const isUnfused = (mode) => mode.endsWith('-unfused')
+const isNests = (mode) => mode.endsWith('-nests')
 const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
 
 const server = await previewApp(await buildApp(opts['app-dir']))
 const base = server.base
-const browser = await launchChromium()
+const browser = await launchChromium(opts['js-flags'] ? [`--js-flags=${opts['js-flags']}`] : [])
 results.machine.browser = `Chromium ${browser.version()}`
 if (opts.priority) results.machine.priority = raisePriority()
 
@@ -127,7 +143,7 @@ async function stepMs(mode, model) {
   const page = await newPage(mode)
   try {
     const bs = mode === 'half' || mode === 'half-opcnn' ? 8 : 16
-    const query = model === 'tiny-lm' ? `?v=2&b=wasm&m=full&ep=1&bs=${bs}&sl=64&wu=0` : `?v=2&b=wasm&m=full&ep=3&bs=${bs}&wu=0`
+    const query = model === 'tiny-lm' ? `?v=2&b=wasm&m=full&ep=1&bs=${bs}&sl=64&wu=0` : `?v=2&b=wasm&m=full&ep=${opts['cnn-epochs']}&bs=${bs}&wu=0`
     await openToTrain(page, base, query, model)
     const badge = await page.getByTestId('backend-badge').textContent()
     await page.evaluate(() => {
@@ -143,11 +159,16 @@ async function stepMs(mode, model) {
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), legacy).catch(() => {})
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioCnnOpPath = on), isOpCnn(mode)).catch(() => {})
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioUnfusedOptimizer = on), isUnfused(mode)).catch(() => {})
+    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioCnnLoopNests = on), isNests(mode)).catch(() => {})
     const load1 = os.loadavg()[0]
+    if (opts.trace) await browser.startTracing(undefined, { categories: TRACE_GC_CATEGORIES })
     const { cores, threads } = await browserCores(async () => {
       await page.getByRole('button', { name: 'Train', exact: true }).click()
       await runEnded(page)
     })
+    const traceBuf = opts.trace ? await browser.stopTracing() : null
+    if (traceBuf && opts['trace-dir']) await writeFile(path.join(opts['trace-dir'], `${mode}-${model}-${Date.now()}.json`), traceBuf)
+    const traced = traceBuf ? traceByThread(traceBuf) : null
     const marks = await page.evaluate(() => window.__stepMarks)
     // The training worker's per-step timeline of its split steps (engine/train/dataParallel.ts,
     // recentSteps): the phases of each worker, medians over the run's steps after the first two.
@@ -156,6 +177,8 @@ async function stepMs(mode, model) {
     // Which workers ran the emoji CNN as tf ops (a worker started after the switch was set would not).
     const opPath = []
     for (const w of page.workers()) opPath.push(await w.evaluate(() => globalThis.__studioCnnOpPath ?? null).catch(() => null))
+    const loopNests = []
+    for (const w of page.workers()) loopNests.push(await w.evaluate(() => globalThis.__studioCnnLoopNests ?? null).catch(() => null))
     for (const w of page.workers()) {
       const steps = await w.evaluate(() => globalThis.__studioDataParallelSteps ?? null).catch(() => null)
       if (steps?.length) timeline = timelineOf(steps.slice(2))
@@ -180,13 +203,91 @@ async function stepMs(mode, model) {
       steps += last[1] - first[1]
       ms += last[0] - first[0]
     }
-    const r = { mode, model, msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, load1, cores, threads, badge, cnnOpPathByWorker: opPath, ...(timeline ? { timeline } : {}) }
-    log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)}), load ${f(load1, 1)}, browser cores ${f(cores)}, CNN as tf ops in workers: ${opPath.join('/')} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
+    if (traced && starts) {
+      traced.steps = starts.length
+      traced.perStep = perStepOf(traced, starts.length)
+    }
+    const r = { mode, model, ...(traced ? { trace: traced } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, load1, cores, threads, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(timeline ? { timeline } : {}) }
+    log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)}), load ${f(load1, 1)}, browser cores ${f(cores)}, CNN as tf ops in workers: ${opPath.join('/')}, loop nests: ${loopNests.join('/')} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
+    if (traced) log(`    trace, ms a step by thread and event: ${traced.perStep.map(([k, v]) => `${k} ${f(v, 2)}`).join('; ')}`)
     if (timeline) log(`    timeline: ${Object.entries(timeline.phases).map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${f(v, 1)}`).join('; ')}`)
     return r
   } finally {
     await page.close()
   }
+}
+
+const TRACE_GC_CATEGORIES = ['toplevel', 'v8', 'v8.gc', 'disabled-by-default-v8.gc', 'v8.compile', 'v8.wasm', 'disabled-by-default-v8.compile', 'devtools.timeline']
+/** A trace's complete events summed by thread name and event name (top level on each thread
+ *  only: an event inside another on the same thread is not counted again), in ms of the thread's
+ *  CPU time (the events' tdur; wall time only where a trace has none: on a loaded machine a
+ *  background task's wall time counts the time it waited for a core); and the GCs by
+ *  kind on each JS thread (main page, workers). */
+function traceByThread(buf) {
+  const events = JSON.parse(buf.toString()).traceEvents
+  const names = new Map()
+  for (const e of events) if (e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, e.args?.name ?? '?')
+  const byThread = new Map()
+  for (const e of events) {
+    if (e.ph !== 'X' || !e.dur) continue
+    const k = `${e.pid}:${e.tid}`
+    if (!byThread.has(k)) byThread.set(k, [])
+    byThread.get(k).push(e)
+  }
+  const sums = {}
+  const gcCounts = {}
+  let t0 = Infinity
+  let t1 = 0
+  for (const [k, evs] of byThread) {
+    const thread = (names.get(k) ?? '?').replace(/[0-9]+$/, '').replace(/\/.*$/, '')
+    evs.sort((a, b) => a.ts - b.ts || b.dur - a.dur)
+    let end = -Infinity
+    for (const e of evs) {
+      t0 = Math.min(t0, e.ts)
+      t1 = Math.max(t1, e.ts + e.dur)
+      const gcKind = /^(MajorGC|MinorGC|V8\.DeoptimizeCode)$/.exec(e.name)
+      if (gcKind) gcCounts[`${thread}: ${e.name}`] = (gcCounts[`${thread}: ${e.name}`] ?? 0) + 1
+      // Pool threads: every event by name, nested ones too (ThreadPool_RunTask is the threads'
+      // total; the V8.* events inside say what ran); other threads: top level only.
+      const pool = thread.startsWith('ThreadPool')
+      if (!pool && e.ts < end) continue
+      if (e.ts >= end) end = e.ts + e.dur
+      const key = `${thread}: ${e.name}`
+      sums[key] = (sums[key] ?? 0) + (e.tdur ?? e.dur) / 1000
+    }
+  }
+  // What V8's pool threads ran (ms), and the JS threads' deopts and collections (counts).
+  const sum = (re) => Object.entries(sums).filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0)
+  const count = (re) => Object.entries(gcCounts).filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0)
+  // The same over the run's second half only (events starting after its midpoint): the steady
+  // state, after the workers' code was compiled (the first steps of a fresh worker compile it all).
+  const mid = (t0 + t1) / 2
+  const late = {}
+  for (const [k, evs] of byThread) {
+    const thread = (names.get(k) ?? '?').replace(/[0-9]+$/, '').replace(/\/.*$/, '')
+    if (!thread.startsWith('ThreadPool')) continue
+    for (const e of evs) if (e.ts >= mid) late[`${thread}: ${e.name}`] = (late[`${thread}: ${e.name}`] ?? 0) + (e.tdur ?? e.dur) / 1000
+  }
+  const lateSum = (re) => Object.entries(late).filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0)
+  const summary = {
+    'pool threads, all tasks ms': sum(/^ThreadPool.*: ThreadPool_RunTask$/),
+    'pool: JS compile (TurboFan + Maglev) ms': sum(/^ThreadPool.*: V8\.(TurbofanTask|MaglevTask)$/),
+    'pool: wasm compile ms': sum(/^ThreadPool.*: wasm\.ExecuteCompilationUnits$/),
+    'pool: GC (marking, sweeping, scavenging) ms': sum(/^ThreadPool.*: V8\.GC_[A-Z_]*BACKGROUND/),
+    'workers: deopts': count(/^DedicatedWorker.*: V8\.DeoptimizeCode$/),
+    'workers: scavenges': count(/^DedicatedWorker.*: MinorGC$/),
+    'workers: mark-compacts': count(/^DedicatedWorker.*: MajorGC$/),
+    'page main thread: GCs': count(/^CrRendererMain: (MinorGC|MajorGC)$/),
+    'second half: pool threads, all tasks ms': lateSum(/: ThreadPool_RunTask$/),
+    'second half: pool JS compile ms': lateSum(/: V8\.(TurbofanTask|MaglevTask)$/),
+    'second half: pool GC ms': lateSum(/: V8\.GC_[A-Z_]*BACKGROUND/),
+  }
+  return { wallMs: (t1 - t0) / 1000, sums, gcCounts, summary }
+}
+/** The trace's sums per step, the largest first (the whole run's steps: validation included). */
+function perStepOf(traced, steps) {
+  const all = [...Object.entries(traced.sums).map(([k, v]) => [k, v / steps]), ...Object.entries(traced.gcCounts).map(([k, v]) => [`count ${k}`, v / steps])]
+  return all.sort((a, b) => b[1] - a[1]).filter(([k, v]) => v >= 0.05 || k.startsWith('count')).slice(0, 40)
 }
 
 /** A split step's phases in ms (dataParallel.ts StepTiming, clock() times shared by both
@@ -219,6 +320,17 @@ function timelineOf(steps) {
   // The mean step too: the median leaves out the occasional long step (a collection, a loss read).
   const out = { steps: steps.length, rows: steps[0]?.rows, weightBytes: median(steps.map((t) => t.weightBytes)), gradBytes: median(steps.map((t) => t.gradBytes)), meanStepMs: spans.reduce((a, b) => a + b, 0) / Math.max(spans.length, 1), phases: {} }
   for (const k of Object.keys(rows[0] ?? {})) out.phases[k] = median(rows.map((x) => x[k]))
+  // Means over the steps where every loop phase is known: the loop's phases partition its step
+  // (previous combine → this combine), so their means add up to the mean step exactly, where the
+  // medians need not (a phase's occasional long value: a collection, a compile, a slow answer).
+  const full = rows.filter((x) => Object.entries(x).every(([k, v]) => !k.startsWith('loop:') || Number.isFinite(v)) && Number.isFinite(x['step (start to start)']))
+  out.meanPhases = {}
+  out.meanSteps = full.length
+  out.raw = rows // every step's phases (the JSON only)
+  for (const k of Object.keys(rows[0] ?? {})) {
+    const xs = full.map((x) => x[k]).filter(Number.isFinite)
+    out.meanPhases[k] = xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN
+  }
   return out
 }
 
@@ -264,16 +376,17 @@ results.seconds = (Date.now() - started) / 1000
 const L = [`# CPU modes of the built app side by side (${results.startedAt}, ${f(results.seconds / 60, 1)} min)`, '']
 L.push(`\`npm run bench:data-parallel:browser\` (bench/dataParallelBrowser.mjs). Machine: ${results.machine.cpus} × ${results.machine.cpuModel}; ${results.machine.browser}; load average (1 min) ${f(results.machine.loadAtStart[0], 1)} at the start, ${f(results.machine.loadAtEnd[0], 1)} at the end. ${results.machine.priority ? `Priority: ${results.machine.priority}.` : 'No priority: the browser shared the cores with whatever else ran.'} ${opts.rounds} rounds, modes in rotating order; medians over rounds. A run's ms a step: the mean gap between the loop's step starts (engine/train/runControl.ts, read in the page), the first two steps and each epoch's end (validation) left out. "cores" is the CPU time the browser's processes got per second of the run: two workers can only help when it nears 2.`, '')
 if (results.steps.length) {
-  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`; \`…-opcnn\` modes: vs 1 worker with the CNN as tf ops; \`…-unfused\` modes: vs 1 worker with the optimizer as tf ops) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
+  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`; \`…-opcnn\` modes: vs 1 worker with the CNN as tf ops; \`…-unfused\` modes: vs 1 worker with the optimizer as tf ops; \`…-nests\` modes: vs 1 worker with the loop nests) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
   for (const model of opts.models.split(',')) {
     const one = median(results.steps.filter((s) => s.model === model && s.mode === 'one').map((s) => s.msPerStep))
     const oneBefore = median(results.steps.filter((s) => s.model === model && s.mode === 'one-before').map((s) => s.msPerStep))
     const oneOps = median(results.steps.filter((s) => s.model === model && s.mode === 'one-opcnn').map((s) => s.msPerStep))
     const oneUnfused = median(results.steps.filter((s) => s.model === model && s.mode === 'one-unfused').map((s) => s.msPerStep))
+    const oneNests = median(results.steps.filter((s) => s.model === model && s.mode === 'one-nests').map((s) => s.msPerStep))
     for (const mode of modes) {
       const rs = results.steps.filter((s) => s.model === model && s.mode === mode)
       const m = median(rs.map((s) => s.msPerStep))
-      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : isOpCnn(mode) ? oneOps : isUnfused(mode) ? oneUnfused : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${isOpCnn(s.mode) ? `, tf ops in workers ${s.cnnOpPathByWorker.join('/')}` : ''}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
+      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : isOpCnn(mode) ? oneOps : isUnfused(mode) ? oneUnfused : isNests(mode) ? oneNests : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${isOpCnn(s.mode) ? `, tf ops in workers ${s.cnnOpPathByWorker.join('/')}` : ''}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
     }
   }
   L.push('')
@@ -291,9 +404,20 @@ if (timed.length) {
   L.push('Where a two-worker step goes in the page (the training worker\'s timeline, engine/train/dataParallel.ts: ms, median over each run\'s steps after the first two; one column per run):', '')
   const keys = Object.keys(timed[0].timeline.phases)
   L.push(`| phase | ${timed.map((s) => `${MODES[s.mode]}: ${s.model}, round ${s.round + 1}`).join(' | ')} |`, `|---|${timed.map(() => '---|').join('')}`)
-  for (const k of keys) L.push(`| ${k} | ${timed.map((s) => f(s.timeline.phases[k], 1)).join(' | ')} |`)
+  for (const k of keys) L.push(`| ${k} | ${timed.map((s) => `${f(s.timeline.phases[k], 1)}${s.timeline.meanPhases ? ` (mean ${f(s.timeline.meanPhases[k], 1)})` : ''}`).join(' | ')} |`)
+  L.push(`| the loop's phases summed: medians (means) | ${timed.map((s) => `${f(Object.entries(s.timeline.phases).filter(([k]) => k.startsWith('loop:')).reduce((a, [, v]) => a + (Number.isFinite(v) ? v : 0), 0), 1)} (${s.timeline.meanPhases ? f(Object.entries(s.timeline.meanPhases).filter(([k]) => k.startsWith('loop:')).reduce((a, [, v]) => a + (Number.isFinite(v) ? v : 0), 0), 1) : '–'})`).join(' | ')} |`)
   L.push(`| mean step (start to start) | ${timed.map((s) => f(s.timeline.meanStepMs, 1)).join(' | ')} |`)
   L.push(`| rows of each half; MB of weights sent, gradients received a step | ${timed.map((s) => `${s.timeline.rows?.join(' + ')}; ${f(s.timeline.weightBytes / 1e6)}, ${f(s.timeline.gradBytes / 1e6)}`).join(' | ')} |`, '')
+}
+const traced = results.steps.filter((s) => s.trace)
+if (traced.length) {
+  L.push('What the browser\'s threads ran (\`--trace\`: a Chrome trace of each training run, from the click to the end; per step = over the run ÷ the steps started; V8\'s pool threads are the ThreadPoolForeground threads, shared by the page and both workers):', '')
+  const keys = Object.keys(traced[0].trace.summary)
+  L.push(`| per step | ${traced.map((s) => `${MODES[s.mode]}: ${s.model}, round ${s.round + 1}`).join(' | ')} |`, `|---|${traced.map(() => '---|').join('')}`)
+  L.push(`| ms a step (mean) | ${traced.map((s) => f(s.msPerStep, 1)).join(' | ')} |`)
+  // The second half's figures per step of that half (about half the steps).
+  for (const k of keys) L.push(`| ${k} | ${traced.map((s) => f(s.trace.summary[k] / (k.startsWith('second half') ? s.trace.steps / 2 : s.trace.steps), 2)).join(' | ')} |`)
+  L.push(`| ThreadPoolForeground cores (from /proc) | ${traced.map((s) => f(s.threads?.ThreadPoolForeg ?? 0)).join(' | ')} |`, '')
 }
 const badges = [...new Set([...results.steps, ...results.clicks].map((r) => `${MODES[r.mode]}: "${r.badge}"`))]
 L.push('Badges as shown:', '', ...badges.map((b) => `- ${b}`), '')

@@ -10,11 +10,11 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const configFile = path.join(root, 'vite.config.ts')
 
 /** Headless Chromium (CHROMIUM_PATH or /usr/bin/chromium), without its background traffic. */
-export function launchChromium() {
+export function launchChromium(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   })
 }
 
@@ -52,7 +52,8 @@ export async function buildApp(outName) {
   const env = process.env.NODE_ENV
   process.env.NODE_ENV = 'production'
   try {
-    await build({ root, configFile, mode: 'bench', logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+    // BENCH_NO_MINIFY=1: readable function names in V8's --trace-deopt / --trace-opt output (diagnosis only).
+    await build({ root, configFile, mode: 'bench', logLevel: 'warn', build: { outDir, emptyOutDir: true, ...(process.env.BENCH_NO_MINIFY ? { minify: false } : {}) } })
   } finally {
     if (env === undefined) delete process.env.NODE_ENV
     else process.env.NODE_ENV = env
