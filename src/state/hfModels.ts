@@ -1,26 +1,17 @@
 /** The page's side of Hugging Face models: the last repo looked at (sizes, memory per method),
  *  the repos stored in this browser, and the commands that ask the worker (hfModelHost.ts). */
-import { create } from 'zustand'
 import type { FromWorker } from '../worker/protocol'
-import type { HfProbe, HfRepoRef, HfStoredRepo } from '../worker/hfProtocol'
+import type { HfRepoRef } from '../worker/hfProtocol'
 import { onHfLoaded, sendHf } from './actions'
+import { sliceHook } from './sliceHook'
 import { useStudio } from './store'
 
-interface HfState {
-  probe: HfProbe | null
-  /** What the probe was asked for, so "Download and load" loads that same repo. */
-  probedRef: HfRepoRef | null
-  probing: boolean
-  stored: HfStoredRepo[] | null
-}
-
-export const useHf = create<HfState>()(() => ({ probe: null, probedRef: null, probing: false, stored: null }))
+/** The hf part of the one store (parts.ts HfState). */
+export const useHf = sliceHook('hf')
 
 export function onHfEvent(e: Extract<FromWorker, { type: 'hfProbe' | 'hfStored' | 'hfLoaded' }>): void {
-  if (e.type === 'hfProbe') {
-    useHf.setState({ probe: e.probe, probing: false })
-    useStudio.setState({ busy: null })
-  }
+  // The probe's answer and the busy line it ends: one store update.
+  if (e.type === 'hfProbe') useStudio.setState((st) => ({ hf: { ...st.hf, probe: e.probe, probing: false }, busy: null }))
   else if (e.type === 'hfLoaded') onHfLoaded(e)
   else useHf.setState({ stored: e.repos })
 }
@@ -32,8 +23,7 @@ useStudio.subscribe((st, prev) => {
 
 export function probeHf(ref: HfRepoRef) {
   const { settings } = useStudio.getState()
-  useHf.setState({ probing: true, probe: null, probedRef: ref })
-  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Looking at ${ref.repo} on the Hub` } })
+  useStudio.setState((st) => ({ hf: { ...st.hf, probing: true, probe: null, probedRef: ref }, busy: { task: 'model', done: 0, total: 1, label: `Looking at ${ref.repo} on the Hub` } }))
   sendHf({ type: 'hfProbe', ref, batch: settings.batchSize, seq: settings.seqLen })
 }
 

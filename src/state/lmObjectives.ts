@@ -2,72 +2,15 @@
  *  data with its mask preview, DPO's β and SFT term, the chat playground, the TRL recipe and
  *  learning without labels. Runs themselves go through the studio's run state (startRun):
  *  the live charts, the run bar and the line to beat follow them like any run. */
-import { create } from 'zustand'
 import type { FromWorker, Metrics } from '../worker/protocol'
-import type { DpoStepPoint, LmChatMessage, LmDataSummary, LmObjective, PseudoRound, PseudoSummary } from '../worker/lmProtocol'
+import type { LmChatMessage } from '../worker/lmProtocol'
 import { sendLm } from './actions'
+import type { DpoPoint, LmChoice } from './parts'
+import { sliceHook } from './sliceHook'
 import { useStudio } from './store'
+export type { ChatTurn, DpoPoint, LmChoice } from './parts'
 
-export type LmChoice = LmObjective | 'pseudo'
-
-export interface DpoPoint {
-  epoch: number
-  preferenceAccuracy: number
-  rewardAccuracy: number
-  rewardMargin: number
-  chosenLogProb: number
-  rejectedLogProb: number
-}
-
-export interface ChatTurn {
-  user: string
-  base: string | null
-  tuned: string | null
-}
-
-interface LmState {
-  objective: LmChoice
-  data: LmDataSummary | null
-  loading: boolean
-  beta: number
-  sftWeight: number
-  pack: boolean
-  chat: ChatTurn[]
-  chatPending: string | null
-  /** A DPO run's held-out preference metrics: before tuning (epoch 0), then per epoch. */
-  dpoEpochs: DpoPoint[]
-  /** The same on each training batch, as the loop trains. */
-  dpoSteps: DpoStepPoint[]
-  pseudo: PseudoSummary | null
-  threshold: number
-  rounds: number
-  balance: boolean
-  roundResults: PseudoRound[]
-  /** The last error of these commands, shown beside the controls. */
-  error: string | null
-  /** Which kind the current studio run is, so the panel knows its charts belong to it. */
-  runObjective: LmChoice | null
-}
-
-export const useLm = create<LmState>()(() => ({
-  objective: 'sft',
-  data: null,
-  loading: false,
-  beta: 0.1,
-  sftWeight: 0,
-  pack: false,
-  chat: [],
-  chatPending: null,
-  dpoEpochs: [],
-  dpoSteps: [],
-  pseudo: null,
-  threshold: 0.6,
-  rounds: 1,
-  balance: true,
-  roundResults: [],
-  error: null,
-  runObjective: null,
-}))
+export const useLm = sliceHook('lm')
 
 let lmRunId: string | null = null
 let lastFiles: { file: File; validation?: File } | null = null

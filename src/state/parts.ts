@@ -1,9 +1,11 @@
 /** The shapes and starting values of the store's parts that worker events feed (datasets,
- *  playground, checkpoints, export). Kept apart from their event handlers, which use the
+ *  playground, checkpoints, export, the LM objectives, Hugging Face models). Kept apart from their event handlers, which use the
  *  store, so that store.ts can build itself from these without importing them back. */
 import type { AugmentSample, StoredDatasetInfo } from '../worker/dataProtocol'
 import type { CheckpointMeta, InterruptedRun, RunInfo } from '../worker/checkpointProtocol'
 import type { ExportChoice, Metrics, SweepPoint, Which } from '../worker/protocol'
+import type { DpoStepPoint, LmDataSummary, LmObjective, PseudoRound, PseudoSummary } from '../worker/lmProtocol'
+import type { HfProbe, HfRepoRef, HfStoredRepo } from '../worker/hfProtocol'
 
 /** Datasets kept in this browser and the augmentation preview, as the worker reports them. */
 export interface DatasetsState {
@@ -67,3 +69,77 @@ export const freshExport = (): Omit<ExportState, 'imported' | 'lastExport'> => (
 
 export const initialExport = (): ExportState => ({ ...freshExport(), lastExport: null, imported: null })
 
+
+/** Which language-model objective the panel shows: SFT, DPO, or learning without labels. */
+export type LmChoice = LmObjective | 'pseudo'
+
+export interface DpoPoint {
+  epoch: number
+  preferenceAccuracy: number
+  rewardAccuracy: number
+  rewardMargin: number
+  chosenLogProb: number
+  rejectedLogProb: number
+}
+
+export interface ChatTurn {
+  user: string
+  base: string | null
+  tuned: string | null
+}
+
+/** The language-model objectives' part (state/lmObjectives.ts). */
+export interface LmState {
+  objective: LmChoice
+  data: LmDataSummary | null
+  loading: boolean
+  beta: number
+  sftWeight: number
+  pack: boolean
+  chat: ChatTurn[]
+  chatPending: string | null
+  /** A DPO run's held-out preference metrics: before tuning (epoch 0), then per epoch. */
+  dpoEpochs: DpoPoint[]
+  /** The same on each training batch, as the loop trains. */
+  dpoSteps: DpoStepPoint[]
+  pseudo: PseudoSummary | null
+  threshold: number
+  rounds: number
+  balance: boolean
+  roundResults: PseudoRound[]
+  /** The last error of these commands, shown beside the controls. */
+  error: string | null
+  /** Which kind the current studio run is, so the panel knows its charts belong to it. */
+  runObjective: LmChoice | null
+}
+
+export const initialLm = (): LmState => ({
+  objective: 'sft',
+  data: null,
+  loading: false,
+  beta: 0.1,
+  sftWeight: 0,
+  pack: false,
+  chat: [],
+  chatPending: null,
+  dpoEpochs: [],
+  dpoSteps: [],
+  pseudo: null,
+  threshold: 0.6,
+  rounds: 1,
+  balance: true,
+  roundResults: [],
+  error: null,
+  runObjective: null,
+})
+
+/** Hugging Face models' part (state/hfModels.ts): the last repo looked at and the stored ones. */
+export interface HfState {
+  probe: HfProbe | null
+  /** What the probe was asked for, so "Download and load" loads that same repo. */
+  probedRef: HfRepoRef | null
+  probing: boolean
+  stored: HfStoredRepo[] | null
+}
+
+export const initialHf = (): HfState => ({ probe: null, probedRef: null, probing: false, stored: null })

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import type { CheckpointMeta } from '../worker/checkpointProtocol'
+import type { HfProbe } from '../worker/hfProtocol'
 import { onCheckpointEvent, useCheckpoints } from './checkpoints'
 import { useDatasets } from './datasets'
+import { onHfEvent, useHf } from './hfModels'
+import { useLm } from './lmObjectives'
 import { useStudio } from './store'
 
 describe('the parts of the one store', () => {
@@ -28,6 +31,21 @@ describe('the parts of the one store', () => {
     expect(st.lastVal?.accuracy).toBe(0.8)
     expect(st.baseline?.note).toBe('base')
     expect(updates).toBe(2) // the restore itself, then its notice
+  })
+
+  it('the LM objectives and Hugging Face models are parts of it: a probe\u2019s answer and the busy line it ends in one update', () => {
+    useLm.setState({ beta: 0.25 })
+    expect(useStudio.getState().lm.beta).toBe(0.25)
+    expect(useStudio.getState().lm.objective).toBe('sft') // merged, not replaced
+    useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: 'Looking at a/b on the Hub' } })
+    useHf.setState({ probing: true })
+    let updates = 0
+    const off = useStudio.subscribe(() => void updates++)
+    onHfEvent({ type: 'hfProbe', probe: { repo: 'a/b' } as HfProbe }) // the one field this test reads
+    off()
+    expect(updates).toBe(1)
+    expect(useStudio.getState().busy).toBeNull()
+    expect(useHf.getState()).toMatchObject({ probe: { repo: 'a/b' }, probing: false })
   })
 
   it('a new run forgets the last run\u2019s interpolation', () => {

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, DoneReason, Metrics, ModelSummary, RunSummary } from '../worker/protocol'
 import type { EpochPoint, StepPoint } from '../worker/checkpointProtocol'
-import { freshExport, initialCheckpoints, initialDatasets, initialExport, initialPlayground, type CheckpointsState, type DatasetsState, type ExportState, type PlaygroundState } from './parts'
+import { freshExport, initialCheckpoints, initialDatasets, initialExport, initialHf, initialLm, initialPlayground, type CheckpointsState, type DatasetsState, type ExportState, type HfState, type LmState, type PlaygroundState } from './parts'
 
 export interface Notice {
   id: number
@@ -55,12 +55,15 @@ export interface NoticeSlice {
 }
 
 /** The parts worker events feed, each read through its own hook (sliceHook.ts) with its
- *  handlers beside it (datasets.ts, playground.ts, checkpoints.ts, exportState.ts). */
+ *  handlers beside it (datasets.ts, playground.ts, checkpoints.ts, exportState.ts,
+ *  lmObjectives.ts, hfModels.ts). */
 export interface PartsSlice {
   datasets: DatasetsState
   playground: PlaygroundState
   checkpoints: CheckpointsState
   exporting: ExportState
+  lm: LmState
+  hf: HfState
 }
 
 export type Studio = SettingsSlice & AssetsSlice & RunSlice & NoticeSlice & PartsSlice
@@ -141,6 +144,8 @@ const partsSlice: StateCreator<Studio, [], [], PartsSlice> = () => ({
   playground: initialPlayground(),
   checkpoints: initialCheckpoints(),
   exporting: initialExport(),
+  lm: initialLm(),
+  hf: initialHf(),
 })
 
 /** The one store, made of slices. */
