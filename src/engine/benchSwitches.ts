@@ -36,6 +36,9 @@ export const oldKernels = {
   /** A pointwise convolution's weight gradient as one transposeA product (the scalar loop)
    *  instead of a transpose and a plain XNNPACK product (models/wasmConvGrads.ts). */
   convGradTransposeA: false,
+  /** LoRA's own products (tuning/lora.ts) as tf.matMul on wasm, whose gradient asks for transposed
+   *  products (tfjs-wasm's scalar loop), instead of matMulFast (explicit transposes, XNNPACK). */
+  loraProducts: false,
 }
 
 /** The other switches, each on its own. */

@@ -89,6 +89,9 @@ describe.each(['gpt2', 'llama-gqa-tied', 'llama-untied', 'bert', 'distilbert'])(
     expect(wasm.sliced).toBe(6 * wasm.layers)
     const slow = wasm.calls.filter((c) => (c.transposed || c.a.length > 2) && !lorasOwn(c))
     expect(slow).toEqual([])
+    // LoRA's own products too (tuning/lora.ts through matMulFast): none transposed, and they ran
+    expect(wasm.calls.filter((c) => c.transposed || c.a.length > 2)).toEqual([])
+    expect(wasm.calls.filter(lorasOwn).length).toBeGreaterThan(0)
     expect(wasm.calls.filter((c) => !lorasOwn(c)).length).toBeGreaterThan(0)
     expect(wasm.leftover).toBe(0)
     if (name === 'gpt2') expect(wasm.scalarLoops, 'gelu_new as x·σ(2u) on wasm, no Tanh or Pow').toBe(0) // (Llama's rotary tables take a Pow of [hd/2])
@@ -104,15 +107,18 @@ describe.each(['gpt2', 'llama-gqa-tied', 'llama-untied', 'bert', 'distilbert'])(
     // the old products (tf.matMul with its flags) are what this test would catch
     oldKernels.hfProducts = true
     oldKernels.tanhGelu = true
+    oldKernels.loraProducts = true
     try {
       const old = await loraStep(name)
       expect(old.sliced).toBe(0)
+      expect(old.calls.filter((c) => c.transposed && lorasOwn(c)).length, 'LoRA’s own transposed products').toBeGreaterThan(0)
       if (name === 'gpt2') expect(old.scalarLoops).toBeGreaterThan(0)
       expect(old.calls.filter((c) => (c.transposed || c.a.length > 2) && !lorasOwn(c)).length).toBeGreaterThan(0)
       expect(Math.abs(old.loss - wasm.loss) / Math.abs(cpu.loss)).toBeLessThan(1e-5)
     } finally {
       oldKernels.hfProducts = false
       oldKernels.tanhGelu = false
+      oldKernels.loraProducts = false
     }
     await tf.setBackend('cpu')
   })

@@ -4,6 +4,16 @@ import type { ForwardHooks } from '../models/tinyGpt'
 import { type NamedVariable, disposeAll, ownVariable } from './namedVariable'
 import { subSeed, type Seed } from '../train/seeds'
 import { LORA_TARGETS } from '../../settings/schema'
+import { matMulFast } from '../models/matMulFast'
+import { oldKernels } from '../benchSwitches'
+
+/** LoRA's own products x·A and (x·A)·B. On wasm through matMulFast, whose gradient transposes
+ *  explicitly and multiplies plainly: tf.matMul's gradient asks for transposed products, which
+ *  tfjs-wasm runs in its scalar loop instead of XNNPACK (about 5 % of a 124M GPT-2 LoRA step).
+ *  The same products; other backends keep tf.matMul (oldKernels.loraProducts: wasm too). */
+function loraProduct(): (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D {
+  return tf.getBackend() === 'wasm' && !oldKernels.loraProducts ? matMulFast : tf.matMul
+}
 
 /** LoRA (Hu et al. 2021): each targeted projection W [in, out] gets a trainable low-rank
  *  update scale·A·B with A [in, r] random and B [r, out] zero, so training starts exactly
@@ -80,8 +90,9 @@ export class Lora {
     const pair = this.pairs.get(layer)
     if (!pair) return null
     const input = training && this.dropout > 0 ? (tf.dropout(x, this.dropout, undefined, subSeed(seed, `lora.${layer}`)) as tf.Tensor2D) : x
-    const low = tf.matMul(input, pair.a as tf.Tensor2D) // [N, r]
-    return tf.mul(tf.matMul(low, pair.b as tf.Tensor2D), this.scale) as tf.Tensor2D
+    const mm = loraProduct()
+    const low = mm(input, pair.a as tf.Tensor2D) // [N, r]
+    return tf.mul(mm(low, pair.b as tf.Tensor2D), this.scale) as tf.Tensor2D
   }
 
   /** Kernel name → W + scale·A·B, the model left untouched; caller disposes the tensors. */
