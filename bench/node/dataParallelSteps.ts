@@ -33,13 +33,13 @@ import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { median, raisePriority } from './benchProcess'
 import { benchSwitch } from '../../src/engine/benchSwitches'
-import { halfTransfer, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup, type StepTiming } from '../../src/engine/train/dataParallel'
+import { halfResultTransfer, halfTransfer, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup, type StepTiming } from '../../src/engine/train/dataParallel'
 
 const here = fileURLToPath(import.meta.url)
 const now = () => performance.now()
 
 // Any of the replica's request methods (half, and infer where the engine has it), forwarded as is.
-type ToReplica = { id: number; type: 'setup'; setup: ReplicaSetup } | { id: number; type: 'call'; method: string; request: unknown } | { id: number; type: 'cnn'; off: boolean }
+type ToReplica = { id: number; type: 'setup'; setup: ReplicaSetup } | { id: number; type: 'call'; method: string; request: unknown } | { id: number; type: 'cnn'; off: boolean } | { id: number; type: 'copies'; on: boolean }
 type FromReplica = { id: number; ok: true; result?: unknown } | { id: number; ok: false; message: string }
 
 async function startWasm(): Promise<typeof import('@tensorflow/tfjs')> {
@@ -62,6 +62,9 @@ async function replicaMain(): Promise<void> {
       if (msg.type === 'cnn') {
         benchSwitch.cnnOpPath = msg.off // `…-opcnn` modes: the emoji CNN as tf ops on this worker too
         parentPort!.postMessage({ id: msg.id, ok: true } satisfies FromReplica)
+      } else if (msg.type === 'copies') {
+        benchSwitch.tensorCopies = msg.on // `two-copies`: the gradients read out as before on this worker too
+        parentPort!.postMessage({ id: msg.id, ok: true } satisfies FromReplica)
       } else if (msg.type === 'setup') {
         await replica.setup(msg.setup)
         parentPort!.postMessage({ id: msg.id, ok: true } satisfies FromReplica)
@@ -70,7 +73,9 @@ async function replicaMain(): Promise<void> {
         const result = (await (replica as unknown as Record<string, (r: unknown) => Promise<unknown>>)[msg.method]!.call(replica, msg.request)) as Partial<HalfResult> & { data?: Float32Array }
         if (result.timing) result.timing.received = arrived
         const out = result.grads ?? result.data
-        parentPort!.postMessage({ id: msg.id, ok: true, result } satisfies FromReplica, out ? [out.buffer as ArrayBuffer] : [])
+        // As worker/gradientWorker.ts: the gradients' buffer and the weights' array given back.
+        const transfer = result.grads ? halfResultTransfer(result as HalfResult) : out ? [out.buffer as ArrayBuffer] : []
+        parentPort!.postMessage({ id: msg.id, ok: true, result } satisfies FromReplica, transfer)
       }
     } catch (e) {
       parentPort!.postMessage({ id: msg.id, ok: false, message: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies FromReplica)
@@ -107,6 +112,9 @@ class ThreadPeer {
   }
   async cnnOff(off: boolean): Promise<void> {
     await this.call({ id: this.next++, type: 'cnn', off })
+  }
+  async tensorCopies(on: boolean): Promise<void> {
+    await this.call({ id: this.next++, type: 'copies', on })
   }
   async setup(setup: ReplicaSetup): Promise<void> {
     await this.call({ id: this.next++, type: 'setup', setup })
@@ -184,7 +192,7 @@ async function main(): Promise<void> {
   const B = Number(opts.batch)
   const T = Number(opts['seq-len'])
   const steps = Number(opts.steps)
-  type Mode = 'one' | 'half' | 'before' | 'two' | 'two-whole' | 'one-unfused' | 'two-unfused' | 'one-opcnn' | 'two-opcnn' | 'half-opcnn'
+  type Mode = 'one' | 'half' | 'before' | 'two' | 'two-whole' | 'two-copies' | 'one-unfused' | 'two-unfused' | 'one-opcnn' | 'two-opcnn' | 'half-opcnn'
   const runs: { model: string; mode: Mode; round: number; msPerStep: number; cores: number; load1: number; timeline: StepTiming[] }[] = []
   const describes: Record<string, string> = {}
 
@@ -203,6 +211,10 @@ async function main(): Promise<void> {
     // `two-whole`: the whole batch built as tensors, sliced, the second half read back to be
     // posted (as before the halves were built apart from the host rows: dataParallel.ts HalvesApart).
     benchSwitch.wholeBatchSplit = mode === 'two-whole'
+    // `two-copies`: gradients and changed weights read tensor by tensor into fresh arrays, as
+    // before dataParallel.ts's readFloatsInto and given-back arrays, on both workers.
+    benchSwitch.tensorCopies = mode === 'two-copies'
+    await peer.tensorCopies(benchSwitch.tensorCopies)
     // `…-opcnn`: the emoji CNN as tf ops, as before its fused kernels (models/cnnFused.ts), on both workers.
     benchSwitch.cnnOpPath = mode.endsWith('-opcnn')
     await peer.cnnOff(benchSwitch.cnnOpPath)
@@ -250,9 +262,10 @@ async function main(): Promise<void> {
   benchSwitch.unfusedOptimizer = false
   benchSwitch.legacyTransport = false
   benchSwitch.wholeBatchSplit = false
+  benchSwitch.tensorCopies = false
   const modeList = opts.modes.split(',') as Mode[]
 
-  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'two-whole': '2 workers, whole batch uploaded, sliced, second half read back (before the halves were built apart)', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-opcnn': '1 worker, emoji CNN as tf ops (before its fused kernels)', 'two-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)' }
+  const LABEL: Record<Mode, string> = { one: '1 worker', half: '1 worker, half the batch (the bound for 2)', before: '2 workers, as before 2026-12-06 15:00', two: '2 workers', 'two-whole': '2 workers, whole batch uploaded, sliced, second half read back (before the halves were built apart)', 'two-copies': '2 workers, gradients and weights read tensor by tensor into fresh arrays (before 2026-12-06 22:00)', 'one-unfused': '1 worker, optimizer as tf ops (before the fused update)', 'two-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-opcnn': '1 worker, emoji CNN as tf ops (before its fused kernels)', 'two-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)' }
   const L: string[] = []
   const stamp = new Date(started).toISOString()
   L.push(`# The studio's data-parallel step, timed phase by phase (Node), ${stamp}${opts.label ? ` — ${opts.label}` : ''}`, '')

@@ -56,6 +56,11 @@ export const benchSwitch = {
    *  to post it, as before the halves were built apart from the host rows (train/dataParallel.ts
    *  HalvesApart). Node benches only. */
   wholeBatchSplit: false,
+  /** Two workers read the replica's gradients and the loop's changed weights tensor by tensor
+   *  (await data(): a fresh array each) into fresh arrays, as before 2026-12-06 22:00, instead of
+   *  straight from the wasm heap into arrays the other worker gives back (train/dataParallel.ts
+   *  readFloatsInto, pooledArrays). Page: `__studioTensorCopies`. */
+  tensorCopies: false,
   /** TinyCnn runs the op path on wasm too instead of models/cnnFused.ts's fused kernels.
    *  Page: `__studioCnnOpPath`. */
   cnnOpPath: false,

@@ -34,6 +34,15 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
       benchSwitch.cnnOpPath = on === true
     },
   })
+  // bench/dataParallelBrowser.mjs's `…-copies` modes: gradients and changed weights read tensor by
+  // tensor into fresh arrays, as before train/dataParallel.ts's readFloatsInto and pooled arrays
+  Object.defineProperty(g, '__studioTensorCopies', {
+    configurable: true,
+    get: () => benchSwitch.tensorCopies,
+    set: (on: unknown) => {
+      benchSwitch.tensorCopies = on === true
+    },
+  })
   // bench/dataParallelBrowser.mjs's `…-nests` modes: cnnFused.ts's JavaScript kernels as loop nests
   Object.defineProperty(g, '__studioCnnLoopNests', {
     configurable: true,

@@ -2,7 +2,7 @@
 // The second engine worker: a replica of the run's model that computes the gradient of half of
 // every batch (engine/train/dataParallel.ts) and half the rows of the run's inference passes
 // (engine/train/inferencePasses.ts), on one WebAssembly thread of its own.
-import { GradientReplica } from '../engine/train/dataParallel'
+import { GradientReplica, halfResultTransfer } from '../engine/train/dataParallel'
 import { importWasm, startWasmOneThread } from './backendEnvironment'
 import type { FromGradientWorker, ToGradientWorker } from './gradientPeer'
 import { explainEngineError } from '../engine/engineErrors'
@@ -32,11 +32,11 @@ ctx.onmessage = async (m: MessageEvent<ToGradientWorker>) => {
     } else if (msg.type === 'infer') {
       const result = await replica.infer(msg.request)
       answered[msg.request.pass.kind] = (answered[msg.request.pass.kind] ?? 0) + 1
-      ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [result.data.buffer])
+      ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [...new Set([result.data.buffer, ...(result.weightBuffer ? [result.weightBuffer.buffer] : [])])])
     } else {
       const result = await replica.half(msg.request)
       answered.half = (answered.half ?? 0) + 1
-      ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, [result.grads.buffer])
+      ctx.postMessage({ id: msg.id, ok: true, result } satisfies FromGradientWorker, halfResultTransfer(result))
     }
   } catch (e) {
     // Words for the run's end message; the engine's own text goes to the console only.

@@ -77,6 +77,10 @@ export interface HalfRequest {
   batch: Record<string, TensorData>
   cache: { prefixBlocks: number; pooled: boolean }
   seed: string
+  /** The previous answer's gradient array, given back (transferred) for this half's gradients,
+   *  so the replica writes into memory it has used before instead of a fresh array every half
+   *  (wasm only: `pooledArrays`). */
+  gradBuffer?: Float32Array
 }
 
 export interface HalfResult {
@@ -85,6 +89,9 @@ export interface HalfResult {
   grads: Float32Array
   /** The replica's tensor count after the half: flat from step to step. */
   tensors: number
+  /** The request's weights' array, whole, given back (transferred) once they were assigned, for
+   *  the loop's next changed weights (wasm only: `pooledArrays`). */
+  weightBuffer?: Float32Array
   /** When the replica's phases of this half ended (the bench's timeline). */
   timing?: HalfTiming
 }
@@ -155,6 +162,8 @@ export interface InferResult {
   shape: number[]
   data: Float32Array
   tensors: number
+  /** As HalfResult.weightBuffer: the request's weights' array given back once assigned. */
+  weightBuffer?: Float32Array
 }
 
 /** How the loop reaches the replica: a worker in the app, a direct call in tests. */
@@ -180,11 +189,19 @@ export function legacyTransport(): boolean {
 
 /** What a worker message carrying `r` may transfer instead of copying: the changed weights'
  *  buffers (the loop made them for this request alone: a lost replica's half is recomputed here
- *  from a replica set up from the loop's own variables, never from these buffers). The batch is
- *  copied: it is small, and a lost replica's half reads it again here. */
+ *  from a replica set up from the loop's own variables, never from these buffers) and the
+ *  gradient array given back. The batch is copied: it is small, and a lost replica's half reads
+ *  it again here. */
 export function halfTransfer(r: HalfRequest): ArrayBuffer[] {
   if (legacyTransport()) return []
-  return [...new Set(r.weights.map((w) => w.data.buffer as ArrayBuffer))]
+  const given = r.gradBuffer && r.gradBuffer.buffer.byteLength > 0 ? [r.gradBuffer.buffer as ArrayBuffer] : []
+  return [...new Set([...r.weights.map((w) => w.data.buffer as ArrayBuffer), ...given])]
+}
+
+/** What the replica's answer to a half may transfer: its gradients' buffer and the weights'
+ *  array it gives back (neither is read on its side after the answer). */
+export function halfResultTransfer(r: HalfResult): ArrayBuffer[] {
+  return [...new Set([r.grads.buffer as ArrayBuffer, ...(r.weightBuffer ? [r.weightBuffer.buffer as ArrayBuffer] : [])])].filter((b) => b.byteLength > 0)
 }
 
 /** What a worker message carrying a replica's setup may transfer: every weight's buffer. */
@@ -268,6 +285,37 @@ async function namedWeight(v: tf.Variable, name: string): Promise<NamedWeight> {
   // Other backends may hand out their own storage: copied.
   const own = tf.getBackend() === 'wasm' && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
   return { name, shape: [...v.shape], data: own ? data : data.slice() }
+}
+
+/** Whether arrays that carried weights or gradients between the workers are used again for the
+ *  next ones (HalfRequest.gradBuffer, HalfResult.weightBuffer): only where `tf.tensor(array)`
+ *  copies the array into the backend's own memory (wasm), never where a tensor may keep the
+ *  array itself as its storage (the cpu backend does), so a given-back array holds nothing any
+ *  tensor reads. Off with the bench's switch back to the copies (benchSwitch.tensorCopies). */
+export function pooledArrays(): boolean {
+  return tf.getBackend() === 'wasm' && !benchSwitch.tensorCopies && !legacyTransport()
+}
+
+interface HeapBackend {
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array
+  dataIdMap: { get(dataId: tf.DataId): unknown }
+}
+
+/** Copies float32 tensors' values one after the other into `out` from element 0 (`out` at least
+ *  their total size). On wasm straight from the backend's memory, one copy a tensor and no array
+ *  made in between (tfjs-wasm's data() slices a fresh array out of the heap per tensor: 5 ms for
+ *  tiny-lm's 4.3 MB of gradients in the page, about 0.15 ms this way); elsewhere dataSync(). */
+export function readFloatsInto(ts: readonly tf.Tensor[], out: Float32Array): void {
+  const be = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as Partial<HeapBackend>) : null
+  let o = 0
+  for (const t of ts) {
+    if (t.dtype !== 'float32') throw new Error(`A ${t.dtype} tensor where float32 values were expected`)
+    if (o + t.size > out.length) throw new Error('The array for the values is too short')
+    // The heap view is made after any earlier copy (a view outlives no heap growth: none here).
+    const onHeap = be?.typedArrayFromHeap && be.dataIdMap?.get(t.dataId) !== undefined
+    out.set(onHeap ? be.typedArrayFromHeap!(t) : (t.dataSync() as Float32Array), o)
+    o += t.size
+  }
 }
 
 /** A split step's two halves built apart from the batch's rows (fineTune.ts, when no cache or
@@ -366,11 +414,33 @@ export class DataParallel implements PassSplit {
       this.started = true
       this.dirty.clear()
     }
-    const weights: NamedWeight[] = []
-    for (const v of this.dirty) weights.push(await namedWeight(v, this.names.get(v)!))
+    const dirty = [...this.dirty]
     this.dirty.clear()
-    return weights
+    if (dirty.length === 0) return [] // the array given back stays for the next changes
+    if (!pooledArrays()) {
+      const weights: NamedWeight[] = []
+      for (const v of dirty) weights.push(await namedWeight(v, this.names.get(v)!))
+      return weights
+    }
+    // Every changed weight into one array, straight from the heap: the array the replica gave
+    // back after its last half when it is long enough (transferred there and back: no fresh
+    // 4.3 MB a step for tiny-lm), each weight a view of it (one buffer to transfer).
+    const total = dirty.reduce((a, v) => a + v.size, 0)
+    const spare = this.weightPool
+    this.weightPool = null
+    const all = spare && spare.length >= total ? spare : new Float32Array(total)
+    readFloatsInto(dirty, all)
+    let o = 0
+    return dirty.map((v) => {
+      const data = all.subarray(o, o + v.size)
+      o += v.size
+      return { name: this.names.get(v)!, shape: [...v.shape], data }
+    })
   }
+  /** The array the replica gave back after assigning the last changed weights (HalfResult.weightBuffer). */
+  private weightPool: Float32Array | null = null
+  /** The last answer's gradient array, done with here: given back with the next request. */
+  private gradBuffer: Float32Array | null = null
 
   /** One inference pass on the replica's half of some rows (inferencePasses.ts), reading the
    *  weights the loop has now; computed here on the replica copy if the second worker failed.
@@ -381,6 +451,7 @@ export class DataParallel implements PassSplit {
     // replica just set up from the loop's variables, which needs none of them.
     const answer = this.toReplica((p, fresh) => p.infer({ weights: fresh ? [] : weights, pass })).then((r) => {
       this.replicaTensors = r.tensors
+      if (r.weightBuffer && pooledArrays()) this.weightPool = r.weightBuffer
       return r
     })
     answer.catch(() => {}) // awaited by the caller after its own half
@@ -420,7 +491,9 @@ export class DataParallel implements PassSplit {
     }
     const n1 = n - n0
     const weights = await this.changedWeights()
-    const request: HalfRequest = { weights, vars: vars.map((v) => this.names.get(v)!), batch, cache: { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }, seed: seeds[1] }
+    const gradBuffer = this.gradBuffer && this.gradBuffer.length > 0 && pooledArrays() ? this.gradBuffer : undefined
+    this.gradBuffer = null
+    const request: HalfRequest = { weights, vars: vars.map((v) => this.names.get(v)!), batch, cache: { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }, seed: seeds[1], ...(gradBuffer ? { gradBuffer } : {}) }
     const weightBytes = weights.reduce((s, w) => s + w.data.byteLength, 0) // before a transfer empties them
     const serialized = clock()
     // A lost worker's request is recomputed here by a replica set up from the loop's variables:
@@ -451,6 +524,7 @@ export class DataParallel implements PassSplit {
       throw e
     }
     this.replicaTensors = other.tensors
+    if (other.weightBuffer && pooledArrays()) this.weightPool = other.weightBuffer
     const answered = clock()
     const lossA = (await mine.value.data())[0] ?? NaN
     mine.value.dispose()
@@ -469,6 +543,8 @@ export class DataParallel implements PassSplit {
       })
     })
     tf.dispose(mine.grads)
+    // Combined: the tensors above hold copies (wasm), so the array goes back with the next request.
+    if (pooledArrays()) this.gradBuffer = other.grads
     const combined = clock()
     const batchBytes = Object.values(batch).reduce((s, x) => s + x.data.byteLength, 0)
     const updated = this.dirtyAt !== null && this.lastEnd !== null && this.dirtyAt >= this.lastEnd ? this.dirtyAt : null
@@ -505,21 +581,34 @@ export class GradientReplica {
     this.assign(setup.weights)
   }
 
+  /** New tensors for the changed weights, assigned (a variable's own buffer is never written:
+   *  XNNPACK keeps packed copies of a product's weights by tensor, and Identity shares buffers). */
   private assign(weights: readonly NamedWeight[]): void {
     const { byName } = this.state!
     for (const w of weights) {
       const v = byName.get(w.name)
       if (!v) throw new Error(`The second worker's model has no weight ${w.name}`)
-      tf.tidy(() => v.assign(tf.tensor(w.data, w.shape, 'float32')))
+      const t = tf.tensor(w.data, w.shape, 'float32')
+      v.assign(t)
+      t.dispose()
     }
   }
+  /** The assigned weights' array, whole, to give back to the loop: the weights are in tensors
+   *  now (wasm copies them in, pooledArrays), nothing here reads it again. */
+  private givenBack(weights: readonly NamedWeight[]): Float32Array | undefined {
+    const first = weights[0]?.data
+    return pooledArrays() && first && first.buffer.byteLength > 0 ? new Float32Array(first.buffer as ArrayBuffer) : undefined
+  }
+  /** The gradient array the loop gave back (HalfRequest.gradBuffer), for the next half. */
+  private gradPool: Float32Array | null = null
 
   async infer(r: InferRequest): Promise<InferResult> {
     const st = this.state
     if (!st) throw new Error('The second worker was asked for an evaluation before it was set up')
     this.assign(r.weights)
+    const weightBuffer = this.givenBack(r.weights)
     const out = await runPass(st.body, st.tuning, r.pass)
-    return { ...out, tensors: tf.memory().numTensors }
+    return { ...out, tensors: tf.memory().numTensors, ...(weightBuffer ? { weightBuffer } : {}) }
   }
 
   async half(r: HalfRequest): Promise<HalfResult> {
@@ -527,6 +616,9 @@ export class GradientReplica {
     if (!st) throw new Error('The second worker was asked for gradients before it was set up')
     const received = clock()
     this.assign(r.weights)
+    const weightBuffer = this.givenBack(r.weights)
+    const pooled = pooledArrays()
+    if (pooled && r.gradBuffer && r.gradBuffer.length > 0) this.gradPool = r.gradBuffer
     const assigned = clock()
     const vars = r.vars.map((n) => {
       const v = st.byName.get(n)
@@ -544,15 +636,23 @@ export class GradientReplica {
     cache.dispose()
     const computed = clock()
     const size = grads.reduce((a, g) => a + g.size, 0)
-    const flat = new Float32Array(size)
-    let o = 0
-    for (const g of grads) {
-      flat.set((await g.data()) as Float32Array, o)
-      o += g.size
+    let flat: Float32Array
+    if (pooled) {
+      // Straight from the heap into the array the loop gave back (the same size every step).
+      flat = this.gradPool && this.gradPool.length === size ? this.gradPool : new Float32Array(size)
+      this.gradPool = null
+      readFloatsInto(grads, flat)
+    } else {
+      flat = new Float32Array(size)
+      let o = 0
+      for (const g of grads) {
+        flat.set((await g.data()) as Float32Array, o)
+        o += g.size
+      }
     }
     const loss = (await value.data())[0] ?? NaN
     tf.dispose([value, ...grads])
-    return { loss, grads: flat, tensors: tf.memory().numTensors, timing: { received, assigned, uploaded, computed, readOut: clock() } }
+    return { loss, grads: flat, tensors: tf.memory().numTensors, ...(weightBuffer ? { weightBuffer } : {}), timing: { received, assigned, uploaded, computed, readOut: clock() } }
   }
 
   dispose(): void {
