@@ -207,7 +207,8 @@ async function stepMs(mode, model) {
       traced.steps = starts.length
       traced.perStep = perStepOf(traced, starts.length)
     }
-    const r = { mode, model, ...(traced ? { trace: traced } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, load1, cores, threads, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(timeline ? { timeline } : {}) }
+    // The JSON keeps the trace's summary and largest items per step, not every event name's sum.
+    const r = { mode, model, ...(traced ? { trace: { wallMs: traced.wallMs, steps: traced.steps, summary: traced.summary, perStep: traced.perStep } } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, load1, cores, threads, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(timeline ? { timeline } : {}) }
     log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)}), load ${f(load1, 1)}, browser cores ${f(cores)}, CNN as tf ops in workers: ${opPath.join('/')}, loop nests: ${loopNests.join('/')} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
     if (traced) log(`    trace, ms a step by thread and event: ${traced.perStep.map(([k, v]) => `${k} ${f(v, 2)}`).join('; ')}`)
     if (timeline) log(`    timeline: ${Object.entries(timeline.phases).map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${f(v, 1)}`).join('; ')}`)

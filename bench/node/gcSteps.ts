@@ -115,7 +115,11 @@ async function main(): Promise<void> {
       let total = 0
       for (const smp of profile?.samples ?? []) {
         total += smp.size
-        const nd = byId.get(smp.nodeId) as Node & { stack: Frame[] }
+        const nd = byId.get(smp.nodeId) as (Node & { stack: Frame[] }) | undefined
+        if (!nd) {
+          bySite.set('(a node the profile left out)', (bySite.get('(a node the profile left out)') ?? 0) + smp.size)
+          continue
+        }
         // The innermost frame in the studio's own code, and the innermost frame.
         const short = (f: Frame) => `${f.functionName || '(anon)'} ${f.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}`
         const own = [...nd.stack].reverse().find((f) => f.url.includes('/src/'))
