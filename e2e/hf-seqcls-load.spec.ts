@@ -48,13 +48,15 @@ const softmax = (z: number[]) => {
 const logitsOf = (row: number) => REF.slice(row * 3, row * 3 + 3)
 const argmax = (z: number[]) => z.indexOf(Math.max(...z))
 
-function checkpointFiles() {
+/** The checkpoint's files; `id2label` as its config.json names the classes (the fixture's own
+ *  names unless given: Hugging Face writes LABEL_0 … when a script set none). */
+function checkpointFiles(id2label: readonly string[] = NAMES) {
   const config = JSON.parse(readFileSync(path.join(FIX, 'gpt2', 'config.json'), 'utf8')) as Record<string, unknown>
   const body = readF32(path.join(FIX, 'gpt2', 'model.safetensors')).map(([k, s, d]) => [`transformer.${k}`, s, d] as TensorSpec)
   const head = readF32(path.join(FIX, 'heads', 'gpt2.safetensors'))
   const vocab = config.vocab_size as number
   const tokenizer = { version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null, model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(['[UNK]', ...Array.from({ length: vocab - 1 }, (_, i) => `w${i}`)].map((t, i) => [t, i])) } }
-  const seqCls = { ...config, architectures: ['GPT2ForSequenceClassification'], id2label: { 0: NAMES[0], 1: NAMES[1], 2: NAMES[2] }, label2id: { spam: 0, eggs: 1, ham: 2 }, problem_type: 'single_label_classification', pad_token_id: 0 }
+  const seqCls = { ...config, architectures: ['GPT2ForSequenceClassification'], id2label: Object.fromEntries(id2label.map((n, i) => [i, n])), label2id: Object.fromEntries(id2label.map((n, i) => [n, i])), problem_type: 'single_label_classification', pad_token_id: 0 }
   const file = (name: string, b: string | Buffer) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.isBuffer(b) ? b : Buffer.from(b) })
   return { head, files: [file('config.json', JSON.stringify(seqCls)), file('model.safetensors', safetensors([...body, ...head])), file('tokenizer.json', JSON.stringify(tokenizer))] }
 }
@@ -144,5 +146,98 @@ test('a GPT2ForSequenceClassification checkpoint loads with its head: announced,
     await expect(problems).toBeHidden()
     await expect(studio.trainButton).toBeEnabled()
     await expect(page.getByText(/Its GPT2ForSequenceClassification head was set aside: a run trains a new one for the dataset's classes\./)).toBeVisible()
+  })
+})
+
+test('a checkpoint whose classes are only LABEL_0, LABEL_1, LABEL_2: the page proposes names, uses none until asked, and keeps the trained head under the names the person states', async ({ studio, page }) => {
+  const { head, files } = checkpointFiles(['LABEL_0', 'LABEL_1', 'LABEL_2'])
+  // what the person knows from the model's card: output 0 is owl, 1 cat, 2 dog (not the sorted order)
+  const MEANS = ['owl', 'cat', 'dog']
+  const sorted = [...MEANS].sort() // cat, dog, owl: differs from MEANS at every output
+  const a = [argmax(logitsOf(0)), argmax(logitsOf(1))]
+  expect(a[0]).not.toBe(a[1])
+  const train = ['text,label', ...[0, 1, 0, 1].flatMap((r) => MEANS.map((c) => `${textOf(r)},${c}`))].join('\n')
+  // each validation text labelled with the class its reference logits pick, under the true names
+  const val = ['text,label', `${textOf(0)},${MEANS[a[0]!]}`, `${textOf(1)},${MEANS[a[1]!]}`].join('\n')
+  await studio.open()
+  const section = page.locator('details.model-load')
+  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+  await page.getByLabel('Hugging Face model files').setInputFiles(files)
+  await expect(page.getByTestId('model-title')).toContainText('chosen files — pretrained', { timeout: 60_000 })
+  await studio.uploadDataset('animals.csv', train)
+  await studio.waitForDataset('animals.csv')
+  await page.getByLabel('Validation file (optional, same columns)').setInputFiles({ name: 'animals-val.csv', mimeType: 'text/csv', buffer: Buffer.from(val) })
+  await expect(page.getByTestId('split-summary')).toContainText('(validation from animals-val.csv)')
+  const naming = page.getByTestId('hf-seq-cls-naming')
+  const select = (i: number) => page.getByLabel(`LABEL_${i} is`, { exact: true })
+
+  await test.step('the placeholder names are said, the run refused naming them and the way out; a proposal in sorted order is shown but not used', async () => {
+    await expect(page.getByTestId('hf-seq-cls-head')).toContainText('3 classes (LABEL_0, LABEL_1, LABEL_2)')
+    await expect(page.getByTestId('hf-seq-cls-head')).toContainText("These are placeholder names (the checkpoint's config.json has no id2label of its own)")
+    await page.getByLabel('Method', { exact: true }).selectOption({ label: 'Full fine-tune' })
+    await page.getByLabel('Sequence length', { exact: true }).fill('16')
+    await page.getByLabel('Batch size', { exact: true }).fill('4')
+    const problems = page.getByRole('list', { name: 'Settings to fix before training' })
+    await expect(problems.getByRole('listitem')).toHaveCount(1)
+    await expect(problems).toContainText(`This checkpoint's head (GPT2ForSequenceClassification) classifies LABEL_0, LABEL_1, LABEL_2; the dataset's classes are`)
+    await expect(problems).toContainText('LABEL_0, LABEL_1, LABEL_2 are placeholder names (the checkpoint\'s config.json has no id2label of its own): to keep its trained head, say which of the dataset\'s classes each one is under the model\'s description (step 2), then press "Keep the trained head with these names".')
+    await expect(studio.trainButton).toBeDisabled()
+    for (const [i, c] of sorted.entries()) await expect(select(i)).toHaveValue(c)
+    await expect(page.getByTestId('imported-accuracy')).toHaveCount(0) // nothing measured: no names in use
+    await expect(page.getByTestId('hf-seq-cls-names-in-use')).toHaveCount(0)
+    // the same class twice is refused at once
+    await select(0).selectOption('dog')
+    await expect(naming.getByRole('alert')).toHaveText('dog is chosen for two outputs: each class of the dataset names one output.')
+    await expect(page.getByRole('button', { name: 'Keep the trained head with these names' })).toBeDisabled()
+    await select(0).selectOption('cat')
+    // keyboard-reachable, and the model step axe-clean with the form
+    await page.getByRole('button', { name: 'Keep the trained head with these names' }).focus()
+    await expect(page.getByRole('button', { name: 'Keep the trained head with these names' })).toBeFocused()
+    const { violations } = await new AxeBuilder({ page }).include('#model').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
+    expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
+  })
+
+  await test.step('the sorted proposal, pressed: the head measured under it scores 0 % (every name is the wrong way round); the true names: 100 %, and the run may start', async () => {
+    await page.getByRole('button', { name: 'Keep the trained head with these names' }).click()
+    await expect(page.getByTestId('imported-accuracy')).toHaveText('Validation accuracy 0.0%.', { timeout: 30_000 })
+    await expect(page.getByTestId('hf-seq-cls-names-in-use')).toHaveText('In use: LABEL_0 = cat, LABEL_1 = dog, LABEL_2 = owl.')
+    for (const [i, c] of MEANS.entries()) await select(i).selectOption(c)
+    await page.getByRole('button', { name: 'Keep the trained head with these names' }).click()
+    await expect(page.getByTestId('hf-seq-cls-names-in-use')).toHaveText('In use: LABEL_0 = owl, LABEL_1 = cat, LABEL_2 = dog.')
+    await expect(page.getByTestId('imported-accuracy')).toHaveText('Validation accuracy 100.0%.', { timeout: 30_000 })
+    await expect(page.getByTestId('hf-seq-cls-head')).toContainText("3 classes (owl = LABEL_0, cat = LABEL_1, dog = LABEL_2; named by you: its config.json calls them only LABEL_0, LABEL_1, LABEL_2)")
+    await expect(page.getByRole('list', { name: 'Settings to fix before training' })).toBeHidden()
+    await expect(studio.trainButton).toBeEnabled()
+  })
+
+  await test.step('the playground answers under the names with the reference probabilities; "Merged model" writes them as id2label, each row the original output of that name', async () => {
+    await page.getByLabel('Text to classify').fill(textOf(1))
+    await page.getByRole('button', { name: 'Classify' }).click()
+    const after = page.getByTestId('prediction-after')
+    await expect.poll(async () => after.getByRole('listitem').count(), { timeout: 30_000 }).toBe(3)
+    const shown: Record<string, number> = {}
+    for (const r of await after.getByRole('listitem').all()) shown[(await r.locator('.bar-label').innerText()).trim()] = Number((await r.locator('.prob').innerText()).replace('%', ''))
+    const want = softmax(logitsOf(1))
+    expect(Object.keys(shown).sort()).toEqual([...MEANS].sort())
+    for (const [i, name] of MEANS.entries()) expect(Math.abs(shown[name]! - 100 * want[i]!), name).toBeLessThanOrEqual(0.05 + 1e-9)
+
+    await page.getByLabel('Merged model (Hugging Face)').check()
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const zip = unzipSync(new Uint8Array(readFileSync((await (await download).path())!)))
+    const cfg = JSON.parse(Buffer.from(zip['config.json']!).toString('utf8')) as { id2label: Record<string, string> }
+    const order = Object.keys(cfg.id2label).sort().map((k) => cfg.id2label[k]!)
+    expect([...order].sort()).toEqual([...MEANS].sort())
+    const buf = Buffer.from(zip['model.safetensors']!)
+    const n = Number(buf.readBigUInt64LE(0))
+    const e = (JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { shape: number[]; data_offsets: [number, number] }>)['score.weight']!
+    const score = new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + n + e.data_offsets[0], buf.byteOffset + 8 + n + e.data_offsets[1]))
+    const original = head.find(([k]) => k === 'score.weight')![2]
+    for (const [i, name] of order.entries()) {
+      const j = MEANS.indexOf(name)
+      let diff = 0
+      for (let k = 0; k < 32; k++) diff = Math.max(diff, Math.abs(score[i * 32 + k]! - original[j * 32 + k]!))
+      expect(diff, name).toBeLessThan(1e-6)
+    }
   })
 })

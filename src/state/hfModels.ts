@@ -49,3 +49,8 @@ export function deleteHfStored(repo: string) {
 export function newHfHead() {
   sendHf({ type: 'hfNewHead' })
 }
+
+/** Names a loaded head's placeholder classes (names[i] for LABEL_i) and keeps the head. */
+export function nameHfHeadClasses(names: string[]) {
+  sendHf({ type: 'hfNameHeadClasses', names })
+}

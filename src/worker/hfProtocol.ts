@@ -18,6 +18,9 @@ export type HfCommand =
   | { type: 'hfDeleteStored'; repo: string }
   /** Set the loaded sequence classifier's own head aside: the next run trains a new one. */
   | { type: 'hfNewHead' }
+  /** Name a loaded head's placeholder classes (LABEL_i): names[i] is the dataset's class for
+   *  output i, as the person chose them in the page; the head is kept. */
+  | { type: 'hfNameHeadClasses'; names: string[] }
 
 /** One method's memory estimate for the probed model on this device. */
 export interface HfMethodPlan {
@@ -62,7 +65,7 @@ export interface HfLoaded {
 
 export type HfEvent = { type: 'hfProbe'; probe: HfProbe } | { type: 'hfStored'; repos: HfStoredRepo[] } | HfLoaded
 
-const TYPES: ReadonlySet<string> = new Set<HfCommand['type']>(['hfProbe', 'hfLoad', 'hfListStored', 'hfDeleteStored', 'hfNewHead'])
+const TYPES: ReadonlySet<string> = new Set<HfCommand['type']>(['hfProbe', 'hfLoad', 'hfListStored', 'hfDeleteStored', 'hfNewHead', 'hfNameHeadClasses'])
 export function isHfCommand(msg: { type: string }): msg is HfCommand {
   return TYPES.has(msg.type)
 }

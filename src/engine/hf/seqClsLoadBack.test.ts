@@ -18,7 +18,7 @@ import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import type { DataFacts, SessionData } from '../session/family'
 import { hfFamily, holdHf, type HeldHf } from '../session/families/hf'
-import { dropSeqClsHead, isLoadedHead, measureLoadedHead, recentre, seqClsProblem, startFromLoadedHead } from '../session/families/hfSeqCls'
+import { dropSeqClsHead, isLoadedHead, measureLoadedHead, nameSeqClsClasses, recentre, seqClsProblem, startFromLoadedHead } from '../session/families/hfSeqCls'
 import { Session } from '../session/session'
 import { FeatureCache } from '../train/featureCache'
 import { evaluate, Tuning } from '../train/fineTune'
@@ -282,6 +282,53 @@ describe('classes are matched by name, never silently', () => {
     expect(again.summary.description).toMatch(/Its DistilBertForSequenceClassification head was set aside: a run trains a new one for the dataset's classes\.$/)
     expect(seqClsProblem(again, data)).toBeNull()
     for (const held of [h, again]) held.body.dispose()
+  })
+
+  it('placeholder names (LABEL_i, a config.json without id2label of its own): refused until the person names them, then matched by those names; nothing guessed', async () => {
+    const placeholders = ['LABEL_0', 'LABEL_1', 'LABEL_2']
+    const config = { id2label: Object.fromEntries(placeholders.map((l, i) => [String(i), l])), label2id: Object.fromEntries(placeholders.map((l, i) => [l, i])) }
+    const h = await load(checkpoint('gpt2', { config }))
+    expect(h.seqCls!.labels).toEqual(placeholders)
+    expect(h.summary.card).toMatchObject({ seqClsPlaceholders: placeholders, seqClsNames: null })
+    expect(h.summary.card!.seqClsHead).toContain("These are placeholder names (the checkpoint's config.json has no id2label of its own): if you know which of your dataset's classes each one is, name them below to keep the trained head.")
+    const classes = (names: string[]) => ({ dataset: { classes: { label: names.map((label) => ({ label })) }, roles: { labels: ['label'] } }, facts: { task: 'text-classification' } }) as unknown as SessionData
+    const animals = classes(['owl', 'cat', 'dog'])
+    expect(seqClsProblem(h, animals)!.message).toBe(
+      'This checkpoint\'s head (GPT2ForSequenceClassification) classifies LABEL_0, LABEL_1, LABEL_2; the dataset\'s classes are owl, cat, dog. LABEL_0, LABEL_1, LABEL_2 are placeholder names (the checkpoint\'s config.json has no id2label of its own): to keep its trained head, say which of the dataset\'s classes each one is under the model\'s description (step 2), then press "Keep the trained head with these names". To train a new head for this dataset instead, press "Use a new head" under the model\'s description (step 2); or choose a dataset labelled LABEL_0, LABEL_1, LABEL_2.',
+    )
+    // names the person cannot mean are refused in words, and nothing changes
+    expect(() => nameSeqClsClasses(h, ['owl', 'cat'])).toThrow('The head has 3 classes (LABEL_0, LABEL_1, LABEL_2) and 2 names were given: name each once.')
+    expect(() => nameSeqClsClasses(h, ['owl', ' ', 'dog'])).toThrow("LABEL_1 has no name: choose which of the dataset's classes it is.")
+    expect(() => nameSeqClsClasses(h, ['owl', 'cat', 'owl'])).toThrow("LABEL_0 and LABEL_2 are both named owl: each class of the dataset names one of the head's outputs.")
+    expect(h.seqCls!.labels).toEqual(placeholders)
+    // output 0 is owl, 1 cat, 2 dog (as a model card would say; not the sorted order)
+    nameSeqClsClasses(h, ['owl', 'cat', 'dog'])
+    expect(h.seqCls!.labels).toEqual(['owl', 'cat', 'dog'])
+    expect(h.summary.card).toMatchObject({ seqClsPlaceholders: placeholders, seqClsNames: ['owl', 'cat', 'dog'] })
+    expect(h.summary.card!.seqClsHead).toMatch(/^Sequence classifier \(GPT2ForSequenceClassification\): 3 classes \(owl = LABEL_0, cat = LABEL_1, dog = LABEL_2; named by you: its config\.json calls them only LABEL_0, LABEL_1, LABEL_2\) — /)
+    expect(seqClsProblem(h, animals)).toBeNull()
+    expect(seqClsProblem(h, classes(['cat', 'dog', 'owl']))).toBeNull()
+    // a run on data whose classes are [cat, dog, owl] starts from the head, its outputs taken as named
+    const tuning = new Tuning(h.body, { ...DEFAULTS, method: 'head', dropout: 0 }, 3)
+    const val: Encoded = { kind: 'classification', n: 2, seqLen: 8, tokens: Int32Array.from(IDS.flat()), mask: Float32Array.from(MASK.flat()), labels: new Int32Array(2), classes: ['cat', 'dog', 'owl'] }
+    startFromLoadedHead(h, tuning, { train: val, val })
+    h.tuning!.dispose()
+    h.tuning = tuning
+    const ref = REF.gpt2!.seqcls.logits
+    // dataset class cat is output 1, dog output 2, owl output 0
+    const want = [0, 1].flatMap((r) => [1, 2, 0].map((k) => ref[r * 3 + k]!))
+    expect(maxDiff(await heldLogits(h, false), want)).toBeLessThan(1e-4)
+    // named again (the person corrects the names): from the placeholders, not from the first names
+    nameSeqClsClasses(h, ['cat', 'dog', 'owl'])
+    expect(matchClasses(h.seqCls!, ['owl', 'cat', 'dog'])).toEqual({ order: [2, 0, 1] })
+    // a head whose config.json names its classes cannot be renamed
+    const named = await load(checkpoint('gpt2'))
+    expect(() => nameSeqClsClasses(named, ['owl', 'cat', 'dog'])).toThrow('This checkpoint\'s head (GPT2ForSequenceClassification) names its classes already (spam, eggs, ham, from its config.json\'s id2label): a dataset with those names keeps it, or press "Use a new head".')
+    expect(named.summary.card).toMatchObject({ seqClsPlaceholders: null, seqClsNames: null })
+    for (const held of [h, named]) {
+      held.tuning?.dispose()
+      held.body.dispose()
+    }
   })
 
   it('a labelled dataset with the same class names measures the loaded head through the session (accuracy and loss from the reference logits)', async () => {

@@ -91,18 +91,74 @@ export function holdSeqClsHead(held: HeldHf, loaded: LoadedSeqClsHead): void {
     held.body.suggestedPooling = { pooling: 'cls', why: `its ${loaded.architecture} head reads the [CLS] token` }
     held.body.pooling = 'cls'
   }
-  const words = seqClsWords(loaded)
-  // the page shows the words beside the model's description, with the way to a new head
-  held.summary = { ...held.summary, card: { ...(held.summary.card ?? {}), seqClsHead: words } }
+  // the page shows the words beside the model's description, with the way to a new head (and,
+  // for placeholder names, the form that names them)
+  held.summary = { ...held.summary, card: { ...(held.summary.card ?? {}), ...seqClsCard(loaded) } }
   held.card = held.summary.card ?? {}
 }
 
 /** "Sequence classifier: 2 classes (NEGATIVE, POSITIVE) — …", as the page shows it. */
 export function seqClsWords(loaded: LoadedSeqClsHead): string {
+  const named = namedFrom.get(loaded)
   const what = loaded.regression
     ? `Sequence regressor (${loaded.architecture}): predicts one number in the checkpoint's units${loaded.offset ? ` (its offset ${loaded.offset} added)` : ''}`
-    : `Sequence classifier (${loaded.architecture}): ${loaded.outputs} classes (${loaded.labels.join(', ')})`
-  return `${what} — the head is loaded and can be evaluated before training: the playground answers with it, a dataset with ${loaded.regression ? 'a number to predict' : 'these class names'} measures it, and a run starts from it.`
+    : named
+      ? `Sequence classifier (${loaded.architecture}): ${loaded.outputs} classes (${loaded.labels.map((n, i) => `${n} = ${named[i]}`).join(', ')}; named by you: its config.json calls them only ${named.join(', ')})`
+      : `Sequence classifier (${loaded.architecture}): ${loaded.outputs} classes (${loaded.labels.join(', ')})`
+  const generic = !named && genericLabels(loaded)
+  return `${what} — the head is loaded and can be evaluated before training: the playground answers with it, a dataset with ${loaded.regression ? 'a number to predict' : 'these class names'} measures it, and a run starts from it.${generic ? ` These are placeholder names (the checkpoint's config.json has no id2label of its own): if you know which of your dataset's classes each one is, name them below to keep the trained head.` : ''}`
+}
+
+/** The model card's fields for a loaded head: its words, and for placeholder names the
+ *  placeholders and the names now in use (the page's naming form reads them). */
+function seqClsCard(loaded: LoadedSeqClsHead): Record<string, unknown> {
+  const placeholders = placeholderNames(loaded)
+  return { seqClsHead: seqClsWords(loaded), seqClsPlaceholders: placeholders, seqClsNames: placeholders && namedFrom.has(loaded) ? [...loaded.labels] : null }
+}
+
+/** Heads whose placeholder names (LABEL_i) were replaced by the person's, with the placeholders. */
+const namedFrom = new WeakMap<LoadedSeqClsHead, string[]>()
+
+/** Whether a classification head's names are Hugging Face's placeholders LABEL_0 … LABEL_{c−1}
+ *  (a config.json without id2label of its own, or PEFT's own adapters). */
+export function genericLabels(loaded: LoadedSeqClsHead): boolean {
+  return !loaded.regression && loaded.labels.length > 0 && loaded.labels.every((l, i) => l === `LABEL_${i}`)
+}
+
+/** The placeholder names the person may name (the head's own LABEL_i, also after naming), or null. */
+export function placeholderNames(loaded: LoadedSeqClsHead | null): string[] | null {
+  if (!loaded) return null
+  return namedFrom.get(loaded) ?? (genericLabels(loaded) ? [...loaded.labels] : null)
+}
+
+/**
+ * Names a head's placeholder classes: `names[i]` is the dataset's class the head's output i
+ * (LABEL_i) stands for. The person states the mapping in the page (SeqClsHeadNote); nothing is
+ * guessed. The head's weights are untouched; from then on its classes are matched by these names,
+ * like a checkpoint whose config.json spelled them, and export writes them as id2label.
+ */
+export function nameSeqClsClasses(held: HeldHf, names: readonly string[]): void {
+  const loaded = held.seqCls
+  if (!loaded) throw new Error('No sequence classifier with its own head is loaded: load a *ForSequenceClassification checkpoint first.')
+  const placeholders = placeholderNames(loaded)
+  if (!placeholders) throw new Error(loaded.regression ? `This checkpoint's head (${loaded.architecture}) predicts a number: it has no classes to name.` : `This checkpoint's head (${loaded.architecture}) names its classes already (${loaded.labels.join(', ')}, from its config.json's id2label): a dataset with those names keeps it, or press "Use a new head".`)
+  const trimmed = names.map((n) => n.trim())
+  if (trimmed.length !== placeholders.length) throw new Error(`The head has ${placeholders.length} classes (${placeholders.join(', ')}) and ${trimmed.length} names were given: name each once.`)
+  const empty = trimmed.findIndex((n) => n === '')
+  if (empty >= 0) throw new Error(`${placeholders[empty]} has no name: choose which of the dataset's classes it is.`)
+  const seen = new Map<string, number>()
+  trimmed.forEach((n, i) => {
+    const j = seen.get(n)
+    if (j !== undefined) throw new Error(`${placeholders[j]} and ${placeholders[i]} are both named ${n}: each class of the dataset names one of the head's outputs.`)
+    seen.set(n, i)
+  })
+  const renamed: LoadedSeqClsHead = { ...loaded, labels: trimmed }
+  namedFrom.set(renamed, placeholders)
+  if (isLoadedHead(held.tuning)) held.validationSplit = headOnlySplit(held, renamed)
+  held.seqCls = renamed
+  const card = { ...(held.summary.card ?? {}), ...seqClsCard(renamed) }
+  held.summary = { ...held.summary, card }
+  held.card = card
 }
 
 /** Forgets the loaded head (the person chose a new head for other classes): the held model is
@@ -118,6 +174,8 @@ export function dropSeqClsHead(held: HeldHf): void {
   held.seqCls = null
   const card = { ...(held.summary.card ?? {}) }
   delete card.seqClsHead
+  delete card.seqClsPlaceholders
+  delete card.seqClsNames
   held.summary = { ...held.summary, description: `${held.summary.description} Its ${arch} head was set aside: a run trains a new one for the dataset's classes.`, card }
   held.card = card
 }
@@ -128,7 +186,9 @@ export function seqClsProblem(held: HeldHf, data: SessionData, settings?: Settin
   const loaded = held.seqCls
   const facts = data.facts
   if (!loaded || !facts) return null
-  const way = `To train a new head for this dataset instead, press "Use a new head" under the model's description (step 2); or choose a dataset ${loaded.regression ? 'with a number to predict' : `labelled ${loaded.labels.join(', ')}`}.`
+  const placeholders = !namedFrom.has(loaded) && genericLabels(loaded)
+  const name = placeholders ? `${loaded.labels.join(', ')} are placeholder names (the checkpoint's config.json has no id2label of its own): to keep its trained head, say which of the dataset's classes each one is under the model's description (step 2), then press "Keep the trained head with these names". ` : ''
+  const way = `${name}To train a new head for this dataset instead, press "Use a new head" under the model's description (step 2); or choose a dataset ${loaded.regression ? 'with a number to predict' : `labelled ${loaded.labels.join(', ')}`}.`
   const headTask = facts.task === 'text-classification' || facts.task === 'text-regression'
   if (headTask && held.body.isEncoder && settings?.pooling === 'mean') return { field: 'pooling', message: `This checkpoint's head (${loaded.architecture}) reads the [CLS] token, and the pooling setting asks for the mean of the token states. Choose "[CLS]" (or "As the checkpoint says") to start from its head, or press "Use a new head" (step 2) to train a mean-pooled head.` }
   if (facts.task === 'text-classification') {
