@@ -180,7 +180,10 @@ test('a GPT-2 whose token embedding is over the WebGPU adapter’s 128 MiB bindi
     await expect(garbage).toBeVisible({ timeout: 60_000 })
     const said2 = (await garbage.innerText()).trim()
     test.info().annotations.push({ type: 'generation, split off', description: said2 })
-    expect(said2).toMatch(/Generation was stopped: for token 1 of the text, .*(50,257 tokens).*WebGPU backend.*choose WebAssembly in the Backend setting and generate again\./)
+    // measured: the tied head's scores come back as zeros for the whole vocabulary
+    expect(said2).toContain(
+      'Generation was stopped: for token 1 of the text, all 50,257 tokens got the same score (0), which happens only when the backend hands back values it never computed. The text would be garbage, so none was written. This is the WebGPU backend computing wrongly on this device, not your model or prompt: choose WebAssembly in the Backend setting and generate again.',
+    )
     await expect(page.getByTestId('generation-before').locator('.generated')).not.toContainText('!!!')
 
     // "auto" on this adapter: it hides its vendor, architecture and description (measured:
