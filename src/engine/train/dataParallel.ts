@@ -143,6 +143,9 @@ export interface StepTiming {
   weightBytes: number
   batchBytes: number
   gradBytes: number
+  /** Arrays used again (pooledArrays): the request gave back the last answer's gradient array,
+   *  the answer gave back the weights' array. */
+  handedBack: { grads: boolean; weights: boolean }
   replica: HalfTiming | null
 }
 
@@ -548,7 +551,7 @@ export class DataParallel implements PassSplit {
     const combined = clock()
     const batchBytes = Object.values(batch).reduce((s, x) => s + x.data.byteLength, 0)
     const updated = this.dirtyAt !== null && this.lastEnd !== null && this.dirtyAt >= this.lastEnd ? this.dirtyAt : null
-    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, ...(ownBuilt === undefined ? {} : { ownBuilt }), mine: mineAt, answered, combined, rows: [n0, n1], weightBytes, batchBytes, gradBytes: other.grads.byteLength, replica: other.timing ?? null })
+    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, ...(ownBuilt === undefined ? {} : { ownBuilt }), mine: mineAt, answered, combined, rows: [n0, n1], weightBytes, batchBytes, gradBytes: other.grads.byteLength, handedBack: { grads: gradBuffer !== undefined, weights: other.weightBuffer !== undefined }, replica: other.timing ?? null })
     if (recentSteps.length > 400) recentSteps.shift()
     this.lastEnd = combined
     return { value: tf.scalar((lossA * n0 + other.loss * n1) / n), grads }

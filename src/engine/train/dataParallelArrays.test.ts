@@ -21,7 +21,7 @@ import type { Settings } from '../../settings/types'
 import type { LoadedTinyGpt } from '../models/modelFile'
 import { tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
 import { benchSwitch } from '../benchSwitches'
-import { GradientReplica, halfResultTransfer, halfTransfer, pooledArrays, readFloatsInto, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
+import { GradientReplica, halfResultTransfer, halfTransfer, pooledArrays, readFloatsInto, recentSteps, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
 import { fineTune, Tuning, type Encoded } from './fineTune'
 import { RunControl } from './runControl'
 import { hostBatchData } from './batchSource'
@@ -210,9 +210,16 @@ describe('the arrays between the two workers', () => {
     copies.replica.dispose()
     benchSwitch.tensorCopies = false
     const moved = new TransferPeer()
+    const from = recentSteps.length
     const b = await run(s, moved)
     moved.replica.dispose()
     expect(moved.detached).toBe(0)
+    // The step timeline says so (the browser test reads it from the built app's workers): the
+    // gradient array given back from the second half on, the weights' array by every answer to
+    // a half that carried weights (not the first, nor the first after the validation pass).
+    const handed = recentSteps.slice(from).map((t) => t.handedBack)
+    expect(handed.map((h) => h.grads)).toEqual([false, true, true, true, true, true])
+    expect(handed.map((h) => h.weights)).toEqual([false, true, true, false, true, true])
     expect(b.epochs).toEqual(a.epochs)
     expect(sameBits(a.weights, b.weights), 'weights that differ in any bit').toBe(0)
   }, 120_000)
