@@ -14,8 +14,10 @@ import { generate } from '../hf/generate'
 import { buildHfModel, type HfModel } from '../hf/hfModel'
 import { parseSafetensors } from '../hf/safetensors'
 import { TinyGpt } from '../models/tinyGpt'
-import { checkNextTokenLogits, impossibleLogitsWhy, ImpossibleOutputError } from './outputCheck'
-import { generateText, type Decoder } from './playground'
+import { checkHeadOutput, checkNextTokenLogits, impossibleLogitsWhy, ImpossibleOutputError } from './outputCheck'
+import { DEFAULTS } from '../../settings/schema'
+import { Tuning } from '../train/fineTune'
+import { classifyText, generateText, type Decoder } from './playground'
 
 const BAD = 'bad-matmul'
 let fault: 'none' | 'zeros' | 'nan' = 'none'
@@ -100,6 +102,29 @@ describe('generation on a backend whose matrix product is broken (deliberately, 
       await expect(generateText(model, decoder, 'whale', opts)).rejects.toThrow(/^Generation was stopped: for token 1 of the text, every one of the 24 tokens scored NaN, not a number\. .* Either the bad-matmul backend computes wrongly on this device/)
     } finally {
       fault = 'none'
+      model.dispose()
+      await tf.setBackend('cpu')
+    }
+  })
+
+  it('the playground’s class probabilities: NaN scores stop in words instead of "NaN %"; equal scores (a head that starts at zeros) pass', async () => {
+    expect(() => checkHeadOutput([0, 0], 'webgl')).not.toThrow()
+    expect(() => checkHeadOutput([NaN, NaN], 'webgl')).toThrow(
+      "The model's answer was not a number (its outputs: NaN, NaN), so no probabilities or value were shown. Either the WebGL backend computes wrongly on this device (choose WebAssembly in the Backend setting and try again), or the model's weights are not finite numbers (load the model again, or start from a built-in one).",
+    )
+    await tf.setBackend(BAD)
+    const model = new TinyGpt(cfg, undefined, 5)
+    const tuning = new Tuning(model, { ...DEFAULTS, method: 'head', dropout: 0 }, 2)
+    try {
+      fault = 'none'
+      const probs = await classifyText(model, decoder, tuning.head!, undefined, 'whale', cfg.seqLen)
+      expect(probs).toHaveLength(2)
+      expect(Math.abs(probs[0]! + probs[1]! - 1)).toBeLessThan(1e-6)
+      fault = 'nan'
+      await expect(classifyText(model, decoder, tuning.head!, undefined, 'whale', cfg.seqLen)).rejects.toThrow(/^The model's answer was not a number \(its outputs: NaN, NaN\).* Either the bad-matmul backend computes wrongly/)
+    } finally {
+      fault = 'none'
+      tuning.dispose()
       model.dispose()
       await tf.setBackend('cpu')
     }

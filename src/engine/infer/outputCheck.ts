@@ -72,3 +72,19 @@ export function checkNextTokenLogits(logits: ArrayLike<number>, backend: string 
   const found = impossibleLogitsWhy(logits)
   if (found) throw new ImpossibleOutputError(impossibleOutputMessage(backend, found, step))
 }
+
+/** The words for a classification or regression head whose outputs are not numbers. */
+export function notNumbersOutputMessage(backend: string | undefined, values: ArrayLike<number>): string {
+  const name = backend && backend in BACKEND_WORDS ? BACKEND_WORDS[backend as BackendName] : backend
+  const engine = name ? `the ${name} backend` : 'the numerical backend'
+  const other = backend === 'wasm' ? 'WebGL, or plain JavaScript on the CPU' : 'WebAssembly'
+  const shown = Array.from(values, (v) => String(v)).join(', ')
+  return `The model's answer was not a number (its outputs: ${shown}), so no probabilities or value were shown. Either ${engine} computes wrongly on this device (choose ${other} in the Backend setting and try again), or the model's weights are not finite numbers (load the model again, or start from a built-in one).`
+}
+
+/** Throws ImpossibleOutputError when a head's outputs (class scores, or a regression value) are
+ *  not all numbers: softmax would turn them into "NaN %" for every class. Equal scores are
+ *  possible here (a new head may start at zeros), so only NaN and ±Infinity are refused. */
+export function checkHeadOutput(values: ArrayLike<number>, backend: string | undefined): void {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i] as number)) throw new ImpossibleOutputError(notNumbersOutputMessage(backend, values))
+}

@@ -4,7 +4,7 @@ import type { TokenizerLike } from '../data/textBatches'
 import { TinyGpt, type ForwardHooks } from '../models/tinyGpt'
 import type { Head } from '../tuning/heads'
 import { resetWeights, disposeWeights, snapshotWeights, type WeightMap } from '../tuning/interpolate'
-import { checkNextTokenLogits } from './outputCheck'
+import { checkHeadOutput, checkNextTokenLogits } from './outputCheck'
 import { sampleToken, softmax, type SamplingOptions } from './sampling'
 
 /** Trying a model by hand: class probabilities for one text, or a sampled continuation,
@@ -43,6 +43,7 @@ export async function headOutput(model: TinyGpt, tokenizer: TokenizerLike, head:
   })
   const values = (await logits.data()) as Float32Array
   logits.dispose()
+  checkHeadOutput(values, tf.getBackend()) // NaN would show as "NaN %" for every class
   return values
 }
 

@@ -11,6 +11,7 @@ import { HfBody, hfTokenizerLike } from '../../bodies/hfBody'
 import { bindingAdvice, type BindingLimits } from '../../hf/bindingLimits'
 import { expectedWeights, type HfConfig } from '../../hf/config'
 import { generateText } from '../../hf/generate'
+import { checkHeadOutput } from '../../infer/outputCheck'
 import { writeHfCheckpoint, type HfBundle } from '../../hf/hfLoad'
 import { writeSafetensors, type TensorToWrite } from '../../hf/safetensors'
 import { seqClsTensors, writeSeqClsCheckpoint } from '../../hf/seqClsHead'
@@ -234,6 +235,7 @@ export const hfFamily: ModelFamily<HeldHf> = {
       })
       const v = (await out.data()) as Float32Array
       out.dispose()
+      checkHeadOutput(v, tf.getBackend()) // NaN would show as "NaN %" for every class
       return v
     }
     const say = (which: 'before' | 'after', z: Float32Array, note: string) => {
