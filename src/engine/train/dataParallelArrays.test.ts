@@ -224,7 +224,7 @@ describe('the arrays between the two workers', () => {
     expect(sameBits(a.weights, b.weights), 'weights that differ in any bit').toBe(0)
   }, 120_000)
 
-  it("the replica assigns changed weights as new tensors: a tensor that shared a weight's buffer keeps the old values", async () => {
+  it("the replica assigns changed weights as new tensors (a tensor that shared a weight's buffer keeps the old values); a gradient array given back is used only at the gradients' size", async () => {
     const s = settings({})
     const model = loaded.model
     model.params.forEach((p, i) => p.variable.assign(base[i]!))
@@ -243,6 +243,18 @@ describe('the arrays between the two workers', () => {
     expect(Array.from(await held.data()), 'the tensor that shared the old buffer').toEqual(Array.from(old))
     expect(Array.from(await v.data()), 'the weight').toEqual(Array.from(next))
     expect(out.weightBuffer?.buffer, 'the weights array given back').toBe(next.buffer)
+    // A gradient array given back is written into only when it has the gradients' size (the
+    // weights differentiated can change between halves: another set is a fresh array).
+    const [, other] = names.find(([w]) => w.rank === 1)!
+    const size = (n: string) => byName.get(n)!.size
+    const again = await replica.half({ weights: [], vars: [name], batch, cache: { prefixBlocks: 0, pooled: false }, seed: 'x', gradBuffer: out.grads })
+    expect(again.grads, 'the same size: written into').toBe(out.grads)
+    const wrong = new Float32Array(size(name))
+    const both = await replica.half({ weights: [], vars: [name, other], batch, cache: { prefixBlocks: 0, pooled: false }, seed: 'x', gradBuffer: wrong })
+    expect(both.grads).not.toBe(wrong)
+    expect(both.grads.length).toBe(size(name) + size(other))
+    expect(Array.from(both.grads.subarray(0, size(name))), 'the same gradient for the same weights and rows').toEqual(Array.from(again.grads))
+    expect(again.weightBuffer, 'no weights sent: none given back').toBeUndefined()
     held.dispose()
     replica.dispose()
     tuning.dispose()
