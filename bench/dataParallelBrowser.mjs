@@ -59,7 +59,11 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)' }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)', 'workers-copies': '2 workers, gradients and weights read tensor by tensor into fresh arrays (before 2026-12-06 22:00)' }
+// `workers-copies`: the replica's gradients and the loop's changed weights read tensor by tensor
+// (data(): a fresh array each) into fresh arrays every step, as before 2026-12-06 22:00
+// (engine/train/dataParallel.ts readFloatsInto and the arrays handed back; benchSwitch.tensorCopies,
+// through the workers' __studioTensorCopies).
 // `steps`: two workers that split the training steps but not the run's inference passes (the
 // feature cache's frozen blocks, the zero-shot baseline, the evaluations: they stay on the first,
 // as before engine/train/inferencePasses.ts): the page asks for it with studio.cpu = "steps".
@@ -78,12 +82,13 @@ const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads',
 // __studioCnnLoopNests) instead of per-row functions: the same arithmetic; V8 optimised the nests
 // only by on-stack replacement (deopts and background recompilation; see --trace).
 const cpuMode = (mode) => {
-  const m = mode.replace(/-(opcnn|unfused|nests)$/, '')
+  const m = mode.replace(/-(opcnn|unfused|nests|copies)$/, '')
   return m === 'before' ? 'workers' : m === 'one-before' || m === 'half' ? 'one' : m
 }
 const isOpCnn = (mode) => mode.endsWith('-opcnn')
 const isUnfused = (mode) => mode.endsWith('-unfused')
 const isNests = (mode) => mode.endsWith('-nests')
+const isCopies = (mode) => mode.endsWith('-copies')
 const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
@@ -160,6 +165,7 @@ async function stepMs(mode, model) {
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioCnnOpPath = on), isOpCnn(mode)).catch(() => {})
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioUnfusedOptimizer = on), isUnfused(mode)).catch(() => {})
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioCnnLoopNests = on), isNests(mode)).catch(() => {})
+    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioTensorCopies = on), isCopies(mode)).catch(() => {})
     const load1 = os.loadavg()[0]
     if (opts.trace) await browser.startTracing(undefined, { categories: TRACE_GC_CATEGORIES })
     const { cores, threads } = await browserCores(async () => {
