@@ -9,7 +9,9 @@
  * 124M shape, random weights, LoRA rank 8 on every projection, frozen base and head, the
  * studio's AdamW (as bench/node/hfBench.ts).
  *
- *   npx tsx bench/node/hfProducts.ts [--seq 32] [--batch 1] [--rounds 3] [--tiny-rounds 21] [--sizes gpt2-tiny,llama-tiny,bert-tiny,gpt2-124m]
+ *   npx tsx bench/node/hfProducts.ts [--seq 32] [--batch 1] [--rounds 3] [--tiny-rounds 21] [--sizes gpt2-tiny,llama-tiny,bert-tiny,gpt2-124m] [--lora]
+ *
+ * --lora: old and new differ only in LoRA's own products (tf.matMul against matMulFast on wasm).
  *
  * Writes bench/results/<stamp>-hf-products.json and .md.
  */
@@ -34,6 +36,8 @@ const { values: args } = parseArgs({
     /** rounds for the tiny shapes (a few ms a step: noisier) */
     'tiny-rounds': { type: 'string', default: '21' },
     sizes: { type: 'string', default: 'gpt2-tiny,llama-tiny,bert-tiny,gpt2-124m' },
+    /** old and new differ only in LoRA's own products (oldKernels.loraProducts) */
+    lora: { type: 'boolean', default: false },
   },
 })
 const SEQ = Number(args.seq)
@@ -48,6 +52,12 @@ const SHAPES: Record<string, object> = {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
+/** old: the products and gelu_new as before (hfProducts, tanhGelu), and LoRA's own products as
+ *  tf.matMul (loraProducts); with --lora only LoRA's own products differ between old and new. */
+const setOld = (old: boolean) => {
+  oldKernels.loraProducts = old
+  if (!args.lora) oldKernels.hfProducts = oldKernels.tanhGelu = old
+}
 
 async function main() {
   await tf.setBackend('wasm')
@@ -87,7 +97,7 @@ async function main() {
     }
     // the loss and gradients alone (no update), so old and new see the same weights every round
     const lossOnly = async (old: boolean) => {
-      oldKernels.hfProducts = oldKernels.tanhGelu = old
+      setOld(old)
       const t0 = performance.now()
       const { value, grads } = tf.tidy(() => {
         const r = tf.variableGrads(loss, vars)
@@ -97,12 +107,12 @@ async function main() {
       const l = (await value.data())[0]!
       const ms = performance.now() - t0
       tf.dispose([value, ...grads])
-      oldKernels.hfProducts = oldKernels.tanhGelu = false
+      setOld(false)
       return { ms, l }
     }
     // a whole step (gradients and the AdamW update), as hfBench times it
     const step = async (old: boolean) => {
-      oldKernels.hfProducts = oldKernels.tanhGelu = old
+      setOld(old)
       const t0 = performance.now()
       const { value, grads } = tf.tidy(() => {
         const r = tf.variableGrads(loss, vars)
@@ -113,7 +123,7 @@ async function main() {
       await value.data()
       value.dispose()
       const ms = performance.now() - t0
-      oldKernels.hfProducts = oldKernels.tanhGelu = false
+      setOld(false)
       return ms
     }
     const o = await lossOnly(true), n = await lossOnly(false) // warm-up, and the same loss both ways
@@ -137,9 +147,11 @@ async function main() {
   const stamp = meta.when.replace(/[:.]/g, '-')
   const dir = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'results')
   mkdirSync(dir, { recursive: true })
-  writeFileSync(path.join(dir, `${stamp}-hf-products.json`), JSON.stringify({ meta, rows }, null, 2))
+  writeFileSync(path.join(dir, `${stamp}-hf-products${args.lora ? '-lora' : ''}.json`), JSON.stringify({ meta, rows }, null, 2))
   const md = [
-    `# Hugging Face LoRA step on wasm: products as tf.matMul with flags and gelu_new with Pow/Tanh (old) vs explicit transposes + matMulFast and x·σ(2u) (new), ${meta.when}`,
+    args.lora
+      ? `# Hugging Face LoRA step on wasm: LoRA's own products as tf.matMul (old: its gradient's transposed products run tfjs-wasm's scalar loop) vs matMulFast (new), everything else as now, ${meta.when}`
+      : `# Hugging Face LoRA step on wasm: products as tf.matMul with flags and gelu_new with Pow/Tanh (old) vs explicit transposes + matMulFast and x·σ(2u) (new), ${meta.when}`,
     '',
     `${meta.cpus} × ${meta.cpu}, load average ${loadBefore.map((v) => v.toFixed(1)).join(' / ')} before, ${loadAfter.map((v) => v.toFixed(1)).join(' / ')} after (shared machine); batch ${BATCH} × ${SEQ} tokens; random weights; LoRA rank 8 on every projection, frozen base and head; the studio's AdamW; old and new alternating, median of ${ROUNDS} rounds for the 124M shape, ${args['tiny-rounds']} for the tiny ones.`,
     '',
@@ -148,7 +160,7 @@ async function main() {
     ...rows.map((r) => `| ${r.size} | ${r.oldMs.toFixed(1)} | ${r.newMs.toFixed(1)} | ${r.speedup.toFixed(2)}× | ${r.oldSteps.map((v) => v.toFixed(0)).join(', ')} | ${r.newSteps.map((v) => v.toFixed(0)).join(', ')} | ${r.oldLoss.toFixed(6)} / ${r.newLoss.toFixed(6)} |`),
     '',
   ].join('\n')
-  writeFileSync(path.join(dir, `${stamp}-hf-products.md`), md)
+  writeFileSync(path.join(dir, `${stamp}-hf-products${args.lora ? '-lora' : ''}.md`), md)
   console.log(md)
 }
 main().catch((e) => { console.error(e); process.exit(1) })
