@@ -130,6 +130,8 @@ export function connectBridge(client: EngineClient): () => void {
       case 'lmRecipe':
       case 'pseudoLabels':
       case 'pseudoRound':
+      case 'pseudoSaved':
+      case 'pseudoRestored':
       case 'lmSteps':
       case 'lmError':
         onLmEvent(e)

@@ -48,9 +48,9 @@ useStudio.subscribe((st, prev) => {
   resendCheckedFile()
 })
 
-const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain'])
+const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain', 'pseudoSaved', 'pseudoRestore', 'pseudoDelete'])
 
-export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'lmSteps' | 'lmError' }>): void {
+export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'pseudoSaved' | 'pseudoRestored' | 'lmSteps' | 'lmError' }>): void {
   switch (e.type) {
     case 'lmSteps':
       if (e.runId === lmRunId) useLm.setState((st) => ({ dpoSteps: [...st.dpoSteps, ...e.points] }))
@@ -71,10 +71,16 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       for (const f of e.files) download(f.name, f.text)
       break
     case 'pseudoLabels':
-      useLm.setState({ pseudo: e.summary, loading: false, error: null, roundResults: [] })
+      useLm.setState({ pseudo: e.summary, loading: false, error: null, roundResults: [], restored: null })
       break
     case 'pseudoRound':
       useLm.setState((st) => ({ roundResults: [...st.roundResults, e.round] }))
+      break
+    case 'pseudoSaved':
+      useLm.setState({ saved: e.jobs })
+      break
+    case 'pseudoRestored':
+      useLm.setState({ pseudo: e.summary, roundResults: e.rounds, threshold: e.threshold, balance: e.balance, rounds: e.roundsPlanned, restored: { id: e.id, next: e.next, settings: e.settings, message: e.message }, loading: false, error: null })
       break
     case 'lmError':
       useLm.setState({ error: e.message, loading: false, chatPending: null })
@@ -99,7 +105,7 @@ function download(name: string, text: string) {
 }
 
 export function chooseObjective(objective: LmChoice) {
-  useLm.setState({ objective, data: null, error: null, pseudo: null, roundResults: [] })
+  useLm.setState({ objective, data: null, error: null, pseudo: null, roundResults: [], restored: null })
 }
 
 export function loadLmData(file: File, validation: File | null) {
@@ -123,7 +129,7 @@ export function trainLm() {
   const runId = `run-${Date.now().toString(36)}`
   useStudio.getState().startRun(runId)
   lmRunId = runId
-  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [] })
+  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [], restored: null })
   const settings = useStudio.getState().settings
   if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds, balance })
   else sendLm({ type: 'lmTrain', runId, objective, settings, beta, sftWeight, pack })
@@ -156,4 +162,31 @@ export function downloadRecipe() {
 export function labelTexts(file: File, validation: File | null, classes: string[]) {
   useLm.setState({ loading: true, error: null, pseudo: null, roundResults: [] })
   sendLm({ type: 'pseudoLabel', file, ...(validation ? { validation } : {}), classes })
+}
+
+/** Self-training jobs kept in this browser (the worker answers with pseudoSaved). */
+export function listSavedSelfTraining() {
+  sendLm({ type: 'pseudoSaved' })
+}
+
+/** A kept job's labelling, rounds' figures and last round's model back in the page and worker. */
+export function restoreSelfTraining(id: string) {
+  useLm.setState({ loading: true, error: null })
+  sendLm({ type: 'pseudoRestore', id })
+}
+
+export function deleteSavedSelfTraining(id: string) {
+  sendLm({ type: 'pseudoDelete', id })
+}
+
+/** Trains the restored job's next round (and those after it) on its kept labels. */
+export function continueSelfTraining() {
+  const { restored, threshold, rounds, balance } = useLm.getState()
+  if (!restored || restored.next === null) return
+  const runId = `run-${Date.now().toString(36)}`
+  useStudio.getState().startRun(runId)
+  lmRunId = runId
+  // The finished rounds' rows stay in the table; the next ones are added below them.
+  useLm.setState({ runObjective: 'pseudo', error: null, restored: null })
+  sendLm({ type: 'pseudoTrain', runId, settings: restored.settings, threshold, rounds, balance, resume: restored.id })
 }

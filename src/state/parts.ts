@@ -4,7 +4,8 @@
 import type { AugmentSample, StoredDatasetInfo } from '../worker/dataProtocol'
 import type { CheckpointMeta, InterruptedRun, RunInfo } from '../worker/checkpointProtocol'
 import type { ExportChoice, Metrics, SweepPoint, Which } from '../worker/protocol'
-import type { DpoStepPoint, LmDataSummary, LmObjective, PseudoRound, PseudoSummary } from '../worker/lmProtocol'
+import type { DpoStepPoint, LmDataSummary, LmObjective, PseudoRound, PseudoSummary, SavedSelfTraining } from '../worker/lmProtocol'
+import type { Settings } from '../settings/types'
 import type { HfProbe, HfRepoRef, HfStoredRepo } from '../worker/hfProtocol'
 
 /** Datasets kept in this browser and the augmentation preview, as the worker reports them. */
@@ -107,6 +108,10 @@ export interface LmState {
   rounds: number
   balance: boolean
   roundResults: PseudoRound[]
+  /** Self-training jobs kept in this browser (null until the worker has listed them). */
+  saved: SavedSelfTraining[] | null
+  /** The saved job restored here: "continue" trains its round `next` with its settings. */
+  restored: { id: string; next: number | null; settings: Settings; message: string } | null
   /** The last error of these commands, shown beside the controls. */
   error: string | null
   /** Which kind the current studio run is, so the panel knows its charts belong to it. */
@@ -129,6 +134,8 @@ export const initialLm = (): LmState => ({
   rounds: 1,
   balance: true,
   roundResults: [],
+  saved: null,
+  restored: null,
   error: null,
   runObjective: null,
 })

@@ -27,7 +27,24 @@ export type LmCommand =
   | { type: 'pseudoLabel'; file: File; validation?: File; classes: string[] }
   // Self-training: rows at or above the threshold train a classifier head; `rounds` re-label and train again.
   // balance: each class keeps at most as many rows as the smallest (most confident first).
-  | { type: 'pseudoTrain'; runId: string; settings: Settings; threshold: number; rounds: number; balance: boolean }
+  // resume: a saved self-training job's id (pseudoRestore first): its next round onwards, on its labels.
+  | { type: 'pseudoTrain'; runId: string; settings: Settings; threshold: number; rounds: number; balance: boolean; resume?: string }
+  // Self-training kept round by round in IndexedDB (engine/storage/selfTraining.ts): list, restore
+  // (the texts, labels, rounds' figures and the last round's model), delete.
+  | { type: 'pseudoSaved' }
+  | { type: 'pseudoRestore'; id: string }
+  | { type: 'pseudoDelete'; id: string }
+
+/** A self-training job kept in this browser, as the page lists it. */
+export interface SavedSelfTraining {
+  id: string
+  name: string // the unlabelled file
+  classes: string[]
+  roundsDone: number
+  rounds: number // planned
+  modelTitle: string
+  updatedAt: number
+}
 
 export interface PseudoRound {
   round: number // 0 = the zero-shot labels
@@ -63,9 +80,13 @@ export type LmEvent =
   // DPO training batches since the last event: reward accuracy, margin, chosen and rejected log-probabilities.
   | { type: 'lmSteps'; runId: string; points: DpoStepPoint[] }
   | { type: 'pseudoRound'; runId: string; round: PseudoRound }
+  | { type: 'pseudoSaved'; jobs: SavedSelfTraining[] }
+  // A saved job restored: its labelling, its finished rounds and the choices it ran with; the
+  // session holds its last round's model. next: the round "continue" trains (null: all done).
+  | { type: 'pseudoRestored'; id: string; summary: PseudoSummary; rounds: PseudoRound[]; threshold: number; balance: boolean; roundsPlanned: number; next: number | null; settings: Settings; message: string }
   | { type: 'lmError'; message: string; where: string }
 
-const LM_COMMANDS = new Set<string>(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain'])
+const LM_COMMANDS = new Set<string>(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain', 'pseudoSaved', 'pseudoRestore', 'pseudoDelete'])
 export function isLmCommand(msg: { type: string }): msg is LmCommand {
   return LM_COMMANDS.has(msg.type)
 }

@@ -7,7 +7,10 @@
  * prompt with the pseudo-label as its answer, SFT task), whose labels are averaged with the
  * zero-shot ones. Each further round re-labels every row with the tuned model and trains again
  * from the base model. With a labelled validation file the page gets the accuracy of the
- * zero-shot labels, of each round and of the base model side by side.
+ * zero-shot labels, of each round and of the base model side by side. Each finished round is
+ * kept in IndexedDB (engine/storage/selfTraining.ts: its figures, its weights and the labels the
+ * next round trains on), so a closed tab loses no finished round: pseudoRestore brings the rounds
+ * and the last round's model back, and pseudoTrain with `resume` goes on with the next round.
  */
 import * as tf from '@tensorflow/tfjs'
 import { parseCsvText } from '../engine/data/csv'
@@ -17,7 +20,11 @@ import { zeroShotTextTokens } from '../engine/train/zeroShot'
 import type { ForwardHooks } from '../engine/models/tinyGpt'
 import { BatchSource } from '../engine/train/batchSource'
 import { FeatureCache } from '../engine/train/featureCache'
-import type { Tuning, Encoded } from '../engine/train/fineTune'
+import { Tuning, type Encoded } from '../engine/train/fineTune'
+import { trainableVariables } from '../engine/tuning/freeze'
+import { assignTensors, readTensors, stableNames } from '../engine/train/loopState'
+import { openStudioDb, type StudioDb } from '../engine/storage/db'
+import { deleteSelfTraining, listSelfTraining, loadSelfTraining, saveSelfTrainingRound, type SelfTrainingRecord, type StoredLabels } from '../engine/storage/selfTraining'
 import { gatherBatch, headLogits, range } from '../engine/train/forward'
 import { resetWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
@@ -25,7 +32,7 @@ import type { TinyGpt } from '../engine/models/tinyGpt'
 import type { TokenizerLike } from '../engine/data/textBatches'
 import type { WeightMap } from '../engine/tuning/interpolate'
 import type { RunHooks, Session } from '../engine/session/session'
-import type { LmCommand, PseudoSummary } from './lmProtocol'
+import type { LmCommand, PseudoRound, PseudoSummary, SavedSelfTraining } from './lmProtocol'
 import type { FromWorker } from './protocol'
 import { runEvents } from './runEvents'
 
@@ -70,17 +77,101 @@ export class PseudoLabelHost {
   private zeroShotVal: PseudoLabels | null = null
   /** The labels some rows of the unlabelled file carry ('' where none). */
   private given: string[] | null = null
+  private summary: PseudoSummary | null = null
+  /** The saved job pseudoRestore brought back, which pseudoTrain's `resume` continues. */
+  private restored: SelfTrainingRecord | null = null
+  private dbPromise: Promise<StudioDb | null> | null = null
 
   constructor(
     private readonly post: Post,
     private readonly s: HeldLm,
-    private readonly session: Pick<Session, 'train' | 'run'>,
+    private readonly session: Pick<Session, 'train' | 'run' | 'loaded' | 'adopt'>,
     private readonly ensureBackend: (pref?: Settings['backend']) => Promise<void>,
+    private readonly openDb: () => Promise<StudioDb> = () => openStudioDb(),
   ) {}
 
-  async handle(msg: Extract<LmCommand, { type: 'pseudoLabel' | 'pseudoTrain' }>): Promise<void> {
-    if (msg.type === 'pseudoLabel') return this.label(msg)
-    return this.selfTrain(msg)
+  async handle(msg: Extract<LmCommand, { type: 'pseudoLabel' | 'pseudoTrain' | 'pseudoSaved' | 'pseudoRestore' | 'pseudoDelete' }>): Promise<void> {
+    switch (msg.type) {
+      case 'pseudoLabel':
+        return this.label(msg)
+      case 'pseudoTrain':
+        return this.selfTrain(msg)
+      case 'pseudoSaved':
+        return this.publishSaved()
+      case 'pseudoRestore':
+        return this.restore(msg.id)
+      case 'pseudoDelete': {
+        const db = await this.db()
+        if (db) await deleteSelfTraining(db, msg.id)
+        if (this.restored?.id === msg.id) this.restored = null
+        return this.publishSaved()
+      }
+    }
+  }
+
+  /** Null where IndexedDB is missing or refused: self-training still runs, nothing is kept. */
+  private db(): Promise<StudioDb | null> {
+    this.dbPromise ??= this.openDb().catch((e: unknown) => {
+      console.warn('Self-training rounds are not kept: IndexedDB could not be opened.', e)
+      return null
+    })
+    return this.dbPromise
+  }
+
+  private async publishSaved(): Promise<void> {
+    const db = await this.db()
+    const jobs: SavedSelfTraining[] = (db ? await listSelfTraining(db) : []).map((r) => ({ id: r.id, name: r.unlabelled.name, classes: r.zeroShot.classes, roundsDone: r.finished.length, rounds: r.rounds, modelTitle: r.modelTitle, updatedAt: r.updatedAt }))
+    this.post({ type: 'pseudoSaved', jobs })
+  }
+
+  /** A saved job back: its texts and labels here, its last round's weights as the session's
+   *  tuned model (on the base model it was trained from), its figures to the page. */
+  private async restore(id: string): Promise<void> {
+    if (this.session.run) throw new Error('A run is in progress: stop it before restoring self-training rounds.')
+    const db = await this.db()
+    if (!db) throw new Error('This browser refused local storage (IndexedDB), so no self-training rounds are kept here.')
+    const found = await loadSelfTraining(db, id)
+    if (!found) throw new Error('Those self-training rounds are no longer stored (they may have been deleted in another tab).')
+    const { record: r, weights } = found
+    const held = this.session.loaded
+    if (!held || !this.s.loaded || held.summary.id !== r.modelId) throw new Error(`These self-training rounds were trained from ${r.modelTitle}: load it in step 2, then restore them.`)
+    await this.ensureBackend(r.settings.backend)
+    const s = held.family.runSettings(r.roundSettings, held)
+    held.tuning?.dispose()
+    held.tuning = null
+    if (held.base) resetWeights(held.body, held.base)
+    await held.family.syncWeights?.(held)
+    held.family.beforeRun?.(held, s)
+    const tuning = new Tuning(held.body, s, r.outputs)
+    try {
+      assignTensors(weights, stableNames(held.body, tuning.parts))
+    } catch (e) {
+      tuning.dispose()
+      throw e
+    }
+    this.session.adopt(held, tuning)
+    const labels = (l: StoredLabels): PseudoLabels => ({ classes: [...l.classes], labels: [...l.labels], confidence: [...l.confidence], probs: l.probs })
+    this.unlabelled = r.unlabelled
+    this.validation = r.validation
+    this.given = r.unlabelled.labels
+    this.zeroShot = labels(r.zeroShot)
+    this.zeroShotVal = r.zeroShotVal && labels(r.zeroShotVal)
+    this.summary = r.summary as PseudoSummary
+    this.restored = r
+    const last = r.finished.at(-1)!
+    const next = r.next ? last.round + 1 : null
+    this.post({
+      type: 'pseudoRestored',
+      id: r.id,
+      summary: this.summary,
+      rounds: r.finished.map(({ message: _m, ...round }) => round),
+      threshold: r.threshold,
+      balance: r.balance,
+      roundsPlanned: r.rounds,
+      next,
+      settings: r.settings,
+      message: `Restored ${r.finished.length} of ${r.rounds} self-training rounds on ${r.unlabelled.name}: the model is round ${last.round}'s.${next ? ` Round ${next} trains on its labels when you continue.` : ''}`,
+    })
   }
 
   private loaded() {
@@ -147,6 +238,8 @@ export class PseudoLabelHost {
       labelledRows,
       examples: unlabelled.texts.slice(0, 5).map((t, i) => ({ text: t.slice(0, 120), label: p.classes[p.labels[i]!]!, confidence: p.confidence[i]! })),
     }
+    this.summary = summary
+    this.restored = null // new labels: a restored job's rounds no longer continue from here
     this.post({ type: 'progress', task: 'baseline', done: 1, total: 1, label: 'Zero-shot labels ready' })
     this.post({ type: 'pseudoLabels', summary })
   }
@@ -190,7 +283,14 @@ export class PseudoLabelHost {
   }
 
   private async selfTrain(msg: Extract<LmCommand, { type: 'pseudoTrain' }>): Promise<void> {
-    const { runId, settings } = msg
+    const { runId } = msg
+    // Continuing a restored job: its own choices, from the round after its last finished one.
+    const resume = msg.resume ? this.restored : null
+    if (msg.resume && resume?.id !== msg.resume) throw new Error('Restore those self-training rounds first (Saved self-training, Restore), then continue them.')
+    if (resume && !resume.next) throw new Error(`All ${resume.rounds} self-training rounds of ${resume.unlabelled.name} are done: label the texts again to start new rounds.`)
+    const settings = resume?.settings ?? msg.settings
+    const threshold = resume?.threshold ?? msg.threshold
+    const balance = resume?.balance ?? msg.balance
     const p0 = this.zeroShot
     const texts = this.unlabelled
     if (!p0 || !texts) throw new Error('Label the texts first: choose the unlabelled file and type the class names.')
@@ -200,12 +300,16 @@ export class PseudoLabelHost {
     const seqLen = Math.min(settings.seqLen, model.config.seqLen)
     const classes = p0.classes
     const valSet = this.validation ? this.encode(this.validation.texts, this.validation.labels!.map((l) => { const c = classes.indexOf(l); if (c < 0) throw new Error(`The validation label "${l}" is not one of the class names ${classes.join(', ')}: type the class names as the validation file spells them.`); return c }), classes, seqLen) : null
-    let labels = p0
-    const rounds = Math.max(1, Math.min(5, Math.round(msg.rounds)))
-    for (let round = 1; round <= rounds; round++) {
-      const confident = selectConfident(labels, msg.threshold) // refuses, by name, a threshold no row reaches
-      const sel = msg.balance ? balanceClasses(labels, confident) : confident
-      if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${msg.threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)
+    const stored = (l: PseudoLabels): StoredLabels => ({ classes: l.classes, labels: [...l.labels], confidence: [...l.confidence], probs: l.probs })
+    let labels = resume ? { ...resume.next!, probs: resume.next!.probs } : p0
+    const rounds = resume ? resume.rounds : Math.max(1, Math.min(5, Math.round(msg.rounds)))
+    const finished = resume ? [...resume.finished] : []
+    const jobId = resume?.id ?? runId
+    const createdAt = resume?.createdAt ?? Date.now()
+    for (let round = finished.length + 1; round <= rounds; round++) {
+      const confident = selectConfident(labels, threshold) // refuses, by name, a threshold no row reaches
+      const sel = balance ? balanceClasses(labels, confident) : confident
+      if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)
       // With "Head only" the kept rows train a classifier head on the pooled features; with any
       // other method they tune the model's own label scores: "<text>\nLabel:" → " <class>",
       // the prompt zero-shot scores, with the SFT task (loss on the class name's tokens only),
@@ -235,8 +339,8 @@ export class PseudoLabelHost {
         runSettings = { ...settings, seqLen: ex.seqLen }
       }
       // The round trains through the session's one train path (reset to the base weights, a
-      // new Tuning, RunControl, the loop). Rounds are not checkpointed: restoring one would
-      // need its selection of rows again.
+      // new Tuning, RunControl, the loop). The loop's epoch checkpoints are not kept (no run
+      // record); the finished round is, below, with what continuing needs.
       const hooks: RunHooks = {
         events: runEvents(this.post, runId),
         started: () => this.post({ type: 'state', runId, state: 'running' }),
@@ -248,20 +352,65 @@ export class PseudoLabelHost {
       const tuning = this.s.tuning
       if (!tuning) throw new Error(`Round ${round} left no tuned model to label with.`)
       const accuracy = !valSet ? null : head ? await this.accuracyOn(tuning, valSet) : pseudoLabelAccuracy(averageLabels(this.zeroShotVal!, await this.tunedLabels(this.validation!.texts, classes, tuning.hooks)), this.validation!.labels!)
-      this.post({ type: 'pseudoRound', runId, round: { round, kept: sel.rows.length, keptPerClass: classes.map((c) => sel.perClass[c] ?? 0), validationAccuracy: accuracy } })
-      const last = round === rounds || result.reason === 'stopped' || result.reason === 'diverged'
+      const figures: PseudoRound = { round, kept: sel.rows.length, keptPerClass: classes.map((c) => sel.perClass[c] ?? 0), validationAccuracy: accuracy }
+      const message = `${result.message}${rounds > 1 ? ` (self-training round ${round} of ${rounds})` : ''}`
+      const interrupted = result.reason === 'stopped' || result.reason === 'diverged'
+      const last = round === rounds || interrupted
+      if (!last) {
+        // The next round's labels: the tuned classifier's, for every unlabelled row.
+        labels = head ? await this.classify(tuning, this.encode(texts.texts, texts.texts.map(() => 0), classes, seqLen)) : averageLabels(p0, await this.tunedLabels(texts.texts, classes, tuning.hooks))
+        // Rows that came with a label keep it.
+        this.given?.forEach((l, i) => {
+          if (l === '') return
+          labels.labels[i] = classes.indexOf(l)
+          labels.confidence[i] = 1
+        })
+      }
+      // A finished round is kept before the page hears of it, so what it shows survives a
+      // closed tab; a stopped or diverged round is not (its weights are not a finished round's).
+      if (!interrupted) {
+        finished.push({ ...figures, message })
+        const held = this.session.loaded
+        const watched = new Set<tf.Variable>()
+        for (let e = 0; e < tuning.settings.epochs; e++) trainableVariables(model, tuning.settings, e, tuning.parts).forEach((v) => watched.add(v))
+        const record: SelfTrainingRecord = {
+          id: jobId,
+          createdAt,
+          updatedAt: Date.now(),
+          modelId: held?.summary.id ?? '',
+          modelTitle: held?.summary.title ?? 'the language model',
+          settings,
+          roundSettings: runSettings,
+          outputs: head ? classes.length : null,
+          threshold,
+          rounds,
+          balance,
+          summary: this.summary,
+          unlabelled: texts,
+          validation: this.validation,
+          zeroShot: stored(p0),
+          zeroShotVal: this.zeroShotVal && stored(this.zeroShotVal),
+          finished: [...finished],
+          next: last ? null : stored(labels),
+        }
+        await this.keep(record, await readTensors(watched, stableNames(model, tuning.parts)))
+      }
+      this.post({ type: 'pseudoRound', runId, round: figures })
       if (last) {
-        this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message: `${result.message}${rounds > 1 ? ` (self-training round ${round} of ${rounds})` : ''}` })
+        this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message })
         return
       }
-      // The next round's labels: the tuned classifier's, for every unlabelled row.
-      labels = head ? await this.classify(tuning, this.encode(texts.texts, texts.texts.map(() => 0), classes, seqLen)) : averageLabels(p0, await this.tunedLabels(texts.texts, classes, tuning.hooks))
-      // Rows that came with a label keep it.
-      this.given?.forEach((l, i) => {
-        if (l === '') return
-        labels.labels[i] = classes.indexOf(l)
-        labels.confidence[i] = 1
-      })
     }
+  }
+
+  /** Writes a finished round; a refusal is said beside the controls, and the rounds go on. */
+  private async keep(record: SelfTrainingRecord, weights: Awaited<ReturnType<typeof readTensors>>): Promise<void> {
+    const db = await this.db()
+    if (!db) return
+    const r = await saveSelfTrainingRound(db, record, weights)
+    if (r.ok) {
+      this.restored = record
+      await this.publishSaved()
+    } else this.post({ type: 'lmError', message: `Round ${record.finished.at(-1)!.round} was not kept in this browser (${r.error.message}); the rounds go on, but a closed tab would lose them.`, where: 'pseudoTrain' })
   }
 }

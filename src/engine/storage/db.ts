@@ -1,13 +1,15 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb'
 import { DEFAULTS } from '../../settings/schema'
 import type { CheckpointBlob, CheckpointMeta, RunRecord } from './types'
+import type { SelfTrainingRecord, SelfTrainingWeights } from './selfTraining'
 
 /** Named schema versions; each one's upgrade step lives in UPGRADES below (tldraw's habit). */
 export const Versions = {
   Initial: 1, // checkpoints + their weights
   Runs: 2, // run history and a small key/value meta store
+  SelfTraining: 3, // self-training rounds and their weights (selfTraining.ts)
 } as const
-export const CURRENT_VERSION = Versions.Runs
+export const CURRENT_VERSION = Versions.SelfTraining
 
 /** Checkpoints and runs; datasets live in their own database (datasets.ts). */
 export const DB_NAME = 'studio-checkpoints'
@@ -17,6 +19,8 @@ export interface StudioSchema extends DBSchema {
   weights: { key: string; value: CheckpointBlob }
   runs: { key: string; value: RunRecord; indexes: { byStatus: string } }
   meta: { key: string; value: { key: string; value: unknown } }
+  selfTraining: { key: string; value: SelfTrainingRecord }
+  selfTrainingWeights: { key: string; value: SelfTrainingWeights }
 }
 
 export type StudioDb = IDBPDatabase<StudioSchema>
@@ -60,6 +64,10 @@ const UPGRADES: Record<number, Upgrade> = {
       }
       cursor = await cursor.continue()
     }
+  },
+  [Versions.SelfTraining]: (db) => {
+    db.createObjectStore('selfTraining', { keyPath: 'id' })
+    db.createObjectStore('selfTrainingWeights', { keyPath: 'id' })
   },
 }
 

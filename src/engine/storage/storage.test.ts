@@ -6,6 +6,7 @@ import { deleteAllCheckpointsExcept, listCheckpoints, loadCheckpoint, pruneRun, 
 import { CURRENT_VERSION, openStudioDb, Versions } from './db'
 import { deleteRun, findInterrupted, getRun, listRuns, putRun } from './runs'
 import type { CheckpointBlob, CheckpointMeta, RunRecord } from './types'
+import { deleteSelfTraining, listSelfTraining, loadSelfTraining, saveSelfTrainingRound, type SelfTrainingRecord } from './selfTraining'
 
 let dbCount = 0
 const freshName = () => `test-db-${dbCount++}`
@@ -166,7 +167,7 @@ describe('schema upgrade', () => {
 
     const db = await openStudioDb(name)
     expect(db.version).toBe(CURRENT_VERSION)
-    expect([...db.objectStoreNames].sort()).toEqual(['checkpoints', 'meta', 'runs', 'weights'])
+    expect([...db.objectStoreNames].sort()).toEqual(['checkpoints', 'meta', 'runs', 'selfTraining', 'selfTrainingWeights', 'weights'])
     const [c] = await listCheckpoints(db)
     expect(c?.pinned).toBe(false)
     expect((await getRun(db, 'run-a'))?.status).toBe('stopped')
@@ -176,5 +177,58 @@ describe('schema upgrade', () => {
     const raw = await openDB(name)
     expect(raw.version).toBe(CURRENT_VERSION)
     raw.close()
+  })
+})
+
+describe('self-training rounds (selfTraining.ts)', () => {
+  const job = (finished: number[], next: boolean): SelfTrainingRecord => ({
+    id: 'run-st',
+    createdAt: 5,
+    updatedAt: 10 + finished.length,
+    modelId: 'tiny-lm',
+    modelTitle: 'Tiny LM',
+    settings: { ...DEFAULTS },
+    roundSettings: { ...DEFAULTS, seqLen: 12 },
+    outputs: null,
+    threshold: 0.7,
+    rounds: 3,
+    balance: true,
+    summary: { name: 'texts.csv' },
+    unlabelled: { name: 'texts.csv', texts: ['a', 'b', 'c'], labels: ['', 'sea', ''] },
+    validation: null,
+    zeroShot: { classes: ['sea', 'land'], labels: [0, 0, 1], confidence: [0.8, 1, 0.6], probs: new Float32Array([0.8, 0.2, 1, 0, 0.4, 0.6]) },
+    zeroShotVal: null,
+    finished: finished.map((round) => ({ round, kept: 2, keptPerClass: [1, 1], validationAccuracy: 0.5 + round / 10, message: `round ${round}` })),
+    next: next ? { classes: ['sea', 'land'], labels: [1, 0, 1], confidence: [0.9, 1, 0.7], probs: new Float32Array([0.1, 0.9, 1, 0, 0.3, 0.7]) } : null,
+  })
+  const weightsOf = (v: number) => [{ name: 'tuning/lora.a', shape: [2], data: new Float32Array([v, -v]).buffer }]
+
+  it('keeps each finished round with its weights; the newest round and its weights load back; delete removes every round', async () => {
+    const db = await openStudioDb(freshName())
+    expect(await listSelfTraining(db)).toEqual([])
+    expect((await saveSelfTrainingRound(db, job([1], true), weightsOf(1))).ok).toBe(true)
+    expect((await saveSelfTrainingRound(db, job([1, 2], true), weightsOf(2))).ok).toBe(true)
+    const listed = await listSelfTraining(db)
+    expect(listed.map((r) => [r.id, r.finished.length, r.next?.labels])).toEqual([['run-st', 2, [1, 0, 1]]])
+    const got = await loadSelfTraining(db, 'run-st')
+    expect(got?.record.finished.map((r) => r.validationAccuracy)).toEqual([0.6, 0.7])
+    expect(Array.from(got!.record.next!.probs)).toEqual(Array.from(new Float32Array([0.1, 0.9, 1, 0, 0.3, 0.7])))
+    expect(Array.from(new Float32Array(got!.weights[0]!.data))).toEqual([2, -2]) // round 2's, not round 1's
+    expect((await db.getAllKeys('selfTrainingWeights')).sort()).toEqual(['run-st#1', 'run-st#2'])
+    await deleteSelfTraining(db, 'run-st')
+    expect(await listSelfTraining(db)).toEqual([])
+    expect(await db.getAllKeys('selfTrainingWeights')).toEqual([])
+    expect(await loadSelfTraining(db, 'run-st')).toBeNull()
+    db.close()
+  })
+
+  it('a record that cannot be stored leaves no weights behind (one transaction)', async () => {
+    const db = await openStudioDb(freshName())
+    const bad = { ...job([1], false), summary: { f: () => 1 } } // a function cannot be cloned
+    const r = await saveSelfTrainingRound(db, bad, weightsOf(1))
+    expect(r.ok).toBe(false)
+    expect(await db.getAllKeys('selfTrainingWeights')).toEqual([])
+    expect(await listSelfTraining(db)).toEqual([])
+    db.close()
   })
 })

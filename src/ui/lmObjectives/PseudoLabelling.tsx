@@ -1,6 +1,7 @@
-import { useId, useMemo, useRef, useState } from 'react'
+import { useEffect, useId, useMemo, useRef, useState } from 'react'
 import { useStudio } from '../../state/store'
-import { labelTexts, trainLm, useLm } from '../../state/lmObjectives'
+import { continueSelfTraining, deleteSavedSelfTraining, labelTexts, listSavedSelfTraining, restoreSelfTraining, trainLm, useLm } from '../../state/lmObjectives'
+import { formatDateTime } from '../../format/format'
 
 async function sampleFile(name: string): Promise<File> {
   const r = await fetch(new URL(`samples/lm/${name}`, document.baseURI).href)
@@ -23,6 +24,10 @@ export function PseudoLabelling() {
   const status = useStudio((s) => s.status)
   const result = useStudio((s) => s.result)
   const runObjective = useLm((s) => s.runObjective)
+  const saved = useLm((s) => s.saved)
+  const restored = useLm((s) => s.restored)
+  // Self-training kept in this browser: listed when the panel opens (and after each kept round).
+  useEffect(() => listSavedSelfTraining(), [])
   const running = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping'
   const id = useId()
   const names = classes.split(',').map((c) => c.trim())
@@ -75,6 +80,25 @@ export function PseudoLabelling() {
           Use the sample (sea-or-government-unlabelled.csv)
         </button>
       </p>
+      {saved && saved.length > 0 && (
+        <section aria-labelledby={`${id}-saved`} data-testid="pseudo-saved">
+          <h4 id={`${id}-saved`}>Saved self-training</h4>
+          <p className="help">Each finished round is kept in this browser with its figures, its model and the labels the next round trains on: restore one to see its rounds and use its model, then continue with the next round.</p>
+          <ul>
+            {saved.map((j) => (
+              <li key={j.id}>
+                {j.name} ({j.classes.join(' / ')}): {j.roundsDone} of {j.rounds} {j.rounds === 1 ? 'round' : 'rounds'} finished, {j.modelTitle}, {formatDateTime(j.updatedAt, false)}{' '}
+                <button type="button" onClick={() => restoreSelfTraining(j.id)} disabled={loading || running} aria-label={`Restore the self-training rounds on ${j.name}`}>
+                  Restore
+                </button>{' '}
+                <button type="button" onClick={() => deleteSavedSelfTraining(j.id)} disabled={running} aria-label={`Delete the saved self-training rounds on ${j.name}`}>
+                  Delete
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {loading && <p aria-live="polite">Scoring each class name for every text…</p>}
       {pseudo && kept && (
         <div data-testid="pseudo">
@@ -129,7 +153,20 @@ export function PseudoLabelling() {
             <button type="button" className="primary" onClick={trainLm} disabled={running || total === 0} data-testid="pseudo-train">
               Train on the confident rows
             </button>
+            {restored && restored.next !== null && (
+              <>
+                {' '}
+                <button type="button" onClick={continueSelfTraining} disabled={running} data-testid="pseudo-continue" aria-describedby={`${id}-continue-help`}>
+                  Continue with round {restored.next}
+                </button>
+                <span className="help" id={`${id}-continue-help`}>
+                  {' '}
+                  — trains the restored rounds' next round on the labels the last one gave, with the threshold, balance and settings they ran with.
+                </span>
+              </>
+            )}
           </p>
+          {restored && <p role="status" data-testid="pseudo-restored">{restored.message}</p>}
           {(results.length > 0 || pseudo.zeroShotAccuracy !== null) && (
             <table data-testid="pseudo-rounds">
               <caption>Accuracy on the labelled validation file</caption>
