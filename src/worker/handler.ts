@@ -22,7 +22,7 @@ import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 import { HfModelHost } from './hfModelHost'
 import { hfFamily, type HeldHf } from '../engine/session/families/hf'
-import { isLoadedHead, measureLoadedHead } from '../engine/session/families/hfSeqCls'
+import { isLoadedHead, measureLoadedHead, nameSeqClsClasses } from '../engine/session/families/hfSeqCls'
 import { PseudoLabelHost, type HeldLm } from './pseudoLabelHost'
 import type { LmCommand } from './lmProtocol'
 import type { RunObjectiveRef } from '../engine/storage/types'
@@ -355,6 +355,17 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
             if (lastPlanned) plan(lastPlanned) // the plan's refusal of the dataset's classes goes
             else if (heldHf()) post({ type: 'model', summary: heldHf()!.summary })
             break
+          case 'hfNameHeadClasses': {
+            const held = heldHf()
+            if (!held) throw new Error('No Hugging Face model is loaded: load a *ForSequenceClassification checkpoint first.')
+            nameSeqClsClasses(held, msg.names)
+            // the plan carries the new words and drops the refusal of the dataset's classes; then
+            // the head is measured on the dataset under the names, as a loaded head is
+            if (lastPlanned) plan(lastPlanned)
+            else post({ type: 'model', summary: held.summary })
+            if (isLoadedHead(held.tuning)) await measureHead(held, held.summary.title)
+            break
+          }
           case 'lmData':
           case 'lmTrain':
           case 'lmChat':
