@@ -210,6 +210,15 @@ test('a checkpoint whose classes are only LABEL_0, LABEL_1, LABEL_2: the page pr
     await expect(studio.trainButton).toBeEnabled()
   })
 
+  await test.step('a worker that dies: the fresh one loads the checkpoint again and gets the names again (the head measured under them, 100 %)', async () => {
+    const dying = page.workers().filter((w) => w.url().includes('engine.worker')).at(-1)!
+    await dying.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
+    await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
+    await expect(page.getByTestId('hf-seq-cls-names-in-use')).toHaveText('In use: LABEL_0 = owl, LABEL_1 = cat, LABEL_2 = dog.', { timeout: 90_000 })
+    await expect(page.getByTestId('imported-accuracy')).toHaveText('Validation accuracy 100.0%.', { timeout: 60_000 })
+    await expect(studio.trainButton).toBeEnabled({ timeout: 60_000 })
+  })
+
   await test.step('the playground answers under the names with the reference probabilities; "Merged model" writes them as id2label, each row the original output of that name', async () => {
     await page.getByLabel('Text to classify').fill(textOf(1))
     await page.getByRole('button', { name: 'Classify' }).click()

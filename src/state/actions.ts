@@ -41,9 +41,13 @@ let lastHfLoad: HfLoad | null = null
 /** Hugging Face loads sent and not yet answered, by loadId. */
 const pendingHfLoads = new Map<number, HfLoad>()
 let nextHfLoadId = 1
+/** The names the person gave the loaded head's placeholder classes (hfNameHeadClasses), so a
+ *  restarted worker keeps the head under them; null once another model or head replaces it. */
+let lastHfNames: string[] | null = null
 function sendLoadModel(source: ModelSource) {
   lastModelSource = source
   lastHfLoad = null
+  lastHfNames = null
   pendingHfLoads.clear()
   engine().send({ type: 'loadModel', source })
 }
@@ -162,8 +166,10 @@ export function restartEngine(reason: string, notify = true) {
   e.send({ type: 'init', backend: settings.backend })
   // The same model again: a built-in by id, else the URL or files it was loaded from.
   const source: ModelSource = model || !lastModelSource ? builtinSource(model ?? BUILTIN_MODELS[0]!) : lastModelSource
-  if (current?.card?.source === 'huggingface' && lastHfLoad) e.send(lastHfLoad)
-  else e.send({ type: 'loadModel', source })
+  if (current?.card?.source === 'huggingface' && lastHfLoad) {
+    e.send(lastHfLoad)
+    if (lastHfNames) e.send({ type: 'hfNameHeadClasses', names: lastHfNames })
+  } else e.send({ type: 'loadModel', source })
   e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
   // what else the worker before held: the checked instruction or preference file, read after the model
   resendCheckedFile()
@@ -209,6 +215,8 @@ export function stopGenerating() {
 
 /** Hugging Face models: probe, load, stored files (worker/hfModelHost.ts; state/hfModels.ts). */
 export function sendHf(msg: Exclude<HfCommand, HfLoad> | Omit<HfLoad, 'loadId'>) {
+  if (msg.type === 'hfNameHeadClasses') lastHfNames = [...msg.names]
+  if (msg.type === 'hfNewHead') lastHfNames = null
   if (msg.type !== 'hfLoad') return engine().send(msg)
   const load: HfLoad = { ...msg, loadId: nextHfLoadId++ }
   pendingHfLoads.set(load.loadId, load)
@@ -221,6 +229,7 @@ export function onHfLoaded(e: HfLoaded) {
   // The worker carries commands out in order: loads asked for before this one have failed.
   for (const id of pendingHfLoads.keys()) if (id <= e.loadId) pendingHfLoads.delete(id)
   if (load && e.loaded === 'model') lastHfLoad = load
+  if (load) lastHfNames = null // a new model, or an adapter with its own head, replaced the named one
 }
 
 /** Instruction and preference tuning, learning without labels (state/lmObjectives.ts). */
