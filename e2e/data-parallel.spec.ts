@@ -63,12 +63,18 @@ test('a full fine-tuning run on WebAssembly splits its batches over two workers 
   // worker's own half ended (engine/train/dataParallel.ts keeps each split step's timeline).
   // Chromium sends a worker's message only when its task ends: without the task boundary after
   // posting, every request arrived after the loop's half had run, and two workers were no faster.
-  type Timed = { posted: number; mine: number; replica: { received: number } | null }
+  type Timed = { posted: number; mine: number; replica: { received: number } | null; handedBack: { grads: boolean; weights: boolean } }
   const timeline = (await Promise.all(page.workers().map((w) => w.evaluate(() => (globalThis as unknown as { __studioDataParallelSteps?: Timed[] }).__studioDataParallelSteps ?? []).catch(() => [] as Timed[])))).flat()
   expect(timeline.length, 'split steps timed').toBeGreaterThanOrEqual(10) // 2 epochs of 5 batches of 8 (40 training rows)
   const overlapped = timeline.filter((t) => t.replica !== null && t.replica.received < t.mine)
   console.info(`request received after posting: ${timeline.map((t) => (t.replica ? (t.replica.received - t.posted).toFixed(1) : '–')).join(', ')} ms; the loop's half took ${timeline.map((t) => (t.mine - t.posted).toFixed(0)).join(', ')} ms`)
   expect(overlapped.length, 'steps whose halves overlapped').toBeGreaterThanOrEqual(timeline.length * 0.8)
+  // The arrays between the workers went back and forth through the real messages (transferred):
+  // every request after the first gave back the last gradient array, and every answer to a half
+  // that carried changed weights gave their array back (not the first half, nor the first after
+  // an epoch's validation pass, which took the changes).
+  expect(timeline.slice(1).every((t) => t.handedBack.grads), 'gradient arrays given back').toBe(true)
+  expect(timeline.filter((t) => t.handedBack.weights).length, 'weights arrays given back').toBeGreaterThanOrEqual(timeline.length - 2)
   await expect(studio.alerts).toHaveCount(0)
 
   // The same run on one worker: the page asks for it through localStorage "studio.cpu".
