@@ -314,7 +314,8 @@ export function readFloatsInto(ts: readonly tf.Tensor[], out: Float32Array): voi
   for (const t of ts) {
     if (t.dtype !== 'float32') throw new Error(`A ${t.dtype} tensor where float32 values were expected`)
     if (o + t.size > out.length) throw new Error('The array for the values is too short')
-    // The heap view is made after any earlier copy (a view outlives no heap growth: none here).
+    // One heap view at a time, used at once: nothing here allocates on the heap, so no view
+    // outlives a heap growth.
     const onHeap = be?.typedArrayFromHeap && be.dataIdMap?.get(t.dataId) !== undefined
     out.set(onHeap ? be.typedArrayFromHeap!(t) : (t.dataSync() as Float32Array), o)
     o += t.size
@@ -592,8 +593,11 @@ export class GradientReplica {
       const v = byName.get(w.name)
       if (!v) throw new Error(`The second worker's model has no weight ${w.name}`)
       const t = tf.tensor(w.data, w.shape, 'float32')
-      v.assign(t)
-      t.dispose()
+      try {
+        v.assign(t)
+      } finally {
+        t.dispose()
+      }
     }
   }
   /** The assigned weights' array, whole, to give back to the loop: the weights are in tensors
