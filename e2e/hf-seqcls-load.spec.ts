@@ -249,4 +249,14 @@ test('a checkpoint whose classes are only LABEL_0, LABEL_1, LABEL_2: the page pr
       expect(diff, name).toBeLessThan(1e-6)
     }
   })
+
+  await test.step('a run starts from the head under the names: its line to beat is the checkpoint head at 100 % on the validation rows', async () => {
+    await page.getByLabel('Epochs', { exact: true }).fill('1')
+    await page.getByLabel('Learning rate', { exact: true }).fill('0.00001')
+    await expect(studio.trainButton).toBeEnabled()
+    await studio.trainButton.click()
+    await studio.waitFinished(120_000)
+    await expect(page.getByTestId('compare').locator('caption')).toContainText("Validation split: the line to beat, checkpoint head (the checkpoint's own GPT2ForSequenceClassification head, before fine-tuning (")
+    await expect(page.getByTestId('compare').locator('caption')).toContainText('checkpoint head 100.0%; chance level 33%')
+  })
 })
