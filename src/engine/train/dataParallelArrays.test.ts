@@ -19,11 +19,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import type { LoadedTinyGpt } from '../models/modelFile'
-import { tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { differingBits, runWithPeer, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
 import { benchSwitch } from '../benchSwitches'
 import { GradientReplica, halfResultTransfer, halfTransfer, pooledArrays, readFloatsInto, recentSteps, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
-import { fineTune, Tuning, type Encoded } from './fineTune'
-import { RunControl } from './runControl'
+import { Tuning, type Encoded } from './fineTune'
 import { hostBatchData } from './batchSource'
 import { stableNames } from './loopState'
 
@@ -96,22 +95,26 @@ class TransferPeer implements GradientPeer {
   }
 }
 
-async function run(s: Settings, peer: GradientPeer) {
-  const model = loaded.model
-  model.params.forEach((p, i) => p.variable.assign(base[i]!))
-  const tuning = new Tuning(model, s, 2)
-  const epochs: { train: number; val: number }[] = []
-  const lost: string[] = []
-  await fineTune(model, tuning, data, s, new RunControl(), { onEpoch: (e) => void epochs.push({ train: e.train.loss, val: e.val.loss }) }, undefined, { peer, onPeerLost: (m) => lost.push(m) })
-  const weights = await Promise.all([...model.params.map((p) => p.variable), ...(tuning.head?.params ?? []).map((p) => p.variable)].map(async (v) => ((await v.data()) as Float32Array).slice()))
-  tuning.dispose()
-  return { epochs, lost, weights }
-}
+const run = (s: Settings, peer: GradientPeer) => runWithPeer({ loaded, base, data }, s, peer)
 
-function sameBits(a: Float32Array[], b: Float32Array[]): number {
-  let differ = 0
-  a.forEach((x, i) => x.forEach((v, k) => void (Object.is(v, b[i]![k]) || differ++)))
-  return differ
+/** The same 2-epoch run twice, each through a fresh peer: with the copies as they were
+ *  (benchSwitch.tensorCopies), then as now; and the split steps' timeline of the second. */
+async function oldAndNew<P extends GradientPeer & { replica: GradientReplica }>(make: () => P) {
+  const s = settings({})
+  benchSwitch.tensorCopies = true
+  const copies = make()
+  const old = await run(s, copies)
+  copies.replica.dispose()
+  benchSwitch.tensorCopies = false
+  const peer = make()
+  const from = recentSteps.length
+  const now = await run(s, peer)
+  peer.replica.dispose()
+  expect(now.lost).toEqual([])
+  expect(now.epochs).toEqual(old.epochs)
+  expect(now.epochs.every((e) => Number.isFinite(e.train) && Number.isFinite(e.val))).toBe(true)
+  expect(differingBits(old.weights, now.weights), 'weights that differ in any bit').toBe(0)
+  return { copies, peer, steps: recentSteps.slice(from) }
 }
 
 describe('the arrays between the two workers', () => {
@@ -152,17 +155,7 @@ describe('the arrays between the two workers', () => {
   })
 
   it('each step the loop gives back the last gradient array and the replica the weights array: the same two arrays every step, the run bit for bit as with fresh copies', async () => {
-    const s = settings({})
-    benchSwitch.tensorCopies = true
-    const copies = new DirectPeer()
-    const a = await run(s, copies)
-    copies.replica.dispose()
-    benchSwitch.tensorCopies = false
-    const pooled = new DirectPeer()
-    const b = await run(s, pooled)
-    pooled.replica.dispose()
-    expect(b.epochs).toEqual(a.epochs)
-    expect(sameBits(a.weights, b.weights), 'weights that differ in any bit').toBe(0)
+    const { copies, peer: pooled } = await oldAndNew(() => new DirectPeer())
     // The copies: nothing handed back.
     expect(copies.seen.every((x) => x.gradBuffer === undefined && x.weightBuffer === undefined)).toBe(true)
     // 2 epochs of 3 halves. The first half follows the setup (no weights, no gradient array
@@ -185,43 +178,20 @@ describe('the arrays between the two workers', () => {
   }, 120_000)
 
   it('an array once handed back holds nothing either worker reads: filled with NaN at once, the run is bit for bit the same', async () => {
-    const s = settings({})
-    benchSwitch.tensorCopies = true
-    const copies = new DirectPeer()
-    const a = await run(s, copies)
-    copies.replica.dispose()
-    benchSwitch.tensorCopies = false
-    const poisoned = new DirectPeer(true)
-    const b = await run(s, poisoned)
-    poisoned.replica.dispose()
+    const { peer: poisoned } = await oldAndNew(() => new DirectPeer(true))
     expect(poisoned.seen.filter((x) => x.weightBuffer).length, 'weights arrays poisoned (the first half has none, nor the first after the validation pass)').toBe(4)
     expect(poisoned.seen.filter((x) => x.gradBuffer).length, 'gradient arrays poisoned').toBe(5)
-    expect(b.lost).toEqual([])
-    expect(b.epochs).toEqual(a.epochs)
-    expect(b.epochs.every((e) => Number.isFinite(e.train) && Number.isFinite(e.val))).toBe(true)
-    expect(sameBits(a.weights, b.weights), 'weights that differ in any bit').toBe(0)
   }, 120_000)
 
   it("as the app's messages, both arrays transferred each way: the run bit for bit as with fresh copies, no detached array ever sent", async () => {
-    const s = settings({})
-    benchSwitch.tensorCopies = true
-    const copies = new TransferPeer()
-    const a = await run(s, copies)
-    copies.replica.dispose()
-    benchSwitch.tensorCopies = false
-    const moved = new TransferPeer()
-    const from = recentSteps.length
-    const b = await run(s, moved)
-    moved.replica.dispose()
+    const { peer: moved, steps } = await oldAndNew(() => new TransferPeer())
     expect(moved.detached).toBe(0)
     // The step timeline says so (the browser test reads it from the built app's workers): the
     // gradient array given back from the second half on, the weights' array by every answer to
     // a half that carried weights (not the first, nor the first after the validation pass).
-    const handed = recentSteps.slice(from).map((t) => t.handedBack)
+    const handed = steps.map((t) => t.handedBack)
     expect(handed.map((h) => h.grads)).toEqual([false, true, true, true, true, true])
     expect(handed.map((h) => h.weights)).toEqual([false, true, true, false, true, true])
-    expect(b.epochs).toEqual(a.epochs)
-    expect(sameBits(a.weights, b.weights), 'weights that differ in any bit').toBe(0)
   }, 120_000)
 
   it("the replica assigns changed weights as new tensors (a tensor that shared a weight's buffer keeps the old values); a gradient array given back is used only at the gradients' size", async () => {

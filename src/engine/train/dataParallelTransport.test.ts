@@ -20,13 +20,12 @@ import type { Settings } from '../../settings/types'
 import type { LoadedTinyGpt } from '../models/modelFile'
 import { trainableVariables } from '../tuning/freeze'
 import { BatchSource } from './batchSource'
-import { tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { differingBits, runWithPeer, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
 import { benchSwitch } from '../benchSwitches'
 import { DataParallel, GradientReplica, halfSeed, halfTransfer, recentSteps, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
 import { FeatureCache } from './featureCache'
-import { fineTune, Tuning, type Encoded } from './fineTune'
+import { Tuning, type Encoded } from './fineTune'
 import { gatherBatch } from './forward'
-import { RunControl } from './runControl'
 
 const root = resolve(__dirname, '../../..')
 const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
@@ -72,23 +71,8 @@ class MessagePeer implements GradientPeer {
   }
 }
 
-async function run(s: Settings, peer: GradientPeer) {
-  const model = loaded.model
-  model.params.forEach((p, i) => p.variable.assign(base[i]!))
-  const tuning = new Tuning(model, s, 2)
-  const epochs: { train: number; val: number }[] = []
-  const lost: string[] = []
-  await fineTune(model, tuning, data, s, new RunControl(), { onEpoch: (e) => void epochs.push({ train: e.train.loss, val: e.val.loss }) }, undefined, { peer, onPeerLost: (m) => lost.push(m) })
-  const weights = await Promise.all([...model.params.map((p) => p.variable), ...(tuning.head?.params ?? []).map((p) => p.variable)].map(async (v) => ((await v.data()) as Float32Array).slice()))
-  tuning.dispose()
-  return { epochs, lost, weights }
-}
-
-function sameBits(a: Float32Array[], b: Float32Array[]): number {
-  let differ = 0
-  a.forEach((x, i) => x.forEach((v, k) => void (Object.is(v, b[i]![k]) || differ++)))
-  return differ
-}
+const run = (s: Settings, peer: GradientPeer) => runWithPeer({ loaded, base, data }, s, peer)
+const sameBits = differingBits
 
 describe('how a split step travels between the two workers', () => {
   it("a half's changed weights are transferred, not copied, and the run ends bit for bit as with copied requests", async () => {

@@ -15,7 +15,9 @@ import type { Settings } from '../../settings/types'
 import { trainableVariables } from '../tuning/freeze'
 import { BatchSource } from './batchSource'
 import { FeatureCache } from './featureCache'
-import { Tuning, type Encoded } from './fineTune'
+import { fineTune, Tuning, type Encoded } from './fineTune'
+import type { GradientPeer } from './dataParallel'
+import { RunControl } from './runControl'
 
 export interface TinyLmSpamHam {
   loaded: LoadedTinyGpt
@@ -51,4 +53,26 @@ export function splitStepFixture(lm: TinyLmSpamHam, s: Settings) {
   const source = BatchSource.host(lm.data.train)
   const cache = new FeatureCache(0, false, { train: lm.data.train.n, val: 0 })
   return { model, tuning, vars, source, cache }
+}
+
+/** `fineTune` on the fixture's rows from its base weights with `peer` as the second worker:
+ *  each epoch's training and validation loss, the lost-worker messages, and the weights after
+ *  (the body's, then the head's). */
+export async function runWithPeer(lm: TinyLmSpamHam, s: Settings, peer: GradientPeer): Promise<{ epochs: { train: number; val: number }[]; lost: string[]; weights: Float32Array[] }> {
+  const model = lm.loaded.model
+  model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
+  const tuning = new Tuning(model, s, 2)
+  const epochs: { train: number; val: number }[] = []
+  const lost: string[] = []
+  await fineTune(model, tuning, lm.data, s, new RunControl(), { onEpoch: (e) => void epochs.push({ train: e.train.loss, val: e.val.loss }) }, undefined, { peer, onPeerLost: (m) => lost.push(m) })
+  const weights = await Promise.all([...model.params.map((p) => p.variable), ...(tuning.head?.params ?? []).map((p) => p.variable)].map(async (v) => ((await v.data()) as Float32Array).slice()))
+  tuning.dispose()
+  return { epochs, lost, weights }
+}
+
+/** How many values differ in any bit between two lists of arrays (Object.is: NaN equals NaN). */
+export function differingBits(a: Float32Array[], b: Float32Array[]): number {
+  let differ = 0
+  a.forEach((x, i) => x.forEach((v, k) => void (Object.is(v, b[i]![k]) || differ++)))
+  return differ
 }
