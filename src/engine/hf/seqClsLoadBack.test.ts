@@ -296,6 +296,10 @@ describe('classes are matched by name, never silently', () => {
     expect(seqClsProblem(h, animals)!.message).toBe(
       'This checkpoint\'s head (GPT2ForSequenceClassification) classifies LABEL_0, LABEL_1, LABEL_2; the dataset\'s classes are owl, cat, dog. LABEL_0, LABEL_1, LABEL_2 are placeholder names (the checkpoint\'s config.json has no id2label of its own): to keep its trained head, say which of the dataset\'s classes each one is under the model\'s description (step 2), then press "Keep the trained head with these names". To train a new head for this dataset instead, press "Use a new head" under the model\'s description (step 2); or choose a dataset labelled LABEL_0, LABEL_1, LABEL_2.',
     )
+    // two classes cannot name three outputs: the refusal does not offer it
+    expect(seqClsProblem(h, classes(['neg', 'pos']))!.message).toBe(
+      'This checkpoint\'s head (GPT2ForSequenceClassification) classifies LABEL_0, LABEL_1, LABEL_2; the dataset\'s classes are neg, pos. To train a new head for this dataset instead, press "Use a new head" under the model\'s description (step 2); or choose a dataset labelled LABEL_0, LABEL_1, LABEL_2.',
+    )
     // names the person cannot mean are refused in words, and nothing changes
     expect(() => nameSeqClsClasses(h, ['owl', 'cat'])).toThrow('The head has 3 classes (LABEL_0, LABEL_1, LABEL_2) and 2 names were given: name each once.')
     expect(() => nameSeqClsClasses(h, ['owl', ' ', 'dog'])).toThrow("LABEL_1 has no name: choose which of the dataset's classes it is.")
@@ -308,6 +312,8 @@ describe('classes are matched by name, never silently', () => {
     expect(h.summary.card!.seqClsHead).toMatch(/^Sequence classifier \(GPT2ForSequenceClassification\): 3 classes \(owl = LABEL_0, cat = LABEL_1, dog = LABEL_2; named by you: its config\.json calls them only LABEL_0, LABEL_1, LABEL_2\) — /)
     expect(seqClsProblem(h, animals)).toBeNull()
     expect(seqClsProblem(h, classes(['cat', 'dog', 'owl']))).toBeNull()
+    // another dataset of three classes: the names can be given again
+    expect(seqClsProblem(h, classes(['bee', 'cat', 'dog']))!.message).toContain('; the dataset\'s classes are bee, cat, dog. LABEL_0, LABEL_1, LABEL_2 are placeholder names (named owl, cat, dog by you) (the checkpoint\'s config.json has no id2label of its own): to keep its trained head, say which')
     // a run on data whose classes are [cat, dog, owl] starts from the head, its outputs taken as named
     const tuning = new Tuning(h.body, { ...DEFAULTS, method: 'head', dropout: 0 }, 3)
     const val: Encoded = { kind: 'classification', n: 2, seqLen: 8, tokens: Int32Array.from(IDS.flat()), mask: Float32Array.from(MASK.flat()), labels: new Int32Array(2), classes: ['cat', 'dog', 'owl'] }

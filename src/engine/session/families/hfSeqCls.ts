@@ -186,15 +186,17 @@ export function seqClsProblem(held: HeldHf, data: SessionData, settings?: Settin
   const loaded = held.seqCls
   const facts = data.facts
   if (!loaded || !facts) return null
-  const placeholders = !namedFrom.has(loaded) && genericLabels(loaded)
-  const name = placeholders ? `${loaded.labels.join(', ')} are placeholder names (the checkpoint's config.json has no id2label of its own): to keep its trained head, say which of the dataset's classes each one is under the model's description (step 2), then press "Keep the trained head with these names". ` : ''
-  const way = `${name}To train a new head for this dataset instead, press "Use a new head" under the model's description (step 2); or choose a dataset ${loaded.regression ? 'with a number to predict' : `labelled ${loaded.labels.join(', ')}`}.`
+  const way = `To train a new head for this dataset instead, press "Use a new head" under the model's description (step 2); or choose a dataset ${loaded.regression ? 'with a number to predict' : `labelled ${loaded.labels.join(', ')}`}.`
   const headTask = facts.task === 'text-classification' || facts.task === 'text-regression'
   if (headTask && held.body.isEncoder && settings?.pooling === 'mean') return { field: 'pooling', message: `This checkpoint's head (${loaded.architecture}) reads the [CLS] token, and the pooling setting asks for the mean of the token states. Choose "[CLS]" (or "As the checkpoint says") to start from its head, or press "Use a new head" (step 2) to train a mean-pooled head.` }
   if (facts.task === 'text-classification') {
     const classes = classNames(data)
     const m = matchClasses(loaded, classes)
-    return 'mismatch' in m ? { field: 'dataset', message: `${m.mismatch} ${way}` } : null
+    if (!('mismatch' in m)) return null
+    // placeholder names (LABEL_i) can be named after the dataset's classes when there are as many
+    const ph = placeholderNames(loaded)
+    const byName = ph && ph.length === classes.length ? `${ph.join(', ')} are placeholder names${namedFrom.has(loaded) ? ` (named ${loaded.labels.join(', ')} by you)` : ''} (the checkpoint's config.json has no id2label of its own): to keep its trained head, say which of the dataset's classes each one is under the model's description (step 2), then press "Keep the trained head with these names". ` : ''
+    return { field: 'dataset', message: `${m.mismatch} ${byName}${way}` }
   }
   if (facts.task === 'text-regression' && !loaded.regression) return { field: 'dataset', message: `This checkpoint's head (${loaded.architecture}) classifies ${loaded.labels.join(', ')}; the dataset has a number to predict (regression). ${way}` }
   return null
