@@ -11,19 +11,24 @@ import type { Page, Worker } from '@playwright/test'
 
 // sliced: attention's batched products ran as one XNNPACK product per slice
 // (engine/models/slicedMatMul.ts registers its kernel the first time it runs one).
-type EngineState = { backend: string; threads: number | null; tensors: number; isolated: boolean; sliced: boolean }
+// lmFused: tiny-lm's layer norms, GELU, softmax, heads and bias gradients ran as one kernel each
+// (engine/models/lmFused.ts registers them when TinyGpt first takes that path on wasm).
+type EngineState = { backend: string; threads: number | null; tensors: number; isolated: boolean; sliced: boolean; lmFused: string[] }
+const LM_FUSED = ['StudioGatherRows', 'StudioChannelNorm', 'StudioGelu', 'StudioCausalSoftmax', 'StudioSplitHeads', 'StudioHeadsToRows', 'StudioRowSum', 'StudioChannelNormGrad', 'StudioGeluGrad', 'StudioSoftmaxGrad', 'StudioMergeHeads', 'StudioRowsToHeads']
 
 /** tfjs' engine in each worker that runs one (pthreads are blob: workers: skipped). */
 async function engines(page: Page): Promise<{ url: string; state: EngineState }[]> {
   const out = await Promise.all(
     page.workers().filter((w: Worker) => !w.url().startsWith('blob:')).map(async (w) => {
       const state = await w
-        .evaluate(() => {
+        .evaluate((lmKernels) => {
           const g = globalThis as unknown as { _tfengine?: { backendName: string; state: { numTensors: number }; backendInstance: { wasm?: { tfjs: { getThreadsCount(): number } } } }; _tfGlobals?: Map<string, Map<string, unknown>> }
           const e = g._tfengine
-          const sliced = g._tfGlobals?.get('kernelRegistry')?.has('wasm_StudioSlicedBatchMatMul') ?? false
-          return e ? { backend: e.backendName, threads: e.backendInstance?.wasm?.tfjs.getThreadsCount() ?? null, tensors: e.state.numTensors, isolated: crossOriginIsolated, sliced } : null
-        })
+          const registry = g._tfGlobals?.get('kernelRegistry')
+          const sliced = registry?.has('wasm_StudioSlicedBatchMatMul') ?? false
+          const lmFused = lmKernels.filter((k) => registry?.has(`wasm_${k}`))
+          return e ? { backend: e.backendName, threads: e.backendInstance?.wasm?.tfjs.getThreadsCount() ?? null, tensors: e.state.numTensors, isolated: crossOriginIsolated, sliced, lmFused } : null
+        }, LM_FUSED)
         .catch(() => null)
       return state ? { url: w.url(), state } : null
     }),
@@ -55,6 +60,7 @@ test('a full fine-tuning run on WebAssembly splits its batches over two workers 
     expect(e.state.backend).toBe('wasm')
     expect(e.state.threads).toBe(1)
     expect(e.state.sliced, `${e.url}: attention's batched products as sliced XNNPACK products`).toBe(true)
+    expect(e.state.lmFused, `${e.url}: tiny-lm's pieces between the products as fused kernels`).toEqual(LM_FUSED)
   }
   // The second worker holds the run's model: the built-in LM's weights and the head.
   const second = both.find((e) => e.url.includes('gradientWorker'))!

@@ -27,6 +27,15 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
       benchSwitch.unfusedOptimizer = on === true
     },
   })
+  // bench/dataParallelBrowser.mjs `…-oplm` modes: tiny-lm's pieces between the products as tf ops, as
+  // before models/lmFused.ts
+  Object.defineProperty(g, '__studioLmOpPath', {
+    configurable: true,
+    get: () => benchSwitch.lmOpPath,
+    set: (on: unknown) => {
+      benchSwitch.lmOpPath = on === true
+    },
+  })
   Object.defineProperty(g, '__studioCnnOpPath', {
     configurable: true,
     get: () => benchSwitch.cnnOpPath,
