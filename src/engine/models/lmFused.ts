@@ -198,14 +198,24 @@ function splitHeads({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
     for (let h = 0; h < H; h++) {
       const head = (n * H + h) * T * hd
       const col = n * T * D3 + h * hd
-      for (let t = 0; t < T; t++) {
-        const from = col + t * D3
-        copy(qv, head + t * hd, src, from, hd)
-        copy(vv, head + t * hd, src, from + 2 * D, hd)
-      }
+      qvBlock(qv, vv, src, head, col, T, hd, D3, D, true)
       kBlock(kv, src, head, col + D, T, hd, D3, true)
     }
   return [q, kT, v]
+}
+
+/** One head's q and v [T, hd] at `head` from (toHeads) or to (!toHeads) the rows' q and v columns at `col`. */
+function qvBlock(qv: Float32Array, vv: Float32Array, rows: Float32Array, head: number, col: number, T: number, hd: number, stride: number, D: number, toHeads: boolean): void {
+  for (let t = 0; t < T; t++) {
+    const at = col + t * stride
+    if (toHeads) {
+      copy(qv, head + t * hd, rows, at, hd)
+      copy(vv, head + t * hd, rows, at + 2 * D, hd)
+    } else {
+      copy(rows, at, qv, head + t * hd, hd)
+      copy(rows, at + 2 * D, vv, head + t * hd, hd)
+    }
+  }
 }
 
 /** n values from src at si to dst at di (no subarray objects: the heads move 32 values at a time). */
@@ -238,11 +248,7 @@ function mergeHeads({ inputs, backend }: Args): tf.TensorInfo {
     for (let h = 0; h < H; h++) {
       const head = (n * H + h) * T * hd
       const col = n * T * D3 + h * hd
-      for (let t = 0; t < T; t++) {
-        const to = col + t * D3
-        copy(o, to, qv, head + t * hd, hd)
-        copy(o, to + 2 * D, vv, head + t * hd, hd)
-      }
+      qvBlock(qv, vv, o, head, col, T, hd, D3, D, false)
       kBlock(kv, o, head, col + D, T, hd, D3, false)
     }
   return out
@@ -255,15 +261,16 @@ function moveHeads(x: tf.TensorInfo, backend: unknown, toRows: boolean, B: numbe
   const out = bk.makeOutput(toRows ? [B * T, D] : [B, H, T, hd], 'float32')
   const o = bk.typedArrayFromHeap(out)
   const xv = bk.typedArrayFromHeap(x)
-  for (let n = 0; n < B; n++)
-    for (let h = 0; h < H; h++)
-      for (let t = 0; t < T; t++) {
-        const headAt = ((n * H + h) * T + t) * hd
-        const rowAt = (n * T + t) * D + h * hd
-        if (toRows) copy(o, rowAt, xv, headAt, hd)
-        else copy(o, headAt, xv, rowAt, hd)
-      }
+  for (let n = 0; n < B; n++) for (let h = 0; h < H; h++) moveHead(o, xv, (n * H + h) * T * hd, n * T * D + h * hd, T, hd, D, toRows)
   return out
+}
+
+/** One head [T, hd] at `head` to (toRows) or from the rows [T, D] at `row`. */
+function moveHead(o: Float32Array, xv: Float32Array, head: number, row: number, T: number, hd: number, D: number, toRows: boolean): void {
+  for (let t = 0; t < T; t++) {
+    if (toRows) copy(o, row + t * D, xv, head + t * hd, hd)
+    else copy(o, head + t * hd, xv, row + t * D, hd)
+  }
 }
 
 function headsToRows({ inputs, backend }: Args): tf.TensorInfo {
