@@ -105,7 +105,9 @@ test('the emoji CNN kernels as per-row functions give the loop nests\' run bit f
   const rows = await loadAndTrain(studio, page, false, false)
   expect((await nestsOn()).filter((x) => x !== null)).toEqual([false, false])
   await expect(studio.alerts).toHaveCount(0)
-  expect(rows.steps.length).toBeGreaterThan(10)
+  // How many chart points a run gets depends on timing (losses are read a group at a time), so
+  // only that there are several.
+  expect(rows.steps.length).toBeGreaterThan(1)
   expect(rows.steps.every((s) => Number.isFinite(s.loss))).toBe(true)
   // The chart's step points are the losses read a group at a time (which steps a point stands for
   // depends on timing), so the comparison is of what a run ends with: after an epoch of Adam steps
