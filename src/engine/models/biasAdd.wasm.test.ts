@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { biasAdd, scaleShift } from './biasAdd'
 import { gelu } from './tinyGpt'
 import { benchSwitch, oldKernels } from '../benchSwitches'
+import { relErr } from './wasmKernelChecks'
 
 const wave = (n: number, k: number) => Float32Array.from({ length: n }, (_, i) => 3 * Math.sin(i * k + 0.3) + 0.5 * Math.cos(i * 0.013))
 
@@ -12,17 +13,6 @@ afterEach(() => {
   oldKernels.tanhGelu = false
 })
 
-/** Largest |got − want| relative to the largest |want|. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length)
-  let d = 0
-  let s = 0
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!))
-    s = Math.max(s, Math.abs(want[i]!))
-  }
-  return d / Math.max(s, 1e-30)
-}
 
 describe('the dense bias gradient as a ones-row product', () => {
   for (const backend of ['wasm', 'cpu']) {

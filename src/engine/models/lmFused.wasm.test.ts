@@ -9,32 +9,14 @@ import { benchSwitch } from '../benchSwitches'
 import { causalMask, gelu } from './tinyGpt'
 import { biasAdd } from './biasAdd'
 import { embeddingLookup } from './embeddingLookup'
-import { loadTinyGpt } from './modelFile'
-import { softmaxCrossEntropy } from '../train/losses'
+import { kernelsOf, relErr, tinyLmWholeSteps } from './wasmKernelChecks'
 
 const root = resolve(__dirname, '../../..')
 const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
 const wave = (n: number, k: number, amp = 1) => Float32Array.from({ length: n }, (_, i) => amp * (Math.sin(i * k + 0.3) + 0.1 * Math.cos(i * 0.017)))
 
-/** Largest |got − want| relative to the largest |want|. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length)
-  let d = 0
-  let s = 0
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!))
-    s = Math.max(s, Math.abs(want[i]!))
-  }
-  return d / Math.max(s, 1e-30)
-}
 const sameBits = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]))
 
-async function kernelsOf(f: () => tf.Tensor | tf.Tensor[]): Promise<string[]> {
-  const p = await tf.profile(() => {
-    tf.dispose(f())
-  })
-  return p.kernels.map((k) => k.name)
-}
 
 beforeAll(async () => {
   expect(await tf.setBackend('wasm')).toBe(true)
@@ -243,38 +225,7 @@ describe("tiny-lm's fused kernels on the wasm backend", () => {
     const step = async (backend: string, opPath: boolean) => {
       await tf.setBackend(backend)
       benchSwitch.lmOpPath = opPath
-      const { model } = await loadTinyGpt('/models/tiny-lm/model.json', fileFetch)
-      const { vocabSize, dModel } = model.config
-      const results: { loss: number; grads: Float32Array[]; kernels: string[] }[] = []
-      for (const [B, T] of [
-        [3, 17],
-        [2, 32],
-      ] as const) {
-        const tokens = tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => (i * 7919 + 13) % vocabSize), [B, T], 'int32')
-        const mask = tf.tensor2d(Float32Array.from({ length: B * T }, (_, i) => (i % T < T - 2 || i < T ? 1 : 0)), [B, T])
-        const head = tf.tensor2d(wave(dModel * 3, 0.29), [dModel, 3])
-        const labels = tf.tensor1d(Int32Array.from({ length: B }, (_, i) => i % 3), 'int32')
-        const vars = model.params.map((p) => p.variable)
-        const run = () =>
-          tf.tidy(() => {
-            const r = tf.variableGrads(() => softmaxCrossEntropy(tf.matMul(model.pool(model.forward(tokens, { training: true }), mask), head), labels), vars)
-            return [r.value, ...vars.map((v) => r.grads[v.name]!)]
-          })
-        tf.dispose(run()) // warm up (the causal mask is cached per length)
-        const before = tf.memory().numTensors
-        const bytes = tf.memory().numBytes
-        const kernels = await kernelsOf(run)
-        const out = run()
-        const loss = (await out[0]!.data())[0]!
-        const grads = await Promise.all(out.slice(1).map(async (g) => (await g.data()) as Float32Array))
-        tf.dispose(out)
-        tf.dispose(run())
-        expect(tf.memory().numTensors, `${backend} ${B}×${T}`).toBe(before)
-        expect(tf.memory().numBytes, `${backend} ${B}×${T}`).toBe(bytes)
-        results.push({ loss, grads, kernels })
-        tf.dispose([tokens, mask, head, labels])
-      }
-      model.dispose()
+      const results = await tinyLmWholeSteps(fileFetch, backend, true)
       benchSwitch.lmOpPath = false
       return results
     }

@@ -6,8 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { matMulFast, swapLast } from './matMulFast'
 import { SLICED_MATMUL, batchMatMul, takesSlicedPath } from './slicedMatMul'
 import { oldKernels } from '../benchSwitches'
-import { loadTinyGpt } from './modelFile'
-import { softmaxCrossEntropy } from '../train/losses'
+import { kernelsOf, relErr, tinyLmWholeSteps } from './wasmKernelChecks'
 
 const root = resolve(__dirname, '../../..')
 const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
@@ -26,24 +25,7 @@ function tripleLoop(a: Float32Array, b: Float32Array, batch: number, m: number, 
   return out
 }
 
-/** Largest |got − want| relative to the largest |want|. */
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length)
-  let d = 0
-  let s = 0
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!))
-    s = Math.max(s, Math.abs(want[i]!))
-  }
-  return d / Math.max(s, 1e-30)
-}
 
-async function kernelsOf(f: () => tf.Tensor | tf.Tensor[]): Promise<string[]> {
-  const p = await tf.profile(() => {
-    tf.dispose(f())
-  })
-  return p.kernels.map((k) => k.name)
-}
 
 beforeAll(async () => {
   expect(await tf.setBackend('wasm')).toBe(true)
@@ -173,36 +155,7 @@ describe('sliced batched product on the wasm backend', () => {
     const step = async (backend: string, tfjsKernel = false) => {
       await tf.setBackend(backend)
       setOld(tfjsKernel) // the step as before: tfjs' batched product, tanh GELU, Sum bias gradients
-      const { model } = await loadTinyGpt('/models/tiny-lm/model.json', fileFetch)
-      const { vocabSize, dModel } = model.config
-      const results: { loss: number; grads: Float32Array[]; kernels: string[] }[] = []
-      for (const [B, T] of [
-        [3, 17],
-        [2, 32],
-      ] as const) {
-        const tokens = tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => (i * 7919 + 13) % vocabSize), [B, T], 'int32')
-        const mask = tf.tensor2d(Float32Array.from({ length: B * T }, (_, i) => (i % T < T - 2 || i < T ? 1 : 0)), [B, T])
-        const head = tf.tensor2d(wave(dModel * 3, 0.29), [dModel, 3])
-        const labels = tf.tensor1d(Int32Array.from({ length: B }, (_, i) => i % 3), 'int32')
-        const vars = model.params.map((p) => p.variable)
-        const run = () =>
-          tf.tidy(() => {
-            const r = tf.variableGrads(() => softmaxCrossEntropy(tf.matMul(model.pool(model.forward(tokens, { training: true }), mask), head), labels), vars)
-            return [r.value, ...vars.map((v) => r.grads[v.name]!)]
-          })
-        tf.dispose(run()) // warm up (the causal mask is cached per length)
-        const before = tf.memory().numTensors
-        const kernels = await kernelsOf(run)
-        const out = run()
-        const loss = (await out[0]!.data())[0]!
-        const grads = await Promise.all(out.slice(1).map(async (g) => (await g.data()) as Float32Array))
-        tf.dispose(out)
-        expect(tf.memory().numTensors, `${backend} ${B}×${T}`).toBe(before)
-        results.push({ loss, grads, kernels })
-        tf.dispose([tokens, mask, head, labels])
-      }
-      model.dispose()
-      return results
+      return tinyLmWholeSteps(fileFetch, backend)
     }
     const cpu = await step('cpu')
     const sliced = await step('wasm')
