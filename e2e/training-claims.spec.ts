@@ -178,11 +178,14 @@ test('language modelling on the Moby-Dick sample, set up with the Quick check pr
   expect(done, 'the finished message names one epoch and the perplexity').not.toBeNull()
 
   await test.step('the training loss falls', async () => {
+    // A chart point is the mean loss of about a quarter second of steps (fineTune.ts), so how
+    // many points a run gets depends on the machine's speed: 12 here, 9 in a loaded CI run.
     const losses = (await studio.series()).steps.map((s) => s.loss)
-    expect(losses.length).toBeGreaterThanOrEqual(10)
+    expect(losses.length).toBeGreaterThanOrEqual(6)
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
-    test.info().annotations.push({ type: 'loss', description: `${losses.length} steps, first ${losses[0]!.toFixed(3)}, last ${losses.at(-1)!.toFixed(3)}` })
-    expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)))
+    test.info().annotations.push({ type: 'loss', description: `${losses.length} points, first ${losses[0]!.toFixed(3)}, last ${losses.at(-1)!.toFixed(3)}` })
+    const third = Math.floor(losses.length / 3)
+    expect(mean(losses.slice(-third))).toBeLessThan(mean(losses.slice(0, third)))
   })
 
   await test.step('perplexity: base and fine-tuned, lower after, and exp(validation loss)', async () => {
