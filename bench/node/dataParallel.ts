@@ -23,6 +23,10 @@
  * - `2 workers, one updates`: the second worker only computes gradients; the first sums,
  *   updates, and copies the new weights back through the shared buffer (what a studio
  *   helper that holds no optimizer would do).
+ * - `2 workers at once, each on its own half, no exchange` (`--modes half-pair`): both workers
+ *   train their own half-batch at the same time and never exchange anything. Against `half`
+ *   (one worker alone on a half), it shows what sharing the machine costs by itself, with no
+ *   exchange, waiting or update code of ours: the bound for two workers on this machine.
  * Full fine-tuning with dropout off and no clipping (the bench's usual settings,
  * bench/page/loops.ts), at the studio's default batch (16) and sequence length (64 tokens),
  * and at the earlier benches' batch 8 × 32 tokens. Each figure has the 1-minute load average
@@ -45,7 +49,7 @@ import { median, raisePriority } from './benchProcess'
 const here = fileURLToPath(import.meta.url)
 const now = () => performance.now()
 
-type BaseMode = 'single' | 'half' | 'dp-both' | 'dp-one'
+type BaseMode = 'single' | 'half' | 'dp-both' | 'dp-one' | 'half-pair'
 /** `-old`: the same with tfjs-wasm's own BatchMatMul for batched products (its scalar loop),
  *  not the sliced XNNPACK kernel (src/engine/models/slicedMatMul.ts): `--kernels` times both. */
 type Mode = BaseMode | `${BaseMode}-old`
@@ -238,8 +242,10 @@ async function workerMain(rank: number): Promise<void> {
     const oneStep = (i: number) => {
       mark = now()
       const from = i * B
-      if (mode === 'single' || mode === 'half') {
-        const { value, grads } = tf.variableGrads(() => st.lossOf(from, mode === 'half' ? half[0] : B), st.vars)
+      if (mode === 'single' || mode === 'half' || mode === 'half-pair') {
+        // half-pair: both workers at once, each on its own half, each updating its own weights
+        // and never exchanging anything: what two halves cost when they share the machine.
+        const { value, grads } = tf.variableGrads(() => st.lossOf(mode === 'half-pair' ? from + rank * half[0] : from, mode === 'single' ? B : half[rank === 1 && mode === 'half-pair' ? 1 : 0]), st.vars)
         losses.push(value.dataSync()[0]!)
         lap('gradient')
         applyGrads(grads)
@@ -485,7 +491,7 @@ async function main(): Promise<void> {
   }
   for (const w of workers) w.w.postMessage({ type: 'quit' } satisfies Msg)
 
-  const baseLabel: Record<BaseMode, string> = { single: '1 worker', half: '1 worker, half the batch (the bound for 2)', 'dp-both': '2 workers, both update', 'dp-one': '2 workers, one updates' }
+  const baseLabel: Record<BaseMode, string> = { single: '1 worker', half: '1 worker, half the batch (the bound for 2)', 'dp-both': '2 workers, both update', 'dp-one': '2 workers, one updates', 'half-pair': '2 workers at once, each on its own half, no exchange (the bound with both cores busy)' }
   const label = (m: Mode) => baseLabel[baseOf(m)] + (opts.kernels ? (opts.lm ? (isOld(m) ? ', tiny-lm op path between products (old)' : ', lmFused kernels (new)') : isOld(m) ? ', tfjs BatchMatMul (old)' : ', sliced XNNPACK products (new)') : '')
   const lines: string[] = []
   const stamp = new Date(started).toISOString()
