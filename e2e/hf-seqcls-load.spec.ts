@@ -147,6 +147,22 @@ test('a GPT2ForSequenceClassification checkpoint loads with its head: announced,
     await expect(studio.trainButton).toBeEnabled()
     await expect(page.getByText(/Its GPT2ForSequenceClassification head was set aside: a run trains a new one for the dataset's classes\./)).toBeVisible()
   })
+
+  await test.step('a worker that dies after "Use a new head": the fresh one loads the checkpoint again and sets its head aside again (no refusal, the run may start)', async () => {
+    const dying = page.workers().filter((w) => w.url().includes('engine.worker')).at(-1)!
+    await dying.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
+    await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
+    // the fresh worker carries out one command at a time: its playground answer comes after the
+    // re-load and the head's choice (measured: without the choice sent again, the page then shows
+    // the checkpoint's head and refuses the dataset's classes)
+    await page.getByLabel('Text to classify').fill(textOf(0))
+    await page.getByRole('button', { name: 'Classify' }).click()
+    await expect(page.getByText('Class probabilities need a classifier')).toBeVisible({ timeout: 90_000 })
+    await expect(page.getByTestId('hf-seq-cls-head')).toBeHidden()
+    await expect(page.getByRole('list', { name: 'Settings to fix before training' })).toBeHidden()
+    await expect(page.getByText(/Its GPT2ForSequenceClassification head was set aside: a run trains a new one for the dataset's classes\./)).toBeVisible()
+    await expect(studio.trainButton).toBeEnabled()
+  })
 })
 
 test('a checkpoint whose classes are only LABEL_0, LABEL_1, LABEL_2: the page proposes names, uses none until asked, and keeps the trained head under the names the person states', async ({ studio, page }) => {

@@ -44,10 +44,15 @@ let nextHfLoadId = 1
 /** The names the person gave the loaded head's placeholder classes (hfNameHeadClasses), so a
  *  restarted worker keeps the head under them; null once another model or head replaces it. */
 let lastHfNames: string[] | null = null
+/** The person pressed "Use a new head" on the loaded sequence classifier, so a restarted worker
+ *  sets the checkpoint's head aside again rather than bring it back unasked; false once another
+ *  model, adapter or named head replaces it. */
+let lastHfNewHead = false
 function sendLoadModel(source: ModelSource) {
   lastModelSource = source
   lastHfLoad = null
   lastHfNames = null
+  lastHfNewHead = false
   pendingHfLoads.clear()
   engine().send({ type: 'loadModel', source })
 }
@@ -169,6 +174,7 @@ export function restartEngine(reason: string, notify = true) {
   if (current?.card?.source === 'huggingface' && lastHfLoad) {
     e.send(lastHfLoad)
     if (lastHfNames) e.send({ type: 'hfNameHeadClasses', names: lastHfNames })
+    if (lastHfNewHead) e.send({ type: 'hfNewHead' })
   } else e.send({ type: 'loadModel', source })
   e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
   // what else the worker before held: the checked instruction or preference file, read after the model
@@ -215,8 +221,14 @@ export function stopGenerating() {
 
 /** Hugging Face models: probe, load, stored files (worker/hfModelHost.ts; state/hfModels.ts). */
 export function sendHf(msg: Exclude<HfCommand, HfLoad> | Omit<HfLoad, 'loadId'>) {
-  if (msg.type === 'hfNameHeadClasses') lastHfNames = [...msg.names]
-  if (msg.type === 'hfNewHead') lastHfNames = null
+  if (msg.type === 'hfNameHeadClasses') {
+    lastHfNames = [...msg.names]
+    lastHfNewHead = false
+  }
+  if (msg.type === 'hfNewHead') {
+    lastHfNames = null
+    lastHfNewHead = true
+  }
   if (msg.type !== 'hfLoad') return engine().send(msg)
   const load: HfLoad = { ...msg, loadId: nextHfLoadId++ }
   pendingHfLoads.set(load.loadId, load)
@@ -229,7 +241,11 @@ export function onHfLoaded(e: HfLoaded) {
   // The worker carries commands out in order: loads asked for before this one have failed.
   for (const id of pendingHfLoads.keys()) if (id <= e.loadId) pendingHfLoads.delete(id)
   if (load && e.loaded === 'model') lastHfLoad = load
-  if (load) lastHfNames = null // a new model, or an adapter with its own head, replaced the named one
+  if (load) {
+    // a new model, or an adapter with its own head, replaced the named or set-aside one
+    lastHfNames = null
+    lastHfNewHead = false
+  }
 }
 
 /** Instruction and preference tuning, learning without labels (state/lmObjectives.ts). */
