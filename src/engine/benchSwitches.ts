@@ -83,4 +83,10 @@ export const benchSwitch = {
    *  with no error, which the loop now stops (train/impossibleLoss.ts).
    *  Page: `__studioBindingSplitOff` (e2e/webgpu-binding-split.spec.ts). */
   bindingSplitOff: false,
+  /** Streamed training images (a stored image set) loaded as before 2026-12-07 01:30: each
+   *  batch's rows only when its step asks for them, its images decoded one after another,
+   *  instead of the next batches' rows loading while steps compute and a batch's images decoding
+   *  several at a time (train/imageBatches.ts loadImagesAhead, data/images/imageBatches.ts).
+   *  The same pixels either way. Page: `__studioSerialImageLoads`. */
+  serialImageLoads: false,
 }

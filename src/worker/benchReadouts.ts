@@ -11,11 +11,13 @@
 import { recentSteps } from '../engine/train/dataParallel'
 import { benchSwitch } from '../engine/benchSwitches'
 import { stepStarts } from '../engine/train/runControl'
+import { imageWaits } from '../engine/train/imageBatches'
 
 export function installBenchReadouts(extra: { replicaRequests?: Record<string, number> } = {}): void {
   const g = globalThis as Record<string, unknown>
   g.__studioDataParallelSteps = recentSteps
   g.__studioStepStarts = stepStarts
+  g.__studioImageWaits = imageWaits
   if (extra.replicaRequests) g.__studioReplicaRequests = extra.replicaRequests
   // bench/dataParallelBrowser.mjs `…-opcnn` modes: the emoji CNN as tf ops, as before models/cnnFused.ts
   // bench/dataParallelBrowser.mjs's `…-unfused` modes: the optimizer's update, the clipping and the
@@ -58,6 +60,15 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
     get: () => benchSwitch.cnnLoopNests,
     set: (on: unknown) => {
       benchSwitch.cnnLoopNests = on === true
+    },
+  })
+  // bench/dataParallelBrowser.mjs's `…-serial` modes: stored images loaded batch by batch when a
+  // step needs them, decoded one after another (train/imageBatches.ts loadImagesAhead)
+  Object.defineProperty(g, '__studioSerialImageLoads', {
+    configurable: true,
+    get: () => benchSwitch.serialImageLoads,
+    set: (on: unknown) => {
+      benchSwitch.serialImageLoads = on === true
     },
   })
   Object.defineProperty(g, '__studioDataParallelLegacy', {

@@ -23,7 +23,7 @@ import type { RunControl } from './runControl'
 import { learningRateAt } from '../../shared/schedules'
 import { multiHeadFor, type TaskLabels } from './multitaskData'
 import type { MultiHead } from '../tuning/multitask'
-import { prefetchImages } from './imageBatches'
+import { IMAGE_BATCHES_AHEAD, loadImagesAhead, prefetchImages } from './imageBatches'
 import { augmentOptions, augmentSeed } from '../data/images/augment'
 import { BatchSource, hostBatchData } from './batchSource'
 import { microBatchSeed } from './seeds'
@@ -234,6 +234,13 @@ export async function fineTune(
   cache = planCache(model, tuning, train, val, s, 0, null)
   // Both sets on the device when they fit: a step gathers its batch with one index upload.
   const sources = { train: BatchSource.device(train), val: BatchSource.device(val) }
+  // Each epoch's order of the training rows.
+  const epochOrder = (epoch: number) => shuffleInPlace(Array.from({ length: train.n }, (_, i) => i), mulberry32(s.seed * 1009 + epoch))
+  // Stored images: the validation rows the first evaluation reads, then the first epoch's first
+  // batches, start loading now, many at a time, instead of batch by batch as each is asked for
+  // (imageBatches.ts loadImagesAhead; the same pixels).
+  if (!resume && val.kind === 'image') loadImagesAhead(val, Array.from({ length: val.n }, (_, i) => i), s.batchSize)
+  if (train.kind === 'image') loadImagesAhead(train, epochOrder(resume?.loop.epoch ?? 0).slice(0, s.batchSize * (1 + IMAGE_BATCHES_AHEAD)), s.batchSize)
   const untrained = resume ? resume.loop.baseline : await task.evaluate(model, tuning, sources.val, cache, 'val', passes)
   // The line to beat: classification takes the best of the majority class, the zero-shot LM
   // (scored by the caller) and the untrained head; regression the training mean.
@@ -294,7 +301,7 @@ export async function fineTune(
       tuning.trainable = tuning.namesOf(active)
       cache = planCache(model, tuning, train, val, s, epoch, cache)
 
-      const order = shuffleInPlace(Array.from({ length: train.n }, (_, i) => i), mulberry32(s.seed * 1009 + epoch))
+      const order = epochOrder(epoch)
       let trainLossSum = 0
       let trainCount = 0
       let lastLr = NaN // the rate this epoch's last step used: what the epoch event reports
@@ -369,6 +376,14 @@ export async function fineTune(
           const start = (st * s.accumSteps + m) * s.batchSize
           if (start >= train.n) break
           const idx = order.slice(start, start + s.batchSize)
+          // Stored images: this step's rows, then the next IMAGE_BATCHES_AHEAD batches' start
+          // loading now (at most imageBatches.ts AHEAD_BYTES of them), so the loads run while the
+          // steps compute; rows whose frozen prefix is cached are not loaded.
+          if (train.kind === 'image') {
+            const uncached = (rows: number[]) => (augment || !cache!.active ? rows : rows.filter((r) => !cache!.has('train', r)))
+            loadImagesAhead(train, uncached(idx), s.batchSize)
+            loadImagesAhead(train, uncached(order.slice(start + s.batchSize, start + s.batchSize * (1 + IMAGE_BATCHES_AHEAD))), s.batchSize)
+          }
           // Augmented images differ at every step, so their frozen prefix cannot be cached.
           if (augment) await prefetchImages(train, idx)
           else {

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { batchIndices, loadImageBatch, loadImageBatchTensors, type ImageSource } from './imageBatches'
+import { batchIndices, DECODE_BYTES_AT_ONCE, DECODES_AT_ONCE, loadImageBatch, loadImageBatchTensors, type ImageSource } from './imageBatches'
+import { benchSwitch } from '../../benchSwitches'
+import type { ImageDecoder } from './types'
 import { importImages } from './importImages'
 import { UNIT } from './pixels'
 import { fakeDecoder, fakeImage } from './testDecoder'
@@ -74,5 +76,69 @@ describe('loadImageBatch', () => {
     expect(await y.data()).toEqual(new Int32Array([0, 1, 0]))
     tf.dispose([x, y])
     expect([...batchIndices([4, 3, 2, 1, 0], 2)]).toEqual([[4, 3], [2, 1], [0]])
+  })
+
+  it('decodes many images at once, at most DECODES_AT_ONCE, with the same values as one after another', async () => {
+    // 80 images of 3×3 with distinct colours; each decode takes a while, the later ones less,
+    // so they finish out of order.
+    const many: StoredImage[] = Array.from({ length: 80 }, (_, k) => ({ bytes: fakeImage(3, 3, (i) => [(k * 7 + i) % 256, (k * 13) % 256, i * 20, 255]), mime: 'image/png', path: `c/${k}`, label: k % 3 }))
+    let inFlight = 0
+    let most = 0
+    const slow: ImageDecoder = {
+      async decode(bytes, mime) {
+        inFlight++
+        most = Math.max(most, inFlight)
+        await new Promise((r) => setTimeout(r, 1 + ((bytes[5]! * 7) % 5)))
+        inFlight--
+        return fakeDecoder.decode(bytes, mime)
+      },
+    }
+    const order = Array.from({ length: 80 }, (_, i) => (i * 17) % 80)
+    const together = await loadImageBatch(memorySource(many), order, slow, { size: 3, norm: UNIT })
+    expect(DECODES_AT_ONCE).toBe(64)
+    expect(most).toBe(DECODES_AT_ONCE)
+    most = 0
+    benchSwitch.serialImageLoads = true
+    let serial
+    try {
+      serial = await loadImageBatch(memorySource(many), order, slow, { size: 3, norm: UNIT })
+    } finally {
+      benchSwitch.serialImageLoads = false
+    }
+    expect(most).toBe(1)
+    expect(together.x).toEqual(serial.x)
+    expect([...together.labels]).toEqual(order.map((k) => k % 3))
+    // Image order[1] = 17 at rows 27..53: its first pixel (119, 221, 0) and its last's blue (160).
+    expect([together.x[27], together.x[28], together.x[29], together.x[53]].map((v) => Math.round(v! * 255))).toEqual([119, 221, 0, 160])
+  })
+
+  it('decodes large stored images a few at a time: at most DECODE_BYTES_AT_ONCE of them, and always one', async () => {
+    // 1.5 MB stored images (a 2×2 picture, the rest padding the fake decoder ignores): 2 fit in
+    // 4 MiB at once, a third does not; a 5 MB one decodes alone.
+    const padded = (mb: number, k: number): StoredImage => {
+      const bytes = new Uint8Array(Math.round(mb * 2 ** 20))
+      bytes.set(fakeImage(2, 2, () => [k, k, k, 255]))
+      return { bytes, mime: 'image/png', path: `p/${k}`, label: 0 }
+    }
+    const big = [...Array.from({ length: 6 }, (_, k) => padded(1.5, k)), padded(5, 6)]
+    let inFlight = 0
+    let most = 0
+    const slow: ImageDecoder = {
+      async decode(bytes, mime) {
+        most = Math.max(most, ++inFlight)
+        await new Promise((r) => setTimeout(r, 2))
+        inFlight--
+        return fakeDecoder.decode(bytes, mime)
+      },
+    }
+    expect(DECODE_BYTES_AT_ONCE).toBe(4 * 2 ** 20)
+    const b = await loadImageBatch(memorySource(big), [0, 1, 2, 3, 4, 5, 6], slow, { size: 2, norm: UNIT })
+    expect(most).toBe(2)
+    expect(Array.from({ length: 7 }, (_, k) => Math.round(b.x[k * 12]! * 255))).toEqual([0, 1, 2, 3, 4, 5, 6])
+  })
+
+  it('a failing decode fails the batch with its error', async () => {
+    const bad: StoredImage[] = [images[0]!, { bytes: new Uint8Array([1, 2]), mime: 'image/png', path: 'x/bad', label: 1 }, images[2]!]
+    await expect(loadImageBatch(memorySource(bad), [0, 1, 2], fakeDecoder, { size: 2, norm: UNIT })).rejects.toThrow('not an image')
   })
 })

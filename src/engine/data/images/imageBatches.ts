@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { resizeRgba, rgbaToFloat, type Normalisation } from './pixels'
 import type { ImageDecoder, StoredImage } from './types'
+import { benchSwitch } from '../../benchSwitches'
 
 /** Where encoded images come from: IndexedDB in the worker, an array in tests. */
 export interface ImageSource {
@@ -31,14 +32,53 @@ export async function loadImageBatch(source: ImageSource, indices: readonly numb
   const per = size * size * 3
   const x = new Float32Array(images.length * per)
   const labels = new Int32Array(images.length)
-  for (let k = 0; k < images.length; k++) {
+  const one = async (k: number) => {
     const img = images[k] as StoredImage
     const rgba = await decoder.decode(img.bytes, img.mime)
     const pixels = rgba.width === size && rgba.height === size && isOpaque(rgba.data) ? rgba.data : resizeRgba(rgba, size, size)
     rgbaToFloat(pixels, norm, x, k * per)
     labels[k] = img.label
   }
+  if (benchSwitch.serialImageLoads) for (let k = 0; k < images.length; k++) await one(k)
+  else {
+    // Every image decoding at once, as far as the limits below allow, each written to its own
+    // rows: the same values in the same places as one after another. In the browser a decode is a
+    // round trip to the browser's decoder threads, and the training worker runs the next one only
+    // when its step lets it (its own task): one at a time, a batch of 16 small images kept the
+    // worker waiting 35-70 ms a first-epoch step (bench/dataParallelBrowser.mjs' timeline).
+    await Promise.all(images.map(async (img, k) => {
+      const bytes = (img as StoredImage).bytes.byteLength
+      await decodeSlot(bytes)
+      try {
+        await one(k)
+      } finally {
+        releaseDecodeSlot(bytes)
+      }
+    }))
+  }
   return { x, labels, n: images.length }
+}
+
+/** Most images decoding at a time over every batch being loaded (train/imageBatches.ts loads the
+ *  next batches while steps compute), and most of their stored (compressed) bytes: a photo
+ *  decodes to width·height·4 bytes before it is resized, so large images decode a few at a time,
+ *  small ones (the built-in sets' 2-5 kB icons) many. One image always may. */
+export const DECODES_AT_ONCE = 64
+export const DECODE_BYTES_AT_ONCE = 4 * 2 ** 20
+let decoding = 0
+let decodingBytes = 0
+let waiting: (() => void)[] = []
+async function decodeSlot(bytes: number): Promise<void> {
+  while (decoding > 0 && (decoding >= DECODES_AT_ONCE || decodingBytes + bytes > DECODE_BYTES_AT_ONCE)) await new Promise<void>((r) => waiting.push(r))
+  decoding++
+  decodingBytes += bytes
+}
+function releaseDecodeSlot(bytes: number): void {
+  decoding--
+  decodingBytes -= bytes
+  const wake = waiting
+  waiting = []
+  for (const w of wake) w() // each checks again, in the order they waited
 }
 
 /** The same batch as tensors; the caller disposes them. */
