@@ -4,9 +4,10 @@
  * with the kernels as before 2026-12-06 18:00 (`old`: oldKernels in src/engine/benchSwitches.ts) and as
  * now (`new`), side by side from one run (steps alternate old / new).
  *
- *   npx tsx bench/node/lmStepProfile.ts [16x64,8x32] [--shapes] [--steps 8] [--lm]
+ *   npx tsx bench/node/lmStepProfile.ts [16x64,8x32] [--shapes] [--steps 8] [--lm | --switch a,b]
  *
  * --lm: `old` is only tiny-lm's fused kernels switched off (benchSwitch.lmOpPath, models/lmFused.ts).
+ * --switch tfjsTranspose,widePacking: `old` is those benchSwitch keys on, the rest as now.
  */
 import * as tf from '@tensorflow/tfjs'
 import * as wasm from '@tensorflow/tfjs-backend-wasm'
@@ -22,8 +23,12 @@ import type { TinyGpt } from '../../src/engine/models/tinyGpt'
 
 // --lm: old = only tiny-lm's fused kernels off (benchSwitch.lmOpPath: models/lmFused.ts), the rest as now.
 const lmOnly = process.argv.includes('--lm')
+const switchAt = process.argv.indexOf('--switch')
+const switches = switchAt > 0 ? (process.argv[switchAt + 1] ?? '').split(',').filter(Boolean) : []
+for (const k of switches) if (!(k in benchSwitch)) throw new Error(`--switch: no benchSwitch.${k} (there are ${Object.keys(benchSwitch).join(', ')})`)
 const setOld = (on: boolean) => {
-  if (lmOnly) benchSwitch.lmOpPath = on
+  if (switches.length) for (const k of switches) benchSwitch[k as keyof typeof benchSwitch] = on
+  else if (lmOnly) benchSwitch.lmOpPath = on
   else for (const k of Object.keys(oldKernels) as (keyof typeof oldKernels)[]) oldKernels[k] = on
 }
 type Kernels = Awaited<ReturnType<typeof tf.profile>>['kernels']
@@ -38,7 +43,7 @@ async function main() {
   const shapes = (process.argv.find((a) => /^\d+x\d+/.test(a)) ?? '16x64,8x32').split(',').map((s) => s.split('x').map(Number) as [number, number])
   const stepsAt = process.argv.indexOf('--steps')
   const N = stepsAt > 0 ? Number(process.argv[stepsAt + 1]) : 8
-  console.log(`tiny-lm full fine-tuning step (forward, loss, gradients; no optimizer), wasm single-threaded SIMD in Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}; ${lmOnly ? 'old = benchSwitch.lmOpPath (tiny-lm\'s op path between the products), new = lmFused.ts' : 'old = oldKernels all on, new = off'}`)
+  console.log(`tiny-lm full fine-tuning step (forward, loss, gradients; no optimizer), wasm single-threaded SIMD in Node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}; ${switches.length ? `old = benchSwitch ${switches.join(' + ')} on, new = off` : lmOnly ? 'old = benchSwitch.lmOpPath (tiny-lm\'s op path between the products), new = lmFused.ts' : 'old = oldKernels all on, new = off'}`)
   for (const [B, T] of shapes) {
     const w = await workload('tiny-lm', T)
     const model = w.model as TinyGpt

@@ -73,6 +73,17 @@ export const benchSwitch = {
   /** tiny-lm's layer norms, GELU, attention softmax, heads and bias gradients as tf ops on wasm too
    *  instead of models/lmFused.ts's fused kernels. Page: `__studioLmOpPath`. */
   lmOpPath: false,
+  /** The products' transposes (models/matMulFast.ts: operands of the gradients, attention's kᵀ
+   *  on the op path) through tfjs-wasm's Transpose, a scalar loop at 7–8 ns an element, instead of
+   *  models/heapTranspose.ts's SIMD copy. Node benches (bench/node/lmStepProfile.ts --switch). */
+  tfjsTranspose: false,
+  /** heapTranspose.ts's JavaScript band copy for the whole tensor instead of its SIMD module
+   *  (tests reach the fallback with it; benches compare). */
+  jsTranspose: false,
+  /** A 2-D product's weight gradient aᵀ·dy as before 2026-12-07 (aᵀ·dy, or (dyᵀ·a)ᵀ where that
+   *  transposes fewer elements) instead of the form in which XNNPACK packs the narrower operand
+   *  as its weights (models/matMulFast.ts packNarrower). Node benches (--switch). */
+  widePacking: false,
   /** Evaluations outside a run (the blend sweep, evaluate, export's figures) on one worker in a
    *  page that has two (train/evaluationSplit.ts), to compare both in one page.
    *  Page: `__studioEvaluationOneWorker`. */

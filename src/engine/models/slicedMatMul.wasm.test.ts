@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { matMulFast, swapLast } from './matMulFast'
 import { SLICED_MATMUL, batchMatMul, takesSlicedPath } from './slicedMatMul'
-import { oldKernels } from '../benchSwitches'
+import { benchSwitch, oldKernels } from '../benchSwitches'
 import { kernelsOf, relErr, tinyLmWholeSteps } from './wasmKernelChecks'
 
 const root = resolve(__dirname, '../../..')
@@ -139,7 +139,13 @@ describe('sliced batched product on the wasm backend', () => {
       await tf.setBackend('cpu')
       const cpu = await grads()
       await tf.setBackend('wasm')
-      const wasm = await grads()
+      // The form before 2026-12-07 (heapTranspose.wasm.test.ts checks the packing choice that replaced it).
+      benchSwitch.widePacking = true
+      benchSwitch.tfjsTranspose = true
+      const wasm = await grads().finally(() => {
+        benchSwitch.widePacking = false
+        benchSwitch.tfjsTranspose = false
+      })
       // dw = aᵀ · r by the loop: aᵀ [k, n] built by hand.
       const aT = new Float32Array(k * n)
       for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) aT[j * n + i] = av[i * k + j]!
