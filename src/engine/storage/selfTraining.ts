@@ -7,6 +7,8 @@
  * 2 of 3 gets the rounds' figures and round 2's model back, and can go on with round 3.
  */
 import type { Settings } from '../../settings/types'
+import type { Metrics } from '../types/metrics'
+import type { EpochPoint, StepPoint } from '../types/run'
 import type { StudioDb } from './db'
 import type { StoredTensor, StorageResult } from './types'
 import { toStorageError } from './checkpoints'
@@ -34,6 +36,65 @@ export interface StoredRound {
   validationAccuracy: number | null
   /** The run's closing words for this round. */
   message: string
+  /** The round's charts (absent in rounds kept before they were). */
+  series?: StoredSeries
+  /** Bytes of the round's weights, for the storage panel (absent in rounds kept before it was). */
+  weightBytes?: number
+}
+
+/** A round's loss and validation charts, compactly: each reported step's number, mean loss and
+ *  learning rate as typed arrays (12 bytes a point; Float32 is more than a chart draws), each
+ *  epoch's point as the page draws it, and the line to beat the round measured. */
+export interface StoredSeries {
+  step: Int32Array
+  loss: Float32Array
+  lr: Float32Array
+  epochs: EpochPoint[]
+  baseline: { metrics: Metrics; note: string; name?: string } | null
+}
+
+export interface RoundCharts {
+  steps: StepPoint[]
+  epochs: EpochPoint[]
+  baseline: StoredSeries['baseline']
+}
+
+export function packSeries(c: RoundCharts): StoredSeries {
+  return {
+    step: Int32Array.from(c.steps, (p) => p.step),
+    loss: Float32Array.from(c.steps, (p) => p.loss),
+    lr: Float32Array.from(c.steps, (p) => p.lr),
+    epochs: c.epochs.map((e) => ({ ...e })),
+    baseline: c.baseline,
+  }
+}
+
+/** The rounds' charts one after another, as the page drew them live (each round's steps and
+ *  epochs counted from its own start), with the last round's line to beat. */
+export function unpackSeries(rounds: readonly StoredRound[]): RoundCharts {
+  const out: RoundCharts = { steps: [], epochs: [], baseline: null }
+  for (const r of rounds) {
+    const s = r.series
+    if (!s) continue
+    for (let i = 0; i < s.step.length; i++) out.steps.push({ step: s.step[i]!, loss: s.loss[i]!, lr: s.lr[i]! })
+    out.epochs.push(...s.epochs)
+    if (s.baseline) out.baseline = s.baseline
+  }
+  return out
+}
+
+/** About what a value takes in storage: typed arrays and buffers their bytes, strings two bytes
+ *  a character, numbers eight, booleans four, objects and arrays what they hold. */
+export function approxBytes(v: unknown): number {
+  if (v === null || v === undefined) return 0
+  if (typeof v === 'string') return 2 * v.length
+  if (typeof v === 'number') return 8
+  if (typeof v === 'boolean') return 4
+  if (v instanceof ArrayBuffer) return v.byteLength
+  if (ArrayBuffer.isView(v)) return v.byteLength
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + approxBytes(x), 0)
+  if (typeof v === 'object') return Object.entries(v).reduce((n, [k, x]) => n + 2 * k.length + approxBytes(x), 0)
+  return 0
 }
 
 export interface SelfTrainingRecord {
@@ -91,6 +152,17 @@ export async function saveSelfTrainingRound(db: StudioDb, record: SelfTrainingRe
 /** Newest first. */
 export async function listSelfTraining(db: StudioDb): Promise<SelfTrainingRecord[]> {
   return (await db.getAll('selfTraining')).sort((a, b) => b.updatedAt - a.updatedAt)
+}
+
+/** What a kept job takes in this browser: its record and every round's weights (read from
+ *  the store for rounds kept before their size was noted). */
+export async function selfTrainingBytes(db: StudioDb, record: SelfTrainingRecord): Promise<number> {
+  let n = approxBytes(record)
+  for (const r of record.finished) {
+    if (r.weightBytes !== undefined) n += r.weightBytes
+    else n += (await db.get('selfTrainingWeights', roundWeightsId(record.id, r.round)))?.weights.reduce((b, w) => b + w.data.byteLength, 0) ?? 0
+  }
+  return n
 }
 
 /** The record and its last finished round's weights; null when either is gone. */

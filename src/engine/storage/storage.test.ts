@@ -6,7 +6,7 @@ import { deleteAllCheckpointsExcept, listCheckpoints, loadCheckpoint, pruneRun, 
 import { CURRENT_VERSION, openStudioDb, Versions } from './db'
 import { deleteRun, findInterrupted, getRun, listRuns, putRun } from './runs'
 import type { CheckpointBlob, CheckpointMeta, RunRecord } from './types'
-import { deleteSelfTraining, listSelfTraining, loadSelfTraining, saveSelfTrainingRound, type SelfTrainingRecord } from './selfTraining'
+import { approxBytes, deleteSelfTraining, listSelfTraining, loadSelfTraining, packSeries, saveSelfTrainingRound, selfTrainingBytes, unpackSeries, type SelfTrainingRecord } from './selfTraining'
 
 let dbCount = 0
 const freshName = () => `test-db-${dbCount++}`
@@ -219,6 +219,44 @@ describe('self-training rounds (selfTraining.ts)', () => {
     expect(await listSelfTraining(db)).toEqual([])
     expect(await db.getAllKeys('selfTrainingWeights')).toEqual([])
     expect(await loadSelfTraining(db, 'run-st')).toBeNull()
+    db.close()
+  })
+
+  it('each round keeps its charts compactly; they come back one round after another, as drawn live', async () => {
+    const db = await openStudioDb(freshName())
+    const r1 = packSeries({ steps: [{ step: 1, loss: 0.75, lr: 0.01 }, { step: 2, loss: 0.5, lr: 0.005 }], epochs: [{ epoch: 1, trainLoss: 0.6, valLoss: 0.7, valAcc: 55 }], baseline: { metrics: { loss: 0.9, accuracy: 0.5 }, note: 'base', name: 'majority class (sea)' } })
+    const r2 = packSeries({ steps: [{ step: 1, loss: 0.25, lr: 0.01 }], epochs: [{ epoch: 1, trainLoss: 0.3, valLoss: 0.4, valAcc: 80 }], baseline: { metrics: { loss: 0.8, accuracy: 0.5 }, note: 'base', name: 'majority class (government)' } })
+    expect(r1.step).toBeInstanceOf(Int32Array)
+    expect(r1.loss.byteLength + r1.lr.byteLength + r1.step.byteLength).toBe(24) // 12 bytes a point
+    const rec = job([1, 2], false)
+    rec.finished[0]!.series = r1
+    rec.finished[1]!.series = r2
+    expect((await saveSelfTrainingRound(db, rec, weightsOf(2))).ok).toBe(true)
+    const back = unpackSeries((await loadSelfTraining(db, 'run-st'))!.record.finished)
+    // the numbers are exact in Float32 (0.01 and 0.005 are not: compared to Float32's rounding)
+    expect(back.steps.map((p) => [p.step, p.loss])).toEqual([[1, 0.75], [2, 0.5], [1, 0.25]])
+    expect(back.steps.map((p) => p.lr)).toEqual([Math.fround(0.01), Math.fround(0.005), Math.fround(0.01)])
+    expect(back.epochs).toEqual([{ epoch: 1, trainLoss: 0.6, valLoss: 0.7, valAcc: 55 }, { epoch: 1, trainLoss: 0.3, valLoss: 0.4, valAcc: 80 }])
+    expect(back.baseline?.name).toBe('majority class (government)') // the last round's
+    // a round kept before charts were has none: the others still come back
+    delete rec.finished[0]!.series
+    expect(unpackSeries(rec.finished).steps).toHaveLength(1)
+    db.close()
+  })
+
+  it('counts what a kept job takes: its record about as stored, and every round\u2019s weights', async () => {
+    // by hand: 'ab' 4 bytes, 3 and 1.5 8 each, true 4, a 12-byte Float32Array, keys 2 bytes a character
+    expect(approxBytes('ab')).toBe(4)
+    expect(approxBytes([3, 1.5, true])).toBe(20)
+    expect(approxBytes(new Float32Array(3))).toBe(12)
+    expect(approxBytes({ ab: 'c', d: null })).toBe(4 + 2 + 2)
+    const db = await openStudioDb(freshName())
+    const one = job([1], true)
+    expect((await saveSelfTrainingRound(db, one, weightsOf(1))).ok).toBe(true) // 8 bytes of weights
+    const two = job([1, 2], true)
+    two.finished[1]!.weightBytes = 8 // noted when kept; round 1's is read from its weights
+    expect((await saveSelfTrainingRound(db, two, weightsOf(2))).ok).toBe(true)
+    expect(await selfTrainingBytes(db, two)).toBe(approxBytes(two) + 8 + 8)
     db.close()
   })
 
