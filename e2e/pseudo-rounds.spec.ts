@@ -2,12 +2,32 @@
  * Self-training rounds kept in the browser's real IndexedDB (engine/storage/selfTraining.ts):
  * the page is reloaded the moment round 1 of 2 is shown (round 2 was training: its worker goes
  * with the page), the saved job is listed, restored with round 1's figures, and continued with
- * round 2 on the labels round 1 gave. Small data and few steps: 64 unlabelled passages, 40
- * labelled ones, "Head only".
+ * round 2 on the labels round 1 gave, with round 1's loss and validation charts. A second test
+ * stops round 2 of 2: round 1 stays kept, the page says so, the storage step counts the job and
+ * deletes it, and a worker that dies meanwhile gets the job restored again. Small data and few
+ * steps: 64 unlabelled passages, 40 labelled ones, "Head only".
  */
 import { readFileSync } from 'node:fs'
 import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from './fixtures'
+import type { Page } from '@playwright/test'
+
+type Series = { steps: { step: number; loss: number; lr: number }[]; epochs: { epoch: number; valLoss: number; valAcc?: number }[] }
+const series = (page: Page) => page.evaluate(() => (window as unknown as { __studio: () => Series }).__studio())
+
+/** The panel labelled with `n` passages and the validation file, rounds set to 2. */
+async function labelPassages(page: Page, n = 64) {
+  const panel = page.locator('#objectives')
+  await panel.getByRole('radio', { name: /Learning without labels/ }).check()
+  await panel.getByLabel('Unlabelled texts (CSV)').setInputFiles({ name: 'passages.csv', mimeType: 'text/csv', buffer: Buffer.from(rows('sea-or-government-unlabelled.csv', n)) })
+  await panel.getByLabel(/Labelled validation file/).setInputFiles({ name: 'labelled.csv', mimeType: 'text/csv', buffer: Buffer.from(rows('sea-or-government-validation.csv', 40)) })
+  await panel.getByRole('textbox', { name: 'Class names' }).fill('sea, government')
+  await panel.getByRole('button', { name: 'Label the texts zero-shot' }).click()
+  await expect(page.getByTestId('pseudo')).toContainText(`passages.csv: ${n} texts labelled zero-shot as sea / government`, { timeout: 60_000 })
+  await panel.getByLabel(/Confidence threshold/).fill('0.5')
+  await expect(page.getByTestId('pseudo-kept')).toContainText(`Kept ${n} of ${n}`)
+  await panel.getByLabel('Self-training rounds').fill('2')
+}
 
 const rows = (f: string, n: number) => readFileSync(new URL(`../public/samples/lm/${f}`, import.meta.url), 'utf8').trim().split('\n').slice(0, n + 1).join('\n') + '\n'
 
@@ -15,16 +35,8 @@ test('self-training survives a reload between rounds: round 1 of 2 kept, restore
   await studio.open('m=head&ep=10&bs=16&lr=0.01&sl=32&wu=0&sd=42')
   const panel = page.locator('#objectives')
   const choosePseudo = () => panel.getByRole('radio', { name: /Learning without labels/ }).check()
-  await choosePseudo()
-  await panel.getByLabel('Unlabelled texts (CSV)').setInputFiles({ name: 'passages.csv', mimeType: 'text/csv', buffer: Buffer.from(rows('sea-or-government-unlabelled.csv', 64)) })
-  await panel.getByLabel(/Labelled validation file/).setInputFiles({ name: 'labelled.csv', mimeType: 'text/csv', buffer: Buffer.from(rows('sea-or-government-validation.csv', 40)) })
-  await panel.getByRole('textbox', { name: 'Class names' }).fill('sea, government')
-  await panel.getByRole('button', { name: 'Label the texts zero-shot' }).click()
-  await expect(page.getByTestId('pseudo')).toContainText('passages.csv: 64 texts labelled zero-shot as sea / government', { timeout: 60_000 })
+  await labelPassages(page)
   const zeroShot = await page.getByTestId('zero-shot-accuracy').innerText()
-  await panel.getByLabel(/Confidence threshold/).fill('0.5')
-  await expect(page.getByTestId('pseudo-kept')).toContainText('Kept 64 of 64')
-  await panel.getByLabel('Self-training rounds').fill('2')
 
   // The page reloads as soon as round 1's row is drawn: what it showed is kept in session storage.
   await page.evaluate(() => {
@@ -32,14 +44,15 @@ test('self-training survives a reload between rounds: round 1 of 2 kept, restore
       const acc = document.querySelector('[data-testid="round-1-accuracy"]')
       if (!acc) return
       obs.disconnect()
-      sessionStorage.setItem('round1', JSON.stringify({ row: acc.closest('tr')!.textContent, rows: document.querySelectorAll('[data-testid="pseudo-rounds"] tbody tr').length }))
+      const { steps, epochs } = (window as unknown as { __studio: () => Series }).__studio() // round 1's charts as drawn
+      sessionStorage.setItem('round1', JSON.stringify({ row: acc.closest('tr')!.textContent, rows: document.querySelectorAll('[data-testid="pseudo-rounds"] tbody tr').length, steps, epochs }))
       location.reload()
     }).observe(document.body, { subtree: true, childList: true })
   })
   const reloaded = page.waitForEvent('load', { timeout: 60_000 })
   await page.getByTestId('pseudo-train').click()
   await reloaded
-  const before = JSON.parse((await page.evaluate(() => sessionStorage.getItem('round1')))!) as { row: string; rows: number }
+  const before = JSON.parse((await page.evaluate(() => sessionStorage.getItem('round1')))!) as { row: string; rows: number } & Series
   expect(before.rows).toBe(2) // zero-shot and round 1: round 2 had not finished
   expect(before.row).toMatch(/^round 1\d+ \(sea \d+, government \d+\)[\d.]+%$/)
 
@@ -47,7 +60,17 @@ test('self-training survives a reload between rounds: round 1 of 2 kept, restore
   await choosePseudo()
   await expect(page.getByTestId('pseudo-saved')).toContainText('passages.csv (sea / government): 1 of 2 rounds finished', { timeout: 30_000 })
   await panel.getByRole('button', { name: 'Restore the self-training rounds on passages.csv' }).click()
-  await expect(page.getByTestId('pseudo-restored')).toHaveText("Restored 1 of 2 self-training rounds on passages.csv: the model is round 1's. Round 2 trains on its labels when you continue.")
+  await expect(page.getByTestId('pseudo-restored')).toHaveText("Restored 1 of 2 self-training rounds on passages.csv: the model is round 1's, and the charts show the rounds' losses. Round 2 trains on its labels when you continue.")
+  // round 1's charts as they were drawn before the reload (losses kept as Float32); the page may
+  // also have drawn round 2's first points (its steps counted from 1 again), which are not kept
+  const after = await series(page)
+  expect(after.steps.length).toBeGreaterThan(0) // one point a reporting window: how many depends on the speed
+  expect(after.steps).toEqual(before.steps.slice(0, after.steps.length).map((p) => ({ step: p.step, loss: Math.fround(p.loss), lr: Math.fround(p.lr) })))
+  expect(before.steps.slice(after.steps.length).every((p) => p.step < after.steps.at(-1)!.step)).toBe(true)
+  expect(after.epochs).toEqual(before.epochs)
+  await expect(page.getByTestId('loss-chart')).toHaveAttribute('data-points', String(after.steps.length))
+  await expect(page.getByTestId('val-chart')).toHaveAttribute('data-points', String(before.epochs.length))
+  await expect(page.getByTestId('val-chart')).toContainText('line to beat')
   await expect(page.getByTestId('zero-shot-accuracy')).toHaveText(zeroShot)
   await expect(page.getByTestId('round-1-accuracy').locator('xpath=..')).toHaveText(before.row)
   await expect(page.getByTestId('round-2-accuracy')).toHaveCount(0)
@@ -62,4 +85,56 @@ test('self-training survives a reload between rounds: round 1 of 2 kept, restore
   await expect(page.getByTestId('pseudo').getByRole('status')).toContainText('(self-training round 2 of 2)')
   await expect(page.getByTestId('pseudo-saved')).toContainText('passages.csv (sea / government): 2 of 2 rounds finished')
   await expect(page.getByTestId('pseudo-continue')).toHaveCount(0)
+})
+
+test('a stopped round is not kept and the page says so; the storage step counts the kept job and deletes it; a worker that dies gets the job back', async ({ studio, page }) => {
+  await studio.open('m=head&ep=10&bs=16&lr=0.01&sl=32&wu=0&sd=42')
+  await labelPassages(page)
+  // Stop the moment round 1's row is drawn (a head-only round on 64 rows is over in well under
+  // a second, so the test's own polling would be too late): round 2 is training then
+  await page.evaluate(() => {
+    new MutationObserver((_, obs) => {
+      if (!document.querySelector('[data-testid="round-1-accuracy"]')) return
+      obs.disconnect()
+      ;[...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Stop')!.click()
+    }).observe(document.body, { subtree: true, childList: true })
+  })
+  await page.getByTestId('pseudo-train').click()
+  await expect(studio.status).toContainText('Training stopped', { timeout: 60_000 })
+  const status = page.getByTestId('pseudo').getByRole('status')
+  await expect(status).toContainText(`Round 2 was stopped before its end, so it is not kept in this browser. Round 1 stays saved (Saved self-training); "Continue with round 2" trains it again on round 1's labels.`)
+  const s = await series(page)
+  test.info().annotations.push({ type: 'round 2 at the stop', description: `${s.steps.filter((p, i) => i > 0 && p.step < s.steps[i - 1]!.step).length ? 'trained' : 'had not trained'}; steps ${s.steps.map((p) => p.step).join(',')}` })
+  // a round 2 row, if it had started training, says it was not kept
+  expect(await page.getByTestId('round-2-not-kept').count()).toBe(await page.getByTestId('round-2-accuracy').count())
+  await expect(page.getByTestId('pseudo-saved')).toContainText('passages.csv (sea / government): 1 of 2 rounds finished')
+  await expect(page.getByTestId('pseudo-continue')).toHaveText('Continue with round 2')
+
+  // The storage step (7) lists the kept job with what it takes
+  const stored = page.getByTestId('stored-self-training')
+  await expect(stored.getByTestId('stored-self-training-total')).toHaveText(/^1 job takes [\d.]+ (kB|MB):/)
+  await expect(stored.getByRole('listitem')).toContainText(/^passages\.csv \(sea \/ government\): 1 of 2 rounds, .+, [\d.]+ (kB|MB)/)
+
+  // The worker dies: the fresh one lists the kept job and restores it again (round 1's model), so
+  // "Continue with round 2" trains round 2 there
+  const dying = page.workers().filter((w) => w.url().includes('engine.worker')).at(-1)!
+  await dying.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
+  await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
+  await expect(page.getByTestId('pseudo-restored')).toHaveText("Restored 1 of 2 self-training rounds on passages.csv: the model is round 1's, and the charts show the rounds' losses. Round 2 trains on its labels when you continue.", { timeout: 90_000 })
+  await page.getByTestId('pseudo-continue').click()
+  await studio.waitFinished(60_000)
+  await expect(page.getByTestId('round-2-accuracy')).toHaveText(/^[\d.]+%$/)
+  await expect(page.getByTestId('round-2-not-kept')).toHaveCount(0)
+  await expect(page.getByTestId('pseudo-saved')).toContainText('passages.csv (sea / government): 2 of 2 rounds finished')
+  await expect(stored.getByRole('listitem')).toContainText('passages.csv (sea / government): 2 of 2 rounds')
+
+  // Deleted from the storage step, by keyboard: gone from both lists; the storage step is axe-clean
+  const del = stored.getByRole('button', { name: 'Delete the self-training on passages.csv from this browser' })
+  const { violations } = await new AxeBuilder({ page }).include('#checkpoints').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
+  expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
+  await del.focus()
+  await expect(del).toBeFocused()
+  await page.keyboard.press('Enter')
+  await expect(stored).toContainText('No self-training rounds are kept.')
+  await expect(page.getByTestId('pseudo-saved')).toHaveCount(0)
 })

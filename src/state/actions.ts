@@ -10,7 +10,7 @@ import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
 import type { LmCommand } from '../worker/lmProtocol'
 import type { HfCommand, HfLoaded } from '../worker/hfProtocol'
-import { resendCheckedFile } from './lmObjectives'
+import { afterWorkerRestart, resendCheckedFile } from './lmObjectives'
 
 /** The page's commands: each turns a user intent into protocol messages. */
 let client: EngineClient | null = null
@@ -179,6 +179,7 @@ export function restartEngine(reason: string, notify = true) {
   e.send({ type: 'restoreDataset', fallback: { url: appUrl(`samples/${DEFAULT_SAMPLE.file}`), name: DEFAULT_SAMPLE.name } })
   // what else the worker before held: the checked instruction or preference file, read after the model
   resendCheckedFile()
+  afterWorkerRestart() // the kept self-training jobs listed again, a restored one restored again
   configure()
   refreshCheckpoints()
 }

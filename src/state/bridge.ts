@@ -132,6 +132,7 @@ export function connectBridge(client: EngineClient): () => void {
       case 'pseudoRound':
       case 'pseudoSaved':
       case 'pseudoRestored':
+      case 'pseudoStopped':
       case 'lmSteps':
       case 'lmError':
         onLmEvent(e)

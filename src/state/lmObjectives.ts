@@ -50,7 +50,7 @@ useStudio.subscribe((st, prev) => {
 
 const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain', 'pseudoSaved', 'pseudoRestore', 'pseudoDelete'])
 
-export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'pseudoSaved' | 'pseudoRestored' | 'lmSteps' | 'lmError' }>): void {
+export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'pseudoSaved' | 'pseudoRestored' | 'pseudoStopped' | 'lmSteps' | 'lmError' }>): void {
   switch (e.type) {
     case 'lmSteps':
       if (e.runId === lmRunId) useLm.setState((st) => ({ dpoSteps: [...st.dpoSteps, ...e.points] }))
@@ -77,10 +77,17 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       useLm.setState((st) => ({ roundResults: [...st.roundResults, e.round] }))
       break
     case 'pseudoSaved':
-      useLm.setState({ saved: e.jobs })
+      // a restored (or stopped) job deleted here or in another tab can no longer be continued
+      useLm.setState((st) => ({ saved: e.jobs, restored: st.restored && e.jobs.some((j) => j.id === st.restored!.id) ? st.restored : null }))
       break
     case 'pseudoRestored':
       useLm.setState({ pseudo: e.summary, roundResults: e.rounds, threshold: e.threshold, balance: e.balance, rounds: e.roundsPlanned, restored: { id: e.id, next: e.next, settings: e.settings, message: e.message }, loading: false, error: null })
+      // the rounds' charts as they were drawn while they trained
+      if (useStudio.getState().status !== 'running') useStudio.setState({ steps: e.charts.steps, epochs: e.charts.epochs, baseline: e.charts.baseline, lastVal: null, result: null, progress: null })
+      break
+    case 'pseudoStopped':
+      // the stopped round's job is kept up to the round before it: it can be trained again
+      if (e.runId === lmRunId) useLm.setState({ restored: { id: e.id, next: e.next, settings: e.settings, message: '' } })
       break
     case 'lmError':
       useLm.setState({ error: e.message, loading: false, chatPending: null })
@@ -91,6 +98,8 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
 /** An error event of one of these commands: shown in the panel too (the page's notice has it as well). */
 export function onLmError(e: Extract<FromWorker, { type: 'error' }>): void {
   if (e.where && LM_WHERE.has(e.where)) useLm.setState({ error: e.message, loading: false, chatPending: null })
+  // a restore that failed leaves nothing the page could continue
+  if (e.where === 'pseudoRestore') useLm.setState({ restored: null })
 }
 
 function download(name: string, text: string) {
@@ -177,6 +186,16 @@ export function restoreSelfTraining(id: string) {
 
 export function deleteSavedSelfTraining(id: string) {
   sendLm({ type: 'pseudoDelete', id })
+}
+
+/** A fresh worker (actions.ts restartEngine) holds no self-training: the kept jobs are listed
+ *  again (the old worker may have kept a round it never announced, and its list may be stale),
+ *  and the job the page shows as restored is restored again, so "Continue with round N" and its
+ *  model are the fresh worker's too. */
+export function afterWorkerRestart() {
+  listSavedSelfTraining()
+  const { restored } = useLm.getState()
+  if (restored) restoreSelfTraining(restored.id)
 }
 
 /** Trains the restored job's next round (and those after it) on its kept labels. */

@@ -288,7 +288,11 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     }
     if (msg.type === 'pause' || msg.type === 'resume' || msg.type === 'stop') {
       const run = session.run
-      if (!run || run.id !== msg.runId) return
+      if (!run || run.id !== msg.runId) {
+        // a self-training job between its rounds (re-labelling the texts): its next round stops as it starts
+        if (msg.type === 'stop') pseudo.stop(msg.runId)
+        return
+      }
       if (msg.type === 'pause') run.control.pause()
       else if (msg.type === 'resume') run.control.resume()
       else run.control.stop()

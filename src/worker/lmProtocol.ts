@@ -7,6 +7,7 @@
  */
 import type { Settings } from '../settings/types'
 import type { Metrics } from '../engine/types/metrics'
+import type { EpochPoint, StepPoint } from '../engine/types/run'
 
 // The objectives' domain types are the engine's (engine/types/lmObjectives.ts).
 import type { DpoStepPoint, LmChatMessage, LmDataSummary, LmObjective } from '../engine/types/lmObjectives'
@@ -44,6 +45,8 @@ export interface SavedSelfTraining {
   rounds: number // planned
   modelTitle: string
   updatedAt: number
+  /** What it takes in this browser: its record and every round's weights. */
+  bytes: number
 }
 
 export interface PseudoRound {
@@ -52,6 +55,8 @@ export interface PseudoRound {
   keptPerClass: number[]
   /** Accuracy of this round's labels on the labelled validation file, if one was given. */
   validationAccuracy: number | null
+  /** A round that did not finish (stopped, or its loss diverged): shown, but not kept. */
+  notKept?: 'stopped' | 'diverged'
 }
 
 export interface PseudoSummary {
@@ -83,7 +88,10 @@ export type LmEvent =
   | { type: 'pseudoSaved'; jobs: SavedSelfTraining[] }
   // A saved job restored: its labelling, its finished rounds and the choices it ran with; the
   // session holds its last round's model. next: the round "continue" trains (null: all done).
-  | { type: 'pseudoRestored'; id: string; summary: PseudoSummary; rounds: PseudoRound[]; threshold: number; balance: boolean; roundsPlanned: number; next: number | null; settings: Settings; message: string }
+  // charts: the finished rounds' loss and validation charts, one round after another.
+  | { type: 'pseudoRestored'; id: string; summary: PseudoSummary; rounds: PseudoRound[]; charts: { steps: StepPoint[]; epochs: EpochPoint[]; baseline: { metrics: Metrics; note: string; name?: string } | null }; threshold: number; balance: boolean; roundsPlanned: number; next: number | null; settings: Settings; message: string }
+  // Round `next` of kept job `id` was stopped: the rounds before it are kept, and it can be trained again.
+  | { type: 'pseudoStopped'; runId: string; id: string; next: number; settings: Settings }
   | { type: 'lmError'; message: string; where: string }
 
 const LM_COMMANDS = new Set<string>(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain', 'pseudoSaved', 'pseudoRestore', 'pseudoDelete'])

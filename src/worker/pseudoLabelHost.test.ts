@@ -219,6 +219,20 @@ describe('self-training rounds kept in IndexedDB (engine/storage/selfTraining.ts
     expect(restored.rounds).toEqual([whole[0]])
     expect(restored.next).toBe(2)
     expect(restored.summary.rows).toBe(64)
+    // Round 1's charts as the page drew them live: its step and epoch events (those before the
+    // first pseudoRound), losses to Float32, and the line to beat it measured.
+    const round1 = eventsA.slice(0, eventsA.findIndex((e) => e.type === 'pseudoRound'))
+    const liveSteps = round1.filter((e): e is Extract<FromWorker, { type: 'step' }> => e.type === 'step')
+    const liveEpochs = round1.filter((e): e is Extract<FromWorker, { type: 'epoch' }> => e.type === 'epoch')
+    expect(liveSteps.length).toBeGreaterThan(0) // one a reporting window of about a quarter second: how many depends on the speed
+    expect(liveEpochs.length).toBe(3)
+    expect(restored.charts.steps.map((p) => [p.step, p.loss, p.lr])).toEqual(liveSteps.map((e) => [e.step, Math.fround(e.loss), Math.fround(e.lr)]))
+    expect(restored.charts.epochs.map((p) => [p.epoch, p.trainLoss, p.valLoss, p.valAcc])).toEqual(liveEpochs.map((e) => [e.epoch + 1, e.train.loss, e.val.loss, 100 * e.val.accuracy!]))
+    const liveBase = round1.find((e): e is Extract<FromWorker, { type: 'baseline' }> => e.type === 'baseline')!
+    expect(restored.charts.baseline).toEqual({ metrics: liveBase.metrics, note: liveBase.note, name: liveBase.name })
+    // what the job takes: at least round 1's weights
+    const listed = eventsB.find((e): e is Extract<FromWorker, { type: 'pseudoSaved' }> => e.type === 'pseudoSaved')!
+    expect(listed.jobs[0]!.bytes).toBeGreaterThan(weights1!.weights.reduce((n, w) => n + w.data.byteLength, 0))
     // Round 1's head, bit for bit, as the session's tuned model.
     const got = await heldWeights()
     expect([...got.keys()].sort()).toEqual(weights1!.weights.map((w) => w.name).sort())
@@ -235,5 +249,38 @@ describe('self-training rounds kept in IndexedDB (engine/storage/selfTraining.ts
     await expect(hostB.handle({ type: 'pseudoTrain', runId: 'job-3', settings, threshold: 0.5, rounds: 2, balance: true, resume: 'job' })).rejects.toThrow(/All 2 self-training rounds of sea-or-government-unlabelled.csv are done/)
     dbA.close()
     dbB.close()
+  }, 600_000)
+
+  it('a stopped round is not kept, and says so: the finished rounds stay saved and the stopped one can be trained again', async () => {
+    const settings = { ...DEFAULTS, method: 'head' as const, epochs: 3, learningRate: 0.01, batchSize: 16, seqLen: 32, warmupSteps: 0, seed: 42 }
+    const classes = ['sea', 'government']
+    const db = await openStudioDb('rounds-stop')
+    // Stop as round 1 is announced: the host is re-labelling the texts for round 2 then (the
+    // session has no run), so round 2 stops as it starts.
+    const events: FromWorker[] = []
+    let stopAnswered: boolean | null = null
+    const host = new PseudoLabelHost((e) => {
+      events.push(e)
+      if (e.type === 'pseudoRound' && e.round.round === 1) stopAnswered = host.stop('job-s')
+    }, session, engine, async () => {}, async () => db)
+    expect(host.stop('job-s')).toBe(false) // no such job yet
+    await host.handle({ type: 'pseudoLabel', file: file('sea-or-government-unlabelled.csv', 64), validation: file('sea-or-government-validation.csv', 40), classes })
+    await host.handle({ type: 'pseudoTrain', runId: 'job-s', settings, threshold: 0.5, rounds: 3, balance: true })
+    expect(stopAnswered).toBe(true)
+    const rounds = roundsOf(events)
+    expect(rounds.map((r) => [r.round, r.notKept])).toEqual([[1, undefined], [2, 'stopped']])
+    const done = events.filter((e): e is Extract<FromWorker, { type: 'done' }> => e.type === 'done')
+    expect(done.map((d) => d.reason)).toEqual(['stopped'])
+    expect(done[0]!.message).toContain(`Round 2 was stopped before its end, so it is not kept in this browser. Round 1 stays saved (Saved self-training); "Continue with round 2" trains it again on round 1's labels.`)
+    expect(events.find((e) => e.type === 'pseudoStopped')).toEqual({ type: 'pseudoStopped', runId: 'job-s', id: 'job-s', next: 2, settings })
+    const kept = await db.get('selfTraining', 'job-s')
+    expect(kept!.finished.map((r) => r.round)).toEqual([1])
+    expect(kept!.next).not.toBeNull()
+    expect(await db.getAllKeys('selfTrainingWeights')).toEqual([roundWeightsId('job-s', 1)])
+    // …and continuing trains round 2 (and 3) on round 1's labels, without a restore in between
+    await host.handle({ type: 'pseudoTrain', runId: 'job-s2', settings, threshold: 0.5, rounds: 3, balance: true, resume: 'job-s' })
+    expect(roundsOf(events).slice(2).map((r) => [r.round, r.notKept])).toEqual([[2, undefined], [3, undefined]])
+    expect((await db.get('selfTraining', 'job-s'))!.finished.map((r) => r.round)).toEqual([1, 2, 3])
+    db.close()
   }, 600_000)
 })

@@ -24,10 +24,11 @@ import { Tuning, type Encoded } from '../engine/train/fineTune'
 import { trainableVariables } from '../engine/tuning/freeze'
 import { assignTensors, readTensors, stableNames } from '../engine/train/loopState'
 import { openStudioDb, type StudioDb } from '../engine/storage/db'
-import { deleteSelfTraining, listSelfTraining, loadSelfTraining, saveSelfTrainingRound, type SelfTrainingRecord, type StoredLabels } from '../engine/storage/selfTraining'
+import { deleteSelfTraining, listSelfTraining, loadSelfTraining, packSeries, saveSelfTrainingRound, selfTrainingBytes, unpackSeries, type RoundCharts, type SelfTrainingRecord, type StoredLabels } from '../engine/storage/selfTraining'
 import { gatherBatch, headLogits, range } from '../engine/train/forward'
 import { resetWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
+import type { EpochEvent, EpochPoint } from '../engine/types/run'
 import type { TinyGpt } from '../engine/models/tinyGpt'
 import type { TokenizerLike } from '../engine/data/textBatches'
 import type { WeightMap } from '../engine/tuning/interpolate'
@@ -37,6 +38,16 @@ import type { FromWorker } from './protocol'
 import { runEvents } from './runEvents'
 
 type Post = (e: FromWorker) => void
+
+/** An epoch as the page's validation chart draws it (state/bridge.ts; checkpointHost.ts records the same). */
+const epochPoint = (e: EpochEvent): EpochPoint => ({
+  epoch: e.epoch + 1,
+  trainLoss: e.train.loss,
+  valLoss: e.val.loss,
+  ...(e.val.accuracy !== undefined ? { valAcc: 100 * e.val.accuracy } : {}),
+  ...(e.val.perplexity !== undefined ? { valPpl: e.val.perplexity } : {}),
+  ...(e.val.rmse !== undefined ? { valRmse: e.val.rmse } : {}),
+})
 type ClassificationSet = Extract<Encoded, { kind: 'classification' }>
 
 /** Tokens each text is scored and trained on (BOS included). */
@@ -81,6 +92,9 @@ export class PseudoLabelHost {
   /** The saved job pseudoRestore brought back, which pseudoTrain's `resume` continues. */
   private restored: SelfTrainingRecord | null = null
   private dbPromise: Promise<StudioDb | null> | null = null
+  /** The self-training job in progress, and whether Stop came while no round was training (in
+   *  the re-labelling between rounds), so the next round stops as it starts. */
+  private job: { runId: string; stop: boolean } | null = null
 
   constructor(
     private readonly post: Post,
@@ -109,6 +123,14 @@ export class PseudoLabelHost {
     }
   }
 
+  /** Stop for the self-training job `runId` while none of its rounds is training (the handler
+   *  routes a Stop here when the session has no run of that id); false when it is not this job. */
+  stop(runId: string): boolean {
+    if (this.job?.runId !== runId) return false
+    this.job.stop = true
+    return true
+  }
+
   /** Null where IndexedDB is missing or refused: self-training still runs, nothing is kept. */
   private db(): Promise<StudioDb | null> {
     this.dbPromise ??= this.openDb().catch((e: unknown) => {
@@ -120,7 +142,8 @@ export class PseudoLabelHost {
 
   private async publishSaved(): Promise<void> {
     const db = await this.db()
-    const jobs: SavedSelfTraining[] = (db ? await listSelfTraining(db) : []).map((r) => ({ id: r.id, name: r.unlabelled.name, classes: r.zeroShot.classes, roundsDone: r.finished.length, rounds: r.rounds, modelTitle: r.modelTitle, updatedAt: r.updatedAt }))
+    const jobs: SavedSelfTraining[] = []
+    for (const r of db ? await listSelfTraining(db) : []) jobs.push({ id: r.id, name: r.unlabelled.name, classes: r.zeroShot.classes, roundsDone: r.finished.length, rounds: r.rounds, modelTitle: r.modelTitle, updatedAt: r.updatedAt, bytes: await selfTrainingBytes(db!, r) })
     this.post({ type: 'pseudoSaved', jobs })
   }
 
@@ -164,13 +187,14 @@ export class PseudoLabelHost {
       type: 'pseudoRestored',
       id: r.id,
       summary: this.summary,
-      rounds: r.finished.map(({ message: _m, ...round }) => round),
+      rounds: r.finished.map(({ message: _m, series: _s, weightBytes: _w, ...round }) => round),
+      charts: unpackSeries(r.finished),
       threshold: r.threshold,
       balance: r.balance,
       roundsPlanned: r.rounds,
       next,
       settings: r.settings,
-      message: `Restored ${r.finished.length} of ${r.rounds} self-training rounds on ${r.unlabelled.name}: the model is round ${last.round}'s.${next ? ` Round ${next} trains on its labels when you continue.` : ''}`,
+      message: `Restored ${r.finished.length} of ${r.rounds} self-training rounds on ${r.unlabelled.name}: the model is round ${last.round}'s${r.finished.some((f) => f.series) ? ', and the charts show the rounds\' losses' : ''}.${next ? ` Round ${next} trains on its labels when you continue.` : ''}`,
     })
   }
 
@@ -306,100 +330,140 @@ export class PseudoLabelHost {
     const finished = resume ? [...resume.finished] : []
     const jobId = resume?.id ?? runId
     const createdAt = resume?.createdAt ?? Date.now()
-    for (let round = finished.length + 1; round <= rounds; round++) {
-      const confident = selectConfident(labels, threshold) // refuses, by name, a threshold no row reaches
-      const sel = balance ? balanceClasses(labels, confident) : confident
-      if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)
-      // With "Head only" the kept rows train a classifier head on the pooled features; with any
-      // other method they tune the model's own label scores: "<text>\nLabel:" → " <class>",
-      // the prompt zero-shot scores, with the SFT task (loss on the class name's tokens only),
-      // and the tuned model labels the texts the zero-shot way, averaged with the zero-shot
-      // labels (a teacher-student average: a round cannot drift far from what the model knew;
-      // measured on the shipped passages, it made the last round's gain hold across seeds).
-      const head = settings.method === 'head'
-      // The loop watches (early stopping, restore-best) the kept rows' last share, held out by
-      // valSplit: it scores the fit to the pseudo-labels only. The labelled file, when there is
-      // one, is never used to choose an epoch: it only scores the finished round below, so its
-      // accuracy is not picked on the data it is reported on.
-      const nVal = Math.max(1, Math.round(sel.rows.length * settings.valSplit))
-      const nTrain = sel.rows.length - nVal
-      let trainSet: Encoded
-      let val: Encoded
-      let runSettings = settings
-      if (head) {
-        const cut = (a: number, b: number) => this.encode(sel.rows.slice(a, b).map((i) => texts.texts[i]!), sel.rows.slice(a, b).map((i) => labels.labels[i]!), classes, seqLen)
-        trainSet = cut(0, nTrain)
-        val = cut(nTrain, sel.rows.length)
-      } else {
-        const { tokenizer } = this.loaded()
-        const textTokens = zeroShotTextTokens(model, tokenizer, classes, { maxTextTokens: TEXT_TOKENS })
-        const ex = labelPromptExamples(tokenizer, this.rowsOf(sel.rows.map((i) => texts.texts[i]!)), sel.rows.map((i) => labels.labels[i]!), classes, textTokens)
-        trainSet = sftEncoded(ex.examples.slice(0, nTrain), ex.seqLen, tokenizer.padId)
-        val = sftEncoded(ex.examples.slice(nTrain), ex.seqLen, tokenizer.padId)
-        runSettings = { ...settings, seqLen: ex.seqLen }
-      }
-      // The round trains through the session's one train path (reset to the base weights, a
-      // new Tuning, RunControl, the loop). The loop's epoch checkpoints are not kept (no run
-      // record); the finished round is, below, with what continuing needs.
-      const hooks: RunHooks = {
-        events: runEvents(this.post, runId),
-        started: () => this.post({ type: 'state', runId, state: 'running' }),
-        record: async (_s, _c, events) => ({ callbacks: () => events, finish: async () => {}, fail: async () => {} }),
-      }
-      const out = await this.session.train(runId, runSettings, hooks, undefined, undefined, { train: trainSet, val })
-      if ('refused' in out) throw new Error(`Round ${round}: ${out.refused.map((p) => p.message).join(' ')}`)
-      const result = out.result
-      const tuning = this.s.tuning
-      if (!tuning) throw new Error(`Round ${round} left no tuned model to label with.`)
-      const accuracy = !valSet ? null : head ? await this.accuracyOn(tuning, valSet) : pseudoLabelAccuracy(averageLabels(this.zeroShotVal!, await this.tunedLabels(this.validation!.texts, classes, tuning.hooks)), this.validation!.labels!)
-      const figures: PseudoRound = { round, kept: sel.rows.length, keptPerClass: classes.map((c) => sel.perClass[c] ?? 0), validationAccuracy: accuracy }
-      const message = `${result.message}${rounds > 1 ? ` (self-training round ${round} of ${rounds})` : ''}`
-      const interrupted = result.reason === 'stopped' || result.reason === 'diverged'
-      const last = round === rounds || interrupted
-      if (!last) {
-        // The next round's labels: the tuned classifier's, for every unlabelled row.
-        labels = head ? await this.classify(tuning, this.encode(texts.texts, texts.texts.map(() => 0), classes, seqLen)) : averageLabels(p0, await this.tunedLabels(texts.texts, classes, tuning.hooks))
-        // Rows that came with a label keep it.
-        this.given?.forEach((l, i) => {
-          if (l === '') return
-          labels.labels[i] = classes.indexOf(l)
-          labels.confidence[i] = 1
-        })
-      }
-      // A finished round is kept before the page hears of it, so what it shows survives a
-      // closed tab; a stopped or diverged round is not (its weights are not a finished round's).
-      if (!interrupted) {
-        finished.push({ ...figures, message })
-        const held = this.session.loaded
-        const watched = new Set<tf.Variable>()
-        for (let e = 0; e < tuning.settings.epochs; e++) trainableVariables(model, tuning.settings, e, tuning.parts).forEach((v) => watched.add(v))
-        const record: SelfTrainingRecord = {
-          id: jobId,
-          createdAt,
-          updatedAt: Date.now(),
-          modelId: held?.summary.id ?? '',
-          modelTitle: held?.summary.title ?? 'the language model',
-          settings,
-          roundSettings: runSettings,
-          outputs: head ? classes.length : null,
-          threshold,
-          rounds,
-          balance,
-          summary: this.summary,
-          unlabelled: texts,
-          validation: this.validation,
-          zeroShot: stored(p0),
-          zeroShotVal: this.zeroShotVal && stored(this.zeroShotVal),
-          finished: [...finished],
-          next: last ? null : stored(labels),
+    this.job = { runId, stop: false }
+    try {
+      for (let round = finished.length + 1; round <= rounds; round++) {
+        const confident = selectConfident(labels, threshold) // refuses, by name, a threshold no row reaches
+        const sel = balance ? balanceClasses(labels, confident) : confident
+        if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)
+        // With "Head only" the kept rows train a classifier head on the pooled features; with any
+        // other method they tune the model's own label scores: "<text>\nLabel:" → " <class>",
+        // the prompt zero-shot scores, with the SFT task (loss on the class name's tokens only),
+        // and the tuned model labels the texts the zero-shot way, averaged with the zero-shot
+        // labels (a teacher-student average: a round cannot drift far from what the model knew;
+        // measured on the shipped passages, it made the last round's gain hold across seeds).
+        const head = settings.method === 'head'
+        // The loop watches (early stopping, restore-best) the kept rows' last share, held out by
+        // valSplit: it scores the fit to the pseudo-labels only. The labelled file, when there is
+        // one, is never used to choose an epoch: it only scores the finished round below, so its
+        // accuracy is not picked on the data it is reported on.
+        const nVal = Math.max(1, Math.round(sel.rows.length * settings.valSplit))
+        const nTrain = sel.rows.length - nVal
+        let trainSet: Encoded
+        let val: Encoded
+        let runSettings = settings
+        if (head) {
+          const cut = (a: number, b: number) => this.encode(sel.rows.slice(a, b).map((i) => texts.texts[i]!), sel.rows.slice(a, b).map((i) => labels.labels[i]!), classes, seqLen)
+          trainSet = cut(0, nTrain)
+          val = cut(nTrain, sel.rows.length)
+        } else {
+          const { tokenizer } = this.loaded()
+          const textTokens = zeroShotTextTokens(model, tokenizer, classes, { maxTextTokens: TEXT_TOKENS })
+          const ex = labelPromptExamples(tokenizer, this.rowsOf(sel.rows.map((i) => texts.texts[i]!)), sel.rows.map((i) => labels.labels[i]!), classes, textTokens)
+          trainSet = sftEncoded(ex.examples.slice(0, nTrain), ex.seqLen, tokenizer.padId)
+          val = sftEncoded(ex.examples.slice(nTrain), ex.seqLen, tokenizer.padId)
+          runSettings = { ...settings, seqLen: ex.seqLen }
         }
-        await this.keep(record, await readTensors(watched, stableNames(model, tuning.parts)))
+        // The round trains through the session's one train path (reset to the base weights, a
+        // new Tuning, RunControl, the loop). The loop's epoch checkpoints are not kept (no run
+        // record); the finished round is, below, with what continuing needs.
+        // The round's charts are kept with it (and drawn again when the job is restored).
+        const charts: RoundCharts = { steps: [], epochs: [], baseline: null }
+        const events = runEvents(this.post, runId)
+        const hooks: RunHooks = {
+          events: {
+            ...events,
+            onBaseline: (metrics, note, name) => {
+              charts.baseline = { metrics, note, name }
+              events.onBaseline?.(metrics, note, name)
+            },
+            onStep: (e) => {
+              charts.steps.push({ step: e.step, loss: e.loss, lr: e.lr })
+              events.onStep?.(e)
+            },
+            onEpoch: (e) => {
+              charts.epochs.push(epochPoint(e))
+              return events.onEpoch?.(e)
+            },
+          },
+          started: () => {
+            this.post({ type: 'state', runId, state: 'running' })
+            // Stop came while the rounds were re-labelling: this round stops at its first step.
+            if (this.job?.stop) this.session.run?.control.stop()
+          },
+          record: async (_s, _c, events) => ({ callbacks: () => events, finish: async () => {}, fail: async () => {} }),
+        }
+        const out = await this.session.train(runId, runSettings, hooks, undefined, undefined, { train: trainSet, val })
+        if ('refused' in out) throw new Error(`Round ${round}: ${out.refused.map((p) => p.message).join(' ')}`)
+        const result = out.result
+        const tuning = this.s.tuning
+        if (!tuning) throw new Error(`Round ${round} left no tuned model to label with.`)
+        const accuracy = !valSet ? null : head ? await this.accuracyOn(tuning, valSet) : pseudoLabelAccuracy(averageLabels(this.zeroShotVal!, await this.tunedLabels(this.validation!.texts, classes, tuning.hooks)), this.validation!.labels!)
+        const figures: PseudoRound = { round, kept: sel.rows.length, keptPerClass: classes.map((c) => sel.perClass[c] ?? 0), validationAccuracy: accuracy }
+        let message = `${result.message}${rounds > 1 ? ` (self-training round ${round} of ${rounds})` : ''}`
+        const interrupted = result.reason === 'stopped' || result.reason === 'diverged'
+        const last = round === rounds || interrupted
+        if (!last) {
+          // The next round's labels: the tuned classifier's, for every unlabelled row.
+          labels = head ? await this.classify(tuning, this.encode(texts.texts, texts.texts.map(() => 0), classes, seqLen)) : averageLabels(p0, await this.tunedLabels(texts.texts, classes, tuning.hooks))
+          // Rows that came with a label keep it.
+          this.given?.forEach((l, i) => {
+            if (l === '') return
+            labels.labels[i] = classes.indexOf(l)
+            labels.confidence[i] = 1
+          })
+        }
+        // A finished round is kept before the page hears of it, so what it shows survives a
+        // closed tab; a stopped or diverged round is not (its weights are not a finished round's).
+        if (!interrupted) {
+          const held = this.session.loaded
+          const watched = new Set<tf.Variable>()
+          for (let e = 0; e < tuning.settings.epochs; e++) trainableVariables(model, tuning.settings, e, tuning.parts).forEach((v) => watched.add(v))
+          const weights = await readTensors(watched, stableNames(model, tuning.parts))
+          finished.push({ ...figures, message, series: packSeries(charts), weightBytes: weights.reduce((n, w) => n + w.data.byteLength, 0) })
+          const record: SelfTrainingRecord = {
+            id: jobId,
+            createdAt,
+            updatedAt: Date.now(),
+            modelId: held?.summary.id ?? '',
+            modelTitle: held?.summary.title ?? 'the language model',
+            settings,
+            roundSettings: runSettings,
+            outputs: head ? classes.length : null,
+            threshold,
+            rounds,
+            balance,
+            summary: this.summary,
+            unlabelled: texts,
+            validation: this.validation,
+            zeroShot: stored(p0),
+            zeroShotVal: this.zeroShotVal && stored(this.zeroShotVal),
+            finished: [...finished],
+            next: last ? null : stored(labels),
+          }
+          await this.keep(record, weights)
+        }
+        if (interrupted) {
+          // Said in words: the interrupted round is not kept, what is, and how to go on.
+          const kept = finished.length > 0 && this.restored?.id === jobId && this.restored.finished.length === finished.length
+          const stopped = result.reason === 'stopped'
+          const what = stopped ? 'was stopped before its end' : 'diverged'
+          const before = finished.length === 1 ? 'Round 1 stays' : `Rounds 1–${finished.length} stay`
+          message += kept
+            ? ` Round ${round} ${what}, so it is not kept in this browser. ${before} saved (Saved self-training)${stopped ? `; "Continue with round ${round}" trains it again on round ${round - 1}'s labels. The stopped round's model stays in use on this page until you restore or train again` : ''}.`
+            : finished.length > 0
+              ? ` Round ${round} ${what}, so it is not kept in this browser (the rounds before it could not be kept either).`
+              : ` Round ${round} ${what}, so it is not kept: no round of this self-training finished, and nothing of it is kept in this browser.`
+          this.post({ type: 'pseudoRound', runId, round: { ...figures, notKept: result.reason as 'stopped' | 'diverged' } })
+          if (kept && stopped) this.post({ type: 'pseudoStopped', runId, id: jobId, next: round, settings })
+        } else this.post({ type: 'pseudoRound', runId, round: figures })
+        if (last) {
+          this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message })
+          return
+        }
       }
-      this.post({ type: 'pseudoRound', runId, round: figures })
-      if (last) {
-        this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message })
-        return
-      }
+    } finally {
+      this.job = null
     }
   }
 

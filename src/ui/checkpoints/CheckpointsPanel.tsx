@@ -9,6 +9,7 @@ import { bytes, metricsText, when } from './format'
 import { RunsView } from './RunsView'
 import { StorageBar } from './StorageBar'
 import { HfStoredRepos } from '../models/HfStoredRepos'
+import { StoredSelfTraining } from './StoredSelfTraining'
 
 /** Step 6: every epoch is saved in this browser; restore, continue, rename, delete. */
 export function CheckpointsPanel() {
@@ -30,6 +31,7 @@ export function CheckpointsPanel() {
       </p>
       <StorageBar />
       <HfStoredRepos />
+      <StoredSelfTraining />
       {items.length === 0 ? (
         <p className="muted" data-testid="no-checkpoints">
           No checkpoints yet: they appear here after each epoch of training.

@@ -1,7 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react'
 import { useStudio } from '../../state/store'
 import { continueSelfTraining, deleteSavedSelfTraining, labelTexts, listSavedSelfTraining, restoreSelfTraining, trainLm, useLm } from '../../state/lmObjectives'
-import { formatDateTime } from '../../format/format'
+import { formatBytes, formatDateTime } from '../../format/format'
 
 async function sampleFile(name: string): Promise<File> {
   const r = await fetch(new URL(`samples/lm/${name}`, document.baseURI).href)
@@ -87,7 +87,7 @@ export function PseudoLabelling() {
           <ul>
             {saved.map((j) => (
               <li key={j.id}>
-                {j.name} ({j.classes.join(' / ')}): {j.roundsDone} of {j.rounds} {j.rounds === 1 ? 'round' : 'rounds'} finished, {j.modelTitle}, {formatDateTime(j.updatedAt, false)}{' '}
+                {j.name} ({j.classes.join(' / ')}): {j.roundsDone} of {j.rounds} {j.rounds === 1 ? 'round' : 'rounds'} finished, {j.modelTitle}, {formatDateTime(j.updatedAt, false)}, {formatBytes(j.bytes)}{' '}
                 <button type="button" onClick={() => restoreSelfTraining(j.id)} disabled={loading || running} aria-label={`Restore the self-training rounds on ${j.name}`}>
                   Restore
                 </button>{' '}
@@ -161,12 +161,12 @@ export function PseudoLabelling() {
                 </button>
                 <span className="help" id={`${id}-continue-help`}>
                   {' '}
-                  — trains the restored rounds' next round on the labels the last one gave, with the threshold, balance and settings they ran with.
+                  — trains the kept rounds' next round on the labels the last one gave, with the threshold, balance and settings they ran with.
                 </span>
               </>
             )}
           </p>
-          {restored && <p role="status" data-testid="pseudo-restored">{restored.message}</p>}
+          {restored && restored.message && <p role="status" data-testid="pseudo-restored">{restored.message}</p>}
           {(results.length > 0 || pseudo.zeroShotAccuracy !== null) && (
             <table data-testid="pseudo-rounds">
               <caption>Accuracy on the labelled validation file</caption>
@@ -185,7 +185,10 @@ export function PseudoLabelling() {
                 </tr>
                 {results.map((r) => (
                   <tr key={r.round}>
-                    <th scope="row">round {r.round}</th>
+                    <th scope="row">
+                      round {r.round}
+                      {r.notKept && <span data-testid={`round-${r.round}-not-kept`}> ({r.notKept === 'stopped' ? 'stopped' : 'diverged'}: not kept)</span>}
+                    </th>
                     <td>
                       {r.kept} ({pseudo.classes.map((c, i) => `${c} ${r.keptPerClass[i]}`).join(', ')})
                     </td>
