@@ -9,6 +9,7 @@
  *   npm run bench:data-parallel -- --models tiny-lm --repeats 2 --steps 6
  *   npm run bench:data-parallel -- --models tiny-lm --modes single,dp-one --kernels --priority
  *
+ * `--kernels --switch tfjsTranspose,widePacking`: `-old` is those benchSwitch keys on, the rest as now.
  * `--kernels --lm`: `-old` is instead tiny-lm's op path between the products (layer norms, GELU,
  * softmax, heads, bias gradients as tf ops: benchSwitch.lmOpPath) against models/lmFused.ts.
  * `--kernels`: every mode also with tfjs-wasm's own BatchMatMul for attention's batched
@@ -198,7 +199,8 @@ async function workerMain(rank: number): Promise<void> {
 
   function run(asked: Mode, steps: number, warmup: number): { ms: number; losses: number[]; tensors: number; phase: Record<string, number> } {
     // --lm: `-old` is tiny-lm's op path between the products (benchSwitch.lmOpPath), all else as now
-    if (process.env.BENCH_OLD_IS_LM_OP_PATH === '1') benchSwitch.lmOpPath = isOld(asked)
+    if (process.env.BENCH_OLD_SWITCHES) for (const k of process.env.BENCH_OLD_SWITCHES.split(',')) benchSwitch[k as keyof typeof benchSwitch] = isOld(asked)
+    else if (process.env.BENCH_OLD_IS_LM_OP_PATH === '1') benchSwitch.lmOpPath = isOld(asked)
     else for (const k of Object.keys(oldKernels) as (keyof typeof oldKernels)[]) oldKernels[k] = isOld(asked)
     const mode = baseOf(asked)
     const st = state!
@@ -396,12 +398,15 @@ async function main(): Promise<void> {
       kernels: { type: 'boolean', default: false },
       // With --kernels: `-old` is only tiny-lm's op path between the products (models/lmFused.ts off).
       lm: { type: 'boolean', default: false },
+      // With --kernels: `-old` is only these benchSwitch keys on (e.g. tfjsTranspose,widePacking).
+      switch: { type: 'string', default: '' },
       priority: { type: 'boolean', default: false },
       out: { type: 'string', default: path.join(path.dirname(here), '../results') },
     },
   })
   const priority = raisePriority(opts.priority) // --priority: autogroup nice -20 (benchProcess.ts)
   if (opts.lm) process.env.BENCH_OLD_IS_LM_OP_PATH = '1' // the workers inherit the environment
+  if (opts.switch) process.env.BENCH_OLD_SWITCHES = opts.switch
   const started = Date.now()
   const log = (...a: unknown[]) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s]`, ...a)
   const models = opts.models.split(',') as ('tiny-lm' | 'emoji-cnn')[]
@@ -492,12 +497,12 @@ async function main(): Promise<void> {
   for (const w of workers) w.w.postMessage({ type: 'quit' } satisfies Msg)
 
   const baseLabel: Record<BaseMode, string> = { single: '1 worker', half: '1 worker, half the batch (the bound for 2)', 'dp-both': '2 workers, both update', 'dp-one': '2 workers, one updates', 'half-pair': '2 workers at once, each on its own half, no exchange (the bound with both cores busy)' }
-  const label = (m: Mode) => baseLabel[baseOf(m)] + (opts.kernels ? (opts.lm ? (isOld(m) ? ', tiny-lm op path between products (old)' : ', lmFused kernels (new)') : isOld(m) ? ', tfjs BatchMatMul (old)' : ', sliced XNNPACK products (new)') : '')
+  const label = (m: Mode) => baseLabel[baseOf(m)] + (opts.kernels ? (opts.switch ? (isOld(m) ? `, ${opts.switch} on (old)` : ', now (new)') : opts.lm ? (isOld(m) ? ', tiny-lm op path between products (old)' : ', lmFused kernels (new)') : isOld(m) ? ', tfjs BatchMatMul (old)' : ', sliced XNNPACK products (new)') : '')
   const lines: string[] = []
   const stamp = new Date(started).toISOString()
   lines.push(`# Data parallelism on the CPU (Node, wasm single-threaded per worker), ${stamp}`, '')
   lines.push(`\`npm run bench:data-parallel\` (bench/node/dataParallel.ts): ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.`)
-  lines.push(`Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (1 / 5 / 15 min). ${repeats} rounds of (${runModes.map((m) => baseLabel[m]).join(', ')})${opts.kernels ? (opts.lm ? ", each mode twice in a row, with tiny-lm's layer norms, GELU, softmax, heads and bias gradients as one fused kernel each (new, src/engine/models/lmFused.ts) and as tf ops (old, benchSwitch.lmOpPath), the order of the two flipping every round" : ", each mode twice in a row, with attention's batched products as sliced XNNPACK products (new, src/engine/models/slicedMatMul.ts) and with tfjs-wasm's own BatchMatMul (old, a scalar loop for batches), the order of the two flipping every round") : ''}, then 1 worker again; ${steps} timed steps a run after 2 warm-up steps; each round begins with the matmul rates (below), and the last 1-worker run is followed by them; full fine-tuning, Adam, dropout off. Speed-up = median 1-worker step time / median 2-worker step time; each run's 1-minute load average is listed beside it, and the cores the bench's process really got during the run (its CPU time / wall time: 2 workers can only help when that nears 2). Scheduling priority: ${priority}.`, '')
+  lines.push(`Load average at start ${loadAtStart.map((x) => x.toFixed(2)).join(' / ')}, at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} (1 / 5 / 15 min). ${repeats} rounds of (${runModes.map((m) => baseLabel[m]).join(', ')})${opts.kernels ? (opts.switch ? `, each mode twice in a row, new and old (benchSwitch ${opts.switch} on), the order of the two flipping every round` : opts.lm ? ", each mode twice in a row, with tiny-lm's layer norms, GELU, softmax, heads and bias gradients as one fused kernel each (new, src/engine/models/lmFused.ts) and as tf ops (old, benchSwitch.lmOpPath), the order of the two flipping every round" : ", each mode twice in a row, with attention's batched products as sliced XNNPACK products (new, src/engine/models/slicedMatMul.ts) and with tfjs-wasm's own BatchMatMul (old, a scalar loop for batches), the order of the two flipping every round") : ''}, then 1 worker again; ${steps} timed steps a run after 2 warm-up steps; each round begins with the matmul rates (below), and the last 1-worker run is followed by them; full fine-tuning, Adam, dropout off. Speed-up = median 1-worker step time / median 2-worker step time; each run's 1-minute load average is listed beside it, and the cores the bench's process really got during the run (its CPU time / wall time: 2 workers can only help when that nears 2). Scheduling priority: ${priority}.`, '')
   for (const [m, d] of Object.entries(describes)) lines.push(`- ${m}: ${d}`)
   lines.push('', '| model | batch × tokens | mode | median ms/step | speed-up vs 1 worker | the same, runs that got their cores | runs (ms/step @ load, cores used) |', '|---|---|---|---|---|---|---|')
   const summary: Record<string, unknown>[] = []

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { benchSwitch } from '../benchSwitches'
 import { channelNormFused, registerCnnKernels } from './cnnFused'
+import { lmSimd } from './lmSimd'
 
 /**
  * tiny-lm's (models/tinyGpt.ts) pieces between the products as one kernel each on the wasm
@@ -80,6 +81,20 @@ function rowSum({ inputs, backend }: Args): tf.TensorInfo {
   const N = M === 0 ? 0 : size(x) / M
   const b = backend as WasmLike
   const out = b.makeOutput([M], 'float32') // first: allocating may move the heap
+  const simd = M % 4 === 0 && N > 0 ? lmSimd(backend) : null
+  if (simd) {
+    // lmSimd.ts: the same float64 sums, row after row, as the loop below
+    const w = (backend as { wasm: { _malloc(n: number): number; _free(p: number): void } }).wasm
+    const acc = w._malloc(M * 8) >>> 0
+    try {
+      simd.rowsum(b.typedArrayFromHeap(x).byteOffset, acc, N, M)
+      const o = b.typedArrayFromHeap(out)
+      o.set(new Float64Array(o.buffer, acc, M))
+    } finally {
+      w._free(acc)
+    }
+    return out
+  }
   const xv = b.typedArrayFromHeap(x)
   const acc = new Float64Array(M)
   for (let r = 0; r < N; r++) addRow(acc, xv, r * M, M)
@@ -126,7 +141,10 @@ function geluGrad({ inputs, backend }: Args): tf.TensorInfo {
   const sv = b.typedArrayFromHeap(s)
   const g = b.typedArrayFromHeap(dy)
   const n = xv.length
-  for (let i = 0; i < n; i += 1024) geluGradRange(o, xv, sv, g, i, Math.min(n, i + 1024))
+  const simd = lmSimd(backend)
+  const n4 = simd ? n - (n % 4) : 0
+  if (n4 > 0) simd!.gelugrad(o.byteOffset, xv.byteOffset, sv.byteOffset, g.byteOffset, n4, GELU_C2, 3 * GELU_A) // lmSimd.ts: geluGradRange's float64 arithmetic
+  for (let i = n4; i < n; i += 1024) geluGradRange(o, xv, sv, g, i, Math.min(n, i + 1024))
   return out
 }
 

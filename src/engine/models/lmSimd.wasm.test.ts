@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs'
+import '@tensorflow/tfjs-backend-wasm'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { geluFused, rowSumFused } from './lmFused'
+import { lmSimd, lmSimdModule } from './lmSimd'
+import { benchSwitch } from '../benchSwitches'
+import { relErr } from './wasmKernelChecks'
+
+const wave = (n: number, k: number, amp = 1) => Float32Array.from({ length: n }, (_, i) => amp * (Math.sin(i * k + 0.3) + 0.1 * Math.cos(i * 0.017)))
+const sameBits = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]))
+
+beforeAll(async () => {
+  expect(await tf.setBackend('wasm')).toBe(true)
+})
+afterEach(() => {
+  benchSwitch.jsLmKernels = false
+})
+
+/** f's outputs with the SIMD module and with lmFused.ts's JavaScript, tensor count flat. */
+async function bothWays(f: () => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
+  const out: Float32Array[][] = []
+  for (const js of [false, true]) {
+    benchSwitch.jsLmKernels = js
+    const before = tf.memory().numTensors
+    const ts = f()
+    out.push(await Promise.all(ts.map(async (t) => (await t.data()) as Float32Array)))
+    tf.dispose(ts)
+    expect(tf.memory().numTensors).toBe(before)
+  }
+  return out as [Float32Array[], Float32Array[]]
+}
+
+describe("lmSimd.ts: tiny-lm's row sums and GELU gradient as WebAssembly SIMD", () => {
+  it('loads on the wasm backend in Node, and on a shared memory', () => {
+    expect(lmSimd(tf.backend())).not.toBeNull()
+    const m = lmSimdModule(new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true }))
+    expect(m).not.toBeNull()
+  })
+
+  it('row sums: the JavaScript loop’s bits, and float64 column sums to float32 rounding', async () => {
+    for (const [n, m] of [
+      [1024, 512],
+      [13, 8],
+      [1, 4],
+      [7, 5], // not a multiple of 4: JavaScript both ways
+    ] as const) {
+      const xv = wave(n * m, 0.37, 3)
+      const want = new Float64Array(m)
+      for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) want[j]! += xv[i * m + j]!
+      const x = tf.tensor2d(xv, [n, m])
+      const [simd, js] = await bothWays(() => [rowSumFused(x)])
+      expect(sameBits(simd[0]!, js[0]!), `${n}×${m}`).toBe(true)
+      expect(relErr(simd[0]!, want), `${n}×${m}`).toBeLessThan(1e-6)
+      x.dispose()
+    }
+  })
+
+  it('GELU gradient: the JavaScript pass’s bits (lengths with and without a tail of 1–3)', async () => {
+    for (const shape of [
+      [1024, 512],
+      [5, 7],
+      [3, 4],
+    ]) {
+      const n = shape[0]! * shape[1]!
+      const x = tf.tensor(wave(n, 0.29, 4), shape)
+      const r = tf.tensor(wave(n, 0.13), shape)
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(geluFused(a), r)))
+      const [simd, js] = await bothWays(() => [g(x)])
+      expect(sameBits(simd[0]!, js[0]!), `[${shape}]`).toBe(true)
+      // and the derivative itself, by central differences of x·σ(2√(2/π)(x + 0.044715x³)) in float64
+      const xs = await x.data()
+      const rs = await r.data()
+      const f = (v: number) => v / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)))
+      let worst = 0
+      for (let i = 0; i < n; i += Math.max(1, n >> 9)) worst = Math.max(worst, Math.abs(simd[0]![i]! - rs[i]! * (f(xs[i]! + 1e-6) - f(xs[i]! - 1e-6)) / 2e-6))
+      expect(worst, `[${shape}]`).toBeLessThan(1e-4)
+      tf.dispose([x, r])
+    }
+  })
+})
