@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { batchIndices, DECODE_BYTES_AT_ONCE, DECODES_AT_ONCE, loadImageBatch, loadImageBatchTensors, type ImageSource } from './imageBatches'
+import { batchIndices, DECODE_BYTES_AT_ONCE, DECODED_BYTES_AT_ONCE, DECODES_AT_ONCE, loadImageBatch, loadImageBatchTensors, type ImageSource } from './imageBatches'
 import { benchSwitch } from '../../benchSwitches'
 import type { ImageDecoder } from './types'
 import { importImages } from './importImages'
@@ -135,6 +135,34 @@ describe('loadImageBatch', () => {
     const b = await loadImageBatch(memorySource(big), [0, 1, 2, 3, 4, 5, 6], slow, { size: 2, norm: UNIT })
     expect(most).toBe(2)
     expect(Array.from({ length: 7 }, (_, k) => Math.round(b.x[k * 12]! * 255))).toEqual([0, 1, 2, 3, 4, 5, 6])
+  })
+
+  it('large pictures that store small decode a few at a time: the largest side of the set bounds the decoded pixels in flight', async () => {
+    // 20 images of a few stored bytes each (the fake decoder's 2×2 pictures), in a set whose
+    // largest picture is 4000×3000 (a flat-colour screenshot stores in kilobytes): each decode may
+    // hold 4000² × 4 = 61 MiB, so one at a time under 64 MiB; with 1024 px (4 MiB each) 16.
+    const small: StoredImage[] = Array.from({ length: 20 }, (_, k) => ({ bytes: fakeImage(2, 2, () => [k, k, k, 255]), mime: 'image/png', path: `s/${k}`, label: 0 }))
+    let inFlight = 0
+    let most = 0
+    const slow: ImageDecoder = {
+      async decode(bytes, mime) {
+        most = Math.max(most, ++inFlight)
+        await new Promise((r) => setTimeout(r, 2))
+        inFlight--
+        return fakeDecoder.decode(bytes, mime)
+      },
+    }
+    const rows = Array.from({ length: 20 }, (_, k) => k)
+    expect(DECODED_BYTES_AT_ONCE).toBe(64 * 2 ** 20)
+    const b = await loadImageBatch(memorySource(small), rows, slow, { size: 2, norm: UNIT, maxSide: 4000 })
+    expect(most).toBe(1)
+    expect(Array.from({ length: 20 }, (_, k) => Math.round(b.x[k * 12]! * 255))).toEqual(rows)
+    most = 0
+    await loadImageBatch(memorySource(small), rows, slow, { size: 2, norm: UNIT, maxSide: 1024 })
+    expect(most).toBe(16)
+    most = 0
+    await loadImageBatch(memorySource(small), rows, slow, { size: 2, norm: UNIT, maxSide: 72 })
+    expect(most).toBe(20)
   })
 
   it('a failing decode fails the batch with its error', async () => {

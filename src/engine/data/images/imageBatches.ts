@@ -16,6 +16,10 @@ export interface ImageSource {
 export interface BatchOptions {
   size: number
   norm: Normalisation
+  /** The set's largest width or height (ImageSetInfo.maxSide, measured at import): a decode
+   *  holds up to maxSide² × 4 bytes of pixels before the resize, which limits how many decode at
+   *  once (DECODED_BYTES_AT_ONCE). Without it only the stored bytes and the count limit them. */
+  maxSide?: number
 }
 
 export interface ImageBatchArrays {
@@ -46,13 +50,15 @@ export async function loadImageBatch(source: ImageSource, indices: readonly numb
     // round trip to the browser's decoder threads, and the training worker runs the next one only
     // when its step lets it (its own task): one at a time, a batch of 16 small images kept the
     // worker waiting 35-70 ms a first-epoch step (bench/dataParallelBrowser.mjs' timeline).
+    const side = opts.maxSide !== undefined && Number.isFinite(opts.maxSide) && opts.maxSide > 0 ? opts.maxSide : 0
+    const pixels = side * side * 4
     await Promise.all(images.map(async (img, k) => {
       const bytes = (img as StoredImage).bytes.byteLength
-      await decodeSlot(bytes)
+      await decodeSlot(bytes, pixels)
       try {
         await one(k)
       } finally {
-        releaseDecodeSlot(bytes)
+        releaseDecodeSlot(bytes, pixels)
       }
     }))
   }
@@ -65,17 +71,25 @@ export async function loadImageBatch(source: ImageSource, indices: readonly numb
  *  small ones (the built-in sets' 2-5 kB icons) many. One image always may. */
 export const DECODES_AT_ONCE = 64
 export const DECODE_BYTES_AT_ONCE = 4 * 2 ** 20
+/** Most decoded pixels (width·height·4, the set's largest side squared for each image) in flight:
+ *  stored bytes alone do not bound them, since a large picture of flat colour (a screenshot, a
+ *  scan) stores in tens of kilobytes and decodes to tens of megabytes, and the browser holds
+ *  its bitmap and canvas besides. 4000-px photos decode one at a time, 1024-px ones 16. */
+export const DECODED_BYTES_AT_ONCE = 64 * 2 ** 20
 let decoding = 0
 let decodingBytes = 0
+let decodingPixels = 0
 let waiting: (() => void)[] = []
-async function decodeSlot(bytes: number): Promise<void> {
-  while (decoding > 0 && (decoding >= DECODES_AT_ONCE || decodingBytes + bytes > DECODE_BYTES_AT_ONCE)) await new Promise<void>((r) => waiting.push(r))
+async function decodeSlot(bytes: number, pixels: number): Promise<void> {
+  while (decoding > 0 && (decoding >= DECODES_AT_ONCE || decodingBytes + bytes > DECODE_BYTES_AT_ONCE || decodingPixels + pixels > DECODED_BYTES_AT_ONCE)) await new Promise<void>((r) => waiting.push(r))
   decoding++
   decodingBytes += bytes
+  decodingPixels += pixels
 }
-function releaseDecodeSlot(bytes: number): void {
+function releaseDecodeSlot(bytes: number, pixels: number): void {
   decoding--
   decodingBytes -= bytes
+  decodingPixels -= pixels
   const wake = waiting
   waiting = []
   for (const w of wake) w() // each checks again, in the order they waited
