@@ -30,6 +30,18 @@ useStudio.subscribe((st, prev) => {
   }
 })
 
+// A restored self-training job stops being the page's restored one when something else takes
+// the session's model: another run, another model, a checkpoint. Its words ("the model is round
+// N's") would be wrong, and a fresh worker after a crash (afterWorkerRestart) would bring the
+// round's weights and charts back over that run's. Restore it again from the list to continue.
+useStudio.subscribe((st, prev) => {
+  if (!st.lm.restored) return
+  const otherRun = st.runId !== null && st.runId !== prev.runId && st.runId !== lmRunId
+  const otherModel = st.model?.id !== prev.model?.id
+  const checkpoint = st.checkpoints.restoredId !== null && st.checkpoints.restoredId !== prev.checkpoints.restoredId
+  if (otherRun || otherModel || checkpoint) useLm.setState({ restored: null })
+})
+
 /** Sends the checked training file (and held-out file, and a CSV's chosen columns) to the
  *  worker again: when another model is loaded, and to a fresh worker that replaced one that
  *  ended (actions.ts restartEngine), which holds no file; false when none is checked. */
