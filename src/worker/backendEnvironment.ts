@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { BackendEnvironment } from '../engine/backend'
 import type { GradientPeer } from '../engine/train/dataParallel'
+import { widenShapeFeedback } from '../engine/shapeFeedback'
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url'
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url'
@@ -71,6 +72,8 @@ export function cpuModeOf(workerName: string): CpuMode {
 
 /** The wasm module with the app's own .wasm file URLs (the training worker and the second worker). */
 export async function importWasm(): Promise<WasmModule> {
+  // Both engine workers load wasm here, before their first step (engine/shapeFeedback.ts).
+  widenShapeFeedback()
   const wasm = await import('@tensorflow/tfjs-backend-wasm')
   wasm.setWasmPaths({
     'tfjs-backend-wasm.wasm': wasmPlain,
