@@ -80,8 +80,9 @@ export const benchSwitch = {
   /** heapTranspose.ts's JavaScript band copy for the whole tensor instead of its SIMD module
    *  (tests reach the fallback with it; benches compare). */
   jsTranspose: false,
-  /** lmFused.ts's row sums and GELU gradient in JavaScript instead of models/lmSimd.ts's SIMD
-   *  module (the same bits either way; tests and benches compare). */
+  /** lmFused.ts's row sums and GELU gradient, and cnnFused.ts's channel norm gradient, in
+   *  JavaScript instead of models/lmSimd.ts's WebAssembly module (the same bits either way;
+   *  tests and benches compare). */
   jsLmKernels: false,
   /** A 2-D product's weight gradient aᵀ·dy as before 2026-12-07 (aᵀ·dy, or (dyᵀ·a)ᵀ where that
    *  transposes fewer elements) instead of the form in which XNNPACK packs the narrower operand

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { benchSwitch } from '../benchSwitches'
 import * as nested from './cnnLoopNests'
+import { heapAlloc, lmSimd } from './lmSimd'
 
 /**
  * The emoji CNN's pieces (engine/models/tinyCnn.ts) as one kernel each on the wasm backend,
@@ -274,6 +275,22 @@ function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   const dxT = b.makeOutput(x.shape, 'float32')
   const dgT = b.makeOutput([C], 'float32')
   const dbT = b.makeOutput([C], 'float32')
+  const simd = benchSwitch.cnnLoopNests || N === 0 || C === 0 ? null : lmSimd(backend)
+  if (simd) {
+    // lmSimd.ts: normGradRow's float64 operations in its order, the same bits
+    const heap = heapAlloc(backend)
+    const scratch = heap._malloc(32 * C) >>> 0 // accG, accB, x̂, gh: C float64 each
+    try {
+      const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset
+      simd.normgrad(at(dxT), at(x), at(gamma), at(beta), at(dy), scratch, N, C, clip ? 1 : 0, LN_EPS)
+      const dg = b.typedArrayFromHeap(dgT)
+      dg.set(new Float64Array(dg.buffer, scratch, C))
+      b.typedArrayFromHeap(dbT).set(new Float64Array(dg.buffer, scratch + 8 * C, C))
+    } finally {
+      heap._free(scratch)
+    }
+    return [dxT, dgT, dbT]
+  }
   const dx = b.typedArrayFromHeap(dxT)
   const xv = b.typedArrayFromHeap(x)
   const gv = b.typedArrayFromHeap(gamma)

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { benchSwitch } from '../benchSwitches'
 import { channelNormFused, registerCnnKernels } from './cnnFused'
-import { lmSimd } from './lmSimd'
+import { heapAlloc, lmSimd } from './lmSimd'
 
 /**
  * tiny-lm's (models/tinyGpt.ts) pieces between the products as one kernel each on the wasm
@@ -84,7 +84,7 @@ function rowSum({ inputs, backend }: Args): tf.TensorInfo {
   const simd = M % 4 === 0 && N > 0 ? lmSimd(backend) : null
   if (simd) {
     // lmSimd.ts: the same float64 sums, row after row, as the loop below
-    const w = (backend as { wasm: { _malloc(n: number): number; _free(p: number): void } }).wasm
+    const w = heapAlloc(backend)
     const acc = w._malloc(M * 8) >>> 0
     try {
       simd.rowsum(b.typedArrayFromHeap(x).byteOffset, acc, N, M)

@@ -1,9 +1,11 @@
 import { benchSwitch } from '../benchSwitches'
 
 /**
- * Two of tiny-lm's fused kernels (models/lmFused.ts) as WebAssembly SIMD on the backend's own
- * memory: StudioRowSum's column sums (the bias and norm-shift gradients: ~1.2 ms for [1024, 512] in
- * JavaScript) and StudioGeluGrad's pointwise pass (~2.3 ms). Both do the JavaScript version's
+ * Three of the fused kernels' JavaScript passes as WebAssembly on the backend's own memory:
+ * StudioRowSum's column sums (lmFused.ts; the bias and norm-shift gradients: ~1.2 ms for
+ * [1024, 512] in JavaScript) and StudioGeluGrad's pointwise pass (~2.3 ms) with SIMD, and
+ * StudioChannelNormGrad's row pass (cnnFused.ts normGradRow, tiny-lm's layer norms and emoji-cnn's
+ * channel norms; ~2 ms for [1024, 128]) as scalar float64 code, row after row. All do the JavaScript version's
  * float64 arithmetic in its order (f64x2 lanes, no fused multiply-add in WebAssembly) and round
  * to float32 as its stores do, so their outputs are the same bits (lmSimd.wasm.test.ts). The
  * module is LM_WAT below, assembled with wabt 1.0.39; instantiated as heapTranspose.ts's.
@@ -66,35 +68,133 @@ export const LM_WAT = `(module
       (local.set $s (i32.add (local.get $s) (i32.const 16)))
       (local.set $g (i32.add (local.get $g) (i32.const 16)))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
-      (br $l)))))
+      (br $l))))
+  ;; lmFused/cnnFused StudioChannelNormGrad's row pass (cnnFused.ts normGradRow) for rows [0, N) of
+  ;; [N, C]: the same float64 operations in the same order, one row at a time. scr: 4·C float64
+  ;; (accG, accB, x̂, gh); accG and accB hold the gain and shift gradients after.
+  (func (export "normgrad") (param $dx i32) (param $x i32) (param $gam i32) (param $bet i32) (param $g i32) (param $scr i32) (param $N i32) (param $C i32) (param $clip i32) (param $eps f64)
+    (local $r i32) (local $c i32) (local $a i32) (local $o i32) (local $accG i32) (local $accB i32) (local $xhat i32) (local $gh i32)
+    (local $Cf f64) (local $sum f64) (local $mean f64) (local $sq f64) (local $dd f64) (local $inv f64)
+    (local $m1 f64) (local $m2 f64) (local $xh f64) (local $d f64) (local $e f64) (local $z f32)
+    (local.set $accG (local.get $scr))
+    (local.set $accB (i32.add (local.get $scr) (i32.shl (local.get $C) (i32.const 3))))
+    (local.set $xhat (i32.add (local.get $scr) (i32.shl (local.get $C) (i32.const 4))))
+    (local.set $gh (i32.add (local.get $xhat) (i32.shl (local.get $C) (i32.const 3))))
+    (local.set $Cf (f64.convert_i32_u (local.get $C)))
+    (local.set $c (i32.const 0))
+    (block $zd (loop $zl
+      (br_if $zd (i32.ge_u (local.get $c) (local.get $C)))
+      (f64.store (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3))) (f64.const 0))
+      (f64.store (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))) (f64.const 0))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $zl)))
+    (block $rd (loop $rl
+      (br_if $rd (i32.ge_u (local.get $r) (local.get $N)))
+      (local.set $a (i32.shl (i32.mul (local.get $r) (local.get $C)) (i32.const 2)))
+      ;; mean
+      (local.set $sum (f64.const 0))
+      (local.set $c (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $sum (f64.add (local.get $sum) (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $l1)))
+      (local.set $mean (f64.div (local.get $sum) (local.get $Cf)))
+      ;; variance
+      (local.set $sq (f64.const 0))
+      (local.set $c (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $dd (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2)))))) (local.get $mean)))
+        (local.set $sq (f64.add (local.get $sq) (f64.mul (local.get $dd) (local.get $dd))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $l2)))
+      (local.set $inv (f64.div (f64.const 1) (f64.sqrt (f64.add (f64.div (local.get $sq) (local.get $Cf)) (local.get $eps)))))
+      (local.set $m1 (f64.const 0))
+      (local.set $m2 (f64.const 0))
+      (local.set $c (i32.const 0))
+      (block $d3 (loop $l3
+        (br_if $d3 (i32.ge_u (local.get $c) (local.get $C)))
+        (local.set $o (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $xh (f64.mul (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (local.get $o))))) (local.get $mean)) (local.get $inv)))
+        (f64.store (i32.add (local.get $xhat) (i32.shl (local.get $c) (i32.const 3))) (local.get $xh))
+        (local.set $d (f64.promote_f32 (f32.load (i32.add (local.get $g) (i32.add (local.get $a) (local.get $o))))))
+        (if (local.get $clip) (then
+          (local.set $z (f32.demote_f64 (f64.add (f64.mul (local.get $xh) (f64.promote_f32 (f32.load (i32.add (local.get $gam) (local.get $o))))) (f64.promote_f32 (f32.load (i32.add (local.get $bet) (local.get $o)))))))
+          (if (i32.eqz (i32.and (f32.ge (local.get $z) (f32.const 0)) (f32.le (local.get $z) (f32.const 6)))) (then (local.set $d (f64.const 0))))))
+        (f64.store (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3))) (f64.add (f64.load (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3)))) (f64.mul (local.get $d) (local.get $xh))))
+        (f64.store (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))) (f64.add (f64.load (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3)))) (local.get $d)))
+        (local.set $e (f64.mul (local.get $d) (f64.promote_f32 (f32.load (i32.add (local.get $gam) (local.get $o))))))
+        (f64.store (i32.add (local.get $gh) (i32.shl (local.get $c) (i32.const 3))) (local.get $e))
+        (local.set $m1 (f64.add (local.get $m1) (local.get $e)))
+        (local.set $m2 (f64.add (local.get $m2) (f64.mul (local.get $e) (local.get $xh))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $l3)))
+      (local.set $m1 (f64.div (local.get $m1) (local.get $Cf)))
+      (local.set $m2 (f64.div (local.get $m2) (local.get $Cf)))
+      (local.set $c (i32.const 0))
+      (block $d4 (loop $l4
+        (br_if $d4 (i32.ge_u (local.get $c) (local.get $C)))
+        (f32.store (i32.add (local.get $dx) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))
+          (f32.demote_f64 (f64.mul
+            (f64.sub (f64.sub (f64.load (i32.add (local.get $gh) (i32.shl (local.get $c) (i32.const 3)))) (local.get $m1))
+                     (f64.mul (f64.load (i32.add (local.get $xhat) (i32.shl (local.get $c) (i32.const 3)))) (local.get $m2)))
+            (local.get $inv))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $l4)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))))
 `
 /** LM_WAT assembled; the second with `(memory 0 65536 shared)` for the threaded backend. */
 const LM_WASM_HEX =
-  '0061736d01000000011b0360047f7f7f7f0060057b7b7b7b7b017b60077f7f7f7f7f7c7c00020f0103656e76066d656d6f7279020000030403000102' +
-  '07150206726f7773756d00000867656c756772616400020af00303c20102047f017b02400340200520034f0d01200120054103746afd0c0000000000' +
-  '0000000000000000000000fd0b0400200541026a21050c000b0b2000210602400340200420024f0d01200121074100210502400340200520034f0d01' +
-  '2006fd000400210820072007fd0004002008fd5ffdf001fd0b040020072007fd00041020082008fd0d08090a0b0c0d0e0f0001020304050607fd5ffd' +
-  'f001fd0b0410200641106a2106200741206a2107200541046a21050c000b0b200441016a21040c000b0b0b48002002200120002001fdf20144000000' +
-  '000000f03ffd142001fdf101fdf2012003fdf20144000000000000f03ffd1420042000fdf2012000fdf201fdf001fdf201fdf001fdf2010be0010201' +
-  '7f077b2005fd14210b2006fd14210c02400340200720044f0d012001fd00040021082002fd00040021092003fd000400210a2008fd5f2009fd5f200a' +
-  'fd5f200b200c1001210d20082008fd0d08090a0b0c0d0e0f0001020304050607fd5f20092009fd0d08090a0b0c0d0e0f0001020304050607fd5f200a' +
-  '200afd0d08090a0b0c0d0e0f0001020304050607fd5f200b200c1001210e2000200dfd5e200efd5efd0d00010203040506071011121314151617fd0b' +
-  '0400200041106a2100200141106a2101200241106a2102200341106a2103200741046a21070c000b0b0b'
+  '0061736d0100000001280460047f7f7f7f0060057b7b7b7b7b017b60077f7f7f7f7f7c7c00600a7f7f7f7f7f7f7f7f7f7c00020f0103656e76066d65' +
+  '6d6f72790200000305040001020307200306726f7773756d00000867656c75677261640002086e6f726d6772616400030af70804c20102047f017b02' +
+  '400340200520034f0d01200120054103746afd0c00000000000000000000000000000000fd0b0400200541026a21050c000b0b200021060240034020' +
+  '0420024f0d01200121074100210502400340200520034f0d012006fd000400210820072007fd0004002008fd5ffdf001fd0b040020072007fd000410' +
+  '20082008fd0d08090a0b0c0d0e0f0001020304050607fd5ffdf001fd0b0410200641106a2106200741206a2107200541046a21050c000b0b20044101' +
+  '6a21040c000b0b0b48002002200120002001fdf20144000000000000f03ffd142001fdf101fdf2012003fdf20144000000000000f03ffd1420042000' +
+  'fdf2012000fdf201fdf001fdf201fdf001fdf2010be00102017f077b2005fd14210b2006fd14210c02400340200720044f0d012001fd000400210820' +
+  '02fd00040021092003fd000400210a2008fd5f2009fd5f200afd5f200b200c1001210d20082008fd0d08090a0b0c0d0e0f0001020304050607fd5f20' +
+  '092009fd0d08090a0b0c0d0e0f0001020304050607fd5f200a200afd0d08090a0b0c0d0e0f0001020304050607fd5f200b200c1001210e2000200dfd' +
+  '5e200efd5efd0d00010203040506071011121314151617fd0b0400200041106a2100200141106a2101200241106a2102200341106a2103200741046a' +
+  '21070c000b0b0b850503087f0b7c017d2005210e200520074103746a210f200520074104746a2110201020074103746a21112007b821124100210b02' +
+  '400340200b20074f0d01200e200b4103746a440000000000000000390300200f200b4103746a440000000000000000390300200b41016a210b0c000b' +
+  '0b02400340200a20064f0d01200a20076c410274210c44000000000000000021134100210b02400340200b20074f0d0120132001200c200b4102746a' +
+  '6a2a0200bba02113200b41016a210b0c000b0b20132012a3211444000000000000000021154100210b02400340200b20074f0d012001200c200b4102' +
+  '746a6a2a0200bb2014a12116201520162016a2a02115200b41016a210b0c000b0b44000000000000f03f20152012a32009a09fa32117440000000000' +
+  '000000211844000000000000000021194100210b02400340200b20074f0d01200b410274210d2001200c200d6a6a2a0200bb2014a12017a2211a2010' +
+  '200b4103746a201a3903002004200c200d6a6a2a0200bb211b20080440201a2002200d6a2a0200bba22003200d6a2a0200bba0b6211d201d43000000' +
+  '0060201d430000c0405f71450440440000000000000000211b0b0b200e200b4103746a200e200b4103746a2b0300201b201aa2a0390300200f200b41' +
+  '03746a200f200b4103746a2b0300201ba0390300201b2002200d6a2a0200bba2211c2011200b4103746a201c3903002018201ca021182019201c201a' +
+  'a2a02119200b41016a210b0c000b0b20182012a3211820192012a321194100210b02400340200b20074f0d012000200c200b4102746a6a2011200b41' +
+  '03746a2b03002018a12010200b4103746a2b03002019a2a12017a2b6380200200b41016a210b0c000b0b200a41016a210a0c000b0b0b'
 const LM_SHARED_WASM_HEX =
-  '0061736d01000000011b0360047f7f7f7f0060057b7b7b7b7b017b60077f7f7f7f7f7c7c0002120103656e76066d656d6f7279020300808004030403' +
-  '00010207150206726f7773756d00000867656c756772616400020af00303c20102047f017b02400340200520034f0d01200120054103746afd0c0000' +
-  '0000000000000000000000000000fd0b0400200541026a21050c000b0b2000210602400340200420024f0d0120012107410021050240034020052003' +
-  '4f0d012006fd000400210820072007fd0004002008fd5ffdf001fd0b040020072007fd00041020082008fd0d08090a0b0c0d0e0f0001020304050607' +
-  'fd5ffdf001fd0b0410200641106a2106200741206a2107200541046a21050c000b0b200441016a21040c000b0b0b48002002200120002001fdf20144' +
-  '000000000000f03ffd142001fdf101fdf2012003fdf20144000000000000f03ffd1420042000fdf2012000fdf201fdf001fdf201fdf001fdf2010be0' +
-  '0102017f077b2005fd14210b2006fd14210c02400340200720044f0d012001fd00040021082002fd00040021092003fd000400210a2008fd5f2009fd' +
-  '5f200afd5f200b200c1001210d20082008fd0d08090a0b0c0d0e0f0001020304050607fd5f20092009fd0d08090a0b0c0d0e0f0001020304050607fd' +
-  '5f200a200afd0d08090a0b0c0d0e0f0001020304050607fd5f200b200c1001210e2000200dfd5e200efd5efd0d000102030405060710111213141516' +
-  '17fd0b0400200041106a2100200141106a2101200241106a2102200341106a2103200741046a21070c000b0b0b'
+  '0061736d0100000001280460047f7f7f7f0060057b7b7b7b7b017b60077f7f7f7f7f7c7c00600a7f7f7f7f7f7f7f7f7f7c0002120103656e76066d65' +
+  '6d6f72790203008080040305040001020307200306726f7773756d00000867656c75677261640002086e6f726d6772616400030af70804c20102047f' +
+  '017b02400340200520034f0d01200120054103746afd0c00000000000000000000000000000000fd0b0400200541026a21050c000b0b200021060240' +
+  '0340200420024f0d01200121074100210502400340200520034f0d012006fd000400210820072007fd0004002008fd5ffdf001fd0b040020072007fd' +
+  '00041020082008fd0d08090a0b0c0d0e0f0001020304050607fd5ffdf001fd0b0410200641106a2106200741206a2107200541046a21050c000b0b20' +
+  '0441016a21040c000b0b0b48002002200120002001fdf20144000000000000f03ffd142001fdf101fdf2012003fdf20144000000000000f03ffd1420' +
+  '042000fdf2012000fdf201fdf001fdf201fdf001fdf2010be00102017f077b2005fd14210b2006fd14210c02400340200720044f0d012001fd000400' +
+  '21082002fd00040021092003fd000400210a2008fd5f2009fd5f200afd5f200b200c1001210d20082008fd0d08090a0b0c0d0e0f0001020304050607' +
+  'fd5f20092009fd0d08090a0b0c0d0e0f0001020304050607fd5f200a200afd0d08090a0b0c0d0e0f0001020304050607fd5f200b200c1001210e2000' +
+  '200dfd5e200efd5efd0d00010203040506071011121314151617fd0b0400200041106a2100200141106a2101200241106a2102200341106a21032007' +
+  '41046a21070c000b0b0b850503087f0b7c017d2005210e200520074103746a210f200520074104746a2110201020074103746a21112007b821124100' +
+  '210b02400340200b20074f0d01200e200b4103746a440000000000000000390300200f200b4103746a440000000000000000390300200b41016a210b' +
+  '0c000b0b02400340200a20064f0d01200a20076c410274210c44000000000000000021134100210b02400340200b20074f0d0120132001200c200b41' +
+  '02746a6a2a0200bba02113200b41016a210b0c000b0b20132012a3211444000000000000000021154100210b02400340200b20074f0d012001200c20' +
+  '0b4102746a6a2a0200bb2014a12116201520162016a2a02115200b41016a210b0c000b0b44000000000000f03f20152012a32009a09fa32117440000' +
+  '000000000000211844000000000000000021194100210b02400340200b20074f0d01200b410274210d2001200c200d6a6a2a0200bb2014a12017a221' +
+  '1a2010200b4103746a201a3903002004200c200d6a6a2a0200bb211b20080440201a2002200d6a2a0200bba22003200d6a2a0200bba0b6211d201d43' +
+  '0000000060201d430000c0405f71450440440000000000000000211b0b0b200e200b4103746a200e200b4103746a2b0300201b201aa2a0390300200f' +
+  '200b4103746a200f200b4103746a2b0300201ba0390300201b2002200d6a2a0200bba2211c2011200b4103746a201c3903002018201ca02118201920' +
+  '1c201aa2a02119200b41016a210b0c000b0b20182012a3211820192012a321194100210b02400340200b20074f0d012000200c200b4102746a6a2011' +
+  '200b4103746a2b03002018a12010200b4103746a2b03002019a2a12017a2b6380200200b41016a210b0c000b0b200a41016a210a0c000b0b0b'
 
 export interface LmSimd {
   rowsum(x: number, acc: number, N: number, M: number): void
   gelugrad(o: number, x: number, s: number, g: number, n: number, c2: number, a3: number): void
+  normgrad(dx: number, x: number, gamma: number, beta: number, dy: number, scratch: number, N: number, C: number, clip: number, eps: number): void
 }
 
 const modules = new WeakMap<object, LmSimd | null>()
@@ -113,6 +213,11 @@ export function lmSimdModule(memory: WebAssembly.Memory): LmSimd | null {
     modules.set(memory, m)
   }
   return m
+}
+
+/** The WebAssembly heap's _malloc and _free (scratch space for the module). */
+export function heapAlloc(backend: unknown): { _malloc(n: number): number; _free(p: number): void } {
+  return (backend as { wasm: { _malloc(n: number): number; _free(p: number): void } }).wasm
 }
 
 /** The module for a wasm backend (its Module.asm.memory, or the threaded build's Module.wasmMemory). */

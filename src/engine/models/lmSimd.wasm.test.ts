@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { geluFused, rowSumFused } from './lmFused'
+import { channelNormFused } from './cnnFused'
 import { lmSimd, lmSimdModule } from './lmSimd'
 import { benchSwitch } from '../benchSwitches'
 import { relErr } from './wasmKernelChecks'
@@ -75,6 +76,29 @@ describe("lmSimd.ts: tiny-lm's row sums and GELU gradient as WebAssembly SIMD", 
       for (let i = 0; i < n; i += Math.max(1, n >> 9)) worst = Math.max(worst, Math.abs(simd[0]![i]! - rs[i]! * (f(xs[i]! + 1e-6) - f(xs[i]! - 1e-6)) / 2e-6))
       expect(worst, `[${shape}]`).toBeLessThan(1e-4)
       tf.dispose([x, r])
+    }
+  })
+
+  it('channel norm gradient (with and without ReLU6): the JavaScript pass’s bits for dx, dgamma and dbeta', async () => {
+    for (const shape of [
+      [16, 64, 128],
+      [5, 7],
+      [3, 4, 6, 10],
+    ]) {
+      const C = shape[shape.length - 1]!
+      const n = shape.reduce((a, d) => a * d, 1)
+      const x = tf.tensor(wave(n, 0.31, 3), shape)
+      const gamma = tf.tensor1d(wave(C, 0.7, 2))
+      const beta = tf.tensor1d(wave(C, 0.9, 3))
+      const r = tf.tensor(wave(n, 0.17), shape)
+      for (const relu6 of [false, true]) {
+        const g = tf.grads((a: tf.Tensor, gm: tf.Tensor, bt: tf.Tensor) => tf.sum(tf.mul(channelNormFused(a, gm, bt, relu6), r)))
+        const [simd, js] = await bothWays(() => g([x, gamma, beta]))
+        for (let i = 0; i < 3; i++) expect(sameBits(simd[i]!, js[i]!), `[${shape}] relu6 ${relu6} gradient ${i}`).toBe(true)
+        // not all zero: the clip leaves some gradient through
+        expect(simd[0]!.some((v) => v !== 0)).toBe(true)
+      }
+      tf.dispose([x, gamma, beta, r])
     }
   })
 })
