@@ -52,6 +52,21 @@ describe('importImages', () => {
   })
 })
 
+/** The fake decoder taking 2 ms a picture, counting the most decodes in flight at once. */
+function countingDecoder(): { slow: ImageDecoder; most: (() => number) & { reset(): void } } {
+  let inFlight = 0
+  let top = 0
+  const slow: ImageDecoder = {
+    async decode(bytes, mime) {
+      top = Math.max(top, ++inFlight)
+      await new Promise((r) => setTimeout(r, 2))
+      inFlight--
+      return fakeDecoder.decode(bytes, mime)
+    },
+  }
+  return { slow, most: Object.assign(() => top, { reset: () => void (top = 0) }) }
+}
+
 describe('loadImageBatch', () => {
   const images: StoredImage[] = [
     { bytes: fakeImage(2, 2, () => [255, 0, 0, 255]), mime: 'image/png', path: 'a/1', label: 0 },
@@ -121,19 +136,10 @@ describe('loadImageBatch', () => {
       return { bytes, mime: 'image/png', path: `p/${k}`, label: 0 }
     }
     const big = [...Array.from({ length: 6 }, (_, k) => padded(1.5, k)), padded(5, 6)]
-    let inFlight = 0
-    let most = 0
-    const slow: ImageDecoder = {
-      async decode(bytes, mime) {
-        most = Math.max(most, ++inFlight)
-        await new Promise((r) => setTimeout(r, 2))
-        inFlight--
-        return fakeDecoder.decode(bytes, mime)
-      },
-    }
+    const { slow, most } = countingDecoder()
     expect(DECODE_BYTES_AT_ONCE).toBe(4 * 2 ** 20)
     const b = await loadImageBatch(memorySource(big), [0, 1, 2, 3, 4, 5, 6], slow, { size: 2, norm: UNIT })
-    expect(most).toBe(2)
+    expect(most()).toBe(2)
     expect(Array.from({ length: 7 }, (_, k) => Math.round(b.x[k * 12]! * 255))).toEqual([0, 1, 2, 3, 4, 5, 6])
   })
 
@@ -142,27 +148,18 @@ describe('loadImageBatch', () => {
     // largest picture is 4000×3000 (a flat-colour screenshot stores in kilobytes): each decode may
     // hold 4000² × 4 = 61 MiB, so one at a time under 64 MiB; with 1024 px (4 MiB each) 16.
     const small: StoredImage[] = Array.from({ length: 20 }, (_, k) => ({ bytes: fakeImage(2, 2, () => [k, k, k, 255]), mime: 'image/png', path: `s/${k}`, label: 0 }))
-    let inFlight = 0
-    let most = 0
-    const slow: ImageDecoder = {
-      async decode(bytes, mime) {
-        most = Math.max(most, ++inFlight)
-        await new Promise((r) => setTimeout(r, 2))
-        inFlight--
-        return fakeDecoder.decode(bytes, mime)
-      },
-    }
+    const { slow, most } = countingDecoder()
     const rows = Array.from({ length: 20 }, (_, k) => k)
     expect(DECODED_BYTES_AT_ONCE).toBe(64 * 2 ** 20)
     const b = await loadImageBatch(memorySource(small), rows, slow, { size: 2, norm: UNIT, maxSide: 4000 })
-    expect(most).toBe(1)
+    expect(most()).toBe(1)
     expect(Array.from({ length: 20 }, (_, k) => Math.round(b.x[k * 12]! * 255))).toEqual(rows)
-    most = 0
+    most.reset()
     await loadImageBatch(memorySource(small), rows, slow, { size: 2, norm: UNIT, maxSide: 1024 })
-    expect(most).toBe(16)
-    most = 0
+    expect(most()).toBe(16)
+    most.reset()
     await loadImageBatch(memorySource(small), rows, slow, { size: 2, norm: UNIT, maxSide: 72 })
-    expect(most).toBe(20)
+    expect(most()).toBe(20)
   })
 
   it('a failing decode fails the batch with its error', async () => {
