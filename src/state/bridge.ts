@@ -3,6 +3,7 @@ import type { EngineClient } from '../worker/client'
 import type { FromWorker } from '../worker/protocol'
 import { useStudio, type StepPoint, type Studio } from './store'
 import { checkedProblems } from './settingsCheck'
+import { epochPoint } from '../shared/epochPoint'
 
 const STEP_FLUSH_MS = 500
 import { onDataEvent } from './datasets'
@@ -78,14 +79,7 @@ export function connectBridge(client: EngineClient): () => void {
           lastVal: e.val,
           epochs: [
             ...st.epochs,
-            {
-              epoch: e.epoch + 1,
-              trainLoss: e.train.loss,
-              valLoss: e.val.loss,
-              ...(e.val.accuracy !== undefined ? { valAcc: 100 * e.val.accuracy } : {}),
-              ...(e.val.perplexity !== undefined ? { valPpl: e.val.perplexity } : {}),
-              ...(e.val.rmse !== undefined ? { valRmse: e.val.rmse } : {}),
-            },
+            epochPoint(e),
           ],
         }))
         break

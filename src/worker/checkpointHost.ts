@@ -17,6 +17,7 @@ import type { DatasetSummary, DoneReason, FromWorker, Metrics, RunSummary } from
 import type { HeldModel } from '../engine/session/family'
 import type { Encoded } from '../engine/train/encoded'
 import { formatDateTime } from '../format/format'
+import { epochPoint } from '../shared/epochPoint'
 
 /** The part of the handler's session these commands read and change. */
 export interface CheckpointSessionView {
@@ -432,14 +433,7 @@ export class RunRecorder {
         cb.onStep?.(e)
       },
       onEpoch: async (e) => {
-        record.epochs.push({
-          epoch: e.epoch + 1,
-          trainLoss: e.train.loss,
-          valLoss: e.val.loss,
-          ...(e.val.accuracy !== undefined ? { valAcc: 100 * e.val.accuracy } : {}),
-          ...(e.val.perplexity !== undefined ? { valPpl: e.val.perplexity } : {}),
-          ...(e.val.rmse !== undefined ? { valRmse: e.val.rmse } : {}),
-        })
+        record.epochs.push(epochPoint(e))
         await cb.onEpoch?.(e)
         void this.save() // throttled: once per epoch
       },

@@ -28,7 +28,7 @@ import { deleteSelfTraining, listSelfTraining, loadSelfTraining, packSeries, sav
 import { gatherBatch, headLogits, range } from '../engine/train/forward'
 import { resetWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
-import type { EpochEvent, EpochPoint } from '../engine/types/run'
+import { epochPoint } from '../shared/epochPoint'
 import type { TinyGpt } from '../engine/models/tinyGpt'
 import type { TokenizerLike } from '../engine/data/textBatches'
 import type { WeightMap } from '../engine/tuning/interpolate'
@@ -38,16 +38,6 @@ import type { FromWorker } from './protocol'
 import { runEvents } from './runEvents'
 
 type Post = (e: FromWorker) => void
-
-/** An epoch as the page's validation chart draws it (state/bridge.ts; checkpointHost.ts records the same). */
-const epochPoint = (e: EpochEvent): EpochPoint => ({
-  epoch: e.epoch + 1,
-  trainLoss: e.train.loss,
-  valLoss: e.val.loss,
-  ...(e.val.accuracy !== undefined ? { valAcc: 100 * e.val.accuracy } : {}),
-  ...(e.val.perplexity !== undefined ? { valPpl: e.val.perplexity } : {}),
-  ...(e.val.rmse !== undefined ? { valRmse: e.val.rmse } : {}),
-})
 type ClassificationSet = Extract<Encoded, { kind: 'classification' }>
 
 /** Tokens each text is scored and trained on (BOS included). */
