@@ -251,6 +251,28 @@ describe('self-training rounds kept in IndexedDB (engine/storage/selfTraining.ts
     dbB.close()
   }, 600_000)
 
+  it('a Stop while the job switches its backend, before round 1 starts, stops round 1 as it starts', async () => {
+    const settings = { ...DEFAULTS, method: 'head' as const, epochs: 3, learningRate: 0.01, batchSize: 16, seqLen: 32, warmupSteps: 0, seed: 42 }
+    const db = await openStudioDb('rounds-stop-early')
+    const events: FromWorker[] = []
+    let switching: (() => void) | null = null
+    let slow = false
+    const host = new PseudoLabelHost((e) => void events.push(e), session, engine, () => (slow ? new Promise<void>((r) => (switching = r)) : Promise.resolve()), async () => db)
+    await host.handle({ type: 'pseudoLabel', file: file('sea-or-government-unlabelled.csv', 64), classes: ['sea', 'government'] })
+    slow = true
+    const job = host.handle({ type: 'pseudoTrain', runId: 'job-e', settings, threshold: 0.5, rounds: 2, balance: true })
+    await new Promise((r) => setTimeout(r, 0))
+    expect(switching, 'the job waits for its backend').not.toBeNull()
+    expect(host.stop('job-e')).toBe(true) // the session has no run: the handler routes the Stop here
+    switching!()
+    await job
+    expect(roundsOf(events).map((r) => [r.round, r.notKept])).toEqual([[1, 'stopped']])
+    const done = events.filter((e): e is Extract<FromWorker, { type: 'done' }> => e.type === 'done')
+    expect(done.map((d) => d.reason)).toEqual(['stopped'])
+    expect(await db.get('selfTraining', 'job-e')).toBeUndefined()
+    db.close()
+  }, 600_000)
+
   it('a stopped round is not kept, and says so: the finished rounds stay saved and the stopped one can be trained again', async () => {
     const settings = { ...DEFAULTS, method: 'head' as const, epochs: 3, learningRate: 0.01, batchSize: 16, seqLen: 32, warmupSteps: 0, seed: 42 }
     const classes = ['sea', 'government']

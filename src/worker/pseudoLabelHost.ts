@@ -296,7 +296,19 @@ export class PseudoLabelHost {
     return right / set.n
   }
 
+  /** A self-training job: its Stop is the job's from the moment it is asked for (switching the
+   *  backend before the first round can take seconds, and no round is training then). */
   private async selfTrain(msg: Extract<LmCommand, { type: 'pseudoTrain' }>): Promise<void> {
+    if (this.job) throw new Error('Self-training is already running: stop it before starting another.')
+    this.job = { runId: msg.runId, stop: false }
+    try {
+      await this.selfTrainRounds(msg)
+    } finally {
+      this.job = null
+    }
+  }
+
+  private async selfTrainRounds(msg: Extract<LmCommand, { type: 'pseudoTrain' }>): Promise<void> {
     const { runId } = msg
     // Continuing a restored job: its own choices, from the round after its last finished one.
     const resume = msg.resume ? this.restored : null
@@ -320,7 +332,6 @@ export class PseudoLabelHost {
     const finished = resume ? [...resume.finished] : []
     const jobId = resume?.id ?? runId
     const createdAt = resume?.createdAt ?? Date.now()
-    this.job = { runId, stop: false }
     try {
       for (let round = finished.length + 1; round <= rounds; round++) {
         const confident = selectConfident(labels, threshold) // refuses, by name, a threshold no row reaches
