@@ -80,7 +80,7 @@ export const benchSwitch = {
   /** heapTranspose.ts's JavaScript band copy for the whole tensor instead of its SIMD module
    *  (tests reach the fallback with it; benches compare). */
   jsTranspose: false,
-  /** lmFused.ts's row sums and GELU gradient, and cnnFused.ts's channel norm gradient, in
+  /** lmFused.ts's row sums, GELU and softmax gradients, and cnnFused.ts's channel norm gradient, in
    *  JavaScript instead of models/lmSimd.ts's WebAssembly module (the same bits either way;
    *  tests and benches compare). */
   jsLmKernels: false,

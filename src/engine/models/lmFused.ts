@@ -183,7 +183,9 @@ function softmaxGrad({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const yv = b.typedArrayFromHeap(y)
   const g = b.typedArrayFromHeap(dy)
   const sc = Math.fround(scale)
-  for (let r = 0; r < rows; r++) softmaxGradRow(o, yv, g, r * T, T, sc)
+  const simd = lmSimd(backend)
+  if (simd) simd.softmaxgrad(o.byteOffset, yv.byteOffset, g.byteOffset, rows, T, sc) // lmSimd.ts: softmaxGradRow's float64 arithmetic
+  else for (let r = 0; r < rows; r++) softmaxGradRow(o, yv, g, r * T, T, sc)
   return out
 }
 

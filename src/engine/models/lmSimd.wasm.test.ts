@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { geluFused, rowSumFused } from './lmFused'
+import { causalSoftmaxFused, geluFused, rowSumFused } from './lmFused'
+import { causalMask } from './tinyGpt'
 import { channelNormFused } from './cnnFused'
 import { lmSimd, lmSimdModule } from './lmSimd'
 import { benchSwitch } from '../benchSwitches'
@@ -99,6 +100,23 @@ describe("lmSimd.ts: tiny-lm's row sums and GELU gradient as WebAssembly SIMD", 
         expect(simd[0]!.some((v) => v !== 0)).toBe(true)
       }
       tf.dispose([x, gamma, beta, r])
+    }
+  })
+
+  it('attention softmax gradient: the JavaScript pass’s bits', async () => {
+    for (const [B, H, T] of [
+      [2, 4, 64],
+      [1, 3, 5],
+    ] as const) {
+      const n = B * H * T * T
+      const s = tf.tensor4d(wave(n, 0.23, 3), [B, H, T, T])
+      const r = tf.tensor4d(wave(n, 0.41), [B, H, T, T])
+      const mask = causalMask(T)
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(causalSoftmaxFused(a as tf.Tensor4D, mask, 1 / Math.sqrt(32)), r)))
+      const [simd, js] = await bothWays(() => [g(s)])
+      expect(sameBits(simd[0]!, js[0]!), `${B}×${H}×${T}`).toBe(true)
+      expect(simd[0]!.some((v) => v !== 0)).toBe(true)
+      tf.dispose([s, r])
     }
   })
 })
