@@ -155,6 +155,9 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
 
   /** A run of the current model on the dataset, or with `objective` an SFT or DPO run of the
    *  loaded model on the objective's file; `resume` continues a checkpointed one. */
+  /** The run a Stop came for before it had started (handler's stop below); it stops as it starts. */
+  let stopOnStart: string | null = null
+
   async function train(msg: Extract<ToWorker, { type: 'train' }>, resume?: PreparedResume, objective?: RunObjectiveRef) {
     const { runId, settings } = msg
     if (session.run) throw new Error('A run is already in progress: stop it first.')
@@ -171,7 +174,11 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       settings,
       {
         events: runEvents(post, runId),
-        started: () => post({ type: 'state', runId, state: 'running' }),
+        started: () => {
+          post({ type: 'state', runId, state: 'running' })
+          if (stopOnStart === runId) session.run?.control.stop() // Stop came before the run had started
+          stopOnStart = null
+        },
         record: (s, control, events) => checkpoints.startRun(runId, s, control, resume?.record ?? null, events, objective),
         preferenceSteps: (points) => post({ type: 'lmSteps', runId, points }),
         ...(peer
@@ -289,8 +296,10 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     if (msg.type === 'pause' || msg.type === 'resume' || msg.type === 'stop') {
       const run = session.run
       if (!run || run.id !== msg.runId) {
-        // a self-training job between its rounds (re-labelling the texts): its next round stops as it starts
-        if (msg.type === 'stop') pseudo.stop(msg.runId)
+        // a self-training job between its rounds (re-labelling the texts): its next round stops as
+        // it starts; any other run not started yet (its backend switching, its data encoding,
+        // DPO's reference scoring) stops as it starts too
+        if (msg.type === 'stop' && !pseudo.stop(msg.runId)) stopOnStart = msg.runId
         return
       }
       if (msg.type === 'pause') run.control.pause()
