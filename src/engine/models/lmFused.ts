@@ -214,10 +214,18 @@ function splitHeads({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   const qv = bk.typedArrayFromHeap(q)
   const kv = bk.typedArrayFromHeap(kT)
   const vv = bk.typedArrayFromHeap(v)
+  const move = lmSimd(backend)?.copy2d // lmSimd.ts: the same moves, 32-bit patterns
   for (let n = 0; n < B; n++)
     for (let h = 0; h < H; h++) {
       const head = (n * H + h) * T * hd
       const col = n * T * D3 + h * hd
+      if (move) {
+        const S = src.byteOffset + 4 * col
+        move(qv.byteOffset + 4 * head, 4 * hd, 4, S, 4 * D3, 4, T, hd)
+        move(vv.byteOffset + 4 * head, 4 * hd, 4, S + 8 * D, 4 * D3, 4, T, hd)
+        move(kv.byteOffset + 4 * head, 4, 4 * T, S + 4 * D, 4 * D3, 4, T, hd) // kᵀ[e, t] = k[t, e]
+        continue
+      }
       qvBlock(qv, vv, src, head, col, T, hd, D3, D, true)
       kBlock(kv, src, head, col + D, T, hd, D3, true)
     }
@@ -264,10 +272,18 @@ function mergeHeads({ inputs, backend }: Args): tf.TensorInfo {
   const qv = bk.typedArrayFromHeap(dq)
   const kv = bk.typedArrayFromHeap(dkT)
   const vv = bk.typedArrayFromHeap(dv)
+  const move = lmSimd(backend)?.copy2d // lmSimd.ts: the same moves, 32-bit patterns
   for (let n = 0; n < B; n++)
     for (let h = 0; h < H; h++) {
       const head = (n * H + h) * T * hd
       const col = n * T * D3 + h * hd
+      if (move) {
+        const O = o.byteOffset + 4 * col
+        move(O, 4 * D3, 4, qv.byteOffset + 4 * head, 4 * hd, 4, T, hd)
+        move(O + 8 * D, 4 * D3, 4, vv.byteOffset + 4 * head, 4 * hd, 4, T, hd)
+        move(O + 4 * D, 4 * D3, 4, kv.byteOffset + 4 * head, 4, 4 * T, T, hd) // k[t, e] = kᵀ[e, t]
+        continue
+      }
       qvBlock(qv, vv, o, head, col, T, hd, D3, D, false)
       kBlock(kv, o, head, col + D, T, hd, D3, false)
     }
@@ -281,7 +297,15 @@ function moveHeads(x: tf.TensorInfo, backend: unknown, toRows: boolean, B: numbe
   const out = bk.makeOutput(toRows ? [B * T, D] : [B, H, T, hd], 'float32')
   const o = bk.typedArrayFromHeap(out)
   const xv = bk.typedArrayFromHeap(x)
-  for (let n = 0; n < B; n++) for (let h = 0; h < H; h++) moveHead(o, xv, (n * H + h) * T * hd, n * T * D + h * hd, T, hd, D, toRows)
+  const move = lmSimd(backend)?.copy2d // lmSimd.ts: the same moves, 32-bit patterns
+  for (let n = 0; n < B; n++)
+    for (let h = 0; h < H; h++) {
+      const head = (n * H + h) * T * hd
+      const row = n * T * D + h * hd
+      if (!move) moveHead(o, xv, head, row, T, hd, D, toRows)
+      else if (toRows) move(o.byteOffset + 4 * row, 4 * D, 4, xv.byteOffset + 4 * head, 4 * hd, 4, T, hd)
+      else move(o.byteOffset + 4 * head, 4 * hd, 4, xv.byteOffset + 4 * row, 4 * D, 4, T, hd)
+    }
   return out
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { causalSoftmaxFused, geluFused, rowSumFused } from './lmFused'
+import { causalSoftmaxFused, geluFused, headsToRowsFused, rowSumFused, splitHeadsFused } from './lmFused'
 import { causalMask } from './tinyGpt'
 import { channelNormFused } from './cnnFused'
 import { lmSimd, lmSimdModule } from './lmSimd'
@@ -117,6 +117,32 @@ describe("lmSimd.ts: tiny-lm's row sums and GELU gradient as WebAssembly SIMD", 
       expect(sameBits(simd[0]!, js[0]!), `${B}×${H}×${T}`).toBe(true)
       expect(simd[0]!.some((v) => v !== 0)).toBe(true)
       tf.dispose([s, r])
+    }
+  })
+
+  it('heads: split, merge, to rows and back move the JavaScript’s values (forward and gradients)', async () => {
+    for (const [B, H, T, hd] of [
+      [2, 4, 64, 32],
+      [3, 2, 5, 3],
+    ] as const) {
+      const D = H * hd
+      const qkv = tf.tensor2d(wave(B * T * 3 * D, 0.37, 2), [B * T, 3 * D])
+      const r = tf.tensor2d(wave(B * T * D, 0.11), [B * T, D])
+      const f = (x: tf.Tensor) => {
+        const [q, kT, v] = splitHeadsFused(x as tf.Tensor2D, B, H)
+        // every head output used differently, so each gradient path carries its own values
+        return headsToRowsFused(tf.add(tf.add(tf.mul(q, 3), v), tf.mul(tf.transpose(kT, [0, 1, 3, 2]), -2)) as tf.Tensor4D)
+      }
+      const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), r)))
+      const [simd, js] = await bothWays(() => tf.tidy(() => [...splitHeadsFused(qkv, B, H), f(qkv), g(qkv)]))
+      simd.forEach((a, i) => expect(sameBits(a, js[i]!), `${B}×${H}×${T}×${hd} output ${i}`).toBe(true))
+      // and by index: kᵀ[n, h, e, t] = qkv[n·T + t, D + h·hd + e]
+      const kT = simd[1]!
+      const src = await qkv.data()
+      let wrong = 0
+      for (let n = 0; n < B; n++) for (let h = 0; h < H; h++) for (let e = 0; e < hd; e++) for (let t = 0; t < T; t++) if (kT[((n * H + h) * hd + e) * T + t] !== src[(n * T + t) * 3 * D + D + h * hd + e]) wrong++
+      expect(wrong).toBe(0)
+      tf.dispose([qkv, r])
     }
   })
 })
