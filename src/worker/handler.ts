@@ -153,14 +153,17 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     post({ type: 'model', summary: planned.summary })
   }
 
+  /** The run being started (from its train message's arrival to the session's run) and whether a Stop
+   *  came for it meanwhile (handler's stop below): it then stops as it starts. A Stop for a run
+   *  that already ended is not kept, since resuming a checkpoint reuses its run's id. */
+  let starting: { runId: string; stop: boolean } | null = null
+
   /** A run of the current model on the dataset, or with `objective` an SFT or DPO run of the
    *  loaded model on the objective's file; `resume` continues a checkpointed one. */
-  /** The run a Stop came for before it had started (handler's stop below); it stops as it starts. */
-  let stopOnStart: string | null = null
-
   async function train(msg: Extract<ToWorker, { type: 'train' }>, resume?: PreparedResume, objective?: RunObjectiveRef) {
     const { runId, settings } = msg
     if (session.run) throw new Error('A run is already in progress: stop it first.')
+    if (starting?.runId !== runId) starting = { runId, stop: false } // a resumed checkpoint's run
     await ensureBackend(settings.backend)
     // On WebAssembly with 2+ cores a second engine worker computes half of every batch
     // (engine/train/dataParallel.ts); if it fails, the run goes on here and says so.
@@ -176,8 +179,8 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
         events: runEvents(post, runId),
         started: () => {
           post({ type: 'state', runId, state: 'running' })
-          if (stopOnStart === runId) session.run?.control.stop() // Stop came before the run had started
-          stopOnStart = null
+          if (starting?.runId === runId && starting.stop) session.run?.control.stop() // Stop came before the run had started
+          starting = null
         },
         record: (s, control, events) => checkpoints.startRun(runId, s, control, resume?.record ?? null, events, objective),
         preferenceSteps: (points) => post({ type: 'lmSteps', runId, points }),
@@ -299,7 +302,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
         // a self-training job between its rounds (re-labelling the texts): its next round stops as
         // it starts; any other run not started yet (its backend switching, its data encoding,
         // DPO's reference scoring) stops as it starts too
-        if (msg.type === 'stop' && !pseudo.stop(msg.runId)) stopOnStart = msg.runId
+        if (msg.type === 'stop' && !pseudo.stop(msg.runId) && starting?.runId === msg.runId) starting.stop = true
         return
       }
       if (msg.type === 'pause') run.control.pause()
@@ -307,6 +310,8 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       else run.control.stop()
       return
     }
+    // A run asked for: from now (it may wait behind other commands) a Stop for it is kept
+    if (msg.type === 'train' || msg.type === 'lmTrain') starting = { runId: msg.runId, stop: false }
     const job = ready.then(async () => {
       active = msg.type
       try {

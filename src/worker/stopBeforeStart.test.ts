@@ -44,5 +44,16 @@ describe('a Stop before the run has started', () => {
     expect(of('error')).toEqual([])
     expect(of('step').filter((e) => e.runId === 'early-stop')).toEqual([])
     expect(of('done').map((d) => [d.runId, d.reason])).toEqual([['early-stop', 'stopped']])
+
+    // A Stop for a run that has already ended (pressed as it finished) is not kept for later:
+    // resuming one of its checkpoints starts a run under the same id, which must train.
+    await handle({ type: 'stop', runId: 'early-stop' })
+    await handle({ type: 'train', runId: 'early-stop', settings: { ...s, epochs: 1 } })
+    expect(of('error')).toEqual([])
+    expect(of('step').filter((e) => e.runId === 'early-stop').length).toBeGreaterThan(0)
+    expect(of('done').map((d) => [d.runId, d.reason])).toEqual([
+      ['early-stop', 'stopped'],
+      ['early-stop', 'finished'],
+    ])
   }, 240_000)
 })
