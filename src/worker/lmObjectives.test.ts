@@ -10,7 +10,6 @@
  */
 import 'fake-indexeddb/auto'
 import { readFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
@@ -18,17 +17,10 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import { createHandler } from './handler'
+import { publicFetch } from './publicFetch'
 import type { FromWorker } from './protocol'
 
 const root = resolve(__dirname, '../..')
-const publicFetch = (async (url: string | URL | Request) => {
-  const path = String(url).replace(/^http:\/\/app\//, '')
-  try {
-    return new Response(await readFile(resolve(root, 'public', path)))
-  } catch {
-    return new Response('missing', { status: 404 })
-  }
-}) as typeof fetch
 const sampleLines = (name: string, n: number, from = 0) => readFileSync(resolve(root, 'public/samples/lm', name), 'utf8').trim().split('\n').slice(from, from + n)
 
 beforeAll(async () => {

@@ -9,6 +9,7 @@ import { getRun } from '../engine/storage/runs'
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import { createHandler } from './handler'
+import { publicFetch } from './publicFetch'
 import type { FromWorker } from './protocol'
 
 // Runs that predict numbers or read numeric columns go through the same recorder,
@@ -16,14 +17,6 @@ import type { FromWorker } from './protocol'
 // handler in Node with a fake IndexedDB, on the committed samples.
 
 const root = resolve(__dirname, '../..')
-const publicFetch = (async (url: string | URL | Request) => {
-  const path = String(url).replace(/^http:\/\/app\//, '')
-  try {
-    return new Response(await readFile(resolve(root, 'public', path)))
-  } catch {
-    return new Response('missing', { status: 404 })
-  }
-}) as typeof fetch
 
 beforeAll(async () => {
   await tf.setBackend('cpu')

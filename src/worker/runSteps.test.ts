@@ -16,17 +16,10 @@ import { DEFAULTS } from '../settings/schema'
 import { runSteps } from '../settings/runSteps'
 import type { Settings } from '../settings/types'
 import { createHandler } from './handler'
+import { publicFetch } from './publicFetch'
 import type { FromWorker } from './protocol'
 
 const root = resolve(__dirname, '../..')
-const publicFetch = (async (url: string | URL | Request) => {
-  const path = String(url).replace(/^http:\/\/app\//, '')
-  try {
-    return new Response(await readFile(resolve(root, 'public', path)))
-  } catch {
-    return new Response('missing', { status: 404 })
-  }
-}) as typeof fetch
 
 beforeAll(async () => {
   await tf.setBackend('wasm')
