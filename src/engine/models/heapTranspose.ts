@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { benchSwitch } from '../benchSwitches'
+import { backendMemory, moduleOnMemory } from './heapModules'
 
 /**
  * The last two axes swapped, [..., R, C] → [..., C, R], as one kernel over the wasm heap.
@@ -86,29 +87,17 @@ interface WasmLike {
 }
 type Swap = (src: number, dst: number, R: number, C: number, rEnd: number, cEnd: number) => void
 
-const swaps = new WeakMap<object, Swap | null>()
+const swapExports = moduleOnMemory<{ swap: Swap }>(SWAP_WASM_HEX, SWAP_SHARED_WASM_HEX)
 /** The SIMD swap instantiated on this memory (shared or not), or null where it cannot run (no
- *  WebAssembly SIMD). Exported for the tests. */
+ *  WebAssembly SIMD: the JavaScript copy does it all). Exported for the tests. */
 export function swapModule(memory: WebAssembly.Memory): Swap | null {
-  let swap = swaps.get(memory)
-  if (swap === undefined) {
-    try {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
-      const hex = shared ? SWAP_SHARED_WASM_HEX : SWAP_WASM_HEX
-      const bytes = Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16))
-      swap = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.swap as Swap
-    } catch {
-      swap = null // no WebAssembly SIMD here: the JavaScript copy does it all
-    }
-    swaps.set(memory, swap)
-  }
-  return swap
+  return swapExports(memory)?.swap ?? null
 }
 
 /** The SIMD swap on this backend's memory, or null (the JavaScript copy) where it cannot run. */
 function simdSwap(b: WasmLike): Swap | null {
-  const memory = b.wasm.asm?.memory ?? b.wasm.wasmMemory
-  if (benchSwitch.jsTranspose || !(memory instanceof WebAssembly.Memory)) return null
+  const memory = backendMemory(b)
+  if (benchSwitch.jsTranspose || !memory) return null
   return swapModule(memory)
 }
 

@@ -1,4 +1,5 @@
 import { benchSwitch } from '../benchSwitches'
+import { backendMemory, moduleOnMemory } from './heapModules'
 
 /**
  * Three of the fused kernels' JavaScript passes as WebAssembly on the backend's own memory:
@@ -257,23 +258,8 @@ export interface LmSimd {
   normgrad(dx: number, x: number, gamma: number, beta: number, dy: number, scratch: number, N: number, C: number, clip: number, eps: number): void
 }
 
-const modules = new WeakMap<object, LmSimd | null>()
 /** The module on this memory (shared or not), or null where it cannot run. */
-export function lmSimdModule(memory: WebAssembly.Memory): LmSimd | null {
-  let m = modules.get(memory)
-  if (m === undefined) {
-    try {
-      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
-      const hex = shared ? LM_SHARED_WASM_HEX : LM_WASM_HEX
-      const bytes = Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16))
-      m = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as LmSimd
-    } catch {
-      m = null
-    }
-    modules.set(memory, m)
-  }
-  return m
-}
+export const lmSimdModule = moduleOnMemory<LmSimd>(LM_WASM_HEX, LM_SHARED_WASM_HEX)
 
 /** The WebAssembly heap's _malloc and _free (scratch space for the module). */
 export function heapAlloc(backend: unknown): { _malloc(n: number): number; _free(p: number): void } {
@@ -282,8 +268,7 @@ export function heapAlloc(backend: unknown): { _malloc(n: number): number; _free
 
 /** The module for a wasm backend (its Module.asm.memory, or the threaded build's Module.wasmMemory). */
 export function lmSimd(backend: unknown): LmSimd | null {
-  const w = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm
-  const memory = w?.asm?.memory ?? w?.wasmMemory
-  if (benchSwitch.jsLmKernels || !(memory instanceof WebAssembly.Memory)) return null
+  const memory = backendMemory(backend)
+  if (benchSwitch.jsLmKernels || !memory) return null
   return lmSimdModule(memory)
 }
