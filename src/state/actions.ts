@@ -139,7 +139,7 @@ export function refreshCheckpoints() {
  *  step numbers go on where they stopped. */
 export function resumeCheckpoint(checkpointId: string, runId: string) {
   useStudio.getState().startRun(runId)
-  engine().send({ type: 'resumeRun', checkpointId })
+  engine().send({ type: 'resumeRun', checkpointId, runId })
 }
 /** The worker ended or broke on its own (client.ts says how that is noticed): start a fresh
  *  one, load the model and dataset again and offer the last checkpoint. A worker that keeps

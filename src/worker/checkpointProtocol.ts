@@ -39,7 +39,7 @@ export type StorageCommand =
 /** Commands that change the model in the session: queued like training. */
 export type ModelStateCommand =
   | { type: 'restoreCheckpoint'; id: string } // load its weights so evaluate / playground use them
-  | { type: 'resumeRun'; checkpointId: string } // continue its run from there
+  | { type: 'resumeRun'; checkpointId: string; runId: string } // continue its run (runId, the checkpoint's) from there
 
 export type CheckpointCommand = StorageCommand | ModelStateCommand
 

@@ -153,7 +153,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     post({ type: 'model', summary: planned.summary })
   }
 
-  /** The run being started (from its train message's arrival to the session's run) and whether a Stop
+  /** The run being started (from its train, lmTrain or resumeRun message's arrival to the session's run) and whether a Stop
    *  came for it meanwhile (handler's stop below): it then stops as it starts. A Stop for a run
    *  that already ended is not kept, since resuming a checkpoint reuses its run's id. */
   let starting: { runId: string; stop: boolean } | null = null
@@ -163,7 +163,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
   async function train(msg: Extract<ToWorker, { type: 'train' }>, resume?: PreparedResume, objective?: RunObjectiveRef) {
     const { runId, settings } = msg
     if (session.run) throw new Error('A run is already in progress: stop it first.')
-    if (starting?.runId !== runId) starting = { runId, stop: false } // a resumed checkpoint's run
+    if (starting?.runId !== runId) starting = { runId, stop: false } // else noted as its message arrived
     await ensureBackend(settings.backend)
     // On WebAssembly with 2+ cores a second engine worker computes half of every batch
     // (engine/train/dataParallel.ts); if it fails, the run goes on here and says so.
@@ -310,8 +310,9 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       else run.control.stop()
       return
     }
-    // A run asked for: from now (it may wait behind other commands) a Stop for it is kept
-    if (msg.type === 'train' || msg.type === 'lmTrain') starting = { runId: msg.runId, stop: false }
+    // A run asked for: from now (it may wait behind other commands) a Stop for it is kept. A
+    // resumed checkpoint's run too: reading the checkpoint and checking its data take a while.
+    if (msg.type === 'train' || msg.type === 'lmTrain' || msg.type === 'resumeRun') starting = { runId: msg.runId, stop: false }
     const job = ready.then(async () => {
       active = msg.type
       try {

@@ -122,7 +122,7 @@ describe('image runs are recorded, checkpointed, restored, resumed and exported'
     const at2 = st.checkpointsOf('img-full').find((c) => c.epoch === 2)!
     const before = st.events.length
 
-    await st.handle({ type: 'resumeRun', checkpointId: at2.id })
+    await st.handle({ type: 'resumeRun', checkpointId: at2.id, runId: at2.runId })
     expect(st.last('error')).toBeUndefined()
     const resumed = st.events.slice(before).filter((e): e is Extract<FromWorker, { type: 'epoch' }> => e.type === 'epoch')
     expect(resumed.map((e) => e.epoch)).toEqual([2, 3]) // 0-based: epochs 3 and 4
@@ -158,7 +158,7 @@ describe('image runs are recorded, checkpointed, restored, resumed and exported'
     await st.loadCnn(2, 'other-cnn')
     await st.handle({ type: 'restoreCheckpoint', id: ck.id })
     expect(st.last('error')?.message).toMatch(/trained from image model toy-cnn, but image model other-cnn is loaded\. Load that model first/)
-    await st.handle({ type: 'resumeRun', checkpointId: ck.id })
+    await st.handle({ type: 'resumeRun', checkpointId: ck.id, runId: ck.runId })
     expect(st.last('error')?.message).toMatch(/toy-cnn.*other-cnn/)
   })
 

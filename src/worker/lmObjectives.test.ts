@@ -111,11 +111,11 @@ describe('instruction and preference tuning through the handler', () => {
     // Continue the run from epoch 1: it needs its file checked again, then trains epoch 2 as the first time.
     const epoch1 = cps.find((c) => c.epoch === 1)!
     await handle({ type: 'lmData', objective: 'sft', file: new File([sampleLines('afinn-instructions.jsonl', 8).join('\n')], 'other.jsonl'), seqLen: 48 })
-    await handle({ type: 'resumeRun', checkpointId: epoch1.id })
+    await handle({ type: 'resumeRun', checkpointId: epoch1.id, runId: epoch1.runId })
     expect(last('error')!.message).toMatch(/trained by instruction tuning on instructions\.jsonl: choose that file \(and held-out\.jsonl as the held-out file\)/)
     await handle({ type: 'lmData', objective: 'sft', file: new File([sampleLines('afinn-instructions.jsonl', 32).join('\n')], 'instructions.jsonl'), validation: new File([sampleLines('afinn-instructions-validation.jsonl', 16).join('\n')], 'held-out.jsonl'), seqLen: 48 })
     const n = events.length
-    await handle({ type: 'resumeRun', checkpointId: epoch1.id })
+    await handle({ type: 'resumeRun', checkpointId: epoch1.id, runId: epoch1.runId })
     const after = events.slice(n)
     expect(after.find((e) => e.type === 'error')).toBeUndefined()
     const resumed = after.filter((e): e is Extract<FromWorker, { type: 'epoch' }> => e.type === 'epoch')

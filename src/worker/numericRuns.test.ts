@@ -65,7 +65,7 @@ describe('tabular runs (Boston house prices)', () => {
     expect(st.last('evaluation')!.metrics.rmse).toBeCloseTo(straight[1]!.val.rmse!, 4)
 
     const before = st.events.length
-    await st.handle({ type: 'resumeRun', checkpointId: cks[1]!.id })
+    await st.handle({ type: 'resumeRun', checkpointId: cks[1]!.id, runId: cks[1]!.runId })
     expect(st.last('error')).toBeUndefined()
     const resumed = st.events.slice(before).filter((e): e is Extract<FromWorker, { type: 'epoch' }> => e.type === 'epoch')
     expect(resumed.map((e) => e.epoch)).toEqual([2, 3])

@@ -1,8 +1,8 @@
 /**
  * Stop pressed while a run is starting (the page shows "Starting" and offers Stop): the worker
  * has no run of that id yet (its backend switching, its data encoding, DPO's reference
- * scoring), and the run must still stop as it starts rather than train to its end while the
- * page says "Stopping after this step".
+ * scoring, a checkpoint being read to continue its run), and the run must still stop as it
+ * starts rather than train to its end while the page says "Stopping after this step".
  */
 import 'fake-indexeddb/auto'
 import { readFile } from 'node:fs/promises'
@@ -41,12 +41,29 @@ describe('a Stop before the run has started', () => {
     // A Stop for a run that has already ended (pressed as it finished) is not kept for later:
     // resuming one of its checkpoints starts a run under the same id, which must train.
     await handle({ type: 'stop', runId: 'early-stop' })
-    await handle({ type: 'train', runId: 'early-stop', settings: { ...s, epochs: 1 } })
+    await handle({ type: 'train', runId: 'early-stop', settings: s })
     expect(of('error')).toEqual([])
-    expect(of('step').filter((e) => e.runId === 'early-stop').length).toBeGreaterThan(0)
+    const trained = of('step').filter((e) => e.runId === 'early-stop').length
+    expect(trained).toBeGreaterThan(0)
     expect(of('done').map((d) => [d.runId, d.reason])).toEqual([
       ['early-stop', 'stopped'],
       ['early-stop', 'finished'],
+    ])
+
+    // Continuing from its epoch 1 checkpoint (epoch 2 left to train), Stop pressed while the
+    // checkpoint is read and its run prepared: the run stops as it starts, as a new run does.
+    await handle({ type: 'listCheckpoints' })
+    const epoch1 = of('checkpoints').at(-1)!.items.find((c) => c.runId === 'early-stop' && c.epoch === 1)!
+    expect(epoch1).toBeDefined()
+    const resumed = handle({ type: 'resumeRun', checkpointId: epoch1.id, runId: 'early-stop' })
+    await handle({ type: 'stop', runId: 'early-stop' })
+    await resumed
+    expect(of('error')).toEqual([])
+    expect(of('step').filter((e) => e.runId === 'early-stop').length).toBe(trained)
+    expect(of('done').map((d) => [d.runId, d.reason])).toEqual([
+      ['early-stop', 'stopped'],
+      ['early-stop', 'finished'],
+      ['early-stop', 'stopped'],
     ])
   }, 240_000)
 })
