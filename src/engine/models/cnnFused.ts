@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { benchSwitch } from '../benchSwitches'
 import * as nested from './cnnLoopNests'
 import { heapAlloc, lmSimd } from './lmSimd'
+import { heapScratch } from './heapModules'
 
 /**
  * The emoji CNN's pieces (engine/models/tinyCnn.ts) as one kernel each on the wasm backend,
@@ -279,7 +280,7 @@ function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   if (simd) {
     // lmSimd.ts: normGradRow's float64 operations in its order, the same bits
     const heap = heapAlloc(backend)
-    const scratch = heap._malloc(32 * C) >>> 0 // accG, accB, x̂, gh: C float64 each
+    const scratch = heapScratch(backend, 32 * C, CHANNEL_NORM_GRAD, [dxT, dgT, dbT]) // accG, accB, x̂, gh: C float64 each
     try {
       const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset
       simd.normgrad(at(dxT), at(x), at(gamma), at(beta), at(dy), scratch, N, C, clip ? 1 : 0, LN_EPS)

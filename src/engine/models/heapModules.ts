@@ -30,3 +30,23 @@ export function moduleOnMemory<T>(plainHex: string, sharedHex: string): (memory:
     return m
   }
 }
+
+interface HeapBackend {
+  wasm: { _malloc(n: number): number }
+  disposeData(dataId: object, force?: boolean): boolean
+}
+
+/** `bytes` of scratch on tfjs-wasm's heap for the kernel `kernel`, as an unsigned address. _malloc
+ *  answers 0 when the heap cannot grow (out of wasm memory); a kernel writing there would overwrite
+ *  the heap's start without a word. Here that is an error engineErrors.ts words as running out of
+ *  memory (with what to try); the kernel's outputs made before (`outputs`) are freed first, so
+ *  nothing leaks on the backend. */
+export function heapScratch(backend: unknown, bytes: number, kernel: string, outputs: { dataId: object }[] = []): number {
+  const b = backend as HeapBackend
+  const ptr = b.wasm._malloc(bytes) >>> 0
+  if (ptr === 0) {
+    for (const t of outputs) b.disposeData(t.dataId, true)
+    throw new Error(`${kernel}: the WebAssembly heap has no room for ${bytes} bytes of scratch (out of memory)`)
+  }
+  return ptr
+}

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { benchSwitch } from '../benchSwitches'
 import { channelNormFused, registerCnnKernels } from './cnnFused'
 import { heapAlloc, lmSimd } from './lmSimd'
+import { heapScratch } from './heapModules'
 
 /**
  * tiny-lm's (models/tinyGpt.ts) pieces between the products as one kernel each on the wasm
@@ -85,7 +86,7 @@ function rowSum({ inputs, backend }: Args): tf.TensorInfo {
   if (simd) {
     // lmSimd.ts: the same float64 sums, row after row, as the loop below
     const w = heapAlloc(backend)
-    const acc = w._malloc(M * 8) >>> 0
+    const acc = heapScratch(backend, M * 8, ROW_SUM, [out])
     try {
       simd.rowsum(b.typedArrayFromHeap(x).byteOffset, acc, N, M)
       const o = b.typedArrayFromHeap(out)

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { oldKernels } from '../benchSwitches'
+import { heapScratch } from './heapModules'
 
 /**
  * Batched products a[..., M, K] · b[..., K, N] (same batch shape, no transposes) on the wasm
@@ -47,7 +48,7 @@ function slicedBatchMatMul({ inputs, backend }: { inputs: tf.NamedTensorInfoMap;
   const aOff = be.dataIdMap.get(a.dataId)!.memoryOffset
   const bOff = be.dataIdMap.get(b.dataId)!.memoryOffset
   const oOff = be.dataIdMap.get(out.dataId)!.memoryOffset
-  const shapes = w._malloc(24) >>> 0 // [1, M, K] then [1, K, N], as int32
+  const shapes = heapScratch(backend, 24, SLICED_MATMUL, [out]) // [1, M, K] then [1, K, N], as int32
   w.HEAP32.set([1, m, k, 1, k, n], shapes >>> 2) // unsigned: the heap grows past 2 GB (a 124M GPT-2 at 128 tokens)
   try {
     for (let s = 0; s < batch; s++) {
