@@ -84,6 +84,10 @@ export const benchSwitch = {
    *  JavaScript instead of models/lmSimd.ts's WebAssembly module (the same bits either way;
    *  tests and benches compare). */
   jsLmKernels: false,
+  /** cnnFused.ts's depthwise filter and bias gradients and ReLU6 gradient in JavaScript instead of
+   *  models/cnnSimd.ts's WebAssembly SIMD module (the same values either way; tests and benches
+   *  compare). Page: `__studioJsCnnKernels`. */
+  jsCnnKernels: false,
   /** A 2-D product's weight gradient aᵀ·dy as before 2026-12-07 (aᵀ·dy, or (dyᵀ·a)ᵀ where that
    *  transposes fewer elements) instead of the form in which XNNPACK packs the narrower operand
    *  as its weights (models/matMulFast.ts packNarrower). Node benches (--switch). */

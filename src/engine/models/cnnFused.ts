@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import { benchSwitch } from '../benchSwitches'
 import * as nested from './cnnLoopNests'
 import { heapAlloc, lmSimd } from './lmSimd'
+import { cnnSimd } from './cnnSimd'
 import { heapScratch } from './heapModules'
 
 /**
@@ -150,6 +151,12 @@ function relu6Grad({ inputs, backend }: Args): tf.TensorInfo {
   const o = b.typedArrayFromHeap(out)
   const xv = b.typedArrayFromHeap(x)
   const g = b.typedArrayFromHeap(dy)
+  // cnnSimd.ts: four lanes at a time, the same values
+  const simd = xv.length > 0 && xv.length % 4 === 0 && !benchSwitch.cnnLoopNests ? cnnSimd(backend) : null
+  if (simd) {
+    simd.relu6grad(o.byteOffset, xv.byteOffset, g.byteOffset, xv.length)
+    return out
+  }
   for (let i = 0; i < xv.length; i++) {
     const v = xv[i]!
     o[i] = v >= 0 && v <= 6 ? g[i]! : 0
@@ -189,6 +196,21 @@ function depthwiseGrad({ inputs, backend }: Args): tf.TensorInfo[] {
   b.disposeData(flipped.dataId)
   const dW = b.makeOutput([3, 3, C], 'float32')
   const dB = b.makeOutput([C], 'float32')
+  const simd = C % 4 === 0 && B * H * W * C > 0 && !benchSwitch.cnnLoopNests ? cnnSimd(backend) : null
+  if (simd) {
+    // cnnSimd.ts: depthwiseGradRow's float64 sums in its order (f64x2 lanes), the same bits
+    const scratch = heapScratch(backend, 80 * C, DEPTHWISE_GRAD, [dx, dW, dB]) // accW [9, C], accB [C]: float64
+    try {
+      const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset // after the malloc: the heap may have moved
+      simd.dwgrad(scratch, scratch + 72 * C, at(x), at(dy), B, H, W, C)
+      const dw = b.typedArrayFromHeap(dW)
+      dw.set(new Float64Array(dw.buffer, scratch, 9 * C))
+      b.typedArrayFromHeap(dB).set(new Float64Array(dw.buffer, scratch + 72 * C, C))
+    } finally {
+      heapAlloc(backend)._free(scratch)
+    }
+    return [dx, dW, dB]
+  }
   const accW = new Float64Array(9 * C)
   const accB = new Float64Array(C)
   const xv = b.typedArrayFromHeap(x)
