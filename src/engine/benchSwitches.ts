@@ -88,6 +88,10 @@ export const benchSwitch = {
    *  models/cnnSimd.ts's WebAssembly SIMD module (the same values either way; tests and benches
    *  compare). Page: `__studioJsCnnKernels`. */
   jsCnnKernels: false,
+  /** tfjs' engine saves the tensors a gradient needs as clones (an Identity kernel and a tape node
+   *  each) on wasm too, instead of a second tensor on the same buffer made directly
+   *  (models/wasmSharedIdentity.ts shareWasmTapeSaves). Page: `__studioCloneTapeSaves`. */
+  cloneTapeSaves: false,
   /** A 2-D product's weight gradient aᵀ·dy as before 2026-12-07 (aᵀ·dy, or (dyᵀ·a)ᵀ where that
    *  transposes fewer elements) instead of the form in which XNNPACK packs the narrower operand
    *  as its weights (models/matMulFast.ts packNarrower). Node benches (--switch). */

@@ -180,7 +180,7 @@ describe('TinyCnn (the built-in emoji-cnn layout) with the fused kernels on wasm
     for (const [name, g] of cpu.grads) expectClose(fused.grads.get(name)!, g, 2e-4, name)
     // The op path on wasm, for scale: it is the same maths run op by op.
     expect(Math.abs(ops.loss - cpu.loss) / cpu.loss).toBeLessThan(1e-5)
-    expect(ops.kernels).toBeGreaterThan(2000)
+    expect(ops.kernels).toBeGreaterThan(1800) // about 1,900 since the engine's saves share buffers on wasm (wasmSharedIdentity.ts shareWasmTapeSaves), 2,600 before
     expect(fused.kernels).toBeLessThan(400)
     expect(fused.leaked).toBe(0)
     expect(ops.leaked).toBe(0)

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs'
-import { oldKernels } from '../benchSwitches'
+import { benchSwitch, oldKernels } from '../benchSwitches'
 
 /**
  * Identity, and Cast to the dtype a tensor already has, on the wasm backend return a tensor
@@ -26,6 +26,7 @@ export function shareWasmIdentity(): void {
   const cast = tf.getKernel('Cast', 'wasm')
   if (!identity || !cast) return // the wasm backend is not loaded here
   installed = true
+  shareWasmTapeSaves()
   const copyIdentity = identity.kernelFunc
   const copyCast = cast.kernelFunc
   const share = (x: tf.TensorInfo, backend: unknown): tf.TensorInfo => {
@@ -49,4 +50,43 @@ export function shareWasmIdentity(): void {
       return oldKernels.copyIdentity || dtype !== x.dtype || x.dtype === 'string' ? copyCast(args) : share(x, args.backend)
     },
   })
+}
+
+interface SavingEngine {
+  registry: Record<string, unknown>
+  state: { tensorInfo: Map<object, { backend: unknown }> }
+  keep<T extends tf.Tensor>(t: T): T
+  makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: unknown): tf.Tensor
+  saveTensorsForBackwardMode(tensors: tf.Tensor[]): tf.Tensor[]
+}
+
+/**
+ * tfjs' engine saves each tensor a gradient needs (a registered gradient's inputsToSave and
+ * outputsToSave) as `keep(clone(t))`: an Identity kernel run through the engine plus a tape node
+ * for the clone, about 80 of them in an emoji-cnn training step (the channel norms' x, γ and β,
+ * the depthwise convolutions' x and filter, ReLU6's x, the reshapes' x …), each costing the
+ * engine's per-kernel bookkeeping though Identity itself shares the buffer on wasm (above). On
+ * wasm the saved tensor is made directly instead: a second tensor on the same buffer (the
+ * backend's reference count up, as the shared Identity does), kept, and disposed after the
+ * backward pass as the clone was. The same tensors reach the gradients; only the clone's tape
+ * node is gone, which gradients of gradients would need (nothing in the studio takes them).
+ * customGrad's own saves still clone. Other backends, and `benchSwitch.cloneTapeSaves` or
+ * `oldKernels.copyIdentity`, keep tfjs' clones.
+ */
+let savesInstalled = false
+export function shareWasmTapeSaves(): void {
+  if (savesInstalled) return
+  savesInstalled = true
+  const proto = Object.getPrototypeOf(tf.engine()) as SavingEngine
+  const clones = proto.saveTensorsForBackwardMode
+  proto.saveTensorsForBackwardMode = function (this: SavingEngine, tensors: tf.Tensor[]): tf.Tensor[] {
+    const wasm = this.registry.wasm // the wasm backend, once initialised (never started from here)
+    if (!wasm || benchSwitch.cloneTapeSaves || oldKernels.copyIdentity) return clones.call(this, tensors)
+    const infos = tensors.map((t) => this.state.tensorInfo.get(t.dataId))
+    if (infos.some((i) => i?.backend !== wasm)) return clones.call(this, tensors)
+    return tensors.map((t) => {
+      ;(wasm as unknown as RefCounting).incRef(t.dataId)
+      return this.keep(this.makeTensorFromTensorInfo({ dataId: t.dataId, shape: t.shape, dtype: t.dtype }, wasm))
+    })
+  }
 }

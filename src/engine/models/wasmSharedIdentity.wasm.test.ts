@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { shareWasmIdentity } from './wasmSharedIdentity'
-import { oldKernels } from '../benchSwitches'
+import { benchSwitch, oldKernels } from '../benchSwitches'
 import { matMulFast } from './matMulFast'
 
 type WasmBackend = { refCount(dataId: object): number; numDataIds(): number }
@@ -83,5 +83,52 @@ describe("wasm Identity and same-dtype Cast share the input's buffer", () => {
     expect(shared.loss).toBe(copied.loss)
     expect(Array.from(shared.g)).toEqual(Array.from(copied.g))
     expect(shared.peak).toBeLessThan(copied.peak)
+  })
+})
+
+describe("the engine's saves for the backward pass share buffers on wasm (shareWasmTapeSaves)", () => {
+  afterEach(() => {
+    benchSwitch.cloneTapeSaves = false
+  })
+
+  it('the same loss and gradients bit for bit as with clones, without the Identity kernels, tensors and buffers flat', async () => {
+    const xs = Float32Array.from({ length: 24 * 16 }, (_, i) => Math.sin(i * 0.37))
+    const run = async (clone: boolean) => {
+      benchSwitch.cloneTapeSaves = clone
+      const w = tf.variable(tf.tensor2d(Float32Array.from({ length: 16 * 8 }, (_, i) => Math.cos(i * 0.11)), [16, 8]))
+      const x = tf.tensor2d(xs, [24, 16])
+      const tensors = tf.memory().numTensors
+      const ids = backend().numDataIds()
+      // Saves: Sigmoid its output, Square and Sqrt their input, RealDiv both, Multiply both.
+      const f = () => tf.mean(tf.div(tf.sigmoid(matMulFast(x, w)), tf.sqrt(tf.add(tf.square(x.slice([0, 0], [24, 8])), 1)))) as tf.Scalar
+      let r!: { value: tf.Scalar; grads: tf.NamedTensorMap }
+      const prof = await tf.profile(() => {
+        r = tf.variableGrads(f, [w])
+      })
+      const out = { loss: (await r.value.data())[0]!, g: (await r.grads[w.name]!.data()) as Float32Array, identities: prof.kernels.filter((k) => k.name === 'Identity').length }
+      tf.dispose([r.value, ...Object.values(r.grads)])
+      expect(tf.memory().numTensors).toBe(tensors)
+      expect(backend().numDataIds()).toBe(ids)
+      tf.dispose([x, w])
+      return out
+    }
+    const cloned = await run(true)
+    const shared = await run(false)
+    expect(cloned.identities).toBeGreaterThanOrEqual(5)
+    expect(shared.identities).toBeLessThan(cloned.identities - 4)
+    expect(shared.loss).toBe(cloned.loss)
+    expect(Array.from(shared.g)).toEqual(Array.from(cloned.g))
+    // Reference values from the cpu backend (tfjs' own clones there, tf.matMul).
+    const wasmG = shared.g
+    expect(await tf.setBackend('cpu')).toBe(true)
+    const w = tf.variable(tf.tensor2d(Float32Array.from({ length: 16 * 8 }, (_, i) => Math.cos(i * 0.11)), [16, 8]))
+    const x = tf.tensor2d(xs, [24, 16])
+    const r = tf.variableGrads(() => tf.mean(tf.div(tf.sigmoid(tf.matMul(x, w)), tf.sqrt(tf.add(tf.square(x.slice([0, 0], [24, 8])), 1)))) as tf.Scalar, [w])
+    const cpuG = (await r.grads[w.name]!.data()) as Float32Array
+    tf.dispose([x, w, r.value, ...Object.values(r.grads)])
+    expect(await tf.setBackend('wasm')).toBe(true)
+    let err = 0
+    cpuG.forEach((v, i) => (err = Math.max(err, Math.abs(v - wasmG[i]!))))
+    expect(err / Math.max(...cpuG.map(Math.abs))).toBeLessThan(1e-5)
   })
 })

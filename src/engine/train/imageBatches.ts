@@ -38,7 +38,8 @@ const ahead = new WeakMap<EncodedImages, Map<number, Promise<Float32Array | null
 
 /** Most decoded rows loading or loaded ahead of their step, a set: at most this many bytes
  *  (at least nothing: a row larger than it is loaded when its step asks). The built-in emoji set's
- *  32-px rows are 12 kB, so a whole epoch's 150 rows fit. */
+ *  32-px rows are 12 kB, so a whole epoch's 150 rows fit. Their stored (compressed) bytes while
+ *  they load are bounded apart (data/images/imageBatches.ts STORED_BYTES_HELD). */
 export const AHEAD_BYTES = 16 * 2 ** 20
 /** Batches the training loop asks for ahead of the one it computes (fineTune.ts): enough that a
  *  batch's reads and decodes finish before their step. They advance only when the worker runs

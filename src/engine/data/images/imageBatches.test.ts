@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { describe, expect, it } from 'vitest'
-import { batchIndices, DECODE_BYTES_AT_ONCE, DECODED_BYTES_AT_ONCE, DECODES_AT_ONCE, loadImageBatch, loadImageBatchTensors, type ImageSource } from './imageBatches'
+import { batchIndices, DECODE_BYTES_AT_ONCE, DECODED_BYTES_AT_ONCE, DECODES_AT_ONCE, loadImageBatch, loadImageBatchTensors, STORED_BYTES_A_READ, STORED_BYTES_HELD, storedBytesHeld, type ImageSource } from './imageBatches'
 import { benchSwitch } from '../../benchSwitches'
 import type { ImageDecoder } from './types'
 import { importImages } from './importImages'
@@ -160,6 +160,74 @@ describe('loadImageBatch', () => {
     most.reset()
     await loadImageBatch(memorySource(small), rows, slow, { size: 2, norm: UNIT, maxSide: 72 })
     expect(most()).toBe(20)
+  })
+
+  it('batches loading ahead hold at most STORED_BYTES_HELD of stored bytes read and not yet decoded, read a few images at a time', async () => {
+    // 48 stored images of 2 MiB (a 2×2 picture, the rest padding the fake decoder ignores), six
+    // batches of 8 asked for at once as the training loop's read-ahead does: 96 MiB in all. The
+    // source counts the bytes it hands out, the decoder those it has decoded.
+    const mb = 2 * 2 ** 20
+    const big: StoredImage[] = Array.from({ length: 48 }, (_, k) => {
+      const bytes = new Uint8Array(mb)
+      bytes.set(fakeImage(2, 2, () => [k, 2 * k, 255 - k, 255]))
+      return { bytes, mime: 'image/png', path: `p/${k}`, label: k % 4 }
+    })
+    let given = 0
+    let done = 0
+    let most = 0
+    const reads: number[] = []
+    const source: ImageSource = {
+      count: big.length,
+      async get(idx) {
+        reads.push(idx.length)
+        await new Promise((r) => setTimeout(r, 1))
+        given += idx.length * mb
+        most = Math.max(most, given - done)
+        return idx.map((i) => big[i]!)
+      },
+    }
+    const decoder: ImageDecoder = {
+      async decode(bytes, mime) {
+        await new Promise((r) => setTimeout(r, 3))
+        done += bytes.byteLength
+        return fakeDecoder.decode(bytes, mime)
+      },
+    }
+    const run = (opts: { storedBytesPerImage?: number }) => {
+      given = done = most = 0
+      reads.length = 0
+      return Promise.all(Array.from({ length: 6 }, (_, b) => loadImageBatch(source, Array.from({ length: 8 }, (_, j) => b * 8 + j), decoder, { size: 2, norm: UNIT, ...opts })))
+    }
+    expect(STORED_BYTES_HELD).toBe(32 * 2 ** 20)
+    expect(STORED_BYTES_A_READ).toBe(8 * 2 ** 20)
+    // With the set's average: reads of 4 images (8 MiB), and at most 32 MiB held at once.
+    const batches = await run({ storedBytesPerImage: mb })
+    expect(reads.every((n) => n === 4)).toBe(true)
+    expect(most).toBeGreaterThan(0)
+    expect(most).toBeLessThanOrEqual(32 * 2 ** 20)
+    expect(storedBytesHeld()).toBe(0)
+    // Every image in its place: batch b, row j is image 8b + j.
+    batches.forEach((batch, b) => {
+      for (let j = 0; j < 8; j++) {
+        const k = b * 8 + j
+        expect([0, 1, 2].map((c) => Math.round(batch.x[j * 12 + c]! * 255))).toEqual([k, 2 * k, 255 - k])
+        expect(batch.labels[j]).toBe(k % 4)
+      }
+    })
+    // Without it: whole batches, each read only while less than 32 MiB is held (one batch past it).
+    await run({})
+    expect(reads.every((n) => n === 8)).toBe(true)
+    expect(most).toBeLessThanOrEqual(32 * 2 ** 20 + 8 * mb)
+    expect(storedBytesHeld()).toBe(0)
+  })
+
+  it('a failing read gives its share of the stored bytes back', async () => {
+    const failing: ImageSource = { count: 4, get: async () => Promise.reject(new Error('storage went away')) }
+    await expect(loadImageBatch(failing, [0, 1, 2, 3], fakeDecoder, { size: 2, norm: UNIT, storedBytesPerImage: 2 ** 20 })).rejects.toThrow('storage went away')
+    expect(storedBytesHeld()).toBe(0)
+    const b = await loadImageBatch(memorySource(images), [0, 2], fakeDecoder, { size: 2, norm: UNIT, storedBytesPerImage: 2 ** 20 })
+    expect(Math.round(b.x[1]! * 255)).toBe(0)
+    expect(Math.round(b.x[13]! * 255)).toBe(255)
   })
 
   it('a failing decode fails the batch with its error', async () => {

@@ -20,6 +20,10 @@ export interface BatchOptions {
    *  holds up to maxSide² × 4 bytes of pixels before the resize, which limits how many decode at
    *  once (DECODED_BYTES_AT_ONCE). Without it only the stored bytes and the count limit them. */
   maxSide?: number
+  /** The set's stored (compressed) bytes per image on average (ImageSetInfo.storedBytes / count):
+   *  sizes the reads so that one read holds about STORED_BYTES_A_READ. Without it a batch is
+   *  read at once, and only STORED_BYTES_HELD limits the reads. */
+  storedBytesPerImage?: number
 }
 
 export interface ImageBatchArrays {
@@ -32,37 +36,111 @@ export interface ImageBatchArrays {
 
 export async function loadImageBatch(source: ImageSource, indices: readonly number[], decoder: ImageDecoder, opts: BatchOptions): Promise<ImageBatchArrays> {
   const { size, norm } = opts
-  const images = await source.get(indices)
   const per = size * size * 3
-  const x = new Float32Array(images.length * per)
-  const labels = new Int32Array(images.length)
-  const one = async (k: number) => {
-    const img = images[k] as StoredImage
+  const decodeInto = async (img: StoredImage, k: number, x: Float32Array, labels: Int32Array) => {
     const rgba = await decoder.decode(img.bytes, img.mime)
     const pixels = rgba.width === size && rgba.height === size && isOpaque(rgba.data) ? rgba.data : resizeRgba(rgba, size, size)
     rgbaToFloat(pixels, norm, x, k * per)
     labels[k] = img.label
   }
-  if (benchSwitch.serialImageLoads) for (let k = 0; k < images.length; k++) await one(k)
-  else {
-    // Every image decoding at once, as far as the limits below allow, each written to its own
-    // rows: the same values in the same places as one after another. In the browser a decode is a
-    // round trip to the browser's decoder threads, and the training worker runs the next one only
-    // when its step lets it (its own task): one at a time, a batch of 16 small images kept the
-    // worker waiting 35-70 ms a first-epoch step (bench/dataParallelBrowser.mjs' timeline).
-    const side = opts.maxSide !== undefined && Number.isFinite(opts.maxSide) && opts.maxSide > 0 ? opts.maxSide : 0
-    const pixels = side * side * 4
-    await Promise.all(images.map(async (img, k) => {
-      const bytes = (img as StoredImage).bytes.byteLength
-      await decodeSlot(bytes, pixels)
+  if (benchSwitch.serialImageLoads) {
+    const images = await source.get(indices)
+    const x = new Float32Array(images.length * per)
+    const labels = new Int32Array(images.length)
+    for (let k = 0; k < images.length; k++) await decodeInto(images[k]!, k, x, labels)
+    return { x, labels, n: images.length }
+  }
+  // Every image decoding at once, as far as the limits below allow, each written to its own
+  // rows: the same values in the same places as one after another. In the browser a decode is a
+  // round trip to the browser's decoder threads, and the training worker runs the next one only
+  // when its step lets it (its own task): one at a time, a batch of 16 small images kept the
+  // worker waiting 35-70 ms a first-epoch step (bench/dataParallelBrowser.mjs' timeline).
+  // The stored bytes are read in parts of about STORED_BYTES_A_READ, each once the bytes read
+  // and not yet decoded (this batch's and the batches loading ahead) leave room for it.
+  const x = new Float32Array(indices.length * per)
+  const labels = new Int32Array(indices.length)
+  const side = opts.maxSide !== undefined && Number.isFinite(opts.maxSide) && opts.maxSide > 0 ? opts.maxSide : 0
+  const pixels = side * side * 4
+  const avg = opts.storedBytesPerImage !== undefined && Number.isFinite(opts.storedBytesPerImage) && opts.storedBytesPerImage > 0 ? opts.storedBytesPerImage : 0
+  const group = avg > 0 ? Math.max(1, Math.floor(STORED_BYTES_A_READ / avg)) : Math.max(1, indices.length)
+  const starts = Array.from({ length: Math.ceil(indices.length / group) }, (_, i) => i * group)
+  await Promise.all(starts.map(async (start) => {
+    const part = indices.slice(start, start + group)
+    const estimate = Math.round(avg * part.length)
+    await readSlot(estimate)
+    let images: (StoredImage | undefined)[]
+    try {
+      images = await source.get(part)
+    } catch (e) {
+      readDone(estimate)
+      releaseHeld(estimate)
+      throw e
+    }
+    if (images.length !== part.length) {
+      readDone(estimate)
+      releaseHeld(estimate)
+      throw new Error(`The image store returned ${images.length} images for ${part.length} asked for`)
+    }
+    const sizes = images.map((img) => img!.bytes.byteLength)
+    readDone(estimate)
+    holdMore(sizes.reduce((a, b) => a + b, 0) - estimate)
+    await Promise.all(sizes.map(async (bytes, j) => {
       try {
-        await one(k)
+        await decodeSlot(bytes, pixels)
+        try {
+          await decodeInto(images[j]!, start + j, x, labels)
+        } finally {
+          releaseDecodeSlot(bytes, pixels)
+        }
       } finally {
-        releaseDecodeSlot(bytes, pixels)
+        images[j] = undefined // its stored bytes can go
+        releaseHeld(bytes)
       }
     }))
-  }
-  return { x, labels, n: images.length }
+  }))
+  return { x, labels, n: indices.length }
+}
+
+/** Most stored (compressed) bytes read and not yet decoded, over every batch being loaded (the
+ *  training loop reads up to train/imageBatches.ts AHEAD_BYTES of decoded rows ahead: 27 rows at
+ *  224 px, which as 12 MB camera JPEGs held 330 MB at once). A read waits until the bytes held
+ *  leave room for its estimate (one of unknown size waits for the others of unknown size); one
+ *  read always may. */
+export const STORED_BYTES_HELD = 32 * 2 ** 20
+/** About this many stored bytes a read (by the set's average, BatchOptions.storedBytesPerImage):
+ *  the built-in sets' 2-5 kB images are read a batch at a time, 12 MB photos one at a time. */
+export const STORED_BYTES_A_READ = 8 * 2 ** 20
+let held = 0
+/** Reads in flight whose size is not known before (no average given): one at a time. */
+let unknownReads = 0
+let readWaiting: (() => void)[] = []
+async function readSlot(estimate: number): Promise<void> {
+  const full = () => (estimate > 0 ? held + estimate > STORED_BYTES_HELD : unknownReads > 0 || held >= STORED_BYTES_HELD)
+  while ((held > 0 || unknownReads > 0) && full()) await new Promise<void>((r) => readWaiting.push(r))
+  held += estimate
+  if (estimate === 0) unknownReads++
+}
+/** A read is back: its size is known (or it failed). */
+function readDone(estimate: number): void {
+  if (estimate === 0) unknownReads--
+}
+function holdMore(bytes: number): void {
+  held += bytes
+  wakeReads() // a read of unknown size is back, or the estimate was too high
+}
+function releaseHeld(bytes: number): void {
+  held -= bytes
+  wakeReads()
+}
+function wakeReads(): void {
+  const wake = readWaiting
+  readWaiting = []
+  for (const w of wake) w() // each checks again, in the order they waited
+}
+
+/** Stored bytes read and not yet decoded now (the tests' check that they are given back). */
+export function storedBytesHeld(): number {
+  return held + unknownReads // a read stuck in flight counts too
 }
 
 /** Most images decoding at a time over every batch being loaded (train/imageBatches.ts loads the

@@ -88,7 +88,7 @@ export function encodeImages(pixels: PixelInput, settings: Settings, data: Sessi
     {
       labels: images.info.labels,
       classes: images.info.classes.map((c) => c.name),
-      loadPixels: async (rows) => (await loadImageBatch(images.source, rows, decoder, { size, norm, maxSide: images.info.maxSide })).x,
+      loadPixels: async (rows) => (await loadImageBatch(images.source, rows, decoder, { size, norm, maxSide: images.info.maxSide, storedBytesPerImage: images.info.storedBytes / Math.max(1, images.info.count) })).x,
     },
     { size, valSplit: settings.valSplit, seed: settings.seed, norm },
   )
