@@ -4,8 +4,9 @@
  * with the page), the saved job is listed, restored with round 1's figures, and continued with
  * round 2 on the labels round 1 gave, with round 1's loss and validation charts. A second test
  * stops round 2 of 2: round 1 stays kept, the page says so, the storage step counts the job and
- * deletes it, and a worker that dies meanwhile gets the job restored again. Small data and few
- * steps: 64 unlabelled passages, 40 labelled ones, "Head only".
+ * deletes it, and a worker that dies meanwhile gets the job restored again. A third pauses as
+ * round 1 ends: round 2 waits for Resume and the panel says so. Small data and few steps: 64
+ * unlabelled passages, 40 labelled ones, "Head only".
  */
 import { readFileSync } from 'node:fs'
 import AxeBuilder from '@axe-core/playwright'
@@ -137,4 +138,32 @@ test('a stopped round is not kept and the page says so; the storage step counts 
   await page.keyboard.press('Enter')
   await expect(stored).toContainText('No self-training rounds are kept.')
   await expect(page.getByTestId('pseudo-saved')).toHaveCount(0)
+})
+
+test('Pause as a round ends holds the next round until Resume, and the panel says which round waits', async ({ studio, page }) => {
+  await studio.open('m=head&ep=4&bs=16&lr=0.01&sl=32&wu=0&sd=42')
+  await labelPassages(page)
+  // Pause the moment round 1's last (4th) validation point is drawn: its loop has no step left to
+  // pause at, and the worker is measuring it, re-labelling the texts and keeping it
+  await page.evaluate(() => {
+    new MutationObserver((_, obs) => {
+      if (document.querySelector('[data-testid="val-chart"]')?.getAttribute('data-points') !== '4') return
+      obs.disconnect()
+      ;[...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Pause')!.click()
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] })
+  })
+  await page.getByTestId('pseudo-train').click()
+  const paused = page.getByTestId('pseudo-paused')
+  await expect(paused).toHaveText("Paused between rounds: round 1 is finished and round 2's labels are ready; round 2 starts when you press Resume (Stop ends the self-training here).", { timeout: 60_000 })
+  await expect(studio.status).toHaveText('Paused.')
+  await expect(page.getByTestId('round-1-accuracy')).toHaveText(/^[\d.]+%$/)
+  const steps = (await series(page)).steps.length
+  await page.waitForTimeout(1000) // round 2 would have trained by now (about a second for all four epochs)
+  expect((await series(page)).steps.length).toBe(steps)
+  await expect(page.getByTestId('round-2-accuracy')).toHaveCount(0)
+  await page.getByRole('button', { name: 'Resume' }).click()
+  await expect(paused).toHaveCount(0)
+  await studio.waitFinished(60_000)
+  await expect(page.getByTestId('round-2-accuracy')).toHaveText(/^[\d.]+%$/)
+  await expect(page.getByTestId('pseudo-saved')).toContainText('passages.csv (sea / government): 2 of 2 rounds finished')
 })

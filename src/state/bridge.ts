@@ -127,6 +127,7 @@ export function connectBridge(client: EngineClient): () => void {
       case 'pseudoSaved':
       case 'pseudoRestored':
       case 'pseudoStopped':
+      case 'pseudoPaused':
       case 'lmSteps':
       case 'lmError':
         onLmEvent(e)

@@ -62,7 +62,7 @@ useStudio.subscribe((st, prev) => {
 
 const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain', 'pseudoSaved', 'pseudoRestore', 'pseudoDelete'])
 
-export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'pseudoSaved' | 'pseudoRestored' | 'pseudoStopped' | 'lmSteps' | 'lmError' }>): void {
+export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'pseudoSaved' | 'pseudoRestored' | 'pseudoStopped' | 'pseudoPaused' | 'lmSteps' | 'lmError' }>): void {
   switch (e.type) {
     case 'lmSteps':
       if (e.runId === lmRunId) useLm.setState((st) => ({ dpoSteps: [...st.dpoSteps, ...e.points] }))
@@ -100,6 +100,9 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
     case 'pseudoStopped':
       // the stopped round's job is kept up to the round before it: it can be trained again
       if (e.runId === lmRunId) useLm.setState({ restored: { id: e.id, next: e.next, settings: e.settings, message: '' } })
+      break
+    case 'pseudoPaused':
+      if (e.runId === lmRunId) useLm.setState({ pausedBefore: e.next })
       break
     case 'lmError':
       useLm.setState({ error: e.message, loading: false, chatPending: null })
@@ -150,7 +153,7 @@ export function trainLm() {
   const runId = `run-${Date.now().toString(36)}`
   useStudio.getState().startRun(runId)
   lmRunId = runId
-  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [], restored: null })
+  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [], restored: null, pausedBefore: null })
   const settings = useStudio.getState().settings
   if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds, balance })
   else sendLm({ type: 'lmTrain', runId, objective, settings, beta, sftWeight, pack })
@@ -218,6 +221,6 @@ export function continueSelfTraining() {
   useStudio.getState().startRun(runId)
   lmRunId = runId
   // The finished rounds' rows stay in the table; the next ones are added below them.
-  useLm.setState({ runObjective: 'pseudo', error: null, restored: null })
+  useLm.setState({ runObjective: 'pseudo', error: null, restored: null, pausedBefore: null })
   sendLm({ type: 'pseudoTrain', runId, settings: restored.settings, threshold, rounds, balance, resume: restored.id })
 }

@@ -112,6 +112,8 @@ export interface LmState {
   saved: SavedSelfTraining[] | null
   /** The saved job restored here: "continue" trains its round `next` with its settings. */
   restored: { id: string; next: number | null; settings: Settings; message: string } | null
+  /** The self-training round that waits for Resume (the job paused between rounds), else null. */
+  pausedBefore: number | null
   /** The last error of these commands, shown beside the controls. */
   error: string | null
   /** Which kind the current studio run is, so the panel knows its charts belong to it. */
@@ -136,6 +138,7 @@ export const initialLm = (): LmState => ({
   roundResults: [],
   saved: null,
   restored: null,
+  pausedBefore: null,
   error: null,
   runObjective: null,
 })

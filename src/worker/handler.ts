@@ -297,6 +297,10 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       return
     }
     if (msg.type === 'pause' || msg.type === 'resume' || msg.type === 'stop') {
+      // a self-training job notes Pause and Resume itself too: paused between its rounds (or as a
+      // round ends), its next round waits for Resume
+      if (msg.type === 'pause') pseudo.pause(msg.runId)
+      else if (msg.type === 'resume') pseudo.resume(msg.runId)
       const run = session.run
       if (!run || run.id !== msg.runId) {
         // a self-training job between its rounds (re-labelling the texts): its next round stops as

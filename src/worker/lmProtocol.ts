@@ -92,6 +92,8 @@ export type LmEvent =
   | { type: 'pseudoRestored'; id: string; summary: PseudoSummary; rounds: PseudoRound[]; charts: { steps: StepPoint[]; epochs: EpochPoint[]; baseline: { metrics: Metrics; note: string; name?: string } | null }; threshold: number; balance: boolean; roundsPlanned: number; next: number | null; settings: Settings; message: string }
   // Round `next` of kept job `id` was stopped: the rounds before it are kept, and it can be trained again.
   | { type: 'pseudoStopped'; runId: string; id: string; next: number; settings: Settings }
+  // The job is paused before round `next` (its labels are ready), which starts on Resume; next null: resumed.
+  | { type: 'pseudoPaused'; runId: string; next: number | null }
   | { type: 'lmError'; message: string; where: string }
 
 const LM_COMMANDS = new Set<string>(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain', 'pseudoSaved', 'pseudoRestore', 'pseudoDelete'])

@@ -83,8 +83,9 @@ export class PseudoLabelHost {
   private restored: SelfTrainingRecord | null = null
   private dbPromise: Promise<StudioDb | null> | null = null
   /** The self-training job in progress, and whether Stop came while no round was training (in
-   *  the re-labelling between rounds), so the next round stops as it starts. */
-  private job: { runId: string; stop: boolean } | null = null
+   *  the re-labelling between rounds), so the next round stops as it starts; whether it is
+   *  paused, so the next round waits for Resume (wake: the wait's end). */
+  private job: { runId: string; stop: boolean; paused: boolean; wake: (() => void) | null } | null = null
 
   constructor(
     private readonly post: Post,
@@ -118,7 +119,38 @@ export class PseudoLabelHost {
   stop(runId: string): boolean {
     if (this.job?.runId !== runId) return false
     this.job.stop = true
+    this.job.wake?.()
     return true
+  }
+
+  /** Pause and Resume for the self-training job `runId` (the handler routes them here as well as
+   *  to a training round's run): while paused, the next round does not start. A Pause between
+   *  rounds, or one that came as a round ended, holds the job before its next round until
+   *  Resume or Stop. False when it is not this job. */
+  pause(runId: string): boolean {
+    if (this.job?.runId !== runId) return false
+    this.job.paused = true
+    return true
+  }
+
+  resume(runId: string): boolean {
+    if (this.job?.runId !== runId) return false
+    this.job.paused = false
+    this.job.wake?.()
+    return true
+  }
+
+  /** Waits, paused, before round `round` until Resume or Stop; the page hears it is paused and
+   *  which round waits. */
+  private async holdIfPaused(runId: string, round: number): Promise<void> {
+    const job = this.job
+    if (!job?.paused || job.stop) return
+    this.post({ type: 'state', runId, state: 'paused' })
+    this.post({ type: 'pseudoPaused', runId, next: round })
+    while (job.paused && !job.stop) await new Promise<void>((r) => (job.wake = r))
+    job.wake = null
+    this.post({ type: 'pseudoPaused', runId, next: null })
+    if (!job.stop) this.post({ type: 'state', runId, state: 'running' }) // a Stop: the round stops as it starts
   }
 
   /** Null where IndexedDB is missing or refused: self-training still runs, nothing is kept. */
@@ -300,7 +332,7 @@ export class PseudoLabelHost {
    *  backend before the first round can take seconds, and no round is training then). */
   private async selfTrain(msg: Extract<LmCommand, { type: 'pseudoTrain' }>): Promise<void> {
     if (this.job) throw new Error('Self-training is already running: stop it before starting another.')
-    this.job = { runId: msg.runId, stop: false }
+    this.job = { runId: msg.runId, stop: false, paused: false, wake: null }
     try {
       await this.selfTrainRounds(msg)
     } finally {
@@ -334,6 +366,7 @@ export class PseudoLabelHost {
     const createdAt = resume?.createdAt ?? Date.now()
     try {
       for (let round = finished.length + 1; round <= rounds; round++) {
+        await this.holdIfPaused(runId, round) // Pause between rounds: this round waits for Resume
         const confident = selectConfident(labels, threshold) // refuses, by name, a threshold no row reaches
         const sel = balance ? balanceClasses(labels, confident) : confident
         if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)

@@ -26,6 +26,7 @@ export function PseudoLabelling() {
   const runObjective = useLm((s) => s.runObjective)
   const saved = useLm((s) => s.saved)
   const restored = useLm((s) => s.restored)
+  const pausedBefore = useLm((s) => s.pausedBefore)
   // Self-training kept in this browser: listed when the panel opens (and after each kept round).
   useEffect(() => listSavedSelfTraining(), [])
   const running = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping'
@@ -167,6 +168,11 @@ export function PseudoLabelling() {
             )}
           </p>
           {restored && restored.message && <p role="status" data-testid="pseudo-restored">{restored.message}</p>}
+          {status === 'paused' && runObjective === 'pseudo' && pausedBefore !== null && (
+            <p role="status" data-testid="pseudo-paused">
+              {pausedBefore > 1 ? `Paused between rounds: round ${pausedBefore - 1} is finished and round ${pausedBefore}'s labels are ready; round ${pausedBefore} starts when you press Resume (Stop ends the self-training here).` : 'Paused before round 1: it starts when you press Resume.'}
+            </p>
+          )}
           {(results.length > 0 || pseudo.zeroShotAccuracy !== null) && (
             <table data-testid="pseudo-rounds">
               <caption>Accuracy on the labelled validation file</caption>
