@@ -46,6 +46,10 @@ const { values: opts } = parseArgs({
     // V8 flags for the browser (diagnosis only, e.g. --trace-deopt; a web page cannot set them):
     // V8's output goes to the browser's stdout, shown with DEBUG=pw:browser.
     'js-flags': { type: 'string' },
+    // `…-old` modes (one-old, workers-old, half-old): these benchSwitch keys on in every worker of
+    // the page (engine/benchSwitches.ts, through worker/benchReadouts.ts __studioSetBenchSwitches),
+    // e.g. --old-switches jsCnnKernels,cloneTapeSaves: a change and its old path in one run.
+    'old-switches': { type: 'string', default: '' },
     'cnn-epochs': { type: 'string', default: '3' }, // emoji-cnn's run: epochs of the 200-image sample (about 9 steps each)
 
   },
@@ -59,7 +63,7 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)', 'workers-copies': '2 workers, gradients and weights read tensor by tensor into fresh arrays (before 2026-12-06 22:00)', 'one-oplm': '1 worker, 1 thread, tiny-lm between its products as tf ops (before lmFused)', 'workers-oplm': '2 workers, tiny-lm between its products as tf ops (before lmFused)', 'half-oplm': '1 worker, half the batch, tiny-lm between its products as tf ops (before lmFused)', 'one-serial': '1 worker, 1 thread, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'workers-serial': '2 workers, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'half-serial': '1 worker, half the batch, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)' }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)', 'workers-copies': '2 workers, gradients and weights read tensor by tensor into fresh arrays (before 2026-12-06 22:00)', 'one-oplm': '1 worker, 1 thread, tiny-lm between its products as tf ops (before lmFused)', 'workers-oplm': '2 workers, tiny-lm between its products as tf ops (before lmFused)', 'half-oplm': '1 worker, half the batch, tiny-lm between its products as tf ops (before lmFused)', 'one-serial': '1 worker, 1 thread, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'workers-serial': '2 workers, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'half-serial': '1 worker, half the batch, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'one-old': `1 worker, 1 thread, benchSwitch ${opts['old-switches']} on (old)`, 'workers-old': `2 workers, benchSwitch ${opts['old-switches']} on (old)`, 'half-old': `1 worker, half the batch, benchSwitch ${opts['old-switches']} on (old)` }
 // `…-serial`: emoji-cnn's stored images loaded batch by batch when the step needs them, each batch's
 // images decoded one after another, as before engine/train/imageBatches.ts loadImagesAhead
 // (benchSwitch.serialImageLoads, through the workers' __studioSerialImageLoads); the same pixels.
@@ -87,7 +91,7 @@ const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads',
 // __studioCnnLoopNests) instead of per-row functions: the same arithmetic; V8 optimised the nests
 // only by on-stack replacement (deopts and background recompilation; see --trace).
 const cpuMode = (mode) => {
-  const m = mode.replace(/-(opcnn|unfused|nests|copies|oplm|serial)$/, '')
+  const m = mode.replace(/-(opcnn|unfused|nests|copies|oplm|serial|old)$/, '')
   return m === 'before' ? 'workers' : m === 'one-before' || m === 'half' ? 'one' : m
 }
 const isOpCnn = (mode) => mode.endsWith('-opcnn')
@@ -96,6 +100,16 @@ const isNests = (mode) => mode.endsWith('-nests')
 const isCopies = (mode) => mode.endsWith('-copies')
 const isOpLm = (mode) => mode.endsWith('-oplm')
 const isSerial = (mode) => mode.endsWith('-serial')
+const isOld = (mode) => mode.endsWith('-old')
+const oldSwitches = opts['old-switches'] ? opts['old-switches'].split(',') : []
+if (opts.modes.split(',').some(isOld) && !oldSwitches.length) throw new Error('…-old modes need --old-switches key,key (engine/benchSwitches.ts benchSwitch)')
+/** Sets the --old-switches keys in every worker of the page (on for `…-old` modes, off otherwise);
+ *  answers each worker's values after, null where a worker has no such readout. */
+const setOldSwitches = async (page, mode) => {
+  const seen = []
+  for (const w of page.workers()) seen.push(await w.evaluate(([names, on]) => globalThis.__studioSetBenchSwitches?.(names, on) ?? null, [oldSwitches, isOld(mode)]).catch(() => null))
+  return seen
+}
 const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
@@ -154,7 +168,7 @@ const browserCores = async (fn) => {
 async function stepMs(mode, model) {
   const page = await newPage(mode)
   try {
-    const bs = mode === 'half' || mode === 'half-opcnn' || mode === 'half-oplm' || mode === 'half-serial' ? 8 : 16
+    const bs = mode === 'half' || mode === 'half-opcnn' || mode === 'half-oplm' || mode === 'half-serial' || mode === 'half-old' ? 8 : 16
     const query = model === 'tiny-lm' ? `?v=2&b=wasm&m=full&ep=1&bs=${bs}&sl=64&wu=0` : `?v=2&b=wasm&m=full&ep=${opts['cnn-epochs']}&bs=${bs}&wu=0`
     await openToTrain(page, base, query, model)
     const badge = await page.getByTestId('backend-badge').textContent()
@@ -175,6 +189,7 @@ async function stepMs(mode, model) {
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioTensorCopies = on), isCopies(mode)).catch(() => {})
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioLmOpPath = on), isOpLm(mode)).catch(() => {})
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioSerialImageLoads = on), isSerial(mode)).catch(() => {})
+    const oldByWorker = await setOldSwitches(page, mode)
     const load1 = os.loadavg()[0]
     if (opts.trace) await browser.startTracing(undefined, { categories: TRACE_GC_CATEGORIES })
     const { cores, threads } = await browserCores(async () => {
@@ -227,7 +242,7 @@ async function stepMs(mode, model) {
       traced.perStep = perStepOf(traced, starts.length)
     }
     // The JSON keeps the trace's summary and largest items per step, not every event name's sum.
-    const r = { mode, model, ...(traced ? { trace: { wallMs: traced.wallMs, steps: traced.steps, summary: traced.summary, perStep: traced.perStep } } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, stepGaps: starts ? starts.slice(1).map((t, i) => Number((t - starts[i]).toFixed(1))) : [], imageWaitMs: imageWaits ? imageWaits.reduce((a, b) => a + b, 0) : null, imageWaits: imageWaits ? imageWaits.map((x) => Number(x.toFixed(1))) : null, load1, cores, threads, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(timeline ? { timeline } : {}) }
+    const r = { mode, model, ...(traced ? { trace: { wallMs: traced.wallMs, steps: traced.steps, summary: traced.summary, perStep: traced.perStep } } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, stepGaps: starts ? starts.slice(1).map((t, i) => Number((t - starts[i]).toFixed(1))) : [], imageWaitMs: imageWaits ? imageWaits.reduce((a, b) => a + b, 0) : null, imageWaits: imageWaits ? imageWaits.map((x) => Number(x.toFixed(1))) : null, load1, cores, threads, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(oldSwitches.length ? { oldSwitchesByWorker: oldByWorker } : {}), ...(timeline ? { timeline } : {}) }
     log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)})${r.imageWaitMs === null ? '' : `, waited for stored images ${f(r.imageWaitMs / (starts?.length || 1), 1)} ms a step`}, load ${f(load1, 1)}, browser cores ${f(cores)}, CNN as tf ops in workers: ${opPath.join('/')}, loop nests: ${loopNests.join('/')} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
     if (traced) log(`    trace, ms a step by thread and event: ${traced.perStep.map(([k, v]) => `${k} ${f(v, 2)}`).join('; ')}`)
     if (timeline) log(`    timeline: ${Object.entries(timeline.phases).map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${f(v, 1)}`).join('; ')}`)
@@ -361,6 +376,7 @@ async function firstClick(mode) {
     await trainReady(page)
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), isBefore(mode)).catch(() => {})
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioSerialImageLoads = on), isSerial(mode)).catch(() => {})
+    await setOldSwitches(page, mode)
     const load1 = os.loadavg()[0]
     const t0 = Date.now()
     let firstPointSec = NaN
@@ -397,7 +413,7 @@ results.seconds = (Date.now() - started) / 1000
 const L = [`# CPU modes of the built app side by side (${results.startedAt}, ${f(results.seconds / 60, 1)} min)`, '']
 L.push(`\`npm run bench:data-parallel:browser\` (bench/dataParallelBrowser.mjs). Machine: ${results.machine.cpus} × ${results.machine.cpuModel}; ${results.machine.browser}; load average (1 min) ${f(results.machine.loadAtStart[0], 1)} at the start, ${f(results.machine.loadAtEnd[0], 1)} at the end. ${results.machine.priority ? `Priority: ${results.machine.priority}.` : 'No priority: the browser shared the cores with whatever else ran.'} ${opts.rounds} rounds, modes in rotating order; medians over rounds. A run's ms a step: the mean gap between the loop's step starts (engine/train/runControl.ts, read in the page), the first two steps and each epoch's end (validation) left out. "cores" is the CPU time the browser's processes got per second of the run: two workers can only help when it nears 2.`, '')
 if (results.steps.length) {
-  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`; \`…-opcnn\` modes: vs 1 worker with the CNN as tf ops; \`…-unfused\` modes: vs 1 worker with the optimizer as tf ops; \`…-nests\` modes: vs 1 worker with the loop nests; \`…-oplm\` modes: vs 1 worker with tiny-lm as tf ops; \`…-serial\` modes: vs 1 worker with the images loaded as before) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
+  L.push('| model, full fine-tuning, batch 16 | mode | ms a step (median of runs) | speed vs 1 thread | speed vs 1 worker as before (\`before\` modes: vs \`1 worker, as before\`; \`…-opcnn\` modes: vs 1 worker with the CNN as tf ops; \`…-unfused\` modes: vs 1 worker with the optimizer as tf ops; \`…-nests\` modes: vs 1 worker with the loop nests; \`…-oplm\` modes: vs 1 worker with tiny-lm as tf ops; \`…-serial\` modes: vs 1 worker with the images loaded as before; \`…-old\` modes: vs 1 worker with the --old-switches on) | runs: ms @ load, cores (by thread) |', '|---|---|---|---|---|---|')
   for (const model of opts.models.split(',')) {
     const one = median(results.steps.filter((s) => s.model === model && s.mode === 'one').map((s) => s.msPerStep))
     const oneBefore = median(results.steps.filter((s) => s.model === model && s.mode === 'one-before').map((s) => s.msPerStep))
@@ -406,10 +422,11 @@ if (results.steps.length) {
     const oneNests = median(results.steps.filter((s) => s.model === model && s.mode === 'one-nests').map((s) => s.msPerStep))
     const oneOpLm = median(results.steps.filter((s) => s.model === model && s.mode === 'one-oplm').map((s) => s.msPerStep))
     const oneSerial = median(results.steps.filter((s) => s.model === model && s.mode === 'one-serial').map((s) => s.msPerStep))
+    const oneOld = median(results.steps.filter((s) => s.model === model && s.mode === 'one-old').map((s) => s.msPerStep))
     for (const mode of modes) {
       const rs = results.steps.filter((s) => s.model === model && s.mode === mode)
       const m = median(rs.map((s) => s.msPerStep))
-      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : isOpCnn(mode) ? oneOps : isUnfused(mode) ? oneUnfused : isNests(mode) ? oneNests : isOpLm(mode) ? oneOpLm : isSerial(mode) ? oneSerial : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${s.imageWaitMs == null ? '' : `, images waited ${f(s.imageWaitMs / (s.stepGaps.length + 1), 1)} ms a step`}${isOpCnn(s.mode) ? `, tf ops in workers ${s.cnnOpPathByWorker.join('/')}` : ''}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
+      L.push(`| ${model === 'tiny-lm' ? 'tiny-lm, 64 tokens' : 'emoji-cnn, 32×32 px'} | ${MODES[mode]} | ${f(m, 1)} | ${f(one / m)}× | ${f((isBefore(mode) ? oneBefore : isOpCnn(mode) ? oneOps : isUnfused(mode) ? oneUnfused : isNests(mode) ? oneNests : isOpLm(mode) ? oneOpLm : isSerial(mode) ? oneSerial : isOld(mode) ? oneOld : one) / m)}× | ${rs.map((s) => `${f(s.msPerStep, 0)} @ ${f(s.load1, 1)}, ${f(s.cores)}${s.imageWaitMs == null ? '' : `, images waited ${f(s.imageWaitMs / (s.stepGaps.length + 1), 1)} ms a step`}${isOpCnn(s.mode) ? `, tf ops in workers ${s.cnnOpPathByWorker.join('/')}` : ''}${isOld(s.mode) ? `, old switches in workers ${JSON.stringify(s.oldSwitchesByWorker)}` : ''}${s.threads ? ` (${Object.entries(s.threads).slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')})` : ''}`).join('; ')} |`)
     }
   }
   L.push('')

@@ -71,6 +71,14 @@ export function installBenchReadouts(extra: { replicaRequests?: Record<string, n
       benchSwitch.serialImageLoads = on === true
     },
   })
+  // bench/dataParallelBrowser.mjs's `…-old` modes (--old-switches): benchSwitch keys set by name,
+  // each worker answering the values it now has (null for a name that is no switch)
+  g.__studioSetBenchSwitches = (names: unknown, on: unknown): (boolean | null)[] => {
+    const sw = benchSwitch as Record<string, boolean>
+    const list = Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : []
+    for (const n of list) if (n in sw) sw[n] = on === true
+    return list.map((n) => (n in sw ? sw[n]! : null))
+  }
   Object.defineProperty(g, '__studioDataParallelLegacy', {
     configurable: true,
     get: () => benchSwitch.legacyTransport,
