@@ -12,12 +12,15 @@ import { recentSteps } from '../engine/train/dataParallel'
 import { benchSwitch } from '../engine/benchSwitches'
 import { stepStarts } from '../engine/train/runControl'
 import { imageWaits } from '../engine/train/imageBatches'
+import { heapModuleLoads } from '../engine/models/heapModules'
 
 export function installBenchReadouts(extra: { replicaRequests?: Record<string, number> } = {}): void {
   const g = globalThis as Record<string, unknown>
   g.__studioDataParallelSteps = recentSteps
   g.__studioStepStarts = stepStarts
   g.__studioImageWaits = imageWaits
+  // e2e/data-parallel.spec.ts: our SIMD modules (heapTranspose, lmSimd) instantiated in this worker, not the JavaScript fallback
+  g.__studioHeapModules = heapModuleLoads
   if (extra.replicaRequests) g.__studioReplicaRequests = extra.replicaRequests
   // bench/dataParallelBrowser.mjs `…-opcnn` modes: the emoji CNN as tf ops, as before models/cnnFused.ts
   // bench/dataParallelBrowser.mjs's `…-unfused` modes: the optimizer's update, the clipping and the

@@ -10,9 +10,16 @@ export function backendMemory(backend: unknown): WebAssembly.Memory | null {
   return memory instanceof WebAssembly.Memory ? memory : null
 }
 
+/** How often each module (by the name given to moduleOnMemory) was instantiated on a memory in
+ *  this thread, and how often it could not be (its kernels then run the JavaScript fallback): the
+ *  browser tests read it in both engine workers (worker/benchReadouts.ts, not in the production
+ *  build) to see the SIMD modules really run there. */
+export const heapModuleLoads: Record<string, { instantiated: number; failed: number }> = {}
+
 /** A loader for one module given as hex (a plain-memory and a shared-memory build): its exports
- *  instantiated on a memory, once per memory, or null where it cannot run (no WebAssembly SIMD). */
-export function moduleOnMemory<T>(plainHex: string, sharedHex: string): (memory: WebAssembly.Memory) => T | null {
+ *  instantiated on a memory, once per memory, or null where it cannot run (no WebAssembly SIMD).
+ *  `name`: the module's entry in heapModuleLoads. */
+export function moduleOnMemory<T>(plainHex: string, sharedHex: string, name = 'unnamed'): (memory: WebAssembly.Memory) => T | null {
   const instances = new WeakMap<object, T | null>()
   return (memory) => {
     let m = instances.get(memory)
@@ -26,6 +33,9 @@ export function moduleOnMemory<T>(plainHex: string, sharedHex: string): (memory:
         m = null
       }
       instances.set(memory, m)
+      const count = (heapModuleLoads[name] ??= { instantiated: 0, failed: 0 })
+      if (m === null) count.failed++
+      else count.instantiated++
     }
     return m
   }

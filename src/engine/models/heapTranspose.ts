@@ -87,7 +87,7 @@ interface WasmLike {
 }
 type Swap = (src: number, dst: number, R: number, C: number, rEnd: number, cEnd: number) => void
 
-const swapExports = moduleOnMemory<{ swap: Swap }>(SWAP_WASM_HEX, SWAP_SHARED_WASM_HEX)
+const swapExports = moduleOnMemory<{ swap: Swap }>(SWAP_WASM_HEX, SWAP_SHARED_WASM_HEX, 'heapTranspose')
 /** The SIMD swap instantiated on this memory (shared or not), or null where it cannot run (no
  *  WebAssembly SIMD: the JavaScript copy does it all). Exported for the tests. */
 export function swapModule(memory: WebAssembly.Memory): Swap | null {

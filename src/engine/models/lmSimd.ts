@@ -259,7 +259,7 @@ export interface LmSimd {
 }
 
 /** The module on this memory (shared or not), or null where it cannot run. */
-export const lmSimdModule = moduleOnMemory<LmSimd>(LM_WASM_HEX, LM_SHARED_WASM_HEX)
+export const lmSimdModule = moduleOnMemory<LmSimd>(LM_WASM_HEX, LM_SHARED_WASM_HEX, 'lmSimd')
 
 /** The WebAssembly heap's _malloc and _free (scratch space for the module). */
 export function heapAlloc(backend: unknown): { _malloc(n: number): number; _free(p: number): void } {
