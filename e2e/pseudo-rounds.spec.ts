@@ -129,12 +129,26 @@ test('a stopped round is not kept and the page says so; the storage step counts 
   await expect(page.getByTestId('pseudo-saved')).toContainText('passages.csv (sea / government): 2 of 2 rounds finished')
   await expect(stored.getByRole('listitem')).toContainText('passages.csv (sea / government): 2 of 2 rounds')
 
-  // Deleted from the storage step, by keyboard: gone from both lists; the storage step is axe-clean
+  // Deleted from the storage step, by keyboard, after a question in place (focus on Keep; Escape
+  // keeps it): gone from both lists; the storage step is axe-clean, asking and not
   const del = stored.getByRole('button', { name: 'Delete the self-training on passages.csv from this browser' })
-  const { violations } = await new AxeBuilder({ page }).include('#checkpoints').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
-  expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
+  const axeClean = async () => {
+    const { violations } = await new AxeBuilder({ page }).include('#checkpoints').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
+    expect(violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
+  }
+  await axeClean()
+  const question = stored.getByRole('group', { name: /^Delete the self-training on passages\.csv \(2 of 2 rounds, [\d.]+ (kB|MB)\)\? Its rounds' figures, charts, models and labels cannot be brought back\.$/ })
   await del.focus()
+  await page.keyboard.press('Enter')
+  await expect(question.getByRole('button', { name: 'Keep' })).toBeFocused()
+  await page.keyboard.press('Escape')
   await expect(del).toBeFocused()
+  await expect(stored.getByRole('listitem')).toContainText('passages.csv (sea / government): 2 of 2 rounds')
+  await page.keyboard.press('Enter')
+  await expect(question.getByRole('button', { name: 'Keep' })).toBeFocused()
+  await axeClean()
+  await page.keyboard.press('Shift+Tab')
+  await expect(question.getByRole('button', { name: 'Delete for good' })).toBeFocused()
   await page.keyboard.press('Enter')
   await expect(stored).toContainText('No self-training rounds are kept.')
   await expect(page.getByTestId('pseudo-saved')).toHaveCount(0)

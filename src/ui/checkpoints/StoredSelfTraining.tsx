@@ -3,6 +3,7 @@ import { formatBytes, formatDateTime } from '../../format/format'
 import { sendCheckpoint } from '../../state/actions'
 import { deleteSavedSelfTraining, listSavedSelfTraining, useLm } from '../../state/lmObjectives'
 import { useStudio } from '../../state/store'
+import { ConfirmDelete } from '../common/ConfirmDelete'
 
 /** Self-training jobs kept in this browser (engine/storage/selfTraining.ts: each finished
  *  round's figures, charts, weights and the labels the next round trains on), listed under
@@ -32,9 +33,13 @@ export function StoredSelfTraining() {
             {saved.map((j) => (
               <li key={j.id}>
                 {j.name} ({j.classes.join(' / ')}): {j.roundsDone} of {j.rounds} {j.rounds === 1 ? 'round' : 'rounds'}, {formatDateTime(j.updatedAt, false)}, {formatBytes(j.bytes)}{' '}
-                <button type="button" disabled={running} onClick={() => deleteSavedSelfTraining(j.id)} aria-label={`Delete the self-training on ${j.name} from this browser`} title="Frees the space: its rounds' figures, charts, models and labels are gone">
-                  Delete
-                </button>
+                <ConfirmDelete
+                  disabled={running}
+                  onDelete={() => deleteSavedSelfTraining(j.id)}
+                  label={`Delete the self-training on ${j.name} from this browser`}
+                  title="Frees the space: its rounds' figures, charts, models and labels are gone"
+                  question={`Delete the self-training on ${j.name} (${j.roundsDone} of ${j.rounds} ${j.rounds === 1 ? 'round' : 'rounds'}, ${formatBytes(j.bytes)})? Its rounds' figures, charts, models and labels cannot be brought back.`}
+                />
               </li>
             ))}
           </ul>

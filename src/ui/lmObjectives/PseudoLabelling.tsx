@@ -2,6 +2,7 @@ import { useEffect, useId, useMemo, useRef, useState } from 'react'
 import { useStudio } from '../../state/store'
 import { continueSelfTraining, deleteSavedSelfTraining, labelTexts, listSavedSelfTraining, restoreSelfTraining, trainLm, useLm } from '../../state/lmObjectives'
 import { formatBytes, formatDateTime } from '../../format/format'
+import { ConfirmDelete } from '../common/ConfirmDelete'
 
 async function sampleFile(name: string): Promise<File> {
   const r = await fetch(new URL(`samples/lm/${name}`, document.baseURI).href)
@@ -92,9 +93,12 @@ export function PseudoLabelling() {
                 <button type="button" onClick={() => restoreSelfTraining(j.id)} disabled={loading || running} aria-label={`Restore the self-training rounds on ${j.name}`}>
                   Restore
                 </button>{' '}
-                <button type="button" onClick={() => deleteSavedSelfTraining(j.id)} disabled={running} aria-label={`Delete the saved self-training rounds on ${j.name}`}>
-                  Delete
-                </button>
+                <ConfirmDelete
+                  disabled={running}
+                  onDelete={() => deleteSavedSelfTraining(j.id)}
+                  label={`Delete the saved self-training rounds on ${j.name}`}
+                  question={`Delete the self-training on ${j.name} (${j.roundsDone} of ${j.rounds} ${j.rounds === 1 ? 'round' : 'rounds'} finished)? Its rounds' figures, charts, models and labels cannot be brought back.`}
+                />
               </li>
             ))}
           </ul>
