@@ -16,7 +16,8 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { benchSwitch } from '../benchSwitches'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { mulberry32 } from '../data/rng'
@@ -36,6 +37,15 @@ const root = resolve(__dirname, '../../..')
 const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
 
 let lm: { loaded: LoadedTinyGpt; data: { train: Encoded; val: Encoded } }
+
+// The app's transfer lists are what this checks: the path where SharedArrayBuffer is not available
+// (a page that is not cross-origin isolated; train/dataParallelShared.test.ts has the shared one).
+beforeEach(() => {
+  benchSwitch.transferredArrays = true
+})
+afterEach(() => {
+  benchSwitch.transferredArrays = false
+})
 
 beforeAll(async () => {
   // 24 training rows, 40 validation rows (one evaluation batch: 20 here, 20 on the replica).

@@ -23,6 +23,11 @@
  * If the replica fails, its half is computed here from then on with the same seed, so the
  * run goes on with the same numbers, on one core (`onPeerLost` says so).
  *
+ * Where SharedArrayBuffer is available (the app's page is cross-origin isolated; Node), the changed
+ * weights and the replica's gradients travel in two regions of one SharedArrayBuffer that both
+ * workers hold (`sharedExchange`): the messages carry views of it, nothing is copied or transferred
+ * but the batch. Elsewhere they travel in arrays transferred with each message and handed back.
+ *
  * The transport is the caller's (GradientPeer): a nested Web Worker in the app
  * (worker/gradientWorker.ts), the replica itself in one thread in tests.
  */
@@ -146,6 +151,9 @@ export interface StepTiming {
   /** Arrays used again (pooledArrays): the request gave back the last answer's gradient array,
    *  the answer gave back the weights' array. */
   handedBack: { grads: boolean; weights: boolean }
+  /** The changed weights (if any) and the gradients travelled in the SharedArrayBuffer's regions
+   *  (sharedExchange), not in transferred arrays. */
+  shared: boolean
   replica: HalfTiming | null
 }
 
@@ -190,6 +198,27 @@ export function legacyTransport(): boolean {
   return benchSwitch.legacyTransport
 }
 
+/** Whether an array is a view of a SharedArrayBuffer (shared by a message, never transferred). */
+function onShared(a: ArrayBufferView | undefined): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && a !== undefined && a.buffer instanceof SharedArrayBuffer
+}
+/** The buffers of `arrays` that a message may transfer: each once, none empty (already
+ *  transferred), none shared (a SharedArrayBuffer cannot be transferred: the message shares it). */
+function transferable(arrays: readonly ArrayBufferView[]): ArrayBuffer[] {
+  return [...new Set(arrays.filter((a) => !onShared(a) && a.buffer.byteLength > 0).map((a) => a.buffer as ArrayBuffer))]
+}
+
+/** Whether the two workers' changed weights and gradients travel in regions of one
+ *  SharedArrayBuffer both hold (the loop makes it with the first request that needs it; each
+ *  message carries views of it): where arrays are handed back at all (pooledArrays: wasm), where
+ *  SharedArrayBuffer exists (a cross-origin isolated page, Node), unless the bench switch puts the
+ *  transferred arrays back (benchSwitch.transferredArrays). The loop writes a region only when
+ *  no request that reads it is unanswered: the replica reads the weights before it answers, and
+ *  writes the gradients only between a request and its answer. */
+export function sharedExchange(): boolean {
+  return pooledArrays() && !benchSwitch.transferredArrays && typeof SharedArrayBuffer !== 'undefined' && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false
+}
+
 /** What a worker message carrying `r` may transfer instead of copying: the changed weights'
  *  buffers (the loop made them for this request alone: a lost replica's half is recomputed here
  *  from a replica set up from the loop's own variables, never from these buffers) and the
@@ -197,27 +226,26 @@ export function legacyTransport(): boolean {
  *  it again here. */
 export function halfTransfer(r: HalfRequest): ArrayBuffer[] {
   if (legacyTransport()) return []
-  const given = r.gradBuffer && r.gradBuffer.buffer.byteLength > 0 ? [r.gradBuffer.buffer as ArrayBuffer] : []
-  return [...new Set([...r.weights.map((w) => w.data.buffer as ArrayBuffer), ...given])]
+  return transferable([...r.weights.map((w) => w.data), ...(r.gradBuffer ? [r.gradBuffer] : [])])
 }
 
 /** What the replica's answer to a half may transfer: its gradients' buffer and the weights'
  *  array it gives back (neither is read on its side after the answer). */
 export function halfResultTransfer(r: HalfResult): ArrayBuffer[] {
-  return [...new Set([r.grads.buffer as ArrayBuffer, ...(r.weightBuffer ? [r.weightBuffer.buffer as ArrayBuffer] : [])])].filter((b) => b.byteLength > 0)
+  return transferable([r.grads, ...(r.weightBuffer ? [r.weightBuffer] : [])])
 }
 
 /** What a worker message carrying a replica's setup may transfer: every weight's buffer. */
 export function setupTransfer(s: ReplicaSetup): ArrayBuffer[] {
   if (legacyTransport()) return []
-  return [...new Set(s.weights.map((w) => w.data.buffer as ArrayBuffer))]
+  return transferable(s.weights.map((w) => w.data))
 }
 
 /** What a worker message carrying an inference request may transfer: its weights' buffers, as
  *  `halfTransfer` (the pass's rows are copied: a lost worker's pass reads them again here). */
 export function inferTransfer(r: InferRequest): ArrayBuffer[] {
   if (legacyTransport()) return []
-  return [...new Set(r.weights.map((w) => w.data.buffer as ArrayBuffer))]
+  return transferable(r.weights.map((w) => w.data))
 }
 
 /** Resolves in a new task (not a microtask): whatever this thread queued, a worker message
@@ -408,8 +436,11 @@ export class DataParallel implements PassSplit {
    * (called inside tf.tidy; its tensors are freed here), as one worker would compute them:
    * the first half here with `seeds[0]`, the second on the replica with `seeds[1]`.
    */
-  /** Sets the replica up on the first request (every weight); then the weights changed since. */
-  private async changedWeights(): Promise<NamedWeight[]> {
+  /** Sets the replica up on the first request (every weight); then the weights changed since.
+   *  Written into the shared weights region (sharedExchange) when no request that reads it is
+   *  unanswered (`sharedWeightsOut`; the caller counts its request in and out); else into an array
+   *  of their own. */
+  private async changedWeights(): Promise<{ weights: NamedWeight[]; shared: boolean }> {
     if (!this.started) {
       const setup = await this.setupOf()
       // Transferred to the worker (setupTransfer); a replica set up here after a failure was
@@ -420,27 +451,48 @@ export class DataParallel implements PassSplit {
     }
     const dirty = [...this.dirty]
     this.dirty.clear()
-    if (dirty.length === 0) return [] // the array given back stays for the next changes
+    if (dirty.length === 0) return { weights: [], shared: false } // the array given back stays for the next changes
     if (!pooledArrays()) {
       const weights: NamedWeight[] = []
       for (const v of dirty) weights.push(await namedWeight(v, this.names.get(v)!))
-      return weights
+      return { weights, shared: false }
     }
     // Every changed weight into one array, straight from the heap: the array the replica gave
     // back after its last half when it is long enough (transferred there and back: no fresh
     // 4.3 MB a step for tiny-lm), each weight a view of it (one buffer to transfer).
     const total = dirty.reduce((a, v) => a + v.size, 0)
-    const spare = this.weightPool
-    this.weightPool = null
-    const all = spare && spare.length >= total ? spare : new Float32Array(total)
+    const region = this.sharedWeightsOut === 0 ? this.exchange()?.weights : undefined
+    let all: Float32Array
+    if (region && region.length >= total) all = region
+    else {
+      const spare = this.weightPool
+      this.weightPool = null
+      all = spare && spare.length >= total ? spare : new Float32Array(total)
+    }
     readFloatsInto(dirty, all)
     let o = 0
-    return dirty.map((v) => {
+    const weights = dirty.map((v) => {
       const data = all.subarray(o, o + v.size)
       o += v.size
       return { name: this.names.get(v)!, shape: [...v.shape], data }
     })
+    return { weights, shared: all === region }
   }
+  /** Requests carrying views of the shared weights region that are not answered yet. */
+  private sharedWeightsOut = 0
+  /** The SharedArrayBuffer's two regions, each as long as all the run's weights together: the
+   *  changed weights, the replica's gradients (made the first time; null without sharedExchange). */
+  private exchange(): { weights: Float32Array; grads: Float32Array } | null {
+    if (!sharedExchange()) return null
+    if (!this.regions) {
+      let total = 0
+      for (const v of this.names.keys()) total += v.size
+      const sab = new SharedArrayBuffer(8 * total)
+      this.regions = { weights: new Float32Array(sab, 0, total), grads: new Float32Array(sab, 4 * total, total) }
+    }
+    return this.regions
+  }
+  private regions: { weights: Float32Array; grads: Float32Array } | null = null
   /** The array the replica gave back after assigning the last changed weights (HalfResult.weightBuffer). */
   private weightPool: Float32Array | null = null
   /** The last answer's gradient array, done with here: given back with the next request. */
@@ -450,14 +502,19 @@ export class DataParallel implements PassSplit {
    *  weights the loop has now; computed here on the replica copy if the second worker failed.
    *  Resolves once the request has left this worker (PassSplit), with the answer. */
   async post(pass: InferPass): Promise<{ answer: Promise<PassOutput> }> {
-    const weights = await this.changedWeights()
-    // The weights are transferred (inferTransfer): a lost worker's pass is recomputed here by a
-    // replica just set up from the loop's variables, which needs none of them.
-    const answer = this.toReplica((p, fresh) => p.infer({ weights: fresh ? [] : weights, pass })).then((r) => {
-      this.replicaTensors = r.tensors
-      if (r.weightBuffer && pooledArrays()) this.weightPool = r.weightBuffer
-      return r
-    })
+    const { weights, shared } = await this.changedWeights()
+    if (shared) this.sharedWeightsOut++
+    // The weights are transferred (inferTransfer) or shared: a lost worker's pass is recomputed
+    // here by a replica just set up from the loop's variables, which needs none of them.
+    const answer = this.toReplica((p, fresh) => p.infer({ weights: fresh ? [] : weights, pass }))
+      .finally(() => {
+        if (shared) this.sharedWeightsOut--
+      })
+      .then((r) => {
+        this.replicaTensors = r.tensors
+        if (r.weightBuffer && pooledArrays()) this.weightPool = r.weightBuffer
+        return r
+      })
     answer.catch(() => {}) // awaited by the caller after its own half
     if (this.lost === null) await nextTask()
     return { answer }
@@ -494,8 +551,12 @@ export class DataParallel implements PassSplit {
       tf.dispose(Object.values(b) as tf.Tensor[])
     }
     const n1 = n - n0
-    const weights = await this.changedWeights()
-    const gradBuffer = this.gradBuffer && this.gradBuffer.length > 0 && pooledArrays() ? this.gradBuffer : undefined
+    const { weights, shared } = await this.changedWeights()
+    // The replica's gradients: into the shared region (only one half is ever unanswered), or into
+    // the array the last answer brought (handed back).
+    const gradSize = vars.reduce((a, v) => a + v.size, 0)
+    const gradRegion = this.exchange()?.grads
+    const gradBuffer = gradRegion && gradRegion.length >= gradSize ? gradRegion.subarray(0, gradSize) : this.gradBuffer && this.gradBuffer.length > 0 && pooledArrays() ? this.gradBuffer : undefined
     this.gradBuffer = null
     const request: HalfRequest = { weights, vars: vars.map((v) => this.names.get(v)!), batch, cache: { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }, seed: seeds[1], ...(gradBuffer ? { gradBuffer } : {}) }
     const weightBytes = weights.reduce((s, w) => s + w.data.byteLength, 0) // before a transfer empties them
@@ -504,6 +565,7 @@ export class DataParallel implements PassSplit {
     // the request's weights (transferred to the lost worker) are not needed.
     const send = (p: GradientPeer, fresh: boolean) => p.half(fresh ? { ...request, weights: [] } : request)
     // Posted before this half runs: the two halves compute at the same time.
+    if (shared) this.sharedWeightsOut++
     const theirs = this.lost === null ? this.toReplica(send) : null
     // A worker message leaves only when this thread's task ends: in Chromium the second worker
     // received the request after this half had run (the halves ran one after the other, the
@@ -526,6 +588,8 @@ export class DataParallel implements PassSplit {
     } catch (e) {
       tf.dispose([mine.value, ...mine.grads])
       throw e
+    } finally {
+      if (shared) this.sharedWeightsOut--
     }
     this.replicaTensors = other.tensors
     if (other.weightBuffer && pooledArrays()) this.weightPool = other.weightBuffer
@@ -547,12 +611,13 @@ export class DataParallel implements PassSplit {
       })
     })
     tf.dispose(mine.grads)
-    // Combined: the tensors above hold copies (wasm), so the array goes back with the next request.
-    if (pooledArrays()) this.gradBuffer = other.grads
+    // Combined: the tensors above hold copies (wasm), so the array goes back with the next request
+    // (a view of the shared region is not kept: the next request takes the region again).
+    if (pooledArrays() && !onShared(other.grads)) this.gradBuffer = other.grads
     const combined = clock()
     const batchBytes = Object.values(batch).reduce((s, x) => s + x.data.byteLength, 0)
     const updated = this.dirtyAt !== null && this.lastEnd !== null && this.dirtyAt >= this.lastEnd ? this.dirtyAt : null
-    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, ...(ownBuilt === undefined ? {} : { ownBuilt }), mine: mineAt, answered, combined, rows: [n0, n1], weightBytes, batchBytes, gradBytes: other.grads.byteLength, handedBack: { grads: gradBuffer !== undefined, weights: other.weightBuffer !== undefined }, replica: other.timing ?? null })
+    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, ...(ownBuilt === undefined ? {} : { ownBuilt }), mine: mineAt, answered, combined, rows: [n0, n1], weightBytes, batchBytes, gradBytes: other.grads.byteLength, handedBack: { grads: gradBuffer !== undefined, weights: other.weightBuffer !== undefined }, shared: onShared(gradBuffer), replica: other.timing ?? null })
     if (recentSteps.length > 400) recentSteps.shift()
     this.lastEnd = combined
     return { value: tf.scalar((lossA * n0 + other.loss * n1) / n), grads }
@@ -604,7 +669,8 @@ export class GradientReplica {
    *  now (wasm copies them in, pooledArrays), nothing here reads it again. */
   private givenBack(weights: readonly NamedWeight[]): Float32Array | undefined {
     const first = weights[0]?.data
-    return pooledArrays() && first && first.buffer.byteLength > 0 ? new Float32Array(first.buffer as ArrayBuffer) : undefined
+    // A view of the shared region stays where it is: the loop writes it again.
+    return pooledArrays() && first && first.buffer.byteLength > 0 && !onShared(first) ? new Float32Array(first.buffer as ArrayBuffer) : undefined
   }
   /** The gradient array the loop gave back (HalfRequest.gradBuffer), for the next half. */
   private gradPool: Float32Array | null = null

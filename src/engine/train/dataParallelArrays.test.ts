@@ -15,7 +15,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import type { LoadedTinyGpt } from '../models/modelFile'
@@ -38,7 +38,15 @@ beforeAll(async () => {
   ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 24, val: 8 }))
 }, 60_000)
 
+// These tests are of the arrays handed back and forth, the path where SharedArrayBuffer is not
+// available (a page that is not cross-origin isolated): dataParallelShared.test.ts tests the
+// shared regions, which Node would take.
+beforeEach(() => {
+  benchSwitch.transferredArrays = true
+})
+
 afterEach(async () => {
+  benchSwitch.transferredArrays = false
   benchSwitch.tensorCopies = false
   if (tf.getBackend() !== 'wasm') await tf.setBackend('wasm')
 })

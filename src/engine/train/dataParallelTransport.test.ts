@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import type { LoadedTinyGpt } from '../models/modelFile'
@@ -39,8 +39,15 @@ beforeAll(async () => {
   ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 24, val: 8 }))
 }, 60_000)
 
+// The transferred arrays, the path where SharedArrayBuffer is not available (a page that is not
+// cross-origin isolated): dataParallelShared.test.ts tests the shared regions Node would take.
+beforeEach(() => {
+  benchSwitch.transferredArrays = true
+})
+
 afterEach(() => {
   benchSwitch.legacyTransport = false
+  benchSwitch.transferredArrays = false
 })
 
 const settings = (over: Partial<Settings>): Settings => ({ ...DEFAULTS, batchSize: 8, epochs: 2, seqLen: 32, learningRate: 1e-3, dropout: 0, loraDropout: 0, backend: 'wasm', method: 'full', ...over })
