@@ -58,9 +58,7 @@ export const benchSwitch = {
   wholeBatchSplit: false,
   /** Two workers' changed weights and gradients in arrays transferred with each message and handed
    *  back for the next, as before 2026-12-07 05:00, instead of two regions of one SharedArrayBuffer
-   *  both workers hold (train/dataParallel.ts sharedExchange): each transfer counted its 4.3 MB
-   *  (tiny-lm) as the receiving worker's new external memory, and V8 ran a full collection in one
-   *  worker or the other every few steps for it. Page: bench/dataParallelBrowser.mjs
+   *  both workers hold (train/dataParallel.ts sharedExchange). Page: bench/dataParallelBrowser.mjs
    *  `--old-switches transferredArrays` (worker/benchReadouts.ts __studioSetBenchSwitches). */
   transferredArrays: false,
   /** Two workers read the replica's gradients and the loop's changed weights tensor by tensor
