@@ -4,8 +4,9 @@
  * with the page), the saved job is listed, restored with round 1's figures, and continued with
  * round 2 on the labels round 1 gave, with round 1's loss and validation charts. A second test
  * stops round 2 of 2: round 1 stays kept, the page says so, the storage step counts the job and
- * deletes it, and a worker that dies meanwhile gets the job restored again. A third pauses as
- * round 1 ends: round 2 waits for Resume and the panel says so. Small data and few steps: 64
+ * deletes it, and a worker that dies meanwhile gets the job restored again. A third has the
+ * worker die after labelling (the fresh one labels the texts again, the same labels) and pauses
+ * as round 1 ends: round 2 waits for Resume and the panel says so. Small data and few steps: 64
  * unlabelled passages, 40 labelled ones, "Head only".
  */
 import { readFileSync } from 'node:fs'
@@ -154,9 +155,19 @@ test('a stopped round is not kept and the page says so; the storage step counts 
   await expect(page.getByTestId('pseudo-saved')).toHaveCount(0)
 })
 
-test('Pause as a round ends holds the next round until Resume, and the panel says which round waits', async ({ studio, page }) => {
+test('a worker that dies after labelling labels the texts again; Pause as a round ends holds the next round until Resume, and the panel says which round waits', async ({ studio, page }) => {
   await studio.open('m=head&ep=4&bs=16&lr=0.01&sl=32&wu=0&sd=42')
   await labelPassages(page)
+  // The worker dies before any round: the labels shown are made again by the fresh one (no kept
+  // job holds them), the same ones, so training on them works there
+  const shown = await page.getByTestId('pseudo').locator('p').first().innerText()
+  const kept = await page.getByTestId('pseudo-kept').innerText()
+  const dying = page.workers().filter((w) => w.url().includes('engine.worker')).at(-1)!
+  await dying.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
+  await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
+  await expect(page.getByTestId('pseudo-note')).toHaveText('The training worker was restarted, so it labelled the texts again (the same file and class names, the base model): you can train on them as before.', { timeout: 90_000 })
+  await expect(page.getByTestId('pseudo').locator('p').first()).toHaveText(shown)
+  await expect(page.getByTestId('pseudo-kept')).toHaveText(kept)
   // Pause the moment round 1's last (4th) validation point is drawn: its loop has no step left to
   // pause at, and the worker is measuring it, re-labelling the texts and keeping it
   await page.evaluate(() => {

@@ -14,6 +14,12 @@ export const useLm = sliceHook('lm')
 
 let lmRunId: string | null = null
 let lastFiles: { file: File; validation?: File } | null = null
+/** What the labels shown were made from (null when they came from a restored job), so a fresh
+ *  worker after a crash can make them again; whether that labelling is still on its way; and
+ *  whether the labels on their way are the shown ones made again (the rounds' rows stay). */
+let labelledFrom: { file: File; validation: File | null; classes: string[] } | null = null
+let labelling = false
+let relabelling = false
 const point = (epoch: number, m: Metrics): DpoPoint | null =>
   m.preference && m.accuracy !== undefined ? { epoch, preferenceAccuracy: m.accuracy, rewardAccuracy: m.preference.rewardAccuracy, rewardMargin: m.preference.rewardMargin, chosenLogProb: m.preference.chosenLogProb, rejectedLogProb: m.preference.rejectedLogProb } : null
 // A DPO run's baseline and epoch metrics reach the studio's run state (bridge.ts); the
@@ -83,7 +89,11 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       for (const f of e.files) download(f.name, f.text)
       break
     case 'pseudoLabels':
-      useLm.setState({ pseudo: e.summary, loading: false, error: null, roundResults: [], restored: null })
+      labelling = false
+      if (relabelling) {
+        relabelling = false
+        useLm.setState({ pseudo: e.summary, loading: false, error: null, pseudoNote: 'The training worker was restarted, so it labelled the texts again (the same file and class names, the base model): you can train on them as before.' })
+      } else useLm.setState({ pseudo: e.summary, loading: false, error: null, roundResults: [], restored: null })
       break
     case 'pseudoRound':
       useLm.setState((st) => ({ roundResults: [...st.roundResults, e.round] }))
@@ -93,6 +103,7 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       useLm.setState((st) => ({ saved: e.jobs, restored: st.restored && e.jobs.some((j) => j.id === st.restored!.id) ? st.restored : null }))
       break
     case 'pseudoRestored':
+      labelledFrom = null // the kept job's labels: a fresh worker restores the job again
       useLm.setState({ pseudo: e.summary, roundResults: e.rounds, threshold: e.threshold, balance: e.balance, rounds: e.roundsPlanned, restored: { id: e.id, next: e.next, settings: e.settings, message: e.message }, loading: false, error: null })
       // the rounds' charts as they were drawn while they trained
       if (useStudio.getState().status !== 'running') useStudio.setState({ steps: e.charts.steps, epochs: e.charts.epochs, baseline: e.charts.baseline, lastVal: null, result: null, progress: null })
@@ -113,6 +124,7 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
 /** An error event of one of these commands: shown in the panel too (the page's notice has it as well). */
 export function onLmError(e: Extract<FromWorker, { type: 'error' }>): void {
   if (e.where && LM_WHERE.has(e.where)) useLm.setState({ error: e.message, loading: false, chatPending: null })
+  if (e.where === 'pseudoLabel') labelling = relabelling = false
   // a restore that failed leaves nothing the page could continue
   if (e.where === 'pseudoRestore') useLm.setState({ restored: null })
 }
@@ -129,7 +141,7 @@ function download(name: string, text: string) {
 }
 
 export function chooseObjective(objective: LmChoice) {
-  useLm.setState({ objective, data: null, error: null, pseudo: null, roundResults: [], restored: null })
+  useLm.setState({ objective, data: null, error: null, pseudo: null, roundResults: [], restored: null, pseudoNote: null })
 }
 
 export function loadLmData(file: File, validation: File | null) {
@@ -153,7 +165,7 @@ export function trainLm() {
   const runId = `run-${Date.now().toString(36)}`
   useStudio.getState().startRun(runId)
   lmRunId = runId
-  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [], restored: null, pausedBefore: null })
+  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [], restored: null, pausedBefore: null, pseudoNote: null })
   const settings = useStudio.getState().settings
   if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds, balance })
   else sendLm({ type: 'lmTrain', runId, objective, settings, beta, sftWeight, pack })
@@ -184,7 +196,10 @@ export function downloadRecipe() {
 }
 
 export function labelTexts(file: File, validation: File | null, classes: string[]) {
-  useLm.setState({ loading: true, error: null, pseudo: null, roundResults: [] })
+  labelledFrom = { file, validation, classes }
+  labelling = true
+  relabelling = false
+  useLm.setState({ loading: true, error: null, pseudo: null, roundResults: [], pseudoNote: null })
   sendLm({ type: 'pseudoLabel', file, ...(validation ? { validation } : {}), classes })
 }
 
@@ -195,7 +210,7 @@ export function listSavedSelfTraining() {
 
 /** A kept job's labelling, rounds' figures and last round's model back in the page and worker. */
 export function restoreSelfTraining(id: string) {
-  useLm.setState({ loading: true, error: null })
+  useLm.setState({ loading: true, error: null, pseudoNote: null })
   sendLm({ type: 'pseudoRestore', id })
 }
 
@@ -206,11 +221,19 @@ export function deleteSavedSelfTraining(id: string) {
 /** A fresh worker (actions.ts restartEngine) holds no self-training: the kept jobs are listed
  *  again (the old worker may have kept a round it never announced, and its list may be stale),
  *  and the job the page shows as restored is restored again, so "Continue with round N" and its
- *  model are the fresh worker's too. */
+ *  model are the fresh worker's too. Labels the page shows (or was waiting for) that no kept job
+ *  holds are made again from the same files and class names, so "Train on the confident rows"
+ *  works there; the zero-shot labels come from the base model, so they are the same. */
 export function afterWorkerRestart() {
   listSavedSelfTraining()
-  const { restored } = useLm.getState()
+  const { restored, pseudo } = useLm.getState()
   if (restored) restoreSelfTraining(restored.id)
+  else if (labelledFrom && (pseudo || labelling)) {
+    const { file, validation, classes } = labelledFrom
+    relabelling = pseudo !== null
+    useLm.setState({ loading: true, error: null, pseudoNote: null })
+    sendLm({ type: 'pseudoLabel', file, ...(validation ? { validation } : {}), classes })
+  } else if (pseudo) useLm.setState({ pseudo: null, roundResults: [], error: 'The training worker was restarted, and the new one does not hold the labels that were shown: label the texts again, or restore the job under Saved self-training.' })
 }
 
 /** Trains the restored job's next round (and those after it) on its kept labels. */

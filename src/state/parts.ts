@@ -114,6 +114,8 @@ export interface LmState {
   restored: { id: string; next: number | null; settings: Settings; message: string } | null
   /** The self-training round that waits for Resume (the job paused between rounds), else null. */
   pausedBefore: number | null
+  /** Said under the labels when a fresh worker (after a crash) made them again. */
+  pseudoNote: string | null
   /** The last error of these commands, shown beside the controls. */
   error: string | null
   /** Which kind the current studio run is, so the panel knows its charts belong to it. */
@@ -139,6 +141,7 @@ export const initialLm = (): LmState => ({
   saved: null,
   restored: null,
   pausedBefore: null,
+  pseudoNote: null,
   error: null,
   runObjective: null,
 })

@@ -28,6 +28,7 @@ export function PseudoLabelling() {
   const saved = useLm((s) => s.saved)
   const restored = useLm((s) => s.restored)
   const pausedBefore = useLm((s) => s.pausedBefore)
+  const note = useLm((s) => s.pseudoNote)
   // Self-training kept in this browser: listed when the panel opens (and after each kept round).
   useEffect(() => listSavedSelfTraining(), [])
   const running = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping'
@@ -172,6 +173,7 @@ export function PseudoLabelling() {
             )}
           </p>
           {restored && restored.message && <p role="status" data-testid="pseudo-restored">{restored.message}</p>}
+          {note && <p role="status" data-testid="pseudo-note">{note}</p>}
           {status === 'paused' && runObjective === 'pseudo' && pausedBefore !== null && (
             <p role="status" data-testid="pseudo-paused">
               {pausedBefore > 1 ? `Paused between rounds: round ${pausedBefore - 1} is finished and round ${pausedBefore}'s labels are ready; round ${pausedBefore} starts when you press Resume (Stop ends the self-training here).` : 'Paused before round 1: it starts when you press Resume.'}
