@@ -211,6 +211,9 @@ async function stepMs(mode, model) {
     for (const w of page.workers()) opPath.push(await w.evaluate(() => globalThis.__studioCnnOpPath ?? null).catch(() => null))
     const loopNests = []
     for (const w of page.workers()) loopNests.push(await w.evaluate(() => globalThis.__studioCnnLoopNests ?? null).catch(() => null))
+    // Which of our WebAssembly modules (engine/models/heapModules.ts) each worker instantiated or could not.
+    const heapModules = []
+    for (const w of page.workers()) heapModules.push(await w.evaluate(() => globalThis.__studioHeapModules ?? null).catch(() => null))
     for (const w of page.workers()) {
       const steps = await w.evaluate(() => globalThis.__studioDataParallelSteps ?? null).catch(() => null)
       if (steps?.length) timeline = timelineOf(steps.slice(2))
@@ -242,7 +245,7 @@ async function stepMs(mode, model) {
       traced.perStep = perStepOf(traced, starts.length)
     }
     // The JSON keeps the trace's summary and largest items per step, not every event name's sum.
-    const r = { mode, model, ...(traced ? { trace: { wallMs: traced.wallMs, steps: traced.steps, summary: traced.summary, perStep: traced.perStep } } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, stepGaps: starts ? starts.slice(1).map((t, i) => Number((t - starts[i]).toFixed(1))) : [], imageWaitMs: imageWaits ? imageWaits.reduce((a, b) => a + b, 0) : null, imageWaits: imageWaits ? imageWaits.map((x) => Number(x.toFixed(1))) : null, load1, cores, threads, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(oldSwitches.length ? { oldSwitchesByWorker: oldByWorker } : {}), ...(timeline ? { timeline } : {}) }
+    const r = { mode, model, ...(traced ? { trace: { wallMs: traced.wallMs, steps: traced.steps, summary: traced.summary, perStep: traced.perStep } } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, stepGaps: starts ? starts.slice(1).map((t, i) => Number((t - starts[i]).toFixed(1))) : [], imageWaitMs: imageWaits ? imageWaits.reduce((a, b) => a + b, 0) : null, imageWaits: imageWaits ? imageWaits.map((x) => Number(x.toFixed(1))) : null, load1, cores, threads, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(oldSwitches.length ? { oldSwitchesByWorker: oldByWorker } : {}), heapModulesByWorker: heapModules, ...(timeline ? { timeline } : {}) }
     log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)})${r.imageWaitMs === null ? '' : `, waited for stored images ${f(r.imageWaitMs / (starts?.length || 1), 1)} ms a step`}, load ${f(load1, 1)}, browser cores ${f(cores)}, CNN as tf ops in workers: ${opPath.join('/')}, loop nests: ${loopNests.join('/')} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
     if (traced) log(`    trace, ms a step by thread and event: ${traced.perStep.map(([k, v]) => `${k} ${f(v, 2)}`).join('; ')}`)
     if (timeline) log(`    timeline: ${Object.entries(timeline.phases).map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${f(v, 1)}`).join('; ')}`)

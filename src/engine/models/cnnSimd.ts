@@ -156,7 +156,7 @@ export interface CnnSimd {
 }
 
 /** The module on this memory (shared or not), or null where it cannot run. */
-export const cnnSimdModule = moduleOnMemory<CnnSimd>(CNN_WASM_HEX, CNN_SHARED_WASM_HEX)
+export const cnnSimdModule = moduleOnMemory<CnnSimd>(CNN_WASM_HEX, CNN_SHARED_WASM_HEX, 'cnnSimd')
 
 /** The module for a wasm backend, or null (no SIMD, or benchSwitch.jsCnnKernels). */
 export function cnnSimd(backend: unknown): CnnSimd | null {
