@@ -87,7 +87,15 @@ describe('import rules', () => {
   })
 
   it('engine code outside tests imports no Node module (it runs in the worker too)', () => {
-    const bad = importsUnder('engine').filter((i) => !/\.test\.ts$/.test(i.file) && (i.target.startsWith('node:') || /^(fs|path|os|url|child_process|worker_threads)(\/|$)/.test(i.target)))
+    // A test's shared set-up (`*.testSetup.ts`) is test code too: only tests import it (below).
+    const bad = importsUnder('engine').filter((i) => !/\.test(Setup)?\.ts$/.test(i.file) && (i.target.startsWith('node:') || /^(fs|path|os|url|child_process|worker_threads)(\/|$)/.test(i.target)))
+    expect(show(bad)).toEqual([])
+  })
+
+  it('only tests import a test set-up module (*.testSetup.ts), so none reaches a build', () => {
+    const all = importsUnder('.')
+    expect(all.some((i) => /\.testSetup$/.test(i.target)), 'the tree has such imports, so this can fail').toBe(true)
+    const bad = all.filter((i) => /\.testSetup$/.test(i.target) && !/\.test(Setup)?\.tsx?$/.test(i.file))
     expect(show(bad)).toEqual([])
   })
 

@@ -12,31 +12,26 @@
  * text classifier, and an image CNN classifier. A run trains it through the session (one
  * worker) first; only the blend's passes differ between the two sides.
  */
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { benchSwitch } from '../benchSwitches'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { mulberry32 } from '../data/rng'
-import type { LoadedTinyGpt } from '../models/modelFile'
 import { TinyCnn } from '../models/tinyCnn'
 import { GradientReplica, inferTransfer, setupTransfer, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup } from '../train/dataParallel'
 import type { Encoded } from '../train/fineTune'
 import type { InferPass } from '../train/inferencePasses'
-import { tinyLmOnSpamHam } from '../train/tinyLmSpamHamFixture'
+import { tinyLmOnSpamHamFiles } from '../train/tinyLmSpamHam.testSetup'
 import type { Metrics } from '../types/metrics'
 import { holdCnn } from './families/image'
 import { holdText } from './families/text'
 import type { HeldModel } from './family'
 import { Session, type RunHooks } from './session'
 
-const root = resolve(__dirname, '../../..')
-const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
-
-let lm: { loaded: LoadedTinyGpt; data: { train: Encoded; val: Encoded } }
+// 24 training rows, 40 validation rows (one evaluation batch: 20 here, 20 on the replica).
+const lm = tinyLmOnSpamHamFiles({ train: 24, val: 40 })
 
 // The app's transfer lists are what this checks: the path where SharedArrayBuffer is not available
 // (a page that is not cross-origin isolated; train/dataParallelShared.test.ts has the shared one).
@@ -46,11 +41,6 @@ beforeEach(() => {
 afterEach(() => {
   benchSwitch.transferredArrays = false
 })
-
-beforeAll(async () => {
-  // 24 training rows, 40 validation rows (one evaluation batch: 20 here, 20 on the replica).
-  lm = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 24, val: 40 })
-}, 60_000)
 
 /** The second worker behind a message boundary: requests cloned with the app's transfer lists
  *  (their weight buffers detached here afterwards, as a worker message leaves them). */

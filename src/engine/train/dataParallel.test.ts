@@ -12,20 +12,18 @@
  * within 1e-4 (on losses near 0.7), every weight within 2·lr·steps, and the typical (mean)
  * weight difference under 1e-6.
  */
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import type { LoadedTinyGpt } from '../models/modelFile'
 import { taskFor } from '../tasks'
 import { DataParallel, GradientReplica, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup } from './dataParallel'
 import type { InferPass } from './inferencePasses'
 import { fineTune, Tuning, type Encoded } from './fineTune'
 import { BatchSource } from './batchSource'
-import { splitStepFixture, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { splitStepFixture } from './tinyLmSpamHamFixture'
+import { tinyLmOnSpamHamFiles } from './tinyLmSpamHam.testSetup'
 import { FeatureCache } from './featureCache'
 import { cachePlan, gatherBatch } from './forward'
 import { zeroShotClassify } from './zeroShot'
@@ -35,17 +33,8 @@ import type { LoopCheckpoint } from './loopState'
 import { RunControl } from './runControl'
 import { microBatchSeed } from './seeds'
 
-const root = resolve(__dirname, '../../..')
-const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
-
-let loaded: LoadedTinyGpt
-let base: tf.Tensor[]
-let data: { train: Encoded; val: Encoded }
-
-beforeAll(async () => {
-  // 36 training rows: 4 full batches of 8 and one of 4 an epoch (an odd last split: 2 + 2).
-  ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 36, val: 16 }))
-}, 60_000)
+// 36 training rows: 4 full batches of 8 and one of 4 an epoch (an odd last split: 2 + 2).
+const lm = tinyLmOnSpamHamFiles({ train: 36, val: 16 })
 
 const settings = (over: Partial<Settings>): Settings => ({ ...DEFAULTS, batchSize: 8, epochs: 2, seqLen: 32, learningRate: 1e-3, dropout: 0, loraDropout: 0, backend: 'wasm', ...over })
 
@@ -79,14 +68,14 @@ class ClonedPeer implements GradientPeer {
 }
 
 async function run(s: Settings, peer?: GradientPeer, resume?: LoopCheckpoint) {
-  const model = loaded.model
-  model.params.forEach((p, i) => p.variable.assign(base[i]!))
+  const model = lm.loaded.model
+  model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
   const tuning = new Tuning(model, s, 2)
   const epochs: { train: number; val: number }[] = []
   const checkpoints: LoopCheckpoint[] = []
   const plan: (string | null)[] = []
   const lost: string[] = []
-  await fineTune(model, tuning, data, s, new RunControl(), {
+  await fineTune(model, tuning, lm.data, s, new RunControl(), {
     onEpoch: (e) => void epochs.push({ train: e.train.loss, val: e.val.loss }),
     onCheckpoint: (c) => void checkpoints.push(c),
   }, resume, peer ? { peer, onPlan: (w) => plan.push(w), onPeerLost: (m) => lost.push(m) } : undefined)
@@ -111,10 +100,10 @@ function weightGap(a: Float32Array[], b: Float32Array[]): { max: number; mean: n
 describe('a run split over two workers trains as one worker does', () => {
   it('one split step: the loss and every gradient are the full batch mean (8 rows: 4 + 4; 7 rows: 4 + 3)', async () => {
     const s = settings({ method: 'full', batchSize: 8 })
-    const { model, tuning, vars, source, cache } = splitStepFixture({ loaded, base, data }, s)
+    const { model, tuning, vars, source, cache } = splitStepFixture(lm, s)
     const idx = [3, 0, 7, 1, 30, 12, 5, 33]
     const odd = idx.slice(0, 7) // 7 rows: 4 here, 3 on the replica
-    const task = taskFor(data.train, tuning)
+    const task = taskFor(lm.data.train, tuning)
     for (const rows of [idx, odd]) {
       const one = tf.tidy(() => {
         const b = gatherBatch(source, cache, 'train', rows)
@@ -209,14 +198,14 @@ describe('a run split over two workers trains as one worker does', () => {
 
   it("the replica's tensors: flat from half to half and from run to run, none left after it is disposed", async () => {
     const s = settings({ method: 'lora', loraRank: 4 })
-    const { model, tuning, vars, source, cache } = splitStepFixture({ loaded, base, data }, s)
+    const { model, tuning, vars, source, cache } = splitStepFixture(lm, s)
     const before = tf.memory().numTensors
     const peer = new ClonedPeer()
     const counts: number[] = []
     for (let run = 0; run < 2; run++) {
       const dp = new DataParallel(peer, model, tuning, s, 'classification', 2)
       for (let step = 0; step < 3; step++) {
-        const rows = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => (r + 8 * step) % data.train.n)
+        const rows = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => (r + 8 * step) % lm.data.train.n)
         const g = await dp.gradients(vars, () => gatherBatch(source, cache, 'train', rows), cache, [halfSeed(s.seed, step, 0, 0), halfSeed(s.seed, step, 0, 1)])
         tf.dispose([g.value, ...g.grads])
         counts.push(tf.memory().numTensors - before)
@@ -234,15 +223,15 @@ describe('a run split over two workers trains as one worker does', () => {
   })
 
   it('says why a run is not split', () => {
-    const tuning = new Tuning(loaded.model, settings({ method: 'head' }), 2)
-    const task = taskFor(data.train, tuning)
-    expect(whyNotSplit(loaded.model, tuning, settings({ method: 'head' }), task)).toBe('head runs train on one worker')
-    expect(whyNotSplit(loaded.model, tuning, settings({ method: 'full', batchSize: 1 }), task)).toBe('a batch of one cannot be split')
-    expect(whyNotSplit(loaded.model, tuning, settings({ method: 'full' }), task)).toBeNull()
+    const tuning = new Tuning(lm.loaded.model, settings({ method: 'head' }), 2)
+    const task = taskFor(lm.data.train, tuning)
+    expect(whyNotSplit(lm.loaded.model, tuning, settings({ method: 'head' }), task)).toBe('head runs train on one worker')
+    expect(whyNotSplit(lm.loaded.model, tuning, settings({ method: 'full', batchSize: 1 }), task)).toBe('a batch of one cannot be split')
+    expect(whyNotSplit(lm.loaded.model, tuning, settings({ method: 'full' }), task)).toBeNull()
     // Their inference passes are halved all the same.
-    expect(whyNotSplitPasses(loaded.model, tuning, settings({ method: 'head' }), task)).toBeNull()
-    expect(whyNotSplitPasses(loaded.model, tuning, settings({ method: 'full', batchSize: 1 }), task)).toBeNull()
-    expect(whyNotSplitPasses(loaded.model, tuning, settings({ method: 'adapter' }), task)).toBe('adapter runs train on one worker')
+    expect(whyNotSplitPasses(lm.loaded.model, tuning, settings({ method: 'head' }), task)).toBeNull()
+    expect(whyNotSplitPasses(lm.loaded.model, tuning, settings({ method: 'full', batchSize: 1 }), task)).toBeNull()
+    expect(whyNotSplitPasses(lm.loaded.model, tuning, settings({ method: 'adapter' }), task)).toBe('adapter runs train on one worker')
     tuning.dispose()
   })
 })
@@ -255,7 +244,7 @@ function spreadHead(tuning: Tuning, scale: number): void {
 
 describe("a run's inference passes split over two workers give one worker's figures", () => {
   const regressionVal = (): Encoded => {
-    const v = data.val as Extract<Encoded, { kind: 'classification' }>
+    const v = lm.data.val as Extract<Encoded, { kind: 'classification' }>
     return { kind: 'regression', n: v.n, seqLen: v.seqLen, tokens: v.tokens, mask: v.mask, values: Float32Array.from(v.labels, (l, i) => l - 0.5 + 0.1 * Math.sin(i)), scale: { name: 'score', mean: 3, std: 2 } }
   }
 
@@ -265,11 +254,11 @@ describe("a run's inference passes split over two workers give one worker's figu
     ['LoRA', { method: 'lora', loraRank: 4 }, 'classification'],
     ['regression, frozen first three blocks', { method: 'freeze', freezeFirst: 3 }, 'regression'],
   ] as [string, Partial<Settings>, 'classification' | 'regression'][])('%s: validation metrics equal (accuracy exactly, loss within 1e-6); tensors flat', async (_name, over, kind) => {
-    const model = loaded.model
-    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const model = lm.loaded.model
+    model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
     const start = tf.memory().numTensors
     const s = settings(over)
-    const val = kind === 'regression' ? regressionVal() : data.val
+    const val = kind === 'regression' ? regressionVal() : lm.data.val
     const tuning = new Tuning(model, s, kind === 'regression' ? 'regression' : 2)
     spreadHead(tuning, kind === 'regression' ? 0.2 : 2)
     // LoRA's B starts at zero: moved, so the replica's LoRA weights matter.
@@ -351,23 +340,23 @@ describe("a run's inference passes split over two workers give one worker's figu
   }, 60_000)
 
   it('the zero-shot baseline: the same scores (within 1e-6), predictions and metrics', async () => {
-    const model = loaded.model
-    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const model = lm.loaded.model
+    model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
     const s = settings({ method: 'freeze', freezeFirst: 3 })
     const tuning = new Tuning(model, s, 2)
-    const val = data.val as Extract<Encoded, { kind: 'classification' }>
-    const one = await zeroShotClassify(model, loaded.tokenizer, val)
+    const val = lm.data.val as Extract<Encoded, { kind: 'classification' }>
+    const one = await zeroShotClassify(model, lm.loaded.tokenizer, val)
     // Once, so that the tensors the model keeps per sequence length exist before any count.
     const warm = new ClonedPeer()
-    await zeroShotClassify(model, loaded.tokenizer, val, { split: new DataParallel(warm, model, tuning, s, 'classification', 2) })
+    await zeroShotClassify(model, lm.loaded.tokenizer, val, { split: new DataParallel(warm, model, tuning, s, 'classification', 2) })
     warm.replica.dispose()
     const before = tf.memory().numTensors
     const peer = new ClonedPeer()
     const dp = new DataParallel(peer, model, tuning, s, 'classification', 2)
-    const two = await zeroShotClassify(model, loaded.tokenizer, val, { split: dp })
+    const two = await zeroShotClassify(model, lm.loaded.tokenizer, val, { split: dp })
     const held = tf.memory().numTensors - before
     expect(held, 'the replica (in this thread here): the model and the head').toBe(model.params.length + tuning.head!.params.length)
-    await zeroShotClassify(model, loaded.tokenizer, val, { split: dp })
+    await zeroShotClassify(model, lm.loaded.tokenizer, val, { split: dp })
     expect(tf.memory().numTensors - before, 'flat from pass to pass').toBe(held)
     expect(peer.passes.length).toBeGreaterThan(0)
     expect(new Set(peer.passes)).toEqual(new Set(['labelLogProbs']))
@@ -420,17 +409,17 @@ describe("a run's inference passes split over two workers give one worker's figu
   }, 120_000)
 
   it('when the second worker fails during a pass, that pass and the rest are computed here with the same figures, and it says so', async () => {
-    const model = loaded.model
-    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const model = lm.loaded.model
+    model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
     const s = settings({ method: 'freeze', freezeFirst: 2 })
     const tuning = new Tuning(model, s, 2)
     spreadHead(tuning, 2)
-    const task = taskFor(data.val, tuning)
-    const source = BatchSource.host(data.val)
+    const task = taskFor(lm.data.val, tuning)
+    const source = BatchSource.host(lm.data.val)
     const plan = cachePlan(model, tuning, s, 0)
     const steadyPeer = new ClonedPeer()
     const steady = new DataParallel(steadyPeer, model, tuning, s, 'classification', 2)
-    const cacheA = new FeatureCache(plan.blocks, plan.pooled, { train: 0, val: data.val.n })
+    const cacheA = new FeatureCache(plan.blocks, plan.pooled, { train: 0, val: lm.data.val.n })
     const expected = await task.evaluate(model, tuning, source, cacheA, 'val', steady)
     cacheA.dispose()
     steady.dispose()
@@ -439,7 +428,7 @@ describe("a run's inference passes split over two workers give one worker's figu
     const failing = new ClonedPeer(-1, 2) // the second pass (the head's) fails
     const lost: string[] = []
     const dp = new DataParallel(failing, model, tuning, s, 'classification', 2, (m) => lost.push(m))
-    const cacheB = new FeatureCache(plan.blocks, plan.pooled, { train: 0, val: data.val.n })
+    const cacheB = new FeatureCache(plan.blocks, plan.pooled, { train: 0, val: lm.data.val.n })
     const broken = await task.evaluate(model, tuning, source, cacheB, 'val', dp)
     const again = await task.evaluate(model, tuning, source, cacheB, 'val', dp)
     cacheB.dispose()

@@ -11,32 +11,21 @@
  * not the code under test; and an array once handed back must hold nothing either worker still
  * reads: filled with NaN right after, the run stays bit for bit the same.
  */
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import type { LoadedTinyGpt } from '../models/modelFile'
-import { differingBits, runWithPeer, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { runWithPeer } from './tinyLmSpamHamFixture'
+import { expectSameRun, tinyLmOnSpamHamFiles } from './tinyLmSpamHam.testSetup'
 import { benchSwitch } from '../benchSwitches'
 import { GradientReplica, halfResultTransfer, halfTransfer, pooledArrays, readFloatsInto, recentSteps, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
-import { Tuning, type Encoded } from './fineTune'
+import { Tuning } from './fineTune'
 import { hostBatchData } from './batchSource'
 import { stableNames } from './loopState'
 
-const root = resolve(__dirname, '../../..')
-const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
-
-let loaded: LoadedTinyGpt
-let base: tf.Tensor[]
-let data: { train: Encoded; val: Encoded }
-
-beforeAll(async () => {
-  // 24 training rows: 3 batches of 8 an epoch.
-  ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 24, val: 8 }))
-}, 60_000)
+// 24 training rows: 3 batches of 8 an epoch.
+const lm = tinyLmOnSpamHamFiles({ train: 24, val: 8 })
 
 // These tests are of the arrays handed back and forth, the path where SharedArrayBuffer is not
 // available (a page that is not cross-origin isolated): dataParallelShared.test.ts tests the
@@ -103,7 +92,7 @@ class TransferPeer implements GradientPeer {
   }
 }
 
-const run = (s: Settings, peer: GradientPeer) => runWithPeer({ loaded, base, data }, s, peer)
+const run = (s: Settings, peer: GradientPeer) => runWithPeer(lm, s, peer)
 
 /** The same 2-epoch run twice, each through a fresh peer: with the copies as they were
  *  (benchSwitch.tensorCopies), then as now; and the split steps' timeline of the second. */
@@ -118,10 +107,7 @@ async function oldAndNew<P extends GradientPeer & { replica: GradientReplica }>(
   const from = recentSteps.length
   const now = await run(s, peer)
   peer.replica.dispose()
-  expect(now.lost).toEqual([])
-  expect(now.epochs).toEqual(old.epochs)
-  expect(now.epochs.every((e) => Number.isFinite(e.train) && Number.isFinite(e.val))).toBe(true)
-  expect(differingBits(old.weights, now.weights), 'weights that differ in any bit').toBe(0)
+  expectSameRun(old, now)
   return { copies, peer, steps: recentSteps.slice(from) }
 }
 
@@ -204,8 +190,8 @@ describe('the arrays between the two workers', () => {
 
   it("the replica assigns changed weights as new tensors (a tensor that shared a weight's buffer keeps the old values); a gradient array given back is used only at the gradients' size", async () => {
     const s = settings({})
-    const model = loaded.model
-    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const model = lm.loaded.model
+    model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
     const tuning = new Tuning(model, s, 2)
     const replica = new GradientReplica()
     const names = [...stableNames(model, tuning.parts).entries()]
@@ -216,7 +202,7 @@ describe('the arrays between the two workers', () => {
     const held = tf.clone(v) // Identity: on wasm shares the variable's buffer (models/wasmSharedIdentity.ts)
     const old = ((await v.data()) as Float32Array).slice()
     const next = old.map((x, i) => x + (i % 7) - 3)
-    const batch = hostBatchData(data.train, [0, 1])!
+    const batch = hostBatchData(lm.data.train, [0, 1])!
     const out = await replica.half({ weights: [{ name, shape: [...v.shape], data: next }], vars: [name], batch, cache: { prefixBlocks: 0, pooled: false }, seed: 'x' })
     expect(Array.from(await held.data()), 'the tensor that shared the old buffer').toEqual(Array.from(old))
     expect(Array.from(await v.data()), 'the weight').toEqual(Array.from(next))

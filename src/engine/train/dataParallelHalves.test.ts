@@ -6,14 +6,11 @@
  * run must compute the same numbers, bit for bit (the same kernels on the same halves).
  * Compared against benchSwitch.wholeBatchSplit (the old way) in the same process, wasm backend.
  */
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import type { LoadedTinyGpt } from '../models/modelFile'
 import { TinyCnn, type TinyCnnConfig } from '../models/tinyCnn'
 import { mulberry32 } from '../data/rng'
 import { benchSwitch } from '../benchSwitches'
@@ -21,19 +18,10 @@ import { DataParallel, GradientReplica, halfSeed, type GradientPeer, type HalfRe
 import { fineTune, Tuning, type Encoded } from './fineTune'
 import { gatherBatch } from './forward'
 import { RunControl } from './runControl'
-import { splitStepFixture, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { splitStepFixture } from './tinyLmSpamHamFixture'
+import { tinyLmOnSpamHamFiles } from './tinyLmSpamHam.testSetup'
 
-const root = resolve(__dirname, '../../..')
-const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
-
-let loaded: LoadedTinyGpt
-let base: tf.Tensor[]
-let data: { train: Encoded; val: Encoded }
-
-beforeAll(async () => {
-  await tf.setBackend('wasm')
-  ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 36, val: 16 }))
-}, 60_000)
+const lm = tinyLmOnSpamHamFiles({ train: 36, val: 16 })
 
 afterEach(() => {
   benchSwitch.wholeBatchSplit = false
@@ -85,13 +73,13 @@ describe("two workers' halves built apart from the host rows", () => {
     const s = settings({ method: 'full', batchSize: 6 }) // 36 rows: 6 batches of 6 an epoch (3 here + 3 there)
     const run = async (whole: boolean) => {
       benchSwitch.wholeBatchSplit = whole
-      const model = loaded.model
-      model.params.forEach((p, i) => p.variable.assign(base[i]!))
+      const model = lm.loaded.model
+      model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
       const before = tf.memory().numTensors
       const tuning = new Tuning(model, s, 2)
       const peer = new RecordingPeer()
       const epochs: number[] = []
-      await fineTune(model, tuning, data, s, new RunControl(), { onEpoch: (e) => void epochs.push(e.train.loss, e.val.loss) }, undefined, { peer })
+      await fineTune(model, tuning, lm.data, s, new RunControl(), { onEpoch: (e) => void epochs.push(e.train.loss, e.val.loss) }, undefined, { peer })
       const weights = await Promise.all([...model.params.map((p) => p.variable), ...(tuning.head?.params ?? []).map((p) => p.variable)].map(async (v) => Array.from((await v.data()) as Float32Array)))
       tuning.dispose()
       peer.replica.dispose()
@@ -102,7 +90,7 @@ describe("two workers' halves built apart from the host rows", () => {
     expect(now.peer.batches).toHaveLength(12)
     expect(now.peer.batches.map((b) => b.input!.shape[0])).toEqual(Array(12).fill(3))
     expect(now.peer.batches).toEqual(old.peer.batches) // keys, shapes, dtypes and every value
-    for (const b of now.peer.batches) rowsOfSet(data.train as Extract<Encoded, { kind: 'classification' }>, b)
+    for (const b of now.peer.batches) rowsOfSet(lm.data.train as Extract<Encoded, { kind: 'classification' }>, b)
     expect(now.epochs).toEqual(old.epochs)
     expect(now.weights).toEqual(old.weights)
     expect(now.leaked).toBe(old.leaked)
@@ -156,7 +144,7 @@ describe("two workers' halves built apart from the host rows", () => {
 
   it("the replica's request is posted before the training worker uploads its own half, and nothing is uploaded for the replica's half", async () => {
     const s = settings({ method: 'full', batchSize: 8 })
-    const { model, tuning, vars, source, cache } = splitStepFixture({ loaded, base, data }, s)
+    const { model, tuning, vars, source, cache } = splitStepFixture(lm, s)
     const idx = [3, 0, 7, 1, 30, 12, 5, 33]
     const seeds = [halfSeed(s.seed, 0, 0, 0), halfSeed(s.seed, 0, 0, 1)] as const
     const log: string[] = []

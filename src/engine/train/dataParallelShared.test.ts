@@ -12,30 +12,18 @@
  * run stays bit for bit the same; a worker lost after the weights went to it leaves the run bit
  * for bit as the run that kept it.
  */
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import type { LoadedTinyGpt } from '../models/modelFile'
-import { differingBits, runWithPeer, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { differingBits, runWithPeer } from './tinyLmSpamHamFixture'
+import { expectSameRun, tinyLmOnSpamHamFiles } from './tinyLmSpamHam.testSetup'
 import { benchSwitch } from '../benchSwitches'
 import { GradientReplica, halfResultTransfer, halfTransfer, inferTransfer, recentSteps, sharedExchange, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup } from './dataParallel'
-import type { Encoded } from './fineTune'
 
-const root = resolve(__dirname, '../../..')
-const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
-
-let loaded: LoadedTinyGpt
-let base: tf.Tensor[]
-let data: { train: Encoded; val: Encoded }
-
-beforeAll(async () => {
-  // 24 training rows: 3 batches of 8 an epoch.
-  ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 24, val: 8 }))
-}, 60_000)
+// 24 training rows: 3 batches of 8 an epoch.
+const lm = tinyLmOnSpamHamFiles({ train: 24, val: 8 })
 
 afterEach(async () => {
   benchSwitch.tensorCopies = false
@@ -77,7 +65,7 @@ class MessagePeer implements GradientPeer {
   }
 }
 
-const run = (s: Settings, peer: GradientPeer) => runWithPeer({ loaded, base, data }, s, peer)
+const run = (s: Settings, peer: GradientPeer) => runWithPeer(lm, s, peer)
 
 /** The 2-epoch run with the copies as they were (the old path), through a fresh peer. */
 async function copiesRun(s: Settings) {
@@ -111,10 +99,7 @@ describe('the two workers share one buffer for weights and gradients', () => {
     const from = recentSteps.length
     const now = await run(s, peer)
     peer.replica.dispose()
-    expect(now.lost).toEqual([])
-    expect(now.epochs).toEqual(old.epochs)
-    expect(now.epochs.every((e) => Number.isFinite(e.train) && Number.isFinite(e.val))).toBe(true)
-    expect(differingBits(old.weights, now.weights), 'weights that differ in any bit').toBe(0)
+    expectSameRun(old, now)
     // 2 epochs of 3 halves; the first half follows the setup (no weights changed), the first of
     // the second epoch follows the validation pass, which took the first epoch's last update.
     const seen = peer.seen

@@ -10,34 +10,23 @@
  * loop's own replica is set up from the loop's variables); for 4 + 4 rows, (g₀ + g₁)/2 must
  * equal the rows-weighted (4·g₀ + 4·g₁)/8 bit for bit (scaling by a power of two is exact).
  */
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import type { LoadedTinyGpt } from '../models/modelFile'
 import { trainableVariables } from '../tuning/freeze'
 import { BatchSource } from './batchSource'
-import { differingBits, runWithPeer, tinyLmOnSpamHam } from './tinyLmSpamHamFixture'
+import { differingBits, runWithPeer } from './tinyLmSpamHamFixture'
+import { tinyLmOnSpamHamFiles } from './tinyLmSpamHam.testSetup'
 import { benchSwitch } from '../benchSwitches'
 import { DataParallel, GradientReplica, halfSeed, halfTransfer, recentSteps, type GradientPeer, type HalfRequest, type HalfResult, type ReplicaSetup } from './dataParallel'
 import { FeatureCache } from './featureCache'
-import { Tuning, type Encoded } from './fineTune'
+import { Tuning } from './fineTune'
 import { gatherBatch } from './forward'
 
-const root = resolve(__dirname, '../../..')
-const fileFetch = async (url: string) => new Response(await readFile(resolve(root, 'public', url.replace(/^\//, ''))))
-
-let loaded: LoadedTinyGpt
-let base: tf.Tensor[]
-let data: { train: Encoded; val: Encoded }
-
-beforeAll(async () => {
-  // 24 training rows: 3 batches of 8 an epoch.
-  ;({ loaded, base, data } = await tinyLmOnSpamHam(fileFetch, new Uint8Array(await readFile(resolve(root, 'public/samples/spam-ham.csv'))), { train: 24, val: 8 }))
-}, 60_000)
+// 24 training rows: 3 batches of 8 an epoch.
+const lm = tinyLmOnSpamHamFiles({ train: 24, val: 8 })
 
 // The transferred arrays, the path where SharedArrayBuffer is not available (a page that is not
 // cross-origin isolated): dataParallelShared.test.ts tests the shared regions Node would take.
@@ -78,7 +67,7 @@ class MessagePeer implements GradientPeer {
   }
 }
 
-const run = (s: Settings, peer: GradientPeer) => runWithPeer({ loaded, base, data }, s, peer)
+const run = (s: Settings, peer: GradientPeer) => runWithPeer(lm, s, peer)
 const sameBits = differingBits
 
 describe('how a split step travels between the two workers', () => {
@@ -94,8 +83,8 @@ describe('how a split step travels between the two workers', () => {
     // trainable weights (full fine-tuning), counted apart, unless an inference pass on the
     // replica took them first.
     const trainable = (() => {
-      const t = new Tuning(loaded.model, s, 2)
-      const n = trainableVariables(loaded.model, s, 0, t.parts).reduce((x, v) => x + v.size, 0)
+      const t = new Tuning(lm.loaded.model, s, 2)
+      const n = trainableVariables(lm.loaded.model, s, 0, t.parts).reduce((x, v) => x + v.size, 0)
       t.dispose()
       return n
     })()
@@ -121,13 +110,13 @@ describe('how a split step travels between the two workers', () => {
   }, 120_000)
 
   it('equal halves combine as (g₀ + g₁)/2: for 4 + 4 rows bit for bit the rows-weighted mean; 4 + 3 rows keep the weighted form', async () => {
-    const model = loaded.model
-    model.params.forEach((p, i) => p.variable.assign(base[i]!))
+    const model = lm.loaded.model
+    model.params.forEach((p, i) => p.variable.assign(lm.base[i]!))
     const s = settings({ batchSize: 8 })
     const tuning = new Tuning(model, s, 2)
     const vars = trainableVariables(model, s, 0, tuning.parts)
-    const source = BatchSource.host(data.train)
-    const cache = new FeatureCache(0, false, { train: data.train.n, val: 0 })
+    const source = BatchSource.host(lm.data.train)
+    const cache = new FeatureCache(0, false, { train: lm.data.train.n, val: 0 })
     const seeds = [halfSeed(s.seed, 0, 0, 0), halfSeed(s.seed, 0, 0, 1)] as const
     const step = async (rows: number[], legacy: boolean) => {
       benchSwitch.legacyTransport = legacy
@@ -183,6 +172,6 @@ describe('how a split step travels between the two workers', () => {
     }
     expect(steps[0]!.weightBytes).toBe(0) // right after the setup nothing changed yet
     // tiny-lm's weights and the 2-class head's ([featureDim, 2] and [2]), as floats.
-    expect(steps[1]!.gradBytes).toBe(4 * (loaded.model.params.reduce((x, p) => x + p.variable.size, 0) + loaded.model.featureDim * 2 + 2))
+    expect(steps[1]!.gradBytes).toBe(4 * (lm.loaded.model.params.reduce((x, p) => x + p.variable.size, 0) + lm.loaded.model.featureDim * 2 + 2))
   }, 60_000)
 })
