@@ -20,10 +20,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import * as wasm from '@tensorflow/tfjs-backend-wasm'
 import { median } from './benchProcess'
-import { servePublic, pngDecoder } from './nodeHost'
-import { workload, slice, useImageDecoder } from '../page/workloads'
+import { startOneThreadWasm, kernelsByKind } from './wasmStepBench'
+import { workload, slice } from '../page/workloads'
 import { benchSettings } from '../page/loops'
 import { Tuning } from '../../src/engine/train/fineTune'
 import { trainableVariables } from '../../src/engine/tuning/freeze'
@@ -51,12 +50,7 @@ async function main() {
       out: { type: 'string', default: path.join(path.dirname(here), '../results') },
     },
   })
-  wasm.setThreadsCount(1)
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
-  if (!(await tf.setBackend('wasm'))) throw new Error('wasm did not start')
-  await tf.ready()
-  servePublic()
-  useImageDecoder(pngDecoder)
+  await startOneThreadWasm()
   const started = new Date()
   const load0 = os.loadavg()
   const w = await workload('emoji-cnn', 32)
@@ -167,23 +161,7 @@ async function main() {
         wall = now() - t0
       })
       m.dispose()
-      const by = new Map<string, { n: number; ms: number }>()
-      const byShape = new Map<string, { n: number; ms: number }>()
-      let wrappers = 0
-      for (const k of p.kernels) {
-        if (!tf.getKernel(k.name, 'wasm')) {
-          wrappers++
-          continue
-        }
-        const add = (mp: Map<string, { n: number; ms: number }>, key: string) => {
-          const e = mp.get(key) ?? { n: 0, ms: 0 }
-          e.n++
-          e.ms += Number(k.kernelTimeMs)
-          mp.set(key, e)
-        }
-        add(by, k.name)
-        add(byShape, `${k.name} ${k.inputShapes.map((sh) => `[${sh}]`).join(',')}`)
-      }
+      const { by, byShape, wrappers } = kernelsByKind(p.kernels)
       const n = [...by.values()].reduce((a, e) => a + e.n, 0)
       const total = [...by.values()].reduce((a, e) => a + e.ms, 0)
       L.push(`## One profiled step, batch ${b}${switches.length ? `, ${side}` : ''}: ${n} kernels (+${wrappers} custom-gradient wrappers), ${total.toFixed(1)} ms in kernels, ${wall.toFixed(1)} ms wall under the profiler (the profiler adds its own time a kernel)`, '')

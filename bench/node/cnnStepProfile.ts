@@ -11,9 +11,8 @@
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import * as wasm from '@tensorflow/tfjs-backend-wasm'
-import { servePublic, pngDecoder } from './nodeHost'
-import { workload, useImageDecoder } from '../page/workloads'
+import { startOneThreadWasm, kernelsByKind } from './wasmStepBench'
+import { workload } from '../page/workloads'
 import { benchSettings } from '../page/loops'
 import { Tuning } from '../../src/engine/train/fineTune'
 import { softmaxCrossEntropy } from '../../src/engine/train/losses'
@@ -24,12 +23,7 @@ import type { EncodedImages } from '../../src/engine/train/imageBatches'
 
 async function main() {
   const { values: opts } = parseArgs({ options: { shapes: { type: 'boolean', default: false }, ops: { type: 'boolean', default: false } } })
-  wasm.setThreadsCount(1)
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
-  if (!(await tf.setBackend('wasm'))) throw new Error('wasm did not start')
-  await tf.ready()
-  servePublic()
-  useImageDecoder(pngDecoder)
+  await startOneThreadWasm()
   const w = await workload('emoji-cnn', 32)
   const model = w.model as unknown as TinyCnn
   const all = w.all as EncodedImages
@@ -70,19 +64,7 @@ async function main() {
     for (const off of opts.ops ? [true, false] : [false]) {
       benchSwitch.cnnOpPath = off
       const p = await tf.profile(() => tf.dispose(step()))
-      const by = new Map<string, { n: number; ms: number }>()
-      const byShape = new Map<string, { n: number; ms: number }>()
-      for (const k of p.kernels) {
-        if (!tf.getKernel(k.name, 'wasm')) continue // a custom gradient's wrapper, not a kernel
-        const add = (m: Map<string, { n: number; ms: number }>, key: string) => {
-          const e = m.get(key) ?? { n: 0, ms: 0 }
-          e.n++
-          e.ms += Number(k.kernelTimeMs)
-          m.set(key, e)
-        }
-        add(by, k.name)
-        add(byShape, `${k.name} ${k.inputShapes.map((sh) => `[${sh}]`).join(',')}`)
-      }
+      const { by, byShape } = kernelsByKind(p.kernels) // custom gradients' wrappers left out
       const n = [...by.values()].reduce((a, e) => a + e.n, 0)
       const total = [...by.values()].reduce((a, e) => a + e.ms, 0)
       console.log(`  one profiled step, ${off ? 'tf ops' : 'fused'}: ${n} kernels, ${total.toFixed(1)} ms in kernels`)

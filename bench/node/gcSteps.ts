@@ -19,9 +19,8 @@ import { PerformanceObserver, constants as perf } from 'node:perf_hooks'
 import { Session } from 'node:inspector/promises'
 import { readFileSync } from 'node:fs'
 import * as tf from '@tensorflow/tfjs'
-import * as wasm from '@tensorflow/tfjs-backend-wasm'
-import { servePublic, pngDecoder } from './nodeHost'
-import { workload, slice, useImageDecoder } from '../page/workloads'
+import { startOneThreadWasm } from './wasmStepBench'
+import { workload, slice } from '../page/workloads'
 import { benchSettings } from '../page/loops'
 import { fineTune, Tuning } from '../../src/engine/train/fineTune'
 import { RunControl } from '../../src/engine/train/runControl'
@@ -42,12 +41,7 @@ type Sample = { size: number; nodeId: number; ordinal: number }
 
 async function main(): Promise<void> {
   const { values: opts } = parseArgs({ options: { models: { type: 'string', default: 'emoji-cnn,tiny-lm' }, steps: { type: 'string', default: '40' }, top: { type: 'string', default: '25' }, modes: { type: 'string', default: 'rows' }, rounds: { type: 'string', default: '1' }, interval: { type: 'string', default: '2048' }, sample: { type: 'boolean', default: false } } })
-  wasm.setThreadsCount(1)
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false)
-  if (!(await tf.setBackend('wasm'))) throw new Error('wasm did not start')
-  await tf.ready()
-  servePublic()
-  useImageDecoder(pngDecoder)
+  await startOneThreadWasm()
   const session = new Session()
   session.connect()
   const gcs: { kind: number; ms: number; t: number }[] = []
