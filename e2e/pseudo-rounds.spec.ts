@@ -153,6 +153,9 @@ test('a stopped round is not kept and the page says so; the storage step counts 
   await page.keyboard.press('Enter')
   await expect(stored).toContainText('No self-training rounds are kept.')
   await expect(page.getByTestId('pseudo-saved')).toHaveCount(0)
+  // the item and its button are gone: focus lands on the list's heading, not on the page's body
+  await expect(stored.getByRole('heading', { name: 'Self-training kept in this browser' })).toBeFocused()
+  await axeClean()
 })
 
 test('a worker that dies after labelling labels the texts again; Pause as a round ends holds the next round until Resume, and the panel says which round waits', async ({ studio, page }) => {

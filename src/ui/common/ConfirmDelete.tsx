@@ -1,19 +1,45 @@
 import { useEffect, useId, useRef, useState } from 'react'
 
+/** The headings above `el`, nearest first: where focus goes once the deleted item (and maybe
+ *  its list) has left the page. */
+function headingsAbove(el: Element | null): HTMLElement[] {
+  const out: HTMLElement[] = []
+  for (let a = el?.parentElement ?? null; a; a = a.parentElement) {
+    const h = a.querySelector<HTMLElement>(':scope > h1, :scope > h2, :scope > h3, :scope > h4, :scope > h5, :scope > h6')
+    if (h) out.push(h)
+  }
+  return out
+}
+
 /** A Delete that asks first, in place: pressed, it becomes the question with "Delete for good"
  *  and "Keep". Focus goes to Keep (the harmless answer; Escape answers it too) and back to
- *  Delete when kept, so a keyboard user is never left on a vanished button. */
+ *  Delete when kept or when the delete leaves the item there (it failed), so a keyboard user
+ *  is never left on a vanished button; when the item goes, focus goes to the nearest heading
+ *  still on the page (its list's, or the panel's when the list went too). */
 export function ConfirmDelete({ label, question, title, disabled = false, onDelete }: { label: string; question: string; title?: string; disabled?: boolean; onDelete: () => void }) {
   const [asking, setAsking] = useState(false)
   const id = useId()
   const deleteRef = useRef<HTMLButtonElement>(null)
   const keepRef = useRef<HTMLButtonElement>(null)
   const asked = useRef(false)
+  const landing = useRef<HTMLElement[]>([])
   useEffect(() => {
     if (asking) keepRef.current?.focus()
     else if (asked.current) deleteRef.current?.focus()
     asked.current = asking
   }, [asking])
+  useEffect(
+    () => () => {
+      // unmounted after "Delete for good": the focused button left with the item
+      const active = document.activeElement
+      if (!landing.current.length || (active && active !== document.body && active.isConnected)) return
+      const target = landing.current.find((h) => h.isConnected)
+      if (!target) return
+      if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1')
+      target.focus()
+    },
+    [],
+  )
   if (!asking)
     return (
       <button ref={deleteRef} type="button" disabled={disabled} aria-label={label} title={title} onClick={() => setAsking(true)}>
@@ -25,16 +51,18 @@ export function ConfirmDelete({ label, question, title, disabled = false, onDele
       role="group"
       aria-labelledby={`${id}-q`}
       onKeyDown={(e) => {
-        if (e.key === 'Escape') setAsking(false)
+        if (e.key !== 'Escape') return
+        e.stopPropagation()
+        setAsking(false)
       }}
     >
       <span id={`${id}-q`}>{question}</span>{' '}
       <button
         type="button"
         disabled={disabled}
-        onClick={() => {
-          asked.current = false // the item goes: no Delete to come back to
-          setAsking(false)
+        onClick={(e) => {
+          landing.current = headingsAbove(e.currentTarget)
+          setAsking(false) // focus back on Delete while the item is still here
           onDelete()
         }}
       >
