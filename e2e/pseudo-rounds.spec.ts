@@ -183,6 +183,7 @@ test('a worker that dies after labelling labels the texts again; Pause as a roun
   await page.getByTestId('pseudo-train').click()
   const paused = page.getByTestId('pseudo-paused')
   await expect(paused).toHaveText("Paused between rounds: round 1 is finished and round 2's labels are ready; round 2 starts when you press Resume (Stop ends the self-training here).", { timeout: 60_000 })
+  await expect(page.getByTestId('run-bar').getByRole('button', { name: 'Resume' })).toHaveAttribute('title', 'Start round 2 of the self-training')
   await expect(studio.status).toHaveText('Paused.')
   await expect(page.getByTestId('round-1-accuracy')).toHaveText(/^[\d.]+%$/)
   const steps = (await series(page)).steps.length

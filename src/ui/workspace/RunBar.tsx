@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'react'
 import { formatDuration, formatRate } from '../../format/format'
 import { pause, resume, stop, train } from '../../state/actions'
 import { useStudio } from '../../state/store'
+import { useLm } from '../../state/lmObjectives'
 import { BackendBadge } from '../common/BackendBadge'
 
 /** The bar that never scrolls away: Train / Pause / Stop, the run's state in words, progress
@@ -12,6 +13,8 @@ export function RunBar() {
   const result = useStudio((s) => s.result)
   const ready = useStudio((s) => !!s.dataset && !!s.model && s.problems.length === 0)
   const problems = useStudio((s) => s.problems)
+  // self-training paused between rounds: Resume starts the next round, not a step
+  const roundWaiting = useLm((s) => (s.runObjective === 'pseudo' ? s.pausedBefore : null))
   const active = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
   const pct = progress ? (100 * progress.step) / Math.max(1, progress.totalSteps) : 0
   const trainRef = useRef<HTMLButtonElement>(null)
@@ -54,7 +57,7 @@ export function RunBar() {
           Train
         </button>
         {status === 'paused' ? (
-          <button ref={pauseRef} type="button" onClick={resume} title="Continue from the step where it paused">
+          <button ref={pauseRef} type="button" onClick={resume} title={roundWaiting !== null ? `Start round ${roundWaiting} of the self-training` : 'Continue from the step where it paused'}>
             Resume
           </button>
         ) : (
