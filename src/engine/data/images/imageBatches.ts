@@ -110,15 +110,34 @@ export const STORED_BYTES_HELD = 32 * 2 ** 20
 /** About this many stored bytes a read (by the set's average, BatchOptions.storedBytesPerImage):
  *  the built-in sets' 2-5 kB images are read a batch at a time, 12 MB photos one at a time. */
 export const STORED_BYTES_A_READ = 8 * 2 ** 20
+/** Loads waiting for room under one of the limits below: each waits until its own test passes,
+ *  checking again whenever the counts behind it fall (in the order they waited), and takes its
+ *  room in the same turn as the test that passed (no other load can slip in between). */
+class Waiters {
+  private list: (() => void)[] = []
+  async take(fits: () => boolean, take: () => void): Promise<void> {
+    while (!fits()) await new Promise<void>((r) => this.list.push(r))
+    take()
+  }
+  wake(): void {
+    const wake = this.list
+    this.list = []
+    for (const w of wake) w()
+  }
+}
 let held = 0
 /** Reads in flight whose size is not known before (no average given): one at a time. */
 let unknownReads = 0
-let readWaiting: (() => void)[] = []
+const readWaiters = new Waiters()
 async function readSlot(estimate: number): Promise<void> {
   const full = () => (estimate > 0 ? held + estimate > STORED_BYTES_HELD : unknownReads > 0 || held >= STORED_BYTES_HELD)
-  while ((held > 0 || unknownReads > 0) && full()) await new Promise<void>((r) => readWaiting.push(r))
-  held += estimate
-  if (estimate === 0) unknownReads++
+  await readWaiters.take(
+    () => (held === 0 && unknownReads === 0) || !full(),
+    () => {
+      held += estimate
+      if (estimate === 0) unknownReads++
+    },
+  )
 }
 /** A read is back: its size is known (or it failed). */
 function readDone(estimate: number): void {
@@ -126,16 +145,11 @@ function readDone(estimate: number): void {
 }
 function holdMore(bytes: number): void {
   held += bytes
-  wakeReads() // a read of unknown size is back, or the estimate was too high
+  readWaiters.wake() // a read of unknown size is back, or the estimate was too high
 }
 function releaseHeld(bytes: number): void {
   held -= bytes
-  wakeReads()
-}
-function wakeReads(): void {
-  const wake = readWaiting
-  readWaiting = []
-  for (const w of wake) w() // each checks again, in the order they waited
+  readWaiters.wake()
 }
 
 /** Stored bytes read and not yet decoded now (the tests' check that they are given back). */
@@ -157,20 +171,22 @@ export const DECODED_BYTES_AT_ONCE = 64 * 2 ** 20
 let decoding = 0
 let decodingBytes = 0
 let decodingPixels = 0
-let waiting: (() => void)[] = []
+const decodeWaiters = new Waiters()
 async function decodeSlot(bytes: number, pixels: number): Promise<void> {
-  while (decoding > 0 && (decoding >= DECODES_AT_ONCE || decodingBytes + bytes > DECODE_BYTES_AT_ONCE || decodingPixels + pixels > DECODED_BYTES_AT_ONCE)) await new Promise<void>((r) => waiting.push(r))
-  decoding++
-  decodingBytes += bytes
-  decodingPixels += pixels
+  await decodeWaiters.take(
+    () => decoding === 0 || (decoding < DECODES_AT_ONCE && decodingBytes + bytes <= DECODE_BYTES_AT_ONCE && decodingPixels + pixels <= DECODED_BYTES_AT_ONCE),
+    () => {
+      decoding++
+      decodingBytes += bytes
+      decodingPixels += pixels
+    },
+  )
 }
 function releaseDecodeSlot(bytes: number, pixels: number): void {
   decoding--
   decodingBytes -= bytes
   decodingPixels -= pixels
-  const wake = waiting
-  waiting = []
-  for (const w of wake) w() // each checks again, in the order they waited
+  decodeWaiters.wake()
 }
 
 /** The same batch as tensors; the caller disposes them. */
