@@ -1,6 +1,8 @@
 import { sendData } from '../../state/actions'
 import { useDatasets } from '../../state/datasets'
 import { formatBytes, formatCount } from '../../format/format'
+import type { StoredDatasetInfo } from '../../worker/dataProtocol'
+import { ConfirmDelete } from '../common/ConfirmDelete'
 
 /** Datasets kept in this browser: open one, or delete it. */
 export function StoredDatasets({ disabled }: { disabled: boolean }) {
@@ -44,9 +46,13 @@ export function StoredDatasets({ disabled }: { disabled: boolean }) {
                 <button type="button" disabled={disabled || d.id === currentId} onClick={() => sendData({ type: 'selectDataset', id: d.id })} aria-label={`Open ${d.name}`} title="Use this dataset (no re-parsing)">
                   Open
                 </button>{' '}
-                <button type="button" disabled={disabled} onClick={() => sendData({ type: 'deleteDataset', id: d.id })} aria-label={`Delete ${d.name}`} title="Remove it from this browser's storage">
-                  Delete
-                </button>
+                <ConfirmDelete
+                  disabled={disabled}
+                  label={`Delete ${d.name}`}
+                  title="Remove it from this browser's storage"
+                  question={deleteQuestion(d, d.id === currentId)}
+                  onDelete={() => sendData({ type: 'deleteDataset', id: d.id })}
+                />
               </td>
             </tr>
           ))}
@@ -54,4 +60,13 @@ export function StoredDatasets({ disabled }: { disabled: boolean }) {
       </table>
     </details>
   )
+}
+
+/** Names what goes: the file, its validation file (stored with it), how many rows or images and
+ *  the space; the open one stays loaded until the page is reloaded (worker/dataHost.ts). */
+function deleteQuestion(d: StoredDatasetInfo, open: boolean): string {
+  const rows = d.kind === 'images' ? `${formatCount(d.rows)} ${d.rows === 1 ? 'image' : 'images'}` : `${formatCount(d.rows)} ${d.rows === 1 ? 'row' : 'rows'}`
+  const withVal = d.validationName ? ` and its validation file ${d.validationName}` : ''
+  const after = open ? ' It stays open until you reload the page or open another; after that only adding the file again brings it back.' : ' Only adding the file again brings it back.'
+  return `Delete ${d.name}${withVal} (${rows}, ${formatBytes(d.bytes)}) from this browser?${after}`
 }
