@@ -43,10 +43,37 @@ test('checkpoints appear after epochs; restore, rename and delete them', async (
     await expect(page.getByTestId('checkpoint-name').filter({ hasText: 'my <b>keeper</b>' })).toBeVisible({ timeout: 60_000 })
   })
 
-  await test.step('delete removes it, also after a reload', async () => {
+  await test.step('delete asks first (naming it, its epoch and size); Escape and Keep keep it, also in storage', async () => {
+    const before = await rows.count()
+    const del = page.getByRole('button', { name: 'Delete Epoch 3' })
+    const question = page.getByRole('group', { name: /^Delete checkpoint Epoch 3 \(epoch 3 of 3(, the best of its run)?, \d+(\.\d+)? (B|kB|MB)\)\? Its weights and optimizer state cannot be brought back\.$/ })
+    await del.click()
+    await expect(question).toBeVisible()
+    await expect(question.getByRole('button', { name: 'Keep' })).toBeFocused()
+    await expect(rows).toHaveCount(before)
+    const asking = await new AxeBuilder({ page }).include('#checkpoints').withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze()
+    expect(asking.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([])
+    await page.keyboard.press('Escape')
+    await expect(question).toHaveCount(0)
+    await expect(del).toBeFocused()
+    // asked and not answered: nothing was sent to storage either
+    await del.click()
+    await expect(question).toBeVisible()
+    await page.reload()
+    await expect(page.getByTestId('checkpoint-name').filter({ hasText: /^Epoch 3$/ })).toHaveCount(1, { timeout: 60_000 })
+    await expect(rows).toHaveCount(before)
+    await del.click()
+    await question.getByRole('button', { name: 'Keep' }).click()
+    await expect(question).toHaveCount(0)
+    await expect(rows).toHaveCount(before)
+  })
+
+  await test.step('"Delete for good" removes it, also after a reload; focus goes to the panel heading', async () => {
     const before = await rows.count()
     await page.getByRole('button', { name: 'Delete Epoch 3' }).click()
+    await page.getByRole('button', { name: 'Delete for good' }).click()
     await expect(rows).toHaveCount(before - 1)
+    await expect(page.getByRole('heading', { name: 'Checkpoints and runs' })).toBeFocused()
     await page.reload()
     await expect(page.getByTestId('checkpoint-name').first()).toBeVisible({ timeout: 60_000 })
     await expect(rows).toHaveCount(before - 1)

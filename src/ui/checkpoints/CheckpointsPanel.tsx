@@ -4,6 +4,7 @@ import { resumeCheckpoint, sendCheckpoint } from '../../state/actions'
 import { useCheckpoints } from '../../state/checkpoints'
 import { useStudio } from '../../state/store'
 import type { CheckpointMeta } from '../../worker/checkpointProtocol'
+import { ConfirmDelete } from '../common/ConfirmDelete'
 import { Panel } from '../common/Panel'
 import { bytes, metricsText, when } from './format'
 import { RunsView } from './RunsView'
@@ -123,9 +124,12 @@ function CheckpointRow({ c, best, restored, busy }: { c: CheckpointMeta; best: b
           <button type="button" aria-label={`Rename ${c.name}`} title="Give it a name; renamed checkpoints are never pruned" onClick={() => setEditing(true)}>
             Rename
           </button>
-          <button type="button" aria-label={`Delete ${c.name}`} title="Delete this checkpoint from the browser's storage" onClick={() => sendCheckpoint({ type: 'deleteCheckpoint', id: c.id })}>
-            Delete
-          </button>
+          <ConfirmDelete
+            label={`Delete ${c.name}`}
+            title="Delete this checkpoint from the browser's storage"
+            question={`Delete checkpoint ${c.name} (epoch ${c.epoch} of ${c.settings.epochs}${best ? ', the best of its run' : ''}, ${bytes(c.bytes)})? Its weights and optimizer state cannot be brought back.`}
+            onDelete={() => sendCheckpoint({ type: 'deleteCheckpoint', id: c.id })}
+          />
         </div>
       </td>
     </tr>
