@@ -294,9 +294,33 @@ test('runs side by side: differing settings, overlaid curves by step or epoch, l
     await expect(studio.trainButton).toBeInViewport({ ratio: 1 })
   })
 
-  await test.step('delete a run', async () => {
+  await test.step('delete a run: it asks first, naming the 2 checkpoints it holds (2 epochs, the last 2 kept); Escape keeps it, also in storage', async () => {
+    const del = page.getByRole('button', { name: 'Delete run slow and steady' })
+    const question = page.getByRole('group', { name: /^Delete run slow and steady and its 2 checkpoints \(\d+(\.\d+)? (kB|MB)\)\? Its settings, curves and checkpoints cannot be brought back\.$/ })
+    // 2 from the first run, 2 or 3 (the last 2 and maybe the best) from the second
+    await expect.poll(() => page.getByTestId('checkpoint-row').count()).toBeGreaterThanOrEqual(4)
+    const checkpoints = await page.getByTestId('checkpoint-row').count()
+    await del.click()
+    await expect(question).toBeVisible()
+    await expect(question.getByRole('button', { name: 'Keep' })).toBeFocused()
+    await page.keyboard.press('Escape')
+    await expect(question).toHaveCount(0)
+    await expect(del).toBeFocused()
+    await del.click()
+    await expect(question).toBeVisible()
+    await page.reload()
+    await expect(page.getByTestId('run-item')).toHaveCount(2, { timeout: 60_000 })
+    await expect(page.getByTestId('run-list')).toContainText('slow and steady')
+    await expect(page.getByTestId('checkpoint-row')).toHaveCount(checkpoints)
+  })
+
+  await test.step('"Delete for good" deletes the run and its checkpoints', async () => {
+    const checkpoints = await page.getByTestId('checkpoint-row').count()
     await page.getByRole('button', { name: 'Delete run slow and steady' }).click()
+    await page.getByRole('button', { name: 'Delete for good' }).click()
     await expect(page.getByTestId('run-item')).toHaveCount(1)
     await expect(page.getByTestId('run-list')).not.toContainText('slow and steady')
+    await expect(page.getByTestId('checkpoint-row')).toHaveCount(checkpoints - 2)
+    await expect(page.getByRole('heading', { name: 'Runs', exact: true })).toBeFocused()
   })
 })

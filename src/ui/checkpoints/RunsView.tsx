@@ -1,12 +1,13 @@
 import { useEffect, useId, useState } from 'react'
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { formatNumber } from '../../format/format'
+import { formatBytes, formatCount, formatNumber } from '../../format/format'
 import { DEFAULTS, SCHEMA } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { sendCheckpoint } from '../../state/actions'
 import { useCheckpoints } from '../../state/checkpoints'
 import { useStudio } from '../../state/store'
-import type { RunInfo } from '../../worker/checkpointProtocol'
+import type { CheckpointMeta, RunInfo } from '../../worker/checkpointProtocol'
+import { ConfirmDelete } from '../common/ConfirmDelete'
 import { when } from './format'
 import { differingSettings, valueText } from './runDiff'
 
@@ -16,6 +17,7 @@ const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'
  *  overlaid (linear or log, by step or by epoch); rename, delete, or start again from one. */
 export function RunsView() {
   const runs = useCheckpoints((s) => s.runs)
+  const checkpoints = useCheckpoints((s) => s.items)
   const status = useStudio((s) => s.status)
   const replace = useStudio((s) => s.replaceSettings)
   const notify = useStudio((s) => s.notify)
@@ -54,6 +56,7 @@ export function RunsView() {
                 onToggle={(on) => setChosen((c) => (on ? [...c, r.id] : c.filter((x) => x !== r.id)))}
                 live={r.status === 'running' && busy}
                 busy={busy}
+                held={checkpoints.filter((c) => c.runId === r.id)}
                 onStartFrom={() => startFrom(r)}
               />
             ))}
@@ -133,7 +136,7 @@ function DiffTable({ runs }: { runs: RunInfo[] }) {
   )
 }
 
-function RunItem({ run, checked, onToggle, live, busy, onStartFrom }: { run: RunInfo; checked: boolean; onToggle: (on: boolean) => void; live: boolean; busy: boolean; onStartFrom: () => void }) {
+function RunItem({ run, checked, onToggle, live, busy, held, onStartFrom }: { run: RunInfo; checked: boolean; onToggle: (on: boolean) => void; live: boolean; busy: boolean; held: readonly CheckpointMeta[]; onStartFrom: () => void }) {
   const id = useId()
   const [editing, setEditing] = useState(false)
   const [name, setName] = useState(run.name)
@@ -171,11 +174,25 @@ function RunItem({ run, checked, onToggle, live, busy, onStartFrom }: { run: Run
       <button type="button" className="link" disabled={live} aria-label={`Rename run ${run.name}`} title="Give this run a name you will recognise" onClick={() => setEditing(true)}>
         Rename
       </button>
-      <button type="button" className="link" disabled={live} aria-label={`Delete run ${run.name}`} title="Delete this run's record and its checkpoints" onClick={() => sendCheckpoint({ type: 'deleteRun', id: run.id })}>
-        Delete
-      </button>
+      <ConfirmDelete
+        className="link"
+        disabled={live}
+        label={`Delete run ${run.name}`}
+        title="Delete this run's record and its checkpoints"
+        question={deleteRunQuestion(run.name, held)}
+        onDelete={() => sendCheckpoint({ type: 'deleteRun', id: run.id })}
+      />
     </li>
   )
+}
+
+/** The question before a run goes: its record (settings, curves) and the checkpoints that go
+ *  with it, counted and sized. */
+function deleteRunQuestion(name: string, held: readonly CheckpointMeta[]): string {
+  if (held.length === 0) return `Delete run ${name}? It holds no checkpoints; its settings and curves cannot be brought back.`
+  const size = formatBytes(held.reduce((n, c) => n + c.bytes, 0))
+  const what = held.length === 1 ? `its checkpoint (${size})` : `its ${formatCount(held.length)} checkpoints (${size})`
+  return `Delete run ${name} and ${what}? Its settings, curves and checkpoints cannot be brought back.`
 }
 
 function Overlay({ runs, log, x, id, title, pick }: { runs: RunInfo[]; log: boolean; x: string; id: string; title: string; pick: (r: RunInfo) => { x: number; y: number }[] }) {

@@ -16,7 +16,7 @@ function headingsAbove(el: Element | null): HTMLElement[] {
  *  Delete when kept or when the delete leaves the item there (it failed), so a keyboard user
  *  is never left on a vanished button; when the item goes, focus goes to the nearest heading
  *  still on the page (its list's, or the panel's when the list went too). */
-export function ConfirmDelete({ label, question, title, disabled = false, onDelete }: { label: string; question: string; title?: string; disabled?: boolean; onDelete: () => void }) {
+export function ConfirmDelete({ label, question, title, disabled = false, className, onDelete }: { label: string; question: string; title?: string; disabled?: boolean; className?: string; onDelete: () => void }) {
   const [asking, setAsking] = useState(false)
   const id = useId()
   const deleteRef = useRef<HTMLButtonElement>(null)
@@ -42,7 +42,7 @@ export function ConfirmDelete({ label, question, title, disabled = false, onDele
   )
   if (!asking)
     return (
-      <button ref={deleteRef} type="button" disabled={disabled} aria-label={label} title={title} onClick={() => setAsking(true)}>
+      <button ref={deleteRef} type="button" className={className} disabled={disabled} aria-label={label} title={title} onClick={() => setAsking(true)}>
         Delete
       </button>
     )
