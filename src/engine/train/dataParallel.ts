@@ -21,7 +21,9 @@
  * - each half draws its own dropout masks from its own seed (`halfSeed`): with dropout on a
  *   run is repeatable but draws other masks than one worker would.
  * If the replica fails, its half is computed here from then on with the same seed, so the
- * run goes on with the same numbers, on one core (`onPeerLost` says so).
+ * run goes on with the same numbers, on one core (`onPeerLost` says so). If this worker's own half
+ * fails (out of memory, a shape error), the step's error goes on only once the replica's answer
+ * is in, its arrays back in the pools (`settleAbandoned`); the answer itself is dropped.
  *
  * Where SharedArrayBuffer is available (the app's page is cross-origin isolated; Node), the changed
  * weights and the replica's gradients travel in two regions of one SharedArrayBuffer that both
@@ -410,13 +412,15 @@ export class DataParallel implements PassSplit {
   /** `call` on the second worker, or here once it is lost; `fresh`: the replica here was just set
    *  up from the loop's variables, so it holds every current weight already (the request's
    *  weights may have gone with the lost worker's message). */
-  private async toReplica<T>(call: (p: GradientPeer, fresh: boolean) => Promise<T>): Promise<T> {
+  private async toReplica<T>(call: (p: GradientPeer, fresh: boolean) => Promise<T>, wanted: () => boolean = () => true): Promise<T> {
     if (this.lost === null) {
       try {
         return await call(this.peer, false)
       } catch (e) {
         this.lost = e instanceof Error ? e.message : String(e)
         this.onPeerLost?.(this.lost)
+        // Nothing will read this answer (the loop's own half failed): no replica set up here for it.
+        if (!wanted()) throw e
       }
     }
     // The second worker is gone: its halves are computed here, from a replica set up now.
@@ -547,11 +551,24 @@ export class DataParallel implements PassSplit {
       n0 = a0.input.shape[0]!
       split = clock()
       batch = {}
-      for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) batch[k] = await tensorData(t)
-      tf.dispose(Object.values(b) as tf.Tensor[])
+      try {
+        for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) batch[k] = await tensorData(t)
+      } catch (e) {
+        tf.dispose(Object.values(a0) as tf.Tensor[])
+        throw e
+      } finally {
+        tf.dispose(Object.values(b) as tf.Tensor[])
+      }
     }
     const n1 = n - n0
-    const { weights, shared } = await this.changedWeights()
+    let changed: { weights: NamedWeight[]; shared: boolean }
+    try {
+      changed = await this.changedWeights()
+    } catch (e) {
+      if (a) tf.dispose(Object.values(a) as tf.Tensor[])
+      throw e
+    }
+    const { weights, shared } = changed
     // The replica's gradients: into the shared region (only one half is ever unanswered), or into
     // the array the last answer brought (handed back).
     const gradSize = vars.reduce((a, v) => a + v.size, 0)
@@ -566,20 +583,39 @@ export class DataParallel implements PassSplit {
     const send = (p: GradientPeer, fresh: boolean) => p.half(fresh ? { ...request, weights: [] } : request)
     // Posted before this half runs: the two halves compute at the same time.
     if (shared) this.sharedWeightsOut++
-    const theirs = this.lost === null ? this.toReplica(send) : null
+    // Set when this half fails: the replica's answer is then only waited for, never used.
+    let abandoned = false
+    const theirs = this.lost === null ? this.toReplica(send, () => !abandoned) : null
     // A worker message leaves only when this thread's task ends: in Chromium the second worker
     // received the request after this half had run (the halves ran one after the other, the
     // bench's timeline showed). One task boundary here lets it go first.
     const posted = clock()
-    if (theirs && !legacyTransport()) await nextTask()
-    const yielded = clock()
-    // Built apart: this worker's half uploaded only now, after the replica's request was posted.
-    const own = a ?? (tf.tidy(() => apart!.mine(n0) as unknown as tf.TensorContainer) as unknown as Batch)
-    const ownBuilt = a ? undefined : clock()
-    const mine = tf.tidy(() => {
-      const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, own, cache, this.s, true, seeds[0]), vars)
-      return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
-    })
+    let own: Batch | null = a
+    let yielded: number
+    let ownBuilt: number | undefined
+    let mine: { value: tf.Scalar; grads: tf.Tensor[] }
+    try {
+      if (theirs && !legacyTransport()) await nextTask()
+      yielded = clock()
+      // Built apart: this worker's half uploaded only now, after the replica's request was posted.
+      own ??= tf.tidy(() => apart!.mine(n0) as unknown as tf.TensorContainer) as unknown as Batch
+      ownBuilt = a ? undefined : clock()
+      const ownHalf = own
+      mine = tf.tidy(() => {
+        const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, ownHalf, cache, this.s, true, seeds[0]), vars)
+        return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
+      })
+    } catch (e) {
+      // This half failed (out of memory, a shape error) with the replica's request out: its
+      // answer is waited for before the error goes on, so the shared weights region is not
+      // written while the replica may still read it, its arrays come back to the pools, and a
+      // replica that fails meanwhile is not recomputed here for an answer nobody reads (nor after
+      // the run has ended and its weights are gone).
+      if (own) tf.dispose(Object.values(own) as tf.Tensor[])
+      abandoned = true
+      await this.settleAbandoned(theirs, shared)
+      throw e
+    }
     tf.dispose(Object.values(own) as tf.Tensor[])
     const mineAt = clock()
     let other: HalfResult
@@ -623,6 +659,27 @@ export class DataParallel implements PassSplit {
     return { value: tf.scalar((lossA * n0 + other.loss * n1) / n), grads }
   }
   private lastEnd: number | null = null
+
+  /** After this worker's half failed: waits for the replica's answer to the request already out
+   *  (`theirs`; null when the halves are computed here), takes its arrays back for the next
+   *  requests as a used answer's are, and counts the request out of `sharedWeightsOut`. A failed
+   *  answer is dropped: the loop's own error is the one the caller gets (a lost worker was
+   *  recorded and reported by toReplica). The replica has then assigned the request's weights, so
+   *  a next step sends only what changes after, as after any step. */
+  private async settleAbandoned(theirs: Promise<HalfResult> | null, shared: boolean): Promise<void> {
+    try {
+      const r = theirs ? await theirs : null
+      if (r) {
+        this.replicaTensors = r.tensors
+        if (r.weightBuffer && pooledArrays()) this.weightPool = r.weightBuffer
+        if (pooledArrays() && !onShared(r.grads)) this.gradBuffer = r.grads
+      }
+    } catch {
+      // see above
+    } finally {
+      if (shared) this.sharedWeightsOut--
+    }
+  }
 
   dispose(): void {
     this.local.dispose()
