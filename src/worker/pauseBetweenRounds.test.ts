@@ -4,6 +4,7 @@
  * job before its next round until Resume, and the page hears that it is paused and which round
  * waits. Through the worker's handler, as the page sends Pause and Resume: once as round 1's
  * last epoch is reported (its loop has no step left to pause at), once as round 2 is announced.
+ * Stop while so held ends the job there, with nothing of the next round done.
  */
 import 'fake-indexeddb/auto'
 import { readFileSync } from 'node:fs'
@@ -64,5 +65,49 @@ describe('Pause between self-training rounds', () => {
     expect(events.filter((e): e is Extract<FromWorker, { type: 'done' }> => e.type === 'done').map((d) => [d.runId, d.reason])).toEqual([[runId, 'finished']])
     const saved = events.filter((e): e is Extract<FromWorker, { type: 'pseudoSaved' }> => e.type === 'pseudoSaved').at(-1)!
     expect(saved.jobs.map((j) => [j.id, j.roundsDone, j.rounds])).toEqual([[runId, 3, 3]])
+  }, 240_000)
+
+  it('Stop while paused between rounds ends the job there: nothing of the next round (no running state, no baseline, no step, no round row), the finished round kept and continuable, the job stopped', async () => {
+    const events: FromWorker[] = []
+    let stoppedAt = -1 // events.length when Stop was sent
+    const runId = 'job-q'
+    const s: Settings = { ...DEFAULTS, backend: 'wasm', method: 'head', epochs: 2, batchSize: 16, seqLen: 32, learningRate: 0.01, warmupSteps: 0, seed: 42, earlyStopPatience: 0 }
+    const handle = createHandler((e) => {
+      events.push(e)
+      // round 1's last epoch: Pause, so the job holds before round 2
+      if (e.type === 'epoch' && e.epoch === s.epochs - 1 && !events.some((x) => x.type === 'pseudoRound')) void handle({ type: 'pause', runId })
+      // held before round 2: Stop, as the page sends it (the session has no run then)
+      if (e.type === 'pseudoPaused' && e.next === 2)
+        setTimeout(() => {
+          stoppedAt = events.length
+          void handle({ type: 'stop', runId })
+        }, 200)
+    }, {}, publicFetch)
+    await handle({ type: 'loadModel', source: { kind: 'builtin', id: 'tiny-lm', url: 'http://app/models/tiny-lm/model.json' } })
+    await handle({ type: 'pseudoLabel', file: file('sea-or-government-unlabelled.csv', 64), classes: ['sea', 'government'] })
+    const from = events.length
+    await handle({ type: 'pseudoTrain', runId, settings: s, threshold: 0.5, rounds: 3, balance: true })
+    expect(events.filter((e) => e.type === 'error' || e.type === 'lmError')).toEqual([])
+    expect(stoppedAt).toBeGreaterThan(0)
+
+    const said = (e: FromWorker) => (e.type === 'state' ? `state ${e.state}` : e.type === 'pseudoPaused' ? `paused before ${e.next}` : e.type === 'pseudoRound' ? `round ${e.round.round}${e.round.notKept ? ` ${e.round.notKept}` : ''}` : e.type === 'progress' ? `progress ${e.task}` : e.type)
+    // Held before round 2 until the Stop, then only the job's end: no "running" (the page's
+    // "Training…"), no baseline pass of round 2 (its progress and figures), no step, no epoch,
+    // no round 2 row
+    const announced = events.findIndex((e) => e.type === 'pseudoRound' && e.round.round === 1)
+    expect(events.slice(announced + 1, stoppedAt).map(said)).toEqual(['state paused', 'paused before 2'])
+    expect(events.slice(stoppedAt).map(said)).toEqual(['paused before null', 'pseudoStopped', 'done'])
+    // Round 1 trained once: one baseline pass, its epochs; round 2 nothing
+    const job = events.slice(from)
+    expect(job.filter((e) => e.type === 'baseline')).toHaveLength(1)
+    expect(job.filter((e) => e.type === 'epoch').map((e) => (e as Extract<FromWorker, { type: 'epoch' }>).epoch)).toEqual([0, 1])
+    expect(job.filter((e) => e.type === 'pseudoRound').map(said)).toEqual(['round 1'])
+    // The job stopped, said in words; round 1 kept, and round 2 can be trained from it
+    expect(events.find((e) => e.type === 'pseudoStopped')).toEqual({ type: 'pseudoStopped', runId, id: runId, next: 2, settings: s })
+    const done = job.filter((e): e is Extract<FromWorker, { type: 'done' }> => e.type === 'done')
+    expect(done.map((d) => [d.runId, d.reason, d.summary.epochs])).toEqual([[runId, 'stopped', 2]])
+    expect(done[0]!.message).toBe(`Training stopped before self-training round 2 of 3, which did not start; the model is round 1's. Round 1 stays saved (Saved self-training); "Continue with round 2" trains it on round 1's labels.`)
+    const saved = events.filter((e): e is Extract<FromWorker, { type: 'pseudoSaved' }> => e.type === 'pseudoSaved').at(-1)!
+    expect(saved.jobs.filter((j) => j.id === runId).map((j) => [j.roundsDone, j.rounds])).toEqual([[1, 3]])
   }, 240_000)
 })

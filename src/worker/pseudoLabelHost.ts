@@ -28,6 +28,7 @@ import { deleteSelfTraining, listSelfTraining, loadSelfTraining, packSeries, sav
 import { gatherBatch, headLogits, range } from '../engine/train/forward'
 import { resetWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
+import type { RunSummary } from '../engine/types/run'
 import { epochPoint } from '../shared/epochPoint'
 import type { TinyGpt } from '../engine/models/tinyGpt'
 import type { TokenizerLike } from '../engine/data/textBatches'
@@ -141,16 +142,20 @@ export class PseudoLabelHost {
   }
 
   /** Waits, paused, before round `round` until Resume or Stop; the page hears it is paused and
-   *  which round waits. */
-  private async holdIfPaused(runId: string, round: number): Promise<void> {
+   *  which round waits. True when Stop came while the job was paused (held here, or paused as
+   *  its last round ended and stopped before it got here): the job ends before this round. */
+  private async holdIfPaused(runId: string, round: number): Promise<boolean> {
     const job = this.job
-    if (!job?.paused || job.stop) return
+    if (!job?.paused) return false
+    if (job.stop) return true
     this.post({ type: 'state', runId, state: 'paused' })
     this.post({ type: 'pseudoPaused', runId, next: round })
     while (job.paused && !job.stop) await new Promise<void>((r) => (job.wake = r))
     job.wake = null
     this.post({ type: 'pseudoPaused', runId, next: null })
-    if (!job.stop) this.post({ type: 'state', runId, state: 'running' }) // a Stop: the round stops as it starts
+    if (job.stop) return true
+    this.post({ type: 'state', runId, state: 'running' })
+    return false
   }
 
   /** Null where IndexedDB is missing or refused: self-training still runs, nothing is kept. */
@@ -364,9 +369,18 @@ export class PseudoLabelHost {
     const finished = resume ? [...resume.finished] : []
     const jobId = resume?.id ?? runId
     const createdAt = resume?.createdAt ?? Date.now()
+    // The last round this job finished: its run's end, for a Stop between rounds.
+    let lastRun: { round: number; summary: RunSummary } | null = null
     try {
       for (let round = finished.length + 1; round <= rounds; round++) {
-        await this.holdIfPaused(runId, round) // Pause between rounds: this round waits for Resume
+        // Pause between rounds: this round waits for Resume. A Stop while paused ends the job
+        // here, before anything of this round (its rows, its baseline, its run) is done. (No
+        // round of this job finished yet, a continued job paused before its first round: that
+        // round stops as it starts, as a Stop then always did; the page cannot pause then.)
+        if ((await this.holdIfPaused(runId, round)) && lastRun) {
+          this.stoppedBetweenRounds(runId, jobId, round, rounds, lastRun, finished.length, settings)
+          return
+        }
         const confident = selectConfident(labels, threshold) // refuses, by name, a threshold no row reaches
         const sel = balance ? balanceClasses(labels, confident) : confident
         if (sel.emptyClasses.length) throw new Error(`Round ${round}: no row labelled ${sel.emptyClasses.map((c) => `"${c}"`).join(', ')} reaches the threshold ${threshold.toFixed(2)}, so the classifier could not learn it: lower the threshold, or rephrase that class name.`)
@@ -495,10 +509,23 @@ export class PseudoLabelHost {
           this.post({ type: 'done', runId, reason: result.reason, summary: result.summary, message })
           return
         }
+        lastRun = { round, summary: result.summary }
       }
     } finally {
       this.job = null
     }
+  }
+
+  /** The job stopped while paused before round `next`: nothing of that round was done, the rounds
+   *  before it stay as they were kept, the model is the last round's. The page hears the job
+   *  stopped (the last round's figures as the run's), and, where the rounds are kept, that
+   *  round `next` can be trained on from them ("Continue with round N"). */
+  private stoppedBetweenRounds(runId: string, jobId: string, next: number, rounds: number, last: { round: number; summary: RunSummary }, finished: number, settings: Settings): void {
+    const kept = this.restored?.id === jobId && this.restored.finished.length === finished
+    const before = finished === 1 ? 'Round 1 stays' : `Rounds 1–${finished} stay`
+    const message = `Training stopped before self-training round ${next} of ${rounds}, which did not start; the model is round ${last.round}'s. ${kept ? `${before} saved (Saved self-training); "Continue with round ${next}" trains it on round ${last.round}'s labels.` : 'The finished rounds could not be kept in this browser.'}`
+    if (kept) this.post({ type: 'pseudoStopped', runId, id: jobId, next, settings })
+    this.post({ type: 'done', runId, reason: 'stopped', summary: last.summary, message })
   }
 
   /** Writes a finished round; a refusal is said beside the controls, and the rounds go on. */
