@@ -6,7 +6,8 @@
  * stops round 2 of 2: round 1 stays kept, the page says so, the storage step counts the job and
  * deletes it, and a worker that dies meanwhile gets the job restored again. A third has the
  * worker die after labelling (the fresh one labels the texts again, the same labels) and pauses
- * as round 1 ends: round 2 waits for Resume and the panel says so. Small data and few steps: 64
+ * as round 1 ends: round 2 waits for Resume and the panel says so. A fourth stops the job while so
+ * paused: round 2 never starts (the run bar never says Training…). Small data and few steps: 64
  * unlabelled passages, 40 labelled ones, "Head only".
  */
 import { readFileSync } from 'node:fs'
@@ -195,4 +196,39 @@ test('a worker that dies after labelling labels the texts again; Pause as a roun
   await studio.waitFinished(60_000)
   await expect(page.getByTestId('round-2-accuracy')).toHaveText(/^[\d.]+%$/)
   await expect(page.getByTestId('pseudo-saved')).toContainText('passages.csv (sea / government): 2 of 2 rounds finished')
+})
+
+test('Stop while paused between rounds ends the self-training there: round 2 never starts, the run bar never says Training…, round 1 stays kept and can be continued', async ({ studio, page }) => {
+  await studio.open('m=head&ep=4&bs=16&lr=0.01&sl=32&wu=0&sd=42')
+  await labelPassages(page)
+  // Pause the moment round 1's last (4th) validation point is drawn, as above: round 2 waits
+  await page.evaluate(() => {
+    new MutationObserver((_, obs) => {
+      if (document.querySelector('[data-testid="val-chart"]')?.getAttribute('data-points') !== '4') return
+      obs.disconnect()
+      ;[...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Pause')!.click()
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] })
+  })
+  await page.getByTestId('pseudo-train').click()
+  await expect(page.getByTestId('pseudo-paused')).toContainText('round 2 starts when you press Resume', { timeout: 60_000 })
+  await expect(studio.status).toHaveText('Paused.')
+  const steps = (await series(page)).steps.length
+  // Every text the run bar's status shows from here on
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="run-status"]')!
+    const seen: string[] = []
+    ;(window as unknown as { __statuses: string[] }).__statuses = seen
+    new MutationObserver(() => seen.push(el.textContent ?? '')).observe(el, { subtree: true, childList: true, characterData: true })
+  })
+  await page.getByTestId('run-bar').getByRole('button', { name: 'Stop' }).click()
+  await expect(studio.status).toHaveText(`Training stopped before self-training round 2 of 2, which did not start; the model is round 1's. Round 1 stays saved (Saved self-training); "Continue with round 2" trains it on round 1's labels.`, { timeout: 30_000 })
+  const statuses = await page.evaluate(() => (window as unknown as { __statuses: string[] }).__statuses)
+  expect(statuses.filter((t) => t.includes('Training…')), `the run bar after Stop: ${statuses.join(' | ')}`).toEqual([])
+  expect((await series(page)).steps.length, 'no step of round 2').toBe(steps)
+  await expect(page.getByTestId('pseudo-paused')).toHaveCount(0)
+  await expect(page.getByTestId('round-1-accuracy')).toHaveText(/^[\d.]+%$/)
+  await expect(page.getByTestId('round-2-accuracy')).toHaveCount(0)
+  await expect(page.getByTestId('round-2-not-kept')).toHaveCount(0)
+  await expect(page.getByTestId('pseudo-saved')).toContainText('passages.csv (sea / government): 1 of 2 rounds finished')
+  await expect(page.getByTestId('pseudo-continue')).toHaveText('Continue with round 2')
 })
