@@ -20,7 +20,10 @@
 //    first chart point and to the end of the run.
 // Medians over rounds; each figure has the 1-minute load average beside it, and the cores the
 // browser's processes got (CPU time / wall time from /proc): two workers only help on two
-// free cores. Writes bench/results/<stamp>-data-parallel-browser.json and .md.
+// free cores. While the steps run, each thread's CPU and run-queue wait (/proc schedstat) by
+// process type: how much of the machine the browser's other threads (V8's compile and GC pool,
+// the page, the GPU process) took from the two workers. `--prebuilt` serves the build already in
+// --app-dir (one made before a change to an installed package, against one after). Writes bench/results/<stamp>-data-parallel-browser.json and .md.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { readdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
@@ -50,7 +53,10 @@ const { values: opts } = parseArgs({
     // the page (engine/benchSwitches.ts, through worker/benchReadouts.ts __studioSetBenchSwitches),
     // e.g. --old-switches jsCnnKernels,cloneTapeSaves: a change and its old path in one run.
     'old-switches': { type: 'string', default: '' },
-    'cnn-epochs': { type: 'string', default: '3' }, // emoji-cnn's run: epochs of the 200-image sample (about 9 steps each)
+    'cnn-epochs': { type: 'string', default: '3' },
+    // Serve the app already built in --app-dir instead of building it (e.g. one built before a
+    // change to an installed package, run against a build after it: both in alternation).
+    prebuilt: { type: 'boolean', default: false }, // emoji-cnn's run: epochs of the 200-image sample (about 9 steps each)
 
   },
 })
@@ -114,7 +120,7 @@ const isBefore = (mode) => mode === 'before' || mode === 'one-before'
 const modes = opts.modes.split(',')
 const results = { startedAt: new Date(started).toISOString(), machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAtStart: os.loadavg() }, steps: [], clicks: [] }
 
-const server = await previewApp(await buildApp(opts['app-dir']))
+const server = await previewApp(opts.prebuilt ? path.join(root, 'node_modules', opts['app-dir']) : await buildApp(opts['app-dir']))
 const base = server.base
 const browser = await launchChromium(opts['js-flags'] ? [`--js-flags=${opts['js-flags']}`] : [])
 results.machine.browser = `Chromium ${browser.version()}`
@@ -127,13 +133,41 @@ async function newPage(mode) {
   return page
 }
 
-const runEnded = (page) => page.getByTestId('run-status').filter({ hasText: /Training complete|Stopped early|Training stopped|diverged/ }).waitFor({ timeout: 600_000 })
+/** Resolves when the run bar says the run ended. A promise in the page, woken by a MutationObserver
+ *  on the run bar's status line only: the bench adds no polling (Playwright's locator waits poll
+ *  the page) to the cores the workers need while the run is timed. */
+const runEnded = (page) =>
+  page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const ended = /Training complete|Stopped early|Training stopped|diverged/
+        const status = document.querySelector('[data-testid="run-status"]')
+        if (!status) return reject(new Error('no run-status element'))
+        if (ended.test(status.textContent ?? '')) return resolve(true)
+        const timer = setTimeout(() => reject(new Error('run did not end in 600 s')), 600_000)
+        new MutationObserver((_, mo) => {
+          if (!ended.test(status.textContent ?? '')) return
+          mo.disconnect()
+          clearTimeout(timer)
+          resolve(true)
+        }).observe(status, { subtree: true, childList: true, characterData: true })
+      }),
+  )
 /** CPU seconds by thread name (Linux comm: CrRendererMain is a page's main thread,
  *  DedicatedWorker a Web Worker, Compositor, ThreadPool…) over the bench and its browser. */
-function threadCpuSeconds() {
+function threadCpuSeconds({ byProcess = false } = {}) {
   const by = {}
   for (const p of tree()) {
     let tasks = []
+    let kind = ''
+    if (byProcess) {
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8')
+        kind = `${/--type=([a-z-]+)/.exec(cmd)?.[1] ?? (cmd.includes('chrom') ? 'browser' : 'bench')}/`
+      } catch {
+        continue
+      }
+    }
     try {
       tasks = readdirSync(`/proc/${p}/task`)
     } catch {
@@ -144,7 +178,13 @@ function threadCpuSeconds() {
         const stat = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8')
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim() || '?'
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        by[name] = (by[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100
+        by[kind + name] = (by[kind + name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100
+        if (byProcess) {
+          // schedstat: ns on a core, ns runnable but waiting for one (preempted or not yet woken onto one).
+          const [, waiting] = readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').trim().split(' ').map(Number)
+          const w = `${kind}${name}, waiting for a core`
+          by[w] = (by[w] ?? 0) + waiting / 1e9
+        }
       } catch {
         // gone
       }
@@ -152,16 +192,42 @@ function threadCpuSeconds() {
   }
   return by
 }
-const browserCores = async (fn) => {
+const browserCores = async (fn, { sampleMs = 0 } = {}) => {
   const cpu0 = treeCpuSeconds()
   const threads0 = threadCpuSeconds()
   const t0 = Date.now()
-  const out = await fn()
+  // With sampleMs: CPU seconds by process type and thread, every sampleMs, to cut a window out later.
+  const samples = []
+  const sample = () => samples.push([Date.now(), threadCpuSeconds({ byProcess: true })])
+  if (sampleMs) sample()
+  const timer = sampleMs ? setInterval(sample, sampleMs) : null
+  let out
+  try {
+    out = await fn()
+  } finally {
+    if (timer) clearInterval(timer)
+  }
+  if (sampleMs) sample()
   const sec = (Date.now() - t0) / 1000
   const threads1 = threadCpuSeconds()
   // Cores by thread name over the run (threads that ended during it are not counted).
   const threads = Object.fromEntries(Object.entries(threads1).map(([k, v]) => [k, (v - (threads0[k] ?? 0)) / sec]).filter(([, v]) => v >= 0.01).sort((a, b) => b[1] - a[1]))
-  return { out, cores: (treeCpuSeconds() - cpu0) / sec, threads }
+  return { out, cores: (treeCpuSeconds() - cpu0) / sec, threads, samples }
+}
+/** Cores by process type and thread between two wall-clock times (ms since the epoch), from
+ *  browserCores' samples: the nearest samples inside the window. */
+function coresInWindow(samples, from, to) {
+  const inside = samples.filter(([t]) => t >= from && t <= to)
+  if (inside.length < 2) return null
+  const [ta, a] = inside[0]
+  const [tb, b] = inside[inside.length - 1]
+  const sec = (tb - ta) / 1000
+  const all = Object.entries(b).map(([k, v]) => [k, (v - (a[k] ?? 0)) / sec]).filter(([, v]) => v >= 0.005).sort((x, y) => y[1] - x[1])
+  const by = Object.fromEntries(all.filter(([k]) => !k.endsWith('waiting for a core')))
+  // Per second of the window, summed over the process's threads of that name: how long they were
+  // runnable without a core (the workers' is what other threads took from them on a full machine).
+  const waiting = Object.fromEntries(all.filter(([k]) => k.endsWith('waiting for a core')))
+  return { sec, total: Object.values(by).reduce((s, v) => s + v, 0), by, waiting }
 }
 
 /** ms a training step, from the run bar's "Step k / N · epoch e / E" as it changes. */
@@ -175,11 +241,12 @@ async function stepMs(mode, model) {
     await page.evaluate(() => {
       const w = window
       w.__stepMarks = []
+      // The run bar's state line only (not the whole page, whose charts change every step).
       new MutationObserver(() => {
         const t = document.querySelector('[data-testid="progress"] span')?.textContent ?? ''
         const m = /Step (\d+) \/ (\d+) · epoch (\d+)/.exec(t)
         if (m) w.__stepMarks.push([performance.now(), Number(m[1]), Number(m[3])])
-      }).observe(document.body, { subtree: true, childList: true, characterData: true })
+      }).observe(document.querySelector('.run-state') ?? document.body, { subtree: true, childList: true, characterData: true })
     })
     const legacy = isBefore(mode)
     for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), legacy).catch(() => {})
@@ -192,10 +259,10 @@ async function stepMs(mode, model) {
     const oldByWorker = await setOldSwitches(page, mode)
     const load1 = os.loadavg()[0]
     if (opts.trace) await browser.startTracing(undefined, { categories: TRACE_GC_CATEGORIES })
-    const { cores, threads } = await browserCores(async () => {
+    const { cores, threads, samples } = await browserCores(async () => {
       await page.getByRole('button', { name: 'Train', exact: true }).click()
       await runEnded(page)
-    })
+    }, { sampleMs: 250 })
     const traceBuf = opts.trace ? await browser.stopTracing() : null
     if (traceBuf && opts['trace-dir']) await writeFile(path.join(opts['trace-dir'], `${mode}-${model}-${Date.now()}.json`), traceBuf)
     const traced = traceBuf ? traceByThread(traceBuf) : null
@@ -204,6 +271,7 @@ async function stepMs(mode, model) {
     // recentSteps): the phases of each worker, medians over the run's steps after the first two.
     let timeline = null
     let starts = null
+    let startsOrigin = null
     // How long each of the run's stored-image loads kept its caller waiting (engine/train/imageBatches.ts).
     let imageWaits = null
     // Which workers ran the emoji CNN as tf ops (a worker started after the switch was set would not).
@@ -218,7 +286,10 @@ async function stepMs(mode, model) {
       const steps = await w.evaluate(() => globalThis.__studioDataParallelSteps ?? null).catch(() => null)
       if (steps?.length) timeline = timelineOf(steps.slice(2))
       const st = await w.evaluate(() => globalThis.__studioStepStarts ?? null).catch(() => null)
-      if (st?.length) starts = st
+      if (st?.length) {
+        starts = st
+        startsOrigin = await w.evaluate(() => performance.timeOrigin).catch(() => null)
+      }
       const iw = await w.evaluate(() => globalThis.__studioImageWaits ?? null).catch(() => null)
       if (iw?.length) imageWaits = iw
     }
@@ -240,13 +311,17 @@ async function stepMs(mode, model) {
       steps += last[1] - first[1]
       ms += last[0] - first[0]
     }
+    // Cores by process and thread while the steps ran (from the third step's start to the last's;
+    // epoch ends inside): what competed with the workers for the machine's cores.
+    const stepWindow = starts && startsOrigin && starts.length > 4 ? coresInWindow(samples, startsOrigin + starts[2], startsOrigin + starts[starts.length - 1]) : null
     if (traced && starts) {
       traced.steps = starts.length
       traced.perStep = perStepOf(traced, starts.length)
     }
     // The JSON keeps the trace's summary and largest items per step, not every event name's sum.
-    const r = { mode, model, ...(traced ? { trace: { wallMs: traced.wallMs, steps: traced.steps, summary: traced.summary, perStep: traced.perStep } } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, stepGaps: starts ? starts.slice(1).map((t, i) => Number((t - starts[i]).toFixed(1))) : [], imageWaitMs: imageWaits ? imageWaits.reduce((a, b) => a + b, 0) : null, imageWaits: imageWaits ? imageWaits.map((x) => Number(x.toFixed(1))) : null, load1, cores, threads, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(oldSwitches.length ? { oldSwitchesByWorker: oldByWorker } : {}), heapModulesByWorker: heapModules, ...(timeline ? { timeline } : {}) }
+    const r = { mode, model, ...(traced ? { trace: { wallMs: traced.wallMs, steps: traced.steps, summary: traced.summary, perStep: traced.perStep } } : {}), msPerStep: stepStats ? stepStats.mean : NaN, medianStepMs: stepStats?.median ?? NaN, stepsTimed: stepStats?.n ?? 0, msPerStepFromMarks: steps ? ms / steps : NaN, stepGaps: starts ? starts.slice(1).map((t, i) => Number((t - starts[i]).toFixed(1))) : [], imageWaitMs: imageWaits ? imageWaits.reduce((a, b) => a + b, 0) : null, imageWaits: imageWaits ? imageWaits.map((x) => Number(x.toFixed(1))) : null, load1, cores, threads, stepWindow, badge, cnnOpPathByWorker: opPath, cnnLoopNestsByWorker: loopNests, ...(oldSwitches.length ? { oldSwitchesByWorker: oldByWorker } : {}), heapModulesByWorker: heapModules, ...(timeline ? { timeline } : {}) }
     log(`  ${MODES[mode]}, ${model}: ${f(r.msPerStep, 1)} ms a step (mean of ${r.stepsTimed}; median ${f(r.medianStepMs, 1)}; from the run bar ${f(r.msPerStepFromMarks, 1)})${r.imageWaitMs === null ? '' : `, waited for stored images ${f(r.imageWaitMs / (starts?.length || 1), 1)} ms a step`}, load ${f(load1, 1)}, browser cores ${f(cores)}, CNN as tf ops in workers: ${opPath.join('/')}, loop nests: ${loopNests.join('/')} (${Object.entries(threads).slice(0, 6).map(([k, v]) => `${k} ${f(v)}`).join(', ')})`)
+    if (stepWindow) log(`    while the steps ran (${f(stepWindow.sec, 1)} s): ${f(stepWindow.total)} cores; ${Object.entries(stepWindow.by).slice(0, 10).map(([k, v]) => `${k} ${f(v)}`).join(', ')}; runnable without a core: ${Object.entries(stepWindow.waiting).slice(0, 4).map(([k, v]) => `${k.replace(', waiting for a core', '')} ${f(v)}`).join(', ')}`)
     if (traced) log(`    trace, ms a step by thread and event: ${traced.perStep.map(([k, v]) => `${k} ${f(v, 2)}`).join('; ')}`)
     if (timeline) log(`    timeline: ${Object.entries(timeline.phases).map(([k, v]) => `${k.replace(/ \(.*\)/, '')} ${f(v, 1)}`).join('; ')}`)
     return r
@@ -463,6 +538,21 @@ if (traced.length) {
   L.push(`| ThreadPoolForeground cores (from /proc) | ${traced.map((s) => f(s.threads?.ThreadPoolForeg ?? 0)).join(' | ')} |`, '')
 }
 const badges = [...new Set([...results.steps, ...results.clicks].map((r) => `${MODES[r.mode]}: "${r.badge}"`))]
+const windowed = results.steps.filter((s) => s.stepWindow)
+if (windowed.length) {
+  L.push(
+    'While the steps ran (from the third step\'s start to the last\'s, epoch ends inside; /proc every 250 ms): the cores each process\'s threads of one name got, and how long they were runnable without a core (schedstat\'s run-queue wait, per second, summed over those threads). On 2 cores, what the two workers wait for a core is what the browser\'s other threads took from them:',
+    '',
+    '| run | s | cores: workers | cores: everything else (largest) | workers runnable without a core |',
+    '|---|---|---|---|---|',
+  )
+  for (const s of windowed) {
+    const w = s.stepWindow
+    const others = Object.entries(w.by).filter(([k]) => k !== 'renderer/DedicatedWorker')
+    L.push(`| ${MODES[s.mode]}, ${s.model}, round ${s.round + 1} | ${f(w.sec, 1)} | ${f(w.by['renderer/DedicatedWorker'] ?? 0)} | ${f(others.reduce((a, [, v]) => a + v, 0))} (${others.slice(0, 4).map(([k, v]) => `${k} ${f(v)}`).join(', ')}) | ${f(w.waiting['renderer/DedicatedWorker, waiting for a core'] ?? 0)} |`)
+  }
+  L.push('')
+}
 L.push('Badges as shown:', '', ...badges.map((b) => `- ${b}`), '')
 const dir = path.join(root, 'bench/results')
 await mkdir(dir, { recursive: true })
