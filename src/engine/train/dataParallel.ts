@@ -505,12 +505,13 @@ export class DataParallel implements PassSplit {
   /** One inference pass on the replica's half of some rows (inferencePasses.ts), reading the
    *  weights the loop has now; computed here on the replica copy if the second worker failed.
    *  Resolves once the request has left this worker (PassSplit), with the answer. */
-  async post(pass: InferPass): Promise<{ answer: Promise<PassOutput> }> {
+  async post(pass: InferPass, wanted: () => boolean = () => true): Promise<{ answer: Promise<PassOutput> }> {
     const { weights, shared } = await this.changedWeights()
     if (shared) this.sharedWeightsOut++
     // The weights are transferred (inferTransfer) or shared: a lost worker's pass is recomputed
-    // here by a replica just set up from the loop's variables, which needs none of them.
-    const answer = this.toReplica((p, fresh) => p.infer({ weights: fresh ? [] : weights, pass }))
+    // here by a replica just set up from the loop's variables, which needs none of them (unless
+    // the caller's own half failed meanwhile: `wanted`, as in `gradients`).
+    const answer = this.toReplica((p, fresh) => p.infer({ weights: fresh ? [] : weights, pass }), wanted)
       .finally(() => {
         if (shared) this.sharedWeightsOut--
       })

@@ -16,6 +16,11 @@
  * and in a real run, a worker lost during the failed step's half is reported before the run
  * ends with the loop's error, nothing settles after it (no unhandled rejection, no lost-worker
  * report after the end), and no tensor is left.
+ *
+ * The same for an inference pass (inferencePasses.ts `halves`, an evaluation's head outputs): the
+ * pass after the failure carries its weights through the shared region, its outputs bit for bit
+ * those of a run without the failure; a worker lost during the failed half is reported before the
+ * pass's error goes on and asked for nothing more.
  */
 import * as tf from '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-wasm'
@@ -27,6 +32,7 @@ import { benchSwitch } from '../benchSwitches'
 import { DataParallel, GradientReplica, halfResultTransfer, halfSeed, halfTransfer, inferTransfer, type GradientPeer, type HalfRequest, type HalfResult, type InferRequest, type InferResult, type ReplicaSetup } from './dataParallel'
 import { fineTune, Tuning } from './fineTune'
 import { gatherBatch } from './forward'
+import { headRows } from './inferencePasses'
 import type { BatchSource } from './batchSource'
 import type { FeatureCache } from './featureCache'
 import { classification } from '../tasks/classification'
@@ -46,8 +52,8 @@ const isShared = (a: ArrayBufferView | undefined) => a !== undefined && a.buffer
 
 /** The loop's model fails once, on the forward pass of the half whose dropout seed is `seed`:
  *  its hidden states one feature short, so the first block's layer-norm kernel (StudioChannelNorm)
- *  throws its shape error. Returns the undo (the model is the fixture's, shared by every test). */
-function failOnce(model: TinyGpt, seed: string): () => void {
+ *  throws its shape error (`seed` undefined: an inference pass, no dropout). Returns the undo (the model is the fixture's, shared by every test). */
+function failOnce(model: TinyGpt, seed: string | undefined): () => void {
   const own = model.forwardFrom
   let left = 1
   model.forwardFrom = function (input, from, opts = {}) {
@@ -92,7 +98,12 @@ class Peer implements GradientPeer {
   readonly replica = new GradientReplica()
   readonly seen: { weights: Float32Array[]; gradBuffer?: Float32Array; grads: Float32Array; weightBuffer?: Float32Array }[] = []
   halves = 0
-  constructor(private readonly opts: { direct?: boolean; loseAt?: { half: number; afterMs: number } } = {}) {}
+  /** The inference requests answered: the arrays their weights came in. */
+  readonly inferSeen: { weights: Float32Array[] }[] = []
+  infers = 0
+  /** `inferAfterMs`: each inference answer comes that long after its request, as from a busy
+   *  worker; `loseInferAt`: the worker dies during that inference request. */
+  constructor(private readonly opts: { direct?: boolean; loseAt?: { half: number; afterMs: number }; inferAfterMs?: number; loseInferAt?: { call: number; afterMs: number } } = {}) {}
   async setup(s: ReplicaSetup) {
     await this.replica.setup(structuredClone(s))
   }
@@ -110,6 +121,14 @@ class Peer implements GradientPeer {
     return this.opts.direct ? out : structuredClone(out, { transfer: halfResultTransfer(out) })
   }
   async infer(r: InferRequest): Promise<InferResult> {
+    const k = ++this.infers
+    const lose = this.opts.loseInferAt
+    if (lose && k === lose.call) {
+      await new Promise((resolve) => setTimeout(resolve, lose.afterMs))
+      throw new Error('the second worker stopped (out of memory)')
+    }
+    if (this.opts.inferAfterMs) await new Promise((resolve) => setTimeout(resolve, this.opts.inferAfterMs))
+    this.inferSeen.push({ weights: r.weights.map((w) => w.data) })
     return structuredClone(await this.replica.infer(structuredClone(r, { transfer: inferTransfer(r) })))
   }
 }
@@ -230,5 +249,93 @@ describe("a split step whose own half fails while the replica's half is out", ()
     expect(unhandled.map(String), 'unhandled rejections').toEqual([])
     expect(peer.halves, 'the dead worker asked for nothing more').toBe(2)
     expect(tf.memory().numTensors - before, 'tensors after the run, its tuning and the replica are freed: those the failure leaves on one worker').toBe(leak)
+  }, 120_000)
+})
+
+/** Inference passes (inferencePasses.ts `halves`: the head's outputs of an evaluation) through
+ *  a fresh `peer`, from the base weights: 8 training rows' head outputs, the weights changed (as
+ *  an optimizer step, markDirty after), with `fail` the same rows again where the loop's half
+ *  fails once, the weights changed again right after, the same rows, changed, the same rows.
+ *  Each pass's output,
+ *  the failure's error, the tensors it left, and the lost-worker messages there were when it
+ *  came. */
+async function passes(peer: Peer, fail: boolean) {
+  const s = settings()
+  const { model, tuning, vars, source, cache } = splitStepFixture(lm, s)
+  const lost: string[] = []
+  const dp = new DataParallel(peer, model, tuning, s, 'classification', 2, (m) => void lost.push(m))
+  const rows = [0, 1, 2, 3, 4, 5, 6, 7]
+  const outs: Float32Array[] = []
+  const change = () => {
+    tf.tidy(() => vars.forEach((v) => v.assign(tf.mul(v, 0.999))))
+    dp.markDirty(vars)
+  }
+  const pass = async () => {
+    const batch = gatherBatch(source, cache, 'train', rows)
+    try {
+      const out = await headRows(model, tuning, batch, cache, dp)
+      outs.push(((await out.data()) as Float32Array).slice())
+      out.dispose()
+    } finally {
+      tf.dispose(Object.values(batch) as tf.Tensor[])
+    }
+  }
+  let failure: { message: string; leftTensors: number; lostThen: string[] } | null = null
+  await pass()
+  change()
+  if (fail) {
+    const undo = failOnce(model as TinyGpt, undefined)
+    const before = tf.memory().numTensors
+    try {
+      await pass()
+      throw new Error('the pass did not fail')
+    } catch (e) {
+      failure = { message: e instanceof Error ? e.message : String(e), leftTensors: tf.memory().numTensors - before, lostThen: [...lost] }
+    } finally {
+      undo()
+    }
+  }
+  change()
+  await pass()
+  change()
+  await pass()
+  // Whatever a dead worker's request could still set off has had its time.
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  dp.dispose()
+  peer.replica.dispose()
+  cache.dispose()
+  source.dispose()
+  tuning.dispose()
+  return { outs, failure, lost }
+}
+
+describe("an inference pass whose own half fails while the replica's half is out", () => {
+  it('shared regions: the error is the half\'s own, nothing of it is left, the next pass\'s weights go through the one SharedArrayBuffer and its outputs are bit for bit those of a run without the failure', async () => {
+    const clean = await passes(new Peer({ inferAfterMs: 60 }), false)
+    const peer = new Peer({ inferAfterMs: 60 })
+    const failed = await passes(peer, true)
+    expect(failed.failure?.message).toMatch(FAULT)
+    expect(failed.failure!.leftTensors, 'tensors the failed pass left (a pass has no gradient tape)').toBe(0)
+    expect(failed.outs, 'the passes that did not fail').toHaveLength(3)
+    expect(differingBits(clean.outs, failed.outs), 'outputs that differ in any bit from a run without the failure').toBe(0)
+    // Requests: pass 1, the failed pass (weights changed once), the pass after it (changed once
+    // more: it carries them right after the failure), the last pass.
+    const seen = peer.inferSeen
+    expect(seen.map((x) => x.weights.length > 0), 'requests that carried weights').toEqual([false, true, true, true])
+    expect(seen.every((x) => x.weights.every(isShared)), 'every request\'s weights through the shared region').toBe(true)
+    expect(new Set(seen.flatMap((x) => x.weights.map((a) => a.buffer))).size, 'one buffer for the whole run').toBe(1)
+  }, 120_000)
+
+  it('a worker lost during the failed half: reported before the pass\'s error goes on, nothing after it, the dead worker asked for nothing more, nothing left', async () => {
+    const peer = new Peer({ loseInferAt: { call: 2, afterMs: 150 } })
+    const before = tf.memory().numTensors
+    const failed = await passes(peer, true)
+    expect(failed.failure?.message, "the pass fails with the loop's own error").toMatch(FAULT)
+    expect(failed.failure!.lostThen, 'the lost worker reported before the error went on').toEqual(['the second worker stopped (out of memory)'])
+    expect(failed.lost, 'nothing reported after').toEqual(failed.failure!.lostThen)
+    expect(failed.failure!.leftTensors, 'tensors the failed pass left').toBe(0)
+    expect(peer.infers, 'the dead worker asked for nothing more').toBe(2)
+    expect(failed.outs, 'the passes after it, computed here').toHaveLength(3)
+    expect(tf.memory().numTensors - before, 'nothing left once the run\'s pieces are freed').toBe(0)
   }, 120_000)
 })

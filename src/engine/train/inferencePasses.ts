@@ -38,7 +38,9 @@ export interface PassOutput {
  *  when this thread's task ends, so a caller that computed its own half first would have the
  *  replica start only after it. */
 export interface PassSplit {
-  post(pass: InferPass): Promise<{ answer: Promise<PassOutput> }>
+  /** `wanted`: false once the caller's own half has failed, so a replica lost after that is not
+   *  recomputed for an answer nobody reads (the answer then fails with the loss). */
+  post(pass: InferPass, wanted?: () => boolean): Promise<{ answer: Promise<PassOutput> }>
 }
 
 export async function tensorData(t: tf.Tensor): Promise<TensorData> {
@@ -67,11 +69,23 @@ export function labelLogProbs(model: TinyGpt, tokens: tf.Tensor2D, picks: Int32A
 
 /** `n` rows: [0, n0) by `mine` here while the replica computes [n0, n) from `theirs(n0)`;
  *  the outputs concatenated. A replica that fails fails the pass (dataParallel.ts has already
- *  recomputed its half here by then, so this happens only if that failed too). */
+ *  recomputed its half here by then, so this happens only if that failed too). If `mine` fails
+ *  (out of memory, a shape error), its error goes on once the replica's answer is in, dropped:
+ *  the split's state is then as after any pass (dataParallel.ts: the shared weights region free,
+ *  the answer's arrays back in the pools), and a worker lost meanwhile is reported within the
+ *  pass and not recomputed here for it. */
 async function halves(split: PassSplit, n: number, mine: (n0: number) => tf.Tensor, theirs: (n0: number) => Promise<InferPass>): Promise<tf.Tensor> {
   const n0 = Math.ceil(n / 2)
-  const { answer } = await split.post(await theirs(n0)) // gone before this half runs: both compute at once
-  const a = tf.tidy(() => mine(n0))
+  let abandoned = false
+  const { answer } = await split.post(await theirs(n0), () => !abandoned) // gone before this half runs: both compute at once
+  let a: tf.Tensor
+  try {
+    a = tf.tidy(() => mine(n0))
+  } catch (e) {
+    abandoned = true
+    await answer.catch(() => {}) // the loop's own error is the one that goes on
+    throw e
+  }
   let b: PassOutput
   try {
     b = await answer
