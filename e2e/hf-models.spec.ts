@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs'
 import { gpt2TokenizerFiles } from '../scripts/hf-reference/gpt2-tokenizer.mjs'
 import { cspViolations, expect, test } from './fixtures'
 import { BERT_VOCAB, bertTokenizerJson, reviews, tinyBert } from './hfBert'
-import { safetensors, serveHub as serveHubRepos, tinyGpt2Files } from './hfHub'
+import { CORS, safetensors, serveHub as serveHubRepos, tinyGpt2Files } from './hfHub'
 
 const REPO = 'studio-e2e/tiny-gpt2'
 const D = 16
@@ -84,7 +84,9 @@ const BAD: [string, Map<string, Buffer>, RegExp][] = [
   ['studio-e2e/cut-weights', new Map([['config.json', gpt2Config()], ['model.safetensors', FILES.get('model.safetensors')!.subarray(0, 1_000_000)], ...tokenizerFiles]), /model\.safetensors: is cut off: its tensors need \d+ bytes of data but the file has \d+\. Download the file again/],
   ['studio-e2e/wrong-config', new Map([['config.json', gpt2Config({ n_embd: 32 })], ['model.safetensors', FILES.get('model.safetensors')!], ...tokenizerFiles]), /model\.safetensors: tensor "wte\.weight" has shape \[50257, 16\] but config\.json needs \[50257, 32\]\. The weights and config\.json come from different models/],
 ]
-const REPOS = new Map<string, Map<string, Buffer>>([[REPO, FILES], [LLAMA_REPO, LLAMA_FILES], [CHAT_REPO, CHAT_FILES], ...BAD.map(([r, f]) => [r, f] as const)])
+/** The same GPT-2 under a repo whose weights the test answers itself (refused, then held). */
+const HELD_REPO = 'studio-e2e/tiny-gpt2-held'
+const REPOS = new Map<string, Map<string, Buffer>>([[REPO, FILES], [LLAMA_REPO, LLAMA_FILES], [CHAT_REPO, CHAT_FILES], [HELD_REPO, FILES], ...BAD.map(([r, f]) => [r, f] as const)])
 
 /** What the page fetched from the Hub, by path. */
 const serveHub = (page: Page): string[] => serveHubRepos(page, REPOS)
@@ -304,6 +306,74 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     await expect(page.getByTestId('hf-stored')).toContainText('No Hugging Face model files are stored.')
   })
   expect(await cspViolations(page)).toEqual([])
+})
+
+test("a stored model's Delete waits while its files load and while a run uses it, and says why", async ({ studio, page }) => {
+  serveHub(page)
+  // The weights: refused once (the files that came whole stay stored), then held until released.
+  let refuse = true
+  let release = () => {}
+  const released = new Promise<void>((resolve) => (release = resolve))
+  await page.route(`https://huggingface.co/${HELD_REPO}/resolve/main/model.safetensors`, async (route) => {
+    if (route.request().method() !== 'GET') return route.fallback()
+    if (refuse) return route.fulfill({ status: 503, headers: CORS, body: 'Service unavailable' })
+    await released
+    return route.fallback()
+  })
+  await studio.open()
+  const title = page.getByTestId('model-title')
+  const stored = page.getByTestId('hf-stored')
+  const del = page.getByRole('button', { name: `Delete ${HELD_REPO} from this browser` })
+  const item = stored.getByRole('listitem').filter({ hasText: HELD_REPO })
+  const frees = 'Frees the space; the next load downloads the files again'
+  await openHfSection(page)
+  await page.getByLabel('Hugging Face repo id').fill(HELD_REPO)
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(studio.alerts.filter({ hasText: /model\.safetensors/ })).toBeVisible({ timeout: 60_000 })
+
+  await test.step('loading: the partly stored repo cannot be deleted until the load has ended', async () => {
+    await page.reload()
+    await expect(title).toBeVisible({ timeout: 60_000 })
+    await openHfSection(page)
+    await expect(item).toContainText(`${HELD_REPO}: 1 file, `) // config.json came whole
+    await expect(del).toBeEnabled()
+    await expect(del).toHaveAttribute('title', frees)
+    refuse = false
+    await page.getByLabel('Hugging Face repo id').fill(HELD_REPO)
+    await page.getByRole('button', { name: 'Download and load' }).click()
+    await expect(del).toBeDisabled()
+    await expect(del).toHaveAttribute('title', `${HELD_REPO} is loading: its files can be deleted once the load has ended.`)
+    await expect(item).toContainText('(loading)')
+    release()
+    await expect(title).toContainText(`${HELD_REPO} — pretrained`, { timeout: 60_000 })
+    await expect(item).toContainText(`${HELD_REPO}: 5 files, `)
+    await expect(del).toBeEnabled()
+    await expect(del).toHaveAttribute('title', frees)
+    await expect(item).not.toContainText('(loading)')
+  })
+
+  await test.step('the open model in a run: not deletable until the run has ended', async () => {
+    const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
+    await studio.uploadDataset('whale-part.txt', text.slice(0, text.indexOf('\n', 3_000)), 'text/plain')
+    await studio.waitForDataset('whale-part.txt')
+    await page.getByLabel('Method', { exact: true }).selectOption({ label: 'LoRA' })
+    await page.getByLabel('LoRA rank', { exact: true }).fill('4')
+    await page.getByLabel('Sequence length', { exact: true }).fill('32')
+    await page.getByLabel('Batch size', { exact: true }).fill('4')
+    await page.getByLabel('Epochs', { exact: true }).fill('50')
+    await page.getByLabel('Warm-up steps', { exact: true }).fill('0')
+    await expect(studio.trainButton).toBeEnabled()
+    await studio.trainButton.click()
+    await expect.poll(() => studio.lossPoints(), { timeout: 60_000 }).toBeGreaterThan(0)
+    await expect(del).toBeDisabled()
+    await expect(del).toHaveAttribute('title', `${HELD_REPO} is the open model and the run uses it: its files can be deleted once the run has ended.`)
+    await expect(item).toContainText('(in use by the run)')
+    await page.getByTestId('run-bar').getByRole('button', { name: 'Stop' }).click()
+    await expect(studio.status).toContainText('Training stopped', { timeout: 60_000 })
+    await expect(del).toBeEnabled()
+    await expect(del).toHaveAttribute('title', frees)
+    await expect(item).not.toContainText('(in use by the run)')
+  })
 })
 
 // ---- a BERT encoder from files on disk, with a classification head on [CLS] ----------------

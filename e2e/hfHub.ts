@@ -63,7 +63,7 @@ export function tinyGpt2Files(opts: { d: number; layers: number; positions: numb
   ])
 }
 
-const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range, x-linked-size, x-error-code, etag' }
+export const CORS = { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'content-length, content-range, x-linked-size, x-error-code, etag' }
 
 /** Serves `repos` at https://huggingface.co/<repo>/resolve/<revision>/<file>; returns what the
  *  page fetched ("GET /owner/name/resolve/main/file"), in order. */

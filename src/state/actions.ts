@@ -165,7 +165,7 @@ export function restartEngine(reason: string, notify = true) {
   const { model: current, settings } = useStudio.getState()
   e.restart()
   pendingHfLoads.clear() // the worker that had them is gone
-  useStudio.setState({ status: 'idle', runId: null, busy: null })
+  useStudio.setState((st) => ({ status: 'idle', runId: null, busy: null, hf: { ...st.hf, loading: null } }))
   if (notify) useStudio.getState().notify({ kind: 'error', text: reason, where: 'worker' })
   const model = BUILTIN_MODELS.find((m) => m.id === current?.id)
   e.send({ type: 'init', backend: settings.backend })
@@ -220,8 +220,9 @@ export function stopGenerating() {
   if (requestId) engine().send({ type: 'stopGenerate', requestId })
 }
 
-/** Hugging Face models: probe, load, stored files (worker/hfModelHost.ts; state/hfModels.ts). */
-export function sendHf(msg: Exclude<HfCommand, HfLoad> | Omit<HfLoad, 'loadId'>) {
+/** Hugging Face models: probe, load, stored files (worker/hfModelHost.ts; state/hfModels.ts).
+ *  An hfLoad's loadId is returned (hfLoaded answers with it). */
+export function sendHf(msg: Exclude<HfCommand, HfLoad> | Omit<HfLoad, 'loadId'>): number | undefined {
   if (msg.type === 'hfNameHeadClasses') {
     lastHfNames = [...msg.names]
     lastHfNewHead = false
@@ -230,10 +231,14 @@ export function sendHf(msg: Exclude<HfCommand, HfLoad> | Omit<HfLoad, 'loadId'>)
     lastHfNames = null
     lastHfNewHead = true
   }
-  if (msg.type !== 'hfLoad') return engine().send(msg)
+  if (msg.type !== 'hfLoad') {
+    engine().send(msg)
+    return undefined
+  }
   const load: HfLoad = { ...msg, loadId: nextHfLoadId++ }
   pendingHfLoads.set(load.loadId, load)
   engine().send(load)
+  return load.loadId
 }
 /** The worker loaded what an hfLoad asked for: a model is kept so that a restarted worker loads
  *  it again; a PEFT adapter is not a model, so the model before it stays the one kept. */

@@ -10,7 +10,7 @@ import { onDataEvent } from './datasets'
 import { onCheckpointEvent } from './checkpoints'
 import { endPending, onPlaygroundEvent } from './playground'
 import { endExportPending, onExportEvent } from './exportState'
-import { onHfEvent } from './hfModels'
+import { onHfError, onHfEvent } from './hfModels'
 
 /** Worker events → store updates. The only place that knows both. */
 export function connectBridge(client: EngineClient): () => void {
@@ -144,6 +144,7 @@ export function connectBridge(client: EngineClient): () => void {
         endPending()
         endExportPending()
         onLmError(e)
+        onHfError()
         st.notify({ kind: 'error', text: e.message, ...(e.where ? { where: e.where } : {}) })
         break
       }

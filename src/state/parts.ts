@@ -153,6 +153,9 @@ export interface HfState {
   probedRef: HfRepoRef | null
   probing: boolean
   stored: HfStoredRepo[] | null
+  /** The Hub load sent last and not answered yet (its repo's stored files are being read or
+   *  downloaded: not deleted meanwhile); null once it loaded or an error came. */
+  loading: { loadId: number; repo: string } | null
 }
 
-export const initialHf = (): HfState => ({ probe: null, probedRef: null, probing: false, stored: null })
+export const initialHf = (): HfState => ({ probe: null, probedRef: null, probing: false, stored: null, loading: null })

@@ -1,7 +1,8 @@
 import { useEffect, useId } from 'react'
 import { formatBytes, formatCount } from '../../format/format'
 import { sendCheckpoint } from '../../state/actions'
-import { deleteHfStored, listHfStored, useHf } from '../../state/hfModels'
+import { deleteHfStored, hfDeleteWaits, listHfStored, useHf } from '../../state/hfModels'
+import { useStudio } from '../../state/store'
 import type { HfStoredRepo } from '../../worker/hfProtocol'
 import { ConfirmDelete } from '../common/ConfirmDelete'
 
@@ -10,6 +11,9 @@ import { ConfirmDelete } from '../common/ConfirmDelete'
 export function HfStoredRepos() {
   const id = useId()
   const stored = useHf((s) => s.stored)
+  const loading = useHf((s) => s.loading?.repo ?? null)
+  const modelId = useStudio((s) => s.model?.id ?? null)
+  const status = useStudio((s) => s.status)
   useEffect(() => listHfStored(), [])
   // the storage bar's figure follows what was stored or deleted
   useEffect(() => {
@@ -21,18 +25,24 @@ export function HfStoredRepos() {
       {stored && stored.length === 0 && <p className="muted">No Hugging Face model files are stored.</p>}
       {stored && stored.length > 0 && (
         <ul aria-labelledby={`${id}-stored`}>
-          {stored.map((r) => (
-            <li key={`${r.repo}@${r.revision}`}>
-              {r.repo}
-              {r.revision !== 'main' ? `@${r.revision}` : ''}: {r.files.length} files, {formatBytes(r.bytes)}{' '}
-              <ConfirmDelete
-                label={`Delete ${r.repo} from this browser`}
-                title="Frees the space; the next load downloads the files again"
-                question={deleteQuestion(r.repo, stored)}
-                onDelete={() => deleteHfStored(r.repo)}
-              />
-            </li>
-          ))}
+          {stored.map((r) => {
+            const waits = hfDeleteWaits(r.repo, { loading, modelId, status })
+            return (
+              <li key={`${r.repo}@${r.revision}`}>
+                {r.repo}
+                {r.revision !== 'main' ? `@${r.revision}` : ''}: {formatCount(r.files.length)} {r.files.length === 1 ? 'file' : 'files'}, {formatBytes(r.bytes)}{' '}
+                <ConfirmDelete
+                  disabled={waits !== null}
+                  label={`Delete ${r.repo} from this browser`}
+                  title={waits ?? 'Frees the space; the next load downloads the files again'}
+                  question={deleteQuestion(r.repo, stored)}
+                  onDelete={() => deleteHfStored(r.repo)}
+                />
+                {/* a disabled button is not focusable: its reason in words beside it */}
+                {waits && <span className="muted"> {loading === r.repo ? '(loading)' : '(in use by the run)'}</span>}
+              </li>
+            )
+          })}
         </ul>
       )}
     </div>
