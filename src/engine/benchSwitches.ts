@@ -89,6 +89,12 @@ export const benchSwitch = {
    *  JavaScript instead of models/lmSimd.ts's WebAssembly module (the same bits either way;
    *  tests and benches compare). */
   jsLmKernels: false,
+  /** StudioChannelNormGrad's row pass (models/cnnFused.ts; emoji-cnn's channel norms, tiny-lm's
+   *  layer norms) through lmSimd.ts's scalar `normgrad`, one row at a time, as before 2026-12-07
+   *  09:00, instead of `normgrad2`, two rows at a time in f64x2 lanes (the same bits either way).
+   *  Page: bench/dataParallelBrowser.mjs `--old-switches scalarNormGrad`
+   *  (worker/benchReadouts.ts __studioSetBenchSwitches); Node: bench/node/cnnFixedCost.ts --switch. */
+  scalarNormGrad: false,
   /** cnnFused.ts's depthwise filter and bias gradients and ReLU6 gradient in JavaScript instead of
    *  models/cnnSimd.ts's WebAssembly SIMD module (the same values either way; tests and benches
    *  compare). Page: `__studioJsCnnKernels`. */

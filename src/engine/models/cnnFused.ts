@@ -300,12 +300,14 @@ function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   const dbT = b.makeOutput([C], 'float32')
   const simd = benchSwitch.cnnLoopNests || N === 0 || C === 0 ? null : lmSimd(backend)
   if (simd) {
-    // lmSimd.ts: normGradRow's float64 operations in its order, the same bits
+    // lmSimd.ts: normGradRow's float64 operations in its order, the same bits; two rows at a time
+    // in f64x2 lanes (normgrad2) unless benchSwitch.scalarNormGrad
     const heap = heapAlloc(backend)
-    const scratch = heapScratch(backend, 32 * C, CHANNEL_NORM_GRAD, [dxT, dgT, dbT]) // accG, accB, x̂, gh: C float64 each
+    const scratch = heapScratch(backend, 48 * C, CHANNEL_NORM_GRAD, [dxT, dgT, dbT]) // accG, accB: C float64 each; x̂, gh: 2·C each
     try {
       const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset
-      simd.normgrad(at(dxT), at(x), at(gamma), at(beta), at(dy), scratch, N, C, clip ? 1 : 0, LN_EPS)
+      const pass = benchSwitch.scalarNormGrad ? simd.normgrad : simd.normgrad2
+      pass(at(dxT), at(x), at(gamma), at(beta), at(dy), scratch, N, C, clip ? 1 : 0, LN_EPS)
       const dg = b.typedArrayFromHeap(dgT)
       dg.set(new Float64Array(dg.buffer, scratch, C))
       b.typedArrayFromHeap(dbT).set(new Float64Array(dg.buffer, scratch + 8 * C, C))
@@ -330,8 +332,9 @@ function channelNormGrad({ inputs, backend, attrs }: Args): tf.TensorInfo[] {
   return [dxT, dgT, dbT]
 }
 
-/** One row of the channel norm's gradient (starting at a = r·C): recomputes the row's statistics. */
-function normGradRow(dx: Float32Array, accG: Float64Array, accB: Float64Array, xhat: Float64Array, gh: Float64Array, xv: Float32Array, gv: Float32Array, bv: Float32Array, g: Float32Array, a: number, C: number, clip: boolean): void {
+/** One row of the channel norm's gradient (starting at a = r·C): recomputes the row's statistics.
+ *  Exported for lmSimd.wasm.test.ts (the float64 sums of lmSimd.ts's normgrad and normgrad2). */
+export function normGradRow(dx: Float32Array, accG: Float64Array, accB: Float64Array, xhat: Float64Array, gh: Float64Array, xv: Float32Array, gv: Float32Array, bv: Float32Array, g: Float32Array, a: number, C: number, clip: boolean): void {
   let sum = 0
   for (let c = 0; c < C; c++) sum += xv[a + c]!
   const mean = sum / C

@@ -6,11 +6,14 @@ import { backendMemory, moduleOnMemory } from './heapModules'
  * StudioRowSum's column sums (lmFused.ts; the bias and norm-shift gradients: ~1.2 ms for
  * [1024, 512] in JavaScript) and StudioGeluGrad's pointwise pass (~2.3 ms) with SIMD, and
  * StudioChannelNormGrad's row pass (cnnFused.ts normGradRow, tiny-lm's layer norms and emoji-cnn's
- * channel norms; ~2 ms for [1024, 128]) and StudioSoftmaxGrad's rows (lmFused.ts softmaxGradRow)
+ * channel norms; ~2 ms for [1024, 128]) two rows at a time in f64x2 lanes (normgrad2; each lane
+ * one row's scalar float64 code, in its order; normgrad, one row at a time, with
+ * benchSwitch.scalarNormGrad) and StudioSoftmaxGrad's rows (lmFused.ts softmaxGradRow)
  * as scalar float64 code, row after row; and the heads kernels' moves as one strided copy per head. All do the JavaScript version's
  * float64 arithmetic in its order (f64x2 lanes, no fused multiply-add in WebAssembly) and round
  * to float32 as its stores do, so their outputs are the same bits (lmSimd.wasm.test.ts). The
- * module is LM_WAT below, assembled with wabt 1.0.39; instantiated as heapTranspose.ts's.
+ * module is LM_WAT below, assembled with wabt 1.0.39 (`node scripts/assemble-wat.mjs` writes the
+ * hex constants; wasmHex.test.ts checks them); instantiated as heapTranspose.ts's.
  * lmFused.ts falls back to its JavaScript where this returns null (no SIMD, odd widths, or
  * benchSwitch.jsLmKernels).
  */
@@ -71,81 +74,178 @@ export const LM_WAT = `(module
       (local.set $g (i32.add (local.get $g) (i32.const 16)))
       (local.set $i (i32.add (local.get $i) (i32.const 4)))
       (br $l))))
-  ;; lmFused/cnnFused StudioChannelNormGrad's row pass (cnnFused.ts normGradRow) for rows [0, N) of
-  ;; [N, C]: the same float64 operations in the same order, one row at a time. scr: 4·C float64
-  ;; (accG, accB, x̂, gh); accG and accB hold the gain and shift gradients after.
-  (func (export "normgrad") (param $dx i32) (param $x i32) (param $gam i32) (param $bet i32) (param $g i32) (param $scr i32) (param $N i32) (param $C i32) (param $clip i32) (param $eps f64)
-    (local $r i32) (local $c i32) (local $a i32) (local $o i32) (local $accG i32) (local $accB i32) (local $xhat i32) (local $gh i32)
-    (local $Cf f64) (local $sum f64) (local $mean f64) (local $sq f64) (local $dd f64) (local $inv f64)
+  ;; lmFused/cnnFused StudioChannelNormGrad's row pass (cnnFused.ts normGradRow) for the row at byte
+  ;; offset a of [N, C]: the same float64 operations in the same order. accG and accB (C float64
+  ;; each) gather the gain and shift gradients; xhat and gh are C float64 of scratch.
+  (func $normrow (param $dx i32) (param $x i32) (param $gam i32) (param $bet i32) (param $g i32) (param $accG i32) (param $accB i32) (param $xhat i32) (param $gh i32) (param $a i32) (param $C i32) (param $Cf f64) (param $clip i32) (param $eps f64)
+    (local $c i32) (local $o i32)
+    (local $sum f64) (local $mean f64) (local $sq f64) (local $dd f64) (local $inv f64)
     (local $m1 f64) (local $m2 f64) (local $xh f64) (local $d f64) (local $e f64) (local $z f32)
+    ;; mean
+    (local.set $sum (f64.const 0))
+    (local.set $c (i32.const 0))
+    (block $d1 (loop $l1
+      (br_if $d1 (i32.ge_u (local.get $c) (local.get $C)))
+      (local.set $sum (f64.add (local.get $sum) (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $l1)))
+    (local.set $mean (f64.div (local.get $sum) (local.get $Cf)))
+    ;; variance
+    (local.set $sq (f64.const 0))
+    (local.set $c (i32.const 0))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $c) (local.get $C)))
+      (local.set $dd (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2)))))) (local.get $mean)))
+      (local.set $sq (f64.add (local.get $sq) (f64.mul (local.get $dd) (local.get $dd))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $l2)))
+    (local.set $inv (f64.div (f64.const 1) (f64.sqrt (f64.add (f64.div (local.get $sq) (local.get $Cf)) (local.get $eps)))))
+    (local.set $m1 (f64.const 0))
+    (local.set $m2 (f64.const 0))
+    (local.set $c (i32.const 0))
+    (block $d3 (loop $l3
+      (br_if $d3 (i32.ge_u (local.get $c) (local.get $C)))
+      (local.set $o (i32.shl (local.get $c) (i32.const 2)))
+      (local.set $xh (f64.mul (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (local.get $o))))) (local.get $mean)) (local.get $inv)))
+      (f64.store (i32.add (local.get $xhat) (i32.shl (local.get $c) (i32.const 3))) (local.get $xh))
+      (local.set $d (f64.promote_f32 (f32.load (i32.add (local.get $g) (i32.add (local.get $a) (local.get $o))))))
+      (if (local.get $clip) (then
+        (local.set $z (f32.demote_f64 (f64.add (f64.mul (local.get $xh) (f64.promote_f32 (f32.load (i32.add (local.get $gam) (local.get $o))))) (f64.promote_f32 (f32.load (i32.add (local.get $bet) (local.get $o)))))))
+        (if (i32.eqz (i32.and (f32.ge (local.get $z) (f32.const 0)) (f32.le (local.get $z) (f32.const 6)))) (then (local.set $d (f64.const 0))))))
+      (f64.store (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3))) (f64.add (f64.load (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3)))) (f64.mul (local.get $d) (local.get $xh))))
+      (f64.store (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))) (f64.add (f64.load (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3)))) (local.get $d)))
+      (local.set $e (f64.mul (local.get $d) (f64.promote_f32 (f32.load (i32.add (local.get $gam) (local.get $o))))))
+      (f64.store (i32.add (local.get $gh) (i32.shl (local.get $c) (i32.const 3))) (local.get $e))
+      (local.set $m1 (f64.add (local.get $m1) (local.get $e)))
+      (local.set $m2 (f64.add (local.get $m2) (f64.mul (local.get $e) (local.get $xh))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $l3)))
+    (local.set $m1 (f64.div (local.get $m1) (local.get $Cf)))
+    (local.set $m2 (f64.div (local.get $m2) (local.get $Cf)))
+    (local.set $c (i32.const 0))
+    (block $d4 (loop $l4
+      (br_if $d4 (i32.ge_u (local.get $c) (local.get $C)))
+      (f32.store (i32.add (local.get $dx) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))
+        (f32.demote_f64 (f64.mul
+          (f64.sub (f64.sub (f64.load (i32.add (local.get $gh) (i32.shl (local.get $c) (i32.const 3)))) (local.get $m1))
+                   (f64.mul (f64.load (i32.add (local.get $xhat) (i32.shl (local.get $c) (i32.const 3)))) (local.get $m2)))
+          (local.get $inv))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $l4))))
+  ;; accG, accB = 0 (2·C float64 from scr).
+  (func $normzero (param $scr i32) (param $C i32)
+    (local $c i32)
+    (block $zd (loop $zl
+      (br_if $zd (i32.ge_u (local.get $c) (i32.shl (local.get $C) (i32.const 1))))
+      (f64.store (i32.add (local.get $scr) (i32.shl (local.get $c) (i32.const 3))) (f64.const 0))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $zl))))
+  ;; The row pass for rows [0, N) of [N, C], one row at a time ($normrow). scr: 4·C float64 (accG,
+  ;; accB, x̂, gh); accG and accB hold the gain and shift gradients after.
+  (func (export "normgrad") (param $dx i32) (param $x i32) (param $gam i32) (param $bet i32) (param $g i32) (param $scr i32) (param $N i32) (param $C i32) (param $clip i32) (param $eps f64)
+    (local $r i32) (local $Cf f64)
+    (local.set $Cf (f64.convert_i32_u (local.get $C)))
+    (call $normzero (local.get $scr) (local.get $C))
+    (block $rd (loop $rl
+      (br_if $rd (i32.ge_u (local.get $r) (local.get $N)))
+      (call $normrow (local.get $dx) (local.get $x) (local.get $gam) (local.get $bet) (local.get $g)
+        (local.get $scr) (i32.add (local.get $scr) (i32.shl (local.get $C) (i32.const 3)))
+        (i32.add (local.get $scr) (i32.shl (local.get $C) (i32.const 4))) (i32.add (local.get $scr) (i32.mul (local.get $C) (i32.const 24)))
+        (i32.shl (i32.mul (local.get $r) (local.get $C)) (i32.const 2)) (local.get $C) (local.get $Cf) (local.get $clip) (local.get $eps))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl))))
+  ;; The same pass two rows at a time in f64x2 lanes (lane 0 row r, lane 1 row r + 1): each lane does
+  ;; $normrow's float64 operations in its order (its column sums left to right), and accG, accB
+  ;; take row r's term, then row r + 1's, so the bits are normgrad's. An odd last row through
+  ;; $normrow. scr: 6·C float64 (accG [C], accB [C], x̂ [C, 2], gh [C, 2]).
+  (func (export "normgrad2") (param $dx i32) (param $x i32) (param $gam i32) (param $bet i32) (param $g i32) (param $scr i32) (param $N i32) (param $C i32) (param $clip i32) (param $eps f64)
+    (local $r i32) (local $c i32) (local $o i32) (local $s i32) (local $px i32) (local $pg i32) (local $pd i32)
+    (local $accG i32) (local $accB i32) (local $xhat i32) (local $gh i32) (local $q i32)
+    (local $Cf f64) (local $Cv v128) (local $sum v128) (local $mean v128) (local $sq v128) (local $dd v128) (local $inv v128)
+    (local $m1 v128) (local $m2 v128) (local $xh v128) (local $d v128) (local $e v128) (local $p v128) (local $gs v128) (local $zp v128)
     (local.set $accG (local.get $scr))
     (local.set $accB (i32.add (local.get $scr) (i32.shl (local.get $C) (i32.const 3))))
     (local.set $xhat (i32.add (local.get $scr) (i32.shl (local.get $C) (i32.const 4))))
-    (local.set $gh (i32.add (local.get $xhat) (i32.shl (local.get $C) (i32.const 3))))
+    (local.set $gh (i32.add (local.get $xhat) (i32.shl (local.get $C) (i32.const 4))))
+    (local.set $s (i32.shl (local.get $C) (i32.const 2)))
     (local.set $Cf (f64.convert_i32_u (local.get $C)))
-    (local.set $c (i32.const 0))
-    (block $zd (loop $zl
-      (br_if $zd (i32.ge_u (local.get $c) (local.get $C)))
-      (f64.store (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3))) (f64.const 0))
-      (f64.store (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))) (f64.const 0))
-      (local.set $c (i32.add (local.get $c) (i32.const 1)))
-      (br $zl)))
+    (local.set $Cv (f64x2.splat (local.get $Cf)))
+    (call $normzero (local.get $scr) (local.get $C))
     (block $rd (loop $rl
-      (br_if $rd (i32.ge_u (local.get $r) (local.get $N)))
-      (local.set $a (i32.shl (i32.mul (local.get $r) (local.get $C)) (i32.const 2)))
+      (br_if $rd (i32.ge_u (i32.add (local.get $r) (i32.const 1)) (local.get $N)))
+      (local.set $o (i32.mul (local.get $r) (local.get $s)))
+      (local.set $px (i32.add (local.get $x) (local.get $o)))
+      (local.set $pg (i32.add (local.get $g) (local.get $o)))
+      (local.set $pd (i32.add (local.get $dx) (local.get $o)))
       ;; mean
-      (local.set $sum (f64.const 0))
+      (local.set $sum (v128.const i64x2 0 0))
       (local.set $c (i32.const 0))
       (block $d1 (loop $l1
         (br_if $d1 (i32.ge_u (local.get $c) (local.get $C)))
-        (local.set $sum (f64.add (local.get $sum) (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))))))
+        (local.set $q (i32.add (local.get $px) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $sum (f64x2.add (local.get $sum) (f64x2.promote_low_f32x4 (v128.load32_lane 1 (i32.add (local.get $q) (local.get $s)) (v128.load32_zero (local.get $q))))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $l1)))
-      (local.set $mean (f64.div (local.get $sum) (local.get $Cf)))
+      (local.set $mean (f64x2.div (local.get $sum) (local.get $Cv)))
       ;; variance
-      (local.set $sq (f64.const 0))
+      (local.set $sq (v128.const i64x2 0 0))
       (local.set $c (i32.const 0))
       (block $d2 (loop $l2
         (br_if $d2 (i32.ge_u (local.get $c) (local.get $C)))
-        (local.set $dd (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2)))))) (local.get $mean)))
-        (local.set $sq (f64.add (local.get $sq) (f64.mul (local.get $dd) (local.get $dd))))
+        (local.set $q (i32.add (local.get $px) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $dd (f64x2.sub (f64x2.promote_low_f32x4 (v128.load32_lane 1 (i32.add (local.get $q) (local.get $s)) (v128.load32_zero (local.get $q)))) (local.get $mean)))
+        (local.set $sq (f64x2.add (local.get $sq) (f64x2.mul (local.get $dd) (local.get $dd))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $l2)))
-      (local.set $inv (f64.div (f64.const 1) (f64.sqrt (f64.add (f64.div (local.get $sq) (local.get $Cf)) (local.get $eps)))))
-      (local.set $m1 (f64.const 0))
-      (local.set $m2 (f64.const 0))
+      (local.set $inv (f64x2.div (f64x2.splat (f64.const 1)) (f64x2.sqrt (f64x2.add (f64x2.div (local.get $sq) (local.get $Cv)) (f64x2.splat (local.get $eps))))))
+      (local.set $m1 (v128.const i64x2 0 0))
+      (local.set $m2 (v128.const i64x2 0 0))
       (local.set $c (i32.const 0))
       (block $d3 (loop $l3
         (br_if $d3 (i32.ge_u (local.get $c) (local.get $C)))
         (local.set $o (i32.shl (local.get $c) (i32.const 2)))
-        (local.set $xh (f64.mul (f64.sub (f64.promote_f32 (f32.load (i32.add (local.get $x) (i32.add (local.get $a) (local.get $o))))) (local.get $mean)) (local.get $inv)))
-        (f64.store (i32.add (local.get $xhat) (i32.shl (local.get $c) (i32.const 3))) (local.get $xh))
-        (local.set $d (f64.promote_f32 (f32.load (i32.add (local.get $g) (i32.add (local.get $a) (local.get $o))))))
+        (local.set $q (i32.add (local.get $px) (local.get $o)))
+        (local.set $xh (f64x2.mul (f64x2.sub (f64x2.promote_low_f32x4 (v128.load32_lane 1 (i32.add (local.get $q) (local.get $s)) (v128.load32_zero (local.get $q)))) (local.get $mean)) (local.get $inv)))
+        (v128.store (i32.add (local.get $xhat) (i32.shl (local.get $c) (i32.const 4))) (local.get $xh))
+        (local.set $q (i32.add (local.get $pg) (local.get $o)))
+        (local.set $d (f64x2.promote_low_f32x4 (v128.load32_lane 1 (i32.add (local.get $q) (local.get $s)) (v128.load32_zero (local.get $q)))))
+        (local.set $gs (f64x2.splat (f64.promote_f32 (f32.load (i32.add (local.get $gam) (local.get $o))))))
         (if (local.get $clip) (then
-          (local.set $z (f32.demote_f64 (f64.add (f64.mul (local.get $xh) (f64.promote_f32 (f32.load (i32.add (local.get $gam) (local.get $o))))) (f64.promote_f32 (f32.load (i32.add (local.get $bet) (local.get $o)))))))
-          (if (i32.eqz (i32.and (f32.ge (local.get $z) (f32.const 0)) (f32.le (local.get $z) (f32.const 6)))) (then (local.set $d (f64.const 0))))))
-        (f64.store (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3))) (f64.add (f64.load (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3)))) (f64.mul (local.get $d) (local.get $xh))))
-        (f64.store (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))) (f64.add (f64.load (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3)))) (local.get $d)))
-        (local.set $e (f64.mul (local.get $d) (f64.promote_f32 (f32.load (i32.add (local.get $gam) (local.get $o))))))
-        (f64.store (i32.add (local.get $gh) (i32.shl (local.get $c) (i32.const 3))) (local.get $e))
-        (local.set $m1 (f64.add (local.get $m1) (local.get $e)))
-        (local.set $m2 (f64.add (local.get $m2) (f64.mul (local.get $e) (local.get $xh))))
+          ;; z = fround(x̂·γ + β) per lane, compared as float64 (a float32 widened compares the same)
+          (local.set $zp (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (local.get $xh) (local.get $gs)) (f64x2.splat (f64.promote_f32 (f32.load (i32.add (local.get $bet) (local.get $o)))))))))
+          ;; d = +0 where z is not in [0, 6] (NaN included), as $normrow's (f64.const 0)
+          (local.set $d (v128.and (local.get $d) (v128.and (f64x2.ge (local.get $zp) (v128.const f64x2 0 0)) (f64x2.le (local.get $zp) (v128.const f64x2 6 6)))))))
+        (local.set $p (f64x2.mul (local.get $d) (local.get $xh)))
+        (local.set $q (i32.add (local.get $accG) (i32.shl (local.get $c) (i32.const 3))))
+        (f64.store (local.get $q) (f64.add (f64.add (f64.load (local.get $q)) (f64x2.extract_lane 0 (local.get $p))) (f64x2.extract_lane 1 (local.get $p))))
+        (local.set $q (i32.add (local.get $accB) (i32.shl (local.get $c) (i32.const 3))))
+        (f64.store (local.get $q) (f64.add (f64.add (f64.load (local.get $q)) (f64x2.extract_lane 0 (local.get $d))) (f64x2.extract_lane 1 (local.get $d))))
+        (local.set $e (f64x2.mul (local.get $d) (local.get $gs)))
+        (v128.store (i32.add (local.get $gh) (i32.shl (local.get $c) (i32.const 4))) (local.get $e))
+        (local.set $m1 (f64x2.add (local.get $m1) (local.get $e)))
+        (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $e) (local.get $xh))))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $l3)))
-      (local.set $m1 (f64.div (local.get $m1) (local.get $Cf)))
-      (local.set $m2 (f64.div (local.get $m2) (local.get $Cf)))
+      (local.set $m1 (f64x2.div (local.get $m1) (local.get $Cv)))
+      (local.set $m2 (f64x2.div (local.get $m2) (local.get $Cv)))
       (local.set $c (i32.const 0))
       (block $d4 (loop $l4
         (br_if $d4 (i32.ge_u (local.get $c) (local.get $C)))
-        (f32.store (i32.add (local.get $dx) (i32.add (local.get $a) (i32.shl (local.get $c) (i32.const 2))))
-          (f32.demote_f64 (f64.mul
-            (f64.sub (f64.sub (f64.load (i32.add (local.get $gh) (i32.shl (local.get $c) (i32.const 3)))) (local.get $m1))
-                     (f64.mul (f64.load (i32.add (local.get $xhat) (i32.shl (local.get $c) (i32.const 3)))) (local.get $m2)))
-            (local.get $inv))))
+        (local.set $q (i32.add (local.get $pd) (i32.shl (local.get $c) (i32.const 2))))
+        (local.set $p (f32x4.demote_f64x2_zero (f64x2.mul
+          (f64x2.sub (f64x2.sub (v128.load (i32.add (local.get $gh) (i32.shl (local.get $c) (i32.const 4)))) (local.get $m1))
+                     (f64x2.mul (v128.load (i32.add (local.get $xhat) (i32.shl (local.get $c) (i32.const 4)))) (local.get $m2)))
+          (local.get $inv))))
+        (v128.store32_lane 0 (local.get $q) (local.get $p))
+        (v128.store32_lane 1 (i32.add (local.get $q) (local.get $s)) (local.get $p))
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $l4)))
-      (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br $rl))))
+      (local.set $r (i32.add (local.get $r) (i32.const 2)))
+      (br $rl)))
+    (if (i32.lt_u (local.get $r) (local.get $N)) (then
+      (call $normrow (local.get $dx) (local.get $x) (local.get $gam) (local.get $bet) (local.get $g)
+        (local.get $accG) (local.get $accB) (local.get $xhat) (i32.add (local.get $xhat) (i32.shl (local.get $C) (i32.const 3)))
+        (i32.mul (local.get $r) (local.get $s)) (local.get $C) (local.get $Cf) (local.get $clip) (local.get $eps)))))
   ;; lmFused.ts StudioSoftmaxGrad (softmaxGradRow) for rows [0, rows) of T values: dot = Σ y·dy in
   ;; float64 left to right, then o = (sc·y)·(dy − dot) rounded to float32; sc is fround(scale).
   (func (export "softmaxgrad") (param $o i32) (param $y i32) (param $g i32) (param $rows i32) (param $T i32) (param $sc f64)
@@ -194,68 +294,101 @@ export const LM_WAT = `(module
 `
 /** LM_WAT assembled; the second with `(memory 0 65536 shared)` for the threaded backend. */
 export const LM_WASM_HEX =
-  '0061736d01000000013c0660047f7f7f7f0060057b7b7b7b7b017b60077f7f7f7f7f7c7c00600a7f7f7f7f7f7f7f7f7f7c0060067f7f7f7f7f7c0060' +
-  '087f7f7f7f7f7f7f7f00020f0103656e76066d656d6f727902000003070600010203040507370506726f7773756d00000867656c7567726164000208' +
-  '6e6f726d6772616400030b736f66746d617867726164000406636f7079326400050a970b06c20102047f017b02400340200520034f0d012001200541' +
-  '03746afd0c00000000000000000000000000000000fd0b0400200541026a21050c000b0b2000210602400340200420024f0d01200121074100210502' +
-  '400340200520034f0d012006fd000400210820072007fd0004002008fd5ffdf001fd0b040020072007fd00041020082008fd0d08090a0b0c0d0e0f00' +
-  '01020304050607fd5ffdf001fd0b0410200641106a2106200741206a2107200541046a21050c000b0b200441016a21040c000b0b0b48002002200120' +
-  '002001fdf20144000000000000f03ffd142001fdf101fdf2012003fdf20144000000000000f03ffd1420042000fdf2012000fdf201fdf001fdf201fd' +
-  'f001fdf2010be00102017f077b2005fd14210b2006fd14210c02400340200720044f0d012001fd00040021082002fd00040021092003fd000400210a' +
-  '2008fd5f2009fd5f200afd5f200b200c1001210d20082008fd0d08090a0b0c0d0e0f0001020304050607fd5f20092009fd0d08090a0b0c0d0e0f0001' +
-  '020304050607fd5f200a200afd0d08090a0b0c0d0e0f0001020304050607fd5f200b200c1001210e2000200dfd5e200efd5efd0d0001020304050607' +
-  '1011121314151617fd0b0400200041106a2100200141106a2101200241106a2102200341106a2103200741046a21070c000b0b0b850503087f0b7c01' +
-  '7d2005210e200520074103746a210f200520074104746a2110201020074103746a21112007b821124100210b02400340200b20074f0d01200e200b41' +
-  '03746a440000000000000000390300200f200b4103746a440000000000000000390300200b41016a210b0c000b0b02400340200a20064f0d01200a20' +
-  '076c410274210c44000000000000000021134100210b02400340200b20074f0d0120132001200c200b4102746a6a2a0200bba02113200b41016a210b' +
-  '0c000b0b20132012a3211444000000000000000021154100210b02400340200b20074f0d012001200c200b4102746a6a2a0200bb2014a12116201520' +
-  '162016a2a02115200b41016a210b0c000b0b44000000000000f03f20152012a32009a09fa32117440000000000000000211844000000000000000021' +
-  '194100210b02400340200b20074f0d01200b410274210d2001200c200d6a6a2a0200bb2014a12017a2211a2010200b4103746a201a3903002004200c' +
-  '200d6a6a2a0200bb211b20080440201a2002200d6a2a0200bba22003200d6a2a0200bba0b6211d201d430000000060201d430000c0405f7145044044' +
-  '0000000000000000211b0b0b200e200b4103746a200e200b4103746a2b0300201b201aa2a0390300200f200b4103746a200f200b4103746a2b030020' +
-  '1ba0390300201b2002200d6a2a0200bba2211c2011200b4103746a201c3903002018201ca021182019201c201aa2a02119200b41016a210b0c000b0b' +
-  '20182012a3211820192012a321194100210b02400340200b20074f0d012000200c200b4102746a6a2011200b4103746a2b03002018a12010200b4103' +
-  '746a2b03002019a2a12017a2b6380200200b41016a210b0c000b0b200a41016a210a0c000b0b0bbd0102037f017c02400340200620034f0d01200620' +
-  '046c410274210844000000000000000021094100210702400340200720044f0d0120092001200820074102746a6a2a0200bb2002200820074102746a' +
-  '6a2a0200bba2a02109200741016a21070c000b0b4100210702400340200720044f0d012000200820074102746a6a20052001200820074102746a6a2a' +
-  '0200bba22002200820074102746a6a2a0200bb2009a1a2b6380200200741016a21070c000b0b200641016a21060c000b0b0b6001047f024003402008' +
-  '20064f0d012000200820016c6a210a2003200820046c6a210b4100210902400340200920074f0d01200a200b280200360200200a20026a210a200b20' +
-  '056a210b200941016a21090c000b0b200841016a21080c000b0b0b'
+  '0061736d0100000001520860047f7f7f7f0060057b7b7b7b7b017b60077f7f7f7f7f7c7c00600e7f7f7f7f7f7f7f7f7f7f7f7c7f7c0060027f7f0060' +
+  '0a7f7f7f7f7f7f7f7f7f7c0060067f7f7f7f7f7c0060087f7f7f7f7f7f7f7f00020f0103656e76066d656d6f7279020000030a090001020304050506' +
+  '0707430606726f7773756d00000867656c75677261640002086e6f726d677261640005096e6f726d677261643200060b736f66746d61786772616400' +
+  '0706636f7079326400080a881209c20102047f017b02400340200520034f0d01200120054103746afd0c00000000000000000000000000000000fd0b' +
+  '0400200541026a21050c000b0b2000210602400340200420024f0d01200121074100210502400340200520034f0d012006fd000400210820072007fd' +
+  '0004002008fd5ffdf001fd0b040020072007fd00041020082008fd0d08090a0b0c0d0e0f0001020304050607fd5ffdf001fd0b0410200641106a2106' +
+  '200741206a2107200541046a21050c000b0b200441016a21040c000b0b0b48002002200120002001fdf20144000000000000f03ffd142001fdf101fd' +
+  'f2012003fdf20144000000000000f03ffd1420042000fdf2012000fdf201fdf001fdf201fdf001fdf2010be00102017f077b2005fd14210b2006fd14' +
+  '210c02400340200720044f0d012001fd00040021082002fd00040021092003fd000400210a2008fd5f2009fd5f200afd5f200b200c1001210d200820' +
+  '08fd0d08090a0b0c0d0e0f0001020304050607fd5f20092009fd0d08090a0b0c0d0e0f0001020304050607fd5f200a200afd0d08090a0b0c0d0e0f00' +
+  '01020304050607fd5f200b200c1001210e2000200dfd5e200efd5efd0d00010203040506071011121314151617fd0b0400200041106a210020014110' +
+  '6a2101200241106a2102200341106a2103200741046a21070c000b0b0bfc0303027f0a7c017d44000000000000000021104100210e02400340200e20' +
+  '0a4f0d01201020012009200e4102746a6a2a0200bba02110200e41016a210e0c000b0b2010200ba3211144000000000000000021124100210e024003' +
+  '40200e200a4f0d0120012009200e4102746a6a2a0200bb2011a12113201220132013a2a02112200e41016a210e0c000b0b44000000000000f03f2012' +
+  '200ba3200da09fa32114440000000000000000211544000000000000000021164100210e02400340200e200a4f0d01200e410274210f20012009200f' +
+  '6a6a2a0200bb2011a12014a221172007200e4103746a201739030020042009200f6a6a2a0200bb2118200c044020172002200f6a2a0200bba2200320' +
+  '0f6a2a0200bba0b6211a201a430000000060201a430000c0405f7145044044000000000000000021180b0b2005200e4103746a2005200e4103746a2b' +
+  '030020182017a2a03903002006200e4103746a2006200e4103746a2b03002018a039030020182002200f6a2a0200bba221192008200e4103746a2019' +
+  '39030020152019a02115201620192017a2a02116200e41016a210e0c000b0b2015200ba321152016200ba321164100210e02400340200e200a4f0d01' +
+  '20002009200e4102746a6a2008200e4103746a2b03002015a12007200e4103746a2b03002016a2a12014a2b6380200200e41016a210e0c000b0b0b31' +
+  '01017f02400340200220014101744f0d01200020024103746a440000000000000000390300200241016a21020c000b0b0b5d02017f017c2007b8210b' +
+  '20052007100402400340200a20064f0d01200020012002200320042005200520074103746a200520074104746a2005200741186c6a200a20076c4102' +
+  '742007200b200820091003200a41016a210a0c000b0b0be806030c7f017c0e7b20052111200520074103746a2112200520074104746a211320132007' +
+  '4104746a21142007410274210d2007b821162016fd14211720052007100402400340200a41016a20064f0d01200a200d6c210c2001200c6a210e2004' +
+  '200c6a210f2000200c6a2110fd0c0000000000000000000000000000000021184100210b02400340200b20074f0d01200e200b4102746a2115201820' +
+  '15200d6a2015fd5c0200fd56020001fd5ffdf0012118200b41016a210b0c000b0b20182017fdf3012119fd0c00000000000000000000000000000000' +
+  '211a4100210b02400340200b20074f0d01200e200b4102746a21152015200d6a2015fd5c0200fd56020001fd5f2019fdf101211b201a201b201bfdf2' +
+  '01fdf001211a200b41016a210b0c000b0b44000000000000f03ffd14201a2017fdf3012009fd14fdf001fdef01fdf301211cfd0c0000000000000000' +
+  '0000000000000000211dfd0c00000000000000000000000000000000211e4100210b02400340200b20074f0d01200b410274210c200e200c6a211520' +
+  '15200d6a2015fd5c0200fd56020001fd5f2019fdf101201cfdf201211f2013200b4104746a201ffd0b0400200f200c6a21152015200d6a2015fd5c02' +
+  '00fd56020001fd5f21202002200c6a2a0200bbfd14212320080440201f2023fdf2012003200c6a2a0200bbfd14fdf001fd5efd5f212420202024fd0c' +
+  '00000000000000000000000000000000fd4c2024fd0c00000000000018400000000000001840fd4bfd4efd4e21200b2020201ffdf20121222011200b' +
+  '4103746a2115201520152b03002022fd2100a02022fd2101a03903002012200b4103746a2115201520152b03002020fd2100a02020fd2101a0390300' +
+  '20202023fdf20121212014200b4104746a2021fd0b0400201d2021fdf001211d201e2021201ffdf201fdf001211e200b41016a210b0c000b0b201d20' +
+  '17fdf301211d201e2017fdf301211e4100210b02400340200b20074f0d012010200b4102746a21152014200b4104746afd000400201dfdf101201320' +
+  '0b4104746afd000400201efdf201fdf101201cfdf201fd5e212220152022fd5a0200002015200d6a2022fd5a020001200b41016a210b0c000b0b200a' +
+  '41026a210a0c000b0b200a200649044020002001200220032004201120122013201320074103746a200a200d6c200720162008200910030b0bbd0102' +
+  '037f017c02400340200620034f0d01200620046c410274210844000000000000000021094100210702400340200720044f0d01200920012008200741' +
+  '02746a6a2a0200bb2002200820074102746a6a2a0200bba2a02109200741016a21070c000b0b4100210702400340200720044f0d0120002008200741' +
+  '02746a6a20052001200820074102746a6a2a0200bba22002200820074102746a6a2a0200bb2009a1a2b6380200200741016a21070c000b0b20064101' +
+  '6a21060c000b0b0b6001047f02400340200820064f0d012000200820016c6a210a2003200820046c6a210b4100210902400340200920074f0d01200a' +
+  '200b280200360200200a20026a210a200b20056a210b200941016a21090c000b0b200841016a21080c000b0b0b'
 export const LM_SHARED_WASM_HEX =
-  '0061736d01000000013c0660047f7f7f7f0060057b7b7b7b7b017b60077f7f7f7f7f7c7c00600a7f7f7f7f7f7f7f7f7f7c0060067f7f7f7f7f7c0060' +
-  '087f7f7f7f7f7f7f7f0002120103656e76066d656d6f727902030080800403070600010203040507370506726f7773756d00000867656c7567726164' +
-  '0002086e6f726d6772616400030b736f66746d617867726164000406636f7079326400050a970b06c20102047f017b02400340200520034f0d012001' +
-  '20054103746afd0c00000000000000000000000000000000fd0b0400200541026a21050c000b0b2000210602400340200420024f0d01200121074100' +
-  '210502400340200520034f0d012006fd000400210820072007fd0004002008fd5ffdf001fd0b040020072007fd00041020082008fd0d08090a0b0c0d' +
-  '0e0f0001020304050607fd5ffdf001fd0b0410200641106a2106200741206a2107200541046a21050c000b0b200441016a21040c000b0b0b48002002' +
-  '200120002001fdf20144000000000000f03ffd142001fdf101fdf2012003fdf20144000000000000f03ffd1420042000fdf2012000fdf201fdf001fd' +
-  'f201fdf001fdf2010be00102017f077b2005fd14210b2006fd14210c02400340200720044f0d012001fd00040021082002fd00040021092003fd0004' +
-  '00210a2008fd5f2009fd5f200afd5f200b200c1001210d20082008fd0d08090a0b0c0d0e0f0001020304050607fd5f20092009fd0d08090a0b0c0d0e' +
-  '0f0001020304050607fd5f200a200afd0d08090a0b0c0d0e0f0001020304050607fd5f200b200c1001210e2000200dfd5e200efd5efd0d0001020304' +
-  '0506071011121314151617fd0b0400200041106a2100200141106a2101200241106a2102200341106a2103200741046a21070c000b0b0b850503087f' +
-  '0b7c017d2005210e200520074103746a210f200520074104746a2110201020074103746a21112007b821124100210b02400340200b20074f0d01200e' +
-  '200b4103746a440000000000000000390300200f200b4103746a440000000000000000390300200b41016a210b0c000b0b02400340200a20064f0d01' +
-  '200a20076c410274210c44000000000000000021134100210b02400340200b20074f0d0120132001200c200b4102746a6a2a0200bba02113200b4101' +
-  '6a210b0c000b0b20132012a3211444000000000000000021154100210b02400340200b20074f0d012001200c200b4102746a6a2a0200bb2014a12116' +
-  '201520162016a2a02115200b41016a210b0c000b0b44000000000000f03f20152012a32009a09fa32117440000000000000000211844000000000000' +
-  '000021194100210b02400340200b20074f0d01200b410274210d2001200c200d6a6a2a0200bb2014a12017a2211a2010200b4103746a201a39030020' +
-  '04200c200d6a6a2a0200bb211b20080440201a2002200d6a2a0200bba22003200d6a2a0200bba0b6211d201d430000000060201d430000c0405f7145' +
-  '0440440000000000000000211b0b0b200e200b4103746a200e200b4103746a2b0300201b201aa2a0390300200f200b4103746a200f200b4103746a2b' +
-  '0300201ba0390300201b2002200d6a2a0200bba2211c2011200b4103746a201c3903002018201ca021182019201c201aa2a02119200b41016a210b0c' +
-  '000b0b20182012a3211820192012a321194100210b02400340200b20074f0d012000200c200b4102746a6a2011200b4103746a2b03002018a1201020' +
-  '0b4103746a2b03002019a2a12017a2b6380200200b41016a210b0c000b0b200a41016a210a0c000b0b0bbd0102037f017c02400340200620034f0d01' +
-  '200620046c410274210844000000000000000021094100210702400340200720044f0d0120092001200820074102746a6a2a0200bb20022008200741' +
-  '02746a6a2a0200bba2a02109200741016a21070c000b0b4100210702400340200720044f0d012000200820074102746a6a2005200120082007410274' +
-  '6a6a2a0200bba22002200820074102746a6a2a0200bb2009a1a2b6380200200741016a21070c000b0b200641016a21060c000b0b0b6001047f024003' +
-  '40200820064f0d012000200820016c6a210a2003200820046c6a210b4100210902400340200920074f0d01200a200b280200360200200a20026a210a' +
-  '200b20056a210b200941016a21090c000b0b200841016a21080c000b0b0b'
+  '0061736d0100000001520860047f7f7f7f0060057b7b7b7b7b017b60077f7f7f7f7f7c7c00600e7f7f7f7f7f7f7f7f7f7f7f7c7f7c0060027f7f0060' +
+  '0a7f7f7f7f7f7f7f7f7f7c0060067f7f7f7f7f7c0060087f7f7f7f7f7f7f7f0002120103656e76066d656d6f7279020300808004030a090001020304' +
+  '0505060707430606726f7773756d00000867656c75677261640002086e6f726d677261640005096e6f726d677261643200060b736f66746d61786772' +
+  '6164000706636f7079326400080a881209c20102047f017b02400340200520034f0d01200120054103746afd0c000000000000000000000000000000' +
+  '00fd0b0400200541026a21050c000b0b2000210602400340200420024f0d01200121074100210502400340200520034f0d012006fd00040021082007' +
+  '2007fd0004002008fd5ffdf001fd0b040020072007fd00041020082008fd0d08090a0b0c0d0e0f0001020304050607fd5ffdf001fd0b041020064110' +
+  '6a2106200741206a2107200541046a21050c000b0b200441016a21040c000b0b0b48002002200120002001fdf20144000000000000f03ffd142001fd' +
+  'f101fdf2012003fdf20144000000000000f03ffd1420042000fdf2012000fdf201fdf001fdf201fdf001fdf2010be00102017f077b2005fd14210b20' +
+  '06fd14210c02400340200720044f0d012001fd00040021082002fd00040021092003fd000400210a2008fd5f2009fd5f200afd5f200b200c1001210d' +
+  '20082008fd0d08090a0b0c0d0e0f0001020304050607fd5f20092009fd0d08090a0b0c0d0e0f0001020304050607fd5f200a200afd0d08090a0b0c0d' +
+  '0e0f0001020304050607fd5f200b200c1001210e2000200dfd5e200efd5efd0d00010203040506071011121314151617fd0b0400200041106a210020' +
+  '0141106a2101200241106a2102200341106a2103200741046a21070c000b0b0bfc0303027f0a7c017d44000000000000000021104100210e02400340' +
+  '200e200a4f0d01201020012009200e4102746a6a2a0200bba02110200e41016a210e0c000b0b2010200ba3211144000000000000000021124100210e' +
+  '02400340200e200a4f0d0120012009200e4102746a6a2a0200bb2011a12113201220132013a2a02112200e41016a210e0c000b0b44000000000000f0' +
+  '3f2012200ba3200da09fa32114440000000000000000211544000000000000000021164100210e02400340200e200a4f0d01200e410274210f200120' +
+  '09200f6a6a2a0200bb2011a12014a221172007200e4103746a201739030020042009200f6a6a2a0200bb2118200c044020172002200f6a2a0200bba2' +
+  '2003200f6a2a0200bba0b6211a201a430000000060201a430000c0405f7145044044000000000000000021180b0b2005200e4103746a2005200e4103' +
+  '746a2b030020182017a2a03903002006200e4103746a2006200e4103746a2b03002018a039030020182002200f6a2a0200bba221192008200e410374' +
+  '6a201939030020152019a02115201620192017a2a02116200e41016a210e0c000b0b2015200ba321152016200ba321164100210e02400340200e200a' +
+  '4f0d0120002009200e4102746a6a2008200e4103746a2b03002015a12007200e4103746a2b03002016a2a12014a2b6380200200e41016a210e0c000b' +
+  '0b0b3101017f02400340200220014101744f0d01200020024103746a440000000000000000390300200241016a21020c000b0b0b5d02017f017c2007' +
+  'b8210b20052007100402400340200a20064f0d01200020012002200320042005200520074103746a200520074104746a2005200741186c6a200a2007' +
+  '6c4102742007200b200820091003200a41016a210a0c000b0b0be806030c7f017c0e7b20052111200520074103746a2112200520074104746a211320' +
+  '1320074104746a21142007410274210d2007b821162016fd14211720052007100402400340200a41016a20064f0d01200a200d6c210c2001200c6a21' +
+  '0e2004200c6a210f2000200c6a2110fd0c0000000000000000000000000000000021184100210b02400340200b20074f0d01200e200b4102746a2115' +
+  '20182015200d6a2015fd5c0200fd56020001fd5ffdf0012118200b41016a210b0c000b0b20182017fdf3012119fd0c00000000000000000000000000' +
+  '000000211a4100210b02400340200b20074f0d01200e200b4102746a21152015200d6a2015fd5c0200fd56020001fd5f2019fdf101211b201a201b20' +
+  '1bfdf201fdf001211a200b41016a210b0c000b0b44000000000000f03ffd14201a2017fdf3012009fd14fdf001fdef01fdf301211cfd0c0000000000' +
+  '0000000000000000000000211dfd0c00000000000000000000000000000000211e4100210b02400340200b20074f0d01200b410274210c200e200c6a' +
+  '21152015200d6a2015fd5c0200fd56020001fd5f2019fdf101201cfdf201211f2013200b4104746a201ffd0b0400200f200c6a21152015200d6a2015' +
+  'fd5c0200fd56020001fd5f21202002200c6a2a0200bbfd14212320080440201f2023fdf2012003200c6a2a0200bbfd14fdf001fd5efd5f2124202020' +
+  '24fd0c00000000000000000000000000000000fd4c2024fd0c00000000000018400000000000001840fd4bfd4efd4e21200b2020201ffdf201212220' +
+  '11200b4103746a2115201520152b03002022fd2100a02022fd2101a03903002012200b4103746a2115201520152b03002020fd2100a02020fd2101a0' +
+  '39030020202023fdf20121212014200b4104746a2021fd0b0400201d2021fdf001211d201e2021201ffdf201fdf001211e200b41016a210b0c000b0b' +
+  '201d2017fdf301211d201e2017fdf301211e4100210b02400340200b20074f0d012010200b4102746a21152014200b4104746afd000400201dfdf101' +
+  '2013200b4104746afd000400201efdf201fdf101201cfdf201fd5e212220152022fd5a0200002015200d6a2022fd5a020001200b41016a210b0c000b' +
+  '0b200a41026a210a0c000b0b200a200649044020002001200220032004201120122013201320074103746a200a200d6c200720162008200910030b0b' +
+  'bd0102037f017c02400340200620034f0d01200620046c410274210844000000000000000021094100210702400340200720044f0d01200920012008' +
+  '20074102746a6a2a0200bb2002200820074102746a6a2a0200bba2a02109200741016a21070c000b0b4100210702400340200720044f0d0120002008' +
+  '20074102746a6a20052001200820074102746a6a2a0200bba22002200820074102746a6a2a0200bb2009a1a2b6380200200741016a21070c000b0b20' +
+  '0641016a21060c000b0b0b6001047f02400340200820064f0d012000200820016c6a210a2003200820046c6a210b4100210902400340200920074f0d' +
+  '01200a200b280200360200200a20026a210a200b20056a210b200941016a21090c000b0b200841016a21080c000b0b0b'
 
 export interface LmSimd {
   rowsum(x: number, acc: number, N: number, M: number): void
   gelugrad(o: number, x: number, s: number, g: number, n: number, c2: number, a3: number): void
   copy2d(dst: number, drs: number, dcs: number, src: number, srs: number, scs: number, R: number, C: number): void
   softmaxgrad(o: number, y: number, dy: number, rows: number, T: number, sc: number): void
+  /** StudioChannelNormGrad's row pass one row at a time; scratch: 32·C bytes. */
   normgrad(dx: number, x: number, gamma: number, beta: number, dy: number, scratch: number, N: number, C: number, clip: number, eps: number): void
+  /** The same two rows at a time in f64x2 lanes, the same bits; scratch: 48·C bytes. */
+  normgrad2(dx: number, x: number, gamma: number, beta: number, dy: number, scratch: number, N: number, C: number, clip: number, eps: number): void
 }
 
 /** The module on this memory (shared or not), or null where it cannot run. */

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { causalSoftmaxFused, geluFused, headsToRowsFused, rowSumFused, splitHeadsFused } from './lmFused'
 import { causalMask } from './tinyGpt'
-import { channelNormFused } from './cnnFused'
+import { channelNormFused, normGradRow } from './cnnFused'
 import { lmSimd, lmSimdModule } from './lmSimd'
 import { benchSwitch } from '../benchSwitches'
 import { relErr } from './wasmKernelChecks'
@@ -16,6 +16,7 @@ beforeAll(async () => {
 })
 afterEach(() => {
   benchSwitch.jsLmKernels = false
+  benchSwitch.scalarNormGrad = false
 })
 
 /** f's outputs with the SIMD module and with lmFused.ts's JavaScript, tensor count flat. */
@@ -100,6 +101,127 @@ describe("lmSimd.ts: tiny-lm's row sums and GELU gradient as WebAssembly SIMD", 
         expect(simd[0]!.some((v) => v !== 0)).toBe(true)
       }
       tf.dispose([x, gamma, beta, r])
+    }
+  })
+
+  it('channel norm gradient two rows at a time (normgrad2): the bits of one row at a time (normgrad) and of the JavaScript normGradRow, near a float64 reference', async () => {
+    // rows: even, odd (the last row through the scalar path), 1; widths: emoji-cnn's channels
+    // (32 … 256), tiny-lm's 128, and odd ones
+    for (const [N, C] of [
+      [64, 128],
+      [65, 128],
+      [1, 128],
+      [2, 32],
+      [33, 96],
+      [16, 192],
+      [7, 256],
+      [3, 5],
+      [1, 1],
+    ] as const) {
+      const x = tf.tensor2d(wave(N * C, 0.31, 3), [N, C])
+      const gamma = tf.tensor1d(wave(C, 0.7, 2))
+      const beta = tf.tensor1d(wave(C, 0.9, 3))
+      const r = tf.tensor2d(wave(N * C, 0.17), [N, C])
+      for (const relu6 of [false, true]) {
+        const g = tf.grads((a: tf.Tensor, gm: tf.Tensor, bt: tf.Tensor) => tf.sum(tf.mul(channelNormFused(a, gm, bt, relu6), r)))
+        const ways: Float32Array[][] = []
+        for (const [scalar, js] of [
+          [false, false],
+          [true, false],
+          [false, true],
+        ] as const) {
+          benchSwitch.scalarNormGrad = scalar
+          benchSwitch.jsLmKernels = js
+          const before = tf.memory().numTensors
+          const ts = g([x, gamma, beta])
+          ways.push(await Promise.all(ts.map(async (t) => (await t.data()) as Float32Array)))
+          tf.dispose(ts)
+          expect(tf.memory().numTensors).toBe(before)
+        }
+        const [two, one, js] = ways as [Float32Array[], Float32Array[], Float32Array[]]
+        for (let i = 0; i < 3; i++) {
+          expect(sameBits(two[i]!, one[i]!), `${N}×${C} relu6 ${relu6} gradient ${i}: two rows vs one`).toBe(true)
+          expect(sameBits(two[i]!, js[i]!), `${N}×${C} relu6 ${relu6} gradient ${i}: two rows vs JavaScript`).toBe(true)
+        }
+        // and the values: the layer norm's gradient in float64 here, from the inputs
+        const [xs, gs, bs, rs] = [await x.data(), await gamma.data(), await beta.data(), await r.data()]
+        const dx = new Float64Array(N * C)
+        const dg = new Float64Array(C)
+        const db = new Float64Array(C)
+        for (let n = 0; n < N; n++) {
+          const row = Array.from(xs.subarray(n * C, (n + 1) * C))
+          const mu = row.reduce((a, v) => a + v, 0) / C
+          const sd = Math.sqrt(row.reduce((a, v) => a + (v - mu) ** 2, 0) / C + 1e-5)
+          const xh = row.map((v) => (v - mu) / sd)
+          // the gradient reaching z = x̂·γ + β (zero where ReLU6 clips)
+          const dz = xh.map((v, c) => (relu6 && !(v * gs[c]! + bs[c]! >= 0 && v * gs[c]! + bs[c]! <= 6) ? 0 : rs[n * C + c]!))
+          const e = dz.map((v, c) => v * gs[c]!)
+          const m1 = e.reduce((a, v) => a + v, 0) / C
+          const m2 = e.reduce((a, v, c) => a + v * xh[c]!, 0) / C
+          for (let c = 0; c < C; c++) {
+            dx[n * C + c] = (e[c]! - m1 - xh[c]! * m2) / sd
+            dg[c]! += dz[c]! * xh[c]!
+            db[c]! += dz[c]!
+          }
+        }
+        const close = (got: Float32Array, want: Float64Array) => got.every((v, i) => Math.abs(v - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)))
+        expect(close(two[0]!, dx), `${N}×${C} relu6 ${relu6} dx`).toBe(true)
+        expect(close(two[1]!, dg), `${N}×${C} relu6 ${relu6} dgamma`).toBe(true)
+        expect(close(two[2]!, db), `${N}×${C} relu6 ${relu6} dbeta`).toBe(true)
+        if (C > 1) expect(two[0]!.some((v) => v !== 0), `${N}×${C} relu6 ${relu6}: some gradient through`).toBe(true)
+      }
+      tf.dispose([x, gamma, beta, r])
+    }
+  })
+
+  it('normgrad2 on a memory of its own: the float64 gain and shift sums of normgrad and of normGradRow bit for bit, rows added in order', () => {
+    // The kernel's float32 gradients hide most float64 differences; here the float64 sums
+    // themselves: adding row r + 1's term before row r's changes some of their last bits.
+    const memory = new WebAssembly.Memory({ initial: 64 })
+    const m = lmSimdModule(memory)!
+    expect(m).not.toBeNull()
+    const sameF64 = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]))
+    for (const [N, C] of [
+      [64, 128],
+      [65, 128],
+      [1, 128],
+      [2, 32],
+      [33, 96],
+      [9, 192],
+      [7, 256],
+      [3, 5],
+      [1, 1],
+    ] as const) {
+      const n = N * C
+      // byte offsets: x, dy, dx, γ, β, then scratch (48·C bytes for normgrad2)
+      const [ox, og, od, ogm, obt, osc] = [0, 4 * n, 8 * n, 12 * n, 12 * n + 4 * C, 8 * Math.ceil((12 * n + 8 * C) / 8)]
+      const f32 = (o: number, len: number) => new Float32Array(memory.buffer, o, len)
+      f32(ox, n).set(wave(n, 0.31, 3))
+      f32(og, n).set(wave(n, 0.17, 1.7))
+      f32(ogm, C).set(wave(C, 0.7, 2))
+      f32(obt, C).set(wave(C, 0.9, 3))
+      for (const clip of [0, 1]) {
+        const run = (pass: 'normgrad' | 'normgrad2') => {
+          f32(od, n).fill(NaN)
+          new Float64Array(memory.buffer, osc, 6 * C).fill(NaN)
+          m[pass](od, ox, ogm, obt, og, osc, N, C, clip, 1e-5)
+          return { dx: f32(od, n).slice(), accG: new Float64Array(memory.buffer, osc, C).slice(), accB: new Float64Array(memory.buffer, osc + 8 * C, C).slice() }
+        }
+        const two = run('normgrad2')
+        const one = run('normgrad')
+        const js = { dx: new Float32Array(n), accG: new Float64Array(C), accB: new Float64Array(C) }
+        const [xhat, gh] = [new Float64Array(C), new Float64Array(C)]
+        for (let r = 0; r < N; r++) normGradRow(js.dx, js.accG, js.accB, xhat, gh, f32(ox, n), f32(ogm, C), f32(obt, C), f32(og, n), r * C, C, clip === 1)
+        const what = `${N}×${C} clip ${clip}`
+        expect(sameBits(two.dx, one.dx), `${what} dx vs normgrad`).toBe(true)
+        expect(sameBits(two.dx, js.dx), `${what} dx vs normGradRow`).toBe(true)
+        expect(sameF64(two.accG, one.accG), `${what} gain sums vs normgrad`).toBe(true)
+        expect(sameF64(two.accG, js.accG), `${what} gain sums vs normGradRow`).toBe(true)
+        expect(sameF64(two.accB, one.accB), `${what} shift sums vs normgrad`).toBe(true)
+        expect(sameF64(two.accB, js.accB), `${what} shift sums vs normGradRow`).toBe(true)
+        // every output written (the NaN fill gone)
+        expect(two.dx.every((v) => !Number.isNaN(v)) && two.accG.every((v) => !Number.isNaN(v)), what).toBe(true)
+      }
     }
   })
 
