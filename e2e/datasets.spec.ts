@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { deflateSync } from 'node:zlib'
 import { zipSync } from 'fflate'
 import type { Page } from '@playwright/test'
-import { expect, smallSpamHam, test } from './fixtures'
+import { deleteAsksFirst, expect, smallSpamHam, test } from './fixtures'
 import type { StudioPage } from './pages/studio'
 
 // Uploads real files through the page and checks what a person sees: the dataset summary,
@@ -149,14 +149,7 @@ test.describe('loading datasets', () => {
     await test.step('Delete asks first, naming its 40 rows and size; Escape and Keep keep it, also in storage', async () => {
       const del = stored.getByRole('button', { name: 'Delete kept.csv' })
       const question = stored.getByRole('group', { name: /^Delete kept\.csv \(40 rows, \d+(\.\d+)? k?B\) from this browser\? Only adding the file again brings it back\.$/ })
-      await del.click()
-      await expect(question).toBeVisible()
-      await expect(question.getByRole('button', { name: 'Keep' })).toBeFocused()
-      await page.keyboard.press('Escape')
-      await expect(question).toHaveCount(0)
-      await expect(del).toBeFocused()
-      await del.click()
-      await expect(question).toBeVisible()
+      await deleteAsksFirst(page, del, question)
       await page.reload()
       await studio.waitForDataset('spam-ham.csv')
       await stored.getByText(/Kept in this browser \(2\)/).click()

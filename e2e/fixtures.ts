@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { test as base, type Page } from '@playwright/test'
+import { expect, test as base, type Locator, type Page } from '@playwright/test'
 import { StudioPage } from './pages/studio'
 
 /** Records main-thread long tasks from the first script on, so a test can report them. */
@@ -37,6 +37,21 @@ export const test = base.extend<{ studio: StudioPage; advancedOpen: boolean }>({
 })
 
 export { expect } from '@playwright/test'
+
+/** A ConfirmDelete as a keyboard user meets it (ui/common/ConfirmDelete.tsx): Delete asks, with
+ *  Keep focused (`whileAsking` then checks what it needs); Escape answers Keep, the question goes
+ *  and focus is back on Delete; then Delete asks again and the question is left open, unanswered. */
+export async function deleteAsksFirst(page: Page, del: Locator, question: Locator, whileAsking?: () => Promise<void>): Promise<void> {
+  await del.click()
+  await expect(question).toBeVisible()
+  await expect(question.getByRole('button', { name: 'Keep' })).toBeFocused()
+  await whileAsking?.()
+  await page.keyboard.press('Escape')
+  await expect(question).toHaveCount(0)
+  await expect(del).toBeFocused()
+  await del.click()
+  await expect(question).toBeVisible()
+}
 
 /** A small real dataset for quick runs: the first rows of the shipped spam/ham sample,
  *  re-quoted so the file stays valid CSV. */

@@ -8,9 +8,10 @@
 import AxeBuilder from '@axe-core/playwright'
 import { unzipSync } from 'fflate'
 import type { Page } from '@playwright/test'
+import type { StudioPage } from './pages/studio'
 import { readFileSync } from 'node:fs'
 import { gpt2TokenizerFiles } from '../scripts/hf-reference/gpt2-tokenizer.mjs'
-import { cspViolations, expect, test } from './fixtures'
+import { cspViolations, deleteAsksFirst, expect, test } from './fixtures'
 import { BERT_VOCAB, bertTokenizerJson, reviews, tinyBert } from './hfBert'
 import { CORS, safetensors, serveHub as serveHubRepos, tinyGpt2Files } from './hfHub'
 
@@ -103,6 +104,25 @@ const recordBusyLabels = () => {
   }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['aria-label', 'value'] })
 }
 
+/** The first 3,000-odd characters of the Moby-Dick sample as the dataset (plain text: language
+ *  modelling) and LoRA on the loaded model: rank 4, learning rate 0.02, 32 tokens, batches of 4,
+ *  `epochs`, no warm-up; ready to train. */
+async function loraOnWhaleText(studio: StudioPage, epochs: number) {
+  const page = studio.page
+  const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
+  await studio.uploadDataset('whale-part.txt', text.slice(0, text.indexOf('\n', 3_000)), 'text/plain')
+  await studio.waitForDataset('whale-part.txt')
+  await expect(page.getByTestId('dataset-summary')).toContainText('language modelling')
+  await page.getByLabel('Method', { exact: true }).selectOption({ label: 'LoRA' })
+  await page.getByLabel('LoRA rank', { exact: true }).fill('4')
+  await page.getByLabel('Learning rate', { exact: true }).fill('0.02')
+  await page.getByLabel('Sequence length', { exact: true }).fill('32')
+  await page.getByLabel('Batch size', { exact: true }).fill('4')
+  await page.getByLabel('Epochs', { exact: true }).fill(String(epochs))
+  await page.getByLabel('Warm-up steps', { exact: true }).fill('0')
+  await expect(studio.trainButton).toBeEnabled()
+}
+
 async function openHfSection(page: Page) {
   const section = page.locator('details.model-load')
   if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
@@ -165,19 +185,7 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
   })
 
   await test.step('LoRA on plain text: the loss falls', async () => {
-    const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
-    const part = text.slice(0, text.indexOf('\n', 3_000))
-    await studio.uploadDataset('whale-part.txt', part, 'text/plain')
-    await studio.waitForDataset('whale-part.txt')
-    await expect(page.getByTestId('dataset-summary')).toContainText('language modelling')
-    await page.getByLabel('Method', { exact: true }).selectOption({ label: 'LoRA' })
-    await page.getByLabel('LoRA rank', { exact: true }).fill('4')
-    await page.getByLabel('Learning rate', { exact: true }).fill('0.02')
-    await page.getByLabel('Sequence length', { exact: true }).fill('32')
-    await page.getByLabel('Batch size', { exact: true }).fill('4')
-    await page.getByLabel('Epochs', { exact: true }).fill('3')
-    await page.getByLabel('Warm-up steps', { exact: true }).fill('0')
-    await expect(studio.trainButton).toBeEnabled()
+    await loraOnWhaleText(studio, 3)
     await studio.trainButton.click()
     await studio.waitFinished(200_000)
     const losses = (await studio.series()).steps.map((s) => s.loss)
@@ -290,12 +298,7 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     // Delete asks first, naming the 5 files and their size and that the next load downloads them again
     const del = page.getByRole('button', { name: `Delete ${REPO} from this browser` })
     const question = page.getByTestId('hf-stored').getByRole('group', { name: new RegExp(`^Delete ${REPO} \\(5 files, \\d+(\\.\\d+)? (kB|MB)\\) from this browser\\? The next load of ${REPO} downloads them again\\.$`) })
-    await del.click()
-    await expect(question.getByRole('button', { name: 'Keep' })).toBeFocused()
-    await page.keyboard.press('Escape')
-    await expect(question).toHaveCount(0)
-    await expect(del).toBeFocused()
-    await del.click()
+    await deleteAsksFirst(page, del, question)
     await question.getByRole('button', { name: 'Keep' }).click()
     await expect(page.getByTestId('hf-stored')).toContainText(`${REPO}: 5 files`)
     await del.click()
@@ -353,16 +356,7 @@ test("a stored model's Delete waits while its files load and while a run uses it
   })
 
   await test.step('the open model in a run: not deletable until the run has ended', async () => {
-    const text = readFileSync(new URL('../public/samples/moby-dick-excerpt.txt', import.meta.url), 'utf8')
-    await studio.uploadDataset('whale-part.txt', text.slice(0, text.indexOf('\n', 3_000)), 'text/plain')
-    await studio.waitForDataset('whale-part.txt')
-    await page.getByLabel('Method', { exact: true }).selectOption({ label: 'LoRA' })
-    await page.getByLabel('LoRA rank', { exact: true }).fill('4')
-    await page.getByLabel('Sequence length', { exact: true }).fill('32')
-    await page.getByLabel('Batch size', { exact: true }).fill('4')
-    await page.getByLabel('Epochs', { exact: true }).fill('50')
-    await page.getByLabel('Warm-up steps', { exact: true }).fill('0')
-    await expect(studio.trainButton).toBeEnabled()
+    await loraOnWhaleText(studio, 50)
     await studio.trainButton.click()
     await expect.poll(() => studio.lossPoints(), { timeout: 60_000 }).toBeGreaterThan(0)
     await expect(del).toBeDisabled()

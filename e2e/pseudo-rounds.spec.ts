@@ -32,6 +32,16 @@ async function labelPassages(page: Page, n = 64) {
   await panel.getByLabel('Self-training rounds').fill('2')
 }
 
+/** Presses Pause the moment round 1's last (4th) validation point is drawn (4-epoch rounds). */
+const pauseAfterRound1 = (page: Page) =>
+  page.evaluate(() => {
+    new MutationObserver((_, obs) => {
+      if (document.querySelector('[data-testid="val-chart"]')?.getAttribute('data-points') !== '4') return
+      obs.disconnect()
+      ;[...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Pause')!.click()
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] })
+  })
+
 const rows = (f: string, n: number) => readFileSync(new URL(`../public/samples/lm/${f}`, import.meta.url), 'utf8').trim().split('\n').slice(0, n + 1).join('\n') + '\n'
 
 test('self-training survives a reload between rounds: round 1 of 2 kept, restored with its figures, and round 2 continued on its labels', async ({ studio, page }) => {
@@ -172,15 +182,8 @@ test('a worker that dies after labelling labels the texts again; Pause as a roun
   await expect(page.getByTestId('pseudo-note')).toHaveText('The training worker was restarted, so it labelled the texts again (the same file and class names, the base model): you can train on them as before.', { timeout: 90_000 })
   await expect(page.getByTestId('pseudo').locator('p').first()).toHaveText(shown)
   await expect(page.getByTestId('pseudo-kept')).toHaveText(kept)
-  // Pause the moment round 1's last (4th) validation point is drawn: its loop has no step left to
-  // pause at, and the worker is measuring it, re-labelling the texts and keeping it
-  await page.evaluate(() => {
-    new MutationObserver((_, obs) => {
-      if (document.querySelector('[data-testid="val-chart"]')?.getAttribute('data-points') !== '4') return
-      obs.disconnect()
-      ;[...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Pause')!.click()
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] })
-  })
+  // round 1's loop has no step left to pause at then: the worker is measuring it, re-labelling the texts and keeping it
+  await pauseAfterRound1(page)
   await page.getByTestId('pseudo-train').click()
   const paused = page.getByTestId('pseudo-paused')
   await expect(paused).toHaveText("Paused between rounds: round 1 is finished and round 2's labels are ready; round 2 starts when you press Resume (Stop ends the self-training here).", { timeout: 60_000 })
@@ -201,14 +204,7 @@ test('a worker that dies after labelling labels the texts again; Pause as a roun
 test('Stop while paused between rounds ends the self-training there: round 2 never starts, the run bar never says Training…, round 1 stays kept and can be continued', async ({ studio, page }) => {
   await studio.open('m=head&ep=4&bs=16&lr=0.01&sl=32&wu=0&sd=42')
   await labelPassages(page)
-  // Pause the moment round 1's last (4th) validation point is drawn, as above: round 2 waits
-  await page.evaluate(() => {
-    new MutationObserver((_, obs) => {
-      if (document.querySelector('[data-testid="val-chart"]')?.getAttribute('data-points') !== '4') return
-      obs.disconnect()
-      ;[...document.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Pause')!.click()
-    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] })
-  })
+  await pauseAfterRound1(page) // round 2 waits
   await page.getByTestId('pseudo-train').click()
   await expect(page.getByTestId('pseudo-paused')).toContainText('round 2 starts when you press Resume', { timeout: 60_000 })
   await expect(studio.status).toHaveText('Paused.')

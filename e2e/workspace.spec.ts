@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
-import { expect, smallSpamHam, test } from './fixtures'
+import { deleteAsksFirst, expect, smallSpamHam, test } from './fixtures'
 
 // The beginner view: "Advanced" starts folded, as on a first visit.
 test.use({ advancedOpen: false })
@@ -300,14 +300,7 @@ test('runs side by side: differing settings, overlaid curves by step or epoch, l
     // 2 from the first run, 2 or 3 (the last 2 and maybe the best) from the second
     await expect.poll(() => page.getByTestId('checkpoint-row').count()).toBeGreaterThanOrEqual(4)
     const checkpoints = await page.getByTestId('checkpoint-row').count()
-    await del.click()
-    await expect(question).toBeVisible()
-    await expect(question.getByRole('button', { name: 'Keep' })).toBeFocused()
-    await page.keyboard.press('Escape')
-    await expect(question).toHaveCount(0)
-    await expect(del).toBeFocused()
-    await del.click()
-    await expect(question).toBeVisible()
+    await deleteAsksFirst(page, del, question)
     await page.reload()
     await expect(page.getByTestId('run-item')).toHaveCount(2, { timeout: 60_000 })
     await expect(page.getByTestId('run-list')).toContainText('slow and steady')

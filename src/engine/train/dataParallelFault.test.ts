@@ -90,6 +90,12 @@ function oneWorkerLeft(model: TinyGpt, tuning: Tuning, vars: tf.Variable[], sour
   return left
 }
 
+/** The worker dies while computing a request: its error comes `afterMs` later. */
+async function dies(afterMs: number): Promise<never> {
+  await new Promise((resolve) => setTimeout(resolve, afterMs))
+  throw new Error('the second worker stopped (out of memory)')
+}
+
 /** As worker/gradientPeer.ts and gradientWorker.ts: every message structured-cloned with the
  *  app's transfer lists (views of a SharedArrayBuffer are shared); what each request carried is
  *  kept. `direct`: the replica called with the objects themselves (as dataParallelArrays.test.ts
@@ -110,11 +116,7 @@ class Peer implements GradientPeer {
   async half(r: HalfRequest): Promise<HalfResult> {
     const k = ++this.halves
     const lose = this.opts.loseAt
-    if (lose && k === lose.half) {
-      // The worker dies while computing this half: its error comes a while later.
-      await new Promise((resolve) => setTimeout(resolve, lose.afterMs))
-      throw new Error('the second worker stopped (out of memory)')
-    }
+    if (lose && k === lose.half) return dies(lose.afterMs)
     const sent = this.opts.direct ? r : structuredClone(r, { transfer: halfTransfer(r) })
     const out = await this.replica.half(sent)
     this.seen.push({ weights: r.weights.map((w) => w.data), gradBuffer: r.gradBuffer, grads: out.grads, weightBuffer: out.weightBuffer })
@@ -123,10 +125,7 @@ class Peer implements GradientPeer {
   async infer(r: InferRequest): Promise<InferResult> {
     const k = ++this.infers
     const lose = this.opts.loseInferAt
-    if (lose && k === lose.call) {
-      await new Promise((resolve) => setTimeout(resolve, lose.afterMs))
-      throw new Error('the second worker stopped (out of memory)')
-    }
+    if (lose && k === lose.call) return dies(lose.afterMs)
     if (this.opts.inferAfterMs) await new Promise((resolve) => setTimeout(resolve, this.opts.inferAfterMs))
     this.inferSeen.push({ weights: r.weights.map((w) => w.data) })
     return structuredClone(await this.replica.infer(structuredClone(r, { transfer: inferTransfer(r) })))
