@@ -95,6 +95,11 @@ export const benchSwitch = {
    *  Page: bench/dataParallelBrowser.mjs `--old-switches scalarNormGrad`
    *  (worker/benchReadouts.ts __studioSetBenchSwitches); Node: bench/node/cnnFixedCost.ts --switch. */
   scalarNormGrad: false,
+  /** StudioChannelNorm's forward (models/cnnFused.ts) as the op path's ten tfjs-wasm kernels (Mean,
+   *  Sub, Square, Mean, Add, Sqrt, Sub, RealDiv, Multiply, Add: normForward), as before 2026-12-07
+   *  09:00, instead of lmSimd.ts's `normfwd`, their float32 operations in one pass four rows at a
+   *  time (the same bits either way). Page: `--old-switches tfjsNormForward`; Node: --switch. */
+  tfjsNormForward: false,
   /** cnnFused.ts's depthwise filter and bias gradients and ReLU6 gradient in JavaScript instead of
    *  models/cnnSimd.ts's WebAssembly SIMD module (the same values either way; tests and benches
    *  compare). Page: `__studioJsCnnKernels`. */

@@ -282,9 +282,20 @@ function channelNorm({ inputs, backend, attrs }: Args): tf.TensorInfo {
   const [N, C] = normDims(x, gamma, CHANNEL_NORM)
   const clip = (attrs as { relu6?: boolean } | undefined)?.relu6 === true
   const b = backend as WasmLike
-  const { z, mean, sd } = normForward(backend, x, gamma, beta, N, C)
-  b.disposeData(mean.dataId)
-  b.disposeData(sd.dataId)
+  const simd = benchSwitch.tfjsNormForward || N === 0 || C === 0 ? null : lmSimd(backend)
+  let z: tf.TensorInfo
+  if (simd) {
+    // lmSimd.ts normfwd: normForward's float32 operations in its kernels' order, four rows at a
+    // time in f32x4 lanes, the same bits in one pass instead of ten kernels
+    z = b.makeOutput([N, C], 'float32')
+    const at = (t: tf.TensorInfo) => b.typedArrayFromHeap(t).byteOffset
+    simd.normfwd(at(z), at(x), at(gamma), at(beta), N, C, LN_EPS)
+  } else {
+    const f = normForward(backend, x, gamma, beta, N, C)
+    b.disposeData(f.mean.dataId)
+    b.disposeData(f.sd.dataId)
+    z = f.z
+  }
   const y = clip ? raw(backend, 'ClipByValue', { x: z }, { clipValueMin: 0, clipValueMax: 6 }) : z
   if (clip) b.disposeData(z.dataId)
   return { dataId: y.dataId, shape: [...x.shape], dtype: 'float32' }

@@ -17,6 +17,7 @@ beforeAll(async () => {
 afterEach(() => {
   benchSwitch.jsLmKernels = false
   benchSwitch.scalarNormGrad = false
+  benchSwitch.tfjsNormForward = false
 })
 
 /** f's outputs with the SIMD module and with lmFused.ts's JavaScript, tensor count flat. */
@@ -222,6 +223,57 @@ describe("lmSimd.ts: tiny-lm's row sums and GELU gradient as WebAssembly SIMD", 
         // every output written (the NaN fill gone)
         expect(two.dx.every((v) => !Number.isNaN(v)) && two.accG.every((v) => !Number.isNaN(v)), what).toBe(true)
       }
+    }
+  })
+
+  it('channel norm forward four rows at a time (normfwd): the bits of the op path’s tfjs-wasm kernels (moments, sub, sqrt, div, mul, add)', async () => {
+    // rows: multiples of 4, and 1–3 left for the one-row tail; widths as above
+    for (const [N, C] of [
+      [64, 128],
+      [67, 128],
+      [1, 128],
+      [2, 32],
+      [3, 96],
+      [5, 192],
+      [8, 256],
+      [6, 5],
+      [4, 1],
+    ] as const) {
+      const x = tf.tensor2d(wave(N * C, 0.31, 3), [N, C])
+      const gamma = tf.tensor1d(wave(C, 0.7, 2))
+      const beta = tf.tensor1d(wave(C, 0.9, 3))
+      // the op path (what the fused kernel replaced), tf ops on wasm
+      const ops = tf.tidy(() => {
+        const { mean, variance } = tf.moments(x, -1, true)
+        return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), gamma), beta)
+      })
+      const want = (await ops.data()) as Float32Array
+      for (const relu6 of [false, true]) {
+        const got: Float32Array[] = []
+        for (const tfjs of [false, true]) {
+          benchSwitch.tfjsNormForward = tfjs
+          const before = tf.memory().numTensors
+          const y = channelNormFused(x, gamma, beta, relu6)
+          got.push((await y.data()) as Float32Array)
+          y.dispose()
+          expect(tf.memory().numTensors).toBe(before)
+        }
+        const clipped = relu6 ? want.map((v) => Math.min(Math.max(v, 0), 6)) : want
+        expect(sameBits(got[0]!, got[1]!), `${N}×${C} relu6 ${relu6}: normfwd vs the tfjs kernels`).toBe(true)
+        expect(sameBits(got[0]!, clipped), `${N}×${C} relu6 ${relu6}: normfwd vs tf ops`).toBe(true)
+      }
+      // and near the float64 normalisation of each row
+      let worst = 0
+      const xs = await x.data()
+      const [gs, bs] = [await gamma.data(), await beta.data()]
+      for (let n = 0; n < N; n++) {
+        const row = Array.from(xs.subarray(n * C, (n + 1) * C))
+        const mu = row.reduce((a, v) => a + v, 0) / C
+        const sd = Math.sqrt(row.reduce((a, v) => a + (v - mu) ** 2, 0) / C + 1e-5)
+        for (let c = 0; c < C; c++) worst = Math.max(worst, Math.abs(want[n * C + c]! - (((row[c]! - mu) / sd) * gs[c]! + bs[c]!)))
+      }
+      expect(worst, `${N}×${C}`).toBeLessThan(1e-4)
+      tf.dispose([x, gamma, beta, ops])
     }
   })
 
