@@ -109,6 +109,26 @@ describe('fineTune', () => {
     fresh.dispose()
   })
 
+  it('posts the run\'s first step at once, so a run faster than one chart window still draws its first and last steps', async () => {
+    // 24 rows at batch 8: 3 steps, well inside one 0.25 s window on this tiny model, where only
+    // the epoch's last step would be posted.
+    const model = new TinyGpt(cfg, undefined, 3)
+    const s = settings({ epochs: 1, warmupSteps: 0 })
+    const tuning = new Tuning(model, s, 2)
+    const posted: { step: number; loss: number }[] = []
+    const t0 = Date.now()
+    await fineTune(model, tuning, { train: toyClassification(24, 1), val: toyClassification(8, 2) }, s, new RunControl(), {
+      onStep: (e) => posted.push({ step: e.step, loss: e.loss }),
+    })
+    const ms = Date.now() - t0
+    expect(posted[0]?.step).toBe(1)
+    expect(posted.at(-1)?.step).toBe(3)
+    expect(posted.every((p) => Number.isFinite(p.loss) && p.loss > 0)).toBe(true)
+    if (ms < 250) expect(posted.map((p) => p.step)).toEqual([1, 3])
+    tuning.dispose()
+    model.dispose()
+  })
+
   it('stops when asked, between steps', async () => {
     const model = new TinyGpt(cfg, undefined, 3)
     const s = settings({ epochs: 50, batchSize: 4 })

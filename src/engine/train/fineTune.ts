@@ -267,6 +267,7 @@ export async function fineTune(
   let windowSamples = 0
   let windowLoss = 0
   let windowCount = 0
+  let stepPosted = false // whether this run (or this continuation of one) has posted a step yet
   let secPerStep = 0
   // Time left by phase: steps that fill the feature cache cost far more than cached ones (eta.ts).
   const eta = new EtaEstimator()
@@ -335,9 +336,14 @@ export async function fineTune(
           windowCount++
           windowSamples += p.examples
           const elapsed = (Date.now() - windowStart) / 1000
-          if (windowCount >= 1 && (elapsed > 0.25 || p.st === stepsPerEpoch - 1)) {
+          // The run's first step is posted at once, so its chart has a point as soon as there is a
+          // loss, and a run whose steps all fit in one window still draws more than its last one.
+          const first = !stepPosted
+          if (windowCount >= 1 && (first || elapsed > 0.25 || p.st === stepsPerEpoch - 1)) {
             const sps = windowSamples / Math.max(elapsed, 1e-3)
-            secPerStep = secPerStep === 0 ? elapsed / windowCount : 0.7 * secPerStep + 0.3 * (elapsed / windowCount)
+            // The first step's time is mostly warm-up: it sizes no loss-read group.
+            if (!first) secPerStep = secPerStep === 0 ? elapsed / windowCount : 0.7 * secPerStep + 0.3 * (elapsed / windowCount)
+            stepPosted = true
             cb.onStep?.({
               step: p.step,
               totalSteps,
