@@ -117,7 +117,7 @@ if (opts.modes.split(',').some(isOld) && !oldSwitches.length) throw new Error('â
  *  answers each worker's values after, null where a worker has no such readout. */
 const setOldSwitches = async (page, mode) => {
   const seen = []
-  for (const w of page.workers()) seen.push(await w.evaluate(([names, on]) => globalThis.__studioSetBenchSwitches?.(names, on) ?? null, [oldSwitches, isOld(mode)]).catch(() => null))
+  for (const w of engineWorkers(page)) seen.push(await w.evaluate(([names, on]) => globalThis.__studioSetBenchSwitches?.(names, on) ?? null, [oldSwitches, isOld(mode)]).catch(() => null))
   return seen
 }
 const isBefore = (mode) => mode === 'before' || mode === 'one-before'
@@ -129,6 +129,11 @@ const base = server.base
 const browser = await launchChromium(opts['js-flags'] ? [`--js-flags=${opts['js-flags']}`] : [])
 results.machine.browser = `Chromium ${browser.version()}`
 if (opts.priority) results.machine.priority = raisePriority()
+
+/** The page's engine workers (the training worker and the second engine worker), not the wasm
+ *  pthreads of the `threads` mode: those are blob: workers that sit in Atomics.wait between
+ *  kernels, where an evaluate never returns. */
+const engineWorkers = (page) => page.workers().filter((w) => !w.url().startsWith('blob:'))
 
 async function newPage(mode) {
   const page = await browser.newPage()
@@ -275,13 +280,13 @@ async function stepMs(mode, model) {
       }).observe(document.querySelector('.run-state') ?? document.body, { subtree: true, childList: true, characterData: true })
     })
     const legacy = isBefore(mode)
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), legacy).catch(() => {})
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioCnnOpPath = on), isOpCnn(mode)).catch(() => {})
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioUnfusedOptimizer = on), isUnfused(mode)).catch(() => {})
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioCnnLoopNests = on), isNests(mode)).catch(() => {})
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioTensorCopies = on), isCopies(mode)).catch(() => {})
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioLmOpPath = on), isOpLm(mode)).catch(() => {})
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioSerialImageLoads = on), isSerial(mode)).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), legacy).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioCnnOpPath = on), isOpCnn(mode)).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioUnfusedOptimizer = on), isUnfused(mode)).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioCnnLoopNests = on), isNests(mode)).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioTensorCopies = on), isCopies(mode)).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioLmOpPath = on), isOpLm(mode)).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioSerialImageLoads = on), isSerial(mode)).catch(() => {})
     const oldByWorker = await setOldSwitches(page, mode)
     const load1 = os.loadavg()[0]
     if (opts.trace) await browser.startTracing(undefined, { categories: TRACE_GC_CATEGORIES })
@@ -302,13 +307,13 @@ async function stepMs(mode, model) {
     let imageWaits = null
     // Which workers ran the emoji CNN as tf ops (a worker started after the switch was set would not).
     const opPath = []
-    for (const w of page.workers()) opPath.push(await w.evaluate(() => globalThis.__studioCnnOpPath ?? null).catch(() => null))
+    for (const w of engineWorkers(page)) opPath.push(await w.evaluate(() => globalThis.__studioCnnOpPath ?? null).catch(() => null))
     const loopNests = []
-    for (const w of page.workers()) loopNests.push(await w.evaluate(() => globalThis.__studioCnnLoopNests ?? null).catch(() => null))
+    for (const w of engineWorkers(page)) loopNests.push(await w.evaluate(() => globalThis.__studioCnnLoopNests ?? null).catch(() => null))
     // Which of our WebAssembly modules (engine/models/heapModules.ts) each worker instantiated or could not.
     const heapModules = []
-    for (const w of page.workers()) heapModules.push(await w.evaluate(() => globalThis.__studioHeapModules ?? null).catch(() => null))
-    for (const w of page.workers()) {
+    for (const w of engineWorkers(page)) heapModules.push(await w.evaluate(() => globalThis.__studioHeapModules ?? null).catch(() => null))
+    for (const w of engineWorkers(page)) {
       const steps = await w.evaluate(() => globalThis.__studioDataParallelSteps ?? null).catch(() => null)
       if (steps?.length) timeline = timelineOf(steps.slice(2))
       const st = await w.evaluate(() => globalThis.__studioStepStarts ?? null).catch(() => null)
@@ -478,8 +483,8 @@ async function firstClick(mode) {
   try {
     await page.goto(`${base}?v=2&ep=1`)
     await trainReady(page)
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), isBefore(mode)).catch(() => {})
-    for (const w of page.workers()) await w.evaluate((on) => void (globalThis.__studioSerialImageLoads = on), isSerial(mode)).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioDataParallelLegacy = on), isBefore(mode)).catch(() => {})
+    for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioSerialImageLoads = on), isSerial(mode)).catch(() => {})
     await setOldSwitches(page, mode)
     const load1 = os.loadavg()[0]
     const t0 = Date.now()
