@@ -167,7 +167,6 @@ const runEnded = (page) =>
 function threadCpuSeconds({ byProcess = false } = {}) {
   const by = {}
   for (const p of tree()) {
-    let tasks = []
     let kind = ''
     if (byProcess) {
       try {
@@ -177,11 +176,8 @@ function threadCpuSeconds({ byProcess = false } = {}) {
         continue
       }
     }
-    try {
-      tasks = readdirSync(`/proc/${p}/task`)
-    } catch {
-      continue
-    }
+    const tasks = tasksOf(p)
+    if (!tasks) continue
     for (const t of tasks) {
       try {
         const stat = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8')
@@ -226,16 +222,18 @@ const browserCores = async (fn, { sampleMs = 0 } = {}) => {
   const threads = Object.fromEntries(Object.entries(threads1).map(([k, v]) => [k, (v - (threads0[k] ?? 0)) / sec]).filter(([, v]) => v >= 0.01).sort((a, b) => b[1] - a[1]))
   return { out, cores: (treeCpuSeconds() - cpu0) / sec, threads, samples }
 }
+/** The thread ids of process `p`, or null when it is gone. */
+function tasksOf(p) {
+  try {
+    return readdirSync(`/proc/${p}/task`)
+  } catch {
+    return null
+  }
+}
 /** --favour-workers: nice -10 for every DedicatedWorker thread of the browser's processes. */
 function favourWorkers() {
   for (const p of tree()) {
-    let tasks = []
-    try {
-      tasks = readdirSync(`/proc/${p}/task`)
-    } catch {
-      continue
-    }
-    for (const t of tasks) {
+    for (const t of tasksOf(p) ?? []) {
       try {
         if (!readFileSync(`/proc/${p}/task/${t}/comm`, 'utf8').startsWith('DedicatedWorker')) continue
         if (os.getPriority(Number(t)) !== -10) os.setPriority(Number(t), -10)
