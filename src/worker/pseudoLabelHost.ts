@@ -496,7 +496,7 @@ export class PseudoLabelHost {
           const kept = finished.length > 0 && this.restored?.id === jobId && this.restored.finished.length === finished.length
           const stopped = result.reason === 'stopped'
           const what = stopped ? 'was stopped before its end' : 'diverged'
-          const before = finished.length === 1 ? 'Round 1 stays' : `Rounds 1–${finished.length} stay`
+          const before = roundsStay(finished.length)
           message += kept
             ? ` Round ${round} ${what}, so it is not kept in this browser. ${before} saved (Saved self-training)${stopped ? `; "Continue with round ${round}" trains it again on round ${round - 1}'s labels. The stopped round's model stays in use on this page until you restore or train again` : ''}.`
             : finished.length > 0
@@ -522,7 +522,7 @@ export class PseudoLabelHost {
    *  round `next` can be trained on from them ("Continue with round N"). */
   private stoppedBetweenRounds(runId: string, jobId: string, next: number, rounds: number, last: { round: number; summary: RunSummary }, finished: number, settings: Settings): void {
     const kept = this.restored?.id === jobId && this.restored.finished.length === finished
-    const before = finished === 1 ? 'Round 1 stays' : `Rounds 1–${finished} stay`
+    const before = roundsStay(finished)
     const message = `Training stopped before self-training round ${next} of ${rounds}, which did not start; the model is round ${last.round}'s. ${kept ? `${before} saved (Saved self-training); "Continue with round ${next}" trains it on round ${last.round}'s labels.` : 'The finished rounds could not be kept in this browser.'}`
     if (kept) this.post({ type: 'pseudoStopped', runId, id: jobId, next, settings })
     this.post({ type: 'done', runId, reason: 'stopped', summary: last.summary, message })
@@ -538,4 +538,9 @@ export class PseudoLabelHost {
       await this.publishSaved()
     } else this.post({ type: 'lmError', message: `Round ${record.finished.at(-1)!.round} was not kept in this browser (${r.error.message}); the rounds go on, but a closed tab would lose them.`, where: 'pseudoTrain' })
   }
+}
+
+/** "Round 1 stays" / "Rounds 1–N stay": the finished rounds kept, as the stop messages say it. */
+function roundsStay(finished: number): string {
+  return finished === 1 ? 'Round 1 stays' : `Rounds 1–${finished} stay`
 }

@@ -1,23 +1,11 @@
 // The hand-written WebAssembly modules run from hex constants pasted next to their WAT text; this
 // checks that each constant is its WAT assembled, so an edit to the WAT that was not assembled (or
 // bytes that were patched by hand) fails here. scripts/assemble-wat.mjs rewrites the constants.
-import wabtInit from 'wabt'
 import { describe, expect, it } from 'vitest'
+import { assembleWat as assemble, sharedWat } from '../../../scripts/assemble-wat.mjs'
 import { LM_SHARED_WASM_HEX, LM_WASM_HEX, LM_WAT } from './lmSimd'
 import { CNN_SHARED_WASM_HEX, CNN_WASM_HEX, CNN_WAT } from './cnnSimd'
 import { SWAP_SHARED_WASM_HEX, SWAP_WASM_HEX, SWAP_WAT } from './heapTranspose'
-
-/** WAT text → bytes as hex, with wabt (package.json pins the version the constants came from). */
-async function assemble(wat: string): Promise<string> {
-  const wabt = await wabtInit()
-  const m = wabt.parseWat('module.wat', wat, { simd: true, threads: true })
-  try {
-    m.resolveNames()
-    return Buffer.from(m.toBinary({}).buffer).toString('hex')
-  } finally {
-    m.destroy()
-  }
-}
 
 const modules = [
   { name: 'lmSimd.ts LM_WAT', wat: LM_WAT, hex: LM_WASM_HEX, shared: LM_SHARED_WASM_HEX },
@@ -31,7 +19,7 @@ describe('the WebAssembly modules’ hex constants are their WAT, assembled (nod
       expect(await assemble(wat), `${name}: plain; run node scripts/assemble-wat.mjs`).toBe(hex)
       // the threaded backend's variant: the same text with the memory import shared
       expect(wat.split('(memory 0)').length, `${name}: one memory import`).toBe(2)
-      expect(await assemble(wat.replace('(memory 0)', '(memory 0 65536 shared)')), `${name}: shared; run node scripts/assemble-wat.mjs`).toBe(shared)
+      expect(await assemble(sharedWat(wat)), `${name}: shared; run node scripts/assemble-wat.mjs`).toBe(shared)
       // and both are modules this engine compiles
       for (const h of [hex, shared]) expect(WebAssembly.validate(Uint8Array.from(h.match(/../g)!, (b) => parseInt(b, 16))), name).toBe(true)
     })
