@@ -4,7 +4,7 @@
 // keeps the checkpoint's pooling although the page has moved back to [CLS], a [CLS] run after
 // which that checkpoint restores with its mean-pooled head, and the "Merged
 // model" export: the encoder plus studio_head.safetensors, since no Hugging Face class reads a
-// mean-pooled head. The setting is locked while a run goes, and axe finds nothing serious.
+// mean-pooled head. The setting is locked while a run goes (each change of its lock recorded as it happens), and axe finds nothing serious.
 import AxeBuilder from '@axe-core/playwright'
 import { unzipSync } from 'fflate'
 import { readFileSync } from 'node:fs'
@@ -52,10 +52,20 @@ test('a BERT encoder with mean pooling: chosen with the keyboard, recorded with 
     await page.getByLabel('Epochs', { exact: true }).fill('2')
     await page.getByLabel('Warm-up steps', { exact: true }).fill('0')
     await expect(studio.trainButton).toBeEnabled()
+    // Each change of the control's disabled state is recorded as it happens: a 2-epoch head-only
+    // run on 48 rows can end before a polling check sees the lock.
+    const id = (await pooling.getAttribute('id'))!
+    await page.evaluate((id) => {
+      const seen: string[] = []
+      ;(window as unknown as { poolingLock: string[] }).poolingLock = seen
+      new MutationObserver((records) => {
+        for (const r of records) if ((r.target as Element).id === id) seen.push((r.target as HTMLSelectElement).disabled ? 'locked' : 'open')
+      }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['disabled'] })
+    }, id)
     await studio.trainButton.click()
-    await expect(pooling).toBeDisabled()
     await studio.waitFinished(60_000)
     await expect(pooling).toBeEnabled()
+    expect(await page.evaluate(() => (window as unknown as { poolingLock: string[] }).poolingLock)).toEqual(['locked', 'open'])
     val = (await studio.series()).epochs.map((e) => e.valLoss)
     expect(val).toHaveLength(2)
     await expect(page.getByRole('region', { name: 'Runs', exact: true })).toContainText(`Head only (linear probe), learning rate 0.01, pooling ${MEAN}`)
