@@ -51,6 +51,17 @@ export async function tensorData(t: tf.Tensor): Promise<TensorData> {
 
 const fromData = (t: TensorData) => tf.tensor(t.data, t.shape, t.dtype)
 const planOf = (cache: Cache): CachePlan => ({ prefixBlocks: cache.prefixBlocks, pooled: cache.pooled })
+/** The replica's rows read back for its request; the sliced tensors freed whether or not the
+ *  readback succeeds (on WebGL or WebGPU it fails when the context or device is lost). */
+async function readRows(rows: Record<string, tf.Tensor>): Promise<Record<string, TensorData>> {
+  try {
+    const data: Record<string, TensorData> = {}
+    for (const [k, t] of Object.entries(rows)) data[k] = await tensorData(t)
+    return data
+  } finally {
+    tf.dispose(Object.values(rows))
+  }
+}
 const rowsOf = (t: tf.Tensor, from: number, n: number) => tf.slice(t, [from, ...t.shape.slice(1).map(() => 0)], [n, ...t.shape.slice(1)])
 
 /** The label tokens' log-probabilities: for each pick (a flat [row·T + position] index) the
@@ -107,10 +118,8 @@ export async function prefixRows(model: Body, tuning: Tuning, cache: Cache, toke
     n,
     (n0) => frozenPrefix(model, tuning, cache, rowsOf(tokens, 0, n0), rowsOf(mask, 0, n0) as tf.Tensor2D),
     async (n0) => {
-      const [t, m] = tf.tidy(() => [rowsOf(tokens, n0, n - n0), rowsOf(mask, n0, n - n0)])
-      const pass: InferPass = { kind: 'prefix', cache: planOf(cache), tokens: await tensorData(t!), mask: await tensorData(m!) }
-      tf.dispose([t!, m!])
-      return pass
+      const rows = await readRows(tf.tidy(() => ({ tokens: rowsOf(tokens, n0, n - n0), mask: rowsOf(mask, n0, n - n0) })))
+      return { kind: 'prefix', cache: planOf(cache), tokens: rows.tokens!, mask: rows.mask! }
     },
   )
 }
@@ -129,13 +138,7 @@ export async function headRows(model: Body, tuning: Tuning, batch: Batch, cache:
     split,
     n,
     (n0) => local(part(0, n0) as unknown as Batch),
-    async (n0) => {
-      const rows = tf.tidy(() => part(n0, n - n0))
-      const data: Record<string, TensorData> = {}
-      for (const [k, t] of Object.entries(rows)) data[k] = await tensorData(t)
-      tf.dispose(Object.values(rows))
-      return { kind: 'head', cache: planOf(cache), batch: data }
-    },
+    async (n0) => ({ kind: 'head', cache: planOf(cache), batch: await readRows(tf.tidy(() => part(n0, n - n0))) }),
   )) as tf.Tensor2D
 }
 
