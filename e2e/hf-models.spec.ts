@@ -370,6 +370,40 @@ test("a stored model's Delete waits while its files load and while a run uses it
   })
 })
 
+test('two stored revisions of one repo: a row\'s Delete removes its own revision, the other stays stored and loads again without the network', async ({ studio, page }) => {
+  const fetched = serveHub(page) // answers any revision with the same files
+  await studio.open()
+  const title = page.getByTestId('model-title')
+  const stored = page.getByTestId('hf-stored')
+  const mainRow = stored.getByRole('listitem').filter({ hasText: `${REPO}: ` })
+  const v2Row = stored.getByRole('listitem').filter({ hasText: `${REPO}@v2: ` })
+  await openHfSection(page)
+  await page.getByLabel('Hugging Face repo id').fill(REPO)
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(title).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
+  await page.getByLabel('Revision', { exact: true }).fill('v2')
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(title).toContainText(`${REPO}@v2 — pretrained`, { timeout: 60_000 })
+  await expect(mainRow).toContainText(`${REPO}: 5 files, `)
+  await expect(v2Row).toContainText(`${REPO}@v2: 5 files, `)
+
+  // v2's Delete asks about v2 alone (its 5 files and their size), and says main stays
+  const del = page.getByRole('button', { name: `Delete ${REPO}@v2 from this browser` })
+  const question = stored.getByRole('group', { name: new RegExp(`^Delete revision v2 of ${REPO} \\(5 files, \\d+(\\.\\d+)? (kB|MB)\\) from this browser\\? The other stored revision of ${REPO} \\(main\\) stays\\. The next load of revision v2 of ${REPO} downloads them again\\.$`) })
+  await deleteAsksFirst(page, del, question)
+  await question.getByRole('button', { name: 'Delete for good' }).click()
+  await expect(v2Row).toHaveCount(0)
+  await expect(mainRow).toContainText(`${REPO}: 5 files, `)
+
+  // main is still whole in IndexedDB: loading it again fetches none of its files
+  fetched.length = 0
+  await page.getByLabel('Revision', { exact: true }).fill('')
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(title).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
+  expect(fetched.filter((f) => /model\.safetensors$|tokenizer\.json$|config\.json$/.test(f))).toEqual([])
+  await expect(mainRow).toContainText(`${REPO}: 5 files, `)
+})
+
 // ---- a BERT encoder from files on disk, with a classification head on [CLS] ----------------
 
 test('a BERT encoder from files on disk: a classification head on [CLS] learns; a config that does not match its weights is refused by name', async ({ studio, page }) => {

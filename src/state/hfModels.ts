@@ -61,8 +61,8 @@ export function listHfStored() {
   sendHf({ type: 'hfListStored' })
 }
 
-export function deleteHfStored(repo: string) {
-  sendHf({ type: 'hfDeleteStored', repo })
+export function deleteHfStored(repo: string, revision: string) {
+  sendHf({ type: 'hfDeleteStored', repo, revision })
 }
 
 /** Sets the loaded sequence classifier's own head aside: the next run trains a new one. */

@@ -114,7 +114,7 @@ export class HfModelHost {
         await this.listStored()
         break
       case 'hfDeleteStored':
-        await this.deps.cache?.deleteRepo(msg.repo)
+        await this.deps.cache?.deleteRevision(msg.repo, msg.revision)
         await this.listStored()
         break
       case 'hfNewHead': {
@@ -251,9 +251,10 @@ export class HfModelHost {
       const rev = opts.revision === 'main' ? '' : `@${opts.revision}`
       await this.install(files, `${repo}${rev}`, `hf:${repo}${rev}`, `from the Hugging Face Hub${baseOf(ref) === HUB ? '' : ` (${baseOf(ref)})`}`)
     } catch (e) {
-      // Files that do not make a model (cut, mismatched, no tokenizer, unsupported) are not kept:
-      // the next try downloads them again. A failed download keeps the files that came whole.
-      if (e instanceof ModelLoadError && !network.has(e)) await this.deps.cache?.deleteRepo(repo)
+      // Files that do not make a model (cut, mismatched, no tokenizer, unsupported) are not kept
+      // (this revision's: another stored revision stays): the next try downloads them again. A
+      // failed download keeps the files that came whole.
+      if (e instanceof ModelLoadError && !network.has(e)) await this.deps.cache?.deleteRevision(repo, opts.revision)
       throw e
     }
   }

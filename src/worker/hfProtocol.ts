@@ -15,7 +15,8 @@ export type HfCommand =
   /** loadId: the page's number for this load, said back in hfLoaded. */
   | { type: 'hfLoad'; loadId: number; source: { kind: 'hub'; ref: HfRepoRef } | { kind: 'files'; files: File[] } }
   | { type: 'hfListStored' }
-  | { type: 'hfDeleteStored'; repo: string }
+  /** Deletes one stored revision's files (a row of the stored list); the repo's other revisions stay. */
+  | { type: 'hfDeleteStored'; repo: string; revision: string }
   /** Set the loaded sequence classifier's own head aside: the next run trains a new one. */
   | { type: 'hfNewHead' }
   /** Name a loaded head's placeholder classes (LABEL_i): names[i] is the dataset's class for

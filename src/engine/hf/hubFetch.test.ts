@@ -104,8 +104,24 @@ describe('downloads from a local server', () => {
       ['fixtures/gpt2', 'model.safetensors', gpt2Weights.length, Math.ceil(gpt2Weights.length / (16 * 1024))],
       ['fixtures/gpt2', 'tokenizer_config.json', 29, 1],
     ])
-    expect(await cache.deleteRepo('fixtures/gpt2')).toBe(gpt2Config.length + gpt2Weights.length + 29)
+    expect(await cache.deleteRevision('fixtures/gpt2', 'main')).toBe(gpt2Config.length + gpt2Weights.length + 29)
     expect(await cache.list()).toEqual([])
+  })
+
+  it('deletes one stored revision of a repo: the other revision stays whole and readable', async () => {
+    const cache = indexedDbHubCache('hub-test-revisions', 16 * 1024)!
+    const url = (rev: string, file: string) => hubFileUrl('fixtures/gpt2', file, rev, base)
+    for (const rev of ['main', 'abc123']) {
+      await cache.put({ url: url(rev, 'config.json'), repo: 'fixtures/gpt2', revision: rev, file: 'config.json' }, gpt2Config)
+      await cache.put({ url: url(rev, 'model.safetensors'), repo: 'fixtures/gpt2', revision: rev, file: 'model.safetensors' }, gpt2Weights)
+    }
+    expect(await cache.deleteRevision('fixtures/gpt2', 'abc123')).toBe(gpt2Config.length + gpt2Weights.length)
+    expect((await cache.list()).map((f) => [f.revision, f.file])).toEqual([
+      ['main', 'config.json'],
+      ['main', 'model.safetensors'],
+    ])
+    expect(Buffer.from((await cache.get(url('main', 'model.safetensors')))!).equals(Buffer.from(gpt2Weights))).toBe(true)
+    expect(await cache.get(url('abc123', 'model.safetensors'))).toBeUndefined()
   })
 
   it('resumes a download cut mid-body with a Range request and gets every byte', async () => {

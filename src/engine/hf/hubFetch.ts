@@ -170,8 +170,8 @@ export interface HubCache {
   get(url: string): Promise<Uint8Array | undefined>
   put(info: Omit<CachedFileInfo, 'bytes' | 'chunks' | 'savedAt'>, bytes: Uint8Array): Promise<void>
   list(): Promise<CachedFileInfo[]>
-  /** Deletes every file of a repo (all revisions); returns the bytes freed. */
-  deleteRepo(repo: string): Promise<number>
+  /** Deletes the files of one revision of a repo (other revisions stay); returns the bytes freed. */
+  deleteRevision(repo: string, revision: string): Promise<number>
 }
 
 /** The IndexedDB cache, or null where there is no IndexedDB. */
@@ -210,11 +210,11 @@ export function indexedDbHubCache(dbName = HUB_CACHE_DB, chunkBytes = CHUNK): Hu
     async list() {
       return ((await (await open()).getAll('files')) as CachedFileInfo[]).sort((a, b) => a.repo.localeCompare(b.repo) || a.file.localeCompare(b.file))
     },
-    async deleteRepo(repo) {
+    async deleteRevision(repo, revision) {
       const d = await open()
       let freed = 0
       for (const info of (await d.getAll('files')) as CachedFileInfo[]) {
-        if (info.repo !== repo) continue
+        if (info.repo !== repo || info.revision !== revision) continue
         await d.delete('files', info.url)
         for (let i = 0; i < info.chunks; i++) await d.delete('chunks', [info.url, i])
         freed += info.bytes

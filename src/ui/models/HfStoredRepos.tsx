@@ -29,14 +29,13 @@ export function HfStoredRepos() {
             const waits = hfDeleteWaits(r.repo, { loading, modelId, status })
             return (
               <li key={`${r.repo}@${r.revision}`}>
-                {r.repo}
-                {r.revision !== 'main' ? `@${r.revision}` : ''}: {formatCount(r.files.length)} {r.files.length === 1 ? 'file' : 'files'}, {formatBytes(r.bytes)}{' '}
+                {rowName(r)}: {formatCount(r.files.length)} {r.files.length === 1 ? 'file' : 'files'}, {formatBytes(r.bytes)}{' '}
                 <ConfirmDelete
                   disabled={waits !== null}
-                  label={`Delete ${r.repo} from this browser`}
+                  label={`Delete ${rowName(r)} from this browser`}
                   title={waits ?? 'Frees the space; the next load downloads the files again'}
-                  question={deleteQuestion(r.repo, stored)}
-                  onDelete={() => deleteHfStored(r.repo)}
+                  question={deleteQuestion(r, stored)}
+                  onDelete={() => deleteHfStored(r.repo, r.revision)}
                 />
                 {/* a disabled button is not focusable: its reason in words beside it */}
                 {waits && <span className="muted"> {loading === r.repo ? '(loading)' : '(in use by the run)'}</span>}
@@ -49,12 +48,17 @@ export function HfStoredRepos() {
   )
 }
 
-/** Deleting removes every stored revision of the repo (hubFetch's deleteRepo), so the question
- *  counts them all; nothing is lost for good, but the next load downloads it again (maybe GBs). */
-function deleteQuestion(repo: string, stored: readonly HfStoredRepo[]): string {
-  const all = stored.filter((r) => r.repo === repo)
-  const files = all.reduce((n, r) => n + r.files.length, 0)
-  const what = `${formatCount(files)} ${files === 1 ? 'file' : 'files'}, ${formatBytes(all.reduce((n, r) => n + r.bytes, 0))}`
-  const which = all.length > 1 ? `all ${all.length} stored revisions of ${repo} (${what})` : `${repo} (${what})`
-  return `Delete ${which} from this browser? The next load of ${repo} downloads ${files === 1 ? 'it' : 'them'} again.`
+/** A row's name: the repo, with its revision unless main. */
+const rowName = (r: HfStoredRepo) => (r.revision !== 'main' ? `${r.repo}@${r.revision}` : r.repo)
+
+/** Deleting removes this row's revision only (the worker's hfDeleteStored), so the question
+ *  names the revision where the repo has others, and says that they stay; nothing is lost for
+ *  good, but the next load of it downloads the files again (maybe GBs). */
+function deleteQuestion(row: HfStoredRepo, stored: readonly HfStoredRepo[]): string {
+  const others = stored.filter((r) => r.repo === row.repo && r.revision !== row.revision).map((r) => r.revision)
+  const files = row.files.length
+  const what = `${formatCount(files)} ${files === 1 ? 'file' : 'files'}, ${formatBytes(row.bytes)}`
+  const which = others.length || row.revision !== 'main' ? `revision ${row.revision} of ${row.repo}` : row.repo
+  const stay = others.length ? ` The other stored ${others.length === 1 ? 'revision' : 'revisions'} of ${row.repo} (${others.join(', ')}) ${others.length === 1 ? 'stays' : 'stay'}.` : ''
+  return `Delete ${which} (${what}) from this browser?${stay} The next load of ${which} downloads ${files === 1 ? 'it' : 'them'} again.`
 }
