@@ -144,7 +144,7 @@ export function connectBridge(client: EngineClient): () => void {
         endPending()
         endExportPending()
         onLmError(e)
-        onHfError()
+        onHfError(e)
         st.notify({ kind: 'error', text: e.message, ...(e.where ? { where: e.where } : {}) })
         break
       }

@@ -2,7 +2,7 @@
  * When a stored Hugging Face repo's Delete waits (ui/models/HfStoredRepos.tsx), through the real
  * store and the worker events as the bridge hands them on: the Hub load in flight is the one sent
  * last, so the answer to an earlier load (the worker carries commands out in order) does not end
- * it; its own answer or an error does. The e2e test (hf-models.spec) shows the button itself.
+ * it; its own answer or its own error (the error names its loadId: handler.ts) does. The e2e test (hf-models.spec) shows the button itself.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { hfDeleteWaits, onHfError, onHfEvent, useHf } from './hfModels'
@@ -29,9 +29,15 @@ describe("a stored Hugging Face repo's Delete", () => {
     expect(waits('a/model')).toBeNull()
   })
 
-  it('an error ends the wait (the failed load keeps what came whole, which can then be deleted)', () => {
+  it("the load's own error ends the wait (the failed load keeps what came whole, which can then be deleted); other errors meanwhile do not", () => {
     useHf.setState({ loading: { loadId: 3, repo: 'a/model' } })
-    onHfError()
+    // storage commands are answered even mid-load (handler.ts): their errors carry no loadId
+    onHfError({ type: 'error', message: 'Could not rename the checkpoint: the disk is full.', where: 'renameCheckpoint' })
+    onHfError({ type: 'error', message: 'mine.csv could not be stored in this browser.', where: 'loadDataset' })
+    expect(waits('a/model'), 'after a checkpoint and a dataset error').not.toBeNull()
+    onHfError({ type: 'error', loadId: 2, message: 'config.json is missing from the chosen files (notes.json).', where: 'config.json' })
+    expect(waits('a/model'), "after the error of load 2, sent before it").not.toBeNull()
+    onHfError({ type: 'error', loadId: 3, message: 'Could not download model.safetensors from a/model (HTTP 503).', where: 'model.safetensors' })
     expect(waits('a/model')).toBeNull()
   })
 

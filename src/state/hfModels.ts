@@ -20,9 +20,11 @@ export function onHfEvent(e: Extract<FromWorker, { type: 'hfProbe' | 'hfStored' 
   } else useHf.setState({ stored: e.repos })
 }
 
-/** An error from the worker: a Hub load in flight has failed (or will be answered by then). */
-export function onHfError(): void {
-  if (useHf.getState().loading) useHf.setState({ loading: null })
+/** An error from the worker. Only a load's own error ends it (the error says its loadId): others
+ *  (a checkpoint or dataset that could not be saved, answered even mid-load) leave it loading. */
+export function onHfError(e: Extract<FromWorker, { type: 'error' }>): void {
+  const loading = useHf.getState().loading
+  if (loading && e.loadId !== undefined && e.loadId >= loading.loadId) useHf.setState({ loading: null })
 }
 
 /** Why a stored repo's Delete waits (null: it need not): its files are being loaded (the delete

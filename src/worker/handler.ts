@@ -428,7 +428,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       } catch (e) {
         // Engine failures (a wasm abort, out of memory, a GPU error) in words; restart when the engine is dead.
         const why = explainEngineError(e, { doing: DOING[msg.type] ?? 'working', backend: backendName() })
-        post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), message: why.message, where: e instanceof ModelLoadError ? e.where : msg.type, ...(why.restart ? { restart: true } : {}) })
+        post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), ...(msg.type === 'hfLoad' ? { loadId: msg.loadId } : {}), message: why.message, where: e instanceof ModelLoadError ? e.where : msg.type, ...(why.restart ? { restart: true } : {}) })
       } finally {
         active = null
       }

@@ -71,8 +71,9 @@ export type FromWorker =
   | { type: 'state'; runId: string; state: 'running' | 'paused' }
   | { type: 'done'; runId: string; reason: DoneReason; summary: RunSummary; message: string }
   | { type: 'evaluation'; metrics: Metrics }
-  // restart: the engine cannot go on in this worker (an aborted WebAssembly module): start a fresh one
-  | { type: 'error'; runId?: string; message: string; where?: string; restart?: boolean }
+  // restart: the engine cannot go on in this worker (an aborted WebAssembly module): start a fresh one.
+  // loadId: the failed command was that Hugging Face load (hfLoad), which this error ends.
+  | { type: 'error'; runId?: string; loadId?: number; message: string; where?: string; restart?: boolean }
   | { type: 'interpolation'; alpha: number; kept: number; metrics: Metrics }
   | { type: 'sweep'; points: SweepPoint[]; best: number | null }
   | { type: 'exported'; fileName: string; choice: ExportChoice; bytes: ArrayBuffer } // transfer `bytes`
