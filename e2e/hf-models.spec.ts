@@ -370,6 +370,42 @@ test("a stored model's Delete waits while its files load and while a run uses it
   })
 })
 
+test("after the worker is replaced, the open model's Delete waits while the new worker loads it again from the stored files", async ({ studio, page }) => {
+  serveHub(page)
+  await studio.open()
+  const title = page.getByTestId('model-title')
+  const del = page.getByRole('button', { name: `Delete ${REPO} from this browser` })
+  const item = page.getByTestId('hf-stored').getByRole('listitem').filter({ hasText: `${REPO}: ` })
+  await openHfSection(page)
+  await page.getByLabel('Hugging Face repo id').fill(REPO)
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(title).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
+  await expect(del).toBeEnabled()
+  // The reload reads the stored files, and asks the Hub only for the optional file the repo
+  // lacks (a 404 each time): held here, so the reload stays in flight until released.
+  let release = () => {}
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let asked = false
+  await page.route(`https://huggingface.co/${REPO}/resolve/main/special_tokens_map.json`, async (route) => {
+    asked = true
+    await released
+    return route.fallback()
+  })
+  // End the worker from inside, as a crash would (recovery.spec.ts): the page starts a new one
+  // and loads the open model again.
+  const workers = page.workers().filter((w) => w.url().includes('engine.worker'))
+  await workers.at(-1)!.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
+  await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
+  await expect.poll(() => asked, { timeout: 60_000 }).toBe(true)
+  await expect(del).toBeDisabled()
+  await expect(del).toHaveAttribute('title', `${REPO} is loading: its files can be deleted once the load has ended.`)
+  await expect(item).toContainText('(loading)')
+  release()
+  await expect(del).toBeEnabled({ timeout: 60_000 })
+  await expect(item).not.toContainText('(loading)')
+  await expect(title).toContainText(`${REPO} — pretrained`)
+})
+
 test('two stored revisions of one repo: a row\'s Delete removes its own revision, the other stays stored and loads again without the network', async ({ studio, page }) => {
   const fetched = serveHub(page) // answers any revision with the same files
   await studio.open()

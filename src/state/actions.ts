@@ -173,6 +173,10 @@ export function restartEngine(reason: string, notify = true) {
   const source: ModelSource = model || !lastModelSource ? builtinSource(model ?? BUILTIN_MODELS[0]!) : lastModelSource
   if (current?.card?.source === 'huggingface' && lastHfLoad) {
     e.send(lastHfLoad)
+    // it reads the repo's stored files again: their Delete waits until it has ended, as for any
+    // load (its hfLoaded or its error, by the same loadId, ends the wait; hfModels.ts)
+    const { source, loadId } = lastHfLoad
+    if (source.kind === 'hub') useStudio.setState((st) => ({ hf: { ...st.hf, loading: { loadId, repo: source.ref.repo.trim() } } }))
     if (lastHfNames) e.send({ type: 'hfNameHeadClasses', names: lastHfNames })
     if (lastHfNewHead) e.send({ type: 'hfNewHead' })
   } else e.send({ type: 'loadModel', source })
