@@ -1,9 +1,30 @@
 import type { CheckpointEvent } from '../worker/checkpointProtocol'
 export type { CheckpointsState } from './parts'
 import { sliceHook } from './sliceHook'
-import { useStudio } from './store'
+import { useStudio, type RunSlice } from './store'
 
 export const useCheckpoints = sliceHook('checkpoints')
+
+/** Why Delete of a run, or of one of its checkpoints, waits (null: it need not): the run is
+ *  training. Its loop writes a checkpoint after each epoch and prunes the run's older ones, and
+ *  its newest one is what "Continue training" offers if the tab closes; the worker refuses to
+ *  delete the run itself. Other runs' records and checkpoints are not touched by it (writing
+ *  and pruning read the running run's only), so their Delete does not wait. */
+export function runDeleteWaits(runId: string, what: 'run' | 'checkpoint', now: { runId: string | null; status: RunSlice['status'] }): string | null {
+  const training = now.status === 'starting' || now.status === 'running' || now.status === 'paused' || now.status === 'stopping'
+  if (!training || now.runId !== runId) return null
+  return what === 'run' ? 'This run is training: delete it once it has stopped or finished.' : 'Its run is training: delete it once the run has stopped or finished.'
+}
+
+// The restored checkpoint's weights are the session's until a run starts (it begins from the
+// base weights) or another model is loaded; the page's "in use" says so only while it is true.
+// A fresh worker (actions.ts restartEngine) holds none either.
+useStudio.subscribe((st, prev) => {
+  if (st.checkpoints.restoredId === null) return
+  const trained = st.status === 'running' && prev.status !== 'running'
+  const otherModel = st.model?.id !== prev.model?.id
+  if (trained || otherModel) useCheckpoints.setState({ restoredId: null })
+})
 
 export function onCheckpointEvent(e: CheckpointEvent): void {
   const set = useCheckpoints.setState

@@ -43,6 +43,8 @@ describe('CheckpointHost', () => {
     const control = new RunControl()
     session.run = { id: 'r1', control }
     const rec = await host.startRun('r1', { ...DEFAULTS, keepLast: 1, keepBest: true }, control, null, {})
+    const listed = events.filter((e) => e.type === 'runs').at(-1)
+    expect(listed?.type === 'runs' && listed.items.map((r) => [r.id, r.status]), 'the run is listed as it starts').toEqual([['r1', 'running']])
     const cb = rec.callbacks()
     for (const [e, v] of [[1, 0.5], [2, 0.3], [3, 0.4]] as const) {
       await cb.onEpoch?.({ epoch: e - 1, train: { loss: v }, val: { loss: v }, lr: 1e-3, isBest: false })

@@ -207,6 +207,9 @@ export class CheckpointHost {
         }
     const rec = new RunRecorder(this, record, control, cb)
     await rec.save()
+    // Listed from its start, not only once it ends: the runs view shows the run that trains
+    // (its Delete waits for it), and the page's own listRuns at "running" can come before this save.
+    await this.publishRuns()
     return rec
   }
 

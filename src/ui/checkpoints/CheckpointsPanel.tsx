@@ -1,12 +1,12 @@
 import { useEffect, useState } from 'react'
 import { bestOf } from '../../shared/bestCheckpoint'
 import { resumeCheckpoint, sendCheckpoint } from '../../state/actions'
-import { useCheckpoints } from '../../state/checkpoints'
+import { runDeleteWaits, useCheckpoints } from '../../state/checkpoints'
 import { useStudio } from '../../state/store'
 import type { CheckpointMeta } from '../../worker/checkpointProtocol'
 import { ConfirmDelete } from '../common/ConfirmDelete'
 import { Panel } from '../common/Panel'
-import { bytes, metricsText, when } from './format'
+import { bytes, inUseStays, metricsText, when } from './format'
 import { RunsView } from './RunsView'
 import { StorageBar } from './StorageBar'
 import { HfStoredRepos } from '../models/HfStoredRepos'
@@ -17,6 +17,7 @@ export function CheckpointsPanel() {
   const items = useCheckpoints((s) => s.items)
   const restoredId = useCheckpoints((s) => s.restoredId)
   const status = useStudio((s) => s.status)
+  const runId = useStudio((s) => s.runId)
   const busy = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
   const bestIds = new Set(bestIdsByRun(items))
 
@@ -54,7 +55,7 @@ export function CheckpointsPanel() {
           </thead>
           <tbody>
             {items.map((c) => (
-              <CheckpointRow key={c.id} c={c} best={bestIds.has(c.id)} restored={c.id === restoredId} busy={busy} />
+              <CheckpointRow key={c.id} c={c} best={bestIds.has(c.id)} restored={c.id === restoredId} busy={busy} deleteWaits={runDeleteWaits(c.runId, 'checkpoint', { runId, status })} />
             ))}
           </tbody>
         </table>
@@ -70,7 +71,7 @@ function bestIdsByRun(items: CheckpointMeta[]): string[] {
   return [...byRun.values()].map((l) => bestOf(l)?.id).filter((x): x is string => !!x)
 }
 
-function CheckpointRow({ c, best, restored, busy }: { c: CheckpointMeta; best: boolean; restored: boolean; busy: boolean }) {
+function CheckpointRow({ c, best, restored, busy, deleteWaits }: { c: CheckpointMeta; best: boolean; restored: boolean; busy: boolean; deleteWaits: string | null }) {
   const [editing, setEditing] = useState(false)
   const [name, setName] = useState(c.name)
   const inputId = `rename-${c.id}`
@@ -127,7 +128,8 @@ function CheckpointRow({ c, best, restored, busy }: { c: CheckpointMeta; best: b
           <ConfirmDelete
             label={`Delete ${c.name}`}
             title="Delete this checkpoint from the browser's storage"
-            question={`Delete checkpoint ${c.name} (epoch ${c.epoch} of ${c.settings.epochs}${best ? ', the best of its run' : ''}, ${bytes(c.bytes)})? Its weights and optimizer state cannot be brought back.`}
+            waits={deleteWaits}
+            question={`Delete checkpoint ${c.name} (epoch ${c.epoch} of ${c.settings.epochs}${best ? ', the best of its run' : ''}, ${bytes(c.bytes)})? Its weights and optimizer state cannot be brought back.${restored ? inUseStays() : ''}`}
             onDelete={() => sendCheckpoint({ type: 'deleteCheckpoint', id: c.id })}
           />
         </div>

@@ -4,11 +4,11 @@ import { formatBytes, formatCount, formatNumber } from '../../format/format'
 import { DEFAULTS, SCHEMA } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { sendCheckpoint } from '../../state/actions'
-import { useCheckpoints } from '../../state/checkpoints'
+import { runDeleteWaits, useCheckpoints } from '../../state/checkpoints'
 import { useStudio } from '../../state/store'
 import type { CheckpointMeta, RunInfo } from '../../worker/checkpointProtocol'
 import { ConfirmDelete } from '../common/ConfirmDelete'
-import { when } from './format'
+import { inUseStays, when } from './format'
 import { differingSettings, valueText } from './runDiff'
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2']
@@ -18,7 +18,9 @@ const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'
 export function RunsView() {
   const runs = useCheckpoints((s) => s.runs)
   const checkpoints = useCheckpoints((s) => s.items)
+  const restoredId = useCheckpoints((s) => s.restoredId)
   const status = useStudio((s) => s.status)
+  const liveId = useStudio((s) => s.runId)
   const replace = useStudio((s) => s.replaceSettings)
   const notify = useStudio((s) => s.notify)
   const [chosen, setChosen] = useState<string[]>([])
@@ -54,9 +56,10 @@ export function RunsView() {
                 run={r}
                 checked={chosen.includes(r.id)}
                 onToggle={(on) => setChosen((c) => (on ? [...c, r.id] : c.filter((x) => x !== r.id)))}
-                live={r.status === 'running' && busy}
+                deleteWaits={runDeleteWaits(r.id, 'run', { runId: liveId, status })}
                 busy={busy}
                 held={checkpoints.filter((c) => c.runId === r.id)}
+                restoredId={restoredId}
                 onStartFrom={() => startFrom(r)}
               />
             ))}
@@ -136,7 +139,8 @@ function DiffTable({ runs }: { runs: RunInfo[] }) {
   )
 }
 
-function RunItem({ run, checked, onToggle, live, busy, held, onStartFrom }: { run: RunInfo; checked: boolean; onToggle: (on: boolean) => void; live: boolean; busy: boolean; held: readonly CheckpointMeta[]; onStartFrom: () => void }) {
+function RunItem({ run, checked, onToggle, deleteWaits, busy, held, restoredId, onStartFrom }: { run: RunInfo; checked: boolean; onToggle: (on: boolean) => void; deleteWaits: string | null; busy: boolean; held: readonly CheckpointMeta[]; restoredId: string | null; onStartFrom: () => void }) {
+  const live = deleteWaits !== null
   const id = useId()
   const [editing, setEditing] = useState(false)
   const [name, setName] = useState(run.name)
@@ -176,10 +180,10 @@ function RunItem({ run, checked, onToggle, live, busy, held, onStartFrom }: { ru
       </button>
       <ConfirmDelete
         className="link"
-        disabled={live}
+        waits={deleteWaits}
         label={`Delete run ${run.name}`}
         title="Delete this run's record and its checkpoints"
-        question={deleteRunQuestion(run.name, held)}
+        question={deleteRunQuestion(run.name, held, restoredId)}
         onDelete={() => sendCheckpoint({ type: 'deleteRun', id: run.id })}
       />
     </li>
@@ -187,12 +191,13 @@ function RunItem({ run, checked, onToggle, live, busy, held, onStartFrom }: { ru
 }
 
 /** The question before a run goes: its record (settings, curves) and the checkpoints that go
- *  with it, counted and sized. */
-function deleteRunQuestion(name: string, held: readonly CheckpointMeta[]): string {
+ *  with it, counted and sized; the one in use, if it is among them, named. */
+function deleteRunQuestion(name: string, held: readonly CheckpointMeta[], restoredId: string | null): string {
   if (held.length === 0) return `Delete run ${name}? It holds no checkpoints; its settings and curves cannot be brought back.`
   const size = formatBytes(held.reduce((n, c) => n + c.bytes, 0))
   const what = held.length === 1 ? `its checkpoint (${size})` : `its ${formatCount(held.length)} checkpoints (${size})`
-  return `Delete run ${name} and ${what}? Its settings, curves and checkpoints cannot be brought back.`
+  const inUse = held.find((c) => c.id === restoredId)
+  return `Delete run ${name} and ${what}? Its settings, curves and checkpoints cannot be brought back.${inUse ? inUseStays(inUse.name) : ''}`
 }
 
 function Overlay({ runs, log, x, id, title, pick }: { runs: RunInfo[]; log: boolean; x: string; id: string; title: string; pick: (r: RunInfo) => { x: number; y: number }[] }) {

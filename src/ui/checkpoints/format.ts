@@ -11,3 +11,9 @@ export function metricsText(m: Metrics): string {
   if (m.rmse !== undefined) parts.push(`RMSE ${formatNumber(m.rmse, 4)}`)
   return parts.join(' · ')
 }
+
+/** Deleting the restored checkpoint (or its run) removes the stored copy only: the session
+ *  keeps the weights it loaded from it until a run starts from the base weights, another
+ *  checkpoint is restored or another model is loaded (state/checkpoints.ts clears "in use"
+ *  then). `who`: the checkpoint's name where the question is about its run. */
+export const inUseStays = (who = 'It') => ` ${who} is in use: its weights stay loaded for evaluation and the playground until you train, restore another checkpoint or load another model.`

@@ -15,8 +15,11 @@ function headingsAbove(el: Element | null): HTMLElement[] {
  *  and "Keep". Focus goes to Keep (the harmless answer; Escape answers it too) and back to
  *  Delete when kept or when the delete leaves the item there (it failed), so a keyboard user
  *  is never left on a vanished button; when the item goes, focus goes to the nearest heading
- *  still on the page (its list's, or the panel's when the list went too). */
-export function ConfirmDelete({ label, question, title, disabled = false, className, onDelete }: { label: string; question: string; title?: string; disabled?: boolean; className?: string; onDelete: () => void }) {
+ *  still on the page (its list's, or the panel's when the list went too).
+ *  `waits`: why Delete waits for now (null: it does not), in words beside it; the button stays
+ *  focusable (aria-disabled, described by the words) so a keyboard or screen-reader user meets
+ *  the reason, and a question open when it starts waiting closes, focus back on Delete. */
+export function ConfirmDelete({ label, question, title, disabled = false, waits = null, className, onDelete }: { label: string; question: string; title?: string; disabled?: boolean; waits?: string | null; className?: string; onDelete: () => void }) {
   const [asking, setAsking] = useState(false)
   const id = useId()
   const deleteRef = useRef<HTMLButtonElement>(null)
@@ -28,6 +31,9 @@ export function ConfirmDelete({ label, question, title, disabled = false, classN
     else if (asked.current) deleteRef.current?.focus()
     asked.current = asking
   }, [asking])
+  useEffect(() => {
+    if (waits) setAsking(false)
+  }, [waits])
   useEffect(
     () => () => {
       // unmounted after "Delete for good": the focused button left with the item
@@ -42,9 +48,29 @@ export function ConfirmDelete({ label, question, title, disabled = false, classN
   )
   if (!asking)
     return (
-      <button ref={deleteRef} type="button" className={className} disabled={disabled} aria-label={label} title={title} onClick={() => setAsking(true)}>
-        Delete
-      </button>
+      <>
+        <button
+          ref={deleteRef}
+          type="button"
+          className={className}
+          disabled={disabled}
+          aria-disabled={waits ? true : undefined}
+          aria-describedby={waits ? `${id}-waits` : undefined}
+          aria-label={label}
+          title={waits ?? title}
+          onClick={() => {
+            if (!waits) setAsking(true)
+          }}
+        >
+          Delete
+        </button>
+        {waits && (
+          <span id={`${id}-waits`} className="muted" data-testid="delete-waits">
+            {' '}
+            {waits}
+          </span>
+        )}
+      </>
     )
   return (
     <span

@@ -1,0 +1,48 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import type { ModelSummary } from '../worker/protocol'
+import { runDeleteWaits, useCheckpoints } from './checkpoints'
+import { useStudio } from './store'
+
+const model = (id: string) => ({ id, title: id }) as unknown as ModelSummary // the field the page compares
+
+describe('Delete of a training run and its checkpoints waits (state/checkpoints.ts runDeleteWaits)', () => {
+  it('waits, saying why and until when, for the run that trains, from its start until it has ended', () => {
+    for (const status of ['starting', 'running', 'paused', 'stopping'] as const) {
+      expect(runDeleteWaits('run-b', 'checkpoint', { runId: 'run-b', status }), status).toBe('Its run is training: delete it once the run has stopped or finished.')
+      expect(runDeleteWaits('run-b', 'run', { runId: 'run-b', status }), status).toBe('This run is training: delete it once it has stopped or finished.')
+    }
+  })
+
+  it('does not wait for other runs, nor once the run has ended', () => {
+    expect(runDeleteWaits('run-a', 'checkpoint', { runId: 'run-b', status: 'paused' })).toBeNull()
+    expect(runDeleteWaits('run-a', 'run', { runId: 'run-b', status: 'running' })).toBeNull()
+    expect(runDeleteWaits('run-b', 'checkpoint', { runId: 'run-b', status: 'done' })).toBeNull()
+    expect(runDeleteWaits('run-b', 'run', { runId: null, status: 'idle' })).toBeNull()
+  })
+})
+
+describe('the restored checkpoint is "in use" only while the session holds its weights', () => {
+  beforeEach(() => {
+    useStudio.setState({ model: model('tiny-lm'), runId: null, status: 'idle' })
+    useCheckpoints.setState({ restoredId: 'ckpt-2' })
+  })
+
+  it('stays in use through settings, the same model summarised again, and a run that never started training (refused)', () => {
+    useStudio.setState((st) => ({ settings: { ...st.settings, epochs: st.settings.epochs + 1 } }))
+    useStudio.setState({ model: model('tiny-lm') })
+    useStudio.getState().startRun('run-refused')
+    useStudio.setState({ status: 'idle', runId: null })
+    expect(useCheckpoints.getState().restoredId).toBe('ckpt-2')
+  })
+
+  it('is no longer in use once a run trains (from the base weights) or another model is loaded', () => {
+    useStudio.getState().startRun('run-next')
+    useStudio.setState({ status: 'running' }) // the worker's state event: the run has reset the weights
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+
+    useStudio.setState({ status: 'done', runId: null })
+    useCheckpoints.setState({ restoredId: 'ckpt-2' })
+    useStudio.setState({ model: model('emoji-cnn') })
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+  })
+})
