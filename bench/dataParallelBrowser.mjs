@@ -7,7 +7,10 @@
 // "studio.cpu"): one worker on one thread, one worker with XNNPACK's threads, two engine
 // workers of one thread each (the default on 2+ cores: engine/train/dataParallel.ts); and
 // `one-before` / `before`, one and two workers as the studio ran before 2026-12-06 15:00 (the
-// bench's switch, legacyTransport).
+// bench's switch, legacyTransport); `half` (one worker on half the batch) and `half-pair` (two
+// pages at once, each one worker on half the batch, started together and never exchanging
+// anything: what two halves sharing the machine cost by themselves, the bound for two workers
+// with both cores busy; step times only, no first click).
 // For each mode, in rotating order each round:
 // 1. full fine-tuning of both built-in models through the page (tiny-lm on the spam/ham
 //    sample, 64 tokens; emoji-cnn on the OpenMoji sample), batch 16: milliseconds a step,
@@ -73,7 +76,7 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)', 'workers-copies': '2 workers, gradients and weights read tensor by tensor into fresh arrays (before 2026-12-06 22:00)', 'one-oplm': '1 worker, 1 thread, tiny-lm between its products as tf ops (before lmFused)', 'workers-oplm': '2 workers, tiny-lm between its products as tf ops (before lmFused)', 'half-oplm': '1 worker, half the batch, tiny-lm between its products as tf ops (before lmFused)', 'one-serial': '1 worker, 1 thread, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'workers-serial': '2 workers, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'half-serial': '1 worker, half the batch, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'one-old': `1 worker, 1 thread, benchSwitch ${opts['old-switches']} on (old)`, 'workers-old': `2 workers, benchSwitch ${opts['old-switches']} on (old)`, 'half-old': `1 worker, half the batch, benchSwitch ${opts['old-switches']} on (old)` }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'half-pair': '2 pages at once, each 1 worker on half the batch, no exchange (the bound with both cores busy)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)', 'workers-copies': '2 workers, gradients and weights read tensor by tensor into fresh arrays (before 2026-12-06 22:00)', 'one-oplm': '1 worker, 1 thread, tiny-lm between its products as tf ops (before lmFused)', 'workers-oplm': '2 workers, tiny-lm between its products as tf ops (before lmFused)', 'half-oplm': '1 worker, half the batch, tiny-lm between its products as tf ops (before lmFused)', 'one-serial': '1 worker, 1 thread, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'workers-serial': '2 workers, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'half-serial': '1 worker, half the batch, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'one-old': `1 worker, 1 thread, benchSwitch ${opts['old-switches']} on (old)`, 'workers-old': `2 workers, benchSwitch ${opts['old-switches']} on (old)`, 'half-old': `1 worker, half the batch, benchSwitch ${opts['old-switches']} on (old)` }
 // `…-serial`: emoji-cnn's stored images loaded batch by batch when the step needs them, each batch's
 // images decoded one after another, as before engine/train/imageBatches.ts loadImagesAhead
 // (benchSwitch.serialImageLoads, through the workers' __studioSerialImageLoads); the same pixels.
@@ -102,7 +105,7 @@ const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads',
 // only by on-stack replacement (deopts and background recompilation; see --trace).
 const cpuMode = (mode) => {
   const m = mode.replace(/-(opcnn|unfused|nests|copies|oplm|serial|old)$/, '')
-  return m === 'before' ? 'workers' : m === 'one-before' || m === 'half' ? 'one' : m
+  return m === 'before' ? 'workers' : m === 'one-before' || m === 'half' || m === 'half-pair' ? 'one' : m
 }
 const isOpCnn = (mode) => mode.endsWith('-opcnn')
 const isUnfused = (mode) => mode.endsWith('-unfused')
@@ -260,10 +263,11 @@ function coresInWindow(samples, from, to) {
 }
 
 /** ms a training step, from the run bar's "Step k / N · epoch e / E" as it changes. */
-async function stepMs(mode, model) {
+/** `gate`: awaited just before Train is clicked (`half-pair`: both pages click together). */
+async function stepMs(mode, model, gate = async () => {}) {
   const page = await newPage(mode)
   try {
-    const bs = mode === 'half' || mode === 'half-opcnn' || mode === 'half-oplm' || mode === 'half-serial' || mode === 'half-old' ? 8 : 16
+    const bs = mode === 'half' || mode === 'half-pair' || mode === 'half-opcnn' || mode === 'half-oplm' || mode === 'half-serial' || mode === 'half-old' ? 8 : 16
     const query = model === 'tiny-lm' ? `?v=2&b=wasm&m=full&ep=1&bs=${bs}&sl=64&wu=0` : `?v=2&b=wasm&m=full&ep=${opts['cnn-epochs']}&bs=${bs}&wu=0`
     await openToTrain(page, base, query, model)
     const badge = await page.getByTestId('backend-badge').textContent()
@@ -286,6 +290,7 @@ async function stepMs(mode, model) {
     for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioLmOpPath = on), isOpLm(mode)).catch(() => {})
     for (const w of engineWorkers(page)) await w.evaluate((on) => void (globalThis.__studioSerialImageLoads = on), isSerial(mode)).catch(() => {})
     const oldByWorker = await setOldSwitches(page, mode)
+    await gate()
     const load1 = os.loadavg()[0]
     if (opts.trace) await browser.startTracing(undefined, { categories: TRACE_GC_CATEGORIES })
     const { cores, threads, samples } = await browserCores(async () => {
@@ -501,13 +506,34 @@ async function firstClick(mode) {
   }
 }
 
+/** A gate `n` callers pass together: each waits until all have arrived. */
+function pairGate(n) {
+  let open
+  const opened = new Promise((r) => (open = r))
+  let waiting = n
+  return () => {
+    if (--waiting === 0) open()
+    return opened
+  }
+}
+if (opts.trace && modes.includes('half-pair')) throw new Error('--trace records one run at a time: leave half-pair out of --modes')
+
 try {
   for (let round = 0; round < Number(opts.rounds); round++) {
     const order = modes.map((_, i) => modes[(i + round) % modes.length])
     log(`round ${round + 1}: ${order.join(', ')}`)
     for (const mode of order) {
-      if (!opts['skip-steps']) for (const model of opts.models.split(',')) results.steps.push({ round, ...(await stepMs(mode, model)) })
-      if (!opts['skip-click']) results.clicks.push({ round, ...(await firstClick(mode)) })
+      if (!opts['skip-steps']) for (const model of opts.models.split(',')) {
+        if (mode !== 'half-pair') results.steps.push({ round, ...(await stepMs(mode, model)) })
+        else {
+          // Two half-batch runs at once, each in its own page (its own renderer process, V8 pool
+          // and engine worker), started together: what two halves sharing the machine cost by
+          // themselves, with no exchange, waiting or update code of the two-worker mode.
+          const gate = pairGate(2)
+          for (const r of await Promise.all([stepMs(mode, model, gate), stepMs(mode, model, gate)])) results.steps.push({ round, ...r })
+        }
+      }
+      if (!opts['skip-click'] && mode !== 'half-pair') results.clicks.push({ round, ...(await firstClick(mode)) })
     }
   }
 } finally {
