@@ -370,7 +370,7 @@ test("a stored model's Delete waits while its files load and while a run uses it
   })
 })
 
-test("after the worker is replaced, the open model's Delete waits while the new worker loads it again from the stored files", async ({ studio, page }) => {
+test("after the worker is replaced, the open model's Delete waits while the new worker loads it again from the stored files, also with another load sent meanwhile", async ({ studio, page }) => {
   serveHub(page)
   await studio.open()
   const title = page.getByTestId('model-title')
@@ -400,10 +400,17 @@ test("after the worker is replaced, the open model's Delete waits while the new 
   await expect(del).toBeDisabled()
   await expect(del).toHaveAttribute('title', `${REPO} is loading: its files can be deleted once the load has ended.`)
   await expect(item).toContainText('(loading)')
+  // Another load sent meanwhile (the stored files' progress left Download enabled): two loads in
+  // flight, and the reload's repo still waits for its own
+  await page.getByLabel('Hugging Face repo id').fill(CHAT_REPO)
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(page.locator('.busy progress')).toHaveAttribute('aria-label', `Downloading ${CHAT_REPO}`)
+  await expect(del).toBeDisabled()
+  await expect(item).toContainText('(loading)')
   release()
-  await expect(del).toBeEnabled({ timeout: 60_000 })
+  await expect(title).toContainText(`${CHAT_REPO} — pretrained`, { timeout: 60_000 })
+  await expect(del).toBeEnabled()
   await expect(item).not.toContainText('(loading)')
-  await expect(title).toContainText(`${REPO} — pretrained`)
 })
 
 test('two stored revisions of one repo: a row\'s Delete removes its own revision, the other stays stored and loads again without the network', async ({ studio, page }) => {

@@ -3,6 +3,7 @@ import { createEngineClient, type EngineClient } from '../worker/client'
 import { connectBridge } from './bridge'
 import { checkedProblems, sameProblems } from './settingsCheck'
 import { useStudio } from './store'
+import type { HfLoadInFlight } from './parts'
 import { startRequest, usePlayground } from './playground'
 import { beginExport } from './exportState'
 import type { ExportChoice, PlaygroundChat, PlaygroundInput, ToWorker } from '../worker/protocol'
@@ -38,8 +39,10 @@ type HfLoad = Extract<HfCommand, { type: 'hfLoad' }>
 /** …or the Hugging Face model last loaded (files kept in this browser: no network again); set
  *  when the worker says the load gave a model, not a PEFT adapter (hfLoaded). */
 let lastHfLoad: HfLoad | null = null
-/** Hugging Face loads sent and not yet answered, by loadId. */
-const pendingHfLoads = new Map<number, HfLoad>()
+/** Hugging Face loads sent and not yet answered: the store's hf.loads, their one record (the
+ *  stored repos' Delete reads it too). */
+const hfLoads = () => useStudio.getState().hf.loads
+const setHfLoads = (loads: readonly HfLoadInFlight[]) => useStudio.setState((st) => ({ hf: { ...st.hf, loads } }))
 let nextHfLoadId = 1
 /** The names the person gave the loaded head's placeholder classes (hfNameHeadClasses), so a
  *  restarted worker keeps the head under them; null once another model or head replaces it. */
@@ -53,7 +56,8 @@ function sendLoadModel(source: ModelSource) {
   lastHfLoad = null
   lastHfNames = null
   lastHfNewHead = false
-  pendingHfLoads.clear()
+  // a Hugging Face load in flight still reads its files, but this model replaces it when it ends
+  if (hfLoads().some((l) => l.keeps)) setHfLoads(hfLoads().map((l) => ({ ...l, keeps: false })))
   engine().send({ type: 'loadModel', source })
 }
 
@@ -164,9 +168,9 @@ export function restartEngine(reason: string, notify = true) {
   const e = engine()
   const { model: current, settings } = useStudio.getState()
   e.restart()
-  pendingHfLoads.clear() // the worker that had them is gone
-  // the fresh worker holds the base weights: no restored checkpoint is in use
-  useStudio.setState((st) => ({ status: 'idle', runId: null, busy: null, hf: { ...st.hf, loading: null }, checkpoints: { ...st.checkpoints, restoredId: null } }))
+  // the fresh worker holds the base weights: no restored checkpoint is in use; the Hugging Face
+  // loads in flight went with the old worker
+  useStudio.setState((st) => ({ status: 'idle', runId: null, busy: null, hf: { ...st.hf, loads: [] }, checkpoints: { ...st.checkpoints, restoredId: null } }))
   if (notify) useStudio.getState().notify({ kind: 'error', text: reason, where: 'worker' })
   const model = BUILTIN_MODELS.find((m) => m.id === current?.id)
   e.send({ type: 'init', backend: settings.backend })
@@ -175,9 +179,8 @@ export function restartEngine(reason: string, notify = true) {
   if (current?.card?.source === 'huggingface' && lastHfLoad) {
     e.send(lastHfLoad)
     // it reads the repo's stored files again: their Delete waits until it has ended, as for any
-    // load (its hfLoaded or its error, by the same loadId, ends the wait; hfModels.ts)
-    const { source, loadId } = lastHfLoad
-    if (source.kind === 'hub') useStudio.setState((st) => ({ hf: { ...st.hf, loading: { loadId, repo: source.ref.repo.trim() } } }))
+    // load; it is the kept model already (its names and head are sent again below)
+    setHfLoads([{ load: lastHfLoad, keeps: false }])
     if (lastHfNames) e.send({ type: 'hfNameHeadClasses', names: lastHfNames })
     if (lastHfNewHead) e.send({ type: 'hfNewHead' })
   } else e.send({ type: 'loadModel', source })
@@ -241,22 +244,26 @@ export function sendHf(msg: Exclude<HfCommand, HfLoad> | Omit<HfLoad, 'loadId'>)
     return undefined
   }
   const load: HfLoad = { ...msg, loadId: nextHfLoadId++ }
-  pendingHfLoads.set(load.loadId, load)
+  setHfLoads([...hfLoads(), { load, keeps: true }])
   engine().send(load)
   return load.loadId
 }
 /** The worker loaded what an hfLoad asked for: a model is kept so that a restarted worker loads
  *  it again; a PEFT adapter is not a model, so the model before it stays the one kept. */
 export function onHfLoaded(e: HfLoaded) {
-  const load = pendingHfLoads.get(e.loadId)
-  // The worker carries commands out in order: loads asked for before this one have failed.
-  for (const id of pendingHfLoads.keys()) if (id <= e.loadId) pendingHfLoads.delete(id)
-  if (load && e.loaded === 'model') lastHfLoad = load
-  if (load) {
+  const done = hfLoads().find((l) => l.load.loadId === e.loadId)
+  endHfLoads(e.loadId)
+  if (done?.keeps && e.loaded === 'model') lastHfLoad = done.load
+  if (done?.keeps) {
     // a new model, or an adapter with its own head, replaced the named or set-aside one
     lastHfNames = null
     lastHfNewHead = false
   }
+}
+/** The load with this loadId has ended (loaded, or failed: its error names it). The worker
+ *  carries commands out in order, so loads asked for before it have ended too. */
+export function endHfLoads(loadId: number) {
+  if (hfLoads().some((l) => l.load.loadId <= loadId)) setHfLoads(hfLoads().filter((l) => l.load.loadId > loadId))
 }
 
 /** Instruction and preference tuning, learning without labels (state/lmObjectives.ts). */

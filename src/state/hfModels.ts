@@ -2,9 +2,10 @@
  *  the repos stored in this browser, and the commands that ask the worker (hfModelHost.ts). */
 import type { FromWorker } from '../worker/protocol'
 import type { HfRepoRef } from '../worker/hfProtocol'
-import { onHfLoaded, sendHf } from './actions'
+import { endHfLoads, onHfLoaded, sendHf } from './actions'
 import { sliceHook } from './sliceHook'
 import { useStudio, type RunSlice } from './store'
+import type { HfLoadInFlight } from './parts'
 
 /** The hf part of the one store (parts.ts HfState). */
 export const useHf = sliceHook('hf')
@@ -12,26 +13,24 @@ export const useHf = sliceHook('hf')
 export function onHfEvent(e: Extract<FromWorker, { type: 'hfProbe' | 'hfStored' | 'hfLoaded' }>): void {
   // The probe's answer and the busy line it ends: one store update.
   if (e.type === 'hfProbe') useStudio.setState((st) => ({ hf: { ...st.hf, probe: e.probe, probing: false }, busy: null }))
-  else if (e.type === 'hfLoaded') {
-    onHfLoaded(e)
-    // the worker carries commands out in order: this answers the load sent last or one before it
-    const loading = useHf.getState().loading
-    if (loading && e.loadId >= loading.loadId) useHf.setState({ loading: null })
-  } else useHf.setState({ stored: e.repos })
+  else if (e.type === 'hfLoaded') onHfLoaded(e)
+  else useHf.setState({ stored: e.repos })
 }
 
 /** An error from the worker. Only a load's own error ends it (the error says its loadId): others
  *  (a checkpoint or dataset that could not be saved, answered even mid-load) leave it loading. */
 export function onHfError(e: Extract<FromWorker, { type: 'error' }>): void {
-  const loading = useHf.getState().loading
-  if (loading && e.loadId !== undefined && e.loadId >= loading.loadId) useHf.setState({ loading: null })
+  if (e.loadId !== undefined) endHfLoads(e.loadId)
 }
+
+/** The repos whose files a load in flight reads or downloads (Hub loads; several can be out). */
+export const loadingRepos = (loads: readonly HfLoadInFlight[]): string[] => loads.flatMap((l) => (l.load.source.kind === 'hub' ? [l.load.source.ref.repo.trim()] : []))
 
 /** Why a stored repo's Delete waits (null: it need not): its files are being loaded (the delete
  *  would run once the load has ended and throw away what it just read or downloaded), or it is
  *  the open model and a run uses it (a restarted worker loads it again from those files). */
-export function hfDeleteWaits(repo: string, now: { loading: string | null; modelId: string | null; status: RunSlice['status'] }): string | null {
-  if (now.loading === repo) return `${repo} is loading: its files can be deleted once the load has ended.`
+export function hfDeleteWaits(repo: string, now: { loading: readonly string[]; modelId: string | null; status: RunSlice['status'] }): string | null {
+  if (now.loading.includes(repo)) return `${repo} is loading: its files can be deleted once the load has ended.`
   const running = now.status === 'starting' || now.status === 'running' || now.status === 'paused' || now.status === 'stopping'
   if (running && (now.modelId === `hf:${repo}` || now.modelId?.startsWith(`hf:${repo}@`))) return `${repo} is the open model and the run uses it: its files can be deleted once the run has ended.`
   return null
@@ -50,8 +49,7 @@ export function probeHf(ref: HfRepoRef) {
 
 export function loadHf(ref: HfRepoRef) {
   useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Downloading ${ref.repo}` } })
-  const loadId = sendHf({ type: 'hfLoad', source: { kind: 'hub', ref } })!
-  useHf.setState({ loading: { loadId, repo: ref.repo.trim() } })
+  sendHf({ type: 'hfLoad', source: { kind: 'hub', ref } })
 }
 
 export function loadHfFiles(files: File[]) {

@@ -6,7 +6,7 @@ import type { CheckpointMeta, InterruptedRun, RunInfo } from '../worker/checkpoi
 import type { ExportChoice, Metrics, SweepPoint, Which } from '../worker/protocol'
 import type { DpoStepPoint, LmDataSummary, LmObjective, PseudoRound, PseudoSummary, SavedSelfTraining } from '../worker/lmProtocol'
 import type { Settings } from '../settings/types'
-import type { HfProbe, HfRepoRef, HfStoredRepo } from '../worker/hfProtocol'
+import type { HfCommand, HfProbe, HfRepoRef, HfStoredRepo } from '../worker/hfProtocol'
 
 /** Datasets kept in this browser and the augmentation preview, as the worker reports them. */
 export interface DatasetsState {
@@ -153,9 +153,19 @@ export interface HfState {
   probedRef: HfRepoRef | null
   probing: boolean
   stored: HfStoredRepo[] | null
-  /** The Hub load sent last and not answered yet (its repo's stored files are being read or
-   *  downloaded: not deleted meanwhile); null once it loaded or an error came. */
-  loading: { loadId: number; repo: string } | null
+  /** Hugging Face loads sent and not answered yet, in the order sent (actions.ts sendHf): each
+   *  Hub load's repo files are being read or downloaded, so they are not deleted meanwhile
+   *  (hfModels.ts loadingRepos). One goes when its hfLoaded or its own error comes. */
+  loads: readonly HfLoadInFlight[]
 }
 
-export const initialHf = (): HfState => ({ probe: null, probedRef: null, probing: false, stored: null, loading: null })
+/** A Hugging Face load the worker has not answered yet. */
+export interface HfLoadInFlight {
+  load: Extract<HfCommand, { type: 'hfLoad' }>
+  /** Its answer makes it the model a restarted worker loads again and ends a named or set-aside
+   *  head (actions.ts onHfLoaded); false for a restarted worker's reload of that same model, and
+   *  once a model loaded another way replaces it. */
+  keeps: boolean
+}
+
+export const initialHf = (): HfState => ({ probe: null, probedRef: null, probing: false, stored: null, loads: [] })

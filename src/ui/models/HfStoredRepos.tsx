@@ -1,7 +1,7 @@
 import { useEffect, useId } from 'react'
 import { formatBytes, formatCount } from '../../format/format'
 import { sendCheckpoint } from '../../state/actions'
-import { deleteHfStored, hfDeleteWaits, listHfStored, useHf } from '../../state/hfModels'
+import { deleteHfStored, hfDeleteWaits, listHfStored, loadingRepos, useHf } from '../../state/hfModels'
 import { useStudio } from '../../state/store'
 import type { HfStoredRepo } from '../../worker/hfProtocol'
 import { ConfirmDelete } from '../common/ConfirmDelete'
@@ -11,7 +11,7 @@ import { ConfirmDelete } from '../common/ConfirmDelete'
 export function HfStoredRepos() {
   const id = useId()
   const stored = useHf((s) => s.stored)
-  const loading = useHf((s) => s.loading?.repo ?? null)
+  const loading = loadingRepos(useHf((s) => s.loads))
   const modelId = useStudio((s) => s.model?.id ?? null)
   const status = useStudio((s) => s.status)
   useEffect(() => listHfStored(), [])
@@ -38,7 +38,7 @@ export function HfStoredRepos() {
                   onDelete={() => deleteHfStored(r.repo, r.revision)}
                 />
                 {/* a disabled button is not focusable: its reason in words beside it */}
-                {waits && <span className="muted"> {loading === r.repo ? '(loading)' : '(in use by the run)'}</span>}
+                {waits && <span className="muted"> {loading.includes(r.repo) ? '(loading)' : '(in use by the run)'}</span>}
               </li>
             )
           })}
