@@ -413,7 +413,7 @@ test("after the worker is replaced, the open model's Delete waits while the new 
   await expect(item).not.toContainText('(loading)')
 })
 
-test('two stored revisions of one repo: a row\'s Delete removes its own revision, the other stays stored and loads again without the network', async ({ studio, page }) => {
+test('two stored revisions of one repo: a broken third revision\'s load drops only its own files, a row\'s Delete removes its own revision, the other stays stored and loads again without the network', async ({ studio, page }) => {
   const fetched = serveHub(page) // answers any revision with the same files
   await studio.open()
   const title = page.getByTestId('model-title')
@@ -430,6 +430,16 @@ test('two stored revisions of one repo: a row\'s Delete removes its own revision
   await expect(mainRow).toContainText(`${REPO}: 5 files, `)
   await expect(v2Row).toContainText(`${REPO}@v2: 5 files, `)
 
+  // a third revision whose weights are cut short does not make a model: its own files are not
+  // kept, and the two good revisions stay (the list after the delete below shows them)
+  await page.route(`https://huggingface.co/${REPO}/resolve/broken/model.safetensors`, (route) =>
+    route.request().method() === 'GET' ? route.fulfill({ status: 200, headers: { ...CORS, 'content-type': 'application/octet-stream' }, body: FILES.get('model.safetensors')!.subarray(0, 1_000_000) }) : route.fallback(),
+  )
+  await page.getByLabel('Revision', { exact: true }).fill('broken')
+  await page.getByRole('button', { name: 'Download and load' }).click()
+  await expect(studio.alerts.filter({ hasText: /model\.safetensors: is cut off/ })).toBeVisible({ timeout: 60_000 })
+  await expect(title).toContainText(`${REPO}@v2 — pretrained`)
+
   // v2's Delete asks about v2 alone (its 5 files and their size), and says main stays
   const del = page.getByRole('button', { name: `Delete ${REPO}@v2 from this browser` })
   const question = stored.getByRole('group', { name: new RegExp(`^Delete revision v2 of ${REPO} \\(5 files, \\d+(\\.\\d+)? (kB|MB)\\) from this browser\\? The other stored revision of ${REPO} \\(main\\) stays\\. The next load of revision v2 of ${REPO} downloads them again\\.$`) })
@@ -437,6 +447,7 @@ test('two stored revisions of one repo: a row\'s Delete removes its own revision
   await question.getByRole('button', { name: 'Delete for good' }).click()
   await expect(v2Row).toHaveCount(0)
   await expect(mainRow).toContainText(`${REPO}: 5 files, `)
+  await expect(stored.getByRole('listitem')).toHaveCount(1) // nothing of the broken revision
 
   // main is still whole in IndexedDB: loading it again fetches none of its files
   fetched.length = 0
