@@ -64,6 +64,25 @@ const inProcess = (model: TinyGpt, tuning: Tuning): PassSplit => ({
   post: async (pass) => ({ answer: runPass(model, tuning, pass) }),
 })
 
+/** `pass` answers what the one-worker pass `one` answers, adding only its answer (`one` is
+ *  disposed here); then, for each k of `faults`, with the replica's readback k + 1 failing, it
+ *  fails with the backend's error and leaves no tensor. */
+async function answersThenFailsClean(pass: () => Promise<tf.Tensor>, one: tf.Tensor, faults: readonly number[]): Promise<void> {
+  const before = tf.memory().numTensors
+  const two = await pass()
+  expect(tf.memory().numTensors - before, 'tensors a pass adds: its answer').toBe(1)
+  expect(two.shape).toEqual(one.shape)
+  expect(Array.from(await two.data())).toEqual(Array.from(await one.data()))
+  tf.dispose([one, two])
+  for (const k of faults) {
+    readsBeforeFault = k
+    const beforeFault = tf.memory().numTensors
+    await expect(pass()).rejects.toThrow(LOST_MESSAGE)
+    expect(readsBeforeFault, 'the fault was met').toBeNull()
+    expect(tf.memory().numTensors - beforeFault, `tensors the failed pass left (readback ${k + 1} failed)`).toBe(0)
+  }
+}
+
 describe('a split pass whose replica rows cannot be read back', () => {
   it('the frozen prefix (prefixRows): fails with the backend\'s error and leaves no tensor; without the fault it answers the one-worker pass', async () => {
     const model = new TinyGpt(cfg, undefined, 3)
@@ -73,21 +92,8 @@ describe('a split pass whose replica rows cannot be read back', () => {
     const split = inProcess(model, tuning)
 
     const one = tf.tidy(() => frozenPrefix(model, tuning, cache, tokens, mask))
-    const before = tf.memory().numTensors
-    const two = await prefixRows(model, tuning, cache, tokens, mask, split)
-    expect(tf.memory().numTensors - before, 'tensors a pass adds: its answer').toBe(1)
-    expect(two.shape).toEqual(one.shape)
-    expect(Array.from(await two.data())).toEqual(Array.from(await one.data()))
-    tf.dispose([one, two])
-
     // The replica's tokens, then its mask, fail to read back.
-    for (const k of [0, 1]) {
-      readsBeforeFault = k
-      const beforeFault = tf.memory().numTensors
-      await expect(prefixRows(model, tuning, cache, tokens, mask, split)).rejects.toThrow(LOST_MESSAGE)
-      expect(readsBeforeFault, 'the fault was met').toBeNull()
-      expect(tf.memory().numTensors - beforeFault, `tensors the failed pass left (readback ${k + 1} failed)`).toBe(0)
-    }
+    await answersThenFailsClean(() => prefixRows(model, tuning, cache, tokens, mask, split), one, [0, 1])
 
     tf.dispose([tokens, mask, labels])
     cache.dispose()
@@ -104,21 +110,8 @@ describe('a split pass whose replica rows cannot be read back', () => {
     const split = inProcess(model, tuning)
 
     const one = tf.tidy(() => headLogits(model, tuning, batch, cache, s, false))
-    const before = tf.memory().numTensors
-    const two = await headRows(model, tuning, batch, cache, split)
-    expect(tf.memory().numTensors - before, 'tensors a pass adds: its answer').toBe(1)
-    expect(two.shape).toEqual(one.shape)
-    expect(Array.from(await two.data())).toEqual(Array.from(await one.data()))
-    tf.dispose([one, two])
-
     // The replica's first, then its last batch entry (input, mask, labels) fail to read back.
-    for (const k of [0, 2]) {
-      readsBeforeFault = k
-      const beforeFault = tf.memory().numTensors
-      await expect(headRows(model, tuning, batch, cache, split)).rejects.toThrow(LOST_MESSAGE)
-      expect(readsBeforeFault, 'the fault was met').toBeNull()
-      expect(tf.memory().numTensors - beforeFault, `tensors the failed pass left (readback ${k + 1} failed)`).toBe(0)
-    }
+    await answersThenFailsClean(() => headRows(model, tuning, batch, cache, split), one, [0, 2])
 
     tf.dispose([tokens, mask, labels])
     cache.dispose()
