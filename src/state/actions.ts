@@ -258,6 +258,9 @@ export function onHfLoaded(e: HfLoaded) {
     // a new model, or an adapter with its own head, replaced the named or set-aside one
     lastHfNames = null
     lastHfNewHead = false
+    // and the restored checkpoint's weights: no longer "in use", even where the model's id is
+    // the same (the same repo loaded again), which state/checkpoints.ts cannot tell
+    useStudio.setState((st) => (st.checkpoints.restoredId === null ? st : { checkpoints: { ...st.checkpoints, restoredId: null } }))
   }
 }
 /** The load with this loadId has ended (loaded, or failed: its error names it). The worker

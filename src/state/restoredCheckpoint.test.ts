@@ -1,7 +1,9 @@
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ModelSummary } from '../worker/protocol'
 import { runDeleteWaits, useCheckpoints } from './checkpoints'
 import { useStudio } from './store'
+import { onHfError, onHfEvent, useHf } from './hfModels'
+import type { HfLoadInFlight } from './parts'
 
 const model = (id: string) => ({ id, title: id }) as unknown as ModelSummary // the field the page compares
 
@@ -44,5 +46,36 @@ describe('the restored checkpoint is "in use" only while the session holds its w
     useCheckpoints.setState({ restoredId: 'ckpt-2' })
     useStudio.setState({ model: model('emoji-cnn') })
     expect(useCheckpoints.getState().restoredId).toBeNull()
+  })
+})
+
+describe('a Hugging Face load the person asked for replaces the restored weights', () => {
+  // A Hub load in flight as actions.ts sendHf records it (the store's hf.loads).
+  const hubLoad = (loadId: number, keeps: boolean): HfLoadInFlight => ({ load: { type: 'hfLoad', loadId, source: { kind: 'hub', ref: { repo: 'a/model', revision: 'main' } } }, keeps })
+  beforeEach(() => {
+    useStudio.setState({ model: model('hf:a/model'), runId: null, status: 'idle' })
+    useCheckpoints.setState({ restoredId: 'ckpt-2' })
+  })
+  afterEach(() => {
+    useHf.setState({ loads: [] })
+  })
+
+  it('the same repo loaded again: its base weights are in use, not the checkpoint (the model id does not change)', () => {
+    useHf.setState({ loads: [hubLoad(4, true)] })
+    useStudio.setState({ model: model('hf:a/model') }) // the worker's model event comes before hfLoaded
+    onHfEvent({ type: 'hfLoaded', loadId: 4, loaded: 'model' })
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+  })
+
+  it('a PEFT adapter loaded onto the model: its weights are in use, not the checkpoint', () => {
+    useHf.setState({ loads: [hubLoad(5, true)] })
+    onHfEvent({ type: 'hfLoaded', loadId: 5, loaded: 'adapter' })
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+  })
+
+  it('a load that failed leaves the restored weights in use', () => {
+    useHf.setState({ loads: [hubLoad(6, true)] })
+    onHfError({ type: 'error', loadId: 6, message: 'Could not download model.safetensors from a/model (HTTP 503).', where: 'model.safetensors' })
+    expect(useCheckpoints.getState().restoredId).toBe('ckpt-2')
   })
 })
