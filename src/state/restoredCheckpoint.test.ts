@@ -4,6 +4,8 @@ import { runDeleteWaits, useCheckpoints } from './checkpoints'
 import { useStudio } from './store'
 import { onHfError, onHfEvent, useHf } from './hfModels'
 import type { HfLoadInFlight } from './parts'
+import { onLmEvent } from './lmObjectives'
+import { DEFAULTS } from '../settings/schema'
 
 const model = (id: string) => ({ id, title: id }) as unknown as ModelSummary // the field the page compares
 
@@ -77,5 +79,15 @@ describe('a Hugging Face load the person asked for replaces the restored weights
     useHf.setState({ loads: [hubLoad(6, true)] })
     onHfError({ type: 'error', loadId: 6, message: 'Could not download model.safetensors from a/model (HTTP 503).', where: 'model.safetensors' })
     expect(useCheckpoints.getState().restoredId).toBe('ckpt-2')
+  })
+})
+
+describe('kept self-training rounds restored replace the restored checkpoint\'s weights', () => {
+  it('the checkpoint is no longer in use once the rounds\' weights are (pseudoRestored)', () => {
+    useStudio.setState({ model: model('tiny-lm'), runId: null, status: 'idle' })
+    useCheckpoints.setState({ restoredId: 'ckpt-2' })
+    // the event as the worker posts it once the round's weights are in (pseudoLabelHost.ts restore)
+    onLmEvent({ type: 'pseudoRestored', id: 'job-1', summary: {} as never, rounds: [], charts: { steps: [], epochs: [], baseline: null }, threshold: 0.9, balance: false, roundsPlanned: 2, next: null, settings: DEFAULTS, message: '' })
+    expect(useCheckpoints.getState().restoredId).toBeNull()
   })
 })
