@@ -53,6 +53,25 @@ export async function deleteAsksFirst(page: Page, del: Locator, question: Locato
   await expect(question).toBeVisible()
 }
 
+/** A ConfirmDelete that waits (its `waits`: ui/common/ConfirmDelete.tsx), as a keyboard,
+ *  mouse and screen-reader user meets it: aria-disabled, not disabled, so it stays focusable;
+ *  the reason is its accessible description and is written beside it (inside `around`); and
+ *  Enter, Space and a click each leave it as it is, no question asked. Each activation is
+ *  checked on its own: an opened question would take Delete off the page and focus to Keep. */
+export async function deleteWaits(page: Page, del: Locator, reason: string, around: Locator): Promise<void> {
+  await expect(del).toHaveAttribute('aria-disabled', 'true')
+  await expect(del).not.toHaveAttribute('disabled')
+  await expect(del).toHaveAccessibleDescription(reason)
+  await expect(around).toContainText(reason)
+  const asked = around.getByRole('button', { name: 'Delete for good' })
+  for (const press of [() => page.keyboard.press('Enter'), () => page.keyboard.press('Space'), () => del.click({ force: true })]) {
+    await del.focus()
+    await press()
+    await expect(del).toBeFocused()
+    await expect(asked).toHaveCount(0)
+  }
+}
+
 /** A small real dataset for quick runs: the first rows of the shipped spam/ham sample,
  *  re-quoted so the file stays valid CSV. */
 export function smallSpamHam(rows: number): string {
