@@ -11,11 +11,13 @@ import type { Page } from '@playwright/test'
 import type { StudioPage } from './pages/studio'
 import { readFileSync } from 'node:fs'
 import { gpt2TokenizerFiles } from '../scripts/hf-reference/gpt2-tokenizer.mjs'
-import { cspViolations, deleteAsksFirst, expect, test } from './fixtures'
+import { cspViolations, deleteAsksFirst, deleteWaits, expect, test } from './fixtures'
 import { BERT_VOCAB, bertTokenizerJson, reviews, tinyBert } from './hfBert'
 import { CORS, safetensors, serveHub as serveHubRepos, tinyGpt2Files } from './hfHub'
 
 const REPO = 'studio-e2e/tiny-gpt2'
+/** Why a stored repo's Delete waits while its files load (state/hfModels.ts hfDeleteWaits). */
+const loadingWaits = (repo: string) => `${repo} is loading: its files can be deleted once the load has ended.`
 const D = 16
 const LAYERS = 2
 const VOCAB = 50257
@@ -344,29 +346,29 @@ test("a stored model's Delete waits while its files load and while a run uses it
     refuse = false
     await page.getByLabel('Hugging Face repo id').fill(HELD_REPO)
     await page.getByRole('button', { name: 'Download and load' }).click()
-    await expect(del).toBeDisabled()
-    await expect(del).toHaveAttribute('title', `${HELD_REPO} is loading: its files can be deleted once the load has ended.`)
-    await expect(item).toContainText('(loading)')
+    await deleteWaits(page, del, loadingWaits(HELD_REPO), item)
+    await expect(del).toHaveAttribute('title', loadingWaits(HELD_REPO))
     release()
     await expect(title).toContainText(`${HELD_REPO} — pretrained`, { timeout: 60_000 })
     await expect(item).toContainText(`${HELD_REPO}: 5 files, `)
     await expect(del).toBeEnabled()
     await expect(del).toHaveAttribute('title', frees)
-    await expect(item).not.toContainText('(loading)')
+    await expect(del).not.toHaveAttribute('aria-describedby')
+    await expect(item).not.toContainText(loadingWaits(HELD_REPO))
   })
 
   await test.step('the open model in a run: not deletable until the run has ended', async () => {
     await loraOnWhaleText(studio, 50)
     await studio.trainButton.click()
     await expect.poll(() => studio.lossPoints(), { timeout: 60_000 }).toBeGreaterThan(0)
-    await expect(del).toBeDisabled()
-    await expect(del).toHaveAttribute('title', `${HELD_REPO} is the open model and the run uses it: its files can be deleted once the run has ended.`)
-    await expect(item).toContainText('(in use by the run)')
+    const inRun = `${HELD_REPO} is the open model and the run uses it: its files can be deleted once the run has ended.`
+    await deleteWaits(page, del, inRun, item)
+    await expect(del).toHaveAttribute('title', inRun)
     await page.getByTestId('run-bar').getByRole('button', { name: 'Stop' }).click()
     await expect(studio.status).toContainText('Training stopped', { timeout: 60_000 })
     await expect(del).toBeEnabled()
     await expect(del).toHaveAttribute('title', frees)
-    await expect(item).not.toContainText('(in use by the run)')
+    await expect(item).not.toContainText(inRun)
   })
 })
 
@@ -397,20 +399,17 @@ test("after the worker is replaced, the open model's Delete waits while the new 
   await workers.at(-1)!.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
   await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
   await expect.poll(() => asked, { timeout: 60_000 }).toBe(true)
-  await expect(del).toBeDisabled()
-  await expect(del).toHaveAttribute('title', `${REPO} is loading: its files can be deleted once the load has ended.`)
-  await expect(item).toContainText('(loading)')
+  await deleteWaits(page, del, loadingWaits(REPO), item)
   // Another load sent meanwhile (the stored files' progress left Download enabled): two loads in
   // flight, and the reload's repo still waits for its own
   await page.getByLabel('Hugging Face repo id').fill(CHAT_REPO)
   await page.getByRole('button', { name: 'Download and load' }).click()
   await expect(page.locator('.busy progress')).toHaveAttribute('aria-label', `Downloading ${CHAT_REPO}`)
-  await expect(del).toBeDisabled()
-  await expect(item).toContainText('(loading)')
+  await deleteWaits(page, del, loadingWaits(REPO), item)
   release()
   await expect(title).toContainText(`${CHAT_REPO} — pretrained`, { timeout: 60_000 })
   await expect(del).toBeEnabled()
-  await expect(item).not.toContainText('(loading)')
+  await expect(item).not.toContainText(loadingWaits(REPO))
 })
 
 test('two stored revisions of one repo: a broken third revision\'s load drops only its own files, a row\'s Delete removes its own revision, the other stays stored and loads again without the network', async ({ studio, page }) => {

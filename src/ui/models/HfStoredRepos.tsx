@@ -30,15 +30,15 @@ export function HfStoredRepos() {
             return (
               <li key={`${r.repo}@${r.revision}`}>
                 {rowName(r)}: {formatCount(r.files.length)} {r.files.length === 1 ? 'file' : 'files'}, {formatBytes(r.bytes)}{' '}
+                {/* while it waits, Delete stays focusable and says why, beside it and as its
+                    description (ConfirmDelete's waits), as the checkpoints' Delete does */}
                 <ConfirmDelete
-                  disabled={waits !== null}
+                  waits={waits}
                   label={`Delete ${rowName(r)} from this browser`}
-                  title={waits ?? 'Frees the space; the next load downloads the files again'}
+                  title="Frees the space; the next load downloads the files again"
                   question={deleteQuestion(r, stored)}
                   onDelete={() => deleteHfStored(r.repo, r.revision)}
                 />
-                {/* a disabled button is not focusable: its reason in words beside it */}
-                {waits && <span className="muted"> {loading.includes(r.repo) ? '(loading)' : '(in use by the run)'}</span>}
               </li>
             )
           })}
