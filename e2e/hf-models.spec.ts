@@ -343,9 +343,17 @@ test("a stored model's Delete waits while its files load and while a run uses it
     await expect(item).toContainText(`${HELD_REPO}: 1 file, `) // config.json came whole
     await expect(del).toBeEnabled()
     await expect(del).toHaveAttribute('title', frees)
+    // its question open as the load is sent: it closes, and focus is left where the person is,
+    // not taken to Delete
+    await del.click()
+    const asking = item.getByRole('group', { name: /^Delete / })
+    await expect(asking).toBeVisible()
     refuse = false
     await page.getByLabel('Hugging Face repo id').fill(HELD_REPO)
     await page.getByRole('button', { name: 'Download and load' }).click()
+    await expect(asking).toHaveCount(0)
+    await expect(del).toHaveAttribute('aria-disabled', 'true')
+    await expect(del).not.toBeFocused()
     await deleteWaits(page, del, loadingWaits(HELD_REPO), item)
     await expect(del).toHaveAttribute('title', loadingWaits(HELD_REPO))
     release()
@@ -393,12 +401,18 @@ test("after the worker is replaced, the open model's Delete waits while the new 
     await released
     return route.fallback()
   })
+  // Its question open, focus on Keep, as the worker goes: the question closes as Delete starts
+  // to wait, and focus goes back to Delete
+  await del.click()
+  await expect(item.getByRole('button', { name: 'Keep' })).toBeFocused()
   // End the worker from inside, as a crash would (recovery.spec.ts): the page starts a new one
   // and loads the open model again.
   const workers = page.workers().filter((w) => w.url().includes('engine.worker'))
   await workers.at(-1)!.evaluate(() => (self as unknown as { close(): void }).close()).catch(() => {})
   await expect(studio.alerts.filter({ hasText: 'training worker stopped unexpectedly' })).toBeVisible({ timeout: 30_000 })
   await expect.poll(() => asked, { timeout: 60_000 }).toBe(true)
+  await expect(item.getByRole('group')).toHaveCount(0)
+  await expect(del).toBeFocused()
   await deleteWaits(page, del, loadingWaits(REPO), item)
   // Another load sent meanwhile (the stored files' progress left Download enabled): two loads in
   // flight, and the reload's repo still waits for its own

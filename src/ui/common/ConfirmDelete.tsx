@@ -18,7 +18,8 @@ function headingsAbove(el: Element | null): HTMLElement[] {
  *  still on the page (its list's, or the panel's when the list went too).
  *  `waits`: why Delete waits for now (null: it does not), in words beside it; the button stays
  *  focusable (aria-disabled, described by the words) so a keyboard or screen-reader user meets
- *  the reason, and a question open when it starts waiting closes, focus back on Delete. */
+ *  the reason, and a question open when it starts waiting closes, focus back on Delete if it
+ *  was in the question (else it stays where the person is). */
 export function ConfirmDelete({ label, question, title, disabled = false, waits = null, className, onDelete }: { label: string; question: string; title?: string; disabled?: boolean; waits?: string | null; className?: string; onDelete: () => void }) {
   const [asking, setAsking] = useState(false)
   const id = useId()
@@ -26,13 +27,21 @@ export function ConfirmDelete({ label, question, title, disabled = false, waits 
   const keepRef = useRef<HTMLButtonElement>(null)
   const asked = useRef(false)
   const landing = useRef<HTMLElement[]>([])
+  const questionRef = useRef<HTMLSpanElement>(null)
+  /** Whether focus goes back to Delete as the question closes: it does when it was answered; when
+   *  it closes because Delete started waiting, only if focus was in it (the person may be on the
+   *  button elsewhere that made it wait, as Download and load or Continue training). */
+  const refocus = useRef(true)
   useEffect(() => {
     if (asking) keepRef.current?.focus()
-    else if (asked.current) deleteRef.current?.focus()
+    else if (asked.current && refocus.current) deleteRef.current?.focus()
     asked.current = asking
+    refocus.current = true
   }, [asking])
   useEffect(() => {
-    if (waits) setAsking(false)
+    if (!waits || !questionRef.current) return // not asking
+    refocus.current = questionRef.current.contains(document.activeElement)
+    setAsking(false)
   }, [waits])
   useEffect(
     () => () => {
@@ -74,6 +83,7 @@ export function ConfirmDelete({ label, question, title, disabled = false, waits 
     )
   return (
     <span
+      ref={questionRef}
       role="group"
       aria-labelledby={`${id}-q`}
       onKeyDown={(e) => {
