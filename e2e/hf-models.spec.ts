@@ -250,6 +250,7 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     await expect(page.getByRole('status').filter({ hasText: /Loaded studio-e2e\/tiny-gpt2 \+ PEFT adapter \(r = 4, 4 layers\) from adapter_model\.safetensors/ })).toBeVisible()
   })
 
+  let mergedZip: Buffer
   await test.step('export the merged model and load it back from its .zip', async () => {
     await page.getByLabel('Merged model (Hugging Face)').check()
     const download = page.waitForEvent('download')
@@ -257,6 +258,7 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     const file = await download
     expect(file.suggestedFilename()).toBe('studio-e2e-tiny-gpt2-merged.zip')
     const zip = readFileSync((await file.path())!)
+    mergedZip = zip
     const files = unzipSync(new Uint8Array(zip))
     expect(Object.keys(files).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'])
     const st = readSafetensors(files['model.safetensors']!)
@@ -286,7 +288,7 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     await expect(title).toContainText('studio-e2e-tiny-gpt2-merged.zip — pretrained', { timeout: 60_000 })
   })
 
-  await test.step('after a reload the files are stored: listed, loaded again without fetching the weights, deletable', async () => {
+  await test.step('after a reload the files are stored: listed, and loaded again without fetching the weights', async () => {
     fetched.length = 0
     await page.reload()
     await expect(studio.badge).toBeVisible({ timeout: 60_000 })
@@ -297,6 +299,20 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     await page.getByRole('button', { name: 'Download and load' }).click()
     await expect(title).toContainText(`${REPO} — pretrained`, { timeout: 60_000 })
     expect(fetched.filter((f) => /model\.safetensors$|tokenizer\.json$|config\.json$/.test(f))).toEqual([])
+  })
+
+  await test.step('in this fresh page, with no run and no checkpoint: the adapter onto the stored model, and its merged export is the one exported before', async () => {
+    await page.getByLabel('Hugging Face model files').setInputFiles({ name: 'adapter.zip', mimeType: 'application/zip', buffer: adapterZip })
+    await expect(page.getByRole('status').filter({ hasText: /Loaded studio-e2e\/tiny-gpt2 \+ PEFT adapter \(r = 4, 4 layers\)/ })).toBeVisible()
+    await page.getByLabel('Merged model (Hugging Face)').check()
+    const download = page.waitForEvent('download')
+    await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+    const merged = readSafetensors(unzipSync(new Uint8Array(readFileSync((await (await download).path())!)))['model.safetensors']!)
+    const before = readSafetensors(unzipSync(new Uint8Array(mergedZip))['model.safetensors']!)
+    expect(merged.floats('transformer.h.0.attn.c_attn.weight')).toEqual(before.floats('transformer.h.0.attn.c_attn.weight'))
+  })
+
+  await test.step('the stored files can be deleted', async () => {
     // Delete asks first, naming the 5 files and their size and that the next load downloads them again
     const del = page.getByRole('button', { name: `Delete ${REPO} from this browser` })
     const question = page.getByTestId('hf-stored').getByRole('group', { name: new RegExp(`^Delete ${REPO} \\(5 files, \\d+(\\.\\d+)? (kB|MB)\\) from this browser\\? The next load of ${REPO} downloads them again\\.$`) })

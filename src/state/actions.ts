@@ -259,11 +259,11 @@ export function onHfLoaded(e: HfLoaded) {
     lastHfNames = null
     lastHfNewHead = false
   }
-  // A model loaded replaces the restored checkpoint's weights: no longer "in use", even where the
-  // model's id is the same (the same repo loaded again), which state/checkpoints.ts cannot tell.
-  // (An adapter replaces them too, but "in use" is what keeps Export open for the adapter's
-  // weights, whose import has no metrics: ui/export/ExportPanel.tsx. Left as it was.)
-  if (done?.keeps && e.loaded === 'model') useStudio.setState((st) => (st.checkpoints.restoredId === null ? st : { checkpoints: { ...st.checkpoints, restoredId: null } }))
+  // A model or a PEFT adapter loaded replaces the restored checkpoint's weights (the adapter goes
+  // onto the base weights): no longer "in use", even where the model's id is the same (the same
+  // repo loaded again), which state/checkpoints.ts cannot tell. Export stays open for an adapter
+  // through its import (ui/export/ExportPanel.tsx).
+  if (done?.keeps) useStudio.setState((st) => (st.checkpoints.restoredId === null ? st : { checkpoints: { ...st.checkpoints, restoredId: null } }))
 }
 /** The load with this loadId has ended (loaded, or failed: its error names it). The worker
  *  carries commands out in order, so loads asked for before it have ended too. */

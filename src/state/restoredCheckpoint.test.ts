@@ -69,6 +69,12 @@ describe('a Hugging Face load the person asked for replaces the restored weights
     expect(useCheckpoints.getState().restoredId).toBeNull()
   })
 
+  it('a PEFT adapter loaded onto the model: its weights are in use, not the checkpoint', () => {
+    useHf.setState({ loads: [hubLoad(5, true)] })
+    onHfEvent({ type: 'hfLoaded', loadId: 5, loaded: 'adapter' })
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+  })
+
   it('a load that failed leaves the restored weights in use', () => {
     useHf.setState({ loads: [hubLoad(6, true)] })
     onHfError({ type: 'error', loadId: 6, message: 'Could not download model.safetensors from a/model (HTTP 503).', where: 'model.safetensors' })

@@ -32,7 +32,10 @@ export function ExportPanel() {
   const hf = useStudio((s) => s.model?.card?.source === 'huggingface')
   const choices = hf ? HF_CHOICES : CHOICES
   const trained = useStudio((s) => s.status === 'done' && s.result !== null)
-  const hasImported = useExport((s) => s.imported !== null && s.imported.metrics !== null)
+  // A studio .zip with its measured figures, or a PEFT adapter loaded onto a Hugging Face model
+  // (no figures of its own: its weights are what the merged export folds in, as PEFT's
+  // merge_and_unload does).
+  const hasImported = useExport((s) => s.imported !== null && (s.imported.metrics !== null || s.imported.choice === 'adapter'))
   // A restored checkpoint's weights are in use, so they can be exported too (not while a run trains).
   const hasRestored = useCheckpoints((s) => s.restoredId !== null)
   const idle = useStudio((s) => s.status === 'done' || s.status === 'idle')
