@@ -6,6 +6,7 @@ import { useStudio } from './store'
 import type { HfLoadInFlight } from './parts'
 import { startRequest, usePlayground } from './playground'
 import { beginExport } from './exportState'
+import { forgetRestored } from './checkpoints'
 import type { ExportChoice, PlaygroundChat, PlaygroundInput, ToWorker } from '../worker/protocol'
 import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
@@ -263,7 +264,7 @@ export function onHfLoaded(e: HfLoaded) {
   // onto the base weights): no longer "in use", even where the model's id is the same (the same
   // repo loaded again), which state/checkpoints.ts cannot tell. Export stays open for an adapter
   // through its import (ui/export/ExportPanel.tsx).
-  if (done?.keeps) useStudio.setState((st) => (st.checkpoints.restoredId === null ? st : { checkpoints: { ...st.checkpoints, restoredId: null } }))
+  if (done?.keeps) forgetRestored()
 }
 /** The load with this loadId has ended (loaded, or failed: its error names it). The worker
  *  carries commands out in order, so loads asked for before it have ended too. */

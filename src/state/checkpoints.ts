@@ -1,7 +1,7 @@
 import type { CheckpointEvent } from '../worker/checkpointProtocol'
 export type { CheckpointsState } from './parts'
 import { sliceHook } from './sliceHook'
-import { useStudio, type RunSlice } from './store'
+import { useStudio, type RunSlice, runActive } from './store'
 
 export const useCheckpoints = sliceHook('checkpoints')
 
@@ -11,9 +11,15 @@ export const useCheckpoints = sliceHook('checkpoints')
  *  delete the run itself. Other runs' records and checkpoints are not touched by it (writing
  *  and pruning read the running run's only), so their Delete does not wait. */
 export function runDeleteWaits(runId: string, what: 'run' | 'checkpoint', now: { runId: string | null; status: RunSlice['status'] }): string | null {
-  const training = now.status === 'starting' || now.status === 'running' || now.status === 'paused' || now.status === 'stopping'
+  const training = runActive(now.status)
   if (!training || now.runId !== runId) return null
   return what === 'run' ? 'This run is training: delete it once it has stopped or finished.' : 'Its run is training: delete it once the run has stopped or finished.'
+}
+
+/** Other weights replaced the restored checkpoint's in the session (a model or adapter loaded,
+ *  kept self-training rounds restored): it is no longer "in use". */
+export function forgetRestored(): void {
+  if (useCheckpoints.getState().restoredId !== null) useCheckpoints.setState({ restoredId: null })
 }
 
 // The restored checkpoint's weights are the session's until a run starts (it begins from the
@@ -23,7 +29,7 @@ useStudio.subscribe((st, prev) => {
   if (st.checkpoints.restoredId === null) return
   const trained = st.status === 'running' && prev.status !== 'running'
   const otherModel = st.model?.id !== prev.model?.id
-  if (trained || otherModel) useCheckpoints.setState({ restoredId: null })
+  if (trained || otherModel) forgetRestored()
 })
 
 export function onCheckpointEvent(e: CheckpointEvent): void {

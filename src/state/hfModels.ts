@@ -4,7 +4,7 @@ import type { FromWorker } from '../worker/protocol'
 import type { HfRepoRef } from '../worker/hfProtocol'
 import { endHfLoads, onHfLoaded, sendHf } from './actions'
 import { sliceHook } from './sliceHook'
-import { useStudio, type RunSlice } from './store'
+import { useStudio, type RunSlice, runActive } from './store'
 import type { HfLoadInFlight } from './parts'
 
 /** The hf part of the one store (parts.ts HfState). */
@@ -31,7 +31,7 @@ export const loadingRepos = (loads: readonly HfLoadInFlight[]): string[] => load
  *  the open model and a run uses it (a restarted worker loads it again from those files). */
 export function hfDeleteWaits(repo: string, now: { loading: readonly string[]; modelId: string | null; status: RunSlice['status'] }): string | null {
   if (now.loading.includes(repo)) return `${repo} is loading: its files can be deleted once the load has ended.`
-  const running = now.status === 'starting' || now.status === 'running' || now.status === 'paused' || now.status === 'stopping'
+  const running = runActive(now.status)
   if (running && (now.modelId === `hf:${repo}` || now.modelId?.startsWith(`hf:${repo}@`))) return `${repo} is the open model and the run uses it: its files can be deleted once the run has ended.`
   return null
 }

@@ -5,6 +5,7 @@
 import type { FromWorker, Metrics } from '../worker/protocol'
 import type { LmChatMessage } from '../worker/lmProtocol'
 import { sendLm } from './actions'
+import { forgetRestored } from './checkpoints'
 import type { DpoPoint, LmChoice } from './parts'
 import { sliceHook } from './sliceHook'
 import { useStudio } from './store'
@@ -108,7 +109,7 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       // the rounds' charts as they were drawn while they trained
       if (useStudio.getState().status !== 'running') useStudio.setState({ steps: e.charts.steps, epochs: e.charts.epochs, baseline: e.charts.baseline, lastVal: null, result: null, progress: null })
       // the round's weights replaced a restored checkpoint's: that one is no longer "in use"
-      useStudio.setState((st) => (st.checkpoints.restoredId === null ? st : { checkpoints: { ...st.checkpoints, restoredId: null } }))
+      forgetRestored()
       break
     case 'pseudoStopped':
       // the stopped round's job is kept up to the round before it: it can be trained again

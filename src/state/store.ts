@@ -36,6 +36,9 @@ export interface AssetsSlice {
 // The chart's points are the engine's own (engine/types/run.ts), as runs store them.
 export type { EpochPoint, StepPoint }
 
+/** Whether a run is under way: from Train until it has ended (paused and stopping included). */
+export const runActive = (status: RunSlice['status']): boolean => status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping'
+
 export interface RunSlice {
   runId: string | null
   status: 'idle' | 'starting' | 'running' | 'paused' | 'stopping' | 'done'

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react'
 import { bestOf } from '../../shared/bestCheckpoint'
 import { resumeCheckpoint, sendCheckpoint } from '../../state/actions'
 import { runDeleteWaits, useCheckpoints } from '../../state/checkpoints'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 import type { CheckpointMeta } from '../../worker/checkpointProtocol'
 import { ConfirmDelete } from '../common/ConfirmDelete'
 import { Panel } from '../common/Panel'
@@ -18,7 +18,7 @@ export function CheckpointsPanel() {
   const restoredId = useCheckpoints((s) => s.restoredId)
   const status = useStudio((s) => s.status)
   const runId = useStudio((s) => s.runId)
-  const busy = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
+  const busy = runActive(status)
   const bestIds = new Set(bestIdsByRun(items))
 
   useEffect(() => {

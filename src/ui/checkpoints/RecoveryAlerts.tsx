@@ -1,6 +1,6 @@
 import { resumeCheckpoint, sendCheckpoint } from '../../state/actions'
 import { useCheckpoints } from '../../state/checkpoints'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 
 /** Two things that must not be missed: a run the last visit did not see end (offer to resume
  *  it), and a checkpoint the disk refused (the run is paused; offer to free space). */
@@ -9,7 +9,7 @@ export function RecoveryAlerts() {
   const full = useCheckpoints((s) => s.storageFull)
   const status = useStudio((s) => s.status)
   const ready = useStudio((s) => !!s.dataset && !!s.model)
-  const busy = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
+  const busy = runActive(status)
   return (
     <div className="notices">
       {interrupted && !busy && (

@@ -5,7 +5,7 @@ import { DEFAULTS, SCHEMA } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { sendCheckpoint } from '../../state/actions'
 import { runDeleteWaits, useCheckpoints } from '../../state/checkpoints'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 import type { CheckpointMeta, RunInfo } from '../../worker/checkpointProtocol'
 import { ConfirmDelete } from '../common/ConfirmDelete'
 import { inUseStays, when } from './format'
@@ -28,7 +28,7 @@ export function RunsView() {
   const [by, setBy] = useState<'step' | 'epoch'>('step')
   const logId = useId()
   const byName = useId()
-  const busy = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
+  const busy = runActive(status)
 
   // Re-read the history when a run starts or ends.
   useEffect(() => {

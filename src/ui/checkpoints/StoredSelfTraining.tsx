@@ -2,7 +2,7 @@ import { useEffect, useId } from 'react'
 import { formatBytes, formatDateTime } from '../../format/format'
 import { sendCheckpoint } from '../../state/actions'
 import { deleteSavedSelfTraining, listSavedSelfTraining, useLm } from '../../state/lmObjectives'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 import { ConfirmDelete } from '../common/ConfirmDelete'
 
 /** Self-training jobs kept in this browser (engine/storage/selfTraining.ts: each finished
@@ -13,7 +13,7 @@ export function StoredSelfTraining() {
   const id = useId()
   const saved = useLm((s) => s.saved)
   const status = useStudio((s) => s.status)
-  const running = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping'
+  const running = runActive(status)
   useEffect(() => listSavedSelfTraining(), [])
   // the storage bar's figure follows what was kept or deleted
   useEffect(() => {

@@ -1,5 +1,5 @@
 import { useId, useRef, useState } from 'react'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 import { chooseColumns, chooseObjective, downloadRecipe, loadLmData, trainLm, useLm, type LmChoice } from '../../state/lmObjectives'
 import { MaskPreview } from './MaskPreview'
 import { DpoCharts } from './DpoCharts'
@@ -89,7 +89,7 @@ function PairOrInstruction({ objective }: { objective: 'sft' | 'dpo' }) {
   const status = useStudio((s) => s.status)
   const runObjective = useLm((s) => s.runObjective)
   const result = useStudio((s) => s.result)
-  const running = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping'
+  const running = runActive(status)
   const [sampleError, setSampleError] = useState<string | null>(null)
   const id = useId()
   const check = () => {

@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 import { continueSelfTraining, deleteSavedSelfTraining, labelTexts, listSavedSelfTraining, restoreSelfTraining, trainLm, useLm } from '../../state/lmObjectives'
 import { formatBytes, formatDateTime } from '../../format/format'
 import { ConfirmDelete } from '../common/ConfirmDelete'
@@ -31,7 +31,7 @@ export function PseudoLabelling() {
   const note = useLm((s) => s.pseudoNote)
   // Self-training kept in this browser: listed when the panel opens (and after each kept round).
   useEffect(() => listSavedSelfTraining(), [])
-  const running = status === 'starting' || status === 'running' || status === 'paused' || status === 'stopping'
+  const running = runActive(status)
   const id = useId()
   const names = classes.split(',').map((c) => c.trim())
   const label = () => {

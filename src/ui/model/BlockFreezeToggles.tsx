@@ -1,7 +1,7 @@
 import { useId } from 'react'
 import { trainableBlocks } from '../../settings/trainableBlocks'
 import { frozenBlocksText } from '../../settings/frozenBlocks'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 
 /** One checkbox per unit of the body (embeddings, each block, final norm): ticking one
  *  freezes it. Any change switches the method to 'custom' with exactly the ticked units
@@ -10,7 +10,7 @@ import { useStudio } from '../../state/store'
 export function BlockFreezeToggles({ nLayers }: { nLayers: number }) {
   const settings = useStudio((s) => s.settings)
   const replaceSettings = useStudio((s) => s.replaceSettings)
-  const running = useStudio((s) => s.status === 'running' || s.status === 'paused' || s.status === 'starting' || s.status === 'stopping')
+  const running = useStudio((s) => runActive(s.status))
   const helpId = useId()
   const adds = settings.method === 'lora' || settings.method === 'adapter'
   // The method's own set, before any schedule (two-stage, gradual unfreezing) narrows it.

@@ -2,7 +2,7 @@ import { useId, useState } from 'react'
 import { applyPreset, matchPreset, PRESETS, presetById } from '../../settings/presets'
 import { describeSetting, GROUPS, SCHEMA, type SettingSpec } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 import { Panel } from '../common/Panel'
 import { LrPreview } from './LrPreview'
 import { changedFromDefault, inEffect } from './changedSettings'
@@ -27,7 +27,7 @@ export function SettingsPanel() {
   const replace = useStudio((s) => s.replaceSettings)
   const problems = useStudio((s) => s.problems)
   const rows = useStudio((s) => s.dataset?.rows ?? 0)
-  const locked = useStudio((s) => s.status === 'running' || s.status === 'paused' || s.status === 'starting' || s.status === 'stopping')
+  const locked = useStudio((s) => runActive(s.status))
   const presetId = useId()
   const [open, setOpen] = useState(readOpen)
   const current = matchPreset(settings)

@@ -1,4 +1,4 @@
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 import { Panel } from '../common/Panel'
 
 /** Step 4: what the run needs and how it ended. The buttons and progress live in the run bar
@@ -6,7 +6,7 @@ import { Panel } from '../common/Panel'
 export function TrainPanel() {
   const status = useStudio((s) => s.status)
   const problems = useStudio((s) => s.problems)
-  const active = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
+  const active = runActive(status)
   return (
     <Panel step={4} title="Train" id="train">
       <p className="help">

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react'
 import { formatDuration, formatRate } from '../../format/format'
 import { pause, resume, stop, train } from '../../state/actions'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 import { useLm } from '../../state/lmObjectives'
 import { BackendBadge } from '../common/BackendBadge'
 
@@ -15,7 +15,7 @@ export function RunBar() {
   const problems = useStudio((s) => s.problems)
   // self-training paused between rounds: Resume starts the next round, not a step
   const roundWaiting = useLm((s) => (s.runObjective === 'pseudo' ? s.pausedBefore : null))
-  const active = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
+  const active = runActive(status)
   const pct = progress ? (100 * progress.step) / Math.max(1, progress.totalSteps) : 0
   const trainRef = useRef<HTMLButtonElement>(null)
   const pauseRef = useRef<HTMLButtonElement>(null)

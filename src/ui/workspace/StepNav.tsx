@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react'
-import { useStudio } from '../../state/store'
+import { useStudio, runActive } from '../../state/store'
 
 export type StepState = 'done' | 'attention' | 'active' | 'not-yet'
 
@@ -17,7 +17,7 @@ function useStepStates(): { id: string; title: string; state: StepState }[] {
   const checkpoints = useStudio((s) => s.checkpoints.items.length)
   const exported = useStudio((s) => !!s.exporting.lastExport)
   const loading = useStudio((s) => s.busy?.task)
-  const running = status === 'running' || status === 'paused' || status === 'starting' || status === 'stopping'
+  const running = runActive(status)
   return [
     { id: 'data', title: 'Data', state: dataset ? 'done' : loading === 'dataset' ? 'active' : 'not-yet' },
     { id: 'model', title: 'Base model', state: model ? 'done' : loading === 'model' ? 'active' : 'not-yet' },
