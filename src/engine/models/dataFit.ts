@@ -12,3 +12,10 @@ export function dataFitProblem(model: { title: string; input: ModelInput; hasTok
   }
   return null
 }
+
+/** Why a text model (the built-in Tiny LM, a Hugging Face checkpoint) cannot be fine-tuned on
+ *  this dataset, or null when it can: it reads tokens, so an image set needs an image model. */
+export function textModelFitProblem(title: string, dataset: { name: string; task: TaskKind } | null): string | null {
+  if (dataset?.task !== 'image-classification') return null
+  return `${title} reads text, but ${dataset.name} is an image dataset. Load an image model for it (the built-in Emoji CNN, under Base model), or choose a text dataset for ${title}.`
+}

@@ -23,6 +23,7 @@ import { memoryPlan, settingsThatFit, type PlanInput, type PlanMethod } from '..
 import { writePeftAdapter, type LoraFactors } from '../../hf/peftAdapter'
 import type { TokenizerLike } from '../../data/textBatches'
 import type { LmTokenizer } from '../../tasks/lm'
+import { textModelFitProblem } from '../../models/dataFit'
 import { modelLimits } from '../../models/limits'
 import type { TinyGpt } from '../../models/tinyGpt'
 import { zeroShotClassify } from '../../train/zeroShot'
@@ -172,7 +173,7 @@ async function withWeights<T>(body: HfBody, weights: ReadonlyMap<string, tf.Tens
 export const hfFamily: ModelFamily<HeldHf> = {
   name: 'text',
   examples: 'examples',
-  fitProblem: () => null,
+  fitProblem: (held, data) => textModelFitProblem(held.summary.title, data.facts),
   // an encoder's 'auto' pooling is recorded as what it means for this checkpoint, so the run,
   // its checkpoints and a resume say which pooling trained the head; a decoder has no choice
   // (its last token), so its runs record none

@@ -5,6 +5,7 @@
 import type { Dataset } from '../../data/dataset'
 import { datasetTexts, encodeClassification, encodeLanguageModel, type TokenizerLike } from '../../data/textBatches'
 import { describeLayers } from '../../models/layerTable'
+import { textModelFitProblem } from '../../models/dataFit'
 import { modelLimits } from '../../models/limits'
 import { serializeTinyGpt, type LoadedTinyGpt } from '../../models/modelFile'
 import type { TinyGpt } from '../../models/tinyGpt'
@@ -120,7 +121,7 @@ export function encodeText(tok: TokenizerLike, maxSeqLen: number, settings: Sett
 export const textFamily: ModelFamily<HeldText> = {
   name: 'text',
   examples: 'examples',
-  fitProblem: () => null,
+  fitProblem: (held, data) => textModelFitProblem(held.summary.title, data.facts),
   runSettings: (s) => s,
   planShape(held, settings, data) {
     const examples = trainExamples(held, settings, data)
