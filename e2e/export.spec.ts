@@ -113,3 +113,70 @@ test('a hostile link is reported, changes nothing but defaults, and runs no scri
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
   expect(dialogs).toEqual([])
 })
+
+test('an imported model’s record, Export and interpolation go once another model has loaded, and stay when a load fails', async ({ studio, page, baseURL }) => {
+  await studio.open(QUICK)
+  await studio.uploadDataset('small-spam-ham.csv', smallSpamHam(64))
+  await studio.waitForDataset('small-spam-ham.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const download = page.waitForEvent('download')
+  await page.getByLabel('Merged model').check()
+  await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+  const d = await download
+  const file = { name: d.suggestedFilename(), mimeType: 'application/zip', buffer: readFileSync((await d.path())!) }
+
+  // A fresh page (the same dataset comes back): no run in it, so only the import opens Export and the interpolation.
+  await page.reload()
+  await studio.waitForDataset('small-spam-ham.csv')
+  await expect(studio.trainButton).toBeEnabled({ timeout: 90_000 })
+  const title = page.getByTestId('model-title')
+  const imported = page.getByTestId('imported-model')
+  const exportButton = page.getByRole('button', { name: 'Download model (.zip)' })
+  const interpolation = page.getByTestId('interpolate')
+  const importZip = async () => {
+    await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles(file)
+    await expect(imported).toContainText(`from ${file.name} (merged)`, { timeout: 60_000 })
+    await expect(page.getByTestId('imported-accuracy')).toBeVisible()
+    await expect(title).toContainText('fine-tuned on small-spam-ham.csv')
+    await expect(exportButton).toBeEnabled()
+    await expect(interpolation).toBeVisible()
+  }
+  const loadUrl = async (url: string) => {
+    const section = page.locator('details.model-load')
+    if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+    await page.getByLabel('Model URL (model.json)').fill(url)
+    await page.getByRole('button', { name: 'Load model from URL' }).click()
+  }
+  const tinyLm = (name: string) => ({ name, mimeType: 'application/octet-stream', buffer: readFileSync(new URL(`../public/models/tiny-lm/${name}`, import.meta.url)) })
+  const dismiss = page.getByRole('button', { name: 'Dismiss message' })
+
+  await test.step('a model URL that does not load leaves the imported model, its record, Export and the interpolation', async () => {
+    await importZip()
+    await loadUrl(`${baseURL}/models/no-such-model/model.json`)
+    await expect(studio.alerts.first()).toBeVisible({ timeout: 60_000 })
+    await expect(title).toContainText('fine-tuned on small-spam-ham.csv')
+    await expect(imported).toContainText(`from ${file.name} (merged)`)
+    await expect(exportButton).toBeEnabled()
+    await expect(interpolation).toBeVisible()
+    while ((await dismiss.count()) > 0) await dismiss.first().click()
+  })
+
+  const others: [string, () => Promise<void>][] = [
+    ['the built-in model', () => page.getByRole('button', { name: /^Tiny LM/ }).click()],
+    ['a model URL', () => loadUrl(`${baseURL}/models/tiny-lm/model.json`)],
+    ['model files', () => page.getByLabel(/Model files \(model\.json/).setInputFiles([tinyLm('model.json'), tinyLm('weights.bin')])],
+  ]
+  for (const [what, load] of others) {
+    await test.step(`${what} loaded after the import: the page no longer says the import is loaded, and Export and the interpolation close`, async () => {
+      await importZip()
+      await load()
+      await expect(title).not.toContainText('fine-tuned on small-spam-ham.csv', { timeout: 60_000 })
+      // soft: each way of loading is checked, also where one before it failed
+      await expect.soft(imported).toHaveCount(0)
+      await expect.soft(exportButton).toBeDisabled()
+      await expect.soft(page.getByText('Train a model first; then download it')).toBeVisible()
+      await expect.soft(interpolation).toHaveCount(0)
+    })
+  }
+})

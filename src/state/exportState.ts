@@ -20,6 +20,13 @@ function done(patch: Partial<ExportState>): void {
   useStudio.setState((st) => ({ exporting: { ...st.exporting, ...patch, pending: null }, busy: null }))
 }
 
+/** Another model has loaded (the worker's 'model' event with `loaded`): the record of a studio
+ *  .zip's or a PEFT adapter's import belongs to the model before it, so it goes, and with it
+ *  what it opened (Export, the interpolation). A load that fails leaves it. */
+export function forgetImport(): void {
+  if (useExport.getState().imported !== null) useExport.setState({ imported: null })
+}
+
 export function onExportEvent(e: Extract<FromWorker, { type: 'interpolation' | 'sweep' | 'exported' | 'imported' }>): void {
   switch (e.type) {
     case 'interpolation':

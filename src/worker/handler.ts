@@ -7,7 +7,7 @@ import { loadTinyGpt, type LoadedTinyGpt } from '../engine/models/modelFile'
 import { checkCnnModelJson, loadTinyCnnFromJson } from '../engine/models/cnnFile'
 import { isImageModel, probeModel, type ModelProbe } from '../engine/models/modelProbe'
 import { Session, backendName, errorText } from '../engine/session/session'
-import type { SessionData } from '../engine/session/family'
+import type { HeldModel, SessionData } from '../engine/session/family'
 import { holdText } from '../engine/session/families/text'
 import { holdCnn } from '../engine/session/families/image'
 import { holdLayers, layersFitProblem, loadFromSource } from '../engine/session/families/layers'
@@ -62,10 +62,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
   const hf = new HfModelHost(post, {
     fetchFn: (u, i) => fetchFn(u, i),
     cache: indexedDbHubCache(),
-    hold: (held) => {
-      session.hold(held)
-      post({ type: 'model', summary: held.summary })
-    },
+    hold: (held) => holdLoaded(held),
     loaded: heldHf,
     adopt: (held, tuning) => session.adopt(held, tuning),
     ensureBackend: () => ensureBackend(),
@@ -88,6 +85,12 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
   async function remeasureHead() {
     const held = heldHf()
     if (held?.seqCls && isLoadedHead(held.tuning)) await measureHead(held, held.summary.title, true)
+  }
+  /** A load has completed: `held` is the session's model now, said with `loaded` (a plan's
+   *  'model' event is not a load), even where its id is the one before's (the same URL again). */
+  function holdLoaded(held: HeldModel) {
+    session.hold(held)
+    post({ type: 'model', summary: held.summary, loaded: true })
   }
   const stoppedGenerations = new Set<string>() // generate requests asked to stop
   let badgeNoted = false // the badge says a run's second worker stopped
@@ -122,8 +125,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       throw new ModelLoadError(`${got.url}: this studio cannot read its own "${got.format}" model files in this version.`, `model ${got.url}`)
     }
     const held = holdLayers(got.body, got.url)
-    session.hold(held)
-    post({ type: 'model', summary: held.summary })
+    holdLoaded(held)
     const misfit = layersFitProblem(held, data.summary)
     if (data.summary && misfit) post({ type: 'error', message: misfit, where: `model ${held.summary.title} and dataset ${data.summary.name}` })
   }
@@ -131,16 +133,12 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
   /** An image CNN replaces whatever model was loaded. */
   async function loadImageModel(probe: ModelProbe, id: string) {
     const json = checkCnnModelJson(probe.json, probe.url.slice(probe.url.lastIndexOf('/') + 1))
-    const held = holdCnn(await loadTinyCnnFromJson(json, probe.url, probe.fetch, modelProgress), id)
-    session.hold(held)
-    post({ type: 'model', summary: held.summary })
+    holdLoaded(holdCnn(await loadTinyCnnFromJson(json, probe.url, probe.fetch, modelProgress), id))
   }
 
   /** Makes a text model the loaded one; its weights become the base every run starts from. */
   function installText(loaded: LoadedTinyGpt, id: string) {
-    const held = holdText(loaded, id)
-    session.hold(held)
-    post({ type: 'model', summary: held.summary })
+    holdLoaded(holdText(loaded, id))
   }
 
   /** Parameter counts and problems for these settings, before anything trains. */

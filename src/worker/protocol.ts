@@ -62,7 +62,10 @@ export type FromWorker =
   | { type: 'backend'; info: BackendInfo }
   | { type: 'progress'; task: 'backend' | 'dataset' | 'model' | 'features' | 'baseline' | 'sweep' | 'export'; done: number; total: number; label: string }
   | { type: 'dataset'; summary: DatasetSummary }
-  | { type: 'model'; summary: ModelSummary }
+  // loaded: posted as a load made this the held model (a built-in, a URL, model files, a studio
+  // .zip's or a Hugging Face model), even under the id of the one before; a plan re-posts the
+  // summary without it
+  | { type: 'model'; summary: ModelSummary; loaded?: true }
   // trainExamples: what one epoch steps over (rows, or token windows for language modelling), when the worker knows
   | ({ type: 'plan' } & SettingsPlan)
   | { type: 'baseline'; runId: string; metrics: Metrics; note: string; name: string } // name: the line to beat, e.g. "majority class (ham)"
