@@ -1,4 +1,5 @@
 import AxeBuilder from '@axe-core/playwright'
+import { readFileSync } from 'node:fs'
 import { deleteAsksFirst, deleteWaits, expect, smallSpamHam, test } from './fixtures'
 
 // Three quick epochs; keep the last 2 checkpoints plus the best.
@@ -138,4 +139,70 @@ test('while a run trains, Delete of its checkpoints and record waits and says wh
     await expect(page.getByTestId('run-item').getByRole('button', { name: /^Delete run / })).toHaveCount(2)
     for (const b of await page.getByTestId('run-item').getByRole('button', { name: /^Delete run / }).all()) await expect(b).toBeEnabled()
   })
+})
+
+test('a restored checkpoint is “in use” only while its weights are loaded: not after the same model URL loads again, a .zip import or another α', async ({ studio, page, baseURL }) => {
+  await studio.open('ep=1&sl=32&bs=16&wu=0')
+  await studio.uploadDataset('inuse.csv', smallSpamHam(48))
+  await studio.waitForDataset('inuse.csv')
+  const url = `${baseURL}/models/tiny-lm/model.json`
+  const loadUrl = async () => {
+    const section = page.locator('details.model-load')
+    if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+    await page.getByLabel('Model URL (model.json)').fill(url)
+    await page.getByRole('button', { name: 'Load model from URL' }).click()
+  }
+  await loadUrl()
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const d = page.waitForEvent('download')
+  await page.getByLabel('Adapter only').check()
+  await page.getByRole('button', { name: 'Download model (.zip)' }).click()
+  const dl = await d
+  const adapter = { name: dl.suggestedFilename(), mimeType: 'application/zip', buffer: readFileSync((await dl.path())!) }
+  const row = page.getByTestId('checkpoint-row').filter({ has: page.getByText('Epoch 1', { exact: true }) })
+  const restore = async () => {
+    await page.getByRole('button', { name: 'Restore Epoch 1' }).click()
+    await expect(row).toContainText('in use')
+  }
+
+  await test.step('the same model URL loaded again: its base weights are in use, not the checkpoint’s', async () => {
+    await restore()
+    await loadUrl()
+    await expect.soft(row).not.toContainText('in use')
+  })
+
+  await test.step('an adapter-only .zip imported onto the model: its weights are in use, not the checkpoint’s', async () => {
+    await restore()
+    await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles(adapter)
+    await expect(page.getByTestId('imported-model')).toContainText(`${adapter.name} (adapter)`, { timeout: 60_000 })
+    await expect.soft(row).not.toContainText('in use')
+  })
+
+  await test.step('another interpolation α applied to the restored weights: θ(α) is in use, not the checkpoint’s', async () => {
+    await restore()
+    await page.getByLabel(/^Interpolation α/).fill('0.5')
+    await expect(page.getByTestId('alpha-metrics')).toContainText('At α = 0.50', { timeout: 60_000 })
+    await expect.soft(row).not.toContainText('in use')
+  })
+})
+
+test('a restored checkpoint is no longer “in use” once the same model files are loaded again', async ({ studio, page }) => {
+  await studio.open('ep=1&sl=32&bs=16&wu=0')
+  await studio.uploadDataset('inuse-files.csv', smallSpamHam(48))
+  await studio.waitForDataset('inuse-files.csv')
+  const tinyLm = (name: string) => ({ name, mimeType: 'application/octet-stream', buffer: readFileSync(new URL(`../public/models/tiny-lm/${name}`, import.meta.url)) })
+  const loadFiles = async () => {
+    const section = page.locator('details.model-load')
+    if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+    await page.getByLabel(/Model files \(model\.json/).setInputFiles([tinyLm('model.json'), tinyLm('weights.bin')])
+  }
+  await loadFiles()
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const row = page.getByTestId('checkpoint-row').filter({ has: page.getByText('Epoch 1', { exact: true }) })
+  await page.getByRole('button', { name: 'Restore Epoch 1' }).click()
+  await expect(row).toContainText('in use')
+  await loadFiles()
+  await expect(row).not.toContainText('in use')
 })

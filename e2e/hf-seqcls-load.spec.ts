@@ -281,3 +281,27 @@ test('a checkpoint whose classes are only LABEL_0, LABEL_1, LABEL_2: the page pr
     await expect(page.getByTestId('compare').locator('caption')).toContainText('checkpoint head 100.0%; chance level 33%')
   })
 })
+
+test('a run that fails as it starts, after setting the model back to its base weights, leaves no restored checkpoint “in use”', async ({ studio, page }) => {
+  const { files } = checkpointFiles()
+  // settings the tiny model allows (2 blocks, 32 positions)
+  await studio.open('m=full&sl=16&ep=1&bs=4&wu=0')
+  const section = page.locator('details.model-load')
+  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+  await page.getByLabel('Hugging Face model files').setInputFiles(files)
+  await expect(page.getByTestId('model-title')).toContainText('chosen files — pretrained', { timeout: 60_000 })
+  await studio.uploadDataset('mail.csv', ['text,label', ...Array.from({ length: 24 }, (_, i) => `${textOf(i % 2)},${NAMES[i % 3]}`)].join('\n'))
+  await studio.waitForDataset('mail.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const row = page.getByTestId('checkpoint-row').filter({ has: page.getByText('Epoch 1', { exact: true }) })
+  await page.getByRole('button', { name: 'Restore Epoch 1' }).click()
+  await expect(row).toContainText('in use')
+
+  // Two label columns: the run sets the weights back to the base, then finds the checkpoint's one-label head cannot start it.
+  await studio.uploadDataset('mail-topics.csv', ['text,label,topic', ...Array.from({ length: 24 }, (_, i) => `${textOf(i % 2)},${NAMES[i % 3]},${i % 4 ? 'work' : 'home'}`)].join('\n'))
+  await studio.waitForDataset('mail-topics.csv')
+  await studio.trainButton.click()
+  await expect(studio.alerts.filter({ hasText: 'predicts one label, and the dataset has several label columns' })).toBeVisible({ timeout: 60_000 })
+  await expect(row).not.toContainText('in use')
+})

@@ -262,7 +262,8 @@ export function onHfLoaded(e: HfLoaded) {
   }
   // A model or a PEFT adapter loaded replaces the restored checkpoint's weights (the adapter goes
   // onto the base weights): no longer "in use", even where the model's id is the same (the same
-  // repo loaded again), which state/checkpoints.ts cannot tell. Export stays open for an adapter
+  // repo loaded again; state/checkpoints.ts replacesRestored says so too, from the worker's
+  // events). Export stays open for an adapter
   // through its import (ui/export/ExportPanel.tsx).
   if (done?.keeps) forgetRestored()
 }

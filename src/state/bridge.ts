@@ -7,7 +7,7 @@ import { epochPoint } from '../shared/epochPoint'
 
 const STEP_FLUSH_MS = 500
 import { onDataEvent } from './datasets'
-import { onCheckpointEvent } from './checkpoints'
+import { forgetRestored, onCheckpointEvent, replacesRestored } from './checkpoints'
 import { endPending, onPlaygroundEvent } from './playground'
 import { endExportPending, forgetImport, onExportEvent } from './exportState'
 import { onHfError, onHfEvent } from './hfModels'
@@ -34,6 +34,7 @@ export function connectBridge(client: EngineClient): () => void {
   }
 
   return client.on((e: FromWorker) => {
+    if (replacesRestored(e)) forgetRestored()
     switch (e.type) {
       case 'ready':
         set({ busy: null })
@@ -59,6 +60,8 @@ export function connectBridge(client: EngineClient): () => void {
       case 'baseline':
         if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note, name: e.name }, busy: null })
         break
+      case 'weightsReset':
+        break // other weights than a restored checkpoint's (replacesRestored above)
       case 'state':
         if (!mine(e.runId)) break
         // Steps sent before the pause belong on the chart before the page says "Paused".

@@ -1,4 +1,5 @@
 import type { CheckpointEvent } from '../worker/checkpointProtocol'
+import type { FromWorker } from '../worker/protocol'
 export type { CheckpointsState } from './parts'
 import { sliceHook } from './sliceHook'
 import { useStudio, type RunSlice, runActive } from './store'
@@ -22,8 +23,28 @@ export function forgetRestored(): void {
   if (useCheckpoints.getState().restoredId !== null) useCheckpoints.setState({ restoredId: null })
 }
 
+/** Whether the worker's event says the session's weights are no longer the restored
+ *  checkpoint's: a model loaded (also under the same id: the same URL or model files again), a
+ *  studio .zip's or a PEFT adapter's weights put in, a run that set the model back to its base
+ *  weights (also one that then failed to start), or an interpolation α other than 1 applied
+ *  (α = 1 is the checkpoint's own weights; a sweep puts back the α it found). */
+export function replacesRestored(e: FromWorker): boolean {
+  switch (e.type) {
+    case 'model':
+      return e.loaded === true
+    case 'imported':
+    case 'weightsReset':
+      return true
+    case 'interpolation':
+      return e.alpha !== 1
+    default:
+      return false
+  }
+}
+
 // The restored checkpoint's weights are the session's until a run starts (it begins from the
-// base weights) or another model is loaded; the page's "in use" says so only while it is true.
+// base weights) or another model is loaded (and the worker events of replacesRestored above, which
+// the bridge reads); the page's "in use" says so only while it is true.
 // A fresh worker (actions.ts restartEngine) holds none either.
 useStudio.subscribe((st, prev) => {
   if (st.checkpoints.restoredId === null) return

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ModelSummary } from '../worker/protocol'
+import type { FromWorker, ModelSummary } from '../worker/protocol'
+import type { EngineClient } from '../worker/client'
+import { connectBridge } from './bridge'
 import { runDeleteWaits, useCheckpoints } from './checkpoints'
 import { useStudio } from './store'
 import { onHfError, onHfEvent, useHf } from './hfModels'
@@ -88,6 +90,43 @@ describe('kept self-training rounds restored replace the restored checkpoint\'s 
     useCheckpoints.setState({ restoredId: 'ckpt-2' })
     // the event as the worker posts it once the round's weights are in (pseudoLabelHost.ts restore)
     onLmEvent({ type: 'pseudoRestored', id: 'job-1', summary: {} as never, rounds: [], charts: { steps: [], epochs: [], baseline: null }, threshold: 0.9, balance: false, roundsPlanned: 2, next: null, settings: DEFAULTS, message: '' })
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+  })
+})
+
+describe('the worker says when other weights replace the restored checkpoint’s (state/checkpoints.ts replacesRestored)', () => {
+  let listener: ((e: FromWorker) => void) | null = null
+  let off: () => void = () => {}
+  // the bridge (state/bridge.ts) on a channel this test posts the worker's events into
+  const post = (e: FromWorker) => listener!(e)
+  beforeEach(() => {
+    off = connectBridge({ on: (l: (e: FromWorker) => void) => ((listener = l), () => void (listener = null)) } as unknown as EngineClient)
+    useStudio.setState({ model: model('https://example.org/tiny-lm/model.json'), runId: null, status: 'idle' })
+    useCheckpoints.setState({ restoredId: 'ckpt-2' })
+  })
+  afterEach(() => off())
+
+  it('the same model loaded again (the same URL or model files: the same id), a .zip’s weights imported: no longer in use', () => {
+    post({ type: 'model', summary: model('https://example.org/tiny-lm/model.json'), loaded: true })
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+    useCheckpoints.setState({ restoredId: 'ckpt-2' })
+    post({ type: 'imported', fileName: 'spam-adapter.zip', choice: 'adapter', title: 'Tiny LM fine-tuned on spam.csv', metrics: null, note: '' })
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+  })
+
+  it('a run that set the weights back to the base and then failed to start: no longer in use', () => {
+    useStudio.getState().startRun('run-3')
+    post({ type: 'weightsReset', runId: 'run-3' })
+    post({ type: 'error', runId: 'run-3', message: "This checkpoint's head (GPT2ForSequenceClassification) predicts one label, and the dataset has several label columns.", where: 'train' })
+    expect(useStudio.getState().status).toBe('idle')
+    expect(useCheckpoints.getState().restoredId).toBeNull()
+  })
+
+  it('an α other than 1 applied (the slider, or kept): no longer in use; α = 1, the checkpoint’s own weights, and plans leave it in use', () => {
+    post({ type: 'interpolation', alpha: 1, kept: 1, metrics: { loss: 0.3, accuracy: 0.9 } })
+    post({ type: 'model', summary: model('https://example.org/tiny-lm/model.json') }) // a plan's
+    expect(useCheckpoints.getState().restoredId).toBe('ckpt-2')
+    post({ type: 'interpolation', alpha: 0.7, kept: 0.7, metrics: { loss: 0.35, accuracy: 0.85 } })
     expect(useCheckpoints.getState().restoredId).toBeNull()
   })
 })

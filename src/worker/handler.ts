@@ -175,6 +175,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       settings,
       {
         events: runEvents(post, runId),
+        reset: () => post({ type: 'weightsReset', runId }),
         started: () => {
           post({ type: 'state', runId, state: 'running' })
           if (starting?.runId === runId && starting.stop) session.run?.control.stop() // Stop came before the run had started

@@ -434,6 +434,7 @@ export class PseudoLabelHost {
               return events.onEpoch?.(e)
             },
           },
+          reset: () => this.post({ type: 'weightsReset', runId }),
           started: () => {
             this.post({ type: 'state', runId, state: 'running' })
             // Stop came while the rounds were re-labelling: this round stops at its first step.

@@ -57,6 +57,9 @@ export interface RunHooks {
   events: FineTuneCallbacks
   /** Called once the run is set up, before its line to beat is measured. */
   started(): void
+  /** Called as the run sets the model back to its base weights (before `started`): the weights
+   *  held before (a restored checkpoint's, an import's) are gone even if the run fails to start. */
+  reset?(): void
   /** Starts recording the run; its callbacks wrap `events`. */
   record(settings: Settings, control: RunControl, events: FineTuneCallbacks): Promise<RunRecording>
   /** A DPO run's training batches since the last call (reward accuracy, margin, log-probabilities). */
@@ -175,6 +178,7 @@ export class Session {
     held.tuning?.dispose()
     held.tuning = null
     if (held.base) resetWeights(body, held.base)
+    hooks.reset?.()
     await family.syncWeights?.(held)
     family.beforeRun?.(held, s)
     if (data.train.kind === 'pairs' && data.val.kind === 'pairs') {
