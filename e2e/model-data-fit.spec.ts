@@ -11,10 +11,13 @@ test('image data with the text model: Train waits and the page names the image m
   await expect(problems).toContainText('Tiny LM reads text, but emoji-openmoji.zip is an image dataset')
   await expect(problems).toContainText('Emoji CNN')
   await expect(studio.trainButton).toBeDisabled()
+  // The run bar points at that problem, not at settings (nothing is marked in step 3).
+  await expect(studio.status).toHaveText('The loaded model cannot train on this dataset: step 4 says why.')
 
   await page.getByRole('button', { name: /^Emoji CNN/ }).click()
   await expect(page.getByTestId('model-title')).toContainText('Emoji CNN', { timeout: 120_000 })
   await expect(problems).toHaveCount(0)
   await expect(studio.trainButton).toBeEnabled()
+  await expect(studio.status).toHaveText('Ready: click Train.')
   await expect(studio.alerts).toHaveCount(0)
 })

@@ -5,6 +5,13 @@ import { useStudio, runActive } from '../../state/store'
 import { useLm } from '../../state/lmObjectives'
 import { BackendBadge } from '../common/BackendBadge'
 
+/** What Train waits for, in words: a model that cannot train on the data at all (its problem
+ *  names the dataset, not a setting: step 4 lists it), or settings marked in step 3. */
+function waitingFor(problems: readonly { field: string }[]): string {
+  if (problems.some((p) => p.field === 'dataset')) return 'The loaded model cannot train on this dataset: step 4 says why.'
+  return `Fix ${problems.length === 1 ? 'the setting' : `${problems.length} settings`} marked in step 3 to train.`
+}
+
 /** The bar that never scrolls away: Train / Pause / Stop, the run's state in words, progress
  *  with the time left, and which backend does the work. */
 export function RunBar() {
@@ -71,7 +78,7 @@ export function RunBar() {
       </div>
       <div className="run-state">
         <span className="run-status" role="status" aria-live="polite" data-testid="run-status">
-          {status === 'idle' && (ready ? 'Ready: click Train.' : problems.length ? `Fix ${problems.length === 1 ? 'the setting' : `${problems.length} settings`} marked in step 3 to train.` : 'Loading…')}
+          {status === 'idle' && (ready ? 'Ready: click Train.' : problems.length ? waitingFor(problems) : 'Loading…')}
           {status === 'starting' && 'Starting: measuring the base model first…'}
           {status === 'running' && 'Training…'}
           {status === 'paused' && 'Paused.'}
