@@ -158,6 +158,13 @@ describe('describeSetting', () => {
     expect(describeSetting('warmupSteps', 20)).toBe('Warm-up steps: 20 steps')
   })
 
+  it('writes large whole numbers out in full, grouped by thousands (a seed is not 2.147483647e9)', () => {
+    expect(describeSetting('seed', 2147483647)).toBe('Seed: 2,147,483,647')
+    expect(describeSetting('seed', 1234567)).toBe('Seed: 1,234,567')
+    expect(describeSetting('seed', 999999)).toBe('Seed: 999999')
+    expect(settingsMarkdownTable()).toContain(`| Seed | \`sd\` | 42 | 0\u20132,147,483,647 | ${SPEC.seed.help} |`)
+  })
+
   it('summarises only changed settings that are in effect', () => {
     expect(summarise(DEFAULTS)).toEqual([])
     const s: Settings = { ...DEFAULTS, learningRate: 2e-3, loraRank: 4 }

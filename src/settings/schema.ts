@@ -1,6 +1,7 @@
 /** One declaration per setting: type, default, range or choices, help, URL short name.
  *  Controls, clamping, validation, the URL codec and the README table all derive from
  *  SPEC below; adding a knob is one entry here plus its use in the engine. */
+import { formatCount } from '../format/format'
 import { parseFrozenBlocks } from './frozenBlocks'
 import { parseTaskWeights } from './taskWeights'
 import type { Settings } from './types'
@@ -765,6 +766,8 @@ export function clamp<K extends keyof Settings>(key: K, value: Settings[K]): Set
 export function formatNumber(n: number): string {
   if (n === 0) return '0'
   const a = Math.abs(n)
+  // Whole numbers are written out in full (the seed's maximum is 2,147,483,647, not 2.147483647e9).
+  if (Number.isSafeInteger(n) && a >= 1e6) return formatCount(n)
   if (a < 1e-3 || a >= 1e6) return n.toExponential().replace(/\.?0+e/, 'e').replace('e+', 'e')
   return String(Number(n.toPrecision(6)))
 }
