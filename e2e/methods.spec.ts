@@ -91,6 +91,13 @@ test('Freeze early blocks, 2 frozen: blocks 2-3, the final norm and the head tra
   })
 })
 
+test('Head only: the count is the head alone, and its share of the weights does not read 0.0%', async ({ page }) => {
+  await page.getByLabel('Method', { exact: true }).selectOption({ label: 'Head only (linear probe)' })
+  await expect.poll(() => shownTrainable(page)).toBe(head)
+  // 258 of 1,072,130 weights is 0.024%: rounded to one decimal it read "(0.0%)", as if nothing trained.
+  await expect(page.getByTestId('param-counts')).toHaveText('Trainable with these settings: 258 of 1,072,130 weights (0.02%).')
+})
+
 test('the block checkboxes switch to custom freezing and the count follows each click', async ({ page }) => {
   const toggles = page.getByTestId('block-toggles')
   // Default: 'Freeze early blocks' with 3 frozen, so block 3, the final norm and the head train.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatBytesOf, formatCount, formatDateTime, formatDecimal, formatDuration, formatNumber, formatPercent, formatRate } from './format'
+import { formatBytes, formatBytesOf, formatCount, formatDateTime, formatDecimal, formatDuration, formatNumber, formatPercent, formatRate, formatShare } from './format'
 
 // Expected strings are written by hand, not computed by the code under test.
 describe('formatBytes', () => {
@@ -74,6 +74,17 @@ describe('formatNumber', () => {
   it('writes a dash for what is not a number', () => {
     expect(formatNumber(Number.NaN)).toBe('–')
     expect(formatNumber(null)).toBe('–')
+  })
+})
+
+describe('formatShare', () => {
+  it('never reads 0% or 100% for a part that is neither', () => {
+    expect(formatShare(258, 1_072_130)).toBe('0.02%')
+    expect(formatShare(1, 3)).toBe('33.3%')
+    expect(formatShare(0, 10)).toBe('0.0%')
+    expect(formatShare(10, 10)).toBe('100.0%')
+    expect(formatShare(999_999, 1_000_000)).toBe('99.9999%')
+    expect(formatShare(1, 0)).toBe('–')
   })
 })
 

@@ -78,6 +78,20 @@ export function formatPercent(fraction: number | null | undefined, decimals = 1)
   return `${formatDecimal(100 * fraction, decimals)}%`
 }
 
+/** A part of a whole as a percentage, with as many decimals (one at least) as it takes not to
+ *  read 0% or 100% when it is neither: 258 of 1,072,130 → "0.02%", 1 of 3 → "33.3%". */
+export function formatShare(part: number, whole: number): string {
+  if (!Number.isFinite(part) || !Number.isFinite(whole) || whole <= 0) return DASH
+  const pct = (100 * part) / whole
+  const misleads = (d: number) => {
+    const shown = Number(pct.toFixed(d))
+    return (part > 0 && shown === 0) || (part < whole && shown === 100)
+  }
+  let decimals = 1
+  while (decimals < 6 && misleads(decimals)) decimals++
+  return formatPercent(part / whole, decimals)
+}
+
 /** A duration in seconds: "0.4 s", "12 s", "2 min 5 s", "1 h 2 min". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return DASH

@@ -1,4 +1,4 @@
-import { formatCount, formatDecimal, formatPercent } from '../../format/format'
+import { formatCount, formatDecimal, formatPercent, formatShare } from '../../format/format'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
 import { BlockFreezeToggles } from './BlockFreezeToggles'
@@ -53,7 +53,7 @@ export function ModelPanel() {
       </dl>
       <p data-testid="param-counts">
         Trainable with these settings: <strong>{trainable === null ? '…' : fmt(trainable)}</strong> of {total === null ? '…' : fmt(total)} weights
-        {trainable !== null && total ? ` (${formatPercent(trainable / total)})` : ''}.
+        {trainable !== null && total ? ` (${formatShare(trainable, total)})` : ''}.
       </p>
       {model.pretrained ? (
         <BlockFreezeToggles nLayers={model.nLayers} />
