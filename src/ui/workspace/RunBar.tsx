@@ -78,12 +78,13 @@ export function RunBar() {
       </div>
       <div className="run-state">
         <span className="run-status" role="status" aria-live="polite" data-testid="run-status">
-          {status === 'idle' && (ready ? 'Ready: click Train.' : problems.length ? waitingFor(problems) : 'Loading…')}
+          {/* done with no result: a checkpoint was restored after the run, which ends nothing to report */}
+          {(status === 'idle' || (status === 'done' && !result)) && (ready ? 'Ready: click Train.' : problems.length ? waitingFor(problems) : 'Loading…')}
           {status === 'starting' && 'Starting: measuring the base model first…'}
           {status === 'running' && 'Training…'}
           {status === 'paused' && 'Paused.'}
           {status === 'stopping' && 'Stopping after this step…'}
-          {status === 'done' && result?.message}
+          {status === 'done' && result && result.message}
         </span>
         {progress && (
           <div className="progress" data-testid="progress">

@@ -12,7 +12,9 @@ function useStepStates(): { id: string; title: string; state: StepState }[] {
   const model = useStudio((s) => !!s.model)
   const problems = useStudio((s) => s.problems.length)
   const status = useStudio((s) => s.status)
-  const result = useStudio((s) => !!s.result)
+  // Evaluate and Try it have tuned weights to show: a run's result, or (outside a run) the
+  // validation metrics of weights put back since, e.g. a restored checkpoint.
+  const tuned = useStudio((s) => !!s.result || (!runActive(s.status) && !!s.lastVal))
   const storageFull = useStudio((s) => !!s.checkpoints.storageFull)
   const checkpoints = useStudio((s) => s.checkpoints.items.length)
   const exported = useStudio((s) => !!s.exporting.lastExport)
@@ -23,8 +25,8 @@ function useStepStates(): { id: string; title: string; state: StepState }[] {
     { id: 'model', title: 'Base model', state: model ? 'done' : loading === 'model' ? 'active' : 'not-yet' },
     { id: 'settings', title: 'Method and settings', state: problems ? 'attention' : dataset && model ? 'done' : 'not-yet' },
     { id: 'train', title: 'Train', state: storageFull ? 'attention' : running ? 'active' : status === 'done' ? 'done' : 'not-yet' },
-    { id: 'evaluate', title: 'Evaluate', state: result ? 'done' : 'not-yet' },
-    { id: 'playground', title: 'Try it', state: result ? 'done' : 'not-yet' },
+    { id: 'evaluate', title: 'Evaluate', state: tuned ? 'done' : 'not-yet' },
+    { id: 'playground', title: 'Try it', state: tuned ? 'done' : 'not-yet' },
     { id: 'checkpoints', title: 'Checkpoints and runs', state: checkpoints ? 'done' : 'not-yet' },
     { id: 'export', title: 'Export and share', state: exported ? 'done' : 'not-yet' },
   ]
