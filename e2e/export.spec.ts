@@ -180,3 +180,36 @@ test('an imported model’s record, Export and interpolation go once another mod
     })
   }
 })
+
+test('after a run, another model loaded: Export, the interpolation and the run’s report close, as for a fresh model; the run’s charts stay', async ({ studio, page, baseURL }) => {
+  await studio.open(QUICK)
+  await studio.uploadDataset('small-spam-ham.csv', smallSpamHam(64))
+  await studio.waitForDataset('small-spam-ham.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const exportButton = page.getByRole('button', { name: 'Download model (.zip)' })
+  const reportButton = page.getByRole('button', { name: 'Download report (JSON)' })
+  const interpolation = page.getByTestId('interpolate')
+  await expect(exportButton).toBeEnabled()
+  await expect(reportButton).toBeEnabled()
+  await expect(interpolation).toBeVisible()
+  await expect(page.getByTestId('tuned-accuracy')).toHaveText(/^\d+\.\d%$/)
+
+  // the same tiny LM from its URL: another model id, its pretrained weights, nothing trained on them
+  const section = page.locator('details.model-load')
+  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+  await page.getByLabel('Model URL (model.json)').fill(`${baseURL}/models/tiny-lm/model.json`)
+  await page.getByRole('button', { name: 'Load model from URL' }).click()
+  await expect(studio.status).toHaveText('Ready: click Train.', { timeout: 60_000 })
+
+  await expect.soft(exportButton).toBeDisabled()
+  await expect.soft(page.getByText('Train a model first; then download it')).toBeVisible()
+  await expect.soft(reportButton).toBeDisabled()
+  await expect.soft(interpolation).toHaveCount(0)
+  // Evaluate compares nothing yet: the base model is measured when the next run starts
+  await expect.soft(page.getByTestId('compare')).toHaveCount(0)
+  await expect.soft(page.getByText('After you click Train, the base model is measured first')).toBeVisible()
+  // the finished run's curves are its history: they stay on the charts (and under Checkpoints and runs)
+  expect((await studio.series()).epochs).toHaveLength(1)
+  await expect(page.getByTestId('run-item')).toContainText('finished')
+})

@@ -9,7 +9,7 @@ const STEP_FLUSH_MS = 500
 import { onDataEvent } from './datasets'
 import { forgetRestored, onCheckpointEvent, replacesRestored } from './checkpoints'
 import { endPending, onPlaygroundEvent } from './playground'
-import { endExportPending, forgetImport, onExportEvent } from './exportState'
+import { endExportPending, forgetWeights, onExportEvent } from './exportState'
 import { onHfError, onHfEvent } from './hfModels'
 
 /** Worker events → store updates. The only place that knows both. */
@@ -52,7 +52,7 @@ export function connectBridge(client: EngineClient): () => void {
         break
       case 'model':
         set({ model: e.summary, busy: null })
-        if (e.loaded) forgetImport()
+        if (e.loaded) forgetWeights()
         break
       case 'plan':
         set({ trainableParams: e.trainableParams, totalParams: e.totalParams, trainExamples: e.trainExamples ?? null, planProblems: e.problems, problems: checkedProblems({ ...get(), planProblems: e.problems }) })

@@ -3,7 +3,7 @@ import { freshExport as fresh, type ExportState } from './parts'
 export type { ExportState } from './parts'
 import { saveBlob } from './download'
 import { sliceHook } from './sliceHook'
-import { useStudio } from './store'
+import { runActive, useStudio } from './store'
 
 export const useExport = sliceHook('exporting')
 
@@ -20,11 +20,16 @@ function done(patch: Partial<ExportState>): void {
   useStudio.setState((st) => ({ exporting: { ...st.exporting, ...patch, pending: null }, busy: null }))
 }
 
-/** Another model has loaded (the worker's 'model' event with `loaded`): the record of a studio
- *  .zip's or a PEFT adapter's import belongs to the model before it, so it goes, and with it
- *  what it opened (Export, the interpolation). A load that fails leaves it. */
-export function forgetImport(): void {
-  if (useExport.getState().imported !== null) useExport.setState({ imported: null })
+/** Another model has loaded (the worker's 'model' event with `loaded`): what described the
+ *  weights before it goes, so that nothing offers to export, blend or report them: the record of
+ *  a studio .zip's or a PEFT adapter's import (with what it opened: Export, the interpolation),
+ *  the α, sweep and best α, and a finished run's result and evaluation. The run's charts stay:
+ *  they are its history (Checkpoints and runs keeps it too). A load that fails leaves it all. */
+export function forgetWeights(): void {
+  useStudio.setState((st) => ({
+    exporting: { ...st.exporting, ...fresh(), pending: st.exporting.pending, imported: null },
+    ...(runActive(st.status) ? {} : { result: null, baseline: null, lastVal: null }),
+  }))
 }
 
 export function onExportEvent(e: Extract<FromWorker, { type: 'interpolation' | 'sweep' | 'exported' | 'imported' }>): void {

@@ -47,3 +47,34 @@ describe('the record of an import lasts while its model is the loaded one (expor
     expect(useExport.getState().imported?.fileName).toBe('spam-merged.zip')
   })
 })
+
+describe('a finished run’s result, evaluation and α go once another model has loaded: they describe weights no longer loaded', () => {
+  let worker: ReturnType<typeof channel>
+  const val = { loss: 0.41, accuracy: 0.88 }
+  beforeEach(() => {
+    worker = channel()
+    worker.post({ type: 'model', summary: model('tiny-lm'), loaded: true })
+    useStudio.getState().startRun('run-1')
+    worker.post({ type: 'baseline', runId: 'run-1', metrics: { loss: 0.69, accuracy: 0.5 }, note: 'before tuning', name: 'the base model' })
+    worker.post({ type: 'state', runId: 'run-1', state: 'running' })
+    worker.post({ type: 'epoch', runId: 'run-1', epoch: 0, train: { loss: 0.5 }, val, lr: 0.001, isBest: true })
+    worker.post({ type: 'done', runId: 'run-1', reason: 'finished', summary: { epochs: 1, bestEpoch: 0, best: val, baseline: { loss: 0.69, accuracy: 0.5 }, baselineName: 'the base model', seconds: 3 }, message: 'Training complete — accuracy 88%.' })
+    worker.post({ type: 'sweep', points: [{ alpha: 0, loss: 0.6 }, { alpha: 0.5, loss: 0.4 }, { alpha: 1, loss: 0.41 }], best: 0.5 })
+    worker.post({ type: 'interpolation', alpha: 0.5, kept: 0.5, metrics: { loss: 0.4, accuracy: 0.9 } })
+    expect(useStudio.getState().result).not.toBeNull()
+  })
+  afterEach(() => worker.off())
+
+  it('a plan keeps them; a load clears the result, the line to beat, the fine-tuned metrics and the α state, and keeps the charts', () => {
+    worker.post({ type: 'model', summary: model('tiny-lm') })
+    expect(useStudio.getState().result?.message).toBe('Training complete — accuracy 88%.')
+    expect(useExport.getState().best).toBe(0.5)
+    worker.post({ type: 'model', summary: model('http://app/models/tiny-lm/model.json'), loaded: true })
+    const st = useStudio.getState()
+    expect([st.result, st.baseline, st.lastVal]).toEqual([null, null, null])
+    expect(st.status).toBe('done') // the run did end; the bar says what is next (Ready: click Train.)
+    expect(st.epochs).toHaveLength(1)
+    const ex = useExport.getState()
+    expect({ alpha: ex.alpha, applied: ex.applied, kept: ex.kept, sweep: ex.sweep, best: ex.best }).toEqual({ alpha: 1, applied: null, kept: 1, sweep: [], best: null })
+  })
+})
