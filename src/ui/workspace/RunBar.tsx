@@ -4,6 +4,7 @@ import { pause, resume, stop, train } from '../../state/actions'
 import { useStudio, runActive } from '../../state/store'
 import { useLm } from '../../state/lmObjectives'
 import { BackendBadge } from '../common/BackendBadge'
+import { showCharts } from './showCharts'
 
 /** What Train waits for, in words: a model that cannot train on the data at all (its problem
  *  names the dataset, not a setting: step 4 lists it), or settings marked in step 3. */
@@ -60,7 +61,11 @@ export function RunBar() {
           if (e.relatedTarget) focusInControls.current = e.currentTarget.contains(e.relatedTarget)
         }}
       >
-        <button ref={trainRef} type="button" className="primary" onClick={train} disabled={!ready || active} title="Fine-tune the base model on the training split with the settings of step 3">
+        <button ref={trainRef} type="button" className="primary" onClick={() => {
+            train()
+            showCharts()
+          }}
+          disabled={!ready || active} title="Fine-tune the base model on the training split with the settings of step 3">
           Train
         </button>
         {status === 'paused' ? (
