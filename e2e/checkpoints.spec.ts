@@ -206,3 +206,59 @@ test('a restored checkpoint is no longer “in use” once the same model files 
   await loadFiles()
   await expect(row).not.toContainText('in use')
 })
+
+test('a restore forgets what described other weights (an import’s record, the sweep, best and kept α) and offers its own weights to the interpolation and Export, also at another α', async ({ studio, page }) => {
+  await studio.open('ep=2&sl=32&bs=16&wu=0')
+  await studio.uploadDataset('restore-alpha.csv', smallSpamHam(48))
+  await studio.waitForDataset('restore-alpha.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const exportButton = page.getByRole('button', { name: 'Download model (.zip)' })
+  const interpolation = page.getByTestId('interpolate')
+  const keepBest = page.getByRole('button', { name: /^Keep best α/ })
+  const imported = page.getByTestId('imported-model')
+  const d = page.waitForEvent('download')
+  await page.getByLabel('Adapter only').check()
+  await exportButton.click()
+  const dl = await d
+  const adapter = { name: dl.suggestedFilename(), mimeType: 'application/zip', buffer: readFileSync((await dl.path())!) }
+  const row = page.getByTestId('checkpoint-row').filter({ has: page.getByText('Epoch 1', { exact: true }) })
+  const restore = async () => {
+    await page.getByRole('button', { name: 'Restore Epoch 1' }).click()
+    await expect(page.getByRole('status').filter({ hasText: 'Restored "Epoch 1"' }).last()).toBeVisible()
+    await expect(row).toContainText('in use')
+  }
+
+  await test.step('after a sweep and a kept α of the run’s weights, a restore: no sweep, no best α to keep, α back at 1', async () => {
+    await page.getByRole('button', { name: 'Sweep α from 0 to 1' }).click()
+    await expect(page.getByTestId('sweep-chart')).toHaveAttribute('data-points', '11', { timeout: 120_000 })
+    await expect(keepBest).toHaveAccessibleName(/^Keep best α \([01]\.\d\)$/)
+    await keepBest.click()
+    await expect(page.getByTestId('alpha-metrics')).toContainText(/At α = [01]\.\d\d: /)
+    await restore()
+    await expect.soft(page.getByTestId('sweep-chart')).toHaveCount(0)
+    await expect.soft(keepBest).toHaveAccessibleName('Keep best α')
+    await expect.soft(keepBest).toBeDisabled()
+    await expect.soft(page.getByTestId('alpha-metrics')).toHaveText('Move the slider to measure the model at another α.')
+    await expect.soft(page.getByLabel(/^Interpolation α/)).toHaveValue('1')
+    await expect.soft(page.getByText('Interpolated at the kept α (α = 1.00)')).toBeVisible()
+    await expect.soft(exportButton).toBeEnabled()
+  })
+
+  await test.step('another α applied to the restored weights: no longer “in use”, yet θ(α) of them still blends and exports', async () => {
+    await page.getByLabel(/^Interpolation α/).fill('0.5')
+    await expect(page.getByTestId('alpha-metrics')).toContainText('At α = 0.50', { timeout: 60_000 })
+    await expect(row).not.toContainText('in use')
+    await expect.soft(interpolation).toBeVisible()
+    await expect.soft(exportButton).toBeEnabled()
+  })
+
+  await test.step('an import’s record goes once a checkpoint is restored: its weights are no longer loaded', async () => {
+    await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles(adapter)
+    await expect(imported).toContainText(`${adapter.name} (adapter)`, { timeout: 60_000 })
+    await restore()
+    await expect.soft(imported).toHaveCount(0)
+    await expect.soft(interpolation).toBeVisible()
+    await expect.soft(exportButton).toBeEnabled()
+  })
+})

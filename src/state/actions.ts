@@ -169,9 +169,9 @@ export function restartEngine(reason: string, notify = true) {
   const e = engine()
   const { model: current, settings } = useStudio.getState()
   e.restart()
-  // the fresh worker holds the base weights: no restored checkpoint is in use; the Hugging Face
-  // loads in flight went with the old worker
-  useStudio.setState((st) => ({ status: 'idle', runId: null, busy: null, hf: { ...st.hf, loads: [] }, checkpoints: { ...st.checkpoints, restoredId: null } }))
+  // the fresh worker holds the base weights: no restored checkpoint is in use (nor offered for
+  // export); the Hugging Face loads in flight went with the old worker
+  useStudio.setState((st) => ({ status: 'idle', runId: null, busy: null, hf: { ...st.hf, loads: [] }, checkpoints: { ...st.checkpoints, restoredId: null }, exporting: { ...st.exporting, restored: false } }))
   if (notify) useStudio.getState().notify({ kind: 'error', text: reason, where: 'worker' })
   const model = BUILTIN_MODELS.find((m) => m.id === current?.id)
   e.send({ type: 'init', backend: settings.backend })

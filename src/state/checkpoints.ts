@@ -1,6 +1,7 @@
 import type { CheckpointEvent } from '../worker/checkpointProtocol'
 import type { FromWorker } from '../worker/protocol'
 export type { CheckpointsState } from './parts'
+import { freshExport } from './parts'
 import { sliceHook } from './sliceHook'
 import { useStudio, type RunSlice, runActive } from './store'
 
@@ -72,9 +73,12 @@ export function onCheckpointEvent(e: CheckpointEvent): void {
       set({ interrupted: e.run })
       break
     case 'restored':
-      // One update: Evaluate compares the restored weights with the base model of that run.
+      // One update: Evaluate compares the restored weights with the base model of that run. What
+      // described the weights before goes (an import's record; the α, sweep and best α: "Keep best
+      // α" would apply another model's best α to these); Export and the interpolation offer these.
       useStudio.setState((st) => ({
         checkpoints: { ...st.checkpoints, restoredId: e.checkpoint.id },
+        exporting: { ...st.exporting, ...freshExport(), pending: st.exporting.pending, imported: null, restored: true },
         baseline: e.baseline ? { metrics: e.baseline, note: e.baselineNote, ...(e.baselineName ? { name: e.baselineName } : {}) } : null,
         lastVal: e.metrics,
         result: null,

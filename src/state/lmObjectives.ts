@@ -108,8 +108,10 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       useLm.setState({ pseudo: e.summary, roundResults: e.rounds, threshold: e.threshold, balance: e.balance, rounds: e.roundsPlanned, restored: { id: e.id, next: e.next, settings: e.settings, message: e.message }, loading: false, error: null })
       // the rounds' charts as they were drawn while they trained
       if (useStudio.getState().status !== 'running') useStudio.setState({ steps: e.charts.steps, epochs: e.charts.epochs, baseline: e.charts.baseline, lastVal: null, result: null, progress: null })
-      // the round's weights replaced a restored checkpoint's: that one is no longer "in use"
+      // the round's weights replaced a restored checkpoint's: that one is no longer "in use", nor
+      // offered for export
       forgetRestored()
+      useStudio.setState((st) => ({ exporting: { ...st.exporting, restored: false } }))
       break
     case 'pseudoStopped':
       // the stopped round's job is kept up to the round before it: it can be trained again

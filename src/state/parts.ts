@@ -63,10 +63,14 @@ export interface ExportState {
   pending: 'interpolate' | 'sweep' | 'export' | 'import' | null
   lastExport: { fileName: string; bytes: number; choice: ExportChoice } | null
   imported: { fileName: string; title: string; choice: ExportChoice; metrics: Metrics | null; note: string } | null
+  /** The session's tuned weights are a restored checkpoint's (θ(α) of them once another α is
+   *  applied, when the checkpoint is no longer "in use"): Export and the interpolation offer them
+   *  until a run, a load or an import replaces them. */
+  restored: boolean
 }
 
 /** The export part with nothing applied yet (a new run starts from the tuned end again). */
-export const freshExport = (): Omit<ExportState, 'imported' | 'lastExport'> => ({ alpha: 1, applied: null, kept: 1, sweep: [], best: null, pending: null })
+export const freshExport = (): Omit<ExportState, 'imported' | 'lastExport'> => ({ alpha: 1, applied: null, kept: 1, sweep: [], best: null, pending: null, restored: false })
 
 export const initialExport = (): ExportState => ({ ...freshExport(), lastExport: null, imported: null })
 

@@ -130,3 +130,42 @@ describe('the worker says when other weights replace the restored checkpoint’s
     expect(useCheckpoints.getState().restoredId).toBeNull()
   })
 })
+
+describe('a restore puts other weights in: what described the weights before goes (state/checkpoints.ts, the restored event)', () => {
+  let listener: ((e: FromWorker) => void) | null = null
+  let off: () => void = () => {}
+  const post = (e: FromWorker) => listener!(e)
+  const restored = { type: 'restored', checkpoint: { id: 'ckpt-1', name: 'Epoch 1', epoch: 1 }, metrics: { loss: 0.5, accuracy: 0.8 }, baseline: { loss: 0.69, accuracy: 0.5 }, baselineNote: 'the base model' } as unknown as FromWorker
+  beforeEach(() => {
+    off = connectBridge({ on: (l: (e: FromWorker) => void) => ((listener = l), () => void (listener = null)) } as unknown as EngineClient)
+    useStudio.setState({ model: model('tiny-lm'), runId: null, status: 'done' })
+    useCheckpoints.setState({ restoredId: null })
+    // an adapter imported onto the run's weights, then a sweep over it and its best α kept
+    post({ type: 'imported', fileName: 'spam-adapter.zip', choice: 'adapter', title: 'Tiny LM fine-tuned on spam.csv', metrics: { loss: 0.45, accuracy: 0.85 }, note: '' })
+    post({ type: 'sweep', points: [{ alpha: 0, loss: 0.6 }, { alpha: 0.4, loss: 0.4 }, { alpha: 1, loss: 0.45 }], best: 0.4 })
+    post({ type: 'interpolation', alpha: 0.4, kept: 0.4, metrics: { loss: 0.4, accuracy: 0.9 } })
+  })
+  afterEach(() => off())
+
+  it('the import’s record, the sweep, best, applied and kept α go; the restored weights are offered to Export and the interpolation, also once another α is applied', () => {
+    post(restored)
+    const ex = useStudio.getState().exporting
+    expect({ imported: ex.imported, sweep: ex.sweep, best: ex.best, applied: ex.applied, kept: ex.kept, alpha: ex.alpha, restored: ex.restored }).toEqual({ imported: null, sweep: [], best: null, applied: null, kept: 1, alpha: 1, restored: true })
+    post({ type: 'interpolation', alpha: 0.6, kept: 1, metrics: { loss: 0.48, accuracy: 0.82 } })
+    expect(useCheckpoints.getState().restoredId).toBeNull() // θ(0.6) is not the checkpoint's weights
+    expect(useStudio.getState().exporting.restored).toBe(true) // but it is theirs to blend and export
+  })
+
+  it('a run, another model loaded or an import ends the offer', () => {
+    post(restored)
+    useStudio.getState().startRun('run-2')
+    expect(useStudio.getState().exporting.restored).toBe(false)
+    useStudio.setState({ runId: null, status: 'done' })
+    post(restored)
+    post({ type: 'model', summary: model('tiny-lm'), loaded: true })
+    expect(useStudio.getState().exporting.restored).toBe(false)
+    post(restored)
+    post({ type: 'imported', fileName: 'spam-adapter.zip', choice: 'adapter', title: 'Tiny LM fine-tuned on spam.csv', metrics: null, note: '' })
+    expect(useStudio.getState().exporting.restored).toBe(false)
+  })
+})

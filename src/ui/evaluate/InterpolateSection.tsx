@@ -3,7 +3,7 @@ import { useEffect, useId, useRef } from 'react'
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { interpolate, sweepAlpha } from '../../state/actions'
 import { useExport } from '../../state/exportState'
-import { useStudio } from '../../state/store'
+import { runActive, useStudio } from '../../state/store'
 import type { Metrics } from '../../worker/protocol'
 import { headlineFor } from '../../shared/headlineMetric'
 
@@ -16,7 +16,9 @@ export function InterpolateSection() {
   const id = useId()
   const trained = useStudio((s) => s.status === 'done' && s.result !== null)
   const importedTuned = useExport((s) => s.imported?.metrics != null)
-  const canRun = trained || importedTuned
+  // a restored checkpoint's weights, measured on the validation split as they went in
+  const restored = useStudio((s) => s.exporting.restored && s.lastVal !== null && !runActive(s.status))
+  const canRun = trained || importedTuned || restored
   const busy = useStudio((s) => s.busy)
   const { alpha, applied, kept, sweep, best, pending } = useExport()
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null)

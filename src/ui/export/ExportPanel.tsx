@@ -3,7 +3,6 @@ import { useId, useState } from 'react'
 import { reportHtml, reportJson } from '../../shared/report'
 import { exportModel } from '../../state/actions'
 import { openHtml, saveBlob } from '../../state/download'
-import { useCheckpoints } from '../../state/checkpoints'
 import { useExport } from '../../state/exportState'
 import { useStudio } from '../../state/store'
 import type { ExportChoice } from '../../worker/protocol'
@@ -36,8 +35,9 @@ export function ExportPanel() {
   // (no figures of its own: its weights are what the merged export folds in, as PEFT's
   // merge_and_unload does).
   const hasImported = useExport((s) => s.imported !== null && (s.imported.metrics !== null || s.imported.choice === 'adapter'))
-  // A restored checkpoint's weights are in use, so they can be exported too (not while a run trains).
-  const hasRestored = useCheckpoints((s) => s.restoredId !== null)
+  // A restored checkpoint's weights (or θ(α) of them) are the session's, so they can be exported
+  // too (not while a run trains).
+  const hasRestored = useExport((s) => s.restored)
   const idle = useStudio((s) => s.status === 'done' || s.status === 'idle')
   const restored = hasRestored && idle
   const busy = useStudio((s) => s.busy)
