@@ -108,7 +108,7 @@ test('while a run trains, Delete of its checkpoints and record waits and says wh
     await expect(firstRun).toContainText('in use')
     await page.getByRole('button', { name: 'Delete Epoch 1' }).click()
     const question = page.getByRole('group', { name: /^Delete checkpoint Epoch 1 / })
-    await expect(question).toHaveAccessibleName(/^Delete checkpoint Epoch 1 \(epoch 1 of 1, the best of its run, [^)]+\)\? Its weights and optimizer state cannot be brought back\. It is in use: its weights stay loaded for evaluation and the playground until you train, restore another checkpoint or load another model\.$/)
+    await expect(question).toHaveAccessibleName(/^Delete checkpoint Epoch 1 \(epoch 1 of 1, the best of its run, [^)]+\)\? Its weights and optimizer state cannot be brought back\. It is in use: its weights stay loaded for evaluation and the playground until you train, restore another checkpoint, load a model, adapter or \.zip, or apply an α other than 1\.$/)
     await question.getByRole('button', { name: 'Keep' }).click()
   })
 

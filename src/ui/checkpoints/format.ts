@@ -13,7 +13,9 @@ export function metricsText(m: Metrics): string {
 }
 
 /** Deleting the restored checkpoint (or its run) removes the stored copy only: the session
- *  keeps the weights it loaded from it until a run starts from the base weights, another
- *  checkpoint is restored or another model is loaded (state/checkpoints.ts clears "in use"
- *  then). `who`: the checkpoint's name where the question is about its run. */
-export const inUseStays = (who = 'It') => ` ${who} is in use: its weights stay loaded for evaluation and the playground until you train, restore another checkpoint or load another model.`
+ *  keeps the weights it loaded from it until other weights replace them: a run starts from the
+ *  base weights, another checkpoint is restored, a model (also the same one again), a PEFT adapter
+ *  or a studio .zip is loaded, or an α other than 1 is applied (state/checkpoints.ts
+ *  replacesRestored and forgetRestored clear "in use" then). `who`: the checkpoint's name where
+ *  the question is about its run. */
+export const inUseStays = (who = 'It') => ` ${who} is in use: its weights stay loaded for evaluation and the playground until you train, restore another checkpoint, load a model, adapter or .zip, or apply an α other than 1.`
