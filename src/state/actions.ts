@@ -6,7 +6,6 @@ import { useStudio } from './store'
 import type { HfLoadInFlight } from './parts'
 import { startRequest, usePlayground } from './playground'
 import { beginExport } from './exportState'
-import { forgetRestored } from './checkpoints'
 import type { ExportChoice, PlaygroundChat, PlaygroundInput, ToWorker } from '../worker/protocol'
 import type { DataCommand, ImageUpload } from '../worker/dataProtocol'
 import type { CheckpointCommand } from '../worker/checkpointProtocol'
@@ -260,12 +259,9 @@ export function onHfLoaded(e: HfLoaded) {
     lastHfNames = null
     lastHfNewHead = false
   }
-  // A model or a PEFT adapter loaded replaces the restored checkpoint's weights (the adapter goes
-  // onto the base weights): no longer "in use", even where the model's id is the same (the same
-  // repo loaded again; state/checkpoints.ts replacesRestored says so too, from the worker's
-  // events). Export stays open for an adapter
-  // through its import (ui/export/ExportPanel.tsx).
-  if (done?.keeps) forgetRestored()
+  // A model or a PEFT adapter loaded replaced the restored checkpoint's weights: the worker's
+  // 'model' (loaded) or 'imported' event before this one said so (state/checkpoints.ts
+  // replacesRestored). Export stays open for an adapter through its import (ui/export/ExportPanel.tsx).
 }
 /** The load with this loadId has ended (loaded, or failed: its error names it). The worker
  *  carries commands out in order, so loads asked for before it have ended too. */

@@ -4,7 +4,7 @@ import type { EngineClient } from '../worker/client'
 import { connectBridge } from './bridge'
 import { runDeleteWaits, useCheckpoints } from './checkpoints'
 import { useStudio } from './store'
-import { onHfError, onHfEvent, useHf } from './hfModels'
+import { useHf } from './hfModels'
 import type { HfLoadInFlight } from './parts'
 import { onLmEvent } from './lmObjectives'
 import { DEFAULTS } from '../settings/schema'
@@ -56,30 +56,35 @@ describe('the restored checkpoint is "in use" only while the session holds its w
 describe('a Hugging Face load the person asked for replaces the restored weights', () => {
   // A Hub load in flight as actions.ts sendHf records it (the store's hf.loads).
   const hubLoad = (loadId: number, keeps: boolean): HfLoadInFlight => ({ load: { type: 'hfLoad', loadId, source: { kind: 'hub', ref: { repo: 'a/model', revision: 'main' } } }, keeps })
+  let listener: ((e: FromWorker) => void) | null = null
+  let off: () => void = () => {}
+  // the worker's events, in the order worker/hfModelHost.ts posts them, through the bridge
+  const post = (...events: FromWorker[]) => events.forEach((e) => listener!(e))
   beforeEach(() => {
+    off = connectBridge({ on: (l: (e: FromWorker) => void) => ((listener = l), () => void (listener = null)) } as unknown as EngineClient)
     useStudio.setState({ model: model('hf:a/model'), runId: null, status: 'idle' })
     useCheckpoints.setState({ restoredId: 'ckpt-2' })
   })
   afterEach(() => {
+    off()
     useHf.setState({ loads: [] })
   })
 
   it('the same repo loaded again: its base weights are in use, not the checkpoint (the model id does not change)', () => {
     useHf.setState({ loads: [hubLoad(4, true)] })
-    useStudio.setState({ model: model('hf:a/model') }) // the worker's model event comes before hfLoaded
-    onHfEvent({ type: 'hfLoaded', loadId: 4, loaded: 'model' })
+    post({ type: 'model', summary: model('hf:a/model'), loaded: true }, { type: 'hfLoaded', loadId: 4, loaded: 'model' })
     expect(useCheckpoints.getState().restoredId).toBeNull()
   })
 
   it('a PEFT adapter loaded onto the model: its weights are in use, not the checkpoint', () => {
     useHf.setState({ loads: [hubLoad(5, true)] })
-    onHfEvent({ type: 'hfLoaded', loadId: 5, loaded: 'adapter' })
+    post({ type: 'imported', fileName: 'adapter_model.safetensors', choice: 'adapter', title: 'a/model + PEFT adapter (r = 8, 24 layers)', metrics: null, note: 'LoRA on c_attn' }, { type: 'hfLoaded', loadId: 5, loaded: 'adapter' })
     expect(useCheckpoints.getState().restoredId).toBeNull()
   })
 
   it('a load that failed leaves the restored weights in use', () => {
     useHf.setState({ loads: [hubLoad(6, true)] })
-    onHfError({ type: 'error', loadId: 6, message: 'Could not download model.safetensors from a/model (HTTP 503).', where: 'model.safetensors' })
+    post({ type: 'error', loadId: 6, message: 'Could not download model.safetensors from a/model (HTTP 503).', where: 'model.safetensors' })
     expect(useCheckpoints.getState().restoredId).toBe('ckpt-2')
   })
 })
