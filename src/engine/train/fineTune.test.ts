@@ -147,6 +147,22 @@ describe('fineTune', () => {
     model.dispose()
   })
 
+  it('a run stopped partway through an epoch says where it stopped, not that the epoch was trained', async () => {
+    const model = new TinyGpt(cfg, undefined, 3)
+    // 64 training rows in batches of 4: 16 steps an epoch. The first step is reported at once
+    // (later ones in groups), so the stop lands inside epoch 1.
+    const s = settings({ epochs: 3, batchSize: 4 })
+    const tuning = new Tuning(model, s, 2)
+    const control = new RunControl()
+    const result = await fineTune(model, tuning, { train: toyClassification(64, 1), val: toyClassification(16, 2) }, s, control, {
+      onStep: () => control.stop(),
+    })
+    expect(result.reason).toBe('stopped')
+    expect(result.message).toMatch(/^Training stopped — in epoch 1 of 3 \(none trained in full\), best validation accuracy /)
+    tuning.dispose()
+    model.dispose()
+  })
+
   it('disposes the losses still being read when a run stops or diverges mid-epoch', async () => {
     const model = new TinyGpt(cfg, undefined, 3)
     const before = tf.memory().numTensors

@@ -212,6 +212,7 @@ export async function fineTune(
   let reason: DoneReason = 'finished'
   let message = ''
   let epochsDone = 0
+  let stoppedAt: number | null = null // the epoch (from 1) a stop came inside
   let lastValMetrics: Metrics = { loss: NaN }
 
   const snapshot = () => new Map([...watched].map((v) => [v, tf.keep(v.clone())] as const))
@@ -463,6 +464,8 @@ export async function fineTune(
       }
       if (reason !== 'diverged' && losses.due('all') && !(await drain('all'))) break
       if (reason === 'diverged' || (control.stopped && trainCount === 0)) break
+      // Stopped partway through this epoch: it is measured and counted, but its end says where.
+      if (control.stopped && trainCount < train.n) stoppedAt = epoch + 1
       const evalStart = Date.now()
       const valMetrics = await task.evaluate(model, tuning, sources.val, cache, 'val', passes)
       eta.evaluation((Date.now() - evalStart) / 1000)
@@ -519,7 +522,7 @@ export async function fineTune(
       baselineName: baseName,
       seconds: (Date.now() - t0) / 1000,
     }
-    if (!message) message = describeEnd(task, reason, summary, val)
+    if (!message) message = describeEnd(task, reason, summary, val, reason === 'stopped' && stoppedAt ? { epoch: stoppedAt, epochs: s.epochs } : null)
     return { reason, summary, message }
   } finally {
     await losses.dispose()
@@ -542,8 +545,10 @@ function backendNow(): string | undefined {
   }
 }
 
-function describeEnd(task: Task, reason: DoneReason, s: RunSummary, val: Encoded): string {
-  const epochs = `${s.epochs} epoch${s.epochs === 1 ? '' : 's'}`
+function describeEnd(task: Task, reason: DoneReason, s: RunSummary, val: Encoded, midEpoch: { epoch: number; epochs: number } | null): string {
+  const count = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`
+  // A stop inside an epoch: "2 epochs" would claim the unfinished one was trained.
+  const epochs = midEpoch ? `in epoch ${midEpoch.epoch} of ${midEpoch.epochs} (${midEpoch.epoch > 1 ? `${count(midEpoch.epoch - 1)} trained in full` : 'none trained in full'})` : count(s.epochs)
   const head = { finished: 'Training complete', stopped: 'Training stopped', 'early-stopped': 'Stopped early (validation stopped improving)', diverged: 'Training diverged' }[reason]
   return `${head} — ${epochs}, ${task.describeBest(s, val)}`
 }
