@@ -17,3 +17,18 @@ test('opening the studio logs no console error and no failed request', async ({ 
   expect(failed).toEqual([])
   expect(errors).toEqual([])
 })
+
+// The sample list said "Choose a sample…" while the sample it loaded was in use, as if no data
+// were chosen: it names the loaded sample, and goes back to "Choose a sample…" for a file.
+test('the Sample dataset list names the sample in use, and no sample once a file is loaded', async ({ studio, page }) => {
+  await studio.open()
+  const samples = page.getByLabel('Sample dataset')
+  await expect(page.getByTestId('dataset-summary')).toContainText('spam-ham.csv')
+  await expect(samples).toHaveValue('spam-ham.csv')
+  await samples.selectOption('boston-housing.csv')
+  await studio.waitForDataset('boston-housing.csv')
+  await expect(samples).toHaveValue('boston-housing.csv')
+  await studio.uploadDataset('mine.csv', 'text,label\nyes please,a\nno thanks,b\nyes indeed,a\nno way,b\n')
+  await studio.waitForDataset('mine.csv')
+  await expect(samples).toHaveValue('')
+})

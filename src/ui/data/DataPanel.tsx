@@ -102,7 +102,7 @@ export function DataPanel() {
             <label htmlFor={sampleId}>Sample dataset</label>
             <select
               id={sampleId}
-              value=""
+              value={samples.find((s) => dataset?.source === `sample: ${s.file}`)?.file ?? ''} // the sample in use, if one is
               disabled={running}
               onChange={(e) => {
                 const s = samples.find((x) => x.file === e.target.value)
