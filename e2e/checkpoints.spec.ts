@@ -1,5 +1,6 @@
 import AxeBuilder from '@axe-core/playwright'
 import { readFileSync } from 'node:fs'
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate'
 import { deleteAsksFirst, deleteWaits, expect, smallSpamHam, test } from './fixtures'
 
 // Three quick epochs; keep the last 2 checkpoints plus the best.
@@ -261,4 +262,35 @@ test('a restore forgets what described other weights (an import’s record, the 
     await expect.soft(interpolation).toBeVisible()
     await expect.soft(exportButton).toBeEnabled()
   })
+})
+
+test('an adapter-only .zip that fails after the weights were set back to the base leaves no restored checkpoint “in use”, and nothing to export or blend', async ({ studio, page }) => {
+  await studio.open('ep=1&sl=32&bs=16&wu=0')
+  await studio.uploadDataset('bad-adapter.csv', smallSpamHam(48))
+  await studio.waitForDataset('bad-adapter.csv')
+  await studio.trainButton.click()
+  await studio.waitFinished()
+  const exportButton = page.getByRole('button', { name: 'Download model (.zip)' })
+  const d = page.waitForEvent('download')
+  await page.getByLabel('Adapter only').check()
+  await exportButton.click()
+  const dl = await d
+  // the same adapter (made for this base model: its fingerprint matches), said to be for images
+  const files = unzipSync(readFileSync((await dl.path())!))
+  const tuning = JSON.parse(strFromU8(files['tuning.json']!)) as { task: string }
+  expect(tuning.task).toBe('text-classification')
+  files['tuning.json'] = strToU8(JSON.stringify({ ...tuning, task: 'image-classification' }))
+  const wrongTask = { name: 'image-adapter.zip', mimeType: 'application/zip', buffer: Buffer.from(zipSync(files)) }
+
+  const row = page.getByTestId('checkpoint-row').filter({ has: page.getByText('Epoch 1', { exact: true }) })
+  await page.getByRole('button', { name: 'Restore Epoch 1' }).click()
+  await expect(row).toContainText('in use')
+  await expect(exportButton).toBeEnabled()
+  await expect(page.getByTestId('interpolate')).toBeVisible()
+
+  await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles(wrongTask)
+  await expect(studio.alerts.first()).toContainText('image-adapter.zip holds fine-tuned weights for image-classification, which do not apply to the loaded', { timeout: 60_000 })
+  await expect.soft(row).not.toContainText('in use')
+  await expect.soft(exportButton).toBeDisabled()
+  await expect.soft(page.getByTestId('interpolate')).toHaveCount(0)
 })

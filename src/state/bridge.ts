@@ -61,7 +61,11 @@ export function connectBridge(client: EngineClient): () => void {
         if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note, name: e.name }, busy: null })
         break
       case 'weightsReset':
-        break // other weights than a restored checkpoint's (replacesRestored above)
+        // other weights than a restored checkpoint's (replacesRestored above); without a run, an
+        // adapter-only .zip's import set the model back to its base weights: nothing tuned is held
+        // until its 'imported' event (which may not come)
+        if (e.runId === undefined) forgetWeights()
+        break
       case 'state':
         if (!mine(e.runId)) break
         // Steps sent before the pause belong on the chart before the page says "Paused".

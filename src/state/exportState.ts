@@ -20,7 +20,8 @@ function done(patch: Partial<ExportState>): void {
   useStudio.setState((st) => ({ exporting: { ...st.exporting, ...patch, pending: null }, busy: null }))
 }
 
-/** Another model has loaded (the worker's 'model' event with `loaded`): what described the
+/** Another model has loaded (the worker's 'model' event with `loaded`), or an adapter-only
+ *  import set the weights back to the base ('weightsReset' without a run): what described the
  *  weights before it goes, so that nothing offers to export, blend or report them: the record of
  *  a studio .zip's or a PEFT adapter's import (with what it opened: Export, the interpolation),
  *  the α, sweep and best α, and a finished run's result and evaluation. The run's charts stay:

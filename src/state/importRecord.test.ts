@@ -77,4 +77,11 @@ describe('a finished run’s result, evaluation and α go once another model has
     const ex = useExport.getState()
     expect({ alpha: ex.alpha, applied: ex.applied, kept: ex.kept, sweep: ex.sweep, best: ex.best }).toEqual({ alpha: 1, applied: null, kept: 1, sweep: [], best: null })
   })
+
+  it('an adapter-only import that set the weights back to the base (weightsReset, no run) clears them too, also if the import then fails', () => {
+    worker.post({ type: 'weightsReset' })
+    worker.post({ type: 'error', message: 'spam-adapter.zip holds fine-tuned weights for image-classification, which do not apply to the loaded text model "Tiny LM".', where: 'import' })
+    expect(useStudio.getState().result).toBeNull()
+    expect(useExport.getState().best).toBeNull()
+  })
 })

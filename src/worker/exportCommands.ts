@@ -71,8 +71,13 @@ export function createExportCommands(session: Session, post: (e: FromWorker) => 
       if (have !== pack.json.base.fingerprint) {
         throw new Error(`${file.name} was made for "${pack.json.base.title}" (fingerprint ${pack.json.base.fingerprint}), but the loaded base model is "${t.summary.title}" (fingerprint ${have}). Load the base model it was made for.`)
       }
-      // Start from the pretrained weights, as the run did.
+      // Start from the pretrained weights, as the run did: what was held before (a run's, a
+      // restored checkpoint's or an import's tuning) goes, and the page hears so before anything
+      // below can still fail (a task that does not apply, weights that do not fit).
+      t.tuning?.dispose()
+      t.tuning = null
       resetWeights(t.body, t.base)
+      post({ type: 'weightsReset' })
     }
     const t = session.current()
     if (!t) throw new Error(`${file.name}: the model in it could not be made current`)

@@ -73,8 +73,9 @@ export type FromWorker =
   | ({ type: 'epoch'; runId: string } & EpochEvent)
   | { type: 'state'; runId: string; state: 'running' | 'paused' }
   // the run set the model back to its base weights (before its 'running' state): what was in use
-  // before (a restored checkpoint's weights) is gone, even if the run then fails to start
-  | { type: 'weightsReset'; runId: string }
+  // before (a restored checkpoint's weights) is gone, even if the run then fails to start. Without
+  // runId: an adapter-only .zip's import did, before applying the adapter (which can still fail)
+  | { type: 'weightsReset'; runId?: string }
   | { type: 'done'; runId: string; reason: DoneReason; summary: RunSummary; message: string }
   | { type: 'evaluation'; metrics: Metrics }
   // restart: the engine cannot go on in this worker (an aborted WebAssembly module): start a fresh one.
