@@ -61,10 +61,12 @@ export function connectBridge(client: EngineClient): () => void {
         if (mine(e.runId)) set({ baseline: { metrics: e.metrics, note: e.note, name: e.name }, busy: null })
         break
       case 'weightsReset':
-        // other weights than a restored checkpoint's (replacesRestored above); without a run, an
+        // other weights than a restored checkpoint's (replacesRestored above). Without a run, an
         // adapter-only .zip's import set the model back to its base weights: nothing tuned is held
-        // until its 'imported' event (which may not come)
-        if (e.runId === undefined) forgetWeights()
+        // until its 'imported' event (which may not come). This page's run did the same as it
+        // starts: an import's weights (adapter, head) are gone, also if the run then fails to
+        // start, so its record and what it opened go (forgetWeights keeps a running run's state).
+        if (e.runId === undefined || mine(e.runId)) forgetWeights()
         break
       case 'state':
         if (!mine(e.runId)) break

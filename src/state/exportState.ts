@@ -21,7 +21,7 @@ function done(patch: Partial<ExportState>): void {
 }
 
 /** Another model has loaded (the worker's 'model' event with `loaded`), or an adapter-only
- *  import set the weights back to the base ('weightsReset' without a run): what described the
+ *  import or this page's run set the weights back to the base ('weightsReset'): what described the
  *  weights before it goes, so that nothing offers to export, blend or report them: the record of
  *  a studio .zip's or a PEFT adapter's import (with what it opened: Export, the interpolation),
  *  the α, sweep and best α, and a finished run's result and evaluation. The run's charts stay:

@@ -85,3 +85,36 @@ describe('a finished run’s result, evaluation and α go once another model has
     expect(useExport.getState().best).toBeNull()
   })
 })
+
+describe('a run sets the weights back to the base: an import’s record goes with the imported weights, also if the run then fails to start', () => {
+  let worker: ReturnType<typeof channel>
+  beforeEach(() => {
+    worker = channel()
+    worker.post({ type: 'model', summary: model('tiny-lm'), loaded: true })
+    // an adapter-only .zip applied to the loaded base model (worker/exportCommands.ts posts it after weightsReset)
+    worker.post({ type: 'weightsReset' })
+    worker.post({ type: 'imported', fileName: 'spam-adapter.zip', choice: 'adapter', title: 'Tiny LM fine-tuned on spam.csv', metrics: { loss: 0.4, accuracy: 0.9 }, note: 'Measured on the validation split.' })
+    expect(useExport.getState().imported?.fileName).toBe('spam-adapter.zip')
+  })
+  afterEach(() => worker.off())
+
+  it('a run refused before it touched the weights keeps the record (the adapter is still applied)', () => {
+    useStudio.getState().startRun('run-refused')
+    worker.post({ type: 'error', runId: 'run-refused', message: 'Batch size must be at most 8 for this dataset.', where: 'settings: batchSize' })
+    expect(useStudio.getState().status).toBe('idle')
+    expect(useExport.getState().imported?.fileName).toBe('spam-adapter.zip')
+  })
+
+  it('a run that reset the weights and then failed to start: the worker holds the base model alone, so the record (and the Export it opened) goes', () => {
+    useStudio.getState().startRun('run-2')
+    worker.post({ type: 'weightsReset', runId: 'run-2' })
+    worker.post({ type: 'error', runId: 'run-2', message: "This checkpoint's head (GPT2ForSequenceClassification) predicts one label, and the dataset has several label columns.", where: 'train' })
+    expect(useStudio.getState().status).toBe('idle')
+    expect(useExport.getState().imported).toBeNull()
+  })
+
+  it('another run’s weightsReset (not this page’s) changes nothing', () => {
+    worker.post({ type: 'weightsReset', runId: 'run-elsewhere' })
+    expect(useExport.getState().imported?.fileName).toBe('spam-adapter.zip')
+  })
+})
