@@ -7,6 +7,7 @@ import type { LmChatMessage } from '../worker/lmProtocol'
 import { sendLm } from './actions'
 import { forgetRestored } from './checkpoints'
 import type { DpoPoint, LmChoice } from './parts'
+import { freshExport } from './parts'
 import { sliceHook } from './sliceHook'
 import { useStudio } from './store'
 export type { ChatTurn, DpoPoint, LmChoice } from './parts'
@@ -109,9 +110,11 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       // the rounds' charts as they were drawn while they trained
       if (useStudio.getState().status !== 'running') useStudio.setState({ steps: e.charts.steps, epochs: e.charts.epochs, baseline: e.charts.baseline, lastVal: null, result: null, progress: null })
       // the round's weights replaced a restored checkpoint's: that one is no longer "in use", nor
-      // offered for export
+      // offered for export. What described the weights before goes too, as on a checkpoint's
+      // restore (checkpoints.ts): an import's record, the α, sweep and best α ("Keep best α"
+      // would apply an old sweep's α to the rounds' weights).
       forgetRestored()
-      useStudio.setState((st) => ({ exporting: { ...st.exporting, restored: false } }))
+      useStudio.setState((st) => ({ exporting: { ...st.exporting, ...freshExport(), pending: st.exporting.pending, imported: null, restored: false } }))
       break
     case 'pseudoStopped':
       // the stopped round's job is kept up to the round before it: it can be trained again

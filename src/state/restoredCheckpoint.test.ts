@@ -97,6 +97,15 @@ describe('kept self-training rounds restored replace the restored checkpoint\'s 
     onLmEvent({ type: 'pseudoRestored', id: 'job-1', summary: {} as never, rounds: [], charts: { steps: [], epochs: [], baseline: null }, threshold: 0.9, balance: false, roundsPlanned: 2, next: null, settings: DEFAULTS, message: '' })
     expect(useCheckpoints.getState().restoredId).toBeNull()
   })
+
+  it('what described the weights before goes, as on a checkpoint restore: an import’s record, the α, sweep, best and kept α', () => {
+    useStudio.setState({ model: model('tiny-lm'), runId: null, status: 'done' })
+    // an adapter imported onto the model, a sweep over it and its best α kept (the worker's events, as the bridge stores them)
+    useStudio.setState((st) => ({ exporting: { ...st.exporting, imported: { fileName: 'spam-adapter.zip', choice: 'adapter', title: 'Tiny LM fine-tuned on spam.csv', metrics: { loss: 0.45, accuracy: 0.85 }, note: '' }, sweep: [{ alpha: 0, loss: 0.6 }, { alpha: 0.4, loss: 0.4 }, { alpha: 1, loss: 0.45 }], best: 0.4, alpha: 0.4, kept: 0.4, applied: { alpha: 0.4, metrics: { loss: 0.4, accuracy: 0.9 } } } }))
+    onLmEvent({ type: 'pseudoRestored', id: 'job-1', summary: {} as never, rounds: [], charts: { steps: [], epochs: [], baseline: null }, threshold: 0.9, balance: false, roundsPlanned: 2, next: null, settings: DEFAULTS, message: '' })
+    const ex = useStudio.getState().exporting
+    expect({ imported: ex.imported, sweep: ex.sweep, best: ex.best, applied: ex.applied, kept: ex.kept, alpha: ex.alpha, restored: ex.restored }).toEqual({ imported: null, sweep: [], best: null, applied: null, kept: 1, alpha: 1, restored: false })
+  })
 })
 
 describe('the worker says when other weights replace the restored checkpoint’s (state/checkpoints.ts replacesRestored)', () => {
