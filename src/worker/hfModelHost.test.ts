@@ -172,6 +172,36 @@ describe('HfModelHost says whether chosen files were a model or a PEFT adapter',
     session.drop()
   })
 
+  it('a PEFT adapter says when it has set the weights back to the base (weightsReset), with the tuning held before already gone, before its own is set up', async () => {
+    const { h, events, session } = host(async () => new Response(null, { status: 404 }))
+    await h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'files', files: tinyGpt2Files() } })
+    const model = session.loaded as HeldHf
+    const adapterFiles = (scale: number) => {
+      const a = Float32Array.from({ length: 4 * 2 }, (_, i) => scale * (i + 1))
+      const b = Float32Array.from({ length: 2 * 12 }, (_, i) => 0.01 * (i + 1))
+      const peft = writePeftAdapter('gpt2', [{ layer: 'h.0.attn.c_attn', nIn: 4, nOut: 12, a, b }], { rank: 2, alpha: 4, dropout: 0, baseModel: 'tiny-gpt2', taskType: 'CAUSAL_LM' })
+      return [new File([peft.configText], 'adapter_config.json'), new File([peft.safetensors], 'adapter_model.safetensors')]
+    }
+    await h.handle({ type: 'hfLoad', loadId: 2, source: { kind: 'files', files: adapterFiles(0.1) } })
+    const first = model.tuning!
+    expect(first.lora).not.toBeNull()
+    // what the worker holds at the moment each event is posted
+    const seen: { type: string; tuning: unknown; firstDisposed: boolean }[] = []
+    const heard = (e: FromWorker) => seen.push({ type: e.type, tuning: model.tuning, firstDisposed: first.lora!.params.every((p) => p.variable.isDisposed) })
+    events.length = 0
+    const keep = events.push.bind(events)
+    events.push = (...es: FromWorker[]) => (es.forEach(heard), keep(...es)) // the host posts through events.push
+    await h.handle({ type: 'hfLoad', loadId: 3, source: { kind: 'files', files: adapterFiles(0.2) } })
+    expect(events.find((e) => e.type === 'error')).toBeUndefined()
+    const reset = seen.findIndex((e) => e.type === 'weightsReset')
+    expect(reset).toBeGreaterThanOrEqual(0)
+    expect(seen[reset]).toEqual({ type: 'weightsReset', tuning: null, firstDisposed: true })
+    expect(events[reset]).toEqual({ type: 'weightsReset' }) // not a run's
+    expect(reset).toBeLessThan(seen.findIndex((e) => e.type === 'imported'))
+    expect(model.tuning).not.toBe(first)
+    session.drop()
+  })
+
   it('says nothing loaded when the files are neither (the page keeps the model it had)', async () => {
     const { h, events } = host(async () => new Response(null, { status: 404 }))
     await expect(h.handle({ type: 'hfLoad', loadId: 9, source: { kind: 'files', files: [await zipOf('model.zip', [new File(['{}'], 'notes.json')])] } })).rejects.toThrow(/config\.json is missing from the chosen files \(model\.zip\)/)

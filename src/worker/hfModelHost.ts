@@ -25,7 +25,7 @@ import { readPeftAdapter } from '../engine/hf/peftAdapter'
 import { SEQ_CLS_LABELS_FILE } from '../engine/hf/peftSeqCls'
 import { SEQ_CLS_ARCHITECTURE } from '../engine/hf/seqClsHead'
 import { readSeqClsHead, type LoadedSeqClsHead } from '../engine/hf/seqClsLoadBack'
-import { holdSeqClsHead, loadedHeadTuning } from '../engine/session/families/hfSeqCls'
+import { holdSeqClsHead, isLoadedHead, loadedHeadTuning } from '../engine/session/families/hfSeqCls'
 import { parseShardIndex, SHARD_INDEX } from '../engine/hf/safetensors'
 import { poolingDir, SENTENCE_FILES } from '../engine/hf/sentencePooling'
 import { ModelLoadError } from '../engine/models/modelLoadError'
@@ -344,7 +344,15 @@ export class HfModelHost {
       if (!loaded) throw new ModelLoadError(`adapter_model.safetensors: saves ${[...adapter.head.keys()].join(', ')} (modules_to_save) but no ${SEQ_CLS_ARCHITECTURE[c.body.model.hf.modelType]} head (score.weight or classifier.weight), which is what the studio loads with an adapter.`, 'adapter_model.safetensors')
     }
     const settings: Settings = { ...DEFAULTS, method: 'lora', loraRank: adapter.rank, loraAlpha: adapter.alpha, loraTargets: targets.join(',') }
+    // The adapter applies to the base weights: what was held before (a run's, a restored
+    // checkpoint's, another adapter's or the checkpoint's own head's tuning) goes, and the page
+    // hears so before the head and the LoRA below are set up, which can still fail (as an
+    // adapter-only .zip's import does, exportCommands.ts).
+    if (isLoadedHead(c.tuning)) c.validationSplit = null // the loaded head's classes went with it
+    c.tuning?.dispose()
+    c.tuning = null
     if (c.base) resetWeights(c.body, c.base)
+    this.post({ type: 'weightsReset' })
     let tuning: Tuning
     if (loaded) {
       holdSeqClsHead(c, loaded) // its classes (or scale), card, an encoder's [CLS] pooling; the tuning below replaces its head-only one

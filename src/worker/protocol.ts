@@ -74,7 +74,8 @@ export type FromWorker =
   | { type: 'state'; runId: string; state: 'running' | 'paused' }
   // the run set the model back to its base weights (before its 'running' state): what was in use
   // before (a restored checkpoint's weights) is gone, even if the run then fails to start. Without
-  // runId: an adapter-only .zip's import did, before applying the adapter (which can still fail)
+  // runId: an adapter-only .zip's import or a PEFT adapter's load did, before applying the
+  // adapter (which can still fail)
   | { type: 'weightsReset'; runId?: string }
   | { type: 'done'; runId: string; reason: DoneReason; summary: RunSummary; message: string }
   | { type: 'evaluation'; metrics: Metrics }
