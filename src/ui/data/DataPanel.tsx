@@ -181,7 +181,8 @@ export function DataPanel() {
               <summary>Why {details?.kind === 'images' ? 'files were' : 'rows were'} rejected</summary>
               <ul data-testid="rejected-reasons">
                 {dataset.rejectedReasons.map((r) => (
-                  <li key={r.row}>{details?.kind === 'images' ? r.reason : `Row ${r.row}: ${r.reason}`}</li>
+                  // each reason names its own row, line or record ("row 3 has 3 fields…"): shown once, as a sentence
+                  <li key={r.row}>{details?.kind === 'images' ? r.reason : r.reason.charAt(0).toUpperCase() + r.reason.slice(1)}</li>
                 ))}
               </ul>
             </details>
