@@ -305,3 +305,28 @@ test('a run that fails as it starts, after setting the model back to its base we
   await expect(studio.alerts.filter({ hasText: 'predicts one label, and the dataset has several label columns' })).toBeVisible({ timeout: 60_000 })
   await expect(row).not.toContainText('in use')
 })
+
+test('a run that fails as it starts, after setting the weights back to the base, takes the loaded head’s record and the Export it opened with it', async ({ studio, page }) => {
+  const { files } = checkpointFiles()
+  await studio.open('m=full&sl=16&ep=1&bs=4&wu=0')
+  const section = page.locator('details.model-load')
+  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+  await page.getByLabel('Hugging Face model files').setInputFiles(files)
+  await expect(page.getByTestId('model-title')).toContainText('chosen files — pretrained', { timeout: 60_000 })
+  // a dataset with the head's class names measures it: the record and Export open for its weights
+  await studio.uploadDataset('mail.csv', ['text,label', ...Array.from({ length: 24 }, (_, i) => `${textOf(i % 2)},${NAMES[i % 3]}`)].join('\n'))
+  await studio.waitForDataset('mail.csv')
+  const record = page.getByTestId('imported-model')
+  const exportButton = page.getByRole('button', { name: 'Download model (.zip)' })
+  await expect(page.getByTestId('imported-accuracy')).toBeVisible({ timeout: 30_000 })
+  await expect(exportButton).toBeEnabled()
+
+  // Two label columns: the run sets the weights back to the base (the loaded head's tuning goes), then cannot start.
+  await studio.uploadDataset('mail-topics.csv', ['text,label,topic', ...Array.from({ length: 24 }, (_, i) => `${textOf(i % 2)},${NAMES[i % 3]},${i % 4 ? 'work' : 'home'}`)].join('\n'))
+  await studio.waitForDataset('mail-topics.csv')
+  await expect(record).toBeVisible() // not measured on these columns: the record of the head as measured stays
+  await studio.trainButton.click()
+  await expect(studio.alerts.filter({ hasText: 'predicts one label, and the dataset has several label columns' })).toBeVisible({ timeout: 60_000 })
+  await expect.soft(record).toHaveCount(0)
+  await expect.soft(exportButton).toBeDisabled()
+})
