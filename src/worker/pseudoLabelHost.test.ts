@@ -303,6 +303,17 @@ describe('self-training rounds kept in IndexedDB (engine/storage/selfTraining.ts
     await host.handle({ type: 'pseudoTrain', runId: 'job-s2', settings, threshold: 0.5, rounds: 3, balance: true, resume: 'job-s' })
     expect(roundsOf(events).slice(2).map((r) => [r.round, r.notKept])).toEqual([[2, undefined], [3, undefined]])
     expect((await db.get('selfTraining', 'job-s'))!.finished.map((r) => r.round)).toEqual([1, 2, 3])
+
+    // Kept weights that no longer fit the model (a damaged store, another version's): the restore
+    // sets the model back to its base weights and says so before it fails, so the page does not
+    // go on describing the weights held before; nothing tuned is held.
+    const kept3 = (await db.get('selfTrainingWeights', roundWeightsId('job-s', 3)))!
+    await db.put('selfTrainingWeights', { ...kept3, weights: kept3.weights.map((t, i) => (i === 0 ? { ...t, shape: [...t.shape, 2] } : t)) })
+    events.length = 0
+    await expect(host.handle({ type: 'pseudoRestore', id: 'job-s' })).rejects.toThrow(/is \[[\d,]+\] in the checkpoint but/)
+    expect(events.filter((e) => e.type === 'weightsReset')).toEqual([{ type: 'weightsReset' }])
+    expect(events.find((e) => e.type === 'pseudoRestored')).toBeUndefined()
+    expect(engine.loaded!.tuning).toBeNull()
     db.close()
   }, 600_000)
 })

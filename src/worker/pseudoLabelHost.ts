@@ -190,6 +190,9 @@ export class PseudoLabelHost {
     held.tuning?.dispose()
     held.tuning = null
     if (held.base) resetWeights(held.body, held.base)
+    // The page hears that the weights held before are gone before what can still fail (stored
+    // weights that do not fit the model), as an adapter's import does.
+    this.post({ type: 'weightsReset' })
     await held.family.syncWeights?.(held)
     held.family.beforeRun?.(held, s)
     const tuning = new Tuning(held.body, s, r.outputs)
