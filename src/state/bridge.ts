@@ -8,7 +8,7 @@ import { epochPoint } from '../shared/epochPoint'
 const STEP_FLUSH_MS = 500
 import { onDataEvent } from './datasets'
 import { forgetRestored, onCheckpointEvent, replacesRestored } from './checkpoints'
-import { endPending, onPlaygroundEvent } from './playground'
+import { endPending, forgetAnswers, onPlaygroundEvent, replacesAnswers } from './playground'
 import { endExportPending, forgetWeights, onExportEvent } from './exportState'
 import { onHfError, onHfEvent } from './hfModels'
 
@@ -35,6 +35,7 @@ export function connectBridge(client: EngineClient): () => void {
 
   return client.on((e: FromWorker) => {
     if (replacesRestored(e)) forgetRestored()
+    if (replacesAnswers(e)) forgetAnswers()
     switch (e.type) {
       case 'ready':
         set({ busy: null })

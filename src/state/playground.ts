@@ -31,3 +31,24 @@ export function onPlaygroundEvent(e: Extract<FromWorker, { type: 'prediction' | 
 export function endPending(): void {
   if (usePlayground.getState().pending) usePlayground.setState({ pending: false })
 }
+
+/** Other weights are in the session (a model or adapter loaded, a .zip imported, a checkpoint or
+ *  self-training rounds restored, the weights set back to the base by a run or an import): the
+ *  answers on screen were the old weights', so they go. A request still waiting is left to come:
+ *  the worker answers it after what it is doing now (a fresh worker's re-load comes first), with
+ *  the weights it then holds. */
+export function forgetAnswers(): void {
+  const st = usePlayground.getState()
+  if (st.pending) return
+  const shown = st.message !== null || st.rendered !== null || Object.values(st.sides).some((s) => s.classes || s.value || s.text !== null)
+  if (shown) usePlayground.setState({ message: null, sides: { before: empty(), after: empty() }, rendered: null })
+}
+
+/** Whether the worker's event says other weights are in the session: a load ('model' with
+ *  `loaded`; a studio .zip's model comes so too), the weights set back to the base (a run, an
+ *  adapter's import or load: 'weightsReset', before the adapter's 'imported'), a checkpoint or
+ *  self-training rounds restored. An 'imported' alone is not: a loaded head measured again on
+ *  another dataset posts one with the same weights. */
+export function replacesAnswers(e: FromWorker): boolean {
+  return (e.type === 'model' && e.loaded === true) || e.type === 'weightsReset' || e.type === 'restored' || e.type === 'pseudoRestored'
+}
