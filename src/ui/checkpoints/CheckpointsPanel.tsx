@@ -113,15 +113,20 @@ function CheckpointRow({ c, best, restored, busy, deleteWaits }: { c: Checkpoint
           <button type="button" disabled={busy} aria-label={`Restore ${c.name}`} title="Load these weights so Evaluate and the playground use them" onClick={() => sendCheckpoint({ type: 'restoreCheckpoint', id: c.id })}>
             Restore
           </button>
-          <button
-            type="button"
-            disabled={busy || c.epoch >= c.settings.epochs}
-            aria-label={`Continue training from ${c.name}`}
-            title={c.epoch >= c.settings.epochs ? 'This run trained all its epochs' : 'Continue this run from here with the same settings and data; the chart continues'}
-            onClick={() => resumeCheckpoint(c.id, c.runId)}
-          >
-            Continue training
-          </button>
+          {c.epoch >= c.settings.epochs ? (
+            // written, not a disabled button's tooltip: keyboard, touch and screen readers get it too
+            <span className="muted">This run trained all its epochs</span>
+          ) : (
+            <button
+              type="button"
+              disabled={busy}
+              aria-label={`Continue training from ${c.name}`}
+              title="Continue this run from here with the same settings and data; the chart continues"
+              onClick={() => resumeCheckpoint(c.id, c.runId)}
+            >
+              Continue training
+            </button>
+          )}
           <button type="button" aria-label={`Rename ${c.name}`} title="Give it a name; renamed checkpoints are never pruned" onClick={() => setEditing(true)}>
             Rename
           </button>
