@@ -163,6 +163,31 @@ describe('fineTune', () => {
     model.dispose()
   })
 
+  it('a stop inside an epoch posts the steps it did: the last step event is the last step trained', async () => {
+    const model = new TinyGpt(cfg, undefined, 3)
+    // 64 rows in batches of 4: 16 steps an epoch. The loop asks its control before every step;
+    // this one stops at the sixth ask, so exactly 5 steps are trained, all inside epoch 1.
+    const s = settings({ epochs: 3, batchSize: 4 })
+    const tuning = new Tuning(model, s, 2)
+    class StopAtSixthAsk extends RunControl {
+      asks = 0
+      override async checkpoint(onPause?: () => void, onResume?: () => void): Promise<void> {
+        if (++this.asks === 6) this.stop()
+        return super.checkpoint(onPause, onResume)
+      }
+    }
+    const control = new StopAtSixthAsk()
+    const posted: number[] = []
+    const result = await fineTune(model, tuning, { train: toyClassification(64, 1), val: toyClassification(16, 2) }, s, control, {
+      onStep: (e) => void posted.push(e.step),
+    })
+    expect(result.reason).toBe('stopped')
+    expect(control.asks).toBe(6)
+    expect(posted.at(-1)).toBe(5)
+    tuning.dispose()
+    model.dispose()
+  })
+
   it('disposes the losses still being read when a run stops or diverges mid-epoch', async () => {
     const model = new TinyGpt(cfg, undefined, 3)
     const before = tf.memory().numTensors

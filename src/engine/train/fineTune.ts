@@ -322,7 +322,8 @@ export async function fineTune(
        *  'ready' waits only while too many reads are in flight; 'all' waits for every one
        *  (epoch end). False when the run diverged (the last good weights are restored). */
       const drain = async (mode: 'ready' | 'all'): Promise<boolean> => {
-        for (const p of await losses.take(mode)) {
+        const read = await losses.take(mode)
+        for (const [i, p] of read.entries()) {
           const loss = p.loss
           if (divergedLoss(loss)) {
             reason = 'diverged'
@@ -340,7 +341,11 @@ export async function fineTune(
           // The run's first step is posted at once, so its chart has a point as soon as there is a
           // loss, and a run whose steps all fit in one window still draws more than its last one.
           const first = !stepPosted
-          if (windowCount >= 1 && (first || elapsed > 0.25 || p.st === stepsPerEpoch - 1)) {
+          // 'all' reads everything before an epoch's end or a stop: its last step is posted too,
+          // so the chart and the step count end where the loop did (a stop inside an epoch
+          // otherwise dropped the steps of the last window, up to 0.25 s of them).
+          const closes = mode === 'all' && i === read.length - 1
+          if (windowCount >= 1 && (first || elapsed > 0.25 || p.st === stepsPerEpoch - 1 || closes)) {
             const sps = windowSamples / Math.max(elapsed, 1e-3)
             // The first step's time is mostly warm-up: it sizes no loss-read group.
             if (!first) secPerStep = secPerStep === 0 ? elapsed / windowCount : 0.7 * secPerStep + 0.3 * (elapsed / windowCount)
