@@ -165,6 +165,31 @@ describe('learning without labels (pseudoLabelHost)', () => {
   }, 900_000)
 })
 
+describe('labelling puts the held weights back (the zero-shot labels come from the base model)', () => {
+  it('after a full-method round, labelling another file leaves the round\u2019s weights held, not the base model\u2019s', async () => {
+    const events: FromWorker[] = []
+    const host = new PseudoLabelHost((e) => events.push(e), session, engine, async () => {})
+    await host.handle({ type: 'pseudoLabel', file: file('spam-ham-unlabelled.csv', 64), classes: ['spam', 'ham'] })
+    // One real round of full fine-tuning through the loop: it changes the model's own weights.
+    const settings = { ...DEFAULTS, method: 'full' as const, epochs: 1, learningRate: 0.003, batchSize: 16, seqLen: 32, warmupSteps: 0, dropout: 0 }
+    await host.handle({ type: 'pseudoTrain', runId: 'pl-full', settings, threshold: 0, rounds: 1, balance: false })
+    expect(roundsOf(events).map((r) => r.round)).toEqual([1])
+    const model = session.loaded!.model
+    const read = async () => Promise.all(model.params.map(async (p) => Array.from(await p.variable.data())))
+    const afterRound = await read()
+    const base = session.base!
+    const baseValues = await Promise.all(model.params.map(async (p) => Array.from(await base.get(p.name)!.data())))
+    const changed = afterRound.filter((v, i) => v.some((x, k) => x !== baseValues[i]![k])).length
+    expect(changed).toBeGreaterThan(0) // the round did change the body: the check below means something
+    await host.handle({ type: 'pseudoLabel', file: file('sea-or-government-unlabelled.csv', 40), classes: ['sea', 'government'] })
+    expect(events.filter((e) => e.type === 'pseudoLabels')).toHaveLength(2)
+    // Counted, not compared with toEqual: a diff of a million numbers would take minutes to print.
+    const now = await read()
+    const moved = now.filter((v, i) => v.some((x, k) => x !== afterRound[i]![k])).length
+    expect(moved).toBe(0)
+  }, 300_000)
+})
+
 /** The tuned weights the session holds, by stable name. */
 async function heldWeights(): Promise<Map<string, number[]>> {
   const held = engine.loaded!

@@ -26,7 +26,7 @@ import { assignTensors, readTensors, stableNames } from '../engine/train/loopSta
 import { openStudioDb, type StudioDb } from '../engine/storage/db'
 import { deleteSelfTraining, listSelfTraining, loadSelfTraining, packSeries, saveSelfTrainingRound, selfTrainingBytes, unpackSeries, type RoundCharts, type SelfTrainingRecord, type StoredLabels } from '../engine/storage/selfTraining'
 import { gatherBatch, headLogits, range } from '../engine/train/forward'
-import { resetWeights } from '../engine/tuning/interpolate'
+import { disposeWeights, resetWeights, snapshotWeights } from '../engine/tuning/interpolate'
 import type { Settings } from '../settings/types'
 import type { RunSummary } from '../engine/types/run'
 import { epochPoint } from '../shared/epochPoint'
@@ -238,11 +238,24 @@ export class PseudoLabelHost {
     return texts.map((t) => [tok.bosId, ...tok.encode(t).slice(0, TEXT_TOKENS - 1)])
   }
 
-  /** The base model's zero-shot labels of texts (the tuned weights are put aside for it). */
+  /** The base model's zero-shot labels of texts. The weights held (a full or frozen-blocks run's,
+   *  a round's) are put aside for it and put back after, so labelling does not quietly swap the
+   *  run's weights for the base model's under the page's result and Export. The aside shares the
+   *  variables' storage (snapshotWeights), so it costs no copy. */
   private async zeroShotOf(texts: readonly string[], classes: readonly string[]): Promise<PseudoLabels> {
     const { model, tokenizer } = this.loaded()
-    if (this.s.base) resetWeights(model, this.s.base)
-    return zeroShotPseudoLabels(model, tokenizer, this.rowsOf(texts), classes, { maxTextTokens: TEXT_TOKENS })
+    const base = this.s.base
+    const names = base ? new Set(base.keys()) : null
+    const aside = names ? snapshotWeights(model.params.filter((p) => names.has(p.name))) : null
+    try {
+      if (base) resetWeights(model, base)
+      return await zeroShotPseudoLabels(model, tokenizer, this.rowsOf(texts), classes, { maxTextTokens: TEXT_TOKENS })
+    } finally {
+      if (aside) {
+        resetWeights(model, aside)
+        disposeWeights(aside)
+      }
+    }
   }
 
   /** The tuned model's labels of texts, scored the zero-shot way (its own label scores). */
