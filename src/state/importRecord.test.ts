@@ -1,20 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { EngineClient } from '../worker/client'
-import type { FromWorker, ModelSummary } from '../worker/protocol'
-import { connectBridge } from './bridge'
+import type { FromWorker } from '../worker/protocol'
+import { bridgeChannel as channel, modelSummary as model } from './bridgeChannel.testing'
 import { useExport } from './exportState'
 import { useStudio } from './store'
-
-const model = (id: string) => ({ id, title: id }) as unknown as ModelSummary // the fields the page reads here
-
-/** The bridge (state/bridge.ts) on a channel this test posts the worker's events into, as
- *  worker/client.ts delivers them. */
-function channel() {
-  let listener: ((e: FromWorker) => void) | null = null
-  const client = { on: (l: (e: FromWorker) => void) => ((listener = l), () => void (listener = null)) } as unknown as EngineClient
-  const off = connectBridge(client)
-  return { post: (e: FromWorker) => listener!(e), off }
-}
 
 describe('the record of an import lasts while its model is the loaded one (exporting.imported)', () => {
   let worker: ReturnType<typeof channel>
