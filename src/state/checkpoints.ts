@@ -1,7 +1,7 @@
 import type { CheckpointEvent } from '../worker/checkpointProtocol'
 import type { FromWorker } from '../worker/protocol'
 export type { CheckpointsState } from './parts'
-import { freshExport } from './parts'
+import { exportForOtherWeights } from './parts'
 import { sliceHook } from './sliceHook'
 import { useStudio, type RunSlice, runActive } from './store'
 
@@ -78,7 +78,7 @@ export function onCheckpointEvent(e: CheckpointEvent): void {
       // α" would apply another model's best α to these); Export and the interpolation offer these.
       useStudio.setState((st) => ({
         checkpoints: { ...st.checkpoints, restoredId: e.checkpoint.id },
-        exporting: { ...st.exporting, ...freshExport(), pending: st.exporting.pending, imported: null, restored: true },
+        exporting: exportForOtherWeights(st.exporting, true),
         baseline: e.baseline ? { metrics: e.baseline, note: e.baselineNote, ...(e.baselineName ? { name: e.baselineName } : {}) } : null,
         lastVal: e.metrics,
         result: null,

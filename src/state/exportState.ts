@@ -1,5 +1,5 @@
 import type { FromWorker } from '../worker/protocol'
-import { freshExport as fresh, type ExportState } from './parts'
+import { exportForOtherWeights, freshExport as fresh, type ExportState } from './parts'
 export type { ExportState } from './parts'
 import { saveBlob } from './download'
 import { sliceHook } from './sliceHook'
@@ -28,7 +28,7 @@ function done(patch: Partial<ExportState>): void {
  *  they are its history (Checkpoints and runs keeps it too). A load that fails leaves it all. */
 export function forgetWeights(): void {
   useStudio.setState((st) => ({
-    exporting: { ...st.exporting, ...fresh(), pending: st.exporting.pending, imported: null },
+    exporting: exportForOtherWeights(st.exporting),
     ...(runActive(st.status) ? {} : { result: null, baseline: null, lastVal: null }),
   }))
 }

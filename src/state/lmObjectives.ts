@@ -7,7 +7,7 @@ import type { LmChatMessage } from '../worker/lmProtocol'
 import { sendLm } from './actions'
 import { forgetRestored } from './checkpoints'
 import type { DpoPoint, LmChoice } from './parts'
-import { freshExport } from './parts'
+import { exportForOtherWeights } from './parts'
 import { sliceHook } from './sliceHook'
 import { useStudio } from './store'
 export type { ChatTurn, DpoPoint, LmChoice } from './parts'
@@ -114,7 +114,7 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       // restore (checkpoints.ts): an import's record, the α, sweep and best α ("Keep best α"
       // would apply an old sweep's α to the rounds' weights).
       forgetRestored()
-      useStudio.setState((st) => ({ exporting: { ...st.exporting, ...freshExport(), pending: st.exporting.pending, imported: null, restored: false } }))
+      useStudio.setState((st) => ({ exporting: exportForOtherWeights(st.exporting) }))
       break
     case 'pseudoStopped':
       // the stopped round's job is kept up to the round before it: it can be trained again

@@ -74,6 +74,11 @@ export const freshExport = (): Omit<ExportState, 'imported' | 'lastExport'> => (
 
 export const initialExport = (): ExportState => ({ ...freshExport(), lastExport: null, imported: null })
 
+/** The export part once other weights are in the session (a load, a reset, a restore): nothing
+ *  applied, no import's record, an export under way kept; `restored`: they are a restored
+ *  checkpoint's. */
+export const exportForOtherWeights = (ex: ExportState, restored = false): ExportState => ({ ...ex, ...freshExport(), pending: ex.pending, imported: null, restored })
+
 
 /** Which language-model objective the panel shows: SFT, DPO, or learning without labels. */
 export type LmChoice = LmObjective | 'pseudo'
