@@ -1,15 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { FromWorker, ModelSummary } from '../worker/protocol'
-import type { EngineClient } from '../worker/client'
-import { connectBridge } from './bridge'
+import type { FromWorker } from '../worker/protocol'
+import { bridgeChannel as channel, modelSummary as model } from './bridgeChannel.testing'
 import { runDeleteWaits, useCheckpoints } from './checkpoints'
 import { useStudio } from './store'
 import { useHf } from './hfModels'
 import type { HfLoadInFlight } from './parts'
 import { onLmEvent } from './lmObjectives'
 import { DEFAULTS } from '../settings/schema'
-
-const model = (id: string) => ({ id, title: id }) as unknown as ModelSummary // the field the page compares
 
 describe('Delete of a training run and its checkpoints waits (state/checkpoints.ts runDeleteWaits)', () => {
   it('waits, saying why and until when, for the run that trains, from its start until it has ended', () => {
@@ -56,17 +53,16 @@ describe('the restored checkpoint is "in use" only while the session holds its w
 describe('a Hugging Face load the person asked for replaces the restored weights', () => {
   // A Hub load in flight as actions.ts sendHf records it (the store's hf.loads).
   const hubLoad = (loadId: number, keeps: boolean): HfLoadInFlight => ({ load: { type: 'hfLoad', loadId, source: { kind: 'hub', ref: { repo: 'a/model', revision: 'main' } } }, keeps })
-  let listener: ((e: FromWorker) => void) | null = null
-  let off: () => void = () => {}
+  let worker: ReturnType<typeof channel>
   // the worker's events, in the order worker/hfModelHost.ts posts them, through the bridge
-  const post = (...events: FromWorker[]) => events.forEach((e) => listener!(e))
+  const post = (...events: FromWorker[]) => events.forEach((e) => worker.post(e))
   beforeEach(() => {
-    off = connectBridge({ on: (l: (e: FromWorker) => void) => ((listener = l), () => void (listener = null)) } as unknown as EngineClient)
+    worker = channel()
     useStudio.setState({ model: model('hf:a/model'), runId: null, status: 'idle' })
     useCheckpoints.setState({ restoredId: 'ckpt-2' })
   })
   afterEach(() => {
-    off()
+    worker.off()
     useHf.setState({ loads: [] })
   })
 
@@ -109,16 +105,15 @@ describe('kept self-training rounds restored replace the restored checkpoint\'s 
 })
 
 describe('the worker says when other weights replace the restored checkpoint’s (state/checkpoints.ts replacesRestored)', () => {
-  let listener: ((e: FromWorker) => void) | null = null
-  let off: () => void = () => {}
+  let worker: ReturnType<typeof channel>
   // the bridge (state/bridge.ts) on a channel this test posts the worker's events into
-  const post = (e: FromWorker) => listener!(e)
+  const post = (e: FromWorker) => worker.post(e)
   beforeEach(() => {
-    off = connectBridge({ on: (l: (e: FromWorker) => void) => ((listener = l), () => void (listener = null)) } as unknown as EngineClient)
+    worker = channel()
     useStudio.setState({ model: model('https://example.org/tiny-lm/model.json'), runId: null, status: 'idle' })
     useCheckpoints.setState({ restoredId: 'ckpt-2' })
   })
-  afterEach(() => off())
+  afterEach(() => worker.off())
 
   it('the same model loaded again (the same URL or model files: the same id), a .zip’s weights imported: no longer in use', () => {
     post({ type: 'model', summary: model('https://example.org/tiny-lm/model.json'), loaded: true })
@@ -146,12 +141,11 @@ describe('the worker says when other weights replace the restored checkpoint’s
 })
 
 describe('a restore puts other weights in: what described the weights before goes (state/checkpoints.ts, the restored event)', () => {
-  let listener: ((e: FromWorker) => void) | null = null
-  let off: () => void = () => {}
-  const post = (e: FromWorker) => listener!(e)
+  let worker: ReturnType<typeof channel>
+  const post = (e: FromWorker) => worker.post(e)
   const restored = { type: 'restored', checkpoint: { id: 'ckpt-1', name: 'Epoch 1', epoch: 1 }, metrics: { loss: 0.5, accuracy: 0.8 }, baseline: { loss: 0.69, accuracy: 0.5 }, baselineNote: 'the base model' } as unknown as FromWorker
   beforeEach(() => {
-    off = connectBridge({ on: (l: (e: FromWorker) => void) => ((listener = l), () => void (listener = null)) } as unknown as EngineClient)
+    worker = channel()
     useStudio.setState({ model: model('tiny-lm'), runId: null, status: 'done' })
     useCheckpoints.setState({ restoredId: null })
     // an adapter imported onto the run's weights, then a sweep over it and its best α kept
@@ -159,7 +153,7 @@ describe('a restore puts other weights in: what described the weights before goe
     post({ type: 'sweep', points: [{ alpha: 0, loss: 0.6 }, { alpha: 0.4, loss: 0.4 }, { alpha: 1, loss: 0.45 }], best: 0.4 })
     post({ type: 'interpolation', alpha: 0.4, kept: 0.4, metrics: { loss: 0.4, accuracy: 0.9 } })
   })
-  afterEach(() => off())
+  afterEach(() => worker.off())
 
   it('the import’s record, the sweep, best, applied and kept α go; the restored weights are offered to Export and the interpolation, also once another α is applied', () => {
     post(restored)
