@@ -264,6 +264,39 @@ test('a restore forgets what described other weights (an import’s record, the 
   })
 })
 
+test('a run the worker refuses before it sets the weights back to the base (“Continue training” of another model’s run) leaves the restored checkpoint in use and offered to Export and the blend', async ({ studio, page, baseURL }) => {
+  await studio.open('ep=2&sl=32&bs=16&wu=0')
+  await studio.uploadDataset('refused.csv', smallSpamHam(48))
+  await studio.waitForDataset('refused.csv')
+  const rows = page.getByTestId('checkpoint-row')
+  const epochOf = (text: string) => rows.filter({ has: page.locator('td', { hasText: text }) })
+  await studio.trainButton.click() // the built-in Tiny LM, 2 epochs: its Epoch 1 offers Continue training
+  await studio.waitFinished()
+  const section = page.locator('details.model-load')
+  if ((await section.getAttribute('open')) === null) await section.locator('summary').first().click()
+  await page.getByLabel('Model URL (model.json)').fill(`${baseURL}/models/tiny-lm/model.json`)
+  await page.getByRole('button', { name: 'Load model from URL' }).click()
+  await expect(page.getByTestId('model-title')).toBeVisible()
+  await page.getByLabel('Epochs', { exact: true }).fill('1')
+  await expect(studio.trainButton).toBeEnabled()
+  await studio.trainButton.click() // the same weights under the URL's id: another model to the checkpoints
+  await expect(epochOf('1 / 1')).toHaveCount(1, { timeout: 120_000 })
+  await studio.waitFinished()
+  const restoredRow = epochOf('1 / 1')
+  await restoredRow.getByRole('button', { name: 'Restore Epoch 1' }).click()
+  await expect(restoredRow).toContainText('in use')
+  const exportButton = page.getByRole('button', { name: 'Download model (.zip)' })
+  await expect(exportButton).toBeEnabled()
+  await expect(page.getByTestId('interpolate')).toBeVisible()
+
+  await epochOf('1 / 2').getByRole('button', { name: 'Continue training from Epoch 1' }).click()
+  await expect(studio.alerts.filter({ hasText: /Checkpoint "Epoch 1" was trained from .*tiny-lm, but .*model\.json is loaded\. Load that model first\./ })).toBeVisible({ timeout: 60_000 })
+  await expect(studio.trainButton).toBeEnabled()
+  await expect.soft(restoredRow).toContainText('in use')
+  await expect.soft(exportButton).toBeEnabled()
+  await expect.soft(page.getByTestId('interpolate')).toBeVisible()
+})
+
 test('an adapter-only .zip that fails after the weights were set back to the base leaves no restored checkpoint “in use”, and nothing to export or blend', async ({ studio, page }) => {
   await studio.open('ep=1&sl=32&bs=16&wu=0')
   await studio.uploadDataset('bad-adapter.csv', smallSpamHam(48))

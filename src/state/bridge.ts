@@ -9,7 +9,7 @@ const STEP_FLUSH_MS = 500
 import { onDataEvent } from './datasets'
 import { forgetRestored, onCheckpointEvent, replacesRestored } from './checkpoints'
 import { endPending, forgetAnswers, onPlaygroundEvent, replacesAnswers } from './playground'
-import { endExportPending, forgetWeights, onExportEvent } from './exportState'
+import { endExportPending, forgetWeights, onExportEvent, runStartedFromBase } from './exportState'
 import { onHfError, onHfEvent } from './hfModels'
 
 /** Worker events → store updates. The only place that knows both. */
@@ -66,8 +66,14 @@ export function connectBridge(client: EngineClient): () => void {
         // adapter-only .zip's import set the model back to its base weights: nothing tuned is held
         // until its 'imported' event (which may not come). This page's run did the same as it
         // starts: an import's weights (adapter, head) are gone, also if the run then fails to
-        // start, so its record and what it opened go (forgetWeights keeps a running run's state).
-        if (e.runId === undefined || mine(e.runId)) forgetWeights()
+        // start, so its record and what it opened go; the first reset of a starting run also
+        // takes the evaluation and α state of the weights before (runStartedFromBase), a later
+        // one (self-training's next round) keeps the running run's state (forgetWeights).
+        if (e.runId === undefined) forgetWeights()
+        else if (mine(e.runId)) {
+          if (get().status === 'starting') runStartedFromBase()
+          else forgetWeights()
+        }
         break
       case 'state':
         if (!mine(e.runId)) break

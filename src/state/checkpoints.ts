@@ -93,7 +93,9 @@ export function onCheckpointEvent(e: CheckpointEvent): void {
       useStudio.setState((st) => ({
         steps: e.steps,
         epochs: e.epochs,
-        ...(e.baseline ? { baseline: { metrics: e.baseline, note: 'the base model, as measured when this run started', ...(e.baselineName ? { name: e.baselineName } : {}) } } : {}),
+        // the run's own line to beat, or none: not the one of the weights held before (the run's
+        // reset keeps this one: exportState.ts runStartedFromBase)
+        baseline: e.baseline ? { metrics: e.baseline, note: 'the base model, as measured when this run started', ...(e.baselineName ? { name: e.baselineName } : {}) } : null,
         checkpoints: { ...st.checkpoints, interrupted: null, storageFull: null },
       }))
       break

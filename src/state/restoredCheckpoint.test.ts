@@ -164,9 +164,50 @@ describe('a restore puts other weights in: what described the weights before goe
     expect(useStudio.getState().exporting.restored).toBe(true) // but it is theirs to blend and export
   })
 
-  it('a run, another model loaded or an import ends the offer', () => {
+  it('a run the worker refused before it set the weights back to the base (no weightsReset) changes nothing: still in use, offered to Export and the blend, with its evaluation and line to beat', () => {
+    post(restored)
+    // refused as worker/runEvents.ts refuseSettings posts it, before the session resets the weights
+    useStudio.getState().startRun('run-refused')
+    post({ type: 'error', runId: 'run-refused', message: 'Batch size must be at most 8 for this dataset.', where: 'settings: batchSize' })
+    expect(useStudio.getState().status).toBe('idle')
+    expect(useCheckpoints.getState().restoredId).toBe('ckpt-1')
+    const st = useStudio.getState()
+    expect({ restored: st.exporting.restored, lastVal: st.lastVal, baseline: st.baseline?.metrics }).toEqual({ restored: true, lastVal: { loss: 0.5, accuracy: 0.8 }, baseline: { loss: 0.69, accuracy: 0.5 } })
+
+    // another α applied to them, then a "Continue training" refused (worker/handler.ts: no run id, where 'resumeRun')
+    post({ type: 'interpolation', alpha: 0.6, kept: 0.6, metrics: { loss: 0.48, accuracy: 0.82 } })
+    useStudio.getState().startRun('run-1')
+    post({ type: 'error', message: 'Checkpoint "Epoch 1" was trained from model tiny-lm, but model https://example.org/tiny-lm/model.json is loaded. Load that model first.', where: 'resumeRun' })
+    expect(useStudio.getState().status).toBe('idle')
+    const ex = useStudio.getState().exporting
+    expect({ restored: ex.restored, applied: ex.applied, kept: ex.kept }).toEqual({ restored: true, applied: { alpha: 0.6, metrics: { loss: 0.48, accuracy: 0.82 } }, kept: 0.6 })
+  })
+
+  it('a resumed run ("Continue training") keeps the line to beat its stored series brought (it comes before the reset), or none if it had none', () => {
+    post(restored)
+    useStudio.getState().startRun('run-1')
+    const series: Extract<FromWorker, { type: 'runSeries' }> = { type: 'runSeries', runId: 'run-1', settings: DEFAULTS, steps: [{ step: 1, loss: 0.7, lr: 0.001 }], epochs: [], baseline: null }
+    post({ ...series, baseline: { loss: 0.66, accuracy: 0.55 }, baselineName: 'majority class (ham)' })
+    post({ type: 'weightsReset', runId: 'run-1' })
+    expect(useStudio.getState().baseline).toEqual({ metrics: { loss: 0.66, accuracy: 0.55 }, note: 'the base model, as measured when this run started', name: 'majority class (ham)' })
+    expect({ restored: useStudio.getState().exporting.restored, lastVal: useStudio.getState().lastVal }).toEqual({ restored: false, lastVal: null })
+
+    useStudio.setState({ runId: null, status: 'done' })
+    post(restored)
+    useStudio.getState().startRun('run-1')
+    post(series) // a series stored without its line to beat
+    post({ type: 'weightsReset', runId: 'run-1' })
+    expect(useStudio.getState().baseline).toBeNull() // not the restored checkpoint's
+  })
+
+  it('a run ends the offer once it has set the weights back to the base (its weightsReset), also if it then fails; another model loaded or an import ends it too', () => {
     post(restored)
     useStudio.getState().startRun('run-2')
+    post({ type: 'weightsReset', runId: 'run-2' })
+    const ex = useStudio.getState().exporting
+    expect({ restored: ex.restored, applied: ex.applied, kept: ex.kept, alpha: ex.alpha }).toEqual({ restored: false, applied: null, kept: 1, alpha: 1 })
+    expect({ lastVal: useStudio.getState().lastVal, baseline: useStudio.getState().baseline }).toEqual({ lastVal: null, baseline: null })
+    post({ type: 'error', runId: 'run-2', message: "This checkpoint's head (GPT2ForSequenceClassification) predicts one label, and the dataset has several label columns.", where: 'train' })
     expect(useStudio.getState().exporting.restored).toBe(false)
     useStudio.setState({ runId: null, status: 'done' })
     post(restored)

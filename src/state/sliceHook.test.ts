@@ -6,6 +6,7 @@ import { useDatasets } from './datasets'
 import { onHfEvent, useHf } from './hfModels'
 import { useLm } from './lmObjectives'
 import { useStudio } from './store'
+import { bridgeChannel } from './bridgeChannel.testing'
 
 describe('the parts of the one store', () => {
   it('reads and merges one part without touching the others', () => {
@@ -48,9 +49,13 @@ describe('the parts of the one store', () => {
     expect(useHf.getState()).toMatchObject({ probe: { repo: 'a/b' }, probing: false })
   })
 
-  it('a new run forgets the last run\u2019s interpolation', () => {
+  it('a new run forgets the last run\u2019s interpolation once it has set the weights back to the base (its weightsReset), not as it is asked for', () => {
+    const worker = bridgeChannel()
     useStudio.setState((st) => ({ exporting: { ...st.exporting, alpha: 0.3, kept: 0.3, best: 0.3 } }))
     useStudio.getState().startRun('r2')
+    expect(useStudio.getState().exporting).toMatchObject({ alpha: 0.3, kept: 0.3, best: 0.3 }) // the worker may still refuse it
+    worker.post({ type: 'weightsReset', runId: 'r2' })
     expect(useStudio.getState().exporting).toMatchObject({ alpha: 1, kept: 1, best: null, sweep: [] })
+    worker.off()
   })
 })

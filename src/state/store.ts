@@ -5,7 +5,7 @@ import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, DoneReason, Metrics, ModelSummary, RunSummary } from '../worker/protocol'
 import type { EpochPoint, StepPoint } from '../worker/checkpointProtocol'
-import { freshExport, initialCheckpoints, initialDatasets, initialExport, initialHf, initialLm, initialPlayground, type CheckpointsState, type DatasetsState, type ExportState, type HfState, type LmState, type PlaygroundState } from './parts'
+import { initialCheckpoints, initialDatasets, initialExport, initialHf, initialLm, initialPlayground, type CheckpointsState, type DatasetsState, type ExportState, type HfState, type LmState, type PlaygroundState } from './parts'
 
 export interface Notice {
   id: number
@@ -131,8 +131,11 @@ const runSlice: StateCreator<Studio, [], [], RunSlice> = (set) => ({
   baseline: null,
   lastVal: null,
   result: null,
-  // A new run starts from the tuned end again: the last run's α and sweep are forgotten.
-  startRun: (runId) => set((st) => ({ runId, status: 'starting', steps: [], epochs: [], progress: null, baseline: null, lastVal: null, result: null, exporting: { ...st.exporting, ...freshExport() } })),
+  // A new run's charts start empty. What describes the weights held (the α, sweep, a restored
+  // checkpoint's offer, the evaluation and line to beat) stays until the run sets the weights back
+  // to the base (its 'weightsReset': exportState.ts runStartedFromBase); a run refused before that
+  // leaves them the session's.
+  startRun: (runId) => set({ runId, status: 'starting', steps: [], epochs: [], progress: null, result: null }),
 })
 
 let nextNotice = 1
