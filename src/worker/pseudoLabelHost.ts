@@ -13,7 +13,7 @@
  * and the last round's model back, and pseudoTrain with `resume` goes on with the next round.
  */
 import * as tf from '@tensorflow/tfjs'
-import { parseCsvText } from '../engine/data/csv'
+import { readTexts, type Texts } from '../engine/tasks/pseudoLabel/readTexts'
 import { averageLabels, balanceClasses, confidenceHistogram, labelPromptExamples, pseudoLabelAccuracy, pseudoLabelsFromScores, selectConfident, zeroShotPseudoLabels, type PseudoLabels } from '../engine/tasks/pseudoLabel/pseudoLabel'
 import { sftEncoded } from '../engine/tasks/lmObjectiveData'
 import { zeroShotTextTokens } from '../engine/train/zeroShot'
@@ -43,24 +43,6 @@ type ClassificationSet = Extract<Encoded, { kind: 'classification' }>
 
 /** Tokens each text is scored and trained on (BOS included). */
 const TEXT_TOKENS = 32
-
-interface Texts {
-  name: string
-  texts: string[]
-  labels: string[] | null
-}
-
-/** A CSV's text column ("text", else the first) and, if present, its "label" column. */
-function readTexts(name: string, csv: string, needLabels: boolean): Texts {
-  const { records } = parseCsvText(csv)
-  const header = (records[0]?.cells ?? []).map((c) => c.trim())
-  if (records.length < 2) throw new Error(`${name} has no rows under its header: add one text per row.`)
-  const ti = header.includes('text') ? header.indexOf('text') : 0
-  const li = header.indexOf('label')
-  if (needLabels && li < 0) throw new Error(`${name} has no "label" column (columns: ${header.join(', ')}): the validation file needs the true class of each text.`)
-  const rows = records.slice(1).filter((r) => (r.cells[ti] ?? '').trim() !== '')
-  return { name, texts: rows.map((r) => r.cells[ti]!), labels: li >= 0 ? rows.map((r) => (r.cells[li] ?? '').trim()) : null }
-}
 
 /** What learning without labels reads of the session's held built-in LM: the model, its base
  *  weights (zero-shot labels come from the model before tuning) and the last round's tuning. */
