@@ -68,6 +68,21 @@ useStudio.subscribe((st, prev) => {
   resendCheckedFile()
 })
 
+// The sequence length changed in step 3: the checked file is read again at the new length, so
+// the summary ("sequence length N tokens"), the rows counted as cut and the mask preview describe
+// the rows the run will train on (a run encodes them at the settings' length). Typing "128" is
+// three changes: the file is read once the typing pauses.
+let seqLenTimer: ReturnType<typeof setTimeout> | null = null
+useStudio.subscribe((st, prev) => {
+  if (st.settings.seqLen === prev.settings.seqLen) return
+  if (seqLenTimer) clearTimeout(seqLenTimer)
+  seqLenTimer = setTimeout(() => {
+    seqLenTimer = null
+    const data = useLm.getState().data
+    if (data && data.seqLen !== useStudio.getState().settings.seqLen) resendCheckedFile()
+  }, 400)
+})
+
 const LM_WHERE = new Set(['lmData', 'lmTrain', 'lmChat', 'lmRecipe', 'pseudoLabel', 'pseudoTrain', 'pseudoSaved', 'pseudoRestore', 'pseudoDelete'])
 
 export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | 'lmRecipe' | 'pseudoLabels' | 'pseudoRound' | 'pseudoSaved' | 'pseudoRestored' | 'pseudoStopped' | 'pseudoPaused' | 'lmSteps' | 'lmError' }>): void {

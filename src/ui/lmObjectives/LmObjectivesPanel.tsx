@@ -5,6 +5,7 @@ import { MaskPreview } from './MaskPreview'
 import { DpoCharts } from './DpoCharts'
 import { ChatPlayground } from './ChatPlayground'
 import { PseudoLabelling } from './PseudoLabelling'
+import { DraftNumberInput } from '../common/DraftNumberInput'
 
 const CHOICES: { id: LmChoice; label: string; help: string }[] = [
   {
@@ -133,14 +134,14 @@ function PairOrInstruction({ objective }: { objective: 'sft' | 'dpo' }) {
         <div className="field-row">
           <div className="field">
             <label htmlFor={`${id}-beta`}>DPO beta</label>
-            <input id={`${id}-beta`} type="number" min={0.01} max={2} step={0.01} value={beta} onChange={(e) => useLm.setState({ beta: Math.min(2, Math.max(0.01, Number(e.target.value) || 0.1)) })} aria-describedby={`${id}-beta-help`} />
+            <DraftNumberInput id={`${id}-beta`} min={0.01} max={2} step={0.01} value={beta} onCommit={(v) => useLm.setState({ beta: v })} aria-describedby={`${id}-beta-help`} />
             <p className="help" id={`${id}-beta-help`}>
               How far the tuned model may move from the reference: small values (0.05–0.1) let it move more; large values keep it close and saturate the loss sooner.
             </p>
           </div>
           <div className="field">
             <label htmlFor={`${id}-sft`}>SFT term weight</label>
-            <input id={`${id}-sft`} type="number" min={0} max={2} step={0.1} value={sftWeight} onChange={(e) => useLm.setState({ sftWeight: Math.min(2, Math.max(0, Number(e.target.value) || 0)) })} aria-describedby={`${id}-sft-help`} />
+            <DraftNumberInput id={`${id}-sft`} min={0} max={2} step={0.1} value={sftWeight} onCommit={(v) => useLm.setState({ sftWeight: v })} aria-describedby={`${id}-sft-help`} />
             <p className="help" id={`${id}-sft-help`}>
               Adds this times the chosen answers' cross-entropy to the loss (0 = off), so the chosen answers also become more likely, not only more likely than the rejected ones.
             </p>

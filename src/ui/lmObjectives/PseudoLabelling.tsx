@@ -3,6 +3,7 @@ import { useStudio, runActive } from '../../state/store'
 import { continueSelfTraining, deleteSavedSelfTraining, labelTexts, listSavedSelfTraining, restoreSelfTraining, trainLm, useLm } from '../../state/lmObjectives'
 import { formatBytes, formatDateTime } from '../../format/format'
 import { ConfirmDelete } from '../common/ConfirmDelete'
+import { DraftNumberInput } from '../common/DraftNumberInput'
 
 async function sampleFile(name: string): Promise<File> {
   const r = await fetch(new URL(`samples/lm/${name}`, document.baseURI).href)
@@ -37,6 +38,10 @@ export function PseudoLabelling() {
   const label = () => {
     const f = fileRef.current?.files?.[0]
     if (f) labelTexts(f, valRef.current?.files?.[0] ?? null, names)
+    else {
+      useLm.setState({ error: 'No texts to label yet: choose a CSV of unlabelled texts under "Unlabelled texts (CSV)" above (or use the sample), then label them.' })
+      fileRef.current?.focus()
+    }
   }
   // The sample's class names are its validation file's labels: typed in for the person to see.
   const sample = async () => {
@@ -150,7 +155,7 @@ export function PseudoLabelling() {
           </label>
           <div className="field">
             <label htmlFor={`${id}-rounds`}>Self-training rounds</label>
-            <input id={`${id}-rounds`} type="number" min={1} max={5} value={rounds} onChange={(e) => useLm.setState({ rounds: Math.min(5, Math.max(1, Math.round(Number(e.target.value) || 1))) })} aria-describedby={`${id}-rounds-help`} />
+            <DraftNumberInput id={`${id}-rounds`} min={1} max={5} integer value={rounds} onCommit={(v) => useLm.setState({ rounds: v })} aria-describedby={`${id}-rounds-help`} />
             <p className="help" id={`${id}-rounds-help`}>
               After the first round the tuned model re-labels every text (with a method other than Head only, its labels averaged with the zero-shot ones) and the confident ones train again from the base model; more rounds can fix zero-shot mistakes, or reinforce them.
             </p>
