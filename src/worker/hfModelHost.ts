@@ -283,6 +283,11 @@ export class HfModelHost {
     if (!files.has('config.json')) {
       throw new ModelLoadError(`config.json is missing from the chosen files (${names}). Choose config.json, model.safetensors, tokenizer.json and tokenizer_config.json together (hold Ctrl or Shift), or a PEFT adapter's adapter_config.json and adapter_model.safetensors.`, 'config.json')
     }
+    // Said before the weights are read, naming the files chosen: the loader's own words ("the
+    // model has none … choose a repository that has one") are for a repo, not a folder on disk.
+    if (!files.has('tokenizer.json')) {
+      throw new ModelLoadError(`tokenizer.json is not among the chosen files (${names}): choose it with the model's other files (hold Ctrl or Shift); it sits beside config.json in the model's repository. The studio reads tokenizers only in the tokenizer.json format.`, 'tokenizer.json')
+    }
     const title = list.length === 1 ? list[0]!.name : 'chosen files'
     await this.install(files, title, `hf-files:${[...files.keys()].sort().join(',')}`, 'from files on this computer', [...files.keys()])
     return 'model'

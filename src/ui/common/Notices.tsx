@@ -1,6 +1,6 @@
 import { useStudio } from '../../state/store'
 import { linkSummary } from './linkSummary'
-import { noticePlace } from './noticePlace'
+import { noticeLead } from './noticePlace'
 
 /** Errors as role=alert with where they happened; everything is text, never HTML. */
 export function Notices() {
@@ -25,7 +25,7 @@ export function Notices() {
       )}
       {notices.map((n) => (
         <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
-          {n.where && <span className="where">{noticePlace(n.where)}: </span>}
+          {noticeLead(n.where, n.text) !== null && <span className="where">{noticeLead(n.where, n.text)}: </span>}
           {n.text}
           <button type="button" className="link" onClick={() => dismiss(n.id)} aria-label="Dismiss message">
             Dismiss

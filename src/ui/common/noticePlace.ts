@@ -66,3 +66,12 @@ export function noticePlace(where: string): string {
   if (/^[a-z]+(?:[A-Z][a-z0-9]*)+$/.test(where)) return where.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)
   return where
 }
+
+/** The place a notice's text is shown after, or null when the text already starts with it: the
+ *  engine's file errors begin with the file ('tokenizer.json: is not JSON', 'config.json is
+ *  missing …'), and the notice read 'tokenizer.json: tokenizer.json: is not JSON'. */
+export function noticeLead(where: string | undefined, text: string): string | null {
+  if (!where) return null
+  const place = noticePlace(where)
+  return text.startsWith(place) && !/^[\p{L}\p{N}_]/u.test(text.slice(place.length)) ? null : place
+}
