@@ -285,6 +285,24 @@ test.describe('image datasets', () => {
     for (const c of ['animals', 'faces', 'flags', 'food', 'travel']) await expect(page.getByTestId('class-balance')).toContainText(`${c}40 (20%)`)
   })
 
+  test('a zip of train/ and val/ folders of class folders: the classes are the folders inside train/', async ({ studio, page }) => {
+    await studio.open()
+    const red = png(8, 8, [220, 30, 30])
+    const blue = png(8, 8, [30, 30, 220])
+    const zip = zipSync({
+      'flowers/train/red/1.png': red, 'flowers/train/red/2.png': red, 'flowers/train/blue/1.png': blue, 'flowers/train/blue/2.png': blue,
+      'flowers/val/red/3.png': red, 'flowers/val/blue/3.png': blue,
+      '__MACOSX/flowers/train/red/._1.png': new TextEncoder().encode('resource fork'),
+    })
+    await studio.uploadDataset('flowers.zip', Buffer.from(zip), 'application/zip')
+    await studio.waitForDataset('flowers.zip')
+    await expect(page.getByTestId('dataset-rows')).toHaveText('4')
+    await expect(page.getByTestId('class-balance')).toContainText('blue2 (50%)')
+    await expect(page.getByTestId('class-balance')).toContainText('red2 (50%)')
+    await expect(page.getByTestId('class-balance')).not.toContainText('train')
+    await expect(page.getByTestId('dataset-warnings')).toContainText('The classes are the folders inside "train" (blue, red). The 2 images in "val" were left out')
+  })
+
   test('a picked folder of class folders loads', async ({ studio, page }) => {
     const dir = mkdtempSync(join(tmpdir(), 'studio-pics-'))
     try {

@@ -536,7 +536,7 @@ export function toTask(d: Dataset): TaskKind | null {
 }
 
 function imageWarnings(info: ImageSetInfo): string[] {
-  const w: string[] = []
+  const w: string[] = info.layoutNote ? [info.layoutNote] : []
   const few = info.classes.filter((c) => c.count < 5)
   if (few.length) w.push(`Few images in ${few.map((c) => `"${c.name}" (${c.count})`).join(', ')}: too few to learn or to validate. Add images.`)
   if (info.skipped.length) w.push(`${info.skipped.length} file${info.skipped.length === 1 ? ' was' : 's were'} not used (not an image, or not in a class folder).`)

@@ -24,6 +24,43 @@ describe('planImageFiles', () => {
     expect(r.plan.classes).toEqual(['faces', 'food'])
   })
 
+  it('strips every folder the images share ("my data/images/cats/1.png")', () => {
+    const r = planImageFiles('deep.zip', [e('my data/images/red/1.png'), e('my data/images/blue/1.png'), e('my data/readme.txt')])
+    if (!r.ok) throw new Error(r.error.message)
+    expect(r.plan.classes).toEqual(['blue', 'red'])
+  })
+
+  it('takes the classes from inside train/ when the upload has train/, val/ and test/ folders, and says what it left out', () => {
+    const r = planImageFiles('ds.zip', [
+      e('ds/train/red/1.png'), e('ds/train/red/2.png'), e('ds/train/blue/1.png'),
+      e('ds/val/red/3.png'), e('ds/val/blue/2.png'), e('ds/test/blue/3.png'),
+    ])
+    if (!r.ok) throw new Error(r.error.message)
+    expect(r.plan.classes).toEqual(['blue', 'red'])
+    expect(r.plan.images).toEqual([
+      { path: 'ds/train/red/1.png', mime: 'image/png', label: 1 },
+      { path: 'ds/train/red/2.png', mime: 'image/png', label: 1 },
+      { path: 'ds/train/blue/1.png', mime: 'image/png', label: 0 },
+    ])
+    expect(r.plan.skipped).toEqual([])
+    expect(r.plan.layoutNote).toBe('The classes are the folders inside "train" (blue, red). The 1 image in "test" and 2 images in "val" were left out: the studio holds out its own validation images from "train".')
+  })
+
+  it('pools split folders when none is a training folder', () => {
+    const r = planImageFiles('vt.zip', [e('val/cat/1.png'), e('val/dog/1.png'), e('test/cat/2.png'), e('test/dog/2.png')])
+    if (!r.ok) throw new Error(r.error.message)
+    expect(r.plan.classes).toEqual(['cat', 'dog'])
+    expect(r.plan.images.map((i) => i.path)).toEqual(['val/cat/1.png', 'val/dog/1.png', 'test/cat/2.png', 'test/dog/2.png'])
+    expect(r.plan.layoutNote).toBe('The classes are the folders inside "test" and "val" (cat, dog).')
+  })
+
+  it('keeps class folders that merely include a split name ("test" beside "cat")', () => {
+    const r = planImageFiles('z', [e('cat/1.png'), e('test/1.png')])
+    if (!r.ok) throw new Error(r.error.message)
+    expect(r.plan.classes).toEqual(['cat', 'test'])
+    expect(r.plan.layoutNote).toBeUndefined()
+  })
+
   it('refuses paths that climb out of the folder, naming the entry', () => {
     const r = planImageFiles('evil.zip', [e('cats/1.png'), e('cats/../../etc/passwd.png')])
     expect(r.ok).toBe(false)

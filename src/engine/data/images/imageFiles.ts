@@ -6,6 +6,7 @@
 import type { DataError } from '../types'
 import type { ImageMime, ImageRejection } from './types'
 import { formatBytes, formatCount } from '../../../format/format'
+import { describeSplitLayout, findClassLayout, placeInLayout } from './classFolders'
 
 export interface ImageLimits {
   /** Most files (images or not) in one upload. */
@@ -39,6 +40,8 @@ export interface ImageFilePlan {
   classes: string[]
   /** Files that are not images, or not inside a class folder. */
   skipped: ImageRejection[]
+  /** Where the classes came from when the upload has train/ and val/ folders, and what was left out. */
+  layoutNote?: string
 }
 
 export type PlanResult = { ok: true; plan: ImageFilePlan } | { ok: false; error: DataError }
@@ -91,22 +94,22 @@ export function planImageFiles(file: string, entries: readonly FileEntry[], limi
 
   const sizes = new Map(entries.map((e) => [e.path.replace(/\\/g, '/'), e.size]))
   const paths = [...sizes.keys()].filter((p) => !p.endsWith('/'))
-  const wanted = paths.filter((p) => !isClutter(p))
-  // A zip of one top folder ("emoji/faces/a.png") has its classes one level down.
-  const firstSegs = new Set(wanted.map((p) => (p.includes('/') ? p.split('/')[0] : '')))
-  const prefix = firstSegs.size === 1 && !firstSegs.has('') && wanted.every((p) => p.split('/').length >= 3) ? `${[...firstSegs][0]}/` : ''
+  // A zip of a folder ("emoji/faces/a.png"), or of train/ and val/ folders of class folders,
+  // has its classes further down.
+  const layout = findClassLayout(paths.filter((p) => !isClutter(p) && mimeFromName(p)))
 
   const skipped: ImageRejection[] = []
   const found: { path: string; mime: ImageMime; cls: string }[] = []
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i] as string
     if (isClutter(path)) continue
-    const rel = path.slice(prefix.length)
-    const mime = mimeFromName(rel)
+    const mime = mimeFromName(path)
     if (!mime) {
       skipped.push({ path, reason: 'not a PNG, JPEG or WebP image' })
       continue
     }
+    const { rel, split } = placeInLayout(path, layout)
+    if (split !== undefined && !layout.split?.used.includes(split)) continue // named in the layout note
     const slash = rel.indexOf('/')
     if (slash <= 0) {
       skipped.push({ path, reason: 'not inside a class folder' })
@@ -127,9 +130,10 @@ export function planImageFiles(file: string, entries: readonly FileEntry[], limi
     return fail(`${file} has only one class folder ("${classes[0] ?? ''}"). A classifier needs at least 2 classes: add a folder of images for another class.`, classes[0])
   }
   const index = new Map(classes.map((c, i) => [c, i]))
+  const layoutNote = describeSplitLayout(layout, classes)
   return {
     ok: true,
-    plan: { images: found.map((f) => ({ path: f.path, mime: f.mime, label: index.get(f.cls) as number })), classes, skipped },
+    plan: { images: found.map((f) => ({ path: f.path, mime: f.mime, label: index.get(f.cls) as number })), classes, skipped, ...(layoutNote ? { layoutNote } : {}) },
   }
 }
 

@@ -66,5 +66,5 @@ export async function importImages(
     const only = kept[0]?.name ?? ''
     return { ok: false, error: { file, field: only, message: `Only the class "${only}" has images that could be decoded; a classifier needs at least 2 classes. Check the other folders' images.` } }
   }
-  return { ok: true, info: { classes, count: labels.length, labels, minSide, maxSide, undecodable, skipped: plan.skipped, storedBytes } }
+  return { ok: true, info: { classes, count: labels.length, labels, minSide, maxSide, undecodable, skipped: plan.skipped, ...(plan.layoutNote ? { layoutNote: plan.layoutNote } : {}), storedBytes } }
 }

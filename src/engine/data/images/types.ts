@@ -31,6 +31,8 @@ export interface ImageSetInfo {
   /** Images that could not be decoded (named), and other files left out. */
   undecodable: ImageRejection[]
   skipped: ImageRejection[]
+  /** Where the classes came from when the upload had train/ and val/ folders, and what was left out. */
+  layoutNote?: string
   /** Encoded bytes of the kept images. */
   storedBytes: number
 }
