@@ -170,7 +170,26 @@ describe('parseDataset: bad input', () => {
     const bytes = new Uint8Array([...enc('text,label\ncaf'), 0xe9, ...enc(' au lait,ham\n')])
     const e = err(await parseDataset('latin1.csv', bytes))
     expect(e.message).toMatch(/latin1\.csv is not valid UTF-8/)
-    expect(e.message).toMatch(/UTF-8/)
+    // It names where: the line, the byte and the text before it ("text,label\ncaf" is 14 bytes).
+    expect(e.message).toContain('line 2 has a byte UTF-8 does not allow (0xE9 after "caf", byte 14 of the file)')
+    expect(e.message).toMatch(/save it as UTF-8/)
+  })
+
+  it('a bad byte deep in a streamed file is named by its line and byte, also when it ends a chunk', async () => {
+    // 'text,label\n' is 11 bytes, '"café ☕",a\n' 14 (é is 2 bytes, ☕ 3), 'ok,b\n' 5: line 4 starts at byte 30.
+    const bytes = new Uint8Array([...enc('text,label\n"café ☕",a\nok,b\nna'), 0xef, ...enc('ve,a\nfine,b\n')])
+    for (const size of [5, 7, 3, 1]) {
+      async function* chunks() {
+        for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size)
+      }
+      const e = err(await parseDataset('cp1252.csv', chunks()))
+      expect(e.message, `chunks of ${size}`).toContain('line 4 has a byte UTF-8 does not allow (0xEF after "na", byte 32 of the file)')
+    }
+  })
+
+  it('a file cut in the middle of a character says so', async () => {
+    const e = err(await parseDataset('cut.csv', new Uint8Array([...enc('text,label\n"caf'), 0xc3])))
+    expect(e.message).toContain('cut.csv is not valid UTF-8 text: it ends in the middle of a character, on line 2')
   })
 
   it('a UTF-16 file', async () => {
