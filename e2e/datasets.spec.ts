@@ -228,6 +228,14 @@ test.describe('bad input: a clear alert, nothing lost', () => {
       await page.getByText('Why rows were rejected').click()
       await expect(page.getByTestId('rejected-reasons')).toContainText('the label ("label") is empty')
     })
+    await test.step('a .json object that wraps its records ({"data": [...]}) is read as those records, and says so', async () => {
+      const records = Array.from({ length: 12 }, (_, i) => ({ text: `review number ${i}`, label: i % 2 ? 'good' : 'bad' }))
+      await studio.uploadDataset('export.json', JSON.stringify({ version: 3, data: records }, null, 2), 'application/json')
+      await studio.waitForDataset('export.json')
+      await expect(summary(page)).toContainText('text classification')
+      await expect(page.getByTestId('dataset-rows')).toHaveText('12')
+      await expect(page.getByTestId('dataset-warnings')).toContainText('export.json is one JSON object: the 12 records of its "data" list were read.')
+    })
     await test.step('classes with one example get a warning', async () => {
       await studio.uploadDataset('singles.csv', 'text,label\n"one",a\n"two",a\n"three",b\n"four",c\n')
       await studio.waitForDataset('singles.csv')

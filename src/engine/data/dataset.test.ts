@@ -115,6 +115,32 @@ describe('parseDataset: detection', () => {
     expect(ok(await parseDatasetText('m2.json', records.map((r) => JSON.stringify(r)).join('\n'))).format).toBe('jsonl')
   })
 
+  it('reads the records a .json object wraps ({"data": [...]}), on one line or pretty-printed, and says so', async () => {
+    const records = [
+      { text: 'good movie', label: 'pos' },
+      { text: 'bad movie', label: 'neg' },
+      { text: 'great film', label: 'pos' },
+      { text: 'awful film', label: 'neg' },
+    ]
+    for (const text of [JSON.stringify({ version: 2, data: records }), JSON.stringify({ version: 2, data: records }, null, 2)]) {
+      const d = ok(await parseDatasetText('wrapped.json', text))
+      expect(d.task).toBe('text-classification')
+      expect(d.columns).toEqual(['text', 'label'])
+      expect(d.rows).toEqual([['good movie', 'pos'], ['bad movie', 'neg'], ['great film', 'pos'], ['awful film', 'neg']])
+      expect(d.warnings.map((w) => w.message)).toContain('wrapped.json is one JSON object: the 4 records of its "data" list were read.')
+    }
+    const split = ok(await parseDatasetText('splits.json', JSON.stringify({ test: records.slice(0, 2), train: records }, null, 2)))
+    expect(split.rows).toHaveLength(4)
+    expect(split.warnings.map((w) => w.message)).toContain('splits.json is one JSON object: the 4 records of its "train" list were read; "test" was left out.')
+  })
+
+  it('refuses a .json object with no list of records, saying what to save instead', async () => {
+    const e = err(await parseDatasetText('config.json', JSON.stringify({ name: 'x', settings: { lr: 1 } }, null, 2)))
+    expect(e.message).toBe('config.json is one JSON object (keys "name", "settings") with no list of records in it. Save the records as a JSON array of objects ([{"text": …, "label": …}, …]) or as JSON Lines (one object per line).')
+    const two = err(await parseDatasetText('two.json', JSON.stringify({ a: [{ text: 'x', label: 'y' }], b: [{ text: 'z', label: 'w' }] })))
+    expect(two.message).toBe('two.json is one JSON object with several lists of records ("a", "b") and none is called "train". Save the list to train on as a JSON array of objects or as JSON Lines.')
+  })
+
   it('rejects a bad JSON line by line number and keeps the rest', async () => {
     const d = ok(await parseDatasetText('m.jsonl', '{"text":"a b","label":"x"}\n{"text":"c d",label:"y"}\n{"text":"e f","label":"y"}\n{"text":"g h","label":"x"}\n'))
     expect(d.rows).toHaveLength(3)

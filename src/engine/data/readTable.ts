@@ -6,6 +6,7 @@
 import { CsvParser, looksLikeHeader, type CsvRecord, type Delimiter } from './csv'
 import { DataFailure } from './decodeText'
 import { JsonArrayParser, JsonLinesParser, RecordTable, type JsonChunkResult } from './jsonRecords'
+import { recordsInJsonObject } from './jsonObjectRecords'
 import { TextBlockSplitter } from './textBlocks'
 import {
   MAX_REJECTIONS_LISTED,
@@ -99,7 +100,8 @@ export async function readTable(
   })()
 
   let format = formatFromName(file)
-  if (format === 'json' && firstChar === '{') format = 'jsonl' // many ".json" exports are JSON Lines
+  // A ".json" that starts with "{" is JSON Lines, or one object that wraps the records.
+  if (format === 'json' && firstChar === '{') return readJsonObjectOrLines(file, all, options)
   if (format === undefined) format = firstChar === '[' ? 'json' : firstChar === '{' ? 'jsonl' : 'csv'
 
   if (format === 'text') return readText(all, options)
@@ -243,11 +245,29 @@ function headerNames(cells: string[], warnings: DataWarning[]): string[] {
   })
 }
 
+/** A ".json" starting with "{": one object holding the records ({"data": [...]}) is read as
+ *  those records; anything else as JSON Lines. The text is held whole to tell them apart. */
+async function readJsonObjectOrLines(file: string, chunks: AsyncIterable<string>, options: ReadTableOptions): Promise<ReadTable> {
+  const parts: string[] = []
+  for await (const chunk of chunks) parts.push(chunk)
+  const found = recordsInJsonObject(file, parts.join(''))
+  if (found === undefined) return readJson(file, 'jsonl', fromList(parts), options)
+  if ('error' in found) throw new DataFailure({ file, message: found.error })
+  const warnings = found.warning ? [{ message: found.warning }] : []
+  return readJson(file, 'json', fromList([]), options, { records: found.records, problems: [] }, warnings)
+}
+
+async function* fromList(parts: string[]): AsyncGenerator<string> {
+  yield* parts
+}
+
 async function readJson(
   file: string,
   format: 'json' | 'jsonl',
   chunks: AsyncIterable<string>,
   options: ReadTableOptions,
+  parsed?: JsonChunkResult,
+  warnings: DataWarning[] = [],
 ): Promise<ReadTable> {
   const parser = format === 'json' ? new JsonArrayParser() : new JsonLinesParser()
   const table = new RecordTable()
@@ -259,12 +279,15 @@ async function readJson(
       if (reason) rejected.add(r.row, reason)
     }
   }
-  for await (const chunk of chunks) {
-    accept(parser.push(chunk))
-    options.onRows?.(table.rows.length)
-    if (parser instanceof JsonArrayParser && parser.fatal) break
+  if (parsed) accept(parsed)
+  else {
+    for await (const chunk of chunks) {
+      accept(parser.push(chunk))
+      options.onRows?.(table.rows.length)
+      if (parser instanceof JsonArrayParser && parser.fatal) break
+    }
+    accept(parser.finish())
   }
-  accept(parser.finish())
   if (parser instanceof JsonArrayParser && parser.fatal) {
     throw new DataFailure({ file, message: `${file} could not be read as JSON: ${parser.fatal}.` })
   }
@@ -287,7 +310,7 @@ async function readJson(
     rowNumbers: table.rowNumbers,
     rejected: rejected.list,
     rejectedCount: rejected.count,
-    warnings: [],
+    warnings,
   }
 }
 
