@@ -28,6 +28,10 @@ export interface EpochPoint {
   valAcc?: number // percent
   valPpl?: number
   valRmse?: number // regression, in the target's units
+  /** A run's record only: the run was stopped inside this epoch. It was measured, but its steps
+   *  did not cover the training split (worker/checkpointHost.ts RunRecorder marks it). Records
+   *  stored before the mark have none. */
+  partial?: true
 }
 
 /** What the loop reports after each epoch's validation. */

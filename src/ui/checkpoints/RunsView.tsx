@@ -8,7 +8,7 @@ import { runDeleteWaits, useCheckpoints } from '../../state/checkpoints'
 import { useStudio, runActive } from '../../state/store'
 import type { CheckpointMeta, RunInfo } from '../../worker/checkpointProtocol'
 import { ConfirmDelete } from '../common/ConfirmDelete'
-import { inUseStays, when } from './format'
+import { inUseStays, runProgress, when } from './format'
 import { differingSettings, valueText } from './runDiff'
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2']
@@ -168,7 +168,7 @@ function RunItem({ run, checked, onToggle, deleteWaits, busy, held, restoredId, 
         </>
       )}
       <span className="muted">
-        · {run.status} · {run.epochs.length} epoch{run.epochs.length === 1 ? '' : 's'} · {valueText('method', run.settings.method)}, learning rate {formatNumber(run.settings.learningRate)}
+        · {runProgress(run)} · {valueText('method', run.settings.method)}, learning rate {formatNumber(run.settings.learningRate)}
         {/* an encoder's run records the pooling its head read ('auto' is resolved when it starts) */}
         {run.settings.pooling === 'cls' || run.settings.pooling === 'mean' ? `, pooling ${valueText('pooling', run.settings.pooling)}` : ''} · started {when(run.startedAt)}
       </span>
