@@ -182,6 +182,10 @@ test.describe('bad input: a clear alert, nothing lost', () => {
       await studio.uploadDataset('picture.csv', png(4, 4, [1, 2, 3]))
       await expectRefused(studio, page, 'picture.csv', /binary file/)
     })
+    await test.step('one image, not an image dataset', async () => {
+      await studio.uploadDataset('holiday.png', png(4, 4, [1, 2, 3]), 'image/png')
+      await expectRefused(studio, page, 'holiday.png', /holiday\.png is one image; .*one folder per class \(cats\/1\.png, dogs\/1\.png\) and upload a \.zip of those folders/)
+    })
     await test.step('Latin-1 (not UTF-8)', async () => {
       await studio.uploadDataset('latin1.csv', Buffer.from('text,label\n"caf\xe9 cr\xe8me",a\n"na\xefve",b\n', 'latin1'))
       // 'text,label\n"caf' is 15 bytes: the é (0xE9 in Latin-1) is byte 15, on line 2.

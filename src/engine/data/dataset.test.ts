@@ -192,6 +192,16 @@ describe('parseDataset: bad input', () => {
     expect(e.message).toMatch(/byte 4/)
   })
 
+  it('a single image says how to make an image dataset, not that it is a binary file', async () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d])
+    for (const name of ['cat.png', 'Cat.JPG', 'anim.gif']) {
+      const e = err(await parseDataset(name, png))
+      expect(e.message).toBe(
+        `${name} is one image; an image dataset is many, sorted by class. Put the PNG, JPEG or WebP images in one folder per class (cats/1.png, dogs/1.png) and upload a .zip of those folders, or choose the folder that holds them under "A folder of images".`,
+      )
+    }
+  })
+
   it('a file that is not UTF-8 (Windows-1252 é)', async () => {
     const bytes = new Uint8Array([...enc('text,label\ncaf'), 0xe9, ...enc(' au lait,ham\n')])
     const e = err(await parseDataset('latin1.csv', bytes))

@@ -60,8 +60,18 @@ function extension(file: string): string {
   return dot === -1 ? '' : file.slice(dot + 1).toLowerCase()
 }
 
+const IMAGE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'tif', 'tiff', 'heic', 'avif'])
+
 /** Fails early for well-known binary formats, with what to do instead. */
 export function checkSupportedName(file: string): void {
+  if (IMAGE_EXTENSIONS.has(extension(file))) {
+    throw new DataFailure({
+      file,
+      message:
+        `${file} is one image; an image dataset is many, sorted by class. Put the PNG, JPEG or WebP images in one folder per class ` +
+        '(cats/1.png, dogs/1.png) and upload a .zip of those folders, or choose the folder that holds them under "A folder of images".',
+    })
+  }
   const kind = UNSUPPORTED[extension(file)]
   if (kind) {
     throw new DataFailure({
