@@ -28,10 +28,10 @@ export interface BackendEnvironment {
   /** wasm only, once it runs: XNNPACK's real thread count, and why it is 1 on a multi-core
    *  machine; `workers` when runs split their batches over two engine workers instead. */
   wasmThreads?: () => { count: number; note?: string; workers?: number } | undefined
-  /** wasm only: a second engine worker for a run (train/dataParallel.ts), or null when this
-   *  environment trains on one. */
-  secondWorker?: () => GradientPeer | null
-  /** false: the second worker takes half of each training step only, not half of the run's
+  /** wasm only: the other engine workers a run shares its batches with (train/dataParallel.ts),
+   *  started once and kept; none when this environment trains on one. */
+  otherWorkers?: () => readonly GradientPeer[]
+  /** false: the other workers take their shares of each training step only, not of the run's
    *  inference passes (train/inferencePasses.ts); for comparisons (bench/). */
   secondWorkerPasses?: boolean
 }

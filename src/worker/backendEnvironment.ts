@@ -51,11 +51,34 @@ export async function startWasmWithThreads(
   }
 }
 
+/** Engine workers for the cores the browser reports (the 'workers' mode): half of them (tfjs-wasm's
+ *  own guess at the physical cores, since most x86-64 machines report two logical processors
+ *  a core: one worker a core, the other logical processor left to the page, the browser and
+ *  the worker's own compile and collection threads), at least 2 where there are 2 or more, at
+ *  most 8 (a batch of 16 is then 2 rows a worker, and every worker pays each step's fixed
+ *  cost: kernels, JavaScript). `asked` (the worker's name: `workers=N`, from localStorage
+ *  "studio.workers") overrides it for comparisons (bench/, e2e/), within 1–16.
+ *  Only 2 workers have been timed (a 2-core machine: bench/results/); more follow the same
+ *  code and are checked for equal numbers (dataParallelShares.test.ts). */
+export function engineWorkersFor(hardwareConcurrency: number | undefined, asked?: number): number {
+  if (asked !== undefined && Number.isInteger(asked) && asked >= 1) return Math.min(16, asked)
+  const cores = Math.max(1, Math.floor(hardwareConcurrency ?? 1))
+  if (cores < 2) return 1
+  return Math.min(8, Math.max(2, Math.floor(cores / 2)))
+}
+
+/** The engine workers asked for in the worker's name (`workers=N`), if any. */
+export function workersAskedOf(workerName: string): number | undefined {
+  const m = /(?:^|;)workers=(\d{1,2})(?:;|$)/.exec(workerName)
+  return m ? Number(m[1]) : undefined
+}
+
 /** How the CPU's cores train on WebAssembly:
- *  - 'workers' (the default where there are 2 cores or more): two engine workers, each on one
- *    thread, each computing half of every batch of a full, freeze or LoRA run
- *    (engine/train/dataParallel.ts). On the built-in models this measured 1.4-1.7× one
- *    thread where XNNPACK's threads gave 1.0-1.1× (bench/results/2026-12-06-data-parallel.md);
+ *  - 'workers' (the default where there are 2 cores or more): engine workers each on one
+ *    thread (engineWorkersFor: 2 on a 2-core machine), each computing its share of every batch
+ *    of a full, freeze or LoRA run (engine/train/dataParallel.ts). On the built-in models two
+ *    measured 1.3-1.7× one thread where XNNPACK's threads gave 1.0-1.1×
+ *    (bench/results/2026-12-06-data-parallel.md, README "Benchmarks");
  *  - 'threads': one worker, XNNPACK's threads (wasmThreadsFor);
  *  - 'one': one worker on one thread;
  *  - 'steps': two workers as 'workers', but only the training steps split: the feature cache,
@@ -92,13 +115,15 @@ export async function startWasmOneThread(wasm: WasmModule): Promise<boolean> {
 }
 
 /** Backends other than webgl/cpu are imported on demand: a browser that never uses
- *  WebGPU or WebAssembly never downloads them. `secondWorker` starts the second engine worker
- *  the 'workers' mode splits batches with (worker/gradientPeer.ts). */
-export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolean, mode: CpuMode = 'workers', secondWorker?: () => GradientPeer): BackendEnvironment {
+ *  WebGPU or WebAssembly never downloads them. `spawnWorker` starts one of the other engine
+ *  workers the 'workers' mode shares batches with (worker/gradientPeer.ts); `workersAsked`
+ *  overrides how many (engineWorkersFor). */
+export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolean, mode: CpuMode = 'workers', spawnWorker?: () => GradientPeer, workersAsked?: number): BackendEnvironment {
   const gpu = (nav as WorkerNavigator & { gpu?: BackendEnvironment['gpu'] }).gpu
   let wasmModule: WasmModule | undefined
-  const split = (mode === 'workers' || mode === 'steps') && (nav.hardwareConcurrency ?? 1) >= 2 && !!secondWorker
-  let peer: GradientPeer | null = null
+  const workers = engineWorkersFor(nav.hardwareConcurrency, workersAsked)
+  const split = (mode === 'workers' || mode === 'steps') && workers >= 2 && !!spawnWorker
+  let others: GradientPeer[] | null = null
   return {
     gpu,
     async loadBackend(name) {
@@ -116,7 +141,7 @@ export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolea
         else await startWasmWithThreads(nav, wasmThreadsFor(nav.hardwareConcurrency), wasm.setThreadsCount)
       }
     },
-    ...(split ? { secondWorker: () => (peer ??= secondWorker!()), ...(mode === 'steps' ? { secondWorkerPasses: false } : {}) } : {}),
+    ...(split ? { otherWorkers: () => (others ??= Array.from({ length: workers - 1 }, () => spawnWorker!())), ...(mode === 'steps' ? { secondWorkerPasses: false } : {}) } : {}),
     wasmThreads() {
       let count: number
       try {
@@ -124,7 +149,7 @@ export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolea
       } catch {
         return undefined // not started
       }
-      if (split) return { count, workers: 2 }
+      if (split) return { count, workers }
       if (mode === 'one') return { count, note: 'chosen for a comparison' }
       if (count > 1 || (nav.hardwareConcurrency ?? 1) <= 1) return { count }
       return {

@@ -89,13 +89,16 @@ export function createEngineClient(): EngineClient {
 }
 
 /** For comparisons only (bench/, e2e/): localStorage "studio.cpu" = "threads" or "one" asks the
- *  worker for XNNPACK's threads or a single thread instead of two engine workers ("steps": two
- *  workers that split the training steps only)
- *  (worker/backendEnvironment.ts, CpuMode); the worker reads it from its name. */
+ *  worker for XNNPACK's threads or a single thread instead of engine workers ("steps": workers
+ *  that split the training steps only) (worker/backendEnvironment.ts, CpuMode), and
+ *  "studio.workers" = N for N engine workers instead of the cores' count (engineWorkersFor);
+ *  the worker reads them from its name. */
 function cpuModeSuffix(): string {
   try {
     const mode = globalThis.localStorage?.getItem('studio.cpu')
-    return mode === 'threads' || mode === 'one' || mode === 'workers' || mode === 'steps' ? `;cpu=${mode}` : ''
+    const workers = globalThis.localStorage?.getItem('studio.workers')
+    const asked = workers && /^\d{1,2}$/.test(workers) ? `;workers=${workers}` : ''
+    return (mode === 'threads' || mode === 'one' || mode === 'workers' || mode === 'steps' ? `;cpu=${mode}` : '') + asked
   } catch {
     return '' // storage blocked: the default
   }

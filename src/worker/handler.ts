@@ -29,6 +29,7 @@ import type { RunObjectiveRef } from '../engine/storage/types'
 import type { TinyGpt } from '../engine/models/tinyGpt'
 import { textFamily, type HeldText } from '../engine/session/families/text'
 import { indexedDbHubCache } from '../engine/hf/hubFetch'
+import { peerLostTail, peerLostWords, type LostCount } from './workerLossWords'
 
 /** Turns commands into session calls (engine/session/session.ts) and their results and
  *  progress into events. It never touches `self`, so Node tests drive it by calling the
@@ -55,7 +56,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
   // Whole-validation-set passes outside a run (the blend, an evaluation) halve their rows over
   // the second engine worker as a run's do (engine/train/evaluationSplit.ts); not in the
   // 'steps' comparison mode, whose runs split only their steps.
-  session.passPeer = () => (backend?.name === 'wasm' && env.secondWorkerPasses !== false ? (env.secondWorker?.() ?? null) : null)
+  session.passPeers = () => (backend?.name === 'wasm' && env.secondWorkerPasses !== false ? (env.otherWorkers?.() ?? []) : [])
   /** The held model when it is a Hugging Face checkpoint, else null. */
   const heldHf = () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null)
   // Hugging Face checkpoints: the worker loads them (hfModelHost.ts), the session holds them (families/hf.ts).
@@ -101,7 +102,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     backend = await chooseBackend(pref, env)
     post({ type: 'backend', info: backend })
     // The second engine worker compiles its WebAssembly now, not at the first run's first step.
-    if (backend.name === 'wasm') env.secondWorker?.()?.warm?.()
+    if (backend.name === 'wasm') for (const w of env.otherWorkers?.() ?? []) w.warm?.()
   }
 
   const modelProgress = (done: number, total: number) => post({ type: 'progress', task: 'model', done, total, label: `Downloading the model: ${formatBytesOf(done, total)}` })
@@ -165,8 +166,9 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     await ensureBackend(settings.backend)
     // On WebAssembly with 2+ cores a second engine worker computes half of every batch
     // (engine/train/dataParallel.ts); if it fails, the run goes on here and says so.
-    const peer = backend?.name === 'wasm' ? (env.secondWorker?.() ?? null) : null
-    let peerLost: string | null = null
+    const others = backend?.name === 'wasm' ? (env.otherWorkers?.() ?? []) : []
+    const peer = others.length > 0 ? others : null
+    let peerLost = null as { why: string; count: LostCount | undefined } | null
     if (backend && badgeNoted) post({ type: 'backend', info: backend }) // a new run tries two workers again
     badgeNoted = false
     // Every epoch is checkpointed and the run recorded in IndexedDB (checkpointHost.ts).
@@ -188,10 +190,10 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
               parallel: () => ({
                 peer,
                 passes: env.secondWorkerPasses !== false,
-                onPeerLost: (why: string) => {
-                  peerLost = why
+                onPeerLost: (why: string, count?: LostCount) => {
+                  peerLost = { why, count }
                   badgeNoted = true
-                  if (backend) post({ type: 'backend', info: { ...backend, reason: `${backend.reason}; in this run the second worker stopped, so the first computes every batch` } })
+                  if (backend) post({ type: 'backend', info: { ...backend, reason: `${backend.reason}; ${peerLostWords(count)}` } })
                 },
               }),
             }
@@ -201,7 +203,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       objective,
     )
     if ('refused' in out) refuseSettings(post, runId, out.refused, out.totalParams)
-    else post({ type: 'done', runId, reason: out.result.reason, summary: out.result.summary, message: out.result.message + (peerLost ? ` ${peerLost}; the run went on in one worker with the same numbers, at about half the speed.` : '') })
+    else post({ type: 'done', runId, reason: out.result.reason, summary: out.result.summary, message: out.result.message + (peerLost ? peerLostTail(peerLost.why, peerLost.count) : '') })
   }
 
   /** Instruction and preference tuning (issue 17): the session reads their files and trains

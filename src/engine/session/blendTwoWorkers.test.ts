@@ -99,14 +99,14 @@ async function blendFigures(session: Session): Promise<{ sweep: Awaited<ReturnTy
 }
 
 async function compare(session: Session, names: number) {
-  session.passPeer = null
+  session.passPeers = null
   const one = await blendFigures(session)
   // Both classes predicted somewhere along the sweep: equal accuracies then say something.
   expect(one.sweep.points).toHaveLength(5)
   expect(one.at.confusion!.length).toBe(2)
 
   const peer = new MessagePeer()
-  session.passPeer = () => peer
+  session.passPeers = () => [peer]
   const two = await blendFigures(session)
   expect(two).toEqual(one) // every figure of every point, bit for bit
   // Each measurement is one evaluation batch: its second half went to the replica.
@@ -130,7 +130,7 @@ async function compare(session: Session, names: number) {
   // The second worker fails at its second pass (a sweep's weights already sent to it): the
   // sweep goes on here, with the same figures.
   const failing = new MessagePeer(2)
-  session.passPeer = () => failing
+  session.passPeers = () => [failing]
   const fell = await blendFigures(session)
   expect(fell).toEqual(one)
   expect(failing.passes.length).toBeGreaterThanOrEqual(2)

@@ -87,9 +87,9 @@ export class Session {
   /** The checked instruction or preference file (lmObjectives.ts) SFT and DPO runs train on. */
   objectiveData: ObjectiveData | null = null
   private blend: TunedBlend | null = null // interpolation state of the current model's last run
-  /** The second engine worker for whole-validation-set passes outside a run (the blend, an
-   *  evaluation: train/evaluationSplit.ts), or null where passes run on one worker; the host sets it. */
-  passPeer: (() => GradientPeer | null) | null = null
+  /** The other engine workers for whole-validation-set passes outside a run (the blend, an
+   *  evaluation: train/evaluationSplit.ts), none where passes run on one worker; the host sets it. */
+  passPeers: (() => readonly GradientPeer[]) | null = null
   private seed = DEFAULTS.seed // of the last plan or run: the initialisation a model built for the data starts from
 
   constructor(readonly data: SessionData) {}
@@ -293,7 +293,7 @@ export class Session {
   /** `f` with the passes of `tuning` on `val` split over the two workers (or null: one worker),
    *  the split disposed after: one command's, never another's (evaluationSplit.ts). */
   private async withSplit<T>(held: HeldModel, tuning: Tuning, val: Encoded, f: (split: DataParallel | null) => Promise<T>): Promise<T> {
-    const split = evaluationSplit(this.passPeer?.() ?? null, held.body, tuning, val)
+    const split = evaluationSplit(this.passPeers?.() ?? null, held.body, tuning, val)
     try {
       return await f(split)
     } finally {

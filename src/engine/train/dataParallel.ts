@@ -1,7 +1,13 @@
 /**
- * Data parallelism on the CPU: a second engine worker (a "replica") computes the gradient of
- * half of every micro-batch while the training loop computes the other half, so a 2-core
- * machine without a GPU uses both cores. WebAssembly threads could not do it: XNNPACK's pool
+ * Data parallelism on the CPU: other engine workers (each a "replica") compute the gradients of
+ * their shares of every micro-batch while the training loop computes its own, so a machine
+ * without a GPU uses its cores: on 2 cores a second worker and half of every batch each
+ * (described below as halves); with more workers (worker/backendEnvironment.ts
+ * engineWorkersFor) the rows are shared in order as evenly as they go (shareRows.ts), the other
+ * workers' gradients averaged here by their rows before the same combine, each worker with its
+ * own dropout seed, gradient region and failure handling (`Slot`); a worker that sat out a
+ * batch (fewer rows than workers) is given every weight with its next request, and a batch of
+ * one row stays here whole. WebAssembly threads could not do it: XNNPACK's pool
  * splits single operations, and on the built-in models most operations are too small for
  * that (README "Benchmarks"); two whole training steps on half the rows each are not.
  * The run's inference passes (the feature cache's frozen blocks, the zero-shot baseline, every
@@ -42,7 +48,8 @@ import { classification } from '../tasks/classification'
 import { regression } from '../tasks/regression'
 import type { Task } from '../tasks/task'
 import { FeatureCache } from './featureCache'
-import { runPass, tensorData, type InferPass, type PassOutput, type PassSplit } from './inferencePasses'
+import { joinOutputs, passRows, runPass, splitPass, tensorData, type InferPass, type PassOutput, type PassSplit } from './inferencePasses'
+import { shareSizes, splitRows } from './shareRows'
 import { Tuning } from './fineTune'
 import type { Batch, Cache } from './forward'
 import { stableNames } from './loopState'
@@ -146,6 +153,9 @@ export interface StepTiming {
   /** The two halves were combined. */
   combined: number
   rows: [number, number]
+  /** With more than two workers: every share's rows, this worker's first (`rows` is then this
+   *  worker's and the others' together). */
+  shares?: number[]
   /** Bytes of weights and batch sent, of gradients received. */
   weightBytes: number
   batchBytes: number
@@ -264,9 +274,10 @@ export function nextTask(): Promise<void> {
   })
 }
 
-/** The dropout seed of half `half` (0: this worker, 1: the replica) of micro-batch `micro`. */
-export function halfSeed(seed: number, step: number, micro: number, half: 0 | 1): string {
-  return `${microBatchSeed(seed, step, micro)}|half${half}`
+/** The dropout seed of share `share` (0: this worker, k: the k-th other worker) of micro-batch
+ *  `micro`; with two workers the halves'. */
+export function halfSeed(seed: number, step: number, micro: number, share: number): string {
+  return `${microBatchSeed(seed, step, micro)}|half${share}`
 }
 
 function replicaBody(model: Body): ReplicaBody | null {
@@ -352,50 +363,88 @@ export function readFloatsInto(ts: readonly tf.Tensor[], out: Float32Array): voi
   }
 }
 
-/** A split step's two halves built apart from the batch's rows (fineTune.ts, when no cache or
- *  augmentation needs the whole batch built at once): `mine(n0)` this worker's half, rows
- *  [0, n0), as tensors (called inside tf.tidy); `theirs(n0)` the replica's, rows [n0, rows), as
- *  host arrays (batchSource.ts hostBatchData), or null when they cannot be (the whole batch is
- *  then built and split as before). */
+/** A split step's shares built apart from the batch's rows (fineTune.ts, when no cache or
+ *  augmentation needs the whole batch built at once): `mine(n0)` this worker's share, rows
+ *  [0, n0), as tensors (called inside tf.tidy); `theirs(n0)` the other workers' rows
+ *  [n0, rows), as host arrays (batchSource.ts hostBatchData), or null when they cannot be (the
+ *  whole batch is then built and split as before). */
 export interface HalvesApart {
   rows: number
   mine: (n0: number) => Batch
   theirs: (n0: number) => Record<string, TensorData> | null
 }
 
-/** The training loop's side: splits each micro-batch, sends the replica its half, combines;
- *  and sends it its half of the rows of the run's inference passes (`infer`). */
+/** One other engine worker of a split: its peer, whether it failed, the weights it holds. */
+interface Slot {
+  readonly peer: GradientPeer
+  /** 1 for the first other worker: share 0 of every batch is the loop's own. */
+  readonly share: number
+  lost: string | null
+  /** The weights version (DataParallel's `version`) its replica holds; -1 before its setup. */
+  version: number
+  /** The last answer's gradient array, done with here: given back with its next request. */
+  gradBuffer: Float32Array | null
+}
+
+/** Weights for one worker's request: `shared` when they are views of the shared weights region. */
+interface WeightsOut {
+  weights: NamedWeight[]
+  shared: boolean
+}
+
+/** The training loop's side: splits each micro-batch among itself and the other workers, sends
+ *  each its share, combines; and sends each its share of the rows of the run's inference passes
+ *  (`post`). With one other worker the shares are the halves described above. */
 export class DataParallel implements PassSplit {
   private readonly names: Map<tf.Variable, string>
   private readonly dirty = new Set<tf.Variable>()
+  private readonly slots: Slot[]
   private started = false
-  private lost: string | null = null
-  /** The replica's last tensor count (tests watch it stay flat). */
+  /** Counts the changes of weights: each time the loop's changed weights are gathered. */
+  private version = 0
+  /** The weights changed since `version - 1`, gathered once for every worker that needs them
+   *  (`handed`: the arrays went to one worker already, which may transfer them: others copy). */
+  private changed: { version: number; weights: NamedWeight[]; shared: boolean; handed: boolean } | null = null
+  /** The other workers' last tensor count (tests watch it stay flat). */
   replicaTensors = 0
   /** Whether the training steps are split too (`gradients`), or only the inference passes
    *  (a head-only run, a batch of one: whyNotSplit). */
   splitsSteps = true
 
   constructor(
-    private readonly peer: GradientPeer,
+    peers: GradientPeer | readonly GradientPeer[],
     private readonly model: Body,
     private readonly tuning: Tuning,
     private readonly s: Settings,
     private readonly task: SplitTask,
     private readonly need: number | 'regression',
-    private readonly onPeerLost?: (message: string) => void,
-    /** The replica, here: computes a lost replica's halves (the same code, the same numbers). */
+    /** A worker failed: its shares are computed here from then on. `lost` of `workers` have. */
+    private readonly onPeerLost?: (message: string, count?: { lost: number; workers: number }) => void,
+    /** A replica, here: computes a lost worker's shares (the same code, the same numbers). */
     private readonly local = new GradientReplica(),
   ) {
     this.names = stableNames(model, tuning.parts)
+    const list = Array.isArray(peers) ? (peers as readonly GradientPeer[]) : [peers as GradientPeer]
+    if (list.length === 0) throw new Error('A split needs at least one other worker')
+    this.slots = list.map((peer, i) => ({ peer, share: i + 1, lost: null, version: -1, gradBuffer: null }))
   }
 
-  /** Whether halves still go to the second worker. */
+  /** Engine workers the batches are shared among, this one included. */
+  get workers(): number {
+    return this.slots.length + 1
+  }
+
+  /** Whether shares still go to another worker (at least one has not failed). */
   get split(): boolean {
-    return this.lost === null
+    return this.slots.some((s) => s.lost === null)
   }
 
-  /** Weights the loop changed (an update, a restore): sent before the next half. */
+  /** This worker's rows of an n-row batch or pass: the first share. */
+  ownRows(n: number): number {
+    return shareSizes(n, this.workers)[0]!
+  }
+
+  /** Weights the loop changed (an update, a restore): sent before the next share. */
   markDirty(vars: Iterable<tf.Variable>): void {
     for (const v of vars) this.dirty.add(v)
     this.dirtyAt = clock()
@@ -409,70 +458,94 @@ export class DataParallel implements PassSplit {
     return { body: replicaBody(this.model)!, settings: this.s, need: this.need, task: this.task, weights }
   }
 
-  /** `call` on the second worker, or here once it is lost; `fresh`: the replica here was just set
-   *  up from the loop's variables, so it holds every current weight already (the request's
-   *  weights may have gone with the lost worker's message). */
-  private async toReplica<T>(call: (p: GradientPeer, fresh: boolean) => Promise<T>, wanted: () => boolean = () => true): Promise<T> {
-    if (this.lost === null) {
+  private lose(slot: Slot, e: unknown): void {
+    slot.lost = e instanceof Error ? e.message : String(e)
+    const lost = this.slots.filter((s) => s.lost !== null).length
+    this.onPeerLost?.(slot.lost, { lost, workers: this.workers })
+  }
+
+  /** `ask` of the slot's worker with the weights it lacks, or, once that worker failed, of the
+   *  replica here (set up from the loop's variables the first time). A request that fails
+   *  marks the worker lost and is asked here instead, unless nobody will read its answer
+   *  (`wanted`: the loop's own share failed), when it fails with it. */
+  private async toSlot<T>(slot: Slot, ask: (p: GradientPeer, weights: NamedWeight[]) => Promise<T>, wanted: () => boolean = () => true): Promise<T> {
+    if (slot.lost === null) {
+      const out = this.weightsFor(slot)
       try {
-        return await call(this.peer, false)
+        return await this.counted(out, () => ask(slot.peer, out.weights))
       } catch (e) {
-        this.lost = e instanceof Error ? e.message : String(e)
-        this.onPeerLost?.(this.lost)
-        // Nothing will read this answer (the loop's own half failed): no replica set up here for it.
+        this.lose(slot, e)
+        // Nothing will read this answer (the loop's own share failed): no replica set up here for it.
         if (!wanted()) throw e
       }
     }
-    // The second worker is gone: its halves are computed here, from a replica set up now.
-    let fresh = false
-    if (!this.localReady) {
-      await this.local.setup(await this.setupOf())
-      this.localReady = true
-      this.dirty.clear()
-      fresh = true
-    }
-    return call(this.local, fresh)
+    return this.onLocal(ask)
   }
-  private localReady = false
+  /** Requests carrying views of the shared weights region that are not answered yet: the region
+   *  is written again only when none is. */
+  private sharedWeightsOut = 0
+  private async counted<T>(out: WeightsOut, f: () => Promise<T>): Promise<T> {
+    if (out.shared) this.sharedWeightsOut++
+    try {
+      return await f()
+    } finally {
+      if (out.shared) this.sharedWeightsOut--
+    }
+  }
 
-  /**
-   * The mean loss and gradients of `vars` over the whole micro-batch `makeBatch` builds
-   * (called inside tf.tidy; its tensors are freed here), as one worker would compute them:
-   * the first half here with `seeds[0]`, the second on the replica with `seeds[1]`.
-   */
-  /** Sets the replica up on the first request (every weight); then the weights changed since.
-   *  Written into the shared weights region (sharedExchange) when no request that reads it is
-   *  unanswered (`sharedWeightsOut`; the caller counts its request in and out); else into an array
-   *  of their own. */
-  private async changedWeights(): Promise<{ weights: NamedWeight[]; shared: boolean }> {
+  /** The replica here, for lost workers' shares: one request at a time, set up from the loop's
+   *  variables on its first (the weights then current), given only the changes after. */
+  private onLocal<T>(ask: (p: GradientPeer, weights: NamedWeight[]) => Promise<T>): Promise<T> {
+    const run = this.localChain.then(async () => {
+      if (this.localDest.version < 0) {
+        await this.local.setup(await this.setupOf())
+        this.localDest.version = this.version
+      }
+      const out = this.weightsFor(this.localDest)
+      return this.counted(out, () => ask(this.local, out.weights))
+    })
+    this.localChain = run.catch(() => {})
+    return run
+  }
+  private localChain: Promise<unknown> = Promise.resolve()
+  private readonly localDest = { version: -1 }
+
+  /** Sets every worker up on the first request (every weight); then gathers the weights changed
+   *  since (a new version) into the shared weights region (sharedExchange) when no request that
+   *  reads it is unanswered, else into an array of their own. */
+  private async nextWeights(): Promise<void> {
     if (!this.started) {
-      const setup = await this.setupOf()
-      // Transferred to the worker (setupTransfer); a replica set up here after a failure was
-      // just set up from the loop's variables, so it is not set up again from these.
-      await this.toReplica((p, fresh) => (fresh ? Promise.resolve() : p.setup(setup)))
       this.started = true
+      // Each worker its own arrays (transferred to it: setupTransfer). A worker whose setup fails
+      // is lost: its shares are computed here, by a replica set up from the loop's variables.
+      await Promise.all(
+        this.slots.map(async (slot) => {
+          try {
+            await slot.peer.setup(await this.setupOf())
+            slot.version = this.version
+          } catch (e) {
+            this.lose(slot, e)
+          }
+        }),
+      )
       this.dirty.clear()
     }
     const dirty = [...this.dirty]
     this.dirty.clear()
-    if (dirty.length === 0) return { weights: [], shared: false } // the array given back stays for the next changes
+    if (dirty.length === 0) return // the array given back stays for the next changes
+    this.version++
     if (!pooledArrays()) {
       const weights: NamedWeight[] = []
       for (const v of dirty) weights.push(await namedWeight(v, this.names.get(v)!))
-      return { weights, shared: false }
+      this.changed = { version: this.version, weights, shared: false, handed: false }
+      return
     }
-    // Every changed weight into one array, straight from the heap: the array the replica gave
-    // back after its last half when it is long enough (transferred there and back: no fresh
+    // Every changed weight into one array, straight from the heap: an array a worker gave back
+    // after its last share when one is long enough (transferred there and back: no fresh
     // 4.3 MB a step for tiny-lm), each weight a view of it (one buffer to transfer).
     const total = dirty.reduce((a, v) => a + v.size, 0)
     const region = this.sharedWeightsOut === 0 ? this.exchange()?.weights : undefined
-    let all: Float32Array
-    if (region && region.length >= total) all = region
-    else {
-      const spare = this.weightPool
-      this.weightPool = null
-      all = spare && spare.length >= total ? spare : new Float32Array(total)
-    }
+    const all = region && region.length >= total ? region : this.spareArray(total)
     readFloatsInto(dirty, all)
     let o = 0
     const weights = dirty.map((v) => {
@@ -480,80 +553,162 @@ export class DataParallel implements PassSplit {
       o += v.size
       return { name: this.names.get(v)!, shape: [...v.shape], data }
     })
-    return { weights, shared: all === region }
+    this.changed = { version: this.version, weights, shared: all === region, handed: false }
   }
-  /** Requests carrying views of the shared weights region that are not answered yet. */
-  private sharedWeightsOut = 0
-  /** The SharedArrayBuffer's two regions, each as long as all the run's weights together: the
-   *  changed weights, the replica's gradients (made the first time; null without sharedExchange). */
-  private exchange(): { weights: Float32Array; grads: Float32Array } | null {
+
+  /** What a worker holding `dest.version` needs for the current weights: nothing; the last
+   *  changes (the gathered arrays to the first worker, a copy to each other one: a worker may
+   *  transfer them); or, for one that missed a change (a share of no rows, a replica set up
+   *  since), every weight. The worker holds the current version after. */
+  private weightsFor(dest: { version: number }): WeightsOut {
+    const from = dest.version
+    dest.version = this.version
+    if (from === this.version) return { weights: [], shared: false }
+    const c = this.changed
+    if (c && c.version === this.version && from === this.version - 1) {
+      if (c.shared) return { weights: c.weights, shared: true }
+      // A worker may transfer its arrays: with two workers it takes the gathered ones (the
+      // replica here takes over only from a fresh setup, needing none), with more each worker a
+      // copy and the replica here the gathered ones.
+      const mayTake = dest === this.localDest || this.slots.length === 1
+      if (mayTake && !c.handed) {
+        c.handed = true
+        return { weights: c.weights, shared: false }
+      }
+      if (!c.weights.some((w) => w.data.buffer.byteLength === 0)) return { weights: this.copyOf(c.weights), shared: false }
+    }
+    return { weights: this.allWeights(), shared: false }
+  }
+
+  /** A copy of some weights, one array for all (from the pool of given-back arrays on wasm). */
+  private copyOf(weights: readonly NamedWeight[]): NamedWeight[] {
+    const total = weights.reduce((a, w) => a + w.data.length, 0)
+    const all = pooledArrays() ? this.spareArray(total) : new Float32Array(total)
+    let o = 0
+    return weights.map((w) => {
+      const data = all.subarray(o, o + w.data.length)
+      data.set(w.data)
+      o += w.data.length
+      return { name: w.name, shape: [...w.shape], data }
+    })
+  }
+
+  /** Every weight as it is now, in arrays of their own. */
+  private allWeights(): NamedWeight[] {
+    const vars = [...this.names.keys()]
+    const total = vars.reduce((a, v) => a + v.size, 0)
+    const all = new Float32Array(total)
+    readFloatsInto(vars, all)
+    let o = 0
+    return vars.map((v) => {
+      const data = all.subarray(o, o + v.size)
+      o += v.size
+      return { name: this.names.get(v)!, shape: [...v.shape], data }
+    })
+  }
+
+  /** An array of at least `total` floats: one the workers gave back (pooledArrays), else new. */
+  private spareArray(total: number): Float32Array {
+    const i = this.weightPool.findIndex((a) => a.length >= total)
+    if (i < 0) return new Float32Array(total)
+    return this.weightPool.splice(i, 1)[0]!
+  }
+  /** An answer's given-back weights array, kept for the next changed weights (pooledArrays). */
+  private keepWeightBuffer(b: Float32Array | undefined): void {
+    if (!b || !pooledArrays() || this.weightPool.length >= this.workers) return
+    this.weightPool.push(b)
+  }
+  /** Arrays given back after they carried weights (at most one a worker). */
+  private readonly weightPool: Float32Array[] = []
+
+  /** The SharedArrayBuffer's regions, each as long as all the run's weights together: the
+   *  changed weights (one region all workers read), then one a worker for its gradients (made the
+   *  first time; null without sharedExchange). */
+  private exchange(): { weights: Float32Array; grads: Float32Array[] } | null {
     if (!sharedExchange()) return null
     if (!this.regions) {
       let total = 0
       for (const v of this.names.keys()) total += v.size
-      const sab = new SharedArrayBuffer(8 * total)
-      this.regions = { weights: new Float32Array(sab, 0, total), grads: new Float32Array(sab, 4 * total, total) }
+      const sab = new SharedArrayBuffer(4 * total * this.workers)
+      this.regions = { weights: new Float32Array(sab, 0, total), grads: this.slots.map((_, i) => new Float32Array(sab, 4 * total * (i + 1), total)) }
     }
     return this.regions
   }
-  private regions: { weights: Float32Array; grads: Float32Array } | null = null
-  /** The array the replica gave back after assigning the last changed weights (HalfResult.weightBuffer). */
-  private weightPool: Float32Array | null = null
-  /** The last answer's gradient array, done with here: given back with the next request. */
-  private gradBuffer: Float32Array | null = null
+  private regions: { weights: Float32Array; grads: Float32Array[] } | null = null
 
-  /** One inference pass on the replica's half of some rows (inferencePasses.ts), reading the
-   *  weights the loop has now; computed here on the replica copy if the second worker failed.
-   *  Resolves once the request has left this worker (PassSplit), with the answer. */
+  /** Where worker `slot` writes its gradients of `size` floats: its shared region, or the array
+   *  its last answer brought (handed back), or nowhere given (it makes one). */
+  private gradTarget(slot: Slot, size: number): Float32Array | undefined {
+    const region = this.exchange()?.grads[slot.share - 1]
+    if (region && region.length >= size) return region.subarray(0, size)
+    const b = slot.gradBuffer
+    slot.gradBuffer = null
+    return b && b.length > 0 && pooledArrays() ? b : undefined
+  }
+
+  /** One inference pass on the other workers' rows of a pass (inferencePasses.ts; the rows after
+   *  this worker's own share, shared among them in order), reading the weights the loop has now;
+   *  a failed worker's share is computed here on the replica copy. Resolves once the requests have
+   *  left this worker (PassSplit), with the outputs joined in row order. */
   async post(pass: InferPass, wanted: () => boolean = () => true): Promise<{ answer: Promise<PassOutput> }> {
-    const { weights, shared } = await this.changedWeights()
-    if (shared) this.sharedWeightsOut++
-    // The weights are transferred (inferTransfer) or shared: a lost worker's pass is recomputed
-    // here by a replica just set up from the loop's variables, which needs none of them (unless
-    // the caller's own half failed meanwhile: `wanted`, as in `gradients`).
-    const answer = this.toReplica((p, fresh) => p.infer({ weights: fresh ? [] : weights, pass }), wanted)
-      .finally(() => {
-        if (shared) this.sharedWeightsOut--
-      })
-      .then((r) => {
-        this.replicaTensors = r.tensors
-        if (r.weightBuffer && pooledArrays()) this.weightPool = r.weightBuffer
-        return r
-      })
-    answer.catch(() => {}) // awaited by the caller after its own half
-    if (this.lost === null) await nextTask()
+    await this.nextWeights()
+    const sizes = shareSizes(passRows(pass), this.slots.length)
+    const parts = this.slots.length === 1 ? [pass] : splitPass(pass, sizes)
+    // The weights go transferred (inferTransfer) or shared; a lost worker's share is recomputed
+    // here by the replica, which is given what it lacks (weightsFor).
+    const asked = this.slots.flatMap((slot, i) =>
+      sizes[i]! > 0
+        ? [
+            this.toSlot(slot, (p, weights) => p.infer({ weights, pass: parts[i]! }), wanted).then((r) => {
+              this.replicaTensors = r.tensors
+              this.keepWeightBuffer(r.weightBuffer)
+              return r
+            }),
+          ]
+        : [],
+    )
+    const answer = Promise.all(asked).then(joinOutputs)
+    answer.catch(() => {}) // awaited by the caller after its own share
+    if (this.split) await nextTask()
     return { answer }
   }
 
-  async gradients(vars: tf.Variable[], makeBatch: () => Batch, cache: Cache, seeds: readonly [string, string], apart?: HalvesApart): Promise<{ value: tf.Scalar; grads: tf.Tensor[] }> {
+  /**
+   * The mean loss and gradients of `vars` over the whole micro-batch `makeBatch` builds
+   * (called inside tf.tidy; its tensors are freed here), as one worker would compute them:
+   * the first share here with `seeds[0]`, share k on worker k with `seeds[k]` (one seed a
+   * worker: `workers`).
+   */
+  async gradients(vars: tf.Variable[], makeBatch: () => Batch, cache: Cache, seeds: readonly string[], apart?: HalvesApart): Promise<{ value: tf.Scalar; grads: tf.Tensor[] }> {
+    if (seeds.length < this.workers) throw new Error(`${this.workers} workers need ${this.workers} dropout seeds, not ${seeds.length}`)
     const start = clock()
     let n = 0
     let n0 = 0
     let a: Batch | null = null
-    // The replica's half from the host rows when the caller can build the halves apart: nothing
-    // of it uploaded, sliced or read back here, and this worker's own half built only after the
-    // request has left (below), while the replica computes. The same rows in the same order.
-    const hostHalf = apart && !legacyTransport() && !benchSwitch.wholeBatchSplit ? apart.theirs(Math.ceil(apart.rows / 2)) : null
-    let batch: Record<string, TensorData>
+    // The other workers' rows from the host rows when the caller can build the shares apart:
+    // nothing of them uploaded, sliced or read back here, and this worker's own share built only
+    // after the requests have left (below), while the others compute. The same rows in order.
+    const hostRest = apart && !legacyTransport() && !benchSwitch.wholeBatchSplit ? apart.theirs(this.ownRows(apart.rows)) : null
+    let rest: Record<string, TensorData>
     let split: number
-    if (hostHalf) {
+    if (hostRest) {
       n = apart!.rows
-      n0 = Math.ceil(n / 2)
-      batch = hostHalf
+      n0 = this.ownRows(n)
+      rest = hostRest
       split = clock()
     } else {
       const [a0, b] = tf.tidy(() => {
         const full = makeBatch()
         n = full.input.shape[0]!
-        const h = Math.ceil(n / 2)
+        const h = this.ownRows(n)
         return [sliceBatch(full, 0, h), sliceBatch(full, h, n - h)] as unknown as tf.TensorContainer
       }) as unknown as [Batch, Batch]
       a = a0
       n0 = a0.input.shape[0]!
       split = clock()
-      batch = {}
+      rest = {}
       try {
-        for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) batch[k] = await tensorData(t)
+        for (const [k, t] of Object.entries(b)) if (t instanceof tf.Tensor) rest[k] = await tensorData(t)
       } catch (e) {
         tf.dispose(Object.values(a0) as tf.Tensor[])
         throw e
@@ -562,124 +717,160 @@ export class DataParallel implements PassSplit {
       }
     }
     const n1 = n - n0
-    let changed: { weights: NamedWeight[]; shared: boolean }
+    const sizes = shareSizes(n1, this.slots.length)
+    const batches = this.slots.length === 1 ? [rest] : splitRows(rest, sizes)
     try {
-      changed = await this.changedWeights()
+      await this.nextWeights()
     } catch (e) {
       if (a) tf.dispose(Object.values(a) as tf.Tensor[])
       throw e
     }
-    const { weights, shared } = changed
-    // The replica's gradients: into the shared region (only one half is ever unanswered), or into
-    // the array the last answer brought (handed back).
-    const gradSize = vars.reduce((a, v) => a + v.size, 0)
-    const gradRegion = this.exchange()?.grads
-    const gradBuffer = gradRegion && gradRegion.length >= gradSize ? gradRegion.subarray(0, gradSize) : this.gradBuffer && this.gradBuffer.length > 0 && pooledArrays() ? this.gradBuffer : undefined
-    this.gradBuffer = null
-    const request: HalfRequest = { weights, vars: vars.map((v) => this.names.get(v)!), batch, cache: { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }, seed: seeds[1], ...(gradBuffer ? { gradBuffer } : {}) }
-    const weightBytes = weights.reduce((s, w) => s + w.data.byteLength, 0) // before a transfer empties them
+    const gradSize = vars.reduce((s, v) => s + v.size, 0)
+    const varNames = vars.map((v) => this.names.get(v)!)
+    const plan = { prefixBlocks: cache.prefixBlocks, pooled: cache.pooled }
+    // Each worker's request; the weights it lacks are added as it is sent (toSlot).
+    const requests = this.slots.map((slot, i) => {
+      const gradBuffer = sizes[i]! > 0 ? this.gradTarget(slot, gradSize) : undefined
+      return { vars: varNames, batch: batches[i]!, cache: plan, seed: seeds[i + 1]!, ...(gradBuffer ? { gradBuffer } : {}) }
+    })
+    const sent: { weights: number; handedBack: boolean } = { weights: 0, handedBack: requests[0]?.gradBuffer !== undefined }
+    const ask = (i: number) => (p: GradientPeer, weights: NamedWeight[]) => {
+      if (i === 0) sent.weights = weights.reduce((s, w) => s + w.data.byteLength, 0) // before a transfer empties them
+      return p.half({ ...requests[i]!, weights })
+    }
     const serialized = clock()
-    // A lost worker's request is recomputed here by a replica set up from the loop's variables:
-    // the request's weights (transferred to the lost worker) are not needed.
-    const send = (p: GradientPeer, fresh: boolean) => p.half(fresh ? { ...request, weights: [] } : request)
-    // Posted before this half runs: the two halves compute at the same time.
-    if (shared) this.sharedWeightsOut++
-    // Set when this half fails: the replica's answer is then only waited for, never used.
+    // Set when this share fails: the others' answers are then only waited for, never used.
     let abandoned = false
-    const theirs = this.lost === null ? this.toReplica(send, () => !abandoned) : null
-    // A worker message leaves only when this thread's task ends: in Chromium the second worker
-    // received the request after this half had run (the halves ran one after the other, the
-    // bench's timeline showed). One task boundary here lets it go first.
+    // Posted before this share runs: the shares compute at the same time. A worker lost before
+    // this step has its share computed here, after this worker's own.
+    const answers: (Promise<HalfResult> | null)[] = this.slots.map((slot, i) => (sizes[i]! > 0 && slot.lost === null ? this.toSlot(slot, ask(i), () => !abandoned) : null))
     const posted = clock()
     let own: Batch | null = a
     let yielded: number
     let ownBuilt: number | undefined
     let mine: { value: tf.Scalar; grads: tf.Tensor[] }
     try {
-      if (theirs && !legacyTransport()) await nextTask()
+      // A worker message leaves only when this thread's task ends: in Chromium the second worker
+      // received the request after this half had run (the halves ran one after the other, the
+      // bench's timeline showed). One task boundary here lets them go first.
+      if (answers.some((x) => x !== null) && !legacyTransport()) await nextTask()
       yielded = clock()
-      // Built apart: this worker's half uploaded only now, after the replica's request was posted.
+      // Built apart: this worker's share uploaded only now, after the requests were posted.
       own ??= tf.tidy(() => apart!.mine(n0) as unknown as tf.TensorContainer) as unknown as Batch
       ownBuilt = a ? undefined : clock()
       const ownHalf = own
       mine = tf.tidy(() => {
-        const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, ownHalf, cache, this.s, true, seeds[0]), vars)
+        const r = tf.variableGrads(() => SPLIT_TASKS[this.task].loss(this.model, this.tuning, ownHalf, cache, this.s, true, seeds[0]!), vars)
         return { value: r.value, grads: vars.map((v) => r.grads[v.name]!) }
       })
     } catch (e) {
-      // This half failed (out of memory, a shape error) with the replica's request out: its
-      // answer is waited for before the error goes on, so the shared weights region is not
-      // written while the replica may still read it, its arrays come back to the pools, and a
-      // replica that fails meanwhile is not recomputed here for an answer nobody reads (nor after
+      // This share failed (out of memory, a shape error) with the others' requests out: their
+      // answers are waited for before the error goes on, so the shared weights region is not
+      // written while a worker may still read it, their arrays come back to the pools, and a
+      // worker that fails meanwhile is not recomputed here for an answer nobody reads (nor after
       // the run has ended and its weights are gone).
       if (own) tf.dispose(Object.values(own) as tf.Tensor[])
       abandoned = true
-      await this.settleAbandoned(theirs, shared)
+      await this.settleAbandoned(answers)
       throw e
     }
     tf.dispose(Object.values(own) as tf.Tensor[])
     const mineAt = clock()
-    let other: HalfResult
+    const others: (HalfResult | null)[] = []
     try {
-      other = await (theirs ?? this.toReplica(send))
+      for (let i = 0; i < this.slots.length; i++) {
+        const slot = this.slots[i]!
+        if (sizes[i] === 0) others.push(null)
+        else others.push(await (answers[i] ?? this.toSlot(slot, ask(i))))
+      }
     } catch (e) {
       tf.dispose([mine.value, ...mine.grads])
+      await this.settleAbandoned(answers)
       throw e
-    } finally {
-      if (shared) this.sharedWeightsOut--
     }
-    this.replicaTensors = other.tensors
-    if (other.weightBuffer && pooledArrays()) this.weightPool = other.weightBuffer
+    others.forEach((r, i) => {
+      if (!r) return
+      this.replicaTensors = r.tensors
+      this.keepWeightBuffer(r.weightBuffer)
+      // Combined below into tensors that hold copies (wasm): the array goes back with the
+      // worker's next request (a view of its shared region is not kept: taken again then).
+      if (pooledArrays() && !onShared(r.grads)) this.slots[i]!.gradBuffer = r.grads
+    })
     const answered = clock()
     const lossA = (await mine.value.data())[0] ?? NaN
     mine.value.dispose()
+    // The other workers' shares as one: with one other worker its answer itself; with more,
+    // their mean over their rows (each share's mean weighted by its rows, in row order).
+    const done = others.flatMap((r, i) => (r ? [{ r, rows: sizes[i]! }] : []))
+    if (done.length === 0) {
+      // A batch of one row: all of it here (n1 = 0), nothing to combine.
+      const combined = clock()
+      this.lastEnd = combined
+      return { value: tf.scalar(lossA), grads: mine.grads }
+    }
+    let otherGrads: Float32Array
+    let otherLoss: number
+    if (done.length === 1) {
+      otherGrads = done[0]!.r.grads
+      otherLoss = done[0]!.r.loss
+    } else {
+      otherGrads = this.meanArray(gradSize)
+      otherLoss = 0
+      done.forEach(({ r, rows }, k) => {
+        const w = rows / n1
+        const g = r.grads
+        if (k === 0) for (let j = 0; j < gradSize; j++) otherGrads[j] = g[j]! * w
+        else for (let j = 0; j < gradSize; j++) otherGrads[j]! += g[j]! * w
+        otherLoss += r.loss * w
+      })
+    }
     // Equal halves: (g₀ + g₁)/2, two operations a weight instead of four; with a power-of-two
     // half (8 + 8) it is bit for bit the rows-weighted form (scaling by 2^k is exact).
     const equal = n0 === n1 && !legacyTransport()
     // On wasm and cpu one kernel for all weights (fusedUpdate.ts), the same float32 operations.
     const fused = !legacyTransport() && !benchSwitch.unfusedOptimizer && fusedBackend() && mine.grads.every((g) => g.dtype === 'float32')
-    const grads = fused ? tf.tidy(() => runCombineHalves(mine.grads, tf.tensor1d(other.grads, 'float32'), [n0, n1])) : tf.tidy(() => {
+    const grads = fused ? tf.tidy(() => runCombineHalves(mine.grads, tf.tensor1d(otherGrads, 'float32'), [n0, n1])) : tf.tidy(() => {
       let o = 0
       return mine.grads.map((g) => {
-        const part = tf.tensor(other.grads.subarray(o, o + g.size), g.shape, 'float32')
+        const part = tf.tensor(otherGrads.subarray(o, o + g.size), g.shape, 'float32')
         o += g.size
-        // The full batch's mean: each half's mean weighted by its rows, the halves in row order.
+        // The full batch's mean: each share's mean weighted by its rows, in row order.
         return equal ? tf.mul(tf.add(g, part), 0.5) : tf.div(tf.add(tf.mul(g, n0), tf.mul(part, n1)), n)
       })
     })
     tf.dispose(mine.grads)
-    // Combined: the tensors above hold copies (wasm), so the array goes back with the next request
-    // (a view of the shared region is not kept: the next request takes the region again).
-    if (pooledArrays() && !onShared(other.grads)) this.gradBuffer = other.grads
     const combined = clock()
-    const batchBytes = Object.values(batch).reduce((s, x) => s + x.data.byteLength, 0)
+    const first = others[0] ?? null
+    const batchBytes = requests.reduce((s, r) => s + Object.values(r.batch).reduce((t, x) => t + x.data.byteLength, 0), 0)
     const updated = this.dirtyAt !== null && this.lastEnd !== null && this.dirtyAt >= this.lastEnd ? this.dirtyAt : null
-    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, ...(ownBuilt === undefined ? {} : { ownBuilt }), mine: mineAt, answered, combined, rows: [n0, n1], weightBytes, batchBytes, gradBytes: other.grads.byteLength, handedBack: { grads: gradBuffer !== undefined, weights: other.weightBuffer !== undefined }, shared: onShared(gradBuffer), replica: other.timing ?? null })
+    recentSteps.push({ prevEnd: this.lastEnd, updated, start, split, serialized, posted, yielded, ...(ownBuilt === undefined ? {} : { ownBuilt }), mine: mineAt, answered, combined, rows: [n0, n1], ...(this.slots.length > 1 ? { shares: [n0, ...sizes] } : {}), weightBytes: sent.weights, batchBytes, gradBytes: done.reduce((s, d) => s + d.r.grads.byteLength, 0), handedBack: { grads: sent.handedBack, weights: first?.weightBuffer !== undefined }, shared: onShared(requests[0]?.gradBuffer), replica: first?.timing ?? null })
     if (recentSteps.length > 400) recentSteps.shift()
     this.lastEnd = combined
-    return { value: tf.scalar((lossA * n0 + other.loss * n1) / n), grads }
+    return { value: tf.scalar((lossA * n0 + otherLoss * n1) / n), grads }
   }
   private lastEnd: number | null = null
 
-  /** After this worker's half failed: waits for the replica's answer to the request already out
-   *  (`theirs`; null when the halves are computed here), takes its arrays back for the next
-   *  requests as a used answer's are, and counts the request out of `sharedWeightsOut`. A failed
-   *  answer is dropped: the loop's own error is the one the caller gets (a lost worker was
-   *  recorded and reported by toReplica). The replica has then assigned the request's weights, so
-   *  a next step sends only what changes after, as after any step. */
-  private async settleAbandoned(theirs: Promise<HalfResult> | null, shared: boolean): Promise<void> {
-    try {
-      const r = theirs ? await theirs : null
-      if (r) {
-        this.replicaTensors = r.tensors
-        if (r.weightBuffer && pooledArrays()) this.weightPool = r.weightBuffer
-        if (pooledArrays() && !onShared(r.grads)) this.gradBuffer = r.grads
-      }
-    } catch {
-      // see above
-    } finally {
-      if (shared) this.sharedWeightsOut--
-    }
+  /** An array for the other workers' mean gradient (more than one other worker), kept. */
+  private meanArray(size: number): Float32Array {
+    if (!this.mean || this.mean.length !== size) this.mean = new Float32Array(size)
+    return this.mean
+  }
+  private mean: Float32Array | null = null
+
+  /** After this worker's share failed (or another's answer did): waits for every answer to the
+   *  requests already out, takes their arrays back for the next requests as a used answer's
+   *  are. A failed answer is dropped: the loop's own error is the one the caller gets (a lost
+   *  worker was recorded and reported by toSlot). The workers have then assigned the requests'
+   *  weights, so a next step sends only what changes after, as after any step. */
+  private async settleAbandoned(answers: readonly (Promise<HalfResult> | null)[]): Promise<void> {
+    const settled = await Promise.allSettled(answers.map((x) => x ?? Promise.resolve(null)))
+    settled.forEach((s, i) => {
+      if (s.status !== 'fulfilled' || !s.value) return
+      const r = s.value
+      this.replicaTensors = r.tensors
+      this.keepWeightBuffer(r.weightBuffer)
+      if (pooledArrays() && !onShared(r.grads)) this.slots[i]!.gradBuffer = r.grads
+    })
   }
 
   dispose(): void {

@@ -22,8 +22,8 @@ import type { Tuning } from './fineTune'
 import { stableNames } from './loopState'
 
 /** A split of `tuning`'s passes over `set`, or null when they run on one worker. */
-export function evaluationSplit(peer: GradientPeer | null | undefined, model: Body, tuning: Tuning, set: Encoded, onPeerLost?: (message: string) => void): DataParallel | null {
-  if (!peer || set.n < 2 || benchSwitch.evaluationOneWorker) return null
+export function evaluationSplit(peer: GradientPeer | readonly GradientPeer[] | null | undefined, model: Body, tuning: Tuning, set: Encoded, onPeerLost?: (message: string) => void): DataParallel | null {
+  if (!peer || (Array.isArray(peer) && peer.length === 0) || set.n < 2 || benchSwitch.evaluationOneWorker) return null
   const task = taskFor(set, tuning)
   const need = headNeedOf(set)
   if (need === null || whyNotSplitPasses(model, tuning, tuning.settings, task)) return null

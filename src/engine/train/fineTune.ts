@@ -43,11 +43,13 @@ export type { EpochEvent } // declared with the other run events in engine/types
 /** A second worker for the run (dataParallel.ts): each micro-batch's gradient is computed
  *  half here, half there, when the run can be split. */
 export interface ParallelOptions {
-  peer: GradientPeer
+  /** The other engine workers (one or more): each computes its share of every batch. */
+  peer: GradientPeer | readonly GradientPeer[]
   /** Once, before the first step: null when the run is split over both workers, else why not. */
   onPlan?: (whyNot: string | null) => void
-  /** The second worker failed: the run goes on here with the same numbers, on one core. */
-  onPeerLost?: (message: string) => void
+  /** Another worker failed: its shares are computed here from then on, with the same numbers
+   *  (`count`: how many of how many workers have failed). */
+  onPeerLost?: (message: string, count?: { lost: number; workers: number }) => void
   /** Whether the run's inference passes (the feature cache's frozen blocks, the base model's
    *  and each epoch's evaluation) are halved between the workers too; false only for
    *  comparisons (bench/dataParallelBrowser.mjs). Default true. */
@@ -405,7 +407,7 @@ export async function fineTune(
           }
           const makeBatch = () => (augment ? augmentedBatch(model, tuning, sources.train, cache!, idx, augment, augmentSeed(s.seed, step, m)) : gatherBatch(sources.train, cache!, 'train', idx))
           const { value, grads } = dp?.splitsSteps
-            ? await dp.gradients(vars, makeBatch, cache, [halfSeed(s.seed, step, m, 0), halfSeed(s.seed, step, m, 1)], augment || cache.active ? undefined : halvesApart(sources.train, cache, idx))
+            ? await dp.gradients(vars, makeBatch, cache, Array.from({ length: dp.workers }, (_, k) => halfSeed(s.seed, step, m, k)), augment || cache.active ? undefined : halvesApart(sources.train, cache, idx))
             : tf.tidy(() => {
                 const batch = makeBatch()
                 const fn = () => task.loss(model, tuning, batch, cache!, s, true, microBatchSeed(s.seed, step, m))

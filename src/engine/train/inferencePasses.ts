@@ -4,7 +4,8 @@
  * the label log-probabilities of the zero-shot baseline. Each is a function of the model, its
  * tuning pieces and some rows only, so on two workers (dataParallel.ts) the rows are halved:
  * the first ceil(n/2) here, the rest on the replica, the same function on each, and the
- * outputs put back together in row order. Metrics are then computed here from the whole
+ * outputs put back together in row order (with more workers, shared as shareRows.ts says:
+ * `splitPass`, `joinOutputs`). Metrics are then computed here from the whole
  * output, as one worker computes them: no averaged averages; only the summation order inside
  * the model's products can differ from one worker's (float rounding).
  */
@@ -15,6 +16,7 @@ import type { Tuning } from './fineTune'
 import type { TensorData } from './dataParallel'
 import { frozenPrefix, headLogits, type Batch, type Cache } from './forward'
 import { FeatureCache } from './featureCache'
+import { splitRows } from './shareRows'
 
 export interface CachePlan {
   prefixBlocks: number
@@ -38,6 +40,8 @@ export interface PassOutput {
  *  when this thread's task ends, so a caller that computed its own half first would have the
  *  replica start only after it. */
 export interface PassSplit {
+  /** The rows of an n-row pass this worker computes itself: the first share (shareRows.ts). */
+  ownRows(n: number): number
   /** `wanted`: false once the caller's own half has failed, so a replica lost after that is not
    *  recomputed for an answer nobody reads (the answer then fails with the loss). */
   post(pass: InferPass, wanted?: () => boolean): Promise<{ answer: Promise<PassOutput> }>
@@ -86,7 +90,7 @@ export function labelLogProbs(model: TinyGpt, tokens: tf.Tensor2D, picks: Int32A
  *  the answer's arrays back in the pools), and a worker lost meanwhile is reported within the
  *  pass and not recomputed here for it. */
 async function halves(split: PassSplit, n: number, mine: (n0: number) => tf.Tensor, theirs: (n0: number) => Promise<InferPass>): Promise<tf.Tensor> {
-  const n0 = Math.ceil(n / 2)
+  const n0 = split.ownRows(n)
   let abandoned = false
   const { answer } = await split.post(await theirs(n0), () => !abandoned) // gone before this half runs: both compute at once
   let a: tf.Tensor
@@ -150,7 +154,7 @@ export async function labelLogProbRows(model: TinyGpt, tokens: Int32Array, shape
     // With hooks (a run's LoRA or adapters) the pass reads the loop's tuning: not sent.
     out = tf.tidy(() => labelLogProbs(model, tf.tensor2d(tokens, shape, 'int32'), picks, targets, hooks))
   } else {
-    const n0 = Math.ceil(b / 2)
+    const n0 = split.ownRows(b)
     let m0 = 0
     while (m0 < picks.length && picks[m0]! < n0 * t) m0++
     out = await halves(
@@ -168,6 +172,48 @@ export async function labelLogProbRows(model: TinyGpt, tokens: Int32Array, shape
   const values = (await out.data()) as Float32Array
   out.dispose()
   return values
+}
+
+/** Rows of a pass (its first dimension; a label pass's token rows). */
+export function passRows(pass: InferPass): number {
+  if (pass.kind === 'head') return Object.values(pass.batch)[0]?.shape[0] ?? 0
+  return pass.tokens.shape[0] ?? 0
+}
+
+/** A pass cut into consecutive shares of `sizes` rows, one a worker (dataParallel.ts with more
+ *  than two workers); `joinOutputs` puts their outputs back in row order. A label pass's picks
+ *  (flat row·T + position indices, in row order) go with their rows, counted from the share's
+ *  first row. */
+export function splitPass(pass: InferPass, sizes: readonly number[]): InferPass[] {
+  if (pass.kind === 'prefix') {
+    const tokens = splitRows({ tokens: pass.tokens, mask: pass.mask }, sizes)
+    return tokens.map((r) => ({ kind: 'prefix', cache: pass.cache, tokens: r.tokens!, mask: r.mask! }))
+  }
+  if (pass.kind === 'head') return splitRows(pass.batch, sizes).map((batch) => ({ kind: 'head', cache: pass.cache, batch }))
+  const t = pass.tokens.shape[1] ?? 0
+  const rows = splitRows({ tokens: pass.tokens }, sizes)
+  let from = 0
+  let m = 0
+  return sizes.map((count, i) => {
+    const start = m
+    while (m < pass.picks.length && pass.picks[m]! < (from + count) * t) m++
+    const offset = from * t
+    from += count
+    return { kind: 'labelLogProbs', tokens: rows[i]!.tokens!, picks: pass.picks.slice(start, m).map((p) => p - offset), targets: pass.targets.slice(start, m) }
+  })
+}
+
+/** Shares' outputs (rows first) as one, in order. */
+export function joinOutputs(outs: readonly PassOutput[]): PassOutput {
+  if (outs.length === 1) return outs[0]!
+  const rows = outs.reduce((a, o) => a + (o.shape[0] ?? 0), 0)
+  const data = new Float32Array(outs.reduce((a, o) => a + o.data.length, 0))
+  let at = 0
+  for (const o of outs) {
+    data.set(o.data, at)
+    at += o.data.length
+  }
+  return { shape: [rows, ...(outs[0]?.shape.slice(1) ?? [])], data }
 }
 
 /** The replica's side: one pass on its rows, read back as floats (inside its own tidy). */
