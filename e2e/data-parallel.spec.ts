@@ -46,7 +46,7 @@ async function trainOnce(studio: import('./pages/studio').StudioPage) {
   return studio.series()
 }
 
-test('a full fine-tuning run on WebAssembly splits its batches over two workers and trains as one worker does', async ({ studio, page }) => {
+test('a full fine-tuning run on WebAssembly splits its batches over two workers (three when asked) and trains as one worker does', async ({ studio, page }) => {
   const cores = await page.evaluate(() => navigator.hardwareConcurrency)
   expect(cores, 'this check needs a machine with at least 2 cores').toBeGreaterThanOrEqual(2)
 
@@ -95,6 +95,26 @@ test('a full fine-tuning run on WebAssembly splits its batches over two workers 
   expect(timeline.every((t) => t.handedBack.grads && !t.handedBack.weights), 'gradient region named, no weights array handed back').toBe(true)
   await expect(studio.alerts).toHaveCount(0)
 
+  // The same run on three workers, as a machine with 6 or more logical processors gets by
+  // default (worker/backendEnvironment.ts engineWorkersFor); asked for through localStorage
+  // "studio.workers" here, where there are 2 cores: this checks the sharing, not the speed. Both
+  // other workers hold the model.
+  await page.evaluate(() => localStorage.setItem('studio.workers', '3'))
+  await studio.open(QUERY)
+  await expect(studio.badge).toContainText('on 3 workers of one thread each')
+  const three = await trainOnce(studio)
+  const all = await engines(page)
+  expect(all.map((e) => e.url.includes('gradientWorker')).sort(), 'the training worker and two others').toEqual([false, true, true])
+  for (const e of all) expect(e.state.tensors, `${e.url} holds the model`).toBeGreaterThan(40)
+  const shares = (await Promise.all(page.workers().map((w) => w.evaluate(() => ((globalThis as unknown as { __studioDataParallelSteps?: { shares?: number[] }[] }).__studioDataParallelSteps ?? []).map((t) => t.shares ?? null)).catch(() => [] as (number[] | null)[])))).flat()
+  expect(shares.length, 'split steps timed').toBeGreaterThanOrEqual(10)
+  // 39 training rows an epoch: four batches of 8 (3 + 3 + 2) and one of 7 (3 + 2 + 2).
+  const seen = shares.map((s) => JSON.stringify(s))
+  expect(seen.filter((s) => s === '[3,3,2]').length, `batches of 8 shared 3 + 3 + 2: ${seen.join(' ')}`).toBe(8)
+  expect(seen.filter((s) => s === '[3,2,2]').length, `batches of 7 shared 3 + 2 + 2: ${seen.join(' ')}`).toBe(2)
+  await expect(studio.alerts).toHaveCount(0)
+  await page.evaluate(() => localStorage.removeItem('studio.workers'))
+
   // The same run on one worker: the page asks for it through localStorage "studio.cpu".
   await page.evaluate(() => localStorage.setItem('studio.cpu', 'one'))
   await studio.open(QUERY)
@@ -104,13 +124,16 @@ test('a full fine-tuning run on WebAssembly splits its batches over two workers 
   expect(alone.map((e) => e.url.includes('gradientWorker')), 'one worker, no second').toEqual([false])
   await page.evaluate(() => localStorage.removeItem('studio.cpu'))
 
-  console.info(`validation losses: 2 workers ${two.epochs.map((e) => e.valLoss).join(', ')}; 1 worker ${one.epochs.map((e) => e.valLoss).join(', ')}`)
+  console.info(`validation losses: 2 workers ${two.epochs.map((e) => e.valLoss).join(', ')}; 3 workers ${three.epochs.map((e) => e.valLoss).join(', ')}; 1 worker ${one.epochs.map((e) => e.valLoss).join(', ')}`)
   expect(two.epochs).toHaveLength(2)
+  expect(three.epochs).toHaveLength(2)
   expect(one.epochs).toHaveLength(2)
-  two.epochs.forEach((e, i) => {
-    expect(Number.isFinite(e.valLoss)).toBe(true)
-    expect(Math.abs(e.valLoss - one.epochs[i]!.valLoss), `validation loss, epoch ${i + 1}: ${e.valLoss} (2 workers) vs ${one.epochs[i]!.valLoss} (1)`).toBeLessThan(1e-4)
-  })
+  for (const [workers, split] of [[2, two], [3, three]] as const) {
+    split.epochs.forEach((e, i) => {
+      expect(Number.isFinite(e.valLoss)).toBe(true)
+      expect(Math.abs(e.valLoss - one.epochs[i]!.valLoss), `validation loss, epoch ${i + 1}: ${e.valLoss} (${workers} workers) vs ${one.epochs[i]!.valLoss} (1)`).toBeLessThan(1e-4)
+    })
+  }
   expect(two.steps.length).toBeGreaterThan(1)
 })
 

@@ -118,7 +118,7 @@ export async function startWasmOneThread(wasm: WasmModule): Promise<boolean> {
  *  WebGPU or WebAssembly never downloads them. `spawnWorker` starts one of the other engine
  *  workers the 'workers' mode shares batches with (worker/gradientPeer.ts); `workersAsked`
  *  overrides how many (engineWorkersFor). */
-export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolean, mode: CpuMode = 'workers', spawnWorker?: () => GradientPeer, workersAsked?: number): BackendEnvironment {
+export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolean, mode: CpuMode = 'workers', spawnWorker?: (index: number, workers: number) => GradientPeer, workersAsked?: number): BackendEnvironment {
   const gpu = (nav as WorkerNavigator & { gpu?: BackendEnvironment['gpu'] }).gpu
   let wasmModule: WasmModule | undefined
   const workers = engineWorkersFor(nav.hardwareConcurrency, workersAsked)
@@ -141,7 +141,7 @@ export function browserBackendEnvironment(nav: WorkerNavigator, isolated: boolea
         else await startWasmWithThreads(nav, wasmThreadsFor(nav.hardwareConcurrency), wasm.setThreadsCount)
       }
     },
-    ...(split ? { otherWorkers: () => (others ??= Array.from({ length: workers - 1 }, () => spawnWorker!())), ...(mode === 'steps' ? { secondWorkerPasses: false } : {}) } : {}),
+    ...(split ? { otherWorkers: () => (others ??= Array.from({ length: workers - 1 }, (_, i) => spawnWorker!(i + 1, workers))), ...(mode === 'steps' ? { secondWorkerPasses: false } : {}) } : {}),
     wasmThreads() {
       let count: number
       try {

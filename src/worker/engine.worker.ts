@@ -2,7 +2,7 @@
 // Connects the handler to the worker global; everything else lives in handler.ts.
 import { createHandler } from './handler'
 import { browserBackendEnvironment, cpuModeOf, workersAskedOf } from './backendEnvironment'
-import { spawnGradientWorker, WorkerGradientPeer } from './gradientPeer'
+import { spawnGradientWorker, WorkerGradientPeer, workerWords } from './gradientPeer'
 import { browserImageDecoder } from './imageDecoder'
 import type { ToWorker } from './protocol'
 import { explainUncaught, type UncaughtLike } from './uncaughtErrors'
@@ -14,7 +14,7 @@ if (import.meta.env.MODE !== 'production') installBenchReadouts()
 // Liveness: hold a Web Lock named after this worker until it ends; the page queues for it
 // and so learns when the worker has died (worker/client.ts).
 void ctx.navigator.locks?.request(ctx.name, () => new Promise<never>(() => {}))
-const handle = createHandler((e) => ctx.postMessage(e, e.type === 'exported' ? [e.bytes] : []), browserBackendEnvironment(ctx.navigator, ctx.crossOriginIsolated, cpuModeOf(ctx.name), () => new WorkerGradientPeer(spawnGradientWorker), workersAskedOf(ctx.name)), undefined, browserImageDecoder(), {
+const handle = createHandler((e) => ctx.postMessage(e, e.type === 'exported' ? [e.bytes] : []), browserBackendEnvironment(ctx.navigator, ctx.crossOriginIsolated, cpuModeOf(ctx.name), (index, workers) => new WorkerGradientPeer(spawnGradientWorker, workerWords(index, workers)), workersAskedOf(ctx.name)), undefined, browserImageDecoder(), {
   estimate: () => ctx.navigator.storage.estimate(), // checkpoints check free space before writing
 })
 ctx.onmessage = (m: MessageEvent<ToWorker>) => void handle(m.data)

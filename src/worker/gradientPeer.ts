@@ -22,7 +22,11 @@ export class WorkerGradientPeer implements GradientPeer {
 
   private watching: AbortController | null = null
 
-  constructor(private readonly spawn: (name: string) => Worker) {}
+  /** `who`: the worker in the page's words, as its errors name it. */
+  constructor(
+    private readonly spawn: (name: string) => Worker,
+    private readonly who = 'The second training worker',
+  ) {}
 
   private ensure(): Worker {
     if (this.worker) return this.worker
@@ -33,14 +37,14 @@ export class WorkerGradientPeer implements GradientPeer {
       if (!p) return
       this.pending.delete(m.data.id)
       if (m.data.ok) p.resolve(m.data.result)
-      else p.reject(new Error(`The second training worker failed (${m.data.message})`))
+      else p.reject(new Error(`${this.who} failed (${m.data.message})`))
     }
     w.onerror = (e: ErrorEvent) => {
       e.preventDefault()
       console.error('Second training worker error:', e.message) // for developers; the run's end message says it in words
-      this.fail('The second training worker stopped on an error')
+      this.fail(`${this.who} stopped on an error`)
     }
-    w.onmessageerror = () => this.fail('The second training worker sent a message that could not be read')
+    w.onmessageerror = () => this.fail(`${this.who} sent a message that could not be read`)
     this.worker = w
     this.watching = new AbortController()
     void this.watch(name, w, this.watching.signal)
@@ -57,7 +61,7 @@ export class WorkerGradientPeer implements GradientPeer {
         await new Promise((r) => setTimeout(r, 50))
       }
       await locks.request(name, { signal }, async () => {
-        if (this.worker === w) this.fail('The second training worker ended')
+        if (this.worker === w) this.fail(`${this.who} ended`)
       })
     } catch {
       // aborted: this side ended the worker on purpose
@@ -100,23 +104,28 @@ export class WorkerGradientPeer implements GradientPeer {
 
   async half(request: HalfRequest): Promise<HalfResult> {
     const r = await this.call({ id: this.nextId++, type: 'half', request }, halfTransfer(request))
-    if (!r || !('grads' in r)) throw new Error('The second training worker answered without gradients')
+    if (!r || !('grads' in r)) throw new Error(`${this.who} answered without gradients`)
     return r
   }
 
   async infer(request: InferRequest): Promise<InferResult> {
     const r = await this.call({ id: this.nextId++, type: 'infer', request }, inferTransfer(request))
-    if (!r || !('data' in r)) throw new Error('The second training worker answered without its half of the pass')
+    if (!r || !('data' in r)) throw new Error(`${this.who} answered without its share of the pass`)
     return r
   }
 
   /** Ends the second worker (the training worker is ending, or a test is done). */
   close(): void {
-    this.fail('The second training worker was closed')
+    this.fail(`${this.who} was closed`)
   }
 }
 
-/** The second engine worker of the built app (Vite bundles gradientWorker.ts for it). */
+/** How the errors of engine worker `index` (from 1: the training worker is 0) of `workers` name it. */
+export function workerWords(index: number, workers: number): string {
+  return workers <= 2 ? 'The second training worker' : `Training worker ${index + 1} of ${workers}`
+}
+
+/** Another engine worker of the built app (Vite bundles gradientWorker.ts for it). */
 export function spawnGradientWorker(name: string): Worker {
   return new Worker(new URL('./gradientWorker.ts', import.meta.url), { type: 'module', name })
 }

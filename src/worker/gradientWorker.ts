@@ -1,7 +1,8 @@
 /// <reference lib="webworker" />
-// The second engine worker: a replica of the run's model that computes the gradient of half of
-// every batch (engine/train/dataParallel.ts) and half the rows of the run's inference passes
-// (engine/train/inferencePasses.ts), on one WebAssembly thread of its own.
+// Another engine worker (the second of two, or one of several): a replica of the run's model
+// that computes the gradient of its share of every batch (engine/train/dataParallel.ts) and its
+// share of the rows of the run's inference passes (engine/train/inferencePasses.ts), on one
+// WebAssembly thread of its own.
 import { GradientReplica, halfResultTransfer } from '../engine/train/dataParallel'
 import { importWasm, startWasmOneThread } from './backendEnvironment'
 import type { FromGradientWorker, ToGradientWorker } from './gradientPeer'
