@@ -44,3 +44,23 @@ test('closing the tab mid-run leaves nothing that breaks the next visit', async 
   await again.waitFinished()
   await expect(again.status).toContainText('Training complete')
 })
+
+test('a run stopped inside its second epoch: the Runs list says where it stopped and counts the one epoch trained in full, as the run bar does', async ({ studio, page }) => {
+  await studio.open('ep=3&sl=32&bs=2&wu=0&m=lora') // LoRA, no feature cache: epochs of some seconds
+  await studio.uploadDataset('cut.csv', smallSpamHam(300)) // about 120 steps an epoch: Pause lands inside the second
+  await studio.waitForDataset('cut.csv')
+  await studio.trainButton.click()
+  const progress = page.getByTestId('progress')
+  await expect(progress).toContainText('epoch 2 / 3', { timeout: 120_000 })
+  await page.getByRole('button', { name: 'Pause' }).click()
+  await expect(studio.status).toHaveText('Paused.')
+  // held between two steps of epoch 2, with some of its steps trained and some not
+  const [, step, total] = (await progress.innerText()).match(/Step (\d+) \/ (\d+) · epoch 2 \/ 3/)!.map(Number)
+  expect(step).toBeGreaterThan(total! / 3)
+  expect(step).toBeLessThan((2 * total!) / 3)
+  await page.getByRole('button', { name: 'Stop' }).click()
+  await expect(studio.status).toContainText('Training stopped — in epoch 2 of 3 (1 epoch trained in full)', { timeout: 30_000 })
+  const run = page.getByTestId('run-item').filter({ hasText: 'cut.csv' })
+  await expect(run).toContainText('· stopped in epoch 2 · 1 epoch trained in full ·')
+  await expect(run).not.toContainText('2 epochs')
+})

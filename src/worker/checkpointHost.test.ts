@@ -58,6 +58,26 @@ describe('CheckpointHost', () => {
     expect(run?.epochs.map((e) => e.epoch)).toEqual([1, 2, 3])
   })
 
+  it('a run stopped inside an epoch marks that epoch partial in its record (the loop measured it but wrote no checkpoint); one stopped between epochs marks none', async () => {
+    const { host, session, db } = setup()
+    const summary = { epochs: 2, bestEpoch: 0, best: { loss: 0.5 }, baseline: { loss: 2 }, baselineName: 'untrained head', seconds: 1 }
+    for (const [id, inside] of [['r4', true], ['r5', false]] as const) {
+      const control = new RunControl()
+      session.run = { id, control }
+      const rec = await host.startRun(id, { ...DEFAULTS, epochs: 3 }, control, null, {})
+      const cb = rec.callbacks()
+      // as engine/train/fineTune.ts calls them: epoch 1 in full and its checkpoint; then epoch 2,
+      // either cut by the stop (measured, no checkpoint) or trained in full before it ended the run
+      await cb.onEpoch?.({ epoch: 0, train: { loss: 0.6 }, val: { loss: 0.5 }, lr: 1e-3, isBest: true })
+      await cb.onCheckpoint?.(ck(1, 0.5))
+      await cb.onEpoch?.({ epoch: 1, train: { loss: 0.55 }, val: { loss: 0.52 }, lr: 1e-3, isBest: false })
+      if (!inside) await cb.onCheckpoint?.(ck(2, 0.52))
+      await rec.finish({ reason: 'stopped', summary, message: inside ? 'Training stopped — in epoch 2 of 3 (1 epoch trained in full), …' : 'Training stopped — 2 epochs, …' })
+      const run = await getRun(await db(), id)
+      expect(run?.epochs.map((e) => [e.epoch, e.partial ?? false]), id).toEqual([[1, false], [2, inside]])
+    }
+  })
+
   it('pauses the run when the disk is full, lists nothing half-written, and continues after freeing space', async () => {
     const { host, events, session } = setup()
     const control = new RunControl()

@@ -411,6 +411,12 @@ export class CheckpointHost {
 
 /** Records one run as it goes: the series in memory, written at each epoch and at the end. */
 export class RunRecorder {
+  /** The newest epoch point while no checkpoint has followed it. The loop checkpoints each epoch
+   *  it trained in full right after its epoch event, and only those (engine/train/fineTune.ts):
+   *  one left without when the run is stopped is the epoch the stop came inside, which the loop's
+   *  end message names ("in epoch 2 of 3 (1 epoch trained in full)"). */
+  private unsaved: number | null = null
+
   constructor(
     private readonly host: CheckpointHost,
     readonly record: RunRecord,
@@ -436,11 +442,14 @@ export class RunRecorder {
         cb.onStep?.(e)
       },
       onEpoch: async (e) => {
-        record.epochs.push(epochPoint(e))
+        this.unsaved = record.epochs.push(epochPoint(e)) - 1
         await cb.onEpoch?.(e)
         void this.save() // throttled: once per epoch
       },
-      onCheckpoint: (c) => this.host.enqueueCheckpoint(record, c, this.control),
+      onCheckpoint: (c) => {
+        this.unsaved = null
+        this.host.enqueueCheckpoint(record, c, this.control)
+      },
     }
   }
 
@@ -448,6 +457,9 @@ export class RunRecorder {
     await this.host.flush()
     this.record.status = result.reason
     this.record.message = result.message
+    // the Runs list says "stopped in epoch 2 · 1 epoch trained in full", not "2 epochs"
+    const cut = this.unsaved === null ? undefined : this.record.epochs[this.unsaved]
+    if (result.reason === 'stopped' && cut) this.record.epochs[this.unsaved!] = { ...cut, partial: true }
     await this.save()
   }
 
