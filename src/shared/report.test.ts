@@ -52,4 +52,10 @@ describe('training report', () => {
     expect(html).toContain('<th scope="col">Line to beat: majority class (&lt;script&gt;alert(1)&lt;/script&gt;)</th>')
     expect(html).not.toContain('<th scope="col">Base model</th>')
   })
+
+  it('says an objectives-panel run\'s objective and what it trained with beyond the settings, escaped', () => {
+    const html = reportHtml({ ...report(), objective: { kind: 'preference tuning (DPO)', options: { beta: 0.05, sftWeight: 0, note: evil } } })
+    expect(html).toContain('<p>Objective: preference tuning (DPO) (beta 0.05, sftWeight 0, note &lt;script&gt;alert(1)&lt;/script&gt;).</p>')
+    expect(reportHtml(report())).not.toContain('Objective:')
+  })
 })

@@ -15,6 +15,9 @@ export interface TrainingReport {
   baseModel: { id: string; title: string; params: number } | null
   dataset: { name: string; source: string; task: string; rows: number; rejected: number; classes: { name: string; count: number }[] } | null
   settings: Settings
+  /** An objectives-panel run (instruction or preference tuning, learning without labels): what
+   *  it was and what it trained with beyond the settings (DPO's beta, …); absent for other runs. */
+  objective?: { kind: string; options: Record<string, number | boolean | string> }
   outcome: { reason: string; message: string; epochs: number; bestEpoch: number; seconds: number } | null
   metrics: { base: Metrics | null; tuned: Metrics | null; baseName?: string | null } // baseName: what the line to beat is
   series: {
@@ -107,6 +110,7 @@ ${
 ${d.classes.length ? `<table><thead><tr><th scope="col">Class</th><th scope="col">${unit[0]!.toUpperCase() + unit.slice(1)}</th></tr></thead><tbody>${d.classes.map((c) => `<tr><td>${e(c.name)}</td><td>${c.count}</td></tr>`).join('')}</tbody></table>` : ''}`
     : '<p>Not loaded.</p>'
 }
+${r.objective ? `<p>Objective: ${e(r.objective.kind)}${Object.keys(r.objective.options).length ? ` (${Object.entries(r.objective.options).map(([k, v]) => `${e(k)} ${e(v)}`).join(', ')})` : ''}.</p>` : ''}
 <h2>Curves</h2>
 <figure>${lossChart}</figure>
 <figure>${valChart}</figure>

@@ -15,6 +15,46 @@ export type { ChatTurn, DpoPoint, LmChoice } from './parts'
 export const useLm = sliceHook('lm')
 
 let lmRunId: string | null = null
+/** What the panel's last run trained on, as it started (the file checked may change after). */
+let lmRunFacts: LmRunFacts | null = null
+
+/** An objectives-panel run's objective and files, for the training report. */
+export interface LmRunFacts {
+  objective: LmChoice
+  file: string
+  rows: number
+  rejected: number
+  validation: { file: string; rows: number } | null
+  /** DPO's β and SFT term, SFT's packing: what the run trained with beyond step 3's settings. */
+  options: Record<string, number | boolean | string>
+}
+
+const OBJECTIVE_WORDS: Record<LmChoice, string> = { sft: 'instruction tuning (SFT)', dpo: 'preference tuning (DPO)', pseudo: 'learning without labels' }
+export const objectiveWords = (o: LmChoice): string => OBJECTIVE_WORDS[o]
+
+/** The facts of the run the page shows when it is one of this panel's runs; null for the
+ *  studio's other runs (the training report then describes the step-1 dataset). */
+export function currentLmRun(): LmRunFacts | null {
+  const runId = useStudio.getState().runId
+  return lmRunId && runId === lmRunId ? lmRunFacts : null
+}
+
+function factsAtStart(): LmRunFacts | null {
+  const { objective, data, beta, sftWeight, pack, pseudo, threshold, rounds, balance } = useLm.getState()
+  if (objective === 'pseudo') {
+    if (!pseudo) return null
+    return { objective, file: pseudo.name, rows: pseudo.rows, rejected: 0, validation: pseudo.validationName ? { file: pseudo.validationName, rows: 0 } : null, options: { classes: pseudo.classes.join(', '), threshold, rounds, balance } }
+  }
+  if (!data || data.objective !== objective) return null
+  return {
+    objective,
+    file: data.name,
+    rows: data.rows,
+    rejected: data.problemCount,
+    validation: data.validationName ? { file: data.validationName, rows: data.validationRows } : null,
+    options: objective === 'dpo' ? { beta, sftWeight } : { pack },
+  }
+}
 let lastFiles: { file: File; validation?: File } | null = null
 /** What the labels shown were made from (null when they came from a restored job), so a fresh
  *  worker after a crash can make them again; whether that labelling is still on its way; and
@@ -188,6 +228,7 @@ export function trainLm() {
   const runId = `run-${Date.now().toString(36)}`
   useStudio.getState().startRun(runId)
   lmRunId = runId
+  lmRunFacts = factsAtStart()
   useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [], restored: null, pausedBefore: null, pseudoNote: null })
   const settings = useStudio.getState().settings
   if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds, balance })
@@ -266,6 +307,7 @@ export function continueSelfTraining() {
   const runId = `run-${Date.now().toString(36)}`
   useStudio.getState().startRun(runId)
   lmRunId = runId
+  lmRunFacts = factsAtStart()
   // The finished rounds' rows stay in the table; the next ones are added below them.
   useLm.setState({ runObjective: 'pseudo', error: null, restored: null, pausedBefore: null })
   sendLm({ type: 'pseudoTrain', runId, settings: restored.settings, threshold, rounds, balance, resume: restored.id })

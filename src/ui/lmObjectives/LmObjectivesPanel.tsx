@@ -68,7 +68,9 @@ export function LmObjectivesPanel() {
       ) : objective === 'pseudo' ? (
         <PseudoLabelling />
       ) : (
-        <PairOrInstruction objective={objective} />
+        // keyed: the file fields start empty for each objective (an SFT held-out file chosen
+        // before stayed chosen for DPO, and was read as its held-out pairs)
+        <PairOrInstruction key={objective} objective={objective} />
       )}
       {error && (
         <p role="alert" className="error" data-testid="lm-error">
