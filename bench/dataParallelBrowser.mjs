@@ -76,7 +76,7 @@ const median = (xs) => {
   const m = s.length >> 1
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
-const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'half-pair': '2 pages at once, each 1 worker on half the batch, no exchange (the bound with both cores busy)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)', 'workers-copies': '2 workers, gradients and weights read tensor by tensor into fresh arrays (before 2026-12-06 22:00)', 'one-oplm': '1 worker, 1 thread, tiny-lm between its products as tf ops (before lmFused)', 'workers-oplm': '2 workers, tiny-lm between its products as tf ops (before lmFused)', 'half-oplm': '1 worker, half the batch, tiny-lm between its products as tf ops (before lmFused)', 'one-serial': '1 worker, 1 thread, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'workers-serial': '2 workers, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'half-serial': '1 worker, half the batch, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'one-old': `1 worker, 1 thread, benchSwitch ${opts['old-switches']} on (old)`, 'workers-old': `2 workers, benchSwitch ${opts['old-switches']} on (old)`, 'half-old': `1 worker, half the batch, benchSwitch ${opts['old-switches']} on (old)` }
+const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads', workers: '2 workers, 1 thread each', workers3: '3 workers, 1 thread each (localStorage studio.workers)', workers4: '4 workers, 1 thread each (localStorage studio.workers)', 'one-before': '1 worker, 1 thread, as before 2026-12-06 15:00', before: '2 workers, as before 2026-12-06 15:00', half: '1 worker, 1 thread, half the batch (the bound for 2)', 'half-pair': '2 pages at once, each 1 worker on half the batch, no exchange (the bound with both cores busy)', 'one-opcnn': '1 worker, 1 thread, emoji CNN as tf ops (before its fused kernels)', 'workers-opcnn': '2 workers, emoji CNN as tf ops (before its fused kernels)', 'half-opcnn': '1 worker, half the batch, emoji CNN as tf ops (before its fused kernels)', 'one-unfused': '1 worker, 1 thread, optimizer as tf ops (before the fused update)', 'workers-unfused': '2 workers, optimizer and combine as tf ops (before the fused kernels)', 'one-nests': '1 worker, 1 thread, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', 'workers-nests': '2 workers, emoji CNN kernels as loop nests (before 2026-12-06 22:00)', steps: '2 workers, training steps only (inference passes on one, as before 2026-12-06 15:20)', 'workers-copies': '2 workers, gradients and weights read tensor by tensor into fresh arrays (before 2026-12-06 22:00)', 'one-oplm': '1 worker, 1 thread, tiny-lm between its products as tf ops (before lmFused)', 'workers-oplm': '2 workers, tiny-lm between its products as tf ops (before lmFused)', 'half-oplm': '1 worker, half the batch, tiny-lm between its products as tf ops (before lmFused)', 'one-serial': '1 worker, 1 thread, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'workers-serial': '2 workers, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'half-serial': '1 worker, half the batch, stored images loaded when a step asks, one after another (before 2026-12-07 01:30)', 'one-old': `1 worker, 1 thread, benchSwitch ${opts['old-switches']} on (old)`, 'workers-old': `2 workers, benchSwitch ${opts['old-switches']} on (old)`, 'half-old': `1 worker, half the batch, benchSwitch ${opts['old-switches']} on (old)` }
 // `…-serial`: emoji-cnn's stored images loaded batch by batch when the step needs them, each batch's
 // images decoded one after another, as before engine/train/imageBatches.ts loadImagesAhead
 // (benchSwitch.serialImageLoads, through the workers' __studioSerialImageLoads); the same pixels.
@@ -105,8 +105,12 @@ const MODES = { one: '1 worker, 1 thread', threads: '1 worker, XNNPACK threads',
 // only by on-stack replacement (deopts and background recompilation; see --trace).
 const cpuMode = (mode) => {
   const m = mode.replace(/-(opcnn|unfused|nests|copies|oplm|serial|old)$/, '')
+  if (/^workers\d+$/.test(m)) return 'workers'
   return m === 'before' ? 'workers' : m === 'one-before' || m === 'half' || m === 'half-pair' ? 'one' : m
 }
+/** `workers3`, `workers4`: that many engine workers (worker/backendEnvironment.ts engineWorkersFor
+ *  through localStorage "studio.workers"); null: the machine's default. */
+const workersAsked = (mode) => /^workers(\d+)(-|$)/.exec(mode)?.[1] ?? null
 const isOpCnn = (mode) => mode.endsWith('-opcnn')
 const isUnfused = (mode) => mode.endsWith('-unfused')
 const isNests = (mode) => mode.endsWith('-nests')
@@ -140,7 +144,11 @@ const engineWorkers = (page) => page.workers().filter((w) => !w.url().startsWith
 
 async function newPage(mode) {
   const page = await browser.newPage()
-  await page.addInitScript((m) => localStorage.setItem('studio.cpu', m), cpuMode(mode))
+  await page.addInitScript(([m, n]) => {
+    localStorage.setItem('studio.cpu', m)
+    if (n) localStorage.setItem('studio.workers', n)
+    else localStorage.removeItem('studio.workers')
+  }, [cpuMode(mode), workersAsked(mode)])
   page.on('pageerror', (e) => log(`${mode}: page error`, e.message))
   return page
 }

@@ -229,6 +229,22 @@ for (const { name, words, fault } of FAULTS) test(`the second worker ${name} mid
   expect(page.workers().filter((w) => w.url().includes('gradientWorker')).length).toBeGreaterThanOrEqual(1)
 })
 
+// A batch of one row on two workers (39 training rows at batch 19: 19, 19, then 1): the row stays
+// on the training worker. Before, the second worker was sent a half of no rows, its forward pass
+// failed ('StudioSplitHeads: … B = 0') and so did the same half recomputed on the first, so every
+// dataset whose training rows were one more than a multiple of the batch ended its run on that.
+test('a last batch of one row on two workers: the run trains it and finishes', async ({ studio }) => {
+  await studio.open('b=wasm&m=full&ep=2&sl=32&bs=19&wu=0&do=0')
+  await expect(studio.badge).toContainText('on 2 workers of one thread each')
+  const { epochs } = await trainOnce(studio)
+  const text = await studio.status.innerText()
+  expect(text).toMatch(/^Training complete — /)
+  expect(text).not.toMatch(/Studio|B = 0|worker/)
+  expect(epochs).toHaveLength(2)
+  for (const e of epochs) expect(Number.isFinite(e.valLoss)).toBe(true)
+  await expect(studio.alerts).toHaveCount(0)
+})
+
 // The Evaluate panel's blend of base and tuned weights outside a run (engine/train/evaluationSplit.ts):
 // each α's evaluation halves its validation rows between the training worker and the second
 // worker, as a run's evaluations do. Both sweeps here run in one page on the same trained weights,
