@@ -17,6 +17,7 @@ import type { ImageDecoder, ImageSetInfo, StoredImage } from '../engine/data/ima
 import { readImageZip } from '../engine/data/images/zipImages'
 import { MAX_DATASET_BYTES } from '../engine/data/types'
 import { DatasetStore, datasetId, type StoredDatasetMeta } from '../engine/storage/datasets'
+import { datasetNotKeptMessage, isQuotaExceeded } from '../engine/storage/quota'
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import type { DataCommand, DatasetDetails, ImageUpload, StoredDatasetInfo } from './dataProtocol'
@@ -167,7 +168,10 @@ export class DataHost {
       await store.markUsed(this.currentId)
       return true
     } catch (e) {
-      this.post({ type: 'error', message: `${d.name} is loaded but could not be saved in this browser (${errorText(e)}); it will not be there after a reload. Free some space by deleting stored datasets.`, where: `storage ${d.name}` })
+      const message = isQuotaExceeded(e)
+        ? datasetNotKeptMessage(d.name)
+        : `${d.name} is loaded but could not be saved in this browser (${errorText(e) || errorName(e)}); it will not be there after a reload. Free some space by deleting stored datasets.`
+      this.post({ type: 'error', message, where: `storage ${d.name}` })
       return false
     } finally {
       this.post({ type: 'progress', task: 'dataset', done: 1, total: 1, label: '' })
@@ -379,18 +383,33 @@ export class DataHost {
         stored = false
       }
     }
-    const result = await importImages(
-      name,
-      plan,
-      read,
-      this.decoder,
-      { add: async (batch) => (stored && store ? store.addImages(id, batch) : void batch.forEach((b) => (memory[b.index] = b.image))) },
-      (done, total) => this.post({ type: 'progress', task: 'dataset', done, total, label: `Checking images in ${name}: ${done} of ${total}` }),
+    let storageFull = false
+    let written = 0 // images already in storage
+    const keep = (batch: { index: number; image: StoredImage }[]) => batch.forEach((b) => (memory[b.index] = b.image))
+    const add = async (batch: { index: number; image: StoredImage }[]): Promise<void> => {
+      if (!stored || !store) return keep(batch)
+      try {
+        await store.addImages(id, batch)
+        written += batch.length
+      } catch (e) {
+        if (!isQuotaExceeded(e)) throw e
+        // Storage is full: keep the images in memory for this visit instead, those written so far included.
+        storageFull = true
+        stored = false
+        const earlier = await store.getImages(id, Array.from({ length: written }, (_, i) => i))
+        earlier.forEach((image, index) => (memory[index] = image))
+        keep(batch)
+        await store.delete(id).catch(() => undefined)
+      }
+    }
+    const result = await importImages(name, plan, read, this.decoder, { add }, (done, total) =>
+      this.post({ type: 'progress', task: 'dataset', done, total, label: `Checking images in ${name}: ${done} of ${total}` }),
     )
     if (!result.ok) {
       if (stored && store) await store.delete(id).catch(() => undefined)
       return this.fail(result.error, 'images')
     }
+    if (storageFull) this.post({ type: 'error', message: datasetNotKeptMessage(name), where: `storage ${name}` })
     const info = result.info
     if (stored && store) {
       await store.updateMeta(id, { rows: info.count, images: info })
@@ -533,6 +552,12 @@ export function toTask(d: Dataset): TaskKind | null {
   if (d.task === 'regression') return d.roles.text ? 'text-regression' : 'tabular-regression'
   if (d.task === 'tabular-classification') return 'tabular-classification'
   return null
+}
+
+/** A name for an error whose message is empty (IndexedDB's often are). */
+function errorName(e: unknown): string {
+  const name = typeof e === 'object' && e !== null ? (e as { name?: unknown }).name : undefined
+  return typeof name === 'string' && name ? name : 'no reason given'
 }
 
 function imageWarnings(info: ImageSetInfo): string[] {
