@@ -79,15 +79,16 @@ useStudio.subscribe((st, prev) => {
 })
 
 // A restored self-training job stops being the page's restored one when something else takes
-// the session's model: another run, another model, a checkpoint. Its words ("the model is round
-// N's") would be wrong, and a fresh worker after a crash (afterWorkerRestart) would bring the
-// round's weights and charts back over that run's. Restore it again from the list to continue.
+// the session's model: another model, a checkpoint, or another run once it has set the weights
+// back to the base (runStart.ts runTookWeights; a run the worker refuses leaves the job's
+// weights). Its words ("the model is round N's") would be wrong, and a fresh worker after a crash
+// (afterWorkerRestart) would bring the round's weights and charts back over that run's. Restore
+// it again from the list to continue.
 useStudio.subscribe((st, prev) => {
   if (!st.lm.restored) return
-  const otherRun = st.runId !== null && st.runId !== prev.runId && st.runId !== lmRunId
   const otherModel = st.model?.id !== prev.model?.id
   const checkpoint = st.checkpoints.restoredId !== null && st.checkpoints.restoredId !== prev.checkpoints.restoredId
-  if (otherRun || otherModel || checkpoint) useLm.setState({ restored: null })
+  if (otherModel || checkpoint) useLm.setState({ restored: null })
 })
 
 /** Sends the checked training file (and held-out file, and a CSV's chosen columns) to the
@@ -106,7 +107,29 @@ export function resendCheckedFile(): boolean {
 useStudio.subscribe((st, prev) => {
   if (!st.model || st.model.id === prev.model?.id) return
   resendCheckedFile()
+  labelAgainForModel()
 })
+
+/** Whether the labels on their way were asked for because another model was loaded. */
+let labellingForModel = false
+
+/** Another model loaded while zero-shot labels are shown: they were the last model's (its
+ *  scores, its accuracy on the labelled file), and "Train on the confident rows" would have
+ *  trained the new model on them. The same file is labelled again with the same class names by
+ *  the new model; a model that cannot label (an encoder) says so in the panel. Labels that came
+ *  from a restored job, whose files the page does not hold, go, with what to do. */
+function labelAgainForModel() {
+  const { pseudo } = useLm.getState()
+  if (!pseudo && !labelling) return
+  if (labelledFrom) {
+    const { file, validation, classes } = labelledFrom
+    labelling = true
+    relabelling = false
+    labellingForModel = true
+    useLm.setState({ loading: true, error: null, pseudo: null, roundResults: [], pseudoNote: null })
+    sendLm({ type: 'pseudoLabel', file, ...(validation ? { validation } : {}), classes })
+  } else useLm.setState({ pseudo: null, roundResults: [], pseudoNote: null, error: 'Another model was loaded, so the labels shown (the restored job’s) are gone: label the texts again with this model, or restore the job under Saved self-training.' })
+}
 
 // The sequence length changed in step 3: the checked file is read again at the new length, so
 // the summary ("sequence length N tokens"), the rows counted as cut and the mask preview describe
@@ -150,6 +173,9 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
       if (relabelling) {
         relabelling = false
         useLm.setState({ pseudo: e.summary, loading: false, error: null, pseudoNote: 'The training worker was restarted, so it labelled the texts again (the same file and class names, the base model): you can train on them as before.' })
+      } else if (labellingForModel) {
+        labellingForModel = false
+        useLm.setState({ pseudo: e.summary, loading: false, error: null, roundResults: [], restored: null, pseudoNote: `Another model (${useStudio.getState().model?.title ?? 'the loaded one'}) was loaded, so it labelled the texts again (the same file and class names): these are its zero-shot labels.` })
       } else useLm.setState({ pseudo: e.summary, loading: false, error: null, roundResults: [], restored: null })
       break
     case 'pseudoRound':
@@ -187,7 +213,7 @@ export function onLmEvent(e: Extract<FromWorker, { type: 'lmData' | 'lmChat' | '
 /** An error event of one of these commands: shown in the panel too (the page's notice has it as well). */
 export function onLmError(e: Extract<FromWorker, { type: 'error' }>): void {
   if (e.where && LM_WHERE.has(e.where)) useLm.setState({ error: e.message, loading: false, chatPending: null })
-  if (e.where === 'pseudoLabel') labelling = relabelling = false
+  if (e.where === 'pseudoLabel') labelling = relabelling = labellingForModel = false
   // a restore that failed leaves nothing the page could continue
   if (e.where === 'pseudoRestore') useLm.setState({ restored: null })
 }
@@ -262,7 +288,7 @@ export function downloadRecipe() {
 export function labelTexts(file: File, validation: File | null, classes: string[]) {
   labelledFrom = { file, validation, classes }
   labelling = true
-  relabelling = false
+  relabelling = labellingForModel = false
   useLm.setState({ loading: true, error: null, pseudo: null, roundResults: [], pseudoNote: null })
   sendLm({ type: 'pseudoLabel', file, ...(validation ? { validation } : {}), classes })
 }
