@@ -240,6 +240,13 @@ test.describe('bad input: a clear alert, nothing lost', () => {
       await expect(page.getByTestId('dataset-rows')).toHaveText('12')
       await expect(page.getByTestId('dataset-warnings')).toContainText('export.json is one JSON object: the 12 records of its "data" list were read.')
     })
+    await test.step('a semicolon file with decimal commas (as European spreadsheets save it) has a numeric target', async () => {
+      const csv = 'text;price\n' + Array.from({ length: 20 }, (_, i) => `"house number ${i}";${100 + i},${(i * 7) % 10}5`).join('\n') + '\n'
+      await studio.uploadDataset('prijzen.csv', csv)
+      await studio.waitForDataset('prijzen.csv')
+      await expect(summary(page)).toContainText('text regression')
+      await expect(page.getByTestId('dataset-warnings')).toContainText('Column "price" writes decimals with a comma ("100,05"); it was read as numbers with a decimal point (100.05).')
+    })
     await test.step('classes with one example get a warning', async () => {
       await studio.uploadDataset('singles.csv', 'text,label\n"one",a\n"two",a\n"three",b\n"four",c\n')
       await studio.waitForDataset('singles.csv')

@@ -141,6 +141,18 @@ describe('parseDataset: detection', () => {
     expect(two.message).toBe('two.json is one JSON object with several lists of records ("a", "b") and none is called "train". Save the list to train on as a JSON array of objects or as JSON Lines.')
   })
 
+  it('reads decimal commas in a semicolon file as numbers ("1,50" is 1.5), and says so', async () => {
+    const csv = 'text;price;rooms\n"big house";1.250,50;4\n"small flat";99,5;1\n"cottage";310;2\n"loft";-2,25;3\n'
+    const d = ok(await parseDatasetText('prices.csv', csv))
+    expect(d.task).toBe('regression')
+    expect(d.roles.target).toBe('price')
+    expect(d.rows.map((r) => r[1])).toEqual(['1250.50', '99.5', '310', '-2.25'])
+    expect(d.warnings.map((w) => w.message)).toContain('Column "price" writes decimals with a comma ("1.250,50"); it was read as numbers with a decimal point (1250.50).')
+    // In a comma-separated file a quoted "1,5" is text, not a decimal.
+    const c = ok(await parseDatasetText('c.csv', 'text,code\n"a b","1,5"\n"c d","2,5"\n"e f","3,5"\n'))
+    expect(c.rows.map((r) => r[1])).toEqual(['1,5', '2,5', '3,5'])
+  })
+
   it('rejects a bad JSON line by line number and keeps the rest', async () => {
     const d = ok(await parseDatasetText('m.jsonl', '{"text":"a b","label":"x"}\n{"text":"c d",label:"y"}\n{"text":"e f","label":"y"}\n{"text":"g h","label":"x"}\n'))
     expect(d.rows).toHaveLength(3)

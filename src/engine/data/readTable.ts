@@ -6,6 +6,7 @@
 import { CsvParser, looksLikeHeader, type CsvRecord, type Delimiter } from './csv'
 import { DataFailure } from './decodeText'
 import { JsonArrayParser, JsonLinesParser, RecordTable, type JsonChunkResult } from './jsonRecords'
+import { readDecimalCommas } from './decimalCommas'
 import { recordsInJsonObject } from './jsonObjectRecords'
 import { TextBlockSplitter } from './textBlocks'
 import {
@@ -211,6 +212,7 @@ async function readCsv(
     })
   }
   const delimiter = parser.delimiter ?? ','
+  warnings.push(...readDecimalCommas(columns, rows, delimiter))
   return {
     format: format === 'csv' && delimiter === '\t' ? 'tsv' : format,
     columns,
