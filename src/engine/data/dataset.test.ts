@@ -195,6 +195,9 @@ describe('parseDataset: bad input', () => {
 
   it('a header without rows', async () => {
     expect(err(await parseDatasetText('h.csv', 'text,label\n')).message).toMatch(/header \(text, label\) but no data rows/)
+    // A wide header is named by its first columns, not all 3000 of them (the alert filled the screen).
+    const wide = Array.from({ length: 3000 }, (_, i) => `c${i}`).join(',')
+    expect(err(await parseDatasetText('wide.csv', wide)).message).toBe('wide.csv has a header (c0, c1, c2, c3, c4, c5, c6, c7 and 2992 more columns) but no data rows. Add rows below the header.')
   })
 
   it('a binary file (NUL bytes), with the byte offset', async () => {

@@ -202,7 +202,7 @@ async function readCsv(
     if (!first) {
       throw new DataFailure({
         file,
-        message: `${file} has a header (${columns.join(', ')}) but no data rows. Add rows below the header.`,
+        message: `${file} has a header (${namesList(columns)}) but no data rows. Add rows below the header.`,
       })
     }
     throw new DataFailure({
@@ -224,6 +224,12 @@ async function readCsv(
     rejectedCount: rejected.count,
     warnings,
   }
+}
+
+/** Column names for a message: the first few, then how many more (a wide file has thousands). */
+function namesList(columns: readonly string[], shown = 8): string {
+  if (columns.length <= shown) return columns.join(', ')
+  return `${columns.slice(0, shown).join(', ')} and ${columns.length - shown} more columns`
 }
 
 function where(row: number, line: number): string {
