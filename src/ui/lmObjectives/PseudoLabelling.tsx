@@ -57,6 +57,9 @@ export function PseudoLabelling() {
     return per
   }, [pseudo, threshold])
   const total = kept?.reduce((a, b) => a + b, 0) ?? 0
+  // A class no row reaches: round 1 is refused (the classifier could not learn it), and
+  // balancing cannot make "each class" of it.
+  const empty = pseudo && kept ? pseudo.classes.filter((_, i) => kept[i] === 0) : []
   return (
     <>
       <div className="field">
@@ -140,10 +143,11 @@ export function PseudoLabelling() {
               Rows whose zero-shot label is at least this confident train the model (with Head only, a classifier head; with another method, the model's own label scores): higher keeps fewer, cleaner labels; lower keeps more, noisier ones.
             </p>
           </div>
-          <p data-testid="pseudo-kept">
+          <p data-testid="pseudo-kept" id={`${id}-kept`}>
             Kept {total} of {pseudo.rows}: {pseudo.classes.map((c, i) => `${c} ${kept[i]}`).join(', ')}.
             {total === 0 && ' No row reaches this threshold: lower it.'}
-            {total > 0 && balance && ` Balanced: ${Math.min(...kept.filter((k) => k > 0))} of each class train.`}
+            {total > 0 && empty.length > 0 && ` No row labelled ${empty.map((c) => `"${c}"`).join(', ')} reaches this threshold, so the model could not learn ${empty.length === 1 ? 'that class' : 'those classes'}: lower the threshold, or rephrase ${empty.length === 1 ? 'that class name' : 'those class names'}.`}
+            {total > 0 && empty.length === 0 && balance && ` Balanced: ${Math.min(...kept)} of each class train.`}
           </p>
           <label className="choice">
             <input type="checkbox" checked={balance} onChange={(e) => useLm.setState({ balance: e.target.checked })} aria-describedby={`${id}-balance-help`} />
@@ -161,7 +165,7 @@ export function PseudoLabelling() {
             </p>
           </div>
           <p>
-            <button type="button" className="primary" onClick={trainLm} disabled={running || total === 0} data-testid="pseudo-train">
+            <button type="button" className="primary" onClick={trainLm} disabled={running || total === 0 || empty.length > 0} data-testid="pseudo-train" aria-describedby={`${id}-kept`}>
               Train on the confident rows
             </button>
             {restored && restored.next !== null && (
