@@ -1,5 +1,5 @@
 import type { LmTokenizer } from '../lm'
-import { checkMessages, encodeSft, readJsonlRows, type SftEncodeOptions, type ChatMessage, type RowProblem, type SftExample, type SftRow } from '../sft/data'
+import { checkMessages, encodeSft, moreProblems, readJsonlRows, refuseBinary, type SftEncodeOptions, type ChatMessage, type RowProblem, type SftExample, type SftRow } from '../sft/data'
 
 /**
  * Preference pairs for DPO: JSON Lines with `prompt`, `chosen`, `rejected`, either
@@ -60,9 +60,10 @@ export function dpoRowFromObject(obj: unknown, row: number): DpoRow | RowProblem
 }
 
 export function parseDpoJsonl(text: string, fileName = 'the file'): ParsedDpo {
+  refuseBinary(text, fileName, 'a JSON Lines file with one {"prompt": …, "chosen": …, "rejected": …} object a line')
   const { rows, problems } = readJsonlRows(text, dpoRowFromObject)
   if (rows.length === 0) {
-    throw new Error(problems.length ? `${fileName} has no usable pair: ${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}` : `${fileName} has no rows: add lines of {"prompt": …, "chosen": …, "rejected": …}.`)
+    throw new Error(problems.length ? `${fileName} has no usable pair: ${problems[0]!.message}${moreProblems(problems.length - 1)}` : `${fileName} has no rows: add lines of {"prompt": …, "chosen": …, "rejected": …}.`)
   }
   return { rows, problems }
 }

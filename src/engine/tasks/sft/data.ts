@@ -104,6 +104,7 @@ export function sftRowFromObject(obj: unknown, row: number): SftRow | RowProblem
 
 /** JSON Lines: one object per line; blank lines skipped; the row is the line number. */
 export function parseSftJsonl(text: string, fileName = 'the file'): ParsedSft {
+  refuseBinary(text, fileName, 'a JSON Lines file with one {"prompt": …, "completion": …} or {"messages": […]} object a line')
   const { rows, problems } = readJsonlRows(text, sftRowFromObject)
   refuseIfNothing(rows.length, problems, fileName)
   return { rows, problems }
@@ -132,6 +133,7 @@ export function readJsonlRows<R extends { kind: string }>(text: string, fromObje
 
 /** CSV with a header; the two chosen columns are the prompt and the completion. */
 export function parseSftCsv(text: string, promptColumn: string, completionColumn: string, fileName = 'the file'): ParsedSft {
+  refuseBinary(text, fileName, 'a CSV with prompt and completion columns')
   const { records } = parseCsvText(text)
   const header = records[0]?.cells ?? []
   const pi = header.indexOf(promptColumn)
@@ -158,7 +160,18 @@ export function parseSftCsv(text: string, promptColumn: string, completionColumn
 function refuseIfNothing(kept: number, problems: RowProblem[], fileName: string): void {
   if (kept > 0) return
   if (problems.length === 0) throw new Error(`${fileName} has no rows: add lines of {"prompt": …, "completion": …} or {"messages": […]}.`)
-  throw new Error(`${fileName} has no usable row: ${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : ''}`)
+  throw new Error(`${fileName} has no usable row: ${problems[0]!.message}${moreProblems(problems.length - 1)}`)
+}
+
+/** " (and 1 more problem)", " (and 7 more problems)", or nothing. */
+export function moreProblems(n: number): string {
+  return n > 0 ? ` (and ${n} more problem${n === 1 ? '' : 's'})` : ''
+}
+
+/** A binary file (a model's weights, an image) chosen as the rows: refused as such, rather than
+ *  as hundreds of lines that are "not valid JSON". `want` says what to choose instead. */
+export function refuseBinary(text: string, fileName: string, want: string): void {
+  if (text.includes('\u0000')) throw new Error(`${fileName} is not a text file (it holds binary data): choose ${want}.`)
 }
 
 // ── rendering and tokens ───────────────────────────────────────────────────────────────
