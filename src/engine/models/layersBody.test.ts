@@ -113,4 +113,14 @@ describe('studioMetadata', () => {
     expect(mismatch.describeInput().kind).toBe('text')
     mismatch.dispose()
   })
+
+  it('says a plain Keras MLP reads rows of numbers, and only a model that embeds token ids reads sequences', () => {
+    const mlp = new LayersBody(model(undefined))
+    expect(mlp.describeInput().description).toBe('rows of 3 numbers (the file does not name the columns they come from)')
+    mlp.dispose()
+    const text = tf.sequential({ layers: [tf.layers.embedding({ inputDim: 50, outputDim: 4, inputLength: 6 }), tf.layers.globalAveragePooling1d(), tf.layers.dense({ units: 2 })] })
+    const seq = new LayersBody(text)
+    expect(seq.describeInput().description).toBe('sequences of 6 values (no tokenizer comes with a layers model)')
+    seq.dispose()
+  })
 })

@@ -206,6 +206,11 @@ export class LayersBody implements Body {
       const predicts = target ? `; predicts ${target}` : this.meta.classes ? `; classifies into ${this.meta.classes.join(', ')}` : ''
       return { kind: 'tabular', shape, description: `rows of ${features.length} raw numbers: ${features.join(', ')}${predicts}`, features, ...(typical?.length === features.length ? { typical } : {}) }
     }
+    // Token ids go into an Embedding first; a Dense (or other) first layer reads plain numbers.
+    const firstLayer = this.full.layers.find((l) => l.getClassName() !== 'InputLayer')
+    if (this.inputShape.length === 1 && firstLayer?.getClassName() !== 'Embedding') {
+      return { kind: 'text', shape, description: `rows of ${this.inputShape[0]} numbers (the file does not name the columns they come from)` }
+    }
     return { kind: 'text', shape, description: `sequences of ${this.inputShape.join('×')} values (no tokenizer comes with a layers model)` }
   }
 
