@@ -9,6 +9,7 @@ import { formatBytes, formatCount } from '../format/format'
 import { parseDataset, withRoles, type ByteInput, type Dataset, type DataError, type Roles } from '../engine/data/dataset'
 import { lengthHistogram, planSplit, valueHistogram, type SplitPlan } from '../engine/data/datasetPreview'
 import { augmentBatch, augmentOptions, augmentSeed, describeAugment, NO_AUGMENT, type AugmentSettings } from '../engine/data/images/augment'
+import { unusedFilesNote } from '../engine/data/images/unusedFiles'
 import { loadImageBatch, type ImageSource } from '../engine/data/images/imageBatches'
 import { DEFAULT_IMAGE_LIMITS, planImageFiles, type ImageFilePlan, type ImageLimits } from '../engine/data/images/imageFiles'
 import { importImages } from '../engine/data/images/importImages'
@@ -564,7 +565,8 @@ function imageWarnings(info: ImageSetInfo): string[] {
   const w: string[] = info.layoutNote ? [info.layoutNote] : []
   const few = info.classes.filter((c) => c.count < 5)
   if (few.length) w.push(`Few images in ${few.map((c) => `"${c.name}" (${c.count})`).join(', ')}: too few to learn or to validate. Add images.`)
-  if (info.skipped.length) w.push(`${info.skipped.length} file${info.skipped.length === 1 ? ' was' : 's were'} not used (not an image, or not in a class folder).`)
+  const unused = unusedFilesNote(info) // the images that could not be decoded too: the "rejected" count beside it
+  if (unused) w.push(unused)
   if (info.minSide < 16) w.push(`Some images are only ${info.minSide} pixels on a side; they will be scaled up.`)
   return w
 }
