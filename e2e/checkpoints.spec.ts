@@ -264,7 +264,7 @@ test('a restore forgets what described other weights (an import’s record, the 
   })
 })
 
-test('a run the worker refuses before it sets the weights back to the base (“Continue training” of another model’s run) leaves the restored checkpoint in use and offered to Export and the blend', async ({ studio, page, baseURL }) => {
+test('a run the worker refuses before it sets the weights back to the base (“Continue training” of another model’s run) leaves a finished run’s result, and then the restored checkpoint, in use and offered to Export and the blend', async ({ studio, page, baseURL }) => {
   await studio.open('ep=2&sl=32&bs=16&wu=0')
   await studio.uploadDataset('refused.csv', smallSpamHam(48))
   await studio.waitForDataset('refused.csv')
@@ -282,15 +282,33 @@ test('a run the worker refuses before it sets the weights back to the base (“C
   await studio.trainButton.click() // the same weights under the URL's id: another model to the checkpoints
   await expect(epochOf('1 / 1')).toHaveCount(1, { timeout: 120_000 })
   await studio.waitFinished()
+  const exportButton = page.getByRole('button', { name: 'Download model (.zip)' })
+  const refusal = studio.alerts.filter({ hasText: /Checkpoint "Epoch 1" was trained from .*tiny-lm, but .*model\.json is loaded\. Load that model first\./ })
+
+  await test.step('refused, it leaves the finished run shown: its result, charts, Export and blend', async () => {
+    await expect(exportButton).toBeEnabled()
+    await expect(page.getByTestId('interpolate')).toBeVisible()
+    const finished = await page.getByTestId('run-status').innerText()
+    const charts = await studio.series()
+    await epochOf('1 / 2').getByRole('button', { name: 'Continue training from Epoch 1' }).click()
+    await expect(refusal).toBeVisible({ timeout: 60_000 })
+    await expect(studio.trainButton).toBeEnabled()
+    await expect.soft(page.getByTestId('run-status')).toHaveText(finished)
+    expect.soft(await studio.series()).toEqual(charts)
+    await expect.soft(exportButton).toBeEnabled()
+    await expect.soft(page.getByTestId('interpolate')).toBeVisible()
+    await refusal.getByRole('button', { name: 'Dismiss message' }).click()
+    await expect(refusal).toHaveCount(0)
+  })
+
   const restoredRow = epochOf('1 / 1')
   await restoredRow.getByRole('button', { name: 'Restore Epoch 1' }).click()
   await expect(restoredRow).toContainText('in use')
-  const exportButton = page.getByRole('button', { name: 'Download model (.zip)' })
   await expect(exportButton).toBeEnabled()
   await expect(page.getByTestId('interpolate')).toBeVisible()
 
   await epochOf('1 / 2').getByRole('button', { name: 'Continue training from Epoch 1' }).click()
-  await expect(studio.alerts.filter({ hasText: /Checkpoint "Epoch 1" was trained from .*tiny-lm, but .*model\.json is loaded\. Load that model first\./ })).toBeVisible({ timeout: 60_000 })
+  await expect(refusal).toBeVisible({ timeout: 60_000 })
   await expect(studio.trainButton).toBeEnabled()
   await expect.soft(restoredRow).toContainText('in use')
   await expect.soft(exportButton).toBeEnabled()

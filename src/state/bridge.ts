@@ -9,7 +9,8 @@ const STEP_FLUSH_MS = 500
 import { onDataEvent } from './datasets'
 import { forgetRestored, onCheckpointEvent, replacesRestored } from './checkpoints'
 import { endPending, forgetAnswers, onPlaygroundEvent, replacesAnswers } from './playground'
-import { endExportPending, forgetWeights, onExportEvent, runStartedFromBase } from './exportState'
+import { endExportPending, forgetWeights, onExportEvent } from './exportState'
+import { holdRunSeries, refusesUnstarted, runRefused, runTookWeights } from './runStart'
 import { onHfError, onHfEvent } from './hfModels'
 
 /** Worker events → store updates. The only place that knows both. */
@@ -66,17 +67,18 @@ export function connectBridge(client: EngineClient): () => void {
         // adapter-only .zip's import set the model back to its base weights: nothing tuned is held
         // until its 'imported' event (which may not come). This page's run did the same as it
         // starts: an import's weights (adapter, head) are gone, also if the run then fails to
-        // start, so its record and what it opened go; the first reset of a starting run also
-        // takes the evaluation and α state of the weights before (runStartedFromBase), a later
-        // one (self-training's next round) keeps the running run's state (forgetWeights).
+        // start, so its record and what it opened go; the first reset of a run asked for also
+        // takes the evaluation and α state of the weights before (runStart.ts runTookWeights), a
+        // later one (self-training's next round) keeps the running run's state (forgetWeights).
         if (e.runId === undefined) forgetWeights()
         else if (mine(e.runId)) {
-          if (get().status === 'starting') runStartedFromBase()
+          if (get().unstarted?.runId === e.runId) runTookWeights()
           else forgetWeights()
         }
         break
       case 'state':
         if (!mine(e.runId)) break
+        runTookWeights() // it reset them first: a run that reports its state has them
         // Steps sent before the pause belong on the chart before the page says "Paused".
         flushSteps()
         set({ status: e.state })
@@ -103,7 +105,7 @@ export function connectBridge(client: EngineClient): () => void {
       case 'done':
         if (mine(e.runId)) {
           flushSteps()
-          set({ status: 'done', result: { reason: e.reason, summary: e.summary, message: e.message }, busy: null })
+          set({ status: 'done', result: { reason: e.reason, summary: e.summary, message: e.message }, busy: null, unstarted: null })
           get().notify({ kind: 'info', text: e.message })
         }
         break
@@ -128,8 +130,10 @@ export function connectBridge(client: EngineClient): () => void {
       case 'storageFull':
       case 'interrupted':
       case 'restored':
-      case 'runSeries':
         onCheckpointEvent(e)
+        break
+      case 'runSeries':
+        if (!holdRunSeries(e)) onCheckpointEvent(e)
         break
       case 'hfProbe':
       case 'hfStored':
@@ -155,8 +159,10 @@ export function connectBridge(client: EngineClient): () => void {
       case 'error': {
         const st = get()
         // A failed run (or a dead worker) ends the run, but the page and its data stay.
-        // A refused "continue training" carries no run id: it never started.
-        if (e.where === 'worker' || (e.runId && e.runId === st.runId && st.status !== 'done') || (e.where === 'resumeRun' && st.status === 'starting')) set({ status: 'idle', runId: null })
+        // A run the worker refused before it took the weights (a refused "continue training" may
+        // carry no run id) leaves the page as it was before the run was asked for.
+        if (refusesUnstarted(e)) runRefused()
+        else if (e.where === 'worker' || (e.runId && e.runId === st.runId && st.status !== 'done') || (e.where === 'resumeRun' && st.status === 'starting')) set({ status: 'idle', runId: null, unstarted: null })
         set({ busy: null })
         endPending()
         endExportPending()

@@ -87,14 +87,14 @@ export function onCheckpointEvent(e: CheckpointEvent): void {
       useStudio.getState().notify({ kind: 'info', text: `Restored "${e.checkpoint.name}" (epoch ${e.checkpoint.epoch}): evaluation and the playground now use these weights.` })
       break
     case 'runSeries':
-      // A resumed run: the chart continues from the stored series.
+      // A resumed run that has started (runStart.ts holds the series until then): the chart
+      // continues from the stored series.
       if (useStudio.getState().runId !== e.runId) break
       useStudio.getState().replaceSettings(e.settings) // the settings panel shows what the run uses
       useStudio.setState((st) => ({
         steps: e.steps,
         epochs: e.epochs,
-        // the run's own line to beat, or none: not the one of the weights held before (the run's
-        // reset keeps this one: exportState.ts runStartedFromBase)
+        // the run's own line to beat, or none: not the one of the weights held before
         baseline: e.baseline ? { metrics: e.baseline, note: 'the base model, as measured when this run started', ...(e.baselineName ? { name: e.baselineName } : {}) } : null,
         checkpoints: { ...st.checkpoints, interrupted: null, storageFull: null },
       }))

@@ -33,20 +33,6 @@ export function forgetWeights(): void {
   }))
 }
 
-/** This page's run set the weights back to the base as it started (its first 'weightsReset'; a run
- *  refused before that posts none, and what it would have cleared stays true): what described the
- *  weights held before goes, as in forgetWeights (an import's record, the α, sweep and best α, a
- *  restored checkpoint's offer to Export and the blend), and so do their evaluation and line to
- *  beat. A resumed run's line to beat stays: its stored series came before its reset (the
- *  'runSeries' event), with the charts this run's start had emptied. */
-export function runStartedFromBase(): void {
-  useStudio.setState((st) => ({
-    exporting: exportForOtherWeights(st.exporting),
-    lastVal: null,
-    ...(st.steps.length || st.epochs.length ? {} : { baseline: null }),
-  }))
-}
-
 export function onExportEvent(e: Extract<FromWorker, { type: 'interpolation' | 'sweep' | 'exported' | 'imported' }>): void {
   switch (e.type) {
     case 'interpolation':

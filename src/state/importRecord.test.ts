@@ -87,9 +87,10 @@ describe('a run sets the weights back to the base: an import’s record goes wit
   afterEach(() => worker.off())
 
   it('a run refused before it touched the weights keeps the record (the adapter is still applied)', () => {
+    useStudio.setState({ runId: null, status: 'idle' })
     useStudio.getState().startRun('run-refused')
     worker.post({ type: 'error', runId: 'run-refused', message: 'Batch size must be at most 8 for this dataset.', where: 'settings: batchSize' })
-    expect(useStudio.getState().status).toBe('idle')
+    expect({ status: useStudio.getState().status, runId: useStudio.getState().runId }).toEqual({ status: 'idle', runId: null })
     expect(useExport.getState().imported?.fileName).toBe('spam-adapter.zip')
   })
 

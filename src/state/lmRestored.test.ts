@@ -3,6 +3,7 @@ import type { ModelSummary } from '../worker/protocol'
 import { useCheckpoints } from './checkpoints'
 import { useLm } from './lmObjectives'
 import { useStudio } from './store'
+import { bridgeChannel } from './bridgeChannel.testing'
 
 const job = { id: 'job-1', next: 3, settings: useStudio.getState().settings, message: "Restored 2 of 3 self-training rounds on texts.csv: the model is round 2's." }
 const model = (id: string) => ({ id, title: id }) as unknown as ModelSummary // the field the page compares
@@ -22,8 +23,12 @@ describe('a restored self-training job (state/lmObjectives.ts)', () => {
   })
 
   it('is no longer restored once another run, another model or a checkpoint takes the session’s model', () => {
+    const worker = bridgeChannel()
     useStudio.getState().startRun('run-normal') // a classification run from step 4
+    expect(useLm.getState().restored).toEqual(job) // the worker may still refuse it (refusedRun.test.ts)
+    worker.post({ type: 'weightsReset', runId: 'run-normal' }) // it has taken the model
     expect(useLm.getState().restored).toBeNull()
+    worker.off()
 
     useLm.setState({ restored: job })
     useStudio.setState({ model: model('emoji-cnn') })

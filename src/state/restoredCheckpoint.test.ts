@@ -169,7 +169,7 @@ describe('a restore puts other weights in: what described the weights before goe
     // refused as worker/runEvents.ts refuseSettings posts it, before the session resets the weights
     useStudio.getState().startRun('run-refused')
     post({ type: 'error', runId: 'run-refused', message: 'Batch size must be at most 8 for this dataset.', where: 'settings: batchSize' })
-    expect(useStudio.getState().status).toBe('idle')
+    expect(useStudio.getState().status).toBe('done') // as before it (beforeEach): runStart.ts runRefused
     expect(useCheckpoints.getState().restoredId).toBe('ckpt-1')
     const st = useStudio.getState()
     expect({ restored: st.exporting.restored, lastVal: st.lastVal, baseline: st.baseline?.metrics }).toEqual({ restored: true, lastVal: { loss: 0.5, accuracy: 0.8 }, baseline: { loss: 0.69, accuracy: 0.5 } })
@@ -178,12 +178,12 @@ describe('a restore puts other weights in: what described the weights before goe
     post({ type: 'interpolation', alpha: 0.6, kept: 0.6, metrics: { loss: 0.48, accuracy: 0.82 } })
     useStudio.getState().startRun('run-1')
     post({ type: 'error', message: 'Checkpoint "Epoch 1" was trained from model tiny-lm, but model https://example.org/tiny-lm/model.json is loaded. Load that model first.', where: 'resumeRun' })
-    expect(useStudio.getState().status).toBe('idle')
+    expect(useStudio.getState().status).toBe('done')
     const ex = useStudio.getState().exporting
     expect({ restored: ex.restored, applied: ex.applied, kept: ex.kept }).toEqual({ restored: true, applied: { alpha: 0.6, metrics: { loss: 0.48, accuracy: 0.82 } }, kept: 0.6 })
   })
 
-  it('a resumed run ("Continue training") keeps the line to beat its stored series brought (it comes before the reset), or none if it had none', () => {
+  it('a resumed run ("Continue training") shows the line to beat its stored series brought (it comes before the reset: held until it), or none if it had none', () => {
     post(restored)
     useStudio.getState().startRun('run-1')
     const series: Extract<FromWorker, { type: 'runSeries' }> = { type: 'runSeries', runId: 'run-1', settings: DEFAULTS, steps: [{ step: 1, loss: 0.7, lr: 0.001 }], epochs: [], baseline: null }

@@ -4,7 +4,7 @@ import { decodeSettings, encodeSettings, type DecodeReport } from '../settings/c
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, DoneReason, Metrics, ModelSummary, RunSummary } from '../worker/protocol'
-import type { EpochPoint, StepPoint } from '../worker/checkpointProtocol'
+import type { CheckpointEvent, EpochPoint, StepPoint } from '../worker/checkpointProtocol'
 import { initialCheckpoints, initialDatasets, initialExport, initialHf, initialLm, initialPlayground, type CheckpointsState, type DatasetsState, type ExportState, type HfState, type LmState, type PlaygroundState } from './parts'
 
 export interface Notice {
@@ -48,7 +48,21 @@ export interface RunSlice {
   baseline: { metrics: Metrics; note: string; name?: string } | null // name: the line to beat ("majority class (ham)")
   lastVal: Metrics | null // the newest epoch's (or evaluation's) validation metrics: metrics only, never data
   result: { reason: DoneReason; summary: RunSummary; message: string } | null
+  unstarted: UnstartedRun | null
   startRun: (runId: string) => void
+}
+
+/** The run asked for (startRun) while the worker has not started it: no 'weightsReset' of its id
+ *  yet (the session resets the weights before anything else of a run; settings it refuses, a
+ *  model that does not fit, a checkpoint of another model are refused before). `before` is what
+ *  startRun replaced, put back when the worker refuses the run (state/runStart.ts): the weights,
+ *  and the finished run's result, Export and blend, are still the session's. `series` is a
+ *  resumed run's stored series ('runSeries'), held until the run starts: a refused "Continue
+ *  training" leaves the settings, charts, line to beat and recovery offer the page showed. */
+export interface UnstartedRun {
+  runId: string
+  before: Pick<RunSlice, 'runId' | 'status' | 'steps' | 'epochs' | 'progress' | 'result'>
+  series: Extract<CheckpointEvent, { type: 'runSeries' }> | null
 }
 
 export interface NoticeSlice {
@@ -131,11 +145,21 @@ const runSlice: StateCreator<Studio, [], [], RunSlice> = (set) => ({
   baseline: null,
   lastVal: null,
   result: null,
+  unstarted: null,
   // A new run's charts start empty. What describes the weights held (the α, sweep, a restored
   // checkpoint's offer, the evaluation and line to beat) stays until the run sets the weights back
-  // to the base (its 'weightsReset': exportState.ts runStartedFromBase); a run refused before that
-  // leaves them the session's.
-  startRun: (runId) => set({ runId, status: 'starting', steps: [], epochs: [], progress: null, result: null }),
+  // to the base (its 'weightsReset': runStart.ts runTookWeights); a run refused before that
+  // leaves them the session's, and gets back what it replaced here (runStart.ts runRefused).
+  startRun: (runId) =>
+    set((st) => ({
+      runId,
+      status: 'starting',
+      steps: [],
+      epochs: [],
+      progress: null,
+      result: null,
+      unstarted: { runId, before: { runId: st.runId, status: st.status, steps: st.steps, epochs: st.epochs, progress: st.progress, result: st.result }, series: null },
+    })),
 })
 
 let nextNotice = 1
