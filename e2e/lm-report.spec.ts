@@ -36,6 +36,7 @@ test('the report of an instruction-tuning run and of a DPO run names the file ea
   await panel(page).getByLabel('DPO beta', { exact: true }).fill('0.3')
   await page.getByTestId('lm-train').click()
   await studio.waitFinished(120_000)
+  await expect(page.getByTestId('lm-result')).toContainText('preference accuracy')
   const dpo = await reportJson(page)
   expect(dpo.title).toBe('Fine-tuning report: Tiny LM on pairs.jsonl')
   expect(dpo.dataset).toMatchObject({ name: 'pairs.jsonl', task: 'preference tuning (DPO)', rows: 16, classes: [] })
@@ -44,6 +45,8 @@ test('the report of an instruction-tuning run and of a DPO run names the file ea
   // a run of step 1's dataset after them: the report is that dataset's again
   await studio.trainButton.click()
   await studio.waitEnded(120_000)
+  // …and the panel no longer shows that run's result as the DPO run's
+  await expect(page.getByTestId('lm-result')).toHaveCount(0)
   const plain = await reportJson(page)
   expect(plain.title).toBe('Fine-tuning report: Tiny LM on spam-ham.csv')
   expect(plain.objective).toBeUndefined()

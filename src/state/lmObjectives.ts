@@ -91,6 +91,12 @@ useStudio.subscribe((st, prev) => {
   if (otherModel || checkpoint) useLm.setState({ restored: null })
 })
 
+// Another run (of step 1's dataset, a checkpoint continued) is not this panel's: its result
+// message and the DPO charts under the panel's Train button would describe the wrong run.
+useStudio.subscribe((st, prev) => {
+  if (st.runId !== null && st.runId !== prev.runId && st.runId !== lmRunId && useLm.getState().runObjective !== null) useLm.setState({ runObjective: null })
+})
+
 /** Sends the checked training file (and held-out file, and a CSV's chosen columns) to the
  *  worker again: when another model is loaded, and to a fresh worker that replaced one that
  *  ended (actions.ts restartEngine), which holds no file; false when none is checked. */
