@@ -247,6 +247,11 @@ test.describe('bad input: a clear alert, nothing lost', () => {
       await expect(summary(page)).toContainText('text regression')
       await expect(page.getByTestId('dataset-warnings')).toContainText('Column "price" writes decimals with a comma ("100,05"); it was read as numbers with a decimal point (100.05).')
     })
+    await test.step('a text file of one paragraph: "1 row kept"', async () => {
+      await studio.uploadDataset('one-note.txt', 'Call me Ishmael. Some years ago, never mind how long precisely, I went to sea.\n', 'text/plain')
+      await studio.waitForDataset('one-note.txt')
+      await expect(summary(page)).toContainText('language modelling, 1 row kept')
+    })
     await test.step('classes with one example get a warning', async () => {
       await studio.uploadDataset('singles.csv', 'text,label\n"one",a\n"two",a\n"three",b\n"four",c\n')
       await studio.waitForDataset('singles.csv')

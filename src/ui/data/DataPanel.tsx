@@ -129,7 +129,7 @@ export function DataPanel() {
           <p>
             <strong>{dataset.name}</strong> ({dataset.source}) — {TASK_NAMES[dataset.task] ?? dataset.task}
             {multitask && <> with {details?.roles.labels.length} label columns (multitask)</>},{' '}
-            <span data-testid="dataset-rows">{formatCount(dataset.rows)}</span> {details?.kind === 'images' ? 'images' : 'rows'} kept
+            <span data-testid="dataset-rows">{formatCount(dataset.rows)}</span> {details?.kind === 'images' ? (dataset.rows === 1 ? 'image' : 'images') : dataset.rows === 1 ? 'row' : 'rows'} kept
             {dataset.rejected > 0 && (
               <>
                 , <span data-testid="dataset-rejected">{formatCount(dataset.rejected)}</span> rejected
