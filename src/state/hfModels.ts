@@ -6,6 +6,7 @@ import { endHfLoads, onHfLoaded, sendHf } from './actions'
 import { sliceHook } from './sliceHook'
 import { useStudio, type RunSlice, runActive } from './store'
 import type { HfLoadInFlight } from './parts'
+import { withoutFailedLoads } from './hfLoadNotices'
 
 /** The hf part of the one store (parts.ts HfState). */
 export const useHf = sliceHook('hf')
@@ -13,7 +14,11 @@ export const useHf = sliceHook('hf')
 export function onHfEvent(e: Extract<FromWorker, { type: 'hfProbe' | 'hfStored' | 'hfLoaded' }>): void {
   // The probe's answer and the busy line it ends: one store update.
   if (e.type === 'hfProbe') useStudio.setState((st) => ({ hf: { ...st.hf, probe: e.probe, probing: false }, busy: null }))
-  else if (e.type === 'hfLoaded') onHfLoaded(e)
+  else if (e.type === 'hfLoaded') {
+    onHfLoaded(e)
+    // the alerts of the attempts before it are over
+    useStudio.setState((st) => ({ notices: withoutFailedLoads(st.notices) }))
+  }
   else useHf.setState({ stored: e.repos })
 }
 
