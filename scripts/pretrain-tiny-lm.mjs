@@ -148,8 +148,29 @@ async function pretrain() {
   }
   await page.exposeFunction('saveCheckpoint', (s) => write(s, { ...s.runtime, losses: [] }, true))
 
+  // Vite may optimize the page's dependencies again once it has crawled them (a fresh clone's
+  // first run, under load): modules asked for with the first pass's hashes are then answered 504
+  // "Outdated Optimize Dep" and the page never becomes ready. With HMR off nothing reloads it, so
+  // this does, as Vite's client would (the CI of 2026-12-07 18:29 failed on it once).
+  let outdated = false
+  page.on('response', (r) => {
+    if (r.status() === 504) outdated = true
+  })
   await page.goto(`${base}scripts/pretrain/index.html`)
-  await page.waitForFunction(() => window.pretrainReady === true, null, { timeout: 120_000 })
+  for (let waited = 0, reloads = 0; ; ) {
+    const ready = await page.waitForFunction(() => window.pretrainReady === true, null, { timeout: 10_000 }).then(
+      () => true,
+      () => false,
+    )
+    if (ready) break
+    waited += 10_000
+    if (outdated && reloads < 3) {
+      log('the dev server optimized its dependencies again (504 Outdated Optimize Dep): reloading the page')
+      outdated = false
+      reloads++
+      await page.reload()
+    } else if (waited >= 120_000) throw new Error('The pretraining page was not ready after 120 s')
+  }
   const isolated = await page.evaluate(() => crossOriginIsolated)
   log(`page ready at ${base} (cross-origin isolated: ${isolated})`)
   const result = await page.evaluate((args) => /** @type {NonNullable<typeof window.runPretrain>} */ (window.runPretrain)(args), {
