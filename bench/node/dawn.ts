@@ -45,5 +45,33 @@ async function start(): Promise<AdapterInfo> {
   await import('@tensorflow/tfjs-backend-webgpu')
   if (!(await tf.setBackend('webgpu'))) throw new Error(`tfjs could not start its webgpu backend on ${info.description}`)
   await tf.ready()
+  watchDeviceErrors()
   return info
+}
+
+/** The WebGPU errors the device reported, in order. A kernel that fails validation (a binding
+ *  over the device's limit, say) is not an exception: Dawn prints it, the command buffer is
+ *  dropped and the output keeps whatever it held, so a timing around it measures nothing.
+ *  The bench reads this list around each measurement (`deviceErrorsDuring`). */
+const errors: string[] = []
+
+interface ErrorEventTarget {
+  addEventListener(type: 'uncapturederror', fn: (ev: { error?: { message?: string } }) => void): void
+  queue: { onSubmittedWorkDone(): Promise<void> }
+}
+
+const device = (): ErrorEventTarget => (tf.backend() as unknown as { device: ErrorEventTarget }).device
+
+function watchDeviceErrors(): void {
+  device().addEventListener('uncapturederror', (ev) => errors.push(String(ev.error?.message ?? 'an unnamed WebGPU error').split('\n')[0]!))
+}
+
+/** Runs `fn` on the webgpu backend and returns the device errors reported while it ran (after
+ *  the queue has drained and the error events have been delivered). */
+export async function deviceErrorsDuring<T>(fn: () => Promise<T>): Promise<{ value: T; errors: string[] }> {
+  const before = errors.length
+  const value = await fn()
+  await device().queue.onSubmittedWorkDone()
+  await new Promise((r) => setTimeout(r, 20)) // Dawn delivers the events on a later turn
+  return { value, errors: errors.slice(before) }
 }
