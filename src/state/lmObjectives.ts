@@ -6,10 +6,10 @@ import type { FromWorker, Metrics } from '../worker/protocol'
 import type { LmChatMessage } from '../worker/lmProtocol'
 import { sendLm } from './actions'
 import { forgetRestored } from './checkpoints'
-import type { DpoPoint, LmChoice } from './parts'
+import type { DpoPoint, LmChoice, LmState } from './parts'
 import { exportForOtherWeights } from './parts'
 import { sliceHook } from './sliceHook'
-import { useStudio } from './store'
+import { runActive, useStudio } from './store'
 export type { ChatTurn, DpoPoint, LmChoice } from './parts'
 
 export const useLm = sliceHook('lm')
@@ -91,10 +91,37 @@ useStudio.subscribe((st, prev) => {
   if (otherModel || checkpoint) useLm.setState({ restored: null })
 })
 
-// Another run (of step 1's dataset, a checkpoint continued) is not this panel's: its result
-// message and the DPO charts under the panel's Train button would describe the wrong run.
+/** The panel's run asked for (trainLm, continueSelfTraining) while the worker has not started
+ *  it: what the panel shows of the run before (its kind, result message, DPO charts, chat,
+ *  self-training rounds, a restored job) stays until it starts, since the worker may still refuse
+ *  it (settings, "Head only" for SFT or DPO, a threshold no row reaches) and a refused run leaves
+ *  the page as it was (state/runStart.ts). `fresh` is what the panel empties as it starts;
+ *  `lmRunId` and `lmRunFacts` are set as it is asked for (its events carry its id), and the ones
+ *  before come back when it is refused. */
+let asked: { runId: string; fresh: Partial<LmState>; before: { lmRunId: string | null; lmRunFacts: LmRunFacts | null } } | null = null
+
+function askLmRun(runId: string, fresh: Partial<LmState>) {
+  const before = { lmRunId, lmRunFacts }
+  useStudio.getState().startRun(runId)
+  lmRunId = runId
+  lmRunFacts = factsAtStart()
+  asked = { runId, fresh, before }
+}
+
+// A run asked for has started (runStart.ts runTookWeights: the store's `unstarted` run gone, its
+// run id kept, the run under way) or was refused (the run id before it is back, or none after a
+// dead worker). Only a started run changes the panel: its own run empties what `fresh` names;
+// another run (of step 1's dataset, a checkpoint continued) is not this panel's, so its result
+// message and the DPO charts under the panel's Train button, which would describe the wrong run, go.
 useStudio.subscribe((st, prev) => {
-  if (st.runId !== null && st.runId !== prev.runId && st.runId !== lmRunId && useLm.getState().runObjective !== null) useLm.setState({ runObjective: null })
+  const was = prev.unstarted
+  if (!was || st.unstarted?.runId === was.runId) return
+  const started = st.runId === was.runId && runActive(st.status)
+  const mine = asked?.runId === was.runId ? asked : null
+  if (mine) asked = null
+  if (mine && started) useLm.setState(mine.fresh)
+  else if (mine) ({ lmRunId, lmRunFacts } = mine.before)
+  else if (started && useLm.getState().runObjective !== null) useLm.setState({ runObjective: null })
 })
 
 /** Sends the checked training file (and held-out file, and a CSV's chosen columns) to the
@@ -258,10 +285,8 @@ export function chooseColumns(prompt: string, completion: string) {
 export function trainLm() {
   const { objective, beta, sftWeight, pack, threshold, rounds, balance } = useLm.getState()
   const runId = `run-${Date.now().toString(36)}`
-  useStudio.getState().startRun(runId)
-  lmRunId = runId
-  lmRunFacts = factsAtStart()
-  useLm.setState({ runObjective: objective, error: null, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [], restored: null, pausedBefore: null, pseudoNote: null })
+  askLmRun(runId, { runObjective: objective, chat: [], roundResults: [], dpoEpochs: [], dpoSteps: [], restored: null, pausedBefore: null, pseudoNote: null })
+  useLm.setState({ error: null })
   const settings = useStudio.getState().settings
   if (objective === 'pseudo') sendLm({ type: 'pseudoTrain', runId, settings, threshold, rounds, balance })
   else sendLm({ type: 'lmTrain', runId, objective, settings, beta, sftWeight, pack })
@@ -337,10 +362,9 @@ export function continueSelfTraining() {
   const { restored, threshold, rounds, balance } = useLm.getState()
   if (!restored || restored.next === null) return
   const runId = `run-${Date.now().toString(36)}`
-  useStudio.getState().startRun(runId)
-  lmRunId = runId
-  lmRunFacts = factsAtStart()
-  // The finished rounds' rows stay in the table; the next ones are added below them.
-  useLm.setState({ runObjective: 'pseudo', error: null, restored: null, pausedBefore: null })
+  // The finished rounds' rows stay in the table; the next ones are added below them. The job
+  // stays restored until its round has started (a refused one can be continued again).
+  askLmRun(runId, { runObjective: 'pseudo', restored: null, pausedBefore: null })
+  useLm.setState({ error: null })
   sendLm({ type: 'pseudoTrain', runId, settings: restored.settings, threshold, rounds, balance, resume: restored.id })
 }
