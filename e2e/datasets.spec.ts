@@ -160,7 +160,7 @@ test.describe('bad input: a clear alert, nothing lost', () => {
     await test.step('Latin-1 (not UTF-8)', async () => {
       await studio.uploadDataset('latin1.csv', Buffer.from('text,label\n"caf\xe9 cr\xe8me",a\n"na\xefve",b\n', 'latin1'))
       // 'text,label\n"caf' is 15 bytes: the é (0xE9 in Latin-1) is byte 15, on line 2.
-      await expectRefused(studio, page, 'latin1.csv', /not valid UTF-8 text: line 2 has a byte UTF-8 does not allow \(0xE9 after ""caf", byte 15 of the file\).*save it as UTF-8/)
+      await expectRefused(studio, page, 'latin1.csv', /not valid UTF-8 text: line 2 has a byte UTF-8 does not allow \(0xE9 after '"caf', byte 15 of the file\).*save it as UTF-8/)
     })
     await test.step('unclosed quote', async () => {
       await studio.uploadDataset('quote.csv', 'text,label\n"fine",a\n"never closed,b\nmore,a\n')

@@ -25,7 +25,7 @@ test('a picked folder with a broken image and a stray file: the summary counts a
     await expect(page.getByTestId('dataset-rows')).toHaveText('24')
     await expect(page.getByTestId('dataset-rejected')).toHaveText('2')
     const warnings = page.getByTestId('dataset-warnings') // paths inside the picked folder, as the alert names them
-    await expect(warnings).toContainText('2 files were not used — could not be decoded as PNG: cold/broken.png; not a PNG, JPEG or WebP image: notes.txt. Replace or remove the image that could not be decoded.')
+    await expect(warnings).toContainText('2 files were not used — could not be decoded as PNG: cold/broken.png; not a PNG, JPEG, WebP or GIF image: notes.txt. Replace or remove the image that could not be decoded.')
     await expect(warnings).not.toContainText('1 file was not used')
     await page.getByText('Why files were rejected').click()
     await expect(page.getByTestId('rejected-reasons').getByRole('listitem')).toHaveCount(2)

@@ -212,7 +212,7 @@ describe('parseDataset: bad input', () => {
     for (const name of ['cat.png', 'Cat.JPG', 'anim.gif']) {
       const e = err(await parseDataset(name, png))
       expect(e.message).toBe(
-        `${name} is one image; an image dataset is many, sorted by class. Put the PNG, JPEG or WebP images in one folder per class (cats/1.png, dogs/1.png) and upload a .zip of those folders, or choose the folder that holds them under "A folder of images".`,
+        `${name} is one image; an image dataset is many, sorted by class. Put the PNG, JPEG, WebP or GIF images in one folder per class (cats/1.png, dogs/1.png) and upload a .zip of those folders, or choose the folder that holds them under "A folder of images".`,
       )
     }
   })
@@ -236,6 +236,14 @@ describe('parseDataset: bad input', () => {
       const e = err(await parseDataset('cp1252.csv', chunks()))
       expect(e.message, `chunks of ${size}`).toContain('line 4 has a byte UTF-8 does not allow (0xEF after "na", byte 32 of the file)')
     }
+  })
+
+  it('the text before a bad byte is quoted with marks it does not hold', async () => {
+    // '"caf' starts with a double quote: wrapping it in double quotes again read ""caf".
+    const dq = err(await parseDataset('dq.csv', new Uint8Array([...enc('text,label\n"caf'), 0xe9, ...enc('",a\n')])))
+    expect(dq.message).toContain(`(0xE9 after '"caf', byte 15 of the file)`)
+    const both = err(await parseDataset('both.csv', new Uint8Array([...enc("text,label\n\"it's caf"), 0xe9, ...enc('",a\n')])))
+    expect(both.message).toContain('(0xE9 after \u201c"it\'s caf\u201d, byte 20 of the file)')
   })
 
   it('a file cut in the middle of a character says so', async () => {

@@ -101,13 +101,21 @@ function notUtf8Error(file: string, bad: BadByte): DataError {
   const where = bad.atEnd
     ? `it ends in the middle of a character, on line ${bad.line}`
     : `line ${bad.line} has a byte UTF-8 does not allow (0x${(bad.value ?? 0).toString(16).toUpperCase().padStart(2, '0')}` +
-      `${bad.before ? ` after "${bad.before}"` : ''}, byte ${bad.offset} of the file)`
+      `${bad.before ? ` after ${quoted(bad.before)}` : ''}, byte ${bad.offset} of the file)`
   return {
     file,
     message:
       `${file} is not valid UTF-8 text: ${where}. It may be in another ` +
       'encoding (such as Windows-1252) or not a text file: save it as UTF-8 (in Excel: "CSV UTF-8") and try again.',
   }
+}
+
+/** The file's text between quote marks it does not itself hold: "caf", or '"caf' for text that
+ *  starts with (or holds) a double quote, or “'a" b” when it holds both. */
+function quoted(text: string): string {
+  if (!text.includes('"')) return `"${text}"`
+  if (!text.includes("'")) return `'${text}'`
+  return `“${text}”`
 }
 
 /** Finds the first byte that breaks UTF-8 in `bytes` (which start at byte `start` of the file,

@@ -69,7 +69,7 @@ export function checkSupportedName(file: string): void {
     throw new DataFailure({
       file,
       message:
-        `${file} is one image; an image dataset is many, sorted by class. Put the PNG, JPEG or WebP images in one folder per class ` +
+        `${file} is one image; an image dataset is many, sorted by class. Put the PNG, JPEG, WebP or GIF images in one folder per class ` +
         '(cats/1.png, dogs/1.png) and upload a .zip of those folders, or choose the folder that holds them under "A folder of images".',
     })
   }

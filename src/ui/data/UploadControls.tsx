@@ -101,7 +101,7 @@ export function UploadControls({ disabled, hasTable, validationName }: { disable
           id={dirId}
           type="file"
           disabled={disabled}
-          title="PNG, JPEG or WebP images in one subfolder per class, e.g. cats/1.png, dogs/1.png."
+          title="PNG, JPEG, WebP or GIF images in one subfolder per class, e.g. cats/1.png, dogs/1.png."
           // React does not know webkitdirectory; it is passed through as an attribute.
           {...{ webkitdirectory: '', directory: '' }}
           multiple
@@ -115,7 +115,7 @@ export function UploadControls({ disabled, hasTable, validationName }: { disable
           aria-describedby={`${dirId}-help`}
         />
         <p className="help" id={`${dirId}-help`}>
-          PNG, JPEG or WebP; the subfolder names are the classes.
+          PNG, JPEG, WebP or GIF; the subfolder names are the classes.
         </p>
       </div>
     </div>

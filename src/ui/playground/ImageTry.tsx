@@ -35,7 +35,7 @@ export function ImageTry() {
       setPreview(URL.createObjectURL(file))
       tryModel({ kind: 'image', name: file.name, ...px })
     } catch (e) {
-      useStudio.getState().notify({ kind: 'error', text: `${file.name} could not be read as an image (${e instanceof Error ? e.message : String(e)}). Choose a PNG, JPEG or WebP file.`, where: `image ${file.name}` })
+      useStudio.getState().notify({ kind: 'error', text: `${file.name} could not be read as an image (${e instanceof Error ? e.message : String(e)}). Choose a PNG, JPEG, WebP or GIF file.`, where: `image ${file.name}` })
     }
   }
   const onDrop = (e: DragEvent) => {

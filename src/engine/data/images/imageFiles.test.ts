@@ -18,6 +18,17 @@ describe('planImageFiles', () => {
     expect(r.plan.skipped.map((s) => s.path)).toEqual(['cats/notes.txt', 'readme.png'])
   })
 
+  it('takes a GIF like a PNG (the worker decodes its first frame), with other files still skipped', () => {
+    const r = planImageFiles('up.zip', [e('dogs/1.gif'), e('cats/a.GIF'), e('cats/b.png'), e('cats/clip.mp4')])
+    if (!r.ok) throw new Error(r.error.message)
+    expect(r.plan.images).toEqual([
+      { path: 'dogs/1.gif', mime: 'image/gif', label: 1 },
+      { path: 'cats/a.GIF', mime: 'image/gif', label: 0 },
+      { path: 'cats/b.png', mime: 'image/png', label: 0 },
+    ])
+    expect(r.plan.skipped).toEqual([{ path: 'cats/clip.mp4', reason: 'not a PNG, JPEG, WebP or GIF image' }])
+  })
+
   it('strips one common top folder (a zipped folder of class folders)', () => {
     const r = planImageFiles('z', [e('emoji/faces/1.png'), e('emoji/food/2.png')])
     if (!r.ok) throw new Error(r.error.message)
@@ -90,7 +101,8 @@ describe('planImageFiles', () => {
   it('knows the image types', () => {
     expect(mimeFromName('a.PNG')).toBe('image/png')
     expect(mimeFromName('a.jpeg')).toBe('image/jpeg')
-    expect(mimeFromName('a.gif')).toBeUndefined()
+    expect(mimeFromName('a.gif')).toBe('image/gif')
+    expect(mimeFromName('a.bmp')).toBeUndefined()
   })
 })
 

@@ -46,7 +46,7 @@ export interface ImageFilePlan {
 
 export type PlanResult = { ok: true; plan: ImageFilePlan } | { ok: false; error: DataError }
 
-const MIME: Record<string, ImageMime> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp' }
+const MIME: Record<string, ImageMime> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif' }
 
 export function mimeFromName(path: string): ImageMime | undefined {
   const dot = path.lastIndexOf('.')
@@ -105,7 +105,7 @@ export function planImageFiles(file: string, entries: readonly FileEntry[], limi
     if (isClutter(path)) continue
     const mime = mimeFromName(path)
     if (!mime) {
-      skipped.push({ path, reason: 'not a PNG, JPEG or WebP image' })
+      skipped.push({ path, reason: 'not a PNG, JPEG, WebP or GIF image' })
       continue
     }
     const { rel, split } = placeInLayout(path, layout)
@@ -124,7 +124,7 @@ export function planImageFiles(file: string, entries: readonly FileEntry[], limi
   }
   const classes = [...new Set(found.map((f) => f.cls))].sort()
   if (found.length === 0) {
-    return fail(`${file} has no images in class folders. Put the PNG, JPEG or WebP images of each class in a folder named after the class (cats/1.png, dogs/1.png).`)
+    return fail(`${file} has no images in class folders. Put the PNG, JPEG, WebP or GIF images of each class in a folder named after the class (cats/1.png, dogs/1.png).`)
   }
   if (classes.length < 2) {
     return fail(`${file} has only one class folder ("${classes[0] ?? ''}"). A classifier needs at least 2 classes: add a folder of images for another class.`, classes[0])

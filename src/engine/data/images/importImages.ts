@@ -60,7 +60,7 @@ export async function importImages(
   const classes = plan.classes.map((name, i) => ({ name, count: counts[i] ?? 0 }))
   const kept = classes.filter((c) => c.count > 0)
   if (labels.length === 0) {
-    return { ok: false, error: { file, message: `None of the ${total} images in ${file} could be decoded (first: ${undecodable[0]?.path ?? '?'}). Use PNG, JPEG or WebP files.` } }
+    return { ok: false, error: { file, message: `None of the ${total} images in ${file} could be decoded (first: ${undecodable[0]?.path ?? '?'}). Use PNG, JPEG, WebP or GIF files.` } }
   }
   if (kept.length < 2) {
     const only = kept[0]?.name ?? ''

@@ -1,6 +1,8 @@
 /** Types shared by the image-dataset engine: what is stored, and what the page is told. */
 
-export type ImageMime = 'image/png' | 'image/jpeg' | 'image/webp'
+/** What the worker's createImageBitmap decodes in every browser the studio runs in; a GIF is
+ *  read as its first frame. */
+export type ImageMime = 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif'
 
 /** One image as kept in storage: its encoded bytes (decoded only when a batch needs it). */
 export interface StoredImage {

@@ -5,9 +5,9 @@ describe('the files an image upload left out, in the summary (unusedFilesNote)',
   it('counts every file left out, the undecodable image too, and names each under its reason', () => {
     const note = unusedFilesNote({
       undecodable: [{ path: 'pics/cold/broken.png', reason: 'could not be decoded as PNG' }],
-      skipped: [{ path: 'pics/notes.txt', reason: 'not a PNG, JPEG or WebP image' }],
+      skipped: [{ path: 'pics/notes.txt', reason: 'not a PNG, JPEG, WebP or GIF image' }],
     })
-    expect(note).toBe('2 files were not used — could not be decoded as PNG: pics/cold/broken.png; not a PNG, JPEG or WebP image: pics/notes.txt. Replace or remove the image that could not be decoded.')
+    expect(note).toBe('2 files were not used — could not be decoded as PNG: pics/cold/broken.png; not a PNG, JPEG, WebP or GIF image: pics/notes.txt. Replace or remove the image that could not be decoded.')
   })
 
   it('one file of one reason; many of one reason named up to five, the rest counted; nothing left out: no note', () => {
