@@ -1,5 +1,5 @@
 import type { LmTokenizer } from '../lm'
-import { checkMessages, encodeSft, moreProblems, readJsonlRows, refuseBinary, type SftEncodeOptions, type ChatMessage, type RowProblem, type SftExample, type SftRow } from '../sft/data'
+import { checkMessages, encodeSft, moreProblems, readJsonlRows, refuseBinary, refuseMixedKinds, type SftEncodeOptions, type ChatMessage, type RowProblem, type SftExample, type SftRow } from '../sft/data'
 
 /**
  * Preference pairs for DPO: JSON Lines with `prompt`, `chosen`, `rejected`, either
@@ -65,6 +65,7 @@ export function parseDpoJsonl(text: string, fileName = 'the file'): ParsedDpo {
   if (rows.length === 0) {
     throw new Error(problems.length ? `${fileName} has no usable pair: ${problems[0]!.message}${moreProblems(problems.length - 1)}` : `${fileName} has no rows: add lines of {"prompt": …, "chosen": …, "rejected": …}.`)
   }
+  refuseMixedKinds(rows, fileName, { text: 'a text pair ("prompt" a string)', chat: 'a chat pair ("prompt" a list of messages)' })
   return { rows, problems }
 }
 

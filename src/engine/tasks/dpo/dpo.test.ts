@@ -36,11 +36,10 @@ describe('DPO data', () => {
       { prompt: [{ role: 'user', content: 'Hi' }], chosen: [{ role: 'user', content: 'a' }], rejected: 'b' },
       { prompt: 'Q:', chosen: 'a' },
     ]
-    const { rows, problems } = parseDpoJsonl(lines.map((l) => JSON.stringify(l)).join('\n'))
-    expect(rows).toEqual([
-      { kind: 'text', row: 1, prompt: 'Q:', chosen: ' yes', rejected: ' no' },
-      { kind: 'chat', row: 2, prompt: [{ role: 'user', content: 'Hi' }], chosen: 'Hello', rejected: 'Go away' },
-    ])
+    // Line 2, a chat pair, is read on its own: a file holds one kind of pair.
+    const { rows, problems } = parseDpoJsonl(lines.map((l, i) => (i === 1 ? '' : JSON.stringify(l))).join('\n'))
+    expect(rows).toEqual([{ kind: 'text', row: 1, prompt: 'Q:', chosen: ' yes', rejected: ' no' }])
+    expect(parseDpoJsonl(JSON.stringify(lines[1])).rows).toEqual([{ kind: 'chat', row: 1, prompt: [{ role: 'user', content: 'Hi' }], chosen: 'Hello', rejected: 'Go away' }])
     expect(problems.map((p) => p.message)).toEqual([
       'Row 3: "chosen" and "rejected" are the same answer, so there is no preference to learn: make them differ or remove the row.',
       'Row 4: "chosen" is empty: write the preferred answer, or remove the row.',
@@ -49,6 +48,17 @@ describe('DPO data', () => {
       'Row 7 lacks "rejected" (keys: prompt, chosen): each pair needs prompt, chosen and rejected.',
     ])
     expect(() => parseDpoJsonl(JSON.stringify(lines[2]), 'prefs.jsonl')).toThrow(/^prefs\.jsonl has no usable pair: Row 1: "chosen" and "rejected" are the same answer/)
+  })
+
+  it('refuses a file that mixes plain-text and chat pairs, naming the first pair of the other kind', () => {
+    const text = [
+      JSON.stringify({ prompt: 'Q:', chosen: ' yes', rejected: ' no' }),
+      JSON.stringify({ prompt: 'R:', chosen: ' up', rejected: ' down' }),
+      JSON.stringify({ prompt: [{ role: 'user', content: 'Hi' }], chosen: [{ role: 'assistant', content: 'Hello' }], rejected: 'Go away' }),
+    ].join('\n')
+    expect(() => parseDpoJsonl(text, 'prefs.jsonl')).toThrow(
+      'prefs.jsonl mixes two kinds of row: row 1 is a text pair ("prompt" a string), but row 3 is a chat pair ("prompt" a list of messages). Each kind is written into the model differently and one file trains one way: rewrite those rows the way row 1 is written, or put them in a file of their own and train on one file at a time.',
+    )
   })
 
   it('masks only the final answer and its eos, even after earlier assistant turns in the prompt', () => {

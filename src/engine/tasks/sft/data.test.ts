@@ -18,17 +18,23 @@ const chat = tinyLmChatFormat(chars)
 
 describe('SFT data: parsing', () => {
   it('reads prompt/completion and chat rows from JSON Lines, numbering rows by line', () => {
-    const text = [
-      JSON.stringify({ prompt: 'Q1', completion: ' A1' }),
-      '',
-      JSON.stringify({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] }),
-    ].join('\n')
-    const { rows, problems } = parseSftJsonl(text)
-    expect(problems).toEqual([])
-    expect(rows).toEqual([
+    const plain = parseSftJsonl([JSON.stringify({ prompt: 'Q1', completion: ' A1' }), '', JSON.stringify({ prompt: 'Q2', completion: ' A2' })].join('\n'))
+    expect(plain.problems).toEqual([])
+    expect(plain.rows).toEqual([
       { kind: 'completion', row: 1, prompt: 'Q1', completion: ' A1' },
-      { kind: 'chat', row: 3, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] },
+      { kind: 'completion', row: 3, prompt: 'Q2', completion: ' A2' },
     ])
+    const chat = parseSftJsonl(['', JSON.stringify({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] })].join('\n'))
+    expect(chat.problems).toEqual([])
+    expect(chat.rows).toEqual([{ kind: 'chat', row: 2, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] }])
+  })
+
+  it('refuses a file that mixes chat and prompt/completion rows, naming the first row of the other kind and how many there are', () => {
+    const turn = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] })
+    const pair = JSON.stringify({ prompt: 'Q', completion: ' A' })
+    expect(() => parseSftJsonl([turn, turn, '', pair, turn, pair].join('\n'), 'mixed.jsonl')).toThrow(
+      'mixed.jsonl mixes two kinds of row: row 1 is a chat conversation ({"messages": […]}), but row 4 is a prompt/completion row ({"prompt": …, "completion": …}) (and 1 more like it). Each kind is written into the model differently and one file trains one way: rewrite those rows the way row 1 is written, or put them in a file of their own and train on one file at a time.',
+    )
   })
 
   it('refuses unknown roles, conversations without an assistant turn, empty answers and broken JSON, naming the row and what to do', () => {

@@ -107,7 +107,24 @@ export function parseSftJsonl(text: string, fileName = 'the file'): ParsedSft {
   refuseBinary(text, fileName, 'a JSON Lines file with one {"prompt": …, "completion": …} or {"messages": […]} object a line')
   const { rows, problems } = readJsonlRows(text, sftRowFromObject)
   refuseIfNothing(rows.length, problems, fileName)
+  refuseMixedKinds(rows, fileName, { chat: 'a chat conversation ({"messages": […]})', completion: 'a prompt/completion row ({"prompt": …, "completion": …})' })
   return { rows, problems }
+}
+
+/** A file holds one kind of row. The studio would encode each row by its kind, but the summary,
+ *  the playground and the TRL recipe read the file as one format (TRL's trainers take a file's
+ *  format from its first row and fail on the others), so a file that mixes them is refused,
+ *  naming its first row of the other kind. `words` says what each kind is. */
+export function refuseMixedKinds<R extends { kind: string; row: number }>(rows: readonly R[], fileName: string, words: Record<R['kind'], string>): void {
+  const first = rows[0]
+  const other = first && rows.find((r) => r.kind !== first.kind)
+  if (!first || !other) return
+  const count = rows.filter((r) => r.kind === other.kind).length
+  throw new Error(
+    `${fileName} mixes two kinds of row: row ${first.row} is ${words[first.kind as R['kind']]}, but row ${other.row} is ${words[other.kind as R['kind']]}` +
+      `${count > 1 ? ` (and ${count - 1} more like it)` : ''}. Each kind is written into the model differently and one file trains one way: ` +
+      `rewrite those rows the way row ${first.row} is written, or put them in a file of their own and train on one file at a time.`,
+  )
 }
 
 /** The lines of a JSON Lines file as rows, each object read by `fromObject` (row = line
