@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatBytesOf, formatCount, formatDateTime, formatDecimal, formatDuration, formatNumber, formatPercent, formatRate, formatShare } from './format'
+import { formatBytes, formatBytesOf, formatCount, formatDateTime, formatDecimal, formatDuration, formatNumber, formatPercent, formatPerplexity, formatRate, formatShare } from './format'
 
 // Expected strings are written by hand, not computed by the code under test.
 describe('formatBytes', () => {
@@ -51,6 +51,18 @@ describe('formatDecimal', () => {
     expect(formatDecimal(-0.0001)).toBe('0.000')
     expect(formatDecimal(undefined)).toBe('–')
     expect(formatDecimal(Number.NaN)).toBe('–')
+  })
+})
+
+describe('formatPerplexity', () => {
+  it('groups thousands and keeps the decimals asked for', () => {
+    expect(formatPerplexity(3.4219)).toBe('3.42')
+    expect(formatPerplexity(999.994)).toBe('999.99')
+    expect(formatPerplexity(12345.6, 1)).toBe('12,345.6')
+    expect(formatPerplexity(1234567.891)).toBe('1,234,567.89')
+    expect(formatPerplexity(50257, 0)).toBe('50,257')
+    expect(formatPerplexity(Number.POSITIVE_INFINITY)).toBe('–')
+    expect(formatPerplexity(undefined)).toBe('–')
   })
 })
 

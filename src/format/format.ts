@@ -54,6 +54,16 @@ export function formatDecimal(x: number | null | undefined, decimals = 3): strin
   return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s
 }
 
+/** A perplexity: fixed decimals with thousands separators, as an untuned model's can run to
+ *  thousands ("3.42", "12,345.6"; infinite, as after a NaN loss, is a dash like any other). */
+export function formatPerplexity(x: number | null | undefined, decimals = 2): string {
+  const s = formatDecimal(x, decimals)
+  if (s === DASH) return s
+  const [whole = '', frac] = s.split('.')
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+  return frac === undefined ? grouped : `${grouped}.${frac}`
+}
+
 /**
  * A value of any size with `digits` significant figures and no exponent below a million:
  * 0.00123, 4.56, 1,235, 1.2e-7 (tiny values keep an exponent, so they are still readable).

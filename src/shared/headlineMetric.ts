@@ -1,5 +1,6 @@
 /** The one validation number each task is judged by, for charts, tables and reports. */
 import type { Metrics } from '../engine/types/metrics'
+import { formatPerplexity } from '../format/format'
 import type { TaskKind } from '../engine/types/model'
 
 export interface Headline {
@@ -12,7 +13,7 @@ export interface Headline {
 }
 
 const ACCURACY: Headline = { key: 'valAcc', name: 'accuracy %', lowerIsBetter: false, of: (m) => (m?.accuracy === undefined ? undefined : 100 * m.accuracy), format: (x) => (x === undefined ? '–' : `${x.toFixed(1)}%`) }
-const PERPLEXITY: Headline = { key: 'valPpl', name: 'perplexity', lowerIsBetter: true, of: (m) => m?.perplexity, format: (x) => (x === undefined ? '–' : x.toFixed(1)) }
+const PERPLEXITY: Headline = { key: 'valPpl', name: 'perplexity', lowerIsBetter: true, of: (m) => m?.perplexity, format: (x) => formatPerplexity(x, 1) }
 const RMSE: Headline = { key: 'valRmse', name: 'RMSE', lowerIsBetter: true, of: (m) => m?.rmse, format: (x) => (x === undefined || !Number.isFinite(x) ? '–' : x.toPrecision(4)) }
 
 /** By task when known, else by what the metrics hold. */

@@ -3,6 +3,7 @@ import type { Metrics } from '../engine/types/metrics'
 import { escapeHtml } from './escapeHtml'
 import { lineChartSvg } from './svgChart'
 import { headlineFor } from './headlineMetric'
+import { formatPerplexity } from '../format/format'
 
 export { escapeHtml }
 
@@ -48,7 +49,7 @@ export function reportHtml(r: TrainingReport): string {
     : isLm
     ? [
         ['Loss', (m) => num(m.loss)],
-        ['Perplexity', (m) => num(m.perplexity, 2)],
+        ['Perplexity', (m) => formatPerplexity(m.perplexity, 2)],
       ]
     : [
         ['Loss', (m) => num(m.loss)],

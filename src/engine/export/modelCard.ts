@@ -1,6 +1,7 @@
 import type { Settings } from '../../settings/types'
 import type { Metrics } from '../types/metrics'
 import type { ExportChoice } from './tuningPack'
+import { formatPerplexity } from '../../format/format'
 
 /** What an export says about itself: card.json (for programs) and README.md (for people). */
 export interface ExportFacts {
@@ -60,7 +61,7 @@ export function cardReadme(card: ExportCard): string {
   const pct = (x?: number) => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`)
   const num = (x?: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(3))
   const row = (name: string, m?: Metrics | null) =>
-    m ? `| ${name} | ${num(m.loss)} | ${m.accuracy !== undefined ? pct(m.accuracy) : num(m.perplexity)} |` : null
+    m ? `| ${name} | ${num(m.loss)} | ${m.accuracy !== undefined ? pct(m.accuracy) : formatPerplexity(m.perplexity, 3)} |` : null
   const metricName = card.metrics.tuned?.perplexity !== undefined || card.metrics.base?.perplexity !== undefined ? 'perplexity' : 'accuracy'
   const s = card.settings
   const lines = [

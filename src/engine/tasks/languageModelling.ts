@@ -9,7 +9,8 @@ import { maskedTokenCrossEntropy } from '../train/losses'
 import { perplexity } from '../train/metrics'
 import type { Seed } from '../train/seeds'
 import type { Settings } from '../../settings/types'
-import { fmt, type ReadingTask } from './task'
+import { formatPerplexity } from '../../format/format'
+import { type ReadingTask } from './task'
 
 /** Next-token logits [B, T, V] from the body's own output layer. */
 function lmLogits(model: Body, tuning: Tuning, batch: Batch, cache: Cache, s: Settings, training: boolean, seed?: Seed): tf.Tensor3D {
@@ -44,5 +45,5 @@ export const languageModelling: ReadingTask = {
   },
   trainMetrics: (loss): Metrics => ({ loss, perplexity: perplexity(loss) }),
   baseline: ({ untrained }) => ({ metrics: untrained, note: 'the pretrained model before fine-tuning', name: 'pretrained model' }),
-  describeBest: (s) => `best validation perplexity ${fmt(s.best.perplexity)} (line to beat: ${s.baselineName} ${fmt(s.baseline.perplexity)})`,
+  describeBest: (s) => `best validation perplexity ${formatPerplexity(s.best.perplexity)} (line to beat: ${s.baselineName} ${formatPerplexity(s.baseline.perplexity)})`,
 }

@@ -10,6 +10,7 @@ import type { Tuning } from '../train/fineTune'
 import { perplexity } from '../train/metrics'
 import type { Seed } from '../train/seeds'
 import type { Settings } from '../../settings/types'
+import { formatPerplexity } from '../../format/format'
 import { fmt, type Task } from './task'
 
 /** Next-token logits [B, T, V] of a batch, from the body's own output layer. */
@@ -60,5 +61,5 @@ export const sft: Task = {
   },
   trainMetrics: (loss): Metrics => ({ loss, perplexity: perplexity(loss) }),
   baseline: ({ untrained }) => ({ metrics: untrained, note: 'the model before tuning, on the same held-out answers', name: 'model before tuning' }),
-  describeBest: (s) => `best validation answer loss ${fmt(s.best.loss)}, perplexity ${fmt(s.best.perplexity)} (line to beat: ${s.baselineName} ${fmt(s.baseline.loss)}, ${fmt(s.baseline.perplexity)})`,
+  describeBest: (s) => `best validation answer loss ${fmt(s.best.loss)}, perplexity ${formatPerplexity(s.best.perplexity)} (line to beat: ${s.baselineName} ${fmt(s.baseline.loss)}, ${formatPerplexity(s.baseline.perplexity)})`,
 }

@@ -61,6 +61,12 @@ describe('baselines and words', () => {
     expect(languageModelling.trainMetrics(Math.log(8)).perplexity).toBeCloseTo(8, 6)
     expect(classification.trainMetrics(0.3)).toEqual({ loss: 0.3 })
   })
+
+  it('language modelling writes a large perplexity with thousands separators', () => {
+    const summary = { epochs: 1, bestEpoch: 0, best: { loss: 7, perplexity: 1096.633 }, baseline: { loss: 9.4, perplexity: 12345.6 }, baselineName: 'base model', seconds: 1 } as RunSummary
+    const val: Encoded = { kind: 'lm', n: 1, seqLen: 2, tokens: new Int32Array(3) }
+    expect(languageModelling.describeBest(summary, val)).toBe('best validation perplexity 1,096.63 (line to beat: base model 12,345.60)')
+  })
 })
 
 describe('Body adapters', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { EpochPoint } from '../../worker/checkpointProtocol'
-import { runProgress } from './format'
+import { metricsText, runProgress } from './format'
 
 const point = (epoch: number, partial = false): EpochPoint => ({ epoch, trainLoss: 0.5, valLoss: 0.6, ...(partial ? { partial: true as const } : {}) })
 
@@ -15,5 +15,11 @@ describe('how far a run got, in the Runs list (runProgress)', () => {
     expect(runProgress({ status: 'stopped', epochs: [point(1), point(2)] })).toBe('stopped · 2 epochs')
     expect(runProgress({ status: 'finished', epochs: [point(1)] })).toBe('finished · 1 epoch')
     expect(runProgress({ status: 'running', epochs: [] })).toBe('running · 0 epochs')
+  })
+})
+
+describe('a checkpoint\'s metrics line (metricsText)', () => {
+  it('a large perplexity has thousands separators', () => {
+    expect(metricsText({ loss: 9.421, perplexity: 12345.6 })).toBe('val loss 9.421 · perplexity 12,345.60')
   })
 })

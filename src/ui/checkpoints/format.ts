@@ -1,4 +1,4 @@
-import { formatBytes, formatCount, formatDateTime, formatDecimal, formatNumber, formatPercent } from '../../format/format'
+import { formatBytes, formatCount, formatDateTime, formatDecimal, formatNumber, formatPercent, formatPerplexity } from '../../format/format'
 import type { Metrics } from '../../worker/protocol'
 import type { EpochPoint } from '../../worker/checkpointProtocol'
 
@@ -8,7 +8,7 @@ export const when = (ms: number) => formatDateTime(ms)
 export function metricsText(m: Metrics): string {
   const parts = [`val loss ${formatDecimal(m.loss, 3)}`]
   if (m.accuracy !== undefined) parts.push(`accuracy ${formatPercent(m.accuracy)}`)
-  if (m.perplexity !== undefined) parts.push(`perplexity ${formatDecimal(m.perplexity, 2)}`)
+  if (m.perplexity !== undefined) parts.push(`perplexity ${formatPerplexity(m.perplexity, 2)}`)
   if (m.rmse !== undefined) parts.push(`RMSE ${formatNumber(m.rmse, 4)}`)
   return parts.join(' · ')
 }

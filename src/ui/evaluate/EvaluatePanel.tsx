@@ -1,4 +1,4 @@
-import { formatDecimal, formatNumber, formatPercent } from '../../format/format'
+import { formatDecimal, formatNumber, formatPercent, formatPerplexity } from '../../format/format'
 import { useStudio } from '../../state/store'
 import type { Metrics } from '../../worker/protocol'
 import { Panel } from '../common/Panel'
@@ -59,8 +59,8 @@ export function EvaluatePanel() {
               ) : isLm ? (
                 <tr>
                   <th scope="row">Perplexity</th>
-                  <td>{num(baseline.metrics.perplexity)}</td>
-                  <td>{num(tuned?.perplexity)}</td>
+                  <td>{formatPerplexity(baseline.metrics.perplexity, 3)}</td>
+                  <td>{formatPerplexity(tuned?.perplexity, 3)}</td>
                 </tr>
               ) : (
                 <>

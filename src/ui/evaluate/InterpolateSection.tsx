@@ -1,4 +1,4 @@
-import { formatDecimal, formatNumber, formatPercent } from '../../format/format'
+import { formatDecimal, formatNumber, formatPercent, formatPerplexity } from '../../format/format'
 import { useEffect, useId, useRef } from 'react'
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
 import { interpolate, sweepAlpha } from '../../state/actions'
@@ -8,7 +8,7 @@ import type { Metrics } from '../../worker/protocol'
 import { headlineFor } from '../../shared/headlineMetric'
 
 const pct = (x?: number) => formatPercent(x)
-const describe = (m: Metrics) => (m.perplexity !== undefined ? `perplexity ${formatDecimal(m.perplexity, 2)}` : m.rmse !== undefined ? `RMSE ${formatNumber(m.rmse, 4)}` : `accuracy ${pct(m.accuracy)}`) + `, loss ${formatDecimal(m.loss, 3)}`
+const describe = (m: Metrics) => (m.perplexity !== undefined ? `perplexity ${formatPerplexity(m.perplexity, 2)}` : m.rmse !== undefined ? `RMSE ${formatNumber(m.rmse, 4)}` : `accuracy ${pct(m.accuracy)}`) + `, loss ${formatDecimal(m.loss, 3)}`
 
 /** WiSE-FT in the Evaluate panel: slide between the base and the fine-tuned weights,
  *  sweep α to see where validation peaks, and keep the best α for export. */

@@ -1,4 +1,4 @@
-import { formatDecimal, formatPercent } from '../../format/format'
+import { formatPercent, formatPerplexity } from '../../format/format'
 import { useId } from 'react'
 import { loadModelFile } from '../../state/actions'
 import { useExport } from '../../state/exportState'
@@ -31,7 +31,7 @@ export function ModelFileInput() {
           Loaded <strong>{imported.title}</strong> from {imported.fileName} ({imported.choice}).{' '}
           {imported.metrics && (
             <span data-testid="imported-accuracy">
-              Validation {imported.metrics.accuracy !== undefined ? `accuracy ${formatPercent(imported.metrics.accuracy)}` : `perplexity ${formatDecimal(imported.metrics.perplexity, 2)}`}.
+              Validation {imported.metrics.accuracy !== undefined ? `accuracy ${formatPercent(imported.metrics.accuracy)}` : `perplexity ${formatPerplexity(imported.metrics.perplexity, 2)}`}.
             </span>
           )}{' '}
           <span className="muted">{imported.note}</span>
