@@ -285,7 +285,7 @@ test('a Hugging Face GPT-2 by repo id: size and memory first, download with prog
     expect(worst).toBeLessThan(1e-5)
     expect(st.floats('transformer.h.0.mlp.c_fc.weight')).toEqual(base.floats('h.0.mlp.c_fc.weight')) // not a LoRA target: unchanged
     await page.getByLabel('Hugging Face model files').setInputFiles({ name: 'studio-e2e-tiny-gpt2-merged.zip', mimeType: 'application/zip', buffer: zip })
-    await expect(title).toContainText('studio-e2e-tiny-gpt2-merged.zip — pretrained', { timeout: 60_000 })
+    await expect(title).toContainText(`studio-e2e-tiny-gpt2-merged.zip — fine-tuned from ${REPO},`, { timeout: 60_000 }) // config.json's studio_fine_tuned_from
   })
 
   await test.step('after a reload the files are stored: listed, and loaded again without fetching the weights', async () => {

@@ -45,6 +45,9 @@ export interface ModelSummary {
   title: string
   description: string
   pretrained: boolean
+  /** The base model these weights were fine-tuned from, when the file says so (a studio merged
+   *  export loaded back); absent for a model as published. */
+  finetunedFrom?: string
   card?: Record<string, unknown>
   layers: LayerSummary[]
   totalParams: number

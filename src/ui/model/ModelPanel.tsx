@@ -1,4 +1,4 @@
-import { formatCount, formatDecimal, formatPercent, formatShare } from '../../format/format'
+import { formatCount, formatDecimal, formatPercent, formatPerplexity, formatShare } from '../../format/format'
 import { useStudio } from '../../state/store'
 import { Panel } from '../common/Panel'
 import { BlockFreezeToggles } from './BlockFreezeToggles'
@@ -30,7 +30,7 @@ export function ModelPanel() {
   return (
     <Panel step={2} title="Base model" id="model">
       <p data-testid="model-title">
-        <strong>{model.title}</strong> — {model.pretrained ? 'pretrained' : 'randomly initialised'}, {fmt(model.totalParams)} weights in the body ({model.nLayers} blocks, width{' '}
+        <strong>{model.title}</strong> — {model.finetunedFrom ? `fine-tuned from ${model.finetunedFrom}` : model.pretrained ? 'pretrained' : 'randomly initialised'}, {fmt(model.totalParams)} weights in the body ({model.nLayers} blocks, width{' '}
         {model.dModel}
         {model.input ? '' : `, context ${model.seqLen} tokens, vocabulary ${fmt(model.vocabSize)}`}).
       </p>
@@ -101,7 +101,7 @@ function describeSources(data: unknown): string | undefined {
 
 function describeResults(r: unknown): string | undefined {
   const x = r as { validationPerplexity?: number; validationAccuracy?: number; valAccuracy?: number }
-  if (typeof x.validationPerplexity === 'number') return `perplexity ${formatDecimal(x.validationPerplexity, 1)}`
+  if (typeof x.validationPerplexity === 'number') return `perplexity ${formatPerplexity(x.validationPerplexity, 1)}`
   const acc = x.validationAccuracy ?? x.valAccuracy
   if (typeof acc === 'number') return `accuracy ${formatPercent(acc > 1 ? acc / 100 : acc)}`
   return undefined

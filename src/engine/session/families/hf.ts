@@ -73,9 +73,11 @@ export function holdHf(bundle: HfBundle & { weightBytes: number }, tokenizerFile
   if (bundle.sentencePooling) body.suggestedPooling = bundle.sentencePooling
   body.pooling = body.poolingFor('auto')
   const cfg = bundle.config
+  const from = fineTunedFrom(bundle.configText)
   const summary: ModelSummary = {
     id,
     title,
+    ...(from !== null ? { finetunedFrom: from } : {}),
     description: `A ${cfg.modelType} model (${formatCount(body.parameterCount())} parameters, ${formatBytes(bundle.weightBytes)} of weights) ${where}. ${body.isEncoder ? `An encoder: it fine-tunes for classification and regression, reading ${poolingWords(body)}.` : 'A decoder: it fine-tunes on plain text (language modelling) and for classification.'}`,
     pretrained: true,
     card: { source: 'huggingface', modelType: cfg.modelType, title, files: [...files].sort(), ...(bundle.tokenizer.chatTemplate && !body.isEncoder ? { chatTemplate: true, generationConfig: generationWords(bundle.generation) } : {}) },
@@ -378,11 +380,11 @@ export const hfFamily: ModelFamily<HeldHf> = {
             regression: head.spec.kind === 'regression' && scale ? { mean: scale.mean, std: scale.std } : null,
             padTokenId: c.body.isEncoder ? null : c.tok.padId,
           })
-          files['config.json'] = strToU8(out.configText)
+          files['config.json'] = strToU8(withOrigin(out.configText, c))
           files['model.safetensors'] = out.safetensors
           if (!c.body.isEncoder && head.spec.kind === 'regression') files['README.md'] = strToU8(seqClsReadme(c.baseName, JSON.parse(out.configText) as Record<string, unknown>))
         } else {
-          files['config.json'] = strToU8(mergedConfig(c.bundle.configText, c.body.model.hf))
+          files['config.json'] = strToU8(withOrigin(mergedConfig(c.bundle.configText, c.body.model.hf), c))
           files['model.safetensors'] = await writeHfCheckpoint(c.body.model)
           if (head) {
             // mean pooling has no Hugging Face class: the head in the studio's own names
@@ -487,6 +489,28 @@ export function paramCount(cfg: HfConfig): number {
 
 export function formatCount(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : String(n)
+}
+
+/** The config.json key a merged export names its base model by (an extra key, as
+ *  studio_regression_offset: transformers keeps it as an attribute of the config). */
+const FINE_TUNED_FROM = 'studio_fine_tuned_from'
+
+/** The base model a config.json says its weights were fine-tuned from (a studio merged
+ *  export's), or null for a model as published. */
+export function fineTunedFrom(configText: string): string | null {
+  try {
+    const v = (JSON.parse(configText) as Record<string, unknown>)[FINE_TUNED_FROM]
+    return typeof v === 'string' && v.trim() !== '' ? v : null
+  } catch {
+    return null
+  }
+}
+
+/** A merged export's config.json with the base it was fine-tuned from: the loaded model's own
+ *  base when it was itself a merged export, else the loaded model. */
+function withOrigin(configText: string, held: HeldHf): string {
+  const o = JSON.parse(configText) as Record<string, unknown>
+  return JSON.stringify({ ...o, [FINE_TUNED_FROM]: fineTunedFrom(held.bundle.configText) ?? held.baseName }, null, 2) + '\n'
 }
 
 /** config.json for the merged checkpoint: the original, with the architecture the weights
