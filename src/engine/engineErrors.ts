@@ -43,6 +43,9 @@ export function explainEngineError(e: unknown, ctx: ErrorContext = {}): Explaine
   const message = e instanceof Error ? e.message : String(e)
   // the loop's and the playground's own words for impossible numbers name the backend and what to do already
   if (e instanceof Error && (e.name === 'ImpossibleLossError' || e.name === 'ImpossibleOutputError')) return { failure: null, restart: false, message }
+  // a run stopped on the device's own error report (webgpuFaults.ts): in words already; a lost
+  // device took the model's weights with it, so the engine starts afresh
+  if (e instanceof Error && e.name === 'WebgpuFaultError') return { failure: GPU_LOST.test(message) ? 'gpu-lost' : 'gpu-invalid', restart: GPU_LOST.test(message), message }
   const doing = ctx.doing ?? 'working'
   const engine = ctx.backend ? (BACKEND_NAMES[ctx.backend] ?? ctx.backend) : null
   const other = ctx.backend === 'wasm' ? 'WebGL, or WebGPU where there is a GPU' : ctx.backend ? 'WebAssembly, or another one' : 'another one'

@@ -19,6 +19,7 @@ import { isStorageCommand } from './checkpointProtocol'
 import type { EstimateFn } from '../engine/storage/types'
 import { ModelLoadError } from '../engine/models/modelLoadError'
 import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
+import { WebgpuFaultError } from '../engine/webgpuFaults'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 import { HfModelHost } from './hfModelHost'
 import { hfFamily, type HeldHf } from '../engine/session/families/hf'
@@ -429,6 +430,8 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
       } catch (e) {
         // Engine failures (a wasm abort, out of memory, a GPU error) in words; restart when the engine is dead.
         const why = explainEngineError(e, { doing: DOING[msg.type] ?? 'working', backend: backendName() })
+        // the GPU's own report stays out of the page's words: the console keeps it for bug reports
+        if (e instanceof WebgpuFaultError) console.warn(`WebGPU's first error in this run: ${e.deviceSaid}`)
         post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), ...(msg.type === 'hfLoad' ? { loadId: msg.loadId } : {}), message: why.message, where: e instanceof ModelLoadError ? e.where : msg.type, ...(why.restart ? { restart: true } : {}) })
       } finally {
         active = null

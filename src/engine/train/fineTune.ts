@@ -34,7 +34,8 @@ import { augmentedBatch, cachePlan, fillCache, gatherBatch, planCache, type Batc
 import { DataParallel, halfSeed, whyNotSplit, whyNotSplitPasses, type GradientPeer, type HalvesApart, type SplitTask } from './dataParallel'
 import { headNeedOf } from './encoded'
 import { DIVERGED_ABOVE, divergedLoss, lossWords } from './divergence'
-import { ImpossibleLossError, impossibleLossMessage, impossibleLossWhy, nonFiniteHeldOutMessage, type LossAt } from './impossibleLoss'
+import { ImpossibleLossError, impossibleLossMessage, impossibleLossWhy, nonFiniteHeldOutMessage, webgpuFaultMessage, type LossAt } from './impossibleLoss'
+import { webgpuFaultMark, webgpuFaultSince, WebgpuFaultError } from '../webgpuFaults'
 
 export type { Encoded }
 
@@ -187,6 +188,7 @@ export async function fineTune(
   parallel?: ParallelOptions,
 ): Promise<{ reason: DoneReason; summary: RunSummary; message: string }> {
   const t0 = Date.now()
+  const deviceMark = webgpuFaultMark() // WebGPU's errors from here on stop the run (checkDevice)
   const { train, val } = data
   const nLayers = model.config.nLayers
   // The same count the learning-rate preview shows (settings/runSteps.ts).
@@ -225,7 +227,17 @@ export async function fineTune(
   const drop = (m: Map<tf.Variable, tf.Tensor> | null) => m?.forEach((t) => t.dispose())
   /** Stops the run on a loss its objective cannot produce (a backend computing garbage
    *  without an error: impossibleLoss.ts), the last good weights put back. */
+  /** Stops the run when the GPU reported errors since it started (webgpuFaults.ts): the loss
+   *  just read came from kernels that did not all run, however ordinary it looks. */
+  const checkDevice = (at: LossAt) => {
+    const fault = webgpuFaultSince(deviceMark)
+    if (fault === null) return
+    if (lastGood && !fault.lost) restore(lastGood)
+    const kept = fault.lost ? 'the weights were on the GPU and are gone; your dataset and checkpoints are kept' : at.kind === 'untrained' ? 'before its first step; nothing was changed' : epochsDone > 0 ? `the weights after epoch ${epochsDone}, the last good one, were kept` : 'the weights from before the run were kept'
+    throw new WebgpuFaultError(webgpuFaultMessage(fault, at, kept), fault.first)
+  }
   const checkPossible = (value: number, at: LossAt) => {
+    checkDevice(at)
     const why = impossibleLossWhy(task.lossRange, value, at)
     if (why === null) return
     if (lastGood) restore(lastGood)
@@ -292,6 +304,7 @@ export async function fineTune(
     if (!resume) {
       // NaN or Infinity before any update is not divergence (nothing was trained): a backend
       // fault or weights that are not finite; the run cannot start from it.
+      checkDevice({ kind: 'untrained' })
       if (!Number.isFinite(untrained.loss)) throw new ImpossibleLossError(nonFiniteHeldOutMessage(backendNow(), untrained.loss))
       checkPossible(untrained.loss, { kind: 'untrained' })
     }
@@ -327,6 +340,7 @@ export async function fineTune(
         const read = await losses.take(mode)
         for (const [i, p] of read.entries()) {
           const loss = p.loss
+          checkDevice({ kind: 'step', step: p.step, untrained: p.step === 1 && !resume })
           if (divergedLoss(loss)) {
             reason = 'diverged'
             message = `Training diverged at step ${p.step} (loss ${lossWords(loss)}). The weights from the last good epoch were kept. Lower the learning rate (now ${s.learningRate}) or turn on gradient clipping.`
@@ -437,6 +451,14 @@ export async function fineTune(
           break
         }
         const loss = lossSum / examples
+        if (!lossT) {
+          try {
+            checkDevice({ kind: 'step', step: step + 1, untrained: step === 0 && !resume })
+          } catch (e) {
+            tf.dispose(gradSum)
+            throw e
+          }
+        }
         if (!lossT && divergedLoss(loss)) {
           tf.dispose(gradSum)
           reason = 'diverged'
@@ -480,6 +502,7 @@ export async function fineTune(
       // its last updates made can still overflow, or score far off, on the validation rows: the
       // same rule makes that divergence too, and the epoch must not count (nor be snapshotted as
       // the last good one, nor end "complete").
+      checkDevice({ kind: 'validation', epoch: epoch + 1 })
       if (divergedLoss(valMetrics.loss)) {
         reason = 'diverged'
         const kept = epochsDone > 0 ? `The weights after epoch ${epochsDone}, the last good one, were kept` : 'The weights from before the run were kept'

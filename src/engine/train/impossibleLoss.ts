@@ -84,3 +84,12 @@ export function nonFiniteHeldOutMessage(backend: string | undefined, value: numb
   const other = backend === 'wasm' ? 'WebGL, or plain JavaScript on the CPU' : 'WebAssembly'
   return `The model before training gave a held-out loss of ${String(value)} on the validation rows, so there is nothing to train from. The run was stopped before its first step; nothing was changed. Either ${engine} computes wrongly on this device (choose ${other} in the Backend setting and train again), or the weights the run starts from are not finite numbers (load the model again, or start from a built-in one).`
 }
+
+/** The words for a run stopped because WebGPU refused its kernels (webgpuFaults.ts): the loss
+ *  read may look ordinary, but the kernels that should have made it did not run. The device's
+ *  own text goes to the console, not here. */
+export function webgpuFaultMessage(fault: { count: number; lost: boolean }, at: LossAt, kept: string): string {
+  if (fault.lost) return `The GPU stopped working for the page while computing ${where(at)} (WebGPU lost its device: the driver reset, or the GPU ran out of memory). The run was stopped (${kept}). Choose WebAssembly in the Backend setting, or a smaller batch or model, and train again.`
+  const errors = fault.count === 1 ? 'an error' : `${fault.count} errors`
+  return `The GPU refused to run part of this model: WebGPU reported ${errors} by the time of ${where(at)}, so the numbers the run read were never computed and cannot be trusted. This usually means a tensor is larger than this GPU allows in one buffer. The run was stopped (${kept}). Choose WebAssembly in the Backend setting and train again, or use a smaller model or batch.`
+}

@@ -1,0 +1,78 @@
+/**
+ * WebGPU's own errors, which TensorFlow.js never throws. A kernel WebGPU refuses (a bind group
+ * over the device's storage-buffer limit, an invalid pipeline) raises no exception: the device
+ * reports an "uncaptured error" event, the command buffer is dropped, and the kernel's output
+ * keeps whatever its buffer held. A training step then "runs" on numbers nothing computed.
+ * Measured on Dawn with lavapipe (`bench/node/webgpuFaults.test.ts`, a 153.6 MB embedding on a
+ * 128 MiB limit): the held-out loss passed every check, and the run ended "Training diverged at
+ * step 2 (loss NaN) … Lower the learning rate", advice that cannot help. The page measured the
+ * same fault giving losses of 0 and −1e9 (impossibleLoss.ts catches losses no objective can
+ * produce); this catches the fault itself, whatever numbers it leaves.
+ *
+ * The loop takes a mark when a run starts (`webgpuFaultMark`, which starts listening on the
+ * running device) and asks at every loss it reads whether the device has reported anything
+ * since (`webgpuFaultSince`). Off WebGPU both are no-ops.
+ */
+import * as tf from '@tensorflow/tfjs'
+
+interface DeviceLike {
+  addEventListener(type: 'uncapturederror', fn: (ev: { error?: { message?: string } }) => void): void
+  lost?: Promise<{ reason?: string; message?: string }>
+}
+
+export interface WebgpuFault {
+  /** Errors reported since the mark (a lost device counts as one). */
+  count: number
+  /** The first one, as the device put it: for the console, not for the page. */
+  first: string
+  /** The device is gone: its tensors, the model's weights included, with it. */
+  lost: boolean
+}
+
+const watched = new WeakSet<object>()
+const reported: string[] = []
+let lostBecause: string | null = null
+
+function runningDevice(): DeviceLike | null {
+  try {
+    if (tf.getBackend() !== 'webgpu') return null
+    const device = (tf.backend() as unknown as { device?: DeviceLike }).device
+    return device && typeof device.addEventListener === 'function' ? device : null
+  } catch {
+    return null
+  }
+}
+
+/** Starts listening on the running WebGPU device (once per device) and returns a mark for
+ *  `webgpuFaultSince`. Off WebGPU it listens to nothing. */
+export function webgpuFaultMark(): number {
+  const device = runningDevice()
+  if (device && !watched.has(device)) {
+    watched.add(device)
+    device.addEventListener('uncapturederror', (ev) => reported.push(String(ev.error?.message ?? 'an unnamed WebGPU error').split('\n')[0]!))
+    void device.lost?.then((info) => {
+      lostBecause = `${info?.reason ?? 'unknown'}: ${info?.message ?? ''}`.trim()
+    })
+  }
+  return reported.length
+}
+
+/** What the device reported since `mark`, or null when nothing. */
+export function webgpuFaultSince(mark: number): WebgpuFault | null {
+  if (lostBecause !== null) return { count: reported.length - mark + 1, first: `GPUDevice lost (${lostBecause})`, lost: true }
+  if (reported.length > mark) return { count: reported.length - mark, first: reported[mark]!, lost: false }
+  return null
+}
+
+/** A run stopped because the GPU refused its kernels; the message is for the person and passes
+ *  through engineErrors.explainEngineError unchanged. */
+export class WebgpuFaultError extends Error {
+  override name = 'WebgpuFaultError'
+  constructor(
+    message: string,
+    /** The device's first report, as it put it (for the console and bug reports). */
+    readonly deviceSaid: string,
+  ) {
+    super(message)
+  }
+}
