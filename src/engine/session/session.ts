@@ -8,7 +8,9 @@
  *
  * A session holds more than one model: the one a person loaded (the built-in LM, the emoji
  * CNN, a layers model) and one built for the data's own columns (the tabular MLP). A table
- * trains its MLP; switching back to a text dataset finds the loaded model as it was.
+ * trains its MLP — or the loaded model, when that reads rows of numbers itself (a person's
+ * own Keras MLP, families/layersRows.ts); switching back to a text dataset finds the loaded
+ * model as it was.
  *
  * It knows nothing of workers or messages: worker/handler.ts turns commands into these calls
  * and their results into events; Node tests call it directly.
@@ -96,7 +98,7 @@ export class Session {
 
   /** The model the data trains: the one built for it when the data asks for one, else the loaded one. */
   current(): HeldModel | null {
-    const built = modelForData(this.data, this.seed, this.builtForData)
+    const built = modelForData(this.data, this.seed, this.builtForData, this.loaded)
     if (!built) return this.loaded
     if (built !== this.builtForData) {
       if (this.builtForData) this.dispose(this.builtForData)
@@ -355,7 +357,7 @@ export class Session {
   /** Playground: a table row goes to the model built for the data when there is one, the
    *  rest to the loaded model; each answers before and after fine-tuning. */
   async predict(requestId: string, input: PlaygroundInput, answer: (a: PlaygroundAnswer) => void): Promise<void> {
-    const held = input.kind === 'row' && dataHasOwnModel(this.data) ? this.current() : this.loaded
+    const held = input.kind === 'row' && dataHasOwnModel(this.data, this.loaded) ? this.current() : this.loaded
     if (!held) throw new Error('Load a model before trying it.')
     return held.family.predict(held, requestId, input, answer)
   }

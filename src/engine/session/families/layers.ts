@@ -19,6 +19,8 @@ import type { ModelSummary } from '../../types/model'
 import type { PlaygroundAnswer } from '../../types/playground'
 import { classesOf, type DataFacts, type HeldModel, type ModelFamily } from '../family'
 import { encodeImages, imagePlanShape, layersPixels, predictPicture } from './image'
+import { holdRows, readsRows, rowsFitProblem, type TableFacts } from './layersRows'
+import { isTabularTask } from './tabular'
 
 type Progress = (done: number, total: number, label: string) => void
 
@@ -26,8 +28,11 @@ export interface HeldLayers extends HeldModel {
   readonly body: LayersBody
 }
 
-/** A loaded layers model as the session holds it; its weights are the base every run starts from. */
+/** A loaded layers model as the session holds it; its weights are the base every run starts
+ *  from. One that reads rows of numbers (a Keras MLP) is held by layersRows.ts: a table
+ *  fine-tunes it. */
 export function holdLayers(body: LayersBody, url: string): HeldLayers {
+  if (readsRows(body)) return holdRows(body, url)
   return { family: layersFamily as ModelFamily, body, summary: layersSummary(body, url, new Set()), card: {}, base: snapshotWeights(body.params), tuning: null, validationSplit: null }
 }
 
@@ -69,9 +74,15 @@ export function layersSummary(body: LayersBody, url: string, trainable: Set<numb
 }
 
 /** Why the current layers model cannot be fine-tuned on the dataset, or null when it can
- *  (an image model with a fixed square input, on an image dataset; none loaded yet is fine). */
-export function layersFitProblem(cur: { body: LayersBody; summary: ModelSummary }, dataset: Pick<DataFacts, 'name' | 'task'> | null): string | null {
+ *  (an image model with a fixed square input, on an image dataset; a model reading rows, on a
+ *  table with as many feature columns; none loaded yet is fine). */
+export function layersFitProblem(cur: { body: LayersBody; summary: ModelSummary }, dataset: (Pick<DataFacts, 'name' | 'task'> & { columns?: readonly string[]; details?: { roles: TableFacts['roles'] } }) | null): string | null {
   const { title } = cur.summary
+  // A model reading rows: a table with as many feature columns fine-tunes it (layersRows.ts).
+  if (readsRows(cur.body) && dataset) {
+    if (isTabularTask(dataset.task) && !dataset.details) return null // the plan checks the columns
+    return rowsFitProblem(cur, { name: dataset.name, task: dataset.task, columns: dataset.columns ?? [], roles: dataset.details?.roles ?? { labels: [] } })
+  }
   const fit = dataFitProblem({ title, input: cur.summary.input!, hasTokenizer: false }, dataset)
   if (fit) return fit
   const keep = 'The model stays loaded: try it in the playground.'
