@@ -689,7 +689,7 @@ test('instruction tuning of a Hugging Face GPT-2 with its own chat template: the
     await page.getByTestId('lm-train').click()
     await studio.waitFinished(120_000)
     const message = (await page.getByTestId('lm-result').innerText()).trim()
-    const m = /best validation answer loss ([\d.]+), perplexity [\d.]+ \(line to beat: model before tuning ([\d.]+),/.exec(message)
+    const m = /best validation answer loss ([\d.]+), perplexity [\d,.]+ \(line to beat: model before tuning ([\d.]+),/.exec(message)
     expect(m, message).not.toBeNull()
     test.info().annotations.push({ type: 'hf sft', description: message })
     expect(Number(m![1])).toBeLessThan(Number(m![2]))

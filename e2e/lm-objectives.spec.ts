@@ -88,7 +88,7 @@ test('instruction tuning: the preview marks only the answer tokens, chat rows wi
     await page.getByTestId('lm-train').click()
     await studio.waitFinished(120_000)
     const message = (await page.getByTestId('lm-result').innerText()).trim()
-    const m = /best validation answer loss ([\d.]+), perplexity ([\d.]+) \(line to beat: model before tuning ([\d.]+), ([\d.]+)\)/.exec(message)
+    const m = /best validation answer loss ([\d.]+), perplexity ([\d,.]+) \(line to beat: model before tuning ([\d.]+), ([\d,.]+)\)/.exec(message) // perplexities in the thousands have separators
     expect(m, message).not.toBeNull()
     const [tuned, base] = [Number(m![1]), Number(m![3])]
     expect(base).toBeGreaterThan(3) // the base model never answers in this format
