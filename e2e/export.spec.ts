@@ -14,6 +14,7 @@ const linkParams = (href: string) => {
 
 test('a merged export downloads, loads back as the model, and gives the same validation accuracy', async ({ studio, page }) => {
   await studio.open(QUICK)
+  const baseTitle = (await page.getByTestId('model-title').locator('strong').innerText()).trim()
   await studio.uploadDataset('small-spam-ham.csv', smallSpamHam(64))
   await studio.waitForDataset('small-spam-ham.csv')
   await studio.trainButton.click()
@@ -51,7 +52,7 @@ test('a merged export downloads, loads back as the model, and gives the same val
     await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles({ name: file.name, mimeType: 'application/zip', buffer: file.buffer })
     await expect(page.getByTestId('imported-model')).toContainText(file.name, { timeout: 60_000 })
     await expect(page.getByTestId('imported-accuracy')).toHaveText(`Validation accuracy ${tuned}.`)
-    await expect(page.getByTestId('model-title')).toContainText('fine-tuned on small-spam-ham.csv')
+    await expect(page.getByTestId('model-title')).toContainText(`fine-tuned on small-spam-ham.csv — fine-tuned from ${baseTitle},`) // not "pretrained"
   })
 
   await test.step('a file that is not a studio zip is refused with a clear error', async () => {

@@ -12,6 +12,7 @@ import { disposeWeights, snapshotWeights, type WeightMap } from '../tuning/inter
 import { bitsEqual, maxAbsDiff } from '../tuning/testUtils'
 import { buildModelZip, readModelZip } from './modelZip'
 import { safeUnzip } from './safeUnzip'
+import { holdText } from '../session/families/text'
 import { restoreTuning, type ExportChoice } from './tuningPack'
 
 const cfg: TinyGptConfig = { vocabSize: 300, seqLen: 8, dModel: 16, nLayers: 2, nHeads: 2, dFF: 32 }
@@ -85,6 +86,10 @@ describe('model export', () => {
     const [a, b] = [logits(run.model, run.tuning), logits(model, restored)]
     expect(await bitsEqual(a, b)).toBe(true)
     expect(read.card.title).toBe('Tiny test model fine-tuned on toy.csv')
+    // Loaded back, the model says it is fine-tuned and from which base, not "pretrained".
+    const held = holdText(read.loaded!, 'file: tiny-test-toy-merged.zip')
+    expect(held.summary.finetunedFrom).toBe('Tiny test model')
+    disposeWeights(held.base!)
     expect(read.loaded!.tokenizer.encode('the whale')).toEqual(tokenizer.encode('the whale'))
     tf.dispose([a, b])
   })

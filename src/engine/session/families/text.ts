@@ -31,9 +31,12 @@ export interface HeldText extends HeldModel {
 export function holdText(loaded: LoadedTinyGpt, id: string): HeldText {
   const { model, card } = loaded
   const { config } = model
+  // A studio export's card (modelCard.ts) says it is fine-tuned and from which base.
+  const from = card.finetuned === true ? (card.baseModel as { title?: unknown } | undefined)?.title : undefined
   const summary: ModelSummary = {
     id,
     title: String(card.title ?? card.name ?? 'TinyGpt model'),
+    ...(typeof from === 'string' && from !== '' ? { finetunedFrom: from } : {}),
     description: String(card.description ?? card.intendedUse ?? ''),
     pretrained: true,
     card,
