@@ -13,7 +13,7 @@ import { TinyGpt } from '../../src/engine/models/tinyGpt'
 import { fineTune, Tuning } from '../../src/engine/train/fineTune'
 import { RunControl } from '../../src/engine/train/runControl'
 import { toyClassification } from '../../src/engine/train/toyClassificationRows'
-import { webgpuFaultMark, webgpuFaultSince } from '../../src/engine/webgpuFaults'
+import { webgpuDeviceLost, webgpuFaultMark, webgpuFaultSince } from '../../src/engine/webgpuFaults'
 import { startDawn } from './dawn'
 
 const T = 8
@@ -63,5 +63,24 @@ describe('a run on WebGPU whose kernels the device refused (Dawn + lavapipe)', (
     expect(r.end).toMatch(/^Training complete/)
     expect(r.steps.length).toBe(2)
     expect(webgpuFaultSince(mark)).toBeNull()
+  }, 240_000)
+})
+
+describe('a run on a WebGPU device that is lost (Dawn + lavapipe; destroys the device: last)', () => {
+  // measured: the first read on the destroyed device rejects with an AbortError whose message is
+  // empty, which the page showed as an empty alert ("Training: ") and did not restart the engine
+  it('stops in words and asks for a fresh engine', async () => {
+    await startDawn()
+    const device = (tf.backend() as unknown as { device: { destroy(): void } }).device
+    webgpuFaultMark() // listening on this device
+    device.destroy() // what a driver reset does to the page's device
+    const r = await run(1000)
+    expect(r.end).toBe('')
+    const why = explainEngineError(r.error, { doing: 'training', backend: 'webgpu' })
+    expect(why.restart).toBe(true)
+    expect(why.failure).toBe('gpu-lost')
+    expect(why.message).toMatch(/^The graphics device was lost while training \(the GPU driver reset, or the tab used too much GPU memory\)\./)
+    expect(webgpuDeviceLost()).toMatch(/destroyed/)
+    expect(why.message).not.toMatch(/destroy|Dawn|GPUDevice/)
   }, 240_000)
 })

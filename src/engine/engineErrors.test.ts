@@ -61,4 +61,17 @@ describe('explainEngineError', () => {
     expect(explainEngineError(new Error(msg))).toEqual({ failure: null, restart: false, message: msg })
     expect(explainEngineError(new RangeError('Maximum call stack size exceeded')).failure).toBeNull()
   })
+
+  it('never gives an empty message, and a lost WebGPU device restarts the engine whatever the error says', () => {
+    const abort = Object.assign(new Error(''), { name: 'AbortError' }) // what a read on a lost Dawn device rejects with
+    const onGpu = explainEngineError(abort, { doing: 'training', backend: 'webgpu' })
+    expect(onGpu.failure).toBe('gpu-lost')
+    expect(onGpu.restart).toBe(true)
+    const noWords = explainEngineError(abort, { doing: 'training', backend: 'wasm' })
+    expect(noWords.message).toBe('Something failed while training without saying what (AbortError). Try again; if it happens again, choose another backend in the Backend setting (WebGL, or WebGPU where there is a GPU).')
+    const saidLost = explainEngineError(new Error('anything at all'), { doing: 'evaluating', backend: 'webgpu', deviceLost: true })
+    expect(saidLost.failure).toBe('gpu-lost')
+    expect(saidLost.message.startsWith('The graphics device was lost while evaluating')).toBe(true)
+    expect(explainEngineError(new Error('Device is lost')).failure).toBe('gpu-lost') // "device was lost" said with "is"
+  })
 })

@@ -22,11 +22,15 @@ export interface ErrorContext {
   doing?: string
   /** The backend in use: wasm, webgl, webgpu, cpu. */
   backend?: string
+  /** The WebGPU device has been lost (webgpuFaults.ts webgpuDeviceLost): whatever the error
+   *  says, and it may say nothing (a read on a lost device rejects with an AbortError and no
+   *  message, measured on Dawn), the engine's tensors are gone. */
+  deviceLost?: boolean
 }
 
 const ABORTED = /\bAborted\(|-sASSERTIONS|RuntimeError: (abort|unreachable)|memory access out of bounds|\bOOM\b/i
 const MEMORY = /RangeError: (Array buffer allocation failed|Invalid (typed )?array length|.*allocat)|out of memory|Array buffer allocation failed|could not allocate memory|Cannot (allocate|enlarge memory)|Failed to allocate|allocation failed|WebAssembly\.Memory\(\)/i
-const GPU_LOST = /context lost|CONTEXT_LOST|device (was )?lost|GPUDevice.*lost/i
+const GPU_LOST = /context lost|CONTEXT_LOST|device (was |is )?lost|GPUDevice.*lost/i
 const GPU_INVALID = /GPUValidationError|validation error|Invalid (BindGroup|CommandBuffer|ComputePipeline|Buffer)|WebGPU.*(invalid|error)/i
 const TOO_LARGE = /greater than (the )?(WebGL )?maximum|texture size .* (is )?(too large|greater)|(exceeds|larger than) the max(imum)? (buffer |binding )?size|maxStorageBufferBindingSize/i
 
@@ -45,7 +49,10 @@ export function explainEngineError(e: unknown, ctx: ErrorContext = {}): Explaine
   if (e instanceof Error && (e.name === 'ImpossibleLossError' || e.name === 'ImpossibleOutputError')) return { failure: null, restart: false, message }
   // a run stopped on the device's own error report (webgpuFaults.ts): in words already; a lost
   // device took the model's weights with it, so the engine starts afresh
-  if (e instanceof Error && e.name === 'WebgpuFaultError') return { failure: GPU_LOST.test(message) ? 'gpu-lost' : 'gpu-invalid', restart: GPU_LOST.test(message), message }
+  if (e instanceof Error && e.name === 'WebgpuFaultError') {
+    const lost = (e as Error & { deviceLost?: boolean }).deviceLost === true
+    return { failure: lost ? 'gpu-lost' : 'gpu-invalid', restart: lost, message }
+  }
   const doing = ctx.doing ?? 'working'
   const engine = ctx.backend ? (BACKEND_NAMES[ctx.backend] ?? ctx.backend) : null
   const other = ctx.backend === 'wasm' ? 'WebGL, or WebGPU where there is a GPU' : ctx.backend ? 'WebAssembly, or another one' : 'another one'
@@ -63,7 +70,9 @@ export function explainEngineError(e: unknown, ctx: ErrorContext = {}): Explaine
   if (MEMORY.test(raw)) {
     return { failure: 'memory', restart: false, message: `The browser ran out of memory while ${doing}. ${tryLess} Your dataset is kept.` }
   }
-  if (GPU_LOST.test(raw)) {
+  // a read on WebGPU aborted: only a lost device aborts tfjs' buffer mappings
+  const abortedRead = ctx.backend === 'webgpu' && e instanceof Error && e.name === 'AbortError'
+  if (GPU_LOST.test(raw) || ctx.deviceLost || abortedRead) {
     return {
       failure: 'gpu-lost',
       restart: true,
@@ -73,5 +82,7 @@ export function explainEngineError(e: unknown, ctx: ErrorContext = {}): Explaine
   if (GPU_INVALID.test(raw)) {
     return { failure: 'gpu-invalid', restart: false, message: `The ${engine ?? 'GPU'} backend refused an operation while ${doing} (a WebGPU validation error: usually a buffer beyond the device's limits). ${tryLess}` }
   }
+  // never an empty alert: an error with no words still says what was going on
+  if (message.trim() === '') return { failure: null, restart: false, message: `Something failed while ${doing} without saying what (${e instanceof Error ? e.name : typeof e}). Try again; if it happens again, choose another backend in the Backend setting (${other}).` }
   return { failure: null, restart: false, message }
 }

@@ -64,6 +64,11 @@ export function webgpuFaultSince(mark: number): WebgpuFault | null {
   return null
 }
 
+/** Why the WebGPU device this page watched was lost, or null while it is not. */
+export function webgpuDeviceLost(): string | null {
+  return lostBecause
+}
+
 /** A run stopped because the GPU refused its kernels; the message is for the person and passes
  *  through engineErrors.explainEngineError unchanged. */
 export class WebgpuFaultError extends Error {
@@ -72,6 +77,8 @@ export class WebgpuFaultError extends Error {
     message: string,
     /** The device's first report, as it put it (for the console and bug reports). */
     readonly deviceSaid: string,
+    /** The device is gone, and the model's weights with it: the engine must start afresh. */
+    readonly deviceLost = false,
   ) {
     super(message)
   }

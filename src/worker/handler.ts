@@ -19,7 +19,7 @@ import { isStorageCommand } from './checkpointProtocol'
 import type { EstimateFn } from '../engine/storage/types'
 import { ModelLoadError } from '../engine/models/modelLoadError'
 import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
-import { WebgpuFaultError } from '../engine/webgpuFaults'
+import { webgpuDeviceLost, WebgpuFaultError } from '../engine/webgpuFaults'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 import { HfModelHost } from './hfModelHost'
 import { hfFamily, type HeldHf } from '../engine/session/families/hf'
@@ -289,7 +289,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     // Run control must not wait behind a long command (training is one long command).
     if (isStorageCommand(msg)) {
       await checkpoints.handle(msg).catch((e: unknown) => {
-        const why = explainEngineError(e, { doing: 'working with checkpoints', backend: backendName() })
+        const why = explainEngineError(e, { doing: 'working with checkpoints', backend: backendName(), deviceLost: webgpuDeviceLost() !== null })
         post({ type: 'error', message: why.message, where: msg.type, ...(why.restart ? { restart: true } : {}) })
       })
       return
@@ -429,7 +429,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
         }
       } catch (e) {
         // Engine failures (a wasm abort, out of memory, a GPU error) in words; restart when the engine is dead.
-        const why = explainEngineError(e, { doing: DOING[msg.type] ?? 'working', backend: backendName() })
+        const why = explainEngineError(e, { doing: DOING[msg.type] ?? 'working', backend: backendName(), deviceLost: webgpuDeviceLost() !== null })
         // the GPU's own report stays out of the page's words: the console keeps it for bug reports
         if (e instanceof WebgpuFaultError) console.warn(`WebGPU's first error in this run: ${e.deviceSaid}`)
         post({ type: 'error', ...('runId' in msg ? { runId: msg.runId } : {}), ...(msg.type === 'hfLoad' ? { loadId: msg.loadId } : {}), message: why.message, where: e instanceof ModelLoadError ? e.where : msg.type, ...(why.restart ? { restart: true } : {}) })
@@ -442,7 +442,7 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
     await job
   }
   /** What the worker is doing and on which backend, for the words of an error nothing caught. */
-  const context = (): ErrorContext => ({ doing: (active && DOING[active]) || 'working', ...(backendName() ? { backend: backendName() } : {}) })
+  const context = (): ErrorContext => ({ doing: (active && DOING[active]) || 'working', ...(backendName() ? { backend: backendName() } : {}), deviceLost: webgpuDeviceLost() !== null })
   return Object.assign(handle, { context })
 }
 

@@ -234,7 +234,7 @@ export async function fineTune(
     if (fault === null) return
     if (lastGood && !fault.lost) restore(lastGood)
     const kept = fault.lost ? 'the weights were on the GPU and are gone; your dataset and checkpoints are kept' : at.kind === 'untrained' ? 'before its first step; nothing was changed' : epochsDone > 0 ? `the weights after epoch ${epochsDone}, the last good one, were kept` : 'the weights from before the run were kept'
-    throw new WebgpuFaultError(webgpuFaultMessage(fault, at, kept), fault.first)
+    throw new WebgpuFaultError(webgpuFaultMessage(fault, at, kept), fault.first, fault.lost)
   }
   const checkPossible = (value: number, at: LossAt) => {
     checkDevice(at)
