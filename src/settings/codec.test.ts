@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { decodeSettings, encodeSettings, MAX_QUERY_LENGTH } from './codec'
+import { decodeSettings, encodeLink, encodeSettings, MAX_QUERY_LENGTH } from './codec'
+import { LM_LINK_DEFAULTS, type LinkModel, type LmLink } from './lmLink'
 import { CURRENT, Versions } from './migrations'
 import { DEFAULTS, SCHEMA, type SettingSpec } from './schema'
 import type { Settings } from './types'
@@ -185,5 +186,127 @@ describe('old links (fixtures/)', () => {
         expect(decodeSettings(encodeSettings(settings)).settings).toEqual(c.expected)
       })
     }
+  }
+})
+
+/** The panel's choices when a link says nothing of them (written out, not read from the code). */
+const LM_DEFAULTS: LmLink = { objective: 'sft', beta: 0.1, sftWeight: 0, pack: false, rounds: 1, threshold: 0.6, balance: true }
+
+describe('the language-model part of the link', () => {
+  it('writes nothing for the panel’s defaults and no model', () => {
+    expect(encodeLink(DEFAULTS, LM_LINK_DEFAULTS, null)).toBe(`v=${CURRENT}`)
+  })
+
+  it('writes only the changed choices, under short names, after step 3’s settings, and the model readably', () => {
+    const lm: LmLink = { ...LM_DEFAULTS, objective: 'dpo', beta: 0.05, sftWeight: 0.25 }
+    const model: LinkModel = { repo: 'HuggingFaceTB/SmolLM2-135M', revision: 'main' }
+    expect(encodeLink({ ...DEFAULTS, method: 'lora' }, lm, model)).toBe('v=2&m=lora&lo=dpo&db=0.05&dw=0.25&hm=HuggingFaceTB/SmolLM2-135M')
+    expect(encodeLink(DEFAULTS, { ...LM_DEFAULTS, pack: true }, { repo: 'a/b', revision: 'refs/pr/1' })).toBe('v=2&pk=1&hm=a/b&hv=refs/pr/1')
+    expect(encodeLink(DEFAULTS, { ...LM_DEFAULTS, objective: 'pseudo', rounds: 3, threshold: 0.75, balance: false }, null)).toBe('v=2&lo=pseudo&sr=3&st=0.75&sb=0')
+    // A model id the link could not carry is left out rather than written unchecked.
+    expect(encodeLink(DEFAULTS, LM_DEFAULTS, { repo: 'gpt2', revision: 'main' })).toBe('v=2')
+  })
+
+  it('reads them back, and through a real URL', () => {
+    const query = 'v=2&m=lora&lo=dpo&db=0.05&dw=0.25&hm=HuggingFaceTB/SmolLM2-135M&hv=v1.0'
+    for (const q of [query, new URL(`https://studio.example/?${query}`).search]) {
+      const d = decodeSettings(q)
+      expect(d.settings).toEqual({ ...DEFAULTS, method: 'lora' })
+      expect(d.lm).toEqual({ ...LM_DEFAULTS, objective: 'dpo', beta: 0.05, sftWeight: 0.25 })
+      expect(d.model).toEqual({ repo: 'HuggingFaceTB/SmolLM2-135M', revision: 'v1.0' })
+      expect(d.report.ignored).toEqual([])
+      expect(d.report.applied).toEqual([
+        { key: 'method', value: 'lora' },
+        { key: 'objective', value: 'dpo' },
+        { key: 'beta', value: 0.05 },
+        { key: 'sftWeight', value: 0.25 },
+        { key: 'hubRepo', value: 'HuggingFaceTB/SmolLM2-135M' },
+        { key: 'hubRevision', value: 'v1.0' },
+      ])
+    }
+    // An escaped slash reads the same.
+    expect(decodeSettings('v=2&hm=openai-community%2Fgpt2').model).toEqual({ repo: 'openai-community/gpt2', revision: 'main' })
+  })
+
+  it('refuses hostile values one by one, leaving each at its default with a reason, and never names a bad model', () => {
+    const query = [
+      'v=2',
+      'lo=%3Cscript%3E',
+      'db=0',
+      'dw=1e308',
+      'pk=yes',
+      'sr=2.5',
+      'st=NaN',
+      'sb=2',
+      `hm=${encodeURIComponent('https://evil.example/x')}`,
+      'hv=main',
+      'sl=128', // one good value among them
+    ].join('&')
+    const { settings, lm, model, report } = decodeSettings(query)
+    expect(settings).toEqual({ ...DEFAULTS, seqLen: 128 })
+    expect(lm).toEqual(LM_DEFAULTS)
+    expect(model).toBeNull()
+    expect(report.applied).toEqual([{ key: 'seqLen', value: 128 }])
+    expect(Object.fromEntries(report.ignored.map((i) => [i.param, i.reason]))).toEqual({
+      hm: 'Hugging Face model: "https://evil.example/x" is not of the form owner/name; no model offered',
+      lo: 'Objective: expected one of sft, dpo, pseudo, got "<script>"; using the default',
+      db: 'DPO beta: 0 is outside 0.01–2; using the default',
+      dw: 'SFT term weight: 1e308 is outside 0–2; using the default',
+      pk: 'Pack short rows: expected 1 or 0, got "yes"; using the default',
+      sr: 'Self-training rounds: expected a whole number, got 2.5; using the default',
+      st: 'Confidence threshold: expected a number, got "NaN"; using the default',
+      sb: 'Balance the classes: expected 1 or 0, got "2"; using the default',
+    })
+  })
+
+  it('names the model at main when only its revision is bad, and ignores a revision without a model', () => {
+    const bad = decodeSettings('v=2&hm=a/b&hv=..%2F..%2Fsecret')
+    expect(bad.model).toEqual({ repo: 'a/b', revision: 'main' })
+    expect(bad.report.ignored).toEqual([{ param: 'hv', reason: 'Model revision: "../../secret" is not a branch, tag or commit name; main offered instead' }])
+    const alone = decodeSettings('v=2&hv=v1.0')
+    expect(alone.model).toBeNull()
+    expect(alone.report.ignored).toEqual([{ param: 'hv', reason: 'Model revision: a revision without a model (hm) names nothing; ignored' }])
+    const twice = decodeSettings('v=2&hm=a/b&hm=c/d')
+    expect(twice.model).toBeNull()
+    expect(twice.report.ignored[0]).toMatchObject({ param: 'hm', reason: expect.stringMatching(/2 times/) })
+  })
+
+  it('never throws on odd model values', () => {
+    for (const q of ['hm', 'hm=', 'hm=%', 'hm=/', 'hm=a/', 'hv=', `hm=${'a/'.repeat(200)}`, 'hm=a%00/b', 'lo=', 'db=', 'sr=1e400']) {
+      expect(() => decodeSettings(q), q).not.toThrow()
+      expect(decodeSettings(q).model, q).toBeNull()
+    }
+  })
+})
+
+interface LmFixtureFile {
+  version: number
+  cases: { name: string; link: string; settings: Settings; lm: LmLink; model: LinkModel | null }[]
+}
+
+describe('old links keep their meaning now that links carry the language-model part', () => {
+  for (const file of fixtures) {
+    for (const c of file.cases) {
+      it(`v${file.version}: ${c.name} has the panel's defaults and names no model`, () => {
+        const d = decodeSettings(c.link)
+        expect(d.lm).toEqual(LM_DEFAULTS)
+        expect(d.model).toBeNull()
+        expect(d.report.ignored).toEqual([])
+        // every applied entry is one of step 3's settings, as before
+        expect(d.report.applied.every((a) => SCHEMA.some((s) => s.key === a.key))).toBe(true)
+      })
+    }
+  }
+
+  const lmFile = JSON.parse(readFileSync(join(fixtureDir, 'v2-lm.json'), 'utf8')) as LmFixtureFile
+  for (const c of lmFile.cases) {
+    it(`v${lmFile.version} with the language-model part: ${c.name}`, () => {
+      const d = decodeSettings(c.link)
+      expect(d.report.ignored).toEqual([])
+      expect(d.report.version).toBe(lmFile.version)
+      expect({ settings: d.settings, lm: d.lm, model: d.model }).toEqual({ settings: c.settings, lm: c.lm, model: c.model })
+      const again = decodeSettings(encodeLink(d.settings, d.lm, d.model))
+      expect({ settings: again.settings, lm: again.lm, model: again.model }).toEqual({ settings: c.settings, lm: c.lm, model: c.model })
+    })
   }
 })

@@ -44,4 +44,11 @@ describe('migrations', () => {
     migrate(input, 1, () => {})
     expect(Object.fromEntries(input)).toEqual({ ep: '9' })
   })
+
+  it('leaves the language-model keys (lmLink.ts) as they are: they need no migration', () => {
+    // A hand-written link without v is read as version 1; its LM keys pass through unchanged.
+    expect(run([['lo', 'dpo'], ['db', '0.05'], ['hm', 'a/b'], ['hv', 'v1']], 1).out).toEqual({ lo: 'dpo', db: '0.05', hm: 'a/b', hv: 'v1', m: 'freeze', ff: '3', ep: '3' })
+    expect(run([['lo', 'pseudo'], ['sr', '3']], CURRENT).out).toEqual({ lo: 'pseudo', sr: '3' })
+  })
 })
+

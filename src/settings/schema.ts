@@ -679,6 +679,8 @@ export type Coerced<K extends keyof Settings> =
 export const MAX_VALUE_LENGTH = 32
 
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i
+/** Whether untrusted text is a plain decimal number (no hex, no Infinity, no spaces inside). */
+export const isNumberText = (raw: string): boolean => NUMBER_RE.test(raw.trim())
 
 /** Reads an untrusted value (a URL string, JSON, a form field) for `key`. Anything not
  *  exactly acceptable — wrong type, NaN, ±Infinity, out of range, an unknown choice —

@@ -1,4 +1,5 @@
 import { useStudio } from '../../state/store'
+import { LinkModelOffer } from './LinkModelOffer'
 import { linkSummary } from './linkSummary'
 import { noticeLead } from './noticePlace'
 
@@ -23,6 +24,7 @@ export function Notices() {
           </button>
         </div>
       )}
+      <LinkModelOffer />
       {notices.map((n) => (
         <div key={n.id} className={`notice ${n.kind}`} role={n.kind === 'error' ? 'alert' : 'status'}>
           {noticeLead(n.where, n.text) !== null && <span className="where">{noticeLead(n.where, n.text)}: </span>}

@@ -11,4 +11,11 @@ describe('link summary', () => {
     const many = linkSummary(decodeSettings('?v=2&lr=0.002&ep=3&m=lora&r=4&la=8&bs=16&sl=32&wu=0&sd=7').report)
     expect(many.applied).toMatch(/^Learning rate 0\.002, Epochs 3, .* and 3 more$/)
   })
+
+  it('names the language-model choices and the Hub model by label', () => {
+    const s = linkSummary(decodeSettings('?v=2&lo=dpo&db=0.05&dw=0.25&hm=owner/model&hv=v1.0').report)
+    expect(s.applied).toBe('Objective dpo, DPO beta 0.05, SFT term weight 0.25, Hugging Face model owner/model, Model revision v1.0')
+    const bad = linkSummary(decodeSettings('?v=2&hm=a/b/c&db=9').report)
+    expect(bad.ignored).toBe('Hugging Face model ("a/b/c" is not of the form owner/name; no model offered), DPO beta (9 is outside 0.01–2)')
+  })
 })

@@ -1,12 +1,14 @@
 import type { DecodeReport } from '../../settings/codec'
+import { LM_LINK_LABELS } from '../../settings/lmLink'
 import { SCHEMA } from '../../settings/schema'
 
 /** A short, readable account of what an opened link did: setting labels instead of keys,
  *  long values cut, and at most a few items of each kind with a count of the rest. */
 const MAX_ITEMS = 6
 const MAX_VALUE = 32
-const LABELS: ReadonlyMap<string, string> = new Map(SCHEMA.map((s) => [String(s.key), s.label]))
-const BY_SHORT: ReadonlyMap<string, string> = new Map(SCHEMA.map((s) => [s.short, s.label]))
+const ALL = [...SCHEMA.map((s) => ({ key: String(s.key), short: s.short, label: s.label })), ...LM_LINK_LABELS]
+const LABELS: ReadonlyMap<string, string> = new Map(ALL.map((s) => [s.key, s.label]))
+const BY_SHORT: ReadonlyMap<string, string> = new Map(ALL.map((s) => [s.short, s.label]))
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}\u2026` : s)
 

@@ -28,7 +28,7 @@ export function CopyLink() {
         </span>
       </div>
       <p className="help" id={`${id}-help`}>
-        A link with every setting you changed (not your data or weights): whoever opens it gets the same settings.
+        A link with every setting you changed, the objectives panel’s choices and the Hugging Face model’s repo id if one is loaded (not your data or weights): whoever opens it gets the same settings, and is offered that model to download.
       </p>
       {state.kind === 'manual' && (
         <>
