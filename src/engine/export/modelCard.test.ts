@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../settings/schema'
-import { cardReadme, makeCard } from './modelCard'
+import { cardReadme, fineTunedFromCard, makeCard } from './modelCard'
 
 describe('model card', () => {
   it('names the line to beat in its metrics table', () => {
@@ -16,5 +16,12 @@ describe('model card', () => {
     const md = cardReadme(card)
     expect(md).toContain('| Line to beat: majority class (ordinary) | – | 50.0% |')
     expect(md).toContain('| Fine-tuned | 0.400 | 74.0% |')
+  })
+
+  it('says, read back, which base an export was fine-tuned from; a pretrained model\'s own card says none', () => {
+    const facts = { baseModel: { id: 'emoji-cnn', title: 'Emoji CNN' }, dataset: null, settings: { ...DEFAULTS }, metrics: {}, date: '2026-12-07T20:00:00.000Z' }
+    const card = JSON.parse(JSON.stringify(makeCard(facts, 'interpolated', 0.5, ['model.json']))) as Record<string, unknown>
+    expect(fineTunedFromCard(card)).toBe('Emoji CNN')
+    expect(fineTunedFromCard({ title: 'Emoji CNN (170k parameters, 32×32 RGB)', description: 'pretrained on emoji' })).toBeUndefined()
   })
 })

@@ -27,6 +27,14 @@ export interface ExportCard {
   [k: string]: unknown
 }
 
+/** The base model a model file's card says it was fine-tuned from (the card makeCard writes
+ *  into a studio export's model.json), or undefined for a pretrained model's own card. */
+export function fineTunedFromCard(card: Record<string, unknown>): string | undefined {
+  if (card.finetuned !== true) return undefined
+  const title = (card.baseModel as { title?: unknown } | undefined)?.title
+  return typeof title === 'string' && title !== '' ? title : undefined
+}
+
 const CHOICE_TEXT: Record<ExportChoice, string> = {
   merged: 'the full fine-tuned model, with any LoRA update folded into the weights',
   adapter: 'only the weights fine-tuning added or changed (head, LoRA, adapters); load the base model first',

@@ -21,6 +21,7 @@ import type { PlaygroundAnswer } from '../../types/playground'
 import type { Settings } from '../../../settings/types'
 import { studioZip } from './studioZip'
 import { classesOf, type HeldModel, type ModelFamily, type SessionData } from '../family'
+import { fineTunedFromCard } from '../../export/modelCard'
 
 export interface HeldCnn extends HeldModel {
   readonly body: TinyCnn
@@ -31,9 +32,11 @@ export function holdCnn(loaded: LoadedTinyCnn, id: string): HeldCnn {
   const { model, card } = loaded
   const all = new Set(Array.from({ length: model.config.nLayers + 2 }, (_, i) => i - 1))
   const size = model.config.imageSize
+  const from = fineTunedFromCard(card) // a studio export's card says it is fine-tuned, from which base
   const summary: ModelSummary = {
     id,
     title: String(card.title ?? card.name ?? 'Image CNN'),
+    ...(from ? { finetunedFrom: from } : {}),
     description: String(card.description ?? card.intendedUse ?? ''),
     pretrained: true,
     card,

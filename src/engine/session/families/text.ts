@@ -20,6 +20,7 @@ import { studioZip } from './studioZip'
 import type { HeldModel, ModelFamily, PlanShape, SessionData } from '../family'
 import { generate, predictText, type PlaygroundSession } from './textPlayground'
 import { textChat } from './textChat'
+import { fineTunedFromCard } from '../../export/modelCard'
 import { tinyLmChatFormat } from '../../tasks/sft/data'
 
 export interface HeldText extends HeldModel {
@@ -31,12 +32,11 @@ export interface HeldText extends HeldModel {
 export function holdText(loaded: LoadedTinyGpt, id: string): HeldText {
   const { model, card } = loaded
   const { config } = model
-  // A studio export's card (modelCard.ts) says it is fine-tuned and from which base.
-  const from = card.finetuned === true ? (card.baseModel as { title?: unknown } | undefined)?.title : undefined
+  const from = fineTunedFromCard(card) // a studio export's card says it is fine-tuned, from which base
   const summary: ModelSummary = {
     id,
     title: String(card.title ?? card.name ?? 'TinyGpt model'),
-    ...(typeof from === 'string' && from !== '' ? { finetunedFrom: from } : {}),
+    ...(from ? { finetunedFrom: from } : {}),
     description: String(card.description ?? card.intendedUse ?? ''),
     pretrained: true,
     card,
