@@ -3,6 +3,7 @@ import { createRoot } from 'react-dom/client'
 import { App } from './App'
 import { startStudio } from './state/actions'
 import { installTestHooks } from './testHooks'
+import './state/shareLink' // keeps the address bar a link to what the page holds
 import './ui/styles.css'
 
 startStudio()

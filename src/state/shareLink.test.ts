@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { ModelSummary } from '../worker/protocol'
 import { initialLm } from './parts'
+import { LM_LINK_SPEC } from '../settings/lmLink'
 import { declineLinkModel, linkQuery, openLink, useLinkModel } from './shareLink'
 import { useStudio } from './store'
 
@@ -8,6 +9,11 @@ const model = (id: string) => ({ id, title: id }) as unknown as ModelSummary // 
 const query = () => linkQuery(useStudio.getState(), useLinkModel.getState().offered)
 
 describe('the share link’s language-model part in the page (state/shareLink.ts)', () => {
+  it('reads a link without the panel’s keys as the panel’s starting values (lmLink.ts defaults)', () => {
+    const lm = initialLm()
+    for (const s of LM_LINK_SPEC) expect(lm[s.key], s.key).toBe(s.default)
+  })
+
   beforeEach(() => {
     useStudio.setState({ lm: initialLm(), model: model('tiny-lm') })
     useLinkModel.setState({ offered: null, refused: null, revisionNote: null })

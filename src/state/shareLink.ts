@@ -3,8 +3,8 @@
  *  one action to load it (never loaded by itself: a Hub model is often hundreds of MB); and
  *  the address bar keeps those choices and the model along with step 3's settings.
  *
- *  store.ts writes step 3's settings into the address bar as they change (its syncUrl); the
- *  whole link is written here just after, in the same task, so it never loses the panel's part. */
+ *  The one writer of the address bar: step 3's settings, the panel's choices and the model
+ *  together, once per task in which any of them changed (main.tsx imports this module). */
 import { create } from 'zustand'
 import { decodeSettings, encodeLink } from '../settings/codec'
 import { hubModelOfId, LM_LINK_SPEC, MODEL_SHORT, type LinkModel, type LmLink } from '../settings/lmLink'
@@ -68,7 +68,7 @@ function writeLink(): void {
 }
 
 let scheduled = false
-/** After the current task's synchronous work, so after store.ts's own write of the settings. */
+/** Once, after the current task's synchronous work: several changes in one task, one write. */
 function scheduleWrite(): void {
   if (scheduled) return
   scheduled = true

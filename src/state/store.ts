@@ -1,6 +1,6 @@
 import { create, type StateCreator } from 'zustand'
 import type { BackendInfo } from '../worker/protocol'
-import { decodeSettings, encodeSettings, type DecodeReport } from '../settings/codec'
+import { decodeSettings, type DecodeReport } from '../settings/codec'
 import { DEFAULTS } from '../settings/schema'
 import type { Settings } from '../settings/types'
 import type { DatasetSummary, DoneReason, Metrics, ModelSummary, RunSummary } from '../worker/protocol'
@@ -99,13 +99,6 @@ function initialSettings(): { settings: Settings; report: DecodeReport | null } 
   return { settings, report: decoded?.report ?? null }
 }
 
-/** Keeps the address bar a shareable link of the current settings. */
-function syncUrl(s: Settings) {
-  if (typeof history === 'undefined') return
-  const q = encodeSettings(s)
-  history.replaceState(history.state, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`)
-}
-
 const settingsSlice: StateCreator<Studio, [], [], SettingsSlice> = (set, get) => {
   const init = initialSettings()
   return {
@@ -116,12 +109,10 @@ const settingsSlice: StateCreator<Studio, [], [], SettingsSlice> = (set, get) =>
     setSetting: (key, value) => {
       const settings = { ...get().settings, [key]: value }
       if (key === 'backend') localStorage.setItem(BACKEND_KEY, String(value))
-      set({ settings })
-      syncUrl(settings)
+      set({ settings }) // the address bar follows: state/shareLink.ts writes the whole link
     },
     replaceSettings: (settings) => {
       set({ settings })
-      syncUrl(settings)
     },
   }
 }
