@@ -1,5 +1,6 @@
 import { resumeCheckpoint, sendCheckpoint } from '../../state/actions'
 import { useCheckpoints } from '../../state/checkpoints'
+import { offerable, useRunTabs } from '../../state/runsAcrossTabs'
 import { useStudio, runActive } from '../../state/store'
 
 /** Two things that must not be missed: a run the last visit did not see end (offer to resume
@@ -10,9 +11,11 @@ export function RecoveryAlerts() {
   const status = useStudio((s) => s.status)
   const ready = useStudio((s) => !!s.dataset && !!s.model)
   const busy = runActive(status)
+  // not for a run another tab of the studio is training now: it did not stop
+  const offer = useRunTabs((s) => interrupted !== null && offerable(s, interrupted.runId))
   return (
     <div className="notices">
-      {interrupted && !busy && (
+      {interrupted && !busy && offer && (
         <div className="notice info" role="alert" data-testid="resume-prompt">
           <strong>Resume from epoch {interrupted.epoch}?</strong> The run “{interrupted.name}” on {interrupted.datasetName} did not finish (the tab was closed or
           reloaded, or the worker stopped); its checkpoint after epoch {interrupted.epoch} of {interrupted.epochs} is kept.{' '}

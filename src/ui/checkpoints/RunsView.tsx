@@ -5,6 +5,7 @@ import { DEFAULTS, SCHEMA } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
 import { sendCheckpoint } from '../../state/actions'
 import { runDeleteWaits, useCheckpoints } from '../../state/checkpoints'
+import { ELSEWHERE_WAITS, followRunsAcrossTabs, shownRunStatus, useRunTabs } from '../../state/runsAcrossTabs'
 import { useStudio, runActive } from '../../state/store'
 import type { CheckpointMeta, RunInfo } from '../../worker/checkpointProtocol'
 import { ConfirmDelete } from '../common/ConfirmDelete'
@@ -30,10 +31,12 @@ export function RunsView() {
   const byName = useId()
   const busy = runActive(status)
 
-  // Re-read the history when a run starts or ends.
+  // Re-read the history when a run starts or ends, and when another tab's runs change.
   useEffect(() => {
     if (status === 'idle' || status === 'done' || status === 'running') sendCheckpoint({ type: 'listRuns' })
   }, [status])
+  useEffect(() => followRunsAcrossTabs(), [])
+  const { gone, elsewhere } = useRunTabs()
 
   const shown = runs.filter((r) => chosen.includes(r.id))
   const startFrom = (r: RunInfo) => {
@@ -54,9 +57,10 @@ export function RunsView() {
               <RunItem
                 key={r.id}
                 run={r}
+                status={shownRunStatus(r, gone)}
                 checked={chosen.includes(r.id)}
                 onToggle={(on) => setChosen((c) => (on ? [...c, r.id] : c.filter((x) => x !== r.id)))}
-                deleteWaits={runDeleteWaits(r.id, 'run', { runId: liveId, status })}
+                deleteWaits={runDeleteWaits(r.id, 'run', { runId: liveId, status }) ?? (elsewhere.has(r.id) ? ELSEWHERE_WAITS : null)}
                 busy={busy}
                 held={checkpoints.filter((c) => c.runId === r.id)}
                 restoredId={restoredId}
@@ -139,7 +143,7 @@ function DiffTable({ runs }: { runs: RunInfo[] }) {
   )
 }
 
-function RunItem({ run, checked, onToggle, deleteWaits, busy, held, restoredId, onStartFrom }: { run: RunInfo; checked: boolean; onToggle: (on: boolean) => void; deleteWaits: string | null; busy: boolean; held: readonly CheckpointMeta[]; restoredId: string | null; onStartFrom: () => void }) {
+function RunItem({ run, status, checked, onToggle, deleteWaits, busy, held, restoredId, onStartFrom }: { run: RunInfo; status: RunInfo['status']; checked: boolean; onToggle: (on: boolean) => void; deleteWaits: string | null; busy: boolean; held: readonly CheckpointMeta[]; restoredId: string | null; onStartFrom: () => void }) {
   const live = deleteWaits !== null
   const id = useId()
   const [editing, setEditing] = useState(false)
@@ -168,7 +172,7 @@ function RunItem({ run, checked, onToggle, deleteWaits, busy, held, restoredId, 
         </>
       )}
       <span className="muted">
-        · {runProgress(run)} · {valueText('method', run.settings.method)}, learning rate {formatNumber(run.settings.learningRate)}
+        · {runProgress({ status, epochs: run.epochs })} · {valueText('method', run.settings.method)}, learning rate {formatNumber(run.settings.learningRate)}
         {/* an encoder's run records the pooling its head read ('auto' is resolved when it starts) */}
         {run.settings.pooling === 'cls' || run.settings.pooling === 'mean' ? `, pooling ${valueText('pooling', run.settings.pooling)}` : ''} · started {when(run.startedAt)}
       </span>
