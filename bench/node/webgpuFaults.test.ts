@@ -13,7 +13,7 @@ import { TinyGpt } from '../../src/engine/models/tinyGpt'
 import { fineTune, Tuning } from '../../src/engine/train/fineTune'
 import { RunControl } from '../../src/engine/train/runControl'
 import { toyClassification } from '../../src/engine/train/toyClassificationRows'
-import { webgpuDeviceLost, webgpuFaultMark, webgpuFaultSince } from '../../src/engine/webgpuFaults'
+import { throwOnWebgpuFault, webgpuDeviceLost, webgpuFaultMark, webgpuFaultSince } from '../../src/engine/webgpuFaults'
 import { startDawn } from './dawn'
 
 const T = 8
@@ -64,6 +64,28 @@ describe('a run on WebGPU whose kernels the device refused (Dawn + lavapipe)', (
     expect(r.steps.length).toBe(2)
     expect(webgpuFaultSince(mark)).toBeNull()
   }, 240_000)
+})
+
+describe('work other than a run on WebGPU (a blend measured, an evaluation)', () => {
+  it('gives no numbers when the device refused a kernel on the way, and words instead', async () => {
+    await startDawn()
+    const big = tf.ones([600_000, 64]) // 153.6 MB: over lavapipe's 128 MiB binding
+    const mark = webgpuFaultMark()
+    const s = tf.sum(big)
+    await s.data()
+    tf.dispose([s, big])
+    let error: Error | null = null
+    try {
+      throwOnWebgpuFault(mark, 'measuring the blend')
+    } catch (e) {
+      error = e as Error
+    }
+    expect(error?.name).toBe('WebgpuFaultError')
+    expect(error?.message).toMatch(/^The GPU refused to run part of this model while measuring the blend: WebGPU reported (an error|\d+ errors), so the numbers were never computed, and none are shown\./)
+    expect(explainEngineError(error, { doing: 'interpolating', backend: 'webgpu' }).message).toBe(error!.message)
+    // and nothing since a fresh mark
+    expect(() => throwOnWebgpuFault(webgpuFaultMark(), 'measuring the blend')).not.toThrow()
+  }, 60_000)
 })
 
 describe('a run on a WebGPU device that is lost (Dawn + lavapipe; destroys the device: last)', () => {

@@ -83,3 +83,13 @@ export class WebgpuFaultError extends Error {
     super(message)
   }
 }
+
+/** Throws when the device reported errors since `mark` during work other than a run (an
+ *  evaluation, a blend's measurement): its numbers were not all computed, so none are shown. */
+export function throwOnWebgpuFault(mark: number, doing: string): void {
+  const fault = webgpuFaultSince(mark)
+  if (fault === null) return
+  if (fault.lost) throw new WebgpuFaultError(`The GPU stopped working for the page while ${doing} (WebGPU lost its device: the driver reset, or the GPU ran out of memory). Choose WebAssembly in the Backend setting, or a smaller model, and try again.`, fault.first, true)
+  const errors = fault.count === 1 ? 'an error' : `${fault.count} errors`
+  throw new WebgpuFaultError(`The GPU refused to run part of this model while ${doing}: WebGPU reported ${errors}, so the numbers were never computed, and none are shown. This usually means a tensor is larger than this GPU allows in one buffer. Choose WebAssembly in the Backend setting and try again.`, fault.first)
+}

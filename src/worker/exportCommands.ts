@@ -6,6 +6,7 @@ import { resetWeights } from '../engine/tuning/interpolate'
 import type { Session } from '../engine/session/session'
 import { classesOf } from '../engine/session/family'
 import type { FromWorker, Metrics, ToWorker } from './protocol'
+import { throwOnWebgpuFault, webgpuFaultMark } from '../engine/webgpuFaults'
 
 export interface ImportDeps {
   install(loaded: LoadedTinyGpt, id: string): void
@@ -23,11 +24,17 @@ export function createExportCommands(session: Session, post: (e: FromWorker) => 
   async function handle(msg: Cmd): Promise<void> {
     switch (msg.type) {
       case 'interpolate':
-      case 'keepAlpha':
-        post({ type: 'interpolation', ...(await session.interpolate(msg.alpha, msg.type === 'keepAlpha')) })
+      case 'keepAlpha': {
+        const mark = webgpuFaultMark() // the GPU's own errors void the numbers (engine/webgpuFaults.ts)
+        const measured = await session.interpolate(msg.alpha, msg.type === 'keepAlpha')
+        throwOnWebgpuFault(mark, 'measuring the blend')
+        post({ type: 'interpolation', ...measured })
         break
+      }
       case 'sweep': {
+        const mark = webgpuFaultMark()
         const r = await session.sweep(msg.points, (done, total, p) => post({ type: 'progress', task: 'sweep', done, total, label: `Measuring α = ${formatDecimal(p.alpha, 2)} (${done} of ${total})` }))
+        throwOnWebgpuFault(mark, 'measuring the blends')
         post({ type: 'sweep', points: r.points, best: r.best })
         break
       }

@@ -19,7 +19,7 @@ import { isStorageCommand } from './checkpointProtocol'
 import type { EstimateFn } from '../engine/storage/types'
 import { ModelLoadError } from '../engine/models/modelLoadError'
 import { explainEngineError, type ErrorContext } from '../engine/engineErrors'
-import { webgpuDeviceLost, WebgpuFaultError } from '../engine/webgpuFaults'
+import { throwOnWebgpuFault, webgpuDeviceLost, webgpuFaultMark, WebgpuFaultError } from '../engine/webgpuFaults'
 import { indexedDbModelCache } from '../engine/storage/modelCache'
 import { HfModelHost } from './hfModelHost'
 import { hfFamily, type HeldHf } from '../engine/session/families/hf'
@@ -360,9 +360,13 @@ export function createHandler(post: (e: FromWorker) => void, env: BackendEnviron
           case 'train':
             await train(msg)
             break
-          case 'evaluate':
-            post({ type: 'evaluation', metrics: await session.evaluate() })
+          case 'evaluate': {
+            const mark = webgpuFaultMark() // the GPU's own errors void the numbers (engine/webgpuFaults.ts)
+            const metrics = await session.evaluate()
+            throwOnWebgpuFault(mark, 'evaluating the model')
+            post({ type: 'evaluation', metrics })
             break
+          }
           case 'interpolate':
           case 'keepAlpha':
           case 'sweep':
