@@ -13,13 +13,15 @@ import type { Dataset } from '../../data/types'
 import { modelFiles } from '../../models/testModels'
 import { range } from '../../train/forward'
 import type { TabularEncoded } from '../../train/encoded'
+import { Tuning } from '../../train/fineTune'
 import { DEFAULTS } from '../../../settings/schema'
 import type { Settings } from '../../../settings/types'
 import type { Metrics } from '../../types/metrics'
+import type { PlaygroundAnswer } from '../../types/playground'
 import type { DataFacts, SessionData } from '../family'
 import { Session, type RunHooks, type RunRefused, type RunResult } from '../session'
 import { holdLayers, loadFromSource } from './layers'
-import { rowsFamily, type HeldRows } from './layersRows'
+import { keepsOwnHead, rowsFamily, type HeldRows } from './layersRows'
 import { TABULAR_MODEL_ID } from './tabular'
 
 beforeAll(async () => {
@@ -222,6 +224,20 @@ describe("a person's own layers MLP fine-tuned on a table", () => {
     back.dispose()
     // the session's own copy of their output layer is as loaded again ("before" in the playground)
     expect(maxDiff(held.body.full.getLayer('out').getWeights()[0]!.dataSync(), saved.values.get('out/kernel')!)).toBe(0)
+
+    // the playground answers a row before (their model as loaded) and after; that and another
+    // export leave no tensor behind
+    const tensors = tf.memory().numTensors
+    const answers: PlaygroundAnswer[] = []
+    await session.predict('r1', { kind: 'row', values: { age: '55', score: '0.3', income: '20000' } }, (a) => void answers.push(a))
+    await session.export('merged', 1, { base: null, tuned: null }, () => undefined)
+    expect(tf.memory().numTensors).toBe(tensors)
+    // a head restored from a checkpoint (not marked by a run) is still written back into their layer
+    const restored = new Tuning(held.body, settings(), 3)
+    expect(keepsOwnHead(held, restored)).toBe(true)
+    restored.dispose()
+    const said = answers.flatMap((a) => (a.type === 'prediction' ? [`${a.which}: ${a.note}`] : []))
+    expect(said).toEqual(["before: my_mlp as loaded (its own output layer out)", 'after: after fine-tuning (full)'])
   })
 
   it('"Head only" trains their output layer alone; a sigmoid unit for two classes is kept and written back as one', async () => {

@@ -237,8 +237,15 @@ export function assignOwnHead(head: Head, own: OwnHead, scale: { mean: number; s
 /** Runs whose head started from the model's own output layer (export writes it back there). */
 const keptHeads = new WeakSet<Tuning>()
 
-/** Whether `tuning`'s head is the model's own output layer, tuned. */
-export const keepsOwnHead = (tuning: Tuning | null): boolean => !!tuning && keptHeads.has(tuning)
+/** Whether `tuning`'s head is the model's own output layer, tuned: marked so by the run, or
+ *  (a restored or resumed run, whose head came from a checkpoint) the data keeps that layer
+ *  and the head has its outputs. */
+export function keepsOwnHead(held: Pick<HeldRows, 'own' | 'headChoice'>, tuning: Tuning | null): boolean {
+  if (!tuning?.head || !held.own) return false
+  if (keptHeads.has(tuning)) return true
+  const outputs = held.own.activation === 'sigmoid' && held.own.units === 1 ? 2 : held.own.units
+  return held.headChoice?.keep === true && tuning.head.outputDim === outputs
+}
 
 /** The regression target's scale of a set (for a kept linear head), or null. */
 const scaleOf = (set: Encoded): { mean: number; std: number } | null => (set.kind === 'tabular' && set.scale ? set.scale : null)
@@ -290,7 +297,7 @@ async function predictRows(held: HeldRows, requestId: string, values: Record<str
     if (val.scale) answer({ type: 'prediction', requestId, which, classes: [], value: { name: val.scale.name, value: (out[0] ?? NaN) * val.scale.std + val.scale.mean }, note })
     else answer({ type: 'prediction', requestId, which, classes: Array.from(softmax(out), (prob, i) => ({ name: val.classes?.[i] ?? `class ${i}`, prob })), note })
   }
-  const kept = keptHeads.has(tuning) && !!held.own
+  const kept = keepsOwnHead(held, tuning)
   const trained = snapshotWeights(body.params)
   const fresh = new Tuning(body, tuning.settings, headNeedOf(val))
   try {
@@ -386,7 +393,7 @@ export const rowsFamily: ModelFamily<HeldRows> = {
       const d = r.data
       const title = `${held.summary.title} fine-tuned${d ? ` on ${d.name}` : ''}`
       const card = { title, baseModel: held.summary.id, dataset: d ? { name: d.name, source: d.source, task: d.task, rows: d.rows } : null, settings: tuning.settings, metrics: r.metrics, alpha: r.choice === 'interpolated' ? r.alpha : 1, date: new Date().toISOString() }
-      const bytes = await rowsModelZip({ body: held.body, head: tuning.head, own: keptHeads.has(tuning) ? held.own : null, val, card })
+      const bytes = await rowsModelZip({ body: held.body, head: tuning.head, own: keepsOwnHead(held, tuning) ? held.own : null, val, card })
       r.onProgress(1, 1, '')
       return { fileName: `${(held.summary.title || 'model').replace(/[^\w.-]+/g, '_')}-finetuned-tfjs.zip`, bytes }
     } finally {
