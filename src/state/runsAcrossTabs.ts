@@ -21,9 +21,10 @@ import { create } from 'zustand'
 import type { RunInfo } from '../worker/checkpointProtocol'
 import { sendCheckpoint } from './actions'
 import { runActive, useStudio } from './store'
+import { runLockName } from '../shared/runLocks'
 
 const CHANNEL = 'finetune-studio-runs'
-const lockName = (runId: string) => `finetune-studio-run:${runId}`
+const lockName = runLockName
 
 /** Which listed runs say "running" or "paused" while no tab trains them (gone), and which
  *  another tab trains now (elsewhere); `known`: whether this browser can tell (Web Locks). */

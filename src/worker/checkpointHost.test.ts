@@ -7,10 +7,11 @@ import { RunControl } from '../engine/train/runControl'
 import { DEFAULTS } from '../settings/schema'
 import { CheckpointHost, type CheckpointSessionView } from './checkpointHost'
 import type { FromWorker } from './protocol'
+import { runsTrainedByTabs } from '../shared/runLocks'
 
 let n = 0
-function setup() {
-  const name = `host-${n++}`
+function setup(dbName?: string, trainedByTabs?: () => Promise<Set<string> | null>) {
+  const name = dbName ?? `host-${n++}`
   const events: FromWorker[] = []
   const session: CheckpointSessionView = { datasetSummary: null, run: null }
   const host = new CheckpointHost(session, (e) => events.push(e), {
@@ -22,6 +23,7 @@ function setup() {
     adopt: () => undefined,
     selectDataset: async () => undefined,
     openDb: () => openStudioDb(name),
+    ...(trainedByTabs ? { trainedByTabs } : {}),
   })
   return { host, events, session, db: () => openStudioDb(name) }
 }
@@ -113,5 +115,42 @@ describe('CheckpointHost', () => {
     await host.handle({ type: 'findInterrupted' })
     const gone = events.filter((e) => e.type === 'interrupted').at(-1)
     expect(gone?.type === 'interrupted' && gone.run).toBeNull()
+  })
+
+  it('leaves a run another tab trains alone: not offered to resume (an older abandoned one is), not deleted, not renamed', async () => {
+    const shared = `host-tabs-${n++}`
+    // tab B's worker trains "live"; tab A's lock query says B holds its lock (shared/runLocks.ts)
+    const a = setup(shared, async () => new Set(['live']))
+    const b = setup(shared)
+    const old = await a.host.startRun('old', { ...DEFAULTS, epochs: 4 }, new RunControl(), null, {})
+    await old.callbacks().onCheckpoint?.(ck(1, 0.6))
+    await a.host.flush() // A's tab then closed mid-run: "old" stays "running"
+    await new Promise((r) => setTimeout(r, 5)) // "live" is the newer record
+    b.session.run = { id: 'live', control: new RunControl() }
+    const live = await b.host.startRun('live', { ...DEFAULTS, epochs: 6 }, b.session.run.control, null, {})
+    await live.callbacks().onCheckpoint?.(ck(2, 0.4))
+    await b.host.flush()
+
+    await a.host.handle({ type: 'findInterrupted' })
+    const offered = a.events.filter((e) => e.type === 'interrupted').at(-1)
+    expect(offered?.type === 'interrupted' && offered.run).toMatchObject({ runId: 'old', epoch: 1, epochs: 4 })
+    await expect(a.host.handle({ type: 'deleteRun', id: 'live' })).rejects.toThrow('This run is training in another tab of the studio: stop it there (or close that tab) before deleting it.')
+    await expect(a.host.handle({ type: 'renameRun', id: 'live', name: 'mine' })).rejects.toThrow('before renaming it.')
+    expect((await getRun(await a.db(), 'live'))?.name).not.toBe('mine')
+    expect((await getRun(await a.db(), 'live'))?.status).toBe('running')
+    // the tab that trains it may rename it, and A may delete its own abandoned run
+    await b.host.handle({ type: 'renameRun', id: 'live', name: 'mine' })
+    expect((await getRun(await b.db(), 'live'))?.name).toBe('mine')
+    await a.host.handle({ type: 'deleteRun', id: 'old' })
+    expect(await getRun(await a.db(), 'old')).toBeNull()
+  })
+})
+
+describe('runsTrainedByTabs (shared/runLocks.ts)', () => {
+  it('reads the run ids out of the held locks the browser lists, and nothing where it cannot tell', async () => {
+    const held = [{ name: 'finetune-studio-run:run-17' }, { name: 'engine;workers=2' }, { name: 'finetune-studio-run:run-3' }, {}]
+    expect(await runsTrainedByTabs({ query: async () => ({ held, pending: [] }) })).toEqual(new Set(['run-17', 'run-3']))
+    expect(await runsTrainedByTabs(undefined)).toBeNull()
+    expect(await runsTrainedByTabs({ query: () => Promise.reject(new Error('SecurityError')) })).toBeNull()
   })
 })

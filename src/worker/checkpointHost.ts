@@ -6,6 +6,7 @@
 import { bestOf, deleteAllCheckpointsExcept, deleteCheckpoints, listCheckpoints, loadCheckpoint, pruneRun, renameCheckpoint, saveCheckpoint } from '../engine/storage/checkpoints'
 import { openStudioDb, type StudioDb } from '../engine/storage/db'
 import { checkpointBytes, deleteRun, findInterrupted, getRun, listRuns, markInterrupted, putRun } from '../engine/storage/runs'
+import { runsTrainedByTabs } from '../shared/runLocks'
 import type { CheckpointBlob, CheckpointMeta, DatasetRef, EstimateFn, RunObjectiveRef, RunRecord } from '../engine/storage/types'
 import { Tuning, type FineTuneCallbacks } from '../engine/train/fineTune'
 import { assignTensors, stableNames, type LoopCheckpoint, type ResumeInput } from '../engine/train/loopState'
@@ -46,6 +47,9 @@ export interface CheckpointDeps {
   selectDataset(ref: DatasetRef): Promise<void>
   estimate?: EstimateFn
   openDb?: () => Promise<StudioDb>
+  /** The runs tabs train now, by their Web Locks (shared/runLocks.ts); null where the browser
+   *  cannot tell. Default: this worker's navigator.locks. */
+  trainedByTabs?: () => Promise<Set<string> | null>
 }
 
 /** What resuming needs from the handler's train(): the settings and the loop's state. */
@@ -90,6 +94,27 @@ export class CheckpointHost {
     return db
   }
 
+  /** The runs other tabs of the studio train now (their Web Locks), this tab's own left out.
+   *  A lock held at two looks 100 ms apart: the pages also take a run's lock for a moment to
+   *  learn that no tab holds it (state/runsAcrossTabs.ts), and such a moment is not a tab
+   *  training (measured: two tabs waiting on a closed tab's run each saw the other's moment
+   *  and neither was offered the run). */
+  private async otherTabsRuns(): Promise<Set<string>> {
+    const look = async () => (await (this.deps.trainedByTabs ?? (() => runsTrainedByTabs(globalThis.navigator?.locks)))()) ?? new Set<string>()
+    const first = await look()
+    if (this.s.run) first.delete(this.s.run.id)
+    if (first.size === 0) return first
+    await new Promise((r) => setTimeout(r, 100))
+    const second = await look()
+    return new Set([...first].filter((id) => second.has(id)))
+  }
+
+  /** Another tab trains this run: deleting it there would be undone by that tab's next write
+   *  (and its checkpoints lost under it), a new name overwritten. */
+  private async refuseIfOtherTabTrains(runId: string, doing: 'deleting' | 'renaming'): Promise<void> {
+    if ((await this.otherTabsRuns()).has(runId)) throw new Error(`This run is training in another tab of the studio: stop it there (or close that tab) before ${doing} it.`)
+  }
+
   /** Storage commands never touch the model, so they are answered even mid-run. */
   async handle(msg: StorageCommand): Promise<void> {
     switch (msg.type) {
@@ -110,6 +135,7 @@ export class CheckpointHost {
       case 'listRuns':
         return this.publishRuns()
       case 'renameRun': {
+        await this.refuseIfOtherTabTrains(msg.id, 'renaming')
         const db = await this.need()
         const run = await getRun(db, msg.id)
         const name = msg.name.trim().slice(0, 80)
@@ -118,13 +144,14 @@ export class CheckpointHost {
       }
       case 'deleteRun':
         if (this.s.run?.id === msg.id) throw new Error('This run is training now: stop it before deleting it.')
+        await this.refuseIfOtherTabTrains(msg.id, 'deleting')
         await deleteRun(await this.need(), msg.id)
         await this.publishRuns()
         await this.publishCheckpoints()
         return this.publishStorage()
       case 'findInterrupted': {
         const db = await this.db()
-        const found = db ? await findInterrupted(db) : null
+        const found = db ? await findInterrupted(db, await this.otherTabsRuns()) : null
         const live = found && found.run.id !== this.s.run?.id ? found : null
         this.post({
           type: 'interrupted',

@@ -30,10 +30,11 @@ export async function deleteRun(db: StudioDb, id: string): Promise<void> {
 
 /** A run the page did not see end (tab closed or reloaded, worker killed) that has a
  *  checkpoint to continue from; the newest such run. */
-export async function findInterrupted(db: StudioDb): Promise<{ run: RunRecord; checkpoint: CheckpointMeta } | null> {
+export async function findInterrupted(db: StudioDb, trainedNow: ReadonlySet<string> = new Set()): Promise<{ run: RunRecord; checkpoint: CheckpointMeta } | null> {
   const live = [...(await db.getAllFromIndex('runs', 'byStatus', 'running')), ...(await db.getAllFromIndex('runs', 'byStatus', 'paused'))]
   live.sort((a, b) => b.updatedAt - a.updatedAt)
   for (const run of live) {
+    if (trainedNow.has(run.id)) continue // a tab trains it now: not interrupted (an older one may be)
     const cks = await listCheckpoints(db, run.id)
     const latest = cks.sort((a, b) => b.epoch - a.epoch)[0]
     if (latest) return { run, checkpoint: latest }
