@@ -47,4 +47,15 @@ describe('settings checked on the page', () => {
     expect(sameProblems(problems, [{ ...problems[0]! }])).toBe(true)
     expect(sameProblems(problems, [])).toBe(false)
   })
+
+  it('checks a loaded model that reads rows against its own limits on a table (its method choice matters: the studio’s own tabular MLP sends no limits)', () => {
+    // a person's Keras MLP with two hidden dense layers (engine/session/families/layersRows.ts)
+    const limits: ModelLimits = { nLayers: 2, width: 16, methods: ['head', 'freeze', 'full', 'custom'], lora: [], loraTargetsChosen: false }
+    const mlp: ModelSummary = { ...cnn, id: 'files:my_mlp', title: 'my_mlp', nLayers: 2, dModel: 16, input: { kind: 'tabular', shape: '[B, 3]', description: '' }, limits }
+    const table = dataset('tabular-classification', 120)
+    const problems = checkedProblems({ settings: { ...DEFAULTS, method: 'freeze', freezeFirst: 3 }, model: mlp, dataset: table, planProblems: [] })
+    expect(problems.map((p) => p.field)).toEqual(['freezeFirst'])
+    expect(problems[0]!.message).toContain('The model has only 2 blocks')
+    expect(checkedProblems({ settings: { ...DEFAULTS, method: 'freeze', freezeFirst: 1 }, model: mlp, dataset: table, planProblems: [] })).toEqual([])
+  })
 })

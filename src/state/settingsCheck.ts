@@ -31,11 +31,12 @@ export function sameProblems(a: readonly Problem[], b: readonly Problem[]): bool
   return a.length === b.length && a.every((p, i) => p.field === b[i]!.field && p.message === b[i]!.message)
 }
 
-/** Whether the worker trains this model on this dataset (tabular data gets its own MLP, and a
- *  model that reads something else is the worker's to explain). */
+/** Whether the worker trains this model on this dataset (a table trains a loaded model that
+ *  reads rows of numbers, else the MLP the worker builds for it, whose limits the page does not
+ *  have; a model that reads something else is the worker's to explain). */
 function reads(model: ModelSummary, dataset: DatasetSummary): boolean {
   const kind = model.input?.kind ?? 'text'
   if (dataset.task === 'image-classification') return kind === 'image'
-  if (dataset.task === 'tabular-classification' || dataset.task === 'tabular-regression') return false
+  if (dataset.task === 'tabular-classification' || dataset.task === 'tabular-regression') return kind === 'tabular'
   return kind === 'text'
 }

@@ -8,7 +8,9 @@
  *
  * Today: text.ts (the built-in LM, TinyGpt), hf.ts (Hugging Face GPT-2, Llama, BERT
  * checkpoints), image.ts (the emoji CNN, TinyCnn), layers.ts (a loaded TensorFlow.js layers
- * model), tabular.ts (the MLP built for a table's columns). A new family is one file here; models loaded from files reach it through the
+ * model), layersRows.ts (a loaded layers model that reads rows of numbers, fine-tuned on a
+ * table), tabular.ts (the MLP built for a table's columns when the loaded model reads no rows).
+ * A new family is one file here; models loaded from files reach it through the
  * worker's loader (worker/handler.ts `loadModel`), a model built for the data through
  * `families/index.ts`.
  */
