@@ -10,7 +10,6 @@ import type { LayersBody } from '../../models/layersBody'
 import { loadAnyModel, type AnyLoaded } from '../../models/loadAnyModel'
 import { fileName } from '../../models/modelLoadError'
 import { softmax } from '../../infer/sampling'
-import { parseRow } from '../../data/rowInput'
 import { layersRunZip } from '../../export/layersExport'
 import { modelLimits } from '../../models/limits'
 import type { ModelCache } from '../../storage/modelCache'
@@ -118,31 +117,6 @@ async function predictOriginal(held: HeldLayers, requestId: string, input: { wid
   answer({ type: 'playground', requestId, message: 'After fine-tuning appears once this model has been fine-tuned on an image dataset.' })
 }
 
-/** A typed row into a tabular layers model (a studio tabular export loaded back): raw values
- *  in, since its standardisation is folded into the first layer; a number in the target's
- *  units or named class probabilities out, as the model file describes them. */
-async function predictRow(held: HeldLayers, requestId: string, values: Record<string, string>, answer: (a: PlaygroundAnswer) => void): Promise<void> {
-  const { summary, body } = held
-  const features = summary.input?.kind === 'tabular' ? summary.input.features : undefined
-  if (!features) {
-    answer({ type: 'playground', requestId, message: `${summary.title} does not read table rows: it reads ${summary.input?.description ?? 'another kind of input'}.` })
-    return
-  }
-  const row = parseRow(features, values)
-  if (!row.ok) {
-    answer({ type: 'playground', requestId, message: row.message })
-    return
-  }
-  const out = tf.tidy(() => (body.full.predict(tf.tensor2d(row.x, [1, features.length])) as tf.Tensor).reshape([-1]))
-  const outputs = Array.from(await out.data())
-  out.dispose()
-  const { target, classes: names } = body.meta
-  const note = `${summary.title} as loaded from its file`
-  if (target) answer({ type: 'prediction', requestId, which: 'before', classes: [], value: { name: target, value: outputs[0] ?? NaN }, note })
-  else answer({ type: 'prediction', requestId, which: 'before', classes: outputs.map((prob, i) => ({ name: names?.[i] ?? `class ${i}`, prob })), note })
-  answer({ type: 'playground', requestId, message: 'This is the exported model as it was saved. To train again, load its dataset: the studio trains tabular data on a fresh MLP built for the columns.' })
-}
-
 export const layersFamily: ModelFamily<HeldLayers> = {
   name: 'image',
   examples: 'images',
@@ -159,9 +133,9 @@ export const layersFamily: ModelFamily<HeldLayers> = {
   zeroShot: async () => null,
   endNote: () => '',
   async predict(held, requestId, input, answer) {
-    if (input.kind === 'row') return predictRow(held, requestId, input.values, answer)
-    if (input.kind === 'text') {
-      answer({ type: 'playground', requestId, message: `${held.summary.title} reads ${held.summary.input!.description}, not text: choose an image, or load a text model.` })
+    // a model that reads rows (a studio tabular export among them) is held by layersRows.ts
+    if (input.kind === 'row' || input.kind === 'text') {
+      answer({ type: 'playground', requestId, message: `${held.summary.title} reads ${held.summary.input!.description}, not ${input.kind === 'row' ? 'table rows' : 'text'}: choose an image, or load a ${input.kind === 'row' ? 'model that reads rows of numbers' : 'text model'}.` })
       return
     }
     const picture = { width: input.width, height: input.height, data: input.rgba, name: input.name }
