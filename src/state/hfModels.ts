@@ -53,7 +53,8 @@ export function probeHf(ref: HfRepoRef) {
 }
 
 export function loadHf(ref: HfRepoRef) {
-  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: `Downloading ${ref.repo}` } })
+  const whole = useHf.getState().stored?.some((r) => r.whole && r.repo === ref.repo.trim() && r.revision === ref.revision)
+  useStudio.setState({ busy: { task: 'model', done: 0, total: 1, label: whole ? `Loading ${ref.repo} from this browser` : `Downloading ${ref.repo}` } })
   sendHf({ type: 'hfLoad', source: { kind: 'hub', ref } })
 }
 

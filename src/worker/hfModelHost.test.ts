@@ -1,3 +1,4 @@
+import 'fake-indexeddb/auto'
 // The worker's Hugging Face host in Node, against a fetch that answers as the Hub does: the probe
 // reads config.json and HEAD sizes only (no weight downloaded), prices each method with the memory
 // plan against the device (a GPT-2-124M-shaped config: full fine-tuning at batch 8 × 1024 tokens
@@ -22,6 +23,7 @@ import type { PlaygroundAnswer } from '../engine/types/playground'
 import { BatchSource } from '../engine/train/batchSource'
 import { FeatureCache } from '../engine/train/featureCache'
 import { gatherBatch, headLogits, range } from '../engine/train/forward'
+import { indexedDbHubCache, type HubCache } from '../engine/hf/hubFetch'
 import { HfModelHost, peftTargets, trainingBudget } from './hfModelHost'
 import type { FromWorker } from './protocol'
 
@@ -41,12 +43,12 @@ function hub(files: Record<string, { body?: string; size: number }>) {
 }
 
 /** The loader and the session it hands models to (no dataset unless given). */
-function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Response>, data: SessionData = { dataset: null, facts: null, images: null, decoder: null, split: () => { throw new Error('no data') } }, bindingLimits?: BindingLimits) {
+function host(fetchFn: (url: string, init?: { method?: string }) => Promise<Response>, data: SessionData = { dataset: null, facts: null, images: null, decoder: null, split: () => { throw new Error('no data') } }, bindingLimits?: BindingLimits, cache: HubCache | null = null) {
   const events: FromWorker[] = []
   const session = new Session(data)
   const h = new HfModelHost((e) => events.push(e), {
     fetchFn,
-    cache: null,
+    cache,
     hold: (held) => session.hold(held),
     loaded: () => (session.loaded?.family === hfFamily ? (session.loaded as HeldHf) : null),
     adopt: (held, tuning) => session.adopt(held, tuning),
@@ -107,6 +109,65 @@ describe('HfModelHost without an answer', () => {
     expect(err?.message).toMatch(/^Could not reach https:\/\/mirror\.example for config\.json\. Check the internet connection; a Hub address other than https:\/\/huggingface\.co works only if the site's security policy lists its host/)
     expect(err?.message).not.toMatch(/Failed to fetch|csp\.config/)
   })
+})
+
+describe('a model stored in this browser loads without the network', () => {
+  const REPO = 'studio-tests/tiny-gpt2'
+  const ref = { repo: REPO, revision: 'main' }
+  /** The tiny GPT-2's four files at the Hub's resolve URLs (it has no generation_config.json,
+   *  special_tokens_map.json or shard index: those answer 404). */
+  async function served(refuse: string[] = []) {
+    const bytes = new Map<string, Uint8Array>()
+    for (const f of tinyGpt2Files()) bytes.set(f.name, new Uint8Array(await f.arrayBuffer()))
+    const calls: string[] = []
+    const fetchFn = async (url: string) => {
+      const file = url.slice(url.indexOf('/resolve/main/') + '/resolve/main/'.length)
+      calls.push(file)
+      if (refuse.includes(file)) return new Response('Service unavailable', { status: 503 })
+      const b = bytes.get(file)
+      return b ? new Response(b.slice(), { status: 200, headers: { 'content-length': String(b.length) } }) : new Response('Entry not found', { status: 404, headers: { 'x-error-code': 'EntryNotFound' } })
+    }
+    return { fetchFn, calls }
+  }
+  const offline = (calls: string[]) => async (url: string) => {
+    calls.push(url)
+    throw new TypeError('Failed to fetch')
+  }
+  const errorOf = (events: FromWorker[]) => events.find((e) => e.type === 'error')
+
+  it('a second load, in a new worker, asks the Hub for nothing: not the stored files, not the optional ones the repo lacks', async () => {
+    const cache = indexedDbHubCache('host-offline-whole')!
+    const online = await served()
+    await host(online.fetchFn, undefined, undefined, cache).h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'hub', ref } })
+    // config, index (404), weights, the four tokenizer files (two 404)
+    expect(online.calls).toEqual(['config.json', 'model.safetensors.index.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'])
+    const calls: string[] = []
+    const again = host(offline(calls), undefined, undefined, cache)
+    await again.h.handle({ type: 'hfLoad', loadId: 2, source: { kind: 'hub', ref } })
+    expect(calls).toEqual([])
+    expect(again.events.filter((e) => e.type === 'hfLoaded')).toEqual([{ type: 'hfLoaded', loadId: 2, loaded: 'model' }])
+    expect(again.session.loaded?.summary.title).toBe(REPO)
+    const stored = again.events.filter((e) => e.type === 'hfStored').at(-1)
+    const repos = stored?.type === 'hfStored' ? stored.repos : []
+    expect(repos.map((r) => [r.repo, r.revision, [...r.files].sort(), r.whole])).toEqual([[REPO, 'main', ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'], true]])
+  })
+
+  it('a store a cut-off download left, offline: the missing file is named, with what to do, not a download error', async () => {
+    const cache = indexedDbHubCache('host-offline-part')!
+    const online = await served(['model.safetensors'])
+    await expect(host(online.fetchFn, undefined, undefined, cache).h.handle({ type: 'hfLoad', loadId: 1, source: { kind: 'hub', ref } })).rejects.toThrow(/model\.safetensors/)
+    const calls: string[] = []
+    const again = host(offline(calls), undefined, undefined, cache)
+    const err = await again.h.handle({ type: 'hfLoad', loadId: 2, source: { kind: 'hub', ref } }).then(() => null, (e: unknown) => e as Error)
+    expect(err?.message).toBe(
+      'model.safetensors of studio-tests/tiny-gpt2 is not among its files stored in this browser (1 is), and https://huggingface.co did not answer to download it. Reconnect and load studio-tests/tiny-gpt2 again: only what is missing is downloaded. Or delete studio-tests/tiny-gpt2 from this browser (step 7, Hugging Face models stored in this browser) and load it again once online, to download it whole.',
+    )
+    expect(calls.every((u) => u.endsWith('/model.safetensors'))).toBe(true) // config.json and the index's 404 came from the store
+    // the stored file stays for when the network is back, and the list says the store is not whole
+    await again.h.listStored()
+    expect(again.events.filter((e) => e.type === 'hfStored').at(-1)).toEqual({ type: 'hfStored', repos: [{ repo: REPO, revision: 'main', files: ['config.json'], bytes: expect.any(Number), whole: false }] })
+    expect(errorOf(again.events)).toBeUndefined()
+  }, 20_000)
 })
 
 describe('trainingBudget', () => {

@@ -19,7 +19,7 @@ import { benchSwitch } from '../engine/benchSwitches'
 import { bindingBytes, webgpuDeviceLimits, type BindingLimits } from '../engine/hf/bindingLimits'
 import { parseHfConfig } from '../engine/hf/config'
 import { loadHfBundle, mapSource } from '../engine/hf/hfLoad'
-import { checkRepoId, hubFile, hubFileUrl, HUB, probeSize, type FetchFn, type HubCache } from '../engine/hf/hubFetch'
+import { checkRepoId, hubFile, hubFileUrl, HUB, HubUnreachableError, probeSize, type CacheHits, type FetchFn, type HubCache } from '../engine/hf/hubFetch'
 import { memoryPlan } from '../engine/hf/memoryPlan'
 import { readPeftAdapter } from '../engine/hf/peftAdapter'
 import { SEQ_CLS_LABELS_FILE } from '../engine/hf/peftSeqCls'
@@ -104,8 +104,14 @@ export class HfModelHost {
         await this.deps.ensureBackend()
         // The page re-sends a model (not an adapter) to a fresh worker after a crash: say which it was.
         let loaded: HfLoaded['loaded'] = 'model'
-        if (msg.source.kind === 'hub') await this.loadHub(msg.source.ref)
-        else loaded = await this.loadFiles(msg.source.files)
+        try {
+          if (msg.source.kind === 'hub') await this.loadHub(msg.source.ref)
+          else loaded = await this.loadFiles(msg.source.files)
+        } catch (e) {
+          // what a failed download kept (or a refused one dropped) is listed as it is now
+          if (msg.source.kind === 'hub') await this.listStored().catch(() => undefined)
+          throw e
+        }
         this.post({ type: 'hfLoaded', loadId: msg.loadId, loaded })
         await this.listStored()
         break
@@ -214,17 +220,22 @@ export class HfModelHost {
     const repo = checkRepoId(ref.repo)
     const opts = this.repoOpts(ref)
     const files = new Map<string, Uint8Array>()
+    const hits: CacheHits = { fromCache: [], knownAbsent: [] }
     const progress = (file: string) => (loaded: number, total: number | null) =>
-      this.post({ type: 'progress', task: 'model', done: loaded, total: total ?? Math.max(loaded, 1) * 2, label: `Downloading ${file} of ${repo}: ${formatBytesOf(loaded, total ?? 0)}` })
+      this.post({ type: 'progress', task: 'model', done: loaded, total: total ?? Math.max(loaded, 1) * 2, label: hits.fromCache.includes(file) ? `Reading ${file} of ${repo} from this browser` : `Downloading ${file} of ${repo}: ${formatBytesOf(loaded, total ?? 0)}` })
     const network = new WeakSet<object>() // failures of the download itself (kept files stay kept)
+    const rev = opts.revision === 'main' ? '' : `@${opts.revision}`
     const get = async (file: string, optional = false) => {
       try {
-        const b = await hubFile(repo, file, { ...opts, optional, onProgress: (f, l, t) => progress(f)(l, t) })
+        const b = await hubFile(repo, file, { ...opts, optional, onProgress: (f, l, t) => progress(f)(l, t) }, hits)
         if (b) files.set(file, b)
         return b
       } catch (e) {
-        if (e instanceof Error) network.add(e)
-        throw e
+        // model.safetensors and tokenizer.json are asked as optional only to say what is wrong when missing
+        const mayLack = optional && file !== 'model.safetensors' && file !== 'tokenizer.json'
+        const err = e instanceof HubUnreachableError ? await this.notStored(repo, opts.revision, file, mayLack, opts.base, e) : e
+        if (err instanceof Error) network.add(err)
+        throw err
       }
     }
     try {
@@ -248,8 +259,9 @@ export class HfModelHost {
         }
         if (dir) await get(`${dir}/config.json`, true)
       }
-      const rev = opts.revision === 'main' ? '' : `@${opts.revision}`
       await this.install(files, `${repo}${rev}`, `hf:${repo}${rev}`, `from the Hugging Face Hub${baseOf(ref) === HUB ? '' : ` (${baseOf(ref)})`}`)
+      // every file this load read is stored now, or known not to exist: the next load asks nothing
+      await this.deps.cache?.markWhole(repo, opts.revision)
     } catch (e) {
       // Files that do not make a model (cut, mismatched, no tokenizer, unsupported) are not kept
       // (this revision's: another stored revision stays): the next try downloads them again. A
@@ -257,6 +269,20 @@ export class HfModelHost {
       if (e instanceof ModelLoadError && !network.has(e)) await this.deps.cache?.deleteRevision(repo, opts.revision)
       throw e
     }
+  }
+
+  /** A file the load needs is not stored and the Hub did not answer (offline): when the revision
+   *  has other files stored, say which file is missing and what to do, instead of a download
+   *  error; with nothing stored, the download error stands (reachable() words it). */
+  private async notStored(repo: string, revision: string, file: string, optional: boolean, base: string, e: HubUnreachableError): Promise<Error> {
+    const stored = (await this.deps.cache?.list())?.filter((f) => f.repo === repo && f.revision === revision).length ?? 0
+    if (!stored) return e
+    const name = revision === 'main' ? repo : `${repo}@${revision}`
+    const maybe = optional ? ` (an optional file: the repo may not have it, and this browser has not recorded whether it does)` : ''
+    return new ModelLoadError(
+      `${file} of ${name} is not among its files stored in this browser (${stored} ${stored === 1 ? 'is' : 'are'})${maybe}, and ${base} did not answer to download it. Reconnect and load ${name} again: only what is missing is downloaded. Or delete ${name} from this browser (step 7, Hugging Face models stored in this browser) and load it again once online, to download it whole.`,
+      file,
+    )
   }
 
   /** Chosen files: a model's files (or a merged export's .zip), or a PEFT adapter for the
@@ -381,9 +407,10 @@ export class HfModelHost {
 
   async listStored(): Promise<HfStoredRepo[]> {
     const byRepo = new Map<string, HfStoredRepo>()
+    const whole = (await this.deps.cache?.wholeRevisions()) ?? new Set<string>()
     for (const f of (await this.deps.cache?.list()) ?? []) {
       const key = `${f.repo}@${f.revision}`
-      const r = byRepo.get(key) ?? { repo: f.repo, revision: f.revision, files: [], bytes: 0 }
+      const r = byRepo.get(key) ?? { repo: f.repo, revision: f.revision, files: [], bytes: 0, whole: whole.has(key) }
       r.files.push(f.file)
       r.bytes += f.bytes
       byRepo.set(key, r)
@@ -420,7 +447,7 @@ async function reachable<T>(base: string, file: string, f: () => Promise<T>): Pr
   try {
     return await f()
   } catch (e) {
-    if (e instanceof ModelLoadError && !/was cut off after 0 bytes/.test(e.message)) throw e
+    if (e instanceof ModelLoadError && !(e instanceof HubUnreachableError) && !/was cut off after 0 bytes/.test(e.message)) throw e
     // Nothing came back. The browser's words ("Failed to fetch", "NetworkError when attempting…") say nothing a
     // person can act on; a download cut off at its first byte is the same case.
     throw new ModelLoadError(`Could not reach ${base} for ${file}. Check the internet connection; a Hub address other than ${HUB} works only if the site's security policy lists its host (whoever runs this site adds it).`, file)

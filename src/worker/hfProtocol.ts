@@ -54,6 +54,9 @@ export interface HfStoredRepo {
   revision: string
   files: string[]
   bytes: number
+  /** Every file a load reads is stored (or known not to exist): loading it needs no network.
+   *  False for what a cut-off or refused download left. */
+  whole: boolean
 }
 
 /** After an hfLoad that succeeded: whether its files were a model (now the loaded one) or a

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CSP_DIRECTIVES } from '../../../csp.config'
-import { checkRepoId, downloadWithResume, fetchHubRepo, hubFileUrl, indexedDbHubCache, probeSize } from './hubFetch'
+import { ModelLoadError } from '../models/modelLoadError'
+import { checkRepoId, downloadWithResume, fetchHubRepo, HubUnreachableError, hubFileUrl, indexedDbHubCache, probeSize } from './hubFetch'
 import { loadShardedSafetensors, parseSafetensors, writeSafetensors } from './safetensors'
 
 const FIX = path.join(__dirname, 'fixtures')
@@ -92,9 +93,13 @@ describe('downloads from a local server', () => {
     const requests = log.length
     expect(requests).toBe(6) // config, index (404), weights, tokenizer.json (404), tokenizer_config, generation_config (404)
 
+    // the three files the repo does not have are remembered as absent: the second load asks nothing,
+    // and needs no network at all (a fetch that always fails, as offline)
     const second = await fetchHubRepo('fixtures/gpt2', { base, cache, ...fast })
-    expect(log.length - requests).toBe(3) // only the three files that do not exist are asked again
+    expect(log.length - requests).toBe(0)
     expect(second.fromCache.sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer_config.json'])
+    const offline = await fetchHubRepo('fixtures/gpt2', { base, cache, ...fast, fetchFn: () => Promise.reject(new TypeError('Failed to fetch')) })
+    expect([...offline.files.keys()].sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer_config.json'])
     expect(Buffer.from(second.files.get('model.safetensors')!).equals(Buffer.from(gpt2Weights))).toBe(true)
     expect(parseSafetensors(second.files.get('model.safetensors')!).tensors.size).toBe(28) // wte, wpe, 2 blocks × 12, ln_f weight and bias
 
@@ -106,6 +111,21 @@ describe('downloads from a local server', () => {
     ])
     expect(await cache.deleteRevision('fixtures/gpt2', 'main')).toBe(gpt2Config.length + gpt2Weights.length + 29)
     expect(await cache.list()).toEqual([])
+    // the absent files' records went with the revision: the next load asks for all six again
+    log.length = 0
+    await fetchHubRepo('fixtures/gpt2', { base, cache, ...fast })
+    expect(log.map((r) => r.url.slice(r.url.lastIndexOf('/') + 1))).toEqual(['config.json', 'model.safetensors.index.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'])
+  })
+
+  it('tells a download that got no answer at all (offline) from one cut off after an answer', async () => {
+    const url = hubFileUrl('fixtures/gpt2', 'config.json', 'main', base)
+    const offline = downloadWithResume(url, { ...fast, retries: 1, fetchFn: () => Promise.reject(new TypeError('Failed to fetch')) })
+    await expect(offline).rejects.toBeInstanceOf(HubUnreachableError)
+    cutsLeft = 10
+    const cut = downloadWithResume(hubFileUrl('fixtures/no-range', 'model.safetensors', 'main', base), { ...fast, retries: 1 }).catch((e: unknown) => e)
+    expect(await cut).toBeInstanceOf(ModelLoadError)
+    expect(await cut).not.toBeInstanceOf(HubUnreachableError)
+    cutsLeft = 0
   })
 
   it('deletes one stored revision of a repo: the other revision stays whole and readable', async () => {

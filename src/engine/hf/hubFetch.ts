@@ -3,8 +3,10 @@
  * (https://huggingface.co/<repo>/resolve/<revision>/<file>; the Hub redirects large files to its
  * CDN, cdn-lfs*.huggingface.co or cas-bridge.xethub.hf.co, which fetch follows), with progress,
  * resume by HTTP Range after a cut connection, and a cache in IndexedDB so a reload does not
- * fetch the files again. HTTP failures become messages that say what to check: a repo id that
- * does not exist, a gated or private repo, a file the repo lacks.
+ * fetch the files again: it also remembers which optional files a revision does not have (a 404
+ * once), so a model whose files are stored loads with no request at all. HTTP failures become
+ * messages that say what to check: a repo id that does not exist, a gated or private repo, a
+ * file the repo lacks.
  */
 import { openDB, type IDBPDatabase } from 'idb'
 import { ModelLoadError } from '../models/modelLoadError'
@@ -59,6 +61,10 @@ function describeHttp(res: Response, url: string, what?: DownloadOptions['what']
   return new ModelLoadError(`Could not download ${file} from ${repo}${rev} (HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}). Try again later, or load the files from your disk.`, file)
 }
 
+/** A download that got no answer at all (offline, a firewall, a host the security policy does
+ *  not list): fetch itself failed every try and not one byte came. */
+export class HubUnreachableError extends ModelLoadError {}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Total size from a 206's Content-Range ("bytes 100-199/1000"). */
@@ -80,10 +86,12 @@ export async function downloadWithResume(url: string, opts: DownloadOptions = {}
   let total: number | null = null
   let failures = 0
   let lastError = ''
+  let answered = false
   for (;;) {
     let res: Response
     try {
       res = await fetchFn(url, got > 0 ? { headers: { Range: `bytes=${got}-` } } : undefined)
+      answered = true
     } catch {
       // The browser's own words ("Failed to fetch", "network error") say nothing to act on.
       lastError = 'no answer from the server'
@@ -136,7 +144,9 @@ export async function downloadWithResume(url: string, opts: DownloadOptions = {}
     }
     return out
   }
-  throw new ModelLoadError(`The download of ${name} was cut off after ${got}${total != null ? ` of ${total}` : ''} bytes and did not resume after ${retries} tries (${lastError}). Check the connection and load the model again.`, name)
+  const message = `The download of ${name} was cut off after ${got}${total != null ? ` of ${total}` : ''} bytes and did not resume after ${retries} tries (${lastError}). Check the connection and load the model again.`
+  if (!answered) throw new HubUnreachableError(message, name)
+  throw new ModelLoadError(message, name)
 }
 
 /** The size of a file without downloading it (HEAD; the Hub gives LFS files' real size in
@@ -164,12 +174,25 @@ export interface CachedFileInfo {
   bytes: number
   chunks: number
   savedAt: number
+  /** A record of what the Hub said rather than a file: 'absent', an optional file the revision
+   *  does not have (a 404, remembered so a stored model's load asks nothing); 'whole', every
+   *  file a load of this revision reads is stored (written after a load from them succeeded). */
+  note?: 'absent' | 'whole'
 }
 
 export interface HubCache {
   get(url: string): Promise<Uint8Array | undefined>
-  put(info: Omit<CachedFileInfo, 'bytes' | 'chunks' | 'savedAt'>, bytes: Uint8Array): Promise<void>
+  put(info: Omit<CachedFileInfo, 'bytes' | 'chunks' | 'savedAt' | 'note'>, bytes: Uint8Array): Promise<void>
+  /** Whether the file at `url` is known not to exist (markAbsent). */
+  isAbsent(url: string): Promise<boolean>
+  /** Remembers that the revision has no such file (an optional file's 404). */
+  markAbsent(info: Omit<CachedFileInfo, 'bytes' | 'chunks' | 'savedAt' | 'note'>): Promise<void>
+  /** Says that every file a load of repo@revision reads is stored (or known absent). */
+  markWhole(repo: string, revision: string): Promise<void>
+  /** The stored files (not the records of absent files or of a whole revision). */
   list(): Promise<CachedFileInfo[]>
+  /** The revisions marked whole, as "repo@revision". */
+  wholeRevisions(): Promise<Set<string>>
   /** Deletes the files of one revision of a repo (other revisions stay); returns the bytes freed. */
   deleteRevision(repo: string, revision: string): Promise<number>
 }
@@ -189,7 +212,7 @@ export function indexedDbHubCache(dbName = HUB_CACHE_DB, chunkBytes = CHUNK): Hu
     async get(url) {
       const d = await open()
       const info = (await d.get('files', url)) as CachedFileInfo | undefined
-      if (!info) return undefined
+      if (!info || info.note) return undefined
       const out = new Uint8Array(info.bytes)
       let at = 0
       for (let i = 0; i < info.chunks; i++) {
@@ -207,8 +230,20 @@ export function indexedDbHubCache(dbName = HUB_CACHE_DB, chunkBytes = CHUNK): Hu
       for (let i = 0; i < n; i++) await d.put('chunks', bytes.slice(i * chunkBytes, (i + 1) * chunkBytes).buffer, [meta.url, i])
       await d.put('files', { ...meta, bytes: bytes.length, chunks: n, savedAt: Date.now() } satisfies CachedFileInfo)
     },
+    async isAbsent(url) {
+      return ((await (await open()).get('files', url)) as CachedFileInfo | undefined)?.note === 'absent'
+    },
+    async markAbsent(meta) {
+      await (await open()).put('files', { ...meta, bytes: 0, chunks: 0, savedAt: Date.now(), note: 'absent' } satisfies CachedFileInfo)
+    },
+    async markWhole(repo, revision) {
+      await (await open()).put('files', { url: wholeKey(repo, revision), repo, revision, file: '', bytes: 0, chunks: 0, savedAt: Date.now(), note: 'whole' } satisfies CachedFileInfo)
+    },
     async list() {
-      return ((await (await open()).getAll('files')) as CachedFileInfo[]).sort((a, b) => a.repo.localeCompare(b.repo) || a.file.localeCompare(b.file))
+      return ((await (await open()).getAll('files')) as CachedFileInfo[]).filter((f) => !f.note).sort((a, b) => a.repo.localeCompare(b.repo) || a.file.localeCompare(b.file))
+    },
+    async wholeRevisions() {
+      return new Set(((await (await open()).getAll('files')) as CachedFileInfo[]).filter((f) => f.note === 'whole').map((f) => `${f.repo}@${f.revision}`))
     },
     async deleteRevision(repo, revision) {
       const d = await open()
@@ -224,6 +259,9 @@ export function indexedDbHubCache(dbName = HUB_CACHE_DB, chunkBytes = CHUNK): Hu
   }
 }
 
+/** The key of a revision's 'whole' record (not a URL, so no file's). */
+const wholeKey = (repo: string, revision: string) => `whole:${repo}@${revision}`
+
 // ---- a repo's files ------------------------------------------------------------------------
 
 export interface HubRepoFiles {
@@ -232,6 +270,13 @@ export interface HubRepoFiles {
   files: Map<string, Uint8Array>
   /** Files that came from the cache rather than the network. */
   fromCache: string[]
+}
+
+/** What a file's lookup found in the cache before any request: a stored file was read from it
+ *  (fromCache), a known-absent optional one was not asked for (knownAbsent). */
+export interface CacheHits {
+  fromCache: string[]
+  knownAbsent: string[]
 }
 
 export interface RepoOptions extends Omit<DownloadOptions, 'onProgress' | 'what'> {
@@ -243,22 +288,30 @@ export interface RepoOptions extends Omit<DownloadOptions, 'onProgress' | 'what'
 }
 
 /** Fetches (or reads from the cache) one file of a repo; `optional` files that do not exist
- *  come back as null instead of an error. */
-export async function hubFile(repo: string, file: string, opts: RepoOptions & { optional?: boolean }, fromCache?: string[]): Promise<Uint8Array | null> {
+ *  come back as null instead of an error, and the cache remembers they do not, so the next
+ *  load of the revision does not ask again. */
+export async function hubFile(repo: string, file: string, opts: RepoOptions & { optional?: boolean }, hits?: CacheHits): Promise<Uint8Array | null> {
   const revision = opts.revision || 'main'
   const url = hubFileUrl(repo, file, revision, opts.base)
   const cached = await opts.cache?.get(url)
   if (cached) {
-    fromCache?.push(file)
+    hits?.fromCache.push(file)
     opts.onProgress?.(file, cached.length, cached.length)
     return cached
+  }
+  if (opts.optional && (await opts.cache?.isAbsent(url))) {
+    hits?.knownAbsent.push(file)
+    return null
   }
   try {
     const bytes = await downloadWithResume(url, { ...opts, what: { repo, file, revision }, onProgress: (l, t) => opts.onProgress?.(file, l, t) })
     await opts.cache?.put({ url, repo, revision, file }, bytes)
     return bytes
   } catch (e) {
-    if (opts.optional && e instanceof ModelLoadError && /^File .* not found in /.test(e.message)) return null
+    if (opts.optional && e instanceof ModelLoadError && /^File .* not found in /.test(e.message)) {
+      await opts.cache?.markAbsent({ url, repo, revision, file })
+      return null
+    }
     throw e
   }
 }
@@ -269,9 +322,9 @@ export async function fetchHubRepo(repoId: string, opts: RepoOptions = {}): Prom
   const repo = checkRepoId(repoId)
   const revision = opts.revision || 'main'
   const files = new Map<string, Uint8Array>()
-  const fromCache: string[] = []
+  const hits: CacheHits = { fromCache: [], knownAbsent: [] }
   const get = async (file: string, optional = false) => {
-    const b = await hubFile(repo, file, { ...opts, revision, optional }, fromCache)
+    const b = await hubFile(repo, file, { ...opts, revision, optional }, hits)
     if (b) files.set(file, b)
     return b
   }
@@ -283,5 +336,5 @@ export async function fetchHubRepo(repoId: string, opts: RepoOptions = {}): Prom
     await get('model.safetensors')
   }
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) await get(f, true)
-  return { repo, revision, files, fromCache }
+  return { repo, revision, files, fromCache: hits.fromCache }
 }

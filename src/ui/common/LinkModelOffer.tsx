@@ -24,12 +24,14 @@ export function LinkModelOffer() {
             {revisionNote && ` The link's revision was refused (${revisionNote}), so the main revision is offered.`}
           </p>
           <p className="help" id={`${id}-help`}>
-            {stored
-              ? `Its files (${formatBytes(stored.bytes)}) are kept in this browser already: loading downloads no weights again.`
-              : 'Loading downloads its files from huggingface.co (often hundreds of MB), once: they are kept in this browser. Step 2 shows its size first if you check it there.'}
+            {stored?.whole
+              ? `Its files (${formatBytes(stored.bytes)}) are kept in this browser already: loading reads them from here and needs no network.`
+              : stored
+                ? `Some of its files (${formatBytes(stored.bytes)}) are kept in this browser, but not all are known to be: loading asks huggingface.co for the rest and keeps them here too.`
+                : 'Loading downloads its files from huggingface.co (often hundreds of MB), once: they are kept in this browser. Step 2 shows its size first if you check it there.'}
           </p>
           <button type="button" onClick={loadLinkModel} disabled={busy} aria-describedby={`${id}-help`}>
-            {stored ? `Load ${describeModel(offered)} from this browser` : `Download ${describeModel(offered)} and load it`}
+            {stored?.whole ? `Load ${describeModel(offered)} from this browser` : `Download ${describeModel(offered)} and load it`}
           </button>{' '}
           <button type="button" className="link" onClick={declineLinkModel}>
             Keep the current model

@@ -42,7 +42,7 @@ export function HfModelPanel() {
           </button>
         </div>
         <p className="help" id={`${id}-repo-help`}>
-          As in the model page's address, owner/name. Revision: a branch, tag or commit (empty for main). Only config.json, the safetensors weights and the tokenizer files are downloaded; they stay in this browser, so loading again needs no network.
+          As in the model page's address, owner/name. Revision: a branch, tag or commit (empty for main). Only config.json, the safetensors weights and the tokenizer files are downloaded; they stay in this browser, with a note of the optional files the repo does not have, so once a model has loaded, loading it again asks the Hub for nothing and works offline.
         </p>
         <label htmlFor={`${id}-base`}>Hub address</label>
         <input id={`${id}-base`} type="url" size={40} value={base} onChange={(e) => setBase(e.target.value)} aria-describedby={`${id}-base-help`} />

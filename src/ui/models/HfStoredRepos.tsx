@@ -29,7 +29,8 @@ export function HfStoredRepos() {
             const waits = hfDeleteWaits(r.repo, { loading, modelId, status })
             return (
               <li key={`${r.repo}@${r.revision}`}>
-                {rowName(r)}: {formatCount(r.files.length)} {r.files.length === 1 ? 'file' : 'files'}, {formatBytes(r.bytes)}{' '}
+                {rowName(r)}: {formatCount(r.files.length)} {r.files.length === 1 ? 'file' : 'files'}, {formatBytes(r.bytes)}
+                {r.whole ? '' : '; not all its files are known to be here, so its next load asks the Hub for the rest'}{' '}
                 {/* while it waits, Delete stays focusable and says why, beside it and as its
                     description (ConfirmDelete's waits), as the checkpoints' Delete does */}
                 <ConfirmDelete
