@@ -3,9 +3,11 @@ import { createRoot } from 'react-dom/client'
 import { App } from './App'
 import { startStudio } from './state/actions'
 import { installTestHooks } from './testHooks'
+import { followModel } from './state/settingsFit'
 import './state/shareLink' // keeps the address bar a link to what the page holds
 import './ui/styles.css'
 
+followModel() // step 3's defaults follow the loaded model; what the person or a link set stays
 startStudio()
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

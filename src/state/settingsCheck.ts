@@ -21,7 +21,7 @@ export interface CheckInput {
 /** The page's own problems for these settings (none until a model with limits and a dataset
  *  it reads are loaded), then the worker's for the controls the page had nothing to say about. */
 export function checkedProblems({ settings, model, dataset, planProblems }: CheckInput): Problem[] {
-  const page = model?.limits && dataset && reads(model, dataset) ? validateSettings(settings, contextFromLimits(model.limits, dataset, settings)) : []
+  const page = model?.limits && dataset && readsData(model, dataset) ? validateSettings(settings, contextFromLimits(model.limits, dataset, settings)) : []
   const out: Problem[] = [...page]
   for (const p of planProblems) if (!out.some((q) => q.field === p.field)) out.push(p)
   return out
@@ -34,7 +34,7 @@ export function sameProblems(a: readonly Problem[], b: readonly Problem[]): bool
 /** Whether the worker trains this model on this dataset (a table trains a loaded model that
  *  reads rows of numbers, else the MLP the worker builds for it, whose limits the page does not
  *  have; a model that reads something else is the worker's to explain). */
-function reads(model: ModelSummary, dataset: DatasetSummary): boolean {
+export function readsData(model: ModelSummary, dataset: DatasetSummary): boolean {
   const kind = model.input?.kind ?? 'text'
   if (dataset.task === 'image-classification') return kind === 'image'
   if (dataset.task === 'tabular-classification' || dataset.task === 'tabular-regression') return kind === 'tabular'

@@ -8,11 +8,13 @@ interface Props {
   onChange: (value: Settings[keyof Settings]) => void
   disabled: boolean
   problem?: string | undefined
+  /** A button beside the problem that sets the value it suggests ("Use Frozen blocks 1"). */
+  fix?: { text: string; apply: () => void } | undefined
 }
 
 /** One control per schema entry: a labelled slider + number for numbers (log scale where
  *  the schema says so), a select for choices, a checkbox for flags; help text always visible. */
-export function SettingControl({ spec, value, onChange, disabled, problem }: Props) {
+export function SettingControl({ spec, value, onChange, disabled, problem, fix }: Props) {
   const id = useId()
   const helpId = `${id}-help`
   const described = problem ? `${helpId} ${id}-problem` : helpId
@@ -101,6 +103,11 @@ export function SettingControl({ spec, value, onChange, disabled, problem }: Pro
         <p className="problem" id={`${id}-problem`} role="alert">
           {problem}
         </p>
+      )}
+      {problem && fix && (
+        <button type="button" className="fix" aria-describedby={`${id}-problem`} disabled={disabled} onClick={fix.apply}>
+          {fix.text}
+        </button>
       )}
     </div>
   )

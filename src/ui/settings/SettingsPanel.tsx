@@ -2,6 +2,7 @@ import { useId, useState } from 'react'
 import { applyPreset, matchPreset, PRESETS, presetById } from '../../settings/presets'
 import { describeSetting, GROUPS, SCHEMA, type SettingSpec } from '../../settings/schema'
 import type { Settings } from '../../settings/types'
+import { suggestedFix, useSettingsFit } from '../../state/settingsFit'
 import { useStudio, runActive } from '../../state/store'
 import { Panel } from '../common/Panel'
 import { LrPreview } from './LrPreview'
@@ -36,13 +37,21 @@ export function SettingsPanel() {
   const planned = useStudio((s) => s.trainExamples)
   const trainSize = planned ?? Math.max(1, rows - Math.round(rows * settings.valSplit))
   const problemOf = (key: string) => problems.find((p) => p.field === key)?.message
+  // what was fitted to the loaded model, and the value a refused setting the person chose can take
+  const fitted = useSettingsFit((s) => s.sentence)
+  const model = useStudio((s) => s.model)
+  const dataset = useStudio((s) => s.dataset)
+  const fixOf = (key: string) => {
+    const fix = problemOf(key) ? suggestedFix({ settings, model, dataset }, key) : null
+    return fix ? { text: fix.text, apply: () => setSetting(fix.key, fix.value as never) } : undefined
+  }
   const basic = SCHEMA.filter((s) => s.level === 'basic')
   const advanced = SCHEMA.filter((s) => s.level !== 'basic')
   const changed = changedFromDefault(advanced, settings)
   const advancedProblems = advanced.filter((s) => problemOf(s.key) && inEffect(s, settings)).length
 
   const control = (spec: SettingSpec) => (
-    <SettingControl key={spec.key} spec={spec} value={settings[spec.key]} disabled={locked} problem={problemOf(spec.key)} onChange={(v) => setSetting(spec.key, v as never)} />
+    <SettingControl key={spec.key} spec={spec} value={settings[spec.key]} disabled={locked} problem={problemOf(spec.key)} fix={fixOf(spec.key)} onChange={(v) => setSetting(spec.key, v as never)} />
   )
 
   return (
@@ -70,6 +79,11 @@ export function SettingsPanel() {
           {current ? current.sentence : 'Your own combination. Pick a preset to start from a known-good recipe.'}
         </p>
       </div>
+      {fitted && (
+        <p className="fitted" role="status" data-testid="settings-fitted">
+          {fitted}
+        </p>
+      )}
       <div className="group basic" data-testid="basic-settings">
         {basic.filter((s) => inEffect(s, settings)).map(control)}
       </div>
