@@ -73,7 +73,7 @@ test("a person's own layers MLP is fine-tuned on their table, refused at the wro
     await expect(page.getByTestId('model-title')).toContainText('my_mlp', { timeout: 60_000 })
     // what the studio feeds it, in words
     await expect(page.getByTestId('model-input')).toContainText("people.csv's numeric feature columns in file order (age, score, income), each standardised")
-    await expect(page.getByText(/Its output layer out \(3 class probabilities \(softmax\)\) is kept as the head/)).toBeVisible()
+    await expect(page.getByText(/Its output layer out \(3 class probabilities \(softmax\)\) is kept as the head.*its score before training is the line to beat when better than always answering the majority class/)).toBeVisible()
     await expect(studio.alerts).toHaveCount(0)
   })
   await test.step('two feature columns: refused with both numbers and the columns, and the page keeps its state', async () => {
@@ -93,10 +93,12 @@ test("a person's own layers MLP is fine-tuned on their table, refused at the wro
     await studio.waitFinished(240_000)
     const text = (await studio.status.textContent()) ?? ''
     test.info().annotations.push({ type: 'result', description: text })
-    const m = /best validation accuracy ([\d.]+)% \(line to beat: checkpoint head ([\d.]+)%\)/.exec(text)
+    // named as their model, not "checkpoint head" or "untrained head"
+    const m = /best validation accuracy ([\d.]+)% \(line to beat: my_mlp as loaded ([\d.]+)%\)/.exec(text)
     expect(m, text).not.toBeNull()
     expect(Number(m![1])).toBeGreaterThan(Number(m![2]))
     await expect(page.getByTestId('compare')).toContainText("my_mlp's own output layer out, before fine-tuning")
+    await expect(page.getByTestId('val-chart')).toContainText(/line to beat, my_mlp as loaded: [\d.]+%/)
     await expect(page.getByTestId('model-title')).toContainText('my_mlp')
     await expect(studio.alerts).toHaveCount(0)
   })

@@ -1,6 +1,7 @@
 /** Classification (text, image or tabular rows → one class): cross-entropy with label
  *  smoothing; accuracy, macro-F1 and the confusion matrix; the line to beat is the best of
- *  the majority class, the zero-shot LM and the untrained head. */
+ *  the majority class, the zero-shot LM and the untrained head (or the model as loaded, when
+ *  the head starts from its own output layer). */
 import * as tf from '@tensorflow/tfjs'
 import type { Metrics } from '../types/metrics'
 import { lineToBeat, majorityClass } from '../train/baselines'
@@ -52,7 +53,7 @@ export const classification: ReadingTask = {
     const a = labelsOf(train)
     const b = labelsOf(val)!
     const majority = a ? majorityClass(a.labels, b.labels, a.classes) : null
-    return lineToBeat(untrained, b.classes.length, zeroShot, majority, zeroShotNote, tuning.head?.origin ?? null)
+    return lineToBeat(untrained, b.classes.length, zeroShot, majority, zeroShotNote, tuning.head?.origin ?? null, tuning.head?.baseName ?? null)
   },
   describeBest: (s) => `best validation accuracy ${pct(s.best.accuracy)} (line to beat: ${s.baselineName} ${pct(s.baseline.accuracy)})`,
 }

@@ -1,5 +1,6 @@
 /** Regression (text or tabular rows → a number): MSE on standardised targets; MAE and RMSE
- *  in the target's units; the line to beat is always predicting the training mean. */
+ *  in the target's units; the line to beat is predicting the training mean, or a person's own
+ *  model as loaded when it does better (train/regression.ts regressionBaseline). */
 import * as tf from '@tensorflow/tfjs'
 import type { Metrics } from '../types/metrics'
 import { valuesOf } from '../train/encoded'
@@ -33,6 +34,6 @@ export const regression: ReadingTask = {
     return regressionMetrics(preds, target.values, target.scale)
   },
   trainMetrics: (loss): Metrics => ({ loss }),
-  baseline: ({ untrained, val }) => ({ ...regressionBaseline(valuesOf(val)!, untrained), name: 'training mean' }),
+  baseline: ({ untrained, val, tuning }) => regressionBaseline(valuesOf(val)!, untrained, tuning.head?.baseName ? { name: tuning.head.baseName, origin: tuning.head.origin } : null),
   describeBest: (s, val) => `best validation RMSE ${fmtNum(s.best.rmse)} ${valuesOf(val)!.scale.name} (line to beat: ${s.baselineName} ${fmtNum(s.baseline.rmse)})`,
 }

@@ -57,6 +57,35 @@ describe('baselines and words', () => {
     expect(regression.describeBest(summary, val)).toBe('best validation RMSE 1.000 price (line to beat: training mean 2.000)')
   })
 
+  it("regression: a person's model as loaded is the line when its RMSE is below the mean's (tie: the mean); an untrained head never is", () => {
+    const val: Encoded = { kind: 'regression', n: 4, seqLen: 1, tokens: new Int32Array(4), mask: new Float32Array(4), values: Float32Array.from([1, -1, 1, -1]), scale: { name: 'price', mean: 10, std: 2 } }
+    const loaded = (baseName: string | null) => ({ multi: null, head: { origin: baseName ? "my_mlp's own output layer out" : null, baseName } }) as unknown as Tuning
+    // the mean's RMSE is 2 (every target 1 std of 2 from it)
+    const better = regression.baseline({ untrained: { loss: 0.25, rmse: 1.5 }, train: val, val, tuning: loaded('my_mlp as loaded'), zeroShot: null })
+    expect(better).toEqual({ metrics: { loss: 0.25, rmse: 1.5 }, name: 'my_mlp as loaded', note: "my_mlp's own output layer out, before fine-tuning (my_mlp as loaded RMSE 1.500; training mean RMSE 2.000)" })
+    const tie = regression.baseline({ untrained: { loss: 1, rmse: 2 }, train: val, val, tuning: loaded('my_mlp as loaded'), zeroShot: null })
+    expect(tie.name).toBe('training mean')
+    expect(tie.note).toBe('always predicting the training mean of price (10.00); my_mlp as loaded RMSE 2.000')
+    const untrained = regression.baseline({ untrained: { loss: 0.25, rmse: 1.5 }, train: val, val, tuning: loaded(null), zeroShot: null })
+    expect(untrained.name).toBe('training mean')
+    expect(untrained.note).toBe('always predicting the training mean of price (10.00); untrained head RMSE 1.500')
+  })
+
+  it("classification: a head from a person's own output layer is named as their model; from a checkpoint, 'checkpoint head'", () => {
+    const train = cls([0, 0, 0, 1], ['a', 'b'])
+    const val = cls([0, 1, 1, 1], ['a', 'b']) // the majority class "a" scores 25%
+    const head = (origin: string | null, baseName: string | null) => ({ multi: null, head: { origin, baseName } }) as unknown as Tuning
+    const theirs = classification.baseline({ untrained: { loss: 0.5, accuracy: 0.75 }, train, val, tuning: head("my_mlp's own output layer out", 'my_mlp as loaded'), zeroShot: null })
+    expect(theirs.name).toBe('my_mlp as loaded')
+    expect(theirs.note).toBe("my_mlp's own output layer out, before fine-tuning (majority class 25.0%; my_mlp as loaded 75.0%; chance level 50%)")
+    expect(classification.baseline({ untrained: { loss: 0.5, accuracy: 0.75 }, train, val, tuning: head("the checkpoint's own BertForSequenceClassification head", null), zeroShot: null }).name).toBe('checkpoint head')
+    expect(classification.baseline({ untrained: { loss: 0.5, accuracy: 0.75 }, train, val, tuning: head(null, null), zeroShot: null }).name).toBe('untrained head')
+    // worse than the majority class: the majority class is the line, their score beside it
+    const worse = classification.baseline({ untrained: { loss: 0.9, accuracy: 0.2 }, train, val, tuning: head("my_mlp's own output layer out", 'my_mlp as loaded'), zeroShot: null })
+    expect(worse.name).toBe('majority class (a)')
+    expect(worse.note).toContain('my_mlp as loaded 20.0%')
+  })
+
   it('language modelling reports perplexity for its training loss; classification does not', () => {
     expect(languageModelling.trainMetrics(Math.log(8)).perplexity).toBeCloseTo(8, 6)
     expect(classification.trainMetrics(0.3)).toEqual({ loss: 0.3 })

@@ -34,15 +34,16 @@ export function majorityClass(trainLabels: ArrayLike<number>, valLabels: ArrayLi
 /**
  * Classification: the best by validation accuracy of always answering the majority class,
  * the zero-shot LM (text with the built-in LM) and the pretrained body with an untrained
- * head. A tie goes to the simpler reference (majority, then zero-shot). The note lists them
+ * head (or the head a checkpoint or a person's own model starts from: the model as loaded). A tie goes to the simpler reference (majority, then zero-shot). The note lists them
  * all beside chance level.
  */
-export function lineToBeat(head: Metrics, numClasses: number, zeroShot: Metrics | null, majority: { metrics: Metrics; className: string } | null, zeroShotNote?: string, headOrigin: string | null = null): Baseline {
+export function lineToBeat(head: Metrics, numClasses: number, zeroShot: Metrics | null, majority: { metrics: Metrics; className: string } | null, zeroShotNote?: string, headOrigin: string | null = null, headBaseName: string | null = null): Baseline {
   const candidates: Baseline[] = []
   if (majority) candidates.push({ metrics: majority.metrics, name: `majority class (${majority.className})`, note: `always answering the commonest training class, “${majority.className}”` })
   if (zeroShot) candidates.push({ metrics: { ...zeroShot, loss: NaN }, name: 'zero-shot LM', note: ZERO_SHOT_NOTE })
-  // a head that starts from a checkpoint's own weights is that checkpoint before fine-tuning
-  const headName = headOrigin ? 'checkpoint head' : 'untrained head'
+  // a head that starts from a checkpoint's own weights is that checkpoint before fine-tuning;
+  // a person's own model as loaded is named as theirs
+  const headName = headOrigin ? (headBaseName ?? 'checkpoint head') : 'untrained head'
   candidates.push({ metrics: head, name: headName, note: headOrigin ? `${headOrigin}, before fine-tuning` : 'the pretrained body with an untrained head' })
   let best = candidates[0]!
   for (const c of candidates) if ((c.metrics.accuracy ?? -1) > (best.metrics.accuracy ?? -1)) best = c

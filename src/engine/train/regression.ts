@@ -17,9 +17,18 @@ export function regressionMetrics(predZ: ArrayLike<number>, targetZ: ArrayLike<n
  * The score to beat: always predicting the training mean (0 in standardised units), which
  * is what a model that learned nothing from the inputs does at best. An untrained head
  * predicts noise around 0 and scores worse, so it is reported but not used as the line.
+ * A person's own model as loaded (`loaded`: its name, and where its head's weights come from)
+ * is the base model: its RMSE before fine-tuning is the line when it is lower than the
+ * mean's (a tie goes to the mean, the simpler reference).
  */
-export function regressionBaseline(target: { values: Float32Array; scale: TargetScale }, untrainedHead: Metrics): { metrics: Metrics; note: string } {
+export function regressionBaseline(target: { values: Float32Array; scale: TargetScale }, untrainedHead: Metrics, loaded: { name: string; origin: string | null } | null = null): { metrics: Metrics; note: string; name: string } {
   const metrics = regressionMetrics(new Float32Array(target.values.length), target.values, target.scale)
-  const head = untrainedHead.rmse === undefined ? '' : `; untrained head RMSE ${untrainedHead.rmse.toPrecision(4)}`
-  return { metrics, note: `always predicting the training mean of ${target.scale.name} (${target.scale.mean.toPrecision(4)})${head}` }
+  const meanNote = `always predicting the training mean of ${target.scale.name} (${target.scale.mean.toPrecision(4)})`
+  const rmse = untrainedHead.rmse
+  if (rmse === undefined) return { metrics, note: meanNote, name: 'training mean' }
+  const headWords = `${loaded?.name ?? 'untrained head'} RMSE ${rmse.toPrecision(4)}`
+  if (loaded && metrics.rmse !== undefined && rmse < metrics.rmse) {
+    return { metrics: untrainedHead, name: loaded.name, note: `${loaded.origin ?? loaded.name}, before fine-tuning (${headWords}; training mean RMSE ${metrics.rmse.toPrecision(4)})` }
+  }
+  return { metrics, note: `${meanNote}; ${headWords}`, name: 'training mean' }
 }

@@ -29,6 +29,10 @@ export class Head {
   /** Where the starting weights came from when they are not a fresh initialisation (a loaded
    *  checkpoint's own head, session/families/hfSeqCls.ts): the line to beat names it. */
   origin: string | null = null
+  /** The short name of the model these starting weights make, before fine-tuning, when it is
+   *  a person's own model as loaded ("my_mlp as loaded", session/families/layersRows.ts): the
+   *  line to beat calls it so, and for a number it is the line when it beats the training mean. */
+  baseName: string | null = null
   private readonly kernel: tf.Variable // [D, C]
   private readonly bias: tf.Variable | null // [C]; none where the structure says so
   private readonly pre: { kernel: tf.Variable; bias: tf.Variable; activation: 'tanh' | 'relu' } | null

@@ -167,6 +167,34 @@ const accuracyOf = (probs: Float32Array, labels: Int32Array, c: number) => {
   return right / labels.length
 }
 
+/** prices.csv: the people table with a number to predict, price = 3·age − income / 10000;
+ *  rows 0–119 train, 120–159 validate. `prices` as written in the file. */
+async function priceData(): Promise<{ data: SessionData; prices: number[] }> {
+  const prices: number[] = []
+  const csv = tableCsv(3).replace(/,kind$/m, ',kind,price').split('\n').map((l, i) => {
+    if (i === 0) return l
+    const p = (Number(l.split(',')[0]) * 3 - Number(l.split(',')[2]) / 10000).toFixed(3)
+    prices.push(Number(p))
+    return `${l},${p}`
+  }).join('\n')
+  const r = await parseDatasetText('prices.csv', csv, { roles: { labels: [], features: ['age', 'score', 'income'], target: 'price' } })
+  if (!r.ok) throw new Error(r.error.message)
+  const d = r.dataset
+  const data: SessionData = { dataset: d, facts: { id: 'p', name: 'prices.csv', task: 'tabular-regression', rows: d.rows.length, source: 'test', classes: [] }, images: null, decoder: null, split: () => ({ train: d, trainIdx: range(0, 120), validation: d, validationIdx: range(120, 160) }) }
+  return { data, prices }
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+const rmse = (xs: ArrayLike<number>, at: number | ArrayLike<number>) => Math.sqrt(Array.from(xs).reduce((a, x, i) => a + (x - (typeof at === 'number' ? at : at[i]!)) ** 2, 0) / xs.length)
+
+/** The RMSE of their saved model's outputs on `features` (rows of 3), read back from its file with TensorFlow.js. */
+async function rmseOf(saved: Saved, features: Float32Array, truth: number[]): Promise<number> {
+  const model = await tf.loadLayersModel(tf.io.fromMemory(saved.artifacts))
+  const preds = tf.tidy(() => (model.predict(tf.tensor2d(features, [truth.length, 3])) as tf.Tensor).dataSync() as Float32Array)
+  model.dispose()
+  return rmse(truth, preds)
+}
+
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0)
 
 describe("a person's own layers MLP fine-tuned on a table", () => {
@@ -193,9 +221,12 @@ describe("a person's own layers MLP fine-tuned on a table", () => {
 
     const { result, seen } = await run(session, settings())
     // (b) the line to beat names their output layer and is its score before training; the loss falls and the score beats it
-    expect(seen.baseline!.name).toBe('checkpoint head')
+    expect(seen.baseline!.name).toBe('my_mlp as loaded')
+    expect(seen.baseline!.metrics.accuracy).toBeCloseTo(zeroShotAcc, 6)
     expect(seen.baseline!.note).toMatch(/my_mlp's own output layer out, before fine-tuning/)
-    expect(seen.baseline!.note).toContain(`checkpoint head ${(100 * zeroShotAcc).toFixed(1)}%`)
+    expect(seen.baseline!.note).toContain(`my_mlp as loaded ${(100 * zeroShotAcc).toFixed(1)}%`)
+    expect(seen.baseline!.note).not.toMatch(/checkpoint head|untrained head/)
+    expect(result.message).toContain(`line to beat: my_mlp as loaded ${(100 * zeroShotAcc).toFixed(1)}%`)
     expect(seen.epochs.at(-1)!.train.loss).toBeLessThan(0.6 * seen.epochs[0]!.train.loss)
     expect(zeroShotAcc).toBeGreaterThan(0.5) // their model reads the standardised columns, if not perfectly
     expect(result.summary.best.accuracy!).toBeGreaterThan(zeroShotAcc + 0.1)
@@ -246,7 +277,7 @@ describe("a person's own layers MLP fine-tuned on a table", () => {
     const saved = await save(await pretrained(2, { units: 1, activation: 'sigmoid' }))
     const held = await load(session, saved)
     const { result, seen } = await run(session, settings({ method: 'head', learningRate: 0.05 }))
-    expect(seen.baseline!.name).toBe('checkpoint head')
+    expect(seen.baseline!.name).toBe('my_mlp as loaded')
     expect(seen.baseline!.note).toMatch(/own output layer out/)
     expect(result.summary.best.accuracy!).toBeGreaterThan(result.summary.baseline.accuracy!)
     for (const p of held.body.params) expect(maxDiff(p.variable.dataSync(), saved.values.get(p.name.replace(/\./g, '/'))!)).toBe(0)
@@ -267,7 +298,7 @@ describe("a person's own layers MLP fine-tuned on a table", () => {
     expect(planned.summary.description).toMatch(/output layer out gives 5 class probabilities .* 3 classes .*new head of 3 outputs is trained from scratch/)
     expect(planned.summary.layers.find((l) => l.name === 'out')!.type).toMatch(/replaced by a new head/)
     const { result, seen } = await run(session, settings())
-    expect(seen.baseline!.name).not.toBe('checkpoint head')
+    expect(seen.baseline!.name).not.toMatch(/checkpoint head|as loaded/)
     expect(result.summary.best.accuracy!).toBeGreaterThan(result.summary.baseline.accuracy!)
     const { model: back } = await exported(session)
     expect(back.outputs[0]!.shape).toEqual([null, 3])
@@ -278,14 +309,20 @@ describe("a person's own layers MLP fine-tuned on a table", () => {
   })
 
   it('a linear output unit predicting a number is kept in the target units and written back in them', async () => {
-    const csv = tableCsv(3).replace(/,kind$/m, ',kind,price').split('\n').map((l, i) => (i === 0 ? l : `${l},${(Number(l.split(',')[0]) * 3 - Number(l.split(',')[2]) / 10000).toFixed(3)}`)).join('\n')
-    const r = await parseDatasetText('prices.csv', csv, { roles: { labels: [], features: ['age', 'score', 'income'], target: 'price' } })
-    if (!r.ok) throw new Error(r.error.message)
-    const d = r.dataset
-    const data: SessionData = { dataset: d, facts: { id: 'p', name: 'prices.csv', task: 'tabular-regression', rows: d.rows.length, source: 'test', classes: [] }, images: null, decoder: null, split: () => ({ train: d, trainIdx: range(0, 120), validation: d, validationIdx: range(120, 160) }) }
+    const { data, prices } = await priceData()
     const session = new Session(data)
-    const held = await load(session, await save(personModel(3, { units: 1, activation: 'linear' })))
-    const { result } = await run(session, settings({ epochs: 30 }))
+    const saved = await save(personModel(3, { units: 1, activation: 'linear' }))
+    const held = await load(session, saved)
+    // their untrained model, as loaded, on the rows the studio feeds it: far worse than the mean
+    const { val: valSet } = rowsFamily.encode(held, settings(), data) as { val: TabularEncoded }
+    const loadedRmse = await rmseOf(saved, valSet.features, prices.slice(120))
+    const meanRmse = rmse(prices.slice(120), mean(prices.slice(0, 120)))
+    expect(loadedRmse).toBeGreaterThan(meanRmse)
+    const { result, seen } = await run(session, settings({ epochs: 30 }))
+    // the line to beat stays the training mean; their model's RMSE is named beside it
+    expect(seen.baseline!.name).toBe('training mean')
+    expect(seen.baseline!.metrics.rmse).toBeCloseTo(meanRmse, 3)
+    expect(seen.baseline!.note).toContain(`my_mlp as loaded RMSE ${loadedRmse.toPrecision(4)}`)
     expect(result.summary.best.rmse!).toBeLessThan(result.summary.baseline.rmse!)
     const { model: back } = await exported(session)
     const val = held.validationSplit as TabularEncoded
@@ -294,6 +331,40 @@ describe("a person's own layers MLP fine-tuned on a table", () => {
     // in the target's units (about 120 ± 60): 1e-5 of the value
     theirs.forEach((v, i) => expect(Math.abs(v - ours[i]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(ours[i]!))))
     back.dispose()
+  })
+
+  it('their model trained to predict the number, as loaded, is the line to beat when its RMSE is below the training mean\'s, named as theirs', async () => {
+    const { data, prices } = await priceData()
+    const session = new Session(data)
+    // Their model, trained by them a little on the same rows (their preprocessing: the
+    // standardised columns, a standardised target mapped back to the units in the output layer).
+    const first = await load(new Session(data), await save(personModel(3, { units: 1, activation: 'linear' })))
+    const { train: trainSet, val: valSet } = rowsFamily.encode(first, settings(), data) as { train: TabularEncoded; val: TabularEncoded }
+    const m = personModel(3, { units: 1, activation: 'linear' })
+    const mu = mean(prices.slice(0, 120))
+    const sd = rmse(prices.slice(0, 120), mu)
+    const x = tf.tensor2d(trainSet.features, [trainSet.n, 3])
+    const y = tf.tensor2d(prices.slice(0, 120).map((p) => (p - mu) / sd), [120, 1])
+    m.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' })
+    await m.fit(x, y, { epochs: 8, batchSize: 16, shuffle: false, verbose: 0 })
+    tf.dispose([x, y])
+    const out = m.getLayer('out')
+    const [k, b] = out.getWeights() as [tf.Tensor, tf.Tensor]
+    out.setWeights(tf.tidy(() => [k.mul(sd), b.mul(sd).add(mu)]))
+    const saved = await save(m)
+    await load(session, saved)
+
+    // their model's RMSE before fine-tuning and the mean's, computed here with TensorFlow.js
+    const loadedRmse = await rmseOf(saved, valSet.features, prices.slice(120))
+    const meanRmse = rmse(prices.slice(120), mu)
+    expect(loadedRmse).toBeLessThan(meanRmse)
+
+    const { result, seen } = await run(session, settings({ epochs: 30 }))
+    expect(seen.baseline!.name).toBe('my_mlp as loaded')
+    expect(seen.baseline!.metrics.rmse).toBeCloseTo(loadedRmse, 3)
+    expect(seen.baseline!.note).toBe(`my_mlp's own output layer out, before fine-tuning (my_mlp as loaded RMSE ${loadedRmse.toPrecision(4)}; training mean RMSE ${meanRmse.toPrecision(4)})`)
+    expect(result.message).toContain(`(line to beat: my_mlp as loaded ${loadedRmse.toPrecision(4)})`)
+    expect(result.summary.best.rmse!).toBeLessThan(loadedRmse)
   })
 
   it('refuses a table whose feature count differs, naming both numbers and the columns, and keeps their model', async () => {

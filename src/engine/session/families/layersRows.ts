@@ -4,8 +4,9 @@
  * builds for a table's columns (families/index.ts). Its hidden dense layers are the blocks
  * ("Head only", "Freeze early blocks", "Custom" and "Full" choose which train); its own
  * output layer is kept as the head when it fits the table (as many outputs as classes, a
- * sigmoid unit for two classes, one linear unit for a number) and measured before training
- * as the line to beat; otherwise a new head is trained from scratch and the page says why.
+ * sigmoid unit for two classes, one linear unit for a number) and the model as loaded is
+ * measured before training: the line to beat when it beats the trivial predictor (the
+ * training mean, the majority class), named "<title> as loaded"; otherwise a new head is trained from scratch and the page says why.
  *
  * What it is fed: the table's numeric feature columns in file order, each standardised with
  * the training split's mean and standard deviation (train/encodeNumeric.ts), the same as the
@@ -190,7 +191,7 @@ export function headFit(held: Pick<HeldRows, 'own' | 'ownWhy' | 'body'>, data: S
   const label = d.roles.labels[0]
   if (!label) {
     return own.units === 1 && own.activation === 'linear'
-      ? { keep: true, why: `Its output layer ${own.layer} (one linear unit) is kept as the head predicting ${d.roles.target}, and measured before training as the line to beat.` }
+      ? { keep: true, why: `Its output layer ${own.layer} (one linear unit) is kept as the head predicting ${d.roles.target}; its RMSE before training is the line to beat when lower than that of always predicting the training mean.` }
       : { keep: false, why: `Its output layer ${own.layer} gives ${outputWords(own)}, and ${d.name} has a number to predict (${d.roles.target}): a new head with one output is trained from scratch.` }
   }
   const classes = (d.classes[label] ?? []).map((c) => c.label)
@@ -201,8 +202,8 @@ export function headFit(held: Pick<HeldRows, 'own' | 'ownWhy' | 'body'>, data: S
   }
   const order = `output i read as the i-th of ${label}'s classes in sorted order (${list(classes)})`
   if (own.activation !== 'linear' || own.units > 1) {
-    if (own.units === c && own.activation !== 'sigmoid') return { keep: true, why: `Its output layer ${own.layer} (${outputWords(own)}) is kept as the head, ${order}; its score before training is the line to beat.` }
-    if (own.units === 1 && own.activation === 'sigmoid' && c === 2) return { keep: true, why: `Its output layer ${own.layer} (one sigmoid unit) is kept as the head: its output is the probability of ${classes[1]} (the second of ${list(classes)} in sorted order); its score before training is the line to beat.` }
+    if (own.units === c && own.activation !== 'sigmoid') return { keep: true, why: `Its output layer ${own.layer} (${outputWords(own)}) is kept as the head, ${order}; its score before training is the line to beat when better than always answering the majority class.` }
+    if (own.units === 1 && own.activation === 'sigmoid' && c === 2) return { keep: true, why: `Its output layer ${own.layer} (one sigmoid unit) is kept as the head: its output is the probability of ${classes[1]} (the second of ${list(classes)} in sorted order); its score before training is the line to beat when better than always answering the majority class.` }
   }
   return { keep: false, why: `Its output layer ${own.layer} gives ${outputWords(own)}, and ${d.name}'s ${label} has ${c} classes (${list(classes)}): a new head of ${c} outputs is trained from scratch.` }
 }
@@ -371,6 +372,7 @@ export const rowsFamily: ModelFamily<HeldRows> = {
     assignOwnHead(tuning.head, held.own, scaleOf(data.train))
     keptHeads.add(tuning)
     tuning.head.origin = `${held.summary.title}'s own output layer ${held.own.layer}`
+    tuning.head.baseName = `${held.summary.title} as loaded`
     return data
   },
   zeroShot: async () => null, // the kept output layer is measured as the run's "untrained" head
