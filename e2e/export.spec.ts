@@ -52,7 +52,10 @@ test('a merged export downloads, loads back as the model, and gives the same val
     await page.getByLabel('Load a fine-tuned model (.zip)').setInputFiles({ name: file.name, mimeType: 'application/zip', buffer: file.buffer })
     await expect(page.getByTestId('imported-model')).toContainText(file.name, { timeout: 60_000 })
     await expect(page.getByTestId('imported-accuracy')).toHaveText(`Validation accuracy ${tuned}.`)
-    await expect(page.getByTestId('model-title')).toContainText(`fine-tuned on small-spam-ham.csv — fine-tuned from ${baseTitle},`) // not "pretrained"
+    // the title says it was fine-tuned and from which base, once: not "pretrained", not "— fine-tuned from" again
+    await expect(page.getByTestId('model-title').locator('strong')).toHaveText(`${baseTitle} fine-tuned on small-spam-ham.csv`)
+    await expect(page.getByTestId('model-title')).toContainText(`${baseTitle} fine-tuned on small-spam-ham.csv — `)
+    await expect(page.getByTestId('model-title')).not.toContainText(/fine-tuned from|pretrained/)
   })
 
   await test.step('a file that is not a studio zip is refused with a clear error', async () => {

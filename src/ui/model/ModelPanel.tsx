@@ -4,6 +4,7 @@ import { Panel } from '../common/Panel'
 import { BlockFreezeToggles } from './BlockFreezeToggles'
 import { ModelFileInput } from './ModelFileInput'
 import { LoadModelSection } from './LoadModelSection'
+import { originWords } from './modelOrigin'
 import { SeqClsHeadNote } from '../models/SeqClsHeadNote'
 
 const fmt = (n: number) => formatCount(n)
@@ -22,6 +23,7 @@ export function ModelPanel() {
     )
   }
   const card = model.card ?? {}
+  const origin = originWords(model) // null where the title says it (a studio export loaded back)
   const facts: [string, unknown][] = [
     ['Pretraining data', describeSources(card.data ?? card.pretrainingData)],
     ['Licence', card.licence ?? card.license],
@@ -30,7 +32,7 @@ export function ModelPanel() {
   return (
     <Panel step={2} title="Base model" id="model">
       <p data-testid="model-title">
-        <strong>{model.title}</strong> — {model.finetunedFrom ? `fine-tuned from ${model.finetunedFrom}` : model.pretrained ? 'pretrained' : 'randomly initialised'}, {fmt(model.totalParams)} weights in the body ({model.nLayers} blocks, width{' '}
+        <strong>{model.title}</strong> — {origin ? `${origin}, ` : ''}{fmt(model.totalParams)} weights in the body ({model.nLayers} blocks, width{' '}
         {model.dModel}
         {model.input ? '' : `, context ${model.seqLen} tokens, vocabulary ${fmt(model.vocabSize)}`}).
       </p>
