@@ -1,5 +1,5 @@
 /** Where a model's weights came from, in the words the Base model panel shows after its title. */
-import type { ModelSummary } from '../../engine/types/model'
+import type { ModelSummary } from '../../worker/protocol'
 
 /**
  * "fine-tuned from <base>", "pretrained" or "randomly initialised"; null where the title says
