@@ -18,7 +18,6 @@ import * as tf from '@tensorflow/tfjs'
 import { standardizeFeatures, type Standardizer } from '../../data/numericEncode'
 import { parseRow } from '../../data/rowInput'
 import { rowsModelZip, type OwnOutput } from '../../export/layersRowsExport'
-import { softmax } from '../../infer/sampling'
 import type { LayersBody } from '../../models/layersBody'
 import { FILES_BASE } from '../../models/filesFetch'
 import { modelLimits } from '../../models/limits'
@@ -29,9 +28,10 @@ import { Tuning } from '../../train/fineTune'
 import type { Head } from '../../tuning/heads'
 import { disposeWeights, resetWeights, snapshotWeights } from '../../tuning/interpolate'
 import type { LayerSummary, ModelInput, ModelSummary, TaskKind } from '../../types/model'
-import type { PlaygroundAnswer, Which } from '../../types/playground'
+import type { PlaygroundAnswer } from '../../types/playground'
 import type { HeldModel, ModelFamily, SessionData } from '../family'
 import { isTabularTask } from './tabular'
+import { typedRow } from './typedRow'
 
 /** The model's own output layer: one Dense after the feature layer (a Dropout or an
  *  Activation/Softmax after it allowed), its weights as loaded. */
@@ -281,36 +281,21 @@ async function predictRows(held: HeldRows, requestId: string, values: Record<str
     answer({ type: 'playground', requestId, message: `Train ${held.summary.title} on a table with ${rowWidth(body)} numeric feature columns first; then type a row to compare it before and after fine-tuning.` })
     return
   }
-  const st = val.standardizer
-  const row = parseRow(st.columns, values)
-  if (!row.ok) {
-    answer({ type: 'playground', requestId, message: row.message })
-    return
-  }
-  const x = row.x.map((v, j) => (v - st.mean[j]!) / st.std[j]!)
-  const outputOf = async (t: Tuning) => {
-    const out = tf.tidy(() => t.head!.apply(body.pool(body.forwardFrom(body.prefix(tf.tensor2d(x, [1, x.length]), 0), 0), null), false))
-    const v = (await out.data()) as Float32Array
-    out.dispose()
-    return v
-  }
-  const send = (which: Which, out: Float32Array, note: string) => {
-    if (val.scale) answer({ type: 'prediction', requestId, which, classes: [], value: { name: val.scale.name, value: (out[0] ?? NaN) * val.scale.std + val.scale.mean }, note })
-    else answer({ type: 'prediction', requestId, which, classes: Array.from(softmax(out), (prob, i) => ({ name: val.classes?.[i] ?? `class ${i}`, prob })), note })
-  }
+  const row = typedRow(body, val, values, requestId, answer)
+  if (!row) return
   const kept = keepsOwnHead(held, tuning)
   const trained = snapshotWeights(body.params)
   const fresh = new Tuning(body, tuning.settings, headNeedOf(val))
   try {
     if (kept) assignOwnHead(fresh.head!, held.own!, scaleOf(val))
     resetWeights(body, base)
-    send('before', await outputOf(fresh), kept ? `${held.summary.title} as loaded (its own output layer ${held.own!.layer})` : `${held.summary.title} as loaded, with the new head untrained`)
+    row.send('before', await row.outputOf(fresh), kept ? `${held.summary.title} as loaded (its own output layer ${held.own!.layer})` : `${held.summary.title} as loaded, with the new head untrained`)
   } finally {
     resetWeights(body, trained)
     disposeWeights(trained)
     fresh.dispose()
   }
-  send('after', await outputOf(tuning), `after fine-tuning (${tuning.settings.method})`)
+  row.send('after', await row.outputOf(tuning), `after fine-tuning (${tuning.settings.method})`)
 }
 
 /** A studio tabular export loaded back, before any run: raw values in, as its file describes them. */

@@ -3,20 +3,17 @@
  *  a seeded initialisation and every layer trains whatever method is chosen (freezing random
  *  weights, or LoRA on them, would only cost accuracy); the plan says so. The session holds it
  *  beside whatever pretrained model is loaded (families/index.ts builds it for the data). */
-import * as tf from '@tensorflow/tfjs'
 import type { Dataset } from '../../data/types'
-import { parseRow } from '../../data/rowInput'
 import { tabularLayersZip } from '../../export/tabularLayers'
-import { softmax } from '../../infer/sampling'
 import { DEFAULT_TABULAR, TabularMlp } from '../../models/tabularMlp'
 import { encodeTabular } from '../../train/encodeNumeric'
 import { headNeedOf } from '../../train/encoded'
 import { Tuning } from '../../train/fineTune'
 import { disposeWeights, snapshotWeights } from '../../tuning/interpolate'
 import type { LayerSummary, ModelSummary, TaskKind } from '../../types/model'
-import type { Which } from '../../types/playground'
 import type { Settings } from '../../../settings/types'
 import type { HeldModel, ModelFamily, SessionData } from '../family'
+import { typedRow } from './typedRow'
 
 export const TABULAR_MODEL_ID = 'tabular-mlp'
 
@@ -108,34 +105,19 @@ export const tabularFamily: ModelFamily<HeldTabular> = {
       answer({ type: 'playground', requestId, message: 'Train the tabular model first; then type a row to compare the untrained model (before) with the trained one (after).' })
       return
     }
-    const st = val.standardizer
-    const row = parseRow(st.columns, input.values)
-    if (!row.ok) {
-      answer({ type: 'playground', requestId, message: row.message })
-      return
-    }
-    const x = row.x.map((v, j) => (v - st.mean[j]!) / st.std[j]!)
-    const outputOf = async (t: Tuning) => {
-      const out = tf.tidy(() => t.head!.apply(model.pool(model.forwardFrom(model.prefix(tf.tensor2d(x, [1, x.length]), 0), 0)), false))
-      const v = (await out.data()) as Float32Array
-      out.dispose()
-      return v
-    }
-    const send = (which: Which, out: Float32Array, note: string) => {
-      if (val.scale) answer({ type: 'prediction', requestId, which, classes: [], value: { name: val.scale.name, value: (out[0] ?? NaN) * val.scale.std + val.scale.mean }, note })
-      else answer({ type: 'prediction', requestId, which, classes: Array.from(softmax(out), (prob, i) => ({ name: val.classes?.[i] ?? `class ${i}`, prob })), note })
-    }
+    const row = typedRow(model, val, input.values, requestId, answer)
+    if (!row) return
     const trained = snapshotWeights(model.params)
     const fresh = new Tuning(model, tuning.settings, headNeedOf(val))
     try {
       for (const p of model.params) p.variable.assign(base.get(p.name)!)
-      send('before', await outputOf(fresh), 'the MLP as initialised, untrained head')
+      row.send('before', await row.outputOf(fresh), 'the MLP as initialised, untrained head')
     } finally {
       for (const p of model.params) p.variable.assign(trained.get(p.name)!)
       disposeWeights(trained)
       fresh.dispose()
     }
-    send('after', await outputOf(tuning), 'after training')
+    row.send('after', await row.outputOf(tuning), 'after training')
   },
   /** A plain TensorFlow.js layers model reading raw feature values, at the kept α for
    *  'interpolated' (there is no base model to apply adapter weights to). */
